@@ -1,0 +1,12 @@
+# Every third-party library comes from Debian 12's packages (see scripts/install-deps.sh).
+find_package(Threads REQUIRED)
+find_package(Poco REQUIRED COMPONENTS Foundation Net NetSSL Util JSON Redis Crypto)
+find_package(Boost 1.74 REQUIRED COMPONENTS filesystem)
+find_package(yaml-cpp REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(prometheus-cpp REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(PostgreSQL REQUIRED)
+find_package(RapidJSON REQUIRED)
+find_package(GTest REQUIRED)

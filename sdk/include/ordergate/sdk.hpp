@@ -1,0 +1,180 @@
+// ordergate/sdk.hpp — the header-only C++ layer for plugin authors.
+//
+// Write an ordinary class deriving from ordergate::sdk::BrokerPlugin (or StoragePlugin), then
+// export it once:
+//
+//     class MyBroker : public ordergate::sdk::BrokerPlugin {
+//     public:
+//         explicit MyBroker(const ordergate::sdk::PluginContext& ctx);
+//         ordergate::OrderReport place_order(const ordergate::OrderRequest& r,
+//                                            std::chrono::milliseconds timeout) override;
+//         …
+//     };
+//     ORDERGATE_BROKER_PLUGIN(MyBroker, "my-broker", "1.0.0",
+//                             OG_CAP_ORDER_MARKET | OG_CAP_ORDER_LIMIT | OG_CAP_TIF_DAY)
+//
+// The layer does the C marshalling of plugin_abi.h, and turns exceptions into status codes:
+// throw ordergate::sdk::Error(Status::Rejected, "insufficient funds") for a classified failure;
+// any other exception becomes OG_INTERNAL with its what() as the message. Nothing of C++ crosses
+// the boundary, so a plugin may be built with another compiler or standard library than the host.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ordergate/decimal.hpp"
+#include "ordergate/plugin_abi.h"
+#include "ordergate/sdk_version.h"
+#include "ordergate/types.hpp"
+
+namespace ordergate::sdk {
+
+// A classified failure. The status crosses the boundary; the message is copied into the caller's
+// buffer (truncated to fit). Never put secrets in it.
+class Error : public std::runtime_error {
+public:
+    Error(Status status, const std::string& message) : std::runtime_error(message), status_(status) {}
+    Status status() const { return status_; }
+
+private:
+    Status status_;
+};
+
+// The plugin's configuration: the YAML block of its instance, flattened ("a.b.c" -> "value").
+class Config {
+public:
+    Config() = default;
+    explicit Config(std::vector<std::pair<std::string, std::string>> entries);
+    bool has(std::string_view key) const;
+    // Throws Error(InvalidArgument, "missing config key 'x'") when absent.
+    const std::string& get(std::string_view key) const;
+    std::string get_or(std::string_view key, std::string_view fallback) const;
+    // Typed getters throw Error(InvalidArgument, …) naming the key when the value does not parse.
+    int64_t get_int(std::string_view key, int64_t fallback) const;
+    bool get_bool(std::string_view key, bool fallback) const;
+    Decimal get_decimal(std::string_view key, Decimal fallback) const;
+    const std::vector<std::pair<std::string, std::string>>& entries() const { return entries_; }
+
+private:
+    std::vector<std::pair<std::string, std::string>> entries_;
+};
+
+enum class LogLevel : int32_t {
+    Debug = OG_LOG_DEBUG,
+    Info = OG_LOG_INFO,
+    Warn = OG_LOG_WARN,
+    Error = OG_LOG_ERROR
+};
+
+// The host's services: a logger and a clock. Thread-safe.
+class Host {
+public:
+    explicit Host(const og_host_services* services = nullptr) : services_(services) {}
+    void log(LogLevel level, std::string_view message) const;
+    int64_t now_ns() const;  // wall clock, Unix epoch ns (the host may inject a test clock)
+
+private:
+    const og_host_services* services_;
+};
+
+// Where a broker pushes order updates, fills and quotes. Callable from any thread, concurrently,
+// from start() until stop() returns.
+class EventSink {
+public:
+    explicit EventSink(const og_event_sink* sink = nullptr) : sink_(sink) {}
+    void order_update(const OrderReport& report) const;
+    void fill(const Fill& fill) const;
+    void quote(const Quote& quote) const;
+    void connection(bool connected, std::string_view detail) const;
+
+private:
+    const og_event_sink* sink_;
+};
+
+// What a plugin's constructor receives.
+struct PluginContext {
+    Config config;
+    Host host;
+    EventSink sink;  // brokers only
+};
+
+// A broker adapter. The host calls these from several threads at once; the class must be
+// thread-safe. Every function may throw Error with a status; anything else is OG_INTERNAL.
+// Functions for capabilities the plugin does not declare keep their default (Unsupported).
+class BrokerPlugin {
+public:
+    virtual ~BrokerPlugin() = default;
+
+    // Starts background work; events may flow afterwards.
+    virtual void start() {}
+    // Stops and joins every thread of the plugin; no sink call may happen after it returns.
+    virtual void stop() {}
+
+    // Returns the order as the venue acknowledged it (broker_order_id set). A refusal by the
+    // venue throws Error(Rejected, reason). A lost answer after sending throws
+    // Error(UnknownOutcome, …); a deadline passed before sending throws Error(Timeout, …).
+    virtual OrderReport place_order(const OrderRequest& request,
+                                    std::chrono::milliseconds timeout) = 0;
+    virtual OrderReport modify_order(const ModifyRequest& request,
+                                     std::chrono::milliseconds timeout);
+    virtual OrderReport cancel_order(const std::string& account_id,
+                                     const std::string& broker_order_id,
+                                     const std::string& client_order_id,
+                                     std::chrono::milliseconds timeout) = 0;
+    // By broker id, or by client order id when broker_order_id is empty. Throws Error(NotFound).
+    virtual OrderReport get_order(const std::string& account_id, const std::string& broker_order_id,
+                                  const std::string& client_order_id) = 0;
+    virtual std::vector<OrderReport> list_orders(const std::string& account_id, bool open_only,
+                                                 int64_t since_ns);
+    virtual std::vector<Fill> list_fills(const std::string& account_id, int64_t since_ns);
+    virtual std::vector<Position> positions(const std::string& account_id);
+    virtual Account account(const std::string& account_id);
+    virtual Quote quote(const std::string& symbol, const std::string& exchange);
+    virtual void subscribe_prices(const std::vector<Instrument>& instruments);
+    virtual std::vector<OrderReport> cancel_all(const std::string& account_id,
+                                                std::chrono::milliseconds timeout);
+};
+
+// A storage adapter. Thread-safe. Every function may throw Error: Unavailable when the store does
+// not answer, Internal for anything unexpected.
+class StoragePlugin {
+public:
+    virtual ~StoragePlugin() = default;
+
+    // Applies pending migrations; returns the schema version reached.
+    virtual int64_t migrate() = 0;
+    // Throws Error(Unavailable) when the store does not answer.
+    virtual void ping() = 0;
+    // One transaction. Returns one status per op: Ok or Conflict (see og_write_op).
+    virtual std::vector<Status> write_batch(const std::vector<WriteOp>& ops) = 0;
+
+    virtual std::optional<OrderRecord> get_order(const std::string& order_id) = 0;
+    virtual std::optional<OrderRecord> get_order_by_client_id(const std::string& account_id,
+                                                              const std::string& cid) = 0;
+    virtual std::optional<OrderRecord> get_order_by_broker_id(const std::string& broker,
+                                                              const std::string& broker_order_id) = 0;
+    virtual Page<OrderRecord> list_orders(const OrderQuery& query) = 0;
+    virtual std::vector<OrderEvent> list_events(const std::string& order_id, int64_t after_seq,
+                                                uint32_t limit) = 0;
+    virtual Page<FillRecord> list_fills(const FillQuery& query) = 0;
+    virtual std::optional<GttRecord> get_gtt(const std::string& gtt_id) = 0;
+    virtual Page<GttRecord> list_gtts(const std::vector<std::string>& account_ids, bool active_only,
+                                      const std::string& cursor, uint32_t limit) = 0;
+    virtual Page<ReconRun> list_recon_runs(const std::string& broker, const std::string& cursor,
+                                           uint32_t limit) = 0;
+};
+
+}  // namespace ordergate::sdk
+
+// ORDERGATE_BROKER_PLUGIN(Class, name, version, capabilities) and
+// ORDERGATE_STORAGE_PLUGIN(Class, name, version) export the plugin's entry; Class must be
+// constructible from `const ordergate::sdk::PluginContext&`. Defined below by the glue.
+#include "ordergate/detail/sdk_glue.hpp"
