@@ -1,0 +1,110 @@
+// ordergate::Error — the stable error codes of the host, and the result type of the order path.
+//
+// Domain code returns Result<T> (std::expected<T, Error>); the HTTP layer maps each code to one
+// problem+json type and status through one table (http/problem.cpp). Codes are part of the
+// public contract (API.md "Error codes"): never rename one.
+#pragma once
+
+#include <expected>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ordergate {
+
+enum class ErrorCode {
+    MalformedJson,
+    InvalidParameter,
+    IdempotencyKeyInvalid,
+    IdempotencyKeyRequired,
+    Unauthenticated,
+    InsufficientScope,
+    NotFound,
+    MethodNotAllowed,
+    DuplicateClientOrderId,
+    IdempotencyInFlight,
+    OrderNotModifiable,
+    OrderNotCancellable,
+    GttNotModifiable,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    HeadersTooLarge,
+    ValidationFailed,
+    UnsupportedByBroker,
+    RiskRejected,
+    BrokerRejected,
+    IdempotencyKeyReused,
+    RateLimited,
+    Internal,
+    BrokerUnavailable,
+    StorageUnavailable,
+    IdempotencyUnavailable,
+    AuthUnavailable,
+};
+
+// "VALIDATION_FAILED", … as the contract spells them.
+std::string_view code_name(ErrorCode code);
+
+struct FieldError {
+    std::string field;
+    std::string message;
+};
+
+struct Error {
+    ErrorCode code = ErrorCode::Internal;
+    std::string detail;              // client-facing; never internals of a 5xx
+    std::vector<FieldError> errors;  // VALIDATION_FAILED
+    std::string order_id;            // the order concerned (duplicate, broker rejection)
+    int retry_after_seconds = 0;     // 429 / 503
+
+    static Error make(ErrorCode code, std::string detail) {
+        Error e;
+        e.code = code;
+        e.detail = std::move(detail);
+        return e;
+    }
+};
+
+template <typename T>
+using Result = std::expected<T, Error>;
+
+inline std::unexpected<Error> fail(ErrorCode code, std::string detail) {
+    return std::unexpected(Error::make(code, std::move(detail)));
+}
+inline std::unexpected<Error> fail(Error e) { return std::unexpected(std::move(e)); }
+
+inline std::string_view code_name(ErrorCode code) {
+    switch (code) {
+        case ErrorCode::MalformedJson: return "MALFORMED_JSON";
+        case ErrorCode::InvalidParameter: return "INVALID_PARAMETER";
+        case ErrorCode::IdempotencyKeyInvalid: return "IDEMPOTENCY_KEY_INVALID";
+        case ErrorCode::IdempotencyKeyRequired: return "IDEMPOTENCY_KEY_REQUIRED";
+        case ErrorCode::Unauthenticated: return "UNAUTHENTICATED";
+        case ErrorCode::InsufficientScope: return "INSUFFICIENT_SCOPE";
+        case ErrorCode::NotFound: return "NOT_FOUND";
+        case ErrorCode::MethodNotAllowed: return "METHOD_NOT_ALLOWED";
+        case ErrorCode::DuplicateClientOrderId: return "DUPLICATE_CLIENT_ORDER_ID";
+        case ErrorCode::IdempotencyInFlight: return "IDEMPOTENCY_IN_FLIGHT";
+        case ErrorCode::OrderNotModifiable: return "ORDER_NOT_MODIFIABLE";
+        case ErrorCode::OrderNotCancellable: return "ORDER_NOT_CANCELLABLE";
+        case ErrorCode::GttNotModifiable: return "GTT_NOT_MODIFIABLE";
+        case ErrorCode::PayloadTooLarge: return "PAYLOAD_TOO_LARGE";
+        case ErrorCode::UnsupportedMediaType: return "UNSUPPORTED_MEDIA_TYPE";
+        case ErrorCode::HeadersTooLarge: return "HEADERS_TOO_LARGE";
+        case ErrorCode::ValidationFailed: return "VALIDATION_FAILED";
+        case ErrorCode::UnsupportedByBroker: return "UNSUPPORTED_BY_BROKER";
+        case ErrorCode::RiskRejected: return "RISK_REJECTED";
+        case ErrorCode::BrokerRejected: return "BROKER_REJECTED";
+        case ErrorCode::IdempotencyKeyReused: return "IDEMPOTENCY_KEY_REUSED";
+        case ErrorCode::RateLimited: return "RATE_LIMITED";
+        case ErrorCode::Internal: return "INTERNAL";
+        case ErrorCode::BrokerUnavailable: return "BROKER_UNAVAILABLE";
+        case ErrorCode::StorageUnavailable: return "STORAGE_UNAVAILABLE";
+        case ErrorCode::IdempotencyUnavailable: return "IDEMPOTENCY_UNAVAILABLE";
+        case ErrorCode::AuthUnavailable: return "AUTH_UNAVAILABLE";
+    }
+    return "INTERNAL";
+}
+
+}  // namespace ordergate

@@ -1,0 +1,281 @@
+#include "json/json.hpp"
+
+#include <rapidjson/error/en.h>
+#include <rapidjson/reader.h>
+
+#include <algorithm>
+#include <charconv>
+
+namespace ordergate::json {
+
+const Value* Value::find(std::string_view key) const {
+    for (const auto& m : members_)
+        if (m.first == key) return &m.second;
+    return nullptr;
+}
+
+const char* Value::kind_name(Kind k) {
+    switch (k) {
+        case Kind::Null: return "null";
+        case Kind::Bool: return "boolean";
+        case Kind::Number: return "number";
+        case Kind::String: return "string";
+        case Kind::Array: return "array";
+        case Kind::Object: return "object";
+    }
+    return "?";
+}
+
+void Value::canonical(std::string* out) const {
+    switch (kind_) {
+        case Kind::Null: out->append("null"); return;
+        case Kind::Bool: out->append(bool_ ? "true" : "false"); return;
+        case Kind::Number: out->append(text_); return;
+        case Kind::String: append_escaped(out, text_); return;
+        case Kind::Array:
+            out->push_back('[');
+            for (size_t i = 0; i < items_.size(); ++i) {
+                if (i) out->push_back(',');
+                items_[i].canonical(out);
+            }
+            out->push_back(']');
+            return;
+        case Kind::Object: {
+            std::vector<const std::pair<std::string, Value>*> sorted;
+            sorted.reserve(members_.size());
+            for (const auto& m : members_) sorted.push_back(&m);
+            std::sort(sorted.begin(), sorted.end(),
+                      [](auto* a, auto* b) { return a->first < b->first; });
+            out->push_back('{');
+            for (size_t i = 0; i < sorted.size(); ++i) {
+                if (i) out->push_back(',');
+                append_escaped(out, sorted[i]->first);
+                out->push_back(':');
+                sorted[i]->second.canonical(out);
+            }
+            out->push_back('}');
+            return;
+        }
+    }
+}
+
+void Value::serialize(std::string* out) const {
+    if (kind_ != Kind::Object) {
+        if (kind_ != Kind::Array) return canonical(out);
+        out->push_back('[');
+        for (size_t i = 0; i < items_.size(); ++i) {
+            if (i) out->push_back(',');
+            items_[i].serialize(out);
+        }
+        out->push_back(']');
+        return;
+    }
+    out->push_back('{');
+    for (size_t i = 0; i < members_.size(); ++i) {
+        if (i) out->push_back(',');
+        append_escaped(out, members_[i].first);
+        out->push_back(':');
+        members_[i].second.serialize(out);
+    }
+    out->push_back('}');
+}
+
+// Builds the DOM from RapidJSON's SAX events.
+class Builder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Builder> {
+public:
+    explicit Builder(Value* root) : root_(root) {}
+
+    bool Null() { return put(Value()); }
+    bool Bool(bool b) {
+        Value v;
+        v.kind_ = Value::Kind::Bool;
+        v.bool_ = b;
+        return put(std::move(v));
+    }
+    bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
+        Value v;
+        v.kind_ = Value::Kind::Number;
+        v.text_.assign(s, n);
+        return put(std::move(v));
+    }
+    bool String(const char* s, rapidjson::SizeType n, bool) {
+        Value v;
+        v.kind_ = Value::Kind::String;
+        v.text_.assign(s, n);
+        return put(std::move(v));
+    }
+    bool StartObject() { return open(Value::Kind::Object); }
+    bool Key(const char* s, rapidjson::SizeType n, bool) {
+        Value* obj = stack_.back();
+        std::string_view k(s, n);
+        for (const auto& m : obj->members_) {
+            if (m.first == k) {
+                error_ = "repeated key \"" + std::string(k) + "\"";
+                return false;
+            }
+        }
+        obj->members_.emplace_back(std::string(k), Value());
+        return true;
+    }
+    bool EndObject(rapidjson::SizeType) {
+        stack_.pop_back();
+        return true;
+    }
+    bool StartArray() { return open(Value::Kind::Array); }
+    bool EndArray(rapidjson::SizeType) {
+        stack_.pop_back();
+        return true;
+    }
+
+    const std::string& error() const { return error_; }
+
+private:
+    // Where the next value goes: the root, the array's next item, or the object's last key.
+    Value* slot() {
+        if (stack_.empty()) return root_;
+        Value* top = stack_.back();
+        if (top->kind_ == Value::Kind::Array) {
+            top->items_.emplace_back();
+            return &top->items_.back();
+        }
+        return &top->members_.back().second;
+    }
+    bool put(Value v) {
+        *slot() = std::move(v);
+        return true;
+    }
+    bool open(Value::Kind k) {
+        if (stack_.size() >= static_cast<size_t>(kMaxDepth)) {
+            error_ = "nesting deeper than 32 levels";
+            return false;
+        }
+        Value* v = slot();
+        v->kind_ = k;
+        stack_.push_back(v);
+        return true;
+    }
+
+    Value* root_;
+    std::vector<Value*> stack_;
+    std::string error_;
+};
+
+bool parse(std::string_view text, Value* out, std::string* why) {
+    *out = Value();
+    Builder builder(out);
+    rapidjson::Reader reader;
+    rapidjson::MemoryStream ms(text.data(), text.size());
+    constexpr unsigned kFlags = rapidjson::kParseNumbersAsStringsFlag |
+                                rapidjson::kParseValidateEncodingFlag |
+                                rapidjson::kParseIterativeFlag;
+    rapidjson::ParseResult r = reader.Parse<kFlags>(ms, builder);
+    if (!r) {
+        if (!builder.error().empty()) {
+            *why = builder.error();
+        } else if (r.Code() == rapidjson::kParseErrorStringInvalidEncoding) {
+            *why = "invalid UTF-8";
+        } else {
+            *why = std::string("invalid JSON at offset ") + std::to_string(r.Offset()) + ": " +
+                   rapidjson::GetParseError_En(r.Code());
+        }
+        return false;
+    }
+    return true;
+}
+
+void append_escaped(std::string* out, std::string_view s) {
+    static const char kHex[] = "0123456789abcdef";
+    out->push_back('"');
+    size_t run = 0;  // start of the current run of characters that need no escaping
+    for (size_t i = 0; i < s.size(); ++i) {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        out->append(s.data() + run, i - run);
+        run = i + 1;
+        switch (c) {
+            case '"': out->append("\\\""); break;
+            case '\\': out->append("\\\\"); break;
+            case '\n': out->append("\\n"); break;
+            case '\r': out->append("\\r"); break;
+            case '\t': out->append("\\t"); break;
+            case '\b': out->append("\\b"); break;
+            case '\f': out->append("\\f"); break;
+            default: {
+                char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+                out->append(esc, 6);
+            }
+        }
+    }
+    out->append(s.data() + run, s.size() - run);
+    out->push_back('"');
+}
+
+void Writer::separate() {
+    if (after_key_) {
+        after_key_ = false;
+        return;
+    }
+    if (!has_value_.empty()) {
+        if (has_value_.back()) out_->push_back(',');
+        has_value_.back() = true;
+    }
+}
+
+Writer& Writer::begin_object() {
+    separate();
+    out_->push_back('{');
+    has_value_.push_back(false);
+    return *this;
+}
+Writer& Writer::end_object() {
+    out_->push_back('}');
+    has_value_.pop_back();
+    return *this;
+}
+Writer& Writer::begin_array() {
+    separate();
+    out_->push_back('[');
+    has_value_.push_back(false);
+    return *this;
+}
+Writer& Writer::end_array() {
+    out_->push_back(']');
+    has_value_.pop_back();
+    return *this;
+}
+Writer& Writer::key(std::string_view k) {
+    separate();
+    append_escaped(out_, k);
+    out_->push_back(':');
+    after_key_ = true;
+    return *this;
+}
+Writer& Writer::string(std::string_view s) {
+    separate();
+    append_escaped(out_, s);
+    return *this;
+}
+Writer& Writer::raw(std::string_view json) {
+    separate();
+    out_->append(json);
+    return *this;
+}
+Writer& Writer::integer(int64_t v) {
+    separate();
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out_->append(buf, r.ptr);
+    return *this;
+}
+Writer& Writer::boolean(bool v) {
+    separate();
+    out_->append(v ? "true" : "false");
+    return *this;
+}
+Writer& Writer::null() {
+    separate();
+    out_->append("null");
+    return *this;
+}
+
+}  // namespace ordergate::json

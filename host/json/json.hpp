@@ -1,0 +1,100 @@
+// ordergate::json — JSON for the REST API, with exact numbers.
+//
+// Parsing goes through RapidJSON's SAX reader with kParseNumbersAsStringsFlag, so a number is
+// kept as the text the client wrote ("1500.50", "1.5e3") and becomes a Decimal only through
+// Decimal::parse: no value ever passes through binary floating point. The small DOM here keeps
+// whether a value was a JSON number or a JSON string (the contract treats them differently),
+// refuses repeated keys, invalid UTF-8 and nesting deeper than kMaxDepth.
+//
+// Writing uses Writer, which appends to a std::string; decimals are written as JSON strings.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ordergate::json {
+
+constexpr int kMaxDepth = 32;
+
+class Value {
+public:
+    enum class Kind { Null, Bool, Number, String, Array, Object };
+
+    Kind kind() const { return kind_; }
+    bool is_null() const { return kind_ == Kind::Null; }
+    bool is_bool() const { return kind_ == Kind::Bool; }
+    bool is_number() const { return kind_ == Kind::Number; }
+    bool is_string() const { return kind_ == Kind::String; }
+    bool is_array() const { return kind_ == Kind::Array; }
+    bool is_object() const { return kind_ == Kind::Object; }
+
+    bool as_bool() const { return bool_; }
+    // The string's content, or a number's text as written.
+    const std::string& text() const { return text_; }
+    const std::vector<Value>& items() const { return items_; }
+    const std::vector<std::pair<std::string, Value>>& members() const { return members_; }
+    // The member named `key`, or nullptr.
+    const Value* find(std::string_view key) const;
+
+    // Serialises with object keys sorted and numbers as written: two requests that mean the same
+    // JSON document produce the same text (the idempotency fingerprint uses it).
+    void canonical(std::string* out) const;
+    // Serialises as parsed (member order kept).
+    void serialize(std::string* out) const;
+
+    static const char* kind_name(Kind k);
+
+private:
+    friend class Builder;
+    Kind kind_ = Kind::Null;
+    bool bool_ = false;
+    std::string text_;
+    std::vector<Value> items_;
+    std::vector<std::pair<std::string, Value>> members_;
+};
+
+// Parses a complete JSON text. On failure returns false and sets *why to a client-facing reason
+// ("repeated key \"quantity\"", "invalid JSON at offset 12", "invalid UTF-8").
+bool parse(std::string_view text, Value* out, std::string* why);
+
+// Appends JSON to a string. The caller keeps the structure well-formed (begin/end pairs);
+// commas are inserted automatically.
+class Writer {
+public:
+    explicit Writer(std::string* out) : out_(out) {}
+    Writer& begin_object();
+    Writer& end_object();
+    Writer& begin_array();
+    Writer& end_array();
+    Writer& key(std::string_view k);
+    Writer& string(std::string_view s);
+    Writer& raw(std::string_view json);  // an already-serialised value
+    Writer& integer(int64_t v);
+    Writer& boolean(bool v);
+    Writer& null();
+    // Shorthands: key + value.
+    Writer& field(std::string_view k, std::string_view s) { return key(k).string(s); }
+    Writer& field_int(std::string_view k, int64_t v) { return key(k).integer(v); }
+    Writer& field_bool(std::string_view k, bool v) { return key(k).boolean(v); }
+    Writer& field_null(std::string_view k) { return key(k).null(); }
+    // A string field, or null when `s` is empty.
+    Writer& field_or_null(std::string_view k, std::string_view s) {
+        return s.empty() ? field_null(k) : field(k, s);
+    }
+
+private:
+    void separate();
+    std::string* out_;
+    // One flag per open container: does it already hold a value?
+    std::vector<bool> has_value_;
+    bool after_key_ = false;
+};
+
+// Appends `s` as a JSON string literal (quotes included).
+void append_escaped(std::string* out, std::string_view s);
+
+}  // namespace ordergate::json

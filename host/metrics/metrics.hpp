@@ -1,0 +1,83 @@
+// ordergate::metrics — the Prometheus registry of the gateway and the metrics it exports.
+//
+// One registry per process (the only global besides the logger, per STYLE.md), served by the
+// gateway's own HTTP server at /metrics through prometheus::TextSerializer. Names follow
+// ordergate_<what>_<unit>; labels never carry ids. Every recording function is thread-safe and
+// cheap on the hot path: a metric's labelled child is created once and then cached.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ordergate::metrics {
+
+// Caches the children of a family by their label values.
+template <typename M>
+class LabelledFamily {
+public:
+    LabelledFamily(prometheus::Family<M>& family, std::vector<std::string> label_names,
+                   std::vector<double> buckets = {})
+        : family_(family), names_(std::move(label_names)), buckets_(std::move(buckets)) {}
+
+    M& with(const std::vector<std::string>& values);
+
+private:
+    prometheus::Family<M>& family_;
+    std::vector<std::string> names_;
+    std::vector<double> buckets_;
+    std::shared_mutex mutex_;
+    std::map<std::vector<std::string>, M*> children_;
+};
+
+class Metrics {
+public:
+    Metrics();
+    std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+    // The text exposition of every metric.
+    std::string serialize() const;
+
+    void http_request(std::string_view route, std::string_view method, int status,
+                      double seconds);
+    void order_result(std::string_view broker, std::string_view result);
+    void broker_call(std::string_view broker, std::string_view op, std::string_view status,
+                     double seconds);
+    void idempotency(std::string_view outcome);
+    void illegal_transition(std::string_view from, std::string_view to);
+    void broker_event(std::string_view broker, std::string_view kind, std::string_view result);
+    void storage_batch(size_t ops, double seconds, bool ok);
+    void auth_result(std::string_view result);
+    void plugin_garbage(std::string_view plugin);
+    void set_ready(std::string_view component, bool up);
+    void set_open_orders(double n);
+
+private:
+    std::shared_ptr<prometheus::Registry> registry_;
+    LabelledFamily<prometheus::Counter> http_requests_;
+    LabelledFamily<prometheus::Histogram> http_duration_;
+    LabelledFamily<prometheus::Counter> orders_;
+    LabelledFamily<prometheus::Histogram> broker_duration_;
+    LabelledFamily<prometheus::Counter> broker_calls_;
+    LabelledFamily<prometheus::Counter> idempotency_;
+    LabelledFamily<prometheus::Counter> illegal_transitions_;
+    LabelledFamily<prometheus::Counter> broker_events_;
+    LabelledFamily<prometheus::Counter> storage_batches_;
+    LabelledFamily<prometheus::Histogram> storage_batch_ops_;
+    LabelledFamily<prometheus::Histogram> storage_batch_duration_;
+    LabelledFamily<prometheus::Counter> auth_;
+    LabelledFamily<prometheus::Counter> plugin_garbage_;
+    LabelledFamily<prometheus::Gauge> ready_;
+    LabelledFamily<prometheus::Gauge> open_orders_;
+};
+
+}  // namespace ordergate::metrics
