@@ -54,8 +54,13 @@ public:
     };
     // Parses `text` entirely. On failure returns false and sets *why (when given) to a short
     // client-facing reason ("more than 18 significant digits").
-    static bool parse(std::string_view text, Decimal* out, std::string* why = nullptr,
-                      const ParseOptions& opts = ParseOptions());
+    // (The options are a separate overload, not a default argument: a default argument cannot
+    // construct a nested class with member initializers inside the enclosing class.)
+    static bool parse(std::string_view text, Decimal* out, std::string* why,
+                      const ParseOptions& opts);
+    static bool parse(std::string_view text, Decimal* out, std::string* why = nullptr) {
+        return parse(text, out, why, ParseOptions());
+    }
     static bool parse(std::string_view text, Decimal* out, std::string* why, int32_t max_scale) {
         ParseOptions o;
         o.max_scale = max_scale;

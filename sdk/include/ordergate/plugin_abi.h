@@ -31,7 +31,7 @@ extern "C" {
 /* ---- versions -------------------------------------------------------------------------------- */
 
 #define OG_ABI_MAJOR 1 /* bumped only for an incompatible change; the host refuses other majors */
-#define OG_ABI_MINOR 0 /* bumped when fields or functions are appended */
+#define OG_ABI_MINOR 1 /* bumped when fields or functions are appended (1.1: broker ping) */
 
 /* The name under which a plugin exports its entry (Boost.DLL alias; see sdk.hpp's macro). */
 #define OG_PLUGIN_ENTRY_NAME "ordergate_plugin_entry"
@@ -344,6 +344,12 @@ typedef struct og_broker_vtable {
     /* Native cancel of every open order of an account (OG_CAP_CANCEL_ALL); may be NULL. */
     og_status (*cancel_all)(void* instance, og_str account_id, int64_t timeout_ms,
                             const og_result_sink* out, og_error* err);
+
+    /* ---- appended in ABI 1.1 (a 1.0 plugin's table ends before this; the host checks size) -- */
+    /* Cheap liveness check of the venue connection within timeout_ms: OG_OK when connected and
+     * answering, OG_UNAVAILABLE / OG_TIMEOUT otherwise, OG_UNSUPPORTED when the plugin cannot
+     * tell (the host then relies on sink.on_connection). May be NULL. Any thread. */
+    og_status (*ping)(void* instance, int64_t timeout_ms, og_error* err);
 } og_broker_vtable;
 
 /* ---- storage records -------------------------------------------------------------------------- */

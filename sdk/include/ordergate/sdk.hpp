@@ -141,6 +141,10 @@ public:
     virtual void subscribe_prices(const std::vector<Instrument>& instruments);
     virtual std::vector<OrderReport> cancel_all(const std::string& account_id,
                                                 std::chrono::milliseconds timeout);
+    // ABI 1.1: a cheap check that the venue connection answers within `timeout`. Returns when it
+    // does; throws Error(Unavailable) / Error(Timeout) when it does not. The default throws
+    // Error(Unsupported): the host then relies on EventSink::connection reports.
+    virtual void ping(std::chrono::milliseconds timeout);
 };
 
 // A storage adapter. Thread-safe. Every function may throw Error: Unavailable when the store does

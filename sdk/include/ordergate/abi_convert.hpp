@@ -1,0 +1,868 @@
+// ordergate/abi_convert.hpp — conversions between the C structs of plugin_abi.h and the C++ value
+// types of types.hpp, in both directions. Used by the SDK glue inside plugins and by the host's
+// plugin adapters; nobody else should need to touch a C struct.
+//
+// C++ -> C (`to_abi`, the *View classes): the C struct's og_str fields point INTO the C++ object
+// (no copy), so the C struct is valid only while the C++ object lives and is not modified. When
+// the C++ object is a temporary, wrap it in `Owned<T>`, which keeps both together. The *View
+// classes build the arrays and nested pointers a call needs (write batches, queries, config,
+// instruments) and must outlive the call they are passed to. None of them is copyable.
+//
+// C -> C++ (`from_abi`): validating. The input comes from the other side of the boundary (for the
+// host: an untrusted plugin), so every record's size, string, enum and decimal is checked and a bad
+// one throws ConvertError naming the record and the field; nothing is clamped or defaulted. The
+// caller maps ConvertError to a status: the SDK glue answers OG_INVALID_ARGUMENT (the host sent
+// something it cannot read), the host treats a plugin's bad output as Status::Internal.
+//
+// Records may be larger than this SDK knows (a newer minor appended fields): the extra bytes are
+// ignored. They may not be smaller than their ABI 1.0 size (`kMinSize<T>`).
+//
+// Header-only, C++17, no dependency beyond the other SDK headers. Thread-safe (no shared state).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ordergate/decimal.hpp"
+#include "ordergate/plugin_abi.h"
+#include "ordergate/types.hpp"
+
+namespace ordergate::abi {
+
+// A value read from the other side of the boundary is malformed. what() is one line naming the
+// record and the field ("order report: status 42 is not a valid order status").
+class ConvertError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Bytes of a struct up to and including `field`: the size a record or table had in the ABI minor
+// that ended with that field. Frozen by field name, so it does not move when fields are appended.
+#define OG_SIZE_THROUGH(type, field) \
+    static_cast<uint32_t>(offsetof(type, field) + sizeof(static_cast<type*>(nullptr)->field))
+
+// The smallest size a record may declare: its size in ABI 1.0.
+template <typename T>
+struct MinSize;
+#define OG_DEFINE_MIN_SIZE(type, last_field_1_0)                                        \
+    template <>                                                                         \
+    struct MinSize<type> {                                                              \
+        static constexpr uint32_t value = OG_SIZE_THROUGH(type, last_field_1_0);        \
+    };
+OG_DEFINE_MIN_SIZE(og_order_request, extra_json)
+OG_DEFINE_MIN_SIZE(og_modify_request, time_in_force)
+OG_DEFINE_MIN_SIZE(og_order_report, updated_at_ns)
+OG_DEFINE_MIN_SIZE(og_fill, executed_at_ns)
+OG_DEFINE_MIN_SIZE(og_position, average_price)
+OG_DEFINE_MIN_SIZE(og_account, updated_at_ns)
+OG_DEFINE_MIN_SIZE(og_quote, at_ns)
+OG_DEFINE_MIN_SIZE(og_order_record, version)
+OG_DEFINE_MIN_SIZE(og_order_event, at_ns)
+OG_DEFINE_MIN_SIZE(og_fill_record, executed_at_ns)
+OG_DEFINE_MIN_SIZE(og_gtt_record, version)
+OG_DEFINE_MIN_SIZE(og_recon_run, finished_at_ns)
+OG_DEFINE_MIN_SIZE(og_write_op, recon_run)
+OG_DEFINE_MIN_SIZE(og_order_query, descending)
+OG_DEFINE_MIN_SIZE(og_fill_query, descending)
+OG_DEFINE_MIN_SIZE(og_event_sink, on_connection)
+OG_DEFINE_MIN_SIZE(og_result_sink, on_quote)
+OG_DEFINE_MIN_SIZE(og_storage_sink, on_cursor)
+OG_DEFINE_MIN_SIZE(og_host_services, now_ns)
+OG_DEFINE_MIN_SIZE(og_plugin_descriptor, vtable)
+#undef OG_DEFINE_MIN_SIZE
+template <typename T>
+inline constexpr uint32_t kMinSize = MinSize<T>::value;
+
+// Table sizes per ABI minor: a plugin declaring minor N must provide at least kXxxTableSize[N].
+inline constexpr uint32_t kBrokerTableSize_1_0 = OG_SIZE_THROUGH(og_broker_vtable, cancel_all);
+inline constexpr uint32_t kBrokerTableSize_1_1 = OG_SIZE_THROUGH(og_broker_vtable, ping);
+inline constexpr uint32_t kStorageTableSize_1_0 =
+    OG_SIZE_THROUGH(og_storage_vtable, list_recon_runs);
+
+// The size of the table a plugin declaring `minor` must have at least. For a minor newer than
+// this SDK's, the newest size this SDK knows (the rest of the plugin's table is not read).
+inline uint32_t broker_table_size_for_minor(uint32_t minor) {
+    return minor == 0 ? kBrokerTableSize_1_0 : kBrokerTableSize_1_1;
+}
+inline uint32_t storage_table_size_for_minor(uint32_t /*minor*/) { return kStorageTableSize_1_0; }
+
+// Strings longer than this from the other side are refused as implausible (a garbage size would
+// otherwise make the copy read far past the buffer).
+inline constexpr size_t kMaxStringSize = size_t{16} << 20;
+
+// ---- primitives -----------------------------------------------------------------------------
+
+inline og_str view(std::string_view s) { return og_str{s.data(), s.size()}; }
+
+inline og_opt_decimal to_abi(const std::optional<Decimal>& d) {
+    og_opt_decimal out{};
+    if (d) {
+        out.value = d->to_abi();
+        out.has_value = 1;
+    }
+    return out;
+}
+
+inline bool valid_status(int32_t v) { return v >= OG_OK && v <= OG_STATUS_MAX; }
+
+namespace detail {
+inline std::string where(const char* record, const char* field) {
+    return std::string(record) + ": " + field;
+}
+}  // namespace detail
+
+inline std::string from_abi(og_str s, const char* record, const char* field) {
+    if (s.data == nullptr) {
+        if (s.size != 0)
+            throw ConvertError(detail::where(record, field) + " has a NULL pointer with size " +
+                               std::to_string(s.size));
+        return std::string();
+    }
+    if (s.size > kMaxStringSize)
+        throw ConvertError(detail::where(record, field) + " has an implausible size " +
+                           std::to_string(s.size));
+    return std::string(s.data, s.size);
+}
+
+inline Decimal from_abi(og_decimal d, const char* record, const char* field) {
+    if (d.scale < 0 || d.scale > Decimal::kMaxScale)
+        throw ConvertError(detail::where(record, field) + " has decimal scale " +
+                           std::to_string(d.scale) + ", outside 0..18");
+    return Decimal(d.mantissa, d.scale);
+}
+
+inline std::optional<Decimal> from_abi(og_opt_decimal d, const char* record, const char* field) {
+    if (d.has_value == 0) return std::nullopt;
+    return from_abi(d.value, record, field);
+}
+
+#define OG_ENUM_READER(Name, Type, check, what)                                                  \
+    inline Type Name(int32_t v, const char* record, const char* field) {                         \
+        if (!check(v))                                                                           \
+            throw ConvertError(detail::where(record, field) + " is " + std::to_string(v) +       \
+                               ", not a valid " what);                                           \
+        return static_cast<Type>(v);                                                             \
+    }
+OG_ENUM_READER(read_side, Side, valid_side, "side")
+OG_ENUM_READER(read_order_type, OrderType, valid_order_type, "order type")
+OG_ENUM_READER(read_time_in_force, TimeInForce, valid_time_in_force, "time in force")
+OG_ENUM_READER(read_order_status, OrderStatus, valid_order_status, "order status")
+OG_ENUM_READER(read_event_source, EventSource, valid_event_source, "event source")
+OG_ENUM_READER(read_status, Status, valid_status, "status")
+#undef OG_ENUM_READER
+
+// Throws ConvertError when p is NULL or declares a size below its ABI 1.0 size.
+template <typename T>
+inline void check_record(const T* p, const char* record) {
+    if (p == nullptr) throw ConvertError(std::string(record) + ": NULL pointer");
+    if (p->size < kMinSize<T>)
+        throw ConvertError(std::string(record) + ": size " + std::to_string(p->size) +
+                           " is smaller than the ABI 1.0 size " + std::to_string(kMinSize<T>));
+}
+
+// ---- C++ -> C (views into the argument; see the top of the file) ----------------------------
+
+inline og_order_request to_abi(const OrderRequest& r) {
+    og_order_request c{};
+    c.size = sizeof(og_order_request);
+    c.client_order_id = view(r.client_order_id);
+    c.account_id = view(r.account_id);
+    c.symbol = view(r.symbol);
+    c.exchange = view(r.exchange);
+    c.side = static_cast<og_side>(r.side);
+    c.order_type = static_cast<og_order_type>(r.order_type);
+    c.time_in_force = static_cast<og_tif>(r.time_in_force);
+    c.quantity = r.quantity.to_abi();
+    c.price = to_abi(r.price);
+    c.trigger_price = to_abi(r.trigger_price);
+    c.product = view(r.product);
+    c.tag = view(r.tag);
+    c.extra_json = view(r.extra_json);
+    return c;
+}
+
+inline og_modify_request to_abi(const ModifyRequest& r) {
+    og_modify_request c{};
+    c.size = sizeof(og_modify_request);
+    c.broker_order_id = view(r.broker_order_id);
+    c.client_order_id = view(r.client_order_id);
+    c.account_id = view(r.account_id);
+    if (r.quantity) {
+        c.has_quantity = 1;
+        c.quantity = r.quantity->to_abi();
+    }
+    c.price = to_abi(r.price);
+    c.trigger_price = to_abi(r.trigger_price);
+    c.order_type = r.order_type ? static_cast<og_order_type>(*r.order_type) : 0;
+    c.time_in_force = r.time_in_force ? static_cast<og_tif>(*r.time_in_force) : 0;
+    return c;
+}
+
+inline og_order_report to_abi(const OrderReport& r) {
+    og_order_report c{};
+    c.size = sizeof(og_order_report);
+    c.broker_order_id = view(r.broker_order_id);
+    c.client_order_id = view(r.client_order_id);
+    c.account_id = view(r.account_id);
+    c.symbol = view(r.symbol);
+    c.exchange = view(r.exchange);
+    c.side = static_cast<og_side>(r.side);
+    c.order_type = static_cast<og_order_type>(r.order_type);
+    c.time_in_force = static_cast<og_tif>(r.time_in_force);
+    c.status = static_cast<og_order_status>(r.status);
+    c.quantity = r.quantity.to_abi();
+    c.filled_quantity = r.filled_quantity.to_abi();
+    c.price = to_abi(r.price);
+    c.trigger_price = to_abi(r.trigger_price);
+    c.average_fill_price = to_abi(r.average_fill_price);
+    c.reject_reason = view(r.reject_reason);
+    c.updated_at_ns = r.updated_at_ns;
+    return c;
+}
+
+inline og_fill to_abi(const Fill& f) {
+    og_fill c{};
+    c.size = sizeof(og_fill);
+    c.broker_trade_id = view(f.broker_trade_id);
+    c.broker_order_id = view(f.broker_order_id);
+    c.client_order_id = view(f.client_order_id);
+    c.account_id = view(f.account_id);
+    c.symbol = view(f.symbol);
+    c.exchange = view(f.exchange);
+    c.side = static_cast<og_side>(f.side);
+    c.quantity = f.quantity.to_abi();
+    c.price = f.price.to_abi();
+    c.fee = f.fee.to_abi();
+    c.executed_at_ns = f.executed_at_ns;
+    return c;
+}
+
+inline og_position to_abi(const Position& p) {
+    og_position c{};
+    c.size = sizeof(og_position);
+    c.account_id = view(p.account_id);
+    c.symbol = view(p.symbol);
+    c.exchange = view(p.exchange);
+    c.quantity = p.quantity.to_abi();
+    c.average_price = p.average_price.to_abi();
+    return c;
+}
+
+inline og_account to_abi(const Account& a) {
+    og_account c{};
+    c.size = sizeof(og_account);
+    c.account_id = view(a.account_id);
+    c.currency = view(a.currency);
+    c.cash = a.cash.to_abi();
+    c.buying_power = a.buying_power.to_abi();
+    c.equity = a.equity.to_abi();
+    c.margin_used = a.margin_used.to_abi();
+    c.status = view(a.status);
+    c.updated_at_ns = a.updated_at_ns;
+    return c;
+}
+
+inline og_quote to_abi(const Quote& q) {
+    og_quote c{};
+    c.size = sizeof(og_quote);
+    c.symbol = view(q.symbol);
+    c.exchange = view(q.exchange);
+    c.last = q.last.to_abi();
+    c.bid = to_abi(q.bid);
+    c.ask = to_abi(q.ask);
+    c.at_ns = q.at_ns;
+    return c;
+}
+
+inline og_instrument to_abi(const Instrument& i) {
+    return og_instrument{view(i.symbol), view(i.exchange)};
+}
+
+inline og_order_record to_abi(const OrderRecord& o) {
+    og_order_record c{};
+    c.size = sizeof(og_order_record);
+    c.id = view(o.id);
+    c.client_order_id = view(o.client_order_id);
+    c.broker = view(o.broker);
+    c.broker_order_id = view(o.broker_order_id);
+    c.account_id = view(o.account_id);
+    c.symbol = view(o.symbol);
+    c.exchange = view(o.exchange);
+    c.side = static_cast<og_side>(o.side);
+    c.order_type = static_cast<og_order_type>(o.order_type);
+    c.time_in_force = static_cast<og_tif>(o.time_in_force);
+    c.status = static_cast<og_order_status>(o.status);
+    c.quantity = o.quantity.to_abi();
+    c.filled_quantity = o.filled_quantity.to_abi();
+    c.price = to_abi(o.price);
+    c.trigger_price = to_abi(o.trigger_price);
+    c.average_fill_price = to_abi(o.average_fill_price);
+    c.product = view(o.product);
+    c.reject_reason = view(o.reject_reason);
+    c.tag = view(o.tag);
+    c.extra_json = view(o.extra_json);
+    c.created_at_ns = o.created_at_ns;
+    c.updated_at_ns = o.updated_at_ns;
+    c.version = o.version;
+    return c;
+}
+
+inline og_order_event to_abi(const OrderEvent& e) {
+    og_order_event c{};
+    c.size = sizeof(og_order_event);
+    c.order_id = view(e.order_id);
+    c.seq = e.seq;
+    c.from_status = e.from_status ? static_cast<og_order_status>(*e.from_status) : 0;
+    c.to_status = static_cast<og_order_status>(e.to_status);
+    c.source = static_cast<og_event_source>(e.source);
+    c.reason = view(e.reason);
+    c.request_id = view(e.request_id);
+    c.broker_order_id = view(e.broker_order_id);
+    c.filled_quantity = e.filled_quantity.to_abi();
+    c.emulated = e.emulated ? 1 : 0;
+    c.at_ns = e.at_ns;
+    return c;
+}
+
+inline og_fill_record to_abi(const FillRecord& f) {
+    og_fill_record c{};
+    c.size = sizeof(og_fill_record);
+    c.id = view(f.id);
+    c.order_id = view(f.order_id);
+    c.broker = view(f.broker);
+    c.broker_trade_id = view(f.broker_trade_id);
+    c.account_id = view(f.account_id);
+    c.symbol = view(f.symbol);
+    c.exchange = view(f.exchange);
+    c.side = static_cast<og_side>(f.side);
+    c.quantity = f.quantity.to_abi();
+    c.price = f.price.to_abi();
+    c.fee = f.fee.to_abi();
+    c.executed_at_ns = f.executed_at_ns;
+    return c;
+}
+
+inline og_gtt_record to_abi(const GttRecord& g) {
+    og_gtt_record c{};
+    c.size = sizeof(og_gtt_record);
+    c.id = view(g.id);
+    c.account_id = view(g.account_id);
+    c.symbol = view(g.symbol);
+    c.exchange = view(g.exchange);
+    c.status = view(g.status);
+    c.body_json = view(g.body_json);
+    c.expires_at_ns = g.expires_at_ns;
+    c.created_at_ns = g.created_at_ns;
+    c.updated_at_ns = g.updated_at_ns;
+    c.version = g.version;
+    return c;
+}
+
+inline og_recon_run to_abi(const ReconRun& r) {
+    og_recon_run c{};
+    c.size = sizeof(og_recon_run);
+    c.id = view(r.id);
+    c.broker = view(r.broker);
+    c.status = view(r.status);
+    c.report_json = view(r.report_json);
+    c.started_at_ns = r.started_at_ns;
+    c.finished_at_ns = r.finished_at_ns;
+    return c;
+}
+
+// A C++ value together with its C view: for passing a temporary across the boundary.
+template <typename T>
+class Owned {
+public:
+    using CType = decltype(to_abi(std::declval<const T&>()));
+    explicit Owned(T value) : value_(std::move(value)), c_(to_abi(value_)) {}
+    Owned(const Owned&) = delete;
+    Owned& operator=(const Owned&) = delete;
+    const CType* get() const { return &c_; }
+    const T& value() const { return value_; }
+
+private:
+    T value_;
+    CType c_;
+};
+
+// Config entries as an og_kv array (views into `entries`, which must outlive this).
+class KvView {
+public:
+    explicit KvView(const std::vector<std::pair<std::string, std::string>>& entries) {
+        kv_.reserve(entries.size());
+        for (const auto& e : entries) kv_.push_back(og_kv{view(e.first), view(e.second)});
+    }
+    KvView(const KvView&) = delete;
+    KvView& operator=(const KvView&) = delete;
+    const og_kv* data() const { return kv_.empty() ? nullptr : kv_.data(); }
+    size_t size() const { return kv_.size(); }
+
+private:
+    std::vector<og_kv> kv_;
+};
+
+// Instruments as an og_instrument array (views into `instruments`, which must outlive this).
+class InstrumentsView {
+public:
+    explicit InstrumentsView(const std::vector<Instrument>& instruments) {
+        items_.reserve(instruments.size());
+        for (const auto& i : instruments) items_.push_back(to_abi(i));
+    }
+    InstrumentsView(const InstrumentsView&) = delete;
+    InstrumentsView& operator=(const InstrumentsView&) = delete;
+    const og_instrument* data() const { return items_.empty() ? nullptr : items_.data(); }
+    size_t size() const { return items_.size(); }
+
+private:
+    std::vector<og_instrument> items_;
+};
+
+// A list of strings as an og_str array (views into `strings`, which must outlive this).
+class StrArrayView {
+public:
+    explicit StrArrayView(const std::vector<std::string>& strings) {
+        items_.reserve(strings.size());
+        for (const auto& s : strings) items_.push_back(view(s));
+    }
+    StrArrayView(const StrArrayView&) = delete;
+    StrArrayView& operator=(const StrArrayView&) = delete;
+    const og_str* data() const { return items_.empty() ? nullptr : items_.data(); }
+    size_t size() const { return items_.size(); }
+
+private:
+    std::vector<og_str> items_;
+};
+
+// A write batch as an og_write_op array; each op points at the records its kind uses and NULL
+// elsewhere. Views into `ops`, which must outlive this.
+class WriteBatchView {
+public:
+    explicit WriteBatchView(const std::vector<WriteOp>& ops) : slots_(ops.size()) {
+        c_ops_.reserve(ops.size());
+        for (size_t i = 0; i < ops.size(); ++i) {
+            const WriteOp& op = ops[i];
+            Slot& s = slots_[i];
+            og_write_op c{};
+            c.size = sizeof(og_write_op);
+            c.kind = static_cast<og_write_kind>(op.kind);
+            c.flags = op.requires_previous ? OG_WRITE_FLAG_REQUIRES_PREVIOUS : 0u;
+            c.expected_version = op.expected_version;
+            switch (op.kind) {
+                case WriteKind::InsertOrder:
+                case WriteKind::UpdateOrder:
+                    s.order = to_abi(op.order);
+                    s.event = to_abi(op.event);
+                    c.order = &s.order;
+                    c.event = &s.event;
+                    break;
+                case WriteKind::InsertFill:
+                    s.fill = to_abi(op.fill);
+                    c.fill = &s.fill;
+                    break;
+                case WriteKind::UpsertGtt:
+                    s.gtt = to_abi(op.gtt);
+                    c.gtt = &s.gtt;
+                    break;
+                case WriteKind::UpsertReconRun:
+                    s.run = to_abi(op.recon_run);
+                    c.recon_run = &s.run;
+                    break;
+            }
+            c_ops_.push_back(c);
+        }
+    }
+    WriteBatchView(const WriteBatchView&) = delete;
+    WriteBatchView& operator=(const WriteBatchView&) = delete;
+    const og_write_op* data() const { return c_ops_.empty() ? nullptr : c_ops_.data(); }
+    size_t size() const { return c_ops_.size(); }
+
+private:
+    struct Slot {
+        og_order_record order{};
+        og_order_event event{};
+        og_fill_record fill{};
+        og_gtt_record gtt{};
+        og_recon_run run{};
+    };
+    std::vector<Slot> slots_;  // sized once in the constructor: addresses never move
+    std::vector<og_write_op> c_ops_;
+};
+
+// An order query (views into `q`, which must outlive this).
+class OrderQueryView {
+public:
+    explicit OrderQueryView(const OrderQuery& q) : accounts_(q.account_ids) {
+        c_.size = sizeof(og_order_query);
+        c_.account_ids = accounts_.data();
+        c_.account_count = accounts_.size();
+        c_.status = q.status ? static_cast<og_order_status>(*q.status) : 0;
+        c_.open_only = q.open_only ? 1 : 0;
+        c_.symbol = view(q.symbol);
+        c_.broker = view(q.broker);
+        c_.since_ns = q.since_ns;
+        c_.cursor = view(q.cursor);
+        c_.limit = q.limit;
+        c_.descending = q.descending ? 1 : 0;
+    }
+    OrderQueryView(const OrderQueryView&) = delete;
+    OrderQueryView& operator=(const OrderQueryView&) = delete;
+    const og_order_query* get() const { return &c_; }
+
+private:
+    StrArrayView accounts_;
+    og_order_query c_{};
+};
+
+// A fill query (views into `q`, which must outlive this).
+class FillQueryView {
+public:
+    explicit FillQueryView(const FillQuery& q) : accounts_(q.account_ids) {
+        c_.size = sizeof(og_fill_query);
+        c_.account_ids = accounts_.data();
+        c_.account_count = accounts_.size();
+        c_.order_id = view(q.order_id);
+        c_.since_ns = q.since_ns;
+        c_.cursor = view(q.cursor);
+        c_.limit = q.limit;
+        c_.descending = q.descending ? 1 : 0;
+    }
+    FillQueryView(const FillQueryView&) = delete;
+    FillQueryView& operator=(const FillQueryView&) = delete;
+    const og_fill_query* get() const { return &c_; }
+
+private:
+    StrArrayView accounts_;
+    og_fill_query c_{};
+};
+
+// ---- C -> C++ (validating; throw ConvertError) ----------------------------------------------
+
+inline OrderRequest from_abi(const og_order_request* c) {
+    const char* R = "order request";
+    check_record(c, R);
+    OrderRequest r;
+    r.client_order_id = from_abi(c->client_order_id, R, "client_order_id");
+    r.account_id = from_abi(c->account_id, R, "account_id");
+    r.symbol = from_abi(c->symbol, R, "symbol");
+    r.exchange = from_abi(c->exchange, R, "exchange");
+    r.side = read_side(c->side, R, "side");
+    r.order_type = read_order_type(c->order_type, R, "order_type");
+    r.time_in_force = read_time_in_force(c->time_in_force, R, "time_in_force");
+    r.quantity = from_abi(c->quantity, R, "quantity");
+    r.price = from_abi(c->price, R, "price");
+    r.trigger_price = from_abi(c->trigger_price, R, "trigger_price");
+    r.product = from_abi(c->product, R, "product");
+    r.tag = from_abi(c->tag, R, "tag");
+    r.extra_json = from_abi(c->extra_json, R, "extra_json");
+    return r;
+}
+
+inline ModifyRequest from_abi(const og_modify_request* c) {
+    const char* R = "modify request";
+    check_record(c, R);
+    ModifyRequest r;
+    r.broker_order_id = from_abi(c->broker_order_id, R, "broker_order_id");
+    r.client_order_id = from_abi(c->client_order_id, R, "client_order_id");
+    r.account_id = from_abi(c->account_id, R, "account_id");
+    if (c->has_quantity != 0) r.quantity = from_abi(c->quantity, R, "quantity");
+    r.price = from_abi(c->price, R, "price");
+    r.trigger_price = from_abi(c->trigger_price, R, "trigger_price");
+    if (c->order_type != 0) r.order_type = read_order_type(c->order_type, R, "order_type");
+    if (c->time_in_force != 0)
+        r.time_in_force = read_time_in_force(c->time_in_force, R, "time_in_force");
+    return r;
+}
+
+inline OrderReport from_abi(const og_order_report* c) {
+    const char* R = "order report";
+    check_record(c, R);
+    OrderReport r;
+    r.broker_order_id = from_abi(c->broker_order_id, R, "broker_order_id");
+    r.client_order_id = from_abi(c->client_order_id, R, "client_order_id");
+    r.account_id = from_abi(c->account_id, R, "account_id");
+    r.symbol = from_abi(c->symbol, R, "symbol");
+    r.exchange = from_abi(c->exchange, R, "exchange");
+    r.side = read_side(c->side, R, "side");
+    r.order_type = read_order_type(c->order_type, R, "order_type");
+    r.time_in_force = read_time_in_force(c->time_in_force, R, "time_in_force");
+    r.status = read_order_status(c->status, R, "status");
+    r.quantity = from_abi(c->quantity, R, "quantity");
+    r.filled_quantity = from_abi(c->filled_quantity, R, "filled_quantity");
+    r.price = from_abi(c->price, R, "price");
+    r.trigger_price = from_abi(c->trigger_price, R, "trigger_price");
+    r.average_fill_price = from_abi(c->average_fill_price, R, "average_fill_price");
+    r.reject_reason = from_abi(c->reject_reason, R, "reject_reason");
+    r.updated_at_ns = c->updated_at_ns;
+    return r;
+}
+
+inline Fill from_abi(const og_fill* c) {
+    const char* R = "fill";
+    check_record(c, R);
+    Fill f;
+    f.broker_trade_id = from_abi(c->broker_trade_id, R, "broker_trade_id");
+    f.broker_order_id = from_abi(c->broker_order_id, R, "broker_order_id");
+    f.client_order_id = from_abi(c->client_order_id, R, "client_order_id");
+    f.account_id = from_abi(c->account_id, R, "account_id");
+    f.symbol = from_abi(c->symbol, R, "symbol");
+    f.exchange = from_abi(c->exchange, R, "exchange");
+    f.side = read_side(c->side, R, "side");
+    f.quantity = from_abi(c->quantity, R, "quantity");
+    f.price = from_abi(c->price, R, "price");
+    f.fee = from_abi(c->fee, R, "fee");
+    f.executed_at_ns = c->executed_at_ns;
+    return f;
+}
+
+inline Position from_abi(const og_position* c) {
+    const char* R = "position";
+    check_record(c, R);
+    Position p;
+    p.account_id = from_abi(c->account_id, R, "account_id");
+    p.symbol = from_abi(c->symbol, R, "symbol");
+    p.exchange = from_abi(c->exchange, R, "exchange");
+    p.quantity = from_abi(c->quantity, R, "quantity");
+    p.average_price = from_abi(c->average_price, R, "average_price");
+    return p;
+}
+
+inline Account from_abi(const og_account* c) {
+    const char* R = "account";
+    check_record(c, R);
+    Account a;
+    a.account_id = from_abi(c->account_id, R, "account_id");
+    a.currency = from_abi(c->currency, R, "currency");
+    a.cash = from_abi(c->cash, R, "cash");
+    a.buying_power = from_abi(c->buying_power, R, "buying_power");
+    a.equity = from_abi(c->equity, R, "equity");
+    a.margin_used = from_abi(c->margin_used, R, "margin_used");
+    a.status = from_abi(c->status, R, "status");
+    a.updated_at_ns = c->updated_at_ns;
+    return a;
+}
+
+inline Quote from_abi(const og_quote* c) {
+    const char* R = "quote";
+    check_record(c, R);
+    Quote q;
+    q.symbol = from_abi(c->symbol, R, "symbol");
+    q.exchange = from_abi(c->exchange, R, "exchange");
+    q.last = from_abi(c->last, R, "last");
+    q.bid = from_abi(c->bid, R, "bid");
+    q.ask = from_abi(c->ask, R, "ask");
+    q.at_ns = c->at_ns;
+    return q;
+}
+
+inline Instrument from_abi(const og_instrument* c) {
+    const char* R = "instrument";
+    if (c == nullptr) throw ConvertError("instrument: NULL pointer");
+    return Instrument{from_abi(c->symbol, R, "symbol"), from_abi(c->exchange, R, "exchange")};
+}
+
+inline std::vector<Instrument> from_abi(const og_instrument* items, size_t count) {
+    if (items == nullptr && count != 0) throw ConvertError("instruments: NULL array with items");
+    std::vector<Instrument> out;
+    out.reserve(count);
+    for (size_t i = 0; i < count; ++i) out.push_back(from_abi(&items[i]));
+    return out;
+}
+
+inline std::vector<std::pair<std::string, std::string>> from_abi(const og_kv* kv, size_t count) {
+    if (kv == nullptr && count != 0) throw ConvertError("config: NULL array with entries");
+    std::vector<std::pair<std::string, std::string>> out;
+    out.reserve(count);
+    for (size_t i = 0; i < count; ++i)
+        out.emplace_back(from_abi(kv[i].key, "config", "key"),
+                         from_abi(kv[i].value, "config", "value"));
+    return out;
+}
+
+inline std::vector<std::string> from_abi(const og_str* items, size_t count, const char* record,
+                                         const char* field) {
+    if (items == nullptr && count != 0)
+        throw ConvertError(detail::where(record, field) + ": NULL array with items");
+    std::vector<std::string> out;
+    out.reserve(count);
+    for (size_t i = 0; i < count; ++i) out.push_back(from_abi(items[i], record, field));
+    return out;
+}
+
+inline OrderRecord from_abi(const og_order_record* c) {
+    const char* R = "order record";
+    check_record(c, R);
+    OrderRecord o;
+    o.id = from_abi(c->id, R, "id");
+    o.client_order_id = from_abi(c->client_order_id, R, "client_order_id");
+    o.broker = from_abi(c->broker, R, "broker");
+    o.broker_order_id = from_abi(c->broker_order_id, R, "broker_order_id");
+    o.account_id = from_abi(c->account_id, R, "account_id");
+    o.symbol = from_abi(c->symbol, R, "symbol");
+    o.exchange = from_abi(c->exchange, R, "exchange");
+    o.side = read_side(c->side, R, "side");
+    o.order_type = read_order_type(c->order_type, R, "order_type");
+    o.time_in_force = read_time_in_force(c->time_in_force, R, "time_in_force");
+    o.status = read_order_status(c->status, R, "status");
+    o.quantity = from_abi(c->quantity, R, "quantity");
+    o.filled_quantity = from_abi(c->filled_quantity, R, "filled_quantity");
+    o.price = from_abi(c->price, R, "price");
+    o.trigger_price = from_abi(c->trigger_price, R, "trigger_price");
+    o.average_fill_price = from_abi(c->average_fill_price, R, "average_fill_price");
+    o.product = from_abi(c->product, R, "product");
+    o.reject_reason = from_abi(c->reject_reason, R, "reject_reason");
+    o.tag = from_abi(c->tag, R, "tag");
+    o.extra_json = from_abi(c->extra_json, R, "extra_json");
+    o.created_at_ns = c->created_at_ns;
+    o.updated_at_ns = c->updated_at_ns;
+    o.version = c->version;
+    return o;
+}
+
+inline OrderEvent from_abi(const og_order_event* c) {
+    const char* R = "order event";
+    check_record(c, R);
+    OrderEvent e;
+    e.order_id = from_abi(c->order_id, R, "order_id");
+    e.seq = c->seq;
+    if (c->from_status != 0) e.from_status = read_order_status(c->from_status, R, "from_status");
+    e.to_status = read_order_status(c->to_status, R, "to_status");
+    e.source = read_event_source(c->source, R, "source");
+    e.reason = from_abi(c->reason, R, "reason");
+    e.request_id = from_abi(c->request_id, R, "request_id");
+    e.broker_order_id = from_abi(c->broker_order_id, R, "broker_order_id");
+    e.filled_quantity = from_abi(c->filled_quantity, R, "filled_quantity");
+    e.emulated = c->emulated != 0;
+    e.at_ns = c->at_ns;
+    return e;
+}
+
+inline FillRecord from_abi(const og_fill_record* c) {
+    const char* R = "fill record";
+    check_record(c, R);
+    FillRecord f;
+    f.id = from_abi(c->id, R, "id");
+    f.order_id = from_abi(c->order_id, R, "order_id");
+    f.broker = from_abi(c->broker, R, "broker");
+    f.broker_trade_id = from_abi(c->broker_trade_id, R, "broker_trade_id");
+    f.account_id = from_abi(c->account_id, R, "account_id");
+    f.symbol = from_abi(c->symbol, R, "symbol");
+    f.exchange = from_abi(c->exchange, R, "exchange");
+    f.side = read_side(c->side, R, "side");
+    f.quantity = from_abi(c->quantity, R, "quantity");
+    f.price = from_abi(c->price, R, "price");
+    f.fee = from_abi(c->fee, R, "fee");
+    f.executed_at_ns = c->executed_at_ns;
+    return f;
+}
+
+inline GttRecord from_abi(const og_gtt_record* c) {
+    const char* R = "gtt record";
+    check_record(c, R);
+    GttRecord g;
+    g.id = from_abi(c->id, R, "id");
+    g.account_id = from_abi(c->account_id, R, "account_id");
+    g.symbol = from_abi(c->symbol, R, "symbol");
+    g.exchange = from_abi(c->exchange, R, "exchange");
+    g.status = from_abi(c->status, R, "status");
+    g.body_json = from_abi(c->body_json, R, "body_json");
+    g.expires_at_ns = c->expires_at_ns;
+    g.created_at_ns = c->created_at_ns;
+    g.updated_at_ns = c->updated_at_ns;
+    g.version = c->version;
+    return g;
+}
+
+inline ReconRun from_abi(const og_recon_run* c) {
+    const char* R = "recon run";
+    check_record(c, R);
+    ReconRun r;
+    r.id = from_abi(c->id, R, "id");
+    r.broker = from_abi(c->broker, R, "broker");
+    r.status = from_abi(c->status, R, "status");
+    r.report_json = from_abi(c->report_json, R, "report_json");
+    r.started_at_ns = c->started_at_ns;
+    r.finished_at_ns = c->finished_at_ns;
+    return r;
+}
+
+// One op of a batch; the records its kind needs must be present. Flags this SDK does not know
+// are refused (their meaning cannot be honoured).
+inline WriteOp from_abi(const og_write_op* c) {
+    const char* R = "write op";
+    check_record(c, R);
+    WriteOp op;
+    if ((c->flags & ~OG_WRITE_FLAG_REQUIRES_PREVIOUS) != 0u)
+        throw ConvertError("write op: unknown flags " + std::to_string(c->flags));
+    op.requires_previous = (c->flags & OG_WRITE_FLAG_REQUIRES_PREVIOUS) != 0u;
+    op.expected_version = c->expected_version;
+    switch (c->kind) {
+        case OG_WRITE_INSERT_ORDER:
+        case OG_WRITE_UPDATE_ORDER:
+            op.kind = static_cast<WriteKind>(c->kind);
+            op.order = from_abi(c->order);
+            op.event = from_abi(c->event);
+            break;
+        case OG_WRITE_INSERT_FILL:
+            op.kind = WriteKind::InsertFill;
+            op.fill = from_abi(c->fill);
+            break;
+        case OG_WRITE_UPSERT_GTT:
+            op.kind = WriteKind::UpsertGtt;
+            op.gtt = from_abi(c->gtt);
+            break;
+        case OG_WRITE_UPSERT_RECON_RUN:
+            op.kind = WriteKind::UpsertReconRun;
+            op.recon_run = from_abi(c->recon_run);
+            break;
+        default:
+            throw ConvertError("write op: kind " + std::to_string(c->kind) +
+                               " is not a valid write kind");
+    }
+    return op;
+}
+
+inline std::vector<WriteOp> from_abi(const og_write_op* ops, size_t count) {
+    if (ops == nullptr && count != 0) throw ConvertError("write batch: NULL array with ops");
+    std::vector<WriteOp> out;
+    out.reserve(count);
+    for (size_t i = 0; i < count; ++i) out.push_back(from_abi(&ops[i]));
+    return out;
+}
+
+inline OrderQuery from_abi(const og_order_query* c) {
+    const char* R = "order query";
+    check_record(c, R);
+    OrderQuery q;
+    q.account_ids = from_abi(c->account_ids, c->account_count, R, "account_ids");
+    if (c->status != 0) q.status = read_order_status(c->status, R, "status");
+    q.open_only = c->open_only != 0;
+    q.symbol = from_abi(c->symbol, R, "symbol");
+    q.broker = from_abi(c->broker, R, "broker");
+    q.since_ns = c->since_ns;
+    q.cursor = from_abi(c->cursor, R, "cursor");
+    q.limit = c->limit;
+    q.descending = c->descending != 0;
+    return q;
+}
+
+inline FillQuery from_abi(const og_fill_query* c) {
+    const char* R = "fill query";
+    check_record(c, R);
+    FillQuery q;
+    q.account_ids = from_abi(c->account_ids, c->account_count, R, "account_ids");
+    q.order_id = from_abi(c->order_id, R, "order_id");
+    q.since_ns = c->since_ns;
+    q.cursor = from_abi(c->cursor, R, "cursor");
+    q.limit = c->limit;
+    q.descending = c->descending != 0;
+    return q;
+}
+
+}  // namespace ordergate::abi

@@ -1,0 +1,718 @@
+// ordergate/detail/sdk_glue.hpp — the C marshalling behind sdk.hpp. Included at the end of
+// sdk.hpp; do not include it directly.
+//
+// It provides:
+//  - the inline definitions of sdk::Config, sdk::Host, sdk::EventSink and the default
+//    (Unsupported) implementations of sdk::BrokerPlugin's optional functions;
+//  - ORDERGATE_BROKER_PLUGIN(Class, "name", "version", capabilities) and
+//    ORDERGATE_STORAGE_PLUGIN(Class, "name", "version"): used ONCE per plugin, at global namespace
+//    scope, in one .cpp file. They build the static C table of plugin_abi.h over Class and export
+//    the entry `og_plugin_entry_fn` under OG_PLUGIN_ENTRY_NAME through BOOST_DLL_ALIAS.
+//
+// Error policy of the generated table functions (all noexcept): sdk::Error -> its status and
+// message; abi::ConvertError (the host sent a record this SDK cannot read) -> OG_INVALID_ARGUMENT;
+// any other std::exception -> OG_INTERNAL with what(); anything else -> OG_INTERNAL. The message
+// is copied into the caller's og_error (truncated to its capacity). An sdk::Error carrying
+// Status::Ok is a plugin bug and becomes OG_INTERNAL.
+//
+// The entry only records the host services and returns a static descriptor: it starts no thread,
+// does no I/O and allocates nothing. It answers with its descriptor whatever ABI the host speaks,
+// so the host can refuse a mismatch with a precise message. Class is constructed in the table's
+// create() from a `const sdk::PluginContext&` and destroyed in destroy().
+#pragma once
+
+// Boost.DLL picks std::filesystem when this is set (the CMake target sets it too); the SDK never
+// uses a filesystem function, so a plugin needs no Boost library to link.
+#if !defined(BOOST_DLL_USE_STD_FS) && !defined(BOOST_DLL_DETAIL_CONFIG_HPP)
+#define BOOST_DLL_USE_STD_FS 1
+#endif
+#include <boost/dll/alias.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "ordergate/abi_convert.hpp"
+
+namespace ordergate::sdk {
+
+// ---- Config -------------------------------------------------------------------------------------
+// Lookups are linear (configurations are small). When a key appears more than once, the LAST
+// entry wins, so overrides can simply be appended.
+
+inline Config::Config(std::vector<std::pair<std::string, std::string>> entries)
+    : entries_(std::move(entries)) {}
+
+namespace detail {
+inline const std::string* find_config(
+    const std::vector<std::pair<std::string, std::string>>& entries, std::string_view key) {
+    for (auto it = entries.rbegin(); it != entries.rend(); ++it)
+        if (it->first == key) return &it->second;
+    return nullptr;
+}
+inline Error bad_config(std::string_view key, const std::string& value, const char* expected) {
+    return Error(Status::InvalidArgument, "config key '" + std::string(key) + "': '" + value +
+                                              "' is not " + expected);
+}
+}  // namespace detail
+
+inline bool Config::has(std::string_view key) const {
+    return detail::find_config(entries_, key) != nullptr;
+}
+
+inline const std::string& Config::get(std::string_view key) const {
+    const std::string* v = detail::find_config(entries_, key);
+    if (v == nullptr)
+        throw Error(Status::InvalidArgument, "missing config key '" + std::string(key) + "'");
+    return *v;
+}
+
+inline std::string Config::get_or(std::string_view key, std::string_view fallback) const {
+    const std::string* v = detail::find_config(entries_, key);
+    return v ? *v : std::string(fallback);
+}
+
+inline int64_t Config::get_int(std::string_view key, int64_t fallback) const {
+    const std::string* v = detail::find_config(entries_, key);
+    if (v == nullptr) return fallback;
+    int64_t out = 0;
+    const char* end = v->data() + v->size();
+    auto res = std::from_chars(v->data(), end, out);
+    if (v->empty() || res.ec != std::errc() || res.ptr != end)
+        throw detail::bad_config(key, *v, "an integer");
+    return out;
+}
+
+inline bool Config::get_bool(std::string_view key, bool fallback) const {
+    const std::string* v = detail::find_config(entries_, key);
+    if (v == nullptr) return fallback;
+    std::string s = *v;
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (s == "true" || s == "1" || s == "yes" || s == "on") return true;
+    if (s == "false" || s == "0" || s == "no" || s == "off") return false;
+    throw detail::bad_config(key, *v, "a boolean (true/false)");
+}
+
+inline Decimal Config::get_decimal(std::string_view key, Decimal fallback) const {
+    const std::string* v = detail::find_config(entries_, key);
+    if (v == nullptr) return fallback;
+    Decimal out;
+    Decimal::ParseOptions opts;
+    opts.max_scale = Decimal::kMaxScale;
+    std::string why;
+    if (!Decimal::parse(*v, &out, &why, opts)) throw detail::bad_config(key, *v, "a decimal");
+    return out;
+}
+
+// ---- Host ---------------------------------------------------------------------------------------
+// Without host services (a plugin class constructed directly, e.g. in its own unit tests) log
+// lines go to stderr and the clock is the system clock.
+
+inline void Host::log(LogLevel level, std::string_view message) const {
+    if (services_ != nullptr && OG_HAS_FIELD(services_, og_host_services, log) &&
+        services_->log != nullptr) {
+        services_->log(services_->ctx, static_cast<og_log_level>(level), abi::view(message));
+        return;
+    }
+    static const char* const names[] = {"?", "debug", "info", "warn", "error"};
+    int idx = static_cast<int>(level);
+    std::fprintf(stderr, "[plugin %s] %.*s\n", names[(idx >= 1 && idx <= 4) ? idx : 0],
+                 static_cast<int>(message.size()), message.data());
+}
+
+inline int64_t Host::now_ns() const {
+    if (services_ != nullptr && OG_HAS_FIELD(services_, og_host_services, now_ns) &&
+        services_->now_ns != nullptr)
+        return services_->now_ns(services_->ctx);
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// ---- EventSink ----------------------------------------------------------------------------------
+// Without a sink (storage plugins, or a broker constructed outside a host) the calls do nothing.
+// A callback the host left NULL is skipped. The host copies the payload before returning.
+
+inline void EventSink::order_update(const OrderReport& report) const {
+    if (sink_ == nullptr || !OG_HAS_FIELD(sink_, og_event_sink, on_order_update) ||
+        sink_->on_order_update == nullptr)
+        return;
+    og_order_report c = abi::to_abi(report);
+    sink_->on_order_update(sink_->ctx, &c);
+}
+
+inline void EventSink::fill(const Fill& fill) const {
+    if (sink_ == nullptr || !OG_HAS_FIELD(sink_, og_event_sink, on_fill) ||
+        sink_->on_fill == nullptr)
+        return;
+    og_fill c = abi::to_abi(fill);
+    sink_->on_fill(sink_->ctx, &c);
+}
+
+inline void EventSink::quote(const Quote& quote) const {
+    if (sink_ == nullptr || !OG_HAS_FIELD(sink_, og_event_sink, on_quote) ||
+        sink_->on_quote == nullptr)
+        return;
+    og_quote c = abi::to_abi(quote);
+    sink_->on_quote(sink_->ctx, &c);
+}
+
+inline void EventSink::connection(bool connected, std::string_view detail) const {
+    if (sink_ == nullptr || !OG_HAS_FIELD(sink_, og_event_sink, on_connection) ||
+        sink_->on_connection == nullptr)
+        return;
+    sink_->on_connection(sink_->ctx, connected ? 1 : 0, abi::view(detail));
+}
+
+// ---- BrokerPlugin defaults: a capability not declared is Unsupported ---------------------------
+
+namespace detail {
+[[noreturn]] inline void unsupported(const char* what) {
+    throw Error(Status::Unsupported, std::string(what) + " is not supported by this plugin");
+}
+}  // namespace detail
+
+inline OrderReport BrokerPlugin::modify_order(const ModifyRequest&, std::chrono::milliseconds) {
+    detail::unsupported("modify_order");
+}
+inline std::vector<OrderReport> BrokerPlugin::list_orders(const std::string&, bool, int64_t) {
+    detail::unsupported("list_orders");
+}
+inline std::vector<Fill> BrokerPlugin::list_fills(const std::string&, int64_t) {
+    detail::unsupported("list_fills");
+}
+inline std::vector<Position> BrokerPlugin::positions(const std::string&) {
+    detail::unsupported("positions");
+}
+inline Account BrokerPlugin::account(const std::string&) { detail::unsupported("account"); }
+inline Quote BrokerPlugin::quote(const std::string&, const std::string&) {
+    detail::unsupported("quote");
+}
+inline void BrokerPlugin::subscribe_prices(const std::vector<Instrument>&) {
+    detail::unsupported("subscribe_prices");
+}
+inline std::vector<OrderReport> BrokerPlugin::cancel_all(const std::string&,
+                                                         std::chrono::milliseconds) {
+    detail::unsupported("cancel_all");
+}
+inline void BrokerPlugin::ping(std::chrono::milliseconds) { detail::unsupported("ping"); }
+
+// ---- the generated C tables -------------------------------------------------------------------
+
+namespace detail {
+
+// Copies msg into the caller's buffer, truncated to its capacity. Never throws.
+inline void write_error(og_error* err, std::string_view msg) noexcept {
+    if (err == nullptr || err->buffer == nullptr) return;
+    size_t n = std::min(msg.size(), err->capacity);
+    if (n > 0) std::memcpy(err->buffer, msg.data(), n);
+    err->length = n;
+}
+
+// Runs f, turning every exception into a status + message (see the top of the file).
+template <typename F>
+og_status guarded(og_error* err, F&& f) noexcept {
+    try {
+        std::forward<F>(f)();
+        return OG_OK;
+    } catch (const Error& e) {
+        if (e.status() == Status::Ok) {
+            write_error(err, std::string("plugin threw an error with status ok: ") + e.what());
+            return OG_INTERNAL;
+        }
+        write_error(err, e.what());
+        return static_cast<og_status>(e.status());
+    } catch (const abi::ConvertError& e) {
+        write_error(err, e.what());
+        return OG_INVALID_ARGUMENT;
+    } catch (const std::exception& e) {
+        write_error(err, e.what());
+        return OG_INTERNAL;
+    } catch (...) {
+        write_error(err, "plugin threw a non-standard exception");
+        return OG_INTERNAL;
+    }
+}
+
+inline og_str literal(const char* s) { return og_str{s, s ? std::strlen(s) : 0}; }
+
+#define OG_SINK_HAS(sink, type, cb) \
+    ((sink) != nullptr && OG_HAS_FIELD(sink, type, cb) && (sink)->cb != nullptr)
+
+inline void emit(const og_result_sink* out, const OrderReport& r) {
+    if (!OG_SINK_HAS(out, og_result_sink, on_order)) return;
+    og_order_report c = abi::to_abi(r);
+    out->on_order(out->ctx, &c);
+}
+inline void emit(const og_result_sink* out, const Fill& f) {
+    if (!OG_SINK_HAS(out, og_result_sink, on_fill)) return;
+    og_fill c = abi::to_abi(f);
+    out->on_fill(out->ctx, &c);
+}
+inline void emit(const og_result_sink* out, const Position& p) {
+    if (!OG_SINK_HAS(out, og_result_sink, on_position)) return;
+    og_position c = abi::to_abi(p);
+    out->on_position(out->ctx, &c);
+}
+inline void emit(const og_result_sink* out, const Account& a) {
+    if (!OG_SINK_HAS(out, og_result_sink, on_account)) return;
+    og_account c = abi::to_abi(a);
+    out->on_account(out->ctx, &c);
+}
+inline void emit(const og_result_sink* out, const Quote& q) {
+    if (!OG_SINK_HAS(out, og_result_sink, on_quote)) return;
+    og_quote c = abi::to_abi(q);
+    out->on_quote(out->ctx, &c);
+}
+template <typename T>
+void emit_all(const og_result_sink* out, const std::vector<T>& items) {
+    for (const T& item : items) emit(out, item);
+}
+
+inline void emit(const og_storage_sink* out, const OrderRecord& o) {
+    if (!OG_SINK_HAS(out, og_storage_sink, on_order)) return;
+    og_order_record c = abi::to_abi(o);
+    out->on_order(out->ctx, &c);
+}
+inline void emit(const og_storage_sink* out, const OrderEvent& e) {
+    if (!OG_SINK_HAS(out, og_storage_sink, on_event)) return;
+    og_order_event c = abi::to_abi(e);
+    out->on_event(out->ctx, &c);
+}
+inline void emit(const og_storage_sink* out, const FillRecord& f) {
+    if (!OG_SINK_HAS(out, og_storage_sink, on_fill)) return;
+    og_fill_record c = abi::to_abi(f);
+    out->on_fill(out->ctx, &c);
+}
+inline void emit(const og_storage_sink* out, const GttRecord& g) {
+    if (!OG_SINK_HAS(out, og_storage_sink, on_gtt)) return;
+    og_gtt_record c = abi::to_abi(g);
+    out->on_gtt(out->ctx, &c);
+}
+inline void emit(const og_storage_sink* out, const ReconRun& r) {
+    if (!OG_SINK_HAS(out, og_storage_sink, on_recon_run)) return;
+    og_recon_run c = abi::to_abi(r);
+    out->on_recon_run(out->ctx, &c);
+}
+template <typename T>
+void emit_page(const og_storage_sink* out, const Page<T>& page) {
+    for (const T& item : page.items) emit(out, item);
+    if (!page.next_cursor.empty() && OG_SINK_HAS(out, og_storage_sink, on_cursor))
+        out->on_cursor(out->ctx, abi::view(page.next_cursor));
+}
+
+inline std::chrono::milliseconds millis(int64_t ms) { return std::chrono::milliseconds(ms); }
+
+// Host services recorded by the entry; one slot per plugin module (Tag has internal linkage).
+template <typename Tag>
+struct ServicesSlot {
+    static std::atomic<const og_host_services*>& get() {
+        static std::atomic<const og_host_services*> slot{nullptr};
+        return slot;
+    }
+    static void store(const og_host_services* s) {
+        get().store((s != nullptr && s->size >= abi::kMinSize<og_host_services>) ? s : nullptr);
+    }
+};
+
+template <typename Class>
+Class* self(void* instance) {
+    if (instance == nullptr) throw Error(Status::InvalidArgument, "NULL plugin instance");
+    return static_cast<Class*>(instance);
+}
+
+// The broker table over Class (Tag: a type with internal linkage, unique to the plugin's TU).
+template <typename Class, typename Tag>
+struct BrokerExport {
+    static_assert(std::is_base_of<BrokerPlugin, Class>::value,
+                  "ORDERGATE_BROKER_PLUGIN: the class must derive from ordergate::sdk::BrokerPlugin");
+    static_assert(std::is_constructible<Class, const PluginContext&>::value,
+                  "ORDERGATE_BROKER_PLUGIN: the class needs a constructor taking "
+                  "const ordergate::sdk::PluginContext&");
+
+    static og_status create(const og_kv* config, size_t count, const og_event_sink* sink,
+                            void** instance, og_error* err) noexcept {
+        return guarded(err, [&] {
+            if (instance == nullptr) throw Error(Status::InvalidArgument, "NULL instance pointer");
+            *instance = nullptr;
+            if (sink != nullptr && sink->size < abi::kMinSize<og_event_sink>)
+                throw Error(Status::InvalidArgument, "event sink smaller than its ABI 1.0 size");
+            PluginContext ctx{Config(abi::from_abi(config, count)),
+                              Host(ServicesSlot<Tag>::get().load()), EventSink(sink)};
+            auto object = std::make_unique<Class>(static_cast<const PluginContext&>(ctx));
+            *instance = object.release();
+        });
+    }
+    static og_status start(void* instance, og_error* err) noexcept {
+        return guarded(err, [&] { self<Class>(instance)->start(); });
+    }
+    static og_status stop(void* instance, og_error* err) noexcept {
+        return guarded(err, [&] { self<Class>(instance)->stop(); });
+    }
+    static void destroy(void* instance) noexcept {
+        std::unique_ptr<Class> owned(static_cast<Class*>(instance));
+    }
+    static og_status place_order(void* instance, const og_order_request* request,
+                                 int64_t timeout_ms, const og_result_sink* out,
+                                 og_error* err) noexcept {
+        return guarded(err, [&] {
+            OrderRequest r = abi::from_abi(request);
+            emit(out, self<Class>(instance)->place_order(r, millis(timeout_ms)));
+        });
+    }
+    static og_status modify_order(void* instance, const og_modify_request* request,
+                                  int64_t timeout_ms, const og_result_sink* out,
+                                  og_error* err) noexcept {
+        return guarded(err, [&] {
+            ModifyRequest r = abi::from_abi(request);
+            emit(out, self<Class>(instance)->modify_order(r, millis(timeout_ms)));
+        });
+    }
+    static og_status cancel_order(void* instance, og_str account_id, og_str broker_order_id,
+                                  og_str client_order_id, int64_t timeout_ms,
+                                  const og_result_sink* out, og_error* err) noexcept {
+        return guarded(err, [&] {
+            const char* R = "cancel";
+            emit(out, self<Class>(instance)->cancel_order(
+                          abi::from_abi(account_id, R, "account_id"),
+                          abi::from_abi(broker_order_id, R, "broker_order_id"),
+                          abi::from_abi(client_order_id, R, "client_order_id"), millis(timeout_ms)));
+        });
+    }
+    static og_status get_order(void* instance, og_str account_id, og_str broker_order_id,
+                               og_str client_order_id, const og_result_sink* out,
+                               og_error* err) noexcept {
+        return guarded(err, [&] {
+            const char* R = "get_order";
+            emit(out, self<Class>(instance)->get_order(
+                          abi::from_abi(account_id, R, "account_id"),
+                          abi::from_abi(broker_order_id, R, "broker_order_id"),
+                          abi::from_abi(client_order_id, R, "client_order_id")));
+        });
+    }
+    static og_status list_orders(void* instance, og_str account_id, int32_t open_only,
+                                 int64_t since_ns, const og_result_sink* out,
+                                 og_error* err) noexcept {
+        return guarded(err, [&] {
+            emit_all(out, self<Class>(instance)->list_orders(
+                              abi::from_abi(account_id, "list_orders", "account_id"),
+                              open_only != 0, since_ns));
+        });
+    }
+    static og_status list_fills(void* instance, og_str account_id, int64_t since_ns,
+                                const og_result_sink* out, og_error* err) noexcept {
+        return guarded(err, [&] {
+            emit_all(out, self<Class>(instance)->list_fills(
+                              abi::from_abi(account_id, "list_fills", "account_id"), since_ns));
+        });
+    }
+    static og_status get_positions(void* instance, og_str account_id, const og_result_sink* out,
+                                   og_error* err) noexcept {
+        return guarded(err, [&] {
+            emit_all(out, self<Class>(instance)->positions(
+                              abi::from_abi(account_id, "positions", "account_id")));
+        });
+    }
+    static og_status get_account(void* instance, og_str account_id, const og_result_sink* out,
+                                 og_error* err) noexcept {
+        return guarded(err, [&] {
+            emit(out, self<Class>(instance)->account(
+                          abi::from_abi(account_id, "account", "account_id")));
+        });
+    }
+    static og_status get_quote(void* instance, og_str symbol, og_str exchange,
+                               const og_result_sink* out, og_error* err) noexcept {
+        return guarded(err, [&] {
+            emit(out, self<Class>(instance)->quote(abi::from_abi(symbol, "quote", "symbol"),
+                                                   abi::from_abi(exchange, "quote", "exchange")));
+        });
+    }
+    static og_status subscribe_prices(void* instance, const og_instrument* instruments,
+                                      size_t count, og_error* err) noexcept {
+        return guarded(err, [&] {
+            self<Class>(instance)->subscribe_prices(abi::from_abi(instruments, count));
+        });
+    }
+    static og_status cancel_all(void* instance, og_str account_id, int64_t timeout_ms,
+                                const og_result_sink* out, og_error* err) noexcept {
+        return guarded(err, [&] {
+            emit_all(out, self<Class>(instance)->cancel_all(
+                              abi::from_abi(account_id, "cancel_all", "account_id"),
+                              millis(timeout_ms)));
+        });
+    }
+    static og_status ping(void* instance, int64_t timeout_ms, og_error* err) noexcept {
+        return guarded(err, [&] { self<Class>(instance)->ping(millis(timeout_ms)); });
+    }
+
+    static const og_broker_vtable* table() noexcept {
+        static const og_broker_vtable t = [] {
+            og_broker_vtable v{};
+            v.size = sizeof(og_broker_vtable);
+            v.create = &create;
+            v.start = &start;
+            v.stop = &stop;
+            v.destroy = &destroy;
+            v.place_order = &place_order;
+            v.modify_order = &modify_order;
+            v.cancel_order = &cancel_order;
+            v.get_order = &get_order;
+            v.list_orders = &list_orders;
+            v.list_fills = &list_fills;
+            v.get_positions = &get_positions;
+            v.get_account = &get_account;
+            v.get_quote = &get_quote;
+            v.subscribe_prices = &subscribe_prices;
+            v.cancel_all = &cancel_all;
+            v.ping = &ping;
+            return v;
+        }();
+        return &t;
+    }
+
+    static const og_plugin_descriptor* entry(const og_host_services* services, const char* name,
+                                             const char* version,
+                                             uint64_t capabilities) noexcept {
+        ServicesSlot<Tag>::store(services);
+        static const og_plugin_descriptor d = [&] {
+            og_plugin_descriptor x{};
+            x.size = sizeof(og_plugin_descriptor);
+            x.abi_major = OG_ABI_MAJOR;
+            x.abi_minor = OG_ABI_MINOR;
+            x.kind = OG_KIND_BROKER;
+            x.name = literal(name);
+            x.version = literal(version);
+            x.sdk_version = literal(ORDERGATE_SDK_VERSION_STRING);
+            x.capabilities = capabilities;
+            x.vtable = table();
+            return x;
+        }();
+        return &d;
+    }
+};
+
+// The storage table over Class.
+template <typename Class, typename Tag>
+struct StorageExport {
+    static_assert(std::is_base_of<StoragePlugin, Class>::value,
+                  "ORDERGATE_STORAGE_PLUGIN: the class must derive from "
+                  "ordergate::sdk::StoragePlugin");
+    static_assert(std::is_constructible<Class, const PluginContext&>::value,
+                  "ORDERGATE_STORAGE_PLUGIN: the class needs a constructor taking "
+                  "const ordergate::sdk::PluginContext&");
+
+    template <typename T>
+    static void emit_found(const og_storage_sink* out, const std::optional<T>& v,
+                           const char* what) {
+        if (!v) throw Error(Status::NotFound, std::string(what) + " not found");
+        emit(out, *v);
+    }
+
+    static og_status create(const og_kv* config, size_t count, void** instance,
+                            og_error* err) noexcept {
+        return guarded(err, [&] {
+            if (instance == nullptr) throw Error(Status::InvalidArgument, "NULL instance pointer");
+            *instance = nullptr;
+            PluginContext ctx{Config(abi::from_abi(config, count)),
+                              Host(ServicesSlot<Tag>::get().load()), EventSink(nullptr)};
+            auto object = std::make_unique<Class>(static_cast<const PluginContext&>(ctx));
+            *instance = object.release();
+        });
+    }
+    static void destroy(void* instance) noexcept {
+        std::unique_ptr<Class> owned(static_cast<Class*>(instance));
+    }
+    static og_status migrate(void* instance, int64_t* version, og_error* err) noexcept {
+        return guarded(err, [&] {
+            int64_t v = self<Class>(instance)->migrate();
+            if (version != nullptr) *version = v;
+        });
+    }
+    static og_status ping(void* instance, og_error* err) noexcept {
+        return guarded(err, [&] { self<Class>(instance)->ping(); });
+    }
+    static og_status write_batch(void* instance, const og_write_op* ops, size_t count,
+                                 og_status* results, og_error* err) noexcept {
+        return guarded(err, [&] {
+            if (results == nullptr && count != 0)
+                throw Error(Status::InvalidArgument, "write_batch: NULL results array");
+            std::vector<WriteOp> batch = abi::from_abi(ops, count);
+            std::vector<Status> st = self<Class>(instance)->write_batch(batch);
+            if (st.size() != count)
+                throw Error(Status::Internal, "write_batch returned " + std::to_string(st.size()) +
+                                                  " results for " + std::to_string(count) + " ops");
+            for (size_t i = 0; i < count; ++i) results[i] = static_cast<og_status>(st[i]);
+        });
+    }
+    static og_status get_order(void* instance, og_str order_id, const og_storage_sink* out,
+                               og_error* err) noexcept {
+        return guarded(err, [&] {
+            emit_found(out,
+                       self<Class>(instance)->get_order(
+                           abi::from_abi(order_id, "get_order", "order_id")),
+                       "order");
+        });
+    }
+    static og_status get_order_by_client_id(void* instance, og_str account_id,
+                                            og_str client_order_id, const og_storage_sink* out,
+                                            og_error* err) noexcept {
+        return guarded(err, [&] {
+            const char* R = "get_order_by_client_id";
+            emit_found(out,
+                       self<Class>(instance)->get_order_by_client_id(
+                           abi::from_abi(account_id, R, "account_id"),
+                           abi::from_abi(client_order_id, R, "client_order_id")),
+                       "order");
+        });
+    }
+    static og_status get_order_by_broker_id(void* instance, og_str broker, og_str broker_order_id,
+                                            const og_storage_sink* out, og_error* err) noexcept {
+        return guarded(err, [&] {
+            const char* R = "get_order_by_broker_id";
+            emit_found(out,
+                       self<Class>(instance)->get_order_by_broker_id(
+                           abi::from_abi(broker, R, "broker"),
+                           abi::from_abi(broker_order_id, R, "broker_order_id")),
+                       "order");
+        });
+    }
+    static og_status list_orders(void* instance, const og_order_query* query,
+                                 const og_storage_sink* out, og_error* err) noexcept {
+        return guarded(err, [&] {
+            OrderQuery q = abi::from_abi(query);
+            emit_page(out, self<Class>(instance)->list_orders(q));
+        });
+    }
+    static og_status list_events(void* instance, og_str order_id, int64_t after_seq,
+                                 uint32_t limit, const og_storage_sink* out,
+                                 og_error* err) noexcept {
+        return guarded(err, [&] {
+            std::vector<OrderEvent> events = self<Class>(instance)->list_events(
+                abi::from_abi(order_id, "list_events", "order_id"), after_seq, limit);
+            for (const OrderEvent& e : events) emit(out, e);
+        });
+    }
+    static og_status list_fills(void* instance, const og_fill_query* query,
+                                const og_storage_sink* out, og_error* err) noexcept {
+        return guarded(err, [&] {
+            FillQuery q = abi::from_abi(query);
+            emit_page(out, self<Class>(instance)->list_fills(q));
+        });
+    }
+    static og_status get_gtt(void* instance, og_str gtt_id, const og_storage_sink* out,
+                             og_error* err) noexcept {
+        return guarded(err, [&] {
+            emit_found(out,
+                       self<Class>(instance)->get_gtt(abi::from_abi(gtt_id, "get_gtt", "gtt_id")),
+                       "gtt");
+        });
+    }
+    static og_status list_gtts(void* instance, const og_str* account_ids, size_t account_count,
+                               int32_t active_only, og_str cursor, uint32_t limit,
+                               const og_storage_sink* out, og_error* err) noexcept {
+        return guarded(err, [&] {
+            const char* R = "list_gtts";
+            emit_page(out, self<Class>(instance)->list_gtts(
+                               abi::from_abi(account_ids, account_count, R, "account_ids"),
+                               active_only != 0, abi::from_abi(cursor, R, "cursor"), limit));
+        });
+    }
+    static og_status list_recon_runs(void* instance, og_str broker, og_str cursor, uint32_t limit,
+                                     const og_storage_sink* out, og_error* err) noexcept {
+        return guarded(err, [&] {
+            const char* R = "list_recon_runs";
+            emit_page(out, self<Class>(instance)->list_recon_runs(
+                               abi::from_abi(broker, R, "broker"),
+                               abi::from_abi(cursor, R, "cursor"), limit));
+        });
+    }
+
+    static const og_storage_vtable* table() noexcept {
+        static const og_storage_vtable t = [] {
+            og_storage_vtable v{};
+            v.size = sizeof(og_storage_vtable);
+            v.create = &create;
+            v.destroy = &destroy;
+            v.migrate = &migrate;
+            v.ping = &ping;
+            v.write_batch = &write_batch;
+            v.get_order = &get_order;
+            v.get_order_by_client_id = &get_order_by_client_id;
+            v.get_order_by_broker_id = &get_order_by_broker_id;
+            v.list_orders = &list_orders;
+            v.list_events = &list_events;
+            v.list_fills = &list_fills;
+            v.get_gtt = &get_gtt;
+            v.list_gtts = &list_gtts;
+            v.list_recon_runs = &list_recon_runs;
+            return v;
+        }();
+        return &t;
+    }
+
+    static const og_plugin_descriptor* entry(const og_host_services* services, const char* name,
+                                             const char* version) noexcept {
+        ServicesSlot<Tag>::store(services);
+        static const og_plugin_descriptor d = [&] {
+            og_plugin_descriptor x{};
+            x.size = sizeof(og_plugin_descriptor);
+            x.abi_major = OG_ABI_MAJOR;
+            x.abi_minor = OG_ABI_MINOR;
+            x.kind = OG_KIND_STORAGE;
+            x.name = literal(name);
+            x.version = literal(version);
+            x.sdk_version = literal(ORDERGATE_SDK_VERSION_STRING);
+            x.capabilities = 0;
+            x.vtable = table();
+            return x;
+        }();
+        return &d;
+    }
+};
+
+#undef OG_SINK_HAS
+
+}  // namespace detail
+}  // namespace ordergate::sdk
+
+// The entry function and its Boost.DLL alias. The alias name must equal OG_PLUGIN_ENTRY_NAME.
+#define ORDERGATE_DETAIL_EXPORT_ENTRY(body)                                                      \
+    namespace {                                                                                  \
+    struct OrdergatePluginTag_ {};                                                               \
+    const og_plugin_descriptor* ordergate_plugin_entry_impl_(                                    \
+        uint32_t /*host_abi_major*/, uint32_t /*host_abi_minor*/,                                \
+        const og_host_services* services) noexcept {                                             \
+        return body;                                                                             \
+    }                                                                                            \
+    [[maybe_unused]] og_plugin_entry_fn* const ordergate_plugin_entry_check_ =                   \
+        &ordergate_plugin_entry_impl_;                                                           \
+    }                                                                                            \
+    BOOST_DLL_ALIAS(ordergate_plugin_entry_impl_, ordergate_plugin_entry)
+
+// Exports Class as a broker plugin. Use once, at global namespace scope, in one .cpp file.
+//   Class        derives from ordergate::sdk::BrokerPlugin, constructible from
+//                const ordergate::sdk::PluginContext&
+//   Name         string literal, e.g. "broker-paper" (what `ordergate plugin list` shows)
+//   Version      string literal, the plugin's own release version
+//   Capabilities OG_CAP_* flags; the host never calls what is not declared
+#define ORDERGATE_BROKER_PLUGIN(Class, Name, Version, Capabilities)                             \
+    ORDERGATE_DETAIL_EXPORT_ENTRY(                                                               \
+        (::ordergate::sdk::detail::BrokerExport<Class, OrdergatePluginTag_>::entry(             \
+            services, Name, Version, static_cast<uint64_t>(Capabilities))))
+
+// Exports Class as a storage plugin. Use once, at global namespace scope, in one .cpp file.
+#define ORDERGATE_STORAGE_PLUGIN(Class, Name, Version)                                          \
+    ORDERGATE_DETAIL_EXPORT_ENTRY(                                                               \
+        (::ordergate::sdk::detail::StorageExport<Class, OrdergatePluginTag_>::entry(            \
+            services, Name, Version)))
