@@ -1,0 +1,485 @@
+#include <spdlog/spdlog.h>
+
+#include "ordergate/abi_convert.hpp"
+#include "plugin_loader/call_support.hpp"
+#include "plugin_loader/plugin_adapters.hpp"
+
+namespace ordergate::plugin_loader {
+
+namespace {
+
+using detail::check_status;
+using detail::ErrorBuffer;
+using detail::fail_internal;
+using detail::fail_missing;
+
+// Collects what one call reports through its result sink. Callbacks never throw: a malformed
+// record is remembered and turned into an error once the call has returned.
+class BrokerResults {
+public:
+    enum Want : unsigned { kOrders = 1, kFills = 2, kPositions = 4, kAccounts = 8, kQuotes = 16 };
+
+    explicit BrokerResults(unsigned want) {
+        sink_.size = sizeof(og_result_sink);
+        sink_.ctx = this;
+        if (want & kOrders) sink_.on_order = &add<OrderReport, og_order_report, &BrokerResults::orders>;
+        if (want & kFills) sink_.on_fill = &add<Fill, og_fill, &BrokerResults::fills>;
+        if (want & kPositions)
+            sink_.on_position = &add<Position, og_position, &BrokerResults::positions>;
+        if (want & kAccounts) sink_.on_account = &add<Account, og_account, &BrokerResults::accounts>;
+        if (want & kQuotes) sink_.on_quote = &add<Quote, og_quote, &BrokerResults::quotes>;
+    }
+    BrokerResults(const BrokerResults&) = delete;
+    BrokerResults& operator=(const BrokerResults&) = delete;
+
+    const og_result_sink* sink() const { return &sink_; }
+
+    // Throws Internal when a callback received a malformed record.
+    void check(const PluginLibrary& lib, const char* function) const {
+        if (failed_) fail_internal(lib, function, "malformed result: " + error_);
+    }
+
+    std::vector<OrderReport> orders;
+    std::vector<Fill> fills;
+    std::vector<Position> positions;
+    std::vector<Account> accounts;
+    std::vector<Quote> quotes;
+
+private:
+    template <typename T, typename C, std::vector<T> BrokerResults::*member>
+    static void add(void* ctx, const C* record) {
+        auto* self = static_cast<BrokerResults*>(ctx);
+        if (self->failed_) return;
+        try {
+            (self->*member).push_back(abi::from_abi(record));
+        } catch (const std::exception& e) {
+            self->failed_ = true;
+            self->error_ = e.what();
+        }
+    }
+
+    og_result_sink sink_{};
+    bool failed_ = false;
+    std::string error_;
+};
+
+template <typename T>
+T exactly_one(const PluginLibrary& lib, const char* function, std::vector<T>& items) {
+    if (items.size() != 1)
+        fail_internal(lib, function,
+                      "returned ok with " + std::to_string(items.size()) +
+                          " results where exactly one was due");
+    return std::move(items.front());
+}
+
+// The report answers a request about one order: it must be about that order. Identifiers the
+// plugin left empty are the request's (the report answers this request, so they are known).
+void match_order(const PluginLibrary& lib, const char* function, OrderReport& report,
+                 const std::string& account_id, const std::string& broker_order_id,
+                 const std::string& client_order_id) {
+    auto same = [&](std::string& got, const std::string& want, const char* field) {
+        if (want.empty()) return;
+        if (got.empty()) {
+            got = want;
+        } else if (got != want) {
+            fail_internal(lib, function,
+                          std::string("report for another order (") + field + " '" +
+                              detail::one_line(got, 100) + "', asked for '" + want + "')");
+        }
+    };
+    same(report.account_id, account_id, "account_id");
+    same(report.broker_order_id, broker_order_id, "broker_order_id");
+    same(report.client_order_id, client_order_id, "client_order_id");
+}
+
+uint64_t order_type_capability(OrderType t) {
+    switch (t) {
+        case OrderType::Market: return OG_CAP_ORDER_MARKET;
+        case OrderType::Limit: return OG_CAP_ORDER_LIMIT;
+        case OrderType::Stop: return OG_CAP_ORDER_STOP;
+        case OrderType::StopLimit: return OG_CAP_ORDER_STOP_LIMIT;
+    }
+    return 0;
+}
+
+uint64_t tif_capability(TimeInForce t) {
+    switch (t) {
+        case TimeInForce::Day: return OG_CAP_TIF_DAY;
+        case TimeInForce::Gtc: return OG_CAP_TIF_GTC;
+        case TimeInForce::Ioc: return OG_CAP_TIF_IOC;
+        case TimeInForce::Fok: return OG_CAP_TIF_FOK;
+    }
+    return 0;
+}
+
+}  // namespace
+
+// The og_event_sink given to the plugin, and what it forwards to.
+struct PluginBroker::SinkState {
+    og_event_sink c{};
+    const PluginLibrary* library = nullptr;
+    std::string broker;
+    ports::BrokerEvents* events = nullptr;
+    std::atomic<bool> accepting{true};
+    std::atomic<uint64_t> delivered{0};
+    std::atomic<uint64_t> invalid{0};
+    std::atomic<uint64_t> after_stop{0};
+    std::atomic<uint64_t> handler_failures{0};
+
+    // Logs the first few of a kind of problem, then every power of two (a flood stays visible
+    // without drowning the log).
+    static bool worth_logging(uint64_t n) { return n <= 10 || (n & (n - 1)) == 0; }
+
+    void rejected(const char* what, const std::string& why) {
+        uint64_t n = invalid.fetch_add(1) + 1;
+        if (worth_logging(n))
+            library->logger().warn("plugin={} broker={} dropped malformed {}: {} invalid_total={}",
+                                   library->info().name, broker, what, detail::one_line(why), n);
+    }
+    void handler_failed(const char* what, const std::string& why) {
+        uint64_t n = handler_failures.fetch_add(1) + 1;
+        if (worth_logging(n))
+            library->logger().error("broker={} event handler failed on {}: {} failures_total={}",
+                                    broker, what, detail::one_line(why), n);
+    }
+
+    // Validates with `convert`, then forwards with `deliver`. Never throws into the plugin.
+    template <typename Convert, typename Deliver>
+    void handle(const char* what, Convert&& convert, Deliver&& deliver) noexcept {
+        if (!accepting.load(std::memory_order_acquire)) {
+            after_stop.fetch_add(1);
+            return;
+        }
+        try {
+            auto value = convert();
+            try {
+                deliver(value);
+                delivered.fetch_add(1);
+            } catch (const std::exception& e) {
+                handler_failed(what, e.what());
+            } catch (...) {
+                handler_failed(what, "non-standard exception");
+            }
+        } catch (const std::exception& e) {
+            rejected(what, e.what());
+        } catch (...) {
+            rejected(what, "non-standard exception while reading it");
+        }
+    }
+
+    static void on_order_update(void* ctx, const og_order_report* r) {
+        auto* s = static_cast<SinkState*>(ctx);
+        s->handle(
+            "order update", [&] { return abi::from_abi(r); },
+            [&](const OrderReport& v) { s->events->on_order_update(s->broker, v); });
+    }
+    static void on_fill(void* ctx, const og_fill* f) {
+        auto* s = static_cast<SinkState*>(ctx);
+        s->handle(
+            "fill",
+            [&] {
+                Fill fill = abi::from_abi(f);
+                // Fills are de-duplicated by trade id and applied to an order: both must be there.
+                if (fill.broker_trade_id.empty())
+                    throw abi::ConvertError("fill: broker_trade_id is empty");
+                if (fill.broker_order_id.empty() && fill.client_order_id.empty())
+                    throw abi::ConvertError("fill: names no order (no broker or client order id)");
+                return fill;
+            },
+            [&](const Fill& v) { s->events->on_fill(s->broker, v); });
+    }
+    static void on_quote(void* ctx, const og_quote* q) {
+        auto* s = static_cast<SinkState*>(ctx);
+        s->handle(
+            "quote", [&] { return abi::from_abi(q); },
+            [&](const Quote& v) { s->events->on_quote(s->broker, v); });
+    }
+    static void on_connection(void* ctx, int32_t connected, og_str detail) {
+        auto* s = static_cast<SinkState*>(ctx);
+        s->handle(
+            "connection report",
+            [&] {
+                if (connected != 0 && connected != 1)
+                    throw abi::ConvertError("connection report: connected is " +
+                                            std::to_string(connected) + ", not 0 or 1");
+                return abi::from_abi(detail, "connection report", "detail");
+            },
+            [&](const std::string& d) {
+                s->events->on_connection(s->broker, connected == 1, detail::one_line(d));
+            });
+    }
+};
+
+PluginBroker::PluginBroker(std::shared_ptr<PluginLibrary> library, std::string instance_name,
+                           ports::BrokerEvents* events)
+    : library_(std::move(library)), name_(std::move(instance_name)),
+      sink_(std::make_unique<SinkState>()) {
+    sink_->library = library_.get();
+    sink_->broker = name_;
+    sink_->events = events;
+    sink_->c.size = sizeof(og_event_sink);
+    sink_->c.ctx = sink_.get();
+    sink_->c.on_order_update = &SinkState::on_order_update;
+    sink_->c.on_fill = &SinkState::on_fill;
+    sink_->c.on_quote = &SinkState::on_quote;
+    sink_->c.on_connection = &SinkState::on_connection;
+}
+
+PluginBroker::~PluginBroker() {
+    if (instance_ == nullptr) return;
+    try {
+        stop();
+    } catch (const std::exception& e) {
+        library_->logger().error("plugin={} broker={} stop failed while destroying: {}",
+                                 library_->info().name, name_, e.what());
+    }
+    library_->broker_table()->destroy(instance_);
+    instance_ = nullptr;
+}
+
+void PluginBroker::create(const std::vector<std::pair<std::string, std::string>>& config) {
+    const og_broker_vtable* t = library_->broker_table();
+    abi::KvView kv(config);
+    ErrorBuffer err;
+    void* instance = nullptr;
+    og_status st = t->create(kv.data(), kv.size(), &sink_->c, &instance, err.get());
+    check_status(*library_, "create", st, err);
+    if (instance == nullptr) fail_internal(*library_, "create", "returned ok without an instance");
+    instance_ = instance;
+}
+
+uint64_t PluginBroker::capabilities() const { return library_->info().capabilities; }
+
+void PluginBroker::require(uint64_t capability, const char* capability_name,
+                           const char* function) const {
+    if (!has(capability))
+        throw sdk::Error(Status::Unsupported, name_ + " " + function +
+                                                  ": the plugin does not declare capability " +
+                                                  capability_name);
+}
+
+void PluginBroker::start() {
+    std::lock_guard<std::mutex> lock(lifecycle_mutex_);
+    if (started_ || stopped_) return;
+    ErrorBuffer err;
+    og_status st = library_->broker_table()->start(instance_, err.get());
+    started_ = true;  // even a failed start may have begun work: stop() must still run
+    check_status(*library_, "start", st, err);
+}
+
+void PluginBroker::stop() {
+    std::lock_guard<std::mutex> lock(lifecycle_mutex_);
+    if (stopped_) return;
+    stopped_ = true;
+    ErrorBuffer err;
+    og_status st = library_->broker_table()->stop(instance_, err.get());
+    sink_->accepting.store(false, std::memory_order_release);
+    check_status(*library_, "stop", st, err);
+}
+
+OrderReport PluginBroker::place_order(const OrderRequest& request,
+                                      std::chrono::milliseconds timeout) {
+    const char* fn = "place_order";
+    require(order_type_capability(request.order_type),
+            ("order type " + std::string(to_string(request.order_type))).c_str(), fn);
+    require(tif_capability(request.time_in_force),
+            ("time in force " + std::string(to_string(request.time_in_force))).c_str(), fn);
+    og_order_request c = abi::to_abi(request);
+    BrokerResults out(BrokerResults::kOrders);
+    ErrorBuffer err;
+    og_status st = library_->broker_table()->place_order(instance_, &c, timeout.count(),
+                                                         out.sink(), err.get());
+    check_status(*library_, fn, st, err);
+    out.check(*library_, fn);
+    OrderReport report = exactly_one(*library_, fn, out.orders);
+    match_order(*library_, fn, report, request.account_id, "", request.client_order_id);
+    if (report.broker_order_id.empty())
+        fail_internal(*library_, fn, "acknowledged without a broker_order_id");
+    return report;
+}
+
+OrderReport PluginBroker::modify_order(const ModifyRequest& request,
+                                       std::chrono::milliseconds timeout) {
+    const char* fn = "modify_order";
+    require(OG_CAP_MODIFY, "modify", fn);
+    if (request.order_type) {
+        require(OG_CAP_MODIFY_ORDER_TYPE, "modify_order_type", fn);
+        require(order_type_capability(*request.order_type), "the new order type", fn);
+    }
+    if (request.time_in_force) {
+        require(OG_CAP_MODIFY_TIF, "modify_tif", fn);
+        require(tif_capability(*request.time_in_force), "the new time in force", fn);
+    }
+    if (request.quantity) require(OG_CAP_MODIFY_QUANTITY, "modify_quantity", fn);
+    if (request.price) require(OG_CAP_MODIFY_PRICE, "modify_price", fn);
+    if (request.trigger_price) require(OG_CAP_MODIFY_TRIGGER, "modify_trigger", fn);
+    const og_broker_vtable* t = library_->broker_table();
+    if (t->modify_order == nullptr) fail_missing(*library_, fn);
+    og_modify_request c = abi::to_abi(request);
+    BrokerResults out(BrokerResults::kOrders);
+    ErrorBuffer err;
+    og_status st = t->modify_order(instance_, &c, timeout.count(), out.sink(), err.get());
+    check_status(*library_, fn, st, err);
+    out.check(*library_, fn);
+    OrderReport report = exactly_one(*library_, fn, out.orders);
+    match_order(*library_, fn, report, request.account_id, request.broker_order_id,
+                request.client_order_id);
+    return report;
+}
+
+OrderReport PluginBroker::cancel_order(const std::string& account_id,
+                                       const std::string& broker_order_id,
+                                       const std::string& client_order_id,
+                                       std::chrono::milliseconds timeout) {
+    const char* fn = "cancel_order";
+    if (broker_order_id.empty()) require(OG_CAP_QUERY_BY_CLIENT_ID, "query_by_client_id", fn);
+    BrokerResults out(BrokerResults::kOrders);
+    ErrorBuffer err;
+    og_status st = library_->broker_table()->cancel_order(
+        instance_, abi::view(account_id), abi::view(broker_order_id), abi::view(client_order_id),
+        timeout.count(), out.sink(), err.get());
+    check_status(*library_, fn, st, err);
+    out.check(*library_, fn);
+    OrderReport report = exactly_one(*library_, fn, out.orders);
+    match_order(*library_, fn, report, account_id, broker_order_id, client_order_id);
+    return report;
+}
+
+OrderReport PluginBroker::get_order(const std::string& account_id,
+                                    const std::string& broker_order_id,
+                                    const std::string& client_order_id) {
+    const char* fn = "get_order";
+    if (broker_order_id.empty()) require(OG_CAP_QUERY_BY_CLIENT_ID, "query_by_client_id", fn);
+    BrokerResults out(BrokerResults::kOrders);
+    ErrorBuffer err;
+    og_status st = library_->broker_table()->get_order(
+        instance_, abi::view(account_id), abi::view(broker_order_id), abi::view(client_order_id),
+        out.sink(), err.get());
+    check_status(*library_, fn, st, err);
+    out.check(*library_, fn);
+    OrderReport report = exactly_one(*library_, fn, out.orders);
+    // By broker id the client id may legitimately differ in what the venue kept; match on the
+    // key that was asked.
+    match_order(*library_, fn, report, account_id, broker_order_id,
+                broker_order_id.empty() ? client_order_id : std::string());
+    return report;
+}
+
+std::vector<OrderReport> PluginBroker::list_orders(const std::string& account_id, bool open_only,
+                                                   int64_t since_ns) {
+    const char* fn = "list_orders";
+    if (open_only)
+        require(OG_CAP_REPORT_OPEN_ORDERS, "report_open_orders", fn);
+    else
+        require(OG_CAP_REPORT_RECENT_ORDERS, "report_recent_orders", fn);
+    const og_broker_vtable* t = library_->broker_table();
+    if (t->list_orders == nullptr) fail_missing(*library_, fn);
+    BrokerResults out(BrokerResults::kOrders);
+    ErrorBuffer err;
+    og_status st = t->list_orders(instance_, abi::view(account_id), open_only ? 1 : 0, since_ns,
+                                  out.sink(), err.get());
+    check_status(*library_, fn, st, err);
+    out.check(*library_, fn);
+    return std::move(out.orders);
+}
+
+std::vector<Fill> PluginBroker::list_fills(const std::string& account_id, int64_t since_ns) {
+    const char* fn = "list_fills";
+    require(OG_CAP_REPORT_FILLS, "report_fills", fn);
+    const og_broker_vtable* t = library_->broker_table();
+    if (t->list_fills == nullptr) fail_missing(*library_, fn);
+    BrokerResults out(BrokerResults::kFills);
+    ErrorBuffer err;
+    og_status st = t->list_fills(instance_, abi::view(account_id), since_ns, out.sink(), err.get());
+    check_status(*library_, fn, st, err);
+    out.check(*library_, fn);
+    return std::move(out.fills);
+}
+
+std::vector<Position> PluginBroker::positions(const std::string& account_id) {
+    const char* fn = "get_positions";
+    require(OG_CAP_REPORT_POSITIONS, "report_positions", fn);
+    const og_broker_vtable* t = library_->broker_table();
+    if (t->get_positions == nullptr) fail_missing(*library_, fn);
+    BrokerResults out(BrokerResults::kPositions);
+    ErrorBuffer err;
+    og_status st = t->get_positions(instance_, abi::view(account_id), out.sink(), err.get());
+    check_status(*library_, fn, st, err);
+    out.check(*library_, fn);
+    return std::move(out.positions);
+}
+
+Account PluginBroker::account(const std::string& account_id) {
+    const char* fn = "get_account";
+    require(OG_CAP_REPORT_ACCOUNT, "report_account", fn);
+    const og_broker_vtable* t = library_->broker_table();
+    if (t->get_account == nullptr) fail_missing(*library_, fn);
+    BrokerResults out(BrokerResults::kAccounts);
+    ErrorBuffer err;
+    og_status st = t->get_account(instance_, abi::view(account_id), out.sink(), err.get());
+    check_status(*library_, fn, st, err);
+    out.check(*library_, fn);
+    return exactly_one(*library_, fn, out.accounts);
+}
+
+Quote PluginBroker::quote(const std::string& symbol, const std::string& exchange) {
+    const char* fn = "get_quote";
+    require(OG_CAP_QUOTES, "quotes", fn);
+    const og_broker_vtable* t = library_->broker_table();
+    if (t->get_quote == nullptr) fail_missing(*library_, fn);
+    BrokerResults out(BrokerResults::kQuotes);
+    ErrorBuffer err;
+    og_status st =
+        t->get_quote(instance_, abi::view(symbol), abi::view(exchange), out.sink(), err.get());
+    check_status(*library_, fn, st, err);
+    out.check(*library_, fn);
+    return exactly_one(*library_, fn, out.quotes);
+}
+
+void PluginBroker::subscribe_prices(const std::vector<Instrument>& instruments) {
+    const char* fn = "subscribe_prices";
+    require(OG_CAP_PRICE_SUBSCRIPTION, "price_subscription", fn);
+    const og_broker_vtable* t = library_->broker_table();
+    if (t->subscribe_prices == nullptr) fail_missing(*library_, fn);
+    abi::InstrumentsView view(instruments);
+    ErrorBuffer err;
+    og_status st = t->subscribe_prices(instance_, view.data(), view.size(), err.get());
+    check_status(*library_, fn, st, err);
+}
+
+std::vector<OrderReport> PluginBroker::cancel_all(const std::string& account_id,
+                                                  std::chrono::milliseconds timeout) {
+    const char* fn = "cancel_all";
+    require(OG_CAP_CANCEL_ALL, "cancel_all", fn);
+    const og_broker_vtable* t = library_->broker_table();
+    if (t->cancel_all == nullptr) fail_missing(*library_, fn);
+    BrokerResults out(BrokerResults::kOrders);
+    ErrorBuffer err;
+    og_status st =
+        t->cancel_all(instance_, abi::view(account_id), timeout.count(), out.sink(), err.get());
+    check_status(*library_, fn, st, err);
+    out.check(*library_, fn);
+    return std::move(out.orders);
+}
+
+void PluginBroker::ping(std::chrono::milliseconds timeout) {
+    const char* fn = "ping";
+    const og_broker_vtable* t = library_->broker_table();
+    if (t->ping == nullptr) fail_missing(*library_, fn);
+    ErrorBuffer err;
+    og_status st = t->ping(instance_, timeout.count(), err.get());
+    check_status(*library_, fn, st, err);
+}
+
+SinkCounters PluginBroker::sink_counters() const {
+    SinkCounters c;
+    c.delivered = sink_->delivered.load();
+    c.invalid = sink_->invalid.load();
+    c.after_stop = sink_->after_stop.load();
+    c.handler_failures = sink_->handler_failures.load();
+    return c;
+}
+
+uint64_t PluginBroker::invalid_events() const { return sink_->invalid.load(); }
+
+}  // namespace ordergate::plugin_loader

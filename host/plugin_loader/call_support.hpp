@@ -1,0 +1,49 @@
+// Internal to plugin_loader: the pieces every adapter call shares (error buffer, status mapping,
+// one-line messages). Not part of the module's public API.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "ordergate/plugin_abi.h"
+#include "ordergate/sdk.hpp"
+
+namespace ordergate::plugin_loader {
+class PluginLibrary;
+}
+
+namespace ordergate::plugin_loader::detail {
+
+// Control characters become spaces and the text is cut to `max` bytes: plugin text is untrusted
+// and goes into one-line logs and error messages.
+std::string one_line(std::string_view text, size_t max = 1024);
+
+// The caller-owned message buffer of one call.
+class ErrorBuffer {
+public:
+    ErrorBuffer() { err_.buffer = buf_; err_.capacity = sizeof(buf_); err_.length = 0; }
+    ErrorBuffer(const ErrorBuffer&) = delete;
+    ErrorBuffer& operator=(const ErrorBuffer&) = delete;
+    og_error* get() { return &err_; }
+    // What the plugin wrote (a garbage length is clamped to the buffer).
+    std::string message() const;
+
+private:
+    char buf_[1024];
+    og_error err_{};
+};
+
+// Throws sdk::Error for a non-OK status of `function` ("<plugin> <function>: <message>"). A
+// status outside the ABI's range becomes Internal. Logs Internal failures.
+void check_status(const PluginLibrary& lib, const char* function, og_status status,
+                  const ErrorBuffer& err);
+
+// Throws sdk::Error(Internal, "<plugin> <function>: <what>") and logs it.
+[[noreturn]] void fail_internal(const PluginLibrary& lib, const char* function,
+                                const std::string& what);
+
+// Throws sdk::Error(Unsupported, …) for a table slot the plugin does not have.
+[[noreturn]] void fail_missing(const PluginLibrary& lib, const char* function);
+
+}  // namespace ordergate::plugin_loader::detail

@@ -1,0 +1,152 @@
+// ordergate::plugin_loader adapters — the host's ports implemented over a plugin's C table.
+//
+// A plugin is untrusted. Every call goes through the table copy the loader checked, and:
+//  - C++ arguments are converted to C structs that live for the duration of the call;
+//  - the plugin's status becomes sdk::Error(status, "<plugin> <function>: <message>"); a status
+//    outside the ABI's range becomes Status::Internal;
+//  - results arriving through the result sink are validated (record size, strings, enums,
+//    decimals); anything malformed, a missing or duplicated report where exactly one is due, or a
+//    wrong number of write results becomes sdk::Error(Status::Internal, …). Nothing a plugin
+//    returns can crash the host or reach domain code unchecked;
+//  - a function the plugin's table lacks (older minor, or a NULL slot) is never called:
+//    sdk::Error(Status::Unsupported, …);
+//  - a broker function whose capability the plugin did not declare is never called either:
+//    sdk::Error(Status::Unsupported, "… does not declare capability …").
+// For place/modify/cancel/cancel_all, Status::Internal (and Timeout/UnknownOutcome) means the
+// host cannot tell from the plugin what happened at the venue: callers treat it like
+// UnknownOutcome (look the order up, never resend).
+//
+// Error messages from the plugin are cut to 1 KiB and made one line (control characters become
+// spaces).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ordergate/plugin_abi.h"
+#include "plugin_loader/plugin_loader.hpp"
+#include "ports/ports.hpp"
+
+namespace ordergate::plugin_loader {
+
+// Counters of what the event sink of one broker instance refused. Thread-safe snapshots.
+struct SinkCounters {
+    uint64_t delivered = 0;         // payloads forwarded to BrokerEvents
+    uint64_t invalid = 0;           // malformed payloads (logged and dropped)
+    uint64_t after_stop = 0;        // payloads arriving after stop() returned (dropped)
+    uint64_t handler_failures = 0;  // BrokerEvents threw (logged; the plugin is not told)
+};
+
+// A broker instance of a loaded plugin.
+//
+// Threads: every port function may be called from several threads at once (the ABI requires
+// plugins to allow it). start() and stop() are idempotent and serialised with each other; the
+// destructor calls stop() then the plugin's destroy(), and must not run while another call on
+// this object is in flight. The event sink handed to the plugin forwards to `events` from plugin
+// threads, concurrently; after stop() returns nothing is forwarded any more.
+class PluginBroker final : public ports::BrokerPort {
+public:
+    // Use PluginLibrary::create_broker().
+    PluginBroker(std::shared_ptr<PluginLibrary> library, std::string instance_name,
+                 ports::BrokerEvents* events);
+    ~PluginBroker() override;
+    PluginBroker(const PluginBroker&) = delete;
+    PluginBroker& operator=(const PluginBroker&) = delete;
+
+    // ports::BrokerPort
+    const std::string& instance_name() const override { return name_; }
+    uint64_t capabilities() const override;
+
+    void start() override;
+    void stop() override;
+    OrderReport place_order(const OrderRequest& request,
+                            std::chrono::milliseconds timeout) override;
+    OrderReport modify_order(const ModifyRequest& request,
+                             std::chrono::milliseconds timeout) override;
+    OrderReport cancel_order(const std::string& account_id, const std::string& broker_order_id,
+                             const std::string& client_order_id,
+                             std::chrono::milliseconds timeout) override;
+    // By client order id (broker_order_id empty) requires OG_CAP_QUERY_BY_CLIENT_ID.
+    OrderReport get_order(const std::string& account_id, const std::string& broker_order_id,
+                          const std::string& client_order_id) override;
+    // open_only requires OG_CAP_REPORT_OPEN_ORDERS, otherwise OG_CAP_REPORT_RECENT_ORDERS.
+    std::vector<OrderReport> list_orders(const std::string& account_id, bool open_only,
+                                         int64_t since_ns) override;
+    std::vector<Fill> list_fills(const std::string& account_id, int64_t since_ns) override;
+    std::vector<Position> positions(const std::string& account_id) override;
+    Account account(const std::string& account_id) override;
+    Quote quote(const std::string& symbol, const std::string& exchange) override;
+    void subscribe_prices(const std::vector<Instrument>& instruments) override;
+    std::vector<OrderReport> cancel_all(const std::string& account_id,
+                                        std::chrono::milliseconds timeout) override;
+    // ABI 1.1; Unsupported for a 1.0 plugin.
+    void ping(std::chrono::milliseconds timeout) override;
+
+    SinkCounters sink_counters() const;
+    // Shorthand for sink_counters().invalid.
+    uint64_t invalid_events() const;
+    const PluginLibrary& library() const { return *library_; }
+
+    // The plugin's create(); called once by PluginLibrary::create_broker().
+    void create(const std::vector<std::pair<std::string, std::string>>& config);
+
+    struct SinkState;
+
+private:
+    void require(uint64_t capability, const char* capability_name, const char* function) const;
+
+    std::shared_ptr<PluginLibrary> library_;  // keeps the .so loaded while this exists
+    std::string name_;
+    std::unique_ptr<SinkState> sink_;  // must outlive every plugin thread (until stop returns)
+    void* instance_ = nullptr;
+    std::mutex lifecycle_mutex_;
+    bool started_ = false;
+    bool stopped_ = false;
+};
+
+// A storage instance of a loaded plugin. Every function may be called from several threads at
+// once. The destructor calls the plugin's destroy() and must not run while a call is in flight.
+class PluginStorage final : public ports::StoragePort {
+public:
+    // Use PluginLibrary::create_storage().
+    explicit PluginStorage(std::shared_ptr<PluginLibrary> library);
+    ~PluginStorage() override;
+    PluginStorage(const PluginStorage&) = delete;
+    PluginStorage& operator=(const PluginStorage&) = delete;
+
+    int64_t migrate() override;
+    void ping() override;
+    // Returns one status per op, each Ok or Conflict; anything else from the plugin is Internal.
+    std::vector<Status> write_batch(const std::vector<WriteOp>& ops) override;
+    std::optional<OrderRecord> get_order(const std::string& order_id) override;
+    std::optional<OrderRecord> get_order_by_client_id(const std::string& account_id,
+                                                      const std::string& cid) override;
+    std::optional<OrderRecord> get_order_by_broker_id(const std::string& broker,
+                                                      const std::string& broker_order_id) override;
+    Page<OrderRecord> list_orders(const OrderQuery& query) override;
+    std::vector<OrderEvent> list_events(const std::string& order_id, int64_t after_seq,
+                                        uint32_t limit) override;
+    Page<FillRecord> list_fills(const FillQuery& query) override;
+    std::optional<GttRecord> get_gtt(const std::string& gtt_id) override;
+    Page<GttRecord> list_gtts(const std::vector<std::string>& account_ids, bool active_only,
+                              const std::string& cursor, uint32_t limit) override;
+    Page<ReconRun> list_recon_runs(const std::string& broker, const std::string& cursor,
+                                   uint32_t limit) override;
+
+    const PluginLibrary& library() const { return *library_; }
+
+    // The plugin's create(); called once by PluginLibrary::create_storage().
+    void create(const std::vector<std::pair<std::string, std::string>>& config);
+
+private:
+    std::shared_ptr<PluginLibrary> library_;
+    void* instance_ = nullptr;
+};
+
+}  // namespace ordergate::plugin_loader
