@@ -1,0 +1,211 @@
+// ordergate::config — the gateway's configuration: one YAML file, ${ENV} interpolation, the seed
+// service's environment variables as overrides, and validation that names file, line and key.
+//
+// Loading, in order:
+//  1. The file is parsed as YAML (configs/default.yaml documents every key).
+//  2. Every scalar value is interpolated before it is typed: "${NAME}" is replaced by the value
+//     of NAME from the secrets resolver (environment NAME, else the file named by NAME_FILE, else
+//     the config service when USE_CONFIG_SERVICE=true); "${NAME:-text}" uses `text` when NAME is
+//     unset or empty; "$$" is a literal "$"; a "$" before anything else is kept as written.
+//     An unset NAME without a default is an error. Map keys are never interpolated.
+//  3. The host's own sections are read strictly: unknown keys, wrong types and out-of-range
+//     values are errors. A plugin's `settings:` block is free-form and flattened to Settings
+//     ("a.b" for nested maps, "a.0" for list items, scalar values as written).
+//  4. Environment overrides (each resolved like a secret, so DATABASE_URL_FILE works too; an
+//     empty value counts as unset):
+//       PORT            -> http.port
+//       DATABASE_URL    -> postgres:// or postgresql:// : storage.plugin = storage-postgres,
+//                          settings.url = the URL (other settings kept when the file already
+//                          chose storage-postgres, else replaced);
+//                          sqlite://<path> or a plain path : storage.plugin = storage-sqlite,
+//                          settings.path = <path> (sqlite:///var/x.db -> /var/x.db; same rule
+//                          for keeping other settings)
+//       REDIS_URL       -> idempotency.backend = redis, idempotency.redis_url
+//       REDIS_REQUIRED  -> idempotency.redis_required (true/false)
+//       AUTH_ENABLED    -> auth.enabled (true/false)
+//       JWKS_URL, JWT_ISSUER, JWT_AUDIENCE -> auth.jwks_url, auth.issuer, auth.audience
+//       USE_CONFIG_SERVICE -> turns on the config service as a secrets source (secrets.hpp)
+//     A bad value is an error naming the variable ("environment variable PORT: http.port: ...").
+//  5. Cross-checks (at least one broker and one account, unique names, references, auth
+//     completeness, ...).
+//
+// Errors: every problem throws ConfigError with one line "<where>: <key.path>: <what is wrong>",
+// where <where> is "<file>:<line>" (1-based; for a key that is missing, the line of the section
+// that should hold it) or "environment variable NAME" for an override. Values that are secrets are
+// never quoted in an error.
+//
+// Secrets: a value is marked secret when an interpolation in it came from a *_FILE or the config
+// service, or from an environment variable whose name looks secret (DB_PASSWORD, API_TOKEN, ...),
+// or when its key's name looks secret (password, secret, token, key, credential, ...). Marked
+// keys are listed in Config::secret_keys (and per plugin in *Config::secret_settings);
+// describe() prints "***" for them and hides URL passwords everywhere.
+//
+// Paths: plugin_dirs and the SQLite path are kept as written; relative ones are relative to the
+// process's current directory when they are used (not to the config file).
+//
+// Threads: the functions here are pure apart from reading the file, the environment and the
+// config service; a Config is a plain value, immutable once loaded by convention.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ordergate/decimal.hpp"
+#include "secrets/secrets.hpp"
+
+namespace ordergate::config {
+
+// Flattened plugin settings in document order: "a.b" -> value, list items "a.0", "a.1".
+using Settings = std::vector<std::pair<std::string, std::string>>;
+
+// Pre-trade risk limits. An unset optional or an empty list means "no limit".
+struct RiskConfig {
+    std::optional<Decimal> max_quantity;         // > 0
+    std::optional<Decimal> max_notional;         // > 0 (quantity x price)
+    std::vector<std::string> allowed_symbols;    // empty = any
+    std::vector<std::string> allowed_exchanges;  // empty = any
+    uint32_t max_orders_per_second = 0;          // per account; 0 = off
+};
+
+// A named broker instance.
+struct BrokerConfig {
+    std::string name;    // unique, [A-Za-z0-9_.-]+
+    std::string plugin;  // a plugin name ("broker-paper") or a path to a .so
+    Settings settings;   // handed to the plugin as is
+    std::vector<std::string> secret_settings;  // keys of `settings` whose values are secrets
+    int64_t timeout_ms = 5000;                 // deadline of each broker call, > 0
+};
+
+struct StorageConfig {
+    std::string plugin = "storage-sqlite";
+    Settings settings;
+    std::vector<std::string> secret_settings;  // keys of `settings` whose values are secrets
+};
+
+struct AccountConfig {
+    std::string id;      // unique
+    std::string broker;  // the name of a BrokerConfig
+    // The account's effective limits when it has a `risk:` section: the global `risk` with each
+    // key the account sets replaced (per key). nullopt = the global limits apply as they are.
+    std::optional<RiskConfig> risk;
+    std::string currency;  // informational ("INR"); empty when not set
+};
+
+struct HttpConfig {
+    std::string host = "0.0.0.0";
+    uint16_t port = 8087;               // 1..65535
+    size_t body_limit_bytes = 65536;    // > 0
+    int max_threads = 64;               // >= 1
+    int max_queued = 1024;              // >= 1
+    int shutdown_grace_seconds = 10;    // >= 0
+};
+
+struct IdempotencyConfig {
+    std::string backend = "memory";  // "memory" | "redis"
+    std::string redis_url;           // redis:// or rediss://; required with backend redis
+    bool redis_required = true;      // fail closed when Redis is down
+    int64_t ttl_seconds = 86400;     // > 0
+    bool require_key = false;        // POST without Idempotency-Key -> 400 when true
+};
+
+struct ApiKeyConfig {
+    std::string sha256;  // lower-case hex SHA-256 of the key (64 chars)
+    std::string subject;
+    std::vector<std::string> accounts;
+    std::vector<std::string> scopes;
+};
+
+struct AuthConfig {
+    bool enabled = false;
+    std::string jwks_url, issuer, audience;
+    int64_t leeway_seconds = 30, jwks_ttl_seconds = 300, jwks_min_refetch_seconds = 10;
+    std::string accounts_claim = "accounts";
+    std::optional<std::string> hs256_secret;  // always treated as a secret
+    std::vector<ApiKeyConfig> api_keys;
+    bool protect_health = false, protect_metrics = false;
+    uint32_t rate_per_second = 0, rate_burst = 0;  // per principal; 0 = off
+};
+
+struct LoggingConfig {
+    std::string level = "info";  // trace|debug|info|warn|error|critical|off
+};
+
+// Where secrets came from (for describe() and the start-up log).
+struct SecretsInfo {
+    bool config_service = false;     // USE_CONFIG_SERVICE=true
+    std::string config_service_url;  // password redacted
+    size_t config_service_values = 0;
+};
+
+struct Config {
+    std::string source_path;  // the file (or "<embedded configs/default.yaml>")
+    HttpConfig http;
+    std::vector<std::string> plugin_dirs;
+    StorageConfig storage;
+    std::vector<BrokerConfig> brokers;    // at least one
+    std::vector<AccountConfig> accounts;  // at least one
+    RiskConfig risk;
+    IdempotencyConfig idempotency;
+    AuthConfig auth;
+    LoggingConfig logging;
+    // Key paths whose values are secrets, never to be printed: "storage.settings.url",
+    // "brokers.0.settings.api_secret", "auth.hs256_secret", ...
+    std::vector<std::string> secret_keys;
+    SecretsInfo secrets;
+    // Which environment overrides were applied ("PORT", "DATABASE_URL", ...), for the log.
+    std::vector<std::string> overrides_applied;
+
+    const BrokerConfig* find_broker(std::string_view name) const;
+    const AccountConfig* find_account(std::string_view id) const;
+    // The limits that apply to an account: its own when it has a risk section, else the global.
+    const RiskConfig& risk_for(const AccountConfig& account) const {
+        return account.risk ? *account.risk : risk;
+    }
+};
+
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+using Env = secrets::Env;
+inline Env process_env() { return secrets::process_env(); }
+
+// Reads `path` and parses it (parse_config). Creates the secrets resolver from `env` first, which
+// fetches the config service when USE_CONFIG_SERVICE=true. Throws ConfigError (an unreadable
+// file, any problem listed above, a config-service failure).
+Config load_config(const std::string& path, const Env& env = process_env());
+
+// Parses YAML text; `source_name` is used in error messages and as Config::source_path.
+// Creates a secrets resolver from `env` like load_config. Throws ConfigError.
+Config parse_config(const std::string& yaml_text, const std::string& source_name, const Env& env);
+// The same with a resolver the caller made (and may reuse); overrides read resolver.env().
+Config parse_config(const std::string& yaml_text, const std::string& source_name,
+                    const secrets::SecretResolver& resolver);
+
+// The text of configs/default.yaml, compiled into the library.
+std::string_view default_config_yaml();
+// parse_config(default_config_yaml(), "<embedded configs/default.yaml>", env).
+Config load_default_config(const Env& env = process_env());
+
+// A redacted, human-readable multi-line summary (no trailing newline) for `config validate` and
+// the start-up log: every section, each plugin's settings, secrets shown as "***", URL passwords
+// hidden.
+std::string describe(const Config& config);
+
+// `settings` with every secret value replaced by "***" (listed in `secret_settings` or named like
+// a secret) and URL passwords hidden in the rest; for /api/v1/plugins and logs.
+Settings redacted_settings(const Settings& settings,
+                           const std::vector<std::string>& secret_settings);
+
+// The value of `key` in `settings`, or nullptr.
+const std::string* find_setting(const Settings& settings, std::string_view key);
+
+}  // namespace ordergate::config
