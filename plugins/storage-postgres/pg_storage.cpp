@@ -1,0 +1,733 @@
+#include "pg_storage.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include "cursor.hpp"
+#include "migrations.hpp"
+
+namespace ordergate::storage_postgres {
+
+namespace {
+
+constexpr uint32_t kDefaultLimit = 100;
+constexpr uint32_t kMaxLimit = 1000;
+// Ops sent before a sync point, so neither side's socket buffer can fill up and stall the other.
+constexpr size_t kMaxPipelined = 256;
+
+uint32_t page_limit(uint32_t limit) {
+    if (limit == 0) return kDefaultLimit;
+    return std::min(limit, kMaxLimit);
+}
+
+[[noreturn]] void invalid_op(size_t index, std::string_view what) {
+    throw sdk::Error(Status::InvalidArgument,
+                     "write op " + std::to_string(index) + ": " + std::string(what));
+}
+
+[[noreturn]] void corrupt(std::string_view column, const std::string& v) {
+    throw sdk::Error(Status::Internal,
+                     "postgres: corrupt row: " + std::string(column) + " = '" + v + "'");
+}
+
+template <typename E>
+E parse_column(const Result& r, int row, int col, bool (*parse)(std::string_view, E*),
+               std::string_view column) {
+    std::string s = r.text(row, col);
+    E v{};
+    if (!parse(s, &v)) corrupt(column, s);
+    return v;
+}
+
+bool valid_schema_name(const std::string& s) {
+    if (s.empty() || s.size() > 63) return false;
+    if (!((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_')) return false;
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    });
+}
+
+constexpr const char* kOrderColumns =
+    "id, client_order_id, broker, broker_order_id, account_id, symbol, exchange, side, "
+    "order_type, time_in_force, status, quantity, filled_quantity, price, trigger_price, "
+    "average_fill_price, product, reject_reason, tag, extra_json, created_at_ns, updated_at_ns, "
+    "version";
+constexpr const char* kEventColumns =
+    "order_id, seq, from_status, to_status, source, reason, request_id, broker_order_id, "
+    "filled_quantity, emulated, at_ns";
+constexpr const char* kFillColumns =
+    "id, order_id, broker, broker_trade_id, account_id, symbol, exchange, side, quantity, price, "
+    "fee, executed_at_ns";
+constexpr const char* kGttColumns =
+    "id, account_id, symbol, exchange, status, body_json, expires_at_ns, created_at_ns, "
+    "updated_at_ns, version";
+constexpr const char* kReconColumns =
+    "id, broker, status, report_json, started_at_ns, finished_at_ns";
+
+// "$n, $n+1, …" for `count` parameters.
+std::string placeholders(int first, int count) {
+    std::string out;
+    for (int i = 0; i < count; ++i) {
+        if (i) out += ", ";
+        out += "$" + std::to_string(first + i);
+    }
+    return out;
+}
+
+// The event half of the order statements: inserts the event for the row the CTE `x` returned.
+std::string event_insert(const std::string& s, int first) {
+    auto p = [&](int k, const char* type) {
+        return "$" + std::to_string(first + k) + "::" + type;
+    };
+    return "INSERT INTO " + s + ".order_events (" + kEventColumns + ") SELECT x.id, " +
+           p(0, "bigint") + ", " + p(1, "text") + ", " + p(2, "text") + ", " + p(3, "text") +
+           ", " + p(4, "text") + ", " + p(5, "text") + ", " + p(6, "text") + ", " +
+           p(7, "numeric") + ", " + p(8, "boolean") + ", " + p(9, "bigint") + " FROM x";
+}
+
+void add_event(Params& p, const OrderEvent& e) {
+    p.add(e.seq);
+    if (e.from_status) p.add(to_string(*e.from_status));
+    else p.add_null();
+    p.add(to_string(e.to_status)).add(to_string(e.source)).add(e.reason).add(e.request_id);
+    p.add(e.broker_order_id).add(e.filled_quantity).add_bool(e.emulated).add(e.at_ns);
+}
+
+OrderRecord read_order(const Result& r, int i) {
+    OrderRecord o;
+    o.id = r.text(i, 0);
+    o.client_order_id = r.text(i, 1);
+    o.broker = r.text(i, 2);
+    o.broker_order_id = r.text(i, 3);
+    o.account_id = r.text(i, 4);
+    o.symbol = r.text(i, 5);
+    o.exchange = r.text(i, 6);
+    o.side = parse_column(r, i, 7, parse_side, "orders.side");
+    o.order_type = parse_column(r, i, 8, parse_order_type, "orders.order_type");
+    o.time_in_force = parse_column(r, i, 9, parse_time_in_force, "orders.time_in_force");
+    o.status = parse_column(r, i, 10, parse_order_status, "orders.status");
+    o.quantity = r.decimal(i, 11);
+    o.filled_quantity = r.decimal(i, 12);
+    o.price = r.opt_decimal(i, 13);
+    o.trigger_price = r.opt_decimal(i, 14);
+    o.average_fill_price = r.opt_decimal(i, 15);
+    o.product = r.text(i, 16);
+    o.reject_reason = r.text(i, 17);
+    o.tag = r.text(i, 18);
+    o.extra_json = r.text(i, 19);
+    o.created_at_ns = r.int64(i, 20);
+    o.updated_at_ns = r.int64(i, 21);
+    o.version = r.int64(i, 22);
+    return o;
+}
+
+OrderEvent read_event(const Result& r, int i) {
+    OrderEvent e;
+    e.order_id = r.text(i, 0);
+    e.seq = r.int64(i, 1);
+    if (!r.is_null(i, 2)) e.from_status = parse_column(r, i, 2, parse_order_status, "order_events.from_status");
+    e.to_status = parse_column(r, i, 3, parse_order_status, "order_events.to_status");
+    e.source = parse_column(r, i, 4, parse_event_source, "order_events.source");
+    e.reason = r.text(i, 5);
+    e.request_id = r.text(i, 6);
+    e.broker_order_id = r.text(i, 7);
+    e.filled_quantity = r.decimal(i, 8);
+    e.emulated = r.boolean(i, 9);
+    e.at_ns = r.int64(i, 10);
+    return e;
+}
+
+FillRecord read_fill(const Result& r, int i) {
+    FillRecord f;
+    f.id = r.text(i, 0);
+    f.order_id = r.text(i, 1);
+    f.broker = r.text(i, 2);
+    f.broker_trade_id = r.text(i, 3);
+    f.account_id = r.text(i, 4);
+    f.symbol = r.text(i, 5);
+    f.exchange = r.text(i, 6);
+    f.side = parse_column(r, i, 7, parse_side, "fills.side");
+    f.quantity = r.decimal(i, 8);
+    f.price = r.decimal(i, 9);
+    f.fee = r.decimal(i, 10);
+    f.executed_at_ns = r.int64(i, 11);
+    return f;
+}
+
+GttRecord read_gtt(const Result& r, int i) {
+    GttRecord g;
+    g.id = r.text(i, 0);
+    g.account_id = r.text(i, 1);
+    g.symbol = r.text(i, 2);
+    g.exchange = r.text(i, 3);
+    g.status = r.text(i, 4);
+    g.body_json = r.text(i, 5);
+    g.expires_at_ns = r.int64(i, 6);
+    g.created_at_ns = r.int64(i, 7);
+    g.updated_at_ns = r.int64(i, 8);
+    g.version = r.int64(i, 9);
+    return g;
+}
+
+ReconRun read_recon(const Result& r, int i) {
+    ReconRun x;
+    x.id = r.text(i, 0);
+    x.broker = r.text(i, 1);
+    x.status = r.text(i, 2);
+    x.report_json = r.text(i, 3);
+    x.started_at_ns = r.int64(i, 4);
+    x.finished_at_ns = r.int64(i, 5);
+    return x;
+}
+
+// Dynamic WHERE clauses for listings, with their parameters.
+struct Filter {
+    std::string where;
+    Params params;
+
+    void add(const std::string& clause) {
+        where += where.empty() ? " WHERE " : " AND ";
+        where += clause;
+    }
+    std::string text(std::string_view v) {
+        params.add(v);
+        return "$" + std::to_string(params.size()) + "::text";
+    }
+    std::string integer(int64_t v) {
+        params.add(v);
+        return "$" + std::to_string(params.size()) + "::bigint";
+    }
+    void in(const char* column, const std::vector<std::string>& values) {
+        if (values.empty()) return;
+        std::string clause = std::string(column) + " IN (";
+        for (size_t i = 0; i < values.size(); ++i) {
+            if (i) clause += ", ";
+            clause += text(values[i]);
+        }
+        add(clause + ")");
+    }
+};
+
+constexpr const char* kOpenStatuses =
+    "status IN ('PENDING_NEW', 'OPEN', 'PARTIALLY_FILLED', 'PENDING_REPLACE', 'PENDING_CANCEL')";
+
+template <typename T, typename Read, typename Key>
+Page<T> run_page(Connection& c, const std::string& sql, const Filter& f, uint32_t limit,
+                 std::string_view context, Read read, Key key) {
+    Page<T> page;
+    Result r = c.exec_params(sql, f.params, context);
+    int n = r.rows();
+    for (int i = 0; i < n; ++i) {
+        if (page.items.size() == limit) {
+            page.next_cursor = encode_cursor(key(page.items.back()));
+            break;
+        }
+        page.items.push_back(read(r, i));
+    }
+    return page;
+}
+
+void validate(const WriteOp& op, size_t index) {
+    switch (op.kind) {
+        case WriteKind::InsertOrder:
+            if (op.order.id.empty()) invalid_op(index, "insert_order without an order id");
+            if (op.order.version != 1 || op.event.seq != 1)
+                invalid_op(index, "insert_order " + op.order.id +
+                                      ": order.version and event.seq must be 1");
+            if (!op.event.order_id.empty() && op.event.order_id != op.order.id)
+                invalid_op(index, "insert_order " + op.order.id + ": event belongs to another order");
+            return;
+        case WriteKind::UpdateOrder:
+            if (op.order.version != op.expected_version + 1 || op.event.seq != op.order.version)
+                invalid_op(index, "update_order " + op.order.id +
+                                      ": order.version must be expected_version + 1 and "
+                                      "event.seq must equal order.version");
+            if (!op.event.order_id.empty() && op.event.order_id != op.order.id)
+                invalid_op(index, "update_order " + op.order.id + ": event belongs to another order");
+            return;
+        case WriteKind::InsertFill:
+            if (op.fill.id.empty() || op.fill.broker_trade_id.empty())
+                invalid_op(index, "insert_fill without an id or broker_trade_id");
+            return;
+        case WriteKind::UpsertGtt:
+            if (op.gtt.id.empty()) invalid_op(index, "upsert_gtt without an id");
+            return;
+        case WriteKind::UpsertReconRun:
+            if (op.recon_run.id.empty()) invalid_op(index, "upsert_recon_run without an id");
+            return;
+    }
+    invalid_op(index, "unknown write kind " + std::to_string(static_cast<int32_t>(op.kind)));
+}
+
+}  // namespace
+
+struct PgStorage::Statements {
+    std::string insert_order, update_order, insert_fill, insert_gtt, update_gtt, upsert_recon;
+    std::string get_order, get_by_cid, get_by_cid_any, get_by_broker_id, list_events, get_gtt;
+    std::string s;  // the quoted schema
+
+    explicit Statements(const std::string& schema) : s("\"" + schema + "\"") {
+        insert_order = "WITH x AS (INSERT INTO " + s + ".orders (" + kOrderColumns +
+                       ") VALUES (" + placeholders(1, 23) +
+                       ") ON CONFLICT DO NOTHING RETURNING id) " + event_insert(s, 24);
+        update_order =
+            "WITH x AS (UPDATE " + s +
+            ".orders SET broker = $2, broker_order_id = $3, order_type = $4, "
+            "time_in_force = $5, status = $6, quantity = $7::numeric, "
+            "filled_quantity = $8::numeric, price = $9::numeric, trigger_price = $10::numeric, "
+            "average_fill_price = $11::numeric, product = $12, reject_reason = $13, tag = $14, "
+            "extra_json = $15, updated_at_ns = $16::bigint, version = $17::bigint "
+            "WHERE id = $1 AND version = $18::bigint RETURNING id) " +
+            event_insert(s, 19);
+        insert_fill = "INSERT INTO " + s + ".fills (" + kFillColumns + ") VALUES (" +
+                      placeholders(1, 12) + ") ON CONFLICT DO NOTHING";
+        insert_gtt = "INSERT INTO " + s + ".gtts (" + kGttColumns + ") VALUES (" +
+                     placeholders(1, 10) + ") ON CONFLICT DO NOTHING";
+        update_gtt = "UPDATE " + s +
+                     ".gtts SET account_id = $2, symbol = $3, exchange = $4, status = $5, "
+                     "body_json = $6, expires_at_ns = $7::bigint, updated_at_ns = $8::bigint, "
+                     "version = $9::bigint WHERE id = $1 AND version = $10::bigint";
+        upsert_recon = "INSERT INTO " + s + ".recon_runs (" + kReconColumns + ") VALUES (" +
+                       placeholders(1, 6) +
+                       ") ON CONFLICT (id) DO UPDATE SET broker = EXCLUDED.broker, "
+                       "status = EXCLUDED.status, report_json = EXCLUDED.report_json, "
+                       "started_at_ns = EXCLUDED.started_at_ns, "
+                       "finished_at_ns = EXCLUDED.finished_at_ns";
+        std::string orders = std::string("SELECT ") + kOrderColumns + " FROM " + s + ".orders";
+        get_order = orders + " WHERE id = $1";
+        get_by_cid = orders + " WHERE client_order_id = $1 AND account_id = $2";
+        get_by_cid_any = orders + " WHERE client_order_id = $1 ORDER BY id LIMIT 1";
+        // Broker order ids can be reused by a venue: the newest order holding one wins.
+        get_by_broker_id =
+            orders + " WHERE broker_order_id = $1 AND broker = $2 ORDER BY id DESC LIMIT 1";
+        list_events = std::string("SELECT ") + kEventColumns + " FROM " + s +
+                      ".order_events WHERE order_id = $1 AND seq > $2::bigint ORDER BY seq "
+                      "LIMIT $3::bigint";
+        get_gtt = std::string("SELECT ") + kGttColumns + " FROM " + s + ".gtts WHERE id = $1";
+    }
+};
+
+struct PgStorage::Prepared {
+    const char* name;
+    const std::string* sql;
+};
+
+PgStorage::PgStorage(const sdk::PluginContext& ctx) : host_(ctx.host) {
+    const sdk::Config& cfg = ctx.config;
+    std::string url = cfg.get("url");
+    if (url.empty()) throw sdk::Error(Status::InvalidArgument, "config key 'url' is empty");
+    char* parse_err = nullptr;
+    PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &parse_err);
+    if (parse_err != nullptr) PQfreemem(parse_err);
+    if (parsed == nullptr)
+        throw sdk::Error(Status::InvalidArgument,
+                         "config key 'url' is not a valid libpq connection URI");
+    PQconninfoFree(parsed);
+
+    schema_ = cfg.get_or("schema", "order_service");
+    if (!valid_schema_name(schema_))
+        throw sdk::Error(Status::InvalidArgument,
+                         "config key 'schema': '" + schema_ +
+                             "' is not a lower-case identifier ([a-z_][a-z0-9_]*, at most 63)");
+    int64_t pool_size = cfg.get_int("pool_size", 8);
+    if (pool_size < 1 || pool_size > 1000)
+        throw sdk::Error(Status::InvalidArgument, "config key 'pool_size' must be 1..1000");
+    int64_t pool_wait = cfg.get_int("pool_wait_ms", 2000);
+    if (pool_wait < 0) throw sdk::Error(Status::InvalidArgument, "config key 'pool_wait_ms' must be >= 0");
+    int64_t statement_timeout = cfg.get_int("statement_timeout_ms", 10000);
+    if (statement_timeout < 0)
+        throw sdk::Error(Status::InvalidArgument, "config key 'statement_timeout_ms' must be >= 0");
+    int64_t ping_timeout = cfg.get_int("ping_timeout_ms", 1000);
+    if (ping_timeout < 1)
+        throw sdk::Error(Status::InvalidArgument, "config key 'ping_timeout_ms' must be >= 1");
+    ping_timeout_ = std::chrono::milliseconds(ping_timeout);
+
+    // Keywords before dbname are defaults the URL may override; those after it override the URL.
+    spec_.keywords = {"fallback_application_name", "connect_timeout", "dbname"};
+    spec_.values = {"ordergate", "5", url};
+    if (cfg.has("connect_timeout_s")) {
+        int64_t t = cfg.get_int("connect_timeout_s", 5);
+        if (t < 0) throw sdk::Error(Status::InvalidArgument, "config key 'connect_timeout_s' must be >= 0");
+        spec_.keywords.push_back("connect_timeout");
+        spec_.values.push_back(std::to_string(t));
+    }
+    spec_.setup.push_back("SET statement_timeout = " + std::to_string(statement_timeout));
+    sql_ = std::make_unique<Statements>(schema_);
+    pool_ = std::make_unique<Pool>(spec_, static_cast<size_t>(pool_size),
+                                   std::chrono::milliseconds(pool_wait));
+}
+
+PgStorage::~PgStorage() = default;
+
+// ---- migrations and health ---------------------------------------------------------------------
+
+int64_t PgStorage::migrate() { return migrate_to(INT64_MAX); }
+
+int64_t PgStorage::migrate_to(int64_t version) {
+    // A session of its own, without statement_timeout: waiting for another host's migration
+    // holding the lock is expected. Closing it releases the lock whatever happened.
+    ConnectSpec spec = spec_;
+    spec.setup = {"SET statement_timeout = 0"};
+    std::unique_ptr<Connection> c = Connection::open(spec);
+    int64_t reached = apply_migrations(*c, schema_, version);
+    // Pooled sessions may hold prepared statements planned against an older schema.
+    pool_->drain();
+    return reached;
+}
+
+void PgStorage::ping() {
+    std::lock_guard lock(ping_mu_);
+    if (ping_conn_ && ping_conn_->broken()) ping_conn_.reset();
+    if (!ping_conn_) {
+        ConnectSpec spec = spec_;
+        spec.keywords.push_back("connect_timeout");
+        spec.values.push_back(std::to_string(std::max<int64_t>(2, (ping_timeout_.count() + 999) / 1000)));
+        spec.setup.clear();
+        ping_conn_ = Connection::open(spec);
+    }
+    ping_conn_->exec_with_deadline("SELECT 1", ping_timeout_, "ping");
+}
+
+// ---- writes ------------------------------------------------------------------------------------
+
+PgStorage::Prepared PgStorage::statement_for(const WriteOp& op) const {
+    switch (op.kind) {
+        case WriteKind::InsertOrder: return {"og_insert_order", &sql_->insert_order};
+        case WriteKind::UpdateOrder: return {"og_update_order", &sql_->update_order};
+        case WriteKind::InsertFill: return {"og_insert_fill", &sql_->insert_fill};
+        case WriteKind::UpsertGtt:
+            return op.expected_version == 0 ? Prepared{"og_insert_gtt", &sql_->insert_gtt}
+                                            : Prepared{"og_update_gtt", &sql_->update_gtt};
+        case WriteKind::UpsertReconRun: return {"og_upsert_recon", &sql_->upsert_recon};
+    }
+    throw sdk::Error(Status::InvalidArgument, "unknown write kind");
+}
+
+void PgStorage::add_params(const WriteOp& op, Params& p) const {
+    switch (op.kind) {
+        case WriteKind::InsertOrder: {
+            const OrderRecord& o = op.order;
+            p.add(o.id).add(o.client_order_id).add(o.broker).add(o.broker_order_id);
+            p.add(o.account_id).add(o.symbol).add(o.exchange).add(to_string(o.side));
+            p.add(to_string(o.order_type)).add(to_string(o.time_in_force));
+            p.add(to_string(o.status)).add(o.quantity).add(o.filled_quantity).add(o.price);
+            p.add(o.trigger_price).add(o.average_fill_price).add(o.product).add(o.reject_reason);
+            p.add(o.tag).add(o.extra_json).add(o.created_at_ns).add(o.updated_at_ns);
+            p.add(o.version);
+            add_event(p, op.event);
+            return;
+        }
+        case WriteKind::UpdateOrder: {
+            const OrderRecord& o = op.order;
+            p.add(o.id).add(o.broker).add(o.broker_order_id).add(to_string(o.order_type));
+            p.add(to_string(o.time_in_force)).add(to_string(o.status)).add(o.quantity);
+            p.add(o.filled_quantity).add(o.price).add(o.trigger_price).add(o.average_fill_price);
+            p.add(o.product).add(o.reject_reason).add(o.tag).add(o.extra_json);
+            p.add(o.updated_at_ns).add(o.version).add(op.expected_version);
+            add_event(p, op.event);
+            return;
+        }
+        case WriteKind::InsertFill: {
+            const FillRecord& f = op.fill;
+            p.add(f.id).add(f.order_id).add(f.broker).add(f.broker_trade_id).add(f.account_id);
+            p.add(f.symbol).add(f.exchange).add(to_string(f.side)).add(f.quantity).add(f.price);
+            p.add(f.fee).add(f.executed_at_ns);
+            return;
+        }
+        case WriteKind::UpsertGtt: {
+            const GttRecord& g = op.gtt;
+            if (op.expected_version == 0) {
+                p.add(g.id).add(g.account_id).add(g.symbol).add(g.exchange).add(g.status);
+                p.add(g.body_json).add(g.expires_at_ns).add(g.created_at_ns).add(g.updated_at_ns);
+                p.add(g.version);
+            } else {
+                p.add(g.id).add(g.account_id).add(g.symbol).add(g.exchange).add(g.status);
+                p.add(g.body_json).add(g.expires_at_ns).add(g.updated_at_ns).add(g.version);
+                p.add(op.expected_version);
+            }
+            return;
+        }
+        case WriteKind::UpsertReconRun: {
+            const ReconRun& r = op.recon_run;
+            p.add(r.id).add(r.broker).add(r.status).add(r.report_json).add(r.started_at_ns);
+            p.add(r.finished_at_ns);
+            return;
+        }
+    }
+}
+
+std::vector<Status> PgStorage::write_batch(const std::vector<WriteOp>& ops) {
+    std::vector<Status> results(ops.size(), Status::Ok);
+    if (ops.empty()) return results;
+    for (size_t i = 0; i < ops.size(); ++i) validate(ops[i], i);
+    Pool::Lease lease = pool_->acquire();
+    Connection& c = *lease;
+    for (const WriteOp& op : ops) {
+        Prepared st = statement_for(op);
+        c.ensure_prepared(st.name, *st.sql, "prepare write");
+    }
+    try {
+        return run_batch(c, ops);
+    } catch (...) {
+        // Whatever state the session is in (mid-pipeline, aborted transaction), it is not reused.
+        c.mark_broken();
+        throw;
+    }
+}
+
+std::vector<Status> PgStorage::run_batch(Connection& c, const std::vector<WriteOp>& ops) {
+    PGconn* pg = c.raw();
+    const size_t n = ops.size();
+    std::vector<Status> results(n, Status::Ok);
+    if (PQenterPipelineMode(pg) != 1) throw_pg(pg, nullptr, "enter pipeline mode");
+
+    auto send = [&](const char* sql, std::string_view context) {
+        if (PQsendQueryParams(pg, sql, 0, nullptr, nullptr, nullptr, nullptr, 0) != 1)
+            throw_pg(pg, nullptr, context);
+    };
+    bool commit_sent = false;
+    auto lost = [&](std::string_view context) -> sdk::Error {
+        std::string why = PQerrorMessage(pg);
+        while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+        if (commit_sent)
+            return sdk::Error(Status::UnknownOutcome,
+                              "postgres: connection lost after COMMIT was sent; the batch may or "
+                              "may not be stored: " + why);
+        return sdk::Error(Status::Unavailable,
+                          "postgres: " + std::string(context) + ": connection lost: " + why);
+    };
+    // Reads the results of one statement; returns rows affected, or -1 for a pipeline-aborted
+    // statement. The first failure is kept in `failure` (SQLSTATE and message).
+    std::optional<sdk::Error> failure;
+    auto read_one = [&](std::string_view context) -> int64_t {
+        int64_t affected = -1;
+        bool any = false;
+        while (PGresult* raw = PQgetResult(pg)) {
+            any = true;
+            Result r(raw);
+            ExecStatusType st = r.status();
+            if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+                affected = r.affected();
+            } else if (st == PGRES_PIPELINE_ABORTED) {
+                affected = -1;
+            } else {
+                if (PQstatus(pg) != CONNECTION_OK) throw lost(context);
+                if (!failure) {
+                    try {
+                        throw_pg(pg, r.get(), context);
+                    } catch (const sdk::Error& e) {
+                        failure = e;
+                    }
+                }
+            }
+        }
+        if (!any) {
+            if (PQstatus(pg) != CONNECTION_OK) throw lost(context);
+            throw sdk::Error(Status::Internal, "postgres: " + std::string(context) +
+                                                   ": no result in pipeline");
+        }
+        return affected;
+    };
+    auto read_sync = [&] {
+        Result r(PQgetResult(pg));
+        if (!r || r.status() != PGRES_PIPELINE_SYNC) {
+            if (PQstatus(pg) != CONNECTION_OK) throw lost("write batch");
+            throw sdk::Error(Status::Internal, "postgres: write batch: pipeline out of step");
+        }
+    };
+
+    send("BEGIN", "begin write batch");
+    bool begin_pending = true;
+    size_t i = 0;
+    while (i < n) {
+        // A segment ends before the next op that needs its predecessor's result.
+        size_t j = i + 1;
+        while (j < n && !ops[j].requires_previous && j - i < kMaxPipelined) ++j;
+        std::vector<size_t> sent;
+        for (size_t k = i; k < j; ++k) {
+            if (ops[k].requires_previous && k > 0 && results[k - 1] == Status::Conflict) {
+                results[k] = Status::Conflict;
+                continue;
+            }
+            Prepared st = statement_for(ops[k]);
+            Params p;
+            add_params(ops[k], p);
+            std::vector<const char*> v = p.pointers();
+            if (PQsendQueryPrepared(pg, st.name, p.size(), v.data(), nullptr, nullptr, 0) != 1)
+                throw_pg(pg, nullptr, "send write op");
+            sent.push_back(k);
+        }
+        bool last = j == n;
+        if (last) {
+            send("COMMIT", "commit write batch");
+            commit_sent = true;
+        }
+        if (PQpipelineSync(pg) != 1) throw lost("write batch");
+        if (begin_pending) {
+            read_one("begin write batch");
+            begin_pending = false;
+        }
+        for (size_t k : sent) {
+            int64_t affected = read_one("write op " + std::to_string(k));
+            if (!failure) results[k] = affected > 0 ? Status::Ok : Status::Conflict;
+        }
+        int64_t committed = last ? read_one("commit write batch") : 0;
+        read_sync();
+        if (failure) break;
+        if (last && committed < 0)
+            throw sdk::Error(Status::Internal, "postgres: write batch: COMMIT was not executed");
+        i = j;
+    }
+    if (PQexitPipelineMode(pg) != 1) throw_pg(pg, nullptr, "leave pipeline mode");
+    if (failure) {
+        if (PQtransactionStatus(pg) != PQTRANS_IDLE) c.exec("ROLLBACK", "roll back write batch");
+        throw *failure;
+    }
+    return results;
+}
+
+// ---- reads -------------------------------------------------------------------------------------
+
+std::optional<OrderRecord> PgStorage::get_order(const std::string& order_id) {
+    Pool::Lease c = pool_->acquire();
+    Params p;
+    p.add(order_id);
+    Result r = c->exec_prepared("og_get_order", sql_->get_order, p, "get order");
+    if (r.rows() == 0) return std::nullopt;
+    return read_order(r, 0);
+}
+
+std::optional<OrderRecord> PgStorage::get_order_by_client_id(const std::string& account_id,
+                                                             const std::string& cid) {
+    Pool::Lease c = pool_->acquire();
+    Params p;
+    p.add(cid);
+    Result r;
+    if (account_id.empty()) {
+        r = c->exec_prepared("og_get_by_cid_any", sql_->get_by_cid_any, p,
+                             "get order by client order id");
+    } else {
+        p.add(account_id);
+        r = c->exec_prepared("og_get_by_cid", sql_->get_by_cid, p, "get order by client order id");
+    }
+    if (r.rows() == 0) return std::nullopt;
+    return read_order(r, 0);
+}
+
+std::optional<OrderRecord> PgStorage::get_order_by_broker_id(const std::string& broker,
+                                                             const std::string& broker_order_id) {
+    if (broker_order_id.empty()) return std::nullopt;
+    Pool::Lease c = pool_->acquire();
+    Params p;
+    p.add(broker_order_id).add(broker);
+    Result r = c->exec_prepared("og_get_by_broker_id", sql_->get_by_broker_id, p,
+                                "get order by broker order id");
+    if (r.rows() == 0) return std::nullopt;
+    return read_order(r, 0);
+}
+
+Page<OrderRecord> PgStorage::list_orders(const OrderQuery& query) {
+    uint32_t limit = page_limit(query.limit);
+    std::string after = query.cursor.empty() ? std::string() : decode_cursor(query.cursor);
+    Filter f;
+    f.in("account_id", query.account_ids);
+    if (query.status) f.add("status = " + f.text(to_string(*query.status)));
+    if (query.open_only) f.add(kOpenStatuses);
+    if (!query.symbol.empty()) f.add("symbol = " + f.text(query.symbol));
+    if (!query.broker.empty()) f.add("broker = " + f.text(query.broker));
+    if (query.since_ns != 0) f.add("created_at_ns >= " + f.integer(query.since_ns));
+    if (!after.empty()) f.add(std::string(query.descending ? "id < " : "id > ") + f.text(after));
+    std::string sql = std::string("SELECT ") + kOrderColumns + " FROM " + sql_->s + ".orders" +
+                      f.where + " ORDER BY id" + (query.descending ? " DESC" : "") + " LIMIT " +
+                      f.integer(static_cast<int64_t>(limit) + 1);
+    Pool::Lease c = pool_->acquire();
+    return run_page<OrderRecord>(*c, sql, f, limit, "list orders", read_order,
+                                 [](const OrderRecord& o) { return o.id; });
+}
+
+std::vector<OrderEvent> PgStorage::list_events(const std::string& order_id, int64_t after_seq,
+                                               uint32_t limit) {
+    Pool::Lease c = pool_->acquire();
+    Params p;
+    p.add(order_id).add(after_seq);
+    if (limit == 0) p.add_null();  // LIMIT NULL: all
+    else p.add(static_cast<int64_t>(limit));
+    Result r = c->exec_prepared("og_list_events", sql_->list_events, p, "list order events");
+    std::vector<OrderEvent> out;
+    out.reserve(static_cast<size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(read_event(r, i));
+    return out;
+}
+
+Page<FillRecord> PgStorage::list_fills(const FillQuery& query) {
+    uint32_t limit = page_limit(query.limit);
+    std::string after = query.cursor.empty() ? std::string() : decode_cursor(query.cursor);
+    Filter f;
+    f.in("account_id", query.account_ids);
+    if (!query.order_id.empty()) f.add("order_id = " + f.text(query.order_id));
+    if (query.since_ns != 0) f.add("executed_at_ns >= " + f.integer(query.since_ns));
+    if (!after.empty()) f.add(std::string(query.descending ? "id < " : "id > ") + f.text(after));
+    std::string sql = std::string("SELECT ") + kFillColumns + " FROM " + sql_->s + ".fills" +
+                      f.where + " ORDER BY id" + (query.descending ? " DESC" : "") + " LIMIT " +
+                      f.integer(static_cast<int64_t>(limit) + 1);
+    Pool::Lease c = pool_->acquire();
+    return run_page<FillRecord>(*c, sql, f, limit, "list fills", read_fill,
+                                [](const FillRecord& x) { return x.id; });
+}
+
+std::optional<GttRecord> PgStorage::get_gtt(const std::string& gtt_id) {
+    Pool::Lease c = pool_->acquire();
+    Params p;
+    p.add(gtt_id);
+    Result r = c->exec_prepared("og_get_gtt", sql_->get_gtt, p, "get gtt");
+    if (r.rows() == 0) return std::nullopt;
+    return read_gtt(r, 0);
+}
+
+Page<GttRecord> PgStorage::list_gtts(const std::vector<std::string>& account_ids, bool active_only,
+                                     const std::string& cursor, uint32_t limit) {
+    limit = page_limit(limit);
+    std::string after = cursor.empty() ? std::string() : decode_cursor(cursor);
+    Filter f;
+    f.in("account_id", account_ids);
+    if (active_only) f.add("status = 'ACTIVE'");
+    if (!after.empty()) f.add("id > " + f.text(after));
+    std::string sql = std::string("SELECT ") + kGttColumns + " FROM " + sql_->s + ".gtts" +
+                      f.where + " ORDER BY id LIMIT " + f.integer(static_cast<int64_t>(limit) + 1);
+    Pool::Lease c = pool_->acquire();
+    return run_page<GttRecord>(*c, sql, f, limit, "list gtts", read_gtt,
+                               [](const GttRecord& g) { return g.id; });
+}
+
+Page<ReconRun> PgStorage::list_recon_runs(const std::string& broker, const std::string& cursor,
+                                          uint32_t limit) {
+    limit = page_limit(limit);
+    // The cursor is "<started_at_ns>|<id>" of the last run returned (newest first).
+    int64_t after_started = 0;
+    std::string after_id;
+    if (!cursor.empty()) {
+        std::string key = decode_cursor(cursor);
+        size_t bar = key.find('|');
+        if (bar == std::string::npos) throw sdk::Error(Status::InvalidArgument, "invalid cursor");
+        auto [p, ec] = std::from_chars(key.data(), key.data() + bar, after_started);
+        if (ec != std::errc() || p != key.data() + bar)
+            throw sdk::Error(Status::InvalidArgument, "invalid cursor");
+        after_id = key.substr(bar + 1);
+    }
+    Filter f;
+    if (!broker.empty()) f.add("broker = " + f.text(broker));
+    if (!cursor.empty()) {
+        std::string s = f.integer(after_started);
+        f.add("(started_at_ns, id) < (" + s + ", " + f.text(after_id) + ")");
+    }
+    std::string sql = std::string("SELECT ") + kReconColumns + " FROM " + sql_->s +
+                      ".recon_runs" + f.where + " ORDER BY started_at_ns DESC, id DESC LIMIT " +
+                      f.integer(static_cast<int64_t>(limit) + 1);
+    Pool::Lease c = pool_->acquire();
+    return run_page<ReconRun>(*c, sql, f, limit, "list recon runs", read_recon,
+                              [](const ReconRun& x) {
+                                  return std::to_string(x.started_at_ns) + "|" + x.id;
+                              });
+}
+
+}  // namespace ordergate::storage_postgres

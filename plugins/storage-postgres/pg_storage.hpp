@@ -1,0 +1,96 @@
+// PgStorage — the production storage plugin ("storage-postgres"), on libpq.
+//
+// Configuration (the plugin's YAML block; the host maps DATABASE_URL to `url`):
+//   url                   libpq URI or key=value string (required). Never logged.
+//   schema                schema holding every table; default order_service. Created by migrate()
+//                         when missing; nothing is created outside it. [a-z_][a-z0-9_]{0,62}.
+//   pool_size             connections at most; default 8.
+//   pool_wait_ms          how long a call waits for a free connection before failing with
+//                         Unavailable("connection pool exhausted"); default 2000.
+//   connect_timeout_s     libpq connect_timeout; default 5 (overrides the URL's).
+//   statement_timeout_ms  server-side statement_timeout of every pooled session; default 10000,
+//                         0 = none. A statement past it fails with Unavailable.
+//   ping_timeout_ms       deadline of ping()'s SELECT 1; default 1000.
+//
+// Threads: every function may be called from any thread, concurrently; each call borrows one
+// pooled connection. migrate() and ping() use sessions of their own, so /health/ready answers
+// even while the pool is saturated.
+//
+// Errors: sdk::Error(Unavailable) when PostgreSQL cannot be reached, the connection was lost
+// (the pool drops it and reconnects on the next call, so a restart recovers by itself), the pool
+// stays exhausted, or a statement times out; sdk::Error(UnknownOutcome) when the connection was
+// lost after COMMIT was sent and before its answer arrived (the batch may or may not be stored:
+// look it up); InvalidArgument for a malformed write op or cursor; Internal otherwise. Messages
+// carry the operation, the server's message and SQLSTATE — for the host's log, never for clients.
+//
+// write_batch has the same per-op semantics as storage-sqlite (see og_write_op and
+// plugins/storage-sqlite/sqlite_storage.hpp): one transaction; INSERT ... ON CONFLICT DO NOTHING
+// and UPDATE ... WHERE version = expected, each op one statement (an order and its event are
+// written by one statement with a data-modifying CTE). The ops are pipelined (libpq pipeline
+// mode): the whole batch, with BEGIN and COMMIT, travels in one round trip, split only before an
+// op flagged REQUIRES_PREVIOUS, whose predecessor's result must be known first.
+//
+// Listings: ordered by id (ascending unless descending), at most `limit` rows (0 means 100,
+// more than 1000 means 1000), next cursor when more remain. Recon runs: newest started first.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "ordergate/sdk.hpp"
+#include "pg_pool.hpp"
+
+namespace ordergate::storage_postgres {
+
+class PgStorage : public sdk::StoragePlugin {
+public:
+    explicit PgStorage(const sdk::PluginContext& ctx);
+    ~PgStorage() override;
+
+    int64_t migrate() override;
+    void ping() override;
+    std::vector<Status> write_batch(const std::vector<WriteOp>& ops) override;
+
+    std::optional<OrderRecord> get_order(const std::string& order_id) override;
+    std::optional<OrderRecord> get_order_by_client_id(const std::string& account_id,
+                                                      const std::string& cid) override;
+    std::optional<OrderRecord> get_order_by_broker_id(const std::string& broker,
+                                                      const std::string& broker_order_id) override;
+    Page<OrderRecord> list_orders(const OrderQuery& query) override;
+    std::vector<OrderEvent> list_events(const std::string& order_id, int64_t after_seq,
+                                        uint32_t limit) override;
+    Page<FillRecord> list_fills(const FillQuery& query) override;
+    std::optional<GttRecord> get_gtt(const std::string& gtt_id) override;
+    Page<GttRecord> list_gtts(const std::vector<std::string>& account_ids, bool active_only,
+                              const std::string& cursor, uint32_t limit) override;
+    Page<ReconRun> list_recon_runs(const std::string& broker, const std::string& cursor,
+                                   uint32_t limit) override;
+
+    // Migrates only up to `version` (tests of migrating an older database).
+    int64_t migrate_to(int64_t version);
+    const std::string& schema() const { return schema_; }
+
+    // The SQL of every statement, built once for the configured schema.
+    struct Statements;
+
+private:
+    struct Prepared;
+    Prepared statement_for(const WriteOp& op) const;
+    void add_params(const WriteOp& op, Params& p) const;
+    std::vector<Status> run_batch(Connection& c, const std::vector<WriteOp>& ops);
+
+    sdk::Host host_;
+    std::string schema_;
+    ConnectSpec spec_;
+    std::chrono::milliseconds ping_timeout_;
+    std::unique_ptr<Statements> sql_;
+    std::unique_ptr<Pool> pool_;
+
+    std::mutex ping_mu_;
+    std::unique_ptr<Connection> ping_conn_;
+};
+
+}  // namespace ordergate::storage_postgres

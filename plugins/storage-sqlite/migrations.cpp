@@ -1,0 +1,166 @@
+#include "migrations.hpp"
+
+#include <string>
+
+namespace ordergate::storage_sqlite {
+
+namespace {
+
+// Why (client_order_id, account_id) and not (account_id, client_order_id): the uniqueness is the
+// same, and this column order also serves lookups by client order id alone (empty account_id).
+constexpr const char* kV1Tables = R"sql(
+CREATE TABLE orders (
+    id                   TEXT    NOT NULL PRIMARY KEY,
+    client_order_id      TEXT    NOT NULL,
+    broker               TEXT    NOT NULL,
+    broker_order_id      TEXT    NOT NULL,
+    account_id           TEXT    NOT NULL,
+    symbol               TEXT    NOT NULL,
+    exchange             TEXT    NOT NULL,
+    side                 TEXT    NOT NULL,
+    order_type           TEXT    NOT NULL,
+    time_in_force        TEXT    NOT NULL,
+    status               TEXT    NOT NULL,
+    quantity_m           INTEGER NOT NULL,
+    quantity_s           INTEGER NOT NULL,
+    filled_quantity_m    INTEGER NOT NULL,
+    filled_quantity_s    INTEGER NOT NULL,
+    price_m              INTEGER,
+    price_s              INTEGER,
+    trigger_price_m      INTEGER,
+    trigger_price_s      INTEGER,
+    average_fill_price_m INTEGER,
+    average_fill_price_s INTEGER,
+    product              TEXT    NOT NULL,
+    reject_reason        TEXT    NOT NULL,
+    tag                  TEXT    NOT NULL,
+    extra_json           TEXT    NOT NULL,
+    created_at_ns        INTEGER NOT NULL,
+    updated_at_ns        INTEGER NOT NULL,
+    version              INTEGER NOT NULL,
+    UNIQUE (client_order_id, account_id)
+);
+CREATE TABLE order_events (
+    order_id          TEXT    NOT NULL,
+    seq               INTEGER NOT NULL,
+    from_status       TEXT,
+    to_status         TEXT    NOT NULL,
+    source            TEXT    NOT NULL,
+    reason            TEXT    NOT NULL,
+    request_id        TEXT    NOT NULL,
+    broker_order_id   TEXT    NOT NULL,
+    filled_quantity_m INTEGER NOT NULL,
+    filled_quantity_s INTEGER NOT NULL,
+    emulated          INTEGER NOT NULL,
+    at_ns             INTEGER NOT NULL,
+    PRIMARY KEY (order_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE fills (
+    id              TEXT    NOT NULL PRIMARY KEY,
+    order_id        TEXT    NOT NULL,
+    broker          TEXT    NOT NULL,
+    broker_trade_id TEXT    NOT NULL,
+    account_id      TEXT    NOT NULL,
+    symbol          TEXT    NOT NULL,
+    exchange        TEXT    NOT NULL,
+    side            TEXT    NOT NULL,
+    quantity_m      INTEGER NOT NULL,
+    quantity_s      INTEGER NOT NULL,
+    price_m         INTEGER NOT NULL,
+    price_s         INTEGER NOT NULL,
+    fee_m           INTEGER NOT NULL,
+    fee_s           INTEGER NOT NULL,
+    executed_at_ns  INTEGER NOT NULL,
+    UNIQUE (broker, broker_trade_id)
+);
+CREATE TABLE gtts (
+    id            TEXT    NOT NULL PRIMARY KEY,
+    account_id    TEXT    NOT NULL,
+    symbol        TEXT    NOT NULL,
+    exchange      TEXT    NOT NULL,
+    status        TEXT    NOT NULL,
+    body_json     TEXT    NOT NULL,
+    expires_at_ns INTEGER NOT NULL,
+    created_at_ns INTEGER NOT NULL,
+    updated_at_ns INTEGER NOT NULL,
+    version       INTEGER NOT NULL
+);
+CREATE TABLE recon_runs (
+    id             TEXT    NOT NULL PRIMARY KEY,
+    broker         TEXT    NOT NULL,
+    status         TEXT    NOT NULL,
+    report_json    TEXT    NOT NULL,
+    started_at_ns  INTEGER NOT NULL,
+    finished_at_ns INTEGER NOT NULL
+);
+)sql";
+
+constexpr const char* kV2Indexes = R"sql(
+CREATE INDEX orders_broker_order_id ON orders (broker_order_id, broker);
+CREATE INDEX orders_account_id ON orders (account_id, id);
+CREATE INDEX orders_status ON orders (status, id);
+CREATE INDEX orders_created_at ON orders (created_at_ns);
+CREATE INDEX fills_order_id ON fills (order_id);
+CREATE INDEX fills_account_id ON fills (account_id, id);
+CREATE INDEX gtts_account_id ON gtts (account_id, id);
+CREATE INDEX gtts_status ON gtts (status, id);
+CREATE INDEX recon_runs_started ON recon_runs (started_at_ns, id);
+CREATE INDEX recon_runs_broker ON recon_runs (broker, started_at_ns, id);
+)sql";
+
+constexpr const char* kV3AppendOnlyEvents = R"sql(
+CREATE TRIGGER order_events_no_update BEFORE UPDATE ON order_events
+BEGIN SELECT RAISE(ABORT, 'order_events is append-only'); END;
+CREATE TRIGGER order_events_no_delete BEFORE DELETE ON order_events
+BEGIN SELECT RAISE(ABORT, 'order_events is append-only'); END;
+)sql";
+
+constexpr Migration kMigrations[] = {
+    {1, "orders, order_events, fills, gtts, recon_runs", kV1Tables},
+    {2, "indexes for lookups and listings", kV2Indexes},
+    {3, "order_events is append-only", kV3AppendOnlyEvents},
+};
+
+}  // namespace
+
+std::span<const Migration> migrations() { return kMigrations; }
+
+int64_t apply_migrations(Connection& db, int64_t now_ns, int64_t up_to) {
+    db.exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, "
+        "description TEXT NOT NULL, applied_at_ns INTEGER NOT NULL)",
+        "create schema_migrations");
+    for (const Migration& m : migrations()) {
+        if (m.version > up_to) break;
+        db.exec("BEGIN IMMEDIATE", "begin migration");
+        try {
+            bool applied = false;
+            {
+                Query q = db.query("SELECT 1 FROM schema_migrations WHERE version = ?1",
+                                   "read schema_migrations");
+                q.bind(1, m.version);
+                applied = q.step();
+            }
+            if (!applied) {
+                db.exec(m.sql, "apply migration");
+                Query q = db.query(
+                    "INSERT INTO schema_migrations (version, description, applied_at_ns) "
+                    "VALUES (?1, ?2, ?3)",
+                    "record migration");
+                q.bind(1, m.version).bind(2, std::string_view(m.description)).bind(3, now_ns);
+                q.run();
+            }
+            db.exec("COMMIT", "commit migration");
+        } catch (const sdk::Error& e) {
+            if (db.in_transaction()) db.exec("ROLLBACK", "roll back migration");
+            throw sdk::Error(e.status(), "migration " + std::to_string(m.version) + " (" +
+                                             m.description + "): " + e.what());
+        }
+    }
+    Query q = db.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                       "read schema version");
+    q.step();
+    return q.int64(0);
+}
+
+}  // namespace ordergate::storage_sqlite

@@ -1,0 +1,639 @@
+#include "sqlite_storage.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <system_error>
+
+#include "cursor.hpp"
+#include "migrations.hpp"
+
+namespace ordergate::storage_sqlite {
+
+namespace {
+
+constexpr uint32_t kDefaultLimit = 100;
+constexpr uint32_t kMaxLimit = 1000;
+
+uint32_t page_limit(uint32_t limit) {
+    if (limit == 0) return kDefaultLimit;
+    return std::min(limit, kMaxLimit);
+}
+
+[[noreturn]] void invalid_op(size_t index, std::string_view what) {
+    throw sdk::Error(Status::InvalidArgument,
+                     "write op " + std::to_string(index) + ": " + std::string(what));
+}
+
+[[noreturn]] void corrupt(std::string_view table, std::string_view column, const std::string& v) {
+    throw sdk::Error(Status::Internal, "sqlite: corrupt row: " + std::string(table) + "." +
+                                           std::string(column) + " = '" + v + "'");
+}
+
+template <typename E>
+E parse_column(const Query& q, int col, bool (*parse)(std::string_view, E*),
+               std::string_view table, std::string_view column) {
+    std::string s = q.text(col);
+    E v{};
+    if (!parse(s, &v)) corrupt(table, column, s);
+    return v;
+}
+
+// ---- orders ------------------------------------------------------------------------------------
+
+constexpr const char* kOrderColumns =
+    "id, client_order_id, broker, broker_order_id, account_id, symbol, exchange, side, "
+    "order_type, time_in_force, status, quantity_m, quantity_s, filled_quantity_m, "
+    "filled_quantity_s, price_m, price_s, trigger_price_m, trigger_price_s, average_fill_price_m, "
+    "average_fill_price_s, product, reject_reason, tag, extra_json, created_at_ns, updated_at_ns, "
+    "version";
+
+OrderRecord read_order(const Query& q) {
+    OrderRecord o;
+    o.id = q.text(0);
+    o.client_order_id = q.text(1);
+    o.broker = q.text(2);
+    o.broker_order_id = q.text(3);
+    o.account_id = q.text(4);
+    o.symbol = q.text(5);
+    o.exchange = q.text(6);
+    o.side = parse_column(q, 7, parse_side, "orders", "side");
+    o.order_type = parse_column(q, 8, parse_order_type, "orders", "order_type");
+    o.time_in_force = parse_column(q, 9, parse_time_in_force, "orders", "time_in_force");
+    o.status = parse_column(q, 10, parse_order_status, "orders", "status");
+    o.quantity = q.decimal(11);
+    o.filled_quantity = q.decimal(13);
+    o.price = q.opt_decimal(15);
+    o.trigger_price = q.opt_decimal(17);
+    o.average_fill_price = q.opt_decimal(19);
+    o.product = q.text(21);
+    o.reject_reason = q.text(22);
+    o.tag = q.text(23);
+    o.extra_json = q.text(24);
+    o.created_at_ns = q.int64(25);
+    o.updated_at_ns = q.int64(26);
+    o.version = q.int64(27);
+    return o;
+}
+
+const std::string kInsertOrder =
+    std::string("INSERT INTO orders (") + kOrderColumns +
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+    "?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28) ON CONFLICT DO NOTHING";
+
+const std::string kUpdateOrder =
+    "UPDATE orders SET broker = ?3, broker_order_id = ?4, order_type = ?9, time_in_force = ?10, "
+    "status = ?11, quantity_m = ?12, quantity_s = ?13, filled_quantity_m = ?14, "
+    "filled_quantity_s = ?15, price_m = ?16, price_s = ?17, trigger_price_m = ?18, "
+    "trigger_price_s = ?19, average_fill_price_m = ?20, average_fill_price_s = ?21, "
+    "product = ?22, reject_reason = ?23, tag = ?24, extra_json = ?25, updated_at_ns = ?27, "
+    "version = ?28 WHERE id = ?1 AND version = ?29";
+
+// Binds ?1..?28 in kOrderColumns order (the UPDATE uses the same numbering).
+void bind_order(Query& q, const OrderRecord& o) {
+    q.bind(1, o.id).bind(2, o.client_order_id).bind(3, o.broker).bind(4, o.broker_order_id);
+    q.bind(5, o.account_id).bind(6, o.symbol).bind(7, o.exchange);
+    q.bind(8, to_string(o.side)).bind(9, to_string(o.order_type));
+    q.bind(10, to_string(o.time_in_force)).bind(11, to_string(o.status));
+    q.bind(12, o.quantity).bind(14, o.filled_quantity).bind(16, o.price);
+    q.bind(18, o.trigger_price).bind(20, o.average_fill_price);
+    q.bind(22, o.product).bind(23, o.reject_reason).bind(24, o.tag).bind(25, o.extra_json);
+    q.bind(26, o.created_at_ns).bind(27, o.updated_at_ns).bind(28, o.version);
+}
+
+// ---- events ------------------------------------------------------------------------------------
+
+const std::string kInsertEvent =
+    "INSERT INTO order_events (order_id, seq, from_status, to_status, source, reason, "
+    "request_id, broker_order_id, filled_quantity_m, filled_quantity_s, emulated, at_ns) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+
+const std::string kListEvents =
+    "SELECT order_id, seq, from_status, to_status, source, reason, request_id, broker_order_id, "
+    "filled_quantity_m, filled_quantity_s, emulated, at_ns FROM order_events "
+    "WHERE order_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
+
+void insert_event(Connection& c, const OrderEvent& e, const std::string& order_id) {
+    Query q = c.query(kInsertEvent, "insert order event");
+    q.bind(1, order_id).bind(2, e.seq);
+    if (e.from_status) q.bind(3, to_string(*e.from_status));
+    else q.bind_null(3);
+    q.bind(4, to_string(e.to_status)).bind(5, to_string(e.source)).bind(6, e.reason);
+    q.bind(7, e.request_id).bind(8, e.broker_order_id).bind(9, e.filled_quantity);
+    q.bind(11, static_cast<int64_t>(e.emulated ? 1 : 0)).bind(12, e.at_ns);
+    q.run();
+}
+
+OrderEvent read_event(const Query& q) {
+    OrderEvent e;
+    e.order_id = q.text(0);
+    e.seq = q.int64(1);
+    if (!q.is_null(2)) e.from_status = parse_column(q, 2, parse_order_status, "order_events", "from_status");
+    e.to_status = parse_column(q, 3, parse_order_status, "order_events", "to_status");
+    e.source = parse_column(q, 4, parse_event_source, "order_events", "source");
+    e.reason = q.text(5);
+    e.request_id = q.text(6);
+    e.broker_order_id = q.text(7);
+    e.filled_quantity = q.decimal(8);
+    e.emulated = q.int64(10) != 0;
+    e.at_ns = q.int64(11);
+    return e;
+}
+
+// ---- fills -------------------------------------------------------------------------------------
+
+constexpr const char* kFillColumns =
+    "id, order_id, broker, broker_trade_id, account_id, symbol, exchange, side, quantity_m, "
+    "quantity_s, price_m, price_s, fee_m, fee_s, executed_at_ns";
+
+const std::string kInsertFill = std::string("INSERT INTO fills (") + kFillColumns +
+                                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                                "?14, ?15) ON CONFLICT DO NOTHING";
+
+FillRecord read_fill(const Query& q) {
+    FillRecord f;
+    f.id = q.text(0);
+    f.order_id = q.text(1);
+    f.broker = q.text(2);
+    f.broker_trade_id = q.text(3);
+    f.account_id = q.text(4);
+    f.symbol = q.text(5);
+    f.exchange = q.text(6);
+    f.side = parse_column(q, 7, parse_side, "fills", "side");
+    f.quantity = q.decimal(8);
+    f.price = q.decimal(10);
+    f.fee = q.decimal(12);
+    f.executed_at_ns = q.int64(14);
+    return f;
+}
+
+// ---- gtts and recon runs -----------------------------------------------------------------------
+
+constexpr const char* kGttColumns =
+    "id, account_id, symbol, exchange, status, body_json, expires_at_ns, created_at_ns, "
+    "updated_at_ns, version";
+
+const std::string kInsertGtt = std::string("INSERT INTO gtts (") + kGttColumns +
+                               ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+                               "ON CONFLICT DO NOTHING";
+const std::string kUpdateGtt =
+    "UPDATE gtts SET account_id = ?2, symbol = ?3, exchange = ?4, status = ?5, body_json = ?6, "
+    "expires_at_ns = ?7, updated_at_ns = ?9, version = ?10 WHERE id = ?1 AND version = ?11";
+
+void bind_gtt(Query& q, const GttRecord& g) {
+    q.bind(1, g.id).bind(2, g.account_id).bind(3, g.symbol).bind(4, g.exchange);
+    q.bind(5, g.status).bind(6, g.body_json).bind(7, g.expires_at_ns).bind(8, g.created_at_ns);
+    q.bind(9, g.updated_at_ns).bind(10, g.version);
+}
+
+GttRecord read_gtt(const Query& q) {
+    GttRecord g;
+    g.id = q.text(0);
+    g.account_id = q.text(1);
+    g.symbol = q.text(2);
+    g.exchange = q.text(3);
+    g.status = q.text(4);
+    g.body_json = q.text(5);
+    g.expires_at_ns = q.int64(6);
+    g.created_at_ns = q.int64(7);
+    g.updated_at_ns = q.int64(8);
+    g.version = q.int64(9);
+    return g;
+}
+
+constexpr const char* kReconColumns =
+    "id, broker, status, report_json, started_at_ns, finished_at_ns";
+
+const std::string kUpsertRecon =
+    std::string("INSERT INTO recon_runs (") + kReconColumns +
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO UPDATE SET broker = excluded.broker, "
+    "status = excluded.status, report_json = excluded.report_json, "
+    "started_at_ns = excluded.started_at_ns, finished_at_ns = excluded.finished_at_ns";
+
+ReconRun read_recon(const Query& q) {
+    ReconRun r;
+    r.id = q.text(0);
+    r.broker = q.text(1);
+    r.status = q.text(2);
+    r.report_json = q.text(3);
+    r.started_at_ns = q.int64(4);
+    r.finished_at_ns = q.int64(5);
+    return r;
+}
+
+// ---- dynamic list queries ----------------------------------------------------------------------
+
+// Builds "col IN (?n, ?n+1, …)" and records the values to bind.
+struct Filter {
+    std::string where;
+    std::vector<std::string_view> texts;  // bound in order, after...
+    std::vector<std::pair<int, int64_t>> ints;
+    std::vector<std::pair<int, std::string_view>> text_params;
+    int next = 1;
+
+    void add(const std::string& clause) {
+        where += where.empty() ? " WHERE " : " AND ";
+        where += clause;
+    }
+    std::string text(std::string_view v) {
+        text_params.emplace_back(next, v);
+        return "?" + std::to_string(next++);
+    }
+    std::string integer(int64_t v) {
+        ints.emplace_back(next, v);
+        return "?" + std::to_string(next++);
+    }
+    void in(const char* column, const std::vector<std::string>& values) {
+        if (values.empty()) return;
+        std::string clause = std::string(column) + " IN (";
+        for (size_t i = 0; i < values.size(); ++i) {
+            if (i) clause += ", ";
+            clause += text(values[i]);
+        }
+        add(clause + ")");
+    }
+    void bind(Query& q) const {
+        for (auto& [i, v] : text_params) q.bind(i, v);
+        for (auto& [i, v] : ints) q.bind(i, v);
+    }
+};
+
+constexpr const char* kOpenStatuses =
+    "status IN ('PENDING_NEW', 'OPEN', 'PARTIALLY_FILLED', 'PENDING_REPLACE', 'PENDING_CANCEL')";
+
+template <typename T, typename Read, typename Key>
+Page<T> run_page(Connection& c, const std::string& sql, const Filter& f, uint32_t limit,
+                 std::string_view context, Read read, Key key) {
+    Page<T> page;
+    Query q = c.query(sql, context);
+    f.bind(q);
+    while (q.step()) {
+        if (page.items.size() == limit) {
+            page.next_cursor = encode_cursor(key(page.items.back()));
+            break;
+        }
+        page.items.push_back(read(q));
+    }
+    return page;
+}
+
+}  // namespace
+
+// ---- connections -------------------------------------------------------------------------------
+
+class SqliteStorage::Reader {
+public:
+    Reader(SqliteStorage* owner, std::unique_ptr<Connection> conn)
+        : owner_(owner), conn_(std::move(conn)), ref_(conn_.get()) {}
+    Reader(std::unique_lock<std::mutex> lock, Connection* writer)
+        : lock_(std::move(lock)), ref_(writer) {}
+    Reader(const Reader&) = delete;
+    Reader& operator=(const Reader&) = delete;
+    ~Reader() {
+        if (conn_) owner_->return_reader(std::move(conn_));
+    }
+    Connection& operator*() { return *ref_; }
+
+private:
+    SqliteStorage* owner_ = nullptr;
+    std::unique_ptr<Connection> conn_;
+    std::unique_lock<std::mutex> lock_;
+    Connection* ref_;
+};
+
+SqliteStorage::SqliteStorage(const sdk::PluginContext& ctx) : host_(ctx.host) {
+    const sdk::Config& cfg = ctx.config;
+    path_ = cfg.get_or("path", "./data/ordergate.db");
+    if (path_.empty()) throw sdk::Error(Status::InvalidArgument, "config key 'path' is empty");
+    busy_timeout_ms_ = static_cast<int>(cfg.get_int("busy_timeout_ms", 5000));
+    if (busy_timeout_ms_ < 0)
+        throw sdk::Error(Status::InvalidArgument, "config key 'busy_timeout_ms' must be >= 0");
+    synchronous_ = cfg.get_or("synchronous", "NORMAL");
+    std::transform(synchronous_.begin(), synchronous_.end(), synchronous_.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
+    if (synchronous_ != "NORMAL" && synchronous_ != "FULL" && synchronous_ != "OFF" &&
+        synchronous_ != "EXTRA")
+        throw sdk::Error(Status::InvalidArgument,
+                         "config key 'synchronous' must be NORMAL, FULL, EXTRA or OFF");
+    int64_t readers = cfg.get_int("read_connections", 4);
+    if (readers < 0 || readers > 64)
+        throw sdk::Error(Status::InvalidArgument, "config key 'read_connections' must be 0..64");
+    memory_ = path_ == ":memory:";
+    if (!memory_ && path_.rfind("file:", 0) != 0) {
+        std::filesystem::path parent = std::filesystem::path(path_).parent_path();
+        if (!parent.empty()) {
+            std::error_code ec;
+            std::filesystem::create_directories(parent, ec);
+            if (ec)
+                throw sdk::Error(Status::Unavailable, "cannot create directory '" +
+                                                          parent.string() + "': " + ec.message());
+        }
+    }
+    writer_ = open_connection(true);
+    reader_count_ = memory_ ? 0 : static_cast<size_t>(readers);
+    for (size_t i = 0; i < reader_count_; ++i) readers_.push_back(open_connection(false));
+}
+
+SqliteStorage::~SqliteStorage() = default;
+
+std::unique_ptr<Connection> SqliteStorage::open_connection(bool create) {
+    auto c = std::make_unique<Connection>(path_, create, busy_timeout_ms_);
+    if (create && !memory_) c->exec("PRAGMA journal_mode = WAL", "enable WAL");
+    std::string pragmas = "PRAGMA synchronous = " + synchronous_ +
+                          "; PRAGMA temp_store = MEMORY; PRAGMA foreign_keys = OFF";
+    c->exec(pragmas.c_str(), "set pragmas");
+    return c;
+}
+
+Connection& SqliteStorage::writer() {
+    if (!writer_) writer_ = open_connection(true);
+    return *writer_;
+}
+
+SqliteStorage::Reader SqliteStorage::borrow_reader() {
+    if (reader_count_ == 0) {
+        std::unique_lock lock(write_mu_);
+        Connection* w = &writer();
+        return Reader(std::move(lock), w);
+    }
+    std::unique_lock lock(read_mu_);
+    read_cv_.wait(lock, [this] { return !readers_.empty(); });
+    std::unique_ptr<Connection> c = std::move(readers_.back());
+    readers_.pop_back();
+    return Reader(this, std::move(c));
+}
+
+void SqliteStorage::return_reader(std::unique_ptr<Connection> c) {
+    {
+        std::lock_guard lock(read_mu_);
+        readers_.push_back(std::move(c));
+    }
+    read_cv_.notify_one();
+}
+
+// ---- migrations and health ---------------------------------------------------------------------
+
+int64_t SqliteStorage::migrate() { return migrate_to(INT64_MAX); }
+
+int64_t SqliteStorage::migrate_to(int64_t version) {
+    std::lock_guard lock(write_mu_);
+    return apply_migrations(writer(), host_.now_ns(), version);
+}
+
+void SqliteStorage::ping() {
+    Reader r = borrow_reader();
+    Query q = (*r).query("SELECT 1", "ping");
+    q.step();
+}
+
+// ---- writes ------------------------------------------------------------------------------------
+
+std::vector<Status> SqliteStorage::write_batch(const std::vector<WriteOp>& ops) {
+    std::vector<Status> results(ops.size(), Status::Ok);
+    if (ops.empty()) return results;
+    std::lock_guard lock(write_mu_);
+    Connection& c = writer();
+    c.exec("BEGIN IMMEDIATE", "begin write batch");
+    try {
+        for (size_t i = 0; i < ops.size(); ++i) {
+            if (ops[i].requires_previous && i > 0 && results[i - 1] == Status::Conflict) {
+                results[i] = Status::Conflict;
+                continue;
+            }
+            results[i] = apply(c, ops[i], i);
+        }
+        c.exec("COMMIT", "commit write batch");
+    } catch (const std::exception&) {
+        if (c.in_transaction()) {
+            int rc = sqlite3_exec(c.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+            if (rc != SQLITE_OK) {
+                // Closing the connection discards the transaction for certain; the next write
+                // opens a fresh one.
+                host_.log(sdk::LogLevel::Error,
+                          std::string("sqlite: rollback failed, reopening the writer: ") +
+                              sqlite3_errmsg(c.raw()));
+                writer_.reset();
+            }
+        }
+        throw;
+    }
+    return results;
+}
+
+Status SqliteStorage::apply(Connection& c, const WriteOp& op, size_t index) {
+    switch (op.kind) {
+        case WriteKind::InsertOrder: {
+            const OrderRecord& o = op.order;
+            if (o.id.empty()) invalid_op(index, "insert_order without an order id");
+            if (o.version != 1 || op.event.seq != 1)
+                invalid_op(index, "insert_order " + o.id + ": order.version and event.seq must be 1");
+            if (!op.event.order_id.empty() && op.event.order_id != o.id)
+                invalid_op(index, "insert_order " + o.id + ": event belongs to another order");
+            {
+                Query q = c.query(kInsertOrder, "insert order");
+                bind_order(q, o);
+                if (q.run() == 0) return Status::Conflict;
+            }
+            insert_event(c, op.event, o.id);
+            return Status::Ok;
+        }
+        case WriteKind::UpdateOrder: {
+            const OrderRecord& o = op.order;
+            if (o.version != op.expected_version + 1 || op.event.seq != o.version)
+                invalid_op(index, "update_order " + o.id +
+                                      ": order.version must be expected_version + 1 and "
+                                      "event.seq must equal order.version");
+            if (!op.event.order_id.empty() && op.event.order_id != o.id)
+                invalid_op(index, "update_order " + o.id + ": event belongs to another order");
+            {
+                Query q = c.query(kUpdateOrder, "update order");
+                bind_order(q, o);
+                q.bind(29, op.expected_version);
+                if (q.run() == 0) return Status::Conflict;
+            }
+            insert_event(c, op.event, o.id);
+            return Status::Ok;
+        }
+        case WriteKind::InsertFill: {
+            const FillRecord& f = op.fill;
+            if (f.id.empty() || f.broker_trade_id.empty())
+                invalid_op(index, "insert_fill without an id or broker_trade_id");
+            Query q = c.query(kInsertFill, "insert fill");
+            q.bind(1, f.id).bind(2, f.order_id).bind(3, f.broker).bind(4, f.broker_trade_id);
+            q.bind(5, f.account_id).bind(6, f.symbol).bind(7, f.exchange);
+            q.bind(8, to_string(f.side)).bind(9, f.quantity).bind(11, f.price).bind(13, f.fee);
+            q.bind(15, f.executed_at_ns);
+            return q.run() == 0 ? Status::Conflict : Status::Ok;
+        }
+        case WriteKind::UpsertGtt: {
+            const GttRecord& g = op.gtt;
+            if (g.id.empty()) invalid_op(index, "upsert_gtt without an id");
+            if (op.expected_version == 0) {
+                Query q = c.query(kInsertGtt, "insert gtt");
+                bind_gtt(q, g);
+                return q.run() == 0 ? Status::Conflict : Status::Ok;
+            }
+            Query q = c.query(kUpdateGtt, "update gtt");
+            bind_gtt(q, g);
+            q.bind(11, op.expected_version);
+            return q.run() == 0 ? Status::Conflict : Status::Ok;
+        }
+        case WriteKind::UpsertReconRun: {
+            const ReconRun& r = op.recon_run;
+            if (r.id.empty()) invalid_op(index, "upsert_recon_run without an id");
+            Query q = c.query(kUpsertRecon, "upsert recon run");
+            q.bind(1, r.id).bind(2, r.broker).bind(3, r.status).bind(4, r.report_json);
+            q.bind(5, r.started_at_ns).bind(6, r.finished_at_ns);
+            q.run();
+            return Status::Ok;
+        }
+    }
+    invalid_op(index, "unknown write kind " + std::to_string(static_cast<int32_t>(op.kind)));
+}
+
+// ---- reads -------------------------------------------------------------------------------------
+
+std::optional<OrderRecord> SqliteStorage::get_order(const std::string& order_id) {
+    static const std::string sql =
+        std::string("SELECT ") + kOrderColumns + " FROM orders WHERE id = ?1";
+    Reader r = borrow_reader();
+    Query q = (*r).query(sql, "get order");
+    q.bind(1, order_id);
+    if (!q.step()) return std::nullopt;
+    return read_order(q);
+}
+
+std::optional<OrderRecord> SqliteStorage::get_order_by_client_id(const std::string& account_id,
+                                                                 const std::string& cid) {
+    static const std::string by_account = std::string("SELECT ") + kOrderColumns +
+                                          " FROM orders WHERE client_order_id = ?1 AND "
+                                          "account_id = ?2";
+    static const std::string any_account = std::string("SELECT ") + kOrderColumns +
+                                           " FROM orders WHERE client_order_id = ?1 "
+                                           "ORDER BY id LIMIT 1";
+    Reader r = borrow_reader();
+    Query q = (*r).query(account_id.empty() ? any_account : by_account,
+                         "get order by client order id");
+    q.bind(1, cid);
+    if (!account_id.empty()) q.bind(2, account_id);
+    if (!q.step()) return std::nullopt;
+    return read_order(q);
+}
+
+std::optional<OrderRecord> SqliteStorage::get_order_by_broker_id(
+    const std::string& broker, const std::string& broker_order_id) {
+    // Broker order ids can be reused by a venue: the newest order holding one wins.
+    static const std::string sql = std::string("SELECT ") + kOrderColumns +
+                                   " FROM orders WHERE broker_order_id = ?1 AND broker = ?2 "
+                                   "ORDER BY id DESC LIMIT 1";
+    if (broker_order_id.empty()) return std::nullopt;
+    Reader r = borrow_reader();
+    Query q = (*r).query(sql, "get order by broker order id");
+    q.bind(1, broker_order_id).bind(2, broker);
+    if (!q.step()) return std::nullopt;
+    return read_order(q);
+}
+
+Page<OrderRecord> SqliteStorage::list_orders(const OrderQuery& query) {
+    uint32_t limit = page_limit(query.limit);
+    std::string after = query.cursor.empty() ? std::string() : decode_cursor(query.cursor);
+    Filter f;
+    f.in("account_id", query.account_ids);
+    if (query.status) f.add("status = " + f.text(to_string(*query.status)));
+    if (query.open_only) f.add(kOpenStatuses);
+    if (!query.symbol.empty()) f.add("symbol = " + f.text(query.symbol));
+    if (!query.broker.empty()) f.add("broker = " + f.text(query.broker));
+    if (query.since_ns != 0) f.add("created_at_ns >= " + f.integer(query.since_ns));
+    if (!after.empty()) f.add(std::string(query.descending ? "id < " : "id > ") + f.text(after));
+    std::string sql = std::string("SELECT ") + kOrderColumns + " FROM orders" + f.where +
+                      " ORDER BY id" + (query.descending ? " DESC" : "") + " LIMIT " +
+                      f.integer(static_cast<int64_t>(limit) + 1);
+    Reader r = borrow_reader();
+    return run_page<OrderRecord>(*r, sql, f, limit, "list orders", read_order,
+                                 [](const OrderRecord& o) { return o.id; });
+}
+
+std::vector<OrderEvent> SqliteStorage::list_events(const std::string& order_id, int64_t after_seq,
+                                                   uint32_t limit) {
+    Reader r = borrow_reader();
+    Query q = (*r).query(kListEvents, "list order events");
+    q.bind(1, order_id).bind(2, after_seq).bind(3, limit == 0 ? int64_t{-1} : int64_t{limit});
+    std::vector<OrderEvent> out;
+    while (q.step()) out.push_back(read_event(q));
+    return out;
+}
+
+Page<FillRecord> SqliteStorage::list_fills(const FillQuery& query) {
+    uint32_t limit = page_limit(query.limit);
+    std::string after = query.cursor.empty() ? std::string() : decode_cursor(query.cursor);
+    Filter f;
+    f.in("account_id", query.account_ids);
+    if (!query.order_id.empty()) f.add("order_id = " + f.text(query.order_id));
+    if (query.since_ns != 0) f.add("executed_at_ns >= " + f.integer(query.since_ns));
+    if (!after.empty()) f.add(std::string(query.descending ? "id < " : "id > ") + f.text(after));
+    std::string sql = std::string("SELECT ") + kFillColumns + " FROM fills" + f.where +
+                      " ORDER BY id" + (query.descending ? " DESC" : "") + " LIMIT " +
+                      f.integer(static_cast<int64_t>(limit) + 1);
+    Reader r = borrow_reader();
+    return run_page<FillRecord>(*r, sql, f, limit, "list fills", read_fill,
+                                [](const FillRecord& x) { return x.id; });
+}
+
+std::optional<GttRecord> SqliteStorage::get_gtt(const std::string& gtt_id) {
+    static const std::string sql = std::string("SELECT ") + kGttColumns + " FROM gtts WHERE id = ?1";
+    Reader r = borrow_reader();
+    Query q = (*r).query(sql, "get gtt");
+    q.bind(1, gtt_id);
+    if (!q.step()) return std::nullopt;
+    return read_gtt(q);
+}
+
+Page<GttRecord> SqliteStorage::list_gtts(const std::vector<std::string>& account_ids,
+                                         bool active_only, const std::string& cursor,
+                                         uint32_t limit) {
+    limit = page_limit(limit);
+    std::string after = cursor.empty() ? std::string() : decode_cursor(cursor);
+    Filter f;
+    f.in("account_id", account_ids);
+    if (active_only) f.add("status = 'ACTIVE'");
+    if (!after.empty()) f.add("id > " + f.text(after));
+    std::string sql = std::string("SELECT ") + kGttColumns + " FROM gtts" + f.where +
+                      " ORDER BY id LIMIT " + f.integer(static_cast<int64_t>(limit) + 1);
+    Reader r = borrow_reader();
+    return run_page<GttRecord>(*r, sql, f, limit, "list gtts", read_gtt,
+                               [](const GttRecord& g) { return g.id; });
+}
+
+Page<ReconRun> SqliteStorage::list_recon_runs(const std::string& broker, const std::string& cursor,
+                                              uint32_t limit) {
+    limit = page_limit(limit);
+    // The cursor is "<started_at_ns>|<id>" of the last run returned (newest first).
+    int64_t after_started = 0;
+    std::string after_id;
+    if (!cursor.empty()) {
+        std::string key = decode_cursor(cursor);
+        size_t bar = key.find('|');
+        if (bar == std::string::npos) throw sdk::Error(Status::InvalidArgument, "invalid cursor");
+        auto [p, ec] = std::from_chars(key.data(), key.data() + bar, after_started);
+        if (ec != std::errc() || p != key.data() + bar)
+            throw sdk::Error(Status::InvalidArgument, "invalid cursor");
+        after_id = key.substr(bar + 1);
+    }
+    Filter f;
+    if (!broker.empty()) f.add("broker = " + f.text(broker));
+    if (!cursor.empty()) {
+        std::string s = f.integer(after_started);
+        f.add("(started_at_ns < " + s + " OR (started_at_ns = " + s + " AND id < " +
+              f.text(after_id) + "))");
+    }
+    std::string sql = std::string("SELECT ") + kReconColumns + " FROM recon_runs" + f.where +
+                      " ORDER BY started_at_ns DESC, id DESC LIMIT " +
+                      f.integer(static_cast<int64_t>(limit) + 1);
+    Reader r = borrow_reader();
+    return run_page<ReconRun>(*r, sql, f, limit, "list recon runs", read_recon,
+                              [](const ReconRun& x) {
+                                  return std::to_string(x.started_at_ns) + "|" + x.id;
+                              });
+}
+
+}  // namespace ordergate::storage_sqlite

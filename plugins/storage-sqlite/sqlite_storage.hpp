@@ -1,0 +1,108 @@
+// SqliteStorage — the embedded default storage plugin ("storage-sqlite"), on the sqlite3 C API.
+//
+// Configuration (the plugin's YAML block):
+//   path              database file; default ./data/ordergate.db. Missing parent directories are
+//                     created. ":memory:" gives a private in-memory database (tests only: it has
+//                     no WAL and every call shares the one connection).
+//   busy_timeout_ms   how long a statement waits for a lock held by another connection or
+//                     process before failing with Unavailable; default 5000.
+//   synchronous       NORMAL (default) or FULL (also OFF, for throw-away test databases only).
+//                     In WAL mode NORMAL makes every commit atomic and survives a crash of the
+//                     process, but the last commits before a power loss or an OS crash may be
+//                     rolled back (the WAL is synced at checkpoints, not at every commit). FULL
+//                     syncs the WAL at every commit: a committed batch survives power loss too, at
+//                     the cost of one fsync per batch.
+//   read_connections  connections reserved for reads, so queries from HTTP threads run beside the
+//                     writer under WAL; default 4. 0 serves reads from the writer connection.
+//
+// Threads: every function may be called from any thread, concurrently. Writes (write_batch,
+// migrate) go through one writer connection under a mutex; reads take one of the reader
+// connections (waiting while all are busy). Each connection caches its prepared statements.
+//
+// Errors: sdk::Error(Unavailable) when the database cannot be reached or stays locked,
+// sdk::Error(InvalidArgument) for a malformed write op or cursor, sdk::Error(Internal) for
+// anything unexpected (including a corrupt row). The message names the operation and SQLite's
+// error text, for the host's log; the host never shows it to clients.
+//
+// write_batch follows og_write_op exactly, in one BEGIN IMMEDIATE transaction:
+//   INSERT_ORDER   order.version and event.seq must be 1 (InvalidArgument otherwise); Conflict
+//                  when the id or (account_id, client_order_id) exists.
+//   UPDATE_ORDER   order.version must be expected_version + 1 and event.seq == order.version;
+//                  Conflict when no order has that id at expected_version. The columns written
+//                  are every mutable one: broker, broker_order_id, order_type, time_in_force,
+//                  status, quantity, filled_quantity, price, trigger_price, average_fill_price,
+//                  product, reject_reason, tag, extra_json, updated_at_ns, version (id,
+//                  client_order_id, account_id, symbol, exchange, side and created_at_ns never
+//                  change).
+//   INSERT_FILL    Conflict when the id or (broker, broker_trade_id) exists.
+//   UPSERT_GTT     expected_version 0 inserts (Conflict when the id exists); otherwise updates
+//                  where the stored version == expected_version (Conflict otherwise).
+//   UPSERT_RECON_RUN  inserts or replaces by id; never conflicts.
+// An event's order_id may be empty (it is the op's order); otherwise it must be the order's id.
+//
+// Listings: ordered by id (ascending unless descending), at most `limit` rows (0 means 100,
+// more than 1000 means 1000), next cursor when more remain. Recon runs: newest started first.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "ordergate/sdk.hpp"
+#include "sqlite_db.hpp"
+
+namespace ordergate::storage_sqlite {
+
+class SqliteStorage : public sdk::StoragePlugin {
+public:
+    explicit SqliteStorage(const sdk::PluginContext& ctx);
+    ~SqliteStorage() override;
+
+    int64_t migrate() override;
+    void ping() override;
+    std::vector<Status> write_batch(const std::vector<WriteOp>& ops) override;
+
+    std::optional<OrderRecord> get_order(const std::string& order_id) override;
+    std::optional<OrderRecord> get_order_by_client_id(const std::string& account_id,
+                                                      const std::string& cid) override;
+    std::optional<OrderRecord> get_order_by_broker_id(const std::string& broker,
+                                                      const std::string& broker_order_id) override;
+    Page<OrderRecord> list_orders(const OrderQuery& query) override;
+    std::vector<OrderEvent> list_events(const std::string& order_id, int64_t after_seq,
+                                        uint32_t limit) override;
+    Page<FillRecord> list_fills(const FillQuery& query) override;
+    std::optional<GttRecord> get_gtt(const std::string& gtt_id) override;
+    Page<GttRecord> list_gtts(const std::vector<std::string>& account_ids, bool active_only,
+                              const std::string& cursor, uint32_t limit) override;
+    Page<ReconRun> list_recon_runs(const std::string& broker, const std::string& cursor,
+                                   uint32_t limit) override;
+
+    // Migrates only up to `version` (tests of migrating an older database).
+    int64_t migrate_to(int64_t version);
+
+private:
+    class Reader;  // a reader connection borrowed for one call
+    std::unique_ptr<Connection> open_connection(bool create);
+    Connection& writer();  // reopens after a failed rollback; call with write_mu_ held
+    Reader borrow_reader();
+    void return_reader(std::unique_ptr<Connection> c);
+    Status apply(Connection& c, const WriteOp& op, size_t index);
+
+    sdk::Host host_;
+    std::string path_;
+    int busy_timeout_ms_;
+    std::string synchronous_;
+    bool memory_ = false;
+
+    std::mutex write_mu_;
+    std::unique_ptr<Connection> writer_;
+
+    std::mutex read_mu_;
+    std::condition_variable read_cv_;
+    std::vector<std::unique_ptr<Connection>> readers_;  // idle ones
+    size_t reader_count_ = 0;
+};
+
+}  // namespace ordergate::storage_sqlite

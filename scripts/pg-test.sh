@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# A private PostgreSQL 15 for tests: loopback only, a free port, a data directory under <dir>.
+#
+#   scripts/pg-test.sh start <dir>   initdb (first time) + start; writes <dir>/pg.env with
+#                                    DATABASE_URL=postgresql://postgres@127.0.0.1:<port>/postgres
+#                                    (and refreshes <dir>/env, the union of <dir>/*.env); prints it
+#   scripts/pg-test.sh stop <dir>    stops it (fast shutdown) and removes <dir>/pg
+#   scripts/pg-test.sh restart <dir> restarts it on the same port (for recovery tests)
+#
+# Runs the server as the `postgres` user when started as root (PostgreSQL refuses root), as the
+# current user otherwise. Needs Debian's postgresql package (PG_BIN overrides its directory);
+# INSTALL=1 installs it first (apt-get, with sudo when not root).
+set -euo pipefail
+
+usage() { echo "usage: $0 start|stop|restart <dir>" >&2; exit 2; }
+[ $# -eq 2 ] || usage
+cmd=$1
+mkdir -p "$2"
+dir=$(cd "$2" && pwd)
+data=$dir/pg
+bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
+
+SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+if [ "${INSTALL:-0}" = 1 ] && [ ! -x "$bin/initdb" ]; then
+  $SUDO apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q postgresql-15 >/dev/null
+fi
+[ -x "$bin/initdb" ] || { echo "pg-test: $bin/initdb not found (apt-get install postgresql-15)" >&2; exit 1; }
+
+as_db() {  # runs a command line as the database owner
+  if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi
+}
+
+free_port() {
+  local p
+  for _ in $(seq 100); do
+    p=$((20000 + RANDOM % 30000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+  done
+  echo "pg-test: no free port found" >&2; return 1
+}
+
+write_env() {
+  echo "DATABASE_URL=postgresql://postgres@127.0.0.1:$1/postgres" >"$dir/pg.env"
+  cat "$dir"/*.env >"$dir/env.tmp" && mv "$dir/env.tmp" "$dir/env"
+  cat "$dir/pg.env"
+}
+
+case $cmd in
+  start)
+    if [ -f "$data/postmaster.pid" ] && as_db "$bin/pg_ctl -D '$data' status" >/dev/null 2>&1; then
+      port=$(sed -n 4p "$data/postmaster.pid")
+      write_env "$port"
+      exit 0
+    fi
+    if [ ! -f "$data/PG_VERSION" ]; then
+      mkdir -p "$data"
+      [ "$(id -u)" = 0 ] && chown postgres "$dir" "$data"
+      as_db "$bin/initdb -D '$data' -A trust -U postgres -E UTF8 --no-sync" >"$dir/initdb.log" 2>&1 \
+        || { cat "$dir/initdb.log" >&2; exit 1; }
+    fi
+    port=$(free_port)
+    # fsync stays on: the tests must see the same durability the product relies on.
+    as_db "$bin/pg_ctl -D '$data' -l '$dir/pg.log' -w -t 60 -o \"-p $port -k '$dir' \
+      -c listen_addresses=127.0.0.1 -c max_connections=200\" start" >/dev/null \
+      || { tail -20 "$dir/pg.log" >&2; exit 1; }
+    write_env "$port"
+    ;;
+  stop)
+    if [ -f "$data/postmaster.pid" ]; then
+      as_db "$bin/pg_ctl -D '$data' -m fast -w stop" >/dev/null
+    fi
+    rm -rf "$data" "$dir/pg.env" "$dir/pg.log" "$dir/initdb.log"
+    if ls "$dir"/*.env >/dev/null 2>&1; then cat "$dir"/*.env >"$dir/env"; else rm -f "$dir/env"; fi
+    ;;
+  restart)
+    [ -f "$data/postmaster.pid" ] || { echo "pg-test: not running in $dir" >&2; exit 1; }
+    as_db "$bin/pg_ctl -D '$data' -m fast -w restart" >/dev/null
+    cat "$dir/pg.env"
+    ;;
+  *) usage ;;
+esac
