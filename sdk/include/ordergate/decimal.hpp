@@ -197,13 +197,14 @@ inline bool Decimal::parse(std::string_view s, Decimal* out, std::string* why,
     if (digits > opts.max_digits) return fail("has more than 18 significant digits");
     long long scale = static_cast<long long>(frac_end - frac_begin) - exponent;
     if (scale < 0) {
-        // 1.5e3: shift the mantissa up; the digits it gains count.
-        if (digits - scale > opts.max_digits && m != 0) return fail("is out of range");
-        if (-scale > 38) return fail("is out of range");
-        m *= pow10(static_cast<int>(-scale));
+        // 1.5e3: shift the mantissa up; the digits it gains count. Zero stays zero (0e400).
+        if (m != 0) {
+            if (digits - scale > opts.max_digits || -scale > 38) return fail("is out of range");
+            m *= pow10(static_cast<int>(-scale));
+        }
         scale = 0;
     }
-    if (scale > opts.max_scale) {
+    if (scale > opts.max_scale || scale > kMaxScale) {
         if (m == 0 && scale > 1000) return fail("has too many decimal places");
         // an exponent may have produced trailing zeros only ("1.50e1" -> 15.0): keep them as
         // written; the limit is on the scale the value carries.
@@ -287,8 +288,16 @@ inline Decimal Decimal::divide(const Decimal& a, const Decimal& b, int32_t max_s
         int shift = b.scale_ + S - a.scale_;
         i128 num = static_cast<i128>(a.mantissa_);
         i128 den = static_cast<i128>(b.mantissa_);
-        if (shift >= 0) num *= pow10(shift);
-        else den *= pow10(-shift);
+        if (shift >= 0) {
+            // |num| * 10^shift past the 128-bit range means a quotient above INT64_MAX (|den| is
+            // at most 2^63): an overflow at this scale and every larger one.
+            i128 p = pow10(shift);
+            i128 limit = (~static_cast<unsigned __int128>(0) >> 1) / p;
+            if (num > limit || num < -limit) throw DecimalError("decimal overflow");
+            num *= p;
+        } else {
+            den *= pow10(-shift);
+        }
         if (num % den == 0) return from_i128(num / den, S);
         if (S == max_scale) {
             i128 q = num / den, r = num % den;
