@@ -1,0 +1,717 @@
+#include "api/api.hpp"
+
+#include <spdlog/spdlog.h>
+#include <strings.h>
+
+#include <charconv>
+#include <optional>
+
+#include "api/wire.hpp"
+#include "auth/authenticator.hpp"
+#include "auth/rate_limiter.hpp"
+#include "common/time.hpp"
+#include "idempotency/idempotency.hpp"
+#include "metrics/metrics.hpp"
+#include "orders/order_service.hpp"
+#include "positions/position_book.hpp"
+
+namespace ordergate::api {
+
+namespace {
+
+using http::Request;
+using http::Response;
+
+enum class Access { Public, Health, Metrics, Read, Write, Operator };
+
+// Splits "/a/b/c" into {"a","b","c"}.
+std::vector<std::string_view> segments(std::string_view path) {
+    std::vector<std::string_view> out;
+    size_t i = 0;
+    while (i < path.size()) {
+        if (path[i] == '/') {
+            ++i;
+            continue;
+        }
+        size_t j = path.find('/', i);
+        if (j == std::string_view::npos) j = path.size();
+        out.push_back(path.substr(i, j - i));
+        i = j;
+    }
+    return out;
+}
+
+bool match(std::string_view pattern, std::string_view path,
+           std::map<std::string, std::string>* params) {
+    auto p = segments(pattern), s = segments(path);
+    if (p.size() != s.size()) return false;
+    if (!path.empty() && path.back() == '/' && path.size() > 1) return false;
+    std::map<std::string, std::string> got;
+    for (size_t i = 0; i < p.size(); ++i) {
+        if (p[i].size() > 2 && p[i].front() == '{' && p[i].back() == '}') {
+            got[std::string(p[i].substr(1, p[i].size() - 2))] = std::string(s[i]);
+        } else if (p[i] != s[i]) {
+            return false;
+        }
+    }
+    *params = std::move(got);
+    return true;
+}
+
+void problem(Response& res, const Error& err, const Request& req) {
+    http::render_problem(err, req.request_id, &res);
+    if (err.code == ErrorCode::Unauthenticated) {
+        res.set_header("WWW-Authenticate",
+                       req.has_header("authorization") || req.has_header("x-api-key")
+                           ? "Bearer realm=\"ordergate\", error=\"invalid_token\""
+                           : "Bearer realm=\"ordergate\"");
+    }
+}
+
+void problem(Response& res, ErrorCode code, std::string detail, const Request& req) {
+    problem(res, Error::make(code, std::move(detail)), req);
+}
+
+// Query parameters with the contract's checks: only known names, each at most once.
+struct Query {
+    std::vector<std::pair<std::string, std::string>> items;
+    std::optional<std::string> get(std::string_view k) const {
+        for (const auto& [name, v] : items)
+            if (name == k) return v;
+        return std::nullopt;
+    }
+};
+
+bool parse_query(const Request& req, std::initializer_list<std::string_view> known, Query* q,
+                 Response& res) {
+    if (!http::parse_query(req.query, &q->items)) {
+        problem(res, ErrorCode::InvalidParameter, "malformed query string", req);
+        return false;
+    }
+    for (size_t i = 0; i < q->items.size(); ++i) {
+        const auto& name = q->items[i].first;
+        bool ok = false;
+        for (auto k : known) ok = ok || k == name;
+        if (!ok) {
+            problem(res, ErrorCode::InvalidParameter, "unknown query parameter '" + name + "'",
+                    req);
+            return false;
+        }
+        for (size_t j = 0; j < i; ++j)
+            if (q->items[j].first == name) {
+                problem(res, ErrorCode::InvalidParameter,
+                        "query parameter '" + name + "' given more than once", req);
+                return false;
+            }
+    }
+    return true;
+}
+
+bool parse_limit(const Query& q, uint32_t* limit, const Request& req, Response& res) {
+    *limit = 100;
+    auto v = q.get("limit");
+    if (!v) return true;
+    uint32_t n = 0;
+    auto r = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (r.ec != std::errc() || r.ptr != v->data() + v->size() || n < 1 || n > 1000) {
+        problem(res, ErrorCode::InvalidParameter, "limit must be an integer from 1 to 1000", req);
+        return false;
+    }
+    *limit = n;
+    return true;
+}
+
+bool parse_since(const Query& q, int64_t* since, const Request& req, Response& res) {
+    *since = 0;
+    auto v = q.get("since");
+    if (!v) return true;
+    if (!timefmt::parse_rfc3339(*v, since)) {
+        problem(res, ErrorCode::InvalidParameter, "since must be an RFC 3339 date-time", req);
+        return false;
+    }
+    return true;
+}
+
+bool json_content(const Request& req, Response& res) {
+    std::string_view ct = req.header("content-type");
+    size_t semi = ct.find(';');
+    std::string_view media = ct.substr(0, semi);
+    while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+    bool ok = media.size() == 16 && strncasecmp(media.data(), "application/json", 16) == 0;
+    if (ok && semi != std::string_view::npos) {
+        std::string params(ct.substr(semi + 1));
+        for (char& c : params) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+        size_t at = params.find("charset=");
+        if (at != std::string::npos) {
+            std::string cs = params.substr(at + 8);
+            cs = cs.substr(0, cs.find(';'));
+            while (!cs.empty() && (cs.front() == ' ' || cs.front() == '"')) cs.erase(0, 1);
+            while (!cs.empty() && (cs.back() == ' ' || cs.back() == '"')) cs.pop_back();
+            ok = cs == "utf-8" || cs == "utf8";
+        }
+    }
+    if (!ok)
+        problem(res, ErrorCode::UnsupportedMediaType,
+                "the body must be sent with Content-Type: application/json", req);
+    return ok;
+}
+
+bool parse_body(const Request& req, json::Value* body, Response& res) {
+    std::string why;
+    if (!json::parse(req.body, body, &why)) {
+        problem(res, ErrorCode::MalformedJson, "the body is not valid JSON: " + why, req);
+        return false;
+    }
+    if (!body->is_object()) {
+        problem(res, ErrorCode::MalformedJson, "the body must be a JSON object", req);
+        return false;
+    }
+    return true;
+}
+
+orders::AccountScope scope_of(const auth::Principal& p) {
+    orders::AccountScope s;
+    s.all = p.all_accounts;
+    s.accounts = p.accounts;
+    return s;
+}
+
+std::string list_envelope(const std::string& items_json, const std::string& next_cursor) {
+    std::string out;
+    out.reserve(items_json.size() + 64);
+    out += "{\"items\":";
+    out += items_json;
+    out += ",\"next_cursor\":";
+    if (next_cursor.empty()) out += "null";
+    else json::append_escaped(&out, next_cursor);
+    out += '}';
+    return out;
+}
+
+}  // namespace
+
+struct Api::Impl {
+    struct Route {
+        const char* method;
+        const char* pattern;  // "/api/v1/orders/{id}"
+        Access access;
+        void (Impl::*handler)(Request&, Response&, const auth::Principal&);
+    };
+    ApiDeps deps;
+    ApiOptions options;
+    std::vector<Route> routes;
+    auth::Principal operator_principal = auth::Authenticator::operator_principal();
+
+    Impl(ApiDeps d, ApiOptions o) : deps(std::move(d)), options(std::move(o)) {
+        routes = {
+            {"GET", "/health", Access::Health, &Impl::health},
+            {"GET", "/health/ready", Access::Health, &Impl::ready},
+            {"GET", "/metrics", Access::Metrics, &Impl::metrics},
+            {"GET", "/openapi.json", Access::Public, &Impl::openapi},
+            {"GET", "/docs", Access::Public, &Impl::docs},
+            {"POST", "/api/v1/orders", Access::Write, &Impl::place},
+            {"GET", "/api/v1/orders", Access::Read, &Impl::list_orders},
+            {"DELETE", "/api/v1/orders", Access::Write, &Impl::cancel_all},
+            {"GET", "/api/v1/orders/{id}", Access::Read, &Impl::get_order},
+            {"PUT", "/api/v1/orders/{id}", Access::Write, &Impl::modify},
+            {"DELETE", "/api/v1/orders/{id}", Access::Write, &Impl::cancel},
+            {"GET", "/api/v1/orders/{id}/events", Access::Read, &Impl::events},
+            {"GET", "/api/v1/positions", Access::Read, &Impl::positions},
+            {"GET", "/api/v1/trades", Access::Read, &Impl::trades},
+            {"GET", "/api/v1/accounts", Access::Read, &Impl::accounts},
+            {"GET", "/api/v1/accounts/{id}", Access::Read, &Impl::account},
+            {"GET", "/api/v1/plugins", Access::Operator, &Impl::plugins},
+        };
+    }
+
+    // ---- dispatch -------------------------------------------------------------------------
+
+    void handle(Request& req, Response& res) {
+        const Route* found = nullptr;
+        std::string allow;
+        for (const auto& r : routes) {
+            std::map<std::string, std::string> params;
+            if (!match(r.pattern, req.path, &params)) continue;
+            if (req.method == r.method || (req.method == "HEAD" && std::string_view(r.method) == "GET")) {
+                found = &r;
+                req.params = std::move(params);
+                req.route = r.pattern;
+                break;
+            }
+            if (!allow.empty()) allow += ", ";
+            allow += r.method;
+        }
+        const bool api_path = req.path.rfind("/api/v1", 0) == 0;
+        if (!found) {
+            // Under /api/v1 an unauthenticated caller learns nothing, not even which routes exist.
+            if (api_path && deps.authenticator && !authenticate(req, res)) return;
+            if (!allow.empty()) {
+                problem(res, ErrorCode::MethodNotAllowed,
+                        "method " + req.method + " is not allowed here", req);
+                res.set_header("Allow", allow);
+            } else {
+                problem(res, ErrorCode::NotFound, "no such resource", req);
+            }
+            return;
+        }
+        const auth::Principal* principal = &operator_principal;
+        std::optional<auth::Principal> authed;
+        const bool needs_auth =
+            deps.authenticator &&
+            (found->access == Access::Read || found->access == Access::Write ||
+             found->access == Access::Operator ||
+             (found->access == Access::Health && options.protect_health) ||
+             (found->access == Access::Metrics && options.protect_metrics));
+        if (needs_auth) {
+            authed = authenticate(req, res);
+            if (!authed) return;
+            principal = &*authed;
+            const char* scope = nullptr;
+            switch (found->access) {
+                case Access::Read: scope = "orders:read"; break;
+                case Access::Write: scope = "orders:write"; break;
+                case Access::Operator:
+                case Access::Health:
+                case Access::Metrics: scope = "operator"; break;
+                case Access::Public: break;
+            }
+            if (scope && !principal->has_scope(scope)) {
+                problem(res, ErrorCode::InsufficientScope,
+                        std::string("this operation needs the scope '") + scope + "'", req);
+                return;
+            }
+            if (deps.rate_limiter && deps.rate_limiter->enabled()) {
+                std::chrono::seconds retry{1};
+                if (!deps.rate_limiter->try_acquire(principal->key(), &retry)) {
+                    Error e = Error::make(ErrorCode::RateLimited,
+                                          "too many requests; retry after " +
+                                              std::to_string(retry.count()) + " s");
+                    e.retry_after_seconds = static_cast<int>(std::max<int64_t>(1, retry.count()));
+                    problem(res, e, req);
+                    return;
+                }
+            }
+        }
+        (this->*(found->handler))(req, res, *principal);
+    }
+
+    std::optional<auth::Principal> authenticate(const Request& req, Response& res) {
+        auth::AuthResult r =
+            deps.authenticator->authenticate(req.header("authorization"), req.header("x-api-key"));
+        if (r.ok()) {
+            if (deps.metrics) deps.metrics->auth_result("ok");
+            return std::move(r.principal);
+        }
+        if (r.failure == auth::Failure::Unavailable) {
+            spdlog::error("event=auth_unavailable request_id={} reason=\"{}\"", req.request_id,
+                          r.reason);
+            if (deps.metrics) deps.metrics->auth_result("unavailable");
+            Error e = Error::make(ErrorCode::AuthUnavailable,
+                                  "the keys to verify tokens cannot be fetched right now");
+            e.retry_after_seconds = 5;
+            problem(res, e, req);
+            return std::nullopt;
+        }
+        const bool missing = r.failure == auth::Failure::MissingCredentials;
+        spdlog::info("event=auth_refused request_id={} route={} reason=\"{}\"", req.request_id,
+                     req.route, r.reason);
+        if (deps.metrics) deps.metrics->auth_result(missing ? "missing" : "invalid");
+        problem(res, ErrorCode::Unauthenticated,
+                missing ? "a bearer token is required" : "the credentials were refused: " + r.reason,
+                req);
+        return std::nullopt;
+    }
+
+    // Runs `run` under the request's Idempotency-Key (when given). `canonical` is the canonical
+    // form of the request body.
+    void idempotent(Request& req, Response& res, const auth::Principal& who,
+                    const std::string& canonical, const std::function<void(Response&)>& run) {
+        if (!req.has_header("idempotency-key") || !deps.idempotency) {
+            if (options.require_idempotency_key && req.method != "DELETE" &&
+                !req.has_header("idempotency-key")) {
+                problem(res, ErrorCode::IdempotencyKeyRequired,
+                        "this gateway requires an Idempotency-Key header on writes", req);
+                return;
+            }
+            run(res);
+            return;
+        }
+        std::string_view key = req.header("idempotency-key");
+        if (!idempotency::valid_key(key)) {
+            problem(res, ErrorCode::IdempotencyKeyInvalid,
+                    "Idempotency-Key must be 1 to 255 printable ASCII characters", req);
+            return;
+        }
+        std::string target = req.path;
+        if (!req.query.empty()) target += "?" + req.query;
+        const std::string scoped = idempotency::scoped_key(who.key(), key);
+        const std::string fp = idempotency::fingerprint(req.method, target, canonical);
+        idempotency::BeginResult begun;
+        try {
+            begun = deps.idempotency->begin(scoped, fp);
+        } catch (const idempotency::IdempotencyUnavailable& e) {
+            if (options.idempotency_required) {
+                spdlog::error("event=idempotency_unavailable request_id={} error=\"{}\"",
+                              req.request_id, e.what());
+                if (deps.metrics) deps.metrics->idempotency("unavailable");
+                Error err = Error::make(ErrorCode::IdempotencyUnavailable,
+                                        "the idempotency store is unavailable; nothing was sent "
+                                        "to the broker");
+                err.retry_after_seconds = 1;
+                problem(res, err, req);
+                return;
+            }
+            spdlog::warn("event=idempotency_bypassed request_id={} reason=store_unavailable "
+                         "backstop=client_order_id error=\"{}\"",
+                         req.request_id, e.what());
+            if (deps.metrics) deps.metrics->idempotency("bypassed");
+            run(res);
+            return;
+        }
+        switch (begun.outcome) {
+            case idempotency::Outcome::Replay:
+                if (deps.metrics) deps.metrics->idempotency("replayed");
+                res.status = begun.response.status;
+                res.body = begun.response.body;
+                res.content_type.clear();
+                res.headers.clear();
+                for (const auto& [k, v] : begun.response.headers) {
+                    if (strcasecmp(k.c_str(), "content-type") == 0) res.content_type = v;
+                    else res.set_header(k, v);
+                }
+                res.set_header("Idempotent-Replayed", "true");
+                return;
+            case idempotency::Outcome::InFlight:
+                if (deps.metrics) deps.metrics->idempotency("in_flight");
+                problem(res, ErrorCode::IdempotencyInFlight,
+                        "a request with this Idempotency-Key is still in progress", req);
+                return;
+            case idempotency::Outcome::Reused:
+                if (deps.metrics) deps.metrics->idempotency("reused");
+                problem(res, ErrorCode::IdempotencyKeyReused,
+                        "this Idempotency-Key was used for a different request", req);
+                return;
+            case idempotency::Outcome::Proceed:
+                break;
+        }
+        if (deps.metrics) deps.metrics->idempotency("proceeded");
+        try {
+            run(res);
+        } catch (...) {
+            release(scoped, fp, req);
+            throw;
+        }
+        if (res.status >= 500) {
+            // Nothing happened (a dependency was down before the broker was called): a retry
+            // with the same key must be able to go through.
+            release(scoped, fp, req);
+            return;
+        }
+        idempotency::StoredResponse stored;
+        stored.status = res.status;
+        stored.body = res.body;
+        stored.headers.emplace_back("Content-Type", res.content_type);
+        for (const auto& h : res.headers) stored.headers.push_back(h);
+        try {
+            deps.idempotency->complete(scoped, fp, stored);
+        } catch (const std::exception& e) {
+            // The request took effect; only its replay is lost. The client_order_id backstop
+            // still refuses a duplicate.
+            spdlog::error("event=idempotency_complete_failed request_id={} error=\"{}\"",
+                          req.request_id, e.what());
+            if (deps.metrics) deps.metrics->idempotency("complete_failed");
+        }
+    }
+
+    void release(const std::string& scoped, const std::string& fp, const Request& req) {
+        try {
+            deps.idempotency->release(scoped, fp);
+        } catch (const std::exception& e) {
+            spdlog::error("event=idempotency_release_failed request_id={} error=\"{}\"",
+                          req.request_id, e.what());
+        }
+    }
+
+    // ---- operations -----------------------------------------------------------------------
+
+    void health(Request&, Response& res, const auth::Principal&) {
+        res.json(200, "{\"status\":\"ok\"}");
+    }
+
+    void ready(Request&, Response& res, const auth::Principal&) {
+        std::vector<ReadinessCheck> checks;
+        if (deps.readiness) checks = deps.readiness();
+        bool ok = true;
+        std::string body;
+        json::Writer w(&body);
+        w.begin_object();
+        for (const auto& c : checks) ok = ok && c.ok;
+        w.field("status", ok ? "ready" : "not_ready").key("components").begin_array();
+        for (const auto& c : checks) {
+            w.begin_object().field("component", c.component).field("status", c.ok ? "up" : "down");
+            if (!c.detail.empty()) w.field("detail", c.detail);
+            w.end_object();
+            if (deps.metrics) deps.metrics->set_ready(c.component, c.ok);
+        }
+        w.end_array().end_object();
+        res.json(ok ? 200 : 503, std::move(body));
+        if (!ok) res.set_header("Retry-After", "5");
+    }
+
+    void metrics(Request&, Response& res, const auth::Principal&) {
+        res.status = 200;
+        res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+        res.body = deps.metrics ? deps.metrics->serialize() : std::string();
+    }
+
+    void openapi(Request&, Response& res, const auth::Principal&) {
+        res.json(200, openapi_document());
+    }
+
+    void docs(Request&, Response& res, const auth::Principal&) {
+        res.status = 200;
+        res.content_type = "text/html; charset=utf-8";
+        res.body = docs_page();
+    }
+
+    void place(Request& req, Response& res, const auth::Principal& who) {
+        if (!json_content(req, res)) return;
+        json::Value body;
+        if (!parse_body(req, &body, res)) return;
+        OrderRequest order;
+        Error err;
+        if (!parse_place(body, &order, &err)) return problem(res, err, req);
+        std::string canonical;
+        body.canonical(&canonical);
+        idempotent(req, res, who, canonical, [&](Response& out) {
+            auto r = deps.orders->place(order, scope_of(who),
+                                        orders::Origin{req.request_id, EventSource::Api});
+            if (!r) return problem(out, r.error(), req);
+            out.json(r->outcome_known ? 201 : 202, order_json(r->order));
+            out.set_header("Location", "/api/v1/orders/" + r->order.id);
+            spdlog::debug("event=order_placed request_id={} order_id={} client_order_id={} "
+                          "account_id={} broker={} status={}",
+                          req.request_id, r->order.id, r->order.client_order_id,
+                          r->order.account_id, r->order.broker, to_string(r->order.status));
+        });
+    }
+
+    void list_orders(Request& req, Response& res, const auth::Principal& who) {
+        Query q;
+        if (!parse_query(req, {"status", "symbol", "account_id", "since", "limit", "cursor"}, &q,
+                         res))
+            return;
+        OrderQuery oq;
+        if (auto s = q.get("status")) {
+            OrderStatus st;
+            if (s->rfind("open", 0) == 0 && *s == "open") {
+                oq.open_only = true;
+            } else if (!parse_order_status(*s, &st)) {
+                return problem(res, ErrorCode::InvalidParameter,
+                               "status must be an order status (e.g. OPEN) or 'open'", req);
+            } else {
+                oq.status = st;
+            }
+        }
+        if (auto s = q.get("symbol")) oq.symbol = *s;
+        if (auto a = q.get("account_id")) oq.account_ids.push_back(*a);
+        if (!parse_since(q, &oq.since_ns, req, res) || !parse_limit(q, &oq.limit, req, res)) return;
+        if (auto c = q.get("cursor")) {
+            if (c->empty()) return problem(res, ErrorCode::InvalidParameter, "empty cursor", req);
+            oq.cursor = *c;
+        }
+        auto page = deps.orders->list(oq, scope_of(who));
+        if (!page) return problem(res, page.error(), req);
+        std::string items;
+        items.reserve(page->items.size() * 600 + 2);
+        json::Writer w(&items);
+        w.begin_array();
+        for (const auto& o : page->items) write_order(w, o);
+        w.end_array();
+        res.json(200, list_envelope(items, page->next_cursor));
+    }
+
+    void get_order(Request& req, Response& res, const auth::Principal& who) {
+        auto o = deps.orders->get(req.params["id"], scope_of(who));
+        if (!o) return problem(res, o.error(), req);
+        res.json(200, order_json(*o));
+    }
+
+    void modify(Request& req, Response& res, const auth::Principal& who) {
+        if (!json_content(req, res)) return;
+        json::Value body;
+        if (!parse_body(req, &body, res)) return;
+        ModifyRequest change;
+        Error err;
+        if (!parse_modify(body, &change, &err)) return problem(res, err, req);
+        std::string canonical;
+        body.canonical(&canonical);
+        idempotent(req, res, who, canonical, [&](Response& out) {
+            auto r = deps.orders->modify(req.params["id"], change, scope_of(who),
+                                         orders::Origin{req.request_id, EventSource::Api});
+            if (!r) return problem(out, r.error(), req);
+            out.json(r->outcome_known ? 200 : 202, order_json(r->order));
+        });
+    }
+
+    void cancel(Request& req, Response& res, const auth::Principal& who) {
+        idempotent(req, res, who, "", [&](Response& out) {
+            auto r = deps.orders->cancel(req.params["id"], scope_of(who),
+                                         orders::Origin{req.request_id, EventSource::Api});
+            if (!r) return problem(out, r.error(), req);
+            out.json(r->outcome_known ? 200 : 202, order_json(r->order));
+        });
+    }
+
+    void cancel_all(Request& req, Response& res, const auth::Principal& who) {
+        Query q;
+        if (!parse_query(req, {"account_id"}, &q, res)) return;
+        auto account = q.get("account_id");
+        if (!account || account->empty())
+            return problem(res, ErrorCode::InvalidParameter,
+                           "account_id is required to cancel every open order", req);
+        idempotent(req, res, who, "", [&](Response& out) {
+            auto r = deps.orders->cancel_all(*account, scope_of(who),
+                                             orders::Origin{req.request_id, EventSource::Api});
+            if (!r) return problem(out, r.error(), req);
+            std::string body;
+            json::Writer w(&body);
+            w.begin_object().key("cancelled").begin_array();
+            for (const auto& id : r->cancelled) w.string(id);
+            w.end_array().key("failed").begin_array();
+            for (const auto& [id, code] : r->failed)
+                w.begin_object().field("id", id).field("code", code).end_object();
+            w.end_array().end_object();
+            out.json(200, std::move(body));
+        });
+    }
+
+    void events(Request& req, Response& res, const auth::Principal& who) {
+        Query q;
+        if (!parse_query(req, {"limit", "cursor"}, &q, res)) return;
+        uint32_t limit;
+        if (!parse_limit(q, &limit, req, res)) return;
+        int64_t after = 0;
+        if (auto c = q.get("cursor")) {
+            auto r = std::from_chars(c->data(), c->data() + c->size(), after);
+            if (r.ec != std::errc() || r.ptr != c->data() + c->size() || after < 0)
+                return problem(res, ErrorCode::InvalidParameter, "invalid cursor", req);
+        }
+        auto evs = deps.orders->events(req.params["id"], scope_of(who), after, limit + 1);
+        if (!evs) return problem(res, evs.error(), req);
+        std::string next;
+        if (evs->size() > limit) {
+            evs->resize(limit);
+            next = std::to_string(evs->back().seq);
+        }
+        std::string items;
+        json::Writer w(&items);
+        w.begin_array();
+        for (const auto& e : *evs) write_event(w, e);
+        w.end_array();
+        res.json(200, list_envelope(items, next));
+    }
+
+    void positions(Request& req, Response& res, const auth::Principal& who) {
+        Query q;
+        if (!parse_query(req, {"account_id", "limit", "cursor"}, &q, res)) return;
+        uint32_t limit;
+        if (!parse_limit(q, &limit, req, res)) return;
+        size_t offset = 0;
+        if (auto c = q.get("cursor")) {
+            auto r = std::from_chars(c->data(), c->data() + c->size(), offset);
+            if (r.ec != std::errc() || r.ptr != c->data() + c->size())
+                return problem(res, ErrorCode::InvalidParameter, "invalid cursor", req);
+        }
+        std::vector<positions::PositionView> all;
+        auto account = q.get("account_id");
+        orders::AccountScope scope = scope_of(who);
+        if (account) {
+            if (scope.allows(*account) && !deps.orders->broker_of(*account).empty())
+                all = deps.positions->snapshot({*account});
+            else
+                return problem(res, ErrorCode::NotFound, "account '" + *account + "' not found",
+                               req);
+        } else {
+            all = scope.all ? deps.positions->snapshot() : deps.positions->snapshot(scope.accounts);
+        }
+        std::string items;
+        json::Writer w(&items);
+        w.begin_array();
+        size_t end = std::min(all.size(), offset + limit);
+        for (size_t i = offset; i < end; ++i) write_position(w, all[i]);
+        w.end_array();
+        res.json(200, list_envelope(items, end < all.size() ? std::to_string(end) : ""));
+    }
+
+    void trades(Request& req, Response& res, const auth::Principal& who) {
+        Query q;
+        if (!parse_query(req, {"account_id", "order_id", "since", "limit", "cursor"}, &q, res))
+            return;
+        FillQuery fq;
+        if (auto a = q.get("account_id")) fq.account_ids.push_back(*a);
+        if (auto o = q.get("order_id")) fq.order_id = *o;
+        if (!parse_since(q, &fq.since_ns, req, res) || !parse_limit(q, &fq.limit, req, res)) return;
+        if (auto c = q.get("cursor")) {
+            if (c->empty()) return problem(res, ErrorCode::InvalidParameter, "empty cursor", req);
+            fq.cursor = *c;
+        }
+        auto page = deps.orders->trades(fq, scope_of(who));
+        if (!page) return problem(res, page.error(), req);
+        std::string items;
+        json::Writer w(&items);
+        w.begin_array();
+        for (const auto& f : page->items) write_fill(w, f);
+        w.end_array();
+        res.json(200, list_envelope(items, page->next_cursor));
+    }
+
+    void accounts(Request& req, Response& res, const auth::Principal& who) {
+        Query q;
+        if (!parse_query(req, {"limit", "cursor"}, &q, res)) return;
+        std::string items;
+        json::Writer w(&items);
+        w.begin_array();
+        for (const auto& route : deps.orders->accounts(scope_of(who))) {
+            auto a = deps.orders->account(route.account_id, scope_of(who));
+            if (!a) return problem(res, a.error(), req);
+            write_account(w, *a, route.broker);
+        }
+        w.end_array();
+        res.json(200, list_envelope(items, ""));
+    }
+
+    void account(Request& req, Response& res, const auth::Principal& who) {
+        const std::string& id = req.params["id"];
+        auto a = deps.orders->account(id, scope_of(who));
+        if (!a) return problem(res, a.error(), req);
+        std::string body;
+        json::Writer w(&body);
+        write_account(w, *a, deps.orders->broker_of(id));
+        res.json(200, std::move(body));
+    }
+
+    void plugins(Request& req, Response& res, const auth::Principal&) {
+        Query q;
+        if (!parse_query(req, {"limit", "cursor"}, &q, res)) return;
+        std::string items = "[";
+        if (deps.plugins) {
+            bool first = true;
+            for (const auto& p : deps.plugins()) {
+                if (!first) items += ',';
+                items += p;
+                first = false;
+            }
+        }
+        items += ']';
+        res.json(200, list_envelope(items, ""));
+    }
+};
+
+Api::Api(ApiDeps deps, ApiOptions options)
+    : impl_(std::make_unique<Impl>(std::move(deps), std::move(options))) {}
+Api::~Api() = default;
+
+void Api::handle(http::Request& req, http::Response& res) { impl_->handle(req, res); }
+
+}  // namespace ordergate::api

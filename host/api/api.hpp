@@ -1,0 +1,82 @@
+// ordergate::api::Api — the REST API of API.md on top of the order service.
+//
+// One dispatcher for every request the HTTP server receives. In order: route match (404, 405
+// with Allow), authentication for /api/v1 (401 with WWW-Authenticate; 503 AUTH_UNAVAILABLE when
+// the keys cannot be fetched), scope (403), per-principal rate limit (429 with Retry-After), then
+// the handler. Writes under /api/v1 go through idempotency (Idempotency-Key: replay, 409 in
+// flight, 422 reused, 400 malformed; 503 IDEMPOTENCY_UNAVAILABLE when the store is down and
+// required). HTTP concerns only: business rules are the order service's.
+//
+// Threads: handle() is called concurrently by the server's threads; the Api holds no mutable
+// state of its own.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "http/http.hpp"
+
+namespace ordergate::auth {
+class Authenticator;
+class RateLimiter;
+}  // namespace ordergate::auth
+namespace ordergate::idempotency {
+class IdempotencyStore;
+}
+namespace ordergate::metrics {
+class Metrics;
+}
+namespace ordergate::orders {
+class OrderService;
+}
+namespace ordergate::positions {
+class PositionBook;
+}
+
+namespace ordergate::api {
+
+struct ReadinessCheck {
+    std::string component;  // "storage", "idempotency", "broker:paper", …
+    bool ok = false;
+    std::string detail;     // why it is down (no secrets)
+};
+
+struct ApiOptions {
+    bool idempotency_required = true;  // store down -> 503 (fail-closed); false -> proceed, warn
+    bool require_idempotency_key = false;
+    bool protect_health = false;
+    bool protect_metrics = false;
+    std::string version;
+};
+
+struct ApiDeps {
+    orders::OrderService* orders = nullptr;
+    positions::PositionBook* positions = nullptr;
+    idempotency::IdempotencyStore* idempotency = nullptr;
+    auth::Authenticator* authenticator = nullptr;  // null: auth off
+    auth::RateLimiter* rate_limiter = nullptr;     // null: no per-principal limit
+    metrics::Metrics* metrics = nullptr;
+    // Readiness of every dependency (called by /health/ready).
+    std::function<std::vector<ReadinessCheck>()> readiness;
+    // GET /api/v1/plugins items, each a JSON object.
+    std::function<std::vector<std::string>()> plugins;
+};
+
+class Api {
+public:
+    Api(ApiDeps deps, ApiOptions options);
+    ~Api();
+    void handle(http::Request& req, http::Response& res);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// The documents served at /openapi.json and /docs (embedded at build time).
+const std::string& openapi_document();
+const std::string& docs_page();
+
+}  // namespace ordergate::api

@@ -1,0 +1,329 @@
+#include "api/wire.hpp"
+
+#include "common/time.hpp"
+
+namespace ordergate::api {
+
+namespace {
+
+void dec(json::Writer& w, std::string_view key, const Decimal& d) {
+    w.field(key, d.to_string());
+}
+void opt_dec(json::Writer& w, std::string_view key, const std::optional<Decimal>& d) {
+    if (d) w.field(key, d->to_string());
+    else w.field_null(key);
+}
+void ts(json::Writer& w, std::string_view key, int64_t ns) {
+    w.field(key, timefmt::rfc3339_ms(ns));
+}
+
+}  // namespace
+
+void write_order(json::Writer& w, const OrderRecord& o) {
+    w.begin_object()
+        .field("id", o.id)
+        .field("client_order_id", o.client_order_id)
+        .field("broker", o.broker)
+        .field_or_null("broker_order_id", o.broker_order_id)
+        .field("account_id", o.account_id)
+        .field("symbol", o.symbol)
+        .field("exchange", o.exchange)
+        .field("side", to_string(o.side))
+        .field("order_type", to_string(o.order_type))
+        .field("time_in_force", to_string(o.time_in_force))
+        .field_or_null("product", o.product);
+    dec(w, "quantity", o.quantity);
+    dec(w, "filled_quantity", o.filled_quantity);
+    opt_dec(w, "price", o.price);
+    opt_dec(w, "trigger_price", o.trigger_price);
+    opt_dec(w, "average_fill_price", o.average_fill_price);
+    w.field("status", to_string(o.status))
+        .field_or_null("reject_reason", o.reject_reason)
+        .field_or_null("tag", o.tag);
+    w.key("extra").raw(o.extra_json.empty() ? std::string_view("{}") : o.extra_json);
+    ts(w, "created_at", o.created_at_ns);
+    ts(w, "updated_at", o.updated_at_ns);
+    w.field_int("version", o.version).end_object();
+}
+
+std::string order_json(const OrderRecord& o) {
+    std::string s;
+    s.reserve(640);
+    json::Writer w(&s);
+    write_order(w, o);
+    return s;
+}
+
+void write_event(json::Writer& w, const OrderEvent& e) {
+    w.begin_object().field_int("seq", e.seq).field("order_id", e.order_id);
+    if (e.from_status) w.field("from_status", to_string(*e.from_status));
+    else w.field_null("from_status");
+    w.field("to_status", to_string(e.to_status))
+        .field("source", to_string(e.source))
+        .field_or_null("reason", e.reason)
+        .field_or_null("request_id", e.request_id)
+        .field_or_null("broker_order_id", e.broker_order_id);
+    dec(w, "filled_quantity", e.filled_quantity);
+    w.field_bool("emulated", e.emulated);
+    ts(w, "at", e.at_ns);
+    w.end_object();
+}
+
+void write_fill(json::Writer& w, const FillRecord& f) {
+    w.begin_object()
+        .field("id", f.id)
+        .field_or_null("order_id", f.order_id)
+        .field("broker", f.broker)
+        .field("broker_trade_id", f.broker_trade_id)
+        .field("account_id", f.account_id)
+        .field("symbol", f.symbol)
+        .field("exchange", f.exchange)
+        .field("side", to_string(f.side));
+    dec(w, "quantity", f.quantity);
+    dec(w, "price", f.price);
+    dec(w, "fee", f.fee);
+    ts(w, "executed_at", f.executed_at_ns);
+    w.end_object();
+}
+
+void write_position(json::Writer& w, const positions::PositionView& p) {
+    w.begin_object()
+        .field("account_id", p.account_id)
+        .field("broker", p.broker)
+        .field("symbol", p.symbol)
+        .field("exchange", p.exchange);
+    dec(w, "quantity", p.quantity);
+    dec(w, "average_price", p.average_price);
+    dec(w, "realized_pnl", p.realized_pnl);
+    opt_dec(w, "unrealized_pnl", p.unrealized_pnl);
+    opt_dec(w, "last_price", p.last_price);
+    dec(w, "fees", p.fees);
+    ts(w, "updated_at", p.updated_at_ns);
+    w.end_object();
+}
+
+void write_account(json::Writer& w, const Account& a, const std::string& broker) {
+    w.begin_object()
+        .field("account_id", a.account_id)
+        .field("broker", broker)
+        .field_or_null("currency", a.currency);
+    dec(w, "cash", a.cash);
+    dec(w, "buying_power", a.buying_power);
+    dec(w, "equity", a.equity);
+    dec(w, "margin_used", a.margin_used);
+    w.field_or_null("status", a.status);
+    ts(w, "updated_at", a.updated_at_ns);
+    w.end_object();
+}
+
+bool parse_decimal_value(const json::Value& v, Decimal* out, std::string* why) {
+    Decimal::ParseOptions o;
+    if (v.is_number()) {
+        o.allow_exponent = true;
+    } else if (!v.is_string()) {
+        *why = "must be a decimal string or number";
+        return false;
+    }
+    if (!Decimal::parse(v.text(), out, why, o)) return false;
+    return true;
+}
+
+namespace {
+
+struct Fields {
+    const json::Value& body;
+    Error* err;
+
+    void add(std::string field, std::string message) {
+        err->errors.push_back({std::move(field), std::move(message)});
+    }
+    // A string field: absent/null -> nullopt (and an error when required).
+    std::optional<std::string> str(const char* name, bool required, size_t max_len) {
+        const json::Value* v = body.find(name);
+        if (!v || v->is_null()) {
+            if (required) add(name, "is required");
+            return std::nullopt;
+        }
+        if (!v->is_string()) {
+            add(name, "must be a string");
+            return std::nullopt;
+        }
+        if (v->text().empty()) {
+            add(name, "must not be empty");
+            return std::nullopt;
+        }
+        if (v->text().size() > max_len) {
+            add(name, "must be at most " + std::to_string(max_len) + " characters");
+            return std::nullopt;
+        }
+        for (unsigned char c : v->text()) {
+            if (c < 0x20 || c == 0x7F) {
+                add(name, "must not contain control characters");
+                return std::nullopt;
+            }
+        }
+        return v->text();
+    }
+    std::optional<Decimal> decimal(const char* name, bool required, bool positive) {
+        const json::Value* v = body.find(name);
+        if (!v || v->is_null()) {
+            if (required) add(name, "is required");
+            return std::nullopt;
+        }
+        Decimal d;
+        std::string why;
+        if (!parse_decimal_value(*v, &d, &why)) {
+            add(name, why);
+            return std::nullopt;
+        }
+        if (positive && !d.is_positive()) {
+            add(name, "must be greater than 0");
+            return std::nullopt;
+        }
+        return d;
+    }
+    template <typename E>
+    std::optional<E> enumeration(const char* name, bool required, bool (*parse)(std::string_view, E*),
+                                 const char* allowed) {
+        const json::Value* v = body.find(name);
+        if (!v || v->is_null()) {
+            if (required) add(name, "is required");
+            return std::nullopt;
+        }
+        E e;
+        if (!v->is_string() || !parse(v->text(), &e)) {
+            add(name, std::string("must be one of ") + allowed);
+            return std::nullopt;
+        }
+        return e;
+    }
+    void unknown(std::initializer_list<std::string_view> known) {
+        for (const auto& m : body.members()) {
+            bool ok = false;
+            for (auto k : known) ok = ok || m.first == k;
+            if (!ok) add(m.first, "is not a known field");
+        }
+    }
+};
+
+bool symbol_like(const std::string& s) {
+    for (char c : s) {
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '-' || c == '_' || c == '&' || c == '/' || c == ':';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+bool parse_place(const json::Value& body, OrderRequest* out, Error* err) {
+    *err = Error::make(ErrorCode::ValidationFailed, "");
+    if (!body.is_object()) {
+        err->code = ErrorCode::MalformedJson;
+        err->detail = "the body must be a JSON object";
+        return false;
+    }
+    Fields f{body, err};
+    f.unknown({"account_id", "symbol", "exchange", "side", "quantity", "order_type", "price",
+               "trigger_price", "time_in_force", "product", "client_order_id", "tag", "extra"});
+    auto account = f.str("account_id", false, 64);
+    auto symbol = f.str("symbol", true, 64);
+    auto exchange = f.str("exchange", true, 32);
+    auto side = f.enumeration<Side>("side", true, parse_side, "BUY, SELL");
+    auto quantity = f.decimal("quantity", true, true);
+    auto type = f.enumeration<OrderType>("order_type", true, parse_order_type,
+                                         "MARKET, LIMIT, STOP, STOP_LIMIT");
+    auto price = f.decimal("price", false, true);
+    auto trigger = f.decimal("trigger_price", false, true);
+    auto tif = f.enumeration<TimeInForce>("time_in_force", false, parse_time_in_force,
+                                          "DAY, GTC, IOC, FOK");
+    auto product = f.str("product", false, 32);
+    auto cid = f.str("client_order_id", false, 64);
+    auto tag = f.str("tag", false, 64);
+    if (symbol && !symbol_like(*symbol)) f.add("symbol", "has characters a symbol cannot have");
+    if (exchange && !symbol_like(*exchange))
+        f.add("exchange", "has characters an exchange cannot have");
+    if (cid) {
+        for (char c : *cid)
+            if (c < 0x21 || c > 0x7E) {
+                f.add("client_order_id", "must be printable ASCII without spaces");
+                break;
+            }
+    }
+    std::string extra = "{}";
+    if (const json::Value* x = body.find("extra"); x && !x->is_null()) {
+        if (!x->is_object()) f.add("extra", "must be an object");
+        else {
+            extra.clear();
+            x->serialize(&extra);
+        }
+    }
+    if (type) {
+        const bool needs_price = *type == OrderType::Limit || *type == OrderType::StopLimit;
+        const bool needs_trigger = *type == OrderType::Stop || *type == OrderType::StopLimit;
+        const json::Value* pv = body.find("price");
+        const json::Value* tv = body.find("trigger_price");
+        bool price_given = pv && !pv->is_null();
+        bool trigger_given = tv && !tv->is_null();
+        if (needs_price && !price_given)
+            f.add("price", "is required for " + std::string(to_string(*type)));
+        if (!needs_price && price_given)
+            f.add("price", "must be absent for " + std::string(to_string(*type)));
+        if (needs_trigger && !trigger_given)
+            f.add("trigger_price", "is required for " + std::string(to_string(*type)));
+        if (!needs_trigger && trigger_given)
+            f.add("trigger_price", "must be absent for " + std::string(to_string(*type)));
+    }
+    if (!err->errors.empty()) {
+        err->detail = err->errors.front().field + " " + err->errors.front().message;
+        if (err->errors.size() > 1)
+            err->detail += " (and " + std::to_string(err->errors.size() - 1) + " more)";
+        return false;
+    }
+    out->account_id = account.value_or("");
+    out->symbol = *symbol;
+    out->exchange = *exchange;
+    out->side = *side;
+    out->quantity = *quantity;
+    out->order_type = *type;
+    out->price = price;
+    out->trigger_price = trigger;
+    out->time_in_force = tif.value_or(TimeInForce::Day);
+    out->product = product.value_or("");
+    out->client_order_id = cid.value_or("");
+    out->tag = tag.value_or("");
+    out->extra_json = std::move(extra);
+    return true;
+}
+
+bool parse_modify(const json::Value& body, ModifyRequest* out, Error* err) {
+    *err = Error::make(ErrorCode::ValidationFailed, "");
+    if (!body.is_object()) {
+        err->code = ErrorCode::MalformedJson;
+        err->detail = "the body must be a JSON object";
+        return false;
+    }
+    Fields f{body, err};
+    f.unknown({"quantity", "price", "trigger_price", "order_type", "time_in_force"});
+    out->quantity = f.decimal("quantity", false, true);
+    out->price = f.decimal("price", false, true);
+    out->trigger_price = f.decimal("trigger_price", false, true);
+    out->order_type = f.enumeration<OrderType>("order_type", false, parse_order_type,
+                                               "MARKET, LIMIT, STOP, STOP_LIMIT");
+    out->time_in_force = f.enumeration<TimeInForce>("time_in_force", false, parse_time_in_force,
+                                                    "DAY, GTC, IOC, FOK");
+    if (err->errors.empty() && !out->quantity && !out->price && !out->trigger_price &&
+        !out->order_type && !out->time_in_force)
+        f.add("body", "must change at least one of quantity, price, trigger_price, order_type, "
+                      "time_in_force");
+    if (!err->errors.empty()) {
+        err->detail = err->errors.front().field + " " + err->errors.front().message;
+        if (err->errors.size() > 1)
+            err->detail += " (and " + std::to_string(err->errors.size() - 1) + " more)";
+        return false;
+    }
+    return true;
+}
+
+}  // namespace ordergate::api

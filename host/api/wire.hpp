@@ -1,0 +1,36 @@
+// ordergate::api wire formats: the JSON documents of API.md, in and out.
+//
+// Out: every decimal is a JSON string printed exactly; timestamps RFC 3339 UTC with ms.
+// In: request bodies are parsed from json::Value (numbers as their text) into typed requests;
+// every problem is collected as a field error (422 VALIDATION_FAILED lists them all).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "json/json.hpp"
+#include "ordergate/types.hpp"
+#include "positions/position_book.hpp"
+
+namespace ordergate::api {
+
+void write_order(json::Writer& w, const OrderRecord& o);
+void write_event(json::Writer& w, const OrderEvent& e);
+void write_fill(json::Writer& w, const FillRecord& f);
+void write_position(json::Writer& w, const positions::PositionView& p);
+void write_account(json::Writer& w, const Account& a, const std::string& broker);
+
+std::string order_json(const OrderRecord& o);
+
+// POST /api/v1/orders. Returns false with `err` (VALIDATION_FAILED, listing each field) when the
+// body is not a valid order request.
+bool parse_place(const json::Value& body, OrderRequest* out, Error* err);
+// PUT /api/v1/orders/{id}.
+bool parse_modify(const json::Value& body, ModifyRequest* out, Error* err);
+
+// A decimal from a JSON string (plain text only) or a JSON number (exponent allowed). False with
+// a message naming why.
+bool parse_decimal_value(const json::Value& v, Decimal* out, std::string* why);
+
+}  // namespace ordergate::api

@@ -1,0 +1,381 @@
+#include "app/gateway.hpp"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include "api/api.hpp"
+#include "auth/authenticator.hpp"
+#include "auth/rate_limiter.hpp"
+#include "http/server.hpp"
+#include "idempotency/memory_store.hpp"
+#include "idempotency/redis_store.hpp"
+#include "json/json.hpp"
+#include "metrics/metrics.hpp"
+#include "orders/order_service.hpp"
+#include "ordergate/sdk_version.h"
+#include "plugin_loader/plugin_adapters.hpp"
+#include "plugin_loader/plugin_loader.hpp"
+#include "positions/position_book.hpp"
+#include "risk/risk_checker.hpp"
+
+namespace ordergate::app {
+
+namespace {
+
+// Forwards broker events to the order service once it exists (brokers are created first and
+// emit nothing before start()).
+class EventRelay final : public ports::BrokerEvents {
+public:
+    void set(ports::BrokerEvents* target) { target_ = target; }
+    void on_order_update(const std::string& b, const OrderReport& r) override {
+        if (auto* t = target_.load()) t->on_order_update(b, r);
+    }
+    void on_fill(const std::string& b, const Fill& f) override {
+        if (auto* t = target_.load()) t->on_fill(b, f);
+    }
+    void on_quote(const std::string& b, const Quote& q) override {
+        if (auto* t = target_.load()) t->on_quote(b, q);
+    }
+    void on_connection(const std::string& b, bool c, const std::string& d) override {
+        if (auto* t = target_.load()) t->on_connection(b, c, d);
+    }
+
+private:
+    std::atomic<ports::BrokerEvents*> target_{nullptr};
+};
+
+risk::RiskLimits to_limits(const config::RiskConfig& r) {
+    risk::RiskLimits l;
+    l.max_quantity = r.max_quantity;
+    l.max_notional = r.max_notional;
+    l.allowed_symbols = r.allowed_symbols;
+    l.allowed_exchanges = r.allowed_exchanges;
+    l.max_orders_per_second = r.max_orders_per_second;
+    return l;
+}
+
+auth::AuthConfig to_auth(const config::AuthConfig& a) {
+    auth::AuthConfig c;
+    c.enabled = a.enabled;
+    c.jwks_url = a.jwks_url;
+    c.issuer = a.issuer;
+    c.audience = a.audience;
+    c.leeway = std::chrono::seconds(a.leeway_seconds);
+    c.jwks_ttl = std::chrono::seconds(a.jwks_ttl_seconds);
+    c.jwks_min_refetch_interval = std::chrono::seconds(a.jwks_min_refetch_seconds);
+    c.accounts_claim = a.accounts_claim;
+    c.hs256_secret = a.hs256_secret;
+    for (const auto& k : a.api_keys) c.api_keys.push_back({k.sha256, k.subject, k.accounts, k.scopes});
+    c.protect_health = a.protect_health;
+    c.protect_metrics = a.protect_metrics;
+    c.rate_per_second = a.rate_per_second;
+    c.rate_burst = a.rate_burst;
+    return c;
+}
+
+std::string plugin_json(const plugin_loader::PluginInfo& info, const std::vector<std::string>& instances) {
+    std::string s;
+    json::Writer w(&s);
+    w.begin_object()
+        .field("name", info.name)
+        .field("kind", plugin_loader::kind_name(info.kind))
+        .field("version", info.version)
+        .field("sdk_version", info.sdk_version)
+        .field("abi", std::to_string(info.abi_major) + "." + std::to_string(info.abi_minor))
+        .field("path", info.path)
+        .key("capabilities").begin_array();
+    std::string caps = plugin_loader::capability_names(info.capabilities);
+    size_t pos = 0;
+    while (pos < caps.size()) {
+        size_t end = caps.find_first_of(", |", pos);
+        if (end == std::string::npos) end = caps.size();
+        if (end > pos) w.string(caps.substr(pos, end - pos));
+        pos = end + 1;
+    }
+    w.end_array().key("instances").begin_array();
+    for (const auto& i : instances) w.string(i);
+    w.end_array().end_object();
+    return s;
+}
+
+std::atomic<bool> g_stop_requested{false};
+
+}  // namespace
+
+struct Gateway::Impl {
+    config::Config cfg;
+    std::string executable_dir;
+    std::vector<std::string> plugin_dirs;
+    metrics::Metrics metrics;
+    EventRelay relay;
+    std::map<std::string, std::shared_ptr<plugin_loader::PluginLibrary>> libraries;  // by path
+    std::map<std::string, std::vector<std::string>> instances_of;                   // path -> names
+    std::shared_ptr<plugin_loader::PluginLibrary> storage_lib;
+    std::unique_ptr<plugin_loader::PluginStorage> storage;
+    std::map<std::string, std::unique_ptr<plugin_loader::PluginBroker>> brokers;
+    std::unique_ptr<risk::RiskChecker> risk;
+    std::unique_ptr<positions::PositionBook> positions;
+    std::unique_ptr<idempotency::IdempotencyStore> idempotency;
+    std::unique_ptr<auth::Authenticator> authenticator;
+    std::unique_ptr<auth::RateLimiter> rate_limiter;
+    std::unique_ptr<orders::OrderService> orders;
+    std::unique_ptr<api::Api> api;
+    std::unique_ptr<http::Server> server;
+    bool started = false;
+    bool stopped = false;
+
+    std::shared_ptr<plugin_loader::PluginLibrary> library(const std::string& plugin, og_kind kind) {
+        std::string path = plugin_loader::resolve_plugin(plugin, plugin_dirs);
+        auto it = libraries.find(path);
+        if (it != libraries.end()) {
+            if (it->second->info().kind != kind)
+                throw plugin_loader::LoadError("plugin " + path + ": is a " +
+                                               plugin_loader::kind_name(it->second->info().kind) +
+                                               " plugin, expected " +
+                                               plugin_loader::kind_name(kind));
+            return it->second;
+        }
+        plugin_loader::HostServicesConfig services;
+        auto lib = plugin_loader::load_plugin(path, kind, services);
+        const auto& i = lib->info();
+        spdlog::info("event=plugin_loaded name={} kind={} version={} sdk={} abi={}.{} path={}",
+                     i.name, plugin_loader::kind_name(i.kind), i.version, i.sdk_version,
+                     i.abi_major, i.abi_minor, i.path);
+        libraries[path] = lib;
+        return lib;
+    }
+
+    std::vector<api::ReadinessCheck> readiness() {
+        std::vector<api::ReadinessCheck> out;
+        {
+            api::ReadinessCheck c{"storage", true, ""};
+            try {
+                storage->ping();
+            } catch (const sdk::Error& e) {
+                c.ok = false;
+                c.detail = "storage does not answer";
+                spdlog::warn("event=readiness component=storage status=down error=\"{}\"", e.what());
+            }
+            out.push_back(c);
+        }
+        if (cfg.idempotency.backend == "redis") {
+            api::ReadinessCheck c{"idempotency", idempotency->ping(), ""};
+            if (!c.ok) c.detail = "redis does not answer";
+            // Not required: the gateway keeps placing orders on the client_order_id backstop.
+            if (!c.ok && !cfg.idempotency.redis_required) c.detail += " (not required)";
+            if (!cfg.idempotency.redis_required) c.ok = true;
+            out.push_back(c);
+        }
+        for (const auto& [name, b] : brokers) {
+            api::ReadinessCheck c{"broker:" + name, orders->broker_connected(name), ""};
+            if (!c.ok) c.detail = "broker disconnected";
+            out.push_back(c);
+        }
+        return out;
+    }
+};
+
+Gateway::Gateway(config::Config cfg, std::string executable_dir) : impl_(std::make_unique<Impl>()) {
+    impl_->cfg = std::move(cfg);
+    impl_->executable_dir = std::move(executable_dir);
+}
+
+Gateway::~Gateway() { stop(); }
+
+uint16_t Gateway::port() const { return impl_->server ? impl_->server->port() : 0; }
+
+void Gateway::start() {
+    Impl& g = *impl_;
+    const config::Config& cfg = g.cfg;
+    // Plugin directories: as configured (relative to the working directory), then next to the
+    // binary (build/bin/../plugins, /usr/lib/ordergate/bin/../plugins).
+    g.plugin_dirs = cfg.plugin_dirs;
+    if (!g.executable_dir.empty()) {
+        g.plugin_dirs.push_back(g.executable_dir + "/../plugins");
+        g.plugin_dirs.push_back(g.executable_dir + "/../lib/ordergate/plugins");
+    }
+
+    // Storage.
+    g.storage_lib = g.library(cfg.storage.plugin, OG_KIND_STORAGE);
+    g.instances_of[g.storage_lib->info().path].push_back("storage");
+    g.storage = g.storage_lib->create_storage(cfg.storage.settings);
+    int64_t schema = g.storage->migrate();
+    spdlog::info("event=storage_ready plugin={} schema_version={}", g.storage_lib->info().name,
+                 schema);
+
+    // Brokers.
+    std::map<std::string, ports::BrokerPort*> broker_ptrs;
+    orders::ServiceOptions options;
+    for (const auto& b : cfg.brokers) {
+        auto lib = g.library(b.plugin, OG_KIND_BROKER);
+        g.instances_of[lib->info().path].push_back(b.name);
+        auto inst = lib->create_broker(b.name, b.settings, &g.relay);
+        broker_ptrs[b.name] = inst.get();
+        options.broker_timeouts[b.name] = std::chrono::milliseconds(b.timeout_ms);
+        g.brokers[b.name] = std::move(inst);
+    }
+
+    // Domain.
+    std::map<std::string, risk::RiskLimits> per_account;
+    std::vector<orders::AccountRoute> routes;
+    for (const auto& a : cfg.accounts) {
+        if (a.risk) per_account[a.id] = to_limits(*a.risk);
+        routes.push_back({a.id, a.broker});
+    }
+    g.risk = std::make_unique<risk::RiskChecker>(to_limits(cfg.risk), per_account, system_clock());
+    g.positions = std::make_unique<positions::PositionBook>();
+    g.orders = std::make_unique<orders::OrderService>(*g.storage, broker_ptrs, routes, g.risk.get(),
+                                                      g.positions.get(), &g.metrics,
+                                                      system_clock(), options);
+    g.relay.set(g.orders.get());
+    g.orders->recover();
+
+    // Idempotency.
+    if (cfg.idempotency.backend == "redis") {
+        idempotency::RedisConfig rc;
+        std::string why;
+        if (!idempotency::parse_redis_url(cfg.idempotency.redis_url, &rc, &why))
+            throw std::runtime_error("idempotency.redis_url: " + why);
+        rc.ttl.completed = std::chrono::seconds(cfg.idempotency.ttl_seconds);
+        g.idempotency = std::make_unique<idempotency::RedisStore>(rc);
+        bool up = g.idempotency->ping();
+        spdlog::info("event=idempotency_store backend=redis target=\"{}\" required={} up={}",
+                     idempotency::describe(rc), cfg.idempotency.redis_required, up);
+    } else {
+        idempotency::MemoryStoreOptions mo;
+        mo.ttl.completed = std::chrono::seconds(cfg.idempotency.ttl_seconds);
+        g.idempotency = std::make_unique<idempotency::MemoryStore>(mo);
+        spdlog::info("event=idempotency_store backend=memory ttl_s={}", cfg.idempotency.ttl_seconds);
+    }
+
+    // Auth.
+    if (cfg.auth.enabled) {
+        g.authenticator = std::make_unique<auth::Authenticator>(to_auth(cfg.auth));
+        if (!cfg.auth.jwks_url.empty() && !g.authenticator->refresh_keys())
+            spdlog::warn("event=jwks_unavailable_at_startup detail=\"tokens get 503 "
+                         "AUTH_UNAVAILABLE until the keys can be fetched\"");
+        spdlog::info("event=auth mode=on issuer=\"{}\" audience=\"{}\" api_keys={}",
+                     cfg.auth.issuer, cfg.auth.audience, cfg.auth.api_keys.size());
+    } else {
+        spdlog::warn("event=auth mode=off detail=\"every caller is the operator principal with "
+                     "every account; set AUTH_ENABLED=true in production\"");
+    }
+    if (cfg.auth.rate_per_second > 0)
+        g.rate_limiter = std::make_unique<auth::RateLimiter>(cfg.auth.rate_per_second,
+                                                             cfg.auth.rate_burst);
+
+    // Brokers start: events may flow from here on.
+    for (auto& [name, b] : g.brokers) b->start();
+
+    api::ApiDeps deps;
+    deps.orders = g.orders.get();
+    deps.positions = g.positions.get();
+    deps.idempotency = g.idempotency.get();
+    deps.authenticator = g.authenticator.get();
+    deps.rate_limiter = g.rate_limiter.get();
+    deps.metrics = &g.metrics;
+    deps.readiness = [&g] { return g.readiness(); };
+    deps.plugins = [&g] {
+        std::vector<std::string> items;
+        for (const auto& [path, lib] : g.libraries) items.push_back(plugin_json(lib->info(), g.instances_of[path]));
+        return items;
+    };
+    api::ApiOptions ao;
+    ao.idempotency_required = cfg.idempotency.backend != "redis" || cfg.idempotency.redis_required;
+    ao.require_idempotency_key = cfg.idempotency.require_key;
+    ao.protect_health = cfg.auth.enabled && cfg.auth.protect_health;
+    ao.protect_metrics = cfg.auth.enabled && cfg.auth.protect_metrics;
+    ao.version = ORDERGATE_SDK_VERSION_STRING;
+    g.api = std::make_unique<api::Api>(std::move(deps), ao);
+
+    http::ServerOptions so;
+    so.host = cfg.http.host;
+    so.port = cfg.http.port;
+    so.body_limit_bytes = cfg.http.body_limit_bytes;
+    so.max_threads = cfg.http.max_threads;
+    so.max_queued = cfg.http.max_queued;
+    api::Api* api = g.api.get();
+    g.server = std::make_unique<http::Server>(
+        so, [api](http::Request& req, http::Response& res) { api->handle(req, res); }, &g.metrics);
+    g.server->start();
+    g.started = true;
+    spdlog::info("event=listening host={} port={} storage={} brokers={} accounts={}", so.host,
+                 g.server->port(), cfg.storage.plugin, cfg.brokers.size(), cfg.accounts.size());
+}
+
+void Gateway::stop() {
+    Impl& g = *impl_;
+    if (g.stopped) return;
+    g.stopped = true;
+    if (g.server) {
+        int left = g.server->stop(std::chrono::seconds(g.cfg.http.shutdown_grace_seconds));
+        spdlog::info("event=http_stopped unfinished_requests={}", left);
+    }
+    for (auto& [name, b] : g.brokers) {
+        try {
+            b->stop();
+        } catch (const sdk::Error& e) {
+            spdlog::error("event=broker_stop_failed broker={} error=\"{}\"", name, e.what());
+        }
+    }
+    g.relay.set(nullptr);
+    if (g.orders) g.orders->flush();
+    g.server.reset();
+    g.api.reset();
+    g.orders.reset();
+    g.brokers.clear();
+    g.storage.reset();
+    spdlog::info("event=stopped");
+}
+
+int run_serve(const std::string& config_path, const std::string& executable_dir) {
+    config::Config cfg;
+    try {
+        cfg = config_path.empty() ? config::load_default_config() : config::load_config(config_path);
+    } catch (const std::exception& e) {
+        std::cerr << "ordergate: configuration error: " << e.what() << "\n";
+        return 2;
+    }
+    spdlog::set_level(spdlog::level::from_str(cfg.logging.level));
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
+    spdlog::info("event=starting version={} config={}", ORDERGATE_SDK_VERSION_STRING,
+                 cfg.source_path);
+    // Signals are taken by sigwait below, in this thread only.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+    Gateway gateway(std::move(cfg), executable_dir);
+    try {
+        gateway.start();
+    } catch (const std::exception& e) {
+        spdlog::critical("event=startup_failed error=\"{}\"", e.what());
+        std::cerr << "ordergate: cannot start: " << e.what() << "\n";
+        return 1;
+    }
+    int sig = 0;
+    sigwait(&set, &sig);
+    spdlog::info("event=shutdown signal={}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    gateway.stop();
+    return 0;
+}
+
+int run_config_validate(const std::string& config_path) {
+    try {
+        config::Config cfg = config::load_config(config_path);
+        std::cout << config::describe(cfg) << "\n" << config_path << ": OK\n";
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << e.what() << "\n";
+        return 2;
+    }
+}
+
+}  // namespace ordergate::app

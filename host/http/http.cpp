@@ -1,0 +1,193 @@
+#include "http/http.hpp"
+
+#include <strings.h>
+
+#include "json/json.hpp"
+
+namespace ordergate::http {
+
+std::string_view Request::header(std::string_view name) const {
+    for (const auto& h : headers)
+        if (h.first.size() == name.size() &&
+            strncasecmp(h.first.data(), name.data(), name.size()) == 0)
+            return h.second;
+    return {};
+}
+
+bool Request::has_header(std::string_view name) const {
+    for (const auto& h : headers)
+        if (h.first.size() == name.size() &&
+            strncasecmp(h.first.data(), name.data(), name.size()) == 0)
+            return true;
+    return false;
+}
+
+void Response::set_header(std::string name, std::string value) {
+    for (auto& h : headers) {
+        if (strcasecmp(h.first.c_str(), name.c_str()) == 0) {
+            h.second = std::move(value);
+            return;
+        }
+    }
+    headers.emplace_back(std::move(name), std::move(value));
+}
+
+void Response::json(int status_code, std::string json_body) {
+    status = status_code;
+    content_type = "application/json";
+    body = std::move(json_body);
+}
+
+int status_of(ErrorCode code) {
+    switch (code) {
+        case ErrorCode::MalformedJson:
+        case ErrorCode::InvalidParameter:
+        case ErrorCode::IdempotencyKeyInvalid:
+        case ErrorCode::IdempotencyKeyRequired: return 400;
+        case ErrorCode::Unauthenticated: return 401;
+        case ErrorCode::InsufficientScope: return 403;
+        case ErrorCode::NotFound: return 404;
+        case ErrorCode::MethodNotAllowed: return 405;
+        case ErrorCode::DuplicateClientOrderId:
+        case ErrorCode::IdempotencyInFlight:
+        case ErrorCode::OrderNotModifiable:
+        case ErrorCode::OrderNotCancellable:
+        case ErrorCode::GttNotModifiable: return 409;
+        case ErrorCode::PayloadTooLarge: return 413;
+        case ErrorCode::UnsupportedMediaType: return 415;
+        case ErrorCode::ValidationFailed:
+        case ErrorCode::UnsupportedByBroker:
+        case ErrorCode::RiskRejected:
+        case ErrorCode::BrokerRejected:
+        case ErrorCode::IdempotencyKeyReused: return 422;
+        case ErrorCode::RateLimited: return 429;
+        case ErrorCode::HeadersTooLarge: return 431;
+        case ErrorCode::Internal: return 500;
+        case ErrorCode::BrokerUnavailable:
+        case ErrorCode::StorageUnavailable:
+        case ErrorCode::IdempotencyUnavailable:
+        case ErrorCode::AuthUnavailable: return 503;
+    }
+    return 500;
+}
+
+std::string_view title_of(ErrorCode code) {
+    switch (code) {
+        case ErrorCode::MalformedJson: return "Malformed JSON";
+        case ErrorCode::InvalidParameter: return "Invalid parameter";
+        case ErrorCode::IdempotencyKeyInvalid: return "Invalid idempotency key";
+        case ErrorCode::IdempotencyKeyRequired: return "Idempotency key required";
+        case ErrorCode::Unauthenticated: return "Unauthenticated";
+        case ErrorCode::InsufficientScope: return "Insufficient scope";
+        case ErrorCode::NotFound: return "Not found";
+        case ErrorCode::MethodNotAllowed: return "Method not allowed";
+        case ErrorCode::DuplicateClientOrderId: return "Duplicate client order id";
+        case ErrorCode::IdempotencyInFlight: return "Request with this idempotency key in flight";
+        case ErrorCode::OrderNotModifiable: return "Order not modifiable";
+        case ErrorCode::OrderNotCancellable: return "Order not cancellable";
+        case ErrorCode::GttNotModifiable: return "GTT not modifiable";
+        case ErrorCode::PayloadTooLarge: return "Payload too large";
+        case ErrorCode::UnsupportedMediaType: return "Unsupported media type";
+        case ErrorCode::HeadersTooLarge: return "Request headers too large";
+        case ErrorCode::ValidationFailed: return "Validation failed";
+        case ErrorCode::UnsupportedByBroker: return "Unsupported by broker";
+        case ErrorCode::RiskRejected: return "Risk check rejected the order";
+        case ErrorCode::BrokerRejected: return "Broker rejected the request";
+        case ErrorCode::IdempotencyKeyReused: return "Idempotency key reused with another request";
+        case ErrorCode::RateLimited: return "Rate limited";
+        case ErrorCode::Internal: return "Internal error";
+        case ErrorCode::BrokerUnavailable: return "Broker unavailable";
+        case ErrorCode::StorageUnavailable: return "Storage unavailable";
+        case ErrorCode::IdempotencyUnavailable: return "Idempotency store unavailable";
+        case ErrorCode::AuthUnavailable: return "Authentication unavailable";
+    }
+    return "Internal error";
+}
+
+std::string type_of(ErrorCode code) {
+    std::string t = "https://ordergate.dev/errors/";
+    for (char c : code_name(code)) t.push_back(c == '_' ? '-' : static_cast<char>(c - 'A' + 'a'));
+    return t;
+}
+
+void render_problem(const Error& err, const std::string& request_id, Response* res) {
+    int status = status_of(err.code);
+    std::string body;
+    json::Writer w(&body);
+    w.begin_object()
+        .field("type", type_of(err.code))
+        .field("title", title_of(err.code))
+        .field_int("status", status)
+        .field("detail", err.detail.empty() ? std::string(title_of(err.code)) : err.detail)
+        .field("code", code_name(err.code))
+        .field("request_id", request_id);
+    if (!err.order_id.empty()) w.field("order_id", err.order_id);
+    if (!err.errors.empty()) {
+        w.key("errors").begin_array();
+        for (const auto& fe : err.errors)
+            w.begin_object().field("field", fe.field).field("message", fe.message).end_object();
+        w.end_array();
+    }
+    w.end_object();
+    res->status = status;
+    res->content_type = "application/problem+json";
+    res->body = std::move(body);
+    if (err.retry_after_seconds > 0)
+        res->set_header("Retry-After", std::to_string(err.retry_after_seconds));
+    else if (status == 503 || status == 429)
+        res->set_header("Retry-After", "1");
+}
+
+std::string url_decode(std::string_view s, bool* ok) {
+    std::string out;
+    out.reserve(s.size());
+    *ok = true;
+    auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%') {
+            if (i + 2 >= s.size()) {
+                *ok = false;
+                return {};
+            }
+            int a = hex(s[i + 1]), b = hex(s[i + 2]);
+            if (a < 0 || b < 0) {
+                *ok = false;
+                return {};
+            }
+            out.push_back(static_cast<char>(a * 16 + b));
+            i += 2;
+        } else if (s[i] == '+') {
+            out.push_back(' ');
+        } else {
+            out.push_back(s[i]);
+        }
+    }
+    return out;
+}
+
+bool parse_query(std::string_view query, std::vector<std::pair<std::string, std::string>>* out) {
+    size_t pos = 0;
+    while (pos <= query.size()) {
+        size_t amp = query.find('&', pos);
+        if (amp == std::string_view::npos) amp = query.size();
+        std::string_view part = query.substr(pos, amp - pos);
+        if (!part.empty()) {
+            size_t eq = part.find('=');
+            bool ok1 = true, ok2 = true;
+            std::string k = url_decode(part.substr(0, eq), &ok1);
+            std::string v =
+                eq == std::string_view::npos ? std::string() : url_decode(part.substr(eq + 1), &ok2);
+            if (!ok1 || !ok2) return false;
+            out->emplace_back(std::move(k), std::move(v));
+        }
+        pos = amp + 1;
+    }
+    return true;
+}
+
+}  // namespace ordergate::http

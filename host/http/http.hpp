@@ -1,0 +1,59 @@
+// ordergate::http — the HTTP transport: requests and responses as plain values, problem+json
+// rendering, and the Poco-based server. No business rule lives here; Poco::Net stays inside
+// server.cpp.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/error.hpp"
+
+namespace ordergate::http {
+
+struct Request {
+    std::string method;
+    std::string path;   // decoded path, no query
+    std::string query;  // raw query string (after '?')
+    std::string body;
+    std::string request_id;
+    std::string remote;
+    std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+    std::map<std::string, std::string> params;                 // path parameters
+    std::string route;  // the matched route pattern, for metrics and logs ("unmatched" otherwise)
+
+    // The header's value, or "" when absent (names are case-insensitive).
+    std::string_view header(std::string_view name) const;
+    bool has_header(std::string_view name) const;
+};
+
+struct Response {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+
+    void set_header(std::string name, std::string value);
+    // A JSON body with the given status.
+    void json(int status_code, std::string json_body);
+};
+
+// problem+json (RFC 9457) for an error: the one table from code to status, type and title.
+int status_of(ErrorCode code);
+std::string_view title_of(ErrorCode code);
+// "https://ordergate.dev/errors/validation-failed"
+std::string type_of(ErrorCode code);
+// Fills `res` with the problem document for `err` (status, content type, Retry-After,
+// WWW-Authenticate where the code needs them).
+void render_problem(const Error& err, const std::string& request_id, Response* res);
+
+// Query-string parsing: "a=1&b=x%20y" -> {{"a","1"},{"b","x y"}}. Returns false on a malformed
+// escape.
+bool parse_query(std::string_view query, std::vector<std::pair<std::string, std::string>>* out);
+std::string url_decode(std::string_view s, bool* ok);
+
+}  // namespace ordergate::http

@@ -1,0 +1,222 @@
+#include "http/server.hpp"
+
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/ThreadPool.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <thread>
+
+#include "common/ids.hpp"
+#include "metrics/metrics.hpp"
+
+namespace ordergate::http {
+
+namespace {
+
+bool valid_request_id(std::string_view id) {
+    if (id.empty() || id.size() > 128) return false;
+    for (char c : id)
+        if (c < 0x21 || c > 0x7E) return false;
+    return true;
+}
+
+std::string lower(std::string s) {
+    for (char& c : s)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return s;
+}
+
+struct Shared {
+    ServerOptions options;
+    Dispatch dispatch;
+    metrics::Metrics* metrics;
+    std::atomic<int> in_flight{0};
+};
+
+class Handler : public Poco::Net::HTTPRequestHandler {
+public:
+    explicit Handler(Shared* shared) : shared_(shared) {}
+
+    void handleRequest(Poco::Net::HTTPServerRequest& preq,
+                       Poco::Net::HTTPServerResponse& pres) override {
+        auto t0 = std::chrono::steady_clock::now();
+        shared_->in_flight.fetch_add(1, std::memory_order_relaxed);
+        Request req;
+        Response res;
+        req.method = preq.getMethod();
+        req.route = "unmatched";
+        req.remote = preq.clientAddress().host().toString();
+        const std::string& uri = preq.getURI();
+        size_t q = uri.find('?');
+        bool path_ok = true;
+        req.path = url_decode(std::string_view(uri).substr(0, q), &path_ok);
+        if (q != std::string::npos) req.query = uri.substr(q + 1);
+        req.headers.reserve(preq.size());
+        for (const auto& h : preq) req.headers.emplace_back(lower(h.first), h.second);
+        std::string_view rid = req.header("x-request-id");
+        req.request_id = valid_request_id(rid) ? std::string(rid) : ids::new_request_id();
+
+        bool close_after = false;
+        try {
+            if (!path_ok) {
+                render_problem(Error::make(ErrorCode::NotFound, "malformed path"), req.request_id,
+                               &res);
+            } else if (read_body(preq, &req, &res)) {
+                shared_->dispatch(req, res);
+            } else {
+                close_after = true;  // the rest of an oversized body was not read
+            }
+        } catch (const std::exception& e) {
+            spdlog::error("event=unhandled_exception request_id={} route={} method={} error=\"{}\"",
+                          req.request_id, req.route, req.method, e.what());
+            res = Response();
+            render_problem(Error::make(ErrorCode::Internal,
+                                       "internal error; quote request id " + req.request_id),
+                           req.request_id, &res);
+        }
+        send(req, res, pres, close_after);
+        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (shared_->metrics) shared_->metrics->http_request(req.route, req.method, res.status, secs);
+        if (res.status >= 500)
+            spdlog::warn("event=http_response request_id={} method={} route={} status={} ms={:.3f}",
+                         req.request_id, req.method, req.route, res.status, secs * 1000);
+        else
+            spdlog::debug("event=http_response request_id={} method={} route={} status={} ms={:.3f}",
+                          req.request_id, req.method, req.route, res.status, secs * 1000);
+        shared_->in_flight.fetch_sub(1, std::memory_order_relaxed);
+    }
+
+private:
+    // Reads the body into req->body. Returns false (with a 413 in res) when it is over the limit.
+    bool read_body(Poco::Net::HTTPServerRequest& preq, Request* req, Response* res) {
+        const size_t limit = shared_->options.body_limit_bytes;
+        auto too_large = [&] {
+            render_problem(Error::make(ErrorCode::PayloadTooLarge,
+                                       "request body is larger than " + std::to_string(limit) +
+                                           " bytes"),
+                           req->request_id, res);
+            return false;
+        };
+        if (preq.hasContentLength()) {
+            auto len = preq.getContentLength64();
+            if (len < 0) return true;
+            if (static_cast<uint64_t>(len) > limit) return too_large();
+            req->body.resize(static_cast<size_t>(len));
+            if (len > 0) {
+                preq.stream().read(req->body.data(), len);
+                req->body.resize(static_cast<size_t>(preq.stream().gcount()));
+            }
+            return true;
+        }
+        if (!preq.getChunkedTransferEncoding()) return true;
+        char buf[8192];
+        std::istream& in = preq.stream();
+        while (in) {
+            in.read(buf, sizeof buf);
+            req->body.append(buf, static_cast<size_t>(in.gcount()));
+            if (req->body.size() > limit) return too_large();
+        }
+        return true;
+    }
+
+    void send(const Request& req, Response& res, Poco::Net::HTTPServerResponse& pres,
+              bool close_after) {
+        pres.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(res.status));
+        if (!res.content_type.empty()) pres.setContentType(res.content_type);
+        for (const auto& h : res.headers) pres.set(h.first, h.second);
+        pres.set("X-Request-Id", req.request_id);
+        if (close_after) pres.setKeepAlive(false);
+        pres.setContentLength64(static_cast<Poco::Int64>(res.body.size()));
+        if (req.method == "HEAD") {
+            pres.send();
+            return;
+        }
+        std::ostream& out = pres.send();
+        out.write(res.body.data(), static_cast<std::streamsize>(res.body.size()));
+    }
+
+    Shared* shared_;
+};
+
+class Factory : public Poco::Net::HTTPRequestHandlerFactory {
+public:
+    explicit Factory(Shared* shared) : shared_(shared) {}
+    Poco::Net::HTTPRequestHandler* createRequestHandler(
+        const Poco::Net::HTTPServerRequest&) override {
+        return new Handler(shared_);  // Poco takes ownership
+    }
+
+private:
+    Shared* shared_;
+};
+
+}  // namespace
+
+struct Server::Impl {
+    Shared shared;
+    std::unique_ptr<Poco::ThreadPool> pool;
+    std::unique_ptr<Poco::Net::HTTPServer> server;
+    uint16_t port = 0;
+};
+
+Server::Server(ServerOptions options, Dispatch dispatch, metrics::Metrics* metrics)
+    : impl_(std::make_unique<Impl>()) {
+    impl_->shared.options = std::move(options);
+    impl_->shared.dispatch = std::move(dispatch);
+    impl_->shared.metrics = metrics;
+}
+
+Server::~Server() {
+    if (impl_->server) stop(std::chrono::milliseconds(0));
+}
+
+void Server::start() {
+    const auto& o = impl_->shared.options;
+    Poco::Net::ServerSocket socket;
+    try {
+        socket.bind(Poco::Net::SocketAddress(o.host, o.port), true);
+        socket.listen(1024);
+    } catch (const Poco::Exception& e) {
+        throw std::runtime_error("cannot listen on " + o.host + ":" + std::to_string(o.port) +
+                                 ": " + e.displayText());
+    }
+    impl_->port = socket.address().port();
+    auto* params = new Poco::Net::HTTPServerParams;  // reference-counted by Poco
+    params->setMaxThreads(o.max_threads);
+    params->setMaxQueued(o.max_queued);
+    params->setKeepAlive(true);
+    params->setMaxKeepAliveRequests(0);
+    params->setKeepAliveTimeout(Poco::Timespan(o.keep_alive_timeout_seconds, 0));
+    params->setServerName("ordergate");
+    // A pool of our own: Poco's default pool caps at 16 threads whatever maxThreads says.
+    impl_->pool = std::make_unique<Poco::ThreadPool>(2, o.max_threads + 4);
+    impl_->server = std::make_unique<Poco::Net::HTTPServer>(new Factory(&impl_->shared),
+                                                            *impl_->pool, socket, params);
+    impl_->server->start();
+}
+
+uint16_t Server::port() const { return impl_->port; }
+
+int Server::stop(std::chrono::milliseconds grace) {
+    if (!impl_->server) return 0;
+    // Stop accepting and end idle keep-alive connections; requests being served finish.
+    impl_->server->stopAll(false);
+    auto deadline = std::chrono::steady_clock::now() + grace;
+    while (impl_->shared.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    int left = impl_->shared.in_flight.load();
+    if (left > 0) impl_->server->stopAll(true);
+    impl_->server.reset();
+    impl_->pool->joinAll();
+    return left;
+}
+
+}  // namespace ordergate::http

@@ -1,0 +1,69 @@
+// ordergate::orders::BatchWriter — group commit in front of the storage port.
+//
+// Every write of the host goes through here. One writer thread takes everything queued while
+// the previous transaction ran and writes it as ONE storage batch (one transaction, one flush),
+// so N concurrent requests wait for one commit instead of N. Order is preserved: writes land in
+// the order they were queued, so successive versions of one order are written in sequence.
+//
+// Threads: write(), write_async() and flush() may be called from any thread. Completion
+// callbacks of write_async() run on the writer thread and must be quick and must not call back
+// into the writer synchronously (write()); they may call write_async().
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "ports/ports.hpp"
+
+namespace ordergate::metrics {
+class Metrics;
+}
+
+namespace ordergate::orders {
+
+class BatchWriter {
+public:
+    // Called with the per-op statuses, or with an exception (sdk::Error) when the batch failed.
+    using Done = std::function<void(const std::vector<Status>* results, std::exception_ptr error)>;
+
+    BatchWriter(ports::StoragePort& storage, metrics::Metrics* metrics, size_t max_ops = 512);
+    ~BatchWriter();  // flushes, then stops the thread
+    BatchWriter(const BatchWriter&) = delete;
+    BatchWriter& operator=(const BatchWriter&) = delete;
+
+    // Queues `ops` (written together, in order) and waits until they are committed. Returns one
+    // status per op (Ok or Conflict). Throws sdk::Error when the batch failed (nothing of it was
+    // written). The first op must not carry requires_previous (it is cleared).
+    std::vector<Status> write(std::vector<WriteOp> ops);
+    // Queues without waiting (write-behind). `done` may be empty.
+    void write_async(std::vector<WriteOp> ops, Done done);
+    // Waits until everything queued before the call is written (or failed).
+    void flush();
+    // Flushes and stops the writer thread; later writes throw sdk::Error(Unavailable).
+    void stop();
+
+private:
+    struct Pending {
+        std::vector<WriteOp> ops;
+        Done done;
+    };
+    void run();
+
+    ports::StoragePort& storage_;
+    metrics::Metrics* metrics_;
+    size_t max_ops_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<Pending> queue_;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace ordergate::orders

@@ -1,0 +1,1240 @@
+#include "orders/order_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "common/ids.hpp"
+#include "metrics/metrics.hpp"
+#include "orders/state_machine.hpp"
+#include "positions/position_book.hpp"
+#include "risk/risk_checker.hpp"
+
+namespace ordergate::orders {
+
+namespace {
+
+std::string key2(const std::string& a, const std::string& b) {
+    std::string k;
+    k.reserve(a.size() + b.size() + 1);
+    k.append(a).push_back('\0');
+    k.append(b);
+    return k;
+}
+
+constexpr std::string_view kClientIdPrefix = "client_order_id:";
+
+uint64_t cap_of(OrderType t) {
+    switch (t) {
+        case OrderType::Market: return OG_CAP_ORDER_MARKET;
+        case OrderType::Limit: return OG_CAP_ORDER_LIMIT;
+        case OrderType::Stop: return OG_CAP_ORDER_STOP;
+        case OrderType::StopLimit: return OG_CAP_ORDER_STOP_LIMIT;
+    }
+    return ~0ull;
+}
+
+uint64_t cap_of(TimeInForce t) {
+    switch (t) {
+        case TimeInForce::Day: return OG_CAP_TIF_DAY;
+        case TimeInForce::Gtc: return OG_CAP_TIF_GTC;
+        case TimeInForce::Ioc: return OG_CAP_TIF_IOC;
+        case TimeInForce::Fok: return OG_CAP_TIF_FOK;
+    }
+    return ~0ull;
+}
+
+// A broker's message as a client may see it: one line, bounded.
+std::string client_text(std::string_view s) {
+    std::string out;
+    for (char c : s.substr(0, 200)) out.push_back(c == '\n' || c == '\r' ? ' ' : c);
+    return out;
+}
+
+bool not_sent(Status s) {
+    return s == Status::Unavailable || s == Status::Timeout || s == Status::RateLimited;
+}
+bool refused(Status s) {
+    return s == Status::Rejected || s == Status::InvalidArgument || s == Status::Unsupported ||
+           s == Status::NotFound;
+}
+
+Error broker_unavailable(const std::string& broker, Status s, const std::string& order_id) {
+    Error e = Error::make(ErrorCode::BrokerUnavailable,
+                          "broker '" + broker + "' did not take the request (" +
+                              std::string(to_string(s)) + "); nothing was sent");
+    e.order_id = order_id;
+    e.retry_after_seconds = 1;
+    return e;
+}
+
+Error storage_unavailable() {
+    Error e = Error::make(ErrorCode::StorageUnavailable, "order storage is unavailable");
+    e.retry_after_seconds = 1;
+    return e;
+}
+
+}  // namespace
+
+bool AccountScope::allows(const std::string& account) const {
+    return all || std::find(accounts.begin(), accounts.end(), account) != accounts.end();
+}
+
+OrderService::OrderService(ports::StoragePort& storage,
+                           std::map<std::string, ports::BrokerPort*> brokers,
+                           std::vector<AccountRoute> accounts, risk::RiskChecker* risk,
+                           positions::PositionBook* positions, metrics::Metrics* metrics,
+                           std::shared_ptr<Clock> clock, ServiceOptions options)
+    : storage_(storage),
+      brokers_(std::move(brokers)),
+      accounts_(std::move(accounts)),
+      risk_(risk),
+      positions_(positions),
+      metrics_(metrics),
+      clock_(std::move(clock)),
+      options_(std::move(options)),
+      writer_(storage, metrics) {
+    for (const auto& a : accounts_) account_broker_[a.account_id] = a.broker;
+}
+
+OrderService::~OrderService() { writer_.stop(); }
+
+void OrderService::flush() { writer_.flush(); }
+
+// ---- recovery ---------------------------------------------------------------------------------
+
+void OrderService::recover() {
+    size_t live = 0, fills = 0;
+    OrderQuery q;
+    q.open_only = true;
+    q.limit = 1000;
+    for (;;) {
+        Page<OrderRecord> page = storage_.list_orders(q);
+        for (auto& rec : page.items) {
+            auto e = std::make_shared<Entry>();
+            e->rec = std::move(rec);
+            remember(e);
+            ++live;
+        }
+        if (page.next_cursor.empty()) break;
+        q.cursor = page.next_cursor;
+    }
+    if (positions_) {
+        FillQuery fq;
+        fq.limit = 1000;
+        for (;;) {
+            Page<FillRecord> page = storage_.list_fills(fq);
+            for (const auto& f : page.items) {
+                positions_->apply_fill(positions::PositionKey{f.account_id, f.broker, f.symbol,
+                                                              f.exchange},
+                                       f.side, f.quantity, f.price, f.fee, f.executed_at_ns);
+                ++fills;
+            }
+            if (page.next_cursor.empty()) break;
+            fq.cursor = page.next_cursor;
+        }
+    }
+    if (metrics_) metrics_->set_open_orders(static_cast<double>(live));
+    spdlog::info("event=recovered open_orders={} fills_replayed={}", live, fills);
+}
+
+// ---- routing ------------------------------------------------------------------------------------
+
+Result<OrderService::Route> OrderService::route(const std::string& account_id) const {
+    auto it = account_broker_.find(account_id);
+    if (it == account_broker_.end())
+        return fail(ErrorCode::NotFound, "account '" + account_id + "' not found");
+    auto b = brokers_.find(it->second);
+    if (b == brokers_.end() || b->second == nullptr)
+        return fail(ErrorCode::Internal, "account is mapped to a broker that is not loaded");
+    Route r;
+    r.broker = b->second;
+    r.name = it->second;
+    auto t = options_.broker_timeouts.find(r.name);
+    r.timeout = t == options_.broker_timeouts.end() ? options_.broker_timeout : t->second;
+    return r;
+}
+
+Result<OrderService::Route> OrderService::route_of_order(const OrderRecord& rec) const {
+    auto b = brokers_.find(rec.broker);
+    if (b == brokers_.end() || b->second == nullptr) {
+        Error e = Error::make(ErrorCode::BrokerUnavailable,
+                              "broker '" + rec.broker + "' of this order is not loaded");
+        e.retry_after_seconds = 5;
+        return std::unexpected(e);
+    }
+    Route r;
+    r.broker = b->second;
+    r.name = rec.broker;
+    auto t = options_.broker_timeouts.find(r.name);
+    r.timeout = t == options_.broker_timeouts.end() ? options_.broker_timeout : t->second;
+    return r;
+}
+
+std::string OrderService::broker_of(const std::string& account_id) const {
+    auto it = account_broker_.find(account_id);
+    return it == account_broker_.end() ? std::string() : it->second;
+}
+
+std::vector<AccountRoute> OrderService::accounts(const AccountScope& scope) const {
+    std::vector<AccountRoute> out;
+    for (const auto& a : accounts_)
+        if (scope.allows(a.account_id)) out.push_back(a);
+    return out;
+}
+
+// ---- cache --------------------------------------------------------------------------------------
+
+OrderService::EntryPtr OrderService::cached(const std::string& id) const {
+    std::shared_lock lock(cache_mutex_);
+    auto it = by_id_.find(id);
+    return it == by_id_.end() ? nullptr : it->second;
+}
+
+OrderService::EntryPtr OrderService::find_by_client_id(const std::string& account,
+                                                       const std::string& cid) const {
+    std::shared_lock lock(cache_mutex_);
+    auto it = by_client_id_.find(key2(account, cid));
+    if (it == by_client_id_.end()) return nullptr;
+    auto e = by_id_.find(it->second);
+    return e == by_id_.end() ? nullptr : e->second;
+}
+
+OrderService::EntryPtr OrderService::find_by_broker_id(const std::string& broker,
+                                                       const std::string& boid) const {
+    std::shared_lock lock(cache_mutex_);
+    auto it = by_broker_id_.find(key2(broker, boid));
+    if (it == by_broker_id_.end()) return nullptr;
+    auto e = by_id_.find(it->second);
+    return e == by_id_.end() ? nullptr : e->second;
+}
+
+void OrderService::remember(const EntryPtr& e) {
+    std::unique_lock lock(cache_mutex_);
+    // Only the owner of a new entry, or recovery, calls this: the record is not shared yet.
+    const OrderRecord& r = e->rec;
+    by_id_[r.id] = e;
+    by_client_id_[key2(r.account_id, r.client_order_id)] = r.id;
+    if (!r.broker_order_id.empty()) by_broker_id_[key2(r.broker, r.broker_order_id)] = r.id;
+}
+
+void OrderService::index_broker_id(const std::string& broker, const std::string& boid,
+                                   const std::string& id) {
+    std::unique_lock lock(cache_mutex_);
+    if (by_id_.count(id)) by_broker_id_[key2(broker, boid)] = id;
+}
+
+void OrderService::forget_if_terminal(const std::string& id, int64_t version) {
+    EntryPtr e = cached(id);
+    if (!e) return;
+    // Called on the writer thread: never wait for an entry's mutex here (its holder may be
+    // waiting for this very thread). An entry in use is kept; a later write evicts it.
+    std::unique_lock entry_lock(e->mutex, std::try_to_lock);
+    if (!entry_lock.owns_lock()) return;
+    if (e->rec.version != version || !is_terminal(e->rec.status)) return;
+    std::unique_lock lock(cache_mutex_);
+    by_id_.erase(id);
+    by_client_id_.erase(key2(e->rec.account_id, e->rec.client_order_id));
+    if (!e->rec.broker_order_id.empty())
+        by_broker_id_.erase(key2(e->rec.broker, e->rec.broker_order_id));
+    if (metrics_) metrics_->set_open_orders(static_cast<double>(by_id_.size()));
+}
+
+size_t OrderService::open_orders() const {
+    std::shared_lock lock(cache_mutex_);
+    return by_id_.size();
+}
+
+OrderService::EntryPtr OrderService::load(const std::string& id) {
+    if (auto e = cached(id)) return e;
+    std::optional<OrderRecord> rec = storage_.get_order(id);
+    if (!rec) return nullptr;
+    auto e = std::make_shared<Entry>();
+    e->rec = std::move(*rec);
+    std::unique_lock lock(cache_mutex_);
+    auto [it, inserted] = by_id_.emplace(id, e);
+    if (!inserted) return it->second;  // another thread loaded it first
+    by_client_id_[key2(e->rec.account_id, e->rec.client_order_id)] = id;
+    if (!e->rec.broker_order_id.empty())
+        by_broker_id_[key2(e->rec.broker, e->rec.broker_order_id)] = id;
+    return e;
+}
+
+OrderService::EntryPtr OrderService::load_for_report(const std::string& broker,
+                                                     const std::string& account,
+                                                     const std::string& cid,
+                                                     const std::string& boid) {
+    // Match by client order id first: broker order ids are not unique forever (DESIGN.md).
+    if (!cid.empty() && !account.empty()) {
+        if (auto e = find_by_client_id(account, cid)) return e;
+    }
+    if (!boid.empty()) {
+        if (auto e = find_by_broker_id(broker, boid)) return e;
+    }
+    std::optional<OrderRecord> rec;
+    if (!cid.empty() && !account.empty()) rec = storage_.get_order_by_client_id(account, cid);
+    if (!rec && !boid.empty()) rec = storage_.get_order_by_broker_id(broker, boid);
+    if (!rec || rec->broker != broker) return nullptr;
+    return load(rec->id);
+}
+
+Result<OrderService::EntryPtr> OrderService::resolve(const std::string& id,
+                                                     const AccountScope& scope) {
+    try {
+        if (id.rfind(kClientIdPrefix, 0) == 0) {
+            std::string cid = id.substr(kClientIdPrefix.size());
+            if (cid.empty()) return fail(ErrorCode::NotFound, "order not found");
+            for (const auto& a : accounts_) {
+                if (!scope.allows(a.account_id)) continue;
+                if (auto e = find_by_client_id(a.account_id, cid)) return e;
+                if (auto rec = storage_.get_order_by_client_id(a.account_id, cid))
+                    if (auto e = load(rec->id)) return e;
+            }
+            return fail(ErrorCode::NotFound, "order not found");
+        }
+        if (!ids::looks_like(id, "ord_")) return fail(ErrorCode::NotFound, "order not found");
+        EntryPtr e = load(id);
+        if (!e) return fail(ErrorCode::NotFound, "order not found");
+        std::string account;
+        {
+            std::lock_guard lock(e->mutex);
+            account = e->rec.account_id;
+        }
+        if (!scope.allows(account)) return fail(ErrorCode::NotFound, "order not found");
+        return e;
+    } catch (const sdk::Error& err) {
+        spdlog::error("event=storage_read_failed op=get_order error=\"{}\"", err.what());
+        return fail(storage_unavailable());
+    }
+}
+
+// ---- changes ------------------------------------------------------------------------------------
+
+OrderEvent OrderService::make_event(const OrderRecord& next, std::optional<OrderStatus> from,
+                                    EventSource source, const std::string& request_id,
+                                    std::string reason, bool emulated) const {
+    OrderEvent ev;
+    ev.order_id = next.id;
+    ev.seq = next.version;
+    ev.from_status = from;
+    ev.to_status = next.status;
+    ev.source = source;
+    ev.reason = std::move(reason);
+    ev.request_id = request_id;
+    ev.broker_order_id = next.broker_order_id;
+    ev.filled_quantity = next.filled_quantity;
+    ev.emulated = emulated;
+    ev.at_ns = next.updated_at_ns;
+    return ev;
+}
+
+bool OrderService::commit_change(Entry& e, OrderRecord next, OrderEvent event, bool wait,
+                                 std::string* error) {
+    const OrderStatus from = e.rec.status;
+    if (from != next.status && !is_legal_transition(from, next.status)) {
+        spdlog::error(
+            "event=illegal_transition order_id={} client_order_id={} broker={} transition=\"{}\" "
+            "source={}",
+            e.rec.id, e.rec.client_order_id, e.rec.broker,
+            describe_transition(from, next.status), to_string(event.source));
+        if (metrics_) metrics_->illegal_transition(to_string(from), to_string(next.status));
+        if (error) *error = "illegal transition " + describe_transition(from, next.status);
+        return false;
+    }
+    const int64_t expected = e.rec.version;
+    next.version = expected + 1;
+    next.updated_at_ns = now_ns();
+    event.order_id = next.id;
+    event.seq = next.version;
+    event.from_status = from;
+    event.to_status = next.status;
+    event.broker_order_id = next.broker_order_id;
+    event.filled_quantity = next.filled_quantity;
+    event.at_ns = next.updated_at_ns;
+
+    WriteOp op;
+    op.kind = WriteKind::UpdateOrder;
+    op.expected_version = expected;
+    op.order = next;
+    op.event = std::move(event);
+    const bool terminal = is_terminal(next.status);
+    const std::string id = next.id;
+    const int64_t version = next.version;
+    if (wait) {
+        std::vector<WriteOp> ops;
+        ops.push_back(std::move(op));
+        try {
+            auto results = writer_.write(std::move(ops));
+            if (results[0] != Status::Ok) {
+                spdlog::error("event=order_write_conflict order_id={} expected_version={}", id,
+                              expected);
+                if (error) *error = "version conflict";
+                return false;
+            }
+        } catch (const std::exception& ex) {
+            spdlog::error("event=order_write_failed order_id={} error=\"{}\"", id, ex.what());
+            if (error) *error = "storage unavailable";
+            return false;
+        }
+        e.rec = std::move(next);
+        if (terminal) {
+            std::unique_lock lock(cache_mutex_);
+            by_id_.erase(id);
+            by_client_id_.erase(key2(e.rec.account_id, e.rec.client_order_id));
+            if (!e.rec.broker_order_id.empty())
+                by_broker_id_.erase(key2(e.rec.broker, e.rec.broker_order_id));
+        }
+        return true;
+    }
+    e.rec = std::move(next);
+    std::vector<WriteOp> ops;
+    ops.push_back(std::move(op));
+    writer_.write_async(std::move(ops), [this, id, version, terminal](
+                                            const std::vector<Status>* results,
+                                            std::exception_ptr err) {
+        if (err || (*results)[0] != Status::Ok) {
+            // The change is applied in memory and the answer was given; storage missed it.
+            // Reconciliation re-derives it from the broker. Loud, because it should not happen.
+            spdlog::error("event=write_behind_failed order_id={} version={} reason={}", id,
+                          version, err ? "storage error" : "version conflict");
+            return;
+        }
+        if (terminal) forget_if_terminal(id, version);
+    });
+    return true;
+}
+
+void OrderService::apply_report(Entry& e, const std::string& broker, const OrderReport& report,
+                                const Origin& origin, bool wait) {
+    OrderRecord next = e.rec;
+    bool changed = false;
+    if (!report.broker_order_id.empty() && next.broker_order_id != report.broker_order_id) {
+        if (next.broker_order_id.empty()) {
+            next.broker_order_id = report.broker_order_id;
+            index_broker_id(broker, report.broker_order_id, next.id);
+            changed = true;
+        }
+    }
+    const OrderStatus cur = e.rec.status;
+    OrderStatus target = cur;
+    std::string reason;
+    auto live_status = [&] {
+        return derive_status_from_fills(next.quantity, next.filled_quantity);
+    };
+    switch (report.status) {
+        case OrderStatus::PartiallyFilled:
+        case OrderStatus::Filled:
+        case OrderStatus::Open:
+            // Fills drive the filled quantity (they are facts, de-duplicated by trade id); a report
+            // acknowledges the order or confirms a pending request.
+            if (cur == OrderStatus::PendingNew) {
+                target = live_status();
+            } else if (cur == OrderStatus::PendingReplace) {
+                next.quantity = report.quantity;
+                next.price = report.price;
+                next.trigger_price = report.trigger_price;
+                next.order_type = report.order_type;
+                next.time_in_force = report.time_in_force;
+                if (next.filled_quantity > next.quantity) next.quantity = e.rec.quantity;
+                target = live_status();
+                reason = "modify confirmed";
+            } else if (cur == OrderStatus::PendingCancel && report.status == OrderStatus::Open &&
+                       origin.source != EventSource::Api) {
+                target = live_status();
+                reason = "cancel refused by broker";
+            }
+            break;
+        case OrderStatus::PendingNew:
+            break;
+        case OrderStatus::PendingReplace:
+        case OrderStatus::PendingCancel:
+            if (!is_terminal(cur)) target = report.status;
+            break;
+        case OrderStatus::Cancelled:
+        case OrderStatus::Expired:
+        case OrderStatus::Rejected:
+            target = report.status;
+            if (report.status == OrderStatus::Rejected) {
+                next.reject_reason = client_text(report.reject_reason);
+                reason = next.reject_reason;
+            }
+            if (is_terminal(cur) && cur == target) target = cur;
+            break;
+    }
+    if (target == cur && !changed) return;  // a duplicate or stale report
+    if (is_terminal(cur) && target != cur) {
+        spdlog::warn("event=stale_report order_id={} status={} reported={} broker={}", e.rec.id,
+                     to_string(cur), to_string(report.status), broker);
+        if (metrics_) metrics_->illegal_transition(to_string(cur), to_string(report.status));
+        if (!changed) return;
+        target = cur;
+    }
+    next.status = target;
+    OrderEvent ev = make_event(next, cur, EventSource::Broker, origin.request_id, reason, false);
+    commit_change(e, std::move(next), std::move(ev), wait);
+}
+
+// ---- place --------------------------------------------------------------------------------------
+
+Result<PlaceResult> OrderService::place(OrderRequest req, const AccountScope& scope,
+                                        const Origin& origin) {
+    if (req.account_id.empty()) {
+        if (!scope.all && scope.accounts.size() == 1) {
+            req.account_id = scope.accounts.front();
+        } else {
+            Error e = Error::make(ErrorCode::ValidationFailed, "account_id is required");
+            e.errors.push_back({"account_id", "is required"});
+            return fail(e);
+        }
+    }
+    if (!scope.allows(req.account_id))
+        return fail(ErrorCode::NotFound, "account '" + req.account_id + "' not found");
+    auto r = route(req.account_id);
+    if (!r) return fail(r.error());
+    ports::BrokerPort& broker = *r->broker;
+
+    if (!broker.has(cap_of(req.order_type)))
+        return fail(ErrorCode::UnsupportedByBroker,
+                    "broker '" + r->name + "' does not support order type " +
+                        std::string(to_string(req.order_type)));
+    if (!broker.has(cap_of(req.time_in_force)))
+        return fail(ErrorCode::UnsupportedByBroker,
+                    "broker '" + r->name + "' does not support time in force " +
+                        std::string(to_string(req.time_in_force)));
+    if (!broker_connected(r->name)) return fail(broker_unavailable(r->name, Status::Unavailable, ""));
+
+    if (risk_) {
+        std::optional<Decimal> ref = last_price(req.symbol, req.exchange);
+        if (!ref && req.order_type == OrderType::Market && broker.has(OG_CAP_QUOTES)) {
+            try {
+                ref = broker.quote(req.symbol, req.exchange).last;
+            } catch (const sdk::Error& e) {
+                spdlog::warn("event=quote_failed broker={} symbol={} error=\"{}\"", r->name,
+                             req.symbol, e.what());
+            }
+        }
+        if (auto rej = risk_->check(req, ref)) {
+            if (metrics_) metrics_->order_result(r->name, "risk_rejected");
+            return fail(ErrorCode::RiskRejected, rej->detail);
+        }
+    }
+
+    const int64_t now = now_ns();
+    if (req.client_order_id.empty()) req.client_order_id = ids::new_id("og-");
+    if (req.extra_json.empty()) req.extra_json = "{}";
+
+    auto entry = std::make_shared<Entry>();
+    OrderRecord& rec = entry->rec;
+    rec.id = ids::new_id("ord_", static_cast<uint64_t>(now / 1'000'000));
+    rec.client_order_id = req.client_order_id;
+    rec.broker = r->name;
+    rec.account_id = req.account_id;
+    rec.symbol = req.symbol;
+    rec.exchange = req.exchange;
+    rec.side = req.side;
+    rec.order_type = req.order_type;
+    rec.time_in_force = req.time_in_force;
+    rec.status = OrderStatus::PendingNew;
+    rec.quantity = req.quantity;
+    rec.filled_quantity = Decimal(0, 0);
+    rec.price = req.price;
+    rec.trigger_price = req.trigger_price;
+    rec.product = req.product;
+    rec.tag = req.tag;
+    rec.extra_json = req.extra_json;
+    rec.created_at_ns = now;
+    rec.updated_at_ns = now;
+    rec.version = 1;
+
+    // 1. Persist the intent. No durable row, no broker call.
+    {
+        WriteOp op;
+        op.kind = WriteKind::InsertOrder;
+        op.order = rec;
+        op.event = make_event(rec, std::nullopt, origin.source, origin.request_id, "", false);
+        std::vector<WriteOp> ops;
+        ops.push_back(std::move(op));
+        std::vector<Status> results;
+        try {
+            results = writer_.write(std::move(ops));
+        } catch (const std::exception& e) {
+            spdlog::error("event=intent_write_failed client_order_id={} account_id={} error=\"{}\"",
+                          rec.client_order_id, rec.account_id, e.what());
+            if (metrics_) metrics_->order_result(r->name, "storage_unavailable");
+            return fail(storage_unavailable());
+        }
+        if (results[0] == Status::Conflict) {
+            Error e = Error::make(ErrorCode::DuplicateClientOrderId,
+                                  "account '" + rec.account_id +
+                                      "' already has an order with client_order_id '" +
+                                      rec.client_order_id + "'");
+            if (auto existing = find_by_client_id(rec.account_id, rec.client_order_id)) {
+                std::lock_guard lock(existing->mutex);
+                e.order_id = existing->rec.id;
+            } else {
+                try {
+                    if (auto s = storage_.get_order_by_client_id(rec.account_id,
+                                                                 rec.client_order_id))
+                        e.order_id = s->id;
+                } catch (const sdk::Error& err) {
+                    spdlog::error("event=storage_read_failed op=get_order_by_client_id error=\"{}\"",
+                                  err.what());
+                }
+            }
+            if (metrics_) metrics_->order_result(r->name, "duplicate");
+            return fail(e);
+        }
+    }
+    remember(entry);
+
+    // 2. The broker call, with a deadline. Its answer is applied under the order's mutex; fills
+    // pushed meanwhile may already have moved the order on.
+    Status status = Status::Ok;
+    std::string message;
+    OrderReport report;
+    auto t0 = std::chrono::steady_clock::now();
+    try {
+        report = broker.place_order(req, r->timeout);
+    } catch (const sdk::Error& e) {
+        status = e.status();
+        message = e.what();
+    }
+    record_broker_call(r->name, "place", status, t0);
+
+    std::lock_guard lock(entry->mutex);
+    Origin broker_origin{origin.request_id, EventSource::Broker};
+    if (status == Status::Ok) {
+        apply_report(*entry, r->name, report, broker_origin, false);
+        if (metrics_) metrics_->order_result(r->name, "accepted");
+        return PlaceResult{entry->rec, true};
+    }
+    if (refused(status) || not_sent(status)) {
+        OrderRecord next = entry->rec;
+        if (!is_terminal(next.status)) {
+            next.status = OrderStatus::Rejected;
+            next.reject_reason = not_sent(status)
+                                     ? "NOT_SENT: broker " + std::string(to_string(status))
+                                     : client_text(message);
+            OrderEvent ev = make_event(next, entry->rec.status, EventSource::Broker,
+                                       origin.request_id, next.reject_reason, false);
+            commit_change(*entry, std::move(next), std::move(ev), false);
+        }
+        if (not_sent(status)) {
+            spdlog::warn("event=broker_unavailable op=place order_id={} broker={} status={} "
+                         "error=\"{}\"",
+                         entry->rec.id, r->name, to_string(status), message);
+            if (metrics_) metrics_->order_result(r->name, "unavailable");
+            return fail(broker_unavailable(r->name, status, entry->rec.id));
+        }
+        if (metrics_) metrics_->order_result(r->name, "rejected");
+        Error e = Error::make(ErrorCode::BrokerRejected,
+                              "broker rejected the order: " + client_text(message));
+        e.order_id = entry->rec.id;
+        return fail(e);
+    }
+    // Unknown outcome (a timeout after sending, a lost connection, or a plugin failure): the
+    // order may exist at the broker. It stays PENDING_NEW; reconciliation settles it.
+    spdlog::warn("event=unknown_outcome op=place order_id={} client_order_id={} broker={} "
+                 "status={} error=\"{}\"",
+                 entry->rec.id, entry->rec.client_order_id, r->name, to_string(status), message);
+    if (metrics_) metrics_->order_result(r->name, "unknown_outcome");
+    return PlaceResult{entry->rec, false};
+}
+
+void OrderService::record_broker_call(const std::string& broker, const char* op, Status status,
+                                      std::chrono::steady_clock::time_point t0) const {
+    if (!metrics_) return;
+    metrics_->broker_call(
+        broker, op, to_string(status),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+}
+
+// ---- reads --------------------------------------------------------------------------------------
+
+Result<OrderRecord> OrderService::get(const std::string& id, const AccountScope& scope) {
+    auto e = resolve(id, scope);
+    if (!e) return fail(e.error());
+    std::lock_guard lock((*e)->mutex);
+    return (*e)->rec;
+}
+
+Result<Page<OrderRecord>> OrderService::list(OrderQuery query, const AccountScope& scope) {
+    if (!scope.all) {
+        if (query.account_ids.empty()) {
+            query.account_ids = scope.accounts;
+        } else {
+            std::vector<std::string> allowed;
+            for (const auto& a : query.account_ids)
+                if (scope.allows(a)) allowed.push_back(a);
+            query.account_ids = std::move(allowed);
+        }
+        if (query.account_ids.empty()) return Page<OrderRecord>{};
+    }
+    Page<OrderRecord> page;
+    try {
+        page = storage_.list_orders(query);
+    } catch (const sdk::Error& err) {
+        spdlog::error("event=storage_read_failed op=list_orders error=\"{}\"", err.what());
+        return fail(storage_unavailable());
+    }
+    // Writes behind the answer may not have landed yet: memory is newer.
+    for (auto& item : page.items) {
+        if (auto e = cached(item.id)) {
+            std::lock_guard lock(e->mutex);
+            if (e->rec.version > item.version) item = e->rec;
+        }
+    }
+    return page;
+}
+
+Result<std::vector<OrderEvent>> OrderService::events(const std::string& id,
+                                                     const AccountScope& scope, int64_t after_seq,
+                                                     uint32_t limit) {
+    auto e = resolve(id, scope);
+    if (!e) return fail(e.error());
+    std::string order_id;
+    {
+        std::lock_guard lock((*e)->mutex);
+        order_id = (*e)->rec.id;
+    }
+    try {
+        writer_.flush();  // the trail includes every change made so far
+        return storage_.list_events(order_id, after_seq, limit);
+    } catch (const sdk::Error& err) {
+        spdlog::error("event=storage_read_failed op=list_events error=\"{}\"", err.what());
+        return fail(storage_unavailable());
+    }
+}
+
+Result<Page<FillRecord>> OrderService::trades(FillQuery query, const AccountScope& scope) {
+    if (!scope.all) {
+        if (query.account_ids.empty()) {
+            query.account_ids = scope.accounts;
+        } else {
+            std::vector<std::string> allowed;
+            for (const auto& a : query.account_ids)
+                if (scope.allows(a)) allowed.push_back(a);
+            query.account_ids = std::move(allowed);
+        }
+        if (query.account_ids.empty()) return Page<FillRecord>{};
+    }
+    if (!query.order_id.empty()) {
+        auto e = resolve(query.order_id, scope);
+        if (!e) return Page<FillRecord>{};
+    }
+    try {
+        return storage_.list_fills(query);
+    } catch (const sdk::Error& err) {
+        spdlog::error("event=storage_read_failed op=list_fills error=\"{}\"", err.what());
+        return fail(storage_unavailable());
+    }
+}
+
+Result<Account> OrderService::account(const std::string& account_id, const AccountScope& scope) {
+    if (!scope.allows(account_id))
+        return fail(ErrorCode::NotFound, "account '" + account_id + "' not found");
+    auto r = route(account_id);
+    if (!r) return fail(r.error());
+    if (!r->broker->has(OG_CAP_REPORT_ACCOUNT))
+        return fail(ErrorCode::UnsupportedByBroker,
+                    "broker '" + r->name + "' does not report account state");
+    auto t0 = std::chrono::steady_clock::now();
+    try {
+        Account a = r->broker->account(account_id);
+        record_broker_call(r->name, "account", Status::Ok, t0);
+        a.account_id = account_id;
+        return a;
+    } catch (const sdk::Error& e) {
+        record_broker_call(r->name, "account", e.status(), t0);
+        spdlog::warn("event=broker_call_failed op=account broker={} account_id={} status={} "
+                     "error=\"{}\"",
+                     r->name, account_id, to_string(e.status()), e.what());
+        if (e.status() == Status::NotFound)
+            return fail(ErrorCode::NotFound, "account '" + account_id + "' not found");
+        return fail(broker_unavailable(r->name, e.status(), ""));
+    }
+}
+
+std::optional<Decimal> OrderService::last_price(const std::string& symbol,
+                                                const std::string& exchange) const {
+    std::shared_lock lock(prices_mutex_);
+    auto it = last_prices_.find(key2(symbol, exchange));
+    if (it == last_prices_.end()) return std::nullopt;
+    return it->second;
+}
+
+// ---- modify and cancel ----------------------------------------------------------------------
+
+Result<ChangeResult> OrderService::modify(const std::string& id, const ModifyRequest& change,
+                                          const AccountScope& scope, const Origin& origin) {
+    auto found = resolve(id, scope);
+    if (!found) return fail(found.error());
+    EntryPtr entry = *found;
+    Route rt;
+    ModifyRequest req = change;
+    OrderStatus previous;
+    {
+        std::lock_guard lock(entry->mutex);
+        const OrderRecord& cur = entry->rec;
+        if (!can_modify(cur.status))
+            return fail(ErrorCode::OrderNotModifiable,
+                        "order " + cur.id + " is " + std::string(to_string(cur.status)) +
+                            " and cannot be modified");
+        auto r = route_of_order(cur);
+        if (!r) return fail(r.error());
+        rt = *r;
+        ports::BrokerPort& b = *rt.broker;
+        auto need = [&](bool asked, uint64_t cap, const char* what) -> std::optional<Error> {
+            if (asked && !b.has(OG_CAP_MODIFY | cap))
+                return Error::make(ErrorCode::UnsupportedByBroker,
+                                   "broker '" + rt.name + "' cannot modify " + what);
+            return std::nullopt;
+        };
+        for (auto err : {need(req.quantity.has_value(), OG_CAP_MODIFY_QUANTITY, "quantity"),
+                         need(req.price.has_value(), OG_CAP_MODIFY_PRICE, "price"),
+                         need(req.trigger_price.has_value(), OG_CAP_MODIFY_TRIGGER,
+                              "trigger_price"),
+                         need(req.order_type.has_value(), OG_CAP_MODIFY_ORDER_TYPE, "order_type"),
+                         need(req.time_in_force.has_value(), OG_CAP_MODIFY_TIF,
+                              "time_in_force")})
+            if (err) return fail(*err);
+
+        // The order as it would be after the change must itself be valid.
+        OrderType type = req.order_type.value_or(cur.order_type);
+        std::optional<Decimal> price = req.price ? req.price : cur.price;
+        std::optional<Decimal> trigger = req.trigger_price ? req.trigger_price : cur.trigger_price;
+        Error v = Error::make(ErrorCode::ValidationFailed, "the modified order is not valid");
+        if (type == OrderType::Market && req.order_type && price && !req.price) price.reset();
+        if ((type == OrderType::Limit || type == OrderType::StopLimit) && !price)
+            v.errors.push_back({"price", "is required for " + std::string(to_string(type))});
+        if (type == OrderType::Market && price)
+            v.errors.push_back({"price", "must be absent for MARKET"});
+        if ((type == OrderType::Stop || type == OrderType::StopLimit) && !trigger)
+            v.errors.push_back({"trigger_price",
+                                "is required for " + std::string(to_string(type))});
+        if (req.quantity && *req.quantity <= cur.filled_quantity)
+            v.errors.push_back({"quantity", "must be greater than the filled quantity " +
+                                                cur.filled_quantity.to_string()});
+        if (req.time_in_force && !b.has(cap_of(*req.time_in_force)))
+            return fail(ErrorCode::UnsupportedByBroker,
+                        "broker '" + rt.name + "' does not support time in force " +
+                            std::string(to_string(*req.time_in_force)));
+        if (req.order_type && !b.has(cap_of(*req.order_type)))
+            return fail(ErrorCode::UnsupportedByBroker,
+                        "broker '" + rt.name + "' does not support order type " +
+                            std::string(to_string(*req.order_type)));
+        if (!v.errors.empty()) return fail(v);
+        if (!broker_connected(rt.name)) return fail(broker_unavailable(rt.name, Status::Unavailable, cur.id));
+
+        req.account_id = cur.account_id;
+        req.broker_order_id = cur.broker_order_id;
+        req.client_order_id = cur.client_order_id;
+        previous = cur.status;
+        OrderRecord next = cur;
+        next.status = OrderStatus::PendingReplace;
+        OrderEvent ev = make_event(next, cur.status, origin.source, origin.request_id,
+                                   "modify requested", false);
+        if (!commit_change(*entry, std::move(next), std::move(ev), true))
+            return fail(storage_unavailable());
+    }
+
+    Status status = Status::Ok;
+    std::string message;
+    OrderReport report;
+    auto t0 = std::chrono::steady_clock::now();
+    try {
+        report = rt.broker->modify_order(req, rt.timeout);
+    } catch (const sdk::Error& e) {
+        status = e.status();
+        message = e.what();
+    }
+    record_broker_call(rt.name, "modify", status, t0);
+
+    std::lock_guard lock(entry->mutex);
+    Origin broker_origin{origin.request_id, EventSource::Broker};
+    if (status == Status::Ok) {
+        apply_report(*entry, rt.name, report, broker_origin, false);
+        return ChangeResult{entry->rec, true};
+    }
+    if (refused(status) || not_sent(status)) {
+        if (entry->rec.status == OrderStatus::PendingReplace) {
+            OrderRecord next = entry->rec;
+            next.status = is_legal_transition(OrderStatus::PendingReplace, previous)
+                              ? previous
+                              : derive_status_from_fills(next.quantity, next.filled_quantity);
+            if (next.status == OrderStatus::PendingReplace)
+                next.status = derive_status_from_fills(next.quantity, next.filled_quantity);
+            std::string why = not_sent(status) ? "modify not sent: broker " +
+                                                     std::string(to_string(status))
+                                               : "modify refused: " + client_text(message);
+            OrderEvent ev = make_event(next, entry->rec.status, EventSource::Broker,
+                                       origin.request_id, why, false);
+            commit_change(*entry, std::move(next), std::move(ev), false);
+        }
+        if (not_sent(status)) return fail(broker_unavailable(rt.name, status, entry->rec.id));
+        Error e = Error::make(ErrorCode::BrokerRejected,
+                              "broker refused the modification: " + client_text(message));
+        e.order_id = entry->rec.id;
+        return fail(e);
+    }
+    spdlog::warn("event=unknown_outcome op=modify order_id={} broker={} status={} error=\"{}\"",
+                 entry->rec.id, rt.name, to_string(status), message);
+    return ChangeResult{entry->rec, false};
+}
+
+Result<ChangeResult> OrderService::cancel(const std::string& id, const AccountScope& scope,
+                                          const Origin& origin) {
+    auto found = resolve(id, scope);
+    if (!found) return fail(found.error());
+    EntryPtr entry = *found;
+    Route rt;
+    {
+        std::lock_guard lock(entry->mutex);
+        const OrderRecord& cur = entry->rec;
+        if (cur.status == OrderStatus::Cancelled || cur.status == OrderStatus::PendingCancel)
+            return ChangeResult{cur, true};  // done or in progress: cancel is idempotent
+        if (!can_cancel(cur.status))
+            return fail(ErrorCode::OrderNotCancellable,
+                        "order " + cur.id + " is " + std::string(to_string(cur.status)) +
+                            " and cannot be cancelled");
+        auto r = route_of_order(cur);
+        if (!r) return fail(r.error());
+        rt = *r;
+    }
+    return request_cancel(entry, rt, origin, false);
+}
+
+Result<ChangeResult> OrderService::request_cancel(const EntryPtr& entry, const Route& rt,
+                                                  const Origin& origin, bool emulated) {
+    OrderStatus previous;
+    std::string account, boid, cid;
+    {
+        std::lock_guard lock(entry->mutex);
+        const OrderRecord& cur = entry->rec;
+        if (cur.status == OrderStatus::Cancelled || cur.status == OrderStatus::PendingCancel)
+            return ChangeResult{cur, true};
+        if (!can_cancel(cur.status))
+            return fail(ErrorCode::OrderNotCancellable,
+                        "order " + cur.id + " is " + std::string(to_string(cur.status)) +
+                            " and cannot be cancelled");
+        if (!broker_connected(rt.name))
+            return fail(broker_unavailable(rt.name, Status::Unavailable, cur.id));
+        previous = cur.status;
+        account = cur.account_id;
+        boid = cur.broker_order_id;
+        cid = cur.client_order_id;
+        OrderRecord next = cur;
+        next.status = OrderStatus::PendingCancel;
+        OrderEvent ev = make_event(next, cur.status, origin.source, origin.request_id,
+                                   emulated ? "cancel-all emulated as one cancel per order"
+                                            : "cancel requested",
+                                   emulated);
+        if (!commit_change(*entry, std::move(next), std::move(ev), true))
+            return fail(storage_unavailable());
+    }
+
+    Status status = Status::Ok;
+    std::string message;
+    OrderReport report;
+    auto t0 = std::chrono::steady_clock::now();
+    try {
+        report = rt.broker->cancel_order(account, boid, cid, rt.timeout);
+    } catch (const sdk::Error& e) {
+        status = e.status();
+        message = e.what();
+    }
+    record_broker_call(rt.name, "cancel", status, t0);
+
+    std::lock_guard lock(entry->mutex);
+    Origin broker_origin{origin.request_id, EventSource::Broker};
+    if (status == Status::Ok) {
+        apply_report(*entry, rt.name, report, broker_origin, false);
+        return ChangeResult{entry->rec, true};
+    }
+    if (refused(status) || not_sent(status)) {
+        if (entry->rec.status == OrderStatus::PendingCancel) {
+            OrderRecord next = entry->rec;
+            next.status = is_legal_transition(OrderStatus::PendingCancel, previous)
+                              ? previous
+                              : derive_status_from_fills(next.quantity, next.filled_quantity);
+            std::string why = not_sent(status) ? "cancel not sent: broker " +
+                                                     std::string(to_string(status))
+                                               : "cancel refused: " + client_text(message);
+            OrderEvent ev = make_event(next, entry->rec.status, EventSource::Broker,
+                                       origin.request_id, why, false);
+            commit_change(*entry, std::move(next), std::move(ev), false);
+        }
+        if (not_sent(status)) return fail(broker_unavailable(rt.name, status, entry->rec.id));
+        if (is_terminal(entry->rec.status)) {
+            Error e = Error::make(ErrorCode::OrderNotCancellable,
+                                  "order " + entry->rec.id + " is " +
+                                      std::string(to_string(entry->rec.status)) +
+                                      " and cannot be cancelled");
+            e.order_id = entry->rec.id;
+            return fail(e);
+        }
+        Error e = Error::make(ErrorCode::BrokerRejected,
+                              "broker refused the cancel: " + client_text(message));
+        e.order_id = entry->rec.id;
+        return fail(e);
+    }
+    spdlog::warn("event=unknown_outcome op=cancel order_id={} broker={} status={} error=\"{}\"",
+                 entry->rec.id, rt.name, to_string(status), message);
+    return ChangeResult{entry->rec, false};
+}
+
+Result<CancelAllResult> OrderService::cancel_all(const std::string& account_id,
+                                                 const AccountScope& scope, const Origin& origin) {
+    if (!scope.allows(account_id))
+        return fail(ErrorCode::NotFound, "account '" + account_id + "' not found");
+    auto r = route(account_id);
+    if (!r) return fail(r.error());
+    // Every live order of the account is in memory (recover() loaded them at start-up).
+    std::vector<EntryPtr> live;
+    {
+        std::shared_lock lock(cache_mutex_);
+        for (const auto& [id, e] : by_id_) live.push_back(e);
+    }
+    std::vector<std::pair<std::string, EntryPtr>> mine;
+    for (auto& e : live) {
+        std::lock_guard lock(e->mutex);
+        if (e->rec.account_id == account_id && can_cancel(e->rec.status))
+            mine.emplace_back(e->rec.id, e);
+    }
+    std::sort(mine.begin(), mine.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    CancelAllResult out;
+    for (auto& [id, e] : mine) {
+        auto res = request_cancel(e, *r, origin, true);
+        if (res) out.cancelled.push_back(id);
+        else out.failed.emplace_back(id, std::string(code_name(res.error().code)));
+    }
+    return out;
+}
+
+// ---- broker events ------------------------------------------------------------------------
+
+void OrderService::on_order_update(const std::string& broker, const OrderReport& report) {
+    EntryPtr e;
+    try {
+        e = load_for_report(broker, report.account_id, report.client_order_id,
+                            report.broker_order_id);
+    } catch (const sdk::Error& err) {
+        spdlog::error("event=order_update_dropped broker={} broker_order_id={} reason=storage "
+                      "error=\"{}\"",
+                      broker, report.broker_order_id, err.what());
+        if (metrics_) metrics_->broker_event(broker, "order_update", "storage_error");
+        return;
+    }
+    if (!e) {
+        // Not ours (placed elsewhere) or not yet known: reconciliation adopts such orders.
+        spdlog::warn("event=order_update_unknown_order broker={} broker_order_id={} "
+                     "client_order_id={}",
+                     broker, report.broker_order_id, report.client_order_id);
+        if (metrics_) metrics_->broker_event(broker, "order_update", "unknown_order");
+        return;
+    }
+    std::lock_guard lock(e->mutex);
+    apply_report(*e, broker, report, Origin{"", EventSource::Broker}, true);
+    if (metrics_) metrics_->broker_event(broker, "order_update", "applied");
+}
+
+void OrderService::on_fill(const std::string& broker, const Fill& fill) {
+    const std::string trade_key = key2(broker, fill.broker_trade_id);
+    {
+        std::lock_guard lock(fills_mutex_);
+        if (seen_trades_.count(trade_key)) {
+            if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");
+            return;
+        }
+    }
+    EntryPtr e;
+    try {
+        e = load_for_report(broker, fill.account_id, fill.client_order_id, fill.broker_order_id);
+    } catch (const sdk::Error& err) {
+        spdlog::error("event=fill_dropped broker={} broker_trade_id={} reason=storage error=\"{}\"",
+                      broker, fill.broker_trade_id, err.what());
+        if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
+        return;
+    }
+    const int64_t now = now_ns();
+    FillRecord fr;
+    fr.id = ids::new_id("trd_", static_cast<uint64_t>(now / 1'000'000));
+    fr.broker = broker;
+    fr.broker_trade_id = fill.broker_trade_id;
+    fr.account_id = fill.account_id;
+    fr.symbol = fill.symbol;
+    fr.exchange = fill.exchange;
+    fr.side = fill.side;
+    fr.quantity = fill.quantity;
+    fr.price = fill.price;
+    fr.fee = fill.fee;
+    fr.executed_at_ns = fill.executed_at_ns ? fill.executed_at_ns : now;
+
+    auto apply_position = [&] {
+        if (positions_)
+            positions_->apply_fill(
+                positions::PositionKey{fr.account_id, broker, fr.symbol, fr.exchange}, fr.side,
+                fr.quantity, fr.price, fr.fee, fr.executed_at_ns);
+        std::lock_guard lock(fills_mutex_);
+        if (seen_trades_.size() > 200'000) seen_trades_.clear();  // storage is the backstop
+        seen_trades_.insert(trade_key);
+    };
+
+    auto write_fill_only = [&](const char* why) {
+        WriteOp op;
+        op.kind = WriteKind::InsertFill;
+        op.fill = fr;
+        std::vector<WriteOp> ops;
+        ops.push_back(std::move(op));
+        try {
+            auto res = writer_.write(std::move(ops));
+            if (res[0] == Status::Conflict) {
+                if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");
+                return;
+            }
+        } catch (const std::exception& ex) {
+            spdlog::error("event=fill_write_failed broker={} broker_trade_id={} error=\"{}\"",
+                          broker, fill.broker_trade_id, ex.what());
+            if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
+            return;
+        }
+        apply_position();
+        if (metrics_) metrics_->broker_event(broker, "fill", why);
+    };
+
+    if (!e) {
+        spdlog::warn("event=fill_for_unknown_order broker={} broker_trade_id={} "
+                     "broker_order_id={} client_order_id={}",
+                     broker, fill.broker_trade_id, fill.broker_order_id, fill.client_order_id);
+        write_fill_only("unknown_order");
+        return;
+    }
+
+    std::lock_guard lock(e->mutex);
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        const OrderRecord& cur = e->rec;
+        fr.order_id = cur.id;
+        if (fr.account_id.empty()) fr.account_id = cur.account_id;
+        Decimal filled = cur.filled_quantity + fr.quantity;
+        if (filled > cur.quantity) {
+            // Never let the cumulative filled quantity exceed the order's: the fill is stored as
+            // the fact it is, the order is left alone, and the mismatch is loud.
+            spdlog::error("event=overfill order_id={} broker={} broker_trade_id={} quantity={} "
+                          "filled={} fill={}",
+                          cur.id, broker, fr.broker_trade_id, cur.quantity.to_string(),
+                          cur.filled_quantity.to_string(), fr.quantity.to_string());
+            write_fill_only("overfill");
+            return;
+        }
+        OrderRecord next = cur;
+        next.filled_quantity = filled;
+        Decimal cost = fr.price * fr.quantity;
+        if (cur.average_fill_price && cur.filled_quantity.is_positive())
+            cost = cost + *cur.average_fill_price * cur.filled_quantity;
+        bool inexact = false;
+        next.average_fill_price =
+            Decimal::divide(cost, filled, options_.average_price_scale, &inexact);
+        if (inexact)
+            spdlog::info("event=average_price_rounded order_id={} scale={}", cur.id,
+                         options_.average_price_scale);
+        next.status = status_after_fill(cur.status, next.quantity, filled);
+        if (!next.broker_order_id.size() && !fill.broker_order_id.empty())
+            next.broker_order_id = fill.broker_order_id;
+        std::string reason = "fill " + fr.broker_trade_id;
+        if (is_terminal(cur.status)) {
+            reason = "fill after " + std::string(to_string(cur.status)) + " (" +
+                     fr.broker_trade_id + ")";
+            spdlog::warn("event=fill_after_terminal order_id={} status={} broker_trade_id={}",
+                         cur.id, to_string(cur.status), fr.broker_trade_id);
+        } else if (cur.status != next.status && !is_legal_transition(cur.status, next.status)) {
+            spdlog::error("event=illegal_transition order_id={} transition=\"{}\" source=broker",
+                          cur.id, describe_transition(cur.status, next.status));
+            if (metrics_) metrics_->illegal_transition(to_string(cur.status), to_string(next.status));
+            write_fill_only("illegal_transition");
+            return;
+        }
+        next.version = cur.version + 1;
+        next.updated_at_ns = now_ns();
+        OrderEvent ev = make_event(next, cur.status, EventSource::Broker, "", reason, false);
+        std::vector<WriteOp> ops(2);
+        ops[0].kind = WriteKind::InsertFill;
+        ops[0].fill = fr;
+        ops[1].kind = WriteKind::UpdateOrder;
+        ops[1].requires_previous = true;
+        ops[1].expected_version = cur.version;
+        ops[1].order = next;
+        ops[1].event = std::move(ev);
+        std::vector<Status> res;
+        try {
+            res = writer_.write(std::move(ops));
+        } catch (const std::exception& ex) {
+            spdlog::error("event=fill_write_failed order_id={} broker_trade_id={} error=\"{}\"",
+                          cur.id, fr.broker_trade_id, ex.what());
+            if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
+            return;
+        }
+        if (res[0] == Status::Conflict) {  // stored already: a replay
+            std::lock_guard fl(fills_mutex_);
+            seen_trades_.insert(trade_key);
+            if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");
+            return;
+        }
+        if (res[1] == Status::Conflict) {
+            // Storage has a newer version (another gateway instance, or a write behind failed):
+            // re-read and apply the fill on top of it. The fill op was skipped with the update.
+            spdlog::warn("event=order_version_conflict order_id={} attempt={}", cur.id, attempt);
+            try {
+                if (auto fresh = storage_.get_order(cur.id)) e->rec = std::move(*fresh);
+            } catch (const sdk::Error& err) {
+                spdlog::error("event=storage_read_failed op=get_order error=\"{}\"", err.what());
+                return;
+            }
+            continue;
+        }
+        const bool terminal = is_terminal(next.status);
+        e->rec = std::move(next);
+        apply_position();
+        if (metrics_) metrics_->broker_event(broker, "fill", "applied");
+        if (terminal) {
+            std::unique_lock cl(cache_mutex_);
+            by_id_.erase(e->rec.id);
+            by_client_id_.erase(key2(e->rec.account_id, e->rec.client_order_id));
+            if (!e->rec.broker_order_id.empty())
+                by_broker_id_.erase(key2(e->rec.broker, e->rec.broker_order_id));
+        }
+        return;
+    }
+    spdlog::error("event=fill_not_applied order_id={} broker_trade_id={} reason=version_conflicts",
+                  e->rec.id, fr.broker_trade_id);
+}
+
+void OrderService::on_quote(const std::string& broker, const Quote& quote) {
+    {
+        std::unique_lock lock(prices_mutex_);
+        last_prices_[key2(quote.symbol, quote.exchange)] = quote.last;
+    }
+    if (positions_) positions_->set_last_price(quote.symbol, quote.exchange, quote.last);
+    (void)broker;
+}
+
+void OrderService::on_connection(const std::string& broker, bool connected,
+                                 const std::string& detail) {
+    {
+        std::lock_guard lock(connection_mutex_);
+        connected_[broker] = connected;
+    }
+    if (connected)
+        spdlog::info("event=broker_connected broker={} detail=\"{}\"", broker, detail);
+    else
+        spdlog::warn("event=broker_disconnected broker={} detail=\"{}\"", broker, detail);
+    if (metrics_) metrics_->set_ready("broker:" + broker, connected);
+}
+
+bool OrderService::broker_connected(const std::string& broker) const {
+    std::lock_guard lock(connection_mutex_);
+    auto it = connected_.find(broker);
+    return it == connected_.end() || it->second;
+}
+
+}  // namespace ordergate::orders

@@ -1,0 +1,215 @@
+// ordergate::orders::OrderService — the order path and everything that changes an order.
+//
+// place / modify / cancel follow DESIGN.md "The order path": the intent is persisted (group
+// commit through BatchWriter) before the broker is called; the broker's answer is applied through
+// the one state machine; a timeout or lost answer leaves the order pending (202) for
+// reconciliation, never resent. Order updates and fills pushed by broker plugins arrive through
+// BrokerEvents, are de-duplicated by broker trade id, applied through the state machine, and
+// update positions.
+//
+// Memory: orders not yet terminal are kept in a cache (the source of truth for the running
+// process, written through to storage); terminal orders leave it once their last write is
+// durable, and are then read from storage.
+//
+// Threads: every public function is thread-safe. Each order has its own mutex; changes to one
+// order are serialised, their writes queued in version order. BrokerEvents callbacks run on
+// plugin threads and may wait for a storage commit.
+//
+// Errors: results carry an ordergate::Error with a stable code; nothing here throws to the
+// caller except on a bug (std::logic_error).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "orders/batch_writer.hpp"
+#include "ports/ports.hpp"
+
+namespace ordergate::metrics {
+class Metrics;
+}
+namespace ordergate::positions {
+class PositionBook;
+}
+namespace ordergate::risk {
+class RiskChecker;
+}
+
+namespace ordergate::orders {
+
+// Which accounts a caller may see and touch.
+struct AccountScope {
+    bool all = false;
+    std::vector<std::string> accounts;
+    bool allows(const std::string& account) const;
+};
+
+// Who asked, for the audit trail.
+struct Origin {
+    std::string request_id;
+    EventSource source = EventSource::Api;
+};
+
+struct PlaceResult {
+    OrderRecord order;
+    bool outcome_known = true;  // false: the broker's answer was lost (202, PENDING_NEW)
+};
+
+struct ChangeResult {
+    OrderRecord order;
+    bool outcome_known = true;  // false: 202 (PENDING_REPLACE / PENDING_CANCEL)
+};
+
+struct CancelAllResult {
+    std::vector<std::string> cancelled;
+    std::vector<std::pair<std::string, std::string>> failed;  // order id, code
+};
+
+struct AccountRoute {
+    std::string account_id;
+    std::string broker;  // broker instance name
+};
+
+struct ServiceOptions {
+    std::chrono::milliseconds broker_timeout{5000};
+    std::map<std::string, std::chrono::milliseconds> broker_timeouts;  // per broker instance
+    int32_t average_price_scale = 9;  // max decimals of a computed average fill price
+};
+
+class OrderService : public ports::BrokerEvents {
+public:
+    OrderService(ports::StoragePort& storage, std::map<std::string, ports::BrokerPort*> brokers,
+                 std::vector<AccountRoute> accounts, risk::RiskChecker* risk,
+                 positions::PositionBook* positions, metrics::Metrics* metrics,
+                 std::shared_ptr<Clock> clock, ServiceOptions options);
+    ~OrderService() override;
+
+    // Loads live orders into memory and rebuilds positions from stored fills. Call before
+    // serving. Throws on storage failure (start-up fails loudly).
+    void recover();
+    // Waits until every queued write is durable.
+    void flush();
+
+    // ---- the API's operations ---------------------------------------------------------------
+    Result<PlaceResult> place(OrderRequest request, const AccountScope& scope,
+                              const Origin& origin);
+    // `id` is "ord_…" or "client_order_id:<cid>" (the latter needs the account: it is looked up
+    // in every account of the scope).
+    Result<OrderRecord> get(const std::string& id, const AccountScope& scope);
+    Result<Page<OrderRecord>> list(OrderQuery query, const AccountScope& scope);
+    Result<std::vector<OrderEvent>> events(const std::string& id, const AccountScope& scope,
+                                           int64_t after_seq, uint32_t limit);
+    Result<ChangeResult> modify(const std::string& id, const ModifyRequest& change,
+                                const AccountScope& scope, const Origin& origin);
+    Result<ChangeResult> cancel(const std::string& id, const AccountScope& scope,
+                                const Origin& origin);
+    Result<CancelAllResult> cancel_all(const std::string& account_id, const AccountScope& scope,
+                                       const Origin& origin);
+    Result<Page<FillRecord>> trades(FillQuery query, const AccountScope& scope);
+    Result<Account> account(const std::string& account_id, const AccountScope& scope);
+    // Accounts of the scope that are configured, in configuration order.
+    std::vector<AccountRoute> accounts(const AccountScope& scope) const;
+    // The broker instance of an account, or "" when the account is not configured.
+    std::string broker_of(const std::string& account_id) const;
+
+    // Last price seen for an instrument (quotes pushed by brokers).
+    std::optional<Decimal> last_price(const std::string& symbol, const std::string& exchange) const;
+    size_t open_orders() const;
+
+    // ---- ports::BrokerEvents (plugin threads) -----------------------------------------------
+    void on_order_update(const std::string& broker, const OrderReport& report) override;
+    void on_fill(const std::string& broker, const Fill& fill) override;
+    void on_quote(const std::string& broker, const Quote& quote) override;
+    void on_connection(const std::string& broker, bool connected,
+                       const std::string& detail) override;
+    bool broker_connected(const std::string& broker) const;
+
+private:
+    struct Entry {
+        std::mutex mutex;
+        OrderRecord rec;
+    };
+    using EntryPtr = std::shared_ptr<Entry>;
+
+    // The broker and its deadline for an account, or an error (NOT_FOUND for an unknown account).
+    struct Route {
+        ports::BrokerPort* broker = nullptr;
+        std::string name;
+        std::chrono::milliseconds timeout{0};
+    };
+    Result<Route> route(const std::string& account_id) const;
+    Result<Route> route_of_order(const OrderRecord& rec) const;
+
+    // Cache.
+    EntryPtr cached(const std::string& id) const;
+    EntryPtr find_by_client_id(const std::string& account, const std::string& cid) const;
+    EntryPtr find_by_broker_id(const std::string& broker, const std::string& broker_order_id) const;
+    void remember(const EntryPtr& e);
+    void index_broker_id(const std::string& broker, const std::string& broker_order_id,
+                         const std::string& id);
+    void forget_if_terminal(const std::string& id, int64_t version);
+    // Finds an order in the cache or storage and caches it. Null when absent. Throws sdk::Error
+    // when storage fails.
+    EntryPtr load(const std::string& id);
+    EntryPtr load_for_report(const std::string& broker, const std::string& account,
+                             const std::string& cid, const std::string& broker_order_id);
+    Result<EntryPtr> resolve(const std::string& id, const AccountScope& scope);
+
+    // Applies `next` (a copy of the entry's record with a new status and fields) as version+1,
+    // with its event. Checks the state machine; `wait` chooses a synchronous write. Caller holds
+    // the entry's mutex. Returns false (logged, counted) on an illegal transition or when a
+    // synchronous write failed.
+    bool commit_change(Entry& e, OrderRecord next, OrderEvent event, bool wait,
+                       std::string* error = nullptr);
+    OrderEvent make_event(const OrderRecord& next, std::optional<OrderStatus> from,
+                          EventSource source, const std::string& request_id,
+                          std::string reason, bool emulated) const;
+    // Applies a broker's report of an order (ack, update) to the entry. Caller holds the mutex.
+    void apply_report(Entry& e, const std::string& broker, const OrderReport& report,
+                      const Origin& origin, bool wait);
+
+    Result<ChangeResult> request_cancel(const EntryPtr& entry, const Route& route,
+                                        const Origin& origin, bool emulated);
+    void record_broker_call(const std::string& broker, const char* op, Status status,
+                            std::chrono::steady_clock::time_point t0) const;
+    int64_t now_ns() const { return clock_->now_ns(); }
+
+    ports::StoragePort& storage_;
+    std::map<std::string, ports::BrokerPort*> brokers_;
+    std::vector<AccountRoute> accounts_;
+    std::unordered_map<std::string, std::string> account_broker_;
+    risk::RiskChecker* risk_;
+    positions::PositionBook* positions_;
+    metrics::Metrics* metrics_;
+    std::shared_ptr<Clock> clock_;
+    ServiceOptions options_;
+    BatchWriter writer_;
+
+    mutable std::shared_mutex cache_mutex_;
+    std::unordered_map<std::string, EntryPtr> by_id_;
+    std::unordered_map<std::string, std::string> by_client_id_;  // account \0 cid -> id
+    std::unordered_map<std::string, std::string> by_broker_id_;  // broker \0 boid -> id
+
+    mutable std::mutex fills_mutex_;
+    std::unordered_set<std::string> seen_trades_;  // broker \0 trade id (recent; storage backs it)
+
+    mutable std::shared_mutex prices_mutex_;
+    std::unordered_map<std::string, Decimal> last_prices_;  // symbol \0 exchange
+
+    mutable std::mutex connection_mutex_;
+    std::unordered_map<std::string, bool> connected_;
+};
+
+}  // namespace ordergate::orders
