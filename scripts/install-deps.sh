@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package ordergate needs to build, run and test. Idempotent: when
+# everything is present it neither updates the package lists nor installs anything.
+#   scripts/install-deps.sh          build + run + test dependencies
+#   scripts/install-deps.sh --run    only what building and running the gateway needs
+set -euo pipefail
+SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+
+build_pkgs=(g++ cmake ninja-build make pkg-config ccache git ca-certificates curl
+  libpoco-dev libboost-dev libboost-filesystem-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
+  prometheus-cpp-dev rapidjson-dev libgtest-dev libgmock-dev libsqlite3-dev libpq-dev libssl-dev)
+test_pkgs=(postgresql redis-server clang libc++-dev libc++abi-dev wrk procps)
+pkgs=("${build_pkgs[@]}")
+[ "${1:-}" = "--run" ] || pkgs+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#pkgs[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
