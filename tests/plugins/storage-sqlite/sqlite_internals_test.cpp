@@ -1,0 +1,197 @@
+// Unit tests of storage-sqlite's internals: the cursor codec, migrations of an older database,
+// configuration errors, durability settings and the error classification.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+#include "cursor.hpp"
+#include "migrations.hpp"
+#include "sqlite_storage.hpp"
+
+namespace ordergate::storage_sqlite {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+public:
+    TempDir() {
+        std::random_device rd;
+        path_ = fs::temp_directory_path() / ("og-sqlite-test-" + std::to_string(rd()));
+        fs::create_directories(path_);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+private:
+    fs::path path_;
+};
+
+std::unique_ptr<SqliteStorage> open(std::vector<std::pair<std::string, std::string>> cfg) {
+    sdk::PluginContext ctx{sdk::Config(std::move(cfg)), sdk::Host(nullptr), sdk::EventSink(nullptr)};
+    return std::make_unique<SqliteStorage>(ctx);
+}
+
+std::string pragma(const std::string& path, const char* sql) {
+    Connection c(path, false, 1000);
+    Query q = c.query(sql, "pragma");
+    EXPECT_TRUE(q.step());
+    return q.text(0);
+}
+
+TEST(SqliteCursor, RoundTripsKeysOfEveryLength) {
+    for (const std::string& key : std::vector<std::string>{"a", "ab", "abc", "abcd", "ord_01J0ABCDEFGHJKMNPQRSTVWXYZ",
+                            "1718000000000000000|rec_1", std::string("\0\xff|x", 4)}) {
+        std::string c = encode_cursor(key);
+        EXPECT_EQ(c.rfind("c1.", 0), 0u) << c;
+        EXPECT_EQ(c.find_first_of("+/="), std::string::npos) << c;  // URL-safe
+        EXPECT_EQ(decode_cursor(c), key);
+    }
+}
+
+TEST(SqliteCursor, RejectsWhatItDidNotProduce) {
+    for (const std::string& bad : std::vector<std::string>{"", "c1.", "ord_01J0", "c2.YWJj", "c1.YW=j", "c1.Y", "c1.YR",
+                            "c1.a b", "c1.YWJjZ"}) {
+        try {
+            decode_cursor(bad);
+            ADD_FAILURE() << "accepted '" << bad << "'";
+        } catch (const sdk::Error& e) {
+            EXPECT_EQ(e.status(), Status::InvalidArgument) << bad;
+        }
+    }
+}
+
+TEST(SqliteMigrations, OlderDatabaseGetsOnlyTheMissingStepsAndKeepsItsRows) {
+    TempDir dir;
+    std::string path = dir.file("old.db");
+    {
+        auto s = open({{"path", path}});
+        EXPECT_EQ(s->migrate_to(1), 1);
+        WriteOp op;
+        op.kind = WriteKind::InsertOrder;
+        op.order.id = "ord_1";
+        op.order.client_order_id = "c1";
+        op.order.account_id = "A";
+        op.order.quantity = Decimal::must_parse("1.50");
+        op.order.version = 1;
+        op.event.seq = 1;
+        ASSERT_EQ(s->write_batch({op}), std::vector<Status>{Status::Ok});
+    }
+    int64_t v1_applied_at = 0;
+    {
+        Connection c(path, false, 1000);
+        Query q = c.query("SELECT applied_at_ns FROM schema_migrations WHERE version = 1", "t");
+        ASSERT_TRUE(q.step());
+        v1_applied_at = q.int64(0);
+    }
+    auto s = open({{"path", path}});
+    int64_t latest = migrations().back().version;
+    EXPECT_EQ(s->migrate(), latest);
+    EXPECT_EQ(s->migrate(), latest);
+    Connection c(path, false, 1000);
+    {
+        Query q = c.query("SELECT COUNT(*), MIN(version), MAX(version) FROM schema_migrations", "t");
+        ASSERT_TRUE(q.step());
+        EXPECT_EQ(q.int64(0), latest);
+        EXPECT_EQ(q.int64(1), 1);
+        EXPECT_EQ(q.int64(2), latest);
+    }
+    {
+        Query q = c.query("SELECT applied_at_ns FROM schema_migrations WHERE version = 1", "t");
+        ASSERT_TRUE(q.step());
+        EXPECT_EQ(q.int64(0), v1_applied_at);  // step 1 was not applied again
+    }
+    std::optional<OrderRecord> o = s->get_order("ord_1");
+    ASSERT_TRUE(o.has_value());
+    EXPECT_TRUE(o->quantity.identical(Decimal::must_parse("1.50")));
+    // Step 3 made the event log append-only.
+    EXPECT_NE(sqlite3_exec(c.raw(), "DELETE FROM order_events", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+}
+
+TEST(SqliteMigrations, VersionsAreNumberedWithoutGaps) {
+    int64_t expected = 1;
+    for (const Migration& m : migrations()) EXPECT_EQ(m.version, expected++);
+}
+
+TEST(SqliteStorage, CreatesParentDirectoriesAndUsesWal) {
+    TempDir dir;
+    std::string path = dir.file("a/b/c/ordergate.db");
+    auto s = open({{"path", path}});
+    s->migrate();
+    EXPECT_TRUE(fs::exists(path));
+    EXPECT_EQ(pragma(path, "PRAGMA journal_mode"), "wal");
+}
+
+TEST(SqliteStorage, SynchronousFullIsAcceptedCaseInsensitively) {
+    TempDir dir;
+    auto s = open({{"path", dir.file("x.db")}, {"synchronous", "full"}});
+    s->migrate();
+    s->ping();
+    WriteOp op;
+    op.kind = WriteKind::UpsertReconRun;
+    op.recon_run.id = "rec_1";
+    EXPECT_EQ(s->write_batch({op}), std::vector<Status>{Status::Ok});
+}
+
+TEST(SqliteStorage, BadConfigurationIsInvalidArgumentNamingTheKey) {
+    TempDir dir;
+    auto expect_bad = [&](std::vector<std::pair<std::string, std::string>> cfg, const char* key) {
+        try {
+            open(std::move(cfg));
+            ADD_FAILURE() << "accepted a bad " << key;
+        } catch (const sdk::Error& e) {
+            EXPECT_EQ(e.status(), Status::InvalidArgument);
+            EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+        }
+    };
+    expect_bad({{"path", dir.file("x.db")}, {"synchronous", "SOMETIMES"}}, "synchronous");
+    expect_bad({{"path", dir.file("x.db")}, {"busy_timeout_ms", "soon"}}, "busy_timeout_ms");
+    expect_bad({{"path", dir.file("x.db")}, {"read_connections", "-1"}}, "read_connections");
+    expect_bad({{"path", ""}}, "path");
+}
+
+TEST(SqliteStorage, UnreachableFileIsUnavailable) {
+    TempDir dir;
+    std::string blocker = dir.file("file");
+    { std::ofstream(blocker) << "x"; }
+    try {
+        open({{"path", blocker + "/sub/x.db"}});
+        ADD_FAILURE() << "opened a database under a regular file";
+    } catch (const sdk::Error& e) {
+        EXPECT_EQ(e.status(), Status::Unavailable) << e.what();
+    }
+}
+
+TEST(SqliteStorage, ReadsBeforeMigrateFailLoudly) {
+    TempDir dir;
+    auto s = open({{"path", dir.file("x.db")}});
+    try {
+        s->get_order("ord_1");
+        ADD_FAILURE() << "read from a store without tables";
+    } catch (const sdk::Error& e) {
+        EXPECT_EQ(e.status(), Status::Internal);
+        EXPECT_NE(std::string(e.what()).find("get order"), std::string::npos) << e.what();
+    }
+}
+
+TEST(SqliteStorage, InMemoryDatabaseWorksWithoutReaderConnections) {
+    auto s = open({{"path", ":memory:"}});
+    EXPECT_GT(s->migrate(), 0);
+    WriteOp op;
+    op.kind = WriteKind::UpsertGtt;
+    op.gtt.id = "gtt_1";
+    op.gtt.version = 1;
+    EXPECT_EQ(s->write_batch({op}), std::vector<Status>{Status::Ok});
+    EXPECT_TRUE(s->get_gtt("gtt_1").has_value());
+}
+
+}  // namespace
+}  // namespace ordergate::storage_sqlite
