@@ -72,7 +72,7 @@ std::map<std::string, std::string> fetch_config_service(const ConfigServiceSetti
         if (scheme == "https") {
             Poco::Net::Context::Ptr ctx = new Poco::Net::Context(
                 Poco::Net::Context::TLS_CLIENT_USE, "", "", s.ca_file,
-                Poco::Net::Context::VERIFY_RELAXED, 9, /*loadDefaultCAs=*/true);
+                Poco::Net::Context::VERIFY_STRICT, 9, /*loadDefaultCAs=*/true);
             session = std::make_unique<Poco::Net::HTTPSClientSession>(uri.getHost(),
                                                                       uri.getPort(), ctx);
         } else {

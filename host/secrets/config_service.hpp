@@ -4,7 +4,8 @@
 // Response: 200 with a JSON object whose members are secret names mapped to string values,
 //           e.g. {"DB_PASSWORD": "…", "PAPER_API_SECRET": "…"}. Any other member type is refused.
 // http:// uses Poco's HTTPClientSession; https:// uses HTTPSClientSession with the system CA
-// store (plus ConfigServiceSettings::ca_file when given) and full certificate verification.
+// store (plus ConfigServiceSettings::ca_file when given), certificate chain verification and host
+// name verification (Poco's VERIFY_STRICT: also for localhost, which RELAXED would skip).
 #pragma once
 
 #include <map>

@@ -1,6 +1,7 @@
 // A stand-in config service for tests: a Poco HTTPServer on 127.0.0.1, port chosen by the OS.
 // It answers every request with the configured status and body, unless the Authorization header
-// differs from "Bearer <token>" (then 401). Counts the requests it served.
+// differs from "Bearer <token>" (then 401). Counts the requests it served. With a certificate
+// and key it serves HTTPS instead.
 #pragma once
 
 #include <Poco/Net/HTTPRequestHandler.h>
@@ -9,6 +10,8 @@
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/Context.h>
+#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 
@@ -25,22 +28,35 @@ public:
         std::string token = "test-token";
         int status = 200;
         std::string body = "{}";
+        std::string tls_cert_pem;  // non-empty: serve HTTPS with this certificate
+        std::string tls_key_pem;
     };
 
     explicit ConfigServer(Behaviour b) : state_(std::make_shared<State>()) {
         state_->behaviour = std::move(b);
-        Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
-        port_ = socket.address().port();
+        const Behaviour& be = state_->behaviour;
+        Poco::Net::SocketAddress any_port("127.0.0.1", 0);
+        std::unique_ptr<Poco::Net::ServerSocket> socket;
+        if (be.tls_cert_pem.empty()) {
+            socket = std::make_unique<Poco::Net::ServerSocket>(any_port);
+        } else {
+            Poco::Net::Context::Ptr ctx =
+                new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, be.tls_key_pem,
+                                       be.tls_cert_pem, "", Poco::Net::Context::VERIFY_NONE);
+            socket = std::make_unique<Poco::Net::SecureServerSocket>(any_port, 64, ctx);
+        }
+        https_ = !be.tls_cert_pem.empty();
+        port_ = socket->address().port();
         auto* params = new Poco::Net::HTTPServerParams;
         params->setMaxThreads(2);
-        server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(state_), socket, params);
+        server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(state_), *socket, params);
         server_->start();
     }
     ~ConfigServer() { server_->stopAll(true); }
 
     uint16_t port() const { return port_; }
     std::string url(const std::string& path = "/secrets") const {
-        return "http://127.0.0.1:" + std::to_string(port_) + path;
+        return (https_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_) + path;
     }
     int requests() const { return state_->requests.load(); }
     std::string last_path() const {
@@ -94,6 +110,7 @@ private:
 
     std::shared_ptr<State> state_;
     uint16_t port_ = 0;
+    bool https_ = false;
     std::unique_ptr<Poco::Net::HTTPServer> server_;
 };
 

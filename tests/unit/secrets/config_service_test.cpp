@@ -7,6 +7,7 @@
 #include "fake_env.hpp"
 #include "secrets/config_service.hpp"
 #include "secrets/secrets.hpp"
+#include "tls_cert.hpp"
 
 namespace ordergate::secrets {
 namespace {
@@ -125,6 +126,34 @@ TEST(ConfigService, UrlPasswordIsRedactedInErrors) {
         {"http://user:hunter2@127.0.0.1:" + std::to_string(port) + "/s", "t", 3000, ""});
     EXPECT_EQ(msg.find("hunter2"), std::string::npos) << msg;
     EXPECT_NE(msg.find("user:***@127.0.0.1"), std::string::npos) << msg;
+}
+
+TEST(ConfigService, HttpsWithTrustedCertificate) {
+    TempDir dir;
+    auto cert = testing::make_self_signed(dir.path().string(), "cs", "127.0.0.1", "IP:127.0.0.1");
+    ConfigServer server({"t", 200, R"({"A":"b"})", cert.cert_pem, cert.key_pem});
+    ASSERT_EQ(server.url().rfind("https://", 0), 0u);
+    auto values = fetch_config_service({server.url(), "t", 3000, cert.cert_pem});
+    EXPECT_EQ(values.at("A"), "b");
+}
+
+TEST(ConfigService, HttpsUntrustedCertificateIsRefused) {
+    TempDir dir;
+    auto cert = testing::make_self_signed(dir.path().string(), "cs", "127.0.0.1", "IP:127.0.0.1");
+    ConfigServer server({"t", 200, R"({"A":"b"})", cert.cert_pem, cert.key_pem});
+    std::string msg = fetch_error({server.url(), "t", 3000, ""});
+    EXPECT_EQ(msg.rfind("config service " + server.url() + ": TLS error: ", 0), 0u) << msg;
+    EXPECT_EQ(server.requests(), 0);
+}
+
+TEST(ConfigService, HttpsCertificateForAnotherHostIsRefused) {
+    TempDir dir;
+    auto cert = testing::make_self_signed(dir.path().string(), "cs", "other.example",
+                                          "DNS:other.example");
+    ConfigServer server({"t", 200, R"({"A":"b"})", cert.cert_pem, cert.key_pem});
+    std::string msg = fetch_error({server.url(), "t", 3000, cert.cert_pem});
+    EXPECT_EQ(msg.rfind("config service " + server.url() + ": TLS error: ", 0), 0u) << msg;
+    EXPECT_EQ(server.requests(), 0);
 }
 
 TEST(ConfigService, UnsupportedSchemeIsAnError) {
