@@ -1,0 +1,43 @@
+// A storage plugin that stores nothing: used to check that a storage .so is refused where a
+// broker is expected (and loads where storage is expected).
+#include "ordergate/sdk.hpp"
+
+namespace {
+
+using namespace ordergate;
+
+class StubStorage : public sdk::StoragePlugin {
+public:
+    explicit StubStorage(const sdk::PluginContext&) {}
+    int64_t migrate() override { return 1; }
+    void ping() override {}
+    std::vector<Status> write_batch(const std::vector<WriteOp>& ops) override {
+        return std::vector<Status>(ops.size(), Status::Ok);
+    }
+    std::optional<OrderRecord> get_order(const std::string&) override { return std::nullopt; }
+    std::optional<OrderRecord> get_order_by_client_id(const std::string&,
+                                                      const std::string&) override {
+        return std::nullopt;
+    }
+    std::optional<OrderRecord> get_order_by_broker_id(const std::string&,
+                                                      const std::string&) override {
+        return std::nullopt;
+    }
+    Page<OrderRecord> list_orders(const OrderQuery&) override { return {}; }
+    std::vector<OrderEvent> list_events(const std::string&, int64_t, uint32_t) override {
+        return {};
+    }
+    Page<FillRecord> list_fills(const FillQuery&) override { return {}; }
+    std::optional<GttRecord> get_gtt(const std::string&) override { return std::nullopt; }
+    Page<GttRecord> list_gtts(const std::vector<std::string>&, bool, const std::string&,
+                              uint32_t) override {
+        return {};
+    }
+    Page<ReconRun> list_recon_runs(const std::string&, const std::string&, uint32_t) override {
+        return {};
+    }
+};
+
+}  // namespace
+
+ORDERGATE_STORAGE_PLUGIN(StubStorage, "storage-stub", "0.0.1")

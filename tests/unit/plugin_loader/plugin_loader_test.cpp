@@ -1,0 +1,413 @@
+// The loader against the compat test plugins (tests/plugins/compat): refusals with one-line
+// errors, minor-version compatibility, lifetime, and plugins that misbehave.
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "ordergate/sdk.hpp"
+#include "plugin_loader/plugin_adapters.hpp"
+#include "plugin_loader/plugin_loader.hpp"
+
+namespace ordergate::plugin_loader {
+namespace {
+
+std::string compat(const std::string& name) {
+    return std::string(OG_COMPAT_PLUGIN_DIR) + "/" + name + ".so";
+}
+
+class RecordingEvents : public ports::BrokerEvents {
+public:
+    void on_order_update(const std::string& broker, const OrderReport& r) override {
+        std::lock_guard<std::mutex> lock(mu);
+        brokers.push_back(broker);
+        updates.push_back(r);
+    }
+    void on_fill(const std::string&, const Fill& f) override {
+        std::lock_guard<std::mutex> lock(mu);
+        fills.push_back(f);
+    }
+    void on_quote(const std::string&, const Quote& q) override {
+        std::lock_guard<std::mutex> lock(mu);
+        quotes.push_back(q);
+    }
+    void on_connection(const std::string&, bool connected, const std::string& detail) override {
+        std::lock_guard<std::mutex> lock(mu);
+        connections.emplace_back(connected, detail);
+    }
+    std::mutex mu;
+    std::vector<std::string> brokers;
+    std::vector<OrderReport> updates;
+    std::vector<Fill> fills;
+    std::vector<Quote> quotes;
+    std::vector<std::pair<bool, std::string>> connections;
+};
+
+OrderRequest market_order(const std::string& cid) {
+    OrderRequest r;
+    r.client_order_id = cid;
+    r.account_id = "acct-1";
+    r.symbol = "XYZ";
+    r.exchange = "SIM";
+    r.side = Side::Buy;
+    r.order_type = OrderType::Market;
+    r.time_in_force = TimeInForce::Day;
+    r.quantity = Decimal::must_parse("10");
+    r.extra_json = "{}";
+    return r;
+}
+
+// Loads `file` expecting a refusal; returns the message after checking it is one line naming
+// the file and saying what to do.
+std::string refusal(const std::string& file, og_kind kind = OG_KIND_BROKER) {
+    try {
+        load_plugin(file, kind);
+    } catch (const LoadError& e) {
+        std::string msg = e.what();
+        EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+        EXPECT_NE(msg.find("plugin "), std::string::npos) << msg;
+        EXPECT_NE(msg.find(file.substr(file.rfind('/') + 1)), std::string::npos) << msg;
+        return msg;
+    }
+    ADD_FAILURE() << "expected " << file << " to be refused";
+    return std::string();
+}
+
+bool contains(const std::string& s, const std::string& part) {
+    return s.find(part) != std::string::npos;
+}
+
+// ---- refusals -----------------------------------------------------------------------------
+
+TEST(PluginLoaderRefuses, TextFileNamedSo) {
+    std::string msg = refusal(compat("compat_not_elf"));
+    EXPECT_TRUE(contains(msg, "not a shared object")) << msg;
+    EXPECT_TRUE(contains(msg, "expected a shared library built with ordergate_add_plugin()"))
+        << msg;
+    EXPECT_TRUE(contains(msg, "rebuild the plugin against ordergate-sdk 1.x")) << msg;
+}
+
+TEST(PluginLoaderRefuses, MissingFile) {
+    std::string msg = refusal(compat("does_not_exist"));
+    EXPECT_TRUE(contains(msg, "no such file")) << msg;
+}
+
+TEST(PluginLoaderRefuses, MissingEntrySymbol) {
+    std::string msg = refusal(compat("compat_no_entry"));
+    EXPECT_TRUE(contains(msg, "no entry symbol 'ordergate_plugin_entry'")) << msg;
+    EXPECT_TRUE(contains(msg, "ORDERGATE_BROKER_PLUGIN")) << msg;
+    EXPECT_TRUE(contains(msg, "rebuild")) << msg;
+}
+
+TEST(PluginLoaderRefuses, EntryThatIsNotAnAlias) {
+    std::string msg = refusal(compat("compat_plain_entry"));
+    EXPECT_TRUE(contains(msg, "not a Boost.DLL alias")) << msg;
+}
+
+TEST(PluginLoaderRefuses, EntryReturningNoDescriptor) {
+    std::string msg = refusal(compat("compat_entry_null"));
+    EXPECT_TRUE(contains(msg, "refused this host")) << msg;
+}
+
+TEST(PluginLoaderRefuses, DifferentMajor) {
+    std::string file = compat("compat_major2");
+    std::string msg = refusal(file);
+    EXPECT_TRUE(contains(msg, "ABI major 2, this host speaks ABI 1." +
+                                  std::to_string(OG_ABI_MINOR) +
+                                  "; rebuild the plugin against ordergate-sdk 1.x"))
+        << msg;
+}
+
+TEST(PluginLoaderRefuses, StoragePluginWhereBrokerExpected) {
+    std::string msg = refusal(compat("compat_storage_stub"), OG_KIND_BROKER);
+    EXPECT_TRUE(contains(msg, "a storage plugin")) << msg;
+    EXPECT_TRUE(contains(msg, "expected a broker plugin")) << msg;
+}
+
+TEST(PluginLoaderRefuses, BrokerPluginWhereStorageExpected) {
+    std::string msg = refusal(compat("compat_ok"), OG_KIND_STORAGE);
+    EXPECT_TRUE(contains(msg, "a broker plugin")) << msg;
+    EXPECT_TRUE(contains(msg, "expected a storage plugin")) << msg;
+}
+
+TEST(PluginLoaderRefuses, UnknownKind) {
+    std::string msg = refusal(compat("compat_kind7"), 0);
+    EXPECT_TRUE(contains(msg, "kind 7")) << msg;
+}
+
+TEST(PluginLoaderRefuses, TableShorterThanItsMinorNeeds) {
+    std::string msg = refusal(compat("compat_short_table"));
+    EXPECT_TRUE(contains(msg, "broker table of")) << msg;
+    EXPECT_TRUE(contains(msg, "for ABI 1.0")) << msg;
+}
+
+TEST(PluginLoaderRefuses, Minor1WithA10SizedTable) {
+    std::string msg = refusal(compat("compat_minor1_v10_table"));
+    EXPECT_TRUE(contains(msg, "for ABI 1.1")) << msg;
+}
+
+TEST(PluginLoaderRefuses, NewerMinorWithTableSmallerThanTheHostNeeds) {
+    std::string msg = refusal(compat("compat_newer_minor_short"));
+    EXPECT_TRUE(contains(msg, "ABI 1.7")) << msg;
+    EXPECT_TRUE(contains(msg, "broker table of")) << msg;
+}
+
+TEST(PluginLoaderRefuses, NullRequiredFunction) {
+    std::string msg = refusal(compat("compat_null_place"));
+    EXPECT_TRUE(contains(msg, "NULL required functions (place_order)")) << msg;
+}
+
+TEST(PluginLoader, HostKeepsWorkingAfterEveryRefusal) {
+    for (const char* bad : {"compat_not_elf", "compat_no_entry", "compat_plain_entry",
+                            "compat_entry_null", "compat_major2", "compat_kind7",
+                            "compat_short_table", "compat_null_place"}) {
+        EXPECT_THROW(load_plugin(compat(bad), OG_KIND_BROKER), LoadError) << bad;
+    }
+    RecordingEvents events;
+    auto lib = load_plugin(compat("compat_ok"), OG_KIND_BROKER);
+    auto broker = lib->create_broker("ok", {}, &events);
+    OrderReport r = broker->place_order(market_order("c-1"), std::chrono::milliseconds(100));
+    EXPECT_EQ(r.client_order_id, "c-1");
+    EXPECT_FALSE(r.broker_order_id.empty());
+}
+
+// ---- what a plugin declares and minor versions ---------------------------------------------
+
+TEST(PluginLoader, ReportsTheDescriptor) {
+    auto lib = load_plugin(compat("compat_throwing"), 0);
+    const PluginInfo& info = lib->info();
+    EXPECT_EQ(info.name, "throwing-broker");
+    EXPECT_EQ(info.version, "0.0.1");
+    EXPECT_EQ(info.sdk_version, ORDERGATE_SDK_VERSION_STRING);
+    EXPECT_EQ(info.kind, OG_KIND_BROKER);
+    EXPECT_EQ(info.abi_major, 1u);
+    EXPECT_EQ(info.abi_minor, static_cast<uint32_t>(OG_ABI_MINOR));
+    EXPECT_TRUE(info.capabilities & OG_CAP_MODIFY);
+    EXPECT_EQ(info.path.front(), '/');
+}
+
+TEST(PluginLoader, OlderMinorLoadsAndTheHostNeverCallsWhatItLacks) {
+    RecordingEvents events;
+    auto lib = load_plugin(compat("compat_old_minor"), OG_KIND_BROKER);
+    EXPECT_EQ(lib->info().abi_minor, 0u);
+    // The plugin's static table has a ping that aborts; the 1.0 size hides it from the host.
+    EXPECT_EQ(lib->broker_table()->ping, nullptr);
+    auto broker = lib->create_broker("old", {}, &events);
+    OrderReport placed = broker->place_order(market_order("c-old"), std::chrono::milliseconds(50));
+    OrderReport by_cid = broker->get_order("acct-1", "", "c-old");
+    EXPECT_EQ(by_cid.broker_order_id, placed.broker_order_id);
+    try {
+        broker->ping(std::chrono::milliseconds(10));
+        FAIL() << "ping must not be called on a 1.0 table";
+    } catch (const sdk::Error& e) {
+        EXPECT_EQ(e.status(), Status::Unsupported);
+        EXPECT_TRUE(contains(e.what(), "ABI 1.0")) << e.what();
+    }
+}
+
+TEST(PluginLoader, NewerMinorWithALargerTableLoads) {
+    RecordingEvents events;
+    auto lib = load_plugin(compat("compat_newer_minor"), OG_KIND_BROKER);
+    EXPECT_EQ(lib->info().abi_minor, 7u);
+    EXPECT_GT(lib->info().table_size, sizeof(og_broker_vtable));
+    auto broker = lib->create_broker("newer", {}, &events);
+    EXPECT_EQ(broker->place_order(market_order("c-new"), std::chrono::milliseconds(50))
+                  .client_order_id,
+              "c-new");
+}
+
+TEST(PluginLoader, SameFileLoadedTwiceSharesOneLibrary) {
+    auto a = load_plugin(compat("compat_ok"), OG_KIND_BROKER);
+    auto b = load_plugin(compat("compat_ok"), 0);
+    EXPECT_EQ(a.get(), b.get());
+}
+
+TEST(PluginLoader, InstanceKeepsTheLibraryLoadedAfterTheLastHandleIsDropped) {
+    RecordingEvents events;
+    std::unique_ptr<ports::BrokerPort> broker;
+    {
+        auto lib = load_plugin(compat("compat_ok"), OG_KIND_BROKER);
+        broker = lib->create_broker("kept", {}, &events);
+    }
+    EXPECT_EQ(broker->place_order(market_order("c-k"), std::chrono::milliseconds(50))
+                  .client_order_id,
+              "c-k");
+    broker.reset();
+    // Reload after the unload works and starts fresh.
+    auto again = load_plugin(compat("compat_ok"), OG_KIND_BROKER);
+    auto b2 = again->create_broker("again", {}, &events);
+    EXPECT_THROW(b2->get_order("acct-1", "", "c-k"), sdk::Error);
+}
+
+TEST(PluginLoader, ResolvesNamesInDirectories) {
+    EXPECT_EQ(resolve_plugin("compat_ok", {"/nonexistent", OG_COMPAT_PLUGIN_DIR}),
+              compat("compat_ok"));
+    EXPECT_EQ(resolve_plugin("/a/b.so", {}), "/a/b.so");
+    EXPECT_EQ(resolve_plugin("./x.so", {}), "./x.so");
+    try {
+        resolve_plugin("broker-nothing", {"/nonexistent"});
+        FAIL();
+    } catch (const LoadError& e) {
+        EXPECT_TRUE(contains(e.what(), "not found in /nonexistent")) << e.what();
+        EXPECT_TRUE(contains(e.what(), "broker-nothing.so")) << e.what();
+    }
+}
+
+TEST(PluginLoader, CapabilityNames) {
+    EXPECT_EQ(capability_names(0), "none");
+    EXPECT_EQ(capability_names(OG_CAP_ORDER_MARKET | OG_CAP_PUSH_EVENTS), "market|push_events");
+    EXPECT_EQ(capability_names(1ull << 40), "bit40");
+}
+
+// ---- storage ----------------------------------------------------------------------------------
+
+TEST(PluginLoader, StoragePluginLoadsAsStorageWithInjectedServices) {
+    HostServicesConfig services;
+    services.now_ns = [] { return int64_t{42}; };
+    auto lib = load_plugin(compat("compat_storage_stub"), OG_KIND_STORAGE, services);
+    EXPECT_EQ(lib->broker_table(), nullptr);
+    auto storage = lib->create_storage({});
+    EXPECT_EQ(storage->migrate(), 1);
+    storage->ping();
+    EXPECT_FALSE(storage->get_order("ord_x").has_value());
+    WriteOp op;
+    op.kind = WriteKind::InsertFill;
+    op.fill.broker_trade_id = "t-1";
+    EXPECT_EQ(storage->write_batch({op, op}), (std::vector<Status>{Status::Ok, Status::Ok}));
+    RecordingEvents events;
+    EXPECT_THROW(lib->create_broker("x", {}, &events), std::logic_error);
+}
+
+// ---- garbage from a plugin -------------------------------------------------------------------
+
+class GarbageTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(GarbageTest, BecomesInternalAndNeverCorruptsOtherInstances) {
+    RecordingEvents events;
+    auto lib = load_plugin(compat("compat_ok"), OG_KIND_BROKER);
+    auto bad = lib->create_broker("bad", {{"mode", GetParam()}}, &events);
+    try {
+        bad->place_order(market_order("c-bad"), std::chrono::milliseconds(50));
+        FAIL() << "garbage accepted for mode " << GetParam();
+    } catch (const sdk::Error& e) {
+        EXPECT_EQ(e.status(), Status::Internal) << e.what();
+        EXPECT_TRUE(contains(e.what(), "raw-ok place_order")) << e.what();
+        EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos);
+    }
+    // A healthy instance of the same plugin is unaffected.
+    auto good = lib->create_broker("good", {}, &events);
+    EXPECT_EQ(good->place_order(market_order("c-good"), std::chrono::milliseconds(50))
+                  .client_order_id,
+              "c-good");
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, GarbageTest,
+                         ::testing::Values("status_99", "status_negative", "bad_side",
+                                           "bad_status", "bad_scale", "bad_string", "no_report",
+                                           "two_reports", "other_order", "record_small"));
+
+TEST(PluginGarbage, OverlongMessageIsClampedToOneLine) {
+    RecordingEvents events;
+    auto lib = load_plugin(compat("compat_ok"), OG_KIND_BROKER);
+    auto broker = lib->create_broker("long", {{"mode", "long_message"}}, &events);
+    try {
+        broker->place_order(market_order("c-l"), std::chrono::milliseconds(50));
+        FAIL();
+    } catch (const sdk::Error& e) {
+        std::string msg = e.what();
+        EXPECT_EQ(e.status(), Status::Rejected);
+        EXPECT_TRUE(contains(msg, "line one line two end")) << msg;
+        EXPECT_EQ(msg.find('\n'), std::string::npos);
+        EXPECT_LT(msg.size(), 1200u);
+    }
+}
+
+TEST(PluginGarbage, MalformedSinkPayloadsAreDroppedAndCounted) {
+    RecordingEvents events;
+    auto lib = load_plugin(compat("compat_ok"), OG_KIND_BROKER);
+    auto broker = lib->create_broker("sink", {{"mode", "sink_garbage"}}, &events);
+    broker->stop();  // joins the plugin's pushing thread
+    SinkCounters c = broker->sink_counters();
+    EXPECT_EQ(c.invalid, 5u);
+    EXPECT_EQ(c.delivered, 3u);
+    EXPECT_EQ(broker->invalid_events(), 5u);
+    std::lock_guard<std::mutex> lock(events.mu);
+    ASSERT_EQ(events.updates.size(), 1u);
+    EXPECT_EQ(events.brokers.at(0), "sink");
+    EXPECT_EQ(events.updates[0].broker_order_id, "b-1");
+    ASSERT_EQ(events.fills.size(), 1u);
+    EXPECT_EQ(events.fills[0].price, Decimal::must_parse("100"));
+    ASSERT_EQ(events.connections.size(), 1u);
+    EXPECT_TRUE(events.connections[0].first);
+    EXPECT_EQ(events.connections[0].second, "up again");
+}
+
+TEST(PluginGarbage, ExceptionsInsideAnSdkPluginBecomeStatuses) {
+    RecordingEvents events;
+    auto lib = load_plugin(compat("compat_throwing"), OG_KIND_BROKER);
+    auto broker = lib->create_broker("throwing", {}, &events);
+    auto status_of = [](auto&& call) {
+        try {
+            call();
+        } catch (const sdk::Error& e) {
+            return std::make_pair(e.status(), std::string(e.what()));
+        }
+        return std::make_pair(Status::Ok, std::string());
+    };
+    auto ms = std::chrono::milliseconds(50);
+    auto place = status_of([&] { broker->place_order(market_order("c"), ms); });
+    EXPECT_EQ(place.first, Status::Internal);
+    EXPECT_TRUE(contains(place.second, "boom from place")) << place.second;
+    EXPECT_EQ(status_of([&] { broker->cancel_order("a", "b", "c", ms); }).first,
+              Status::Internal);
+    EXPECT_EQ(status_of([&] { broker->get_order("a", "b", ""); }).first, Status::Internal);
+    ModifyRequest m;
+    m.broker_order_id = "b";
+    m.quantity = Decimal::must_parse("1");
+    auto modify = status_of([&] { broker->modify_order(m, ms); });
+    EXPECT_EQ(modify.first, Status::Internal);
+    EXPECT_TRUE(contains(modify.second, "invalid status 77")) << modify.second;
+    EXPECT_EQ(status_of([&] { broker->list_orders("a", true, 0); }).first, Status::Internal);
+    auto pos = status_of([&] { broker->positions("a"); });
+    EXPECT_EQ(pos.first, Status::Rejected);
+    EXPECT_TRUE(contains(pos.second, "throwing-broker get_positions: not today")) << pos.second;
+    // Still serving after all of it.
+    EXPECT_EQ(broker->account("a").cash, Decimal::must_parse("100.25"));
+}
+
+TEST(PluginCapabilities, UndeclaredCapabilityIsNeverCalled) {
+    RecordingEvents events;
+    auto lib = load_plugin(compat("compat_ok"), OG_KIND_BROKER);
+    auto broker = lib->create_broker("caps", {}, &events);
+    OrderRequest limit = market_order("c-lim");
+    limit.order_type = OrderType::Limit;
+    limit.price = Decimal::must_parse("10.5");
+    try {
+        broker->place_order(limit, std::chrono::milliseconds(50));
+        FAIL();
+    } catch (const sdk::Error& e) {
+        EXPECT_EQ(e.status(), Status::Unsupported);
+        EXPECT_TRUE(contains(e.what(), "order type LIMIT")) << e.what();
+    }
+    EXPECT_THROW(broker->quote("XYZ", "SIM"), sdk::Error);
+    EXPECT_THROW(broker->cancel_all("acct-1", std::chrono::milliseconds(10)), sdk::Error);
+    // Nothing was placed by the refused LIMIT order.
+    EXPECT_TRUE(broker->list_orders("acct-1", true, 0).empty());
+}
+
+TEST(PluginCapabilities, NotFoundMapsToNotFound) {
+    RecordingEvents events;
+    auto lib = load_plugin(compat("compat_ok"), OG_KIND_BROKER);
+    auto broker = lib->create_broker("nf", {}, &events);
+    try {
+        broker->get_order("acct-1", "missing", "");
+        FAIL();
+    } catch (const sdk::Error& e) {
+        EXPECT_EQ(e.status(), Status::NotFound);
+        EXPECT_TRUE(contains(e.what(), "no such order")) << e.what();
+    }
+}
+
+}  // namespace
+}  // namespace ordergate::plugin_loader
