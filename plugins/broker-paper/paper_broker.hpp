@@ -1,0 +1,92 @@
+// ordergate::paper::PaperBroker — the broker-paper plugin: sdk::BrokerPlugin over a PaperVenue.
+//
+// The class only adapts: every call goes to the venue (paper_venue.hpp, where the behaviour is
+// specified) and a VenueError becomes an sdk::Error with the same status and message.
+//
+// Threads. The plugin owns one worker thread, started by start() and joined by stop(). It runs
+// the random walk (venue.step() every `tick_ms`, when tick_ms > 0) and is the ONLY thread that
+// calls the host's event sink: it drains the venue's event queue and pushes order updates, fills,
+// quotes and connection changes in the order the venue produced them. No venue lock is held while
+// the sink runs. After stop() returns (it first delivers what was already queued) the sink is
+// never called again. Calls from the host may come from any thread, concurrently, before, during
+// and after start()/stop().
+//
+// A failure inside the worker (a failed journal write, an arithmetic overflow of the walk) is
+// logged through the host at error level and stops the background steps; the venue then answers
+// calls with Status::Internal (journal) or keeps answering (anything else), never silently.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ordergate/sdk.hpp"
+#include "paper_config.hpp"
+#include "paper_venue.hpp"
+
+namespace ordergate::paper {
+
+// The capability manifest exported with the plugin.
+inline constexpr uint64_t kPaperCapabilities =
+    OG_CAP_ORDER_MARKET | OG_CAP_ORDER_LIMIT | OG_CAP_ORDER_STOP | OG_CAP_ORDER_STOP_LIMIT |
+    OG_CAP_TIF_DAY | OG_CAP_TIF_GTC | OG_CAP_TIF_IOC | OG_CAP_TIF_FOK | OG_CAP_MODIFY |
+    OG_CAP_MODIFY_QUANTITY | OG_CAP_MODIFY_PRICE | OG_CAP_MODIFY_TRIGGER |
+    OG_CAP_MODIFY_ORDER_TYPE | OG_CAP_MODIFY_TIF | OG_CAP_CANCEL_ALL | OG_CAP_QUERY_BY_CLIENT_ID |
+    OG_CAP_REPORT_OPEN_ORDERS | OG_CAP_REPORT_RECENT_ORDERS | OG_CAP_REPORT_FILLS |
+    OG_CAP_REPORT_POSITIONS | OG_CAP_REPORT_ACCOUNT | OG_CAP_QUOTES | OG_CAP_PRICE_SUBSCRIPTION |
+    OG_CAP_PARTIAL_FILLS | OG_CAP_PUSH_EVENTS;
+
+class PaperBroker : public sdk::BrokerPlugin {
+public:
+    // Parses the settings and builds the venue (replaying its journal). Throws
+    // sdk::Error(InvalidArgument) for a bad setting, sdk::Error(Internal) for a bad journal.
+    explicit PaperBroker(const sdk::PluginContext& ctx);
+    // Stops the worker if the host did not (it must have, per the ABI).
+    ~PaperBroker() override;
+
+    void start() override;
+    // Joins the worker, then writes a journal snapshot. Idempotent.
+    void stop() override;
+
+    OrderReport place_order(const OrderRequest& request,
+                            std::chrono::milliseconds timeout) override;
+    OrderReport modify_order(const ModifyRequest& request,
+                             std::chrono::milliseconds timeout) override;
+    OrderReport cancel_order(const std::string& account_id, const std::string& broker_order_id,
+                             const std::string& client_order_id,
+                             std::chrono::milliseconds timeout) override;
+    OrderReport get_order(const std::string& account_id, const std::string& broker_order_id,
+                          const std::string& client_order_id) override;
+    std::vector<OrderReport> list_orders(const std::string& account_id, bool open_only,
+                                         int64_t since_ns) override;
+    std::vector<Fill> list_fills(const std::string& account_id, int64_t since_ns) override;
+    std::vector<Position> positions(const std::string& account_id) override;
+    Account account(const std::string& account_id) override;
+    Quote quote(const std::string& symbol, const std::string& exchange) override;
+    void subscribe_prices(const std::vector<Instrument>& instruments) override;
+    std::vector<OrderReport> cancel_all(const std::string& account_id,
+                                        std::chrono::milliseconds timeout) override;
+    void ping(std::chrono::milliseconds timeout) override;
+
+    // The engine, for tests that construct the plugin class directly.
+    PaperVenue& venue() { return *venue_; }
+
+private:
+    void run();
+    void deliver(std::vector<VenueEvent>& events);
+
+    sdk::Host host_;
+    sdk::EventSink sink_;
+    std::chrono::milliseconds tick_;
+    std::unique_ptr<PaperVenue> venue_;
+
+    std::mutex lifecycle_mu_;  // start/stop
+    std::thread worker_;
+    std::atomic<bool> stopping_{false};
+};
+
+}  // namespace ordergate::paper

@@ -1,0 +1,141 @@
+#include "paper_config.hpp"
+
+#include <set>
+#include <string>
+#include <string_view>
+
+namespace ordergate::paper {
+
+namespace {
+
+const std::set<std::string, std::less<>> kKeys = {
+    "accounts",
+    "initial_cash",
+    "currency",
+    "seed",
+    "initial_price",
+    "tick_ms",
+    "tick_size",
+    "max_steps_per_tick",
+    "partial_fill_ratio",
+    "max_fill_per_tick",
+    "fee_per_fill",
+    "fee_rate",
+    "allow_short",
+    "send_delay_ms",
+    "latency_ms",
+    "fault.reject_ratio",
+    "fault.timeout_before_send_ratio",
+    "fault.timeout_after_send_ratio",
+    "fault.disconnect",
+    "journal_path",
+    "journal_fsync",
+    "journal_snapshot_ticks",
+};
+
+[[noreturn]] void bad(const std::string& key, const std::string& why) {
+    throw sdk::Error(Status::InvalidArgument, "config key '" + key + "': " + why);
+}
+
+bool is_list_item(std::string_view key, std::string_view list) {
+    if (key.size() <= list.size() + 1 || key.substr(0, list.size()) != list ||
+        key[list.size()] != '.')
+        return false;
+    for (char c : key.substr(list.size() + 1))
+        if (c < '0' || c > '9') return false;
+    return true;
+}
+
+std::string trim(std::string_view s) {
+    size_t b = s.find_first_not_of(" \t");
+    if (b == std::string_view::npos) return "";
+    size_t e = s.find_last_not_of(" \t");
+    return std::string(s.substr(b, e - b + 1));
+}
+
+int64_t non_negative_int(const sdk::Config& c, const char* key, int64_t fallback) {
+    int64_t v = c.get_int(key, fallback);
+    if (v < 0) bad(key, "must not be negative");
+    return v;
+}
+
+}  // namespace
+
+PaperSettings parse_paper_settings(const sdk::Config& c) {
+    PaperSettings s;
+    VenueConfig& v = s.venue;
+
+    std::vector<std::string> listed;
+    for (const auto& [key, value] : c.entries()) {
+        if (key.rfind("prices.", 0) == 0) {
+            std::string symbol = key.substr(7);
+            if (symbol.empty()) bad(key, "empty symbol");
+            Decimal price;
+            std::string why;
+            Decimal::ParseOptions opts;
+            opts.max_scale = Decimal::kMaxScale;
+            if (!Decimal::parse(value, &price, &why, opts)) bad(key, "'" + value + "' " + why);
+            v.prices[symbol] = price;  // the last entry of a repeated key wins, as in sdk::Config
+            continue;
+        }
+        if (is_list_item(key, "accounts")) {
+            listed.push_back(trim(value));
+            continue;
+        }
+        if (kKeys.count(key) == 0)
+            bad(key, "unknown setting of broker-paper (see plugins/broker-paper/README.md)");
+    }
+    if (c.has("accounts")) {
+        if (!listed.empty()) bad("accounts", "give either a list or a comma-separated string");
+        v.accounts.clear();
+        std::string_view all = c.get("accounts");
+        size_t pos = 0;
+        while (pos <= all.size()) {
+            size_t comma = all.find(',', pos);
+            std::string_view part = all.substr(pos, comma == std::string_view::npos
+                                                        ? std::string_view::npos
+                                                        : comma - pos);
+            v.accounts.push_back(trim(part));
+            if (comma == std::string_view::npos) break;
+            pos = comma + 1;
+        }
+    } else if (!listed.empty()) {
+        v.accounts = listed;
+    }
+
+    v.initial_cash = c.get_decimal("initial_cash", v.initial_cash);
+    v.currency = c.get_or("currency", v.currency);
+
+    if (c.has("seed")) {
+        int64_t seed = c.get_int("seed", 0);
+        if (seed < 0) bad("seed", "must not be negative");
+        v.seed = static_cast<uint64_t>(seed);
+    }
+    v.initial_price = c.get_decimal("initial_price", v.initial_price);
+    v.tick_size = c.get_decimal("tick_size", v.tick_size);
+    v.max_steps_per_tick = c.get_int("max_steps_per_tick", v.max_steps_per_tick);
+    s.tick = std::chrono::milliseconds(non_negative_int(c, "tick_ms", s.tick.count()));
+
+    v.partial_fill_ratio = c.get_decimal("partial_fill_ratio", v.partial_fill_ratio);
+    v.max_fill_per_tick = c.get_decimal("max_fill_per_tick", v.max_fill_per_tick);
+    v.fee_per_fill = c.get_decimal("fee_per_fill", v.fee_per_fill);
+    v.fee_rate = c.get_decimal("fee_rate", v.fee_rate);
+    v.allow_short = c.get_bool("allow_short", v.allow_short);
+
+    v.send_delay = std::chrono::milliseconds(non_negative_int(c, "send_delay_ms", 0));
+    v.latency = std::chrono::milliseconds(non_negative_int(c, "latency_ms", 0));
+
+    v.fault.reject_ratio = c.get_decimal("fault.reject_ratio", v.fault.reject_ratio);
+    v.fault.timeout_before_send_ratio =
+        c.get_decimal("fault.timeout_before_send_ratio", v.fault.timeout_before_send_ratio);
+    v.fault.timeout_after_send_ratio =
+        c.get_decimal("fault.timeout_after_send_ratio", v.fault.timeout_after_send_ratio);
+    v.fault.disconnect = c.get_bool("fault.disconnect", v.fault.disconnect);
+
+    v.journal_path = c.get_or("journal_path", "");
+    v.journal_fsync = c.get_bool("journal_fsync", v.journal_fsync);
+    v.journal_snapshot_ticks = c.get_int("journal_snapshot_ticks", v.journal_snapshot_ticks);
+    return s;
+}
+
+}  // namespace ordergate::paper

@@ -1,0 +1,23 @@
+// Reads the broker-paper plugin's flattened YAML settings (sdk::Config) into the venue's settings.
+// Every key, its meaning and its default are listed in plugins/broker-paper/README.md.
+#pragma once
+
+#include <chrono>
+
+#include "ordergate/sdk.hpp"
+#include "paper_venue.hpp"
+
+namespace ordergate::paper {
+
+struct PaperSettings {
+    VenueConfig venue;
+    // Interval of the background random-walk step; 0: no background steps (tests call step()).
+    std::chrono::milliseconds tick{100};
+};
+
+// Parses `config`. Throws sdk::Error(InvalidArgument, ...) naming the key for a value that does
+// not parse and for an unknown key (a misspelt fault setting must not pass silently). Ranges are
+// checked by the PaperVenue constructor, with the same kind of error.
+PaperSettings parse_paper_settings(const sdk::Config& config);
+
+}  // namespace ordergate::paper

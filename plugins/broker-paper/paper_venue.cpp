@@ -1,0 +1,1174 @@
+#include "paper_venue.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <thread>
+#include <utility>
+
+namespace ordergate::paper {
+
+namespace {
+
+constexpr const char* kJournalFormat = "ordergate-paper-journal";
+constexpr const char* kJournalVersion = "1";
+constexpr int32_t kAverageScale = 8;
+
+[[noreturn]] void fail(Status status, const std::string& message) {
+    throw VenueError(status, message);
+}
+
+std::string order_id_text(uint64_t n) { return "P-" + std::to_string(n); }
+std::string trade_id_text(uint64_t n) { return "PT-" + std::to_string(n); }
+
+// "P-12" -> 12 for prefix "P-"; 0 when it is not such an id.
+uint64_t parse_numbered_id(const std::string& id, std::string_view prefix) {
+    if (id.size() <= prefix.size() || id.compare(0, prefix.size(), prefix) != 0) return 0;
+    uint64_t n = 0;
+    const char* first = id.data() + prefix.size();
+    const char* last = id.data() + id.size();
+    auto [p, ec] = std::from_chars(first, last, n);
+    if (ec != std::errc() || p != last) return 0;
+    return n;
+}
+
+bool is_limit_like(OrderType t) { return t == OrderType::Limit || t == OrderType::StopLimit; }
+bool is_stop_like(OrderType t) { return t == OrderType::Stop || t == OrderType::StopLimit; }
+
+std::string decimal_text(const std::optional<Decimal>& d) { return d ? d->to_string() : ""; }
+
+// ---- journal field readers ----
+
+Decimal read_decimal(const JournalRecord& r, std::string_view key) {
+    const std::string& v = r.at(key);
+    Decimal d;
+    std::string why;
+    Decimal::ParseOptions opts;
+    opts.max_digits = 19;
+    opts.max_scale = Decimal::kMaxScale;
+    if (!Decimal::parse(v, &d, &why, opts))
+        throw JournalError("journal record '" + r.type + "' key '" + std::string(key) +
+                           "': '" + v + "' " + why);
+    return d;
+}
+
+std::optional<Decimal> read_opt_decimal(const JournalRecord& r, std::string_view key) {
+    const std::string* v = r.find(key);
+    if (v == nullptr || v->empty()) return std::nullopt;
+    return read_decimal(r, key);
+}
+
+template <typename Int>
+Int read_int(const JournalRecord& r, std::string_view key) {
+    const std::string& v = r.at(key);
+    Int n{};
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || p != v.data() + v.size())
+        throw JournalError("journal record '" + r.type + "' key '" + std::string(key) +
+                           "': '" + v + "' is not an integer");
+    return n;
+}
+
+template <typename E>
+E read_enum(const JournalRecord& r, std::string_view key, bool (*parse)(std::string_view, E*)) {
+    E e{};
+    const std::string& v = r.at(key);
+    if (!parse(v, &e))
+        throw JournalError("journal record '" + r.type + "' key '" + std::string(key) +
+                           "': unknown value '" + v + "'");
+    return e;
+}
+
+void check_ratio(const Decimal& d, const char* key, bool allow_one) {
+    if (d.is_negative() || d > Decimal::from_int(1) || (!allow_one && d == Decimal::from_int(1)))
+        fail(Status::InvalidArgument, std::string("config key '") + key + "': " + d.to_string() +
+                                          " is outside [0, 1" + (allow_one ? "]" : ")"));
+}
+
+}  // namespace
+
+// ---- EventQueue ----------------------------------------------------------------------------------
+
+void EventQueue::push(VenueEvent event) {
+    {
+        std::lock_guard lock(mu_);
+        events_.push_back(std::move(event));
+    }
+    cv_.notify_one();
+}
+
+std::vector<VenueEvent> EventQueue::take_all() {
+    std::lock_guard lock(mu_);
+    std::vector<VenueEvent> out(std::make_move_iterator(events_.begin()),
+                                std::make_move_iterator(events_.end()));
+    events_.clear();
+    return out;
+}
+
+std::vector<VenueEvent> EventQueue::wait_take(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(mu_);
+    cv_.wait_until(lock, deadline, [this] { return woken_ || !events_.empty(); });
+    woken_ = false;
+    std::vector<VenueEvent> out(std::make_move_iterator(events_.begin()),
+                                std::make_move_iterator(events_.end()));
+    events_.clear();
+    return out;
+}
+
+void EventQueue::wake() {
+    {
+        std::lock_guard lock(mu_);
+        woken_ = true;
+    }
+    cv_.notify_all();
+}
+
+// ---- construction ----------------------------------------------------------------------------
+
+PaperVenue::PaperVenue(VenueConfig config, VenueEnv env)
+    : config_(std::move(config)), env_(std::move(env)) {
+    const VenueConfig& c = config_;
+    if (c.accounts.empty()) fail(Status::InvalidArgument, "config key 'accounts': no account");
+    std::set<std::string> seen;
+    for (const auto& a : c.accounts) {
+        if (a.empty()) fail(Status::InvalidArgument, "config key 'accounts': empty account id");
+        if (!seen.insert(a).second)
+            fail(Status::InvalidArgument, "config key 'accounts': '" + a + "' is listed twice");
+    }
+    if (c.initial_cash.is_negative())
+        fail(Status::InvalidArgument, "config key 'initial_cash': must not be negative");
+    if (c.currency.empty()) fail(Status::InvalidArgument, "config key 'currency': empty");
+    if (!c.tick_size.is_positive())
+        fail(Status::InvalidArgument, "config key 'tick_size': must be positive");
+    if (!c.initial_price.is_positive() || !on_grid(c.initial_price))
+        fail(Status::InvalidArgument, "config key 'initial_price': " + c.initial_price.to_string() +
+                                          " must be positive and a multiple of tick_size " +
+                                          c.tick_size.to_string());
+    for (const auto& [sym, price] : c.prices) {
+        if (sym.empty()) fail(Status::InvalidArgument, "config key 'prices.': empty symbol");
+        if (!price.is_positive() || !on_grid(price))
+            fail(Status::InvalidArgument, "config key 'prices." + sym + "': " +
+                                              price.to_string() +
+                                              " must be positive and a multiple of tick_size " +
+                                              c.tick_size.to_string());
+    }
+    if (c.max_steps_per_tick < 0 || c.max_steps_per_tick > 1000000)
+        fail(Status::InvalidArgument, "config key 'max_steps_per_tick': must be in [0, 1000000]");
+    check_ratio(c.partial_fill_ratio, "partial_fill_ratio", true);
+    if (c.max_fill_per_tick.is_negative())
+        fail(Status::InvalidArgument, "config key 'max_fill_per_tick': must not be negative");
+    if (c.fee_per_fill.is_negative())
+        fail(Status::InvalidArgument, "config key 'fee_per_fill': must not be negative");
+    if (c.fee_rate.is_negative())
+        fail(Status::InvalidArgument, "config key 'fee_rate': must not be negative");
+    if (c.send_delay.count() < 0)
+        fail(Status::InvalidArgument, "config key 'send_delay_ms': must not be negative");
+    if (c.latency.count() < 0)
+        fail(Status::InvalidArgument, "config key 'latency_ms': must not be negative");
+    check_ratio(c.fault.reject_ratio, "fault.reject_ratio", true);
+    check_ratio(c.fault.timeout_before_send_ratio, "fault.timeout_before_send_ratio", true);
+    check_ratio(c.fault.timeout_after_send_ratio, "fault.timeout_after_send_ratio", true);
+    if (c.journal_snapshot_ticks < 1)
+        fail(Status::InvalidArgument, "config key 'journal_snapshot_ticks': must be at least 1");
+
+    fault_rng_ = SplitMix64::for_faults(c.seed);
+    disconnected_ = c.fault.disconnect;
+
+    if (!c.journal_path.empty()) {
+        try {
+            auto replay_one = [this](const JournalRecord& r) {
+                try {
+                    replay(r);
+                } catch (const DecimalError& e) {
+                    throw JournalError(std::string("arithmetic failed during replay: ") +
+                                       e.what());
+                }
+            };
+            journal_.open(c.journal_path, c.journal_fsync, replay_one, env_.warn);
+        } catch (const JournalError& e) {
+            fail(Status::Internal, std::string("paper venue journal: ") + e.what());
+        }
+        if (!replay_header_seen_)
+            record_locked(JournalRecord{"H", {}}
+                              .add("format", kJournalFormat)
+                              .add("version", kJournalVersion));
+        // Replayed orders and positions need their symbols' prices.
+        for (const auto& [n, o] : orders_) symbol_locked(o.report.symbol);
+        for (const auto& [key, p] : positions_) symbol_locked(std::get<1>(key));
+    }
+    for (const auto& a : c.accounts) {
+        if (accounts_.count(a) != 0) continue;
+        accounts_[a] = AccountState{c.currency, c.initial_cash};
+        if (journal_.is_open())
+            record_locked(JournalRecord{"A", {}}
+                              .add("id", a)
+                              .add("currency", c.currency)
+                              .add("cash", c.initial_cash.to_string()));
+    }
+    VenueEvent ev;
+    ev.kind = VenueEvent::Kind::Connection;
+    ev.connected = !disconnected_;
+    ev.detail = disconnected_ ? "paper venue: disconnected by fault.disconnect"
+                              : "paper venue: connected";
+    events_.push(std::move(ev));
+}
+
+PaperVenue::~PaperVenue() {
+    try {
+        close();
+    } catch (const std::exception& e) {
+        if (env_.warn) env_.warn(std::string("paper venue: closing failed: ") + e.what());
+    }
+}
+
+void PaperVenue::close() {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    closed_ = true;
+    struct Closer {
+        JournalFile& j;
+        ~Closer() { j.close(); }
+    } closer{journal_};
+    if (journal_.is_open() && failed_.empty()) snapshot_locked();
+}
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+int64_t PaperVenue::now() const {
+    if (env_.now_ns) return env_.now_ns();
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+void PaperVenue::check_usable_locked() const {
+    if (!failed_.empty()) fail(Status::Internal, "paper venue failed: " + failed_);
+    if (closed_) fail(Status::Unavailable, "paper venue is closed");
+    if (disconnected_) fail(Status::Unavailable, "paper venue is disconnected");
+}
+
+bool PaperVenue::draw_locked(const Decimal& ratio) {
+    if (ratio.is_zero()) return false;
+    return Decimal(fault_rng_.fraction_e9(), 9) < ratio;
+}
+
+PaperVenue::FaultDraw PaperVenue::draw_faults_locked(Op op) {
+    FaultDraw f;
+    f.timeout_before = draw_locked(config_.fault.timeout_before_send_ratio);
+    if (op == Op::Place) f.reject = draw_locked(config_.fault.reject_ratio);
+    f.timeout_after = draw_locked(config_.fault.timeout_after_send_ratio);
+    return f;
+}
+
+void PaperVenue::before_send(std::chrono::milliseconds timeout, const char* what) const {
+    if (config_.send_delay.count() == 0) return;
+    if (timeout.count() > 0 && timeout <= config_.send_delay) {
+        if (env_.sleep) env_.sleep(timeout);
+        else std::this_thread::sleep_for(timeout);
+        fail(Status::Timeout, std::string(what) + ": the deadline of " +
+                                  std::to_string(timeout.count()) +
+                                  " ms passed before the request was sent (send_delay_ms " +
+                                  std::to_string(config_.send_delay.count()) +
+                                  "); nothing was sent");
+    }
+    if (env_.sleep) env_.sleep(config_.send_delay);
+    else std::this_thread::sleep_for(config_.send_delay);
+}
+
+void PaperVenue::after_send(std::chrono::milliseconds timeout, const char* what) const {
+    if (config_.latency.count() == 0) return;
+    std::chrono::milliseconds wait = config_.latency;
+    bool lost = false;
+    if (timeout.count() > 0) {
+        std::chrono::milliseconds left = timeout - config_.send_delay;
+        if (left <= config_.latency) {
+            wait = left.count() > 0 ? left : std::chrono::milliseconds(0);
+            lost = true;
+        }
+    }
+    if (env_.sleep) env_.sleep(wait);
+    else std::this_thread::sleep_for(wait);
+    if (lost)
+        fail(Status::UnknownOutcome,
+             std::string(what) + ": the deadline of " + std::to_string(timeout.count()) +
+                 " ms passed after the request was sent (latency_ms " +
+                 std::to_string(config_.latency.count()) +
+                 "); it took effect at the venue but its answer was lost");
+}
+
+PaperVenue::SymbolState& PaperVenue::symbol_locked(const std::string& symbol) {
+    auto it = symbols_.find(symbol);
+    if (it != symbols_.end()) return it->second;
+    SymbolState s;
+    auto p = config_.prices.find(symbol);
+    s.last = p != config_.prices.end() ? p->second : config_.initial_price;
+    s.rng = SplitMix64::for_symbol(config_.seed, symbol);
+    s.at_ns = now();
+    return symbols_.emplace(symbol, s).first->second;
+}
+
+Quote PaperVenue::quote_locked(const std::string& symbol, const std::string& exchange) {
+    const SymbolState& s = symbol_locked(symbol);
+    Quote q;
+    q.symbol = symbol;
+    q.exchange = exchange;
+    q.last = s.last;
+    Decimal bid = s.last - config_.tick_size;
+    if (bid.is_positive()) q.bid = bid;
+    q.ask = s.last + config_.tick_size;
+    q.at_ns = s.at_ns;
+    return q;
+}
+
+bool PaperVenue::on_grid(const Decimal& price) const {
+    bool inexact = false;
+    Decimal::divide(price, config_.tick_size, 0, &inexact);
+    return !inexact;
+}
+
+void PaperVenue::validate_shape(OrderType type, const std::optional<Decimal>& price,
+                                const std::optional<Decimal>& trigger) const {
+    const std::string name(to_string(type));
+    bool needs_price = is_limit_like(type);
+    bool needs_trigger = is_stop_like(type);
+    if (needs_price && !price) fail(Status::InvalidArgument, name + " order needs a price");
+    if (!needs_price && price)
+        fail(Status::InvalidArgument, name + " order must not carry a price");
+    if (needs_trigger && !trigger)
+        fail(Status::InvalidArgument, name + " order needs a trigger price");
+    if (!needs_trigger && trigger)
+        fail(Status::InvalidArgument, name + " order must not carry a trigger price");
+    if (price && !price->is_positive())
+        fail(Status::InvalidArgument, "price must be positive");
+    if (trigger && !trigger->is_positive())
+        fail(Status::InvalidArgument, "trigger price must be positive");
+}
+
+Decimal PaperVenue::reference_price_locked(const OrderState& o) {
+    const OrderReport& r = o.report;
+    if (is_limit_like(r.order_type)) return *r.price;
+    if (r.order_type == OrderType::Stop && !o.triggered) return *r.trigger_price;
+    return symbol_locked(r.symbol).last;
+}
+
+Decimal PaperVenue::reserved_locked(const std::string& account, uint64_t except_number) {
+    Decimal total;
+    for (uint64_t n : open_) {
+        if (n == except_number) continue;
+        const OrderState& o = orders_.at(n);
+        if (o.report.account_id != account || o.report.side != Side::Buy) continue;
+        total += (o.report.quantity - o.report.filled_quantity) * reference_price_locked(o);
+    }
+    return total;
+}
+
+Decimal PaperVenue::margin_locked(const std::string& account) {
+    Decimal total;
+    for (const auto& [key, p] : positions_) {
+        if (std::get<0>(key) != account || !p.quantity.is_negative()) continue;
+        total += p.quantity.abs() * symbol_locked(std::get<1>(key)).last;
+    }
+    return total;
+}
+
+Decimal PaperVenue::open_sell_locked(const std::string& account, const std::string& symbol,
+                                     const std::string& exchange, uint64_t except_number) {
+    Decimal total;
+    for (uint64_t n : open_) {
+        if (n == except_number) continue;
+        const OrderReport& r = orders_.at(n).report;
+        if (r.account_id == account && r.symbol == symbol && r.exchange == exchange &&
+            r.side == Side::Sell)
+            total += r.quantity - r.filled_quantity;
+    }
+    return total;
+}
+
+Account PaperVenue::account_locked(const std::string& account_id) {
+    auto it = accounts_.find(account_id);
+    if (it == accounts_.end()) fail(Status::NotFound, "unknown account '" + account_id + "'");
+    Account a;
+    a.account_id = account_id;
+    a.currency = it->second.currency;
+    a.cash = it->second.cash;
+    Decimal holdings;
+    for (const auto& [key, p] : positions_) {
+        if (std::get<0>(key) != account_id || p.quantity.is_zero()) continue;
+        holdings += p.quantity * symbol_locked(std::get<1>(key)).last;
+    }
+    a.equity = a.cash + holdings;
+    a.margin_used = margin_locked(account_id);
+    a.buying_power = a.cash - a.margin_used - reserved_locked(account_id, 0);
+    a.status = "ACTIVE";
+    a.updated_at_ns = now();
+    return a;
+}
+
+PaperVenue::OrderState* PaperVenue::find_locked(const std::string& account_id,
+                                                const std::string& broker_order_id,
+                                                const std::string& client_order_id) {
+    const PaperVenue* self = this;
+    return const_cast<OrderState*>(self->find_locked(account_id, broker_order_id,
+                                                     client_order_id));
+}
+
+const PaperVenue::OrderState* PaperVenue::find_locked(const std::string& account_id,
+                                                      const std::string& broker_order_id,
+                                                      const std::string& client_order_id) const {
+    if (!broker_order_id.empty()) {
+        auto it = orders_.find(parse_numbered_id(broker_order_id, "P-"));
+        if (it == orders_.end()) return nullptr;
+        if (!account_id.empty() && it->second.report.account_id != account_id) return nullptr;
+        return &it->second;
+    }
+    if (!account_id.empty()) {
+        auto it = by_client_id_.find({account_id, client_order_id});
+        return it == by_client_id_.end() ? nullptr : &orders_.at(it->second);
+    }
+    const OrderState* found = nullptr;
+    for (const auto& [key, n] : by_client_id_) {
+        if (key.second != client_order_id) continue;
+        if (found != nullptr)
+            fail(Status::InvalidArgument, "client order id '" + client_order_id +
+                                              "' exists in several accounts; name the account");
+        found = &orders_.at(n);
+    }
+    return found;
+}
+
+void PaperVenue::emit_locked(VenueEvent event) {
+    if (disconnected_ && event.kind != VenueEvent::Kind::Connection) return;
+    events_.push(std::move(event));
+}
+
+void PaperVenue::record_locked(const JournalRecord& r) {
+    if (!journal_.is_open()) return;
+    try {
+        journal_.append(r);
+    } catch (const JournalError& e) {
+        failed_ = e.what();
+        fail(Status::Internal, std::string("paper venue journal write failed: ") + e.what());
+    }
+}
+
+JournalRecord PaperVenue::order_record(const OrderState& o, const char* event) const {
+    const OrderReport& r = o.report;
+    JournalRecord j{"O", {}};
+    j.add("ev", event)
+        .add("n", std::to_string(o.number))
+        .add("cid", r.client_order_id)
+        .add("acc", r.account_id)
+        .add("sym", r.symbol)
+        .add("exch", r.exchange)
+        .add("side", std::string(to_string(r.side)))
+        .add("type", std::string(to_string(r.order_type)))
+        .add("tif", std::string(to_string(r.time_in_force)))
+        .add("status", std::string(to_string(r.status)))
+        .add("qty", r.quantity.to_string())
+        .add("filled", r.filled_quantity.to_string())
+        .add("price", decimal_text(r.price))
+        .add("trigger", decimal_text(r.trigger_price))
+        .add("avg", decimal_text(r.average_fill_price))
+        .add("notional", o.notional.to_string())
+        .add("reason", r.reject_reason)
+        .add("created", std::to_string(o.created_at_ns))
+        .add("updated", std::to_string(r.updated_at_ns))
+        .add("triggered", o.triggered ? "1" : "0");
+    return j;
+}
+
+JournalRecord PaperVenue::fill_record(const Fill& f) const {
+    JournalRecord j{"F", {}};
+    j.add("trade", f.broker_trade_id)
+        .add("order", f.broker_order_id)
+        .add("cid", f.client_order_id)
+        .add("acc", f.account_id)
+        .add("sym", f.symbol)
+        .add("exch", f.exchange)
+        .add("side", std::string(to_string(f.side)))
+        .add("qty", f.quantity.to_string())
+        .add("price", f.price.to_string())
+        .add("fee", f.fee.to_string())
+        .add("at", std::to_string(f.executed_at_ns));
+    return j;
+}
+
+void PaperVenue::replay(const JournalRecord& r) {
+    if (!replay_header_seen_) {
+        if (r.type != "H" || r.at("format") != kJournalFormat)
+            throw JournalError("not an ordergate paper venue journal (no header line)");
+        if (r.at("version") != kJournalVersion)
+            throw JournalError("journal version " + r.at("version") + " is not supported (this "
+                               "build reads version " + kJournalVersion + ")");
+        replay_header_seen_ = true;
+        return;
+    }
+    if (r.type == "A") {
+        accounts_[r.at("id")] = AccountState{r.at("currency"), read_decimal(r, "cash")};
+    } else if (r.type == "O") {
+        OrderState o;
+        o.number = read_int<uint64_t>(r, "n");
+        if (o.number == 0) throw JournalError("journal order with number 0");
+        OrderReport& rep = o.report;
+        rep.broker_order_id = order_id_text(o.number);
+        rep.client_order_id = r.at("cid");
+        rep.account_id = r.at("acc");
+        rep.symbol = r.at("sym");
+        rep.exchange = r.at("exch");
+        rep.side = read_enum<Side>(r, "side", &parse_side);
+        rep.order_type = read_enum<OrderType>(r, "type", &parse_order_type);
+        rep.time_in_force = read_enum<TimeInForce>(r, "tif", &parse_time_in_force);
+        rep.status = read_enum<OrderStatus>(r, "status", &parse_order_status);
+        rep.quantity = read_decimal(r, "qty");
+        rep.filled_quantity = read_decimal(r, "filled");
+        rep.price = read_opt_decimal(r, "price");
+        rep.trigger_price = read_opt_decimal(r, "trigger");
+        rep.average_fill_price = read_opt_decimal(r, "avg");
+        rep.reject_reason = r.at("reason");
+        rep.updated_at_ns = read_int<int64_t>(r, "updated");
+        o.notional = read_decimal(r, "notional");
+        o.created_at_ns = read_int<int64_t>(r, "created");
+        o.triggered = r.at("triggered") == "1";
+        by_client_id_[{rep.account_id, rep.client_order_id}] = o.number;
+        if (is_terminal(rep.status)) open_.erase(o.number);
+        else open_.insert(o.number);
+        next_order_ = std::max(next_order_, o.number + 1);
+        orders_[o.number] = std::move(o);
+    } else if (r.type == "F") {
+        Fill f;
+        f.broker_trade_id = r.at("trade");
+        f.broker_order_id = r.at("order");
+        f.client_order_id = r.at("cid");
+        f.account_id = r.at("acc");
+        f.symbol = r.at("sym");
+        f.exchange = r.at("exch");
+        f.side = read_enum<Side>(r, "side", &parse_side);
+        f.quantity = read_decimal(r, "qty");
+        f.price = read_decimal(r, "price");
+        f.fee = read_decimal(r, "fee");
+        f.executed_at_ns = read_int<int64_t>(r, "at");
+        uint64_t n = parse_numbered_id(f.broker_trade_id, "PT-");
+        if (n == 0) throw JournalError("journal fill with a bad trade id '" + f.broker_trade_id + "'");
+        if (accounts_.count(f.account_id) == 0)
+            throw JournalError("journal fill " + f.broker_trade_id + " of unknown account '" +
+                               f.account_id + "'");
+        apply_fill_to_books_locked(f);
+        fills_.push_back(std::move(f));
+        next_trade_ = std::max(next_trade_, n + 1);
+    } else if (r.type == "P") {
+        SymbolState s;
+        s.last = read_decimal(r, "last");
+        s.rng.set_state(read_int<uint64_t>(r, "rng"));
+        s.steps = read_int<uint64_t>(r, "steps");
+        s.at_ns = read_int<int64_t>(r, "at");
+        symbols_[r.at("sym")] = s;
+    } else if (r.type == "S") {
+        ticks_ = read_int<uint64_t>(r, "ticks");
+        fault_rng_.set_state(read_int<uint64_t>(r, "fault_rng"));
+        next_order_ = std::max(next_order_, read_int<uint64_t>(r, "next_order"));
+        next_trade_ = std::max(next_trade_, read_int<uint64_t>(r, "next_trade"));
+    } else {
+        throw JournalError("unknown journal record type '" + r.type + "'");
+    }
+}
+
+void PaperVenue::snapshot_locked() {
+    for (const auto& [sym, s] : symbols_)
+        record_locked(JournalRecord{"P", {}}
+                          .add("sym", sym)
+                          .add("last", s.last.to_string())
+                          .add("rng", std::to_string(s.rng.state()))
+                          .add("steps", std::to_string(s.steps))
+                          .add("at", std::to_string(s.at_ns)));
+    record_locked(JournalRecord{"S", {}}
+                      .add("ticks", std::to_string(ticks_))
+                      .add("fault_rng", std::to_string(fault_rng_.state()))
+                      .add("next_order", std::to_string(next_order_))
+                      .add("next_trade", std::to_string(next_trade_)));
+}
+
+void PaperVenue::snapshot() {
+    std::lock_guard lock(mu_);
+    if (!failed_.empty()) fail(Status::Internal, "paper venue failed: " + failed_);
+    if (journal_.is_open()) snapshot_locked();
+}
+
+// ---- order life cycle --------------------------------------------------------------------------
+
+void PaperVenue::order_changed_locked(OrderState& o, const char* journal_event) {
+    o.report.updated_at_ns = now();
+    record_locked(order_record(o, journal_event));
+    VenueEvent ev;
+    ev.kind = VenueEvent::Kind::OrderUpdate;
+    ev.order = o.report;
+    emit_locked(std::move(ev));
+}
+
+void PaperVenue::finish_locked(OrderState& o, OrderStatus status, const std::string& reason,
+                               const char* journal_event) {
+    o.report.status = status;
+    o.report.reject_reason = reason;
+    open_.erase(o.number);
+    order_changed_locked(o, journal_event);
+}
+
+OrderReport PaperVenue::reject_locked(OrderState&& candidate, const std::string& reason) {
+    uint64_t n = candidate.number;
+    OrderState& o = orders_.emplace(n, std::move(candidate)).first->second;
+    by_client_id_[{o.report.account_id, o.report.client_order_id}] = n;
+    finish_locked(o, OrderStatus::Rejected, reason, "rejected");
+    return o.report;
+}
+
+void PaperVenue::apply_fill_to_books_locked(const Fill& f) {
+    auto acc = accounts_.find(f.account_id);
+    if (acc == accounts_.end())
+        fail(Status::Internal, "fill " + f.broker_trade_id + " of unknown account");
+    Decimal notional = f.quantity * f.price;
+    if (f.side == Side::Buy) acc->second.cash = acc->second.cash - notional - f.fee;
+    else acc->second.cash = acc->second.cash + notional - f.fee;
+
+    PositionState& p = positions_[{f.account_id, f.symbol, f.exchange}];
+    Decimal delta = f.side == Side::Buy ? f.quantity : -f.quantity;
+    Decimal next = p.quantity + delta;
+    if (p.quantity.is_zero() || p.quantity.sign() == delta.sign()) {
+        Decimal cost = p.quantity.abs() * p.average_price + notional;
+        p.average_price = Decimal::divide(cost, next.abs(), kAverageScale);
+    } else if (next.is_zero()) {
+        p.average_price = Decimal();
+    } else if (next.sign() != p.quantity.sign()) {
+        p.average_price = f.price;  // flipped: the new side opened at this price
+    }
+    p.quantity = next;
+}
+
+void PaperVenue::execute_locked(OrderState& o, const Decimal& quantity, const Decimal& price) {
+    OrderReport& r = o.report;
+    Decimal chunk = quantity;
+    const Decimal& ratio = config_.partial_fill_ratio;
+    if (ratio.is_positive() && ratio < Decimal::from_int(1)) {
+        const int32_t qs = r.quantity.scale();
+        Decimal raw = r.quantity * ratio;
+        int64_t m = raw.mantissa();
+        for (int32_t s = raw.scale(); s > qs; --s) m /= 10;  // floor: raw is positive
+        chunk = Decimal(m, qs);
+        Decimal unit(1, qs);
+        if (chunk < unit) chunk = unit;
+    }
+    Decimal left = quantity;
+    while (left.is_positive()) {
+        Decimal q = left < chunk ? left : chunk;
+        left -= q;
+        Fill f;
+        f.broker_trade_id = trade_id_text(next_trade_++);
+        f.broker_order_id = r.broker_order_id;
+        f.client_order_id = r.client_order_id;
+        f.account_id = r.account_id;
+        f.symbol = r.symbol;
+        f.exchange = r.exchange;
+        f.side = r.side;
+        f.quantity = q;
+        f.price = price;
+        f.fee = config_.fee_per_fill;
+        if (!config_.fee_rate.is_zero()) f.fee += q * price * config_.fee_rate;
+        f.executed_at_ns = now();
+        apply_fill_to_books_locked(f);
+        fills_.push_back(f);
+        record_locked(fill_record(f));
+        VenueEvent fe;
+        fe.kind = VenueEvent::Kind::Fill;
+        fe.fill = f;
+        emit_locked(std::move(fe));
+
+        r.filled_quantity += q;
+        o.notional += q * price;
+        r.average_fill_price = Decimal::divide(o.notional, r.filled_quantity, kAverageScale);
+        if (r.filled_quantity == r.quantity) {
+            r.status = OrderStatus::Filled;
+            open_.erase(o.number);
+        } else {
+            r.status = OrderStatus::PartiallyFilled;
+        }
+        order_changed_locked(o, "filled");
+    }
+}
+
+void PaperVenue::try_execute_locked(OrderState& o, bool entry) {
+    OrderReport& r = o.report;
+    if (is_terminal(r.status)) return;
+    const Decimal last = symbol_locked(r.symbol).last;
+    if (is_stop_like(r.order_type) && !o.triggered) {
+        bool hit = r.side == Side::Buy ? last >= *r.trigger_price : last <= *r.trigger_price;
+        if (!hit) return;
+        o.triggered = true;
+        entry = true;  // the triggered order enters the book now
+        record_locked(order_record(o, "triggered"));
+    }
+    std::optional<Decimal> price;
+    if (r.order_type == OrderType::Market || r.order_type == OrderType::Stop) {
+        price = last;
+    } else {
+        const Decimal& limit = *r.price;
+        bool crosses = r.side == Side::Buy ? last <= limit : last >= limit;
+        // Entering the book it takes the market (the limit or better); resting, its own price.
+        if (crosses) price = entry ? last : limit;
+    }
+    const bool ioc = r.time_in_force == TimeInForce::Ioc;
+    const bool fok = r.time_in_force == TimeInForce::Fok;
+    if (!price) {
+        if (ioc || fok)
+            finish_locked(o, OrderStatus::Cancelled,
+                          std::string(ioc ? "IOC" : "FOK") + ": nothing executable immediately",
+                          "cancelled");
+        return;
+    }
+    Decimal remaining = r.quantity - r.filled_quantity;
+    Decimal available = remaining;
+    if (config_.max_fill_per_tick.is_positive() && available > config_.max_fill_per_tick)
+        available = config_.max_fill_per_tick;
+    if (fok && available < remaining) {
+        finish_locked(o, OrderStatus::Cancelled,
+                      "FOK: only " + available.to_string() + " of " + remaining.to_string() +
+                          " was available at once",
+                      "cancelled");
+        return;
+    }
+    execute_locked(o, available, *price);
+    if ((ioc || fok) && !is_terminal(r.status))
+        finish_locked(o, OrderStatus::Cancelled, "IOC: unfilled remainder cancelled",
+                      "cancelled");
+}
+
+OrderReport PaperVenue::cancel_locked(OrderState& o) {
+    if (is_terminal(o.report.status))
+        fail(Status::Rejected, "order " + o.report.broker_order_id + " is already " +
+                                   std::string(to_string(o.report.status)) +
+                                   "; it cannot be cancelled");
+    finish_locked(o, OrderStatus::Cancelled, "", "cancelled");
+    return o.report;
+}
+
+// ---- the calls -------------------------------------------------------------------------------
+
+OrderReport PaperVenue::place_order(const OrderRequest& rq, std::chrono::milliseconds timeout) {
+    if (rq.client_order_id.empty()) fail(Status::InvalidArgument, "client_order_id is required");
+    if (rq.account_id.empty()) fail(Status::InvalidArgument, "account_id is required");
+    if (rq.symbol.empty()) fail(Status::InvalidArgument, "symbol is required");
+    if (!rq.quantity.is_positive()) fail(Status::InvalidArgument, "quantity must be positive");
+    validate_shape(rq.order_type, rq.price, rq.trigger_price);
+
+    FaultDraw faults;
+    {
+        std::lock_guard lock(mu_);
+        check_usable_locked();
+        faults = draw_faults_locked(Op::Place);
+    }
+    if (faults.timeout_before)
+        fail(Status::Timeout,
+             "place_order: injected timeout before send (fault.timeout_before_send_ratio); "
+             "nothing was sent");
+    before_send(timeout, "place_order");
+
+    OrderReport ack;
+    std::optional<VenueError> refusal;
+    {
+        std::lock_guard lock(mu_);
+        check_usable_locked();
+        if (accounts_.count(rq.account_id) == 0) {
+            refusal.emplace(Status::Rejected, "unknown account '" + rq.account_id + "'");
+        } else if (by_client_id_.count({rq.account_id, rq.client_order_id}) != 0) {
+            refusal.emplace(Status::Rejected, "duplicate client order id '" + rq.client_order_id +
+                                                  "' for account '" + rq.account_id + "'");
+        } else {
+            OrderState o;
+            o.number = next_order_++;
+            o.created_at_ns = now();
+            OrderReport& r = o.report;
+            r.broker_order_id = order_id_text(o.number);
+            r.client_order_id = rq.client_order_id;
+            r.account_id = rq.account_id;
+            r.symbol = rq.symbol;
+            r.exchange = rq.exchange;
+            r.side = rq.side;
+            r.order_type = rq.order_type;
+            r.time_in_force = rq.time_in_force;
+            r.status = OrderStatus::Open;
+            r.quantity = rq.quantity;
+            r.price = rq.price;
+            r.trigger_price = rq.trigger_price;
+            r.updated_at_ns = o.created_at_ns;
+            symbol_locked(rq.symbol);
+
+            std::string reason;
+            if (faults.reject) {
+                reason = "rejected by fault injection (fault.reject_ratio)";
+            } else if (rq.price && !on_grid(*rq.price)) {
+                reason = "price " + rq.price->to_string() + " is not a multiple of the tick size " +
+                         config_.tick_size.to_string();
+            } else if (rq.trigger_price && !on_grid(*rq.trigger_price)) {
+                reason = "trigger price " + rq.trigger_price->to_string() +
+                         " is not a multiple of the tick size " + config_.tick_size.to_string();
+            } else if (rq.side == Side::Buy) {
+                Decimal need = rq.quantity * reference_price_locked(o);
+                Decimal have = account_locked(rq.account_id).buying_power;
+                if (need > have)
+                    reason = "insufficient buying power: the order needs " + need.to_string() +
+                             ", buying power is " + have.to_string();
+            } else if (!config_.allow_short) {
+                auto p = positions_.find({rq.account_id, rq.symbol, rq.exchange});
+                Decimal held = p == positions_.end() ? Decimal() : p->second.quantity;
+                Decimal free = held - open_sell_locked(rq.account_id, rq.symbol, rq.exchange, 0);
+                if (rq.quantity > free)
+                    reason = "insufficient position: selling " + rq.quantity.to_string() +
+                             " with " + free.to_string() + " available (allow_short is off)";
+            }
+            if (!reason.empty()) {
+                ack = reject_locked(std::move(o), reason);
+                refusal.emplace(Status::Rejected, reason);
+            } else {
+                uint64_t n = o.number;
+                OrderState& stored = orders_.emplace(n, std::move(o)).first->second;
+                open_.insert(n);
+                by_client_id_[{rq.account_id, rq.client_order_id}] = n;
+                order_changed_locked(stored, "created");
+                try_execute_locked(stored, true);
+                ack = stored.report;
+            }
+        }
+    }
+    if (faults.timeout_after)
+        fail(Status::UnknownOutcome,
+             "place_order: injected loss of the answer after send "
+             "(fault.timeout_after_send_ratio); the order may exist: look it up by client "
+             "order id");
+    after_send(timeout, "place_order");
+    if (refusal) throw *refusal;
+    return ack;
+}
+
+OrderReport PaperVenue::modify_order(const ModifyRequest& rq, std::chrono::milliseconds timeout) {
+    if (rq.broker_order_id.empty() && rq.client_order_id.empty())
+        fail(Status::InvalidArgument, "modify needs a broker order id or a client order id");
+    if (rq.quantity && !rq.quantity->is_positive())
+        fail(Status::InvalidArgument, "quantity must be positive");
+
+    FaultDraw faults;
+    {
+        std::lock_guard lock(mu_);
+        check_usable_locked();
+        faults = draw_faults_locked(Op::Modify);
+    }
+    if (faults.timeout_before)
+        fail(Status::Timeout,
+             "modify_order: injected timeout before send (fault.timeout_before_send_ratio); "
+             "nothing was sent");
+    before_send(timeout, "modify_order");
+
+    OrderReport ack;
+    std::optional<VenueError> refusal;
+    {
+        std::lock_guard lock(mu_);
+        check_usable_locked();
+        OrderState* o = find_locked(rq.account_id, rq.broker_order_id, rq.client_order_id);
+        if (o == nullptr) {
+            refusal.emplace(Status::NotFound,
+                            "no order " + (rq.broker_order_id.empty()
+                                               ? "with client order id '" + rq.client_order_id + "'"
+                                               : rq.broker_order_id) +
+                                " at the paper venue");
+        } else if (is_terminal(o->report.status)) {
+            refusal.emplace(Status::Rejected, "order " + o->report.broker_order_id + " is " +
+                                                  std::string(to_string(o->report.status)) +
+                                                  "; it cannot be modified");
+        } else {
+            OrderState c = *o;
+            OrderReport& r = c.report;
+            OrderType type = rq.order_type.value_or(r.order_type);
+            std::optional<Decimal> price =
+                rq.price ? rq.price : (is_limit_like(type) ? r.price : std::nullopt);
+            std::optional<Decimal> trigger =
+                rq.trigger_price ? rq.trigger_price
+                                 : (is_stop_like(type) ? r.trigger_price : std::nullopt);
+            validate_shape(type, price, trigger);  // throws InvalidArgument; nothing changed
+            bool rearm = type != r.order_type || trigger != r.trigger_price;
+            r.order_type = type;
+            r.price = price;
+            r.trigger_price = trigger;
+            if (rq.quantity) r.quantity = *rq.quantity;
+            if (rq.time_in_force) r.time_in_force = *rq.time_in_force;
+            if (rearm) c.triggered = false;
+
+            std::string reason;
+            if (r.quantity <= r.filled_quantity) {
+                reason = "quantity " + r.quantity.to_string() +
+                         " must be greater than the filled quantity " +
+                         r.filled_quantity.to_string();
+            } else if (price && !on_grid(*price)) {
+                reason = "price " + price->to_string() + " is not a multiple of the tick size " +
+                         config_.tick_size.to_string();
+            } else if (trigger && !on_grid(*trigger)) {
+                reason = "trigger price " + trigger->to_string() +
+                         " is not a multiple of the tick size " + config_.tick_size.to_string();
+            } else if (r.side == Side::Buy) {
+                Decimal need = (r.quantity - r.filled_quantity) * reference_price_locked(c);
+                auto acc = accounts_.find(r.account_id);
+                Decimal have = acc->second.cash - margin_locked(r.account_id) -
+                               reserved_locked(r.account_id, c.number);
+                if (need > have)
+                    reason = "insufficient buying power: the order needs " + need.to_string() +
+                             ", buying power is " + have.to_string();
+            } else if (!config_.allow_short) {
+                auto p = positions_.find({r.account_id, r.symbol, r.exchange});
+                Decimal held = p == positions_.end() ? Decimal() : p->second.quantity;
+                Decimal free =
+                    held - open_sell_locked(r.account_id, r.symbol, r.exchange, c.number);
+                if (r.quantity - r.filled_quantity > free)
+                    reason = "insufficient position (allow_short is off)";
+            }
+            if (!reason.empty()) {
+                refusal.emplace(Status::Rejected, reason);
+            } else {
+                *o = std::move(c);
+                order_changed_locked(*o, "modified");
+                try_execute_locked(*o, true);
+                ack = o->report;
+            }
+        }
+    }
+    if (faults.timeout_after)
+        fail(Status::UnknownOutcome,
+             "modify_order: injected loss of the answer after send "
+             "(fault.timeout_after_send_ratio); look the order up");
+    after_send(timeout, "modify_order");
+    if (refusal) throw *refusal;
+    return ack;
+}
+
+OrderReport PaperVenue::cancel_order(const std::string& account_id,
+                                     const std::string& broker_order_id,
+                                     const std::string& client_order_id,
+                                     std::chrono::milliseconds timeout) {
+    if (broker_order_id.empty() && client_order_id.empty())
+        fail(Status::InvalidArgument, "cancel needs a broker order id or a client order id");
+    FaultDraw faults;
+    {
+        std::lock_guard lock(mu_);
+        check_usable_locked();
+        faults = draw_faults_locked(Op::Cancel);
+    }
+    if (faults.timeout_before)
+        fail(Status::Timeout,
+             "cancel_order: injected timeout before send (fault.timeout_before_send_ratio); "
+             "nothing was sent");
+    before_send(timeout, "cancel_order");
+
+    OrderReport ack;
+    std::optional<VenueError> refusal;
+    {
+        std::lock_guard lock(mu_);
+        check_usable_locked();
+        OrderState* o = find_locked(account_id, broker_order_id, client_order_id);
+        if (o == nullptr) {
+            refusal.emplace(Status::NotFound,
+                            "no order " + (broker_order_id.empty()
+                                               ? "with client order id '" + client_order_id + "'"
+                                               : broker_order_id) +
+                                " at the paper venue");
+        } else if (is_terminal(o->report.status)) {
+            refusal.emplace(Status::Rejected, "order " + o->report.broker_order_id +
+                                                  " is already " +
+                                                  std::string(to_string(o->report.status)) +
+                                                  "; it cannot be cancelled");
+        } else {
+            ack = cancel_locked(*o);
+        }
+    }
+    if (faults.timeout_after)
+        fail(Status::UnknownOutcome,
+             "cancel_order: injected loss of the answer after send "
+             "(fault.timeout_after_send_ratio); look the order up");
+    after_send(timeout, "cancel_order");
+    if (refusal) throw *refusal;
+    return ack;
+}
+
+std::vector<OrderReport> PaperVenue::cancel_all(const std::string& account_id,
+                                                std::chrono::milliseconds timeout) {
+    FaultDraw faults;
+    {
+        std::lock_guard lock(mu_);
+        check_usable_locked();
+        faults = draw_faults_locked(Op::Cancel);
+    }
+    if (faults.timeout_before)
+        fail(Status::Timeout,
+             "cancel_all: injected timeout before send (fault.timeout_before_send_ratio); "
+             "nothing was sent");
+    before_send(timeout, "cancel_all");
+    std::vector<OrderReport> out;
+    {
+        std::lock_guard lock(mu_);
+        check_usable_locked();
+        if (!account_id.empty() && accounts_.count(account_id) == 0)
+            fail(Status::NotFound, "unknown account '" + account_id + "'");
+        std::vector<uint64_t> ids(open_.begin(), open_.end());
+        for (uint64_t n : ids) {
+            OrderState& o = orders_.at(n);
+            if (!account_id.empty() && o.report.account_id != account_id) continue;
+            out.push_back(cancel_locked(o));
+        }
+    }
+    if (faults.timeout_after)
+        fail(Status::UnknownOutcome,
+             "cancel_all: injected loss of the answer after send "
+             "(fault.timeout_after_send_ratio); list the open orders");
+    after_send(timeout, "cancel_all");
+    return out;
+}
+
+OrderReport PaperVenue::get_order(const std::string& account_id,
+                                  const std::string& broker_order_id,
+                                  const std::string& client_order_id) const {
+    if (broker_order_id.empty() && client_order_id.empty())
+        fail(Status::InvalidArgument, "get_order needs a broker order id or a client order id");
+    std::lock_guard lock(mu_);
+    check_usable_locked();
+    const OrderState* o = find_locked(account_id, broker_order_id, client_order_id);
+    if (o == nullptr)
+        fail(Status::NotFound, "no order " +
+                                   (broker_order_id.empty()
+                                        ? "with client order id '" + client_order_id + "'"
+                                        : broker_order_id) +
+                                   " at the paper venue");
+    return o->report;
+}
+
+std::vector<OrderReport> PaperVenue::list_orders(const std::string& account_id, bool open_only,
+                                                 int64_t since_ns) const {
+    std::lock_guard lock(mu_);
+    check_usable_locked();
+    std::vector<OrderReport> out;
+    if (open_only) {
+        for (uint64_t n : open_) {
+            const OrderReport& r = orders_.at(n).report;
+            if (account_id.empty() || r.account_id == account_id) out.push_back(r);
+        }
+        return out;
+    }
+    for (const auto& [n, o] : orders_) {
+        const OrderReport& r = o.report;
+        if ((account_id.empty() || r.account_id == account_id) && r.updated_at_ns >= since_ns)
+            out.push_back(r);
+    }
+    return out;
+}
+
+std::vector<Fill> PaperVenue::list_fills(const std::string& account_id, int64_t since_ns) const {
+    std::lock_guard lock(mu_);
+    check_usable_locked();
+    std::vector<Fill> out;
+    for (const Fill& f : fills_)
+        if ((account_id.empty() || f.account_id == account_id) && f.executed_at_ns >= since_ns)
+            out.push_back(f);
+    return out;
+}
+
+std::vector<Position> PaperVenue::positions(const std::string& account_id) const {
+    std::lock_guard lock(mu_);
+    check_usable_locked();
+    if (!account_id.empty() && accounts_.count(account_id) == 0)
+        fail(Status::NotFound, "unknown account '" + account_id + "'");
+    std::vector<Position> out;
+    for (const auto& [key, p] : positions_) {
+        if (p.quantity.is_zero()) continue;
+        if (!account_id.empty() && std::get<0>(key) != account_id) continue;
+        out.push_back(Position{std::get<0>(key), std::get<1>(key), std::get<2>(key), p.quantity,
+                               p.average_price});
+    }
+    return out;
+}
+
+Account PaperVenue::account(const std::string& account_id) {
+    std::lock_guard lock(mu_);
+    check_usable_locked();
+    return account_locked(account_id);
+}
+
+Quote PaperVenue::quote(const std::string& symbol, const std::string& exchange) {
+    if (symbol.empty()) fail(Status::InvalidArgument, "symbol is required");
+    std::lock_guard lock(mu_);
+    check_usable_locked();
+    return quote_locked(symbol, exchange);
+}
+
+void PaperVenue::subscribe_prices(const std::vector<Instrument>& instruments) {
+    std::lock_guard lock(mu_);
+    check_usable_locked();
+    for (const auto& i : instruments)
+        if (i.symbol.empty()) fail(Status::InvalidArgument, "subscription with an empty symbol");
+    subscriptions_ = instruments;
+    for (const auto& i : subscriptions_) {
+        VenueEvent ev;
+        ev.kind = VenueEvent::Kind::Quote;
+        ev.quote = quote_locked(i.symbol, i.exchange);
+        emit_locked(std::move(ev));
+    }
+}
+
+void PaperVenue::ping() const {
+    std::lock_guard lock(mu_);
+    check_usable_locked();
+}
+
+void PaperVenue::step_locked() {
+    ++ticks_;
+    const int64_t t = now();
+    const int64_t m = config_.max_steps_per_tick;
+    for (auto& [sym, s] : symbols_) {
+        int64_t k = s.rng.uniform_int(-m, m);
+        Decimal next = s.last + config_.tick_size * Decimal::from_int(k);
+        if (next < config_.tick_size) next = config_.tick_size;
+        s.last = next;
+        ++s.steps;
+        s.at_ns = t;
+    }
+    std::vector<uint64_t> ids(open_.begin(), open_.end());
+    for (uint64_t n : ids) try_execute_locked(orders_.at(n), false);
+    for (const auto& i : subscriptions_) {
+        VenueEvent ev;
+        ev.kind = VenueEvent::Kind::Quote;
+        ev.quote = quote_locked(i.symbol, i.exchange);
+        emit_locked(std::move(ev));
+    }
+    if (journal_.is_open() &&
+        ticks_ % static_cast<uint64_t>(config_.journal_snapshot_ticks) == 0)
+        snapshot_locked();
+}
+
+void PaperVenue::step(int n) {
+    std::lock_guard lock(mu_);
+    if (!failed_.empty()) fail(Status::Internal, "paper venue failed: " + failed_);
+    if (closed_) fail(Status::Unavailable, "paper venue is closed");
+    for (int i = 0; i < n; ++i) step_locked();
+}
+
+void PaperVenue::set_disconnected(bool disconnected, const std::string& detail) {
+    std::lock_guard lock(mu_);
+    disconnected_ = disconnected;
+    VenueEvent ev;
+    ev.kind = VenueEvent::Kind::Connection;
+    ev.connected = !disconnected;
+    ev.detail = detail;
+    emit_locked(std::move(ev));
+}
+
+bool PaperVenue::disconnected() const {
+    std::lock_guard lock(mu_);
+    return disconnected_;
+}
+
+uint64_t PaperVenue::ticks() const {
+    std::lock_guard lock(mu_);
+    return ticks_;
+}
+
+}  // namespace ordergate::paper

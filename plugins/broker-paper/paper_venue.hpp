@@ -1,0 +1,356 @@
+// ordergate::paper::PaperVenue — the simulation engine behind the broker-paper plugin.
+//
+// A venue with accounts (cash, positions), a deterministic random-walk price per symbol, an order
+// book of resting orders that fill when the walk crosses them, fault injection, and an optional
+// journal that makes its state survive a restart. It knows nothing of the plugin ABI: the plugin
+// class (paper_broker.hpp) wraps it, and tests drive it directly with an injected clock and step().
+//
+// Prices. Every symbol has a last price on the grid of `tick_size`. It starts at
+// `prices[symbol]` (or `initial_price`) the first time the symbol is used, and each step() moves
+// it by k ticks, k drawn uniformly from [-max_steps_per_tick, +max_steps_per_tick] from the
+// symbol's own SplitMix64 stream (paper_rng.hpp), never below one tick. A symbol's path therefore
+// depends only on the seed, the symbol and how many steps it has seen. Quotes are last, with
+// bid = last - tick and ask = last + tick.
+//
+// Orders. Ids are "P-<n>", trade ids "PT-<n>", both monotonic across restarts (journal).
+//  - MARKET executes at the last price when placed.
+//  - LIMIT executes when the last price reaches the limit (BUY: last <= limit, SELL: last >=
+//    limit). On entry (place, modify, trigger) it takes the last price (the limit or better); once
+//    it has rested, a crossing step fills it at its limit price.
+//  - STOP triggers when the last price reaches the trigger (BUY: last >= trigger, SELL: last <=
+//    trigger, checked on entry too) and then executes as a MARKET order; STOP_LIMIT triggers the
+//    same way and then behaves as a LIMIT order entering the book.
+//  - IOC / FOK are evaluated when the order first becomes executable (on entry for MARKET and
+//    LIMIT, on trigger for STOP and STOP_LIMIT): IOC executes what is available then and cancels
+//    the rest; FOK executes everything or nothing (then CANCELLED). DAY and GTC rest (the
+//    simulation has no sessions, so DAY orders do not expire).
+//  - Liquidity: `max_fill_per_tick` (0 = unlimited) caps what one order executes per step (or on
+//    entry); the rest waits for the next crossing step (PARTIALLY_FILLED), MARKET included.
+//  - `partial_fill_ratio` r in (0,1) splits each execution into several fills of
+//    floor(quantity * r) (at the quantity's scale, at least one unit), the last one the rest, all
+//    at the same price and time, each with its own trade id (0 = one fill per execution).
+//  - Accepted orders report OPEN, PARTIALLY_FILLED, FILLED or CANCELLED; orders the venue refuses
+//    after receiving them (fault.reject_ratio, insufficient buying power or position, a price off
+//    the tick grid) are kept as REJECTED with their reason, so they can be looked up by client
+//    order id. A duplicate client order id or an unknown account is refused without a record.
+//
+// Money. All amounts are exact Decimals. A fill moves cash by quantity * price, minus
+// (BUY: plus) its fee (fee_per_fill + quantity * price * fee_rate). Positions are signed
+// quantities per (account, symbol, exchange) with an average entry price (rounded half-even at 8
+// decimals when the division is inexact; cash never depends on it). For an account:
+//   equity       = cash + sum(position quantity * last price)
+//   margin_used  = sum over short positions of |quantity| * last price
+//   reserved     = sum over open BUY orders of remaining quantity * reference price (the limit
+//                  price; the trigger for an untriggered STOP; the last price otherwise)
+//   buying_power = cash - margin_used - reserved
+// A BUY whose quantity * reference price exceeds buying_power is rejected ("insufficient buying
+// power"); with allow_short = false, a SELL beyond the position not already offered by open SELL
+// orders is rejected ("insufficient position").
+//
+// Transport simulation for place / modify / cancel / cancel_all (queries answer at once):
+//  - send_delay_ms passes before the request leaves; a deadline (`timeout`) that passes during it
+//    throws Timeout and nothing happens at the venue.
+//  - latency_ms passes between the venue acting and the ack arriving; a deadline that passes
+//    during it throws UnknownOutcome: the request DID take effect.
+//  - With both 0 the venue answers at once and never times out. The waiting is done by the
+//    injected sleep function, outside the venue mutex.
+// Fault injection (from the fault stream, one draw per configured ratio per call, in the order
+// before-send, reject, after-send):
+//  - fault.timeout_before_send_ratio: Timeout, nothing happens (place, modify, cancel, cancel_all);
+//  - fault.reject_ratio: place is rejected ("rejected by fault injection"), kept as REJECTED;
+//  - fault.timeout_after_send_ratio: the request takes effect (the order exists and fills), the
+//    ack is lost: UnknownOutcome (place, modify, cancel, cancel_all);
+//  - fault.disconnect / set_disconnected(true): every call throws Unavailable and a connection
+//    event (false) is queued; while disconnected the venue keeps running (prices move, resting
+//    orders fill) but order, fill and quote events are lost, as they would be on a real link.
+//
+// Events. Every order change queues an order update, every execution a fill, every step a quote
+// per subscribed instrument, into events(); the venue never calls anyone. The plugin's worker
+// drains the queue and pushes to the host's sink; tests call drain_events().
+//
+// Journal (journal_path non-empty): see paper_journal.hpp for the file format and durability. The
+// venue writes a header, each opened account, a full order snapshot on every order change, each
+// fill, and every journal_snapshot_ticks steps (and on close()) the price state of every symbol
+// and its counters. Construction replays the file: accounts come from the journal (config
+// accounts missing from it are opened with initial_cash), fills rebuild cash and positions, the
+// last snapshot of each order wins, the id counters continue. Prices resume from the last price
+// snapshot (a crash loses at most journal_snapshot_ticks steps of price movement).
+//
+// Threads. Every public function may be called from any thread; one mutex guards all state, and
+// nothing is called while it is held except the event queue's own lock and the journal write.
+// Errors. Functions throw VenueError carrying the Status the ABI reports (see each function).
+// A failed journal write leaves memory ahead of the file, so the venue then refuses every call
+// with Status::Internal until it is rebuilt.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "ordergate/decimal.hpp"
+#include "ordergate/types.hpp"
+#include "paper_journal.hpp"
+#include "paper_rng.hpp"
+
+namespace ordergate::paper {
+
+// A classified failure; the plugin turns it into sdk::Error with the same status and message.
+class VenueError : public std::runtime_error {
+public:
+    VenueError(Status status, const std::string& message)
+        : std::runtime_error(message), status_(status) {}
+    Status status() const { return status_; }
+
+private:
+    Status status_;
+};
+
+struct FaultConfig {
+    Decimal reject_ratio;               // [0, 1]
+    Decimal timeout_before_send_ratio;  // [0, 1]
+    Decimal timeout_after_send_ratio;   // [0, 1]
+    bool disconnect = false;
+};
+
+// The venue's settings; plugins/broker-paper/README.md documents the config keys behind them.
+struct VenueConfig {
+    std::vector<std::string> accounts{"ACC1"};
+    Decimal initial_cash = Decimal::from_int(1000000);
+    std::string currency = "INR";
+
+    uint64_t seed = 42;
+    Decimal initial_price = Decimal(150000, 2);  // 1500.00
+    std::map<std::string, Decimal> prices;       // per-symbol initial price
+    Decimal tick_size = Decimal(5, 2);           // 0.05
+    int64_t max_steps_per_tick = 2;
+
+    Decimal partial_fill_ratio;  // 0: off; else in (0, 1)
+    Decimal max_fill_per_tick;   // 0: unlimited
+    Decimal fee_per_fill;
+    Decimal fee_rate;
+    bool allow_short = true;
+
+    std::chrono::milliseconds send_delay{0};
+    std::chrono::milliseconds latency{0};
+    FaultConfig fault;
+
+    std::string journal_path;  // empty: no journal
+    bool journal_fsync = false;
+    int64_t journal_snapshot_ticks = 100;
+};
+
+// What the venue uses from its environment. Every member is optional (a default is used).
+struct VenueEnv {
+    std::function<int64_t()> now_ns;                         // default: system clock
+    std::function<void(std::chrono::milliseconds)> sleep;  // default: this_thread::sleep_for
+    std::function<void(const std::string&)> warn;          // default: dropped
+};
+
+// Something the venue wants pushed to the host.
+struct VenueEvent {
+    enum class Kind { OrderUpdate, Fill, Quote, Connection };
+    Kind kind = Kind::OrderUpdate;
+    OrderReport order;      // OrderUpdate
+    Fill fill;              // Fill
+    Quote quote;            // Quote
+    bool connected = false; // Connection
+    std::string detail;     // Connection
+};
+
+// A thread-safe FIFO of events with a blocking take for the plugin's worker.
+class EventQueue {
+public:
+    void push(VenueEvent event);
+    // Everything queued now (possibly nothing); never blocks.
+    std::vector<VenueEvent> take_all();
+    // Waits until an event is queued, `deadline` passes or wake() is called, then returns what is
+    // queued (possibly nothing). A wake() before the call makes it return at once.
+    std::vector<VenueEvent> wait_take(std::chrono::steady_clock::time_point deadline);
+    void wake();
+
+private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<VenueEvent> events_;
+    bool woken_ = false;
+};
+
+class PaperVenue {
+public:
+    // Validates the config (Status::InvalidArgument naming the setting), opens and replays the
+    // journal (Status::Internal on a corrupt or locked journal), opens missing accounts, and
+    // queues a connection event (false when fault.disconnect).
+    PaperVenue(VenueConfig config, VenueEnv env = {});
+    // Calls close(); a failure there goes to env.warn.
+    ~PaperVenue();
+    PaperVenue(const PaperVenue&) = delete;
+    PaperVenue& operator=(const PaperVenue&) = delete;
+
+    // Places an order and returns its report (OPEN, PARTIALLY_FILLED, FILLED or CANCELLED for an
+    // IOC/FOK remainder). Throws: InvalidArgument (malformed for this venue: missing ids, quantity
+    // <= 0, price/trigger missing or present against the type); Rejected (unknown account,
+    // duplicate client order id, refusals listed above); Unavailable; Timeout; UnknownOutcome.
+    OrderReport place_order(const OrderRequest& request, std::chrono::milliseconds timeout);
+    // Changes quantity, price, trigger, type and/or time in force of an open order (by broker id,
+    // or by client order id when broker_order_id is empty) and matches it again as a new entry.
+    // Throws NotFound; Rejected (terminal order, quantity not above the filled quantity, price
+    // off the grid, insufficient buying power); InvalidArgument (the resulting shape is invalid);
+    // Unavailable; Timeout; UnknownOutcome.
+    OrderReport modify_order(const ModifyRequest& request, std::chrono::milliseconds timeout);
+    // Cancels an open order. Throws NotFound; Rejected ("order P-1 is already FILLED");
+    // Unavailable; Timeout; UnknownOutcome.
+    OrderReport cancel_order(const std::string& account_id, const std::string& broker_order_id,
+                             const std::string& client_order_id,
+                             std::chrono::milliseconds timeout);
+    // Cancels every open order of the account (all accounts when empty); returns their reports.
+    std::vector<OrderReport> cancel_all(const std::string& account_id,
+                                        std::chrono::milliseconds timeout);
+
+    // By broker id, or by client order id when broker_order_id is empty; an empty account_id
+    // matches any account (InvalidArgument when a client order id is then ambiguous). Throws
+    // NotFound, Unavailable.
+    OrderReport get_order(const std::string& account_id, const std::string& broker_order_id,
+                          const std::string& client_order_id) const;
+    // open_only: every open order; else every order updated at or after since_ns. Ordered by id.
+    std::vector<OrderReport> list_orders(const std::string& account_id, bool open_only,
+                                         int64_t since_ns) const;
+    // Fills executed at or after since_ns, in execution order.
+    std::vector<Fill> list_fills(const std::string& account_id, int64_t since_ns) const;
+    // Non-zero positions of the account (all accounts when empty). Throws NotFound for an unknown
+    // account, Unavailable.
+    std::vector<Position> positions(const std::string& account_id) const;
+    // Throws NotFound for an unknown account, Unavailable.
+    Account account(const std::string& account_id);
+    // The symbol's quote (starting its walk if new). Throws InvalidArgument for an empty symbol,
+    // Unavailable.
+    Quote quote(const std::string& symbol, const std::string& exchange);
+    // Replaces the subscribed instruments; queues their current quotes at once, and a quote each
+    // step afterwards. Throws Unavailable.
+    void subscribe_prices(const std::vector<Instrument>& instruments);
+    // Throws Unavailable when disconnected.
+    void ping() const;
+
+    // Advances the walk `n` steps: each step moves every known symbol, then matches every open
+    // order in id order, then queues quotes of subscribed instruments.
+    void step(int n = 1);
+    // Simulates the link going down or coming back; queues a connection event.
+    void set_disconnected(bool disconnected, const std::string& detail);
+    bool disconnected() const;
+    uint64_t ticks() const;
+
+    // Writes the price state and counters to the journal (no-op without one).
+    void snapshot();
+    // snapshot(), then closes the journal; calls afterwards throw Unavailable. Idempotent.
+    void close();
+
+    EventQueue& events() { return events_; }
+    std::vector<VenueEvent> drain_events() { return events_.take_all(); }
+
+private:
+    struct OrderState {
+        uint64_t number = 0;
+        OrderReport report;
+        Decimal notional;  // sum of quantity * price over its executions
+        bool triggered = false;
+        int64_t created_at_ns = 0;
+    };
+    struct AccountState {
+        std::string currency;
+        Decimal cash;
+    };
+    struct PositionState {
+        Decimal quantity;
+        Decimal average_price;
+    };
+    struct SymbolState {
+        Decimal last;
+        SplitMix64 rng;
+        uint64_t steps = 0;
+        int64_t at_ns = 0;
+    };
+    struct FaultDraw {
+        bool timeout_before = false;
+        bool reject = false;
+        bool timeout_after = false;
+    };
+    using PositionKey = std::tuple<std::string, std::string, std::string>;
+    enum class Op { Place, Modify, Cancel };
+
+    int64_t now() const;
+    void check_usable_locked() const;
+    FaultDraw draw_faults_locked(Op op);
+    bool draw_locked(const Decimal& ratio);
+    // Sleeps send_delay, throwing Timeout when the deadline passes first.
+    void before_send(std::chrono::milliseconds timeout, const char* what) const;
+    // Sleeps latency, throwing UnknownOutcome when the deadline passes first.
+    void after_send(std::chrono::milliseconds timeout, const char* what) const;
+
+    SymbolState& symbol_locked(const std::string& symbol);
+    Quote quote_locked(const std::string& symbol, const std::string& exchange);
+    void validate_shape(OrderType type, const std::optional<Decimal>& price,
+                        const std::optional<Decimal>& trigger) const;
+    bool on_grid(const Decimal& price) const;
+    Decimal reference_price_locked(const OrderState& o);
+    Decimal reserved_locked(const std::string& account, uint64_t except_number);
+    Decimal margin_locked(const std::string& account);
+    Decimal open_sell_locked(const std::string& account, const std::string& symbol,
+                             const std::string& exchange, uint64_t except_number);
+    Account account_locked(const std::string& account_id);
+
+    OrderState* find_locked(const std::string& account_id, const std::string& broker_order_id,
+                            const std::string& client_order_id);
+    const OrderState* find_locked(const std::string& account_id,
+                                  const std::string& broker_order_id,
+                                  const std::string& client_order_id) const;
+    OrderReport reject_locked(OrderState&& o, const std::string& reason);
+    void try_execute_locked(OrderState& o, bool entry);
+    void execute_locked(OrderState& o, const Decimal& quantity, const Decimal& price);
+    void finish_locked(OrderState& o, OrderStatus status, const std::string& reason,
+                       const char* journal_event);
+    void order_changed_locked(OrderState& o, const char* journal_event);
+    void apply_fill_to_books_locked(const Fill& f);
+    void emit_locked(VenueEvent event);
+    OrderReport cancel_locked(OrderState& o);
+    void step_locked();
+    void snapshot_locked();
+
+    void record_locked(const JournalRecord& r);
+    void replay(const JournalRecord& r);
+    JournalRecord order_record(const OrderState& o, const char* event) const;
+    JournalRecord fill_record(const Fill& f) const;
+
+    VenueConfig config_;
+    VenueEnv env_;
+    EventQueue events_;
+
+    mutable std::mutex mu_;
+    std::map<uint64_t, OrderState> orders_;
+    std::set<uint64_t> open_;
+    std::map<std::pair<std::string, std::string>, uint64_t> by_client_id_;
+    std::vector<Fill> fills_;
+    std::map<std::string, AccountState> accounts_;
+    std::map<PositionKey, PositionState> positions_;
+    std::map<std::string, SymbolState> symbols_;
+    std::vector<Instrument> subscriptions_;
+    SplitMix64 fault_rng_;
+    uint64_t next_order_ = 1;
+    uint64_t next_trade_ = 1;
+    uint64_t ticks_ = 0;
+    bool disconnected_ = false;
+    bool closed_ = false;
+    std::string failed_;  // non-empty after a journal failure
+    JournalFile journal_;
+    bool replay_header_seen_ = false;
+};
+
+}  // namespace ordergate::paper

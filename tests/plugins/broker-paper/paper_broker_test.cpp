@@ -1,0 +1,270 @@
+// The plugin class over the venue: settings, the worker thread and the event sink, constructed
+// directly (the loaded .so is tested in paper_plugin_load_test.cpp).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "paper_broker.hpp"
+#include "paper_config.hpp"
+#include "paper_test_support.hpp"
+
+namespace ordergate::paper {
+namespace {
+
+using testing::D;
+using testing::kTimeout;
+using testing::order;
+using testing::TempDir;
+
+using Entries = std::vector<std::pair<std::string, std::string>>;
+
+Status status_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const sdk::Error& e) {
+        return e.status();
+    }
+    return Status::Ok;
+}
+
+// Records what the plugin pushes through the C sink, and on which thread.
+class SinkRecorder {
+public:
+    SinkRecorder() {
+        sink_.size = sizeof(og_event_sink);
+        sink_.ctx = this;
+        sink_.on_order_update = [](void* ctx, const og_order_report* r) {
+            auto* self = static_cast<SinkRecorder*>(ctx);
+            self->add("order " + std::string(r->client_order_id.data, r->client_order_id.size) +
+                      " " + std::to_string(r->status));
+        };
+        sink_.on_fill = [](void* ctx, const og_fill* f) {
+            auto* self = static_cast<SinkRecorder*>(ctx);
+            self->add("fill " + std::string(f->broker_trade_id.data, f->broker_trade_id.size));
+        };
+        sink_.on_quote = [](void* ctx, const og_quote* q) {
+            auto* self = static_cast<SinkRecorder*>(ctx);
+            self->add("quote " + std::string(q->symbol.data, q->symbol.size));
+        };
+        sink_.on_connection = [](void* ctx, int32_t connected, og_str) {
+            auto* self = static_cast<SinkRecorder*>(ctx);
+            self->add(connected ? "connected" : "disconnected");
+        };
+    }
+    const og_event_sink* sink() const { return &sink_; }
+
+    // Waits (bounded) until `count` entries equal to `what` have been recorded.
+    bool wait_for(const std::string& what, std::size_t count = 1) {
+        std::unique_lock lock(mu_);
+        return cv_.wait_for(lock, std::chrono::seconds(10), [&] {
+            return static_cast<std::size_t>(std::count(events_.begin(), events_.end(), what)) >=
+                   count;
+        });
+    }
+    std::vector<std::string> events() {
+        std::lock_guard lock(mu_);
+        return events_;
+    }
+    std::vector<std::thread::id> threads() {
+        std::lock_guard lock(mu_);
+        return threads_;
+    }
+
+private:
+    void add(std::string e) {
+        {
+            std::lock_guard lock(mu_);
+            events_.push_back(std::move(e));
+            threads_.push_back(std::this_thread::get_id());
+        }
+        cv_.notify_all();
+    }
+    og_event_sink sink_{};
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::vector<std::string> events_;
+    std::vector<std::thread::id> threads_;
+};
+
+sdk::PluginContext context(Entries entries, const SinkRecorder& rec) {
+    return sdk::PluginContext{sdk::Config(std::move(entries)), sdk::Host(),
+                              sdk::EventSink(rec.sink())};
+}
+
+// ---- settings ----------------------------------------------------------------------------------
+
+TEST(PaperSettingsTest, DefaultsMatchTheReadme) {
+    PaperSettings s = parse_paper_settings(sdk::Config());
+    EXPECT_EQ(s.venue.accounts, std::vector<std::string>{"ACC1"});
+    EXPECT_TRUE(s.venue.initial_cash == D("1000000"));
+    EXPECT_EQ(s.venue.currency, "INR");
+    EXPECT_EQ(s.venue.seed, 42u);
+    EXPECT_TRUE(s.venue.initial_price == D("1500.00"));
+    EXPECT_TRUE(s.venue.tick_size == D("0.05"));
+    EXPECT_EQ(s.venue.max_steps_per_tick, 2);
+    EXPECT_EQ(s.tick.count(), 100);
+    EXPECT_TRUE(s.venue.partial_fill_ratio.is_zero());
+    EXPECT_TRUE(s.venue.max_fill_per_tick.is_zero());
+    EXPECT_TRUE(s.venue.allow_short);
+    EXPECT_EQ(s.venue.latency.count(), 0);
+    EXPECT_EQ(s.venue.send_delay.count(), 0);
+    EXPECT_FALSE(s.venue.fault.disconnect);
+    EXPECT_TRUE(s.venue.journal_path.empty());
+    EXPECT_EQ(s.venue.journal_snapshot_ticks, 100);
+}
+
+TEST(PaperSettingsTest, ReadsEveryKey) {
+    PaperSettings s = parse_paper_settings(sdk::Config(Entries{
+        {"accounts", "A1, A2 ,A3"},
+        {"initial_cash", "2500.50"},
+        {"currency", "USD"},
+        {"seed", "9"},
+        {"initial_price", "10.00"},
+        {"prices.RELIANCE", "2500.05"},
+        {"prices.BRK.B", "400.10"},
+        {"tick_ms", "0"},
+        {"tick_size", "0.01"},
+        {"max_steps_per_tick", "3"},
+        {"partial_fill_ratio", "0.25"},
+        {"max_fill_per_tick", "100"},
+        {"fee_per_fill", "1.5"},
+        {"fee_rate", "0.0002"},
+        {"allow_short", "false"},
+        {"send_delay_ms", "5"},
+        {"latency_ms", "20"},
+        {"fault.reject_ratio", "0.1"},
+        {"fault.timeout_before_send_ratio", "0.2"},
+        {"fault.timeout_after_send_ratio", "0.3"},
+        {"fault.disconnect", "true"},
+        {"journal_path", "/tmp/x.journal"},
+        {"journal_fsync", "true"},
+        {"journal_snapshot_ticks", "10"},
+    }));
+    const VenueConfig& v = s.venue;
+    EXPECT_EQ(v.accounts, (std::vector<std::string>{"A1", "A2", "A3"}));
+    EXPECT_TRUE(v.initial_cash == D("2500.50"));
+    EXPECT_EQ(v.currency, "USD");
+    EXPECT_EQ(v.seed, 9u);
+    EXPECT_TRUE(v.prices.at("RELIANCE") == D("2500.05"));
+    EXPECT_TRUE(v.prices.at("BRK.B") == D("400.10"));
+    EXPECT_EQ(s.tick.count(), 0);
+    EXPECT_TRUE(v.tick_size == D("0.01"));
+    EXPECT_EQ(v.max_steps_per_tick, 3);
+    EXPECT_TRUE(v.partial_fill_ratio == D("0.25"));
+    EXPECT_TRUE(v.max_fill_per_tick == D("100"));
+    EXPECT_TRUE(v.fee_per_fill == D("1.5"));
+    EXPECT_TRUE(v.fee_rate == D("0.0002"));
+    EXPECT_FALSE(v.allow_short);
+    EXPECT_EQ(v.send_delay.count(), 5);
+    EXPECT_EQ(v.latency.count(), 20);
+    EXPECT_TRUE(v.fault.reject_ratio == D("0.1"));
+    EXPECT_TRUE(v.fault.timeout_before_send_ratio == D("0.2"));
+    EXPECT_TRUE(v.fault.timeout_after_send_ratio == D("0.3"));
+    EXPECT_TRUE(v.fault.disconnect);
+    EXPECT_EQ(v.journal_path, "/tmp/x.journal");
+    EXPECT_TRUE(v.journal_fsync);
+    EXPECT_EQ(v.journal_snapshot_ticks, 10);
+}
+
+TEST(PaperSettingsTest, AccountsAsAYamlList) {
+    PaperSettings s = parse_paper_settings(
+        sdk::Config(Entries{{"accounts.0", "X"}, {"accounts.1", "Y"}}));
+    EXPECT_EQ(s.venue.accounts, (std::vector<std::string>{"X", "Y"}));
+}
+
+TEST(PaperSettingsTest, UnknownKeysAndBadValuesNameTheKey) {
+    auto message = [](Entries e) {
+        try {
+            parse_paper_settings(sdk::Config(std::move(e)));
+        } catch (const sdk::Error& err) {
+            EXPECT_EQ(err.status(), Status::InvalidArgument);
+            return std::string(err.what());
+        }
+        return std::string();
+    };
+    EXPECT_NE(message({{"fault.reject_ratoi", "1"}}).find("fault.reject_ratoi"),
+              std::string::npos);
+    EXPECT_NE(message({{"latency_ms", "fast"}}).find("latency_ms"), std::string::npos);
+    EXPECT_NE(message({{"latency_ms", "-1"}}).find("latency_ms"), std::string::npos);
+    EXPECT_NE(message({{"initial_cash", "1e6"}}).find("initial_cash"), std::string::npos);
+    EXPECT_NE(message({{"prices.X", "abc"}}).find("prices.X"), std::string::npos);
+}
+
+// ---- the plugin class --------------------------------------------------------------------------
+
+TEST(PaperBrokerTest, EventsArePushedFromThePluginsOwnThreadAndStopAtStop) {
+    SinkRecorder rec;
+    PaperBroker broker(context({{"tick_ms", "0"}, {"initial_price", "100.00"}}, rec));
+    broker.start();
+    ASSERT_TRUE(rec.wait_for("connected"));
+    OrderReport r = broker.place_order(order("m", Side::Buy, OrderType::Market, "2"), kTimeout);
+    EXPECT_EQ(r.status, OrderStatus::Filled);
+    ASSERT_TRUE(rec.wait_for("order m " + std::to_string(OG_ORDER_FILLED)));
+    EXPECT_TRUE(rec.wait_for("fill PT-1"));
+    for (std::thread::id t : rec.threads()) EXPECT_NE(t, std::this_thread::get_id());
+    broker.stop();
+    const std::size_t seen = rec.events().size();
+    // Calls still answer after stop(), but nothing reaches the sink any more.
+    broker.place_order(order("late", Side::Buy, OrderType::Market, "1"), kTimeout);
+    EXPECT_EQ(rec.events().size(), seen);
+}
+
+TEST(PaperBrokerTest, BackgroundTicksMoveThePriceAndPushSubscribedQuotes) {
+    SinkRecorder rec;
+    PaperBroker broker(context({{"tick_ms", "1"}, {"max_steps_per_tick", "5"}}, rec));
+    broker.start();
+    broker.subscribe_prices({Instrument{"INFY", "NSE"}});
+    // One quote at subscription, then one per background step.
+    ASSERT_TRUE(rec.wait_for("quote INFY", 5));
+    broker.stop();
+    EXPECT_GE(broker.venue().ticks(), 4u);
+}
+
+TEST(PaperBrokerTest, ErrorsKeepTheirStatus) {
+    SinkRecorder rec;
+    PaperBroker broker(context({{"tick_ms", "0"}, {"fault.timeout_after_send_ratio", "1"}}, rec));
+    EXPECT_EQ(status_of([&] {
+                  broker.place_order(order("u", Side::Buy, OrderType::Market, "1"), kTimeout);
+              }),
+              Status::UnknownOutcome);
+    EXPECT_EQ(broker.get_order("ACC1", "", "u").status, OrderStatus::Filled);
+    EXPECT_EQ(status_of([&] { broker.get_order("ACC1", "", "zz"); }), Status::NotFound);
+    EXPECT_EQ(status_of([&] { PaperBroker bad(context({{"tick_size", "0"}}, rec)); }),
+              Status::InvalidArgument);
+}
+
+TEST(PaperBrokerTest, DisconnectFaultReportsTheLinkAndRefusesCalls) {
+    SinkRecorder rec;
+    PaperBroker broker(context({{"tick_ms", "0"}, {"fault.disconnect", "true"}}, rec));
+    broker.start();
+    ASSERT_TRUE(rec.wait_for("disconnected"));
+    EXPECT_EQ(status_of([&] { broker.ping(kTimeout); }), Status::Unavailable);
+    EXPECT_EQ(status_of([&] {
+                  broker.place_order(order("u", Side::Buy, OrderType::Market, "1"), kTimeout);
+              }),
+              Status::Unavailable);
+    broker.stop();
+}
+
+TEST(PaperBrokerTest, StopWritesASnapshotAndANewInstanceResumes) {
+    TempDir dir;
+    SinkRecorder rec;
+    Entries cfg{{"tick_ms", "0"}, {"journal_path", dir.file("j")}};
+    {
+        PaperBroker broker(context(cfg, rec));
+        broker.start();
+        broker.place_order(order("a", Side::Buy, OrderType::Market, "1"), kTimeout);
+        broker.stop();
+    }
+    PaperBroker again(context(cfg, rec));
+    EXPECT_EQ(again.get_order("ACC1", "", "a").status, OrderStatus::Filled);
+    EXPECT_EQ(again.place_order(order("b", Side::Buy, OrderType::Market, "1"), kTimeout)
+                  .broker_order_id,
+              "P-2");
+}
+
+}  // namespace
+}  // namespace ordergate::paper

@@ -1,0 +1,247 @@
+// The journal: its line format, and a venue's state surviving a restart on the same file.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "paper_journal.hpp"
+#include "paper_test_support.hpp"
+#include "paper_venue.hpp"
+
+namespace ordergate::paper {
+namespace {
+
+using testing::base_config;
+using testing::D;
+using testing::kTimeout;
+using testing::ManualClock;
+using testing::order;
+using testing::TempDir;
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::string describe(const std::vector<OrderReport>& orders) {
+    std::string out;
+    for (const auto& o : orders)
+        out += o.broker_order_id + "|" + o.client_order_id + "|" +
+               std::string(to_string(o.status)) + "|" + o.quantity.to_string() + "|" +
+               o.filled_quantity.to_string() + "|" + (o.price ? o.price->to_string() : "-") +
+               "|" + (o.average_fill_price ? o.average_fill_price->to_string() : "-") + "|" +
+               o.reject_reason + "|" + std::to_string(o.updated_at_ns) + "\n";
+    return out;
+}
+
+std::string describe(const std::vector<Fill>& fills) {
+    std::string out;
+    for (const auto& f : fills)
+        out += f.broker_trade_id + "|" + f.broker_order_id + "|" + f.quantity.to_string() + "@" +
+               f.price.to_string() + "|" + f.fee.to_string() + "|" +
+               std::to_string(f.executed_at_ns) + "\n";
+    return out;
+}
+
+std::string describe(const std::vector<Position>& ps) {
+    std::string out;
+    for (const auto& p : ps)
+        out += p.account_id + "|" + p.symbol + "|" + p.exchange + "|" + p.quantity.to_string() +
+               "|" + p.average_price.to_string() + "\n";
+    return out;
+}
+
+std::string describe(const Account& a) {
+    return a.account_id + "|" + a.currency + "|" + a.cash.to_string() + "|" +
+           a.buying_power.to_string() + "|" + a.equity.to_string() + "|" +
+           a.margin_used.to_string();
+}
+
+TEST(PaperJournalFormat, LinesRoundTripWithEscapes) {
+    JournalRecord r{"O", {}};
+    r.add("cid", "tab\there\nnew%line\r").add("empty", "").add("eq", "a=b");
+    std::string line = encode_journal_line(r);
+    ASSERT_EQ(line.back(), '\n');
+    EXPECT_EQ(line.find('\n'), line.size() - 1);
+    JournalRecord back = decode_journal_line(std::string_view(line).substr(0, line.size() - 1));
+    EXPECT_EQ(back.type, "O");
+    EXPECT_EQ(back.at("cid"), "tab\there\nnew%line\r");
+    EXPECT_EQ(back.at("empty"), "");
+    EXPECT_EQ(back.at("eq"), "a=b");
+    EXPECT_THROW(decode_journal_line("O\tnokey"), JournalError);
+    EXPECT_THROW(decode_journal_line("O\tk=%zz"), JournalError);
+    EXPECT_THROW(back.at("missing"), JournalError);
+}
+
+TEST(PaperJournal, StateSurvivesARestart) {
+    TempDir dir;
+    ManualClock clock;
+    VenueConfig c = base_config();
+    c.accounts = {"ACC1", "ACC2"};
+    c.max_steps_per_tick = 3;
+    c.fee_per_fill = D("2.50");
+    c.fee_rate = D("0.0001");
+    c.partial_fill_ratio = D("0.5");
+    c.journal_path = dir.file("paper.journal");
+    c.journal_snapshot_ticks = 7;
+
+    std::string orders, fills, positions, acc1, acc2;
+    Decimal last;
+    {
+        PaperVenue v(c, clock.env());
+        v.place_order(order("m1", Side::Buy, OrderType::Market, "10"), kTimeout);
+        clock.advance(std::chrono::milliseconds(10));
+        v.place_order(order("rest", Side::Buy, OrderType::Limit, "3", D("80.00")), kTimeout);
+        v.place_order(order("st", Side::Sell, OrderType::Stop, "2", std::nullopt, D("50.00")),
+                      kTimeout);
+        v.place_order(order("x", Side::Sell, OrderType::Market, "4", std::nullopt, std::nullopt,
+                            TimeInForce::Day, "ACC2", "TCS"),
+                      kTimeout);
+        v.place_order(order("gone", Side::Buy, OrderType::Limit, "1", D("70.00")), kTimeout);
+        v.cancel_order("ACC1", "", "gone", kTimeout);
+        ModifyRequest m;
+        m.client_order_id = "rest";
+        m.account_id = "ACC1";
+        m.quantity = D("5");
+        v.modify_order(m, kTimeout);
+        for (int i = 0; i < 40; ++i) {
+            clock.advance(std::chrono::milliseconds(100));
+            v.step();
+        }
+        v.place_order(order("m2", Side::Sell, OrderType::Market, "3"), kTimeout);
+        orders = describe(v.list_orders("", false, 0));
+        fills = describe(v.list_fills("", 0));
+        positions = describe(v.positions(""));
+        acc1 = describe(v.account("ACC1"));
+        acc2 = describe(v.account("ACC2"));
+        last = v.quote("INFY", "NSE").last;
+    }  // closed: the destructor writes a snapshot
+
+    PaperVenue again(c, clock.env());
+    EXPECT_EQ(describe(again.list_orders("", false, 0)), orders);
+    EXPECT_EQ(describe(again.list_fills("", 0)), fills);
+    EXPECT_EQ(describe(again.positions("")), positions);
+    // Account figures include updated_at (now): compare the money only.
+    EXPECT_EQ(describe(again.account("ACC1")), acc1);
+    EXPECT_EQ(describe(again.account("ACC2")), acc2);
+    EXPECT_EQ(again.quote("INFY", "NSE").last, last);
+    EXPECT_EQ(again.get_order("ACC1", "", "rest").status, OrderStatus::Open);
+    EXPECT_EQ(again.get_order("ACC1", "", "rest").quantity, D("5"));
+    EXPECT_EQ(again.ticks(), 40u);
+
+    // Ids continue, the open order still works, duplicates are still refused.
+    std::size_t order_count = again.list_orders("", false, 0).size();
+    std::size_t fill_count = again.list_fills("", 0).size();
+    OrderReport next = again.place_order(order("m3", Side::Buy, OrderType::Market, "1"), kTimeout);
+    EXPECT_EQ(next.broker_order_id, "P-" + std::to_string(order_count + 1));
+    std::vector<Fill> all = again.list_fills("", 0);
+    EXPECT_EQ(all.back().broker_trade_id, "PT-" + std::to_string(fill_count + 1));
+    EXPECT_THROW(again.place_order(order("m1", Side::Buy, OrderType::Market, "1"), kTimeout),
+                 VenueError);
+    EXPECT_EQ(again.cancel_order("ACC1", "", "rest", kTimeout).status, OrderStatus::Cancelled);
+}
+
+TEST(PaperJournal, StateSurvivesACrashWithoutASnapshot) {
+    TempDir dir;
+    ManualClock clock;
+    VenueConfig c = base_config();
+    c.journal_path = dir.file("crash.journal");
+    c.journal_snapshot_ticks = 1000000;
+    std::string orders, fills;
+    {
+        PaperVenue v(c, clock.env());
+        v.place_order(order("a", Side::Buy, OrderType::Market, "4"), kTimeout);
+        v.step(25);
+        v.place_order(order("b", Side::Sell, OrderType::Market, "1"), kTimeout);
+        orders = describe(v.list_orders("", false, 0));
+        fills = describe(v.list_fills("", 0));
+        // Simulate a crash: copy the file before the destructor writes its snapshot.
+        std::ofstream(dir.file("copy.journal"), std::ios::binary)
+            << read_file(c.journal_path);
+    }
+    c.journal_path = dir.file("copy.journal");
+    PaperVenue again(c, clock.env());
+    EXPECT_EQ(describe(again.list_orders("", false, 0)), orders);
+    EXPECT_EQ(describe(again.list_fills("", 0)), fills);
+    EXPECT_EQ(again.account("ACC1").cash, [&] {
+        Decimal cash = D("1000000");
+        for (const Fill& f : again.list_fills("", 0))
+            cash = f.side == Side::Buy ? cash - f.quantity * f.price : cash + f.quantity * f.price;
+        return cash;
+    }());
+    EXPECT_EQ(again.place_order(order("c", Side::Buy, OrderType::Market, "1"), kTimeout)
+                  .broker_order_id,
+              "P-3");
+}
+
+TEST(PaperJournal, ATornLastLineIsCutAndReported) {
+    TempDir dir;
+    ManualClock clock;
+    VenueConfig c = base_config();
+    c.journal_path = dir.file("torn.journal");
+    {
+        PaperVenue v(c, clock.env());
+        v.place_order(order("a", Side::Buy, OrderType::Market, "1"), kTimeout);
+    }
+    {
+        std::ofstream out(c.journal_path, std::ios::app | std::ios::binary);
+        out << "O\tev=created\tn=9\tcid=half";  // no newline: a write cut by a crash
+    }
+    PaperVenue again(c, clock.env());
+    EXPECT_EQ(again.list_orders("", false, 0).size(), 1u);
+    ASSERT_FALSE(clock.warnings().empty());
+    EXPECT_NE(clock.warnings()[0].find("torn"), std::string::npos);
+    again.place_order(order("b", Side::Buy, OrderType::Market, "1"), kTimeout);
+    std::string text = read_file(c.journal_path);
+    EXPECT_EQ(text.find("cid=half"), std::string::npos);
+}
+
+TEST(PaperJournal, ACorruptJournalRefusesToStart) {
+    TempDir dir;
+    VenueConfig c = base_config();
+    c.journal_path = dir.file("bad.journal");
+    std::ofstream(c.journal_path) << "this is not a journal\n";
+    try {
+        PaperVenue v(c);
+        FAIL() << "a corrupt journal was accepted";
+    } catch (const VenueError& e) {
+        EXPECT_EQ(e.status(), Status::Internal);
+        EXPECT_NE(std::string(e.what()).find("bad.journal"), std::string::npos) << e.what();
+    }
+}
+
+TEST(PaperJournal, ASecondInstanceOnTheSameJournalIsRefused) {
+    TempDir dir;
+    VenueConfig c = base_config();
+    c.journal_path = dir.file("busy.journal");
+    PaperVenue first(c);
+    try {
+        PaperVenue second(c);
+        FAIL() << "two venues share a journal";
+    } catch (const VenueError& e) {
+        EXPECT_EQ(e.status(), Status::Internal);
+        EXPECT_NE(std::string(e.what()).find("in use"), std::string::npos) << e.what();
+    }
+}
+
+TEST(PaperJournal, NewConfigAccountsAreOpenedAndOldOnesKeepTheirCash) {
+    TempDir dir;
+    ManualClock clock;
+    VenueConfig c = base_config();
+    c.journal_path = dir.file("acc.journal");
+    c.max_steps_per_tick = 0;
+    {
+        PaperVenue v(c, clock.env());
+        v.place_order(order("a", Side::Buy, OrderType::Market, "1"), kTimeout);
+    }
+    c.accounts = {"ACC1", "NEW"};
+    c.initial_cash = D("5000");
+    PaperVenue again(c, clock.env());
+    EXPECT_TRUE(again.account("ACC1").cash == D("999900.00"));
+    EXPECT_TRUE(again.account("NEW").cash == D("5000"));
+}
+
+}  // namespace
+}  // namespace ordergate::paper
