@@ -1,0 +1,126 @@
+// ordergate::testkit cases — the conformance contract a plugin must pass, as a list of named
+// cases run by `ordergate plugin check <file.so> [--config plugin.yaml]`.
+//
+// A case is a function of a CaseContext. It passes by returning; it fails by throwing CaseFailure
+// (ctx.check / ctx.fail) or any other exception (its what() is the reason); it is skipped by
+// throwing CaseSkipped (ctx.skip), e.g. for a capability the plugin does not declare. The runner
+// prints one line per case:
+//   PASS broker.place_market
+//   FAIL broker.modify: expected status Rejected or InvalidArgument, got Internal (…)
+//   SKIP broker.unknown_outcome: no testkit.fault_config in the plugin config
+// Cases run one after another, in list order, on one thread (a case may start its own threads
+// and must join them before returning). Each case creates the instances it needs through the
+// context, so a failing case leaves nothing behind for the next.
+//
+// Configuration (the YAML file given with --config, flattened to "a.b" keys): every key except
+// those under `testkit.` is the plugin's own configuration, passed to each instance. `testkit.`
+// keys tune the kit:
+//   testkit.account        account id used by broker cases                (default "ACC-TEST")
+//   testkit.symbol         symbol                                         (default "AAPL")
+//   testkit.exchange       exchange                                       (default "")
+//   testkit.quantity       order quantity                                 (default "1")
+//   testkit.limit_price    a BUY LIMIT price that rests without filling   (default "0.01")
+//   testkit.timeout_ms     deadline for events to arrive                  (default 10000)
+//   testkit.orders_per_thread   orders per thread in the concurrency case (default 10)
+//   testkit.expect_market_fill  a MARKET order fills promptly             (default true)
+//   testkit.fault_config.* a sub-map merged over the plugin config for a second instance used
+//                          by the fault cases: with it, place_order must end in UnknownOutcome
+//                          (e.g. broker-paper: testkit.fault_config.fault.timeout_after_send_ratio: 1)
+// Storage cases may define their own `testkit.` keys (see storage_cases.cpp).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "plugin_loader/plugin_adapters.hpp"
+#include "plugin_loader/plugin_loader.hpp"
+
+namespace ordergate::testkit {
+
+using KeyValues = std::vector<std::pair<std::string, std::string>>;
+
+// Thrown by CaseContext::check / fail: the case failed for the given reason.
+class CaseFailure : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Thrown by CaseContext::skip: the case does not apply to this plugin.
+class CaseSkipped : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// What a case can use. Not thread-safe except where noted; owned by the runner.
+class CaseContext {
+public:
+    // `plugin_config` and `fault_config` are the plugin's own keys (testkit.* removed);
+    // `fault_config` is empty when the YAML has no testkit.fault_config.
+    CaseContext(std::string plugin_path, std::shared_ptr<plugin_loader::PluginLibrary> library,
+                KeyValues plugin_config, KeyValues fault_config, KeyValues kit_config);
+
+    const std::string& plugin_path() const { return plugin_path_; }
+    const plugin_loader::PluginInfo& info() const { return library_->info(); }
+    // The loaded library (see reload()).
+    plugin_loader::PluginLibrary& library() { return *library_; }
+    std::shared_ptr<plugin_loader::PluginLibrary> library_ptr() { return library_; }
+
+    // The plugin's configuration, and the fault configuration merged over it (empty when none).
+    const KeyValues& config() const { return plugin_config_; }
+    bool has_fault_config() const { return !fault_config_.empty(); }
+    KeyValues fault_config() const;
+
+    // A `testkit.<key>` value ("testkit." omitted), or `fallback`.
+    std::string kit(const std::string& key, const std::string& fallback) const;
+    int64_t kit_int(const std::string& key, int64_t fallback) const;
+    bool kit_bool(const std::string& key, bool fallback) const;
+
+    // True when the broker declares every flag of `capability`.
+    bool declares(uint64_t capability) const;
+    // Skips the case unless the plugin declares `capability` (named in the message).
+    void require_capability(uint64_t capability, const std::string& name);
+
+    // A fresh id, unique within this run and across runs ("<prefix>-<time>-<n>"). Thread-safe.
+    std::string unique(const std::string& prefix);
+
+    // Throws CaseFailure(message) when !ok.
+    void check(bool ok, const std::string& message);
+    [[noreturn]] void fail(const std::string& message);
+    [[noreturn]] void skip(const std::string& reason);
+
+    // Drops this context's library handle and loads the plugin again; returns whether the old
+    // library was really unloaded (no one else held it). Used by the reload case.
+    bool reload();
+
+private:
+    std::string plugin_path_;
+    std::shared_ptr<plugin_loader::PluginLibrary> library_;
+    KeyValues plugin_config_;
+    KeyValues fault_config_;
+    KeyValues kit_config_;
+    std::string run_id_;
+    std::atomic<uint64_t> counter_{0};
+};
+
+struct Case {
+    std::string name;  // "broker.place_market", "storage.duplicate_client_order_id"
+    std::function<void(CaseContext&)> fn;
+};
+
+// The broker contract (host/testkit/broker_cases.cpp).
+std::vector<Case> broker_cases();
+// The storage contract (host/testkit/storage_cases.cpp).
+std::vector<Case> storage_cases();
+
+// Runs `cases` in order, printing one line each and a summary to `out`. Returns the number of
+// failed cases.
+int run_cases(const std::vector<Case>& cases, CaseContext& ctx, std::ostream& out);
+
+}  // namespace ordergate::testkit
