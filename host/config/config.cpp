@@ -36,7 +36,7 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 std::string unknown_key_message(const std::string& key,
-                                 const std::vector<std::string_view>& allowed) {
+                                const std::vector<std::string_view>& allowed) {
     std::string best;
     size_t best_d = 3;
     for (auto a : allowed) {
@@ -78,13 +78,13 @@ struct Scalar {
 };
 
 class Parser {
-public:
+  public:
     Parser(std::string source, const SecretResolver& resolver)
         : source_(std::move(source)), resolver_(resolver) {}
 
     Config run(const std::string& text);
 
-private:
+  private:
     std::string where(const YAML::Mark& m) const {
         if (m.is_null()) return source_;
         return source_ + ":" + std::to_string(m.line + 1);
@@ -144,7 +144,8 @@ private:
     std::vector<std::optional<Entry>> account_risk_;  // per account, read after the global risk
 };
 
-std::vector<Entry> Parser::entries(const Entry& parent, const std::vector<std::string_view>& allowed) {
+std::vector<Entry> Parser::entries(const Entry& parent,
+                                   const std::vector<std::string_view>& allowed) {
     std::vector<Entry> out;
     if (!parent.value || parent.value.IsNull()) return out;  // an empty section: all defaults
     if (!parent.value.IsMap())
@@ -216,8 +217,9 @@ int64_t Parser::int_value(const Entry& e, int64_t min, int64_t max) {
              "must be an integer in " + std::to_string(min) + ".." + std::to_string(max) +
                  ", got " + shown(s));
     if (v < min || v > max)
-        fail(e.where, e.path,
-             "must be in " + std::to_string(min) + ".." + std::to_string(max) + ", got " + shown(s));
+        fail(
+            e.where, e.path,
+            "must be in " + std::to_string(min) + ".." + std::to_string(max) + ", got " + shown(s));
     return v;
 }
 
@@ -239,8 +241,7 @@ std::vector<std::string> Parser::string_list(const Entry& e) {
 
 void Parser::flatten(const YAML::Node& node, const std::string& key, const std::string& path,
                      const std::string& w, Settings& out, std::vector<std::string>& secret_keys) {
-    if (!node || node.IsNull())
-        fail(w, path, "has no value (write \"\" for an empty string)");
+    if (!node || node.IsNull()) fail(w, path, "has no value (write \"\" for an empty string)");
     if (node.IsMap()) {
         std::set<std::string> seen;
         for (auto it = node.begin(); it != node.end(); ++it) {
@@ -291,12 +292,16 @@ void Parser::read_http(const Entry& e) {
     HttpConfig& h = cfg_.http;
     for (const Entry& k : entries(e, {"host", "port", "body_limit_bytes", "max_threads",
                                       "max_queued", "shutdown_grace_seconds"})) {
-        if (k.key == "host") h.host = string_value(k, false);
-        else if (k.key == "port") h.port = static_cast<uint16_t>(int_value(k, 1, 65535));
+        if (k.key == "host")
+            h.host = string_value(k, false);
+        else if (k.key == "port")
+            h.port = static_cast<uint16_t>(int_value(k, 1, 65535));
         else if (k.key == "body_limit_bytes")
             h.body_limit_bytes = static_cast<size_t>(int_value(k, 1, int64_t{1} << 32));
-        else if (k.key == "max_threads") h.max_threads = static_cast<int>(int_value(k, 1, 10000));
-        else if (k.key == "max_queued") h.max_queued = static_cast<int>(int_value(k, 1, 1000000));
+        else if (k.key == "max_threads")
+            h.max_threads = static_cast<int>(int_value(k, 1, 10000));
+        else if (k.key == "max_queued")
+            h.max_queued = static_cast<int>(int_value(k, 1, 1000000));
         else if (k.key == "shutdown_grace_seconds")
             h.shutdown_grace_seconds = static_cast<int>(int_value(k, 0, 3600));
     }
@@ -305,8 +310,10 @@ void Parser::read_http(const Entry& e) {
 void Parser::read_storage(const Entry& e) {
     StorageConfig& s = cfg_.storage;
     for (const Entry& k : entries(e, {"plugin", "settings"})) {
-        if (k.key == "plugin") s.plugin = string_value(k, false);
-        else if (k.key == "settings") settings(k, s.settings, s.secret_settings);
+        if (k.key == "plugin")
+            s.plugin = string_value(k, false);
+        else if (k.key == "settings")
+            settings(k, s.settings, s.secret_settings);
     }
 }
 
@@ -364,10 +371,14 @@ void Parser::read_accounts(const Entry& e) {
 void Parser::read_risk(const Entry& e, RiskConfig& r) {
     for (const Entry& k : entries(e, {"max_quantity", "max_notional", "allowed_symbols",
                                       "allowed_exchanges", "max_orders_per_second"})) {
-        if (k.key == "max_quantity") r.max_quantity = positive_decimal(k);
-        else if (k.key == "max_notional") r.max_notional = positive_decimal(k);
-        else if (k.key == "allowed_symbols") r.allowed_symbols = string_list(k);
-        else if (k.key == "allowed_exchanges") r.allowed_exchanges = string_list(k);
+        if (k.key == "max_quantity")
+            r.max_quantity = positive_decimal(k);
+        else if (k.key == "max_notional")
+            r.max_notional = positive_decimal(k);
+        else if (k.key == "allowed_symbols")
+            r.allowed_symbols = string_list(k);
+        else if (k.key == "allowed_exchanges")
+            r.allowed_exchanges = string_list(k);
         else if (k.key == "max_orders_per_second")
             r.max_orders_per_second = static_cast<uint32_t>(int_value(k, 0, 1000000));
     }
@@ -375,8 +386,8 @@ void Parser::read_risk(const Entry& e, RiskConfig& r) {
 
 void Parser::read_idempotency(const Entry& e) {
     IdempotencyConfig& i = cfg_.idempotency;
-    for (const Entry& k : entries(e, {"backend", "redis_url", "redis_required", "ttl_seconds",
-                                      "require_key"})) {
+    for (const Entry& k :
+         entries(e, {"backend", "redis_url", "redis_required", "ttl_seconds", "require_key"})) {
         if (k.key == "backend") {
             i.backend = string_value(k);
             if (i.backend != "memory" && i.backend != "redis")
@@ -395,20 +406,26 @@ void Parser::read_idempotency(const Entry& e) {
 
 void Parser::read_auth(const Entry& e) {
     AuthConfig& a = cfg_.auth;
-    for (const Entry& k : entries(e, {"enabled", "jwks_url", "issuer", "audience",
-                                      "leeway_seconds", "jwks_ttl_seconds",
-                                      "jwks_min_refetch_seconds", "accounts_claim",
-                                      "hs256_secret", "api_keys", "protect_health",
-                                      "protect_metrics", "rate_per_second", "rate_burst"})) {
-        if (k.key == "enabled") a.enabled = bool_value(k);
-        else if (k.key == "jwks_url") a.jwks_url = string_value(k);
-        else if (k.key == "issuer") a.issuer = string_value(k);
-        else if (k.key == "audience") a.audience = string_value(k);
-        else if (k.key == "leeway_seconds") a.leeway_seconds = int_value(k, 0, 3600);
-        else if (k.key == "jwks_ttl_seconds") a.jwks_ttl_seconds = int_value(k, 1, 7 * 86400);
+    for (const Entry& k : entries(
+             e, {"enabled", "jwks_url", "issuer", "audience", "leeway_seconds", "jwks_ttl_seconds",
+                 "jwks_min_refetch_seconds", "accounts_claim", "hs256_secret", "api_keys",
+                 "protect_health", "protect_metrics", "rate_per_second", "rate_burst"})) {
+        if (k.key == "enabled")
+            a.enabled = bool_value(k);
+        else if (k.key == "jwks_url")
+            a.jwks_url = string_value(k);
+        else if (k.key == "issuer")
+            a.issuer = string_value(k);
+        else if (k.key == "audience")
+            a.audience = string_value(k);
+        else if (k.key == "leeway_seconds")
+            a.leeway_seconds = int_value(k, 0, 3600);
+        else if (k.key == "jwks_ttl_seconds")
+            a.jwks_ttl_seconds = int_value(k, 1, 7 * 86400);
         else if (k.key == "jwks_min_refetch_seconds")
             a.jwks_min_refetch_seconds = int_value(k, 0, 86400);
-        else if (k.key == "accounts_claim") a.accounts_claim = string_value(k, false);
+        else if (k.key == "accounts_claim")
+            a.accounts_claim = string_value(k, false);
         else if (k.key == "hs256_secret") {
             mark_secret(k.path);
             std::string secret = string_value(k);
@@ -446,8 +463,10 @@ void Parser::read_auth(const Entry& e) {
                 if (!has_subject) fail(item.where, join(item.path, "subject"), "is required");
                 a.api_keys.push_back(std::move(key));
             }
-        } else if (k.key == "protect_health") a.protect_health = bool_value(k);
-        else if (k.key == "protect_metrics") a.protect_metrics = bool_value(k);
+        } else if (k.key == "protect_health")
+            a.protect_health = bool_value(k);
+        else if (k.key == "protect_metrics")
+            a.protect_metrics = bool_value(k);
         else if (k.key == "rate_per_second")
             a.rate_per_second = static_cast<uint32_t>(int_value(k, 0, 1000000));
         else if (k.key == "rate_burst")
@@ -459,8 +478,8 @@ void Parser::read_logging(const Entry& e) {
     for (const Entry& k : entries(e, {"level"})) {
         if (k.key == "level") {
             std::string level = string_value(k);
-            static const std::vector<std::string> kLevels = {"trace", "debug", "info",    "warn",
-                                                              "error", "critical", "off"};
+            static const std::vector<std::string> kLevels = {"trace", "debug",    "info", "warn",
+                                                             "error", "critical", "off"};
             if (std::find(kLevels.begin(), kLevels.end(), level) == kLevels.end())
                 fail(k.where, k.path,
                      "must be one of trace, debug, info, warn, error, critical, off; got '" +
@@ -472,7 +491,8 @@ void Parser::read_logging(const Entry& e) {
 
 void Parser::apply_overrides() {
     // Each variable is resolved like a secret (NAME, NAME_FILE, config service).
-    auto get = [&](const std::string& var) -> std::optional<std::pair<secrets::Resolved, std::string>> {
+    auto get =
+        [&](const std::string& var) -> std::optional<std::pair<secrets::Resolved, std::string>> {
         std::optional<secrets::Resolved> r;
         try {
             r = resolver_.resolve(var);
@@ -518,7 +538,8 @@ void Parser::apply_overrides() {
             plugin = "storage-sqlite";
             key = "path";
             value = url.substr(std::string_view("sqlite://").size());
-            if (value.empty()) fail(v->second, "storage.settings.path", "the sqlite:// URL has no path");
+            if (value.empty())
+                fail(v->second, "storage.settings.path", "the sqlite:// URL has no path");
         } else if (url.find("://") != std::string::npos) {
             std::string scheme = url.substr(0, url.find("://"));
             fail(v->second, "storage",
@@ -540,8 +561,10 @@ void Parser::apply_overrides() {
         }
         auto it = std::find_if(s.settings.begin(), s.settings.end(),
                                [&](const auto& kv) { return kv.first == key; });
-        if (it != s.settings.end()) it->second = value;
-        else s.settings.emplace_back(key, value);
+        if (it != s.settings.end())
+            it->second = value;
+        else
+            s.settings.emplace_back(key, value);
         s.secret_settings.erase(
             std::remove(s.secret_settings.begin(), s.secret_settings.end(), key),
             s.secret_settings.end());
@@ -589,7 +612,8 @@ void Parser::apply_overrides() {
 }
 
 void Parser::validate() {
-    if (cfg_.storage.plugin.empty()) fail(origin("storage.plugin"), "storage.plugin", "is required");
+    if (cfg_.storage.plugin.empty())
+        fail(origin("storage.plugin"), "storage.plugin", "is required");
 
     if (cfg_.brokers.empty())
         fail(origin("brokers"), "brokers", "at least one broker instance is required");
@@ -746,8 +770,8 @@ Settings redacted_settings(const Settings& settings,
     Settings out;
     out.reserve(settings.size());
     for (const auto& [k, v] : settings) {
-        bool known = std::find(secret_settings.begin(), secret_settings.end(), k) !=
-                     secret_settings.end();
+        bool known =
+            std::find(secret_settings.begin(), secret_settings.end(), k) != secret_settings.end();
         out.emplace_back(k, secrets::redact_value(k, v, known));
     }
     return out;

@@ -76,9 +76,9 @@ struct RiskConfig {
 
 // A named broker instance.
 struct BrokerConfig {
-    std::string name;    // unique, [A-Za-z0-9_.-]+
-    std::string plugin;  // a plugin name ("broker-paper") or a path to a .so
-    Settings settings;   // handed to the plugin as is
+    std::string name;                          // unique, [A-Za-z0-9_.-]+
+    std::string plugin;                        // a plugin name ("broker-paper") or a path to a .so
+    Settings settings;                         // handed to the plugin as is
     std::vector<std::string> secret_settings;  // keys of `settings` whose values are secrets
     int64_t timeout_ms = 5000;                 // deadline of each broker call, > 0
 };
@@ -100,11 +100,11 @@ struct AccountConfig {
 
 struct HttpConfig {
     std::string host = "0.0.0.0";
-    uint16_t port = 8087;               // 1..65535
-    size_t body_limit_bytes = 65536;    // > 0
-    int max_threads = 64;               // >= 1
-    int max_queued = 1024;              // >= 1
-    int shutdown_grace_seconds = 10;    // >= 0
+    uint16_t port = 8087;             // 1..65535
+    size_t body_limit_bytes = 65536;  // > 0
+    int max_threads = 64;             // >= 1
+    int max_queued = 1024;            // >= 1
+    int shutdown_grace_seconds = 10;  // >= 0
 };
 
 struct IdempotencyConfig {
@@ -171,7 +171,7 @@ struct Config {
 };
 
 class ConfigError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

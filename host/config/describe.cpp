@@ -8,8 +8,7 @@ namespace ordergate::config {
 
 namespace {
 
-std::string list_or(const std::vector<std::string>& v, const char* empty,
-                    const char* sep = ", ") {
+std::string list_or(const std::vector<std::string>& v, const char* empty, const char* sep = ", ") {
     if (v.empty()) return empty;
     std::string out;
     for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
@@ -66,8 +65,10 @@ std::string describe(const Config& c) {
     for (const auto& a : c.accounts) {
         out << "\naccount " << a.id << ": broker=" << a.broker;
         if (!a.currency.empty()) out << " currency=" << a.currency;
-        if (a.risk) out << "\n    risk: " << risk_line(*a.risk);
-        else out << " risk=global";
+        if (a.risk)
+            out << "\n    risk: " << risk_line(*a.risk);
+        else
+            out << " risk=global";
     }
     const IdempotencyConfig& i = c.idempotency;
     out << "\nidempotency: backend=" << i.backend;

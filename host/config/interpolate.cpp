@@ -8,7 +8,9 @@ namespace {
 
 bool valid_name(std::string_view name) {
     if (name.empty()) return false;
-    auto alpha = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
+    auto alpha = [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+    };
     if (!alpha(name[0])) return false;
     for (char c : name)
         if (!alpha(c) && !(c >= '0' && c <= '9')) return false;
@@ -49,8 +51,9 @@ Interpolated interpolate(std::string_view text, const secrets::SecretResolver& r
             fallback = inner.substr(sep + 2);
         }
         if (!valid_name(name))
-            throw InterpolationError("invalid variable name '" + std::string(name) +
-                                     "' in ${...} (letters, digits and _; write $$ for a literal $)");
+            throw InterpolationError(
+                "invalid variable name '" + std::string(name) +
+                "' in ${...} (letters, digits and _; write $$ for a literal $)");
         std::string n(name);
         out.names.push_back(n);
         std::optional<secrets::Resolved> r;

@@ -24,7 +24,7 @@ struct Interpolated {
 Interpolated interpolate(std::string_view text, const secrets::SecretResolver& resolver);
 
 class InterpolationError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

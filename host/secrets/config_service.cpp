@@ -73,8 +73,8 @@ std::map<std::string, std::string> fetch_config_service(const ConfigServiceSetti
             Poco::Net::Context::Ptr ctx = new Poco::Net::Context(
                 Poco::Net::Context::TLS_CLIENT_USE, "", "", s.ca_file,
                 Poco::Net::Context::VERIFY_STRICT, 9, /*loadDefaultCAs=*/true);
-            session = std::make_unique<Poco::Net::HTTPSClientSession>(uri.getHost(),
-                                                                      uri.getPort(), ctx);
+            session =
+                std::make_unique<Poco::Net::HTTPSClientSession>(uri.getHost(), uri.getPort(), ctx);
         } else {
             session = std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());
         }
@@ -119,8 +119,7 @@ std::map<std::string, std::string> fetch_config_service(const ConfigServiceSetti
         std::string name(it->name.GetString(), it->name.GetStringLength());
         if (!it->value.IsString())
             throw SecretError(prefix + "value of \"" + name + "\" is not a string");
-        if (!values.emplace(name, std::string(it->value.GetString(),
-                                              it->value.GetStringLength()))
+        if (!values.emplace(name, std::string(it->value.GetString(), it->value.GetStringLength()))
                  .second)
             throw SecretError(prefix + "\"" + name + "\" appears twice");
     }

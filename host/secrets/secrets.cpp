@@ -1,13 +1,13 @@
 #include "secrets/secrets.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
-
-#include <fcntl.h>
-#include <unistd.h>
 
 #include "secrets/config_service.hpp"
 #include "secrets/redact.hpp"
@@ -24,16 +24,20 @@ Env process_env() {
 
 const char* to_string(Source source) {
     switch (source) {
-        case Source::Environment: return "environment";
-        case Source::File: return "file";
-        case Source::ConfigService: return "config service";
+        case Source::Environment:
+            return "environment";
+        case Source::File:
+            return "file";
+        case Source::ConfigService:
+            return "config service";
     }
     return "unknown";
 }
 
 std::optional<bool> parse_bool(const std::string& text) {
     std::string lower;
-    for (char c : text) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    for (char c : text)
+        lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
     if (lower == "true") return true;
     if (lower == "false") return false;
     return std::nullopt;
@@ -81,7 +85,8 @@ SecretResolver::SecretResolver(Env env, std::map<std::string, std::string> servi
       service_url_(std::move(service_url)) {}
 
 std::optional<Resolved> SecretResolver::resolve(const std::string& name) const {
-    if (auto v = env_(name)) return Resolved{*v, Source::Environment, "environment variable " + name};
+    if (auto v = env_(name))
+        return Resolved{*v, Source::Environment, "environment variable " + name};
     const std::string file_var = name + "_FILE";
     if (auto path = env_(file_var)) {
         return Resolved{read_secret_file(*path, file_var), Source::File,
@@ -114,23 +119,23 @@ SecretResolver SecretResolver::from_env(const Env& env) {
     if (auto v = non_empty(env, "USE_CONFIG_SERVICE")) {
         auto b = parse_bool(*v);
         if (!b)
-            throw SecretError("environment variable USE_CONFIG_SERVICE: must be true or false, got '" +
-                              *v + "'");
+            throw SecretError(
+                "environment variable USE_CONFIG_SERVICE: must be true or false, got '" + *v + "'");
         use_service = *b;
     }
     if (!use_service) return SecretResolver(env);
 
     ConfigServiceSettings s;
     auto url = non_empty(env, "CONFIG_SERVICE_URL");
-    if (!url)
-        throw SecretError("USE_CONFIG_SERVICE=true but CONFIG_SERVICE_URL is not set");
+    if (!url) throw SecretError("USE_CONFIG_SERVICE=true but CONFIG_SERVICE_URL is not set");
     s.url = *url;
     // The token is a secret itself: the environment or a file, never the service it opens.
     SecretResolver bootstrap(env);
     auto token = bootstrap.lookup("CONFIG_SERVICE_TOKEN");
     if (!token || token->empty())
         throw SecretError(
-            "USE_CONFIG_SERVICE=true but neither CONFIG_SERVICE_TOKEN nor CONFIG_SERVICE_TOKEN_FILE "
+            "USE_CONFIG_SERVICE=true but neither CONFIG_SERVICE_TOKEN nor "
+            "CONFIG_SERVICE_TOKEN_FILE "
             "is set");
     s.token = *token;
     if (auto t = non_empty(env, "CONFIG_SERVICE_TIMEOUT_MS")) {
@@ -139,7 +144,8 @@ SecretResolver SecretResolver::from_env(const Env& env) {
         if (ec != std::errc() || p != t->data() + t->size() || ms <= 0 || ms > 600000)
             throw SecretError(
                 "environment variable CONFIG_SERVICE_TIMEOUT_MS: must be an integer in 1..600000, "
-                "got '" + *t + "'");
+                "got '" +
+                *t + "'");
         s.timeout_ms = ms;
     }
     if (auto ca = non_empty(env, "CONFIG_SERVICE_CA_FILE")) s.ca_file = *ca;

@@ -26,7 +26,7 @@ namespace ordergate::secrets {
 // A failure to obtain a secret or to reach the config service. The message is one line, fit for
 // an operator, free of secret values.
 class SecretError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -44,7 +44,8 @@ const char* to_string(Source source);
 struct Resolved {
     std::string value;
     Source source = Source::Environment;
-    std::string origin;  // "environment variable X", "file /run/secrets/x (X_FILE)", "config service"
+    std::string
+        origin;  // "environment variable X", "file /run/secrets/x (X_FILE)", "config service"
 };
 
 // How the config service is reached; read from the environment by SecretResolver::from_env.
@@ -56,7 +57,7 @@ struct ConfigServiceSettings {
 };
 
 class SecretResolver {
-public:
+  public:
     // A resolver over `env` and an already fetched config-service answer (empty when the config
     // service is not used). Does no I/O.
     explicit SecretResolver(Env env, std::map<std::string, std::string> service_values = {},
@@ -86,7 +87,7 @@ public:
     const std::string& config_service_url() const { return service_url_; }
     size_t config_service_value_count() const { return service_values_.size(); }
 
-private:
+  private:
     Env env_;
     std::map<std::string, std::string> service_values_;
     std::string service_url_;

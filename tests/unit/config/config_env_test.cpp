@@ -53,10 +53,9 @@ TEST(Interpolate, Errors) {
 
 TEST(Interpolate, SecretnessFollowsTheSource) {
     TempDir dir;
-    secrets::SecretResolver r(env_of({{"HOST", "db"},
-                                      {"DB_PASSWORD", "pw"},
-                                      {"FROM_FILE_FILE", dir.write("f", "v\n")}}),
-                              {{"FROM_SERVICE", "s"}}, "http://cs");
+    secrets::SecretResolver r(
+        env_of({{"HOST", "db"}, {"DB_PASSWORD", "pw"}, {"FROM_FILE_FILE", dir.write("f", "v\n")}}),
+        {{"FROM_SERVICE", "s"}}, "http://cs");
     EXPECT_FALSE(interpolate("${HOST}", r).secret);
     EXPECT_FALSE(interpolate("${NOPE:-x}", r).secret);
     EXPECT_TRUE(interpolate("${DB_PASSWORD}", r).secret);  // the name looks secret
@@ -85,8 +84,9 @@ TEST(ConfigInterpolation, InterpolatedValueIsTypeChecked) {
 }
 
 TEST(ConfigInterpolation, DollarDollarEscapes) {
-    Config c = parse("brokers:\n  - name: b\n    plugin: p\n    settings:\n      note: a$$b\n"
-                     "accounts:\n  - id: A\n    broker: b\n");
+    Config c = parse(
+        "brokers:\n  - name: b\n    plugin: p\n    settings:\n      note: a$$b\n"
+        "accounts:\n  - id: A\n    broker: b\n");
     EXPECT_EQ(setting(c.brokers[0].settings, "note"), "a$b");
 }
 
@@ -107,10 +107,11 @@ TEST(ConfigInterpolation, UnreadableSecretFileNamesVariableAndPath) {
 
 TEST(ConfigInterpolation, SecretFromFileIsMarkedAndNeverShown) {
     TempDir dir;
-    Config c = parse("brokers:\n  - name: b\n    plugin: p\n    settings:\n"
-                     "      login: ${BROKER_LOGIN}\n      user: plain\n"
-                     "accounts:\n  - id: A\n    broker: b\n",
-                     {{"BROKER_LOGIN_FILE", dir.write("login", "very-private-login\n")}});
+    Config c = parse(
+        "brokers:\n  - name: b\n    plugin: p\n    settings:\n"
+        "      login: ${BROKER_LOGIN}\n      user: plain\n"
+        "accounts:\n  - id: A\n    broker: b\n",
+        {{"BROKER_LOGIN_FILE", dir.write("login", "very-private-login\n")}});
     const BrokerConfig& b = c.brokers[0];
     EXPECT_EQ(setting(b.settings, "login"), "very-private-login");
     EXPECT_EQ(b.secret_settings, std::vector<std::string>{"login"});
@@ -133,9 +134,10 @@ TEST(ConfigInterpolation, SecretValuesAreNotQuotedInErrors) {
 
 TEST(ConfigInterpolation, ConfigServiceValuesInterpolate) {
     secrets::SecretResolver r(env_of({}), {{"PAPER_API_SECRET", "svc-secret"}}, "http://cs/x");
-    Config c = parse_config("brokers:\n  - name: b\n    plugin: p\n    settings:\n"
-                            "      creds: ${PAPER_API_SECRET}\naccounts:\n  - id: A\n    broker: b\n",
-                            "t.yaml", r);
+    Config c = parse_config(
+        "brokers:\n  - name: b\n    plugin: p\n    settings:\n"
+        "      creds: ${PAPER_API_SECRET}\naccounts:\n  - id: A\n    broker: b\n",
+        "t.yaml", r);
     EXPECT_EQ(setting(c.brokers[0].settings, "creds"), "svc-secret");
     EXPECT_TRUE(c.secrets.config_service);
     EXPECT_EQ(c.secrets.config_service_values, 1u);
@@ -159,18 +161,20 @@ TEST(ConfigInterpolation, ConfigServiceDownFailsLoading) {
 
 TEST(ConfigInterpolation, ConfigServiceEndToEnd) {
     testing::ConfigServer server({"tok", 200, R"({"BROKER_LOGIN":"svc-login-1"})"});
-    Config c = parse("brokers:\n  - name: b\n    plugin: p\n    settings:\n"
-                     "      login: ${BROKER_LOGIN}\naccounts:\n  - id: A\n    broker: b\n",
-                     {{"USE_CONFIG_SERVICE", "true"},
-                      {"CONFIG_SERVICE_URL", server.url()},
-                      {"CONFIG_SERVICE_TOKEN", "tok"}});
+    Config c = parse(
+        "brokers:\n  - name: b\n    plugin: p\n    settings:\n"
+        "      login: ${BROKER_LOGIN}\naccounts:\n  - id: A\n    broker: b\n",
+        {{"USE_CONFIG_SERVICE", "true"},
+         {"CONFIG_SERVICE_URL", server.url()},
+         {"CONFIG_SERVICE_TOKEN", "tok"}});
     EXPECT_EQ(setting(c.brokers[0].settings, "login"), "svc-login-1");
     EXPECT_TRUE(has(c.secret_keys, "brokers.0.settings.login"));
     EXPECT_EQ(server.requests(), 1);
     EXPECT_EQ(describe(c).find("svc-login-1"), std::string::npos);
 }
 
-// ---- environment overrides ------------------------------------------------------------------------
+// ---- environment overrides
+// ------------------------------------------------------------------------
 
 TEST(ConfigOverrides, PortOverridesTheFile) {
     Config c = parse(kMinimal + "http:\n  port: 9000\n", {{"PORT", "9001"}});
@@ -194,16 +198,17 @@ TEST(ConfigOverrides, EmptyVariableIsUnset) {
 
 TEST(ConfigOverrides, DatabaseUrlPostgresSwitchesPlugin) {
     for (const char* url : {"postgres://u:p@h/db", "postgresql://u:p@h:5432/db?sslmode=require"}) {
-        Config c = parse(kMinimal + "storage:\n  settings:\n    path: ./x.db\n",
-                         {{"DATABASE_URL", url}});
+        Config c =
+            parse(kMinimal + "storage:\n  settings:\n    path: ./x.db\n", {{"DATABASE_URL", url}});
         EXPECT_EQ(c.storage.plugin, "storage-postgres");
         EXPECT_EQ(c.storage.settings, (Settings{{"url", url}})) << "sqlite settings dropped";
     }
 }
 
 TEST(ConfigOverrides, DatabaseUrlKeepsOtherPostgresSettings) {
-    Config c = parse(kMinimal + "storage:\n  plugin: storage-postgres\n  settings:\n"
-                                "    url: postgresql://old/db\n    schema: s1\n",
+    Config c = parse(kMinimal +
+                         "storage:\n  plugin: storage-postgres\n  settings:\n"
+                         "    url: postgresql://old/db\n    schema: s1\n",
                      {{"DATABASE_URL", "postgresql://new/db"}});
     EXPECT_EQ(c.storage.settings, (Settings{{"url", "postgresql://new/db"}, {"schema", "s1"}}));
 }
@@ -225,8 +230,8 @@ TEST(ConfigOverrides, DatabaseUrlUnsupportedScheme) {
 
 TEST(ConfigOverrides, DatabaseUrlFromFileIsASecret) {
     TempDir dir;
-    Config c = parse(kMinimal, {{"DATABASE_URL_FILE",
-                                 dir.write("db", "postgresql://og:filepw@db/trading\n")}});
+    Config c = parse(
+        kMinimal, {{"DATABASE_URL_FILE", dir.write("db", "postgresql://og:filepw@db/trading\n")}});
     EXPECT_EQ(setting(c.storage.settings, "url"), "postgresql://og:filepw@db/trading");
     EXPECT_TRUE(has(c.storage.secret_settings, "url"));
     EXPECT_TRUE(has(c.secret_keys, "storage.settings.url"));
@@ -234,8 +239,8 @@ TEST(ConfigOverrides, DatabaseUrlFromFileIsASecret) {
 }
 
 TEST(ConfigOverrides, RedisUrlSwitchesBackend) {
-    Config c = parse(kMinimal, {{"REDIS_URL", "redis://:pw@127.0.0.1:6379/0"},
-                                {"REDIS_REQUIRED", "false"}});
+    Config c = parse(kMinimal,
+                     {{"REDIS_URL", "redis://:pw@127.0.0.1:6379/0"}, {"REDIS_REQUIRED", "false"}});
     EXPECT_EQ(c.idempotency.backend, "redis");
     EXPECT_EQ(c.idempotency.redis_url, "redis://:pw@127.0.0.1:6379/0");
     EXPECT_FALSE(c.idempotency.redis_required);
@@ -271,8 +276,9 @@ TEST(ConfigOverrides, AuthEnabledWithoutJwksNamesTheVariable) {
 }
 
 TEST(ConfigOverrides, AuthDisabledByEnvironment) {
-    Config c = parse(kMinimal + "auth:\n  enabled: true\n  jwks_url: https://x/j\n  issuer: i\n"
-                                "  audience: a\n",
+    Config c = parse(kMinimal +
+                         "auth:\n  enabled: true\n  jwks_url: https://x/j\n  issuer: i\n"
+                         "  audience: a\n",
                      {{"AUTH_ENABLED", "false"}});
     EXPECT_FALSE(c.auth.enabled);
 }
@@ -326,12 +332,12 @@ auth:
 TEST(Describe, SummarisesEverySection) {
     Config c = load_default_config(env_of({{"PORT", "9999"}}));
     const std::string text = describe(c);
-    for (const char* s : {"config: <embedded configs/default.yaml>", "environment overrides: PORT",
-                          "http: host=0.0.0.0 port=9999", "storage: plugin=storage-sqlite",
-                          "path = ./data/ordergate.db", "broker paper: plugin=broker-paper",
-                          "account ACC1: broker=paper", "risk: max_quantity=100000",
-                          "idempotency: backend=memory", "auth: enabled=false",
-                          "logging: level=info", "secrets: environment"})
+    for (const char* s :
+         {"config: <embedded configs/default.yaml>", "environment overrides: PORT",
+          "http: host=0.0.0.0 port=9999", "storage: plugin=storage-sqlite",
+          "path = ./data/ordergate.db", "broker paper: plugin=broker-paper",
+          "account ACC1: broker=paper", "risk: max_quantity=100000", "idempotency: backend=memory",
+          "auth: enabled=false", "logging: level=info", "secrets: environment"})
         EXPECT_NE(text.find(s), std::string::npos) << s << " missing:\n" << text;
 }
 

@@ -87,8 +87,7 @@ logging:
     ASSERT_EQ(c.auth.api_keys.size(), 1u);
     EXPECT_EQ(c.auth.api_keys[0].subject, "svc-a");
     EXPECT_EQ(c.auth.api_keys[0].accounts, std::vector<std::string>{"ACC1"});
-    EXPECT_EQ(c.auth.api_keys[0].scopes,
-              (std::vector<std::string>{"orders:read", "orders:write"}));
+    EXPECT_EQ(c.auth.api_keys[0].scopes, (std::vector<std::string>{"orders:read", "orders:write"}));
     EXPECT_TRUE(c.auth.protect_health);
     EXPECT_TRUE(c.auth.protect_metrics);
     EXPECT_EQ(c.auth.rate_per_second, 10u);
@@ -117,14 +116,15 @@ accounts:
     const BrokerConfig& b = c.brokers[0];
     EXPECT_EQ(b.plugin, "/opt/plugins/libbroker-paper.so");
     EXPECT_EQ(b.timeout_ms, 250);
-    Settings expected = {{"seed", "42"},          {"prices.INFY", "1500.00"},
-                         {"prices.TCS", "3900.10"}, {"symbols.0", "INFY"},
-                         {"symbols.1", "TCS"},     {"nested.list.0.a", "1"}};
+    Settings expected = {
+        {"seed", "42"},        {"prices.INFY", "1500.00"}, {"prices.TCS", "3900.10"},
+        {"symbols.0", "INFY"}, {"symbols.1", "TCS"},       {"nested.list.0.a", "1"}};
     EXPECT_EQ(b.settings, expected);
 }
 
 TEST(ConfigParse, DecimalsAreExact) {
-    Config c = parse(kMinimal + "risk:\n  max_quantity: 0.1\n  max_notional: 12345678901234.5678\n");
+    Config c =
+        parse(kMinimal + "risk:\n  max_quantity: 0.1\n  max_notional: 12345678901234.5678\n");
     EXPECT_TRUE(c.risk.max_quantity->identical(Decimal(1, 1)));
     EXPECT_TRUE(c.risk.max_notional->identical(Decimal(123456789012345678, 4)));
 }
@@ -247,7 +247,8 @@ TEST(ConfigErrors, LoggingLevelIsChecked) {
 }
 
 TEST(ConfigErrors, DuplicateBrokerNames) {
-    EXPECT_EQ(error_of(R"(brokers:
+    EXPECT_EQ(
+        error_of(R"(brokers:
   - name: paper
     plugin: broker-paper
   - name: paper
@@ -256,7 +257,7 @@ accounts:
   - id: ACC1
     broker: paper
 )"),
-              "t.yaml:4: brokers.1.name: duplicate broker name 'paper' (first defined at t.yaml:2)");
+        "t.yaml:4: brokers.1.name: duplicate broker name 'paper' (first defined at t.yaml:2)");
 }
 
 TEST(ConfigErrors, AccountWithUnknownBroker) {
@@ -299,9 +300,9 @@ TEST(ConfigErrors, AuthEnabledNeedsJwksIssuerAudience) {
               "auth.hs256_secret)");
     EXPECT_EQ(error_of(kMinimal + "auth:\n  enabled: true\n  jwks_url: https://x/jwks\n"),
               "t.yaml:8: auth.issuer: is required when auth is enabled (set it or JWT_ISSUER)");
-    EXPECT_EQ(error_of(kMinimal +
-                       "auth:\n  enabled: true\n  jwks_url: https://x/jwks\n  issuer: i\n"),
-              "t.yaml:8: auth.audience: is required when auth is enabled (set it or JWT_AUDIENCE)");
+    EXPECT_EQ(
+        error_of(kMinimal + "auth:\n  enabled: true\n  jwks_url: https://x/jwks\n  issuer: i\n"),
+        "t.yaml:8: auth.audience: is required when auth is enabled (set it or JWT_AUDIENCE)");
 }
 
 TEST(ConfigErrors, ApiKeyHashMustBeSha256Hex) {

@@ -13,12 +13,12 @@ namespace ordergate::config::test {
 
 // The smallest valid configuration (lines 1-6), for tests to append to.
 inline const std::string kMinimal =
-    "brokers:\n"                 // 1
-    "  - name: paper\n"          // 2
-    "    plugin: broker-paper\n" // 3
-    "accounts:\n"                // 4
-    "  - id: ACC1\n"             // 5
-    "    broker: paper\n";       // 6
+    "brokers:\n"                  // 1
+    "  - name: paper\n"           // 2
+    "    plugin: broker-paper\n"  // 3
+    "accounts:\n"                 // 4
+    "  - id: ACC1\n"              // 5
+    "    broker: paper\n";        // 6
 
 inline Config parse(const std::string& yaml, std::map<std::string, std::string> env = {}) {
     return parse_config(yaml, "t.yaml", testing::env_of(std::move(env)));

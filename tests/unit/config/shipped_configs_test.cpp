@@ -33,9 +33,9 @@ TEST(ShippedConfigs, DefaultYamlMeansTheEmbeddedDefault) {
     EXPECT_EQ(c.http.host, "0.0.0.0");
     EXPECT_EQ(c.http.port, 8087);
     EXPECT_EQ(c.http.body_limit_bytes, 65536u);
-    EXPECT_EQ(c.plugin_dirs, (std::vector<std::string>{"./build/plugins",
-                                                       "/usr/local/lib/ordergate/plugins",
-                                                       "/usr/lib/ordergate/plugins"}));
+    EXPECT_EQ(c.plugin_dirs,
+              (std::vector<std::string>{"./build/plugins", "/usr/local/lib/ordergate/plugins",
+                                        "/usr/lib/ordergate/plugins"}));
     EXPECT_EQ(c.storage.plugin, "storage-sqlite");
     EXPECT_EQ(setting(c.storage.settings, "path"), "./data/ordergate.db");
     ASSERT_EQ(c.brokers.size(), 1u);

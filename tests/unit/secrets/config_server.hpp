@@ -4,13 +4,13 @@
 // and key it serves HTTPS instead.
 #pragma once
 
+#include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
-#include <Poco/Net/Context.h>
 #include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
@@ -23,7 +23,7 @@
 namespace ordergate::testing {
 
 class ConfigServer {
-public:
+  public:
     struct Behaviour {
         std::string token = "test-token";
         int status = 200;
@@ -64,7 +64,7 @@ public:
         return state_->last_path;
     }
 
-private:
+  private:
     struct State {
         Behaviour behaviour;
         std::atomic<int> requests{0};
@@ -72,7 +72,7 @@ private:
         std::string last_path;
     };
     class Handler : public Poco::Net::HTTPRequestHandler {
-    public:
+      public:
         explicit Handler(std::shared_ptr<State> s) : state_(std::move(s)) {}
         void handleRequest(Poco::Net::HTTPServerRequest& req,
                            Poco::Net::HTTPServerResponse& resp) override {
@@ -93,18 +93,18 @@ private:
             resp.send() << b.body;
         }
 
-    private:
+      private:
         std::shared_ptr<State> state_;
     };
     class Factory : public Poco::Net::HTTPRequestHandlerFactory {
-    public:
+      public:
         explicit Factory(std::shared_ptr<State> s) : state_(std::move(s)) {}
         Poco::Net::HTTPRequestHandler* createRequestHandler(
             const Poco::Net::HTTPServerRequest&) override {
             return new Handler(state_);
         }
 
-    private:
+      private:
         std::shared_ptr<State> state_;
     };
 

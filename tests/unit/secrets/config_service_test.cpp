@@ -1,11 +1,11 @@
-#include <gtest/gtest.h>
+#include "secrets/config_service.hpp"
 
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
+#include <gtest/gtest.h>
 
 #include "config_server.hpp"
 #include "fake_env.hpp"
-#include "secrets/config_service.hpp"
 #include "secrets/secrets.hpp"
 #include "tls_cert.hpp"
 
@@ -29,7 +29,8 @@ std::string fetch_error(const ConfigServiceSettings& s) {
 
 TEST(ConfigService, FetchesJsonWithBearerToken) {
     ConfigServer server({"tok-123", 200, R"({"DB_PASSWORD":"pw1","API_SECRET":"s2"})"});
-    auto values = fetch_config_service({server.url("/v1/secrets?service=ordergate"), "tok-123", 3000, ""});
+    auto values =
+        fetch_config_service({server.url("/v1/secrets?service=ordergate"), "tok-123", 3000, ""});
     EXPECT_EQ(values.size(), 2u);
     EXPECT_EQ(values.at("DB_PASSWORD"), "pw1");
     EXPECT_EQ(values.at("API_SECRET"), "s2");
@@ -85,7 +86,8 @@ TEST(ConfigService, FromEnv_ServiceDownFailsStartUp) {
 TEST(ConfigService, Non200IsAnError) {
     ConfigServer server({"t", 503, R"({"DB_PASSWORD":"pw"})"});
     std::string msg = fetch_error({server.url(), "t", 3000, ""});
-    EXPECT_EQ(msg, "config service " + server.url() + ": HTTP 503 Service Unavailable (expected 200)");
+    EXPECT_EQ(msg,
+              "config service " + server.url() + ": HTTP 503 Service Unavailable (expected 200)");
 }
 
 TEST(ConfigService, BadJsonIsAnError) {
@@ -117,7 +119,8 @@ TEST(ConfigService, SilentServerTimesOut) {
     // Connections complete in the kernel's backlog, but nobody ever answers.
     Poco::Net::ServerSocket silent(Poco::Net::SocketAddress("127.0.0.1", 0));
     const std::string url = "http://127.0.0.1:" + std::to_string(silent.address().port()) + "/";
-    EXPECT_EQ(fetch_error({url, "t", 200, ""}), "config service " + url + ": timed out after 200 ms");
+    EXPECT_EQ(fetch_error({url, "t", 200, ""}),
+              "config service " + url + ": timed out after 200 ms");
 }
 
 TEST(ConfigService, UrlPasswordIsRedactedInErrors) {
@@ -148,8 +151,8 @@ TEST(ConfigService, HttpsUntrustedCertificateIsRefused) {
 
 TEST(ConfigService, HttpsCertificateForAnotherHostIsRefused) {
     TempDir dir;
-    auto cert = testing::make_self_signed(dir.path().string(), "cs", "other.example",
-                                          "DNS:other.example");
+    auto cert =
+        testing::make_self_signed(dir.path().string(), "cs", "other.example", "DNS:other.example");
     ConfigServer server({"t", 200, R"({"A":"b"})", cert.cert_pem, cert.key_pem});
     std::string msg = fetch_error({server.url(), "t", 3000, cert.cert_pem});
     EXPECT_EQ(msg.rfind("config service " + server.url() + ": TLS error: ", 0), 0u) << msg;

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "secrets/redact.hpp"
+
+#include <gtest/gtest.h>
 
 namespace ordergate::secrets {
 namespace {

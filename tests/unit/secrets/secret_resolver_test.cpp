@@ -118,8 +118,8 @@ TEST(SecretResolverFromEnv, ConfigServiceNeedsUrl) {
 
 TEST(SecretResolverFromEnv, ConfigServiceNeedsToken) {
     try {
-        SecretResolver::from_env(
-            env_of({{"USE_CONFIG_SERVICE", "TRUE"}, {"CONFIG_SERVICE_URL", "http://127.0.0.1:1/"}}));
+        SecretResolver::from_env(env_of(
+            {{"USE_CONFIG_SERVICE", "TRUE"}, {"CONFIG_SERVICE_URL", "http://127.0.0.1:1/"}}));
         FAIL() << "expected SecretError";
     } catch (const SecretError& e) {
         EXPECT_NE(std::string(e.what()).find("CONFIG_SERVICE_TOKEN"), std::string::npos);

@@ -43,8 +43,9 @@ inline CertFiles make_self_signed(const std::string& dir, const std::string& ste
     X509V3_CTX ctx;
     X509V3_set_ctx_nodb(&ctx);
     X509V3_set_ctx(&ctx, x.get(), x.get(), nullptr, nullptr, 0);
-    for (auto [nid, value] : {std::pair<int, std::string>{NID_subject_alt_name, san},
-                              std::pair<int, std::string>{NID_basic_constraints, "critical,CA:TRUE"}}) {
+    for (auto [nid, value] :
+         {std::pair<int, std::string>{NID_subject_alt_name, san},
+          std::pair<int, std::string>{NID_basic_constraints, "critical,CA:TRUE"}}) {
         X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
         check(ext != nullptr, "extension");
         X509_add_ext(x.get(), ext, -1);
