@@ -377,15 +377,28 @@ int64_t PgStorage::migrate_to(int64_t version) {
 
 void PgStorage::ping() {
     std::lock_guard lock(ping_mu_);
-    if (ping_conn_ && ping_conn_->broken()) ping_conn_.reset();
-    if (!ping_conn_) {
-        ConnectSpec spec = spec_;
-        spec.keywords.push_back("connect_timeout");
-        spec.values.push_back(std::to_string(std::max<int64_t>(2, (ping_timeout_.count() + 999) / 1000)));
-        spec.setup.clear();
-        ping_conn_ = Connection::open(spec);
+    // A session that died since the last ping (a restart) gets one fresh retry.
+    for (int attempt = 0;; ++attempt) {
+        bool reused = ping_conn_ != nullptr;
+        if (ping_conn_ && ping_conn_->broken()) ping_conn_.reset();
+        if (!ping_conn_) {
+            ConnectSpec spec = spec_;
+            spec.keywords.push_back("connect_timeout");
+            spec.values.push_back(
+                std::to_string(std::max<int64_t>(2, (ping_timeout_.count() + 999) / 1000)));
+            spec.setup.clear();
+            ping_conn_ = Connection::open(spec);
+            reused = false;
+        }
+        try {
+            ping_conn_->exec_with_deadline("SELECT 1", ping_timeout_, "ping");
+            return;
+        } catch (const sdk::Error&) {
+            bool lost = PQstatus(ping_conn_->raw()) != CONNECTION_OK;
+            ping_conn_.reset();
+            if (!reused || !lost || attempt > 0) throw;
+        }
     }
-    ping_conn_->exec_with_deadline("SELECT 1", ping_timeout_, "ping");
 }
 
 // ---- writes ------------------------------------------------------------------------------------
@@ -456,22 +469,48 @@ void PgStorage::add_params(const WriteOp& op, Params& p) const {
     }
 }
 
+namespace {
+// The connection was lost before COMMIT was sent: nothing of the batch is stored, so the batch
+// may be sent again on another connection.
+struct LostBeforeCommit {
+    sdk::Error error;
+};
+}  // namespace
+
 std::vector<Status> PgStorage::write_batch(const std::vector<WriteOp>& ops) {
     std::vector<Status> results(ops.size(), Status::Ok);
     if (ops.empty()) return results;
     for (size_t i = 0; i < ops.size(); ++i) validate(ops[i], i);
-    Pool::Lease lease = pool_->acquire();
-    Connection& c = *lease;
-    for (const WriteOp& op : ops) {
-        Prepared st = statement_for(op);
-        c.ensure_prepared(st.name, *st.sql, "prepare write");
-    }
-    try {
-        return run_batch(c, ops);
-    } catch (...) {
-        // Whatever state the session is in (mid-pipeline, aborted transaction), it is not reused.
-        c.mark_broken();
-        throw;
+    // A pooled session may have died with the server (a restart): one retry on a fresh
+    // session, which is safe because nothing was committed.
+    for (int attempt = 0;; ++attempt) {
+        Pool::Lease lease = pool_->acquire();
+        Connection& c = *lease;
+        try {
+            for (const WriteOp& op : ops) {
+                Prepared st = statement_for(op);
+                c.ensure_prepared(st.name, *st.sql, "prepare write");
+            }
+            return run_batch(c, ops);
+        } catch (const LostBeforeCommit& lost) {
+            c.mark_broken();
+            if (attempt > 0) throw lost.error;
+            host_.log(sdk::LogLevel::Warn,
+                      std::string("storage-postgres: retrying a write batch on a new connection: ") +
+                          lost.error.what());
+        } catch (const sdk::Error& e) {
+            c.mark_broken();
+            bool lost = PQstatus(c.raw()) != CONNECTION_OK;
+            if (!lost || attempt > 0 || e.status() != Status::Unavailable) throw;
+            host_.log(sdk::LogLevel::Warn,
+                      std::string("storage-postgres: retrying a write batch on a new connection: ") +
+                          e.what());
+        } catch (...) {
+            // Whatever state the session is in (mid-pipeline, aborted transaction), it is not
+            // reused.
+            c.mark_broken();
+            throw;
+        }
     }
 }
 
@@ -481,23 +520,15 @@ std::vector<Status> PgStorage::run_batch(Connection& c, const std::vector<WriteO
     std::vector<Status> results(n, Status::Ok);
     if (PQenterPipelineMode(pg) != 1) throw_pg(pg, nullptr, "enter pipeline mode");
 
-    auto send = [&](const char* sql, std::string_view context) {
-        if (PQsendQueryParams(pg, sql, 0, nullptr, nullptr, nullptr, nullptr, 0) != 1)
-            throw_pg(pg, nullptr, context);
-    };
-    bool commit_sent = false;
-    auto lost = [&](std::string_view context) -> sdk::Error {
+    auto lost = [&](std::string_view context) {
         std::string why = PQerrorMessage(pg);
         while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-        if (commit_sent)
-            return sdk::Error(Status::UnknownOutcome,
-                              "postgres: connection lost after COMMIT was sent; the batch may or "
-                              "may not be stored: " + why);
-        return sdk::Error(Status::Unavailable,
-                          "postgres: " + std::string(context) + ": connection lost: " + why);
+        return LostBeforeCommit{sdk::Error(
+            Status::Unavailable,
+            "postgres: " + std::string(context) + ": connection lost: " + why)};
     };
     // Reads the results of one statement; returns rows affected, or -1 for a pipeline-aborted
-    // statement. The first failure is kept in `failure` (SQLSTATE and message).
+    // statement. The first failure is kept in `failure`.
     std::optional<sdk::Error> failure;
     auto read_one = [&](std::string_view context) -> int64_t {
         int64_t affected = -1;
@@ -536,7 +567,8 @@ std::vector<Status> PgStorage::run_batch(Connection& c, const std::vector<WriteO
         }
     };
 
-    send("BEGIN", "begin write batch");
+    if (PQsendQueryParams(pg, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) != 1)
+        throw lost("begin write batch");
     bool begin_pending = true;
     size_t i = 0;
     while (i < n) {
@@ -554,13 +586,8 @@ std::vector<Status> PgStorage::run_batch(Connection& c, const std::vector<WriteO
             add_params(ops[k], p);
             std::vector<const char*> v = p.pointers();
             if (PQsendQueryPrepared(pg, st.name, p.size(), v.data(), nullptr, nullptr, 0) != 1)
-                throw_pg(pg, nullptr, "send write op");
+                throw lost("send write op");
             sent.push_back(k);
-        }
-        bool last = j == n;
-        if (last) {
-            send("COMMIT", "commit write batch");
-            commit_sent = true;
         }
         if (PQpipelineSync(pg) != 1) throw lost("write batch");
         if (begin_pending) {
@@ -571,11 +598,8 @@ std::vector<Status> PgStorage::run_batch(Connection& c, const std::vector<WriteO
             int64_t affected = read_one("write op " + std::to_string(k));
             if (!failure) results[k] = affected > 0 ? Status::Ok : Status::Conflict;
         }
-        int64_t committed = last ? read_one("commit write batch") : 0;
         read_sync();
         if (failure) break;
-        if (last && committed < 0)
-            throw sdk::Error(Status::Internal, "postgres: write batch: COMMIT was not executed");
         i = j;
     }
     if (PQexitPipelineMode(pg) != 1) throw_pg(pg, nullptr, "leave pipeline mode");
@@ -583,47 +607,77 @@ std::vector<Status> PgStorage::run_batch(Connection& c, const std::vector<WriteO
         if (PQtransactionStatus(pg) != PQTRANS_IDLE) c.exec("ROLLBACK", "roll back write batch");
         throw *failure;
     }
+    // COMMIT travels alone: a connection lost before it means nothing was stored (and the batch
+    // may be retried); lost during it, the outcome is unknown.
+    Result commit(PQexec(pg, "COMMIT"));
+    if (PQstatus(pg) != CONNECTION_OK) {
+        throw sdk::Error(Status::UnknownOutcome,
+                         "postgres: connection lost after COMMIT was sent; the batch may or may "
+                         "not be stored");
+    }
+    if (!commit || commit.status() != PGRES_COMMAND_OK) throw_pg(pg, commit.get(), "commit");
+    // COMMIT of a failed transaction answers ROLLBACK without an error.
+    if (std::string_view(PQcmdStatus(commit.get())) != "COMMIT")
+        throw sdk::Error(Status::Internal, "postgres: write batch: the transaction was rolled back");
     return results;
 }
 
 // ---- reads -------------------------------------------------------------------------------------
 
-std::optional<OrderRecord> PgStorage::get_order(const std::string& order_id) {
-    Pool::Lease c = pool_->acquire();
-    Params p;
-    p.add(order_id);
-    Result r = c->exec_prepared("og_get_order", sql_->get_order, p, "get order");
+namespace {
+// Runs a read on a pooled session; a session found dead (the server restarted) is dropped and
+// the read, which changes nothing, runs once more on a fresh one.
+template <typename F>
+auto with_session(Pool& pool, F&& f) -> decltype(f(std::declval<Connection&>())) {
+    for (int attempt = 0;; ++attempt) {
+        Pool::Lease lease = pool.acquire();
+        try {
+            return f(*lease);
+        } catch (const sdk::Error& e) {
+            bool lost = PQstatus(lease->raw()) != CONNECTION_OK;
+            if (lost) lease->mark_broken();
+            if (!lost || attempt > 0 || e.status() != Status::Unavailable) throw;
+        }
+    }
+}
+
+std::optional<OrderRecord> first_order(const Result& r) {
     if (r.rows() == 0) return std::nullopt;
     return read_order(r, 0);
+}
+}  // namespace
+
+std::optional<OrderRecord> PgStorage::get_order(const std::string& order_id) {
+    Params p;
+    p.add(order_id);
+    return with_session(*pool_, [&](Connection& c) {
+        return first_order(c.exec_prepared("og_get_order", sql_->get_order, p, "get order"));
+    });
 }
 
 std::optional<OrderRecord> PgStorage::get_order_by_client_id(const std::string& account_id,
                                                              const std::string& cid) {
-    Pool::Lease c = pool_->acquire();
     Params p;
     p.add(cid);
-    Result r;
-    if (account_id.empty()) {
-        r = c->exec_prepared("og_get_by_cid_any", sql_->get_by_cid_any, p,
-                             "get order by client order id");
-    } else {
-        p.add(account_id);
-        r = c->exec_prepared("og_get_by_cid", sql_->get_by_cid, p, "get order by client order id");
-    }
-    if (r.rows() == 0) return std::nullopt;
-    return read_order(r, 0);
+    if (!account_id.empty()) p.add(account_id);
+    return with_session(*pool_, [&](Connection& c) {
+        if (account_id.empty())
+            return first_order(c.exec_prepared("og_get_by_cid_any", sql_->get_by_cid_any, p,
+                                               "get order by client order id"));
+        return first_order(
+            c.exec_prepared("og_get_by_cid", sql_->get_by_cid, p, "get order by client order id"));
+    });
 }
 
 std::optional<OrderRecord> PgStorage::get_order_by_broker_id(const std::string& broker,
                                                              const std::string& broker_order_id) {
     if (broker_order_id.empty()) return std::nullopt;
-    Pool::Lease c = pool_->acquire();
     Params p;
     p.add(broker_order_id).add(broker);
-    Result r = c->exec_prepared("og_get_by_broker_id", sql_->get_by_broker_id, p,
-                                "get order by broker order id");
-    if (r.rows() == 0) return std::nullopt;
-    return read_order(r, 0);
+    return with_session(*pool_, [&](Connection& c) {
+        return first_order(c.exec_prepared("og_get_by_broker_id", sql_->get_by_broker_id, p,
+                                           "get order by broker order id"));
+    });
 }
 
 Page<OrderRecord> PgStorage::list_orders(const OrderQuery& query) {
@@ -640,19 +694,21 @@ Page<OrderRecord> PgStorage::list_orders(const OrderQuery& query) {
     std::string sql = std::string("SELECT ") + kOrderColumns + " FROM " + sql_->s + ".orders" +
                       f.where + " ORDER BY id" + (query.descending ? " DESC" : "") + " LIMIT " +
                       f.integer(static_cast<int64_t>(limit) + 1);
-    Pool::Lease c = pool_->acquire();
-    return run_page<OrderRecord>(*c, sql, f, limit, "list orders", read_order,
-                                 [](const OrderRecord& o) { return o.id; });
+    return with_session(*pool_, [&](Connection& c) {
+        return run_page<OrderRecord>(c, sql, f, limit, "list orders", read_order,
+                                     [](const OrderRecord& o) { return o.id; });
+    });
 }
 
 std::vector<OrderEvent> PgStorage::list_events(const std::string& order_id, int64_t after_seq,
                                                uint32_t limit) {
-    Pool::Lease c = pool_->acquire();
     Params p;
     p.add(order_id).add(after_seq);
     if (limit == 0) p.add_null();  // LIMIT NULL: all
     else p.add(static_cast<int64_t>(limit));
-    Result r = c->exec_prepared("og_list_events", sql_->list_events, p, "list order events");
+    Result r = with_session(*pool_, [&](Connection& c) {
+        return c.exec_prepared("og_list_events", sql_->list_events, p, "list order events");
+    });
     std::vector<OrderEvent> out;
     out.reserve(static_cast<size_t>(r.rows()));
     for (int i = 0; i < r.rows(); ++i) out.push_back(read_event(r, i));
@@ -670,16 +726,18 @@ Page<FillRecord> PgStorage::list_fills(const FillQuery& query) {
     std::string sql = std::string("SELECT ") + kFillColumns + " FROM " + sql_->s + ".fills" +
                       f.where + " ORDER BY id" + (query.descending ? " DESC" : "") + " LIMIT " +
                       f.integer(static_cast<int64_t>(limit) + 1);
-    Pool::Lease c = pool_->acquire();
-    return run_page<FillRecord>(*c, sql, f, limit, "list fills", read_fill,
-                                [](const FillRecord& x) { return x.id; });
+    return with_session(*pool_, [&](Connection& c) {
+        return run_page<FillRecord>(c, sql, f, limit, "list fills", read_fill,
+                                    [](const FillRecord& x) { return x.id; });
+    });
 }
 
 std::optional<GttRecord> PgStorage::get_gtt(const std::string& gtt_id) {
-    Pool::Lease c = pool_->acquire();
     Params p;
     p.add(gtt_id);
-    Result r = c->exec_prepared("og_get_gtt", sql_->get_gtt, p, "get gtt");
+    Result r = with_session(*pool_, [&](Connection& c) {
+        return c.exec_prepared("og_get_gtt", sql_->get_gtt, p, "get gtt");
+    });
     if (r.rows() == 0) return std::nullopt;
     return read_gtt(r, 0);
 }
@@ -694,9 +752,10 @@ Page<GttRecord> PgStorage::list_gtts(const std::vector<std::string>& account_ids
     if (!after.empty()) f.add("id > " + f.text(after));
     std::string sql = std::string("SELECT ") + kGttColumns + " FROM " + sql_->s + ".gtts" +
                       f.where + " ORDER BY id LIMIT " + f.integer(static_cast<int64_t>(limit) + 1);
-    Pool::Lease c = pool_->acquire();
-    return run_page<GttRecord>(*c, sql, f, limit, "list gtts", read_gtt,
-                               [](const GttRecord& g) { return g.id; });
+    return with_session(*pool_, [&](Connection& c) {
+        return run_page<GttRecord>(c, sql, f, limit, "list gtts", read_gtt,
+                                   [](const GttRecord& g) { return g.id; });
+    });
 }
 
 Page<ReconRun> PgStorage::list_recon_runs(const std::string& broker, const std::string& cursor,
@@ -723,11 +782,12 @@ Page<ReconRun> PgStorage::list_recon_runs(const std::string& broker, const std::
     std::string sql = std::string("SELECT ") + kReconColumns + " FROM " + sql_->s +
                       ".recon_runs" + f.where + " ORDER BY started_at_ns DESC, id DESC LIMIT " +
                       f.integer(static_cast<int64_t>(limit) + 1);
-    Pool::Lease c = pool_->acquire();
-    return run_page<ReconRun>(*c, sql, f, limit, "list recon runs", read_recon,
-                              [](const ReconRun& x) {
-                                  return std::to_string(x.started_at_ns) + "|" + x.id;
-                              });
+    return with_session(*pool_, [&](Connection& c) {
+        return run_page<ReconRun>(c, sql, f, limit, "list recon runs", read_recon,
+                                  [](const ReconRun& x) {
+                                      return std::to_string(x.started_at_ns) + "|" + x.id;
+                                  });
+    });
 }
 
 }  // namespace ordergate::storage_postgres
