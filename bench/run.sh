@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of POST /api/v1/orders, every target in the same run, driven by
+# ../shared/bench/bench.sh (wrk + orders.lua: each request a new order with its own
+# client_order_id and Idempotency-Key), then the gateway/peer ratios.
+#
+#   bench/run.sh embedded   gateway on the embedded default (SQLite + paper + in-process
+#                           idempotency) vs the bare Poco server answering a fixed 201
+#   bench/run.sh durable    gateway on PostgreSQL + Redis + paper vs floor-http, floor-durable
+#                           (hand-written C++ doing the same writes) and the FastAPI peer
+#   bench/run.sh auth       gateway (embedded) with auth off, then on (RS256, cached key)
+#
+# Knobs (passed to bench.sh): BENCH_SECONDS (10), BENCH_CONNS ("1 16 64"), BENCH_THREADS (2).
+# Run as root on Debian 12 (bench.sh starts its own PostgreSQL and Redis on loopback).
+# Client and servers share the machine: read ratios within one run, not absolute figures.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+shared=${SHARED_BENCH:-$root/../shared/bench}
+mode=${1:-embedded}
+[ -x "$shared/bench.sh" ] || { echo "bench: $shared/bench.sh not found (set SHARED_BENCH)" >&2; exit 1; }
+
+"$root/scripts/install-deps.sh"
+if [ "$mode" = durable ]; then
+  INSTALL=1 BENCH_TARGETS=none BENCH_CONNS= "$shared/bench.sh" >/dev/null 2>&1 || true  # its python peers
+fi
+"$root/scripts/build.sh" >/dev/null
+bin="$root/build/bin/ordergate"
+data=$(mktemp -d /tmp/og-bench-data.XXXX)
+trap 'rm -rf "$data"' EXIT
+out=$(mktemp /tmp/og-bench-out.XXXX)
+
+run() {  # $1 = targets, $2 = gateway command
+  (cd "$root" && BENCH_TARGETS="$1" GATEWAY_CMD="$2" "$shared/bench.sh") | tee -a "$out"
+}
+
+case "$mode" in
+  embedded)
+    # bench.sh exports DATABASE_URL/REDIS_URL for its durable targets; the embedded default
+    # must not pick them up.
+    run "floor-http gateway" \
+      "rm -rf $data/e && mkdir -p $data/e && OG_DATA_DIR=$data/e exec env -u DATABASE_URL -u REDIS_URL $bin serve --config configs/bench.yaml"
+    ;;
+  durable)
+    run "floor-http floor-durable fastapi-1w fastapi-2w gateway" \
+      "OG_DATA_DIR=$data exec $bin serve --config configs/bench-durable.yaml"
+    ;;
+  auth)
+    "$root/build/bin/og_bench_auth_setup" "$data/auth" >/dev/null
+    # shellcheck disable=SC1091
+    . "$data/auth/env"
+    echo "## auth off"
+    run "gateway" "rm -rf $data/a && mkdir -p $data/a && OG_DATA_DIR=$data/a exec env -u DATABASE_URL -u REDIS_URL $bin serve --config configs/bench.yaml"
+    echo "## auth on (RS256, JWKS served on loopback, key cached)"
+    BENCH_TOKEN=$BENCH_TOKEN run "gateway" "rm -rf $data/b && mkdir -p $data/b && OG_DATA_DIR=$data/b AUTH_ENABLED=true JWKS_URL=$JWKS_URL JWT_ISSUER=$JWT_ISSUER JWT_AUDIENCE=$JWT_AUDIENCE exec env -u DATABASE_URL -u REDIS_URL $bin serve --config configs/bench.yaml"
+    ;;
+  *) echo "usage: bench/run.sh embedded|durable|auth" >&2; exit 2 ;;
+esac
+
+# Ratios of the gateway against every other target, per connection count.
+echo
+echo "| conns | target | gateway req/s / target req/s | gateway p99 ms | target p99 ms |"
+echo "|---|---|---|---|---|"
+awk -F'|' '
+  /^\| [a-z]/ && $3 ~ /[0-9]/ { t=$2; gsub(/ /,"",t); c=$3; gsub(/ /,"",c); rps[t","c]=$4+0; p99[t","c]=$6+0; if (!(t in seen)) { seen[t]=1; order[++n]=t } ; conns[c]=1 }
+  END {
+    for (c in conns) for (i=1;i<=n;i++) { t=order[i]; if (t=="gateway" || !((t","c) in rps) || !(("gateway,"c) in rps) || rps[t","c]==0) continue;
+      printf "| %s | %s | %.2f | %.3f | %.3f |\n", c, t, rps["gateway,"c]/rps[t","c], p99["gateway,"c], p99[t","c] }
+  }' "$out" | sort -t'|' -k2,2n
+rm -f "$out"

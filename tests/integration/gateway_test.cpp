@@ -1,0 +1,456 @@
+// End-to-end tests of the gateway on the embedded default: the real `ordergate` binary, the
+// paper broker and SQLite storage loaded through the real loader, driven over HTTP.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "gateway_process.hpp"
+
+namespace ordergate::testing {
+namespace {
+
+std::string config_path() { return source_dir() + "/tests/integration/gateway.yaml"; }
+
+std::string unique(const std::string& prefix) {
+    static std::atomic<int> n{0};
+    return prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(++n) + "-" +
+           std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000);
+}
+
+std::string order_body(const std::string& account, const std::string& type,
+                       const std::string& extra_fields, const std::string& cid = "") {
+    std::string b = "{\"account_id\":\"" + account +
+                    "\",\"symbol\":\"INFY\",\"exchange\":\"NSE\",\"side\":\"BUY\","
+                    "\"quantity\":\"10\",\"order_type\":\"" +
+                    type + "\"";
+    if (!extra_fields.empty()) b += "," + extra_fields;
+    if (!cid.empty()) b += ",\"client_order_id\":\"" + cid + "\"";
+    return b + "}";
+}
+
+// Polls GET /api/v1/orders/{id} until its status is `want` (bounded).
+std::string wait_status(uint16_t port, const std::string& id, const std::string& want) {
+    std::string last;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+        auto r = http(port, "GET", "/api/v1/orders/" + id);
+        last = field(r.json(), "status");
+        if (last == want) return last;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return last;
+}
+
+class Gateway : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        GatewayOptions o;
+        o.config = config_path();
+        gw_ = new GatewayProcess(o);
+    }
+    static void TearDownTestSuite() {
+        delete gw_;
+        gw_ = nullptr;
+    }
+    uint16_t port() const { return gw_->port(); }
+    HttpResult post(const std::string& path, const std::string& body, const std::string& key = "") {
+        return http(port(), "POST", path, body, json_headers(key));
+    }
+    HttpResult place(const std::string& body, const std::string& key = "") {
+        return post("/api/v1/orders", body, key);
+    }
+    static GatewayProcess* gw_;
+};
+GatewayProcess* Gateway::gw_ = nullptr;
+
+TEST_F(Gateway, HealthAndReadinessAnswer) {
+    auto h = gw_->get("/health");
+    EXPECT_EQ(h.status, 200);
+    EXPECT_EQ(h.body, "{\"status\":\"ok\"}");
+    EXPECT_FALSE(h.header("X-Request-Id").empty());
+    auto r = gw_->get("/health/ready");
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(field(r.json(), "status"), "ready");
+}
+
+TEST_F(Gateway, RequestIdIsEchoed) {
+    auto r = gw_->get("/health", {{"X-Request-Id", "my-trace-42"}});
+    EXPECT_EQ(r.header("X-Request-Id"), "my-trace-42");
+}
+
+TEST_F(Gateway, PlaceMarketOrder_Returns201ThenFills) {
+    std::string cid = unique("mkt");
+    auto r = place(order_body("ACC1", "MARKET", "", cid));
+    ASSERT_EQ(r.status, 201) << r.body;
+    auto o = r.json();
+    std::string id = field(o, "id");
+    EXPECT_EQ(id.rfind("ord_", 0), 0u);
+    EXPECT_EQ(field(o, "client_order_id"), cid);
+    EXPECT_EQ(field(o, "quantity"), "10");
+    EXPECT_EQ(field(o, "broker"), "paper");
+    EXPECT_FALSE(field(o, "broker_order_id").empty());
+    EXPECT_EQ(r.header("Location"), "/api/v1/orders/" + id);
+    EXPECT_EQ(wait_status(port(), id, "FILLED"), "FILLED");
+
+    auto by_cid = gw_->get("/api/v1/orders/client_order_id:" + cid);
+    ASSERT_EQ(by_cid.status, 200);
+    EXPECT_EQ(field(by_cid.json(), "id"), id);
+    EXPECT_EQ(field(by_cid.json(), "filled_quantity"), "10");
+    EXPECT_FALSE(field(by_cid.json(), "average_fill_price").empty());
+
+    auto ev = gw_->get("/api/v1/orders/" + id + "/events");
+    ASSERT_EQ(ev.status, 200);
+    const auto* items = ev.json().find("items");
+    ASSERT_TRUE(items && items->items().size() >= 2) << ev.body;
+    EXPECT_EQ(field(items->items()[0], "seq"), "1");
+    EXPECT_EQ(field(items->items()[0], "from_status"), "null");
+    EXPECT_EQ(field(items->items()[0], "to_status"), "PENDING_NEW");
+    EXPECT_EQ(field(items->items()[0], "source"), "api");
+    EXPECT_EQ(field(items->items().back(), "to_status"), "FILLED");
+    EXPECT_EQ(field(items->items().back(), "source"), "broker");
+
+    auto trades = gw_->get("/api/v1/trades?order_id=" + id);
+    ASSERT_EQ(trades.status, 200);
+    const auto* t = trades.json().find("items");
+    ASSERT_TRUE(t && !t->items().empty()) << trades.body;
+    EXPECT_EQ(field(t->items()[0], "order_id"), id);
+}
+
+TEST_F(Gateway, DecimalsKeepTheirScaleAndExponentNumbersArePlain) {
+    auto r = place("{\"account_id\":\"ACC2\",\"symbol\":\"INFY\",\"exchange\":\"NSE\",\"side\":"
+                   "\"BUY\",\"quantity\":1.5e1,\"order_type\":\"LIMIT\",\"price\":\"1.10\"}");
+    ASSERT_EQ(r.status, 201) << r.body;
+    EXPECT_EQ(field(r.json(), "quantity"), "15");
+    EXPECT_EQ(field(r.json(), "price"), "1.10");
+}
+
+TEST_F(Gateway, ValidationErrorsListEveryField) {
+    auto r = place("{\"account_id\":\"ACC1\",\"side\":\"HOLD\",\"quantity\":\"-1\","
+                   "\"order_type\":\"MARKET\",\"price\":\"10\",\"colour\":\"red\"}");
+    ASSERT_EQ(r.status, 422) << r.body;
+    EXPECT_EQ(r.header("Content-Type"), "application/problem+json");
+    auto p = r.json();
+    EXPECT_EQ(field(p, "code"), "VALIDATION_FAILED");
+    EXPECT_EQ(field(p, "type"), "https://ordergate.dev/errors/validation-failed");
+    EXPECT_EQ(field(p, "status"), "422");
+    std::set<std::string> fields;
+    for (const auto& e : p.find("errors")->items()) fields.insert(field(e, "field"));
+    for (const char* f : {"symbol", "exchange", "side", "quantity", "price", "colour"})
+        EXPECT_TRUE(fields.count(f)) << "missing error for " << f << ": " << r.body;
+}
+
+TEST_F(Gateway, BadDecimalsAreRefusedNamingTheField) {
+    for (const char* q : {"1e400", "\"1e3\"", "\"\"", "\"NaN\"", "\"1234567890123456789\"",
+                          "\"0.0000000001\"", "true"}) {
+        auto r = place(std::string("{\"account_id\":\"ACC1\",\"symbol\":\"INFY\",\"exchange\":"
+                                   "\"NSE\",\"side\":\"BUY\",\"order_type\":\"MARKET\","
+                                   "\"quantity\":") +
+                       q + "}");
+        ASSERT_EQ(r.status, 422) << q << " -> " << r.body;
+        EXPECT_EQ(field(r.json().find("errors")->items()[0], "field"), "quantity") << q;
+    }
+}
+
+TEST_F(Gateway, MalformedBodiesAre400) {
+    for (const char* b : {"{", "[]", "{\"quantity\":\"1\",\"quantity\":\"1000\"}", "nope"}) {
+        auto r = place(b);
+        EXPECT_EQ(r.status, 400) << b << " -> " << r.body;
+        EXPECT_EQ(field(r.json(), "code"), "MALFORMED_JSON") << b;
+    }
+}
+
+TEST_F(Gateway, WrongContentTypeIs415AndOversizeIs413) {
+    auto r = http(port(), "POST", "/api/v1/orders", order_body("ACC1", "MARKET", ""),
+                  {{"Content-Type", "text/plain"}});
+    EXPECT_EQ(r.status, 415);
+    EXPECT_EQ(field(r.json(), "code"), "UNSUPPORTED_MEDIA_TYPE");
+    std::string big = "{\"tag\":\"" + std::string(70000, 'x') + "\"}";
+    auto b = place(big);
+    EXPECT_EQ(b.status, 413);
+    EXPECT_EQ(field(b.json(), "code"), "PAYLOAD_TOO_LARGE");
+}
+
+TEST_F(Gateway, UnknownRoutesAndMethods) {
+    auto r = gw_->get("/api/v1/nothing");
+    EXPECT_EQ(r.status, 404);
+    EXPECT_EQ(field(r.json(), "code"), "NOT_FOUND");
+    auto m = http(port(), "PATCH", "/api/v1/orders", "{}", json_headers());
+    EXPECT_EQ(m.status, 405);
+    EXPECT_NE(m.header("Allow").find("POST"), std::string::npos);
+    EXPECT_EQ(gw_->get("/api/v1/orders/ord_nonexistent").status, 404);
+    EXPECT_EQ(gw_->get("/api/v1/orders/ord_01JAAAAAAAAAAAAAAAAAAAAAAA").status, 404);
+}
+
+TEST_F(Gateway, ReplayReturnsTheSameBytes) {
+    std::string key = unique("key");
+    std::string body = order_body("ACC2", "LIMIT", "\"price\":\"1.00\"");
+    auto first = place(body, key);
+    ASSERT_EQ(first.status, 201) << first.body;
+    EXPECT_TRUE(first.header("Idempotent-Replayed").empty());
+    auto second = place(body, key);
+    EXPECT_EQ(second.status, 201);
+    EXPECT_EQ(second.body, first.body);
+    EXPECT_EQ(second.header("Idempotent-Replayed"), "true");
+    // Same key, same document written differently: still the same request.
+    std::string reordered = "{\"price\":\"1.00\"," + body.substr(1);
+    EXPECT_EQ(place(reordered, key).body, first.body);
+    // Same key, another request.
+    auto other = place(order_body("ACC2", "LIMIT", "\"price\":\"2.00\""), key);
+    EXPECT_EQ(other.status, 422);
+    EXPECT_EQ(field(other.json(), "code"), "IDEMPOTENCY_KEY_REUSED");
+}
+
+TEST_F(Gateway, MalformedIdempotencyKeyIs400) {
+    auto r = place(order_body("ACC2", "LIMIT", "\"price\":\"1.00\""), std::string(256, 'k'));
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(field(r.json(), "code"), "IDEMPOTENCY_KEY_INVALID");
+}
+
+TEST_F(Gateway, SameKeyWhileInFlightIs409) {
+    std::string key = unique("inflight");
+    std::string body = order_body("SLOW1", "LIMIT", "\"price\":\"1.00\"");
+    HttpResult slow;
+    std::thread t([&] { slow = place(body, key); });
+    // The intent is stored before the broker call, which takes 1.5 s at this venue: once the
+    // order is listed, the first request is in flight.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (std::chrono::steady_clock::now() < deadline &&
+           gw_->get("/api/v1/orders?account_id=SLOW1").json().find("items")->items().empty())
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    HttpResult quick = place(body, key);
+    t.join();
+    EXPECT_EQ(slow.status, 201) << slow.body;
+    EXPECT_EQ(quick.status, 409) << quick.body;
+    EXPECT_EQ(field(quick.json(), "code"), "IDEMPOTENCY_IN_FLIGHT");
+    auto list = gw_->get("/api/v1/orders?account_id=SLOW1");
+    EXPECT_EQ(list.json().find("items")->items().size(), 1u) << list.body;
+}
+
+TEST_F(Gateway, DuplicateClientOrderIdIs409NamingTheOrder) {
+    std::string cid = unique("dup");
+    auto first = place(order_body("ACC2", "LIMIT", "\"price\":\"1.00\"", cid), unique("k"));
+    ASSERT_EQ(first.status, 201);
+    auto again = place(order_body("ACC2", "LIMIT", "\"price\":\"1.00\"", cid), unique("k"));
+    EXPECT_EQ(again.status, 409);
+    EXPECT_EQ(field(again.json(), "code"), "DUPLICATE_CLIENT_ORDER_ID");
+    EXPECT_EQ(field(again.json(), "order_id"), field(first.json(), "id"));
+}
+
+TEST_F(Gateway, TimeoutAfterSendIs202PendingNew) {
+    auto r = place(order_body("LOST1", "LIMIT", "\"price\":\"1.00\""));
+    ASSERT_EQ(r.status, 202) << r.body;
+    EXPECT_EQ(field(r.json(), "status"), "PENDING_NEW");
+    auto g = gw_->get("/api/v1/orders/" + field(r.json(), "id"));
+    EXPECT_EQ(field(g.json(), "status"), "PENDING_NEW");
+}
+
+TEST_F(Gateway, BrokerRejectionIs422AndStoredRejected) {
+    auto r = place(order_body("REJ1", "LIMIT", "\"price\":\"1.00\""));
+    ASSERT_EQ(r.status, 422) << r.body;
+    EXPECT_EQ(field(r.json(), "code"), "BROKER_REJECTED");
+    std::string id = field(r.json(), "order_id");
+    ASSERT_FALSE(id.empty());
+    auto g = gw_->get("/api/v1/orders/" + id);
+    ASSERT_EQ(g.status, 200);
+    EXPECT_EQ(field(g.json(), "status"), "REJECTED");
+    EXPECT_FALSE(field(g.json(), "reject_reason").empty());
+}
+
+TEST_F(Gateway, RiskLimitIs422NamingTheLimit) {
+    auto r = place("{\"account_id\":\"ACC1\",\"symbol\":\"INFY\",\"exchange\":\"NSE\",\"side\":"
+                   "\"BUY\",\"quantity\":\"100001\",\"order_type\":\"LIMIT\",\"price\":\"1\"}");
+    ASSERT_EQ(r.status, 422) << r.body;
+    EXPECT_EQ(field(r.json(), "code"), "RISK_REJECTED");
+    EXPECT_NE(field(r.json(), "detail").find("quantity"), std::string::npos);
+}
+
+TEST_F(Gateway, UnknownAccountIs404) {
+    auto r = place(order_body("NOPE", "MARKET", ""));
+    EXPECT_EQ(r.status, 404);
+}
+
+TEST_F(Gateway, CancelModifyAndTheirConflicts) {
+    auto r = place(order_body("ACC2", "LIMIT", "\"price\":\"1.00\""));
+    ASSERT_EQ(r.status, 201) << r.body;
+    std::string id = field(r.json(), "id");
+    EXPECT_EQ(field(r.json(), "status"), "OPEN");
+
+    auto m = http(port(), "PUT", "/api/v1/orders/" + id, "{\"price\":\"1.25\"}", json_headers());
+    ASSERT_EQ(m.status, 200) << m.body;
+    EXPECT_EQ(field(m.json(), "price"), "1.25");
+    EXPECT_EQ(field(m.json(), "status"), "OPEN");
+
+    auto c = http(port(), "DELETE", "/api/v1/orders/" + id);
+    ASSERT_EQ(c.status, 200) << c.body;
+    EXPECT_EQ(field(c.json(), "status"), "CANCELLED");
+    auto again = http(port(), "DELETE", "/api/v1/orders/" + id);
+    EXPECT_EQ(again.status, 200);
+    auto late = http(port(), "PUT", "/api/v1/orders/" + id, "{\"price\":\"1.30\"}", json_headers());
+    EXPECT_EQ(late.status, 409);
+    EXPECT_EQ(field(late.json(), "code"), "ORDER_NOT_MODIFIABLE");
+
+    auto filled = place(order_body("ACC1", "MARKET", ""));
+    ASSERT_EQ(filled.status, 201);
+    std::string fid = field(filled.json(), "id");
+    ASSERT_EQ(wait_status(port(), fid, "FILLED"), "FILLED");
+    auto nc = http(port(), "DELETE", "/api/v1/orders/" + fid);
+    EXPECT_EQ(nc.status, 409);
+    EXPECT_EQ(field(nc.json(), "code"), "ORDER_NOT_CANCELLABLE");
+}
+
+TEST_F(Gateway, CancelAllCancelsEveryOpenOrderOfTheAccount) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < 3; ++i) {
+        auto r = place(order_body("ACC2", "LIMIT", "\"price\":\"1.00\""));
+        ASSERT_EQ(r.status, 201);
+        ids.push_back(field(r.json(), "id"));
+    }
+    auto r = http(port(), "DELETE", "/api/v1/orders?account_id=ACC2");
+    ASSERT_EQ(r.status, 200) << r.body;
+    std::set<std::string> cancelled;
+    for (const auto& v : r.json().find("cancelled")->items()) cancelled.insert(v.text());
+    for (const auto& id : ids) EXPECT_TRUE(cancelled.count(id)) << id;
+    for (const auto& id : ids)
+        EXPECT_EQ(field(gw_->get("/api/v1/orders/" + id).json(), "status"), "CANCELLED");
+    auto ev = gw_->get("/api/v1/orders/" + ids[0] + "/events");
+    EXPECT_NE(ev.body.find("\"emulated\":true"), std::string::npos) << ev.body;
+}
+
+TEST_F(Gateway, ListPaginatesWithoutGapsOrRepeats) {
+    std::string sym = "PAG" + std::to_string(::getpid() % 1000);
+    std::set<std::string> placed;
+    for (int i = 0; i < 230; ++i) {
+        auto r = place("{\"account_id\":\"ACC2\",\"symbol\":\"" + sym +
+                       "\",\"exchange\":\"NSE\",\"side\":\"BUY\",\"quantity\":\"1\","
+                       "\"order_type\":\"LIMIT\",\"price\":\"1.00\"}");
+        ASSERT_EQ(r.status, 201) << r.body;
+        placed.insert(field(r.json(), "id"));
+    }
+    std::set<std::string> seen;
+    std::string cursor;
+    int pages = 0;
+    for (;;) {
+        std::string path = "/api/v1/orders?account_id=ACC2&symbol=" + sym + "&limit=100";
+        if (!cursor.empty()) path += "&cursor=" + cursor;
+        auto r = gw_->get(path);
+        ASSERT_EQ(r.status, 200) << r.body;
+        ++pages;
+        auto v = r.json();
+        for (const auto& o : v.find("items")->items()) EXPECT_TRUE(seen.insert(field(o, "id")).second);
+        const auto* next = v.find("next_cursor");
+        if (next->is_null()) break;
+        cursor = next->text();
+        ASSERT_LT(pages, 10);
+    }
+    EXPECT_EQ(pages, 3);
+    EXPECT_EQ(seen, placed);
+}
+
+TEST_F(Gateway, BadQueryParametersAre400) {
+    for (const char* q : {"limit=0", "limit=1001", "limit=abc", "status=BOGUS", "since=yesterday",
+                          "cursor=%ZZ", "colour=red"}) {
+        auto r = gw_->get(std::string("/api/v1/orders?") + q);
+        EXPECT_EQ(r.status, 400) << q << " -> " << r.body;
+        EXPECT_EQ(field(r.json(), "code"), "INVALID_PARAMETER") << q;
+    }
+}
+
+TEST_F(Gateway, PositionsFollowFills) {
+    auto before = gw_->get("/api/v1/positions?account_id=ACC1");
+    ASSERT_EQ(before.status, 200);
+    auto r = place("{\"account_id\":\"ACC1\",\"symbol\":\"TCS\",\"exchange\":\"NSE\",\"side\":"
+                   "\"BUY\",\"quantity\":\"3\",\"order_type\":\"MARKET\"}");
+    ASSERT_EQ(r.status, 201) << r.body;
+    ASSERT_EQ(wait_status(port(), field(r.json(), "id"), "FILLED"), "FILLED");
+    auto after = gw_->get("/api/v1/positions?account_id=ACC1");
+    ASSERT_EQ(after.status, 200);
+    bool found = false;
+    for (const auto& p : after.json().find("items")->items()) {
+        if (field(p, "symbol") != "TCS") continue;
+        found = true;
+        EXPECT_EQ(field(p, "account_id"), "ACC1");
+        EXPECT_NE(field(p, "quantity"), "0");
+        EXPECT_FALSE(field(p, "average_price").empty());
+    }
+    EXPECT_TRUE(found) << after.body;
+}
+
+TEST_F(Gateway, AccountsComeFromTheBroker) {
+    auto r = gw_->get("/api/v1/accounts");
+    ASSERT_EQ(r.status, 200) << r.body;
+    std::set<std::string> ids;
+    for (const auto& a : r.json().find("items")->items()) {
+        ids.insert(field(a, "account_id"));
+        EXPECT_FALSE(field(a, "cash").empty());
+    }
+    EXPECT_TRUE(ids.count("ACC1") && ids.count("ACC2"));
+    EXPECT_EQ(gw_->get("/api/v1/accounts/ACC1").status, 200);
+    EXPECT_EQ(gw_->get("/api/v1/accounts/NOPE").status, 404);
+}
+
+TEST_F(Gateway, OperationalEndpoints) {
+    auto m = gw_->get("/metrics");
+    EXPECT_EQ(m.status, 200);
+    EXPECT_NE(m.body.find("ordergate_http_requests_total"), std::string::npos);
+    EXPECT_NE(m.body.find("ordergate_orders_total"), std::string::npos);
+    auto o = gw_->get("/openapi.json");
+    EXPECT_EQ(o.status, 200);
+    EXPECT_EQ(field(o.json(), "openapi").substr(0, 2), "3.");
+    auto d = gw_->get("/docs");
+    EXPECT_EQ(d.status, 200);
+    EXPECT_NE(d.header("Content-Type").find("text/html"), std::string::npos);
+    auto p = gw_->get("/api/v1/plugins");
+    ASSERT_EQ(p.status, 200);
+    EXPECT_NE(p.body.find("broker-paper"), std::string::npos);
+    EXPECT_NE(p.body.find("storage-sqlite"), std::string::npos);
+}
+
+TEST(GatewayLifecycle, SigtermExitsCleanlyAndStateSurvivesRestart) {
+    std::string dir = make_temp_dir("og-restart");
+    std::string id, cid = unique("restart");
+    {
+        GatewayOptions o;
+        o.config = config_path();
+        o.data_dir = dir;
+        GatewayProcess gw(o);
+        auto r = http(gw.port(), "POST", "/api/v1/orders",
+                      order_body("ACC2", "LIMIT", "\"price\":\"1.00\"", cid), json_headers());
+        ASSERT_EQ(r.status, 201) << r.body;
+        id = field(r.json(), "id");
+        EXPECT_EQ(gw.stop(), 0) << gw.log();
+    }
+    GatewayOptions o;
+    o.config = config_path();
+    o.data_dir = dir;
+    GatewayProcess gw(o);
+    auto g = gw.get("/api/v1/orders/" + id);
+    ASSERT_EQ(g.status, 200) << g.body;
+    EXPECT_EQ(field(g.json(), "client_order_id"), cid);
+    EXPECT_EQ(field(g.json(), "status"), "OPEN");
+    // A live order recovered at start-up can be cancelled.
+    auto c = http(gw.port(), "DELETE", "/api/v1/orders/" + id);
+    EXPECT_EQ(c.status, 200) << c.body;
+}
+
+TEST(GatewayLifecycle, ConfigErrorExitsBeforeListeningNamingFileLineAndKey) {
+    std::string dir = make_temp_dir("og-badcfg");
+    std::string path = dir + "/bad.yaml";
+    {
+        std::FILE* f = std::fopen(path.c_str(), "w");
+        std::fputs("http:\n  port: not-a-port\n", f);
+        std::fclose(f);
+    }
+    GatewayOptions o;
+    o.config = path;
+    o.expect_start = false;
+    GatewayProcess gw(o);
+    int code = gw.wait_exit(std::chrono::seconds(20));
+    EXPECT_NE(code, 0);
+    EXPECT_NE(gw.log().find("bad.yaml:"), std::string::npos) << gw.log();
+}
+
+}  // namespace
+}  // namespace ordergate::testing

@@ -1,0 +1,190 @@
+#include "gateway_process.hpp"
+
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/StreamCopier.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <fcntl.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace ordergate::testing {
+
+std::string gateway_binary() { return OG_GATEWAY_BIN; }
+std::string plugin_dir() { return OG_PLUGIN_DIR; }
+std::string source_dir() { return OG_SOURCE_DIR; }
+
+std::string HttpResult::header(const std::string& name) const {
+    std::string k;
+    for (char c : name) k.push_back(static_cast<char>(tolower(static_cast<unsigned char>(c))));
+    auto it = headers.find(k);
+    return it == headers.end() ? std::string() : it->second;
+}
+
+json::Value HttpResult::json() const {
+    json::Value v;
+    std::string why;
+    if (!json::parse(body, &v, &why)) return json::Value();
+    return v;
+}
+
+std::string field(const json::Value& v, const std::string& path) {
+    const json::Value* cur = &v;
+    size_t pos = 0;
+    while (pos <= path.size()) {
+        size_t dot = path.find('.', pos);
+        if (dot == std::string::npos) dot = path.size();
+        cur = cur->find(path.substr(pos, dot - pos));
+        if (!cur) return "";
+        pos = dot + 1;
+    }
+    if (cur->is_string() || cur->is_number()) return cur->text();
+    if (cur->is_bool()) return cur->as_bool() ? "true" : "false";
+    if (cur->is_null()) return "null";
+    std::string s;
+    cur->serialize(&s);
+    return s;
+}
+
+HttpResult http(uint16_t port, const std::string& method, const std::string& path,
+                const std::string& body,
+                const std::vector<std::pair<std::string, std::string>>& headers) {
+    Poco::Net::HTTPClientSession session("127.0.0.1", port);
+    session.setTimeout(Poco::Timespan(30, 0));
+    Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+    bool has_type = false;
+    for (const auto& [k, v] : headers) {
+        req.set(k, v);
+        if (strcasecmp(k.c_str(), "content-type") == 0) has_type = true;
+    }
+    if (!body.empty() || method == "POST" || method == "PUT") {
+        req.setContentLength64(static_cast<Poco::Int64>(body.size()));
+        (void)has_type;
+    }
+    std::ostream& out = session.sendRequest(req);
+    out << body;
+    Poco::Net::HTTPResponse res;
+    std::istream& in = session.receiveResponse(res);
+    HttpResult r;
+    r.status = static_cast<int>(res.getStatus());
+    Poco::StreamCopier::copyToString(in, r.body);
+    for (const auto& h : res) {
+        std::string k;
+        for (char c : h.first) k.push_back(static_cast<char>(tolower(static_cast<unsigned char>(c))));
+        r.headers[k] = h.second;
+    }
+    return r;
+}
+
+std::vector<std::pair<std::string, std::string>> json_headers(const std::string& key) {
+    std::vector<std::pair<std::string, std::string>> h = {{"Content-Type", "application/json"}};
+    if (!key.empty()) h.emplace_back("Idempotency-Key", key);
+    return h;
+}
+
+uint16_t free_port() {
+    Poco::Net::ServerSocket s(Poco::Net::SocketAddress("127.0.0.1", 0));
+    return s.address().port();
+}
+
+std::string make_temp_dir(const std::string& prefix) {
+    std::string tmpl = "/tmp/" + prefix + ".XXXXXX";
+    std::vector<char> buf(tmpl.begin(), tmpl.end());
+    buf.push_back('\0');
+    if (!mkdtemp(buf.data())) throw std::runtime_error("mkdtemp failed");
+    return buf.data();
+}
+
+GatewayProcess::GatewayProcess(GatewayOptions options) : options_(std::move(options)) {
+    data_dir_ = options_.data_dir.empty() ? make_temp_dir("og-it") : options_.data_dir;
+    log_path_ = data_dir_ + "/gateway.log";
+    port_ = free_port();
+    pid_ = fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+        int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        setenv("PORT", std::to_string(port_).c_str(), 1);
+        setenv("OG_DATA_DIR", data_dir_.c_str(), 1);
+        setenv("OG_PLUGIN_DIR", plugin_dir().c_str(), 1);
+        for (const auto& [k, v] : options_.env) setenv(k.c_str(), v.c_str(), 1);
+        std::string bin = gateway_binary();
+        execl(bin.c_str(), bin.c_str(), "serve", "--config", options_.config.c_str(),
+              static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    if (!options_.expect_start) return;
+    auto deadline = std::chrono::steady_clock::now() + options_.startup_timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        int status;
+        if (waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            throw std::runtime_error("gateway exited during start-up:\n" + log());
+        }
+        try {
+            if (http(port_, "GET", "/health").status == 200) return;
+        } catch (const std::exception&) {
+            // not listening yet
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    kill_hard();
+    throw std::runtime_error("gateway did not answer /health in time:\n" + log());
+}
+
+GatewayProcess::~GatewayProcess() {
+    if (pid_ > 0) stop(std::chrono::seconds(10));
+}
+
+int GatewayProcess::stop(std::chrono::seconds timeout) {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, SIGTERM);
+    int code = wait_exit(timeout);
+    if (code == -1 && pid_ > 0) kill_hard();
+    return code;
+}
+
+int GatewayProcess::wait_exit(std::chrono::seconds timeout) {
+    if (pid_ <= 0) return -1;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        int status;
+        if (waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return -1;
+}
+
+void GatewayProcess::kill_hard() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int status;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+}
+
+std::string GatewayProcess::log() const {
+    std::ifstream in(log_path_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string s = ss.str();
+    return s.size() > 8000 ? s.substr(s.size() - 8000) : s;
+}
+
+}  // namespace ordergate::testing
