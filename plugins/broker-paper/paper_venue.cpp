@@ -416,7 +416,8 @@ const PaperVenue::OrderState* PaperVenue::find_locked(const std::string& account
                                                       const std::string& client_order_id) const {
     if (!broker_order_id.empty()) {
         auto it = orders_.find(parse_numbered_id(broker_order_id, "P-"));
-        if (it == orders_.end()) return nullptr;
+        if (it == orders_.end() || it->second.report.broker_order_id != broker_order_id)
+            return nullptr;
         if (!account_id.empty() && it->second.report.account_id != account_id) return nullptr;
         return &it->second;
     }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "paper_broker.hpp"
@@ -221,6 +222,48 @@ TEST(PaperBrokerTest, BackgroundTicksMoveThePriceAndPushSubscribedQuotes) {
     ASSERT_TRUE(rec.wait_for("quote INFY", 5));
     broker.stop();
     EXPECT_GE(broker.venue().ticks(), 4u);
+}
+
+TEST(PaperBrokerTest, ConcurrentCallsWhileTheWalkRuns) {
+    SinkRecorder rec;
+    PaperBroker broker(context({{"tick_ms", "1"},
+                                {"initial_price", "100.00"},
+                                {"partial_fill_ratio", "0.5"},
+                                {"accounts", "A,B,C,D"}},
+                               rec));
+    broker.start();
+    broker.subscribe_prices({Instrument{"INFY", "NSE"}});
+    const std::vector<std::string> accounts{"A", "B", "C", "D"};
+    std::vector<std::thread> threads;
+    for (const std::string& acc : accounts)
+        threads.emplace_back([&broker, acc] {
+            for (int i = 0; i < 50; ++i) {
+                std::string cid = acc + "-" + std::to_string(i);
+                broker.place_order(order(cid, Side::Buy, OrderType::Market, "2", std::nullopt,
+                                         std::nullopt, TimeInForce::Day, acc),
+                                   kTimeout);
+                broker.place_order(order(cid + "L", Side::Sell, OrderType::Limit, "1", D("500.00"),
+                                         std::nullopt, TimeInForce::Gtc, acc),
+                                   kTimeout);
+                broker.cancel_order(acc, "", cid + "L", kTimeout);
+                broker.account(acc);
+                broker.list_orders(acc, true, 0);
+            }
+        });
+    for (auto& t : threads) t.join();
+    ASSERT_TRUE(rec.wait_for("order D-49 " + std::to_string(OG_ORDER_FILLED)));
+    broker.stop();
+    std::vector<OrderReport> all = broker.list_orders("", false, 0);
+    ASSERT_EQ(all.size(), 400u);
+    std::set<std::string> ids;
+    for (const auto& r : all) ids.insert(r.broker_order_id);
+    EXPECT_EQ(ids.size(), 400u);
+    EXPECT_EQ(broker.list_fills("", 0).size(), 400u);  // 200 market orders, two fills each
+    std::size_t fills_pushed = 0;
+    for (const auto& e : rec.events()) fills_pushed += e.rfind("fill ", 0) == 0;
+    EXPECT_EQ(fills_pushed, 400u);
+    for (const std::string& acc : accounts)
+        EXPECT_TRUE(broker.positions(acc).at(0).quantity == D("100"));
 }
 
 TEST(PaperBrokerTest, ErrorsKeepTheirStatus) {

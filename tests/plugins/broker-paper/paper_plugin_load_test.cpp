@@ -1,0 +1,210 @@
+// broker-paper.so loaded through the host's real plugin loader: the descriptor, an order placed
+// through the C table, events through the host's sink, error mapping, and a restart on a journal.
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "paper_test_support.hpp"
+#include "plugin_loader/plugin_adapters.hpp"
+#include "plugin_loader/plugin_loader.hpp"
+
+#ifndef OG_BROKER_PAPER_SO
+#error "OG_BROKER_PAPER_SO must name the built broker-paper.so"
+#endif
+
+namespace ordergate::paper {
+namespace {
+
+using plugin_loader::load_plugin;
+using testing::D;
+using testing::kTimeout;
+using testing::order;
+using testing::TempDir;
+
+using Entries = std::vector<std::pair<std::string, std::string>>;
+
+// The host side of the event sink, recording what arrives.
+class Events : public ports::BrokerEvents {
+public:
+    void on_order_update(const std::string&, const OrderReport& r) override {
+        add("order " + r.client_order_id + " " + std::string(to_string(r.status)));
+    }
+    void on_fill(const std::string&, const Fill& f) override {
+        add("fill " + f.broker_trade_id + " " + f.quantity.to_string() + "@" +
+            f.price.to_string());
+    }
+    void on_quote(const std::string&, const Quote& q) override { add("quote " + q.symbol); }
+    void on_connection(const std::string&, bool connected, const std::string&) override {
+        add(connected ? "connected" : "disconnected");
+    }
+    bool wait_for(const std::string& what) {
+        std::unique_lock lock(mu_);
+        return cv_.wait_for(lock, std::chrono::seconds(10), [&] {
+            for (const auto& e : events_)
+                if (e == what) return true;
+            return false;
+        });
+    }
+    std::vector<std::string> events() {
+        std::lock_guard lock(mu_);
+        return events_;
+    }
+
+private:
+    void add(std::string e) {
+        {
+            std::lock_guard lock(mu_);
+            events_.push_back(std::move(e));
+        }
+        cv_.notify_all();
+    }
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::vector<std::string> events_;
+};
+
+Status status_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const sdk::Error& e) {
+        return e.status();
+    }
+    return Status::Ok;
+}
+
+Entries quiet(Entries extra = {}) {
+    Entries e{{"tick_ms", "0"}, {"initial_price", "100.00"}};
+    e.insert(e.end(), extra.begin(), extra.end());
+    return e;
+}
+
+TEST(PaperPluginLoaded, DescriptorNamesTheKindAndTheCapabilities) {
+    auto lib = load_plugin(OG_BROKER_PAPER_SO, OG_KIND_BROKER);
+    const plugin_loader::PluginInfo& info = lib->info();
+    EXPECT_EQ(info.name, "broker-paper");
+    EXPECT_EQ(info.version, "1.0.0");
+    EXPECT_EQ(info.kind, OG_KIND_BROKER);
+    EXPECT_EQ(info.abi_major, static_cast<uint32_t>(OG_ABI_MAJOR));
+    const uint64_t want = OG_CAP_ORDER_MARKET | OG_CAP_ORDER_LIMIT | OG_CAP_ORDER_STOP |
+                          OG_CAP_ORDER_STOP_LIMIT | OG_CAP_TIF_DAY | OG_CAP_TIF_GTC |
+                          OG_CAP_TIF_IOC | OG_CAP_TIF_FOK | OG_CAP_MODIFY |
+                          OG_CAP_MODIFY_QUANTITY | OG_CAP_MODIFY_PRICE | OG_CAP_MODIFY_TRIGGER |
+                          OG_CAP_MODIFY_ORDER_TYPE | OG_CAP_MODIFY_TIF | OG_CAP_CANCEL_ALL |
+                          OG_CAP_QUERY_BY_CLIENT_ID | OG_CAP_REPORT_OPEN_ORDERS |
+                          OG_CAP_REPORT_RECENT_ORDERS | OG_CAP_REPORT_FILLS |
+                          OG_CAP_REPORT_POSITIONS | OG_CAP_REPORT_ACCOUNT | OG_CAP_QUOTES |
+                          OG_CAP_PRICE_SUBSCRIPTION | OG_CAP_PARTIAL_FILLS | OG_CAP_PUSH_EVENTS;
+    EXPECT_EQ(info.capabilities, want);
+    EXPECT_EQ(info.capabilities & OG_CAP_NATIVE_GTT, 0u);
+}
+
+TEST(PaperPluginLoaded, PlacesAnOrderAndPushesItsUpdatesAndFill) {
+    Events events;
+    auto lib = load_plugin(OG_BROKER_PAPER_SO, OG_KIND_BROKER);
+    auto broker = lib->create_broker("paper", quiet(), &events);
+    ASSERT_TRUE(events.wait_for("connected"));
+    OrderReport r = broker->place_order(order("c1", Side::Buy, OrderType::Market, "3"), kTimeout);
+    EXPECT_EQ(r.broker_order_id, "P-1");
+    EXPECT_EQ(r.status, OrderStatus::Filled);
+    EXPECT_EQ(r.filled_quantity, D("3"));
+    EXPECT_TRUE(events.wait_for("fill PT-1 3@100.00"));
+    EXPECT_TRUE(events.wait_for("order c1 FILLED"));
+    EXPECT_EQ(broker->get_order("ACC1", "", "c1").broker_order_id, "P-1");
+    Account a = broker->account("ACC1");
+    EXPECT_TRUE(a.cash == D("999700.00")) << a.cash.to_string();
+    std::vector<Position> p = broker->positions("ACC1");
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_TRUE(p[0].quantity == D("3"));
+    OrderReport l =
+        broker->place_order(order("c2", Side::Sell, OrderType::Limit, "1", D("150.00")), kTimeout);
+    EXPECT_EQ(l.status, OrderStatus::Open);
+    ModifyRequest m;
+    m.broker_order_id = l.broker_order_id;
+    m.account_id = "ACC1";
+    m.price = D("140.00");
+    EXPECT_TRUE(*broker->modify_order(m, kTimeout).price == D("140.00"));
+    EXPECT_EQ(broker->list_orders("ACC1", true, 0).size(), 1u);
+    EXPECT_EQ(broker->cancel_all("ACC1", kTimeout).size(), 1u);
+    EXPECT_EQ(broker->quote("INFY", "NSE").last, D("100.00"));
+    broker->ping(kTimeout);
+    EXPECT_EQ(broker->invalid_events(), 0u);
+    broker->stop();
+}
+
+TEST(PaperPluginLoaded, ErrorStatusesCrossTheBoundary) {
+    Events events;
+    auto lib = load_plugin(OG_BROKER_PAPER_SO, OG_KIND_BROKER);
+    auto broker = lib->create_broker("paper", quiet(), &events);
+    EXPECT_EQ(status_of([&] { broker->cancel_order("ACC1", "P-404", "", kTimeout); }),
+              Status::NotFound);
+    broker->place_order(order("f", Side::Buy, OrderType::Market, "1"), kTimeout);
+    EXPECT_EQ(status_of([&] { broker->cancel_order("ACC1", "", "f", kTimeout); }),
+              Status::Rejected);
+    EXPECT_EQ(status_of([&] {
+                  broker->place_order(order("f", Side::Buy, OrderType::Market, "1"), kTimeout);
+              }),
+              Status::Rejected);
+    EXPECT_EQ(status_of([&] {
+                  broker->place_order(order("p", Side::Buy, OrderType::Limit, "1"), kTimeout);
+              }),
+              Status::InvalidArgument);
+}
+
+TEST(PaperPluginLoaded, TimeoutAfterSendIsUnknownOutcomeAndTheOrderIsFoundByClientId) {
+    Events events;
+    auto lib = load_plugin(OG_BROKER_PAPER_SO, OG_KIND_BROKER);
+    auto broker =
+        lib->create_broker("paper", quiet({{"fault.timeout_after_send_ratio", "1"}}), &events);
+    EXPECT_EQ(status_of([&] {
+                  broker->place_order(order("lost", Side::Buy, OrderType::Market, "1"), kTimeout);
+              }),
+              Status::UnknownOutcome);
+    EXPECT_EQ(broker->get_order("ACC1", "", "lost").status, OrderStatus::Filled);
+    EXPECT_TRUE(events.wait_for("order lost FILLED"));
+}
+
+TEST(PaperPluginLoaded, DisconnectIsUnavailableAndReported) {
+    Events events;
+    auto lib = load_plugin(OG_BROKER_PAPER_SO, OG_KIND_BROKER);
+    auto broker = lib->create_broker("paper", quiet({{"fault.disconnect", "true"}}), &events);
+    EXPECT_TRUE(events.wait_for("disconnected"));
+    EXPECT_EQ(status_of([&] {
+                  broker->place_order(order("x", Side::Buy, OrderType::Market, "1"), kTimeout);
+              }),
+              Status::Unavailable);
+    EXPECT_EQ(status_of([&] { broker->ping(kTimeout); }), Status::Unavailable);
+}
+
+TEST(PaperPluginLoaded, AnInvalidSettingRefusesCreate) {
+    Events events;
+    auto lib = load_plugin(OG_BROKER_PAPER_SO, OG_KIND_BROKER);
+    EXPECT_EQ(status_of([&] { lib->create_broker("paper", quiet({{"fault.typo", "1"}}), &events); }),
+              Status::InvalidArgument);
+}
+
+TEST(PaperPluginLoaded, JournalCarriesStateAcrossAHostRestart) {
+    TempDir dir;
+    Entries cfg = quiet({{"journal_path", dir.file("paper.journal")}});
+    auto lib = load_plugin(OG_BROKER_PAPER_SO, OG_KIND_BROKER);
+    {
+        Events events;
+        auto broker = lib->create_broker("paper", cfg, &events);
+        broker->place_order(order("a", Side::Buy, OrderType::Market, "2"), kTimeout);
+        broker->place_order(order("b", Side::Buy, OrderType::Limit, "1", D("90.00")), kTimeout);
+    }  // stop + destroy
+    Events events;
+    auto broker = lib->create_broker("paper", cfg, &events);
+    EXPECT_EQ(broker->get_order("ACC1", "", "a").status, OrderStatus::Filled);
+    EXPECT_EQ(broker->get_order("ACC1", "", "b").status, OrderStatus::Open);
+    EXPECT_EQ(broker->list_fills("ACC1", 0).size(), 1u);
+    EXPECT_TRUE(broker->account("ACC1").cash == D("999800.00"));
+    EXPECT_EQ(broker->place_order(order("c", Side::Buy, OrderType::Market, "1"), kTimeout)
+                  .broker_order_id,
+              "P-3");
+}
+
+}  // namespace
+}  // namespace ordergate::paper
