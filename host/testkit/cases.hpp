@@ -64,7 +64,8 @@ public:
     // `plugin_config` and `fault_config` are the plugin's own keys (testkit.* removed);
     // `fault_config` is empty when the YAML has no testkit.fault_config.
     CaseContext(std::string plugin_path, std::shared_ptr<plugin_loader::PluginLibrary> library,
-                KeyValues plugin_config, KeyValues fault_config, KeyValues kit_config);
+                KeyValues plugin_config, KeyValues fault_config, KeyValues kit_config,
+                plugin_loader::HostServicesConfig services = {});
 
     const std::string& plugin_path() const { return plugin_path_; }
     const plugin_loader::PluginInfo& info() const { return library_->info(); }
@@ -105,6 +106,7 @@ private:
     KeyValues plugin_config_;
     KeyValues fault_config_;
     KeyValues kit_config_;
+    plugin_loader::HostServicesConfig services_;
     std::string run_id_;
     std::atomic<uint64_t> counter_{0};
 };

@@ -197,6 +197,10 @@ void destroy(void* instance) { delete static_cast<Instance*>(instance); }
 og_status place_order(void* instance, const og_order_request* req, int64_t,
                       const og_result_sink* out, og_error* err) {
     auto* in = static_cast<Instance*>(instance);
+    if (req->quantity.mantissa <= 0) {
+        set_error(err, "quantity must be positive");
+        return OG_INVALID_ARGUMENT;
+    }
     Order o;
     {
         std::lock_guard<std::mutex> lock(in->mu);
@@ -268,10 +272,15 @@ og_status list_orders(void* instance, og_str, int32_t, int64_t, const og_result_
     return OG_OK;
 }
 
-// Slots beyond ABI 1.0: calling them from a host that should not is fatal, and visible.
+// ABI 1.1's ping. In a 1.0-sized table it sits beyond the declared size: a host calling it
+// then is broken, and the abort makes that visible.
 og_status ping(void*, int64_t, og_error*) {
+#if defined(RAW_TABLE_V10)
     std::fprintf(stderr, "raw-broker: ping called on a table that does not declare it\n");
     std::abort();
+#else
+    return OG_OK;
+#endif
 }
 
 #if defined(RAW_TABLE_NEWER)
@@ -325,7 +334,7 @@ const og_plugin_descriptor* entry(uint32_t, uint32_t, const og_host_services*) {
         x.version = lit("0.0.1");
         x.sdk_version = lit("raw");
         x.capabilities = OG_CAP_ORDER_MARKET | OG_CAP_TIF_DAY | OG_CAP_QUERY_BY_CLIENT_ID |
-                         OG_CAP_REPORT_OPEN_ORDERS | OG_CAP_PUSH_EVENTS;
+                         OG_CAP_REPORT_OPEN_ORDERS;
         x.vtable = table;
         return x;
     }();

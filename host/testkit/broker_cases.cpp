@@ -1,0 +1,583 @@
+// The broker contract. Every case works against any broker: what the plugin does not declare is
+// skipped with the reason. Events are awaited on a condition variable with a bounded deadline.
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "testkit/cases.hpp"
+
+namespace ordergate::testkit {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+// Records what an instance pushes; waits with a deadline.
+class EventRecorder : public ports::BrokerEvents {
+public:
+    void on_order_update(const std::string&, const OrderReport& r) override {
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            updates_.push_back(r);
+        }
+        cv_.notify_all();
+    }
+    void on_fill(const std::string&, const Fill& f) override {
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            fills_.push_back(f);
+        }
+        cv_.notify_all();
+    }
+    void on_quote(const std::string&, const Quote& q) override {
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            quotes_.push_back(q);
+        }
+        cv_.notify_all();
+    }
+    void on_connection(const std::string&, bool, const std::string&) override {
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            ++connections_;
+        }
+        cv_.notify_all();
+    }
+
+    // Waits until pred(updates, fills, quotes) holds or the deadline passes.
+    template <typename Pred>
+    bool wait(milliseconds timeout, Pred pred) {
+        std::unique_lock<std::mutex> lock(mu_);
+        return cv_.wait_for(lock, timeout, [&] { return pred(updates_, fills_, quotes_); });
+    }
+
+    std::vector<Fill> fills_for(const std::string& broker_order_id, const std::string& cid) {
+        std::lock_guard<std::mutex> lock(mu_);
+        std::vector<Fill> out;
+        for (const Fill& f : fills_)
+            if ((!f.broker_order_id.empty() && f.broker_order_id == broker_order_id) ||
+                (!f.client_order_id.empty() && f.client_order_id == cid))
+                out.push_back(f);
+        return out;
+    }
+
+private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::vector<OrderReport> updates_;
+    std::vector<Fill> fills_;
+    std::vector<Quote> quotes_;
+    int connections_ = 0;
+};
+
+// One broker instance with its recorder; the broker is stopped and destroyed first.
+struct Instance {
+    std::unique_ptr<EventRecorder> events = std::make_unique<EventRecorder>();
+    std::unique_ptr<plugin_loader::PluginBroker> broker;
+};
+
+Instance make_instance(CaseContext& ctx, bool with_faults = false) {
+    Instance in;
+    in.broker = ctx.library().create_broker(ctx.unique("kit"),
+                                            with_faults ? ctx.fault_config() : ctx.config(),
+                                            in.events.get());
+    return in;
+}
+
+milliseconds event_timeout(CaseContext& ctx) { return milliseconds(ctx.kit_int("timeout_ms", 10000)); }
+milliseconds call_timeout(CaseContext& ctx) {
+    return milliseconds(ctx.kit_int("call_timeout_ms", 5000));
+}
+
+OrderRequest order(CaseContext& ctx, OrderType type) {
+    OrderRequest r;
+    r.client_order_id = ctx.unique("cid");
+    r.account_id = ctx.kit("account", "ACC-TEST");
+    r.symbol = ctx.kit("symbol", "AAPL");
+    r.exchange = ctx.kit("exchange", "");
+    r.side = Side::Buy;
+    r.order_type = type;
+    r.time_in_force = ctx.declares(OG_CAP_TIF_DAY) ? TimeInForce::Day : TimeInForce::Gtc;
+    r.quantity = Decimal::must_parse(ctx.kit("quantity", "1"));
+    if (type == OrderType::Limit) r.price = Decimal::must_parse(ctx.kit("limit_price", "0.01"));
+    r.product = ctx.kit("product", "");
+    r.extra_json = "{}";
+    return r;
+}
+
+std::string describe(const OrderReport& r) {
+    return "status " + std::string(to_string(r.status)) + ", broker_order_id '" +
+           r.broker_order_id + "', client_order_id '" + r.client_order_id + "'";
+}
+
+bool is_live_ack(OrderStatus s) {
+    return s == OrderStatus::PendingNew || s == OrderStatus::Open ||
+           s == OrderStatus::PartiallyFilled || s == OrderStatus::Filled;
+}
+
+// Runs call, expecting sdk::Error with one of `allowed`; fails the case otherwise.
+template <typename Call>
+void expect_error(CaseContext& ctx, const std::string& what, std::set<Status> allowed,
+                  Call&& call) {
+    std::string names;
+    for (Status s : allowed) names += (names.empty() ? "" : " or ") + std::string(to_string(s));
+    try {
+        call();
+    } catch (const sdk::Error& e) {
+        ctx.check(allowed.count(e.status()) != 0, what + ": expected " + names + ", got " +
+                                                      std::string(to_string(e.status())) + " (" +
+                                                      e.what() + ")");
+        return;
+    }
+    ctx.fail(what + ": expected " + names + ", but the call succeeded");
+}
+
+void require_market(CaseContext& ctx) {
+    ctx.require_capability(OG_CAP_ORDER_MARKET, "order_market");
+}
+
+OrderReport place_market(CaseContext& ctx, Instance& in) {
+    OrderRequest req = order(ctx, OrderType::Market);
+    OrderReport ack = in.broker->place_order(req, call_timeout(ctx));
+    ctx.check(ack.client_order_id == req.client_order_id, "ack for another order: " + describe(ack));
+    ctx.check(!ack.broker_order_id.empty(), "ack without broker_order_id");
+    ctx.check(is_live_ack(ack.status), "MARKET order not accepted: " + describe(ack));
+    ctx.check(ack.quantity == req.quantity,
+              "ack quantity " + ack.quantity.to_string() + " != " + req.quantity.to_string());
+    return ack;
+}
+
+// Places a LIMIT order meant to rest (testkit.limit_price), checking it is open.
+OrderReport place_resting_limit(CaseContext& ctx, Instance& in) {
+    ctx.require_capability(OG_CAP_ORDER_LIMIT, "order_limit");
+    OrderRequest req = order(ctx, OrderType::Limit);
+    OrderReport ack = in.broker->place_order(req, call_timeout(ctx));
+    ctx.check(!ack.broker_order_id.empty(), "ack without broker_order_id");
+    ctx.check(ack.status == OrderStatus::PendingNew || ack.status == OrderStatus::Open,
+              "LIMIT at testkit.limit_price " + req.price->to_string() +
+                  " did not rest: " + describe(ack));
+    return ack;
+}
+
+// Waits until the sink reported `cid` in a status satisfying pred.
+template <typename Pred>
+bool wait_update(CaseContext& ctx, Instance& in, const std::string& cid, Pred pred) {
+    return in.events->wait(event_timeout(ctx), [&](const std::vector<OrderReport>& updates,
+                                                   const std::vector<Fill>&,
+                                                   const std::vector<Quote>&) {
+        for (const OrderReport& r : updates)
+            if (r.client_order_id == cid && pred(r.status)) return true;
+        return false;
+    });
+}
+
+void check_clean_sink(CaseContext& ctx, const Instance& in) {
+    plugin_loader::SinkCounters c = in.broker->sink_counters();
+    ctx.check(c.invalid == 0, std::to_string(c.invalid) + " malformed events from the plugin");
+    ctx.check(c.handler_failures == 0, "event handler failures");
+}
+
+// ---- the cases --------------------------------------------------------------------------------
+
+void descriptor(CaseContext& ctx) {
+    const plugin_loader::PluginInfo& i = ctx.info();
+    ctx.check(!i.name.empty(), "empty plugin name");
+    ctx.check(!i.version.empty(), "empty plugin version");
+    const uint64_t types = OG_CAP_ORDER_MARKET | OG_CAP_ORDER_LIMIT | OG_CAP_ORDER_STOP |
+                           OG_CAP_ORDER_STOP_LIMIT;
+    const uint64_t tifs = OG_CAP_TIF_DAY | OG_CAP_TIF_GTC | OG_CAP_TIF_IOC | OG_CAP_TIF_FOK;
+    ctx.check((i.capabilities & types) != 0, "declares no order type");
+    ctx.check((i.capabilities & tifs) != 0, "declares no time in force");
+    ctx.check(!(i.capabilities & (OG_CAP_MODIFY_QUANTITY | OG_CAP_MODIFY_PRICE)) ||
+                  (i.capabilities & OG_CAP_MODIFY),
+              "declares what modify can change but not modify");
+}
+
+void lifecycle(CaseContext& ctx) {
+    for (int i = 0; i < 2; ++i) {
+        Instance in = make_instance(ctx);
+        in.broker->stop();
+        in.broker->stop();  // idempotent
+    }
+}
+
+void place_market_case(CaseContext& ctx) {
+    require_market(ctx);
+    Instance in = make_instance(ctx);
+    place_market(ctx, in);
+    check_clean_sink(ctx, in);
+}
+
+void status_by_broker_id(CaseContext& ctx) {
+    require_market(ctx);
+    Instance in = make_instance(ctx);
+    OrderReport ack = place_market(ctx, in);
+    OrderReport got = in.broker->get_order(ack.account_id, ack.broker_order_id, "");
+    ctx.check(got.broker_order_id == ack.broker_order_id, "status for another order");
+    ctx.check(got.client_order_id == ack.client_order_id,
+              "client_order_id not kept: " + describe(got));
+}
+
+void status_by_client_id(CaseContext& ctx) {
+    ctx.require_capability(OG_CAP_QUERY_BY_CLIENT_ID, "query_by_client_id");
+    require_market(ctx);
+    Instance in = make_instance(ctx);
+    OrderReport ack = place_market(ctx, in);
+    OrderReport got = in.broker->get_order(ack.account_id, "", ack.client_order_id);
+    ctx.check(got.broker_order_id == ack.broker_order_id,
+              "by client id found another order: " + describe(got));
+}
+
+void order_updates_via_sink(CaseContext& ctx) {
+    ctx.require_capability(OG_CAP_PUSH_EVENTS, "push_events");
+    require_market(ctx);
+    Instance in = make_instance(ctx);
+    OrderReport ack = place_market(ctx, in);
+    ctx.check(wait_update(ctx, in, ack.client_order_id, [](OrderStatus) { return true; }),
+              "no order update for " + ack.client_order_id + " within testkit.timeout_ms");
+    check_clean_sink(ctx, in);
+}
+
+void fills_via_sink(CaseContext& ctx) {
+    ctx.require_capability(OG_CAP_PUSH_EVENTS, "push_events");
+    require_market(ctx);
+    if (!ctx.kit_bool("expect_market_fill", true))
+        ctx.skip("testkit.expect_market_fill is false");
+    Instance in = make_instance(ctx);
+    OrderReport ack = place_market(ctx, in);
+    const Decimal qty = ack.quantity;
+    bool filled = in.events->wait(event_timeout(ctx), [&](const std::vector<OrderReport>&,
+                                                         const std::vector<Fill>& fills,
+                                                         const std::vector<Quote>&) {
+        Decimal sum;
+        for (const Fill& f : fills)
+            if (f.broker_order_id == ack.broker_order_id) sum += f.quantity;
+        return sum >= qty;
+    });
+    ctx.check(filled, "MARKET order not fully filled through the sink within testkit.timeout_ms");
+    std::set<std::string> trade_ids;
+    Decimal sum;
+    for (const Fill& f : in.events->fills_for(ack.broker_order_id, ack.client_order_id)) {
+        ctx.check(trade_ids.insert(f.broker_trade_id).second,
+                  "trade id " + f.broker_trade_id + " reported twice");
+        ctx.check(f.quantity.is_positive(), "fill with quantity " + f.quantity.to_string());
+        ctx.check(f.price.is_positive(), "fill with price " + f.price.to_string());
+        ctx.check(f.side == Side::Buy, "fill side differs from the order's");
+        sum += f.quantity;
+    }
+    ctx.check(sum == qty, "fills sum to " + sum.to_string() + " for an order of " + qty.to_string());
+    ctx.check(wait_update(ctx, in, ack.client_order_id,
+                          [](OrderStatus s) { return s == OrderStatus::Filled; }),
+              "no FILLED order update");
+    check_clean_sink(ctx, in);
+}
+
+void limit_and_cancel(CaseContext& ctx) {
+    Instance in = make_instance(ctx);
+    OrderReport ack = place_resting_limit(ctx, in);
+    OrderReport cancelled =
+        in.broker->cancel_order(ack.account_id, ack.broker_order_id, "", call_timeout(ctx));
+    ctx.check(cancelled.status == OrderStatus::Cancelled ||
+                  cancelled.status == OrderStatus::PendingCancel,
+              "cancel answered " + describe(cancelled));
+    if (cancelled.status == OrderStatus::PendingCancel) {
+        ctx.check(ctx.declares(OG_CAP_PUSH_EVENTS),
+                  "cancel is PENDING_CANCEL and the plugin pushes no events to confirm it");
+        ctx.check(wait_update(ctx, in, ack.client_order_id,
+                              [](OrderStatus s) { return s == OrderStatus::Cancelled; }),
+                  "no CANCELLED update after PENDING_CANCEL");
+    }
+    OrderReport after = in.broker->get_order(ack.account_id, ack.broker_order_id, "");
+    ctx.check(after.status == OrderStatus::Cancelled, "after cancel: " + describe(after));
+    // Cancelling again: the order is final; the venue refuses or reports it cancelled.
+    try {
+        OrderReport again =
+            in.broker->cancel_order(ack.account_id, ack.broker_order_id, "", call_timeout(ctx));
+        ctx.check(again.status == OrderStatus::Cancelled, "second cancel: " + describe(again));
+    } catch (const sdk::Error& e) {
+        ctx.check(e.status() == Status::Rejected || e.status() == Status::InvalidArgument ||
+                      e.status() == Status::NotFound,
+                  std::string("second cancel: unexpected ") + std::string(to_string(e.status())));
+    }
+}
+
+void modify(CaseContext& ctx) {
+    ctx.require_capability(OG_CAP_MODIFY, "modify");
+    if (!ctx.declares(OG_CAP_MODIFY_QUANTITY) && !ctx.declares(OG_CAP_MODIFY_PRICE))
+        ctx.skip("modify declares neither modify_quantity nor modify_price");
+    Instance in = make_instance(ctx);
+    OrderReport ack = place_resting_limit(ctx, in);
+    ModifyRequest m;
+    m.account_id = ack.account_id;
+    m.broker_order_id = ack.broker_order_id;
+    m.client_order_id = ack.client_order_id;
+    if (ctx.declares(OG_CAP_MODIFY_QUANTITY)) m.quantity = ack.quantity + ack.quantity;
+    else m.price = *ack.price + Decimal::must_parse("0.01");
+    OrderReport mod = in.broker->modify_order(m, call_timeout(ctx));
+    ctx.check(mod.broker_order_id == ack.broker_order_id, "modify answered for another order");
+    if (mod.status != OrderStatus::PendingReplace) {
+        if (m.quantity)
+            ctx.check(mod.quantity == *m.quantity, "quantity after modify " +
+                                                       mod.quantity.to_string() + ", asked " +
+                                                       m.quantity->to_string());
+        if (m.price)
+            ctx.check(mod.price && *mod.price == *m.price, "price not changed by modify");
+    }
+    expect_error(ctx, "modify of an unknown order", {Status::NotFound, Status::Rejected}, [&] {
+        ModifyRequest u = m;
+        u.broker_order_id = ctx.unique("no-such-order");
+        u.client_order_id = ctx.unique("no-such-cid");
+        in.broker->modify_order(u, call_timeout(ctx));
+    });
+    in.broker->cancel_order(ack.account_id, ack.broker_order_id, "", call_timeout(ctx));
+}
+
+void cancel_unknown(CaseContext& ctx) {
+    Instance in = make_instance(ctx);
+    expect_error(ctx, "cancel of an unknown order", {Status::NotFound, Status::Rejected}, [&] {
+        in.broker->cancel_order(ctx.kit("account", "ACC-TEST"), ctx.unique("no-such-order"), "",
+                                call_timeout(ctx));
+    });
+}
+
+void get_unknown(CaseContext& ctx) {
+    Instance in = make_instance(ctx);
+    expect_error(ctx, "status of an unknown broker id", {Status::NotFound}, [&] {
+        in.broker->get_order(ctx.kit("account", "ACC-TEST"), ctx.unique("no-such-order"), "");
+    });
+    if (ctx.declares(OG_CAP_QUERY_BY_CLIENT_ID))
+        expect_error(ctx, "status of an unknown client id", {Status::NotFound}, [&] {
+            in.broker->get_order(ctx.kit("account", "ACC-TEST"), "", ctx.unique("no-such-cid"));
+        });
+}
+
+void reject_bad_quantity(CaseContext& ctx) {
+    require_market(ctx);
+    Instance in = make_instance(ctx);
+    for (const char* q : {"0", "-1"}) {
+        OrderRequest req = order(ctx, OrderType::Market);
+        req.quantity = Decimal::must_parse(q);
+        expect_error(ctx, std::string("quantity ") + q,
+                     {Status::InvalidArgument, Status::Rejected},
+                     [&] { in.broker->place_order(req, call_timeout(ctx)); });
+    }
+}
+
+void reject_limit_without_price(CaseContext& ctx) {
+    ctx.require_capability(OG_CAP_ORDER_LIMIT, "order_limit");
+    Instance in = make_instance(ctx);
+    OrderRequest req = order(ctx, OrderType::Limit);
+    req.price.reset();
+    expect_error(ctx, "LIMIT without a price", {Status::InvalidArgument, Status::Rejected},
+                 [&] { in.broker->place_order(req, call_timeout(ctx)); });
+}
+
+void undeclared_capability_refused(CaseContext& ctx) {
+    Instance in = make_instance(ctx);
+    if (!ctx.declares(OG_CAP_CANCEL_ALL)) {
+        expect_error(ctx, "cancel_all without the capability", {Status::Unsupported},
+                     [&] { in.broker->cancel_all("x", call_timeout(ctx)); });
+    } else if (!ctx.declares(OG_CAP_QUOTES)) {
+        expect_error(ctx, "quote without the capability", {Status::Unsupported},
+                     [&] { in.broker->quote("x", ""); });
+    } else if (!ctx.declares(OG_CAP_ORDER_STOP_LIMIT)) {
+        OrderRequest req = order(ctx, OrderType::StopLimit);
+        expect_error(ctx, "STOP_LIMIT without the capability", {Status::Unsupported},
+                     [&] { in.broker->place_order(req, call_timeout(ctx)); });
+    } else {
+        ctx.skip("the plugin declares every capability probed");
+    }
+}
+
+void list_open_orders(CaseContext& ctx) {
+    ctx.require_capability(OG_CAP_REPORT_OPEN_ORDERS, "report_open_orders");
+    Instance in = make_instance(ctx);
+    OrderReport ack = place_resting_limit(ctx, in);
+    bool found = false;
+    for (const OrderReport& r : in.broker->list_orders(ack.account_id, true, 0)) {
+        ctx.check(!is_terminal(r.status), "open orders list a " + describe(r));
+        found = found || r.broker_order_id == ack.broker_order_id;
+    }
+    ctx.check(found, "the resting order is not among the open orders");
+    in.broker->cancel_order(ack.account_id, ack.broker_order_id, "", call_timeout(ctx));
+}
+
+void list_fills(CaseContext& ctx) {
+    ctx.require_capability(OG_CAP_REPORT_FILLS, "report_fills");
+    require_market(ctx);
+    if (!ctx.kit_bool("expect_market_fill", true))
+        ctx.skip("testkit.expect_market_fill is false");
+    Instance in = make_instance(ctx);
+    OrderReport ack = place_market(ctx, in);
+    if (ctx.declares(OG_CAP_PUSH_EVENTS))
+        wait_update(ctx, in, ack.client_order_id,
+                    [](OrderStatus s) { return s == OrderStatus::Filled; });
+    Decimal sum;
+    for (const Fill& f : in.broker->list_fills(ack.account_id, 0))
+        if (f.broker_order_id == ack.broker_order_id) sum += f.quantity;
+    ctx.check(sum == ack.quantity, "list_fills has " + sum.to_string() + " of the order's " +
+                                       ack.quantity.to_string());
+}
+
+void positions(CaseContext& ctx) {
+    ctx.require_capability(OG_CAP_REPORT_POSITIONS, "report_positions");
+    Instance in = make_instance(ctx);
+    for (const Position& p : in.broker->positions(ctx.kit("account", "ACC-TEST")))
+        ctx.check(!p.symbol.empty(), "position without a symbol");
+}
+
+void account(CaseContext& ctx) {
+    ctx.require_capability(OG_CAP_REPORT_ACCOUNT, "report_account");
+    Instance in = make_instance(ctx);
+    std::string id = ctx.kit("account", "ACC-TEST");
+    Account a = in.broker->account(id);
+    ctx.check(a.account_id == id, "account for '" + a.account_id + "', asked for '" + id + "'");
+    ctx.check(!a.currency.empty(), "account without a currency");
+}
+
+void quote(CaseContext& ctx) {
+    ctx.require_capability(OG_CAP_QUOTES, "quotes");
+    Instance in = make_instance(ctx);
+    Quote q = in.broker->quote(ctx.kit("symbol", "AAPL"), ctx.kit("exchange", ""));
+    ctx.check(q.symbol == ctx.kit("symbol", "AAPL"), "quote for another symbol");
+    ctx.check(q.last.is_positive(), "quote with last " + q.last.to_string());
+}
+
+void price_subscription(CaseContext& ctx) {
+    ctx.require_capability(OG_CAP_PRICE_SUBSCRIPTION, "price_subscription");
+    Instance in = make_instance(ctx);
+    std::string symbol = ctx.kit("symbol", "AAPL");
+    in.broker->subscribe_prices({Instrument{symbol, ctx.kit("exchange", "")}});
+    bool got = in.events->wait(event_timeout(ctx), [&](const std::vector<OrderReport>&,
+                                                       const std::vector<Fill>&,
+                                                       const std::vector<Quote>& quotes) {
+        for (const Quote& q : quotes)
+            if (q.symbol == symbol) return true;
+        return false;
+    });
+    ctx.check(got, "no quote for " + symbol + " through the sink within testkit.timeout_ms");
+    check_clean_sink(ctx, in);
+}
+
+void unknown_outcome(CaseContext& ctx) {
+    require_market(ctx);
+    if (!ctx.has_fault_config())
+        ctx.skip("no testkit.fault_config in the plugin config (a fault making the answer to a "
+                 "sent order get lost)");
+    Instance in = make_instance(ctx, true);
+    OrderRequest req = order(ctx, OrderType::Market);
+    expect_error(ctx, "place with the answer lost after sending", {Status::UnknownOutcome},
+                 [&] { in.broker->place_order(req, call_timeout(ctx)); });
+    if (ctx.declares(OG_CAP_QUERY_BY_CLIENT_ID)) {
+        OrderReport found = in.broker->get_order(req.account_id, "", req.client_order_id);
+        ctx.check(found.client_order_id == req.client_order_id,
+                  "after an unknown outcome the order is not found by client id");
+    }
+}
+
+void concurrent_place(CaseContext& ctx) {
+    require_market(ctx);
+    Instance in = make_instance(ctx);
+    const int threads = 8;
+    const int per_thread = static_cast<int>(ctx.kit_int("orders_per_thread", 10));
+    std::mutex mu;
+    std::vector<OrderReport> acks;
+    std::vector<std::string> errors;
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&] {
+            for (int i = 0; i < per_thread; ++i) {
+                OrderRequest req = order(ctx, OrderType::Market);
+                try {
+                    OrderReport ack = in.broker->place_order(req, call_timeout(ctx));
+                    std::lock_guard<std::mutex> lock(mu);
+                    acks.push_back(std::move(ack));
+                } catch (const std::exception& e) {
+                    std::lock_guard<std::mutex> lock(mu);
+                    errors.push_back(e.what());
+                }
+            }
+        });
+    }
+    for (auto& th : pool) th.join();
+    ctx.check(errors.empty(), std::to_string(errors.size()) + " of " +
+                                  std::to_string(threads * per_thread) +
+                                  " concurrent orders failed, first: " +
+                                  (errors.empty() ? "" : errors.front()));
+    std::set<std::string> broker_ids, cids;
+    for (const OrderReport& a : acks) {
+        broker_ids.insert(a.broker_order_id);
+        cids.insert(a.client_order_id);
+    }
+    ctx.check(broker_ids.size() == acks.size(), "broker order ids repeated across orders");
+    ctx.check(cids.size() == acks.size(), "acks repeated a client order id");
+    if (ctx.declares(OG_CAP_PUSH_EVENTS)) {
+        bool all = in.events->wait(event_timeout(ctx), [&](const std::vector<OrderReport>& updates,
+                                                           const std::vector<Fill>&,
+                                                           const std::vector<Quote>&) {
+            std::set<std::string> seen;
+            for (const OrderReport& r : updates)
+                if (cids.count(r.client_order_id)) seen.insert(r.client_order_id);
+            return seen.size() == cids.size();
+        });
+        ctx.check(all, "not every concurrent order got an update through the sink");
+    }
+    check_clean_sink(ctx, in);
+}
+
+void ping(CaseContext& ctx) {
+    Instance in = make_instance(ctx);
+    try {
+        in.broker->ping(call_timeout(ctx));
+    } catch (const sdk::Error& e) {
+        if (e.status() == Status::Unsupported) ctx.skip("ping not supported (ABI 1.1, optional)");
+        throw;
+    }
+}
+
+void reload(CaseContext& ctx) {
+    for (int round = 0; round < 2; ++round) {
+        {
+            Instance in = make_instance(ctx);
+            if (ctx.declares(OG_CAP_ORDER_MARKET)) place_market(ctx, in);
+        }
+        bool unloaded = ctx.reload();
+        ctx.check(unloaded, "the library stayed loaded after its last instance was destroyed");
+    }
+    Instance in = make_instance(ctx);
+    if (ctx.declares(OG_CAP_ORDER_MARKET)) place_market(ctx, in);
+}
+
+}  // namespace
+
+std::vector<Case> broker_cases() {
+    return {
+        {"broker.descriptor", descriptor},
+        {"broker.lifecycle", lifecycle},
+        {"broker.place_market", place_market_case},
+        {"broker.status_by_broker_id", status_by_broker_id},
+        {"broker.status_by_client_id", status_by_client_id},
+        {"broker.order_updates_via_sink", order_updates_via_sink},
+        {"broker.fills_via_sink", fills_via_sink},
+        {"broker.limit_and_cancel", limit_and_cancel},
+        {"broker.modify", modify},
+        {"broker.cancel_unknown_order", cancel_unknown},
+        {"broker.get_unknown_order", get_unknown},
+        {"broker.reject_bad_quantity", reject_bad_quantity},
+        {"broker.reject_limit_without_price", reject_limit_without_price},
+        {"broker.undeclared_capability_refused", undeclared_capability_refused},
+        {"broker.list_open_orders", list_open_orders},
+        {"broker.list_fills", list_fills},
+        {"broker.positions", positions},
+        {"broker.account", account},
+        {"broker.quote", quote},
+        {"broker.price_subscription", price_subscription},
+        {"broker.unknown_outcome", unknown_outcome},
+        {"broker.concurrent_place", concurrent_place},
+        {"broker.ping", ping},
+        {"broker.reload", reload},
+    };
+}
+
+}  // namespace ordergate::testkit
