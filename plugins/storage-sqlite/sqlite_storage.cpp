@@ -315,6 +315,9 @@ SqliteStorage::SqliteStorage(const sdk::PluginContext& ctx) : host_(ctx.host) {
         synchronous_ != "EXTRA")
         throw sdk::Error(Status::InvalidArgument,
                          "config key 'synchronous' must be NORMAL, FULL, EXTRA or OFF");
+    int64_t checkpoint_pages = cfg.get_int("checkpoint_pages", 1000);
+    if (checkpoint_pages < 0 || checkpoint_pages > INT32_MAX)
+        throw sdk::Error(Status::InvalidArgument, "config key 'checkpoint_pages' must be >= 0");
     int64_t readers = cfg.get_int("read_connections", 4);
     if (readers < 0 || readers > 64)
         throw sdk::Error(Status::InvalidArgument, "config key 'read_connections' must be 0..64");
@@ -329,16 +332,67 @@ SqliteStorage::SqliteStorage(const sdk::PluginContext& ctx) : host_(ctx.host) {
                                                           parent.string() + "': " + ec.message());
         }
     }
+    checkpoint_pages_ = memory_ ? 0 : static_cast<int>(checkpoint_pages);
     writer_ = open_connection(true);
     reader_count_ = memory_ ? 0 : static_cast<size_t>(readers);
     for (size_t i = 0; i < reader_count_; ++i) readers_.push_back(open_connection(false));
+    if (checkpoint_pages_ > 0) {
+        checkpointer_conn_ = open_connection(false);
+        checkpointer_ = std::thread([this] { checkpoint_loop(); });
+    }
 }
 
-SqliteStorage::~SqliteStorage() = default;
+SqliteStorage::~SqliteStorage() {
+    if (checkpointer_.joinable()) {
+        {
+            std::lock_guard lock(checkpoint_mu_);
+            stopping_ = true;
+        }
+        checkpoint_cv_.notify_one();
+        checkpointer_.join();
+    }
+}
+
+int SqliteStorage::on_wal_commit(void* self, sqlite3*, const char*, int pages) {
+    auto* s = static_cast<SqliteStorage*>(self);
+    if (pages >= s->checkpoint_pages_) {
+        {
+            std::lock_guard lock(s->checkpoint_mu_);
+            s->checkpoint_wanted_ = true;
+        }
+        s->checkpoint_cv_.notify_one();
+    }
+    return SQLITE_OK;
+}
+
+void SqliteStorage::checkpoint_loop() {
+    std::unique_lock lock(checkpoint_mu_);
+    for (;;) {
+        checkpoint_cv_.wait(lock, [this] { return checkpoint_wanted_ || stopping_; });
+        if (stopping_) return;
+        checkpoint_wanted_ = false;
+        lock.unlock();
+        int rc = sqlite3_wal_checkpoint_v2(checkpointer_conn_->raw(), nullptr,
+                                           SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+            host_.log(sdk::LogLevel::Warn,
+                      std::string("storage-sqlite: WAL checkpoint failed: ") +
+                          sqlite3_errmsg(checkpointer_conn_->raw()));
+        }
+        lock.lock();
+    }
+}
 
 std::unique_ptr<Connection> SqliteStorage::open_connection(bool create) {
     auto c = std::make_unique<Connection>(path_, create, busy_timeout_ms_);
-    if (create && !memory_) c->exec("PRAGMA journal_mode = WAL", "enable WAL");
+    if (create && !memory_) {
+        c->exec("PRAGMA journal_mode = WAL", "enable WAL");
+        if (checkpoint_pages_ > 0) {
+            // The checkpoint thread does the checkpoints; this connection only appends to the WAL.
+            c->exec("PRAGMA wal_autocheckpoint = 0", "disable automatic checkpoints");
+            sqlite3_wal_hook(c->raw(), &SqliteStorage::on_wal_commit, this);
+        }
+    }
     std::string pragmas = "PRAGMA synchronous = " + synchronous_ +
                           "; PRAGMA temp_store = MEMORY; PRAGMA foreign_keys = OFF";
     c->exec(pragmas.c_str(), "set pragmas");

@@ -14,10 +14,15 @@
 //                     the cost of one fsync per batch.
 //   read_connections  connections reserved for reads, so queries from HTTP threads run beside the
 //                     writer under WAL; default 4. 0 serves reads from the writer connection.
+//   checkpoint_pages  WAL size (pages) at which a background thread checkpoints the WAL into the
+//                     database file (PASSIVE: it never blocks the writer or readers); default
+//                     1000. The writer itself then never pays a checkpoint's fsyncs. 0 leaves
+//                     checkpoints to SQLite's automatic checkpoint on the committing thread.
 //
 // Threads: every function may be called from any thread, concurrently. Writes (write_batch,
 // migrate) go through one writer connection under a mutex; reads take one of the reader
 // connections (waiting while all are busy). Each connection caches its prepared statements.
+// With checkpoint_pages > 0 the instance owns one checkpoint thread, joined by the destructor.
 //
 // Errors: sdk::Error(Unavailable) when the database cannot be reached or stays locked,
 // sdk::Error(InvalidArgument) for a malformed write op or cursor, sdk::Error(Internal) for
@@ -48,6 +53,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ordergate/sdk.hpp"
@@ -89,6 +95,8 @@ private:
     Reader borrow_reader();
     void return_reader(std::unique_ptr<Connection> c);
     Status apply(Connection& c, const WriteOp& op, size_t index);
+    static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages);
+    void checkpoint_loop();
 
     sdk::Host host_;
     std::string path_;
@@ -103,6 +111,14 @@ private:
     std::condition_variable read_cv_;
     std::vector<std::unique_ptr<Connection>> readers_;  // idle ones
     size_t reader_count_ = 0;
+
+    int checkpoint_pages_ = 0;
+    std::mutex checkpoint_mu_;
+    std::condition_variable checkpoint_cv_;
+    bool checkpoint_wanted_ = false;
+    bool stopping_ = false;
+    std::unique_ptr<Connection> checkpointer_conn_;
+    std::thread checkpointer_;
 };
 
 }  // namespace ordergate::storage_sqlite
