@@ -351,7 +351,8 @@ PgStorage::PgStorage(const sdk::PluginContext& ctx) : host_(ctx.host) {
         spec_.keywords.push_back("connect_timeout");
         spec_.values.push_back(std::to_string(t));
     }
-    spec_.setup.push_back("SET statement_timeout = " + std::to_string(statement_timeout));
+    spec_.setup.push_back("SET statement_timeout = " + std::to_string(statement_timeout) +
+                          "; SET client_min_messages = warning");
     sql_ = std::make_unique<Statements>(schema_);
     pool_ = std::make_unique<Pool>(spec_, static_cast<size_t>(pool_size),
                                    std::chrono::milliseconds(pool_wait));
@@ -367,7 +368,7 @@ int64_t PgStorage::migrate_to(int64_t version) {
     // A session of its own, without statement_timeout: waiting for another host's migration
     // holding the lock is expected. Closing it releases the lock whatever happened.
     ConnectSpec spec = spec_;
-    spec.setup = {"SET statement_timeout = 0"};
+    spec.setup = {"SET statement_timeout = 0; SET client_min_messages = warning"};
     std::unique_ptr<Connection> c = Connection::open(spec);
     int64_t reached = apply_migrations(*c, schema_, version);
     // Pooled sessions may hold prepared statements planned against an older schema.
