@@ -49,7 +49,21 @@ bool match(std::string_view pattern, std::string_view path,
     std::map<std::string, std::string> got;
     for (size_t i = 0; i < p.size(); ++i) {
         if (p[i].size() > 2 && p[i].front() == '{' && p[i].back() == '}') {
-            got[std::string(p[i].substr(1, p[i].size() - 2))] = std::string(s[i]);
+            // Percent-decoding only: '+' is a space in query strings, itself in a path.
+            bool ok = true;
+            std::string value;
+            for (size_t k = 0; k < s[i].size(); ++k) {
+                if (s[i][k] == '%') {
+                    std::string one = http::url_decode(s[i].substr(k, 3), &ok);
+                    if (!ok) return false;
+                    value += one;
+                    k += 2;
+                } else {
+                    value.push_back(s[i][k]);
+                }
+            }
+            if (!ok || value.empty()) return false;
+            got[std::string(p[i].substr(1, p[i].size() - 2))] = std::move(value);
         } else if (p[i] != s[i]) {
             return false;
         }
@@ -127,6 +141,20 @@ bool parse_since(const Query& q, int64_t* since, const Request& req, Response& r
     if (!v) return true;
     if (!timefmt::parse_rfc3339(*v, since)) {
         problem(res, ErrorCode::InvalidParameter, "since must be an RFC 3339 date-time", req);
+        return false;
+    }
+    return true;
+}
+
+// Lists computed in memory (positions, accounts, plugins) page by offset: the cursor is the
+// index of the next item.
+bool parse_offset(const Query& q, size_t* offset, const Request& req, Response& res) {
+    *offset = 0;
+    auto c = q.get("cursor");
+    if (!c) return true;
+    auto r = std::from_chars(c->data(), c->data() + c->size(), *offset);
+    if (c->empty() || r.ec != std::errc() || r.ptr != c->data() + c->size()) {
+        problem(res, ErrorCode::InvalidParameter, "invalid cursor", req);
         return false;
     }
     return true;
@@ -327,8 +355,7 @@ struct Api::Impl {
     void idempotent(Request& req, Response& res, const auth::Principal& who,
                     const std::string& canonical, const std::function<void(Response&)>& run) {
         if (!req.has_header("idempotency-key") || !deps.idempotency) {
-            if (options.require_idempotency_key && req.method != "DELETE" &&
-                !req.has_header("idempotency-key")) {
+            if (options.require_idempotency_key && !req.has_header("idempotency-key")) {
                 problem(res, ErrorCode::IdempotencyKeyRequired,
                         "this gateway requires an Idempotency-Key header on writes", req);
                 return;
@@ -618,11 +645,7 @@ struct Api::Impl {
         uint32_t limit;
         if (!parse_limit(q, &limit, req, res)) return;
         size_t offset = 0;
-        if (auto c = q.get("cursor")) {
-            auto r = std::from_chars(c->data(), c->data() + c->size(), offset);
-            if (r.ec != std::errc() || r.ptr != c->data() + c->size())
-                return problem(res, ErrorCode::InvalidParameter, "invalid cursor", req);
-        }
+        if (!parse_offset(q, &offset, req, res)) return;
         std::vector<positions::PositionView> all;
         auto account = q.get("account_id");
         orders::AccountScope scope = scope_of(who);
@@ -668,17 +691,23 @@ struct Api::Impl {
 
     void accounts(Request& req, Response& res, const auth::Principal& who) {
         Query q;
-        if (!parse_query(req, {"limit", "cursor"}, &q, res)) return;
+        size_t offset = 0;
+        uint32_t limit = 100;
+        if (!parse_query(req, {"limit", "cursor"}, &q, res) || !parse_limit(q, &limit, req, res) ||
+            !parse_offset(q, &offset, req, res))
+            return;
+        auto routes = deps.orders->accounts(scope_of(who));
         std::string items;
         json::Writer w(&items);
         w.begin_array();
-        for (const auto& route : deps.orders->accounts(scope_of(who))) {
-            auto a = deps.orders->account(route.account_id, scope_of(who));
+        size_t end = std::min(routes.size(), offset + limit);
+        for (size_t i = offset; i < end; ++i) {
+            auto a = deps.orders->account(routes[i].account_id, scope_of(who));
             if (!a) return problem(res, a.error(), req);
-            write_account(w, *a, route.broker);
+            write_account(w, *a, routes[i].broker);
         }
         w.end_array();
-        res.json(200, list_envelope(items, ""));
+        res.json(200, list_envelope(items, end < routes.size() ? std::to_string(end) : ""));
     }
 
     void account(Request& req, Response& res, const auth::Principal& who) {
@@ -693,18 +722,21 @@ struct Api::Impl {
 
     void plugins(Request& req, Response& res, const auth::Principal&) {
         Query q;
-        if (!parse_query(req, {"limit", "cursor"}, &q, res)) return;
+        size_t offset = 0;
+        uint32_t limit = 100;
+        if (!parse_query(req, {"limit", "cursor"}, &q, res) || !parse_limit(q, &limit, req, res) ||
+            !parse_offset(q, &offset, req, res))
+            return;
+        std::vector<std::string> all;
+        if (deps.plugins) all = deps.plugins();
         std::string items = "[";
-        if (deps.plugins) {
-            bool first = true;
-            for (const auto& p : deps.plugins()) {
-                if (!first) items += ',';
-                items += p;
-                first = false;
-            }
+        size_t end = std::min(all.size(), offset + limit);
+        for (size_t i = offset; i < end; ++i) {
+            if (i > offset) items += ',';
+            items += all[i];
         }
         items += ']';
-        res.json(200, list_envelope(items, ""));
+        res.json(200, list_envelope(items, end < all.size() ? std::to_string(end) : ""));
     }
 };
 

@@ -94,7 +94,7 @@ std::string plugin_json(const plugin_loader::PluginInfo& info, const std::vector
     while (pos < caps.size()) {
         size_t end = caps.find_first_of(", |", pos);
         if (end == std::string::npos) end = caps.size();
-        if (end > pos) w.string(caps.substr(pos, end - pos));
+        if (end > pos && caps.substr(pos, end - pos) != "none") w.string(caps.substr(pos, end - pos));
         pos = end + 1;
     }
     w.end_array().key("instances").begin_array();
@@ -142,11 +142,7 @@ struct Gateway::Impl {
         }
         plugin_loader::HostServicesConfig services;
         auto lib = plugin_loader::load_plugin(path, kind, services);
-        const auto& i = lib->info();
-        spdlog::info("event=plugin_loaded name={} kind={} version={} sdk={} abi={}.{} path={}",
-                     i.name, plugin_loader::kind_name(i.kind), i.version, i.sdk_version,
-                     i.abi_major, i.abi_minor, i.path);
-        libraries[path] = lib;
+        libraries[path] = lib;  // the loader logs what it loaded
         return lib;
     }
 
@@ -271,6 +267,7 @@ void Gateway::start() {
 
     // Brokers start: events may flow from here on.
     for (auto& [name, b] : g.brokers) b->start();
+    g.orders->start_price_feeds();
 
     api::ApiDeps deps;
     deps.orders = g.orders.get();
@@ -282,7 +279,8 @@ void Gateway::start() {
     deps.readiness = [&g] { return g.readiness(); };
     deps.plugins = [&g] {
         std::vector<std::string> items;
-        for (const auto& [path, lib] : g.libraries) items.push_back(plugin_json(lib->info(), g.instances_of[path]));
+        for (const auto& [path, lib] : g.libraries)
+            items.push_back(plugin_json(lib->info(), g.instances_of[lib->info().path]));
         return items;
     };
     api::ApiOptions ao;

@@ -17,13 +17,13 @@ namespace ordergate::http {
 
 struct Request {
     std::string method;
-    std::string path;   // decoded path, no query
+    std::string path;   // as sent (percent-encoded), without the query
     std::string query;  // raw query string (after '?')
     std::string body;
     std::string request_id;
     std::string remote;
     std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
-    std::map<std::string, std::string> params;                 // path parameters
+    std::map<std::string, std::string> params;                 // path parameters, decoded
     std::string route;  // the matched route pattern, for metrics and logs ("unmatched" otherwise)
 
     // The header's value, or "" when absent (names are case-insensitive).

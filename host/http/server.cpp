@@ -56,8 +56,9 @@ public:
         req.remote = preq.clientAddress().host().toString();
         const std::string& uri = preq.getURI();
         size_t q = uri.find('?');
-        bool path_ok = true;
-        req.path = url_decode(std::string_view(uri).substr(0, q), &path_ok);
+        // The path stays percent-encoded: the router decodes each segment, so an encoded '/'
+        // inside an id (client_order_id:a%2Fb) is not a separator.
+        req.path = uri.substr(0, q);
         if (q != std::string::npos) req.query = uri.substr(q + 1);
         req.headers.reserve(preq.size());
         for (const auto& h : preq) req.headers.emplace_back(lower(h.first), h.second);
@@ -66,10 +67,7 @@ public:
 
         bool close_after = false;
         try {
-            if (!path_ok) {
-                render_problem(Error::make(ErrorCode::NotFound, "malformed path"), req.request_id,
-                               &res);
-            } else if (read_body(preq, &req, &res)) {
+            if (read_body(preq, &req, &res)) {
                 shared_->dispatch(req, res);
             } else {
                 close_after = true;  // the rest of an oversized body was not read
@@ -129,7 +127,7 @@ private:
 
     void send(const Request& req, Response& res, Poco::Net::HTTPServerResponse& pres,
               bool close_after) {
-        pres.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(res.status));
+        pres.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(res.status));
         if (!res.content_type.empty()) pres.setContentType(res.content_type);
         for (const auto& h : res.headers) pres.set(h.first, h.second);
         pres.set("X-Request-Id", req.request_id);

@@ -134,8 +134,49 @@ void OrderService::recover() {
             fq.cursor = page.next_cursor;
         }
     }
+    {
+        std::lock_guard lock(watch_mutex_);
+        std::shared_lock cl(cache_mutex_);
+        for (const auto& [id, e] : by_id_) watched_[e->rec.broker].insert({e->rec.symbol, e->rec.exchange});
+    }
+    if (positions_) {
+        std::lock_guard lock(watch_mutex_);
+        for (const auto& p : positions_->snapshot()) watched_[p.broker].insert({p.symbol, p.exchange});
+    }
     if (metrics_) metrics_->set_open_orders(static_cast<double>(live));
     spdlog::info("event=recovered open_orders={} fills_replayed={}", live, fills);
+}
+
+void OrderService::start_price_feeds() {
+    std::lock_guard lock(watch_mutex_);
+    feeds_started_ = true;
+    for (const auto& [name, broker] : brokers_) {
+        if (!broker || !broker->has(OG_CAP_PRICE_SUBSCRIPTION)) continue;
+        std::vector<Instrument> list;
+        for (const auto& [sym, ex] : watched_[name]) list.push_back({sym, ex});
+        if (list.empty()) continue;
+        try {
+            broker->subscribe_prices(list);
+        } catch (const sdk::Error& e) {
+            spdlog::warn("event=price_subscription_failed broker={} error=\"{}\"", name, e.what());
+        }
+    }
+}
+
+void OrderService::watch(const std::string& broker, const std::string& symbol,
+                         const std::string& exchange) {
+    std::lock_guard lock(watch_mutex_);
+    auto& set = watched_[broker];
+    if (!set.insert({symbol, exchange}).second || !feeds_started_) return;
+    auto b = brokers_.find(broker);
+    if (b == brokers_.end() || !b->second || !b->second->has(OG_CAP_PRICE_SUBSCRIPTION)) return;
+    std::vector<Instrument> list;
+    for (const auto& [sym, ex] : set) list.push_back({sym, ex});
+    try {
+        b->second->subscribe_prices(list);
+    } catch (const sdk::Error& e) {
+        spdlog::warn("event=price_subscription_failed broker={} error=\"{}\"", broker, e.what());
+    }
 }
 
 // ---- routing ------------------------------------------------------------------------------------
@@ -519,6 +560,7 @@ Result<PlaceResult> OrderService::place(OrderRequest req, const AccountScope& sc
         }
     }
 
+    watch(r->name, req.symbol, req.exchange);
     const int64_t now = now_ns();
     if (req.client_order_id.empty()) req.client_order_id = ids::new_id("og-");
     if (req.extra_json.empty()) req.extra_json = "{}";

@@ -26,6 +26,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -124,6 +125,11 @@ public:
     // The broker instance of an account, or "" when the account is not configured.
     std::string broker_of(const std::string& account_id) const;
 
+    // Subscribes each broker with OG_CAP_PRICE_SUBSCRIPTION to the prices of every instrument
+    // it has positions or live orders in (call once brokers are started); later orders add
+    // their instruments as they come.
+    void start_price_feeds();
+
     // Last price seen for an instrument (quotes pushed by brokers).
     std::optional<Decimal> last_price(const std::string& symbol, const std::string& exchange) const;
     size_t open_orders() const;
@@ -180,6 +186,9 @@ private:
     void apply_report(Entry& e, const std::string& broker, const OrderReport& report,
                       const Origin& origin, bool wait);
 
+    // Adds an instrument to a broker's price subscription (never from a plugin thread).
+    void watch(const std::string& broker, const std::string& symbol, const std::string& exchange);
+
     Result<ChangeResult> request_cancel(const EntryPtr& entry, const Route& route,
                                         const Origin& origin, bool emulated);
     void record_broker_call(const std::string& broker, const char* op, Status status,
@@ -207,6 +216,10 @@ private:
 
     mutable std::shared_mutex prices_mutex_;
     std::unordered_map<std::string, Decimal> last_prices_;  // symbol \0 exchange
+
+    std::mutex watch_mutex_;
+    std::map<std::string, std::set<std::pair<std::string, std::string>>> watched_;
+    bool feeds_started_ = false;
 
     mutable std::mutex connection_mutex_;
     std::unordered_map<std::string, bool> connected_;
