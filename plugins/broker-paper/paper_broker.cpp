@@ -63,15 +63,23 @@ void PaperBroker::deliver(std::vector<VenueEvent>& events) {
     for (VenueEvent& e : events) {
         try {
             switch (e.kind) {
-                case VenueEvent::Kind::OrderUpdate: sink_.order_update(e.order); break;
-                case VenueEvent::Kind::Fill: sink_.fill(e.fill); break;
-                case VenueEvent::Kind::Quote: sink_.quote(e.quote); break;
-                case VenueEvent::Kind::Connection: sink_.connection(e.connected, e.detail); break;
+                case VenueEvent::Kind::OrderUpdate:
+                    sink_.order_update(e.order);
+                    break;
+                case VenueEvent::Kind::Fill:
+                    sink_.fill(e.fill);
+                    break;
+                case VenueEvent::Kind::Quote:
+                    sink_.quote(e.quote);
+                    break;
+                case VenueEvent::Kind::Connection:
+                    sink_.connection(e.connected, e.detail);
+                    break;
             }
         } catch (const std::exception& ex) {
-            host_.log(sdk::LogLevel::Error,
-                      std::string("broker-paper: pushing an event to the host failed: ") +
-                          ex.what());
+            host_.log(
+                sdk::LogLevel::Error,
+                std::string("broker-paper: pushing an event to the host failed: ") + ex.what());
         }
     }
 }
@@ -119,8 +127,9 @@ OrderReport PaperBroker::cancel_order(const std::string& account_id,
                                       const std::string& broker_order_id,
                                       const std::string& client_order_id,
                                       std::chrono::milliseconds timeout) {
-    return translated(
-        [&] { return venue_->cancel_order(account_id, broker_order_id, client_order_id, timeout); });
+    return translated([&] {
+        return venue_->cancel_order(account_id, broker_order_id, client_order_id, timeout);
+    });
 }
 
 OrderReport PaperBroker::get_order(const std::string& account_id,

@@ -41,7 +41,7 @@ inline constexpr uint64_t kPaperCapabilities =
     OG_CAP_PARTIAL_FILLS | OG_CAP_PUSH_EVENTS;
 
 class PaperBroker : public sdk::BrokerPlugin {
-public:
+  public:
     // Parses the settings and builds the venue (replaying its journal). Throws
     // sdk::Error(InvalidArgument) for a bad setting, sdk::Error(Internal) for a bad journal.
     explicit PaperBroker(const sdk::PluginContext& ctx);
@@ -75,7 +75,7 @@ public:
     // The engine, for tests that construct the plugin class directly.
     PaperVenue& venue() { return *venue_; }
 
-private:
+  private:
     void run();
     void deliver(std::vector<VenueEvent>& events);
 

@@ -92,9 +92,8 @@ PaperSettings parse_paper_settings(const sdk::Config& c) {
         size_t pos = 0;
         while (pos <= all.size()) {
             size_t comma = all.find(',', pos);
-            std::string_view part = all.substr(pos, comma == std::string_view::npos
-                                                        ? std::string_view::npos
-                                                        : comma - pos);
+            std::string_view part = all.substr(
+                pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
             v.accounts.push_back(trim(part));
             if (comma == std::string_view::npos) break;
             pos = comma + 1;

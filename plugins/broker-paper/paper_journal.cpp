@@ -17,11 +17,20 @@ std::string errno_text(int e) { return std::string(std::strerror(e)); }
 void escape_into(std::string& out, std::string_view v) {
     for (char c : v) {
         switch (c) {
-            case '%': out += "%25"; break;
-            case '\t': out += "%09"; break;
-            case '\n': out += "%0A"; break;
-            case '\r': out += "%0D"; break;
-            default: out.push_back(c);
+            case '%':
+                out += "%25";
+                break;
+            case '\t':
+                out += "%09";
+                break;
+            case '\n':
+                out += "%0A";
+                break;
+            case '\r':
+                out += "%0D";
+                break;
+            default:
+                out.push_back(c);
         }
     }
 }
@@ -41,8 +50,7 @@ std::string unescape(std::string_view v) {
             out.push_back(v[i]);
             continue;
         }
-        if (i + 2 >= v.size())
-            throw JournalError("truncated escape in journal value");
+        if (i + 2 >= v.size()) throw JournalError("truncated escape in journal value");
         int hi = hex_value(v[i + 1]), lo = hex_value(v[i + 2]);
         if (hi < 0 || lo < 0) throw JournalError("bad escape in journal value");
         out.push_back(static_cast<char>(hi * 16 + lo));
@@ -122,8 +130,7 @@ void JournalFile::open(const std::string& path, bool fsync,
                        const std::function<void(const std::string&)>& warn) {
     close();
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0)
-        throw JournalError("cannot open journal '" + path + "': " + errno_text(errno));
+    if (fd < 0) throw JournalError("cannot open journal '" + path + "': " + errno_text(errno));
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
         ::close(fd);
@@ -169,8 +176,8 @@ void JournalFile::open(const std::string& path, bool fsync,
             try {
                 replay(decode_journal_line(line));
             } catch (const JournalError& e) {
-                throw JournalError("journal '" + path + "' line " + std::to_string(line_no) +
-                                   ": " + e.what());
+                throw JournalError("journal '" + path + "' line " + std::to_string(line_no) + ": " +
+                                   e.what());
             }
         }
     } catch (...) {

@@ -29,7 +29,7 @@ namespace ordergate::paper {
 
 // A failure to open, read, parse or write the journal.
 class JournalError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -55,7 +55,7 @@ JournalRecord decode_journal_line(std::string_view line);
 
 // The open journal file. Not thread-safe: the venue calls it under its own mutex.
 class JournalFile {
-public:
+  public:
     JournalFile() = default;
     ~JournalFile();
     JournalFile(const JournalFile&) = delete;
@@ -77,7 +77,7 @@ public:
     // Releases the lock and closes the file. Idempotent.
     void close();
 
-private:
+  private:
     int fd_ = -1;
     bool fsync_ = false;
     std::string path_;

@@ -34,7 +34,7 @@ inline constexpr uint64_t kFaultStreamSalt = 0x6661756C74ull;
 
 // A SplitMix64 generator. Its whole state is one uint64_t, which the journal stores.
 class SplitMix64 {
-public:
+  public:
     constexpr explicit SplitMix64(uint64_t state = 0) : state_(state) {}
 
     constexpr uint64_t next() {
@@ -60,7 +60,7 @@ public:
         return SplitMix64(splitmix64_mix(seed ^ kFaultStreamSalt));
     }
 
-private:
+  private:
     uint64_t state_;
 };
 

@@ -46,8 +46,8 @@ Decimal read_decimal(const JournalRecord& r, std::string_view key) {
     opts.max_digits = 19;
     opts.max_scale = Decimal::kMaxScale;
     if (!Decimal::parse(v, &d, &why, opts))
-        throw JournalError("journal record '" + r.type + "' key '" + std::string(key) +
-                           "': '" + v + "' " + why);
+        throw JournalError("journal record '" + r.type + "' key '" + std::string(key) + "': '" + v +
+                           "' " + why);
     return d;
 }
 
@@ -63,8 +63,8 @@ Int read_int(const JournalRecord& r, std::string_view key) {
     Int n{};
     auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
     if (ec != std::errc() || p != v.data() + v.size())
-        throw JournalError("journal record '" + r.type + "' key '" + std::string(key) +
-                           "': '" + v + "' is not an integer");
+        throw JournalError("journal record '" + r.type + "' key '" + std::string(key) + "': '" + v +
+                           "' is not an integer");
     return n;
 }
 
@@ -86,7 +86,8 @@ void check_ratio(const Decimal& d, const char* key, bool allow_one) {
 
 }  // namespace
 
-// ---- EventQueue ----------------------------------------------------------------------------------
+// ---- EventQueue
+// ----------------------------------------------------------------------------------
 
 void EventQueue::push(VenueEvent event) {
     {
@@ -146,8 +147,7 @@ PaperVenue::PaperVenue(VenueConfig config, VenueEnv env)
     for (const auto& [sym, price] : c.prices) {
         if (sym.empty()) fail(Status::InvalidArgument, "config key 'prices.': empty symbol");
         if (!price.is_positive() || !on_grid(price))
-            fail(Status::InvalidArgument, "config key 'prices." + sym + "': " +
-                                              price.to_string() +
+            fail(Status::InvalidArgument, "config key 'prices." + sym + "': " + price.to_string() +
                                               " must be positive and a multiple of tick_size " +
                                               c.tick_size.to_string());
     }
@@ -179,8 +179,7 @@ PaperVenue::PaperVenue(VenueConfig config, VenueEnv env)
                 try {
                     replay(r);
                 } catch (const DecimalError& e) {
-                    throw JournalError(std::string("arithmetic failed during replay: ") +
-                                       e.what());
+                    throw JournalError(std::string("arithmetic failed during replay: ") + e.what());
                 }
             };
             journal_.open(c.journal_path, c.journal_fsync, replay_one, env_.warn);
@@ -207,8 +206,8 @@ PaperVenue::PaperVenue(VenueConfig config, VenueEnv env)
     VenueEvent ev;
     ev.kind = VenueEvent::Kind::Connection;
     ev.connected = !disconnected_;
-    ev.detail = disconnected_ ? "paper venue: disconnected by fault.disconnect"
-                              : "paper venue: connected";
+    ev.detail =
+        disconnected_ ? "paper venue: disconnected by fault.disconnect" : "paper venue: connected";
     events_.push(std::move(ev));
 }
 
@@ -262,16 +261,19 @@ PaperVenue::FaultDraw PaperVenue::draw_faults_locked(Op op) {
 void PaperVenue::before_send(std::chrono::milliseconds timeout, const char* what) const {
     if (config_.send_delay.count() == 0) return;
     if (timeout.count() > 0 && timeout <= config_.send_delay) {
-        if (env_.sleep) env_.sleep(timeout);
-        else std::this_thread::sleep_for(timeout);
-        fail(Status::Timeout, std::string(what) + ": the deadline of " +
-                                  std::to_string(timeout.count()) +
-                                  " ms passed before the request was sent (send_delay_ms " +
-                                  std::to_string(config_.send_delay.count()) +
-                                  "); nothing was sent");
+        if (env_.sleep)
+            env_.sleep(timeout);
+        else
+            std::this_thread::sleep_for(timeout);
+        fail(Status::Timeout,
+             std::string(what) + ": the deadline of " + std::to_string(timeout.count()) +
+                 " ms passed before the request was sent (send_delay_ms " +
+                 std::to_string(config_.send_delay.count()) + "); nothing was sent");
     }
-    if (env_.sleep) env_.sleep(config_.send_delay);
-    else std::this_thread::sleep_for(config_.send_delay);
+    if (env_.sleep)
+        env_.sleep(config_.send_delay);
+    else
+        std::this_thread::sleep_for(config_.send_delay);
 }
 
 void PaperVenue::after_send(std::chrono::milliseconds timeout, const char* what) const {
@@ -285,14 +287,16 @@ void PaperVenue::after_send(std::chrono::milliseconds timeout, const char* what)
             lost = true;
         }
     }
-    if (env_.sleep) env_.sleep(wait);
-    else std::this_thread::sleep_for(wait);
+    if (env_.sleep)
+        env_.sleep(wait);
+    else
+        std::this_thread::sleep_for(wait);
     if (lost)
-        fail(Status::UnknownOutcome,
-             std::string(what) + ": the deadline of " + std::to_string(timeout.count()) +
-                 " ms passed after the request was sent (latency_ms " +
-                 std::to_string(config_.latency.count()) +
-                 "); it took effect at the venue but its answer was lost");
+        fail(Status::UnknownOutcome, std::string(what) + ": the deadline of " +
+                                         std::to_string(timeout.count()) +
+                                         " ms passed after the request was sent (latency_ms " +
+                                         std::to_string(config_.latency.count()) +
+                                         "); it took effect at the venue but its answer was lost");
 }
 
 PaperVenue::SymbolState& PaperVenue::symbol_locked(const std::string& symbol) {
@@ -337,8 +341,7 @@ void PaperVenue::validate_shape(OrderType type, const std::optional<Decimal>& pr
         fail(Status::InvalidArgument, name + " order needs a trigger price");
     if (!needs_trigger && trigger)
         fail(Status::InvalidArgument, name + " order must not carry a trigger price");
-    if (price && !price->is_positive())
-        fail(Status::InvalidArgument, "price must be positive");
+    if (price && !price->is_positive()) fail(Status::InvalidArgument, "price must be positive");
     if (trigger && !trigger->is_positive())
         fail(Status::InvalidArgument, "trigger price must be positive");
 }
@@ -407,8 +410,7 @@ PaperVenue::OrderState* PaperVenue::find_locked(const std::string& account_id,
                                                 const std::string& broker_order_id,
                                                 const std::string& client_order_id) {
     const PaperVenue* self = this;
-    return const_cast<OrderState*>(self->find_locked(account_id, broker_order_id,
-                                                     client_order_id));
+    return const_cast<OrderState*>(self->find_locked(account_id, broker_order_id, client_order_id));
 }
 
 const PaperVenue::OrderState* PaperVenue::find_locked(const std::string& account_id,
@@ -498,8 +500,10 @@ void PaperVenue::replay(const JournalRecord& r) {
         if (r.type != "H" || r.at("format") != kJournalFormat)
             throw JournalError("not an ordergate paper venue journal (no header line)");
         if (r.at("version") != kJournalVersion)
-            throw JournalError("journal version " + r.at("version") + " is not supported (this "
-                               "build reads version " + kJournalVersion + ")");
+            throw JournalError("journal version " + r.at("version") +
+                               " is not supported (this "
+                               "build reads version " +
+                               kJournalVersion + ")");
         replay_header_seen_ = true;
         return;
     }
@@ -530,8 +534,10 @@ void PaperVenue::replay(const JournalRecord& r) {
         o.created_at_ns = read_int<int64_t>(r, "created");
         o.triggered = r.at("triggered") == "1";
         by_client_id_[{rep.account_id, rep.client_order_id}] = o.number;
-        if (is_terminal(rep.status)) open_.erase(o.number);
-        else open_.insert(o.number);
+        if (is_terminal(rep.status))
+            open_.erase(o.number);
+        else
+            open_.insert(o.number);
         next_order_ = std::max(next_order_, o.number + 1);
         orders_[o.number] = std::move(o);
     } else if (r.type == "F") {
@@ -548,7 +554,8 @@ void PaperVenue::replay(const JournalRecord& r) {
         f.fee = read_decimal(r, "fee");
         f.executed_at_ns = read_int<int64_t>(r, "at");
         uint64_t n = parse_numbered_id(f.broker_trade_id, "PT-");
-        if (n == 0) throw JournalError("journal fill with a bad trade id '" + f.broker_trade_id + "'");
+        if (n == 0)
+            throw JournalError("journal fill with a bad trade id '" + f.broker_trade_id + "'");
         if (accounts_.count(f.account_id) == 0)
             throw JournalError("journal fill " + f.broker_trade_id + " of unknown account '" +
                                f.account_id + "'");
@@ -625,8 +632,10 @@ void PaperVenue::apply_fill_to_books_locked(const Fill& f) {
     if (acc == accounts_.end())
         fail(Status::Internal, "fill " + f.broker_trade_id + " of unknown account");
     Decimal notional = f.quantity * f.price;
-    if (f.side == Side::Buy) acc->second.cash = acc->second.cash - notional - f.fee;
-    else acc->second.cash = acc->second.cash + notional - f.fee;
+    if (f.side == Side::Buy)
+        acc->second.cash = acc->second.cash - notional - f.fee;
+    else
+        acc->second.cash = acc->second.cash + notional - f.fee;
 
     PositionState& p = positions_[{f.account_id, f.symbol, f.exchange}];
     Decimal delta = f.side == Side::Buy ? f.quantity : -f.quantity;
@@ -735,8 +744,7 @@ void PaperVenue::try_execute_locked(OrderState& o, bool entry) {
     }
     execute_locked(o, available, *price);
     if ((ioc || fok) && !is_terminal(r.status))
-        finish_locked(o, OrderStatus::Cancelled, "IOC: unfilled remainder cancelled",
-                      "cancelled");
+        finish_locked(o, OrderStatus::Cancelled, "IOC: unfilled remainder cancelled", "cancelled");
 }
 
 OrderReport PaperVenue::cancel_locked(OrderState& o) {
@@ -872,9 +880,10 @@ OrderReport PaperVenue::modify_order(const ModifyRequest& rq, std::chrono::milli
         OrderState* o = find_locked(rq.account_id, rq.broker_order_id, rq.client_order_id);
         if (o == nullptr) {
             refusal.emplace(Status::NotFound,
-                            "no order " + (rq.broker_order_id.empty()
-                                               ? "with client order id '" + rq.client_order_id + "'"
-                                               : rq.broker_order_id) +
+                            "no order " +
+                                (rq.broker_order_id.empty()
+                                     ? "with client order id '" + rq.client_order_id + "'"
+                                     : rq.broker_order_id) +
                                 " at the paper venue");
         } else if (is_terminal(o->report.status)) {
             refusal.emplace(Status::Rejected, "order " + o->report.broker_order_id + " is " +
@@ -969,11 +978,12 @@ OrderReport PaperVenue::cancel_order(const std::string& account_id,
         check_usable_locked();
         OrderState* o = find_locked(account_id, broker_order_id, client_order_id);
         if (o == nullptr) {
-            refusal.emplace(Status::NotFound,
-                            "no order " + (broker_order_id.empty()
-                                               ? "with client order id '" + client_order_id + "'"
-                                               : broker_order_id) +
-                                " at the paper venue");
+            refusal.emplace(
+                Status::NotFound,
+                "no order " +
+                    (broker_order_id.empty() ? "with client order id '" + client_order_id + "'"
+                                             : broker_order_id) +
+                    " at the paper venue");
         } else if (is_terminal(o->report.status)) {
             refusal.emplace(Status::Rejected, "order " + o->report.broker_order_id +
                                                   " is already " +
@@ -1026,8 +1036,7 @@ std::vector<OrderReport> PaperVenue::cancel_all(const std::string& account_id,
     return out;
 }
 
-OrderReport PaperVenue::get_order(const std::string& account_id,
-                                  const std::string& broker_order_id,
+OrderReport PaperVenue::get_order(const std::string& account_id, const std::string& broker_order_id,
                                   const std::string& client_order_id) const {
     if (broker_order_id.empty() && client_order_id.empty())
         fail(Status::InvalidArgument, "get_order needs a broker order id or a client order id");
@@ -1035,11 +1044,11 @@ OrderReport PaperVenue::get_order(const std::string& account_id,
     check_usable_locked();
     const OrderState* o = find_locked(account_id, broker_order_id, client_order_id);
     if (o == nullptr)
-        fail(Status::NotFound, "no order " +
-                                   (broker_order_id.empty()
-                                        ? "with client order id '" + client_order_id + "'"
-                                        : broker_order_id) +
-                                   " at the paper venue");
+        fail(Status::NotFound,
+             "no order " +
+                 (broker_order_id.empty() ? "with client order id '" + client_order_id + "'"
+                                          : broker_order_id) +
+                 " at the paper venue");
     return o->report;
 }
 
@@ -1140,8 +1149,7 @@ void PaperVenue::step_locked() {
         ev.quote = quote_locked(i.symbol, i.exchange);
         emit_locked(std::move(ev));
     }
-    if (journal_.is_open() &&
-        ticks_ % static_cast<uint64_t>(config_.journal_snapshot_ticks) == 0)
+    if (journal_.is_open() && ticks_ % static_cast<uint64_t>(config_.journal_snapshot_ticks) == 0)
         snapshot_locked();
 }
 

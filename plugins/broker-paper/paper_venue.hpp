@@ -106,12 +106,12 @@ namespace ordergate::paper {
 
 // A classified failure; the plugin turns it into sdk::Error with the same status and message.
 class VenueError : public std::runtime_error {
-public:
+  public:
     VenueError(Status status, const std::string& message)
         : std::runtime_error(message), status_(status) {}
     Status status() const { return status_; }
 
-private:
+  private:
     Status status_;
 };
 
@@ -151,7 +151,7 @@ struct VenueConfig {
 
 // What the venue uses from its environment. Every member is optional (a default is used).
 struct VenueEnv {
-    std::function<int64_t()> now_ns;                         // default: system clock
+    std::function<int64_t()> now_ns;                       // default: system clock
     std::function<void(std::chrono::milliseconds)> sleep;  // default: this_thread::sleep_for
     std::function<void(const std::string&)> warn;          // default: dropped
 };
@@ -160,16 +160,16 @@ struct VenueEnv {
 struct VenueEvent {
     enum class Kind { OrderUpdate, Fill, Quote, Connection };
     Kind kind = Kind::OrderUpdate;
-    OrderReport order;      // OrderUpdate
-    Fill fill;              // Fill
-    Quote quote;            // Quote
-    bool connected = false; // Connection
-    std::string detail;     // Connection
+    OrderReport order;       // OrderUpdate
+    Fill fill;               // Fill
+    Quote quote;             // Quote
+    bool connected = false;  // Connection
+    std::string detail;      // Connection
 };
 
 // A thread-safe FIFO of events with a blocking take for the plugin's worker.
 class EventQueue {
-public:
+  public:
     void push(VenueEvent event);
     // Everything queued now (possibly nothing); never blocks.
     std::vector<VenueEvent> take_all();
@@ -178,7 +178,7 @@ public:
     std::vector<VenueEvent> wait_take(std::chrono::steady_clock::time_point deadline);
     void wake();
 
-private:
+  private:
     std::mutex mu_;
     std::condition_variable cv_;
     std::deque<VenueEvent> events_;
@@ -186,7 +186,7 @@ private:
 };
 
 class PaperVenue {
-public:
+  public:
     // Validates the config (Status::InvalidArgument naming the setting), opens and replays the
     // journal (Status::Internal on a corrupt or locked journal), opens missing accounts, and
     // queues a connection event (false when fault.disconnect).
@@ -210,8 +210,7 @@ public:
     // Cancels an open order. Throws NotFound; Rejected ("order P-1 is already FILLED");
     // Unavailable; Timeout; UnknownOutcome.
     OrderReport cancel_order(const std::string& account_id, const std::string& broker_order_id,
-                             const std::string& client_order_id,
-                             std::chrono::milliseconds timeout);
+                             const std::string& client_order_id, std::chrono::milliseconds timeout);
     // Cancels every open order of the account (all accounts when empty); returns their reports.
     std::vector<OrderReport> cancel_all(const std::string& account_id,
                                         std::chrono::milliseconds timeout);
@@ -256,7 +255,7 @@ public:
     EventQueue& events() { return events_; }
     std::vector<VenueEvent> drain_events() { return events_.take_all(); }
 
-private:
+  private:
     struct OrderState {
         uint64_t number = 0;
         OrderReport report;
@@ -309,8 +308,7 @@ private:
 
     OrderState* find_locked(const std::string& account_id, const std::string& broker_order_id,
                             const std::string& client_order_id);
-    const OrderState* find_locked(const std::string& account_id,
-                                  const std::string& broker_order_id,
+    const OrderState* find_locked(const std::string& account_id, const std::string& broker_order_id,
                                   const std::string& client_order_id) const;
     OrderReport reject_locked(OrderState&& o, const std::string& reason);
     void try_execute_locked(OrderState& o, bool entry);

@@ -1,5 +1,7 @@
 // The plugin class over the venue: settings, the worker thread and the event sink, constructed
 // directly (the loaded .so is tested in paper_plugin_load_test.cpp).
+#include "paper_broker.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,7 +10,6 @@
 #include <set>
 #include <thread>
 
-#include "paper_broker.hpp"
 #include "paper_config.hpp"
 #include "paper_test_support.hpp"
 
@@ -33,7 +34,7 @@ Status status_of(const std::function<void()>& f) {
 
 // Records what the plugin pushes through the C sink, and on which thread.
 class SinkRecorder {
-public:
+  public:
     SinkRecorder() {
         sink_.size = sizeof(og_event_sink);
         sink_.ctx = this;
@@ -74,7 +75,7 @@ public:
         return threads_;
     }
 
-private:
+  private:
     void add(std::string e) {
         {
             std::lock_guard lock(mu_);
@@ -171,8 +172,8 @@ TEST(PaperSettingsTest, ReadsEveryKey) {
 }
 
 TEST(PaperSettingsTest, AccountsAsAYamlList) {
-    PaperSettings s = parse_paper_settings(
-        sdk::Config(Entries{{"accounts.0", "X"}, {"accounts.1", "Y"}}));
+    PaperSettings s =
+        parse_paper_settings(sdk::Config(Entries{{"accounts.0", "X"}, {"accounts.1", "Y"}}));
     EXPECT_EQ(s.venue.accounts, (std::vector<std::string>{"X", "Y"}));
 }
 
@@ -186,8 +187,7 @@ TEST(PaperSettingsTest, UnknownKeysAndBadValuesNameTheKey) {
         }
         return std::string();
     };
-    EXPECT_NE(message({{"fault.reject_ratoi", "1"}}).find("fault.reject_ratoi"),
-              std::string::npos);
+    EXPECT_NE(message({{"fault.reject_ratoi", "1"}}).find("fault.reject_ratoi"), std::string::npos);
     EXPECT_NE(message({{"latency_ms", "fast"}}).find("latency_ms"), std::string::npos);
     EXPECT_NE(message({{"latency_ms", "-1"}}).find("latency_ms"), std::string::npos);
     EXPECT_NE(message({{"initial_cash", "1e6"}}).find("initial_cash"), std::string::npos);
@@ -275,7 +275,9 @@ TEST(PaperBrokerTest, ErrorsKeepTheirStatus) {
               Status::UnknownOutcome);
     EXPECT_EQ(broker.get_order("ACC1", "", "u").status, OrderStatus::Filled);
     EXPECT_EQ(status_of([&] { broker.get_order("ACC1", "", "zz"); }), Status::NotFound);
-    EXPECT_EQ(status_of([&] { PaperBroker bad(context({{"tick_size", "0"}}, rec)); }),
+    EXPECT_EQ(status_of([&] {
+                  PaperBroker bad(context({{"tick_size", "0"}}, rec));
+              }),
               Status::InvalidArgument);
 }
 
@@ -304,9 +306,9 @@ TEST(PaperBrokerTest, StopWritesASnapshotAndANewInstanceResumes) {
     }
     PaperBroker again(context(cfg, rec));
     EXPECT_EQ(again.get_order("ACC1", "", "a").status, OrderStatus::Filled);
-    EXPECT_EQ(again.place_order(order("b", Side::Buy, OrderType::Market, "1"), kTimeout)
-                  .broker_order_id,
-              "P-2");
+    EXPECT_EQ(
+        again.place_order(order("b", Side::Buy, OrderType::Market, "1"), kTimeout).broker_order_id,
+        "P-2");
 }
 
 }  // namespace

@@ -1,10 +1,11 @@
 // The journal: its line format, and a venue's state surviving a restart on the same file.
+#include "paper_journal.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <sstream>
 
-#include "paper_journal.hpp"
 #include "paper_test_support.hpp"
 #include "paper_venue.hpp"
 
@@ -30,8 +31,8 @@ std::string describe(const std::vector<OrderReport>& orders) {
     for (const auto& o : orders)
         out += o.broker_order_id + "|" + o.client_order_id + "|" +
                std::string(to_string(o.status)) + "|" + o.quantity.to_string() + "|" +
-               o.filled_quantity.to_string() + "|" + (o.price ? o.price->to_string() : "-") +
-               "|" + (o.average_fill_price ? o.average_fill_price->to_string() : "-") + "|" +
+               o.filled_quantity.to_string() + "|" + (o.price ? o.price->to_string() : "-") + "|" +
+               (o.average_fill_price ? o.average_fill_price->to_string() : "-") + "|" +
                o.reject_reason + "|" + std::to_string(o.updated_at_ns) + "\n";
     return out;
 }
@@ -158,8 +159,7 @@ TEST(PaperJournal, StateSurvivesACrashWithoutASnapshot) {
         orders = describe(v.list_orders("", false, 0));
         fills = describe(v.list_fills("", 0));
         // Simulate a crash: copy the file before the destructor writes its snapshot.
-        std::ofstream(dir.file("copy.journal"), std::ios::binary)
-            << read_file(c.journal_path);
+        std::ofstream(dir.file("copy.journal"), std::ios::binary) << read_file(c.journal_path);
     }
     c.journal_path = dir.file("copy.journal");
     PaperVenue again(c, clock.env());
@@ -171,9 +171,9 @@ TEST(PaperJournal, StateSurvivesACrashWithoutASnapshot) {
             cash = f.side == Side::Buy ? cash - f.quantity * f.price : cash + f.quantity * f.price;
         return cash;
     }());
-    EXPECT_EQ(again.place_order(order("c", Side::Buy, OrderType::Market, "1"), kTimeout)
-                  .broker_order_id,
-              "P-3");
+    EXPECT_EQ(
+        again.place_order(order("c", Side::Buy, OrderType::Market, "1"), kTimeout).broker_order_id,
+        "P-3");
 }
 
 TEST(PaperJournal, ATornLastLineIsCutAndReported) {

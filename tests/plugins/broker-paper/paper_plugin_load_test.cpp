@@ -28,13 +28,12 @@ using Entries = std::vector<std::pair<std::string, std::string>>;
 
 // The host side of the event sink, recording what arrives.
 class Events : public ports::BrokerEvents {
-public:
+  public:
     void on_order_update(const std::string&, const OrderReport& r) override {
         add("order " + r.client_order_id + " " + std::string(to_string(r.status)));
     }
     void on_fill(const std::string&, const Fill& f) override {
-        add("fill " + f.broker_trade_id + " " + f.quantity.to_string() + "@" +
-            f.price.to_string());
+        add("fill " + f.broker_trade_id + " " + f.quantity.to_string() + "@" + f.price.to_string());
     }
     void on_quote(const std::string&, const Quote& q) override { add("quote " + q.symbol); }
     void on_connection(const std::string&, bool connected, const std::string&) override {
@@ -53,7 +52,7 @@ public:
         return events_;
     }
 
-private:
+  private:
     void add(std::string e) {
         {
             std::lock_guard lock(mu_);
@@ -88,15 +87,14 @@ TEST(PaperPluginLoaded, DescriptorNamesTheKindAndTheCapabilities) {
     EXPECT_EQ(info.version, "1.0.0");
     EXPECT_EQ(info.kind, OG_KIND_BROKER);
     EXPECT_EQ(info.abi_major, static_cast<uint32_t>(OG_ABI_MAJOR));
-    const uint64_t want = OG_CAP_ORDER_MARKET | OG_CAP_ORDER_LIMIT | OG_CAP_ORDER_STOP |
-                          OG_CAP_ORDER_STOP_LIMIT | OG_CAP_TIF_DAY | OG_CAP_TIF_GTC |
-                          OG_CAP_TIF_IOC | OG_CAP_TIF_FOK | OG_CAP_MODIFY |
-                          OG_CAP_MODIFY_QUANTITY | OG_CAP_MODIFY_PRICE | OG_CAP_MODIFY_TRIGGER |
-                          OG_CAP_MODIFY_ORDER_TYPE | OG_CAP_MODIFY_TIF | OG_CAP_CANCEL_ALL |
-                          OG_CAP_QUERY_BY_CLIENT_ID | OG_CAP_REPORT_OPEN_ORDERS |
-                          OG_CAP_REPORT_RECENT_ORDERS | OG_CAP_REPORT_FILLS |
-                          OG_CAP_REPORT_POSITIONS | OG_CAP_REPORT_ACCOUNT | OG_CAP_QUOTES |
-                          OG_CAP_PRICE_SUBSCRIPTION | OG_CAP_PARTIAL_FILLS | OG_CAP_PUSH_EVENTS;
+    const uint64_t want =
+        OG_CAP_ORDER_MARKET | OG_CAP_ORDER_LIMIT | OG_CAP_ORDER_STOP | OG_CAP_ORDER_STOP_LIMIT |
+        OG_CAP_TIF_DAY | OG_CAP_TIF_GTC | OG_CAP_TIF_IOC | OG_CAP_TIF_FOK | OG_CAP_MODIFY |
+        OG_CAP_MODIFY_QUANTITY | OG_CAP_MODIFY_PRICE | OG_CAP_MODIFY_TRIGGER |
+        OG_CAP_MODIFY_ORDER_TYPE | OG_CAP_MODIFY_TIF | OG_CAP_CANCEL_ALL |
+        OG_CAP_QUERY_BY_CLIENT_ID | OG_CAP_REPORT_OPEN_ORDERS | OG_CAP_REPORT_RECENT_ORDERS |
+        OG_CAP_REPORT_FILLS | OG_CAP_REPORT_POSITIONS | OG_CAP_REPORT_ACCOUNT | OG_CAP_QUOTES |
+        OG_CAP_PRICE_SUBSCRIPTION | OG_CAP_PARTIAL_FILLS | OG_CAP_PUSH_EVENTS;
     EXPECT_EQ(info.capabilities, want);
     EXPECT_EQ(info.capabilities & OG_CAP_NATIVE_GTT, 0u);
 }
@@ -181,7 +179,9 @@ TEST(PaperPluginLoaded, DisconnectIsUnavailableAndReported) {
 TEST(PaperPluginLoaded, AnInvalidSettingRefusesCreate) {
     Events events;
     auto lib = load_plugin(OG_BROKER_PAPER_SO, OG_KIND_BROKER);
-    EXPECT_EQ(status_of([&] { lib->create_broker("paper", quiet({{"fault.typo", "1"}}), &events); }),
+    EXPECT_EQ(status_of([&] {
+                  lib->create_broker("paper", quiet({{"fault.typo", "1"}}), &events);
+              }),
               Status::InvalidArgument);
 }
 

@@ -17,7 +17,7 @@ namespace ordergate::paper::testing {
 
 // Time starts at 1'700'000'000 s and moves only when sleep() is called or advance() is.
 class ManualClock {
-public:
+  public:
     int64_t now() const { return now_ns_.load(); }
     void advance(std::chrono::milliseconds d) { now_ns_ += d.count() * 1000000; }
     void sleep(std::chrono::milliseconds d) {
@@ -46,7 +46,7 @@ public:
         return warnings_;
     }
 
-private:
+  private:
     std::atomic<int64_t> now_ns_{1700000000LL * 1000000000LL};
     mutable std::mutex mu_;
     std::vector<std::chrono::milliseconds> sleeps_;
@@ -87,7 +87,7 @@ inline VenueConfig base_config() {
 
 // A fresh temporary directory, removed by the destructor.
 class TempDir {
-public:
+  public:
     TempDir() {
         std::string tmpl = (std::filesystem::temp_directory_path() / "og-paper-XXXXXX").string();
         std::vector<char> buf(tmpl.begin(), tmpl.end());
@@ -101,7 +101,7 @@ public:
     }
     std::string file(const std::string& name) const { return (path_ / name).string(); }
 
-private:
+  private:
     std::filesystem::path path_;
 };
 

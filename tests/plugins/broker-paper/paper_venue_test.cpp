@@ -1,11 +1,12 @@
 // The paper venue's engine, driven directly with a manual clock and step().
+#include "paper_venue.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
 #include "paper_rng.hpp"
 #include "paper_test_support.hpp"
-#include "paper_venue.hpp"
 
 namespace ordergate::paper {
 namespace {
@@ -295,26 +296,22 @@ TEST(PaperOrders, StopLimitFillsOnlyAtItsLimitOrBetterAfterTrigger) {
 TEST(PaperOrders, ShapeErrorsAreInvalidArguments) {
     ManualClock clock;
     PaperVenue v(base_config(), clock.env());
-    EXPECT_EQ(status_of([&] {
-                  v.place_order(order("a", Side::Buy, OrderType::Limit, "1"), kTimeout);
-              }),
-              Status::InvalidArgument);
+    EXPECT_EQ(
+        status_of([&] { v.place_order(order("a", Side::Buy, OrderType::Limit, "1"), kTimeout); }),
+        Status::InvalidArgument);
     EXPECT_EQ(status_of([&] {
                   v.place_order(order("b", Side::Buy, OrderType::Market, "1", D("1.00")), kTimeout);
               }),
               Status::InvalidArgument);
-    EXPECT_EQ(status_of([&] {
-                  v.place_order(order("c", Side::Buy, OrderType::Stop, "1"), kTimeout);
-              }),
-              Status::InvalidArgument);
-    EXPECT_EQ(status_of([&] {
-                  v.place_order(order("d", Side::Buy, OrderType::Market, "0"), kTimeout);
-              }),
-              Status::InvalidArgument);
-    EXPECT_EQ(status_of([&] {
-                  v.place_order(order("", Side::Buy, OrderType::Market, "1"), kTimeout);
-              }),
-              Status::InvalidArgument);
+    EXPECT_EQ(
+        status_of([&] { v.place_order(order("c", Side::Buy, OrderType::Stop, "1"), kTimeout); }),
+        Status::InvalidArgument);
+    EXPECT_EQ(
+        status_of([&] { v.place_order(order("d", Side::Buy, OrderType::Market, "0"), kTimeout); }),
+        Status::InvalidArgument);
+    EXPECT_EQ(
+        status_of([&] { v.place_order(order("", Side::Buy, OrderType::Market, "1"), kTimeout); }),
+        Status::InvalidArgument);
     EXPECT_TRUE(v.list_orders("", false, 0).empty());
 }
 
@@ -394,10 +391,9 @@ TEST(PaperOrders, IocFillsWhatIsAvailableAndCancelsTheRest) {
     VenueConfig c = base_config();
     c.max_fill_per_tick = D("4");
     PaperVenue v(c, clock.env());
-    OrderReport r = v.place_order(
-        order("i", Side::Buy, OrderType::Market, "10", std::nullopt, std::nullopt,
-              TimeInForce::Ioc),
-        kTimeout);
+    OrderReport r = v.place_order(order("i", Side::Buy, OrderType::Market, "10", std::nullopt,
+                                        std::nullopt, TimeInForce::Ioc),
+                                  kTimeout);
     EXPECT_EQ(r.status, OrderStatus::Cancelled);
     EXPECT_EQ(r.filled_quantity, D("4"));
     v.step(3);
@@ -420,10 +416,9 @@ TEST(PaperOrders, FokIsAllOrNothing) {
     VenueConfig c = base_config();
     c.max_fill_per_tick = D("4");
     PaperVenue v(c, clock.env());
-    OrderReport killed = v.place_order(
-        order("f1", Side::Buy, OrderType::Market, "10", std::nullopt, std::nullopt,
-              TimeInForce::Fok),
-        kTimeout);
+    OrderReport killed = v.place_order(order("f1", Side::Buy, OrderType::Market, "10", std::nullopt,
+                                             std::nullopt, TimeInForce::Fok),
+                                       kTimeout);
     EXPECT_EQ(killed.status, OrderStatus::Cancelled);
     EXPECT_TRUE(killed.filled_quantity.is_zero());
     EXPECT_TRUE(v.list_fills("ACC1", 0).empty());
@@ -515,12 +510,9 @@ TEST(PaperOrders, CancelOpenTerminalAndUnknown) {
     v.place_order(order("m", Side::Buy, OrderType::Market, "1"), kTimeout);
     std::string filled = message_of([&] { v.cancel_order("ACC1", "P-2", "", kTimeout); });
     EXPECT_NE(filled.find("already FILLED"), std::string::npos) << filled;
-    EXPECT_EQ(status_of([&] { v.cancel_order("ACC1", "P-77", "", kTimeout); }),
-              Status::NotFound);
-    EXPECT_EQ(status_of([&] { v.cancel_order("ACC1", "", "nope", kTimeout); }),
-              Status::NotFound);
-    EXPECT_EQ(status_of([&] { v.cancel_order("OTHER", "P-1", "", kTimeout); }),
-              Status::NotFound);
+    EXPECT_EQ(status_of([&] { v.cancel_order("ACC1", "P-77", "", kTimeout); }), Status::NotFound);
+    EXPECT_EQ(status_of([&] { v.cancel_order("ACC1", "", "nope", kTimeout); }), Status::NotFound);
+    EXPECT_EQ(status_of([&] { v.cancel_order("OTHER", "P-1", "", kTimeout); }), Status::NotFound);
 }
 
 TEST(PaperOrders, CancelAllCancelsTheAccountsOpenOrders) {
@@ -564,8 +556,8 @@ TEST(PaperOrders, DuplicateClientOrderIdIsRejectedWithoutARecord) {
     ManualClock clock;
     PaperVenue v(base_config(), clock.env());
     v.place_order(order("d", Side::Buy, OrderType::Limit, "1", D("90.00")), kTimeout);
-    std::string msg = message_of(
-        [&] { v.place_order(order("d", Side::Buy, OrderType::Market, "1"), kTimeout); });
+    std::string msg =
+        message_of([&] { v.place_order(order("d", Side::Buy, OrderType::Market, "1"), kTimeout); });
     EXPECT_NE(msg.find("duplicate client order id"), std::string::npos) << msg;
     EXPECT_EQ(v.list_orders("ACC1", false, 0).size(), 1u);
     EXPECT_EQ(status_of([&] {
@@ -669,10 +661,9 @@ TEST(PaperMoney, BuyingPowerRejectsAnOversizedBuyAndCountsOpenBuys) {
     v.place_order(order("l", Side::Buy, OrderType::Limit, "6", D("90.00")), kTimeout);
     Account a = v.account("ACC1");
     EXPECT_TRUE(a.buying_power == D("460.00")) << a.buying_power.to_string();
-    EXPECT_EQ(status_of([&] {
-                  v.place_order(order("m", Side::Buy, OrderType::Market, "5"), kTimeout);
-              }),
-              Status::Rejected);
+    EXPECT_EQ(
+        status_of([&] { v.place_order(order("m", Side::Buy, OrderType::Market, "5"), kTimeout); }),
+        Status::Rejected);
     OrderReport ok = v.place_order(order("m2", Side::Buy, OrderType::Market, "4"), kTimeout);
     EXPECT_EQ(ok.status, OrderStatus::Filled);
     // Raising the open buy beyond what is left is refused, and the order is unchanged.
@@ -721,8 +712,8 @@ TEST(PaperMoney, PositionAveragePriceFollowsEntriesAndFlips) {
     v.place_order(order("b2", Side::Buy, OrderType::Market, "2"), kTimeout);
     std::vector<Fill> f = v.list_fills("ACC1", 0);
     ASSERT_EQ(f.size(), 2u);
-    Decimal avg = Decimal::divide(f[0].quantity * f[0].price + f[1].quantity * f[1].price,
-                                  D("5"), 8);
+    Decimal avg =
+        Decimal::divide(f[0].quantity * f[0].price + f[1].quantity * f[1].price, D("5"), 8);
     std::vector<Position> p = v.positions("ACC1");
     ASSERT_EQ(p.size(), 1u);
     EXPECT_EQ(p[0].symbol, "INFY");
@@ -789,10 +780,9 @@ TEST(PaperFaults, TimeoutBeforeSendIsTimeoutAndNothingExists) {
     VenueConfig c = base_config();
     c.fault.timeout_before_send_ratio = D("1");
     PaperVenue v(c, clock.env());
-    EXPECT_EQ(status_of([&] {
-                  v.place_order(order("t", Side::Buy, OrderType::Market, "1"), kTimeout);
-              }),
-              Status::Timeout);
+    EXPECT_EQ(
+        status_of([&] { v.place_order(order("t", Side::Buy, OrderType::Market, "1"), kTimeout); }),
+        Status::Timeout);
     EXPECT_EQ(status_of([&] { v.get_order("ACC1", "", "t"); }), Status::NotFound);
     EXPECT_TRUE(v.list_orders("", false, 0).empty());
 }
@@ -806,10 +796,9 @@ TEST(PaperFaults, DisconnectMakesEveryCallUnavailableAndReportsTheLink) {
     ASSERT_EQ(ev.size(), 1u);
     EXPECT_EQ(ev[0].kind, VenueEvent::Kind::Connection);
     EXPECT_FALSE(ev[0].connected);
-    EXPECT_EQ(status_of([&] {
-                  v.place_order(order("u", Side::Buy, OrderType::Market, "1"), kTimeout);
-              }),
-              Status::Unavailable);
+    EXPECT_EQ(
+        status_of([&] { v.place_order(order("u", Side::Buy, OrderType::Market, "1"), kTimeout); }),
+        Status::Unavailable);
     EXPECT_EQ(status_of([&] { v.get_order("ACC1", "", "u"); }), Status::Unavailable);
     EXPECT_EQ(status_of([&] { v.account("ACC1"); }), Status::Unavailable);
     EXPECT_EQ(status_of([&] { v.list_orders("ACC1", true, 0); }), Status::Unavailable);
@@ -832,8 +821,7 @@ TEST(PaperFaults, WhileDisconnectedTheVenueRunsButEventsAreLost) {
         return done;
     });
     ASSERT_GT(steps, 0);
-    for (const VenueEvent& e : v.drain_events())
-        EXPECT_EQ(e.kind, VenueEvent::Kind::Connection);
+    for (const VenueEvent& e : v.drain_events()) EXPECT_EQ(e.kind, VenueEvent::Kind::Connection);
 }
 
 TEST(PaperFaults, FaultDrawsAreDeterministicForASeed) {
@@ -845,13 +833,13 @@ TEST(PaperFaults, FaultDrawsAreDeterministicForASeed) {
         PaperVenue v(c, clock.env());
         std::string out;
         for (int i = 0; i < 64; ++i)
-            out += status_of([&] {
-                       v.place_order(order("o" + std::to_string(i), Side::Buy, OrderType::Market,
-                                           "1"),
-                                     kTimeout);
-                   }) == Status::Ok
-                       ? 'F'
-                       : 'R';
+            out +=
+                status_of([&] {
+                    v.place_order(order("o" + std::to_string(i), Side::Buy, OrderType::Market, "1"),
+                                  kTimeout);
+                }) == Status::Ok
+                    ? 'F'
+                    : 'R';
         return out;
     };
     std::string a = outcomes(5);
