@@ -190,6 +190,7 @@ PaperVenue::PaperVenue(VenueConfig config, VenueEnv env)
             record_locked(JournalRecord{"H", {}}
                               .add("format", kJournalFormat)
                               .add("version", kJournalVersion));
+        repair_orders_from_fills();
         // Replayed orders and positions need their symbols' prices.
         for (const auto& [n, o] : orders_) symbol_locked(o.report.symbol);
         for (const auto& [key, p] : positions_) symbol_locked(std::get<1>(key));
@@ -576,6 +577,35 @@ void PaperVenue::replay(const JournalRecord& r) {
         next_trade_ = std::max(next_trade_, read_int<uint64_t>(r, "next_trade"));
     } else {
         throw JournalError("unknown journal record type '" + r.type + "'");
+    }
+}
+
+void PaperVenue::repair_orders_from_fills() {
+    std::map<std::string, std::pair<Decimal, Decimal>> executed;  // order id -> (qty, notional)
+    for (const Fill& f : fills_) {
+        auto& e = executed[f.broker_order_id];
+        e.first += f.quantity;
+        e.second += f.quantity * f.price;
+    }
+    for (auto& [n, o] : orders_) {
+        auto it = executed.find(o.report.broker_order_id);
+        if (it == executed.end() || it->second.first == o.report.filled_quantity) continue;
+        OrderReport& r = o.report;
+        if (env_.warn)
+            env_.warn("journal '" + config_.journal_path + "': order " + r.broker_order_id +
+                      " showed " + r.filled_quantity.to_string() +
+                      " filled but its fills add up to " + it->second.first.to_string() +
+                      " (a crash between the two lines); repaired");
+        r.filled_quantity = it->second.first;
+        o.notional = it->second.second;
+        r.average_fill_price = Decimal::divide(o.notional, r.filled_quantity, kAverageScale);
+        if (r.filled_quantity >= r.quantity) {
+            r.status = OrderStatus::Filled;
+            open_.erase(n);
+        } else if (!is_terminal(r.status)) {
+            r.status = OrderStatus::PartiallyFilled;
+        }
+        record_locked(order_record(o, "repaired"));
     }
 }
 

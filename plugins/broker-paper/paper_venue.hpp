@@ -324,6 +324,9 @@ class PaperVenue {
 
     void record_locked(const JournalRecord& r);
     void replay(const JournalRecord& r);
+    // After replay: an order whose snapshot is behind its fills (a crash between the fill's line
+    // and the order's) takes its filled quantity from the fills, and the repair is journalled.
+    void repair_orders_from_fills();
     JournalRecord order_record(const OrderState& o, const char* event) const;
     JournalRecord fill_record(const Fill& f) const;
 

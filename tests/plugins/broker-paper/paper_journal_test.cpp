@@ -198,6 +198,31 @@ TEST(PaperJournal, ATornLastLineIsCutAndReported) {
     EXPECT_EQ(text.find("cid=half"), std::string::npos);
 }
 
+TEST(PaperJournal, AnOrderBehindItsFillsIsRepairedOnReplay) {
+    TempDir dir;
+    ManualClock clock;
+    VenueConfig c = base_config();
+    c.journal_path = dir.file("cut.journal");
+    {
+        PaperVenue v(c, clock.env());
+        v.place_order(order("a", Side::Buy, OrderType::Market, "3"), kTimeout);
+    }
+    // Drop every line after the fill: the crash came before the order's FILLED snapshot.
+    std::string text = read_file(c.journal_path);
+    size_t fill = text.find("\nF\t");
+    ASSERT_NE(fill, std::string::npos);
+    size_t end = text.find('\n', fill + 1);
+    std::ofstream(c.journal_path, std::ios::binary | std::ios::trunc) << text.substr(0, end + 1);
+    PaperVenue again(c, clock.env());
+    OrderReport r = again.get_order("ACC1", "", "a");
+    EXPECT_EQ(r.status, OrderStatus::Filled);
+    EXPECT_TRUE(r.filled_quantity == D("3"));
+    EXPECT_TRUE(*r.average_fill_price == D("100.00"));
+    EXPECT_TRUE(again.list_orders("ACC1", true, 0).empty());
+    ASSERT_FALSE(clock.warnings().empty());
+    EXPECT_NE(clock.warnings()[0].find("repaired"), std::string::npos);
+}
+
 TEST(PaperJournal, ACorruptJournalRefusesToStart) {
     TempDir dir;
     VenueConfig c = base_config();
