@@ -9,9 +9,9 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <stdexcept>
-#include <set>
 #include <unordered_map>
 #include <variant>
 
@@ -56,6 +56,15 @@ int64_t unix_seconds(SysClock::time_point t) {
     return std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
+// Whole Unix seconds as a time_point, saturating where system_clock's nanoseconds end (2262).
+SysClock::time_point from_unix_seconds(int64_t s) {
+    constexpr int64_t kLimit =
+        std::chrono::duration_cast<std::chrono::seconds>(SysClock::duration::max()).count() - 1;
+    if (s >= kLimit) return SysClock::time_point::max();
+    if (s <= -kLimit) return SysClock::time_point::min();
+    return SysClock::time_point(std::chrono::seconds(s));
+}
+
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
                return std::tolower(static_cast<unsigned char>(x)) ==
@@ -98,9 +107,8 @@ void add_words(std::string_view text, std::set<std::string, std::less<>>* out) {
 
 bool valid_subject(std::string_view s) {
     if (s.empty() || s.size() > kMaxSubjectBytes) return false;
-    return std::none_of(s.begin(), s.end(), [](char c) {
-        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-    });
+    return std::none_of(s.begin(), s.end(),
+                        [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
 std::optional<Sha256Digest> parse_hex_digest(std::string_view hex) {
@@ -152,11 +160,15 @@ Selection select_key(const KeyList& keys, Alg alg, const std::optional<std::stri
 
 Rejection selection_rejection(Selection s) {
     switch (s) {
-        case Selection::Ambiguous: return invalid("kid_ambiguous");
-        case Selection::KidRequired: return invalid("kid_required");
-        case Selection::AlgMismatch: return invalid("key_alg_mismatch");
+        case Selection::Ambiguous:
+            return invalid("kid_ambiguous");
+        case Selection::KidRequired:
+            return invalid("kid_required");
+        case Selection::AlgMismatch:
+            return invalid("key_alg_mismatch");
         case Selection::Found:
-        case Selection::NoMatch: break;
+        case Selection::NoMatch:
+            break;
     }
     return invalid("kid_unknown");
 }
@@ -246,7 +258,8 @@ void Authenticator::Impl::validate_and_prepare() {
         api_keys.push_back({*digest, finish_principal(std::move(p))});
     }
     if (!fetcher && !cfg.jwks_url.empty())
-        fetcher = std::make_unique<HttpJwksFetcher>(cfg.jwks_url, cfg.jwks_timeout);
+        fetcher =
+            std::make_unique<HttpJwksFetcher>(cfg.jwks_url, cfg.jwks_timeout, cfg.jwks_ca_file);
 }
 
 AuthResult Authenticator::Impl::verify_api_key(std::string_view presented) const {
@@ -284,7 +297,7 @@ std::variant<Principal, Rejection> Authenticator::Impl::check_claims(
         if (!iat_s) return invalid("claim_invalid:iat");
         if (*iat_s > now + leeway) return invalid("token_issued_in_future");
     }
-    p.expires_at = SysClock::time_point(std::chrono::seconds(*exp_s));
+    p.expires_at = from_unix_seconds(*exp_s);
 
     const json::Value* iss = claims.find("iss");
     if (!iss || !iss->is_string() || iss->text() != cfg.issuer) return invalid("issuer_mismatch");
@@ -396,7 +409,7 @@ AuthResult Authenticator::Impl::verify_jwt(std::string_view token) {
         auto key = lookup_key(*alg, kid);
         if (auto* r = std::get_if<Rejection>(&key)) return fail(std::move(*r));
         if (!std::get<std::shared_ptr<const VerificationKey>>(key)->verify(*alg, signing_input,
-                                                                            *signature))
+                                                                           *signature))
             return fail(invalid("signature_invalid"));
     }
     if (cfg.verified_token_cache_size > 0)
@@ -541,8 +554,9 @@ Authenticator::Authenticator(AuthConfig cfg, std::shared_ptr<Clock> clock,
     impl_->clock = clock ? std::move(clock) : system_clock();
     impl_->fetcher = std::move(fetcher);
     if (!impl_->cfg.enabled) {
-        spdlog::warn("auth enabled=false: every caller acts as the operator (all accounts, "
-                     "every scope)");
+        spdlog::warn(
+            "auth enabled=false: every caller acts as the operator (all accounts, "
+            "every scope)");
         return;
     }
     impl_->validate_and_prepare();

@@ -4,8 +4,8 @@
 // static API key in `X-API-Key` (configured as its SHA-256). The HTTP layer calls authenticate()
 // for every protected route and maps the result (API.md "Error codes"):
 //   principal set                  → proceed; check has_scope()/can_access() per route
-//   Failure::MissingCredentials    → 401 UNAUTHENTICATED, WWW-Authenticate: Bearer realm="ordergate"
-//   Failure::InvalidToken          → 401 UNAUTHENTICATED, … error="invalid_token"
+//   Failure::MissingCredentials    → 401 UNAUTHENTICATED, WWW-Authenticate: Bearer
+//   realm="ordergate" Failure::InvalidToken          → 401 UNAUTHENTICATED, … error="invalid_token"
 //   Failure::Unavailable           → 503 AUTH_UNAVAILABLE with Retry-After (keys cannot be had)
 // and logs `reason` (a fixed code, below); the module never logs a token, key or secret itself
 // and never puts token content into `reason`.
@@ -58,8 +58,9 @@
 // Authorization header and an X-API-Key is refused (credentials_ambiguous).
 //
 // Threads: authenticate() and every const member may be called concurrently from any number of
-// threads. A call that must fetch the JWKS blocks for at most about jwks_timeout; calls that
-// hold a usable key never wait for a fetch.
+// threads. A call that must fetch the JWKS blocks for at most about 2 x jwks_timeout (it, or the
+// fetch it waits for). Calls whose key is held never wait for someone else's fetch; only the one
+// request that notices an expired TTL performs the refresh itself.
 #pragma once
 
 #include <chrono>
@@ -96,6 +97,7 @@ struct AuthConfig {
     std::chrono::seconds jwks_ttl{300};
     std::chrono::seconds jwks_min_refetch_interval{10};
     std::chrono::milliseconds jwks_timeout{2000};  // connect, send and receive, each
+    std::string jwks_ca_file;  // PEM CA bundle for an https jwks_url; empty: the system CAs
     std::string accounts_claim = "accounts";
     std::optional<std::string> hs256_secret;  // HS256 accepted only when set; >= 32 bytes
     std::vector<ApiKey> api_keys;
@@ -130,7 +132,7 @@ enum class Failure {
 //   jwks_unavailable             Unavailable
 //   api_key_unknown, api_key_malformed
 struct AuthResult {
-    std::optional<Principal> principal;  // set on success
+    std::optional<Principal> principal;             // set on success
     Failure failure = Failure::MissingCredentials;  // meaningful only when !principal
     std::string reason;                             // empty on success
 
@@ -138,7 +140,7 @@ struct AuthResult {
 };
 
 class Authenticator {
-public:
+  public:
     // Validates the configuration and throws std::invalid_argument naming the key
     // ("auth.issuer: required …") when it is unusable. No network access happens here.
     // `clock` defaults to the system clock. `fetcher` defaults to HttpJwksFetcher(jwks_url,
@@ -151,8 +153,7 @@ public:
 
     // The header values as received; an empty view means the header is absent. With auth
     // disabled, returns operator_principal() whatever the headers say. Never throws.
-    AuthResult authenticate(std::string_view authorization_header,
-                            std::string_view api_key_header);
+    AuthResult authenticate(std::string_view authorization_header, std::string_view api_key_header);
     // A bare JWT (e.g. the WebSocket `token` query parameter). Same rules. Never throws.
     AuthResult authenticate_token(std::string_view token);
 
@@ -166,15 +167,15 @@ public:
     bool enabled() const;
 
     struct Stats {
-        uint64_t jwks_fetches = 0;          // attempts
+        uint64_t jwks_fetches = 0;  // attempts
         uint64_t jwks_fetch_failures = 0;
-        std::size_t jwks_keys = 0;          // usable keys held now
-        std::size_t cached_tokens = 0;      // verified-token cache entries
+        std::size_t jwks_keys = 0;      // usable keys held now
+        std::size_t cached_tokens = 0;  // verified-token cache entries
         uint64_t token_cache_hits = 0;
     };
     Stats stats() const;
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -5,7 +5,7 @@ namespace ordergate::auth {
 namespace {
 
 class SystemClock final : public Clock {
-public:
+  public:
     std::chrono::system_clock::time_point wall_now() const override {
         return std::chrono::system_clock::now();
     }

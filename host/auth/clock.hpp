@@ -11,7 +11,7 @@
 namespace ordergate::auth {
 
 class Clock {
-public:
+  public:
     virtual ~Clock() = default;
     // Both are called concurrently from any thread; implementations must be thread-safe.
     virtual std::chrono::system_clock::time_point wall_now() const = 0;

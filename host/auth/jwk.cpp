@@ -231,8 +231,8 @@ std::shared_ptr<const VerificationKey> VerificationKey::from_jwk(const json::Val
         const auto n = static_cast<std::size_t>(curve->ec_bytes);
         if (x.size() != n || y.size() != n) refuse("x or y has the wrong length for crv");
         std::string point = "\x04" + x + y;  // SEC1 uncompressed
-        if (OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME,
-                                            curve->ec_group, 0) != 1 ||
+        if (OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, curve->ec_group,
+                                            0) != 1 ||
             OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
                                              point.size()) != 1)
             throw std::bad_alloc();
@@ -240,10 +240,36 @@ std::shared_ptr<const VerificationKey> VerificationKey::from_jwk(const json::Val
     } else {
         refuse("kty not accepted (RSA and EC only)");
     }
+    key->templates_.assign(kAlgs.size(), nullptr);
+    for (const auto& a : kAlgs)
+        if (key->admits(a.alg))
+            key->templates_[static_cast<std::size_t>(a.alg)] = key->init_context(a.alg);
     return key;
 }
 
-VerificationKey::~VerificationKey() { EVP_PKEY_free(pkey_); }
+VerificationKey::~VerificationKey() {
+    for (EVP_MD_CTX* t : templates_) EVP_MD_CTX_free(t);
+    EVP_PKEY_free(pkey_);
+}
+
+EVP_MD_CTX* VerificationKey::init_context(Alg alg) const {
+    const AlgInfo& info = info_of(alg);
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
+    bool ok = ctx && EVP_DigestVerifyInit(ctx, &pctx, digest(info.digest), nullptr, pkey_) == 1;
+    if (ok && info.family == Family::RsaPkcs1)
+        ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;
+    if (ok && info.family == Family::RsaPss)
+        ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+             EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1 &&
+             EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, digest(info.digest)) == 1;
+    if (!ok) {
+        ERR_clear_error();
+        EVP_MD_CTX_free(ctx);
+        return nullptr;
+    }
+    return ctx;
+}
 
 bool VerificationKey::admits(Alg alg) const {
     const Family f = info_of(alg).family;
@@ -266,16 +292,17 @@ bool VerificationKey::verify(Alg alg, std::string_view signing_input,
     } else if (signature.size() != static_cast<std::size_t>(EVP_PKEY_get_size(pkey_))) {
         return false;
     }
-    std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
-    EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
-    bool ok = ctx && EVP_DigestVerifyInit(ctx.get(), &pctx, digest(info.digest), nullptr,
-                                          pkey_) == 1;
-    if (ok && info.family == Family::RsaPkcs1)
-        ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;
-    if (ok && info.family == Family::RsaPss)
-        ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
-             EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1 &&
-             EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, digest(info.digest)) == 1;
+    // Copy the prepared context (the template is never used directly, so concurrent
+    // verifications with one key share nothing mutable); build one if there is none.
+    const EVP_MD_CTX* tmpl = templates_[static_cast<std::size_t>(alg)];
+    std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx;
+    if (tmpl) {
+        ctx.reset(EVP_MD_CTX_new());
+        if (ctx && EVP_MD_CTX_copy_ex(ctx.get(), tmpl) != 1) ctx.reset();
+    } else {
+        ctx.reset(init_context(alg));
+    }
+    bool ok = ctx != nullptr;
     ok = ok && EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
                                 signature.size(),
                                 reinterpret_cast<const unsigned char*>(signing_input.data()),
@@ -304,8 +331,8 @@ ParsedJwks parse_jwks(std::string_view document) {
         try {
             out.keys.push_back(VerificationKey::from_jwk(keys->items()[i]));
         } catch (const std::invalid_argument& e) {
-            out.skipped.push_back("key #" + std::to_string(i) + " " + loggable_kid(keys->items()[i]) +
-                                  ": " + e.what());
+            out.skipped.push_back("key #" + std::to_string(i) + " " +
+                                  loggable_kid(keys->items()[i]) + ": " + e.what());
         }
     }
     return out;

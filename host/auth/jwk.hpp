@@ -9,7 +9,8 @@
 #include <string_view>
 #include <vector>
 
-struct evp_pkey_st;  // OpenSSL's EVP_PKEY, kept out of this header
+struct evp_pkey_st;    // OpenSSL's EVP_PKEY, kept out of this header
+struct evp_md_ctx_st;  // EVP_MD_CTX
 
 namespace ordergate::json {
 class Value;
@@ -17,7 +18,20 @@ class Value;
 
 namespace ordergate::auth {
 
-enum class Alg { RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, HS256, HS384, HS512 };
+enum class Alg {
+    RS256,
+    RS384,
+    RS512,
+    PS256,
+    PS384,
+    PS512,
+    ES256,
+    ES384,
+    ES512,
+    HS256,
+    HS384,
+    HS512
+};
 
 // The JWS name ("RS256", …) → Alg; nullopt for anything else, "none" included. Case-sensitive,
 // as RFC 7515 requires.
@@ -26,7 +40,7 @@ std::string_view alg_name(Alg alg);
 bool is_hmac(Alg alg);
 
 class VerificationKey {
-public:
+  public:
     enum class Type { Rsa, Ec };
 
     // From one JWK object (RFC 7517/7518). Throws std::invalid_argument with a short reason
@@ -48,13 +62,18 @@ public:
     // Same public key (type and parameters), whatever the kid or alg.
     bool same_material(const VerificationKey& other) const;
 
-private:
+  private:
     VerificationKey() = default;
     std::optional<std::string> kid_;
     Type type_ = Type::Rsa;
     std::optional<Alg> jwk_alg_;  // the JWK's "alg", when it names one
     std::optional<Alg> ec_alg_;   // the one ES* of an EC key's curve
     evp_pkey_st* pkey_ = nullptr;
+    // One initialised verification context per admitted alg (indexed by Alg), copied for each
+    // verification: EVP_DigestVerifyInit fetches algorithms by name and costs about as much as
+    // the RSA verification itself. Written only while the key is built; read-only after.
+    std::vector<evp_md_ctx_st*> templates_;
+    evp_md_ctx_st* init_context(Alg alg) const;
 };
 
 struct ParsedJwks {

@@ -25,7 +25,7 @@ struct HttpJwksFetcher::Impl {
 };
 
 HttpJwksFetcher::HttpJwksFetcher(const std::string& url, std::chrono::milliseconds timeout,
-                                 std::size_t max_bytes)
+                                 const std::string& ca_file, std::size_t max_bytes)
     : impl_(std::make_unique<Impl>()) {
     Poco::URI uri;
     try {
@@ -50,9 +50,15 @@ HttpJwksFetcher::HttpJwksFetcher(const std::string& url, std::chrono::millisecon
     if (impl_->https) {
         Poco::Net::initializeSSL();
         Poco::Net::Context::Params params;
-        params.verificationMode = Poco::Net::Context::VERIFY_RELAXED;
-        params.loadDefaultCAs = true;
-        impl_->tls = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params);
+        // STRICT: Poco skips the host-name check for localhost in RELAXED mode.
+        params.verificationMode = Poco::Net::Context::VERIFY_STRICT;
+        params.caLocation = ca_file;
+        params.loadDefaultCAs = ca_file.empty();
+        try {
+            impl_->tls = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params);
+        } catch (const Poco::Exception& e) {
+            throw std::invalid_argument("auth.jwks_ca_file: " + e.displayText());
+        }
         impl_->tls->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
     }
 }

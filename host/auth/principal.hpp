@@ -16,7 +16,8 @@ namespace ordergate::auth {
 // The scopes the REST contract knows (API.md "Authentication").
 inline constexpr std::string_view kScopeOrdersRead = "orders:read";    // GET under /api/v1
 inline constexpr std::string_view kScopeOrdersWrite = "orders:write";  // POST, PUT, DELETE
-inline constexpr std::string_view kScopeOperator = "operator";  // plugins, reconciliation, all accounts
+inline constexpr std::string_view kScopeOperator =
+    "operator";  // plugins, reconciliation, all accounts
 
 enum class AuthMethod {
     Disabled,  // auth off: the operator principal

@@ -32,8 +32,8 @@ bool RateLimiter::try_acquire(const std::string& key, std::chrono::seconds* retr
     if (next - now > window_ns_) {
         if (retry_after) {
             const int64_t wait = next - now - window_ns_;
-            *retry_after = std::chrono::seconds(std::max<int64_t>(1, (wait + kNsPerSecond - 1) /
-                                                                         kNsPerSecond));
+            *retry_after = std::chrono::seconds(
+                std::max<int64_t>(1, (wait + kNsPerSecond - 1) / kNsPerSecond));
         }
         return false;
     }
@@ -49,8 +49,9 @@ bool RateLimiter::try_acquire(const std::string& key, std::chrono::seconds* retr
 void RateLimiter::make_room(Shard& shard, int64_t now_ns) {
     std::erase_if(shard.tat_ns, [now_ns](const auto& kv) { return kv.second <= now_ns; });
     if (shard.tat_ns.size() < max_per_shard_) return;
-    auto oldest = std::min_element(shard.tat_ns.begin(), shard.tat_ns.end(),
-                                   [](const auto& a, const auto& b) { return a.second < b.second; });
+    auto oldest =
+        std::min_element(shard.tat_ns.begin(), shard.tat_ns.end(),
+                         [](const auto& a, const auto& b) { return a.second < b.second; });
     shard.tat_ns.erase(oldest);
 }
 

@@ -24,7 +24,7 @@
 namespace ordergate::auth {
 
 class RateLimiter {
-public:
+  public:
     // rate_per_second 0 disables limiting (try_acquire always succeeds). burst 0 means
     // burst = rate_per_second. max_buckets bounds memory (at least one per shard).
     RateLimiter(uint32_t rate_per_second, uint32_t burst, std::shared_ptr<Clock> clock = nullptr,
@@ -38,7 +38,7 @@ public:
 
     std::size_t bucket_count() const;
 
-private:
+  private:
     static constexpr std::size_t kShards = 16;
     struct Shard {
         mutable std::mutex mu;

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -32,7 +33,7 @@ namespace ordergate::auth::testsupport {
 // ---- keys -------------------------------------------------------------------------------------
 
 class TestKey {
-public:
+  public:
     // An RSA key (2048 bits by default) used with `alg` (RS256/384/512, PS256/384/512).
     static TestKey rsa(std::string kid, std::string alg = "RS256", int bits = 2048);
     // An EC key; the curve follows `alg`: ES256 → P-256, ES384 → P-384, ES512 → P-521.
@@ -57,7 +58,7 @@ public:
     // The JWS signature (raw bytes, not base64url) of `signing_input` with `alg`.
     std::string sign(std::string_view alg, std::string_view signing_input) const;
 
-private:
+  private:
     TestKey(std::string kid, std::string alg, evp_pkey_st* pkey);
     std::string kid_;
     std::string alg_;
@@ -77,8 +78,8 @@ struct Claims {
     std::optional<std::string> aud;                    // written as a string…
     std::optional<std::vector<std::string>> aud_list;  // …or as an array (wins when set)
     std::optional<int64_t> exp, nbf, iat;
-    std::optional<std::string> scope;                  // space-separated
-    std::optional<std::vector<std::string>> scp;       // array
+    std::optional<std::string> scope;             // space-separated
+    std::optional<std::vector<std::string>> scp;  // array
     std::optional<std::vector<std::string>> accounts;
     std::string accounts_claim = "accounts";
     // Extra members written verbatim: name → raw JSON value ("42", "\"x\"", "[1]"). A name
@@ -122,21 +123,41 @@ std::string tamper_payload(std::string_view token, std::string_view payload_json
 
 // ---- JWKS server ------------------------------------------------------------------------------
 
+// A self-signed certificate (EC P-256, valid from an hour ago for a day) and its private key,
+// written as PEM files into a fresh temporary directory that the destructor removes. `host` is
+// the certificate's CN and subjectAltName (DNS, plus IP when it is an IPv4 address). The
+// certificate is its own CA: give cert_file() to AuthConfig::jwks_ca_file to trust it.
+class TlsIdentity {
+  public:
+    static std::shared_ptr<const TlsIdentity> self_signed(const std::string& host);
+    ~TlsIdentity();
+    const std::string& cert_file() const { return cert_file_; }
+    const std::string& key_file() const { return key_file_; }
+
+  private:
+    TlsIdentity() = default;
+    std::string dir_, cert_file_, key_file_;
+};
+
 class JwksServer {
-public:
-    // Starts serving `jwks` at http://127.0.0.1:<ephemeral>/jwks.json (any path answers).
-    explicit JwksServer(std::string jwks);
+  public:
+    // Starts serving `jwks` at http://127.0.0.1:<ephemeral>/jwks.json (any path answers), or
+    // https:// with `tls`'s certificate.
+    explicit JwksServer(std::string jwks, std::shared_ptr<const TlsIdentity> tls = nullptr);
     ~JwksServer();
     JwksServer(const JwksServer&) = delete;
     JwksServer& operator=(const JwksServer&) = delete;
 
-    std::string url() const;  // http://127.0.0.1:<port>/jwks.json
+    std::string url() const;  // http(s)://127.0.0.1:<port>/jwks.json
     uint16_t port() const { return port_; }
 
     // Serve another document from the next request on (rotation). Thread-safe.
     void set_jwks(std::string jwks);
     // Answer with this HTTP status (and the document as body) from now on; 200 by default.
     void set_status(int status);
+    // While true, requests are accepted but not answered (a hung JWKS server, for timeouts);
+    // set_hang(false) or stop() releases them. A held request gives up after 30 s.
+    void set_hang(bool hang);
     // Requests answered since construction (or the last reset_count()).
     std::size_t request_count() const { return state_->requests.load(); }
     void reset_count() { state_->requests.store(0); }
@@ -149,14 +170,18 @@ public:
 
     struct State {
         std::mutex mu;
+        std::condition_variable released;
         std::string body;
         int status = 200;
+        bool hang = false;
+        bool stopping = false;
         std::atomic<std::size_t> requests{0};
     };
 
-private:
+  private:
     void start();
     std::shared_ptr<State> state_;
+    std::shared_ptr<const TlsIdentity> tls_;
     uint16_t port_ = 0;
     struct Server;
     std::unique_ptr<Server> server_;
@@ -165,21 +190,24 @@ private:
 // ---- clock ------------------------------------------------------------------------------------
 
 class ManualClock final : public Clock {
-public:
+  public:
     // Wall time starts at `wall_start` (default 2030-03-17T17:46:40Z, Unix 1'900'000'000).
-    explicit ManualClock(std::chrono::system_clock::time_point wall_start =
-                             std::chrono::system_clock::time_point(std::chrono::seconds(1'900'000'000)))
-        : wall_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                       wall_start.time_since_epoch())
-                       .count()) {}
+    explicit ManualClock(
+        std::chrono::system_clock::time_point wall_start =
+            std::chrono::system_clock::time_point(std::chrono::seconds(1'900'000'000)))
+        : wall_ns_(
+              std::chrono::duration_cast<std::chrono::nanoseconds>(wall_start.time_since_epoch())
+                  .count()) {}
 
     std::chrono::system_clock::time_point wall_now() const override {
-        return std::chrono::system_clock::time_point(std::chrono::duration_cast<
-            std::chrono::system_clock::duration>(std::chrono::nanoseconds(wall_ns_.load())));
+        return std::chrono::system_clock::time_point(
+            std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                std::chrono::nanoseconds(wall_ns_.load())));
     }
     std::chrono::steady_clock::time_point steady_now() const override {
-        return std::chrono::steady_clock::time_point(std::chrono::duration_cast<
-            std::chrono::steady_clock::duration>(std::chrono::nanoseconds(steady_ns_.load())));
+        return std::chrono::steady_clock::time_point(
+            std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                std::chrono::nanoseconds(steady_ns_.load())));
     }
     int64_t unix_seconds() const { return wall_ns_.load() / 1'000'000'000; }
 
@@ -189,7 +217,7 @@ public:
         steady_ns_ += d.count();
     }
 
-private:
+  private:
     std::atomic<int64_t> wall_ns_;
     std::atomic<int64_t> steady_ns_{1'000'000'000'000};
 };

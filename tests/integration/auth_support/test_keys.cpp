@@ -165,8 +165,8 @@ std::string TestKey::sign(std::string_view alg, std::string_view signing_input) 
     const auto* p = reinterpret_cast<const unsigned char*>(sig.data());
     ECDSA_SIG* es = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(sig.size()));
     if (!es) openssl_fail("d2i_ECDSA_SIG");
-    std::string raw = bn_bytes(ECDSA_SIG_get0_r(es), s.ec_bytes) +
-                      bn_bytes(ECDSA_SIG_get0_s(es), s.ec_bytes);
+    std::string raw =
+        bn_bytes(ECDSA_SIG_get0_r(es), s.ec_bytes) + bn_bytes(ECDSA_SIG_get0_s(es), s.ec_bytes);
     ECDSA_SIG_free(es);
     return raw;
 }

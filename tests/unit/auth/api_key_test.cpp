@@ -8,7 +8,7 @@ namespace {
 using F = Failure;
 
 class ApiKeyTest : public AuthTest {
-protected:
+  protected:
     ApiKeyTest() {
         ApiKey billing;
         billing.sha256_hex = sha256_hex(kBillingKey);
@@ -57,13 +57,13 @@ TEST_F(ApiKeyTest, UnknownKeyRefused) {
     EXPECT_REFUSED(auth().authenticate("", off), F::InvalidToken, "api_key_unknown");
     EXPECT_REFUSED(auth().authenticate("", sha256_hex(kBillingKey)), F::InvalidToken,
                    "api_key_unknown");
-    EXPECT_REFUSED(auth().authenticate("", std::string(kBillingKey).substr(0, 20)),
-                   F::InvalidToken, "api_key_unknown");
+    EXPECT_REFUSED(auth().authenticate("", std::string(kBillingKey).substr(0, 20)), F::InvalidToken,
+                   "api_key_unknown");
 }
 
 TEST_F(ApiKeyTest, OverlongKeyRefusedUnhashed) {
-    EXPECT_REFUSED(auth().authenticate("", std::string(kMaxApiKeyBytes + 1, 'k')),
-                   F::InvalidToken, "api_key_malformed");
+    EXPECT_REFUSED(auth().authenticate("", std::string(kMaxApiKeyBytes + 1, 'k')), F::InvalidToken,
+                   "api_key_malformed");
 }
 
 TEST_F(ApiKeyTest, KeyAndBearerTogetherRefused) {
@@ -77,8 +77,8 @@ TEST_F(ApiKeyTest, ApiKeysOnlyWithoutJwt) {
     cfg_.audience = "";
     auto a = make();
     EXPECT_ACCEPTED(a->authenticate("", kBillingKey));
-    EXPECT_REFUSED(a->authenticate("Bearer " + ts::mint(keys_.rsa, claims()), ""),
-                   F::InvalidToken, "jwks_not_configured");
+    EXPECT_REFUSED(a->authenticate("Bearer " + ts::mint(keys_.rsa, claims()), ""), F::InvalidToken,
+                   "jwks_not_configured");
 }
 
 TEST_F(ApiKeyTest, BadConfigurationThrows) {

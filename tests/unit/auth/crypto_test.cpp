@@ -1,7 +1,8 @@
 // base64url, SHA-256 and JWK parsing helpers.
+#include "auth/crypto.hpp"
+
 #include <gtest/gtest.h>
 
-#include "auth/crypto.hpp"
 #include "auth/jwk.hpp"
 #include "auth_support/auth_testsupport.hpp"
 
@@ -23,7 +24,8 @@ TEST(Base64Url, RoundTripsEveryLength) {
 TEST(Base64Url, KnownVectors) {
     EXPECT_EQ(base64url_encode("\xfb\xff"), "-_8");
     EXPECT_EQ(base64url_encode("{\"alg\":\"none\"}"), "eyJhbGciOiJub25lIn0");
-    EXPECT_EQ(base64url_decode("eyJhbGciOiJub25lIn0"), std::optional<std::string>("{\"alg\":\"none\"}"));
+    EXPECT_EQ(base64url_decode("eyJhbGciOiJub25lIn0"),
+              std::optional<std::string>("{\"alg\":\"none\"}"));
 }
 
 TEST(Base64Url, StrictDecoding) {
@@ -38,7 +40,8 @@ TEST(Base64Url, StrictDecoding) {
 }
 
 TEST(Sha256, KnownVector) {
-    EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    EXPECT_EQ(sha256_hex("abc"),
+              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST(Algorithms, NamesAreCaseSensitiveAndNoneIsNotOne) {

@@ -12,7 +12,7 @@ using F = Failure;
 using std::chrono::seconds;
 
 class JwksCacheTest : public AuthTest {
-protected:
+  protected:
     JwksCacheTest() {
         cfg_.jwks_ttl = seconds(300);
         cfg_.jwks_min_refetch_interval = seconds(10);
@@ -26,7 +26,8 @@ protected:
 
 TEST_F(JwksCacheTest, OneFetchServesManyTokens) {
     for (int i = 0; i < 20; ++i)
-        EXPECT_ACCEPTED(bearer(ts::mint(i % 2 ? keys_.rsa : keys_.ec, claims("u" + std::to_string(i)))));
+        EXPECT_ACCEPTED(
+            bearer(ts::mint(i % 2 ? keys_.rsa : keys_.ec, claims("u" + std::to_string(i)))));
     EXPECT_EQ(server_.request_count(), 1u);
     EXPECT_EQ(auth().stats().jwks_fetches, 1u);
     EXPECT_EQ(auth().stats().jwks_keys, 3u);
@@ -133,6 +134,17 @@ TEST_F(JwksCacheTest, JwksDownUnknownKidIsUnavailable) {
     EXPECT_ACCEPTED(bearer(ts::mint(keys_.rsa, claims("bob"))));
 }
 
+TEST_F(JwksCacheTest, HungJwksServerTimesOutAsUnavailable) {
+    cfg_.jwks_timeout = std::chrono::milliseconds(300);
+    server_.set_hang(true);
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_REFUSED(bearer(ts::mint(keys_.rsa, claims())), F::Unavailable, "jwks_unavailable");
+    const auto waited = std::chrono::steady_clock::now() - t0;
+    EXPECT_GE(waited, std::chrono::milliseconds(250));
+    EXPECT_LT(waited, std::chrono::seconds(3)) << "bounded by the configured timeout";
+    server_.set_hang(false);
+}
+
 TEST_F(JwksCacheTest, JwksHttpErrorIsUnavailable) {
     server_.set_status(500);
     EXPECT_REFUSED(bearer(ts::mint(keys_.rsa, claims())), F::Unavailable, "jwks_unavailable");
@@ -153,7 +165,7 @@ TEST_F(JwksCacheTest, NotAJwksDocumentIsUnavailable) {
 TEST_F(JwksCacheTest, TtlExpiryRefetchesAndWithdrawnKeyIsRefused) {
     const std::string rsa_token = ts::mint(keys_.rsa, claims());
     EXPECT_ACCEPTED(bearer(rsa_token));
-    EXPECT_ACCEPTED(bearer(rsa_token));  // from the verified-token cache
+    EXPECT_ACCEPTED(bearer(rsa_token));            // from the verified-token cache
     server_.set_jwks(ts::jwks_json({&keys_.ec}));  // rsa-1 withdrawn (compromised?)
     clock_->advance(seconds(299));
     EXPECT_ACCEPTED(bearer(ts::mint(keys_.ec, claims())));

@@ -38,8 +38,8 @@ class EveryAlgorithm : public AuthTest, public ::testing::WithParamInterface<con
 
 TEST_P(EveryAlgorithm, AcceptedWithItsKeyAndRefusedWhenTampered) {
     const std::string alg = GetParam();
-    ts::TestKey key = alg[0] == 'E' ? ts::TestKey::ec("k-" + alg, alg)
-                                    : ts::TestKey::rsa("k-" + alg, alg);
+    ts::TestKey key =
+        alg[0] == 'E' ? ts::TestKey::ec("k-" + alg, alg) : ts::TestKey::rsa("k-" + alg, alg);
     server_.set_jwks(ts::jwks_json({&key}));
     const std::string token = ts::mint(key, claims());
     EXPECT_ACCEPTED(bearer(token));
@@ -96,9 +96,10 @@ TEST_F(JwtTest, Hs256AcceptedOnlyWithConfiguredSecret) {
     cfg_.hs256_secret = secret;
     auto with_secret = make();
     EXPECT_ACCEPTED(with_secret->authenticate("Bearer " + token, ""));
-    EXPECT_REFUSED(with_secret->authenticate(
-                       "Bearer " + ts::mint_hs256("another-secret-also-32-bytes-long!!", claims()), ""),
-                   F::InvalidToken, "signature_invalid");
+    EXPECT_REFUSED(
+        with_secret->authenticate(
+            "Bearer " + ts::mint_hs256("another-secret-also-32-bytes-long!!", claims()), ""),
+        F::InvalidToken, "signature_invalid");
 }
 
 TEST_F(JwtTest, Hs384AndHs512RefusedEvenWithSecret) {
@@ -192,9 +193,9 @@ TEST_F(JwtTest, TokenWithoutKidAcceptedOnlyWhenExactlyOneKeyFits) {
     server_.set_jwks(ts::jwks_json({&keys_.rsa, &keys_.rsa2}));
     clock_->advance(std::chrono::seconds(301));  // past the TTL: the new set is fetched
     auto fresh = make();
-    EXPECT_REFUSED(fresh->authenticate_token(
-                       ts::mint_raw(keys_.rsa, "RS256", h.json(), claims().json())),
-                   F::InvalidToken, "kid_required");
+    EXPECT_REFUSED(
+        fresh->authenticate_token(ts::mint_raw(keys_.rsa, "RS256", h.json(), claims().json())),
+        F::InvalidToken, "kid_required");
 }
 
 // ---- time claims ----
@@ -334,7 +335,8 @@ TEST_F(JwtTest, ScopesFromScopeStringAndScpArrayAccountsFromClaim) {
     auto r = bearer(ts::mint(keys_.rsa, c));
     ASSERT_TRUE(r.ok()) << describe(r);
     const Principal& p = *r.principal;
-    EXPECT_EQ(p.scopes, (std::set<std::string, std::less<>>{"extra", "orders:read", "orders:write"}));
+    EXPECT_EQ(p.scopes,
+              (std::set<std::string, std::less<>>{"extra", "orders:read", "orders:write"}));
     EXPECT_TRUE(p.has_scope(kScopeOrdersWrite));
     EXPECT_FALSE(p.operator_scope());
     EXPECT_FALSE(p.all_accounts);
@@ -384,8 +386,12 @@ TEST_F(JwtTest, ConfiguredAccountsClaimName) {
 
 TEST_F(JwtTest, ClaimsOfTheWrongTypeRefuseTheToken) {
     const std::pair<const char*, const char*> cases[] = {
-        {"accounts", "\"ACC-1\""}, {"accounts", "[\"ACC-1\", 2]"}, {"scope", "[\"orders:read\"]"},
-        {"scp", "{\"a\":1}"},      {"scp", "[1]"},                 {"nbf", "\"soon\""},
+        {"accounts", "\"ACC-1\""},
+        {"accounts", "[\"ACC-1\", 2]"},
+        {"scope", "[\"orders:read\"]"},
+        {"scp", "{\"a\":1}"},
+        {"scp", "[1]"},
+        {"nbf", "\"soon\""},
         {"iat", "true"},
     };
     for (const auto& [name, value] : cases) {
@@ -552,6 +558,26 @@ TEST_F(JwtTest, CacheDisabledStillVerifies) {
     EXPECT_ACCEPTED(bearer(token));
     EXPECT_EQ(auth().stats().token_cache_hits, 0u);
     EXPECT_EQ(auth().stats().cached_tokens, 0u);
+}
+
+TEST_F(JwtTest, ConcurrentVerificationsWithOneKeyAgree) {
+    cfg_.verified_token_cache_size = 0;  // every call verifies a signature
+    const std::string rs = ts::mint(keys_.rsa, claims());
+    const std::string es = ts::mint(keys_.ec, claims());
+    const std::string forged = ts::tamper_payload(rs, claims("mallory").json());
+    auth();
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < 100; ++i) {
+                if (!bearer(i % 2 ? rs : es).ok()) ++wrong;
+                if (bearer(forged).ok()) ++wrong;
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST_F(JwtTest, ConcurrentAuthenticationsAgree) {

@@ -1,11 +1,12 @@
 // RateLimiter: token bucket per principal, time from a manual clock (no sleeping).
+#include "auth/rate_limiter.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
 #include <vector>
 
-#include "auth/rate_limiter.hpp"
 #include "auth_support/auth_testsupport.hpp"
 
 namespace ordergate::auth::test {
@@ -15,7 +16,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 class RateLimiterTest : public ::testing::Test {
-protected:
+  protected:
     std::shared_ptr<testsupport::ManualClock> clock_ = std::make_shared<testsupport::ManualClock>();
 };
 

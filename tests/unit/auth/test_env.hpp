@@ -31,7 +31,7 @@ struct Keys {
 // A JWKS server, a manual clock and a config pointing at them. The server is shared by the
 // tests of a suite (stopping a Poco server takes a quarter second) and reset before each test.
 class AuthTest : public ::testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() { shared_server() = std::make_unique<ts::JwksServer>("{}"); }
     static void TearDownTestSuite() { shared_server().reset(); }
     static std::unique_ptr<ts::JwksServer>& shared_server() {
@@ -45,6 +45,7 @@ protected:
           server_(*shared_server()) {
         server_.restart();
         server_.set_status(200);
+        server_.set_hang(false);
         server_.set_jwks(ts::jwks_json({&keys_.rsa, &keys_.ec, &keys_.pss}));
         server_.reset_count();
         cfg_.enabled = true;
@@ -53,9 +54,7 @@ protected:
         cfg_.audience = kAudience;
     }
 
-    std::unique_ptr<Authenticator> make() {
-        return std::make_unique<Authenticator>(cfg_, clock_);
-    }
+    std::unique_ptr<Authenticator> make() { return std::make_unique<Authenticator>(cfg_, clock_); }
     Authenticator& auth() {
         if (!auth_) auth_ = make();
         return *auth_;
@@ -63,7 +62,9 @@ protected:
     ts::Claims claims(std::string subject = "alice") const {
         return ts::valid_claims(*clock_, kIssuer, kAudience, std::move(subject));
     }
-    AuthResult bearer(const std::string& token) { return auth().authenticate("Bearer " + token, ""); }
+    AuthResult bearer(const std::string& token) {
+        return auth().authenticate("Bearer " + token, "");
+    }
     int64_t now() const { return clock_->unix_seconds(); }
 
     const Keys& keys_;
@@ -75,9 +76,12 @@ protected:
 
 inline const char* failure_name(Failure f) {
     switch (f) {
-        case Failure::MissingCredentials: return "MissingCredentials";
-        case Failure::InvalidToken: return "InvalidToken";
-        case Failure::Unavailable: return "Unavailable";
+        case Failure::MissingCredentials:
+            return "MissingCredentials";
+        case Failure::InvalidToken:
+            return "InvalidToken";
+        case Failure::Unavailable:
+            return "Unavailable";
     }
     return "?";
 }
