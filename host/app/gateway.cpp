@@ -27,26 +27,51 @@ namespace ordergate::app {
 
 namespace {
 
-// Forwards broker events to the order service once it exists (brokers are created first and
-// emit nothing before start()).
+// Forwards broker events to the order service. Brokers are created (and started) before the
+// service exists: what they push until then is kept, in order, and delivered when the service
+// is set, so no fill or update is lost at start-up.
 class EventRelay final : public ports::BrokerEvents {
 public:
-    void set(ports::BrokerEvents* target) { target_ = target; }
+    void set(ports::BrokerEvents* target) {
+        std::lock_guard lock(mutex_);
+        for (auto& deliver : pending_) deliver(target);
+        pending_.clear();
+        target_.store(target);
+    }
+    // After this nothing is delivered (shutdown: the service is going away).
+    void detach() {
+        std::lock_guard lock(mutex_);
+        detached_ = true;
+        target_.store(nullptr);
+    }
     void on_order_update(const std::string& b, const OrderReport& r) override {
-        if (auto* t = target_.load()) t->on_order_update(b, r);
+        forward([b, r](ports::BrokerEvents* t) { t->on_order_update(b, r); });
     }
     void on_fill(const std::string& b, const Fill& f) override {
-        if (auto* t = target_.load()) t->on_fill(b, f);
+        forward([b, f](ports::BrokerEvents* t) { t->on_fill(b, f); });
     }
     void on_quote(const std::string& b, const Quote& q) override {
-        if (auto* t = target_.load()) t->on_quote(b, q);
+        if (auto* t = target_.load()) return t->on_quote(b, q);  // quotes are not worth keeping
     }
     void on_connection(const std::string& b, bool c, const std::string& d) override {
-        if (auto* t = target_.load()) t->on_connection(b, c, d);
+        forward([b, c, d](ports::BrokerEvents* t) { t->on_connection(b, c, d); });
     }
 
 private:
+    void forward(std::function<void(ports::BrokerEvents*)> deliver) {
+        if (auto* t = target_.load()) return deliver(t);
+        std::unique_lock lock(mutex_);
+        if (auto* t = target_.load()) {
+            lock.unlock();
+            return deliver(t);
+        }
+        if (detached_) return;
+        pending_.push_back(std::move(deliver));
+    }
+    std::mutex mutex_;
+    std::vector<std::function<void(ports::BrokerEvents*)>> pending_;
     std::atomic<ports::BrokerEvents*> target_{nullptr};
+    bool detached_ = false;
 };
 
 risk::RiskLimits to_limits(const config::RiskConfig& r) {
@@ -265,8 +290,7 @@ void Gateway::start() {
         g.rate_limiter = std::make_unique<auth::RateLimiter>(cfg.auth.rate_per_second,
                                                              cfg.auth.rate_burst);
 
-    // Brokers start: events may flow from here on.
-    for (auto& [name, b] : g.brokers) b->start();
+    // Brokers were started by the loader; what they pushed so far was kept by the relay.
     g.orders->start_price_feeds();
 
     api::ApiDeps deps;
@@ -321,7 +345,7 @@ void Gateway::stop() {
             spdlog::error("event=broker_stop_failed broker={} error=\"{}\"", name, e.what());
         }
     }
-    g.relay.set(nullptr);
+    g.relay.detach();
     if (g.orders) g.orders->flush();
     g.server.reset();
     g.api.reset();

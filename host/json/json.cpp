@@ -160,7 +160,27 @@ private:
     std::string error_;
 };
 
-bool parse(std::string_view text, Value* out, std::string* why) {
+namespace {
+// The key whose value starts at `at` ("…\"quantity\": 1e400"), or "".
+std::string key_before(std::string_view text, size_t at) {
+    size_t i = std::min(at, text.size());
+    while (i > 0 && (text[i - 1] == ' ' || text[i - 1] == '\t' || text[i - 1] == '\n' ||
+                     text[i - 1] == '\r'))
+        --i;
+    if (i == 0 || text[i - 1] != ':') return "";
+    --i;
+    while (i > 0 && (text[i - 1] == ' ' || text[i - 1] == '\t' || text[i - 1] == '\n' ||
+                     text[i - 1] == '\r'))
+        --i;
+    if (i == 0 || text[i - 1] != '"') return "";
+    size_t end = --i;
+    while (i > 0 && !(text[i - 1] == '"' && (i < 2 || text[i - 2] != '\\'))) --i;
+    if (i == 0) return "";
+    return std::string(text.substr(i, end - i));
+}
+}  // namespace
+
+bool parse(std::string_view text, Value* out, std::string* why, std::string* out_of_range_key) {
     *out = Value();
     Builder builder(out);
     rapidjson::Reader reader;
@@ -174,6 +194,9 @@ bool parse(std::string_view text, Value* out, std::string* why) {
             *why = builder.error();
         } else if (r.Code() == rapidjson::kParseErrorStringInvalidEncoding) {
             *why = "invalid UTF-8";
+        } else if (r.Code() == rapidjson::kParseErrorNumberTooBig && out_of_range_key &&
+                   !(*out_of_range_key = key_before(text, r.Offset())).empty()) {
+            *why = "number out of range";
         } else {
             *why = std::string("invalid JSON at offset ") + std::to_string(r.Offset()) + ": " +
                    rapidjson::GetParseError_En(r.Code());

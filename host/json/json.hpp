@@ -59,7 +59,11 @@ private:
 
 // Parses a complete JSON text. On failure returns false and sets *why to a client-facing reason
 // ("repeated key \"quantity\"", "invalid JSON at offset 12", "invalid UTF-8").
-bool parse(std::string_view text, Value* out, std::string* why);
+// A number whose exponent no binary double could hold (1e400) is well-formed JSON that the
+// reader still refuses; then *out_of_range_key (when given) names the member it was the value of,
+// so the caller can answer with a field error rather than "malformed".
+bool parse(std::string_view text, Value* out, std::string* why,
+           std::string* out_of_range_key = nullptr);
 
 // Appends JSON to a string. The caller keeps the structure well-formed (begin/end pairs);
 // commas are inserted automatically.

@@ -20,6 +20,7 @@ auto translated(F&& f) -> decltype(f()) {
 PaperBroker::PaperBroker(const sdk::PluginContext& ctx) : host_(ctx.host), sink_(ctx.sink) {
     PaperSettings settings = parse_paper_settings(ctx.config);
     tick_ = settings.tick;
+    silent_stream_ = settings.venue.fault.silent_stream;
     VenueEnv env;
     sdk::Host host = host_;
     env.now_ns = [host] { return host.now_ns(); };
@@ -64,10 +65,10 @@ void PaperBroker::deliver(std::vector<VenueEvent>& events) {
         try {
             switch (e.kind) {
                 case VenueEvent::Kind::OrderUpdate:
-                    sink_.order_update(e.order);
+                    if (!silent_stream_) sink_.order_update(e.order);
                     break;
                 case VenueEvent::Kind::Fill:
-                    sink_.fill(e.fill);
+                    if (!silent_stream_) sink_.fill(e.fill);
                     break;
                 case VenueEvent::Kind::Quote:
                     sink_.quote(e.quote);

@@ -82,6 +82,7 @@ class PaperBroker : public sdk::BrokerPlugin {
     sdk::Host host_;
     sdk::EventSink sink_;
     std::chrono::milliseconds tick_;
+    bool silent_stream_ = false;  // fault.silent_stream
     std::unique_ptr<PaperVenue> venue_;
 
     std::mutex lifecycle_mu_;  // start/stop

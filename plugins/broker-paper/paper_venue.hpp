@@ -120,6 +120,9 @@ struct FaultConfig {
     Decimal timeout_before_send_ratio;  // [0, 1]
     Decimal timeout_after_send_ratio;   // [0, 1]
     bool disconnect = false;
+    // The push stream goes silent while the venue keeps answering calls: order updates and
+    // fills are never pushed (the host learns of them only by asking). Read by the plugin class.
+    bool silent_stream = false;
 };
 
 // The venue's settings; plugins/broker-paper/README.md documents the config keys behind them.
