@@ -487,7 +487,7 @@ Authenticator::Impl::FetchOutcome Authenticator::Impl::fetch_keys(uint64_t seen_
     } catch (const std::invalid_argument& e) {
         error = e.what();
     }
-    for (const auto& s : parsed.skipped) spdlog::warn("auth jwks_key=skipped why=\"{}\"", s);
+    for (const auto& s : parsed.skipped) spdlog::info("auth jwks_key=skipped why=\"{}\"", s);
     if (!error.empty()) {
         fetch_failures.fetch_add(1, std::memory_order_relaxed);
         {
@@ -601,6 +601,16 @@ AuthResult Authenticator::authenticate_token(std::string_view token) {
 bool Authenticator::refresh_keys() {
     if (!impl_->fetcher) return false;
     return impl_->fetch_keys(0, true, true) == Impl::FetchOutcome::Fetched;
+}
+
+std::string www_authenticate(Failure failure) {
+    if (failure == Failure::MissingCredentials) return "Bearer realm=\"ordergate\"";
+    return "Bearer realm=\"ordergate\", error=\"invalid_token\"";
+}
+
+std::string www_authenticate_insufficient_scope(std::string_view scope) {
+    return "Bearer realm=\"ordergate\", error=\"insufficient_scope\", scope=\"" +
+           std::string(scope) + "\"";
 }
 
 Principal Authenticator::operator_principal() {

@@ -130,6 +130,7 @@ enum class Failure {
 //   kid_unknown, kid_ambiguous, kid_required, key_alg_mismatch
 //   signature_invalid
 //   jwks_unavailable             Unavailable
+//   auth_internal                Unavailable: an unexpected internal error (logged)
 //   api_key_unknown, api_key_malformed
 struct AuthResult {
     std::optional<Principal> principal;             // set on success
@@ -138,6 +139,13 @@ struct AuthResult {
 
     bool ok() const { return principal.has_value(); }
 };
+
+// The WWW-Authenticate value for a 401 (RFC 6750 §3): `Bearer realm="ordergate"` for
+// MissingCredentials, with `, error="invalid_token"` otherwise.
+std::string www_authenticate(Failure failure);
+// The WWW-Authenticate value for a 403 when `scope` is missing:
+// `Bearer realm="ordergate", error="insufficient_scope", scope="<scope>"`.
+std::string www_authenticate_insufficient_scope(std::string_view scope);
 
 class Authenticator {
   public:

@@ -98,3 +98,17 @@ TEST_F(ApiKeyTest, BadConfigurationThrows) {
 
 }  // namespace
 }  // namespace ordergate::auth::test
+
+namespace ordergate::auth::test {
+namespace {
+
+TEST(WwwAuthenticate, FollowsRfc6750) {
+    EXPECT_EQ(www_authenticate(Failure::MissingCredentials), "Bearer realm=\"ordergate\"");
+    EXPECT_EQ(www_authenticate(Failure::InvalidToken),
+              "Bearer realm=\"ordergate\", error=\"invalid_token\"");
+    EXPECT_EQ(www_authenticate_insufficient_scope("orders:write"),
+              "Bearer realm=\"ordergate\", error=\"insufficient_scope\", scope=\"orders:write\"");
+}
+
+}  // namespace
+}  // namespace ordergate::auth::test
