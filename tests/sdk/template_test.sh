@@ -3,7 +3,7 @@
 # template against it with find_package(ordergate-sdk), and runs the test kit on the result.
 #   template_test.sh <source-root> <work-dir> <plugin-check-driver> gcc|clang-libc++
 set -euo pipefail
-src=$1 work=$2 driver=$3 toolchain=$4
+src=$1 work=$2 ordergate=$3 toolchain=$4
 rm -rf "$work"
 mkdir -p "$work"
 prefix=$work/prefix
@@ -59,4 +59,4 @@ if cmake -S "$work/major2" -B "$work/major2/build" -DCMAKE_PREFIX_PATH="$prefix"
 fi
 
 echo "== plugin check"
-"$driver" check "$plugin" --config "$src/sdk/template/broker-example/plugin.yaml"
+"$ordergate" plugin check "$plugin" --config "$src/sdk/template/broker-example/plugin.yaml"
