@@ -257,6 +257,14 @@ void OrderService::remember(const EntryPtr& e) {
     by_id_[r.id] = e;
     by_client_id_[key2(r.account_id, r.client_order_id)] = r.id;
     if (!r.broker_order_id.empty()) by_broker_id_[key2(r.broker, r.broker_order_id)] = r.id;
+    if (metrics_) metrics_->set_open_orders(static_cast<double>(by_id_.size()));
+}
+
+void OrderService::erase_locked(const OrderRecord& r) {
+    by_id_.erase(r.id);
+    by_client_id_.erase(key2(r.account_id, r.client_order_id));
+    if (!r.broker_order_id.empty()) by_broker_id_.erase(key2(r.broker, r.broker_order_id));
+    if (metrics_) metrics_->set_open_orders(static_cast<double>(by_id_.size()));
 }
 
 void OrderService::index_broker_id(const std::string& broker, const std::string& boid,
@@ -271,14 +279,34 @@ void OrderService::forget_if_terminal(const std::string& id, int64_t version) {
     // Called on the writer thread: never wait for an entry's mutex here (its holder may be
     // waiting for this very thread). An entry in use is kept; a later write evicts it.
     std::unique_lock entry_lock(e->mutex, std::try_to_lock);
-    if (!entry_lock.owns_lock()) return;
+    if (!entry_lock.owns_lock()) {
+        std::lock_guard lock(evict_mutex_);
+        evict_later_.emplace_back(id, version);
+        evict_pending_.store(true, std::memory_order_release);
+        return;
+    }
     if (e->rec.version != version || !is_terminal(e->rec.status)) return;
     std::unique_lock lock(cache_mutex_);
-    by_id_.erase(id);
-    by_client_id_.erase(key2(e->rec.account_id, e->rec.client_order_id));
-    if (!e->rec.broker_order_id.empty())
-        by_broker_id_.erase(key2(e->rec.broker, e->rec.broker_order_id));
-    if (metrics_) metrics_->set_open_orders(static_cast<double>(by_id_.size()));
+    erase_locked(e->rec);
+}
+
+void OrderService::evict_deferred() {
+    if (!evict_pending_.load(std::memory_order_acquire)) return;
+    std::vector<std::pair<std::string, int64_t>> todo;
+    {
+        std::lock_guard lock(evict_mutex_);
+        todo.swap(evict_later_);
+        evict_pending_.store(false, std::memory_order_release);
+    }
+    for (const auto& [id, version] : todo) {
+        EntryPtr e = cached(id);
+        if (!e) continue;
+        std::lock_guard entry_lock(e->mutex);
+        // A newer version means a newer write, which evicts the entry when it lands.
+        if (e->rec.version != version || !is_terminal(e->rec.status)) continue;
+        std::unique_lock lock(cache_mutex_);
+        erase_locked(e->rec);
+    }
 }
 
 size_t OrderService::open_orders() const {
@@ -420,10 +448,7 @@ bool OrderService::commit_change(Entry& e, OrderRecord next, OrderEvent event, b
         e.rec = std::move(next);
         if (terminal) {
             std::unique_lock lock(cache_mutex_);
-            by_id_.erase(id);
-            by_client_id_.erase(key2(e.rec.account_id, e.rec.client_order_id));
-            if (!e.rec.broker_order_id.empty())
-                by_broker_id_.erase(key2(e.rec.broker, e.rec.broker_order_id));
+            erase_locked(e.rec);
         }
         return true;
     }
@@ -561,6 +586,7 @@ Result<PlaceResult> OrderService::place(OrderRequest req, const AccountScope& sc
     }
 
     watch(r->name, req.symbol, req.exchange);
+    evict_deferred();
     const int64_t now = now_ns();
     if (req.client_order_id.empty()) req.client_order_id = ids::new_id("og-");
     if (req.extra_json.empty()) req.extra_json = "{}";
@@ -1058,9 +1084,23 @@ Result<CancelAllResult> OrderService::cancel_all(const std::string& account_id,
 
 void OrderService::on_order_update(const std::string& broker, const OrderReport& report) {
     EntryPtr e;
+    if (report.status == OrderStatus::Filled || report.status == OrderStatus::PartiallyFilled ||
+        report.status == OrderStatus::Open) {
+        // Fills drive these statuses, and a live order is in memory: an order not in memory is
+        // terminal already (or not ours), so a report like these changes nothing.
+        e = report.client_order_id.empty() ? nullptr
+                                           : find_by_client_id(report.account_id,
+                                                               report.client_order_id);
+        if (!e && !report.broker_order_id.empty()) e = find_by_broker_id(broker, report.broker_order_id);
+        if (!e) {
+            if (metrics_) metrics_->broker_event(broker, "order_update", "not_live");
+            return;
+        }
+    }
     try {
-        e = load_for_report(broker, report.account_id, report.client_order_id,
-                            report.broker_order_id);
+        if (!e)
+            e = load_for_report(broker, report.account_id, report.client_order_id,
+                                report.broker_order_id);
     } catch (const sdk::Error& err) {
         spdlog::error("event=order_update_dropped broker={} broker_order_id={} reason=storage "
                       "error=\"{}\"",
@@ -1084,8 +1124,10 @@ void OrderService::on_order_update(const std::string& broker, const OrderReport&
 void OrderService::on_fill(const std::string& broker, const Fill& fill) {
     const std::string trade_key = key2(broker, fill.broker_trade_id);
     {
+        // Claimed here, before anything else, so a replayed fill racing the original is dropped.
         std::lock_guard lock(fills_mutex_);
-        if (seen_trades_.count(trade_key)) {
+        if (seen_trades_.size() > 500'000) seen_trades_.clear();  // storage is the backstop
+        if (!seen_trades_.insert(trade_key).second) {
             if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");
             return;
         }
@@ -1094,6 +1136,10 @@ void OrderService::on_fill(const std::string& broker, const Fill& fill) {
     try {
         e = load_for_report(broker, fill.account_id, fill.client_order_id, fill.broker_order_id);
     } catch (const sdk::Error& err) {
+        {
+            std::lock_guard lock(fills_mutex_);
+            seen_trades_.erase(trade_key);  // not applied: a replay may bring it again
+        }
         spdlog::error("event=fill_dropped broker={} broker_trade_id={} reason=storage error=\"{}\"",
                       broker, fill.broker_trade_id, err.what());
         if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
@@ -1114,141 +1160,133 @@ void OrderService::on_fill(const std::string& broker, const Fill& fill) {
     fr.executed_at_ns = fill.executed_at_ns ? fill.executed_at_ns : now;
 
     auto apply_position = [&] {
-        if (positions_)
+        if (!positions_) return;
+        try {
             positions_->apply_fill(
                 positions::PositionKey{fr.account_id, broker, fr.symbol, fr.exchange}, fr.side,
                 fr.quantity, fr.price, fr.fee, fr.executed_at_ns);
-        std::lock_guard lock(fills_mutex_);
-        if (seen_trades_.size() > 200'000) seen_trades_.clear();  // storage is the backstop
-        seen_trades_.insert(trade_key);
-    };
-
-    auto write_fill_only = [&](const char* why) {
-        WriteOp op;
-        op.kind = WriteKind::InsertFill;
-        op.fill = fr;
-        std::vector<WriteOp> ops;
-        ops.push_back(std::move(op));
-        try {
-            auto res = writer_.write(std::move(ops));
-            if (res[0] == Status::Conflict) {
-                if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");
-                return;
-            }
         } catch (const std::exception& ex) {
-            spdlog::error("event=fill_write_failed broker={} broker_trade_id={} error=\"{}\"",
-                          broker, fill.broker_trade_id, ex.what());
-            if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
-            return;
+            spdlog::error("event=position_not_updated broker={} broker_trade_id={} error=\"{}\"",
+                          broker, fr.broker_trade_id, ex.what());
         }
-        apply_position();
-        if (metrics_) metrics_->broker_event(broker, "fill", why);
+    };
+    // Fills are written behind (group commit, nobody waits): they are facts the broker keeps,
+    // and reconciliation reads them again after a crash. A write that fails is loud.
+    auto write = [this, broker](std::vector<WriteOp> ops, std::string what) {
+        writer_.write_async(std::move(ops), [this, broker, what](const std::vector<Status>* r,
+                                                                 std::exception_ptr err) {
+            if (err) {
+                spdlog::error("event=fill_write_failed {} reason=storage", what);
+                if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
+            } else if ((*r)[0] == Status::Conflict) {
+                spdlog::warn("event=fill_already_stored {}", what);
+            } else if (r->size() > 1 && (*r)[1] == Status::Conflict) {
+                spdlog::error("event=order_version_conflict {} detail=\"the order changed in "
+                              "storage meanwhile; reconciliation settles it\"",
+                              what);
+            }
+        });
     };
 
     if (!e) {
         spdlog::warn("event=fill_for_unknown_order broker={} broker_trade_id={} "
                      "broker_order_id={} client_order_id={}",
                      broker, fill.broker_trade_id, fill.broker_order_id, fill.client_order_id);
-        write_fill_only("unknown_order");
+        std::vector<WriteOp> ops(1);
+        ops[0].kind = WriteKind::InsertFill;
+        ops[0].fill = fr;
+        write(std::move(ops), "broker_trade_id=" + fr.broker_trade_id);
+        apply_position();
+        if (metrics_) metrics_->broker_event(broker, "fill", "unknown_order");
         return;
     }
 
     std::lock_guard lock(e->mutex);
-    for (int attempt = 0; attempt < 3; ++attempt) {
-        const OrderRecord& cur = e->rec;
-        fr.order_id = cur.id;
-        if (fr.account_id.empty()) fr.account_id = cur.account_id;
-        Decimal filled = cur.filled_quantity + fr.quantity;
-        if (filled > cur.quantity) {
-            // Never let the cumulative filled quantity exceed the order's: the fill is stored as
-            // the fact it is, the order is left alone, and the mismatch is loud.
-            spdlog::error("event=overfill order_id={} broker={} broker_trade_id={} quantity={} "
-                          "filled={} fill={}",
-                          cur.id, broker, fr.broker_trade_id, cur.quantity.to_string(),
-                          cur.filled_quantity.to_string(), fr.quantity.to_string());
-            write_fill_only("overfill");
-            return;
-        }
-        OrderRecord next = cur;
-        next.filled_quantity = filled;
-        Decimal cost = fr.price * fr.quantity;
-        if (cur.average_fill_price && cur.filled_quantity.is_positive())
-            cost = cost + *cur.average_fill_price * cur.filled_quantity;
-        bool inexact = false;
-        next.average_fill_price =
-            Decimal::divide(cost, filled, options_.average_price_scale, &inexact);
-        if (inexact)
-            spdlog::info("event=average_price_rounded order_id={} scale={}", cur.id,
-                         options_.average_price_scale);
-        next.status = status_after_fill(cur.status, next.quantity, filled);
-        if (!next.broker_order_id.size() && !fill.broker_order_id.empty())
-            next.broker_order_id = fill.broker_order_id;
-        std::string reason = "fill " + fr.broker_trade_id;
-        if (is_terminal(cur.status)) {
-            reason = "fill after " + std::string(to_string(cur.status)) + " (" +
-                     fr.broker_trade_id + ")";
-            spdlog::warn("event=fill_after_terminal order_id={} status={} broker_trade_id={}",
-                         cur.id, to_string(cur.status), fr.broker_trade_id);
-        } else if (cur.status != next.status && !is_legal_transition(cur.status, next.status)) {
-            spdlog::error("event=illegal_transition order_id={} transition=\"{}\" source=broker",
-                          cur.id, describe_transition(cur.status, next.status));
-            if (metrics_) metrics_->illegal_transition(to_string(cur.status), to_string(next.status));
-            write_fill_only("illegal_transition");
-            return;
-        }
-        next.version = cur.version + 1;
-        next.updated_at_ns = now_ns();
-        OrderEvent ev = make_event(next, cur.status, EventSource::Broker, "", reason, false);
-        std::vector<WriteOp> ops(2);
+    const OrderRecord& cur = e->rec;
+    fr.order_id = cur.id;
+    if (fr.account_id.empty()) fr.account_id = cur.account_id;
+    const std::string what = "order_id=" + cur.id + " broker_trade_id=" + fr.broker_trade_id;
+    Decimal filled = cur.filled_quantity + fr.quantity;
+    if (filled > cur.quantity) {
+        // Never let the cumulative filled quantity exceed the order's: the fill is stored as the
+        // fact it is, the order is left alone, and the mismatch is loud.
+        spdlog::error("event=overfill {} quantity={} filled={} fill={}", what,
+                      cur.quantity.to_string(), cur.filled_quantity.to_string(),
+                      fr.quantity.to_string());
+        std::vector<WriteOp> ops(1);
         ops[0].kind = WriteKind::InsertFill;
         ops[0].fill = fr;
-        ops[1].kind = WriteKind::UpdateOrder;
-        ops[1].requires_previous = true;
-        ops[1].expected_version = cur.version;
-        ops[1].order = next;
-        ops[1].event = std::move(ev);
-        std::vector<Status> res;
-        try {
-            res = writer_.write(std::move(ops));
-        } catch (const std::exception& ex) {
-            spdlog::error("event=fill_write_failed order_id={} broker_trade_id={} error=\"{}\"",
-                          cur.id, fr.broker_trade_id, ex.what());
+        write(std::move(ops), what);
+        apply_position();
+        if (metrics_) metrics_->broker_event(broker, "fill", "overfill");
+        return;
+    }
+    OrderRecord next = cur;
+    next.filled_quantity = filled;
+    Decimal cost = fr.price * fr.quantity;
+    if (cur.average_fill_price && cur.filled_quantity.is_positive())
+        cost = cost + *cur.average_fill_price * cur.filled_quantity;
+    bool inexact = false;
+    next.average_fill_price = Decimal::divide(cost, filled, options_.average_price_scale, &inexact);
+    if (inexact)
+        spdlog::info("event=average_price_rounded {} scale={}", what,
+                     options_.average_price_scale);
+    next.status = status_after_fill(cur.status, next.quantity, filled);
+    if (next.broker_order_id.empty() && !fill.broker_order_id.empty()) {
+        next.broker_order_id = fill.broker_order_id;
+        index_broker_id(broker, fill.broker_order_id, next.id);
+    }
+    std::string reason = "fill " + fr.broker_trade_id;
+    if (is_terminal(cur.status)) {
+        reason = "fill after " + std::string(to_string(cur.status)) + " (" + fr.broker_trade_id + ")";
+        spdlog::warn("event=fill_after_terminal {} status={}", what, to_string(cur.status));
+    } else if (cur.status != next.status && !is_legal_transition(cur.status, next.status)) {
+        spdlog::error("event=illegal_transition {} transition=\"{}\" source=broker", what,
+                      describe_transition(cur.status, next.status));
+        if (metrics_) metrics_->illegal_transition(to_string(cur.status), to_string(next.status));
+        std::vector<WriteOp> ops(1);
+        ops[0].kind = WriteKind::InsertFill;
+        ops[0].fill = fr;
+        write(std::move(ops), what);
+        apply_position();
+        return;
+    }
+    next.version = cur.version + 1;
+    next.updated_at_ns = now_ns();
+    OrderEvent ev = make_event(next, cur.status, EventSource::Broker, "", reason, false);
+    std::vector<WriteOp> ops(2);
+    ops[0].kind = WriteKind::InsertFill;
+    ops[0].fill = fr;
+    ops[1].kind = WriteKind::UpdateOrder;
+    ops[1].requires_previous = true;
+    ops[1].expected_version = cur.version;
+    ops[1].order = next;
+    ops[1].event = std::move(ev);
+    const bool terminal = is_terminal(next.status);
+    const std::string id = next.id;
+    const int64_t version = next.version;
+    e->rec = std::move(next);
+    writer_.write_async(std::move(ops), [this, broker, what, id, version, terminal](
+                                            const std::vector<Status>* r, std::exception_ptr err) {
+        if (err) {
+            spdlog::error("event=fill_write_failed {} reason=storage", what);
             if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
             return;
         }
-        if (res[0] == Status::Conflict) {  // stored already: a replay
-            std::lock_guard fl(fills_mutex_);
-            seen_trades_.insert(trade_key);
-            if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");
+        if ((*r)[0] == Status::Conflict) {
+            spdlog::warn("event=fill_already_stored {}", what);
             return;
         }
-        if (res[1] == Status::Conflict) {
-            // Storage has a newer version (another gateway instance, or a write behind failed):
-            // re-read and apply the fill on top of it. The fill op was skipped with the update.
-            spdlog::warn("event=order_version_conflict order_id={} attempt={}", cur.id, attempt);
-            try {
-                if (auto fresh = storage_.get_order(cur.id)) e->rec = std::move(*fresh);
-            } catch (const sdk::Error& err) {
-                spdlog::error("event=storage_read_failed op=get_order error=\"{}\"", err.what());
-                return;
-            }
-            continue;
+        if ((*r)[1] == Status::Conflict) {
+            spdlog::error("event=order_version_conflict {} detail=\"the order changed in storage "
+                          "meanwhile; reconciliation settles it\"",
+                          what);
+            return;
         }
-        const bool terminal = is_terminal(next.status);
-        e->rec = std::move(next);
-        apply_position();
-        if (metrics_) metrics_->broker_event(broker, "fill", "applied");
-        if (terminal) {
-            std::unique_lock cl(cache_mutex_);
-            by_id_.erase(e->rec.id);
-            by_client_id_.erase(key2(e->rec.account_id, e->rec.client_order_id));
-            if (!e->rec.broker_order_id.empty())
-                by_broker_id_.erase(key2(e->rec.broker, e->rec.broker_order_id));
-        }
-        return;
-    }
-    spdlog::error("event=fill_not_applied order_id={} broker_trade_id={} reason=version_conflicts",
-                  e->rec.id, fr.broker_trade_id);
+        if (terminal) forget_if_terminal(id, version);
+    });
+    apply_position();
+    if (metrics_) metrics_->broker_event(broker, "fill", "applied");
 }
 
 void OrderService::on_quote(const std::string& broker, const Quote& quote) {

@@ -163,9 +163,14 @@ private:
     EntryPtr find_by_client_id(const std::string& account, const std::string& cid) const;
     EntryPtr find_by_broker_id(const std::string& broker, const std::string& broker_order_id) const;
     void remember(const EntryPtr& e);
+    // Removes an order from the cache indexes. Caller holds cache_mutex_ exclusively.
+    void erase_locked(const OrderRecord& r);
     void index_broker_id(const std::string& broker, const std::string& broker_order_id,
                          const std::string& id);
+    // Drops a terminal order from memory once its last write is durable. On the writer thread
+    // (try_lock only); an entry in use is queued and evicted later by an API thread.
     void forget_if_terminal(const std::string& id, int64_t version);
+    void evict_deferred();
     // Finds an order in the cache or storage and caches it. Null when absent. Throws sdk::Error
     // when storage fails.
     EntryPtr load(const std::string& id);
@@ -210,6 +215,10 @@ private:
     std::unordered_map<std::string, EntryPtr> by_id_;
     std::unordered_map<std::string, std::string> by_client_id_;  // account \0 cid -> id
     std::unordered_map<std::string, std::string> by_broker_id_;  // broker \0 boid -> id
+
+    std::mutex evict_mutex_;
+    std::vector<std::pair<std::string, int64_t>> evict_later_;
+    std::atomic<bool> evict_pending_{false};
 
     mutable std::mutex fills_mutex_;
     std::unordered_set<std::string> seen_trades_;  // broker \0 trade id (recent; storage backs it)
