@@ -67,10 +67,10 @@ public:
 
         bool close_after = false;
         try {
-            if (read_body(preq, &req, &res)) {
-                shared_->dispatch(req, res);
-            } else {
-                close_after = true;  // the rest of an oversized body was not read
+            switch (read_body(preq, &req, &res)) {
+                case Body::Read: shared_->dispatch(req, res); break;
+                case Body::TooLarge: break;
+                case Body::TooLargeUnread: close_after = true; break;  // the rest was not read
             }
         } catch (const std::exception& e) {
             spdlog::error("event=unhandled_exception request_id={} route={} method={} error=\"{}\"",
@@ -93,28 +93,41 @@ public:
     }
 
 private:
-    // Reads the body into req->body. Returns false (with a 413 in res) when it is over the limit.
-    bool read_body(Poco::Net::HTTPServerRequest& preq, Request* req, Response* res) {
+    enum class Body { Read, TooLarge, TooLargeUnread };
+    // Reads the body into req->body; over the limit, puts a 413 in res instead.
+    Body read_body(Poco::Net::HTTPServerRequest& preq, Request* req, Response* res) {
         const size_t limit = shared_->options.body_limit_bytes;
         auto too_large = [&] {
             render_problem(Error::make(ErrorCode::PayloadTooLarge,
                                        "request body is larger than " + std::to_string(limit) +
                                            " bytes"),
                            req->request_id, res);
-            return false;
+            return Body::TooLargeUnread;
         };
         if (preq.hasContentLength()) {
             auto len = preq.getContentLength64();
-            if (len < 0) return true;
-            if (static_cast<uint64_t>(len) > limit) return too_large();
+            if (len < 0) return Body::Read;
+            if (static_cast<uint64_t>(len) > limit) {
+                // A body up to 16x the limit is read and dropped, so the client (still sending)
+                // gets the 413 instead of a reset connection; a larger one closes the connection.
+                if (static_cast<uint64_t>(len) <= 16 * limit) {
+                    char sink[8192];
+                    std::istream& in = preq.stream();
+                    while (in.read(sink, sizeof sink) || in.gcount() > 0) {
+                    }
+                    too_large();
+                    return Body::TooLarge;
+                }
+                return too_large();
+            }
             req->body.resize(static_cast<size_t>(len));
             if (len > 0) {
                 preq.stream().read(req->body.data(), len);
                 req->body.resize(static_cast<size_t>(preq.stream().gcount()));
             }
-            return true;
+            return Body::Read;
         }
-        if (!preq.getChunkedTransferEncoding()) return true;
+        if (!preq.getChunkedTransferEncoding()) return Body::Read;
         char buf[8192];
         std::istream& in = preq.stream();
         while (in) {
@@ -122,7 +135,7 @@ private:
             req->body.append(buf, static_cast<size_t>(in.gcount()));
             if (req->body.size() > limit) return too_large();
         }
-        return true;
+        return Body::Read;
     }
 
     void send(const Request& req, Response& res, Poco::Net::HTTPServerResponse& pres,
