@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Configures (once) and builds ordergate into ./build (Ninja, RelWithDebInfo, ccache when present).
+#   scripts/build.sh [--target T...]     (default: everything)
 #   BUILD_DIR=... to build elsewhere; JOBS=N to bound parallelism (default: every core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
 jobs=${JOBS:-$(nproc)}
 if [ ! -f "$build/build.ninja" ]; then
-  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 fi
-cmake --build "$build" -j "$jobs"
+cmake --build "$build" -j "$jobs" "$@"

@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --run
-scripts/build.sh
+# Only what serving needs (the tests build with scripts/test.sh).
+scripts/build.sh --target ordergate broker-paper storage-sqlite storage-postgres
 mkdir -p data
 exec build/bin/ordergate serve "$@"
