@@ -23,6 +23,7 @@ std::string key2(const std::string& a, const std::string& b) {
 }
 
 constexpr std::string_view kClientIdPrefix = "client_order_id:";
+constexpr const char* kVersionConflict = "version conflict";
 
 uint64_t cap_of(OrderType t) {
     switch (t) {
@@ -435,9 +436,16 @@ bool OrderService::commit_change(Entry& e, OrderRecord next, OrderEvent event, b
         try {
             auto results = writer_.write(std::move(ops));
             if (results[0] != Status::Ok) {
-                spdlog::error("event=order_write_conflict order_id={} expected_version={}", id,
-                              expected);
-                if (error) *error = "version conflict";
+                // Another gateway instance changed the order: take storage's version.
+                spdlog::warn("event=order_write_conflict order_id={} expected_version={}", id,
+                             expected);
+                if (error) *error = kVersionConflict;
+                try {
+                    if (auto fresh = storage_.get_order(id)) e.rec = std::move(*fresh);
+                } catch (const sdk::Error& ex) {
+                    spdlog::error("event=storage_read_failed op=get_order error=\"{}\"",
+                                  ex.what());
+                }
                 return false;
             }
         } catch (const std::exception& ex) {
@@ -834,13 +842,15 @@ std::optional<Decimal> OrderService::last_price(const std::string& symbol,
 // ---- modify and cancel ----------------------------------------------------------------------
 
 Result<ChangeResult> OrderService::modify(const std::string& id, const ModifyRequest& change,
-                                          const AccountScope& scope, const Origin& origin) {
+                                          const AccountScope& scope, const Origin& origin,
+                                          int attempt) {
     auto found = resolve(id, scope);
     if (!found) return fail(found.error());
     EntryPtr entry = *found;
     Route rt;
     ModifyRequest req = change;
     OrderStatus previous;
+    bool retry = false;
     {
         std::lock_guard lock(entry->mutex);
         const OrderRecord& cur = entry->rec;
@@ -902,9 +912,13 @@ Result<ChangeResult> OrderService::modify(const std::string& id, const ModifyReq
         next.status = OrderStatus::PendingReplace;
         OrderEvent ev = make_event(next, cur.status, origin.source, origin.request_id,
                                    "modify requested", false);
-        if (!commit_change(*entry, std::move(next), std::move(ev), true))
-            return fail(storage_unavailable());
+        std::string why;
+        if (!commit_change(*entry, std::move(next), std::move(ev), true, &why)) {
+            if (why != kVersionConflict || attempt > 0) return fail(storage_unavailable());
+            retry = true;
+        }
     }
+    if (retry) return modify(id, change, scope, origin, attempt + 1);
 
     Status status = Status::Ok;
     std::string message;
@@ -973,9 +987,11 @@ Result<ChangeResult> OrderService::cancel(const std::string& id, const AccountSc
 }
 
 Result<ChangeResult> OrderService::request_cancel(const EntryPtr& entry, const Route& rt,
-                                                  const Origin& origin, bool emulated) {
+                                                  const Origin& origin, bool emulated,
+                                                  int attempt) {
     OrderStatus previous;
     std::string account, boid, cid;
+    bool retry = false;
     {
         std::lock_guard lock(entry->mutex);
         const OrderRecord& cur = entry->rec;
@@ -997,9 +1013,13 @@ Result<ChangeResult> OrderService::request_cancel(const EntryPtr& entry, const R
                                    emulated ? "cancel-all emulated as one cancel per order"
                                             : "cancel requested",
                                    emulated);
-        if (!commit_change(*entry, std::move(next), std::move(ev), true))
-            return fail(storage_unavailable());
+        std::string why;
+        if (!commit_change(*entry, std::move(next), std::move(ev), true, &why)) {
+            if (why != kVersionConflict || attempt > 0) return fail(storage_unavailable());
+            retry = true;
+        }
     }
+    if (retry) return request_cancel(entry, rt, origin, emulated, attempt + 1);
 
     Status status = Status::Ok;
     std::string message;

@@ -112,8 +112,9 @@ public:
     Result<Page<OrderRecord>> list(OrderQuery query, const AccountScope& scope);
     Result<std::vector<OrderEvent>> events(const std::string& id, const AccountScope& scope,
                                            int64_t after_seq, uint32_t limit);
+    // `attempt` > 0: a retry after another gateway instance changed the order meanwhile.
     Result<ChangeResult> modify(const std::string& id, const ModifyRequest& change,
-                                const AccountScope& scope, const Origin& origin);
+                                const AccountScope& scope, const Origin& origin, int attempt = 0);
     Result<ChangeResult> cancel(const std::string& id, const AccountScope& scope,
                                 const Origin& origin);
     Result<CancelAllResult> cancel_all(const std::string& account_id, const AccountScope& scope,
@@ -195,7 +196,7 @@ private:
     void watch(const std::string& broker, const std::string& symbol, const std::string& exchange);
 
     Result<ChangeResult> request_cancel(const EntryPtr& entry, const Route& route,
-                                        const Origin& origin, bool emulated);
+                                        const Origin& origin, bool emulated, int attempt = 0);
     void record_broker_call(const std::string& broker, const char* op, Status status,
                             std::chrono::steady_clock::time_point t0) const;
     int64_t now_ns() const { return clock_->now_ns(); }
