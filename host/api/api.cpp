@@ -74,12 +74,6 @@ bool match(std::string_view pattern, std::string_view path,
 
 void problem(Response& res, const Error& err, const Request& req) {
     http::render_problem(err, req.request_id, &res);
-    if (err.code == ErrorCode::Unauthenticated) {
-        res.set_header("WWW-Authenticate",
-                       req.has_header("authorization") || req.has_header("x-api-key")
-                           ? "Bearer realm=\"ordergate\", error=\"invalid_token\""
-                           : "Bearer realm=\"ordergate\"");
-    }
 }
 
 void problem(Response& res, ErrorCode code, std::string detail, const Request& req) {
@@ -300,23 +294,13 @@ struct Api::Impl {
             authed = authenticate(req, res);
             if (!authed) return;
             principal = &*authed;
-            const char* scope = nullptr;
-            switch (found->access) {
-                case Access::Read: scope = "orders:read"; break;
-                case Access::Write: scope = "orders:write"; break;
-                case Access::Operator:
-                case Access::Health:
-                case Access::Metrics: scope = "operator"; break;
-                case Access::Public: break;
-            }
-            if (scope && !principal->has_scope(scope)) {
-                problem(res, ErrorCode::InsufficientScope,
-                        std::string("this operation needs the scope '") + scope + "'", req);
-                return;
-            }
+            // The rate limit comes first: refusals (403) count against the caller's rate too.
             if (deps.rate_limiter && deps.rate_limiter->enabled()) {
                 std::chrono::seconds retry{1};
                 if (!deps.rate_limiter->try_acquire(principal->key(), &retry)) {
+                    spdlog::debug("event=rate_limited request_id={} route={} retry_after_s={}",
+                                  req.request_id, req.route, retry.count());
+                    if (deps.metrics) deps.metrics->auth_result("rate_limited");
                     Error e = Error::make(ErrorCode::RateLimited,
                                           "too many requests; retry after " +
                                               std::to_string(retry.count()) + " s");
@@ -324,6 +308,26 @@ struct Api::Impl {
                     problem(res, e, req);
                     return;
                 }
+            }
+            std::string_view scope;
+            switch (found->access) {
+                case Access::Read: scope = auth::kScopeOrdersRead; break;
+                case Access::Write: scope = auth::kScopeOrdersWrite; break;
+                case Access::Operator:
+                case Access::Health:
+                case Access::Metrics: scope = auth::kScopeOperator; break;
+                case Access::Public: break;
+            }
+            if (!scope.empty() && !principal->has_scope(scope)) {
+                spdlog::info("event=auth_forbidden request_id={} route={} method={} "
+                             "reason=\"scope_missing:{}\"",
+                             req.request_id, req.route, req.method, scope);
+                if (deps.metrics) deps.metrics->auth_result("insufficient_scope");
+                problem(res, ErrorCode::InsufficientScope,
+                        "this operation needs the scope '" + std::string(scope) + "'", req);
+                res.set_header("WWW-Authenticate",
+                               auth::www_authenticate_insufficient_scope(scope));
+                return;
             }
         }
         (this->*(found->handler))(req, res, *principal);
@@ -353,6 +357,7 @@ struct Api::Impl {
         problem(res, ErrorCode::Unauthenticated,
                 missing ? "a bearer token is required" : "the credentials were refused: " + r.reason,
                 req);
+        res.set_header("WWW-Authenticate", auth::www_authenticate(r.failure));
         return std::nullopt;
     }
 

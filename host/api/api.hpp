@@ -2,10 +2,11 @@
 //
 // One dispatcher for every request the HTTP server receives. In order: route match (404, 405
 // with Allow), authentication for /api/v1 (401 with WWW-Authenticate; 503 AUTH_UNAVAILABLE when
-// the keys cannot be fetched), scope (403), per-principal rate limit (429 with Retry-After), then
-// the handler. Writes under /api/v1 go through idempotency (Idempotency-Key: replay, 409 in
-// flight, 422 reused, 400 malformed; 503 IDEMPOTENCY_UNAVAILABLE when the store is down and
-// required). HTTP concerns only: business rules are the order service's.
+// the keys cannot be fetched), per-principal rate limit (429 with Retry-After), scope (403 with
+// WWW-Authenticate error="insufficient_scope"), then the handler. Writes under /api/v1 go
+// through idempotency (Idempotency-Key: replay, 409 in flight, 422 reused, 400 malformed; 503
+// IDEMPOTENCY_UNAVAILABLE when the store is down and required). HTTP concerns only: business
+// rules are the order service's.
 //
 // Threads: handle() is called concurrently by the server's threads; the Api holds no mutable
 // state of its own.
