@@ -10,6 +10,7 @@
 #   bench/run.sh auth       gateway (embedded) with auth off, then on (RS256, cached key)
 #
 # Knobs (passed to bench.sh): BENCH_SECONDS (10), BENCH_CONNS ("1 16 64"), BENCH_THREADS (2).
+# BUILD_DIR (build) is the build tree to use (built first by scripts/build.sh).
 # Run as root on Debian 12 (bench.sh starts its own PostgreSQL and Redis on loopback).
 # Client and servers share the machine: read ratios within one run, not absolute figures.
 set -euo pipefail
@@ -23,10 +24,17 @@ mode=${1:-embedded}
 if [ "$mode" = durable ]; then
   INSTALL=1 BENCH_TARGETS=none BENCH_CONNS= "$shared/bench.sh" >/dev/null 2>&1 || true  # its python peers
 fi
-"$root/scripts/build.sh" >/dev/null
-bin="$root/build/bin/ordergate"
+build=${BUILD_DIR:-build}
+case "$build" in /*) ;; *) build="$root/$build" ;; esac
+BUILD_DIR="$build" "$root/scripts/build.sh" >/dev/null
+bin="$build/bin/ordergate"
 data=$(mktemp -d /tmp/og-bench-data.XXXX)
-trap 'rm -rf "$data"' EXIT
+cleanup() {
+  # The auth mode's JWKS server runs in its own session until killed.
+  if [ -f "$data/auth/jwks.pid" ]; then kill "$(cat "$data/auth/jwks.pid")" 2>/dev/null || true; fi
+  rm -rf "$data"
+}
+trap cleanup EXIT
 out=$(mktemp /tmp/og-bench-out.XXXX)
 
 run() {  # $1 = targets, $2 = gateway command
@@ -45,13 +53,27 @@ case "$mode" in
       "OG_DATA_DIR=$data exec $bin serve --config configs/bench-durable.yaml"
     ;;
   auth)
-    "$root/build/bin/og_bench_auth_setup" "$data/auth" >/dev/null
+    # Key set, token (BENCH_TOKEN, RS256) and a JWKS server on loopback, killed by cleanup.
+    "$build/bin/og_bench_auth_setup" "$data/auth" >/dev/null
     # shellcheck disable=SC1091
-    . "$data/auth/env"
+    . "$data/auth/env"  # plain assignments: nothing is exported to the auth-off run
     echo "## auth off"
     run "gateway" "rm -rf $data/a && mkdir -p $data/a && OG_DATA_DIR=$data/a exec env -u DATABASE_URL -u REDIS_URL $bin serve --config configs/bench.yaml"
+    off_rows=$(grep '^| gateway |' "$out" || true)
+    : >"$out"
     echo "## auth on (RS256, JWKS served on loopback, key cached)"
     BENCH_TOKEN=$BENCH_TOKEN run "gateway" "rm -rf $data/b && mkdir -p $data/b && OG_DATA_DIR=$data/b AUTH_ENABLED=true JWKS_URL=$JWKS_URL JWT_ISSUER=$JWT_ISSUER JWT_AUDIENCE=$JWT_AUDIENCE exec env -u DATABASE_URL -u REDIS_URL $bin serve --config configs/bench.yaml"
+    on_rows=$(grep '^| gateway |' "$out" || true)
+    echo
+    echo "| conns | auth off req/s | auth on req/s | throughput loss % | off p99 ms | on p99 ms | on non-2xx |"
+    echo "|---|---|---|---|---|---|---|"
+    awk -F'|' '
+      FNR == NR { c=$3; gsub(/ /,"",c); off[c]=$4+0; offp99[c]=$6+0; next }
+      { c=$3; gsub(/ /,"",c); if (!(c in off) || off[c] == 0) next;
+        printf "| %s | %.0f | %.0f | %.1f | %.3f | %.3f | %s |\n", c, off[c], $4+0, (1-($4+0)/off[c])*100, offp99[c], $6+0, $7 }
+    ' <(echo "$off_rows") <(echo "$on_rows")
+    rm -f "$out"
+    exit 0
     ;;
   *) echo "usage: bench/run.sh embedded|durable|auth" >&2; exit 2 ;;
 esac
