@@ -262,7 +262,8 @@ void validate(const WriteOp& op, size_t index) {
 }  // namespace
 
 struct PgStorage::Statements {
-    std::string insert_order, update_order, insert_fill, insert_gtt, update_gtt, upsert_recon;
+    std::string insert_order, update_order, update_order_after_fill, insert_fill, insert_gtt,
+        update_gtt, upsert_recon;
     std::string get_order, get_by_cid, get_by_cid_any, get_by_broker_id, list_events, get_gtt;
     std::string s;  // the quoted schema
 
@@ -278,6 +279,19 @@ struct PgStorage::Statements {
             "average_fill_price = $11::numeric, product = $12, reject_reason = $13, tag = $14, "
             "extra_json = $15, updated_at_ns = $16::bigint, version = $17::bigint "
             "WHERE id = $1 AND version = $18::bigint RETURNING id) " +
+            event_insert(s, 19);
+        // The update a fill causes, applied only when that fill ($29, a fresh id) was inserted by
+        // the previous statement of this transaction: REQUIRES_PREVIOUS in SQL, so the pipeline
+        // needs no round trip between the two.
+        update_order_after_fill =
+            "WITH x AS (UPDATE " + s +
+            ".orders SET broker = $2, broker_order_id = $3, order_type = $4, "
+            "time_in_force = $5, status = $6, quantity = $7::numeric, "
+            "filled_quantity = $8::numeric, price = $9::numeric, trigger_price = $10::numeric, "
+            "average_fill_price = $11::numeric, product = $12, reject_reason = $13, tag = $14, "
+            "extra_json = $15, updated_at_ns = $16::bigint, version = $17::bigint "
+            "WHERE id = $1 AND version = $18::bigint AND EXISTS (SELECT 1 FROM " + s +
+            ".fills WHERE id = $29) RETURNING id) " +
             event_insert(s, 19);
         insert_fill = "INSERT INTO " + s + ".fills (" + kFillColumns + ") VALUES (" +
                       placeholders(1, 12) + ") ON CONFLICT DO NOTHING";
@@ -492,6 +506,8 @@ std::vector<Status> PgStorage::write_batch(const std::vector<WriteOp>& ops) {
                 Prepared st = statement_for(op);
                 c.ensure_prepared(st.name, *st.sql, "prepare write");
             }
+            c.ensure_prepared("og_update_order_after_fill", sql_->update_order_after_fill,
+                              "prepare write");
             return run_batch(c, ops);
         } catch (const LostBeforeCommit& lost) {
             c.mark_broken();
@@ -571,20 +587,30 @@ std::vector<Status> PgStorage::run_batch(Connection& c, const std::vector<WriteO
     if (PQsendQueryParams(pg, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) != 1)
         throw lost("begin write batch");
     bool begin_pending = true;
+    // An order update that requires the fill inserted just before it is guarded in SQL.
+    auto guarded = [&](size_t k) {
+        return ops[k].requires_previous && k > 0 && ops[k].kind == WriteKind::UpdateOrder &&
+               ops[k - 1].kind == WriteKind::InsertFill;
+    };
     size_t i = 0;
     while (i < n) {
-        // A segment ends before the next op that needs its predecessor's result.
+        // A segment ends before the next op that needs its predecessor's result (unless SQL
+        // checks that result itself).
         size_t j = i + 1;
-        while (j < n && !ops[j].requires_previous && j - i < kMaxPipelined) ++j;
+        while (j < n && (!ops[j].requires_previous || guarded(j)) && j - i < kMaxPipelined) ++j;
         std::vector<size_t> sent;
         for (size_t k = i; k < j; ++k) {
-            if (ops[k].requires_previous && k > 0 && results[k - 1] == Status::Conflict) {
+            if (ops[k].requires_previous && !guarded(k) && k > 0 &&
+                results[k - 1] == Status::Conflict) {
                 results[k] = Status::Conflict;
                 continue;
             }
-            Prepared st = statement_for(ops[k]);
+            Prepared st = guarded(k)
+                              ? Prepared{"og_update_order_after_fill", &sql_->update_order_after_fill}
+                              : statement_for(ops[k]);
             Params p;
             add_params(ops[k], p);
+            if (guarded(k)) p.add(ops[k - 1].fill.id);  // $29, after the update's 28
             std::vector<const char*> v = p.pointers();
             if (PQsendQueryPrepared(pg, st.name, p.size(), v.data(), nullptr, nullptr, 0) != 1)
                 throw lost("send write op");
