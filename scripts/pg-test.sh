@@ -6,13 +6,15 @@
 #                                    (and refreshes <dir>/env, the union of <dir>/*.env); prints it
 #   scripts/pg-test.sh stop <dir>    stops it (fast shutdown) and removes <dir>/pg
 #   scripts/pg-test.sh restart <dir> restarts it on the same port (for recovery tests)
+#   scripts/pg-test.sh down <dir>    stops it (fast shutdown) keeping its data, port and env
+#   scripts/pg-test.sh up <dir>      starts it again after `down`, on the same port (outage tests)
 #
 # Runs the server as the `postgres` user when started as root (PostgreSQL refuses root), as the
 # current user otherwise. Needs Debian's postgresql package (PG_BIN overrides its directory);
 # INSTALL=1 installs it first (apt-get, with sudo when not root).
 set -euo pipefail
 
-usage() { echo "usage: $0 start|stop|restart <dir>" >&2; exit 2; }
+usage() { echo "usage: $0 start|stop|restart|down|up <dir>" >&2; exit 2; }
 [ $# -eq 2 ] || usage
 cmd=$1
 mkdir -p "$2"
@@ -32,12 +34,24 @@ as_db() {  # runs a command line as the database owner
 }
 
 free_port() {
-  local p
+  # Below the kernel's ephemeral range: a port inside it can be taken by an outgoing connection
+  # (or by a client's TCP self-connect while it retries) during an outage, and a restart on the
+  # same port then fails with "address already in use".
+  local p lo
+  lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "${lo:-0}" -gt 11000 ] 2>/dev/null || lo=32768
   for _ in $(seq 100); do
-    p=$((20000 + RANDOM % 30000))
+    p=$((10000 + RANDOM % (lo - 10000)))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
   done
   echo "pg-test: no free port found" >&2; return 1
+}
+
+launch() {  # port
+  # fsync stays on: the tests must see the same durability the product relies on.
+  as_db "$bin/pg_ctl -D '$data' -l '$dir/pg.log' -w -t 60 -o \"-p $1 -k '$dir' \
+    -c listen_addresses=127.0.0.1 -c max_connections=200\" start" >/dev/null \
+    || { tail -20 "$dir/pg.log" >&2; exit 1; }
 }
 
 write_env() {
@@ -60,10 +74,7 @@ case $cmd in
         || { cat "$dir/initdb.log" >&2; exit 1; }
     fi
     port=$(free_port)
-    # fsync stays on: the tests must see the same durability the product relies on.
-    as_db "$bin/pg_ctl -D '$data' -l '$dir/pg.log' -w -t 60 -o \"-p $port -k '$dir' \
-      -c listen_addresses=127.0.0.1 -c max_connections=200\" start" >/dev/null \
-      || { tail -20 "$dir/pg.log" >&2; exit 1; }
+    launch "$port"
     write_env "$port"
     ;;
   stop)
@@ -76,6 +87,17 @@ case $cmd in
   restart)
     [ -f "$data/postmaster.pid" ] || { echo "pg-test: not running in $dir" >&2; exit 1; }
     as_db "$bin/pg_ctl -D '$data' -m fast -w restart" >/dev/null
+    cat "$dir/pg.env"
+    ;;
+  down)
+    [ -f "$data/postmaster.pid" ] || { echo "pg-test: not running in $dir" >&2; exit 1; }
+    as_db "$bin/pg_ctl -D '$data' -m fast -w stop" >/dev/null
+    ;;
+  up)
+    [ -f "$dir/pg.env" ] || { echo "pg-test: never started in $dir" >&2; exit 1; }
+    port=$(sed -n 's|^DATABASE_URL=.*:\([0-9][0-9]*\)/postgres$|\1|p' "$dir/pg.env")
+    [ -n "$port" ] || { echo "pg-test: no port in $dir/pg.env" >&2; exit 1; }
+    launch "$port"
     cat "$dir/pg.env"
     ;;
   *) usage ;;
