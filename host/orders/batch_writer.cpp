@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <iterator>
 
 #include "metrics/metrics.hpp"
 
@@ -78,29 +79,40 @@ void BatchWriter::run() {
             }
         }
         ops.clear();
-        for (auto& p : group)
+        size_t writers = 0;
+        for (auto& p : group) {
+            writers += !p.ops.empty();
             for (auto& op : p.ops) ops.push_back(std::move(op));
+        }
         std::vector<Status> results;
         std::exception_ptr error;
+        bool isolate = false;
         if (!ops.empty()) {
-            auto t0 = std::chrono::steady_clock::now();
-            try {
-                results = storage_.write_batch(ops);
-                if (results.size() != ops.size())
-                    throw sdk::Error(Status::Internal, "storage returned " +
-                                                           std::to_string(results.size()) +
-                                                           " results for " +
-                                                           std::to_string(ops.size()) + " writes");
-            } catch (const std::exception& e) {
-                spdlog::error("event=storage_batch_failed ops={} error=\"{}\"", ops.size(),
-                              e.what());
-                error = std::current_exception();
+            bool rolled_back = false;
+            error = write(ops, &results, &rolled_back);
+            isolate = error && writers > 1 && rolled_back;
+        }
+        if (isolate) {
+            // One request's bad op (a statement the store refused) must not fail the requests
+            // that happened to share its transaction: the batch was rolled back, so each
+            // request's ops are written again on their own, in order.
+            spdlog::warn("event=storage_batch_split writers={} reason=\"a write was refused; "
+                         "retrying each request alone\"",
+                         writers);
+            size_t at = 0;
+            for (auto& p : group) {
+                const size_t n = p.ops.size();  // its ops were moved into `ops`, in order
+                auto first = ops.begin() + static_cast<long>(at);
+                std::vector<WriteOp> own(std::make_move_iterator(first),
+                                         std::make_move_iterator(first + static_cast<long>(n)));
+                at += n;
+                std::vector<Status> mine;
+                bool unused = false;
+                std::exception_ptr err = own.empty() ? nullptr : write(own, &mine, &unused);
+                if (p.done) p.done(err ? nullptr : &mine, err);
             }
-            if (metrics_)
-                metrics_->storage_batch(
-                    ops.size(),
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
-                    !error);
+            group.clear();
+            continue;
         }
         size_t at = 0;
         for (auto& p : group) {
@@ -118,6 +130,39 @@ void BatchWriter::run() {
         }
         group.clear();
     }
+}
+
+std::exception_ptr BatchWriter::write(const std::vector<WriteOp>& ops,
+                                      std::vector<Status>* results, bool* rolled_back) {
+    std::exception_ptr error;
+    auto t0 = std::chrono::steady_clock::now();
+    bool answered = false;  // write_batch returned (its answer is then checked)
+    try {
+        *results = storage_.write_batch(ops);
+        answered = true;
+        if (results->size() != ops.size())
+            throw sdk::Error(Status::Internal, "storage returned " +
+                                                   std::to_string(results->size()) +
+                                                   " results for " + std::to_string(ops.size()) +
+                                                   " writes");
+    } catch (const sdk::Error& e) {
+        spdlog::error("event=storage_batch_failed ops={} error=\"{}\"", ops.size(), e.what());
+        error = std::current_exception();
+        // Unavailable/Timeout: the store is down or slow, and writing each request again would
+        // only multiply the wait. UnknownOutcome: the batch may be stored. Any other failure of
+        // write_batch rolled the whole batch back (the storage contract), so its parts may be
+        // written again; a malformed answer (the results check above) may not.
+        *rolled_back = !answered && e.status() != Status::Unavailable &&
+                       e.status() != Status::Timeout && e.status() != Status::UnknownOutcome;
+    } catch (const std::exception& e) {
+        spdlog::error("event=storage_batch_failed ops={} error=\"{}\"", ops.size(), e.what());
+        error = std::current_exception();
+    }
+    if (metrics_) {
+        const auto elapsed = std::chrono::steady_clock::now() - t0;
+        metrics_->storage_batch(ops.size(), std::chrono::duration<double>(elapsed).count(), !error);
+    }
+    return error;
 }
 
 }  // namespace ordergate::orders

@@ -5,6 +5,11 @@
 // so N concurrent requests wait for one commit instead of N. Order is preserved: writes land in
 // the order they were queued, so successive versions of one order are written in sequence.
 //
+// A failed batch fails every request in it when the store is unreachable (Unavailable, Timeout)
+// or the outcome is unknown (UnknownOutcome). Any other failure (a statement the store refused)
+// rolled the batch back, so the writer writes each request's ops again on their own, in order:
+// only the request whose op is refused fails, not the ones that shared its transaction.
+//
 // Threads: write(), write_async() and flush() may be called from any thread. Completion
 // callbacks of write_async() run on the writer thread and must be quick and must not call back
 // into the writer synchronously (write()); they may call write_async().
@@ -55,6 +60,11 @@ private:
         Done done;
     };
     void run();
+    // One storage batch; returns the failure (already logged), or null with *results set.
+    // *rolled_back: the failure is a refusal that left nothing written, so the batch's parts
+    // may be written again on their own.
+    std::exception_ptr write(const std::vector<WriteOp>& ops, std::vector<Status>* results,
+                             bool* rolled_back);
 
     ports::StoragePort& storage_;
     metrics::Metrics* metrics_;
