@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -84,8 +85,17 @@ PrivateServices::PrivateServices(const std::string& prefix) : dir_(make_temp_dir
 
 PrivateServices::~PrivateServices() {
     std::string out;
-    if (redis_) run_shell(source_dir() + "/scripts/redis-test.sh stop " + quote(dir_), &out);
-    if (postgres_) run_shell(source_dir() + "/scripts/pg-test.sh stop " + quote(dir_), &out);
+    int failed = 0;
+    if (redis_)
+        failed |= run_shell(source_dir() + "/scripts/redis-test.sh stop " + quote(dir_), &out);
+    if (postgres_)
+        failed |= run_shell(source_dir() + "/scripts/pg-test.sh stop " + quote(dir_), &out);
+    if (failed != 0) {
+        std::fprintf(stderr, "PrivateServices: stopping the services in %s failed:\n%s\n",
+                     dir_.c_str(), out.c_str());
+        return;  // kept for a look
+    }
+    run_shell("rm -rf " + quote(dir_), &out);
 }
 
 void PrivateServices::script(const std::string& name, const std::string& command) {

@@ -9,7 +9,8 @@
 //    use them must not stop, kill or restart them: other tests run against them in parallel.
 //  - PrivateServices: instances of a test's own, in a directory of its own, through
 //    scripts/pg-test.sh and scripts/redis-test.sh; the test may kill and restart them. Stopped
-//    (and their data removed) when the object is destroyed.
+//    and their directory removed when the object is destroyed (kept, and said on stderr, when
+//    stopping fails).
 //
 // Errors: every failure (a script exiting non-zero, a query failing) throws std::runtime_error
 // with the script's output or the server's message.
