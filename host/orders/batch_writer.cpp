@@ -39,7 +39,7 @@ std::vector<Status> BatchWriter::write(std::vector<WriteOp> ops) {
     return future.get();
 }
 
-void BatchWriter::write_async(std::vector<WriteOp> ops, Done done) {
+void BatchWriter::write_async(std::vector<WriteOp> ops, Done done, bool keep_until_written) {
     if (!ops.empty()) ops.front().requires_previous = false;
     {
         std::lock_guard lock(mutex_);
@@ -49,7 +49,8 @@ void BatchWriter::write_async(std::vector<WriteOp> ops, Done done) {
             if (done) done(nullptr, err);
             return;
         }
-        queue_.push_back(Pending{std::move(ops), std::move(done)});
+        queue_.push_back(Pending{std::move(ops), std::move(done), keep_until_written});
+        if (!keep_until_written) ++urgent_;
     }
     wake_.notify_one();
 }
@@ -66,7 +67,14 @@ void BatchWriter::flush() {
 void BatchWriter::run() {
     std::vector<Pending> group;
     std::vector<WriteOp> ops;
+    std::chrono::milliseconds backoff{0};  // while the store is unreachable
+    constexpr std::chrono::milliseconds kMaxBackoff{500};
     for (;;) {
+        if (backoff.count() > 0) {
+            std::unique_lock lock(mutex_);
+            // A request waiting to answer is not held back: it wakes the writer at once.
+            wake_.wait_for(lock, backoff, [this] { return stopping_ || urgent_ > 0; });
+        }
         {
             std::unique_lock lock(mutex_);
             wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
@@ -74,6 +82,7 @@ void BatchWriter::run() {
             size_t n = 0;
             while (!queue_.empty() && (group.empty() || n + queue_.front().ops.size() <= max_ops_)) {
                 n += queue_.front().ops.size();
+                if (!queue_.front().keep) --urgent_;
                 group.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             }
@@ -87,8 +96,8 @@ void BatchWriter::run() {
         std::vector<Status> results;
         std::exception_ptr error;
         bool isolate = false;
+        bool rolled_back = false;  // refused for its content (not an unreachable store)
         if (!ops.empty()) {
-            bool rolled_back = false;
             error = write(ops, &results, &rolled_back);
             isolate = error && writers > 1 && rolled_back;
         }
@@ -114,6 +123,39 @@ void BatchWriter::run() {
             group.clear();
             continue;
         }
+        if (error && !rolled_back) {
+            // Unreachable store: writes already answered for wait (in order, at the head of the
+            // queue) and are retried; the rest fail now. On stop they fail too.
+            std::vector<Pending> kept;
+            size_t at = 0;
+            for (auto& p : group) {
+                const size_t n = p.ops.size();
+                if (p.keep) {
+                    auto first = ops.begin() + static_cast<long>(at);
+                    p.ops.assign(std::make_move_iterator(first),
+                                 std::make_move_iterator(first + static_cast<long>(n)));
+                    kept.push_back(std::move(p));
+                } else if (p.done) {
+                    p.done(nullptr, error);
+                }
+                at += n;
+            }
+            group.clear();
+            if (!kept.empty()) {
+                std::unique_lock lock(mutex_);
+                if (!stopping_) {
+                    for (auto it = kept.rbegin(); it != kept.rend(); ++it)
+                        queue_.push_front(std::move(*it));
+                    kept.clear();
+                }
+            }
+            for (auto& p : kept)
+                if (p.done) p.done(nullptr, error);
+            backoff = std::min(kMaxBackoff, backoff.count() == 0 ? std::chrono::milliseconds(20)
+                                                                 : backoff * 2);
+            continue;
+        }
+        backoff = std::chrono::milliseconds(0);
         size_t at = 0;
         for (auto& p : group) {
             size_t n = p.ops.size();

@@ -48,7 +48,11 @@ public:
     // written). The first op must not carry requires_previous (it is cleared).
     std::vector<Status> write(std::vector<WriteOp> ops);
     // Queues without waiting (write-behind). `done` may be empty.
-    void write_async(std::vector<WriteOp> ops, Done done);
+    // keep_until_written: the writes are facts already answered for (a broker's ack, a fill):
+    // while the store is unreachable they stay queued, in order and ahead of later writes, and
+    // are retried with a bounded back-off until they land (or the writer stops), instead of
+    // failing. Everything else fails at once so its caller can answer 503.
+    void write_async(std::vector<WriteOp> ops, Done done, bool keep_until_written = false);
     // Waits until everything queued before the call is written (or failed).
     void flush();
     // Flushes and stops the writer thread; later writes throw sdk::Error(Unavailable).
@@ -58,6 +62,7 @@ private:
     struct Pending {
         std::vector<WriteOp> ops;
         Done done;
+        bool keep = false;
     };
     void run();
     // One storage batch; returns the failure (already logged), or null with *results set.
@@ -72,6 +77,7 @@ private:
     std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<Pending> queue_;
+    size_t urgent_ = 0;  // queued writes someone waits for (not keep_until_written)
     bool stopping_ = false;
     std::thread thread_;
 };

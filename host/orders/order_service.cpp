@@ -474,7 +474,7 @@ bool OrderService::commit_change(Entry& e, OrderRecord next, OrderEvent event, b
             return;
         }
         if (terminal) forget_if_terminal(id, version);
-    });
+    }, /*keep_until_written=*/true);
     return true;
 }
 
@@ -1205,7 +1205,7 @@ void OrderService::on_fill(const std::string& broker, const Fill& fill) {
                               "storage meanwhile; reconciliation settles it\"",
                               what);
             }
-        });
+        }, /*keep_until_written=*/true);
     };
 
     if (!e) {
@@ -1304,7 +1304,7 @@ void OrderService::on_fill(const std::string& broker, const Fill& fill) {
             return;
         }
         if (terminal) forget_if_terminal(id, version);
-    });
+    }, /*keep_until_written=*/true);
     apply_position();
     if (metrics_) metrics_->broker_event(broker, "fill", "applied");
 }
