@@ -634,10 +634,18 @@ Result<PlaceResult> OrderService::place(OrderRequest req, const AccountScope& sc
         try {
             results = writer_.write(std::move(ops));
         } catch (const std::exception& e) {
-            spdlog::error("event=intent_write_failed client_order_id={} account_id={} error=\"{}\"",
-                          rec.client_order_id, rec.account_id, e.what());
+            spdlog::error("event=intent_write_failed request_id={} client_order_id={} "
+                          "account_id={} error=\"{}\"",
+                          origin.request_id, rec.client_order_id, rec.account_id, e.what());
             if (metrics_) metrics_->order_result(r->name, "storage_unavailable");
-            return fail(storage_unavailable());
+            // An unreachable store is a 503 to retry; a write the store refused is a bug (500),
+            // and neither reaches the broker.
+            const auto* se = dynamic_cast<const sdk::Error*>(&e);
+            if (se && (se->status() == Status::Unavailable || se->status() == Status::Timeout ||
+                       se->status() == Status::UnknownOutcome))
+                return fail(storage_unavailable());
+            return fail(ErrorCode::Internal,
+                        "internal error; quote request id " + origin.request_id);
         }
         if (results[0] == Status::Conflict) {
             Error e = Error::make(ErrorCode::DuplicateClientOrderId,
