@@ -7,7 +7,8 @@
 #                           idempotency) vs the bare Poco server answering a fixed 201
 #   bench/run.sh durable    gateway on PostgreSQL + Redis + paper vs floor-http, floor-durable
 #                           (hand-written C++ doing the same writes) and the FastAPI peer
-#   bench/run.sh auth       gateway (embedded) with auth off, then on (RS256, cached key)
+#   bench/run.sh auth       gateway (embedded) with auth off vs on (RS256, cached key), alternated
+#                           per connection count for BENCH_ROUNDS (2) rounds
 #
 # Knobs (passed to bench.sh): BENCH_SECONDS (10), BENCH_CONNS ("1 16 64"), BENCH_THREADS (2).
 # BUILD_DIR (build) is the build tree to use (built first by scripts/build.sh).
@@ -56,23 +57,39 @@ case "$mode" in
     # Key set, token (BENCH_TOKEN, RS256) and a JWKS server on loopback, killed by cleanup.
     "$build/bin/og_bench_auth_setup" "$data/auth" >/dev/null
     # shellcheck disable=SC1091
-    . "$data/auth/env"  # plain assignments: nothing is exported to the auth-off run
-    echo "## auth off"
-    run "gateway" "rm -rf $data/a && mkdir -p $data/a && OG_DATA_DIR=$data/a exec env -u DATABASE_URL -u REDIS_URL $bin serve --config configs/bench.yaml"
-    off_rows=$(grep '^| gateway |' "$out" || true)
-    : >"$out"
-    echo "## auth on (RS256, JWKS served on loopback, key cached)"
-    BENCH_TOKEN=$BENCH_TOKEN run "gateway" "rm -rf $data/b && mkdir -p $data/b && OG_DATA_DIR=$data/b AUTH_ENABLED=true JWKS_URL=$JWKS_URL JWT_ISSUER=$JWT_ISSUER JWT_AUDIENCE=$JWT_AUDIENCE exec env -u DATABASE_URL -u REDIS_URL $bin serve --config configs/bench.yaml"
-    on_rows=$(grep '^| gateway |' "$out" || true)
+    . "$data/auth/env"  # plain assignments: nothing is exported to the auth-off runs
+    off_cmd="rm -rf $data/a && mkdir -p $data/a && OG_DATA_DIR=$data/a exec env -u DATABASE_URL -u REDIS_URL $bin serve --config configs/bench.yaml"
+    on_cmd="rm -rf $data/b && mkdir -p $data/b && OG_DATA_DIR=$data/b AUTH_ENABLED=true JWKS_URL=$JWKS_URL JWT_ISSUER=$JWT_ISSUER JWT_AUDIENCE=$JWT_AUDIENCE exec env -u DATABASE_URL -u REDIS_URL $bin serve --config configs/bench.yaml"
+    # Off and on alternate per connection count, BENCH_ROUNDS times (2), the order swapped every
+    # round, so load drifting on a shared machine hits both alike.
+    rows=$(mktemp /tmp/og-bench-rows.XXXX)
+    for r in $(seq "${BENCH_ROUNDS:-2}"); do
+      for c in ${BENCH_CONNS:-1 16 64}; do
+        order="off on"; [ $((r % 2)) = 0 ] && order="on off"
+        for m in $order; do
+          : >"$out"
+          echo "## round $r, $c connections, auth $m"
+          if [ "$m" = on ]; then
+            BENCH_CONNS=$c BENCH_TOKEN=$BENCH_TOKEN run "gateway" "$on_cmd"
+          else
+            BENCH_CONNS=$c run "gateway" "$off_cmd"
+          fi
+          { grep '^| gateway |' "$out" || true; } | sed "s/^| gateway |/| $m | $r |/" >>"$rows"
+        done
+      done
+    done
     echo
-    echo "| conns | auth off req/s | auth on req/s | throughput loss % | off p99 ms | on p99 ms | on non-2xx |"
-    echo "|---|---|---|---|---|---|---|"
+    echo "| conns | auth off req/s | auth on req/s | throughput loss % | loss % per round | off p99 ms (worst) | on p99 ms (worst) | on non-2xx |"
+    echo "|---|---|---|---|---|---|---|---|"
     awk -F'|' '
-      FNR == NR { c=$3; gsub(/ /,"",c); off[c]=$4+0; offp99[c]=$6+0; next }
-      { c=$3; gsub(/ /,"",c); if (!(c in off) || off[c] == 0) next;
-        printf "| %s | %.0f | %.0f | %.1f | %.3f | %.3f | %s |\n", c, off[c], $4+0, (1-($4+0)/off[c])*100, offp99[c], $6+0, $7 }
-    ' <(echo "$off_rows") <(echo "$on_rows")
-    rm -f "$out"
+      { m=$2; gsub(/ /,"",m); r=$3+0; c=$4; gsub(/ /,"",c); v[m","r","c]=$5+0; sum[m","c]+=$5; n[m","c]++
+        if ($7+0 > p99[m","c]) p99[m","c]=$7+0; bad[m","c]+=$8; cs[c]=1; if (r > R) R=r }
+      END { for (c in cs) { if (!n["off,"c] || !n["on,"c] || sum["off,"c] == 0) continue
+              off=sum["off,"c]/n["off,"c]; on=sum["on,"c]/n["on,"c]; per=""
+              for (r=1; r<=R; r++) if (v["off,"r","c] > 0) per=per sprintf("%s%.1f", per==""?"":" / ", (1-v["on,"r","c]/v["off,"r","c])*100)
+              printf "| %s | %.0f | %.0f | %.1f | %s | %.3f | %.3f | %d |\n", c, off, on, (1-on/off)*100, per, p99["off,"c], p99["on,"c], bad["on,"c] } }
+    ' "$rows" | sort -t'|' -k2,2n
+    rm -f "$out" "$rows"
     exit 0
     ;;
   *) echo "usage: bench/run.sh embedded|durable|auth" >&2; exit 2 ;;
