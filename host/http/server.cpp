@@ -1,17 +1,21 @@
 #include "http/server.hpp"
 
-#include <Poco/Net/HTTPRequestHandler.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerResponse.h>
-#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
+#include <Poco/Net/HTTPServerResponseImpl.h>
+#include <Poco/Net/HTTPServerSession.h>
 #include <Poco/Net/NetException.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/TCPServer.h>
+#include <Poco/Net/TCPServerConnection.h>
+#include <Poco/Net/TCPServerConnectionFactory.h>
 #include <Poco/ThreadPool.h>
+#include <Poco/Timestamp.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "common/ids.hpp"
@@ -38,15 +42,19 @@ struct Shared {
     ServerOptions options;
     Dispatch dispatch;
     metrics::Metrics* metrics;
+    Poco::Net::HTTPServerParams::Ptr params;
     std::atomic<int> in_flight{0};
+    std::atomic<bool> stopping{false};
+    // Open connections, so a stop can end the idle keep-alive ones at once.
+    std::mutex sockets_mutex;
+    std::set<Poco::Net::StreamSocket*> sockets;
 };
 
-class Handler : public Poco::Net::HTTPRequestHandler {
+class Handler {
 public:
     explicit Handler(Shared* shared) : shared_(shared) {}
 
-    void handleRequest(Poco::Net::HTTPServerRequest& preq,
-                       Poco::Net::HTTPServerResponse& pres) override {
+    void handle(Poco::Net::HTTPServerRequest& preq, Poco::Net::HTTPServerResponse& pres) {
         auto t0 = std::chrono::steady_clock::now();
         shared_->in_flight.fetch_add(1, std::memory_order_relaxed);
         Request req;
@@ -157,12 +165,103 @@ private:
     Shared* shared_;
 };
 
-class Factory : public Poco::Net::HTTPRequestHandlerFactory {
+// One keep-alive connection: reads requests and hands them to Handler until the client closes,
+// keep-alive ends, or the server stops. Our own loop (rather than Poco's HTTPServerConnection)
+// so a request Poco cannot parse still gets a problem+json: 431 when the request line or a header
+// is over Poco's limits (8 KiB per field, 100 fields), 400 otherwise.
+class Connection : public Poco::Net::TCPServerConnection {
 public:
-    explicit Factory(Shared* shared) : shared_(shared) {}
-    Poco::Net::HTTPRequestHandler* createRequestHandler(
-        const Poco::Net::HTTPServerRequest&) override {
-        return new Handler(shared_);  // Poco takes ownership
+    Connection(const Poco::Net::StreamSocket& socket, Shared* shared)
+        : Poco::Net::TCPServerConnection(socket), shared_(shared) {}
+
+    void run() override {
+        {
+            std::lock_guard lock(shared_->sockets_mutex);
+            shared_->sockets.insert(&socket());
+        }
+        serve();
+        std::lock_guard lock(shared_->sockets_mutex);
+        shared_->sockets.erase(&socket());
+    }
+
+private:
+    void serve() {
+        Poco::Net::HTTPServerSession session(socket(), shared_->params);
+        while (!shared_->stopping.load() && session.hasMoreRequests()) {
+            try {
+                Poco::Net::HTTPServerResponseImpl response(session);
+                Poco::Net::HTTPServerRequestImpl request(response, session, shared_->params);
+                response.setDate(Poco::Timestamp());
+                response.setVersion(request.getVersion());
+                response.setKeepAlive(shared_->params->getKeepAlive() && request.getKeepAlive() &&
+                                      session.canKeepAlive() && !shared_->stopping.load());
+                if (request.getExpectContinue() &&
+                    response.getStatus() == Poco::Net::HTTPResponse::HTTP_OK)
+                    response.sendContinue();
+                Handler(shared_).handle(request, response);
+                session.setKeepAlive(shared_->params->getKeepAlive() && response.getKeepAlive() &&
+                                     session.canKeepAlive() && !shared_->stopping.load());
+            } catch (const Poco::Net::NoMessageException&) {
+                return;  // the client closed the connection
+            } catch (const Poco::Net::MessageException& e) {
+                refuse(e.message());
+                return;
+            } catch (const Poco::Exception& e) {
+                // The connection broke (reset, timeout): nothing more can be sent on it.
+                spdlog::debug("event=connection_closed reason=\"{}\"", e.displayText());
+                return;
+            }
+        }
+    }
+
+    // Answers a request Poco could not read, then closes the connection.
+    void refuse(const std::string& why) {
+        const bool too_large = why.find("too long") != std::string::npos ||
+                               why.find("Too many") != std::string::npos ||
+                               why.find("too many") != std::string::npos;
+        Response res;
+        std::string rid = ids::new_request_id();
+        render_problem(
+            too_large ? Error::make(ErrorCode::HeadersTooLarge,
+                                    "the request line or a header is over the limit (8 KiB per "
+                                    "field, 100 fields)")
+                      : Error::make(ErrorCode::InvalidParameter, "malformed HTTP request"),
+            rid, &res);
+        std::string out = "HTTP/1.1 " + std::to_string(res.status) + " " +
+                          (too_large ? "Request Header Fields Too Large" : "Bad Request") +
+                          "\r\nContent-Type: " + res.content_type +
+                          "\r\nContent-Length: " + std::to_string(res.body.size()) +
+                          "\r\nX-Request-Id: " + rid + "\r\nConnection: close\r\n\r\n" + res.body;
+        spdlog::info("event=request_refused request_id={} status={} reason=\"{}\"", rid,
+                     res.status, why);
+        try {
+            socket().sendBytes(out.data(), static_cast<int>(out.size()));
+            socket().shutdownSend();
+            // Read off what the client is still sending (bounded), so closing does not reset
+            // the connection before it has read the answer.
+            socket().setReceiveTimeout(Poco::Timespan(0, 250000));
+            char sink[16384];
+            size_t drained = 0;
+            while (drained < (1u << 20)) {
+                int n = socket().receiveBytes(sink, sizeof sink);
+                if (n <= 0) break;
+                drained += static_cast<size_t>(n);
+            }
+        } catch (const Poco::Exception& e) {
+            spdlog::debug("event=connection_closed reason=\"{}\"", e.displayText());
+        }
+        if (shared_->metrics) shared_->metrics->http_request("unparsed", "?", res.status, 0.0);
+    }
+
+    Shared* shared_;
+};
+
+class ConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
+public:
+    explicit ConnectionFactory(Shared* shared) : shared_(shared) {}
+    Poco::Net::TCPServerConnection* createConnection(
+        const Poco::Net::StreamSocket& socket) override {
+        return new Connection(socket, shared_);  // Poco takes ownership
     }
 
 private:
@@ -174,7 +273,7 @@ private:
 struct Server::Impl {
     Shared shared;
     std::unique_ptr<Poco::ThreadPool> pool;
-    std::unique_ptr<Poco::Net::HTTPServer> server;
+    std::unique_ptr<Poco::Net::TCPServer> server;
     uint16_t port = 0;
 };
 
@@ -200,7 +299,7 @@ void Server::start() {
                                  ": " + e.displayText());
     }
     impl_->port = socket.address().port();
-    auto* params = new Poco::Net::HTTPServerParams;  // reference-counted by Poco
+    Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(o.max_threads);
     params->setMaxQueued(o.max_queued);
     params->setKeepAlive(true);
@@ -209,8 +308,9 @@ void Server::start() {
     params->setServerName("ordergate");
     // A pool of our own: Poco's default pool caps at 16 threads whatever maxThreads says.
     impl_->pool = std::make_unique<Poco::ThreadPool>(2, o.max_threads + 4);
-    impl_->server = std::make_unique<Poco::Net::HTTPServer>(new Factory(&impl_->shared),
-                                                            *impl_->pool, socket, params);
+    impl_->shared.params = params;
+    impl_->server = std::make_unique<Poco::Net::TCPServer>(
+        new ConnectionFactory(&impl_->shared), *impl_->pool, socket, params);
     impl_->server->start();
 }
 
@@ -218,15 +318,28 @@ uint16_t Server::port() const { return impl_->port; }
 
 int Server::stop(std::chrono::milliseconds grace) {
     if (!impl_->server) return 0;
-    // Stop accepting and end idle keep-alive connections; requests being served finish.
-    impl_->server->stopAll(false);
+    // Stop accepting; requests being served finish (their answers say Connection: close).
+    Shared& sh = impl_->shared;
+    sh.stopping.store(true);
+    impl_->server->stop();
     auto deadline = std::chrono::steady_clock::now() + grace;
-    while (impl_->shared.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
+    while (sh.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    int left = impl_->shared.in_flight.load();
-    if (left > 0) impl_->server->stopAll(true);
-    impl_->server.reset();
+    int left = sh.in_flight.load();
+    // End what is left: idle keep-alive connections waiting for a next request, and (past the
+    // grace period) requests that did not finish.
+    {
+        std::lock_guard lock(sh.sockets_mutex);
+        for (auto* s : sh.sockets) {
+            try {
+                s->shutdown();
+            } catch (const Poco::Exception& e) {
+                spdlog::debug("event=connection_shutdown_failed reason=\"{}\"", e.displayText());
+            }
+        }
+    }
     impl_->pool->joinAll();
+    impl_->server.reset();
     return left;
 }
 

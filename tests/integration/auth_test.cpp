@@ -409,18 +409,20 @@ TEST_F(AuthGateway, HundredKilobyteTokenIsRefused) {
     const std::string before = call("GET", "/api/v1/orders?account_id=ACC1&limit=1000", op).body;
     const std::string huge = std::string(50 * 1024, 'A') + "." + std::string(50 * 1024, 'B') +
                              "." + std::string(100, 'C');
-    for (const std::string& method : {"GET", "POST"}) {
-        SCOPED_TRACE(method);
-        HttpResult r;
-        try {
-            r = method == "GET" ? call("GET", "/api/v1/orders", huge)
-                                : call("POST", "/api/v1/orders", huge, order_body("ACC1"));
-        } catch (const std::exception&) {
-            continue;  // reset by the server: refused without an answer
-        }
-        EXPECT_TRUE(r.status == 400 || r.status == 401 || r.status == 431) << r.status;
-        if (r.status == 401) expect_unauthenticated(r, true, "100 KB");
-        if (r.status == 431) EXPECT_EQ(field(r.json(), "code"), "HEADERS_TOO_LARGE");
+    // A header over Poco's 8 KiB field limit cannot be read, so it is never a token the
+    // gateway looks at: the answer is 431 HEADERS_TOO_LARGE as problem+json, and nothing runs.
+    HttpResult r = call("GET", "/api/v1/orders", huge);
+    EXPECT_EQ(r.status, 431) << r.body;
+    EXPECT_EQ(r.header("Content-Type"), "application/problem+json");
+    EXPECT_EQ(field(r.json(), "code"), "HEADERS_TOO_LARGE");
+    EXPECT_EQ(r.body.find(huge.substr(0, 64)), std::string::npos);
+    // With a body the client may still be sending when the server closes: 431 or a reset, never
+    // an order.
+    try {
+        HttpResult p = call("POST", "/api/v1/orders", huge, order_body("ACC1"));
+        EXPECT_EQ(p.status, 431) << p.body;
+    } catch (const std::exception&) {
+        SUCCEED() << "reset after the 431 while the body was being sent";
     }
     EXPECT_EQ(get("/health").status, 200);
     EXPECT_EQ(call("GET", "/api/v1/orders?account_id=ACC1&limit=1000", op).body, before);

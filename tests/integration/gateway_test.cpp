@@ -176,6 +176,14 @@ TEST_F(Gateway, WrongContentTypeIs415AndOversizeIs413) {
     EXPECT_EQ(field(b.json(), "code"), "PAYLOAD_TOO_LARGE");
 }
 
+TEST_F(Gateway, OversizedHeaderIs431ProblemJson) {
+    auto r = gw_->get("/api/v1/orders", {{"X-Padding", std::string(10000, 'p')}});
+    EXPECT_EQ(r.status, 431) << r.body;
+    EXPECT_EQ(r.header("Content-Type"), "application/problem+json");
+    EXPECT_EQ(field(r.json(), "code"), "HEADERS_TOO_LARGE");
+    EXPECT_EQ(gw_->get("/health").status, 200);  // and the server goes on
+}
+
 TEST_F(Gateway, UnknownRoutesAndMethods) {
     auto r = gw_->get("/api/v1/nothing");
     EXPECT_EQ(r.status, 404);
