@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <charconv>
 
-#include "cursor.hpp"
+#include "ordergate/cursor.hpp"
 #include "migrations.hpp"
 
 namespace ordergate::storage_postgres {
+
+using sdk::decode_cursor;
+using sdk::encode_cursor;
 
 namespace {
 

@@ -5,10 +5,13 @@
 #include <filesystem>
 #include <system_error>
 
-#include "cursor.hpp"
+#include "ordergate/cursor.hpp"
 #include "migrations.hpp"
 
 namespace ordergate::storage_sqlite {
+
+using sdk::decode_cursor;
+using sdk::encode_cursor;
 
 namespace {
 

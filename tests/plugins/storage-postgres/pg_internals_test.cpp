@@ -7,7 +7,7 @@
 #include <chrono>
 #include <thread>
 
-#include "cursor.hpp"
+#include "ordergate/cursor.hpp"
 #include "migrations.hpp"
 #include "pg_conn.hpp"
 #include "pg_pool.hpp"
@@ -15,6 +15,9 @@
 #include "pg_test_env.hpp"
 
 namespace ordergate::storage_postgres {
+
+using sdk::decode_cursor;
+using sdk::encode_cursor;
 namespace {
 
 using Cfg = std::vector<std::pair<std::string, std::string>>;

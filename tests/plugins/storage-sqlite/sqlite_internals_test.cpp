@@ -8,11 +8,14 @@
 #include <random>
 #include <string>
 
-#include "cursor.hpp"
+#include "ordergate/cursor.hpp"
 #include "migrations.hpp"
 #include "sqlite_storage.hpp"
 
 namespace ordergate::storage_sqlite {
+
+using sdk::decode_cursor;
+using sdk::encode_cursor;
 namespace {
 
 namespace fs = std::filesystem;

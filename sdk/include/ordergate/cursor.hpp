@@ -1,4 +1,5 @@
-// Opaque pagination cursors of the PostgreSQL storage plugin.
+// Opaque pagination cursors for storage plugins (a helper of the SDK; the host treats cursors
+// as opaque text, so a plugin may use another format).
 //
 // A cursor is the key of the last row a page returned (an id, or "<started_at_ns>|<id>" for
 // reconciliation runs), base64url-encoded without padding behind a "c1." version prefix, so a
@@ -13,7 +14,7 @@
 
 #include "ordergate/sdk.hpp"
 
-namespace ordergate::storage_postgres {
+namespace ordergate::sdk {
 
 inline constexpr std::string_view kCursorPrefix = "c1.";
 
@@ -75,4 +76,4 @@ inline std::string decode_cursor(std::string_view cursor) {
     return out;
 }
 
-}  // namespace ordergate::storage_postgres
+}  // namespace ordergate::sdk
