@@ -947,20 +947,10 @@ Result<ChangeResult> OrderService::modify(const std::string& id, const ModifyReq
         return ChangeResult{entry->rec, true};
     }
     if (refused(status) || not_sent(status)) {
-        if (entry->rec.status == OrderStatus::PendingReplace) {
-            OrderRecord next = entry->rec;
-            next.status = is_legal_transition(OrderStatus::PendingReplace, previous)
-                              ? previous
-                              : derive_status_from_fills(next.quantity, next.filled_quantity);
-            if (next.status == OrderStatus::PendingReplace)
-                next.status = derive_status_from_fills(next.quantity, next.filled_quantity);
-            std::string why = not_sent(status) ? "modify not sent: broker " +
-                                                     std::string(to_string(status))
-                                               : "modify refused: " + client_text(message);
-            OrderEvent ev = make_event(next, entry->rec.status, EventSource::Broker,
-                                       origin.request_id, why, false);
-            commit_change(*entry, std::move(next), std::move(ev), false);
-        }
+        revert_pending(*entry, OrderStatus::PendingReplace, previous,
+                       not_sent(status) ? "modify not sent: broker " + std::string(to_string(status))
+                                        : "modify refused: " + client_text(message),
+                       origin);
         if (not_sent(status)) return fail(broker_unavailable(rt.name, status, entry->rec.id));
         Error e = Error::make(ErrorCode::BrokerRejected,
                               "broker refused the modification: " + client_text(message));
@@ -970,6 +960,18 @@ Result<ChangeResult> OrderService::modify(const std::string& id, const ModifyReq
     spdlog::warn("event=unknown_outcome op=modify order_id={} broker={} status={} error=\"{}\"",
                  entry->rec.id, rt.name, to_string(status), message);
     return ChangeResult{entry->rec, false};
+}
+
+void OrderService::revert_pending(Entry& e, OrderStatus pending, OrderStatus previous,
+                                  std::string why, const Origin& origin) {
+    if (e.rec.status != pending) return;  // events moved the order on meanwhile
+    OrderRecord next = e.rec;
+    next.status = previous != pending && is_legal_transition(pending, previous)
+                      ? previous
+                      : derive_status_from_fills(next.quantity, next.filled_quantity);
+    OrderEvent ev =
+        make_event(next, e.rec.status, EventSource::Broker, origin.request_id, std::move(why), false);
+    commit_change(e, std::move(next), std::move(ev), false);
 }
 
 Result<ChangeResult> OrderService::cancel(const std::string& id, const AccountScope& scope,
@@ -1048,18 +1050,10 @@ Result<ChangeResult> OrderService::request_cancel(const EntryPtr& entry, const R
         return ChangeResult{entry->rec, true};
     }
     if (refused(status) || not_sent(status)) {
-        if (entry->rec.status == OrderStatus::PendingCancel) {
-            OrderRecord next = entry->rec;
-            next.status = is_legal_transition(OrderStatus::PendingCancel, previous)
-                              ? previous
-                              : derive_status_from_fills(next.quantity, next.filled_quantity);
-            std::string why = not_sent(status) ? "cancel not sent: broker " +
-                                                     std::string(to_string(status))
-                                               : "cancel refused: " + client_text(message);
-            OrderEvent ev = make_event(next, entry->rec.status, EventSource::Broker,
-                                       origin.request_id, why, false);
-            commit_change(*entry, std::move(next), std::move(ev), false);
-        }
+        revert_pending(*entry, OrderStatus::PendingCancel, previous,
+                       not_sent(status) ? "cancel not sent: broker " + std::string(to_string(status))
+                                        : "cancel refused: " + client_text(message),
+                       origin);
         if (not_sent(status)) return fail(broker_unavailable(rt.name, status, entry->rec.id));
         if (is_terminal(entry->rec.status)) {
             Error e = Error::make(ErrorCode::OrderNotCancellable,

@@ -192,6 +192,11 @@ private:
     void apply_report(Entry& e, const std::string& broker, const OrderReport& report,
                       const Origin& origin, bool wait);
 
+    // A modify or cancel the broker refused or never got: the order leaves `pending` for the
+    // live status it had (or the one its fills imply). Caller holds the entry's mutex.
+    void revert_pending(Entry& e, OrderStatus pending, OrderStatus previous, std::string why,
+                        const Origin& origin);
+
     // Adds an instrument to a broker's price subscription (never from a plugin thread).
     void watch(const std::string& broker, const std::string& symbol, const std::string& exchange);
 
