@@ -319,6 +319,27 @@ TEST_F(Gateway, CancelModifyAndTheirConflicts) {
     EXPECT_EQ(field(nc.json(), "code"), "ORDER_NOT_CANCELLABLE");
 }
 
+TEST_F(Gateway, ModifyRefusedByTheBrokerRevertsTheOrder) {
+    auto r = place(order_body("ACC2", "LIMIT", "\"price\":\"1.00\""));
+    ASSERT_EQ(r.status, 201) << r.body;
+    std::string id = field(r.json(), "id");
+    // The paper venue trades on a 0.05 tick grid: 1.03 is refused at the venue.
+    auto m = http(port(), "PUT", "/api/v1/orders/" + id, "{\"price\":\"1.03\"}", json_headers());
+    ASSERT_EQ(m.status, 422) << m.body;
+    EXPECT_EQ(field(m.json(), "code"), "BROKER_REJECTED");
+    EXPECT_EQ(field(m.json(), "order_id"), id);
+    auto g = gw_->get("/api/v1/orders/" + id);
+    EXPECT_EQ(field(g.json(), "status"), "OPEN");
+    EXPECT_EQ(field(g.json(), "price"), "1.00");
+    auto ev = gw_->get("/api/v1/orders/" + id + "/events");
+    const json::Value evj = ev.json();
+    const auto& items = evj.find("items")->items();
+    ASSERT_GE(items.size(), 4u) << ev.body;
+    EXPECT_EQ(field(items[items.size() - 2], "to_status"), "PENDING_REPLACE");
+    EXPECT_EQ(field(items.back(), "to_status"), "OPEN");
+    EXPECT_NE(field(items.back(), "reason").find("modify refused"), std::string::npos);
+}
+
 TEST_F(Gateway, CancelAllCancelsEveryOpenOrderOfTheAccount) {
     std::vector<std::string> ids;
     for (int i = 0; i < 3; ++i) {
