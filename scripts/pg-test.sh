@@ -19,7 +19,14 @@ usage() { echo "usage: $0 start|stop|restart|down|up <dir>" >&2; exit 2; }
 cmd=$1
 mkdir -p "$2"
 dir=$(cd "$2" && pwd)
-data=$dir/pg
+# The server's own files (data, log, socket). As root the server runs as `postgres`, which may not
+# be able to reach <dir> (a clone under /root, say): they then live under /tmp, named after <dir>.
+if [ "$(id -u)" = 0 ]; then
+  run=/tmp/og-pg-$(printf '%s' "$dir" | cksum | cut -d' ' -f1)
+else
+  run=$dir
+fi
+data=$run/pg
 bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
 
 SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -49,9 +56,9 @@ free_port() {
 
 launch() {  # port
   # fsync stays on: the tests must see the same durability the product relies on.
-  as_db "$bin/pg_ctl -D '$data' -l '$dir/pg.log' -w -t 60 -o \"-p $1 -k '$dir' \
+  as_db "$bin/pg_ctl -D '$data' -l '$run/pg.log' -w -t 60 -o \"-p $1 -k '$run' \
     -c listen_addresses=127.0.0.1 -c max_connections=200\" start" >/dev/null \
-    || { tail -20 "$dir/pg.log" >&2; exit 1; }
+    || { tail -20 "$run/pg.log" >&2; exit 1; }
 }
 
 write_env() {
@@ -69,7 +76,7 @@ case $cmd in
     fi
     if [ ! -f "$data/PG_VERSION" ]; then
       mkdir -p "$data"
-      [ "$(id -u)" = 0 ] && chown postgres "$dir" "$data"
+      [ "$(id -u)" = 0 ] && chown postgres "$run" "$data"
       as_db "$bin/initdb -D '$data' -A trust -U postgres -E UTF8 --no-sync" >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; exit 1; }
     fi
@@ -81,7 +88,8 @@ case $cmd in
     if [ -f "$data/postmaster.pid" ]; then
       as_db "$bin/pg_ctl -D '$data' -m fast -w stop" >/dev/null
     fi
-    rm -rf "$data" "$dir/pg.env" "$dir/pg.log" "$dir/initdb.log"
+    rm -rf "$data" "$dir/pg.env" "$run/pg.log" "$dir/initdb.log"
+    [ "$run" = "$dir" ] || rm -rf "$run"
     if ls "$dir"/*.env >/dev/null 2>&1; then cat "$dir"/*.env >"$dir/env"; else rm -f "$dir/env"; fi
     ;;
   restart)
