@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
+# ccache needs a cache directory; without HOME (a bare CI environment) keep it in the build tree.
+[ -n "${HOME:-}" ] || export CCACHE_DIR=${CCACHE_DIR:-$PWD/$build/.ccache}
 jobs=${JOBS:-$(nproc)}
 if [ ! -f "$build/build.ninja" ]; then
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
