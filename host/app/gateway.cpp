@@ -100,6 +100,7 @@ auth::AuthConfig to_auth(const config::AuthConfig& a) {
     c.protect_metrics = a.protect_metrics;
     c.rate_per_second = a.rate_per_second;
     c.rate_burst = a.rate_burst;
+    c.verified_token_cache_size = a.verified_token_cache_size;
     return c;
 }
 

@@ -409,7 +409,8 @@ void Parser::read_auth(const Entry& e) {
     for (const Entry& k : entries(
              e, {"enabled", "jwks_url", "issuer", "audience", "leeway_seconds", "jwks_ttl_seconds",
                  "jwks_min_refetch_seconds", "accounts_claim", "hs256_secret", "api_keys",
-                 "protect_health", "protect_metrics", "rate_per_second", "rate_burst"})) {
+                 "protect_health", "protect_metrics", "rate_per_second", "rate_burst",
+                 "verified_token_cache_size"})) {
         if (k.key == "enabled")
             a.enabled = bool_value(k);
         else if (k.key == "jwks_url")
@@ -471,6 +472,8 @@ void Parser::read_auth(const Entry& e) {
             a.rate_per_second = static_cast<uint32_t>(int_value(k, 0, 1000000));
         else if (k.key == "rate_burst")
             a.rate_burst = static_cast<uint32_t>(int_value(k, 0, 1000000));
+        else if (k.key == "verified_token_cache_size")
+            a.verified_token_cache_size = static_cast<size_t>(int_value(k, 0, 10000000));
     }
 }
 

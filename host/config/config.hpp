@@ -131,6 +131,9 @@ struct AuthConfig {
     std::vector<ApiKeyConfig> api_keys;
     bool protect_health = false, protect_metrics = false;
     uint32_t rate_per_second = 0, rate_burst = 0;  // per principal; 0 = off
+    // Tokens already verified are remembered (by their SHA-256) until they expire; 0 turns the
+    // cache off, so every request verifies its signature.
+    size_t verified_token_cache_size = 10000;
 };
 
 struct LoggingConfig {

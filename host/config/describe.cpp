@@ -89,7 +89,8 @@ std::string describe(const Config& c) {
             << " api_keys=" << a.api_keys.size() << " protect_health=" << yes_no(a.protect_health)
             << " protect_metrics=" << yes_no(a.protect_metrics) << " rate_per_second="
             << (a.rate_per_second == 0 ? std::string("off") : std::to_string(a.rate_per_second))
-            << " rate_burst=" << a.rate_burst;
+            << " rate_burst=" << a.rate_burst
+            << " verified_token_cache_size=" << a.verified_token_cache_size;
     } else if (!a.api_keys.empty() || a.hs256_secret) {
         out << " (api_keys=" << a.api_keys.size() << " configured but unused)";
     }

@@ -65,6 +65,7 @@ auth:
   protect_metrics: true
   rate_per_second: 10
   rate_burst: 20
+  verified_token_cache_size: 0
 logging:
   level: debug
 )");
@@ -92,6 +93,7 @@ logging:
     EXPECT_TRUE(c.auth.protect_metrics);
     EXPECT_EQ(c.auth.rate_per_second, 10u);
     EXPECT_EQ(c.auth.rate_burst, 20u);
+    EXPECT_EQ(c.auth.verified_token_cache_size, 0u);
     EXPECT_EQ(c.logging.level, "debug");
 }
 
