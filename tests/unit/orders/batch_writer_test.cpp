@@ -1,0 +1,293 @@
+// Unit tests of the group-commit writer (host/orders/batch_writer.hpp) against FakeStorage.
+// No sleeps: FakeStorage::hold() keeps a batch in flight while the test queues more behind it,
+// and flush() waits for the writer.
+#include "orders/batch_writer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <future>
+#include <latch>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "fakes.hpp"
+
+namespace ordergate::orders {
+namespace {
+
+using testing::FakeStorage;
+
+WriteOp insert(const std::string& cid) {
+    WriteOp op;
+    op.kind = WriteKind::InsertOrder;
+    op.order.id = "ord_" + cid;
+    op.order.client_order_id = cid;
+    op.order.account_id = "ACC1";
+    op.order.broker = "paper";
+    op.order.quantity = Decimal(1, 0);
+    op.order.version = 1;
+    op.event.order_id = op.order.id;
+    op.event.seq = 1;
+    return op;
+}
+
+// Moves order `cid` from version - 1 to version.
+WriteOp update(const std::string& cid, int64_t version) {
+    WriteOp op = insert(cid);
+    op.kind = WriteKind::UpdateOrder;
+    op.expected_version = version - 1;
+    op.order.version = version;
+    op.event.seq = version;
+    return op;
+}
+
+std::vector<WriteOp> one(WriteOp op) {
+    std::vector<WriteOp> v;
+    v.push_back(std::move(op));
+    return v;
+}
+
+Status status_of(std::exception_ptr e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const sdk::Error& err) {
+        return err.status();
+    }
+    std::unreachable();  // rethrow_exception always throws
+}
+
+// What a write_async completion reported, for the test thread to read after flush().
+struct Outcome {
+    std::mutex mutex;
+    bool called = false;
+    std::vector<Status> results;
+    std::exception_ptr error;
+
+    BatchWriter::Done done() {
+        return [this](const std::vector<Status>* r, std::exception_ptr e) {
+            std::lock_guard lock(mutex);
+            called = true;
+            if (r) results = *r;
+            error = e;
+        };
+    }
+    bool was_called() {
+        std::lock_guard lock(mutex);
+        return called;
+    }
+};
+
+TEST(BatchWriter, ConcurrentWritesShareBatchesAndEachCallerGetsItsOwnResults) {
+    FakeStorage storage;
+    BatchWriter writer(storage, nullptr);
+    // c3 and c7 exist already: those two callers must get Conflict, every other caller Ok.
+    ASSERT_EQ(writer.write(one(insert("c3"))), std::vector<Status>{Status::Ok});
+    ASSERT_EQ(writer.write(one(insert("c7"))), std::vector<Status>{Status::Ok});
+
+    storage.hold();
+    Outcome warm;
+    writer.write_async(one(insert("warm")), warm.done());
+    storage.wait_until_held();  // the writer is busy: the 16 writes below queue behind it
+    const int before = storage.batch_calls();
+
+    constexpr int kThreads = 16;
+    std::latch started(kThreads);
+    std::vector<std::vector<Status>> results(kThreads);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kThreads; ++i) {
+        threads.emplace_back([&, i] {
+            started.count_down();
+            results[i] = writer.write(one(insert("c" + std::to_string(i))));
+        });
+    }
+    started.wait();
+    storage.release();
+    for (auto& t : threads) t.join();
+
+    const int batches = storage.batch_calls() - before;
+    EXPECT_LT(batches, kThreads) << "group commit: 16 concurrent writes in fewer transactions";
+    EXPECT_GE(batches, 1);
+    for (int i = 0; i < kThreads; ++i) {
+        const Status want = (i == 3 || i == 7) ? Status::Conflict : Status::Ok;
+        EXPECT_EQ(results[i], std::vector<Status>{want}) << "caller " << i;
+    }
+    for (int i = 0; i < kThreads; ++i)
+        EXPECT_TRUE(storage.stored_order("ord_c" + std::to_string(i))) << "c" << i;
+}
+
+TEST(BatchWriter, WritesLandInTheOrderTheyWereQueuedWithinAndAcrossBatches) {
+    FakeStorage storage;
+    BatchWriter writer(storage, nullptr, /*max_ops=*/4);  // 20 writes need several batches
+    storage.hold();
+    writer.write_async(one(insert("warm")), nullptr);
+    storage.wait_until_held();
+
+    constexpr int kVersions = 20;
+    std::vector<Outcome> outcomes(kVersions);
+    std::vector<std::string> expected{"insert:warm"};
+    for (int v = 1; v <= kVersions; ++v) {
+        writer.write_async(one(v == 1 ? insert("o") : update("o", v)), outcomes[v - 1].done());
+        expected.push_back(v == 1 ? "insert:o" : "update:o:v" + std::to_string(v));
+    }
+    storage.release();
+    writer.flush();
+
+    EXPECT_EQ(storage.applied(), expected);
+    for (int v = 1; v <= kVersions; ++v) {
+        ASSERT_TRUE(outcomes[v - 1].was_called()) << "version " << v;
+        EXPECT_EQ(outcomes[v - 1].results, std::vector<Status>{Status::Ok}) << "version " << v;
+    }
+    ASSERT_TRUE(storage.stored_order("ord_o"));
+    EXPECT_EQ(storage.stored_order("ord_o")->version, kVersions);
+    for (size_t size : storage.batch_sizes()) EXPECT_LE(size, 4u);
+    EXPECT_LT(storage.committed_batches(), kVersions + 1) << "the queued writes were grouped";
+}
+
+TEST(BatchWriter, BatchRefusedForItsContentIsSplitAndOnlyTheBadRequestFails) {
+    FakeStorage storage;
+    storage.refuse_ops([](const WriteOp& op) { return op.order.client_order_id == "bad"; });
+    BatchWriter writer(storage, nullptr);
+    storage.hold();
+    writer.write_async(one(insert("warm")), nullptr);
+    storage.wait_until_held();
+
+    Outcome a, bad, c;
+    writer.write_async(one(insert("a")), a.done());
+    writer.write_async(one(insert("bad")), bad.done());
+    writer.write_async(one(insert("c")), c.done(), /*keep_until_written=*/true);
+    storage.release();
+    writer.flush();
+
+    ASSERT_TRUE(a.was_called() && bad.was_called() && c.was_called());
+    EXPECT_EQ(a.results, std::vector<Status>{Status::Ok});
+    EXPECT_FALSE(a.error);
+    EXPECT_EQ(c.results, std::vector<Status>{Status::Ok});
+    EXPECT_FALSE(c.error);
+    ASSERT_TRUE(bad.error);
+    EXPECT_EQ(status_of(bad.error), Status::Internal);
+    EXPECT_EQ(storage.applied(), (std::vector<std::string>{"insert:warm", "insert:a", "insert:c"}));
+    // warm, the refused group of three, then a, bad and c alone.
+    EXPECT_EQ(storage.batch_calls(), 5);
+}
+
+TEST(BatchWriter, UnavailableFailsWaitingWritesAtOnceAndKeepsAnsweredWritesUntilStorageReturns) {
+    FakeStorage storage;
+    BatchWriter writer(storage, nullptr);
+    storage.set_down(true);
+
+    Outcome kept1, kept2;
+    std::promise<std::exception_ptr> waiting;
+    writer.write_async(one(insert("k")), kept1.done(), /*keep_until_written=*/true);
+    writer.write_async(
+        one(insert("w")),
+        [&waiting](const std::vector<Status>*, std::exception_ptr e) { waiting.set_value(e); });
+    writer.write_async(one(update("k", 2)), kept2.done(), /*keep_until_written=*/true);
+
+    // The request someone waits for fails while the store is still down.
+    std::exception_ptr err = waiting.get_future().get();
+    ASSERT_TRUE(err);
+    EXPECT_EQ(status_of(err), Status::Unavailable);
+
+    writer.flush();  // one more failed attempt; the kept writes stay queued
+    EXPECT_FALSE(kept1.was_called());
+    EXPECT_FALSE(kept2.was_called());
+    EXPECT_TRUE(storage.applied().empty());
+
+    storage.set_down(false);
+    writer.flush();
+    ASSERT_TRUE(kept1.was_called());
+    ASSERT_TRUE(kept2.was_called());
+    EXPECT_FALSE(kept1.error);
+    EXPECT_FALSE(kept2.error);
+    EXPECT_EQ(kept1.results, std::vector<Status>{Status::Ok});
+    EXPECT_EQ(kept2.results, std::vector<Status>{Status::Ok});
+    // In order (the update would conflict ahead of the insert), and the failed one never lands.
+    EXPECT_EQ(storage.applied(), (std::vector<std::string>{"insert:k", "update:k:v2"}));
+}
+
+TEST(BatchWriter, KeptWriteStaysQueuedWhenStorageGoesDownWhileARefusedBatchIsSplit) {
+    GTEST_SKIP() << "bug: BatchWriter's split path fails a keep_until_written write on "
+                    "Unavailable instead of re-queueing it";
+    FakeStorage storage;
+    storage.refuse_ops([](const WriteOp& op) { return op.order.client_order_id == "bad"; });
+    BatchWriter writer(storage, nullptr);
+    storage.hold();
+    writer.write_async(one(insert("warm")), nullptr);
+    storage.wait_until_held();
+
+    Outcome kept, bad;
+    writer.write_async(one(insert("k")), kept.done(), /*keep_until_written=*/true);
+    writer.write_async(one(insert("bad")), bad.done());
+    // warm lands, the group {k, bad} is refused, then k alone meets an unreachable store once.
+    storage.script_batches({std::nullopt, std::nullopt, Status::Unavailable});
+    storage.release();
+    writer.flush();
+    writer.flush();
+
+    const auto applied = storage.applied();
+    EXPECT_TRUE(std::find(applied.begin(), applied.end(), "insert:k") != applied.end())
+        << "an answered-for write was dropped";
+    ASSERT_TRUE(kept.was_called());
+    EXPECT_FALSE(kept.error);
+}
+
+TEST(BatchWriter, FlushWaitsForEverythingQueuedBeforeIt) {
+    FakeStorage storage;
+    BatchWriter writer(storage, nullptr);
+    std::mutex mutex;
+    std::vector<std::string> log;
+    storage.hold();
+    writer.write_async(one(insert("a")), [&](const std::vector<Status>*, std::exception_ptr) {
+        std::lock_guard lock(mutex);
+        log.push_back("a written");
+    });
+    storage.wait_until_held();
+    writer.write_async(one(insert("b")), [&](const std::vector<Status>*, std::exception_ptr) {
+        std::lock_guard lock(mutex);
+        log.push_back("b written");
+    });
+
+    auto flushed = std::async(std::launch::async, [&] {
+        writer.flush();
+        std::lock_guard lock(mutex);
+        log.push_back("flush returned");
+    });
+    EXPECT_EQ(flushed.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+    storage.release();
+    flushed.get();
+
+    EXPECT_EQ(log, (std::vector<std::string>{"a written", "b written", "flush returned"}));
+    EXPECT_EQ(storage.applied(), (std::vector<std::string>{"insert:a", "insert:b"}));
+}
+
+TEST(BatchWriter, WriteAfterStopFailsWithUnavailable) {
+    FakeStorage storage;
+    BatchWriter writer(storage, nullptr);
+    Outcome before;
+    writer.write_async(one(insert("a")), before.done());
+    writer.stop();
+    ASSERT_TRUE(before.was_called()) << "stop flushes what was queued";
+    EXPECT_EQ(before.results, std::vector<Status>{Status::Ok});
+
+    try {
+        writer.write(one(insert("b")));
+        ADD_FAILURE() << "write after stop returned";
+    } catch (const sdk::Error& e) {
+        EXPECT_EQ(e.status(), Status::Unavailable);
+    }
+    Outcome after;
+    writer.write_async(one(insert("c")), after.done());
+    ASSERT_TRUE(after.was_called());
+    ASSERT_TRUE(after.error);
+    EXPECT_EQ(status_of(after.error), Status::Unavailable);
+    EXPECT_EQ(storage.applied(), std::vector<std::string>{"insert:a"});
+}
+
+}  // namespace
+}  // namespace ordergate::orders
