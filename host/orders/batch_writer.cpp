@@ -101,46 +101,29 @@ void BatchWriter::run() {
             error = write(ops, &results, &rolled_back);
             isolate = error && writers > 1 && rolled_back;
         }
-        if (isolate) {
-            // One request's bad op (a statement the store refused) must not fail the requests
-            // that happened to share its transaction: the batch was rolled back, so each
-            // request's ops are written again on their own, in order.
-            spdlog::warn("event=storage_batch_split writers={} reason=\"a write was refused; "
-                         "retrying each request alone\"",
-                         writers);
+        // Puts each request's ops back into it (they were moved into `ops`, in order), from
+        // request `from` on.
+        auto restore = [&](size_t from) {
             size_t at = 0;
-            for (auto& p : group) {
-                const size_t n = p.ops.size();  // its ops were moved into `ops`, in order
-                auto first = ops.begin() + static_cast<long>(at);
-                std::vector<WriteOp> own(std::make_move_iterator(first),
-                                         std::make_move_iterator(first + static_cast<long>(n)));
-                at += n;
-                std::vector<Status> mine;
-                bool unused = false;
-                std::exception_ptr err = own.empty() ? nullptr : write(own, &mine, &unused);
-                if (p.done) p.done(err ? nullptr : &mine, err);
-            }
-            group.clear();
-            continue;
-        }
-        if (error && !rolled_back) {
-            // Unreachable store: writes already answered for wait (in order, at the head of the
-            // queue) and are retried; the rest fail now. On stop they fail too.
-            std::vector<Pending> kept;
-            size_t at = 0;
-            for (auto& p : group) {
-                const size_t n = p.ops.size();
-                if (p.keep) {
+            for (size_t i = 0; i < group.size(); ++i) {
+                const size_t n = group[i].ops.size();
+                if (i >= from) {
                     auto first = ops.begin() + static_cast<long>(at);
-                    p.ops.assign(std::make_move_iterator(first),
-                                 std::make_move_iterator(first + static_cast<long>(n)));
-                    kept.push_back(std::move(p));
-                } else if (p.done) {
-                    p.done(nullptr, error);
+                    group[i].ops.assign(std::make_move_iterator(first),
+                                        std::make_move_iterator(first + static_cast<long>(n)));
                 }
                 at += n;
             }
-            group.clear();
+        };
+        // Unreachable store: requests already answered for wait (in order, at the head of the
+        // queue) and are retried after a back-off; the others fail now. On stop they fail too.
+        auto hold_or_fail = [&](size_t from, const std::exception_ptr& err) {
+            std::vector<Pending> kept;
+            for (size_t i = from; i < group.size(); ++i) {
+                Pending& p = group[i];
+                if (p.keep) kept.push_back(std::move(p));
+                else if (p.done) p.done(nullptr, err);
+            }
             if (!kept.empty()) {
                 std::unique_lock lock(mutex_);
                 if (!stopping_) {
@@ -150,9 +133,38 @@ void BatchWriter::run() {
                 }
             }
             for (auto& p : kept)
-                if (p.done) p.done(nullptr, error);
+                if (p.done) p.done(nullptr, err);
             backoff = std::min(kMaxBackoff, backoff.count() == 0 ? std::chrono::milliseconds(20)
                                                                  : backoff * 2);
+        };
+        if (isolate) {
+            // One request's bad op (a statement the store refused) must not fail the requests
+            // that happened to share its transaction: the batch was rolled back, so each
+            // request's ops are written again on their own, in order.
+            spdlog::warn("event=storage_batch_split writers={} reason=\"a write was refused; "
+                         "retrying each request alone\"",
+                         writers);
+            restore(0);
+            for (size_t i = 0; i < group.size(); ++i) {
+                Pending& p = group[i];
+                std::vector<Status> mine;
+                bool refused = false;
+                std::exception_ptr err = p.ops.empty() ? nullptr : write(p.ops, &mine, &refused);
+                if (err && !refused) {
+                    // The store went away meanwhile: this request and the rest are handled as
+                    // for an unreachable store (nothing answered for is dropped or reordered).
+                    hold_or_fail(i, err);
+                    break;
+                }
+                if (p.done) p.done(err ? nullptr : &mine, err);
+            }
+            group.clear();
+            continue;
+        }
+        if (error && !rolled_back) {
+            restore(0);
+            hold_or_fail(0, error);
+            group.clear();
             continue;
         }
         backoff = std::chrono::milliseconds(0);

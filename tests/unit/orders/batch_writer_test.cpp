@@ -212,8 +212,6 @@ TEST(BatchWriter, UnavailableFailsWaitingWritesAtOnceAndKeepsAnsweredWritesUntil
 }
 
 TEST(BatchWriter, KeptWriteStaysQueuedWhenStorageGoesDownWhileARefusedBatchIsSplit) {
-    GTEST_SKIP() << "bug: BatchWriter's split path fails a keep_until_written write on "
-                    "Unavailable instead of re-queueing it";
     FakeStorage storage;
     storage.refuse_ops([](const WriteOp& op) { return op.order.client_order_id == "bad"; });
     BatchWriter writer(storage, nullptr);
