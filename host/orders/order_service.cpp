@@ -293,13 +293,13 @@ void OrderService::forget_if_terminal(const std::string& id, int64_t version) {
 
 void OrderService::evict_deferred() {
     if (!evict_pending_.load(std::memory_order_acquire)) return;
-    std::vector<std::pair<std::string, int64_t>> todo;
+    std::vector<std::pair<std::string, int64_t>> deferred;
     {
         std::lock_guard lock(evict_mutex_);
-        todo.swap(evict_later_);
+        deferred.swap(evict_later_);
         evict_pending_.store(false, std::memory_order_release);
     }
-    for (const auto& [id, version] : todo) {
+    for (const auto& [id, version] : deferred) {
         EntryPtr e = cached(id);
         if (!e) continue;
         std::lock_guard entry_lock(e->mutex);
