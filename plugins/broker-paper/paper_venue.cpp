@@ -795,17 +795,7 @@ OrderReport PaperVenue::place_order(const OrderRequest& rq, std::chrono::millise
     if (!rq.quantity.is_positive()) fail(Status::InvalidArgument, "quantity must be positive");
     validate_shape(rq.order_type, rq.price, rq.trigger_price);
 
-    FaultDraw faults;
-    {
-        std::lock_guard lock(mu_);
-        check_usable_locked();
-        faults = draw_faults_locked(Op::Place);
-    }
-    if (faults.timeout_before)
-        fail(Status::Timeout,
-             "place_order: injected timeout before send (fault.timeout_before_send_ratio); "
-             "nothing was sent");
-    before_send(timeout, "place_order");
+    FaultDraw faults = start_call(Op::Place, timeout, "place_order");
 
     OrderReport ack;
     std::optional<VenueError> refusal;
@@ -884,23 +874,29 @@ OrderReport PaperVenue::place_order(const OrderRequest& rq, std::chrono::millise
     return ack;
 }
 
+PaperVenue::FaultDraw PaperVenue::start_call(Op op, std::chrono::milliseconds timeout,
+                                             const char* what) {
+    FaultDraw faults;
+    {
+        std::lock_guard lock(mu_);
+        check_usable_locked();
+        faults = draw_faults_locked(op);
+    }
+    if (faults.timeout_before)
+        fail(Status::Timeout, std::string(what) +
+                                  ": injected timeout before send "
+                                  "(fault.timeout_before_send_ratio); nothing was sent");
+    before_send(timeout, what);
+    return faults;
+}
+
 OrderReport PaperVenue::modify_order(const ModifyRequest& rq, std::chrono::milliseconds timeout) {
     if (rq.broker_order_id.empty() && rq.client_order_id.empty())
         fail(Status::InvalidArgument, "modify needs a broker order id or a client order id");
     if (rq.quantity && !rq.quantity->is_positive())
         fail(Status::InvalidArgument, "quantity must be positive");
 
-    FaultDraw faults;
-    {
-        std::lock_guard lock(mu_);
-        check_usable_locked();
-        faults = draw_faults_locked(Op::Modify);
-    }
-    if (faults.timeout_before)
-        fail(Status::Timeout,
-             "modify_order: injected timeout before send (fault.timeout_before_send_ratio); "
-             "nothing was sent");
-    before_send(timeout, "modify_order");
+    FaultDraw faults = start_call(Op::Modify, timeout, "modify_order");
 
     OrderReport ack;
     std::optional<VenueError> refusal;
@@ -989,17 +985,7 @@ OrderReport PaperVenue::cancel_order(const std::string& account_id,
                                      std::chrono::milliseconds timeout) {
     if (broker_order_id.empty() && client_order_id.empty())
         fail(Status::InvalidArgument, "cancel needs a broker order id or a client order id");
-    FaultDraw faults;
-    {
-        std::lock_guard lock(mu_);
-        check_usable_locked();
-        faults = draw_faults_locked(Op::Cancel);
-    }
-    if (faults.timeout_before)
-        fail(Status::Timeout,
-             "cancel_order: injected timeout before send (fault.timeout_before_send_ratio); "
-             "nothing was sent");
-    before_send(timeout, "cancel_order");
+    FaultDraw faults = start_call(Op::Cancel, timeout, "cancel_order");
 
     OrderReport ack;
     std::optional<VenueError> refusal;
@@ -1034,17 +1020,7 @@ OrderReport PaperVenue::cancel_order(const std::string& account_id,
 
 std::vector<OrderReport> PaperVenue::cancel_all(const std::string& account_id,
                                                 std::chrono::milliseconds timeout) {
-    FaultDraw faults;
-    {
-        std::lock_guard lock(mu_);
-        check_usable_locked();
-        faults = draw_faults_locked(Op::Cancel);
-    }
-    if (faults.timeout_before)
-        fail(Status::Timeout,
-             "cancel_all: injected timeout before send (fault.timeout_before_send_ratio); "
-             "nothing was sent");
-    before_send(timeout, "cancel_all");
+    FaultDraw faults = start_call(Op::Cancel, timeout, "cancel_all");
     std::vector<OrderReport> out;
     {
         std::lock_guard lock(mu_);

@@ -294,6 +294,9 @@ class PaperVenue {
     bool draw_locked(const Decimal& ratio);
     // Sleeps send_delay, throwing Timeout when the deadline passes first.
     void before_send(std::chrono::milliseconds timeout, const char* what) const;
+    // The start of every order call: connection check, fault draw, an injected timeout before
+    // sending (throws), then the send delay.
+    FaultDraw start_call(Op op, std::chrono::milliseconds timeout, const char* what);
     // Sleeps latency, throwing UnknownOutcome when the deadline passes first.
     void after_send(std::chrono::milliseconds timeout, const char* what) const;
 
