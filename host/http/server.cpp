@@ -292,7 +292,11 @@ void Server::start() {
     const auto& o = impl_->shared.options;
     Poco::Net::ServerSocket socket;
     try {
-        socket.bind(Poco::Net::SocketAddress(o.host, o.port), true);
+        // SO_REUSEADDR only: Poco's two-argument bind() also sets SO_REUSEPORT, which would let a
+        // second process (another gateway, a stray inherited socket) share the port and silently
+        // take part of its connections. A port in use must fail start-up instead.
+        socket.bind(Poco::Net::SocketAddress(o.host, o.port), /*reuseAddress=*/true,
+                    /*reusePort=*/false);
         socket.listen(1024);
     } catch (const Poco::Exception& e) {
         throw std::runtime_error("cannot listen on " + o.host + ":" + std::to_string(o.port) +

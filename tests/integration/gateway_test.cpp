@@ -1,5 +1,6 @@
 // End-to-end tests of the gateway on the embedded default: the real `ordergate` binary, the
 // paper broker and SQLite storage loaded through the real loader, driven over HTTP.
+#include <Poco/Net/ServerSocket.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -493,6 +494,22 @@ TEST(GatewayLifecycle, ConfigErrorExitsBeforeListeningNamingFileLineAndKey) {
     int code = gw.wait_exit(std::chrono::seconds(20));
     EXPECT_NE(code, 0);
     EXPECT_NE(gw.log().find("bad.yaml:"), std::string::npos) << gw.log();
+}
+
+TEST(GatewayLifecycle, PortAlreadyInUseFailsStartUpInsteadOfSharingIt) {
+    // Held the way Poco binds by default (SO_REUSEADDR and SO_REUSEPORT): a gateway that also
+    // set SO_REUSEPORT would start and silently share the port with this socket.
+    Poco::Net::ServerSocket holder;
+    holder.bind(Poco::Net::SocketAddress("127.0.0.1", 0), true, true);
+    holder.listen();
+    GatewayOptions o;
+    o.config = config_path();
+    o.env["PORT"] = std::to_string(holder.address().port());
+    o.expect_start = false;
+    GatewayProcess gw(o);
+    const int code = gw.wait_exit(std::chrono::seconds(20));
+    EXPECT_NE(code, 0) << gw.log();
+    EXPECT_NE(gw.log().find("cannot listen on"), std::string::npos) << gw.log();
 }
 
 }  // namespace

@@ -455,15 +455,19 @@ TEST(Production, TwoGatewaysSameKeyConcurrentlyMakeOneOrder) {
     const std::string cfg = write_config(dir, schema);
     // Started together: both migrate under the advisory lock.
     std::unique_ptr<GatewayProcess> a, b;
-    std::thread ta([&] {
-        a = std::make_unique<GatewayProcess>(options(cfg, svc.database_url, svc.redis_url));
-    });
-    std::thread tb([&] {
-        b = std::make_unique<GatewayProcess>(options(cfg, svc.database_url, svc.redis_url));
-    });
+    std::string why_a, why_b;
+    auto start = [&](std::unique_ptr<GatewayProcess>* gw, std::string* why) {
+        try {
+            *gw = std::make_unique<GatewayProcess>(options(cfg, svc.database_url, svc.redis_url));
+        } catch (const std::exception& e) {
+            *why = e.what();
+        }
+    };
+    std::thread ta(start, &a, &why_a);
+    std::thread tb(start, &b, &why_b);
     ta.join();
     tb.join();
-    ASSERT_TRUE(a && b);
+    ASSERT_TRUE(a && b) << why_a << why_b;
     const uint16_t ports[2] = {a->port(), b->port()};
 
     constexpr int kRounds = 30, kThreads = 8, kPerThread = 2;

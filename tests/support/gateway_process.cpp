@@ -108,24 +108,46 @@ GatewayProcess::GatewayProcess(GatewayOptions options) : options_(std::move(opti
     data_dir_ = options_.data_dir.empty() ? make_temp_dir("og-it") : options_.data_dir;
     log_path_ = data_dir_ + "/gateway.log";
     port_ = free_port();
+
+    // Everything the child needs is built before fork(): tests start gateways from several
+    // threads, and after fork() only async-signal-safe calls are allowed (a malloc lock held by
+    // another thread at fork time would hang the child).
+    std::map<std::string, std::string> env_map;
+    for (char** e = environ; *e; ++e) {
+        std::string kv(*e);
+        const auto eq = kv.find('=');
+        if (eq != std::string::npos) env_map[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    env_map["PORT"] = std::to_string(port_);
+    env_map["OG_DATA_DIR"] = data_dir_;
+    env_map["OG_PLUGIN_DIR"] = plugin_dir();
+    for (const auto& [k, v] : options_.env) env_map[k] = v;
+    std::vector<std::string> env_strings;
+    for (const auto& [k, v] : env_map) env_strings.push_back(k + "=" + v);
+    std::vector<char*> envp;
+    for (auto& kv : env_strings) envp.push_back(kv.data());
+    envp.push_back(nullptr);
+    std::string bin = gateway_binary();
+    std::string serve = "serve", flag = "--config", config = options_.config;
+    std::vector<char*> argv = {bin.data(), serve.data(), flag.data(), config.data(), nullptr};
+    const int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log_fd < 0) throw std::runtime_error("cannot open " + log_path_);
+
     pid_ = fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ < 0) {
+        ::close(log_fd);
+        throw std::runtime_error("fork failed");
+    }
     if (pid_ == 0) {
-        int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        setenv("PORT", std::to_string(port_).c_str(), 1);
-        setenv("OG_DATA_DIR", data_dir_.c_str(), 1);
-        setenv("OG_PLUGIN_DIR", plugin_dir().c_str(), 1);
-        for (const auto& [k, v] : options_.env) setenv(k.c_str(), v.c_str(), 1);
-        std::string bin = gateway_binary();
-        execl(bin.c_str(), bin.c_str(), "serve", "--config", options_.config.c_str(),
-              static_cast<char*>(nullptr));
+        dup2(log_fd, 1);
+        dup2(log_fd, 2);
+        // Nothing else of the test process may leak into the gateway: a listening socket another
+        // thread held at fork time would otherwise stay open, unaccepted, for the gateway's life.
+        ::close_range(3, ~0U, 0);
+        execve(argv[0], argv.data(), envp.data());
         _exit(127);
     }
+    ::close(log_fd);
     if (!options_.expect_start) return;
     auto deadline = std::chrono::steady_clock::now() + options_.startup_timeout;
     while (std::chrono::steady_clock::now() < deadline) {
