@@ -107,7 +107,27 @@ std::string make_temp_dir(const std::string& prefix) {
 GatewayProcess::GatewayProcess(GatewayOptions options) : options_(std::move(options)) {
     data_dir_ = options_.data_dir.empty() ? make_temp_dir("og-it") : options_.data_dir;
     log_path_ = data_dir_ + "/gateway.log";
-    port_ = free_port();
+    // free_port()'s port is free when chosen, but another process (or an outgoing connection's
+    // ephemeral port) may take it before the gateway binds: then the gateway refuses to start
+    // and is started again on another port. A port the test chose itself is never retried.
+    const bool own_port = options_.env.count("PORT") == 0;
+    for (int attempt = 1;; ++attempt) {
+        port_ = free_port();
+        spawn();
+        if (!options_.expect_start) return;
+        try {
+            wait_healthy();
+            return;
+        } catch (const std::runtime_error&) {
+            const bool port_taken = pid_ == -1 &&
+                log().find("cannot listen on 127.0.0.1:" + std::to_string(port_)) !=
+                    std::string::npos;
+            if (!own_port || !port_taken || attempt == 3) throw;
+        }
+    }
+}
+
+void GatewayProcess::spawn() {
 
     // Everything the child needs is built before fork(): tests start gateways from several
     // threads, and after fork() only async-signal-safe calls are allowed (a malloc lock held by
@@ -148,7 +168,9 @@ GatewayProcess::GatewayProcess(GatewayOptions options) : options_(std::move(opti
         _exit(127);
     }
     ::close(log_fd);
-    if (!options_.expect_start) return;
+}
+
+void GatewayProcess::wait_healthy() {
     auto deadline = std::chrono::steady_clock::now() + options_.startup_timeout;
     while (std::chrono::steady_clock::now() < deadline) {
         int status;

@@ -74,6 +74,9 @@ public:
     }
 
 private:
+    void spawn();         // fork + exec on port_, output appended to the log
+    void wait_healthy();  // until /health answers 200; throws with the log otherwise
+
     GatewayOptions options_;
     uint16_t port_ = 0;
     pid_t pid_ = -1;
