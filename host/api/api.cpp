@@ -371,6 +371,16 @@ struct Api::Impl {
                         "this gateway requires an Idempotency-Key header on writes", req);
                 return;
             }
+            if (deps.idempotency && options.idempotency_required) {
+                // Fail-closed holds for every write, keyed or not: while the required store is
+                // unreachable nothing reaches the broker.
+                try {
+                    deps.idempotency->check();
+                } catch (const idempotency::IdempotencyUnavailable& e) {
+                    refuse_unavailable(res, req, e);
+                    return;
+                }
+            }
             run(res);
             return;
         }
@@ -389,14 +399,7 @@ struct Api::Impl {
             begun = deps.idempotency->begin(scoped, fp);
         } catch (const idempotency::IdempotencyUnavailable& e) {
             if (options.idempotency_required) {
-                spdlog::error("event=idempotency_unavailable request_id={} error=\"{}\"",
-                              req.request_id, e.what());
-                if (deps.metrics) deps.metrics->idempotency("unavailable");
-                Error err = Error::make(ErrorCode::IdempotencyUnavailable,
-                                        "the idempotency store is unavailable; nothing was sent "
-                                        "to the broker");
-                err.retry_after_seconds = 1;
-                problem(res, err, req);
+                refuse_unavailable(res, req, e);
                 return;
             }
             spdlog::warn("event=idempotency_bypassed request_id={} reason=store_unavailable "
@@ -459,6 +462,17 @@ struct Api::Impl {
                           req.request_id, e.what());
             if (deps.metrics) deps.metrics->idempotency("complete_failed");
         }
+    }
+
+    void refuse_unavailable(Response& res, const Request& req, const std::exception& e) {
+        spdlog::error("event=idempotency_unavailable request_id={} error=\"{}\"", req.request_id,
+                      e.what());
+        if (deps.metrics) deps.metrics->idempotency("unavailable");
+        Error err = Error::make(ErrorCode::IdempotencyUnavailable,
+                                "the idempotency store is unavailable; nothing was sent to the "
+                                "broker");
+        err.retry_after_seconds = 1;
+        problem(res, err, req);
     }
 
     void release(const std::string& scoped, const std::string& fp, const Request& req) {

@@ -89,6 +89,9 @@ public:
     virtual void release(const std::string& scoped_key, const std::string& fingerprint) = 0;
     // True when the store answers now (for /health/ready). Never throws; bounded in time.
     virtual bool ping() = 0;
+    // One round trip on the request path (a write without an Idempotency-Key while the store is
+    // required): returns when the store answers, throws IdempotencyUnavailable otherwise.
+    virtual void check() = 0;
 };
 
 // The Idempotency-Key header rule: 1 to 255 characters, each printable ASCII (0x20..0x7E).

@@ -467,6 +467,14 @@ void RedisStore::release(const std::string& scoped_key, const std::string& finge
 
 bool RedisStore::ping() { return impl_->ping(); }
 
+void RedisStore::check() {
+    impl_->run("PING", [](Client& c) {
+        RedisType::Ptr reply = c.sendCommand(Poco::Redis::Command("PING"));
+        if (reply->isError()) throw ReplyError(error_text(reply));
+        return true;
+    });
+}
+
 std::string RedisStore::last_ping_error() const { return impl_->last_ping_error(); }
 
 size_t RedisStore::open_connections() const { return impl_->open_connections(); }

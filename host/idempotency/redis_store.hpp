@@ -70,6 +70,7 @@ public:
                   const StoredResponse& response) override;
     void release(const std::string& scoped_key, const std::string& fingerprint) override;
     bool ping() override;
+    void check() override;  // PING on a pooled connection (ping() has one connection of its own)
 
     // Why the last failed ping() failed (for the readiness detail and logs); no secrets.
     std::string last_ping_error() const;

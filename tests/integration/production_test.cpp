@@ -582,6 +582,13 @@ TEST(Production, RedisKilledFailsClosedThenRecovers) {
     const std::set<std::string> venue_during = venue_cids(gw);
     const long rows_during = rows();
     const double calls_during = broker_place_calls(port);
+    // A write without an Idempotency-Key is refused as well: fail-closed covers every write.
+    const std::string keyless_cid = unique("nokey");
+    auto keyless = place(port, order_body("ACC1", "LIMIT", keyless_cid));
+    EXPECT_EQ(keyless.status, 503) << keyless.body;
+    EXPECT_EQ(field(keyless.json(), "code"), "IDEMPOTENCY_UNAVAILABLE") << keyless.body;
+    EXPECT_EQ(broker_place_calls(port), calls_during);
+    EXPECT_EQ(venue_cids(gw).count(keyless_cid), 0u);
 
     const auto restart_at = Clock::now();
     own.restart_redis();
@@ -602,6 +609,9 @@ TEST(Production, RedisKilledFailsClosedThenRecovers) {
     EXPECT_EQ(calls_during, calls_before) << "the broker was called during the outage";
     for (const auto& s : outage) EXPECT_EQ(venue_during.count(s.cid), 0u) << s.cid;
     EXPECT_EQ(gw.get("/health/ready").status, 200);
+
+    auto keyless_back = place(port, order_body("ACC1", "LIMIT", keyless_cid));
+    EXPECT_EQ(keyless_back.status, 201) << keyless_back.body;
 
     // After recovery, a key that was refused during the outage goes through (it was released
     // or never written) and is then replayed.

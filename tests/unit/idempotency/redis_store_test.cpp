@@ -206,6 +206,7 @@ TEST(RedisStore, NothingListeningIsUnavailableQuickly) {
     EXPECT_THROW(store.begin(scoped_key("a", "k"), kFp), IdempotencyUnavailable);
     EXPECT_THROW(store.complete(scoped_key("a", "k"), kFp, {}), IdempotencyUnavailable);
     EXPECT_THROW(store.release(scoped_key("a", "k"), kFp), IdempotencyUnavailable);
+    EXPECT_THROW(store.check(), IdempotencyUnavailable);
     EXPECT_FALSE(store.ping());
     EXPECT_FALSE(store.last_ping_error().empty());
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
@@ -282,8 +283,10 @@ TEST_F(PrivateRedis, RecoversByItselfAfterRedisIsKilledAndRestarted) {
     ASSERT_EQ(store.begin(scoped_key("a", "before"), kFp).outcome, Outcome::Proceed);
     store.complete(scoped_key("a", "before"), kFp, StoredResponse{201, "x", {}});
     EXPECT_TRUE(store.ping());
+    EXPECT_NO_THROW(store.check());
 
     ASSERT_EQ(script("kill"), 0);
+    EXPECT_THROW(store.check(), IdempotencyUnavailable);
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < 5; ++i)
         EXPECT_THROW(store.begin(scoped_key("a", "during" + std::to_string(i)), kFp),
@@ -296,6 +299,7 @@ TEST_F(PrivateRedis, RecoversByItselfAfterRedisIsKilledAndRestarted) {
     EXPECT_EQ(store.begin(scoped_key("a", "after"), kFp).outcome, Outcome::Proceed);
     EXPECT_EQ(store.begin(scoped_key("a", "before"), kFp).outcome, Outcome::Proceed);
     EXPECT_TRUE(store.ping());
+    EXPECT_NO_THROW(store.check());
 }
 
 TEST_F(PrivateRedis, IdleConnectionsFromBeforeARestartAreReplacedTransparently) {
