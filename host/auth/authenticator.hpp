@@ -71,7 +71,7 @@
 #include <string_view>
 #include <vector>
 
-#include "auth/clock.hpp"
+#include "common/clock.hpp"
 #include "auth/jwks.hpp"
 #include "auth/principal.hpp"
 

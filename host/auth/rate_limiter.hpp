@@ -19,7 +19,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "auth/clock.hpp"
+#include "common/clock.hpp"
 
 namespace ordergate::auth {
 

@@ -14,7 +14,7 @@
 #include <sstream>
 #include <thread>
 
-#include "auth/clock.hpp"
+#include "common/clock.hpp"
 #include "auth/crypto.hpp"
 #include "auth_support/auth_testsupport.hpp"
 #include "gateway_process.hpp"
@@ -209,7 +209,7 @@ class AuthGateway : public ::testing::Test {
     // Claims valid now for 10 minutes.
     static Claims claims(const std::string& subject, std::vector<std::string> accounts,
                          const std::string& scope) {
-        Claims c = ts::valid_claims(*auth::system_clock(), kIssuer, kAudience, subject);
+        Claims c = ts::valid_claims(*ordergate::system_clock(), kIssuer, kAudience, subject);
         c.accounts = std::move(accounts);
         c.scope = scope;
         return c;

@@ -8,7 +8,7 @@
 //   JwksServer      a Poco HTTPServer on 127.0.0.1:<ephemeral> serving a key set that can be
 //                   swapped at run time, counting requests, stoppable and restartable on the
 //                   same port (JWKS down / back).
-//   ManualClock     an auth::Clock that moves only when told to.
+//   ManualClock     a Clock that moves only when told to, starting in 2030.
 // Nothing here is for production. Functions throw std::runtime_error on OpenSSL failures.
 #pragma once
 
@@ -24,7 +24,7 @@
 #include <utility>
 #include <vector>
 
-#include "auth/clock.hpp"
+#include "common/clock.hpp"
 
 struct evp_pkey_st;
 
@@ -189,37 +189,16 @@ class JwksServer {
 
 // ---- clock ------------------------------------------------------------------------------------
 
-class ManualClock final : public Clock {
+// Wall time starts at 2030-03-17T17:46:40Z (Unix 1'900'000'000), well clear of real tokens.
+class ManualClock final : public ordergate::Clock {
   public:
-    // Wall time starts at `wall_start` (default 2030-03-17T17:46:40Z, Unix 1'900'000'000).
-    explicit ManualClock(
-        std::chrono::system_clock::time_point wall_start =
-            std::chrono::system_clock::time_point(std::chrono::seconds(1'900'000'000)))
-        : wall_ns_(
-              std::chrono::duration_cast<std::chrono::nanoseconds>(wall_start.time_since_epoch())
-                  .count()) {}
-
-    std::chrono::system_clock::time_point wall_now() const override {
-        return std::chrono::system_clock::time_point(
-            std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                std::chrono::nanoseconds(wall_ns_.load())));
-    }
-    std::chrono::steady_clock::time_point steady_now() const override {
-        return std::chrono::steady_clock::time_point(
-            std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                std::chrono::nanoseconds(steady_ns_.load())));
-    }
-    int64_t unix_seconds() const { return wall_ns_.load() / 1'000'000'000; }
-
-    // Moves both clocks forward.
-    void advance(std::chrono::nanoseconds d) {
-        wall_ns_ += d.count();
-        steady_ns_ += d.count();
-    }
+    int64_t now_ns() const override { return clock_.now_ns(); }
+    int64_t steady_ns() const override { return clock_.steady_ns(); }
+    int64_t unix_seconds() const { return clock_.unix_seconds(); }
+    void advance(std::chrono::nanoseconds d) { clock_.advance(d); }
 
   private:
-    std::atomic<int64_t> wall_ns_;
-    std::atomic<int64_t> steady_ns_{1'000'000'000'000};
+    ordergate::ManualClock clock_{1'900'000'000'000'000'000};
 };
 
 }  // namespace ordergate::auth::testsupport

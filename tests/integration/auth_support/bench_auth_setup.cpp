@@ -24,7 +24,7 @@
 #include <iostream>
 #include <string>
 
-#include "auth/clock.hpp"
+#include "common/clock.hpp"
 #include "auth_support/auth_testsupport.hpp"
 
 namespace ts = ordergate::auth::testsupport;
@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
         ts::TestKey key = ts::TestKey::rsa("bench-rsa-1", "RS256");
         jwks = ts::jwks_json({&key});
         ts::Claims claims =
-            ts::valid_claims(*ordergate::auth::system_clock(), kIssuer, kAudience, "bench",
+            ts::valid_claims(*ordergate::system_clock(), kIssuer, kAudience, "bench",
                              kLifetime);
         claims.scope = "orders:read orders:write";
         claims.accounts = std::vector<std::string>{"ACC1", "ACC2"};

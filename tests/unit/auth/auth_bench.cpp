@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
                                 {"orders:read"}});
 
     auto claims =
-        ts::valid_claims(*system_clock(), cfg.issuer, cfg.audience, "alice", std::chrono::hours(1));
+        ts::valid_claims(*ordergate::system_clock(), cfg.issuer, cfg.audience, "alice", std::chrono::hours(1));
     claims.scope = "orders:read orders:write";
     claims.accounts = std::vector<std::string>{"ACC-1", "ACC-2"};
 
