@@ -755,6 +755,49 @@ TEST_F(AuthGateway, HealthMetricsAndDocsStayOpen) {
     EXPECT_EQ(get("/health", {{"Authorization", "Bearer nonsense"}}).status, 200);
 }
 
+TEST_F(AuthGateway, ProtectedHealthAndMetricsNeedAnOperatorToken) {
+    std::stringstream base;
+    base << std::ifstream(config_dir_ + "/auth.yaml").rdbuf();
+    std::string yaml = base.str();
+    const std::string enabled = "  enabled: false                  # AUTH_ENABLED=true turns it on\n";
+    const auto at = yaml.find(enabled);
+    ASSERT_NE(at, std::string::npos);
+    yaml.insert(at + enabled.size(), "  protect_health: true\n  protect_metrics: true\n");
+    const std::string dir = make_temp_dir("og-auth-protected");
+    std::ofstream(dir + "/auth.yaml") << yaml;
+    GatewayOptions o;
+    o.config = dir + "/auth.yaml";
+    o.env = {{"AUTH_ENABLED", "true"},
+             {"JWKS_URL", jwks_->url()},
+             {"JWT_ISSUER", kIssuer},
+             {"JWT_AUDIENCE", kAudience}};
+    o.expect_start = false;  // /health needs a token now: wait on it below, with one
+    GatewayProcess gw(o);
+    const std::string op = token({"ACC1"}, "operator");
+    HttpResult health;
+    for (int i = 0; i < 200 && health.status != 200; ++i) {
+        try {
+            health = http(gw.port(), "GET", "/health", "", bearer(op));
+        } catch (const std::exception&) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    }
+    ASSERT_EQ(health.status, 200) << health.body << gw.log();
+    for (const std::string path : {"/health", "/health/ready", "/metrics"}) {
+        SCOPED_TRACE(path);
+        auto none = http(gw.port(), "GET", path);
+        EXPECT_EQ(none.status, 401) << none.body;
+        EXPECT_EQ(field(none.json(), "code"), "UNAUTHENTICATED");
+        EXPECT_FALSE(none.header("WWW-Authenticate").empty());
+        auto trader = http(gw.port(), "GET", path, "", bearer(token({"ACC1"}, "orders:read")));
+        EXPECT_EQ(trader.status, 403) << trader.body;
+        EXPECT_EQ(field(trader.json(), "code"), "INSUFFICIENT_SCOPE");
+        EXPECT_EQ(http(gw.port(), "GET", path, "", bearer(op)).status, 200);
+    }
+    // The API description stays public.
+    EXPECT_EQ(http(gw.port(), "GET", "/openapi.json").status, 200);
+}
+
 TEST_F(AuthGateway, AuthOutcomesAreCounted) {
     EXPECT_EQ(call("GET", "/api/v1/orders", token({"ACC1"}, "orders:read")).status, 200);
     EXPECT_EQ(get("/api/v1/orders").status, 401);
