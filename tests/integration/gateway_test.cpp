@@ -2,6 +2,7 @@
 // paper broker and SQLite storage loaded through the real loader, driven over HTTP.
 #include <Poco/Net/ServerSocket.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <atomic>
 #include <chrono>
@@ -477,6 +478,47 @@ TEST(GatewayLifecycle, SigtermExitsCleanlyAndStateSurvivesRestart) {
     // A live order recovered at start-up can be cancelled.
     auto c = http(gw.port(), "DELETE", "/api/v1/orders/" + id);
     EXPECT_EQ(c.status, 200) << c.body;
+}
+
+TEST(GatewayLifecycle, SigtermFinishesTheRequestInFlightAndFlushesIt) {
+    const std::string dir = make_temp_dir("og-drain");
+    const std::string cid = unique("drain");
+    std::string id;
+    {
+        GatewayOptions o;
+        o.config = config_path();
+        o.data_dir = dir;
+        GatewayProcess gw(o);
+        HttpResult slow;
+        // The paper-slow venue answers after 1.5 s: the request is in flight once it is listed.
+        std::thread t([&] {
+            slow = http(gw.port(), "POST", "/api/v1/orders",
+                        order_body("SLOW1", "LIMIT", "\"price\":\"1.00\"", cid), json_headers());
+        });
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        bool listed = false;
+        while (!listed && std::chrono::steady_clock::now() < deadline) {
+            const auto r = gw.get("/api/v1/orders?account_id=SLOW1");
+            listed = r.body.find(cid) != std::string::npos;
+            if (!listed) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        ASSERT_TRUE(listed) << gw.log();
+        ASSERT_EQ(::kill(gw.pid(), SIGTERM), 0);
+        t.join();
+        EXPECT_EQ(slow.status, 201) << slow.body << "\n" << gw.log();
+        id = field(slow.json(), "id");
+        EXPECT_EQ(field(slow.json(), "status"), "OPEN");
+        EXPECT_EQ(gw.wait_exit(std::chrono::seconds(20)), 0) << gw.log();
+    }
+    // What the client was told is what was stored.
+    GatewayOptions o;
+    o.config = config_path();
+    o.data_dir = dir;
+    GatewayProcess gw(o);
+    const auto g = gw.get("/api/v1/orders/" + id);
+    ASSERT_EQ(g.status, 200) << g.body;
+    EXPECT_EQ(field(g.json(), "client_order_id"), cid);
+    EXPECT_EQ(field(g.json(), "status"), "OPEN");
 }
 
 TEST(GatewayLifecycle, ConfigErrorExitsBeforeListeningNamingFileLineAndKey) {
