@@ -9,8 +9,9 @@
 
 namespace ordergate::orders {
 
-BatchWriter::BatchWriter(ports::StoragePort& storage, metrics::Metrics* metrics, size_t max_ops)
-    : storage_(storage), metrics_(metrics), max_ops_(max_ops) {
+BatchWriter::BatchWriter(ports::StoragePort& storage, metrics::Metrics* metrics, size_t max_ops,
+                         std::chrono::microseconds linger)
+    : storage_(storage), metrics_(metrics), max_ops_(max_ops), linger_(linger) {
     thread_ = std::thread([this] { run(); });
 }
 
@@ -41,6 +42,7 @@ std::vector<Status> BatchWriter::write(std::vector<WriteOp> ops) {
 
 void BatchWriter::write_async(std::vector<WriteOp> ops, Done done, bool keep_until_written) {
     if (!ops.empty()) ops.front().requires_previous = false;
+    bool wake = true;
     {
         std::lock_guard lock(mutex_);
         if (stopping_) {
@@ -51,8 +53,11 @@ void BatchWriter::write_async(std::vector<WriteOp> ops, Done done, bool keep_unt
         }
         queue_.push_back(Pending{std::move(ops), std::move(done), keep_until_written});
         if (!keep_until_written) ++urgent_;
+        // A write-behind joining others that already linger changes nothing the writer waits
+        // for: no wake-up.
+        wake = !keep_until_written || queue_.size() == 1 || queue_.size() >= max_ops_;
     }
-    wake_.notify_one();
+    if (wake) wake_.notify_one();
 }
 
 void BatchWriter::flush() {
@@ -68,6 +73,7 @@ void BatchWriter::run() {
     std::vector<Pending> group;
     std::vector<WriteOp> ops;
     std::chrono::milliseconds backoff{0};  // while the store is unreachable
+    size_t last_waiters = 0;  // waited-for requests in the last batch that had any
     constexpr std::chrono::milliseconds kMaxBackoff{500};
     for (;;) {
         if (backoff.count() > 0) {
@@ -79,6 +85,17 @@ void BatchWriter::run() {
             std::unique_lock lock(mutex_);
             wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
             if (queue_.empty() && stopping_) return;
+            if (urgent_ == 0 && last_waiters <= 1 && backoff.count() == 0 &&
+                linger_.count() > 0) {
+                // Only write-behind queued, and the last batch with waiting requests had one
+                // request (light load, where a commit per ack would double the commits): let
+                // the next waited-for write join it. Under load waited-for writes pile up
+                // during every commit, and lingering for the first of them would only cut
+                // batches short.
+                wake_.wait_for(lock, linger_, [this] {
+                    return stopping_ || urgent_ > 0 || queue_.size() >= max_ops_;
+                });
+            }
             size_t n = 0;
             while (!queue_.empty() && (group.empty() || n + queue_.front().ops.size() <= max_ops_)) {
                 n += queue_.front().ops.size();
@@ -88,11 +105,13 @@ void BatchWriter::run() {
             }
         }
         ops.clear();
-        size_t writers = 0;
+        size_t writers = 0, waiters = 0;
         for (auto& p : group) {
             writers += !p.ops.empty();
+            waiters += !p.ops.empty() && !p.keep;
             for (auto& op : p.ops) ops.push_back(std::move(op));
         }
+        if (waiters > 0) last_waiters = waiters;  // batches of write-behind alone say nothing
         std::vector<Status> results;
         std::exception_ptr error;
         bool isolate = false;

@@ -10,11 +10,18 @@
 // rolled the batch back, so the writer writes each request's ops again on their own, in order:
 // only the request whose op is refused fails, not the ones that shared its transaction.
 //
+// Under light load write-behind (keep_until_written) writes linger: when nothing queued is
+// waited for and the last batch that served waiting requests served one, the writer waits up to
+// `linger` for a write that is (or for max_ops to fill up) before committing, so an ack or fill
+// shares the next order's transaction instead of costing a commit of its own (with one client,
+// one flush per order instead of two). A waited-for write is never held back.
+//
 // Threads: write(), write_async() and flush() may be called from any thread. Completion
 // callbacks of write_async() run on the writer thread and must be quick and must not call back
 // into the writer synchronously (write()); they may call write_async().
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -38,7 +45,9 @@ public:
     // Called with the per-op statuses, or with an exception (sdk::Error) when the batch failed.
     using Done = std::function<void(const std::vector<Status>* results, std::exception_ptr error)>;
 
-    BatchWriter(ports::StoragePort& storage, metrics::Metrics* metrics, size_t max_ops = 512);
+    static constexpr std::chrono::microseconds kDefaultLinger{2000};
+    BatchWriter(ports::StoragePort& storage, metrics::Metrics* metrics, size_t max_ops = 512,
+                std::chrono::microseconds linger = kDefaultLinger);
     ~BatchWriter();  // flushes, then stops the thread
     BatchWriter(const BatchWriter&) = delete;
     BatchWriter& operator=(const BatchWriter&) = delete;
@@ -74,6 +83,7 @@ private:
     ports::StoragePort& storage_;
     metrics::Metrics* metrics_;
     size_t max_ops_;
+    std::chrono::microseconds linger_;
     std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<Pending> queue_;

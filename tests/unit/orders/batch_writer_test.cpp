@@ -10,6 +10,7 @@
 #include <exception>
 #include <future>
 #include <latch>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -262,6 +263,42 @@ TEST(BatchWriter, FlushWaitsForEverythingQueuedBeforeIt) {
 
     EXPECT_EQ(log, (std::vector<std::string>{"a written", "b written", "flush returned"}));
     EXPECT_EQ(storage.applied(), (std::vector<std::string>{"insert:a", "insert:b"}));
+}
+
+TEST(BatchWriter, WriteBehindLingersAndJoinsTheNextWaitedForWriteInOneBatch) {
+    FakeStorage storage;
+    // A linger longer than the test: only the waited-for write can end it.
+    BatchWriter writer(storage, nullptr, 512, std::chrono::minutes(1));
+    const int before = storage.batch_calls();
+    Outcome ack;
+    writer.write_async(one(insert("a")), ack.done(), /*keep_until_written=*/true);
+    writer.write_async(one(insert("b")), ack.done(), /*keep_until_written=*/true);
+    const auto results = writer.write(one(insert("c")));
+    EXPECT_EQ(results, std::vector<Status>{Status::Ok});
+    EXPECT_EQ(storage.batch_calls() - before, 1) << "the acks rode along with the next write";
+    EXPECT_TRUE(ack.was_called());
+    EXPECT_EQ(storage.applied(),
+              (std::vector<std::string>{"insert:a", "insert:b", "insert:c"}));
+}
+
+TEST(BatchWriter, WriteBehindAloneIsWrittenOnceTheLingerEnds) {
+    FakeStorage storage;
+    BatchWriter writer(storage, nullptr, 512, std::chrono::milliseconds(1));
+    std::promise<void> written;
+    writer.write_async(one(insert("a")),
+                       [&](const std::vector<Status>*, std::exception_ptr) { written.set_value(); },
+                       /*keep_until_written=*/true);
+    EXPECT_EQ(written.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+}
+
+TEST(BatchWriter, StopDoesNotWaitOutTheLinger) {
+    FakeStorage storage;
+    auto writer = std::make_unique<BatchWriter>(storage, nullptr, 512, std::chrono::hours(1));
+    Outcome ack;
+    writer->write_async(one(insert("a")), ack.done(), /*keep_until_written=*/true);
+    auto stopped = std::async(std::launch::async, [&] { writer->stop(); });
+    ASSERT_EQ(stopped.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    EXPECT_TRUE(ack.was_called()) << "stop writes what lingered";
 }
 
 TEST(BatchWriter, WriteAfterStopFailsWithUnavailable) {
