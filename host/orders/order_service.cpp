@@ -673,17 +673,8 @@ Result<PlaceResult> OrderService::place(OrderRequest req, const AccountScope& sc
 
     // 2. The broker call, with a deadline. Its answer is applied under the order's mutex; fills
     // pushed meanwhile may already have moved the order on.
-    Status status = Status::Ok;
-    std::string message;
-    OrderReport report;
-    auto t0 = std::chrono::steady_clock::now();
-    try {
-        report = broker.place_order(req, r->timeout);
-    } catch (const sdk::Error& e) {
-        status = e.status();
-        message = e.what();
-    }
-    record_broker_call(r->name, "place", status, t0);
+    auto [status, message, report] =
+        call_broker(r->name, "place", [&] { return broker.place_order(req, r->timeout); });
 
     std::lock_guard lock(entry->mutex);
     Origin broker_origin{origin.request_id, EventSource::Broker};
@@ -731,6 +722,21 @@ void OrderService::record_broker_call(const std::string& broker, const char* op,
     metrics_->broker_call(
         broker, op, to_string(status),
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+}
+
+template <typename Call>
+OrderService::BrokerAnswer OrderService::call_broker(const std::string& broker, const char* op,
+                                                     Call&& call) const {
+    BrokerAnswer answer;
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+        answer.report = call();
+    } catch (const sdk::Error& e) {
+        answer.status = e.status();
+        answer.message = e.what();
+    }
+    record_broker_call(broker, op, answer.status, t0);
+    return answer;
 }
 
 // ---- reads --------------------------------------------------------------------------------------
@@ -928,17 +934,8 @@ Result<ChangeResult> OrderService::modify(const std::string& id, const ModifyReq
     }
     if (retry) return modify(id, change, scope, origin, attempt + 1);
 
-    Status status = Status::Ok;
-    std::string message;
-    OrderReport report;
-    auto t0 = std::chrono::steady_clock::now();
-    try {
-        report = rt.broker->modify_order(req, rt.timeout);
-    } catch (const sdk::Error& e) {
-        status = e.status();
-        message = e.what();
-    }
-    record_broker_call(rt.name, "modify", status, t0);
+    auto [status, message, report] =
+        call_broker(rt.name, "modify", [&] { return rt.broker->modify_order(req, rt.timeout); });
 
     std::lock_guard lock(entry->mutex);
     Origin broker_origin{origin.request_id, EventSource::Broker};
@@ -1031,17 +1028,9 @@ Result<ChangeResult> OrderService::request_cancel(const EntryPtr& entry, const R
     }
     if (retry) return request_cancel(entry, rt, origin, emulated, attempt + 1);
 
-    Status status = Status::Ok;
-    std::string message;
-    OrderReport report;
-    auto t0 = std::chrono::steady_clock::now();
-    try {
-        report = rt.broker->cancel_order(account, boid, cid, rt.timeout);
-    } catch (const sdk::Error& e) {
-        status = e.status();
-        message = e.what();
-    }
-    record_broker_call(rt.name, "cancel", status, t0);
+    auto [status, message, report] = call_broker(rt.name, "cancel", [&] {
+        return rt.broker->cancel_order(account, boid, cid, rt.timeout);
+    });
 
     std::lock_guard lock(entry->mutex);
     Origin broker_origin{origin.request_id, EventSource::Broker};

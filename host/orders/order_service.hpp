@@ -204,6 +204,15 @@ private:
                                         const Origin& origin, bool emulated, int attempt = 0);
     void record_broker_call(const std::string& broker, const char* op, Status status,
                             std::chrono::steady_clock::time_point t0) const;
+    // One order call to a broker (place, modify, cancel): the plugin's error becomes a status and
+    // message, and the call is timed and counted.
+    struct BrokerAnswer {
+        Status status = Status::Ok;
+        std::string message;
+        OrderReport report;
+    };
+    template <typename Call>
+    BrokerAnswer call_broker(const std::string& broker, const char* op, Call&& call) const;
     int64_t now_ns() const { return clock_->now_ns(); }
 
     ports::StoragePort& storage_;
