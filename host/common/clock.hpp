@@ -55,7 +55,7 @@ public:
 
 // A clock that only moves when told to (tests). Thread-safe. set_ns() steps the wall clock
 // alone (as NTP or an operator would); advance() moves both readings.
-class ManualClock final : public Clock {
+class ManualClock : public Clock {
 public:
     explicit ManualClock(int64_t start_ns = 1'700'000'000'000'000'000) : now_(start_ns) {}
     int64_t now_ns() const override { return now_.load(std::memory_order_acquire); }

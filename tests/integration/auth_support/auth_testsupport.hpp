@@ -190,15 +190,9 @@ class JwksServer {
 // ---- clock ------------------------------------------------------------------------------------
 
 // Wall time starts at 2030-03-17T17:46:40Z (Unix 1'900'000'000), well clear of real tokens.
-class ManualClock final : public ordergate::Clock {
+class ManualClock final : public ordergate::ManualClock {
   public:
-    int64_t now_ns() const override { return clock_.now_ns(); }
-    int64_t steady_ns() const override { return clock_.steady_ns(); }
-    int64_t unix_seconds() const { return clock_.unix_seconds(); }
-    void advance(std::chrono::nanoseconds d) { clock_.advance(d); }
-
-  private:
-    ordergate::ManualClock clock_{1'900'000'000'000'000'000};
+    ManualClock() : ordergate::ManualClock(1'900'000'000'000'000'000) {}
 };
 
 }  // namespace ordergate::auth::testsupport
