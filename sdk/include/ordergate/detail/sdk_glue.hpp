@@ -119,9 +119,12 @@ inline Decimal Config::get_decimal(std::string_view key, Decimal fallback) const
 // Without host services (a plugin class constructed directly, e.g. in its own unit tests) log
 // lines go to stderr and the clock is the system clock.
 
+// True when the table `ptr` (may be null) is long enough to hold callback `cb` and it is set.
+#define OG_HAS_CALLBACK(ptr, type, cb) \
+    ((ptr) != nullptr && OG_HAS_FIELD(ptr, type, cb) && (ptr)->cb != nullptr)
+
 inline void Host::log(LogLevel level, std::string_view message) const {
-    if (services_ != nullptr && OG_HAS_FIELD(services_, og_host_services, log) &&
-        services_->log != nullptr) {
+    if (OG_HAS_CALLBACK(services_, og_host_services, log)) {
         services_->log(services_->ctx, static_cast<og_log_level>(level), abi::view(message));
         return;
     }
@@ -132,8 +135,7 @@ inline void Host::log(LogLevel level, std::string_view message) const {
 }
 
 inline int64_t Host::now_ns() const {
-    if (services_ != nullptr && OG_HAS_FIELD(services_, og_host_services, now_ns) &&
-        services_->now_ns != nullptr)
+    if (OG_HAS_CALLBACK(services_, og_host_services, now_ns))
         return services_->now_ns(services_->ctx);
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::system_clock::now().time_since_epoch())
@@ -145,33 +147,25 @@ inline int64_t Host::now_ns() const {
 // A callback the host left NULL is skipped. The host copies the payload before returning.
 
 inline void EventSink::order_update(const OrderReport& report) const {
-    if (sink_ == nullptr || !OG_HAS_FIELD(sink_, og_event_sink, on_order_update) ||
-        sink_->on_order_update == nullptr)
-        return;
+    if (!OG_HAS_CALLBACK(sink_, og_event_sink, on_order_update)) return;
     og_order_report c = abi::to_abi(report);
     sink_->on_order_update(sink_->ctx, &c);
 }
 
 inline void EventSink::fill(const Fill& fill) const {
-    if (sink_ == nullptr || !OG_HAS_FIELD(sink_, og_event_sink, on_fill) ||
-        sink_->on_fill == nullptr)
-        return;
+    if (!OG_HAS_CALLBACK(sink_, og_event_sink, on_fill)) return;
     og_fill c = abi::to_abi(fill);
     sink_->on_fill(sink_->ctx, &c);
 }
 
 inline void EventSink::quote(const Quote& quote) const {
-    if (sink_ == nullptr || !OG_HAS_FIELD(sink_, og_event_sink, on_quote) ||
-        sink_->on_quote == nullptr)
-        return;
+    if (!OG_HAS_CALLBACK(sink_, og_event_sink, on_quote)) return;
     og_quote c = abi::to_abi(quote);
     sink_->on_quote(sink_->ctx, &c);
 }
 
 inline void EventSink::connection(bool connected, std::string_view detail) const {
-    if (sink_ == nullptr || !OG_HAS_FIELD(sink_, og_event_sink, on_connection) ||
-        sink_->on_connection == nullptr)
-        return;
+    if (!OG_HAS_CALLBACK(sink_, og_event_sink, on_connection)) return;
     sink_->on_connection(sink_->ctx, connected ? 1 : 0, abi::view(detail));
 }
 
@@ -247,31 +241,28 @@ og_status guarded(og_error* err, F&& f) noexcept {
 
 inline og_str literal(const char* s) { return og_str{s, s ? std::strlen(s) : 0}; }
 
-#define OG_SINK_HAS(sink, type, cb) \
-    ((sink) != nullptr && OG_HAS_FIELD(sink, type, cb) && (sink)->cb != nullptr)
-
 inline void emit(const og_result_sink* out, const OrderReport& r) {
-    if (!OG_SINK_HAS(out, og_result_sink, on_order)) return;
+    if (!OG_HAS_CALLBACK(out, og_result_sink, on_order)) return;
     og_order_report c = abi::to_abi(r);
     out->on_order(out->ctx, &c);
 }
 inline void emit(const og_result_sink* out, const Fill& f) {
-    if (!OG_SINK_HAS(out, og_result_sink, on_fill)) return;
+    if (!OG_HAS_CALLBACK(out, og_result_sink, on_fill)) return;
     og_fill c = abi::to_abi(f);
     out->on_fill(out->ctx, &c);
 }
 inline void emit(const og_result_sink* out, const Position& p) {
-    if (!OG_SINK_HAS(out, og_result_sink, on_position)) return;
+    if (!OG_HAS_CALLBACK(out, og_result_sink, on_position)) return;
     og_position c = abi::to_abi(p);
     out->on_position(out->ctx, &c);
 }
 inline void emit(const og_result_sink* out, const Account& a) {
-    if (!OG_SINK_HAS(out, og_result_sink, on_account)) return;
+    if (!OG_HAS_CALLBACK(out, og_result_sink, on_account)) return;
     og_account c = abi::to_abi(a);
     out->on_account(out->ctx, &c);
 }
 inline void emit(const og_result_sink* out, const Quote& q) {
-    if (!OG_SINK_HAS(out, og_result_sink, on_quote)) return;
+    if (!OG_HAS_CALLBACK(out, og_result_sink, on_quote)) return;
     og_quote c = abi::to_abi(q);
     out->on_quote(out->ctx, &c);
 }
@@ -281,34 +272,34 @@ void emit_all(const og_result_sink* out, const std::vector<T>& items) {
 }
 
 inline void emit(const og_storage_sink* out, const OrderRecord& o) {
-    if (!OG_SINK_HAS(out, og_storage_sink, on_order)) return;
+    if (!OG_HAS_CALLBACK(out, og_storage_sink, on_order)) return;
     og_order_record c = abi::to_abi(o);
     out->on_order(out->ctx, &c);
 }
 inline void emit(const og_storage_sink* out, const OrderEvent& e) {
-    if (!OG_SINK_HAS(out, og_storage_sink, on_event)) return;
+    if (!OG_HAS_CALLBACK(out, og_storage_sink, on_event)) return;
     og_order_event c = abi::to_abi(e);
     out->on_event(out->ctx, &c);
 }
 inline void emit(const og_storage_sink* out, const FillRecord& f) {
-    if (!OG_SINK_HAS(out, og_storage_sink, on_fill)) return;
+    if (!OG_HAS_CALLBACK(out, og_storage_sink, on_fill)) return;
     og_fill_record c = abi::to_abi(f);
     out->on_fill(out->ctx, &c);
 }
 inline void emit(const og_storage_sink* out, const GttRecord& g) {
-    if (!OG_SINK_HAS(out, og_storage_sink, on_gtt)) return;
+    if (!OG_HAS_CALLBACK(out, og_storage_sink, on_gtt)) return;
     og_gtt_record c = abi::to_abi(g);
     out->on_gtt(out->ctx, &c);
 }
 inline void emit(const og_storage_sink* out, const ReconRun& r) {
-    if (!OG_SINK_HAS(out, og_storage_sink, on_recon_run)) return;
+    if (!OG_HAS_CALLBACK(out, og_storage_sink, on_recon_run)) return;
     og_recon_run c = abi::to_abi(r);
     out->on_recon_run(out->ctx, &c);
 }
 template <typename T>
 void emit_page(const og_storage_sink* out, const Page<T>& page) {
     for (const T& item : page.items) emit(out, item);
-    if (!page.next_cursor.empty() && OG_SINK_HAS(out, og_storage_sink, on_cursor))
+    if (!page.next_cursor.empty() && OG_HAS_CALLBACK(out, og_storage_sink, on_cursor))
         out->on_cursor(out->ctx, abi::view(page.next_cursor));
 }
 
@@ -681,7 +672,7 @@ struct StorageExport {
     }
 };
 
-#undef OG_SINK_HAS
+#undef OG_HAS_CALLBACK
 
 }  // namespace detail
 }  // namespace ordergate::sdk
