@@ -934,28 +934,40 @@ Result<ChangeResult> OrderService::modify(const std::string& id, const ModifyReq
     }
     if (retry) return modify(id, change, scope, origin, attempt + 1);
 
-    auto [status, message, report] =
-        call_broker(rt.name, "modify", [&] { return rt.broker->modify_order(req, rt.timeout); });
+    return settle_change(
+        entry, rt.name,
+        call_broker(rt.name, "modify", [&] { return rt.broker->modify_order(req, rt.timeout); }),
+        "modify", OrderStatus::PendingReplace, previous, origin,
+        [](const OrderRecord&, const std::string& message) {
+            return Error::make(ErrorCode::BrokerRejected,
+                               "broker refused the modification: " + client_text(message));
+        });
+}
 
+Result<ChangeResult> OrderService::settle_change(
+    const EntryPtr& entry, const std::string& broker, const BrokerAnswer& answer, const char* op,
+    OrderStatus pending, OrderStatus previous, const Origin& origin,
+    const std::function<Error(const OrderRecord&, const std::string&)>& refusal) {
+    const Status status = answer.status;
     std::lock_guard lock(entry->mutex);
-    Origin broker_origin{origin.request_id, EventSource::Broker};
     if (status == Status::Ok) {
-        apply_report(*entry, rt.name, report, broker_origin, false);
+        apply_report(*entry, broker, answer.report, Origin{origin.request_id, EventSource::Broker},
+                     false);
         return ChangeResult{entry->rec, true};
     }
     if (refused(status) || not_sent(status)) {
-        revert_pending(*entry, OrderStatus::PendingReplace, previous,
-                       not_sent(status) ? "modify not sent: broker " + std::string(to_string(status))
-                                        : "modify refused: " + client_text(message),
+        revert_pending(*entry, pending, previous,
+                       not_sent(status)
+                           ? std::string(op) + " not sent: broker " + std::string(to_string(status))
+                           : std::string(op) + " refused: " + client_text(answer.message),
                        origin);
-        if (not_sent(status)) return fail(broker_unavailable(rt.name, status, entry->rec.id));
-        Error e = Error::make(ErrorCode::BrokerRejected,
-                              "broker refused the modification: " + client_text(message));
+        if (not_sent(status)) return fail(broker_unavailable(broker, status, entry->rec.id));
+        Error e = refusal(entry->rec, answer.message);
         e.order_id = entry->rec.id;
         return fail(e);
     }
-    spdlog::warn("event=unknown_outcome op=modify order_id={} broker={} status={} error=\"{}\"",
-                 entry->rec.id, rt.name, to_string(status), message);
+    spdlog::warn("event=unknown_outcome op={} order_id={} broker={} status={} error=\"{}\"", op,
+                 entry->rec.id, broker, to_string(status), answer.message);
     return ChangeResult{entry->rec, false};
 }
 
@@ -1028,38 +1040,20 @@ Result<ChangeResult> OrderService::request_cancel(const EntryPtr& entry, const R
     }
     if (retry) return request_cancel(entry, rt, origin, emulated, attempt + 1);
 
-    auto [status, message, report] = call_broker(rt.name, "cancel", [&] {
-        return rt.broker->cancel_order(account, boid, cid, rt.timeout);
-    });
-
-    std::lock_guard lock(entry->mutex);
-    Origin broker_origin{origin.request_id, EventSource::Broker};
-    if (status == Status::Ok) {
-        apply_report(*entry, rt.name, report, broker_origin, false);
-        return ChangeResult{entry->rec, true};
-    }
-    if (refused(status) || not_sent(status)) {
-        revert_pending(*entry, OrderStatus::PendingCancel, previous,
-                       not_sent(status) ? "cancel not sent: broker " + std::string(to_string(status))
-                                        : "cancel refused: " + client_text(message),
-                       origin);
-        if (not_sent(status)) return fail(broker_unavailable(rt.name, status, entry->rec.id));
-        if (is_terminal(entry->rec.status)) {
-            Error e = Error::make(ErrorCode::OrderNotCancellable,
-                                  "order " + entry->rec.id + " is " +
-                                      std::string(to_string(entry->rec.status)) +
-                                      " and cannot be cancelled");
-            e.order_id = entry->rec.id;
-            return fail(e);
-        }
-        Error e = Error::make(ErrorCode::BrokerRejected,
-                              "broker refused the cancel: " + client_text(message));
-        e.order_id = entry->rec.id;
-        return fail(e);
-    }
-    spdlog::warn("event=unknown_outcome op=cancel order_id={} broker={} status={} error=\"{}\"",
-                 entry->rec.id, rt.name, to_string(status), message);
-    return ChangeResult{entry->rec, false};
+    return settle_change(
+        entry, rt.name,
+        call_broker(rt.name, "cancel",
+                    [&] { return rt.broker->cancel_order(account, boid, cid, rt.timeout); }),
+        "cancel", OrderStatus::PendingCancel, previous, origin,
+        [](const OrderRecord& order, const std::string& message) {
+            if (is_terminal(order.status))
+                return Error::make(ErrorCode::OrderNotCancellable,
+                                   "order " + order.id + " is " +
+                                       std::string(to_string(order.status)) +
+                                       " and cannot be cancelled");
+            return Error::make(ErrorCode::BrokerRejected,
+                               "broker refused the cancel: " + client_text(message));
+        });
 }
 
 Result<CancelAllResult> OrderService::cancel_all(const std::string& account_id,

@@ -22,6 +22,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -213,6 +214,14 @@ private:
     };
     template <typename Call>
     BrokerAnswer call_broker(const std::string& broker, const char* op, Call&& call) const;
+    // Applies the broker's answer to a modify or cancel (`op`) that moved the order to
+    // `pending`: Ok applies the report; a refusal or a call never sent reverts the order to
+    // `previous` and fails (503 for not sent, `refusal(order, message)` for a refusal); an unknown
+    // outcome leaves the order pending for reconciliation.
+    Result<ChangeResult> settle_change(
+        const EntryPtr& entry, const std::string& broker, const BrokerAnswer& answer,
+        const char* op, OrderStatus pending, OrderStatus previous, const Origin& origin,
+        const std::function<Error(const OrderRecord&, const std::string&)>& refusal);
     int64_t now_ns() const { return clock_->now_ns(); }
 
     ports::StoragePort& storage_;
