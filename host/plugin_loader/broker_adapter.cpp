@@ -15,7 +15,7 @@ using detail::fail_missing;
 
 // Collects what one call reports through its result sink. Callbacks never throw: a malformed
 // record is remembered and turned into an error once the call has returned.
-class BrokerResults {
+class BrokerResults : detail::ResultErrors {
 public:
     enum Want : unsigned { kOrders = 1, kFills = 2, kPositions = 4, kAccounts = 8, kQuotes = 16 };
 
@@ -36,7 +36,7 @@ public:
 
     // Throws Internal when a callback received a malformed record.
     void check(const PluginLibrary& lib, const char* function) const {
-        if (failed_) fail_internal(lib, function, "malformed result: " + error_);
+        check_records(lib, function);
     }
 
     std::vector<OrderReport> orders;
@@ -49,18 +49,10 @@ private:
     template <typename T, typename C, std::vector<T> BrokerResults::*member>
     static void add(void* ctx, const C* record) {
         auto* self = static_cast<BrokerResults*>(ctx);
-        if (self->failed_) return;
-        try {
-            (self->*member).push_back(abi::from_abi(record));
-        } catch (const std::exception& e) {
-            self->failed_ = true;
-            self->error_ = e.what();
-        }
+        self->guarded([&] { (self->*member).push_back(abi::from_abi(record)); });
     }
 
     og_result_sink sink_{};
-    bool failed_ = false;
-    std::string error_;
 };
 
 template <typename T>

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <exception>
 #include <string>
 #include <string_view>
 
@@ -45,5 +46,30 @@ void check_status(const PluginLibrary& lib, const char* function, og_status stat
 
 // Throws sdk::Error(Unsupported, …) for a table slot the plugin does not have.
 [[noreturn]] void fail_missing(const PluginLibrary& lib, const char* function);
+
+// What the result sinks of the broker and storage adapters share: their callbacks never throw
+// into the plugin. The first malformed record is kept, later ones ignored, and the adapter turns
+// it into an error once the call has returned.
+class ResultErrors {
+protected:
+    template <typename F>
+    void guarded(F&& take) noexcept {
+        if (failed_) return;
+        try {
+            take();
+        } catch (const std::exception& e) {
+            failed_ = true;
+            error_ = e.what();
+        }
+    }
+    // Throws Internal when a callback received a malformed record.
+    void check_records(const PluginLibrary& lib, const char* function) const {
+        if (failed_) fail_internal(lib, function, "malformed result: " + error_);
+    }
+
+private:
+    bool failed_ = false;
+    std::string error_;
+};
 
 }  // namespace ordergate::plugin_loader::detail

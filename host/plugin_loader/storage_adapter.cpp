@@ -13,7 +13,7 @@ using detail::ErrorBuffer;
 using detail::fail_internal;
 
 // Collects what one storage call reports. Callbacks never throw (see BrokerResults).
-class StorageResults {
+class StorageResults : detail::ResultErrors {
 public:
     StorageResults() {
         sink_.size = sizeof(og_storage_sink);
@@ -35,7 +35,7 @@ public:
     template <typename T>
     void check(const PluginLibrary& lib, const char* function,
                std::vector<T> StorageResults::*expected) const {
-        if (failed_) fail_internal(lib, function, "malformed result: " + error_);
+        check_records(lib, function);
         size_t total = orders.size() + events.size() + fills.size() + gtts.size() + runs.size();
         size_t stray = total - (this->*expected).size();
         if (stray != 0)
@@ -55,29 +55,17 @@ private:
     template <typename T, typename C, std::vector<T> StorageResults::*member>
     static void add(void* ctx, const C* record) {
         auto* self = static_cast<StorageResults*>(ctx);
-        if (self->failed_) return;
-        try {
-            (self->*member).push_back(abi::from_abi(record));
-        } catch (const std::exception& e) {
-            self->failed_ = true;
-            self->error_ = e.what();
-        }
+        self->guarded([&] { (self->*member).push_back(abi::from_abi(record)); });
     }
     static void on_cursor(void* ctx, og_str next) {
         auto* self = static_cast<StorageResults*>(ctx);
-        if (self->failed_) return;
-        try {
+        self->guarded([&] {
             self->cursor = abi::from_abi(next, "cursor", "next_cursor");
             ++self->cursors_;
-        } catch (const std::exception& e) {
-            self->failed_ = true;
-            self->error_ = e.what();
-        }
+        });
     }
 
     og_storage_sink sink_{};
-    bool failed_ = false;
-    std::string error_;
     int cursors_ = 0;
 };
 
