@@ -40,19 +40,8 @@ as_db() {  # runs a command line as the database owner
   if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi
 }
 
-free_port() {
-  # Below the kernel's ephemeral range: a port inside it can be taken by an outgoing connection
-  # (or by a client's TCP self-connect while it retries) during an outage, and a restart on the
-  # same port then fails with "address already in use".
-  local p lo
-  lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-  [ "${lo:-0}" -gt 11000 ] 2>/dev/null || lo=32768
-  for _ in $(seq 100); do
-    p=$((10000 + RANDOM % (lo - 10000)))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-  done
-  echo "pg-test: no free port found" >&2; return 1
-}
+# shellcheck source=free-port.sh
+. "$(dirname "$0")/free-port.sh"
 
 launch() {  # port
   # fsync stays on: the tests must see the same durability the product relies on.
@@ -80,7 +69,7 @@ case $cmd in
       as_db "$bin/initdb -D '$data' -A trust -U postgres -E UTF8 --no-sync" >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; exit 1; }
     fi
-    port=$(free_port)
+    port=$(free_port pg-test)
     launch "$port"
     write_env "$port"
     ;;

@@ -25,19 +25,8 @@ if [ "${INSTALL:-0}" = 1 ] && ! command -v redis-server >/dev/null; then
 fi
 command -v redis-server >/dev/null || { echo "redis-test: redis-server not found" >&2; exit 1; }
 
-free_port() {
-  # Below the kernel's ephemeral range: a port inside it can be taken by an outgoing connection
-  # (or by a client's TCP self-connect while it retries) during an outage, and a restart on the
-  # same port then fails with "address already in use".
-  local p lo
-  lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-  [ "${lo:-0}" -gt 11000 ] 2>/dev/null || lo=32768
-  for _ in $(seq 100); do
-    p=$((10000 + RANDOM % (lo - 10000)))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-  done
-  echo "redis-test: no free port found" >&2; return 1
-}
+# shellcheck source=free-port.sh
+. "$(dirname "$0")/free-port.sh"
 
 running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 
@@ -72,7 +61,7 @@ stop_pid() {  # signal
 case $cmd in
   start)
     if running; then write_env "$(port_of_env)"; exit 0; fi
-    port=$(free_port)
+    port=$(free_port redis-test)
     launch "$port"
     write_env "$port"
     ;;
