@@ -13,6 +13,8 @@
 #include "ordergate/types.hpp"
 #include "paper_venue.hpp"
 
+#include "temp_dir.hpp"
+
 namespace ordergate::paper::testing {
 
 // Time starts at 1'700'000'000 s and moves only when sleep() is called or advance() is.
@@ -85,25 +87,7 @@ inline VenueConfig base_config() {
     return c;
 }
 
-// A fresh temporary directory, removed by the destructor.
-class TempDir {
-  public:
-    TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "og-paper-XXXXXX").string();
-        std::vector<char> buf(tmpl.begin(), tmpl.end());
-        buf.push_back('\0');
-        if (::mkdtemp(buf.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = buf.data();
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-  private:
-    std::filesystem::path path_;
-};
+using ordergate::testing::TempDir;
 
 inline constexpr std::chrono::milliseconds kTimeout{1000};
 

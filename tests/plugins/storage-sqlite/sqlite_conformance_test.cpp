@@ -6,33 +6,18 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <random>
 #include <sstream>
 
 #include "plugin_loader/plugin_loader.hpp"
 #include "testkit/cases.hpp"
 
+#include "temp_dir.hpp"
+
 namespace ordergate {
 namespace {
 
-namespace fs = std::filesystem;
 
-class TempDir {
-public:
-    TempDir() {
-        std::random_device rd;
-        path_ = fs::temp_directory_path() / ("og-sqlite-conf-" + std::to_string(rd()));
-        fs::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    fs::path path_;
-};
+using ordergate::testing::TempDir;
 
 testkit::CaseContext context(const std::string& db) {
     auto lib = plugin_loader::load_plugin(OG_STORAGE_PLUGIN_PATH, OG_KIND_STORAGE);

@@ -5,12 +5,13 @@
 
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <string>
 
 #include "ordergate/cursor.hpp"
 #include "migrations.hpp"
 #include "sqlite_storage.hpp"
+
+#include "temp_dir.hpp"
 
 namespace ordergate::storage_sqlite {
 
@@ -20,22 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
-public:
-    TempDir() {
-        std::random_device rd;
-        path_ = fs::temp_directory_path() / ("og-sqlite-test-" + std::to_string(rd()));
-        fs::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    fs::path path_;
-};
+using ordergate::testing::TempDir;
 
 std::unique_ptr<SqliteStorage> open(std::vector<std::pair<std::string, std::string>> cfg) {
     sdk::PluginContext ctx{sdk::Config(std::move(cfg)), sdk::Host(nullptr), sdk::EventSink(nullptr)};

@@ -2,15 +2,12 @@
 // temporary directory.
 #pragma once
 
-#include <unistd.h>
-
-#include <atomic>
-#include <filesystem>
-#include <fstream>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "secrets/secrets.hpp"
+#include "temp_dir.hpp"  // TempDir
 
 namespace ordergate::testing {
 
@@ -22,33 +19,5 @@ inline secrets::Env env_of(std::map<std::string, std::string> vars) {
         return it->second;
     };
 }
-
-// A fresh directory under the system temp dir, removed with everything in it on destruction.
-class TempDir {
-  public:
-    TempDir() {
-        static std::atomic<int> counter{0};
-        path_ = std::filesystem::temp_directory_path() /
-                ("og-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        std::filesystem::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    const std::filesystem::path& path() const { return path_; }
-    // Writes `content` to `name` in the directory; returns the full path.
-    std::string write(const std::string& name, const std::string& content) const {
-        auto p = path_ / name;
-        std::ofstream(p, std::ios::binary) << content;
-        return p.string();
-    }
-
-  private:
-    std::filesystem::path path_;
-};
 
 }  // namespace ordergate::testing
