@@ -95,14 +95,21 @@ case "$mode" in
   *) echo "usage: bench/run.sh embedded|durable|auth" >&2; exit 2 ;;
 esac
 
-# Ratios of the gateway against every other target, per connection count.
+# Ratios of the gateway against every other target, per connection count. A run with a non-2xx
+# answer or a socket error measured something else than orders: it gets no ratio ("-"), and its
+# error counts are printed beside it.
 echo
-echo "| conns | target | gateway req/s / target req/s | gateway p99 ms | target p99 ms |"
-echo "|---|---|---|---|---|"
+echo "| conns | target | gateway req/s / target req/s | gateway p99 ms | target p99 ms | gateway non-2xx / socket errors | target non-2xx / socket errors |"
+echo "|---|---|---|---|---|---|---|"
 awk -F'|' '
-  /^\| [a-z]/ && $3 ~ /[0-9]/ { t=$2; gsub(/ /,"",t); c=$3; gsub(/ /,"",c); rps[t","c]=$4+0; p99[t","c]=$6+0; if (!(t in seen)) { seen[t]=1; order[++n]=t } ; conns[c]=1 }
+  function clean(v) { gsub(/ /, "", v); return v }
+  function ok(k) { return bad[k] == "0" && err[k] == "0" }
+  /^\| [a-z]/ && $3 ~ /[0-9]/ { t=clean($2); c=clean($3); k=t","c; rps[k]=$4+0; p99[k]=$6+0; bad[k]=clean($7); err[k]=clean($8)
+    if (!(t in seen)) { seen[t]=1; order[++n]=t } ; conns[c]=1 }
   END {
-    for (c in conns) for (i=1;i<=n;i++) { t=order[i]; if (t=="gateway" || !((t","c) in rps) || !(("gateway,"c) in rps) || rps[t","c]==0) continue;
-      printf "| %s | %s | %.2f | %.3f | %.3f |\n", c, t, rps["gateway,"c]/rps[t","c], p99["gateway,"c], p99[t","c] }
+    for (c in conns) for (i=1;i<=n;i++) { t=order[i]; g="gateway,"c; k=t","c
+      if (t=="gateway" || !(k in rps) || !(g in rps)) continue
+      ratio = (ok(g) && ok(k) && rps[k] > 0) ? sprintf("%.2f", rps[g]/rps[k]) : "- (errors)"
+      printf "| %s | %s | %s | %.3f | %.3f | %s / %s | %s / %s |\n", c, t, ratio, p99[g], p99[k], bad[g], err[g], bad[k], err[k] }
   }' "$out" | sort -t'|' -k2,2n
 rm -f "$out"
