@@ -254,8 +254,10 @@ void Gateway::start() {
     g.orders = std::make_unique<orders::OrderService>(*g.storage, broker_ptrs, routes, g.risk.get(),
                                                       g.positions.get(), &g.metrics,
                                                       system_clock(), options);
-    g.relay.set(g.orders.get());
+    // Recover first: positions are rebuilt from stored fills, then the events the brokers pushed
+    // meanwhile (kept by the relay) are applied on top, once.
     g.orders->recover();
+    g.relay.set(g.orders.get());
 
     // Idempotency.
     if (cfg.idempotency.backend == "redis") {

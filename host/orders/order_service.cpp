@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <future>
 
 #include "common/ids.hpp"
 #include "metrics/metrics.hpp"
@@ -120,20 +121,36 @@ void OrderService::recover() {
         if (page.next_cursor.empty()) break;
         q.cursor = page.next_cursor;
     }
-    if (positions_) {
+    // Stored fills of live orders, counted to find rows that missed one.
+    std::unordered_map<std::string, Decimal> filled_by_order;
+    {
         FillQuery fq;
         fq.limit = 1000;
         for (;;) {
             Page<FillRecord> page = storage_.list_fills(fq);
             for (const auto& f : page.items) {
-                positions_->apply_fill(positions::PositionKey{f.account_id, f.broker, f.symbol,
-                                                              f.exchange},
-                                       f.side, f.quantity, f.price, f.fee, f.executed_at_ns);
+                if (positions_)
+                    positions_->apply_fill(positions::PositionKey{f.account_id, f.broker, f.symbol,
+                                                                  f.exchange},
+                                           f.side, f.quantity, f.price, f.fee, f.executed_at_ns);
+                if (!f.order_id.empty() && cached(f.order_id)) {
+                    auto [it, fresh] = filled_by_order.try_emplace(f.order_id, f.quantity);
+                    if (!fresh) it->second = it->second + f.quantity;
+                }
                 ++fills;
             }
             if (page.next_cursor.empty()) break;
             fq.cursor = page.next_cursor;
         }
+    }
+    size_t reapplied = 0;
+    for (const auto& [id, qty] : filled_by_order) {
+        EntryPtr e = cached(id);
+        if (!e) continue;
+        std::lock_guard lock(e->mutex);
+        if (e->rec.filled_quantity == qty) continue;
+        rederive_from_stored_fills(*e, "stored before a restart");
+        ++reapplied;
     }
     {
         std::lock_guard lock(watch_mutex_);
@@ -144,8 +161,29 @@ void OrderService::recover() {
         std::lock_guard lock(watch_mutex_);
         for (const auto& p : positions_->snapshot()) watched_[p.broker].insert({p.symbol, p.exchange});
     }
-    if (metrics_) metrics_->set_open_orders(static_cast<double>(live));
-    spdlog::info("event=recovered open_orders={} fills_replayed={}", live, fills);
+    if (metrics_) metrics_->set_open_orders(static_cast<double>(open_orders()));
+    spdlog::info("event=recovered open_orders={} fills_replayed={} orders_reapplied={}", live,
+                 fills, reapplied);
+
+    // Events the brokers pushed while this ran, in arrival order; then events flow directly.
+    size_t held = 0;
+    for (;;) {
+        std::vector<std::pair<std::string, std::variant<OrderReport, Fill>>> batch;
+        {
+            std::lock_guard lock(recovery_mutex_);
+            if (held_events_.empty()) {
+                recovered_ = true;
+                break;
+            }
+            batch.swap(held_events_);
+        }
+        for (const auto& [broker, ev] : batch) {
+            ++held;
+            if (const auto* f = std::get_if<Fill>(&ev)) handle_fill(broker, *f);
+            else handle_order_update(broker, std::get<OrderReport>(ev));
+        }
+    }
+    if (held) spdlog::info("event=held_broker_events_applied count={}", held);
 }
 
 void OrderService::start_price_feeds() {
@@ -321,6 +359,10 @@ OrderService::EntryPtr OrderService::load(const std::string& id) {
     if (!rec) return nullptr;
     auto e = std::make_shared<Entry>();
     e->rec = std::move(*rec);
+    // Terminal orders stay in storage only: the cache holds live orders, so it is bounded by
+    // them and never grows with history. A change to a terminal order (a late fill) is written
+    // with its version check like any other.
+    if (is_terminal(e->rec.status)) return e;
     std::unique_lock lock(cache_mutex_);
     auto [it, inserted] = by_id_.emplace(id, e);
     if (!inserted) return it->second;  // another thread loaded it first
@@ -401,6 +443,20 @@ OrderEvent OrderService::make_event(const OrderRecord& next, std::optional<Order
 bool OrderService::commit_change(Entry& e, OrderRecord next, OrderEvent event, bool wait,
                                  std::string* error) {
     const OrderStatus from = e.rec.status;
+    // A terminal order changes only by facts (a late fill, a broker id learnt late): never by a
+    // repeated terminal report.
+    const bool terminal_repeat = from == next.status && is_terminal(from) &&
+                                 next.filled_quantity == e.rec.filled_quantity &&
+                                 next.broker_order_id == e.rec.broker_order_id;
+    if (terminal_repeat || !is_consistent(next.status, next.quantity, next.filled_quantity)) {
+        spdlog::error("event=inconsistent_change order_id={} status={} quantity={} filled={} "
+                      "source={}",
+                      e.rec.id, to_string(next.status), next.quantity.to_string(),
+                      next.filled_quantity.to_string(), to_string(event.source));
+        if (metrics_) metrics_->illegal_transition(to_string(from), to_string(next.status));
+        if (error) *error = "inconsistent change to " + std::string(to_string(next.status));
+        return false;
+    }
     if (from != next.status && !is_legal_transition(from, next.status)) {
         spdlog::error(
             "event=illegal_transition order_id={} client_order_id={} broker={} transition=\"{}\" "
@@ -479,7 +535,12 @@ bool OrderService::commit_change(Entry& e, OrderRecord next, OrderEvent event, b
 }
 
 void OrderService::apply_report(Entry& e, const std::string& broker, const OrderReport& report,
-                                const Origin& origin, bool wait) {
+                                const Origin& origin, bool wait, Answer answer_to) {
+    // The record holds the venue's last confirmed state (terms, filled, average) and, in its
+    // status, at most one pending request (PENDING_NEW, PENDING_REPLACE, PENDING_CANCEL). A
+    // report updates the confirmed state; only the request's own answer (or a terminal report)
+    // settles the request. So a report that crossed a request on the wire cannot be read as the
+    // request's outcome.
     OrderRecord next = e.rec;
     bool changed = false;
     if (!report.broker_order_id.empty() && next.broker_order_id != report.broker_order_id) {
@@ -495,28 +556,85 @@ void OrderService::apply_report(Entry& e, const std::string& broker, const Order
     auto live_status = [&] {
         return derive_status_from_fills(next.quantity, next.filled_quantity);
     };
+    // The venue's terms as a report states them (after a modify it confirmed, or its own
+    // change). A quantity below what is filled is not a term the venue can hold (kept as it
+    // was, loudly). Returns whether a term changed.
+    auto take_terms = [&]() -> bool {
+        if (report.quantity.is_positive() && report.quantity >= next.filled_quantity)
+            next.quantity = report.quantity;
+        else if (report.quantity.is_positive())
+            spdlog::error("event=modify_quantity_below_filled order_id={} reported={} filled={}",
+                          e.rec.id, report.quantity.to_string(),
+                          next.filled_quantity.to_string());
+        next.price = report.price;
+        next.trigger_price = report.trigger_price;
+        next.order_type = report.order_type;
+        next.time_in_force = report.time_in_force;
+        const bool differs = next.quantity != e.rec.quantity || next.price != e.rec.price ||
+                             next.trigger_price != e.rec.trigger_price ||
+                             next.order_type != e.rec.order_type ||
+                             next.time_in_force != e.rec.time_in_force;
+        if (differs) {
+            changed = true;
+            reason = cur == OrderStatus::PendingReplace || answer_to == Answer::Modify
+                         ? "modify confirmed"
+                         : "terms reported by broker";
+        }
+        return differs;
+    };
+    const bool request_pending =
+        cur == OrderStatus::PendingReplace || cur == OrderStatus::PendingCancel;
+    // The venue's final word on a live order carries its final terms (a modify whose answer was
+    // lost may have changed them).
+    if (!is_terminal(cur) && (report.status == OrderStatus::Filled ||
+                              report.status == OrderStatus::Cancelled ||
+                              report.status == OrderStatus::Expired))
+        take_terms();
+    if (next.quantity != e.rec.quantity) e.modify_unsettled = false;
+    // Fills stored but not counted (they overfilled the quantity known then) count now if the
+    // venue's terms allow them.
+    if (e.fills_pending && !is_terminal(cur)) {
+        const FillSums sums = stored_fill_sums(e.rec);
+        if (sums.quantity <= next.quantity && sums.quantity != next.filled_quantity) {
+            next.filled_quantity = sums.quantity;
+            next.average_fill_price =
+                Decimal::divide(sums.cost, sums.quantity, options_.average_price_scale);
+            changed = true;
+            reason = "stored fills counted after the venue's terms changed";
+            e.fills_pending = false;
+        }
+    }
     switch (report.status) {
         case OrderStatus::PartiallyFilled:
         case OrderStatus::Filled:
         case OrderStatus::Open:
             // Fills drive the filled quantity (they are facts, de-duplicated by trade id); a report
-            // acknowledges the order or confirms a pending request.
-            if (cur == OrderStatus::PendingNew) {
+            // acknowledges the order or confirms a pending modify. A done order keeps its terms.
+            if (is_terminal(cur)) {
+                break;
+            } else if (cur == OrderStatus::PendingNew) {
+                take_terms();
                 target = live_status();
-            } else if (cur == OrderStatus::PendingReplace) {
-                next.quantity = report.quantity;
-                next.price = report.price;
-                next.trigger_price = report.trigger_price;
-                next.order_type = report.order_type;
-                next.time_in_force = report.time_in_force;
-                if (next.filled_quantity > next.quantity) next.quantity = e.rec.quantity;
-                target = live_status();
-                reason = "modify confirmed";
-            } else if (cur == OrderStatus::PendingCancel && report.status == OrderStatus::Open &&
-                       origin.source != EventSource::Api) {
-                target = live_status();
-                reason = "cancel refused by broker";
+            } else if (answer_to == Answer::Modify) {
+                // The modify's own answer: its terms are confirmed whatever else is pending now
+                // (a cancel sent meanwhile stays pending).
+                take_terms();
+                e.modify_unsettled = false;
+                if (cur == OrderStatus::PendingReplace) target = live_status();
+            } else if (answer_to == Answer::None) {
+                // A pushed report states the venue's current terms (a session delivers in
+                // order, so it is never older than an answer already applied). While a modify
+                // is pending, new terms are its confirmation; the same terms are a report that
+                // crossed the request, and the modify stays pending.
+                if (take_terms() && cur == OrderStatus::PendingReplace) target = live_status();
             }
+            // The venue says the order is done, and the fills here agree: FILLED, whatever was
+            // pending (a FILLED the fills do not reach waits for them).
+            if (!is_terminal(cur) && report.status == OrderStatus::Filled &&
+                next.filled_quantity == next.quantity)
+                target = OrderStatus::Filled;
+            // PENDING_CANCEL: an OPEN report is a status that crossed the cancel, not its
+            // refusal; the cancel's own answer, a terminal report or reconciliation settles it.
             break;
         case OrderStatus::PendingNew:
             break;
@@ -524,15 +642,22 @@ void OrderService::apply_report(Entry& e, const std::string& broker, const Order
         case OrderStatus::PendingCancel:
             if (!is_terminal(cur)) target = report.status;
             break;
+        case OrderStatus::Rejected:
+            if (request_pending) {
+                // With a modify or cancel pending, a reject is the request's: the order lives on
+                // with its confirmed terms and fills.
+                target = live_status();
+                reason = std::string(cur == OrderStatus::PendingReplace ? "modify" : "cancel") +
+                         " refused by broker: " + client_text(report.reject_reason);
+                break;
+            }
+            target = report.status;
+            next.reject_reason = client_text(report.reject_reason);
+            reason = next.reject_reason;
+            break;
         case OrderStatus::Cancelled:
         case OrderStatus::Expired:
-        case OrderStatus::Rejected:
             target = report.status;
-            if (report.status == OrderStatus::Rejected) {
-                next.reject_reason = client_text(report.reject_reason);
-                reason = next.reject_reason;
-            }
-            if (is_terminal(cur) && cur == target) target = cur;
             break;
     }
     if (target == cur && !changed) return;  // a duplicate or stale report
@@ -545,7 +670,14 @@ void OrderService::apply_report(Entry& e, const std::string& broker, const Order
     }
     next.status = target;
     OrderEvent ev = make_event(next, cur, EventSource::Broker, origin.request_id, reason, false);
-    commit_change(e, std::move(next), std::move(ev), wait);
+    if (commit_change(e, std::move(next), std::move(ev), wait) && e.fills_pending) {
+        try {
+            if (rederive_from_stored_fills(e, "the order's terms changed")) e.fills_pending = false;
+        } catch (const std::exception& ex) {
+            spdlog::error("event=storage_read_failed op=list_fills order_id={} error=\"{}\"",
+                          e.rec.id, ex.what());
+        }
+    }
 }
 
 // ---- place --------------------------------------------------------------------------------------
@@ -672,14 +804,23 @@ Result<PlaceResult> OrderService::place(OrderRequest req, const AccountScope& sc
     remember(entry);
 
     // 2. The broker call, with a deadline. Its answer is applied under the order's mutex; fills
-    // pushed meanwhile may already have moved the order on.
+    // pushed meanwhile may already have moved the order on. A fill that names only a broker
+    // order id this ack has not indexed yet is parked until the call is settled (declared
+    // before the lock below, so it runs after the lock is released).
+    struct InFlight {
+        OrderService* self;
+        std::string broker;
+        ~InFlight() { self->place_finished(broker); }
+    };
+    place_started(r->name);
+    InFlight in_flight{this, r->name};
     auto [status, message, report] =
         call_broker(r->name, "place", [&] { return broker.place_order(req, r->timeout); });
 
     std::lock_guard lock(entry->mutex);
     Origin broker_origin{origin.request_id, EventSource::Broker};
     if (status == Status::Ok) {
-        apply_report(*entry, r->name, report, broker_origin, false);
+        apply_report(*entry, r->name, report, broker_origin, false, Answer::Place);
         if (metrics_) metrics_->order_result(r->name, "accepted");
         return PlaceResult{entry->rec, true};
     }
@@ -916,6 +1057,25 @@ Result<ChangeResult> OrderService::modify(const std::string& id, const ModifyReq
                         "broker '" + rt.name + "' does not support order type " +
                             std::string(to_string(*req.order_type)));
         if (!v.errors.empty()) return fail(v);
+        if (risk_) {
+            // The same pre-trade checks as place, on the order as it would become (its remaining
+            // quantity is not what a limit bounds: the whole order is).
+            OrderRequest as_modified;
+            as_modified.account_id = cur.account_id;
+            as_modified.symbol = cur.symbol;
+            as_modified.exchange = cur.exchange;
+            as_modified.side = cur.side;
+            as_modified.order_type = type;
+            as_modified.time_in_force = req.time_in_force.value_or(cur.time_in_force);
+            as_modified.quantity = req.quantity.value_or(cur.quantity);
+            as_modified.price = price;
+            as_modified.trigger_price = trigger;
+            as_modified.client_order_id = cur.client_order_id;
+            if (auto rej = risk_->check(as_modified, last_price(cur.symbol, cur.exchange))) {
+                if (metrics_) metrics_->order_result(rt.name, "risk_rejected");
+                return fail(ErrorCode::RiskRejected, rej->detail);
+            }
+        }
         if (!broker_connected(rt.name)) return fail(broker_unavailable(rt.name, Status::Unavailable, cur.id));
 
         req.account_id = cur.account_id;
@@ -950,9 +1110,10 @@ Result<ChangeResult> OrderService::settle_change(
     const std::function<Error(const OrderRecord&, const std::string&)>& refusal) {
     const Status status = answer.status;
     std::lock_guard lock(entry->mutex);
+    if (std::string_view(op) == "modify") entry->modify_unsettled = !(status == Status::Ok || refused(status) || not_sent(status));
     if (status == Status::Ok) {
         apply_report(*entry, broker, answer.report, Origin{origin.request_id, EventSource::Broker},
-                     false);
+                     false, std::string_view(op) == "modify" ? Answer::Modify : Answer::Cancel);
         return ChangeResult{entry->rec, true};
     }
     if (refused(status) || not_sent(status)) {
@@ -975,7 +1136,11 @@ void OrderService::revert_pending(Entry& e, OrderStatus pending, OrderStatus pre
                                   std::string why, const Origin& origin) {
     if (e.rec.status != pending) return;  // events moved the order on meanwhile
     OrderRecord next = e.rec;
-    next.status = previous != pending && is_legal_transition(pending, previous)
+    // Back to a pending status the order had (a request still unanswered), or to the live status
+    // its fills imply (fills that arrived meanwhile may have completed it).
+    const bool live_before = previous == OrderStatus::Open ||
+                             previous == OrderStatus::PartiallyFilled || previous == pending;
+    next.status = !live_before && is_legal_transition(pending, previous)
                       ? previous
                       : derive_status_from_fills(next.quantity, next.filled_quantity);
     OrderEvent ev =
@@ -1088,6 +1253,11 @@ Result<CancelAllResult> OrderService::cancel_all(const std::string& account_id,
 // ---- broker events ------------------------------------------------------------------------
 
 void OrderService::on_order_update(const std::string& broker, const OrderReport& report) {
+    if (hold_until_recovered(broker, &report, nullptr)) return;
+    handle_order_update(broker, report);
+}
+
+void OrderService::handle_order_update(const std::string& broker, const OrderReport& report) {
     EntryPtr e;
     if (report.status == OrderStatus::Filled || report.status == OrderStatus::PartiallyFilled ||
         report.status == OrderStatus::Open) {
@@ -1127,12 +1297,14 @@ void OrderService::on_order_update(const std::string& broker, const OrderReport&
 }
 
 void OrderService::on_fill(const std::string& broker, const Fill& fill) {
-    const std::string trade_key = key2(broker, fill.broker_trade_id);
+    if (hold_until_recovered(broker, nullptr, &fill)) return;
+    handle_fill(broker, fill);
+}
+
+void OrderService::handle_fill(const std::string& broker, const Fill& fill) {
     {
-        // Claimed here, before anything else, so a replayed fill racing the original is dropped.
         std::lock_guard lock(fills_mutex_);
-        if (seen_trades_.size() > 500'000) seen_trades_.clear();  // storage is the backstop
-        if (!seen_trades_.insert(trade_key).second) {
+        if (stored_trades_.count(key2(broker, fill.broker_trade_id))) {
             if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");
             return;
         }
@@ -1141,15 +1313,31 @@ void OrderService::on_fill(const std::string& broker, const Fill& fill) {
     try {
         e = load_for_report(broker, fill.account_id, fill.client_order_id, fill.broker_order_id);
     } catch (const sdk::Error& err) {
-        {
-            std::lock_guard lock(fills_mutex_);
-            seen_trades_.erase(trade_key);  // not applied: a replay may bring it again
-        }
-        spdlog::error("event=fill_dropped broker={} broker_trade_id={} reason=storage error=\"{}\"",
+        // Nothing was stored or applied: the broker keeps the fill and reconciliation reads it
+        // again. Loud, because a fill is waiting.
+        spdlog::error("event=fill_not_applied broker={} broker_trade_id={} reason=storage "
+                      "error=\"{}\"",
                       broker, fill.broker_trade_id, err.what());
         if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
         return;
     }
+    if (!e) {
+        fill_without_order(broker, fill);
+        return;
+    }
+    apply_fill(e, broker, fill);
+}
+
+bool OrderService::hold_until_recovered(const std::string& broker, const OrderReport* report,
+                                        const Fill* fill) {
+    std::lock_guard lock(recovery_mutex_);
+    if (recovered_) return false;
+    if (report) held_events_.emplace_back(broker, *report);
+    else held_events_.emplace_back(broker, *fill);
+    return true;
+}
+
+FillRecord OrderService::fill_record(const std::string& broker, const Fill& fill) const {
     const int64_t now = now_ns();
     FillRecord fr;
     fr.id = ids::new_id("trd_", static_cast<uint64_t>(now / 1'000'000));
@@ -1163,135 +1351,262 @@ void OrderService::on_fill(const std::string& broker, const Fill& fill) {
     fr.price = fill.price;
     fr.fee = fill.fee;
     fr.executed_at_ns = fill.executed_at_ns ? fill.executed_at_ns : now;
+    return fr;
+}
 
-    auto apply_position = [&] {
-        if (!positions_) return;
-        try {
-            positions_->apply_fill(
-                positions::PositionKey{fr.account_id, broker, fr.symbol, fr.exchange}, fr.side,
-                fr.quantity, fr.price, fr.fee, fr.executed_at_ns);
-        } catch (const std::exception& ex) {
-            spdlog::error("event=position_not_updated broker={} broker_trade_id={} error=\"{}\"",
-                          broker, fr.broker_trade_id, ex.what());
+void OrderService::apply_position(const std::string& broker, const FillRecord& fr) {
+    if (!positions_) return;
+    try {
+        positions_->apply_fill(positions::PositionKey{fr.account_id, broker, fr.symbol, fr.exchange},
+                               fr.side, fr.quantity, fr.price, fr.fee, fr.executed_at_ns);
+    } catch (const std::exception& ex) {
+        // The fill is stored: a restart rebuilds positions from storage. Loud and counted.
+        spdlog::error("event=position_not_updated broker={} broker_trade_id={} error=\"{}\"",
+                      broker, fr.broker_trade_id, ex.what());
+        if (metrics_) metrics_->broker_event(broker, "fill", "position_not_updated");
+    }
+}
+
+std::vector<Status> OrderService::write_fact(std::vector<WriteOp> ops) {
+    std::promise<std::vector<Status>> done;
+    auto result = done.get_future();
+    writer_.write_async(std::move(ops), [&done](const std::vector<Status>* r,
+                                                 std::exception_ptr err) {
+        if (err) done.set_exception(err);
+        else done.set_value(*r);
+    }, /*keep_until_written=*/true);
+    return result.get();
+}
+
+void OrderService::place_started(const std::string& broker) {
+    std::lock_guard lock(park_mutex_);
+    ++places_in_flight_[broker];
+}
+
+void OrderService::place_finished(const std::string& broker) {
+    std::vector<Fill> mine;
+    {
+        std::lock_guard lock(park_mutex_);
+        --places_in_flight_[broker];
+        auto keep = parked_fills_.begin();
+        for (auto& p : parked_fills_) {
+            if (p.first == broker) mine.push_back(std::move(p.second));
+            else *keep++ = std::move(p);
         }
-    };
-    // Fills are written behind (group commit, nobody waits): they are facts the broker keeps,
-    // and reconciliation reads them again after a crash. A write that fails is loud.
-    auto write = [this, broker](std::vector<WriteOp> ops, std::string what) {
-        writer_.write_async(std::move(ops), [this, broker, what](const std::vector<Status>* r,
-                                                                 std::exception_ptr err) {
-            if (err) {
-                spdlog::error("event=fill_write_failed {} reason=storage", what);
-                if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
-            } else if ((*r)[0] == Status::Conflict) {
-                spdlog::warn("event=fill_already_stored {}", what);
-            } else if (r->size() > 1 && (*r)[1] == Status::Conflict) {
-                spdlog::error("event=order_version_conflict {} detail=\"the order changed in "
-                              "storage meanwhile; reconciliation settles it\"",
-                              what);
-            }
-        }, /*keep_until_written=*/true);
-    };
+        parked_fills_.erase(keep, parked_fills_.end());
+    }
+    // Each is matched now (the ack indexed its broker order id), parked again for another place
+    // still in flight, or stored as unmatched.
+    for (const auto& f : mine) handle_fill(broker, f);
+}
 
-    if (!e) {
-        spdlog::warn("event=fill_for_unknown_order broker={} broker_trade_id={} "
-                     "broker_order_id={} client_order_id={}",
-                     broker, fill.broker_trade_id, fill.broker_order_id, fill.client_order_id);
-        std::vector<WriteOp> ops(1);
-        ops[0].kind = WriteKind::InsertFill;
-        ops[0].fill = fr;
-        write(std::move(ops), "broker_trade_id=" + fr.broker_trade_id);
-        apply_position();
-        if (metrics_) metrics_->broker_event(broker, "fill", "unknown_order");
+void OrderService::fill_without_order(const std::string& broker, const Fill& fill) {
+    {
+        std::lock_guard lock(park_mutex_);
+        auto it = places_in_flight_.find(broker);
+        if (it != places_in_flight_.end() && it->second > 0 && parked_fills_.size() < 100'000) {
+            parked_fills_.emplace_back(broker, fill);
+            if (metrics_) metrics_->broker_event(broker, "fill", "parked");
+            return;
+        }
+    }
+    // Not ours (placed elsewhere) or never acknowledged: stored as the fact it is, without an
+    // order; reconciliation adopts the order it belongs to.
+    spdlog::warn("event=fill_for_unknown_order broker={} broker_trade_id={} broker_order_id={} "
+                 "client_order_id={}",
+                 broker, fill.broker_trade_id, fill.broker_order_id, fill.client_order_id);
+    FillRecord fr = fill_record(broker, fill);
+    std::vector<WriteOp> ops(1);
+    ops[0].kind = WriteKind::InsertFill;
+    ops[0].fill = fr;
+    std::vector<Status> r;
+    try {
+        r = write_fact(std::move(ops));
+    } catch (const std::exception& ex) {
+        spdlog::error("event=fill_not_applied broker={} broker_trade_id={} reason=storage "
+                      "error=\"{}\"",
+                      broker, fr.broker_trade_id, ex.what());
+        if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
         return;
     }
+    {
+        std::lock_guard lock(fills_mutex_);
+        if (stored_trades_.size() > 200'000) stored_trades_.clear();  // a cache; storage decides
+        stored_trades_.insert(key2(broker, fr.broker_trade_id));
+    }
+    if (r[0] == Status::Conflict) {
+        if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");
+        return;
+    }
+    apply_position(broker, fr);
+    if (metrics_) metrics_->broker_event(broker, "fill", "unknown_order");
+}
 
+void OrderService::apply_fill(const EntryPtr& e, const std::string& broker, const Fill& fill) {
+    FillRecord fr = fill_record(broker, fill);
     std::lock_guard lock(e->mutex);
     const OrderRecord& cur = e->rec;
     fr.order_id = cur.id;
     if (fr.account_id.empty()) fr.account_id = cur.account_id;
     const std::string what = "order_id=" + cur.id + " broker_trade_id=" + fr.broker_trade_id;
-    Decimal filled = cur.filled_quantity + fr.quantity;
+
+    // What the fill does to its order; nullopt: the fill is stored but the order is left alone
+    // (loud), and a restart or reconciliation settles it.
+    std::optional<OrderRecord> next;
+    std::string reason = "fill " + fr.broker_trade_id;
+    const Decimal filled = cur.filled_quantity + fr.quantity;
     if (filled > cur.quantity) {
-        // Never let the cumulative filled quantity exceed the order's: the fill is stored as the
-        // fact it is, the order is left alone, and the mismatch is loud.
+        // Never let the cumulative filled quantity exceed the order's.
         spdlog::error("event=overfill {} quantity={} filled={} fill={}", what,
                       cur.quantity.to_string(), cur.filled_quantity.to_string(),
                       fr.quantity.to_string());
-        std::vector<WriteOp> ops(1);
-        ops[0].kind = WriteKind::InsertFill;
-        ops[0].fill = fr;
-        write(std::move(ops), what);
-        apply_position();
         if (metrics_) metrics_->broker_event(broker, "fill", "overfill");
-        return;
+    } else {
+        next = cur;
+        next->filled_quantity = filled;
+        Decimal cost = fr.price * fr.quantity;
+        if (cur.average_fill_price && cur.filled_quantity.is_positive())
+            cost = cost + *cur.average_fill_price * cur.filled_quantity;
+        bool inexact = false;
+        next->average_fill_price =
+            Decimal::divide(cost, filled, options_.average_price_scale, &inexact);
+        if (inexact)
+            spdlog::info("event=average_price_rounded {} scale={}", what,
+                         options_.average_price_scale);
+        next->status = status_after_fill(cur.status, next->quantity, filled);
+        if (e->modify_unsettled && cur.status == OrderStatus::PendingCancel &&
+            next->status == OrderStatus::Filled)
+            next->status = OrderStatus::PendingCancel;  // the lost modify may have raised it
+        if (next->broker_order_id.empty() && !fill.broker_order_id.empty()) {
+            next->broker_order_id = fill.broker_order_id;
+            index_broker_id(broker, fill.broker_order_id, next->id);
+        }
+        if (is_terminal(cur.status)) {
+            reason = "fill after " + std::string(to_string(cur.status)) + " (" +
+                     fr.broker_trade_id + ")";
+            spdlog::warn("event=fill_after_terminal {} status={}", what, to_string(cur.status));
+        } else if (cur.status != next->status && !is_legal_transition(cur.status, next->status)) {
+            spdlog::error("event=illegal_transition {} transition=\"{}\" source=broker", what,
+                          describe_transition(cur.status, next->status));
+            if (metrics_)
+                metrics_->illegal_transition(to_string(cur.status), to_string(next->status));
+            next.reset();
+        }
     }
-    OrderRecord next = cur;
-    next.filled_quantity = filled;
-    Decimal cost = fr.price * fr.quantity;
-    if (cur.average_fill_price && cur.filled_quantity.is_positive())
-        cost = cost + *cur.average_fill_price * cur.filled_quantity;
-    bool inexact = false;
-    next.average_fill_price = Decimal::divide(cost, filled, options_.average_price_scale, &inexact);
-    if (inexact)
-        spdlog::info("event=average_price_rounded {} scale={}", what,
-                     options_.average_price_scale);
-    next.status = status_after_fill(cur.status, next.quantity, filled);
-    if (next.broker_order_id.empty() && !fill.broker_order_id.empty()) {
-        next.broker_order_id = fill.broker_order_id;
-        index_broker_id(broker, fill.broker_order_id, next.id);
-    }
-    std::string reason = "fill " + fr.broker_trade_id;
-    if (is_terminal(cur.status)) {
-        reason = "fill after " + std::string(to_string(cur.status)) + " (" + fr.broker_trade_id + ")";
-        spdlog::warn("event=fill_after_terminal {} status={}", what, to_string(cur.status));
-    } else if (cur.status != next.status && !is_legal_transition(cur.status, next.status)) {
-        spdlog::error("event=illegal_transition {} transition=\"{}\" source=broker", what,
-                      describe_transition(cur.status, next.status));
-        if (metrics_) metrics_->illegal_transition(to_string(cur.status), to_string(next.status));
-        std::vector<WriteOp> ops(1);
-        ops[0].kind = WriteKind::InsertFill;
-        ops[0].fill = fr;
-        write(std::move(ops), what);
-        apply_position();
-        return;
-    }
-    next.version = cur.version + 1;
-    next.updated_at_ns = now_ns();
-    OrderEvent ev = make_event(next, cur.status, EventSource::Broker, "", reason, false);
-    std::vector<WriteOp> ops(2);
+    std::vector<WriteOp> ops(1);
     ops[0].kind = WriteKind::InsertFill;
     ops[0].fill = fr;
-    ops[1].kind = WriteKind::UpdateOrder;
-    ops[1].requires_previous = true;
-    ops[1].expected_version = cur.version;
-    ops[1].order = next;
-    ops[1].event = std::move(ev);
-    const bool terminal = is_terminal(next.status);
-    const std::string id = next.id;
-    const int64_t version = next.version;
-    e->rec = std::move(next);
-    writer_.write_async(std::move(ops), [this, broker, what, id, version, terminal](
-                                            const std::vector<Status>* r, std::exception_ptr err) {
-        if (err) {
-            spdlog::error("event=fill_write_failed {} reason=storage", what);
-            if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
-            return;
+    if (next) {
+        next->version = cur.version + 1;
+        next->updated_at_ns = now_ns();
+        ops.emplace_back();
+        ops[1].kind = WriteKind::UpdateOrder;
+        ops[1].requires_previous = true;
+        ops[1].expected_version = cur.version;
+        ops[1].order = *next;
+        ops[1].event = make_event(*next, cur.status, EventSource::Broker, "", reason, false);
+    }
+    std::vector<Status> r;
+    try {
+        r = write_fact(std::move(ops));
+    } catch (const std::exception& ex) {
+        spdlog::error("event=fill_not_applied {} reason=storage error=\"{}\"", what, ex.what());
+        if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
+        return;
+    }
+    {
+        std::lock_guard fl(fills_mutex_);
+        if (stored_trades_.size() > 200'000) stored_trades_.clear();  // a cache; storage decides
+        stored_trades_.insert(key2(broker, fr.broker_trade_id));
+    }
+    if (r[0] == Status::Conflict) {
+        // Storage has this trade already (a replay, a PossDup, a restart): nothing changes.
+        spdlog::info("event=fill_duplicate {}", what);
+        if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");
+        return;
+    }
+    apply_position(broker, fr);
+    if (!next) {
+        // Stored, not counted: counted when the order's terms change (a modify the venue took
+        // before its answer arrived) or at the next start. Loud and counted.
+        e->fills_pending = true;
+        spdlog::error("event=fill_not_applied_to_order {} detail=\"stored; counted when the "
+                      "order's terms allow it\"",
+                      what);
+        if (metrics_) metrics_->broker_event(broker, "fill", "not_applied_to_order");
+        return;
+    }
+    if (r[1] == Status::Conflict) {
+        // Another writer changed the row meanwhile: take storage's version and count every
+        // stored fill again.
+        spdlog::warn("event=order_version_conflict {} detail=\"re-deriving from stored fills\"",
+                     what);
+        try {
+            if (auto fresh = storage_.get_order(e->rec.id)) e->rec = std::move(*fresh);
+            rederive_from_stored_fills(*e, "fill applied after a concurrent change");
+        } catch (const std::exception& ex) {
+            spdlog::error("event=fill_not_applied_to_order {} reason=storage error=\"{}\" "
+                          "detail=\"stored; applied at the next start\"",
+                          what, ex.what());
+            if (metrics_) metrics_->broker_event(broker, "fill", "not_applied_to_order");
         }
-        if ((*r)[0] == Status::Conflict) {
-            spdlog::warn("event=fill_already_stored {}", what);
-            return;
-        }
-        if ((*r)[1] == Status::Conflict) {
-            spdlog::error("event=order_version_conflict {} detail=\"the order changed in storage "
-                          "meanwhile; reconciliation settles it\"",
-                          what);
-            return;
-        }
-        if (terminal) forget_if_terminal(id, version);
-    }, /*keep_until_written=*/true);
-    apply_position();
+        return;
+    }
+    const bool terminal = is_terminal(next->status) && !is_terminal(cur.status);
+    e->rec = std::move(*next);
+    if (terminal) {
+        std::unique_lock cl(cache_mutex_);
+        erase_locked(e->rec);
+    }
     if (metrics_) metrics_->broker_event(broker, "fill", "applied");
+}
+
+OrderService::FillSums OrderService::stored_fill_sums(const OrderRecord& order) {
+    FillSums sums;
+    FillQuery q;
+    q.order_id = order.id;
+    q.account_ids = {order.account_id};
+    q.limit = 1000;
+    for (;;) {
+        Page<FillRecord> page = storage_.list_fills(q);
+        for (const auto& f : page.items) {
+            if (f.order_id != order.id) continue;
+            sums.quantity = sums.quantity + f.quantity;
+            sums.cost = sums.cost + f.price * f.quantity;
+        }
+        if (page.next_cursor.empty()) break;
+        q.cursor = page.next_cursor;
+    }
+    return sums;
+}
+
+bool OrderService::rederive_from_stored_fills(Entry& e, const char* why) {
+    const OrderRecord& cur = e.rec;
+    if (is_terminal(cur.status)) return false;
+    const FillSums sums = stored_fill_sums(cur);
+    const Decimal& qty = sums.quantity;
+    const Decimal& cost = sums.cost;
+    if (qty == cur.filled_quantity) return true;
+    if (qty > cur.quantity) {
+        spdlog::error("event=overfill order_id={} quantity={} stored_fills={} detail=\"left as "
+                      "it is\"",
+                      cur.id, cur.quantity.to_string(), qty.to_string());
+        if (metrics_) metrics_->broker_event(cur.broker, "fill", "overfill");
+        return false;
+    }
+    OrderRecord next = cur;
+    next.filled_quantity = qty;
+    next.average_fill_price =
+        qty.is_zero() ? std::nullopt
+                      : std::optional<Decimal>(
+                            Decimal::divide(cost, qty, options_.average_price_scale));
+    next.status = status_after_fill(cur.status, next.quantity, qty);
+    spdlog::warn("event=fills_reapplied order_id={} filled_was={} filled_now={} why=\"{}\"", cur.id,
+                 cur.filled_quantity.to_string(), qty.to_string(), why);
+    if (metrics_) metrics_->broker_event(cur.broker, "fill", "reapplied");
+    OrderEvent ev = make_event(next, cur.status, EventSource::Reconciliation, "",
+                               std::string("stored fills re-applied: ") + why, false);
+    return commit_change(e, std::move(next), std::move(ev), true);
 }
 
 void OrderService::on_quote(const std::string& broker, const Quote& quote) {

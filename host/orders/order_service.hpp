@@ -32,6 +32,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <variant>
 #include <vector>
 
 #include "common/clock.hpp"
@@ -98,7 +99,10 @@ public:
                  std::shared_ptr<Clock> clock, ServiceOptions options);
     ~OrderService() override;
 
-    // Loads live orders into memory and rebuilds positions from stored fills. Call before
+    // Loads live orders into memory, rebuilds positions from stored fills, and applies to a live
+    // order every stored fill its row does not count yet (a fill is stored before it is applied,
+    // so a crash or a lost row update between the two is settled here). Broker events that
+    // arrive before recover() are held and applied after it, in order. Call once, before
     // serving. Throws on storage failure (start-up fails loudly).
     void recover();
     // Waits until every queued write is durable.
@@ -148,7 +152,21 @@ private:
     struct Entry {
         std::mutex mutex;
         OrderRecord rec;
+        // A fill of this order is stored but not counted in `rec` (it would have overfilled the
+        // quantity known then, or broken the state machine): re-derived from storage when the
+        // order's terms change, and at start-up.
+        bool fills_pending = false;
+        // A modify's answer was lost: the venue may hold other terms (a larger quantity) than
+        // `rec` until a report or reconciliation says. Meanwhile fills reaching the known
+        // quantity do not end the order.
+        bool modify_unsettled = false;
     };
+    // The sum of an order's stored fills (quantity, and quantity x price).
+    struct FillSums {
+        Decimal quantity{0, 0};
+        Decimal cost{0, 0};
+    };
+    FillSums stored_fill_sums(const OrderRecord& order);
     using EntryPtr = std::shared_ptr<Entry>;
 
     // The broker and its deadline for an account, or an error (NOT_FOUND for an unknown account).
@@ -173,8 +191,9 @@ private:
     // (try_lock only); an entry in use is queued and evicted later by an API thread.
     void forget_if_terminal(const std::string& id, int64_t version);
     void evict_deferred();
-    // Finds an order in the cache or storage and caches it. Null when absent. Throws sdk::Error
-    // when storage fails.
+    // Finds an order in the cache or storage. A live order read from storage is cached; a
+    // terminal one is not (the cache holds live orders only, so it is bounded by them): the
+    // caller gets an entry of its own. Null when absent. Throws sdk::Error when storage fails.
     EntryPtr load(const std::string& id);
     EntryPtr load_for_report(const std::string& broker, const std::string& account,
                              const std::string& cid, const std::string& broker_order_id);
@@ -189,14 +208,43 @@ private:
     OrderEvent make_event(const OrderRecord& next, std::optional<OrderStatus> from,
                           EventSource source, const std::string& request_id,
                           std::string reason, bool emulated) const;
+    // Which request a report answers: None for a report the broker pushed.
+    enum class Answer { None, Place, Modify, Cancel };
     // Applies a broker's report of an order (ack, update) to the entry. Caller holds the mutex.
     void apply_report(Entry& e, const std::string& broker, const OrderReport& report,
-                      const Origin& origin, bool wait);
+                      const Origin& origin, bool wait, Answer answer_to = Answer::None);
 
     // A modify or cancel the broker refused or never got: the order leaves `pending` for the
     // live status it had (or the one its fills imply). Caller holds the entry's mutex.
     void revert_pending(Entry& e, OrderStatus pending, OrderStatus previous, std::string why,
                         const Origin& origin);
+
+    // ---- fills (facts: stored first, then applied; memory is never ahead of storage) ---------
+    void handle_fill(const std::string& broker, const Fill& fill);
+    void handle_order_update(const std::string& broker, const OrderReport& report);
+    // Holds a broker event that arrived before recover(); true when held.
+    bool hold_until_recovered(const std::string& broker, const OrderReport* report,
+                              const Fill* fill);
+    // Applies a fill to its order (entry locked here): the fill and the order's new row are
+    // written in one transaction and waited for; only then memory and positions change. A fill
+    // storage already has (same broker trade id) changes nothing.
+    void apply_fill(const EntryPtr& e, const std::string& broker, const Fill& fill);
+    // A fill that matches no order: parked while a place() to the same broker is in flight
+    // (its ack may be what names the broker order id), stored as unmatched otherwise.
+    void fill_without_order(const std::string& broker, const Fill& fill);
+    // Writes a fact (a fill and the rows it changes) and waits until it is durable. While the
+    // store is unreachable the write stays queued and is retried (the caller, a plugin thread,
+    // waits: back-pressure). Throws sdk::Error only when the writer stopped.
+    std::vector<Status> write_fact(std::vector<WriteOp> ops);
+    // Re-derives a live order's filled quantity, average price and status from its stored fills
+    // and writes it when it differs (after a lost row update). Caller holds the entry's mutex.
+    // Returns whether the order now counts every stored fill.
+    bool rederive_from_stored_fills(Entry& e, const char* why);
+    // place() calls these around its broker call (parked fills wait for the ack).
+    void place_started(const std::string& broker);
+    void place_finished(const std::string& broker);
+    FillRecord fill_record(const std::string& broker, const Fill& fill) const;
+    void apply_position(const std::string& broker, const FillRecord& fr);
 
     // Adds an instrument to a broker's price subscription (never from a plugin thread).
     void watch(const std::string& broker, const std::string& symbol, const std::string& exchange);
@@ -244,8 +292,19 @@ private:
     std::vector<std::pair<std::string, int64_t>> evict_later_;
     std::atomic<bool> evict_pending_{false};
 
+    // Broker trade ids known to be stored (a cache of storage, never ahead of it; bounded).
     mutable std::mutex fills_mutex_;
-    std::unordered_set<std::string> seen_trades_;  // broker \0 trade id (recent; storage backs it)
+    std::unordered_set<std::string> stored_trades_;  // broker \0 trade id
+
+    // Events held until recover() is done, in arrival order.
+    std::mutex recovery_mutex_;
+    bool recovered_ = false;
+    std::vector<std::pair<std::string, std::variant<OrderReport, Fill>>> held_events_;
+
+    // Fills parked while a place() to their broker is in flight.
+    std::mutex park_mutex_;
+    std::unordered_map<std::string, int> places_in_flight_;  // broker -> count
+    std::vector<std::pair<std::string, Fill>> parked_fills_;
 
     mutable std::shared_mutex prices_mutex_;
     std::unordered_map<std::string, Decimal> last_prices_;  // symbol \0 exchange

@@ -31,7 +31,7 @@ constexpr bool kLegal[kCount][kCount] = {
     {false, false, true,  true,  true,  true,  true,  false, true},   // PARTIALLY_FILLED
     {false, false, false, false, false, false, false, false, false},  // FILLED
     {false, true,  true,  true,  true,  true,  true,  true,  true},   // PENDING_REPLACE
-    {true,  true,  true,  true,  false, true,  true,  true,  true},   // PENDING_CANCEL
+    {true,  true,  true,  true,  true,  true,  true,  true,  true},   // PENDING_CANCEL
     {false, false, false, false, false, false, false, false, false},  // CANCELLED
     {false, false, false, false, false, false, false, false, false},  // REJECTED
     {false, false, false, false, false, false, false, false, false},  // EXPIRED
@@ -82,9 +82,8 @@ OrderStatus status_after_fill(OrderStatus current, const Decimal& quantity, cons
         case OrderStatus::PendingNew:
         case OrderStatus::Open:
         case OrderStatus::PartiallyFilled: return derive_status_from_fills(quantity, filled);
-        case OrderStatus::PendingCancel:
-        case OrderStatus::PendingReplace:
-            return filled == quantity ? OrderStatus::Filled : current;
+        case OrderStatus::PendingCancel: return filled == quantity ? OrderStatus::Filled : current;
+        case OrderStatus::PendingReplace: return current;
         case OrderStatus::Filled:
         case OrderStatus::Cancelled:
         case OrderStatus::Rejected:
@@ -102,7 +101,7 @@ bool is_consistent(OrderStatus status, const Decimal& quantity, const Decimal& f
         case OrderStatus::PartiallyFilled: return filled.is_positive() && filled < quantity;
         case OrderStatus::Filled: return filled == quantity;
         case OrderStatus::PendingReplace:
-        case OrderStatus::PendingCancel:
+        case OrderStatus::PendingCancel: return true;
         case OrderStatus::Cancelled:
         case OrderStatus::Expired: return filled < quantity;
     }

@@ -13,7 +13,7 @@
 //      O     .   x   x   x   x   x   x   x   x
 //      PF    .   .   x   x   x   x   x   .   x
 //      PR    .   x   x   x   x   x   x   x   x
-//      PC    x   x   x   x   .   x   x   x   x
+//      PC    x   x   x   x   x   x   x   x   x
 //      F, C, R, E: terminal, no exit (not even to themselves)
 //
 // Why, row by row (think of what a venue does):
@@ -29,11 +29,14 @@
 //    EXPIRED end the unfilled rest.
 //  - PENDING_REPLACE (a modify was sent): the broker confirms or refuses it, and the order goes back
 //    to a live status (OPEN, PARTIALLY_FILLED); fills may arrive meanwhile (-> PENDING_REPLACE while
-//    it stays pending, FILLED when complete); a cancel may follow (PENDING_CANCEL); the order may
+//    it stays pending, even when they reach the quantity: the modify may have raised it at the
+//    venue, so its answer decides between FILLED and a live status); a cancel may follow
+//    (PENDING_CANCEL); the order may
 //    end (CANCELLED, EXPIRED, or REJECTED by the exchange, as from OPEN).
 //  - PENDING_CANCEL (a cancel was sent): CANCELLED when confirmed; a refused cancel returns to the
-//    live status the order had (OPEN, PARTIALLY_FILLED, or PENDING_NEW when the cancel was sent
-//    before the ack and the broker does not know the order yet); fills may win the race
+//    status the order had (OPEN, PARTIALLY_FILLED, PENDING_NEW when the cancel was sent before the
+//    ack and the broker does not know the order yet, or PENDING_REPLACE when it was sent while a
+//    modify was still unanswered); fills may win the race
 //    (PENDING_CANCEL while still pending, FILLED); the order may still expire or be rejected (a
 //    cancel sent before the ack). A replace is not sent while a cancel is pending.
 //  - FILLED, CANCELLED, REJECTED, EXPIRED: final. A fill that arrives after a local CANCELLED is
@@ -77,16 +80,19 @@ OrderStatus derive_status_from_fills(const Decimal& quantity, const Decimal& fil
 
 // The status after a fill raised the cumulative filled quantity to `filled`:
 //  - PENDING_NEW, OPEN, PARTIALLY_FILLED: derive_status_from_fills(quantity, filled);
-//  - PENDING_CANCEL, PENDING_REPLACE: FILLED when filled == quantity, otherwise unchanged (the
-//    request is still pending);
+//  - PENDING_CANCEL: FILLED when filled == quantity, otherwise unchanged (the cancel is still
+//    pending);
+//  - PENDING_REPLACE: unchanged (the modify may have raised the quantity; its answer settles it);
 //  - a terminal status: unchanged (a late fill is recorded and flagged, the status stays).
 // Throws std::invalid_argument like derive_status_from_fills.
 OrderStatus status_after_fill(OrderStatus current, const Decimal& quantity, const Decimal& filled);
 
 // Whether `status` can hold with this cumulative filled quantity:
 //  PENDING_NEW, OPEN, REJECTED: filled == 0; PARTIALLY_FILLED: 0 < filled < quantity;
-//  FILLED: filled == quantity; PENDING_REPLACE, PENDING_CANCEL, CANCELLED, EXPIRED:
-//  0 <= filled < quantity (a complete fill makes the order FILLED).
+//  FILLED: filled == quantity; CANCELLED, EXPIRED: 0 <= filled < quantity (a complete fill makes
+//  the order FILLED); PENDING_REPLACE, PENDING_CANCEL: 0 <= filled <= quantity (a modify whose
+//  answer is pending or was lost may have raised the quantity at the venue: the order is not
+//  FILLED until the venue's answer or report says so).
 // Also false when quantity <= 0, filled < 0 or filled > quantity.
 bool is_consistent(OrderStatus status, const Decimal& quantity, const Decimal& filled);
 

@@ -10,10 +10,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fakes.hpp"
 #include "positions/position_book.hpp"
+#include "risk/risk_checker.hpp"
 
 namespace ordergate::orders {
 namespace {
@@ -37,6 +39,7 @@ class OrderServiceTest : public ::testing::Test {
             storage_, std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}},
             std::vector<AccountRoute>{{"ACC1", "paper"}, {"ACC2", "paper"}}, nullptr, &book_,
             nullptr, clock_, ServiceOptions{});
+        service_->recover();
     }
 
     static OrderRequest limit_buy(const std::string& cid, const char* qty = "5",
@@ -519,6 +522,241 @@ TEST_F(OrderServiceTest, WriteBehindAckIsKeptWhileStorageIsDownAndLandsWhenItRet
     EXPECT_EQ(stored->status, OrderStatus::Open);
     EXPECT_EQ(stored->version, 2);
     EXPECT_EQ(stored->broker_order_id, "B1");
+}
+
+// ---- exactness (issue 13) ---------------------------------------------------------------------
+
+// A service over the same storage, as after a crash and restart: nothing of the first one's
+// memory survives.
+class RestartedServiceTest : public OrderServiceTest {
+  protected:
+    std::unique_ptr<OrderService> restart(positions::PositionBook* book) {
+        service_->flush();
+        auto s = std::make_unique<OrderService>(
+            storage_, std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}},
+            std::vector<AccountRoute>{{"ACC1", "paper"}, {"ACC2", "paper"}}, nullptr, book,
+            nullptr, clock_, ServiceOptions{});
+        return s;
+    }
+};
+
+TEST_F(RestartedServiceTest, Fill_ReplayedAfterARestartIsNotCountedAgain) {
+    OrderRecord o = place_open("c1", "10");
+    service_->on_fill("paper", fill_of(o, "T1", "2", "100"));
+    positions::PositionBook book2;
+    auto second = restart(&book2);
+    second->recover();
+    second->on_fill("paper", fill_of(o, "T1", "2", "100"));  // FIX PossDup, a replaying stream
+    second->flush();
+    auto now = second->get(o.id, scope_);
+    ASSERT_TRUE(now.has_value());
+    EXPECT_EQ(now->filled_quantity, dec("2"));
+    EXPECT_EQ(storage_.stored_order(o.id)->filled_quantity, dec("2"));
+    EXPECT_EQ(storage_.stored_fills().size(), 1u);
+    auto pos = book2.get({"ACC1", "paper", "AAPL", "XNAS"});
+    ASSERT_TRUE(pos);
+    EXPECT_EQ(pos->quantity, dec("2"));
+}
+
+TEST_F(RestartedServiceTest, Fill_BeforeRecoveryIsAppliedOnceAfterIt) {
+    OrderRecord o = place_open("c1", "10");
+    service_->on_fill("paper", fill_of(o, "T1", "2", "100"));
+    positions::PositionBook book2;
+    auto second = restart(&book2);
+    // A broker started before recovery pushes a new fill: it waits for recovery.
+    second->on_fill("paper", fill_of(o, "T2", "3", "100"));
+    second->recover();
+    second->flush();
+    auto now = second->get(o.id, scope_);
+    ASSERT_TRUE(now.has_value());
+    EXPECT_EQ(now->filled_quantity, dec("5"));
+    auto pos = book2.get({"ACC1", "paper", "AAPL", "XNAS"});
+    ASSERT_TRUE(pos);
+    EXPECT_EQ(pos->quantity, dec("5"));
+    EXPECT_EQ(storage_.stored_fills().size(), 2u);
+}
+
+TEST_F(RestartedServiceTest, Fill_StoredButNotAppliedToItsOrderIsAppliedOnRestart) {
+    OrderRecord o = place_open("c1", "10");
+    service_->flush();
+    // The fill lands in storage but its order's update does not (another writer won the row).
+    storage_.bump_version(o.id, "changed by another gateway");
+    service_->on_fill("paper", fill_of(o, "T1", "4", "100"));
+    positions::PositionBook book2;
+    auto second = restart(&book2);
+    second->recover();
+    second->flush();
+    auto now = second->get(o.id, scope_);
+    ASSERT_TRUE(now.has_value());
+    EXPECT_EQ(now->filled_quantity, dec("4"));
+    EXPECT_EQ(now->status, OrderStatus::PartiallyFilled);
+    EXPECT_EQ(storage_.stored_order(o.id)->filled_quantity, dec("4"));
+    EXPECT_EQ(book2.get({"ACC1", "paper", "AAPL", "XNAS"})->quantity, dec("4"));
+}
+
+TEST_F(OrderServiceTest, Fill_IsInStorageBeforeMemoryOrPositionsShowIt) {
+    OrderRecord o = place_open("c1", "10");
+    service_->flush();
+    storage_.hold();  // the next batch waits inside the store, uncommitted
+    std::thread pusher([&] { service_->on_fill("paper", fill_of(o, "T1", "2", "100")); });
+    storage_.wait_until_held();
+    // The fill's transaction has not committed: no position shows it yet.
+    EXPECT_FALSE(book_.get({"ACC1", "paper", "AAPL", "XNAS"}));
+    storage_.release();
+    pusher.join();
+    EXPECT_EQ(current(o.id).filled_quantity, dec("2"));
+    EXPECT_EQ(storage_.stored_fills().size(), 1u);
+    auto pos = book_.get({"ACC1", "paper", "AAPL", "XNAS"});
+    ASSERT_TRUE(pos);
+    EXPECT_EQ(pos->quantity, dec("2"));
+}
+
+TEST_F(OrderServiceTest, Fill_NamingOnlyTheBrokerIdBeforeTheAckIsParkedAndMatched) {
+    Fill early;
+    broker_.on_place([&](const OrderRequest& r) {
+        // The venue fills at once and pushes the fill before the place call returns.
+        early.broker_trade_id = "T1";
+        early.broker_order_id = "B77";
+        early.account_id = r.account_id;
+        early.symbol = r.symbol;
+        early.exchange = r.exchange;
+        early.side = r.side;
+        early.quantity = dec("5");
+        early.price = dec("100");
+        early.fee = Decimal(0, 0);
+        std::thread t([&] { service_->on_fill("paper", early); });
+        t.join();
+        return ack_of(r, "B77");
+    });
+    auto res = service_->place(limit_buy("c1"), scope_, origin_);
+    ASSERT_TRUE(res.has_value()) << res.error().detail;
+    service_->flush();
+    auto fills = storage_.stored_fills();
+    ASSERT_EQ(fills.size(), 1u);
+    EXPECT_EQ(fills[0].order_id, res->order.id);
+    EXPECT_EQ(current(res->order.id).status, OrderStatus::Filled);
+    EXPECT_EQ(storage_.stored_order(res->order.id)->filled_quantity, dec("5"));
+}
+
+TEST_F(OrderServiceTest, Read_TerminalOrdersReadBackAreNotKeptInMemory) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < 20; ++i) {
+        OrderRecord o = place_open("c" + std::to_string(i), "1");
+        service_->on_fill("paper", fill_of(o, "T" + std::to_string(i), "1", "100"));
+        ids.push_back(o.id);
+    }
+    service_->flush();
+    for (const auto& id : ids) EXPECT_EQ(current(id).status, OrderStatus::Filled);
+    for (const auto& id : ids) (void)events(id);
+    EXPECT_EQ(service_->open_orders(), 0u);
+}
+
+class RiskedServiceTest : public OrderServiceTest {
+  protected:
+    void SetUp() override {
+        risk::RiskLimits limits;
+        limits.max_quantity = dec("100000");
+        limits.max_notional = dec("1000000");
+        risk_ = std::make_unique<risk::RiskChecker>(limits, std::map<std::string, risk::RiskLimits>{},
+                                                    clock_);
+        service_ = std::make_unique<OrderService>(
+            storage_, std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}},
+            std::vector<AccountRoute>{{"ACC1", "paper"}}, risk_.get(), &book_, nullptr, clock_,
+            ServiceOptions{});
+        service_->recover();
+    }
+    std::unique_ptr<risk::RiskChecker> risk_;
+};
+
+TEST_F(RiskedServiceTest, Modify_RunsPreTradeRiskOnTheOrderAsItWouldBecome) {
+    OrderRecord o = place_open("c1", "1");
+    broker_.on_modify([&](const ModifyRequest& m) {
+        OrderReport rep = report_of(current(o.id), OrderStatus::Open);
+        if (m.quantity) rep.quantity = *m.quantity;
+        return rep;
+    });
+    ModifyRequest bigger;
+    bigger.quantity = dec("1000000");
+    auto res = service_->modify(o.id, bigger, scope_, origin_);
+    ASSERT_FALSE(res.has_value());
+    EXPECT_EQ(res.error().code, ErrorCode::RiskRejected);
+    EXPECT_NE(res.error().detail.find("max_quantity"), std::string::npos) << res.error().detail;
+    EXPECT_TRUE(broker_.modifies().empty());
+    EXPECT_EQ(current(o.id).status, OrderStatus::Open);
+
+    ModifyRequest pricier;  // 1 x 2,000,000 breaks max_notional
+    pricier.price = dec("2000000");
+    res = service_->modify(o.id, pricier, scope_, origin_);
+    ASSERT_FALSE(res.has_value());
+    EXPECT_EQ(res.error().code, ErrorCode::RiskRejected);
+    EXPECT_TRUE(broker_.modifies().empty());
+
+    ModifyRequest fine;
+    fine.quantity = dec("10");
+    res = service_->modify(o.id, fine, scope_, origin_);
+    ASSERT_TRUE(res.has_value()) << res.error().detail << " " << code_name(res.error().code);
+    EXPECT_EQ(broker_.modifies().size(), 1u);
+}
+
+// ---- crossing reports: a pending request apart from the venue's confirmed state ---------------
+
+TEST_F(OrderServiceTest, OrderUpdate_OpenReportDuringPendingCancelIsNotACancelRefusal) {
+    OrderRecord o = place_open("c1");
+    broker_.on_cancel([](const std::string&, const std::string&, const std::string&) -> OrderReport {
+        FakeBroker::fail(Status::UnknownOutcome, "connection lost after send");
+    });
+    auto res = service_->cancel(o.id, scope_, origin_);
+    ASSERT_TRUE(res.has_value()) << res.error().detail;
+    ASSERT_EQ(current(o.id).status, OrderStatus::PendingCancel);
+    // A status report that crossed the cancel on the wire says OPEN: the cancel is still pending.
+    service_->on_order_update("paper", report_of(o, OrderStatus::Open));
+    EXPECT_EQ(current(o.id).status, OrderStatus::PendingCancel);
+    service_->on_order_update("paper", report_of(o, OrderStatus::Cancelled));
+    EXPECT_EQ(current(o.id).status, OrderStatus::Cancelled);
+}
+
+TEST_F(OrderServiceTest, Modify_AckArrivingDuringPendingCancelKeepsTheNewTerms) {
+    OrderRecord o = place_open("c1", "5");
+    broker_.on_cancel([](const std::string&, const std::string&, const std::string&) -> OrderReport {
+        FakeBroker::fail(Status::UnknownOutcome, "connection lost after send");
+    });
+    broker_.on_modify([&](const ModifyRequest& m) {
+        // While the venue works on the modify, the client cancels.
+        std::thread t([&] { (void)service_->cancel(o.id, scope_, origin_); });
+        t.join();
+        OrderReport rep = report_of(o, OrderStatus::Open);
+        rep.price = m.price;
+        return rep;
+    });
+    ModifyRequest change;
+    change.price = dec("101.50");
+    auto res = service_->modify(o.id, change, scope_, origin_);
+    ASSERT_TRUE(res.has_value()) << res.error().detail;
+    OrderRecord now = current(o.id);
+    EXPECT_EQ(now.status, OrderStatus::PendingCancel);
+    ASSERT_TRUE(now.price);
+    EXPECT_EQ(*now.price, dec("101.50"));  // the venue confirmed it: the confirmed terms change
+}
+
+TEST_F(OrderServiceTest, OrderUpdate_RejectedDuringPendingReplaceWithFillsKeepsTheOrderLive) {
+    OrderRecord o = place_open("c1", "10");
+    service_->on_fill("paper", fill_of(o, "T1", "4", "100"));
+    broker_.on_modify([](const ModifyRequest&) -> OrderReport {
+        FakeBroker::fail(Status::UnknownOutcome, "timeout after send");
+    });
+    ModifyRequest change;
+    change.price = dec("99");
+    auto res = service_->modify(o.id, change, scope_, origin_);
+    ASSERT_TRUE(res.has_value()) << res.error().detail;
+    ASSERT_EQ(current(o.id).status, OrderStatus::PendingReplace);
+    // The venue refuses the replace: the order itself lives on with its fills.
+    OrderReport rej = report_of(current(o.id), OrderStatus::Rejected);
+    rej.reject_reason = "replace refused: price band";
+    service_->on_order_update("paper", rej);
+    OrderRecord now = current(o.id);
+    EXPECT_EQ(now.status, OrderStatus::PartiallyFilled);
+    EXPECT_EQ(now.filled_quantity, dec("4"));
+    EXPECT_EQ(*now.price, dec("100.00"));
 }
 
 }  // namespace
