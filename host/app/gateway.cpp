@@ -196,6 +196,15 @@ struct Gateway::Impl {
         for (const auto& [name, b] : brokers) {
             api::ReadinessCheck c{"broker:" + name, orders->broker_connected(name), ""};
             if (!c.ok) c.detail = "broker disconnected";
+            // A plugin holding calls past their deadline is hung, connected or not: its orders
+            // end 202 (or 503 once every call thread is stuck) until it answers again.
+            plugin_loader::CallPool::Stats calls = b->call_stats();
+            if (calls.stuck > 0) {
+                c.ok = false;
+                c.detail += (c.detail.empty() ? "" : "; ") + std::to_string(calls.stuck) + " of " +
+                            std::to_string(b->call_limits().max_concurrent_calls) +
+                            " calls stuck past their deadline";
+            }
             out.push_back(c);
         }
         return out;
@@ -236,7 +245,23 @@ void Gateway::start() {
     for (const auto& b : cfg.brokers) {
         auto lib = g.library(b.plugin, OG_KIND_BROKER);
         g.instances_of[lib->info().path].push_back(b.name);
-        auto inst = lib->create_broker(b.name, b.settings, &g.relay);
+        plugin_loader::BrokerCallLimits limits;
+        limits.max_concurrent_calls = static_cast<size_t>(b.max_concurrent_calls);
+        limits.query_timeout = std::chrono::milliseconds(b.query_deadline_ms());
+        // A call still in the plugin after this long past the plugin's stop() is left to run
+        // (see PluginBroker): shutdown does not wait on a hung plugin for longer.
+        limits.stop_grace = std::chrono::milliseconds(b.timeout_ms);
+        metrics::Metrics* m = &g.metrics;  // lives as long as the gateway, longer than brokers
+        limits.observer.deadline_passed = [m, name = b.name](std::string_view op, size_t stuck) {
+            m->broker_call_timed_out(name, op);
+            m->set_broker_calls_stuck(name, stuck);
+        };
+        limits.observer.returned_late = [m, name = b.name](std::string_view,
+                                                           std::chrono::steady_clock::duration,
+                                                           size_t stuck) {
+            m->set_broker_calls_stuck(name, stuck);
+        };
+        auto inst = lib->create_broker(b.name, b.settings, &g.relay, limits);
         broker_ptrs[b.name] = inst.get();
         options.broker_timeouts[b.name] = std::chrono::milliseconds(b.timeout_ms);
         g.brokers[b.name] = std::move(inst);

@@ -321,7 +321,8 @@ void Parser::read_brokers(const Entry& e) {
     for (const Entry& item : items(e)) {
         BrokerConfig b;
         bool has_name = false, has_plugin = false;
-        for (const Entry& k : entries(item, {"name", "plugin", "settings", "timeout_ms"})) {
+        for (const Entry& k : entries(item, {"name", "plugin", "settings", "timeout_ms",
+                                             "query_timeout_ms", "max_concurrent_calls"})) {
             if (k.key == "name") {
                 b.name = string_value(k, false);
                 if (!valid_instance_name(b.name))
@@ -335,6 +336,10 @@ void Parser::read_brokers(const Entry& e) {
                 settings(k, b.settings, b.secret_settings);
             } else if (k.key == "timeout_ms") {
                 b.timeout_ms = int_value(k, 1, 600000);
+            } else if (k.key == "query_timeout_ms") {
+                b.query_timeout_ms = int_value(k, 1, 600000);
+            } else if (k.key == "max_concurrent_calls") {
+                b.max_concurrent_calls = int_value(k, 1, 1024);
             }
         }
         if (!has_name) fail(item.where, join(item.path, "name"), "is required");

@@ -80,7 +80,11 @@ struct BrokerConfig {
     std::string plugin;                        // a plugin name ("broker-paper") or a path to a .so
     Settings settings;                         // handed to the plugin as is
     std::vector<std::string> secret_settings;  // keys of `settings` whose values are secrets
-    int64_t timeout_ms = 5000;                 // deadline of each broker call, > 0
+    int64_t timeout_ms = 5000;                 // deadline of each order call, > 0
+    int64_t query_timeout_ms = 0;              // deadline of each query; 0 = timeout_ms
+    int64_t max_concurrent_calls = 16;         // calls in the plugin at once, >= 1
+    // The deadline the host enforces on queries (get_quote, account, positions, …).
+    int64_t query_deadline_ms() const { return query_timeout_ms > 0 ? query_timeout_ms : timeout_ms; }
 };
 
 struct StorageConfig {

@@ -58,7 +58,9 @@ std::string describe(const Config& c) {
     out << "\nstorage: plugin=" << c.storage.plugin;
     settings(out, c.storage.settings, c.storage.secret_settings);
     for (const auto& b : c.brokers) {
-        out << "\nbroker " << b.name << ": plugin=" << b.plugin << " timeout_ms=" << b.timeout_ms;
+        out << "\nbroker " << b.name << ": plugin=" << b.plugin << " timeout_ms=" << b.timeout_ms
+            << " query_timeout_ms=" << b.query_deadline_ms()
+            << " max_concurrent_calls=" << b.max_concurrent_calls;
         settings(out, b.settings, b.secret_settings);
     }
     out << "\nrisk: " << risk_line(c.risk);

@@ -85,6 +85,14 @@ Metrics::Metrics()
       broker_calls_(family<prometheus::Counter>(*registry_, "ordergate_broker_calls_total",
                                                 "Broker plugin calls by status"),
                     {"broker", "op", "status"}),
+      broker_timed_out_(family<prometheus::Counter>(
+                            *registry_, "ordergate_broker_calls_timed_out_total",
+                            "Broker plugin calls still running when the host's deadline passed"),
+                        {"broker", "op"}),
+      broker_stuck_(family<prometheus::Gauge>(
+                        *registry_, "ordergate_broker_calls_stuck",
+                        "Broker plugin calls past their deadline and still in the plugin"),
+                    {"broker"}),
       idempotency_(family<prometheus::Counter>(*registry_, "ordergate_idempotency_total",
                                                "Idempotency outcomes"),
                    {"outcome"}),
@@ -141,6 +149,12 @@ void Metrics::broker_call(std::string_view broker, std::string_view op, std::str
                           double seconds) {
     broker_duration_.with({std::string(broker), std::string(op)}).Observe(seconds);
     broker_calls_.with({std::string(broker), std::string(op), std::string(status)}).Increment();
+}
+void Metrics::broker_call_timed_out(std::string_view broker, std::string_view op) {
+    broker_timed_out_.with({std::string(broker), std::string(op)}).Increment();
+}
+void Metrics::set_broker_calls_stuck(std::string_view broker, size_t n) {
+    broker_stuck_.with({std::string(broker)}).Set(static_cast<double>(n));
 }
 void Metrics::idempotency(std::string_view outcome) {
     idempotency_.with({std::string(outcome)}).Increment();

@@ -52,6 +52,10 @@ public:
     void order_result(std::string_view broker, std::string_view result);
     void broker_call(std::string_view broker, std::string_view op, std::string_view status,
                      double seconds);
+    // A broker call the host's deadline left running in the plugin; and how many such calls of
+    // the broker are still there.
+    void broker_call_timed_out(std::string_view broker, std::string_view op);
+    void set_broker_calls_stuck(std::string_view broker, size_t n);
     void idempotency(std::string_view outcome);
     void illegal_transition(std::string_view from, std::string_view to);
     void broker_event(std::string_view broker, std::string_view kind, std::string_view result);
@@ -68,6 +72,8 @@ private:
     LabelledFamily<prometheus::Counter> orders_;
     LabelledFamily<prometheus::Histogram> broker_duration_;
     LabelledFamily<prometheus::Counter> broker_calls_;
+    LabelledFamily<prometheus::Counter> broker_timed_out_;
+    LabelledFamily<prometheus::Gauge> broker_stuck_;
     LabelledFamily<prometheus::Counter> idempotency_;
     LabelledFamily<prometheus::Counter> illegal_transitions_;
     LabelledFamily<prometheus::Counter> broker_events_;

@@ -204,17 +204,43 @@ void OrderService::start_price_feeds() {
 
 void OrderService::watch(const std::string& broker, const std::string& symbol,
                          const std::string& exchange) {
-    std::lock_guard lock(watch_mutex_);
-    auto& set = watched_[broker];
-    if (!set.insert({symbol, exchange}).second || !feeds_started_) return;
-    auto b = brokers_.find(broker);
-    if (b == brokers_.end() || !b->second || !b->second->has(OG_CAP_PRICE_SUBSCRIPTION)) return;
-    std::vector<Instrument> list;
-    for (const auto& [sym, ex] : set) list.push_back({sym, ex});
-    try {
-        b->second->subscribe_prices(list);
-    } catch (const sdk::Error& e) {
-        spdlog::warn("event=price_subscription_failed broker={} error=\"{}\"", broker, e.what());
+    ports::BrokerPort* port = nullptr;
+    {
+        std::lock_guard lock(watch_mutex_);
+        auto& set = watched_[broker];
+        if (!set.insert({symbol, exchange}).second || !feeds_started_) return;
+        auto b = brokers_.find(broker);
+        if (b == brokers_.end() || !b->second || !b->second->has(OG_CAP_PRICE_SUBSCRIPTION)) return;
+        port = b->second;
+        // One request thread at a time sends a broker its subscription, outside the lock: a slow
+        // or hung plugin then holds that one thread (until the deadline), never every order
+        // waiting on the lock. The sender picks up what others add meanwhile.
+        SubscriptionState& st = subscribing_[broker];
+        st.dirty = true;
+        if (st.sending) return;
+        st.sending = true;
+    }
+    for (;;) {
+        std::vector<Instrument> list;
+        {
+            std::lock_guard lock(watch_mutex_);
+            SubscriptionState& st = subscribing_[broker];
+            if (!st.dirty) {
+                st.sending = false;
+                return;
+            }
+            st.dirty = false;
+            for (const auto& [sym, ex] : watched_[broker]) list.push_back({sym, ex});
+        }
+        try {
+            port->subscribe_prices(list);  // the whole set: subscribe_prices replaces it
+        } catch (const sdk::Error& e) {
+            spdlog::warn("event=price_subscription_failed broker={} error=\"{}\"", broker,
+                         e.what());
+            std::lock_guard lock(watch_mutex_);
+            subscribing_[broker].sending = false;  // the next new instrument sends the set again
+            return;
+        }
     }
 }
 

@@ -311,6 +311,11 @@ private:
 
     std::mutex watch_mutex_;
     std::map<std::string, std::set<std::pair<std::string, std::string>>> watched_;
+    struct SubscriptionState {
+        bool sending = false;  // a thread is sending the broker its set (outside watch_mutex_)
+        bool dirty = false;    // the set changed since that thread took it
+    };
+    std::map<std::string, SubscriptionState> subscribing_;  // by broker
     bool feeds_started_ = false;
 
     mutable std::mutex connection_mutex_;

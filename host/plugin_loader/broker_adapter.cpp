@@ -1,5 +1,9 @@
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <exception>
+#include <optional>
+
 #include "ordergate/abi_convert.hpp"
 #include "plugin_loader/call_support.hpp"
 #include "plugin_loader/plugin_adapters.hpp"
@@ -117,6 +121,9 @@ struct PluginBroker::SinkState {
     std::atomic<uint64_t> invalid{0};
     std::atomic<uint64_t> after_stop{0};
     std::atomic<uint64_t> handler_failures{0};
+    // Set only when the adapter is destroyed with calls stuck in the plugin: the state and the
+    // library are then leaked together on purpose (see ~PluginBroker).
+    std::shared_ptr<PluginLibrary> keep_loaded;
 
     // Logs the first few of a kind of problem, then every power of two (a flood stays visible
     // without drowning the log).
@@ -203,9 +210,9 @@ struct PluginBroker::SinkState {
 };
 
 PluginBroker::PluginBroker(std::shared_ptr<PluginLibrary> library, std::string instance_name,
-                           ports::BrokerEvents* events)
+                           ports::BrokerEvents* events, BrokerCallLimits limits)
     : library_(std::move(library)), name_(std::move(instance_name)),
-      sink_(std::make_unique<SinkState>()) {
+      sink_(std::make_unique<SinkState>()), limits_(std::move(limits)) {
     sink_->library = library_.get();
     sink_->broker = name_;
     sink_->events = events;
@@ -215,6 +222,30 @@ PluginBroker::PluginBroker(std::shared_ptr<PluginLibrary> library, std::string i
     sink_->c.on_fill = &SinkState::on_fill;
     sink_->c.on_quote = &SinkState::on_quote;
     sink_->c.on_connection = &SinkState::on_connection;
+
+    // The pool's observer logs, then tells the caller's. It is never called once the pool has
+    // stopped (in stop()), so it may hold what this adapter holds.
+    CallPool::Observer outer = limits_.observer;
+    CallPool::Observer observer;
+    observer.deadline_passed = [lib = library_, name = name_, outer](std::string_view op,
+                                                                     size_t stuck) {
+        lib->logger().warn("plugin={} broker={} op={} event=deadline_passed stuck_calls={} "
+                           "detail=\"the call keeps running in the plugin; its answer will be "
+                           "discarded\"",
+                           lib->info().name, name, op, stuck);
+        if (outer.deadline_passed) outer.deadline_passed(op, stuck);
+    };
+    observer.returned_late = [lib = library_, name = name_, outer](
+                                 std::string_view op, CallPool::Clock::duration late,
+                                 size_t stuck) {
+        lib->logger().warn(
+            "plugin={} broker={} op={} event=late_answer_discarded late_ms={} stuck_calls={}",
+            lib->info().name, name, op,
+            std::chrono::duration_cast<std::chrono::milliseconds>(late).count(), stuck);
+        if (outer.returned_late) outer.returned_late(op, late, stuck);
+    };
+    pool_ = std::make_unique<CallPool>(std::max<size_t>(1, limits_.max_concurrent_calls),
+                                       std::move(observer));
 }
 
 PluginBroker::~PluginBroker() {
@@ -224,6 +255,18 @@ PluginBroker::~PluginBroker() {
     } catch (const std::exception& e) {
         library_->logger().error("plugin={} broker={} stop failed while destroying: {}",
                                  library_->info().name, name_, e.what());
+    }
+    if (size_t stuck = pool_->stats().running; stuck > 0) {
+        // Those calls are still inside the plugin: destroying the instance, freeing the sink it
+        // was given or unloading its code under them would crash. Leak all three, loudly.
+        library_->logger().error(
+            "plugin={} broker={} event=instance_leaked stuck_calls={} detail=\"calls still in "
+            "the plugin after stop; the instance is not destroyed and the library stays loaded\"",
+            library_->info().name, name_, stuck);
+        sink_->keep_loaded = library_;
+        (void)sink_.release();
+        instance_ = nullptr;
+        return;
     }
     library_->broker_table()->destroy(instance_);
     instance_ = nullptr;
@@ -263,10 +306,84 @@ void PluginBroker::stop() {
     std::lock_guard<std::mutex> lock(lifecycle_mutex_);
     if (stopped_) return;
     stopped_ = true;
+    pool_->close();  // no new call; queued ones were never sent and end Unavailable
     ErrorBuffer err;
+    // The plugin's stop may end calls it has hanging (closing its sockets): wait for them after.
     og_status st = library_->broker_table()->stop(instance_, err.get());
     sink_->accepting.store(false, std::memory_order_release);
+    if (size_t stuck = pool_->stop(limits_.stop_grace); stuck > 0)
+        library_->logger().error("plugin={} broker={} event=stop_with_stuck_calls stuck_calls={} "
+                                 "grace_ms={}",
+                                 library_->info().name, name_, stuck, limits_.stop_grace.count());
     check_status(*library_, "stop", st, err);
+}
+
+// ---- bounded calls ----------------------------------------------------------------------------
+
+// What a call on a pool thread needs, owned by the call: it may outlive this adapter (a call
+// stuck past its deadline at shutdown), so it never reaches through `this`.
+struct PluginBroker::Target {
+    std::shared_ptr<PluginLibrary> library;
+    void* instance = nullptr;
+    const PluginLibrary& lib() const { return *library; }
+    const og_broker_vtable& table() const { return *library->broker_table(); }
+};
+
+namespace {
+struct Done {};  // the value of a call that returns nothing
+}  // namespace
+
+template <typename R, typename Body>
+R PluginBroker::bounded(const char* fn, CallKind kind, std::chrono::milliseconds timeout,
+                        Body body) {
+    // The result lands here, owned jointly by the caller and the work: after the deadline the
+    // caller lets go and a late answer is written into memory nobody reads, then freed.
+    struct Slot {
+        std::optional<R> value;
+        std::exception_ptr error;
+    };
+    auto slot = std::make_shared<Slot>();
+    const auto deadline = CallPool::Clock::now() + timeout + kDeadlineGrace;
+    auto call = pool_->submit(
+        fn, [slot, body = std::move(body), target = Target{library_, instance_}, deadline] {
+            // The plugin gets what is left of the deadline once a thread has taken the call.
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - kDeadlineGrace - CallPool::Clock::now());
+            if (left.count() < 1) left = std::chrono::milliseconds(1);
+            try {
+                slot->value.emplace(body(target, left));
+            } catch (...) {
+                slot->error = std::current_exception();  // rethrown to the caller below
+            }
+        });
+    if (!call) {
+        CallPool::Stats s = pool_->stats();
+        throw sdk::Error(Status::Unavailable,
+                         name_ + " " + fn + ": not sent: no call thread free (" +
+                             std::to_string(s.stuck) + " of " +
+                             std::to_string(pool_->max_threads()) +
+                             " stuck past their deadline, or the broker is stopping)");
+    }
+    switch (pool_->wait(call, deadline)) {
+        case CallPool::Outcome::Finished:
+            if (slot->error) std::rethrow_exception(slot->error);
+            return std::move(*slot->value);
+        case CallPool::Outcome::NotStarted:
+            throw sdk::Error(Status::Unavailable,
+                             name_ + " " + fn + ": not sent: no call thread was free within " +
+                                 std::to_string(timeout.count()) + " ms");
+        case CallPool::Outcome::DeadlinePassed:
+            break;
+    }
+    if (kind == CallKind::Order)
+        throw sdk::Error(Status::UnknownOutcome,
+                         name_ + " " + fn + ": no answer within " +
+                             std::to_string(timeout.count()) +
+                             " ms (deadline enforced by the host); the request may have reached "
+                             "the venue");
+    throw sdk::Error(Status::Timeout, name_ + " " + fn + ": no answer within " +
+                                          std::to_string(timeout.count()) +
+                                          " ms (deadline enforced by the host)");
 }
 
 OrderReport PluginBroker::place_order(const OrderRequest& request,
@@ -276,18 +393,22 @@ OrderReport PluginBroker::place_order(const OrderRequest& request,
             ("order type " + std::string(to_string(request.order_type))).c_str(), fn);
     require(tif_capability(request.time_in_force),
             ("time in force " + std::string(to_string(request.time_in_force))).c_str(), fn);
-    og_order_request c = abi::to_abi(request);
-    BrokerResults out(BrokerResults::kOrders);
-    ErrorBuffer err;
-    og_status st = library_->broker_table()->place_order(instance_, &c, timeout.count(),
-                                                         out.sink(), err.get());
-    check_status(*library_, fn, st, err);
-    out.check(*library_, fn);
-    OrderReport report = exactly_one(*library_, fn, out.orders);
-    match_order(*library_, fn, report, request.account_id, "", request.client_order_id);
-    if (report.broker_order_id.empty())
-        fail_internal(*library_, fn, "acknowledged without a broker_order_id");
-    return report;
+    return bounded<OrderReport>(
+        fn, CallKind::Order, timeout,
+        [request, fn](const Target& t, std::chrono::milliseconds left) {
+            og_order_request c = abi::to_abi(request);
+            BrokerResults out(BrokerResults::kOrders);
+            ErrorBuffer err;
+            og_status st = t.table().place_order(t.instance, &c, left.count(), out.sink(),
+                                                 err.get());
+            check_status(t.lib(), fn, st, err);
+            out.check(t.lib(), fn);
+            OrderReport report = exactly_one(t.lib(), fn, out.orders);
+            match_order(t.lib(), fn, report, request.account_id, "", request.client_order_id);
+            if (report.broker_order_id.empty())
+                fail_internal(t.lib(), fn, "acknowledged without a broker_order_id");
+            return report;
+        });
 }
 
 OrderReport PluginBroker::modify_order(const ModifyRequest& request,
@@ -305,18 +426,22 @@ OrderReport PluginBroker::modify_order(const ModifyRequest& request,
     if (request.quantity) require(OG_CAP_MODIFY_QUANTITY, "modify_quantity", fn);
     if (request.price) require(OG_CAP_MODIFY_PRICE, "modify_price", fn);
     if (request.trigger_price) require(OG_CAP_MODIFY_TRIGGER, "modify_trigger", fn);
-    const og_broker_vtable* t = library_->broker_table();
-    if (t->modify_order == nullptr) fail_missing(*library_, fn);
-    og_modify_request c = abi::to_abi(request);
-    BrokerResults out(BrokerResults::kOrders);
-    ErrorBuffer err;
-    og_status st = t->modify_order(instance_, &c, timeout.count(), out.sink(), err.get());
-    check_status(*library_, fn, st, err);
-    out.check(*library_, fn);
-    OrderReport report = exactly_one(*library_, fn, out.orders);
-    match_order(*library_, fn, report, request.account_id, request.broker_order_id,
-                request.client_order_id);
-    return report;
+    if (library_->broker_table()->modify_order == nullptr) fail_missing(*library_, fn);
+    return bounded<OrderReport>(
+        fn, CallKind::Order, timeout,
+        [request, fn](const Target& t, std::chrono::milliseconds left) {
+            og_modify_request c = abi::to_abi(request);
+            BrokerResults out(BrokerResults::kOrders);
+            ErrorBuffer err;
+            og_status st =
+                t.table().modify_order(t.instance, &c, left.count(), out.sink(), err.get());
+            check_status(t.lib(), fn, st, err);
+            out.check(t.lib(), fn);
+            OrderReport report = exactly_one(t.lib(), fn, out.orders);
+            match_order(t.lib(), fn, report, request.account_id, request.broker_order_id,
+                        request.client_order_id);
+            return report;
+        });
 }
 
 OrderReport PluginBroker::cancel_order(const std::string& account_id,
@@ -325,16 +450,21 @@ OrderReport PluginBroker::cancel_order(const std::string& account_id,
                                        std::chrono::milliseconds timeout) {
     const char* fn = "cancel_order";
     if (broker_order_id.empty()) require(OG_CAP_QUERY_BY_CLIENT_ID, "query_by_client_id", fn);
-    BrokerResults out(BrokerResults::kOrders);
-    ErrorBuffer err;
-    og_status st = library_->broker_table()->cancel_order(
-        instance_, abi::view(account_id), abi::view(broker_order_id), abi::view(client_order_id),
-        timeout.count(), out.sink(), err.get());
-    check_status(*library_, fn, st, err);
-    out.check(*library_, fn);
-    OrderReport report = exactly_one(*library_, fn, out.orders);
-    match_order(*library_, fn, report, account_id, broker_order_id, client_order_id);
-    return report;
+    return bounded<OrderReport>(
+        fn, CallKind::Order, timeout,
+        [account_id, broker_order_id, client_order_id, fn](const Target& t,
+                                                            std::chrono::milliseconds left) {
+            BrokerResults out(BrokerResults::kOrders);
+            ErrorBuffer err;
+            og_status st = t.table().cancel_order(
+                t.instance, abi::view(account_id), abi::view(broker_order_id),
+                abi::view(client_order_id), left.count(), out.sink(), err.get());
+            check_status(t.lib(), fn, st, err);
+            out.check(t.lib(), fn);
+            OrderReport report = exactly_one(t.lib(), fn, out.orders);
+            match_order(t.lib(), fn, report, account_id, broker_order_id, client_order_id);
+            return report;
+        });
 }
 
 OrderReport PluginBroker::get_order(const std::string& account_id,
@@ -342,19 +472,24 @@ OrderReport PluginBroker::get_order(const std::string& account_id,
                                     const std::string& client_order_id) {
     const char* fn = "get_order";
     if (broker_order_id.empty()) require(OG_CAP_QUERY_BY_CLIENT_ID, "query_by_client_id", fn);
-    BrokerResults out(BrokerResults::kOrders);
-    ErrorBuffer err;
-    og_status st = library_->broker_table()->get_order(
-        instance_, abi::view(account_id), abi::view(broker_order_id), abi::view(client_order_id),
-        out.sink(), err.get());
-    check_status(*library_, fn, st, err);
-    out.check(*library_, fn);
-    OrderReport report = exactly_one(*library_, fn, out.orders);
-    // By broker id the client id may legitimately differ in what the venue kept; match on the
-    // key that was asked.
-    match_order(*library_, fn, report, account_id, broker_order_id,
-                broker_order_id.empty() ? client_order_id : std::string());
-    return report;
+    return bounded<OrderReport>(
+        fn, CallKind::Query, limits_.query_timeout,
+        [account_id, broker_order_id, client_order_id, fn](const Target& t,
+                                                            std::chrono::milliseconds) {
+            BrokerResults out(BrokerResults::kOrders);
+            ErrorBuffer err;
+            og_status st = t.table().get_order(t.instance, abi::view(account_id),
+                                               abi::view(broker_order_id),
+                                               abi::view(client_order_id), out.sink(), err.get());
+            check_status(t.lib(), fn, st, err);
+            out.check(t.lib(), fn);
+            OrderReport report = exactly_one(t.lib(), fn, out.orders);
+            // By broker id the client id may legitimately differ in what the venue kept; match
+            // on the key that was asked.
+            match_order(t.lib(), fn, report, account_id, broker_order_id,
+                        broker_order_id.empty() ? client_order_id : std::string());
+            return report;
+        });
 }
 
 std::vector<OrderReport> PluginBroker::list_orders(const std::string& account_id, bool open_only,
@@ -364,104 +499,135 @@ std::vector<OrderReport> PluginBroker::list_orders(const std::string& account_id
         require(OG_CAP_REPORT_OPEN_ORDERS, "report_open_orders", fn);
     else
         require(OG_CAP_REPORT_RECENT_ORDERS, "report_recent_orders", fn);
-    const og_broker_vtable* t = library_->broker_table();
-    if (t->list_orders == nullptr) fail_missing(*library_, fn);
-    BrokerResults out(BrokerResults::kOrders);
-    ErrorBuffer err;
-    og_status st = t->list_orders(instance_, abi::view(account_id), open_only ? 1 : 0, since_ns,
-                                  out.sink(), err.get());
-    check_status(*library_, fn, st, err);
-    out.check(*library_, fn);
-    return std::move(out.orders);
+    if (library_->broker_table()->list_orders == nullptr) fail_missing(*library_, fn);
+    return bounded<std::vector<OrderReport>>(
+        fn, CallKind::Query, limits_.query_timeout,
+        [account_id, open_only, since_ns, fn](const Target& t, std::chrono::milliseconds) {
+            BrokerResults out(BrokerResults::kOrders);
+            ErrorBuffer err;
+            og_status st = t.table().list_orders(t.instance, abi::view(account_id),
+                                                 open_only ? 1 : 0, since_ns, out.sink(),
+                                                 err.get());
+            check_status(t.lib(), fn, st, err);
+            out.check(t.lib(), fn);
+            return std::move(out.orders);
+        });
 }
 
 std::vector<Fill> PluginBroker::list_fills(const std::string& account_id, int64_t since_ns) {
     const char* fn = "list_fills";
     require(OG_CAP_REPORT_FILLS, "report_fills", fn);
-    const og_broker_vtable* t = library_->broker_table();
-    if (t->list_fills == nullptr) fail_missing(*library_, fn);
-    BrokerResults out(BrokerResults::kFills);
-    ErrorBuffer err;
-    og_status st = t->list_fills(instance_, abi::view(account_id), since_ns, out.sink(), err.get());
-    check_status(*library_, fn, st, err);
-    out.check(*library_, fn);
-    return std::move(out.fills);
+    if (library_->broker_table()->list_fills == nullptr) fail_missing(*library_, fn);
+    return bounded<std::vector<Fill>>(
+        fn, CallKind::Query, limits_.query_timeout,
+        [account_id, since_ns, fn](const Target& t, std::chrono::milliseconds) {
+            BrokerResults out(BrokerResults::kFills);
+            ErrorBuffer err;
+            og_status st = t.table().list_fills(t.instance, abi::view(account_id), since_ns,
+                                                out.sink(), err.get());
+            check_status(t.lib(), fn, st, err);
+            out.check(t.lib(), fn);
+            return std::move(out.fills);
+        });
 }
 
 std::vector<Position> PluginBroker::positions(const std::string& account_id) {
     const char* fn = "get_positions";
     require(OG_CAP_REPORT_POSITIONS, "report_positions", fn);
-    const og_broker_vtable* t = library_->broker_table();
-    if (t->get_positions == nullptr) fail_missing(*library_, fn);
-    BrokerResults out(BrokerResults::kPositions);
-    ErrorBuffer err;
-    og_status st = t->get_positions(instance_, abi::view(account_id), out.sink(), err.get());
-    check_status(*library_, fn, st, err);
-    out.check(*library_, fn);
-    return std::move(out.positions);
+    if (library_->broker_table()->get_positions == nullptr) fail_missing(*library_, fn);
+    return bounded<std::vector<Position>>(
+        fn, CallKind::Query, limits_.query_timeout,
+        [account_id, fn](const Target& t, std::chrono::milliseconds) {
+            BrokerResults out(BrokerResults::kPositions);
+            ErrorBuffer err;
+            og_status st =
+                t.table().get_positions(t.instance, abi::view(account_id), out.sink(), err.get());
+            check_status(t.lib(), fn, st, err);
+            out.check(t.lib(), fn);
+            return std::move(out.positions);
+        });
 }
 
 Account PluginBroker::account(const std::string& account_id) {
     const char* fn = "get_account";
     require(OG_CAP_REPORT_ACCOUNT, "report_account", fn);
-    const og_broker_vtable* t = library_->broker_table();
-    if (t->get_account == nullptr) fail_missing(*library_, fn);
-    BrokerResults out(BrokerResults::kAccounts);
-    ErrorBuffer err;
-    og_status st = t->get_account(instance_, abi::view(account_id), out.sink(), err.get());
-    check_status(*library_, fn, st, err);
-    out.check(*library_, fn);
-    return exactly_one(*library_, fn, out.accounts);
+    if (library_->broker_table()->get_account == nullptr) fail_missing(*library_, fn);
+    return bounded<Account>(
+        fn, CallKind::Query, limits_.query_timeout,
+        [account_id, fn](const Target& t, std::chrono::milliseconds) {
+            BrokerResults out(BrokerResults::kAccounts);
+            ErrorBuffer err;
+            og_status st =
+                t.table().get_account(t.instance, abi::view(account_id), out.sink(), err.get());
+            check_status(t.lib(), fn, st, err);
+            out.check(t.lib(), fn);
+            return exactly_one(t.lib(), fn, out.accounts);
+        });
 }
 
 Quote PluginBroker::quote(const std::string& symbol, const std::string& exchange) {
     const char* fn = "get_quote";
     require(OG_CAP_QUOTES, "quotes", fn);
-    const og_broker_vtable* t = library_->broker_table();
-    if (t->get_quote == nullptr) fail_missing(*library_, fn);
-    BrokerResults out(BrokerResults::kQuotes);
-    ErrorBuffer err;
-    og_status st =
-        t->get_quote(instance_, abi::view(symbol), abi::view(exchange), out.sink(), err.get());
-    check_status(*library_, fn, st, err);
-    out.check(*library_, fn);
-    return exactly_one(*library_, fn, out.quotes);
+    if (library_->broker_table()->get_quote == nullptr) fail_missing(*library_, fn);
+    return bounded<Quote>(
+        fn, CallKind::Query, limits_.query_timeout,
+        [symbol, exchange, fn](const Target& t, std::chrono::milliseconds) {
+            BrokerResults out(BrokerResults::kQuotes);
+            ErrorBuffer err;
+            og_status st = t.table().get_quote(t.instance, abi::view(symbol),
+                                               abi::view(exchange), out.sink(), err.get());
+            check_status(t.lib(), fn, st, err);
+            out.check(t.lib(), fn);
+            return exactly_one(t.lib(), fn, out.quotes);
+        });
 }
 
 void PluginBroker::subscribe_prices(const std::vector<Instrument>& instruments) {
     const char* fn = "subscribe_prices";
     require(OG_CAP_PRICE_SUBSCRIPTION, "price_subscription", fn);
-    const og_broker_vtable* t = library_->broker_table();
-    if (t->subscribe_prices == nullptr) fail_missing(*library_, fn);
-    abi::InstrumentsView view(instruments);
-    ErrorBuffer err;
-    og_status st = t->subscribe_prices(instance_, view.data(), view.size(), err.get());
-    check_status(*library_, fn, st, err);
+    if (library_->broker_table()->subscribe_prices == nullptr) fail_missing(*library_, fn);
+    bounded<Done>(fn, CallKind::Query, limits_.query_timeout,
+                  [instruments, fn](const Target& t, std::chrono::milliseconds) {
+                      abi::InstrumentsView view(instruments);
+                      ErrorBuffer err;
+                      og_status st = t.table().subscribe_prices(t.instance, view.data(),
+                                                                view.size(), err.get());
+                      check_status(t.lib(), fn, st, err);
+                      return Done{};
+                  });
 }
 
 std::vector<OrderReport> PluginBroker::cancel_all(const std::string& account_id,
                                                   std::chrono::milliseconds timeout) {
     const char* fn = "cancel_all";
     require(OG_CAP_CANCEL_ALL, "cancel_all", fn);
-    const og_broker_vtable* t = library_->broker_table();
-    if (t->cancel_all == nullptr) fail_missing(*library_, fn);
-    BrokerResults out(BrokerResults::kOrders);
-    ErrorBuffer err;
-    og_status st =
-        t->cancel_all(instance_, abi::view(account_id), timeout.count(), out.sink(), err.get());
-    check_status(*library_, fn, st, err);
-    out.check(*library_, fn);
-    return std::move(out.orders);
+    if (library_->broker_table()->cancel_all == nullptr) fail_missing(*library_, fn);
+    return bounded<std::vector<OrderReport>>(
+        fn, CallKind::Order, timeout,
+        [account_id, fn](const Target& t, std::chrono::milliseconds left) {
+            BrokerResults out(BrokerResults::kOrders);
+            ErrorBuffer err;
+            og_status st = t.table().cancel_all(t.instance, abi::view(account_id), left.count(),
+                                                out.sink(), err.get());
+            check_status(t.lib(), fn, st, err);
+            out.check(t.lib(), fn);
+            return std::move(out.orders);
+        });
 }
 
 void PluginBroker::ping(std::chrono::milliseconds timeout) {
     const char* fn = "ping";
-    const og_broker_vtable* t = library_->broker_table();
-    if (t->ping == nullptr) fail_missing(*library_, fn);
-    ErrorBuffer err;
-    og_status st = t->ping(instance_, timeout.count(), err.get());
-    check_status(*library_, fn, st, err);
+    if (library_->broker_table()->ping == nullptr) fail_missing(*library_, fn);
+    bounded<Done>(fn, CallKind::Query, timeout,
+                  [fn](const Target& t, std::chrono::milliseconds left) {
+                      ErrorBuffer err;
+                      og_status st = t.table().ping(t.instance, left.count(), err.get());
+                      check_status(t.lib(), fn, st, err);
+                      return Done{};
+                  });
 }
+
+CallPool::Stats PluginBroker::call_stats() const { return pool_->stats(); }
 
 SinkCounters PluginBroker::sink_counters() const {
     SinkCounters c;

@@ -16,6 +16,15 @@
 // host cannot tell from the plugin what happened at the venue: callers treat it like
 // UnknownOutcome (look the order up, never resend).
 //
+// Deadlines are the host's, not the plugin's: every broker call runs on the instance's own
+// CallPool (call_pool.hpp) and the caller waits at most its deadline (the call's `timeout` for
+// place/modify/cancel/cancel_all/ping, BrokerCallLimits::query_timeout for the queries) plus
+// kDeadlineGrace, the time a plugin that honours the deadline it was given needs to say so itself.
+// Past it the caller gets UnknownOutcome (order calls: the request may have left) or Timeout
+// (queries) and the plugin call keeps its pool thread until it returns; its late answer is
+// discarded and logged. A call that found no free thread before its deadline, or every thread
+// stuck past a deadline, was never made: Unavailable ("not sent").
+//
 // Error messages from the plugin are cut to 1 KiB and made one line (control characters become
 // spaces).
 #pragma once
@@ -30,6 +39,7 @@
 #include <vector>
 
 #include "ordergate/plugin_abi.h"
+#include "plugin_loader/call_pool.hpp"
 #include "plugin_loader/plugin_loader.hpp"
 #include "ports/ports.hpp"
 
@@ -43,18 +53,36 @@ struct SinkCounters {
     uint64_t handler_failures = 0;  // BrokerEvents threw (logged; the plugin is not told)
 };
 
+// How the host bounds the calls of one broker instance.
+struct BrokerCallLimits {
+    // Calls in the plugin at once (the pool's threads); more wait for a free thread until their
+    // deadline. A plugin that hangs holds at most this many threads.
+    size_t max_concurrent_calls = 16;
+    // Deadline of the queries, which carry none in the ABI (get_order, list_orders, list_fills,
+    // positions, account, quote, subscribe_prices).
+    std::chrono::milliseconds query_timeout{5000};
+    // How long stop() waits for calls still in the plugin after the plugin's own stop().
+    std::chrono::milliseconds stop_grace{5000};
+    // Told when a caller leaves a call at its deadline and when such a call returns (metrics).
+    CallPool::Observer observer;
+};
+
 // A broker instance of a loaded plugin.
 //
 // Threads: every port function may be called from several threads at once (the ABI requires
-// plugins to allow it). start() and stop() are idempotent and serialised with each other; the
-// destructor calls stop() then the plugin's destroy(), and must not run while another call on
-// this object is in flight. The event sink handed to the plugin forwards to `events` from plugin
+// plugins to allow it); each runs the plugin on the instance's call pool (see the top). start()
+// and stop() are idempotent and serialised with each other. stop() refuses new calls, calls the
+// plugin's stop() (which may end calls it has hanging), then waits up to stop_grace for calls
+// still in the plugin. The destructor calls stop() then the plugin's destroy(), and must not run
+// while another call on this object is in flight; when calls are still stuck in the plugin it
+// does NOT destroy the instance and keeps the library loaded (both leaked on purpose, logged):
+// freeing either under a running call would crash the process. The event sink handed to the plugin forwards to `events` from plugin
 // threads, concurrently; after stop() returns nothing is forwarded any more.
 class PluginBroker final : public ports::BrokerPort {
 public:
     // Use PluginLibrary::create_broker().
     PluginBroker(std::shared_ptr<PluginLibrary> library, std::string instance_name,
-                 ports::BrokerEvents* events);
+                 ports::BrokerEvents* events, BrokerCallLimits limits = {});
     ~PluginBroker() override;
     PluginBroker(const PluginBroker&) = delete;
     PluginBroker& operator=(const PluginBroker&) = delete;
@@ -88,6 +116,14 @@ public:
     // ABI 1.1; Unsupported for a 1.0 plugin.
     void ping(std::chrono::milliseconds timeout) override;
 
+    // What the instance's call pool holds now (stuck: calls past their deadline, still in the
+    // plugin) and has counted.
+    CallPool::Stats call_stats() const;
+    const BrokerCallLimits& call_limits() const { return limits_; }
+
+    // How long past a call's deadline the caller still waits for the plugin's own answer.
+    static constexpr std::chrono::milliseconds kDeadlineGrace{100};
+
     SinkCounters sink_counters() const;
     // Shorthand for sink_counters().invalid.
     uint64_t invalid_events() const;
@@ -99,12 +135,20 @@ public:
     struct SinkState;
 
 private:
+    struct Target;
+    enum class CallKind { Order, Query };
+    // Runs body(target, time_left) on the call pool and waits until `timeout` (+ grace) passes;
+    // see the top of the file for what each outcome becomes.
+    template <typename R, typename Body>
+    R bounded(const char* fn, CallKind kind, std::chrono::milliseconds timeout, Body body);
     void require(uint64_t capability, const char* capability_name, const char* function) const;
 
     std::shared_ptr<PluginLibrary> library_;  // keeps the .so loaded while this exists
     std::string name_;
     std::unique_ptr<SinkState> sink_;  // must outlive every plugin thread (until stop returns)
     void* instance_ = nullptr;
+    BrokerCallLimits limits_;
+    std::unique_ptr<CallPool> pool_;
     std::mutex lifecycle_mutex_;
     bool started_ = false;
     bool stopped_ = false;

@@ -161,11 +161,19 @@ spdlog::logger& PluginLibrary::logger() const { return *impl_->services->logger;
 std::unique_ptr<PluginBroker> PluginLibrary::create_broker(
     const std::string& instance_name,
     const std::vector<std::pair<std::string, std::string>>& config, ports::BrokerEvents* events) {
+    return create_broker(instance_name, config, events, BrokerCallLimits{});
+}
+
+std::unique_ptr<PluginBroker> PluginLibrary::create_broker(
+    const std::string& instance_name,
+    const std::vector<std::pair<std::string, std::string>>& config, ports::BrokerEvents* events,
+    const BrokerCallLimits& limits) {
     if (info_.kind != OG_KIND_BROKER)
         throw std::logic_error("plugin " + info_.path + " is a " + kind_name(info_.kind) +
                                " plugin, not a broker");
     if (events == nullptr) throw std::logic_error("create_broker: events must not be NULL");
-    auto broker = std::make_unique<PluginBroker>(shared_from_this(), instance_name, events);
+    auto broker =
+        std::make_unique<PluginBroker>(shared_from_this(), instance_name, events, limits);
     broker->create(config);
     broker->start();
     return broker;

@@ -56,6 +56,7 @@ class logger;
 namespace ordergate::plugin_loader {
 
 class PluginBroker;
+struct BrokerCallLimits;
 class PluginStorage;
 
 // What a loaded plugin declared about itself.
@@ -104,6 +105,11 @@ public:
     // must outlive the returned adapter and be thread-safe. Throws std::logic_error when this is
     // not a broker plugin or `events` is NULL, sdk::Error(status, message) when the plugin's
     // create or start fails (after start fails the instance is stopped and destroyed).
+    // `limits` bounds the instance's calls (plugin_adapters.hpp).
+    std::unique_ptr<PluginBroker> create_broker(
+        const std::string& instance_name,
+        const std::vector<std::pair<std::string, std::string>>& config,
+        ports::BrokerEvents* events, const BrokerCallLimits& limits);
     std::unique_ptr<PluginBroker> create_broker(
         const std::string& instance_name,
         const std::vector<std::pair<std::string, std::string>>& config,

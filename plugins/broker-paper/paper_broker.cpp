@@ -21,6 +21,7 @@ PaperBroker::PaperBroker(const sdk::PluginContext& ctx) : host_(ctx.host), sink_
     PaperSettings settings = parse_paper_settings(ctx.config);
     tick_ = settings.tick;
     silent_stream_ = settings.venue.fault.silent_stream;
+    hang_ = settings.venue.fault.hang;
     VenueEnv env;
     sdk::Host host = host_;
     env.now_ns = [host] { return host.now_ns(); };
@@ -43,12 +44,21 @@ PaperBroker::~PaperBroker() {
 
 void PaperBroker::start() {
     std::lock_guard lock(lifecycle_mu_);
+    {
+        std::lock_guard hang_lock(hang_mu_);
+        hang_ended_ = false;
+    }
     if (worker_.joinable()) return;
     stopping_ = false;
     worker_ = std::thread([this] { run(); });
 }
 
 void PaperBroker::stop() {
+    {
+        std::lock_guard lock(hang_mu_);
+        hang_ended_ = true;
+    }
+    hang_cv_.notify_all();
     {
         std::lock_guard lock(lifecycle_mu_);
         if (worker_.joinable()) {
@@ -114,13 +124,23 @@ void PaperBroker::run() {
     }
 }
 
+void PaperBroker::hang() {
+    if (hang_.count() == 0) return;
+    std::unique_lock lock(hang_mu_);
+    if (hang_cv_.wait_for(lock, hang_, [this] { return hang_ended_; }))
+        throw sdk::Error(Status::Unavailable,
+                         "broker-paper: stopped while the call hung (fault.hang_ms); nothing done");
+}
+
 OrderReport PaperBroker::place_order(const OrderRequest& request,
                                      std::chrono::milliseconds timeout) {
+    hang();
     return translated([&] { return venue_->place_order(request, timeout); });
 }
 
 OrderReport PaperBroker::modify_order(const ModifyRequest& request,
                                       std::chrono::milliseconds timeout) {
+    hang();
     return translated([&] { return venue_->modify_order(request, timeout); });
 }
 
@@ -128,6 +148,7 @@ OrderReport PaperBroker::cancel_order(const std::string& account_id,
                                       const std::string& broker_order_id,
                                       const std::string& client_order_id,
                                       std::chrono::milliseconds timeout) {
+    hang();
     return translated([&] {
         return venue_->cancel_order(account_id, broker_order_id, client_order_id, timeout);
     });
@@ -136,41 +157,50 @@ OrderReport PaperBroker::cancel_order(const std::string& account_id,
 OrderReport PaperBroker::get_order(const std::string& account_id,
                                    const std::string& broker_order_id,
                                    const std::string& client_order_id) {
+    hang();
     return translated(
         [&] { return venue_->get_order(account_id, broker_order_id, client_order_id); });
 }
 
 std::vector<OrderReport> PaperBroker::list_orders(const std::string& account_id, bool open_only,
                                                   int64_t since_ns) {
+    hang();
     return translated([&] { return venue_->list_orders(account_id, open_only, since_ns); });
 }
 
 std::vector<Fill> PaperBroker::list_fills(const std::string& account_id, int64_t since_ns) {
+    hang();
     return translated([&] { return venue_->list_fills(account_id, since_ns); });
 }
 
 std::vector<Position> PaperBroker::positions(const std::string& account_id) {
+    hang();
     return translated([&] { return venue_->positions(account_id); });
 }
 
 Account PaperBroker::account(const std::string& account_id) {
+    hang();
     return translated([&] { return venue_->account(account_id); });
 }
 
 Quote PaperBroker::quote(const std::string& symbol, const std::string& exchange) {
+    hang();
     return translated([&] { return venue_->quote(symbol, exchange); });
 }
 
 void PaperBroker::subscribe_prices(const std::vector<Instrument>& instruments) {
+    hang();
     translated([&] { venue_->subscribe_prices(instruments); });
 }
 
 std::vector<OrderReport> PaperBroker::cancel_all(const std::string& account_id,
                                                  std::chrono::milliseconds timeout) {
+    hang();
     return translated([&] { return venue_->cancel_all(account_id, timeout); });
 }
 
 void PaperBroker::ping(std::chrono::milliseconds /*timeout*/) {
+    hang();
     translated([&] { venue_->ping(); });
 }
 

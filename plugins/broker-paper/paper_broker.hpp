@@ -11,6 +11,9 @@
 // never called again. Calls from the host may come from any thread, concurrently, before, during
 // and after start()/stop().
 //
+// fault.hang_ms: every call from the host first waits hang_ms (ignoring its deadline) or until
+// stop(), which ends every hang; until the next start() a call that would hang fails Unavailable.
+//
 // A failure inside the worker (a failed journal write, an arithmetic overflow of the walk) is
 // logged through the host at error level and stops the background steps; the venue then answers
 // calls with Status::Internal (journal) or keeps answering (anything else), never silently.
@@ -18,6 +21,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -78,6 +82,8 @@ class PaperBroker : public sdk::BrokerPlugin {
   private:
     void run();
     void deliver(std::vector<VenueEvent>& events);
+    // The fault.hang_ms wait at the start of every call; throws Unavailable when stop() ended it.
+    void hang();
 
     sdk::Host host_;
     sdk::EventSink sink_;
@@ -88,6 +94,11 @@ class PaperBroker : public sdk::BrokerPlugin {
     std::mutex lifecycle_mu_;  // start/stop
     std::thread worker_;
     std::atomic<bool> stopping_{false};
+
+    std::chrono::milliseconds hang_{0};  // fault.hang_ms
+    std::mutex hang_mu_;
+    std::condition_variable hang_cv_;
+    bool hang_ended_ = false;  // by stop(), until start()
 };
 
 }  // namespace ordergate::paper

@@ -29,6 +29,7 @@ const std::set<std::string, std::less<>> kKeys = {
     "fault.timeout_after_send_ratio",
     "fault.disconnect",
     "fault.silent_stream",
+    "fault.hang_ms",
     "journal_path",
     "journal_fsync",
     "journal_snapshot_ticks",
@@ -132,6 +133,7 @@ PaperSettings parse_paper_settings(const sdk::Config& c) {
         c.get_decimal("fault.timeout_after_send_ratio", v.fault.timeout_after_send_ratio);
     v.fault.disconnect = c.get_bool("fault.disconnect", v.fault.disconnect);
     v.fault.silent_stream = c.get_bool("fault.silent_stream", v.fault.silent_stream);
+    v.fault.hang = std::chrono::milliseconds(non_negative_int(c, "fault.hang_ms", 0));
 
     v.journal_path = c.get_or("journal_path", "");
     v.journal_fsync = c.get_bool("journal_fsync", v.journal_fsync);

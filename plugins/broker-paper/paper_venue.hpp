@@ -123,6 +123,11 @@ struct FaultConfig {
     // The push stream goes silent while the venue keeps answering calls: order updates and
     // fills are never pushed (the host learns of them only by asking). Read by the plugin class.
     bool silent_stream = false;
+    // Every call from the host (queries and ping included) first blocks this long, ignoring its
+    // deadline, as a plugin stuck in a read that never times out would; stop() cuts every hang
+    // short and until the next start() such calls fail Unavailable at once, with nothing done.
+    // 0: off. Read by the plugin class.
+    std::chrono::milliseconds hang{0};
 };
 
 // The venue's settings; plugins/broker-paper/README.md documents the config keys behind them.

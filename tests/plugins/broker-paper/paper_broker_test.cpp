@@ -114,6 +114,7 @@ TEST(PaperSettingsTest, DefaultsMatchTheReadme) {
     EXPECT_EQ(s.venue.latency.count(), 0);
     EXPECT_EQ(s.venue.send_delay.count(), 0);
     EXPECT_FALSE(s.venue.fault.disconnect);
+    EXPECT_EQ(s.venue.fault.hang.count(), 0);
     EXPECT_TRUE(s.venue.journal_path.empty());
     EXPECT_EQ(s.venue.journal_snapshot_ticks, 100);
 }
@@ -141,6 +142,7 @@ TEST(PaperSettingsTest, ReadsEveryKey) {
         {"fault.timeout_before_send_ratio", "0.2"},
         {"fault.timeout_after_send_ratio", "0.3"},
         {"fault.disconnect", "true"},
+        {"fault.hang_ms", "700"},
         {"journal_path", "/tmp/x.journal"},
         {"journal_fsync", "true"},
         {"journal_snapshot_ticks", "10"},
@@ -166,6 +168,7 @@ TEST(PaperSettingsTest, ReadsEveryKey) {
     EXPECT_TRUE(v.fault.timeout_before_send_ratio == D("0.2"));
     EXPECT_TRUE(v.fault.timeout_after_send_ratio == D("0.3"));
     EXPECT_TRUE(v.fault.disconnect);
+    EXPECT_EQ(v.fault.hang.count(), 700);
     EXPECT_EQ(v.journal_path, "/tmp/x.journal");
     EXPECT_TRUE(v.journal_fsync);
     EXPECT_EQ(v.journal_snapshot_ticks, 10);
@@ -190,6 +193,7 @@ TEST(PaperSettingsTest, UnknownKeysAndBadValuesNameTheKey) {
     EXPECT_NE(message({{"fault.reject_ratoi", "1"}}).find("fault.reject_ratoi"), std::string::npos);
     EXPECT_NE(message({{"latency_ms", "fast"}}).find("latency_ms"), std::string::npos);
     EXPECT_NE(message({{"latency_ms", "-1"}}).find("latency_ms"), std::string::npos);
+    EXPECT_NE(message({{"fault.hang_ms", "-1"}}).find("fault.hang_ms"), std::string::npos);
     EXPECT_NE(message({{"initial_cash", "1e6"}}).find("initial_cash"), std::string::npos);
     EXPECT_NE(message({{"prices.X", "abc"}}).find("prices.X"), std::string::npos);
 }
@@ -292,6 +296,35 @@ TEST(PaperBrokerTest, DisconnectFaultReportsTheLinkAndRefusesCalls) {
               }),
               Status::Unavailable);
     broker.stop();
+}
+
+// fault.hang_ms stands for a plugin stuck past its deadline: the host's own deadline is tested
+// against it (tests/integration), so the hang must really ignore the call's deadline.
+TEST(PaperBrokerTest, HangFaultIgnoresTheDeadlineThenAnswers) {
+    SinkRecorder rec;
+    PaperBroker broker(context({{"tick_ms", "0"}, {"fault.hang_ms", "30"}}, rec));
+    // A 1 ms deadline inside a 30 ms hang: the call neither times out nor loses its answer.
+    OrderReport r = broker.place_order(order("h1", Side::Buy, OrderType::Market, "1"),
+                                       std::chrono::milliseconds(1));
+    EXPECT_EQ(r.status, OrderStatus::Filled);
+    EXPECT_EQ(broker.quote("INFY", "NSE").symbol, "INFY");
+}
+
+TEST(PaperBrokerTest, StopEndsEveryHangAndLaterCallsFailUntilStart) {
+    SinkRecorder rec;
+    PaperBroker broker(context({{"tick_ms", "0"}, {"fault.hang_ms", "600000"}}, rec));
+    broker.start();
+    // Whether the call is hanging when stop() runs or arrives after it, it ends Unavailable.
+    Status place_status = Status::Ok;
+    std::thread caller([&] {
+        place_status = status_of([&] {
+            broker.place_order(order("h2", Side::Buy, OrderType::Market, "1"), kTimeout);
+        });
+    });
+    broker.stop();
+    caller.join();
+    EXPECT_EQ(place_status, Status::Unavailable);
+    EXPECT_EQ(status_of([&] { broker.get_order("ACC1", "", "h2"); }), Status::Unavailable);
 }
 
 TEST(PaperBrokerTest, StopWritesASnapshotAndANewInstanceResumes) {

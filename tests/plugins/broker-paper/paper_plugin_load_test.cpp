@@ -2,6 +2,7 @@
 // through the C table, events through the host's sink, error mapping, and a restart on a journal.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -162,6 +163,43 @@ TEST(PaperPluginLoaded, TimeoutAfterSendIsUnknownOutcomeAndTheOrderIsFoundByClie
               Status::UnknownOutcome);
     EXPECT_EQ(broker->get_order("ACC1", "", "lost").status, OrderStatus::Filled);
     EXPECT_TRUE(events.wait_for("order lost FILLED"));
+}
+
+// The host enforces each call's deadline on a plugin that ignores it (fault.hang_ms): order
+// calls end UnknownOutcome (the request may have left), queries Timeout; the hung calls hold
+// only the instance's own threads, and once all are stuck the next call is refused at once.
+TEST(PaperPluginLoaded, HostDeadlineEndsCallsToAHungPlugin) {
+    Events events;
+    auto lib = load_plugin(OG_BROKER_PAPER_SO, OG_KIND_BROKER);
+    plugin_loader::BrokerCallLimits limits;
+    limits.max_concurrent_calls = 3;
+    limits.query_timeout = std::chrono::milliseconds(50);
+    std::atomic<int> timed_out{0};
+    limits.observer.deadline_passed = [&](std::string_view, size_t) { ++timed_out; };
+    auto broker =
+        lib->create_broker("hung", quiet({{"fault.hang_ms", "600000"}}), &events, limits);
+    const auto deadline = std::chrono::milliseconds(50);
+    EXPECT_EQ(status_of([&] {
+                  broker->place_order(order("h1", Side::Buy, OrderType::Market, "1"), deadline);
+              }),
+              Status::UnknownOutcome);
+    EXPECT_EQ(status_of([&] { broker->cancel_order("ACC1", "P-1", "", deadline); }),
+              Status::UnknownOutcome);
+    EXPECT_EQ(status_of([&] { broker->quote("INFY", "NSE"); }), Status::Timeout);
+    EXPECT_EQ(timed_out.load(), 3);
+    EXPECT_EQ(broker->call_stats().stuck, 3u);
+    // Every thread is stuck: refused now (nothing sent), even with an hour to wait.
+    EXPECT_EQ(status_of([&] { broker->account("ACC1"); }), Status::Unavailable);
+    EXPECT_EQ(status_of([&] {
+                  broker->place_order(order("h2", Side::Buy, OrderType::Market, "1"),
+                                      std::chrono::hours(1));
+              }),
+              Status::Unavailable);
+    EXPECT_EQ(broker->call_stats().threads, 3u);
+    // The plugin's stop ends its hangs: stop waits for them, and the instance is destroyed.
+    broker->stop();
+    EXPECT_EQ(broker->call_stats().stuck, 0u);
+    EXPECT_EQ(broker->call_stats().running, 0u);
 }
 
 TEST(PaperPluginLoaded, DisconnectIsUnavailableAndReported) {

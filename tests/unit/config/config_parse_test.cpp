@@ -20,6 +20,8 @@ TEST(ConfigParse, MinimalConfigTakesTheDocumentedDefaults) {
     EXPECT_EQ(c.http.max_threads, 64);
     EXPECT_EQ(c.storage.plugin, "storage-sqlite");
     EXPECT_EQ(c.brokers[0].timeout_ms, 5000);
+    EXPECT_EQ(c.brokers[0].query_deadline_ms(), 5000);
+    EXPECT_EQ(c.brokers[0].max_concurrent_calls, 16);
     EXPECT_TRUE(c.brokers[0].settings.empty());
     EXPECT_FALSE(c.risk.max_quantity);
     EXPECT_EQ(c.idempotency.backend, "memory");
@@ -95,6 +97,26 @@ logging:
     EXPECT_EQ(c.auth.rate_burst, 20u);
     EXPECT_EQ(c.auth.verified_token_cache_size, 0u);
     EXPECT_EQ(c.logging.level, "debug");
+}
+
+TEST(ConfigParse, BrokerCallLimitsAreReadAndQueriesDefaultToTheOrderDeadline) {
+    Config c = parse(R"(brokers:
+  - name: a
+    plugin: broker-paper
+    timeout_ms: 250
+    query_timeout_ms: 40
+    max_concurrent_calls: 3
+  - name: b
+    plugin: broker-paper
+    timeout_ms: 700
+accounts:
+  - id: ACC1
+    broker: a
+)");
+    EXPECT_EQ(c.brokers[0].query_deadline_ms(), 40);
+    EXPECT_EQ(c.brokers[0].max_concurrent_calls, 3);
+    EXPECT_EQ(c.brokers[1].query_deadline_ms(), 700);
+    EXPECT_EQ(c.brokers[1].max_concurrent_calls, 16);
 }
 
 TEST(ConfigParse, SettingsAreFlattenedInDocumentOrder) {

@@ -403,6 +403,11 @@ class FakeBroker : public ports::BrokerPort {
         std::lock_guard lock(mutex_);
         cancel_ = std::move(f);
     }
+    using SubscribeFn = std::function<void(const std::vector<Instrument>&)>;
+    void on_subscribe(SubscribeFn f) {
+        std::lock_guard lock(mutex_);
+        subscribe_ = std::move(f);
+    }
 
     std::vector<OrderRequest> places() const {
         std::lock_guard lock(mutex_);
@@ -459,6 +464,15 @@ class FakeBroker : public ports::BrokerPort {
     OrderReport get_order(const std::string&, const std::string&, const std::string&) override {
         fail(Status::NotFound, "not scripted");
     }
+    void subscribe_prices(const std::vector<Instrument>& instruments) override {
+        SubscribeFn f;
+        {
+            std::lock_guard lock(mutex_);
+            f = subscribe_;
+        }
+        if (!f) fail(Status::Unsupported, "subscribe not scripted");
+        f(instruments);
+    }
 
   private:
     const std::string name_;
@@ -467,6 +481,7 @@ class FakeBroker : public ports::BrokerPort {
     PlaceFn place_;
     ModifyFn modify_;
     CancelFn cancel_;
+    SubscribeFn subscribe_;
     std::vector<OrderRequest> places_;
     std::vector<ModifyRequest> modifies_;
     std::vector<CancelCall> cancels_;

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -119,6 +120,43 @@ TEST_F(OrderServiceTest, Place_PersistsTheIntentBeforeTheBrokerIsCalled) {
     EXPECT_EQ(seen_by_broker->status, OrderStatus::PendingNew);
     EXPECT_EQ(seen_by_broker->version, 1);
     EXPECT_EQ(seen_by_broker->id, res->order.id);
+}
+
+// A price subscription is a broker call too: while one hangs (until its deadline), orders in
+// other instruments go on instead of queueing behind it, and the set they added is sent next.
+TEST_F(OrderServiceTest, Place_OrdersGoOnWhileAPriceSubscriptionHangs) {
+    broker_.set_capabilities(kAllCaps | OG_CAP_PRICE_SUBSCRIPTION);
+    std::promise<void> entered;
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::mutex mu;
+    std::vector<size_t> sent;  // instruments per subscription
+    broker_.on_subscribe([&](const std::vector<Instrument>& list) {
+        bool first;
+        {
+            std::lock_guard lock(mu);
+            first = sent.empty();
+            sent.push_back(list.size());
+        }
+        if (first) {
+            entered.set_value();
+            released.wait();
+        }
+    });
+    service_->start_price_feeds();
+    std::thread hung([&] { service_->place(limit_buy("c1"), scope_, origin_); });
+    entered.get_future().wait();
+
+    OrderRequest other = limit_buy("c2");
+    other.symbol = "MSFT";
+    auto res = service_->place(other, scope_, origin_);
+    ASSERT_TRUE(res.has_value()) << res.error().detail;
+    EXPECT_EQ(res->order.status, OrderStatus::Open);
+
+    release.set_value();
+    hung.join();
+    std::lock_guard lock(mu);
+    EXPECT_EQ(sent, (std::vector<size_t>{1, 2}));
 }
 
 TEST_F(OrderServiceTest, Place_AckMakesTheOrderOpenWithABrokerEventAtSeq2) {
