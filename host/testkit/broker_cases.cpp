@@ -1,6 +1,8 @@
 // The broker contract. Every case works against any broker: what the plugin does not declare is
 // skipped with the reason. Events are awaited on a condition variable with a bounded deadline.
+#include <cctype>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -77,12 +79,63 @@ struct Instance {
     std::unique_ptr<plugin_loader::PluginBroker> broker;
 };
 
+const std::string kOwnKeys = "the plugin's own keys";
+
+// The account the cases trade in; skips the case once an earlier one found the plugin does not
+// know it (cases.hpp, "Settings the plugin refuses").
+std::string kit_account(CaseContext& ctx) {
+    ctx.require_settings();
+    return ctx.kit("account", "ACC-TEST");
+}
+
 Instance make_instance(CaseContext& ctx, bool with_faults = false) {
+    if (ctx.missing_setting() == kOwnKeys) ctx.require_settings();
     Instance in;
-    in.broker = ctx.library().create_broker(ctx.unique("kit"),
-                                            with_faults ? ctx.fault_config() : ctx.config(),
-                                            in.events.get());
+    try {
+        in.broker = ctx.library().create_broker(ctx.unique("kit"),
+                                                with_faults ? ctx.fault_config() : ctx.config(),
+                                                in.events.get());
+    } catch (const sdk::Error& e) {
+        // A configuration the plugin refuses fails every case the same way: say it once.
+        if (!with_faults && e.status() == Status::InvalidArgument)
+            ctx.needs_settings(kOwnKeys,
+                               std::string("the plugin refused its settings: ") + e.what());
+        throw;
+    }
     return in;
+}
+
+// True when the plugin's error says it does not know `account`: it names the account and says
+// unknown / not found (paper answers NotFound "unknown account 'X'" to queries and Rejected with
+// the same text to orders). A refusal that merely names the account (funds) is not this.
+bool names_unknown_account(const sdk::Error& e, const std::string& account) {
+    if (e.status() != Status::NotFound && e.status() != Status::Rejected &&
+        e.status() != Status::InvalidArgument)
+        return false;
+    std::string text = e.what();
+    if (text.find(account) == std::string::npos) return false;
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (const char* word : {"unknown", "not found", "no such", "does not exist"})
+        if (text.find(word) != std::string::npos) return true;
+    return false;
+}
+
+// Turns the plugin's "unknown account" for testkit.account into the settings failure: the kit's
+// account is not one the plugin's configuration defines, and every case trading in it would
+// fail the same way.
+std::function<void(CaseContext&)> account_aware(std::function<void(CaseContext&)> fn) {
+    return [fn = std::move(fn)](CaseContext& ctx) {
+        try {
+            fn(ctx);
+        } catch (const sdk::Error& e) {
+            const std::string account = ctx.kit("account", "ACC-TEST");
+            if (names_unknown_account(e, account))
+                ctx.needs_settings("testkit.account", "testkit.account '" + account +
+                                                          "' is unknown to the plugin (" +
+                                                          e.what() + ")");
+            throw;
+        }
+    };
 }
 
 milliseconds event_timeout(CaseContext& ctx) { return milliseconds(ctx.kit_int("timeout_ms", 10000)); }
@@ -93,7 +146,7 @@ milliseconds call_timeout(CaseContext& ctx) {
 OrderRequest order(CaseContext& ctx, OrderType type) {
     OrderRequest r;
     r.client_order_id = ctx.unique("cid");
-    r.account_id = ctx.kit("account", "ACC-TEST");
+    r.account_id = kit_account(ctx);
     r.symbol = ctx.kit("symbol", "AAPL");
     r.exchange = ctx.kit("exchange", "");
     r.side = Side::Buy;
@@ -336,7 +389,7 @@ void modify(CaseContext& ctx) {
 void cancel_unknown(CaseContext& ctx) {
     Instance in = make_instance(ctx);
     expect_error(ctx, "cancel of an unknown order", {Status::NotFound, Status::Rejected}, [&] {
-        in.broker->cancel_order(ctx.kit("account", "ACC-TEST"), ctx.unique("no-such-order"), "",
+        in.broker->cancel_order(kit_account(ctx), ctx.unique("no-such-order"), "",
                                 call_timeout(ctx));
     });
 }
@@ -344,11 +397,11 @@ void cancel_unknown(CaseContext& ctx) {
 void get_unknown(CaseContext& ctx) {
     Instance in = make_instance(ctx);
     expect_error(ctx, "status of an unknown broker id", {Status::NotFound}, [&] {
-        in.broker->get_order(ctx.kit("account", "ACC-TEST"), ctx.unique("no-such-order"), "");
+        in.broker->get_order(kit_account(ctx), ctx.unique("no-such-order"), "");
     });
     if (ctx.declares(OG_CAP_QUERY_BY_CLIENT_ID))
         expect_error(ctx, "status of an unknown client id", {Status::NotFound}, [&] {
-            in.broker->get_order(ctx.kit("account", "ACC-TEST"), "", ctx.unique("no-such-cid"));
+            in.broker->get_order(kit_account(ctx), "", ctx.unique("no-such-cid"));
         });
 }
 
@@ -423,14 +476,14 @@ void list_fills(CaseContext& ctx) {
 void positions(CaseContext& ctx) {
     ctx.require_capability(OG_CAP_REPORT_POSITIONS, "report_positions");
     Instance in = make_instance(ctx);
-    for (const Position& p : in.broker->positions(ctx.kit("account", "ACC-TEST")))
+    for (const Position& p : in.broker->positions(kit_account(ctx)))
         ctx.check(!p.symbol.empty(), "position without a symbol");
 }
 
 void account(CaseContext& ctx) {
     ctx.require_capability(OG_CAP_REPORT_ACCOUNT, "report_account");
     Instance in = make_instance(ctx);
-    std::string id = ctx.kit("account", "ACC-TEST");
+    std::string id = kit_account(ctx);
     Account a = in.broker->account(id);
     ctx.check(a.account_id == id, "account for '" + a.account_id + "', asked for '" + id + "'");
     ctx.check(!a.currency.empty(), "account without a currency");
@@ -478,6 +531,7 @@ void unknown_outcome(CaseContext& ctx) {
 
 void concurrent_place(CaseContext& ctx) {
     require_market(ctx);
+    kit_account(ctx);  // skips here, not in the threads, when the account is unknown
     Instance in = make_instance(ctx);
     const int threads = 8;
     const int per_thread = static_cast<int>(ctx.kit_int("orders_per_thread", 10));
@@ -552,7 +606,7 @@ void reload(CaseContext& ctx) {
 }  // namespace
 
 std::vector<Case> broker_cases() {
-    return {
+    std::vector<Case> cases = {
         {"broker.descriptor", descriptor},
         {"broker.lifecycle", lifecycle},
         {"broker.place_market", place_market_case},
@@ -578,6 +632,8 @@ std::vector<Case> broker_cases() {
         {"broker.ping", ping},
         {"broker.reload", reload},
     };
+    for (Case& c : cases) c.fn = account_aware(std::move(c.fn));
+    return cases;
 }
 
 }  // namespace ordergate::testkit

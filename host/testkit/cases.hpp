@@ -27,6 +27,15 @@
 //                          by the fault cases: with it, place_order must end in UnknownOutcome
 //                          (e.g. broker-paper: testkit.fault_config.fault.timeout_after_send_ratio: 1)
 // Storage cases may define their own `testkit.` keys (see storage_cases.cpp).
+//
+// Settings the plugin refuses. When a case finds that the plugin cannot work with the kit's
+// settings — the broker does not know testkit.account (NotFound naming it), or refuses its own
+// configuration at create (InvalidArgument) — that case fails once with the plugin's answer, the
+// later cases needing those settings are skipped ("needs testkit.account (see broker.x)"), and
+// the run ends with one line saying what to pass:
+//   the plugin needs settings: pass --config plugin.yaml with the plugin's own keys and
+//   testkit.account set to an account they define (…)
+// The run still fails: nothing that needed the settings was verified.
 #pragma once
 
 #include <atomic>
@@ -96,6 +105,21 @@ public:
     [[noreturn]] void fail(const std::string& message);
     [[noreturn]] void skip(const std::string& reason);
 
+    // The settings problem an earlier case found (see "Settings the plugin refuses" above):
+    // fails this case with `reason`, and makes require_settings() skip the later cases.
+    // `setting` names what is missing ("testkit.account", "the plugin's own keys").
+    [[noreturn]] void needs_settings(const std::string& setting, const std::string& reason);
+    // Skips the case when an earlier case found the settings missing.
+    void require_settings();
+    // What is missing ("" when nothing was found), and the case that found it.
+    const std::string& missing_setting() const { return missing_setting_; }
+    // The --config file given ("" when none); only used to word the settings line.
+    void set_config_file(std::string path) { config_file_ = std::move(path); }
+    const std::string& config_file() const { return config_file_; }
+    // The case running now (set by run_cases).
+    const std::string& current_case() const { return current_case_; }
+    void set_current_case(std::string name) { current_case_ = std::move(name); }
+
     // Drops this context's library handle and loads the plugin again; returns whether the old
     // library was really unloaded (no one else held it). Used by the reload case.
     bool reload();
@@ -109,6 +133,7 @@ private:
     plugin_loader::HostServicesConfig services_;
     std::string run_id_;
     std::atomic<uint64_t> counter_{0};
+    std::string missing_setting_, missing_found_by_, config_file_, current_case_;
 };
 
 struct Case {
@@ -121,8 +146,8 @@ std::vector<Case> broker_cases();
 // The storage contract (host/testkit/storage_cases.cpp).
 std::vector<Case> storage_cases();
 
-// Runs `cases` in order, printing one line each and a summary to `out`. Returns the number of
-// failed cases.
+// Runs `cases` in order, printing one line each and a summary to `out` (then the settings line
+// when a case found settings missing). Returns the number of failed cases.
 int run_cases(const std::vector<Case>& cases, CaseContext& ctx, std::ostream& out);
 
 }  // namespace ordergate::testkit
