@@ -23,6 +23,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -89,6 +90,10 @@ public:
     void ping(std::chrono::milliseconds timeout) override;
 
     SinkCounters sink_counters() const;
+    // Reads sink_counters() and stays callable after this object is destroyed: what a plugin
+    // sends from its destroy() (after stop returned, so dropped and counted in after_stop) is
+    // only visible by then. Used by the contract kit.
+    std::function<SinkCounters()> sink_counters_reader() const;
     // Shorthand for sink_counters().invalid.
     uint64_t invalid_events() const;
     const PluginLibrary& library() const { return *library_; }
@@ -103,7 +108,8 @@ private:
 
     std::shared_ptr<PluginLibrary> library_;  // keeps the .so loaded while this exists
     std::string name_;
-    std::unique_ptr<SinkState> sink_;  // must outlive every plugin thread (until stop returns)
+    // Must outlive every plugin thread (until stop returns); shared with sink_counters_reader().
+    std::shared_ptr<SinkState> sink_;
     void* instance_ = nullptr;
     std::mutex lifecycle_mutex_;
     bool started_ = false;

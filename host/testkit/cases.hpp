@@ -22,11 +22,28 @@
 //   testkit.limit_price    a BUY LIMIT price that rests without filling   (default "0.01")
 //   testkit.timeout_ms     deadline for events to arrive                  (default 10000)
 //   testkit.orders_per_thread   orders per thread in the concurrency case (default 10)
+//   testkit.settle_orders  MARKET orders fills_consistent / broker_id_stable follow (default 3)
 //   testkit.expect_market_fill  a MARKET order fills promptly             (default true)
 //   testkit.fault_config.* a sub-map merged over the plugin config for a second instance used
 //                          by the fault cases: with it, place_order must end in UnknownOutcome
 //                          (e.g. broker-paper: testkit.fault_config.fault.timeout_after_send_ratio: 1)
 // Storage cases may define their own `testkit.` keys (see storage_cases.cpp).
+//
+// What the broker cases hold a plugin's events to (DESIGN.md: fills are facts, de-duplicated by
+// broker trade id per broker instance). The cases that follow orders to the end
+// (fills_consistent, broker_id_stable) wait for each order's terminal update, then stop the
+// instance — stop joins the plugin's threads, so every event it will send has arrived — and check:
+//   broker.fills_consistent   per order: a trade id delivered again repeats the fill exactly
+//                             (quantity, price, side, broker order id) — a re-delivery is legal,
+//                             the host counts it once; the distinct trade ids add up to no more
+//                             than the order's quantity (one execution sent under two trade ids
+//                             shows here) and to the filled quantity of its final report.
+//   broker.broker_id_stable   every pushed update and fill of an order names it by the broker
+//                             order id its ack gave (a fill may leave it empty).
+//   broker.no_events_after_stop  the event sink is not called after stop() returned: the
+//                             instance is stopped with an order and a price subscription in
+//                             flight, then destroyed (a sink call from destroy() counts too).
+// Each failure is one line naming the order (client id, broker id) and the trade ids.
 //
 // Settings the plugin refuses. When a case finds that the plugin cannot work with the kit's
 // settings — the broker does not know testkit.account (NotFound naming it), or refuses its own
