@@ -212,7 +212,7 @@ struct PluginBroker::SinkState {
 PluginBroker::PluginBroker(std::shared_ptr<PluginLibrary> library, std::string instance_name,
                            ports::BrokerEvents* events, BrokerCallLimits limits)
     : library_(std::move(library)), name_(std::move(instance_name)),
-      sink_(std::make_unique<SinkState>()), limits_(std::move(limits)) {
+      sink_(std::make_shared<SinkState>()), limits_(std::move(limits)) {
     sink_->library = library_.get();
     sink_->broker = name_;
     sink_->events = events;
@@ -629,13 +629,23 @@ void PluginBroker::ping(std::chrono::milliseconds timeout) {
 
 CallPool::Stats PluginBroker::call_stats() const { return pool_->stats(); }
 
-SinkCounters PluginBroker::sink_counters() const {
+namespace {
+
+SinkCounters read_counters(const PluginBroker::SinkState& s) {
     SinkCounters c;
-    c.delivered = sink_->delivered.load();
-    c.invalid = sink_->invalid.load();
-    c.after_stop = sink_->after_stop.load();
-    c.handler_failures = sink_->handler_failures.load();
+    c.delivered = s.delivered.load();
+    c.invalid = s.invalid.load();
+    c.after_stop = s.after_stop.load();
+    c.handler_failures = s.handler_failures.load();
     return c;
+}
+
+}  // namespace
+
+SinkCounters PluginBroker::sink_counters() const { return read_counters(*sink_); }
+
+std::function<SinkCounters()> PluginBroker::sink_counters_reader() const {
+    return [sink = std::shared_ptr<const SinkState>(sink_)] { return read_counters(*sink); };
 }
 
 uint64_t PluginBroker::invalid_events() const { return sink_->invalid.load(); }

@@ -32,6 +32,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -125,6 +126,10 @@ public:
     static constexpr std::chrono::milliseconds kDeadlineGrace{100};
 
     SinkCounters sink_counters() const;
+    // Reads sink_counters() and stays callable after this object is destroyed: what a plugin
+    // sends from its destroy() (after stop returned, so dropped and counted in after_stop) is
+    // only visible by then. Used by the contract kit.
+    std::function<SinkCounters()> sink_counters_reader() const;
     // Shorthand for sink_counters().invalid.
     uint64_t invalid_events() const;
     const PluginLibrary& library() const { return *library_; }
@@ -145,7 +150,8 @@ private:
 
     std::shared_ptr<PluginLibrary> library_;  // keeps the .so loaded while this exists
     std::string name_;
-    std::unique_ptr<SinkState> sink_;  // must outlive every plugin thread (until stop returns)
+    // Must outlive every plugin thread (until stop returns); shared with sink_counters_reader().
+    std::shared_ptr<SinkState> sink_;
     void* instance_ = nullptr;
     BrokerCallLimits limits_;
     std::unique_ptr<CallPool> pool_;

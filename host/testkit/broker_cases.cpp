@@ -1,6 +1,9 @@
 // The broker contract. Every case works against any broker: what the plugin does not declare is
 // skipped with the reason. Events are awaited on a condition variable with a bounded deadline.
+#include <cctype>
 #include <condition_variable>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -62,6 +65,15 @@ public:
         return out;
     }
 
+    std::vector<OrderReport> updates() {
+        std::lock_guard<std::mutex> lock(mu_);
+        return updates_;
+    }
+    std::vector<Fill> fills() {
+        std::lock_guard<std::mutex> lock(mu_);
+        return fills_;
+    }
+
 private:
     std::mutex mu_;
     std::condition_variable cv_;
@@ -77,12 +89,63 @@ struct Instance {
     std::unique_ptr<plugin_loader::PluginBroker> broker;
 };
 
+const std::string kOwnKeys = "the plugin's own keys";
+
+// The account the cases trade in; skips the case once an earlier one found the plugin does not
+// know it (cases.hpp, "Settings the plugin refuses").
+std::string kit_account(CaseContext& ctx) {
+    ctx.require_settings();
+    return ctx.kit("account", "ACC-TEST");
+}
+
 Instance make_instance(CaseContext& ctx, bool with_faults = false) {
+    if (ctx.missing_setting() == kOwnKeys) ctx.require_settings();
     Instance in;
-    in.broker = ctx.library().create_broker(ctx.unique("kit"),
-                                            with_faults ? ctx.fault_config() : ctx.config(),
-                                            in.events.get());
+    try {
+        in.broker = ctx.library().create_broker(ctx.unique("kit"),
+                                                with_faults ? ctx.fault_config() : ctx.config(),
+                                                in.events.get());
+    } catch (const sdk::Error& e) {
+        // A configuration the plugin refuses fails every case the same way: say it once.
+        if (!with_faults && e.status() == Status::InvalidArgument)
+            ctx.needs_settings(kOwnKeys,
+                               std::string("the plugin refused its settings: ") + e.what());
+        throw;
+    }
     return in;
+}
+
+// True when the plugin's error says it does not know `account`: it names the account and says
+// unknown / not found (paper answers NotFound "unknown account 'X'" to queries and Rejected with
+// the same text to orders). A refusal that merely names the account (funds) is not this.
+bool names_unknown_account(const sdk::Error& e, const std::string& account) {
+    if (e.status() != Status::NotFound && e.status() != Status::Rejected &&
+        e.status() != Status::InvalidArgument)
+        return false;
+    std::string text = e.what();
+    if (text.find(account) == std::string::npos) return false;
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (const char* word : {"unknown", "not found", "no such", "does not exist"})
+        if (text.find(word) != std::string::npos) return true;
+    return false;
+}
+
+// Turns the plugin's "unknown account" for testkit.account into the settings failure: the kit's
+// account is not one the plugin's configuration defines, and every case trading in it would
+// fail the same way.
+std::function<void(CaseContext&)> account_aware(std::function<void(CaseContext&)> fn) {
+    return [fn = std::move(fn)](CaseContext& ctx) {
+        try {
+            fn(ctx);
+        } catch (const sdk::Error& e) {
+            const std::string account = ctx.kit("account", "ACC-TEST");
+            if (names_unknown_account(e, account))
+                ctx.needs_settings("testkit.account", "testkit.account '" + account +
+                                                          "' is unknown to the plugin (" +
+                                                          e.what() + ")");
+            throw;
+        }
+    };
 }
 
 milliseconds event_timeout(CaseContext& ctx) { return milliseconds(ctx.kit_int("timeout_ms", 10000)); }
@@ -93,7 +156,7 @@ milliseconds call_timeout(CaseContext& ctx) {
 OrderRequest order(CaseContext& ctx, OrderType type) {
     OrderRequest r;
     r.client_order_id = ctx.unique("cid");
-    r.account_id = ctx.kit("account", "ACC-TEST");
+    r.account_id = kit_account(ctx);
     r.symbol = ctx.kit("symbol", "AAPL");
     r.exchange = ctx.kit("exchange", "");
     r.side = Side::Buy;
@@ -178,6 +241,91 @@ void check_clean_sink(CaseContext& ctx, const Instance& in) {
     ctx.check(c.handler_failures == 0, "event handler failures");
 }
 
+// True when a pushed event is about the acknowledged order: by client order id, or by broker
+// order id (a fill may carry only that).
+bool names_order(const Fill& f, const OrderReport& ack) {
+    return (!f.client_order_id.empty() && f.client_order_id == ack.client_order_id) ||
+           (!f.broker_order_id.empty() && f.broker_order_id == ack.broker_order_id);
+}
+bool names_order(const OrderReport& r, const OrderReport& ack) {
+    return (!r.client_order_id.empty() && r.client_order_id == ack.client_order_id) ||
+           (!r.broker_order_id.empty() && r.broker_order_id == ack.broker_order_id);
+}
+
+// What the sink said about one order.
+struct Settled {
+    OrderReport ack;
+    std::vector<OrderReport> updates;  // in arrival order
+    std::vector<Fill> fills;           // in arrival order, re-deliveries included
+    bool complete = false;  // a terminal update came, and fills adding up to its filled quantity
+};
+
+// The fills of `s`, once per trade id (first delivery), and their sum.
+std::vector<Fill> distinct_fills(const Settled& s, Decimal* sum) {
+    std::set<std::string> seen;
+    std::vector<Fill> out;
+    *sum = Decimal();
+    for (const Fill& f : s.fills)
+        if (seen.insert(f.broker_trade_id).second) {
+            out.push_back(f);
+            *sum += f.quantity;
+        }
+    return out;
+}
+
+const OrderReport* last_terminal(const Settled& s) {
+    const OrderReport* last = nullptr;
+    for (const OrderReport& r : s.updates)
+        if (is_terminal(r.status)) last = &r;
+    return last;
+}
+
+// Places testkit.settle_orders (default 3) MARKET orders, waits until each has a terminal update
+// and fills adding up to its filled quantity (or testkit.timeout_ms passes), then stops the
+// instance: stop joins the plugin's threads, so every event it will send has arrived.
+std::vector<Settled> settle_market_orders(CaseContext& ctx, Instance& in) {
+    ctx.require_capability(OG_CAP_PUSH_EVENTS, "push_events");
+    require_market(ctx);
+    if (!ctx.kit_bool("expect_market_fill", true))
+        ctx.skip("testkit.expect_market_fill is false");
+    std::vector<Settled> out;
+    const int64_t count = ctx.kit_int("settle_orders", 3);
+    for (int64_t i = 0; i < count; ++i) out.push_back(Settled{place_market(ctx, in), {}, {}});
+    auto gather = [&](const std::vector<OrderReport>& updates, const std::vector<Fill>& fills) {
+        bool all = true;
+        for (Settled& s : out) {
+            s.updates.clear();
+            s.fills.clear();
+            for (const OrderReport& r : updates)
+                if (names_order(r, s.ack)) s.updates.push_back(r);
+            for (const Fill& f : fills)
+                if (names_order(f, s.ack)) s.fills.push_back(f);
+            const OrderReport* last = last_terminal(s);
+            Decimal sum;
+            distinct_fills(s, &sum);
+            s.complete = last != nullptr && sum >= last->filled_quantity;
+            all = all && s.complete;
+        }
+        return all;
+    };
+    in.events->wait(event_timeout(ctx), [&](const std::vector<OrderReport>& updates,
+                                            const std::vector<Fill>& fills,
+                                            const std::vector<Quote>&) {
+        return gather(updates, fills);
+    });
+    in.broker->stop();
+    gather(in.events->updates(), in.events->fills());
+    return out;
+}
+
+std::string order_name(const OrderReport& ack) {
+    return "order " + ack.client_order_id + " (" + ack.broker_order_id + ")";
+}
+
+std::string fill_text(const Fill& f) {
+    return f.quantity.to_string() + " @ " + f.price.to_string();
+}
+
 // ---- the cases --------------------------------------------------------------------------------
 
 void descriptor(CaseContext& ctx) {
@@ -247,30 +395,84 @@ void fills_via_sink(CaseContext& ctx) {
     Instance in = make_instance(ctx);
     OrderReport ack = place_market(ctx, in);
     const Decimal qty = ack.quantity;
+    // Fills count once per trade id (a re-delivery is legal); whether they add up is
+    // broker.fills_consistent's question, and which broker id they carry broker_id_stable's.
     bool filled = in.events->wait(event_timeout(ctx), [&](const std::vector<OrderReport>&,
                                                          const std::vector<Fill>& fills,
                                                          const std::vector<Quote>&) {
+        std::set<std::string> seen;
         Decimal sum;
         for (const Fill& f : fills)
-            if (f.broker_order_id == ack.broker_order_id) sum += f.quantity;
+            if (names_order(f, ack) && seen.insert(f.broker_trade_id).second) sum += f.quantity;
         return sum >= qty;
     });
     ctx.check(filled, "MARKET order not fully filled through the sink within testkit.timeout_ms");
-    std::set<std::string> trade_ids;
-    Decimal sum;
     for (const Fill& f : in.events->fills_for(ack.broker_order_id, ack.client_order_id)) {
-        ctx.check(trade_ids.insert(f.broker_trade_id).second,
-                  "trade id " + f.broker_trade_id + " reported twice");
         ctx.check(f.quantity.is_positive(), "fill with quantity " + f.quantity.to_string());
         ctx.check(f.price.is_positive(), "fill with price " + f.price.to_string());
         ctx.check(f.side == Side::Buy, "fill side differs from the order's");
-        sum += f.quantity;
     }
-    ctx.check(sum == qty, "fills sum to " + sum.to_string() + " for an order of " + qty.to_string());
     ctx.check(wait_update(ctx, in, ack.client_order_id,
                           [](OrderStatus s) { return s == OrderStatus::Filled; }),
               "no FILLED order update");
     check_clean_sink(ctx, in);
+}
+
+// Fills are facts, de-duplicated by broker trade id: a re-delivery repeats the fill exactly;
+// distinct trade ids are distinct executions, so they add up to no more than the order's
+// quantity, and to what its final report says it filled.
+void fills_consistent(CaseContext& ctx) {
+    Instance in = make_instance(ctx);
+    for (const Settled& s : settle_market_orders(ctx, in)) {
+        const std::string name = order_name(s.ack);
+        std::map<std::string, const Fill*> first;
+        for (const Fill& f : s.fills) {
+            auto [it, fresh] = first.emplace(f.broker_trade_id, &f);
+            const Fill& a = *it->second;
+            if (!fresh && (a.quantity != f.quantity || a.price != f.price || a.side != f.side ||
+                           a.broker_order_id != f.broker_order_id))
+                ctx.fail(name + ": trade " + f.broker_trade_id +
+                         " delivered twice with different content (" + fill_text(a) + ", then " +
+                         fill_text(f) + "); a re-delivery must repeat the fill exactly");
+        }
+        Decimal sum;
+        std::vector<Fill> fills = distinct_fills(s, &sum);
+        std::string listed;
+        for (const Fill& f : fills)
+            listed += (listed.empty() ? "" : ", ") + f.broker_trade_id + " (" + fill_text(f) + ")";
+        if (listed.empty()) listed = "none";
+        const OrderReport* last = last_terminal(s);
+        const std::string said =
+            last ? "its last report says " + std::string(to_string(last->status)) + " with " +
+                       last->filled_quantity.to_string() + " filled"
+                 : "no terminal report came";
+        ctx.check(sum <= s.ack.quantity, name + ": fills " + listed + " add up to " +
+                                             sum.to_string() + ", more than its quantity " +
+                                             s.ack.quantity.to_string() + " (" + said + ")");
+        ctx.check(last != nullptr, name + ": " + said + " within testkit.timeout_ms (fills " +
+                                       listed + ")");
+        ctx.check(sum == last->filled_quantity,
+                  name + ": fills " + listed + " add up to " + sum.to_string() + ", " + said);
+    }
+    check_clean_sink(ctx, in);
+}
+
+// The broker order id an order was acknowledged with names it in every later report and fill:
+// the host finds orders by it.
+void broker_id_stable(CaseContext& ctx) {
+    Instance in = make_instance(ctx);
+    for (const Settled& s : settle_market_orders(ctx, in)) {
+        const std::string& id = s.ack.broker_order_id;
+        const std::string head =
+            "order " + s.ack.client_order_id + " acknowledged as broker id '" + id + "', ";
+        for (const OrderReport& r : s.updates)
+            ctx.check(r.broker_order_id == id, head + "a later order update names it '" +
+                                                   r.broker_order_id + "'");
+        for (const Fill& f : s.fills)
+            ctx.check(f.broker_order_id.empty() || f.broker_order_id == id,
+                      head + "fill " + f.broker_trade_id + " names it '" + f.broker_order_id +
+                          "'");
+    }
 }
 
 void limit_and_cancel(CaseContext& ctx) {
@@ -336,7 +538,7 @@ void modify(CaseContext& ctx) {
 void cancel_unknown(CaseContext& ctx) {
     Instance in = make_instance(ctx);
     expect_error(ctx, "cancel of an unknown order", {Status::NotFound, Status::Rejected}, [&] {
-        in.broker->cancel_order(ctx.kit("account", "ACC-TEST"), ctx.unique("no-such-order"), "",
+        in.broker->cancel_order(kit_account(ctx), ctx.unique("no-such-order"), "",
                                 call_timeout(ctx));
     });
 }
@@ -344,11 +546,11 @@ void cancel_unknown(CaseContext& ctx) {
 void get_unknown(CaseContext& ctx) {
     Instance in = make_instance(ctx);
     expect_error(ctx, "status of an unknown broker id", {Status::NotFound}, [&] {
-        in.broker->get_order(ctx.kit("account", "ACC-TEST"), ctx.unique("no-such-order"), "");
+        in.broker->get_order(kit_account(ctx), ctx.unique("no-such-order"), "");
     });
     if (ctx.declares(OG_CAP_QUERY_BY_CLIENT_ID))
         expect_error(ctx, "status of an unknown client id", {Status::NotFound}, [&] {
-            in.broker->get_order(ctx.kit("account", "ACC-TEST"), "", ctx.unique("no-such-cid"));
+            in.broker->get_order(kit_account(ctx), "", ctx.unique("no-such-cid"));
         });
 }
 
@@ -423,14 +625,14 @@ void list_fills(CaseContext& ctx) {
 void positions(CaseContext& ctx) {
     ctx.require_capability(OG_CAP_REPORT_POSITIONS, "report_positions");
     Instance in = make_instance(ctx);
-    for (const Position& p : in.broker->positions(ctx.kit("account", "ACC-TEST")))
+    for (const Position& p : in.broker->positions(kit_account(ctx)))
         ctx.check(!p.symbol.empty(), "position without a symbol");
 }
 
 void account(CaseContext& ctx) {
     ctx.require_capability(OG_CAP_REPORT_ACCOUNT, "report_account");
     Instance in = make_instance(ctx);
-    std::string id = ctx.kit("account", "ACC-TEST");
+    std::string id = kit_account(ctx);
     Account a = in.broker->account(id);
     ctx.check(a.account_id == id, "account for '" + a.account_id + "', asked for '" + id + "'");
     ctx.check(!a.currency.empty(), "account without a currency");
@@ -478,6 +680,7 @@ void unknown_outcome(CaseContext& ctx) {
 
 void concurrent_place(CaseContext& ctx) {
     require_market(ctx);
+    kit_account(ctx);  // skips here, not in the threads, when the account is unknown
     Instance in = make_instance(ctx);
     const int threads = 8;
     const int per_thread = static_cast<int>(ctx.kit_int("orders_per_thread", 10));
@@ -526,6 +729,27 @@ void concurrent_place(CaseContext& ctx) {
     check_clean_sink(ctx, in);
 }
 
+// The event sink is valid only until stop() returns: nothing may come after it, from a plugin
+// thread stop did not join or from the plugin's destroy(). The host drops such calls and counts
+// them; the instance is stopped while its events are in flight, then destroyed, then counted.
+void no_events_after_stop(CaseContext& ctx) {
+    std::function<plugin_loader::SinkCounters()> counters;
+    {
+        Instance in = make_instance(ctx);
+        counters = in.broker->sink_counters_reader();
+        if (ctx.declares(OG_CAP_ORDER_MARKET)) place_market(ctx, in);
+        if (ctx.declares(OG_CAP_PRICE_SUBSCRIPTION))
+            in.broker->subscribe_prices({Instrument{ctx.kit("symbol", "AAPL"),
+                                                    ctx.kit("exchange", "")}});
+        in.broker->stop();
+    }
+    const uint64_t late = counters().after_stop;
+    ctx.check(late == 0, std::to_string(late) +
+                             " event sink call(s) after stop() returned (the sink is valid only "
+                             "until then: join every plugin thread in stop, send nothing from "
+                             "destroy)");
+}
+
 void ping(CaseContext& ctx) {
     Instance in = make_instance(ctx);
     try {
@@ -552,7 +776,7 @@ void reload(CaseContext& ctx) {
 }  // namespace
 
 std::vector<Case> broker_cases() {
-    return {
+    std::vector<Case> cases = {
         {"broker.descriptor", descriptor},
         {"broker.lifecycle", lifecycle},
         {"broker.place_market", place_market_case},
@@ -560,6 +784,8 @@ std::vector<Case> broker_cases() {
         {"broker.status_by_client_id", status_by_client_id},
         {"broker.order_updates_via_sink", order_updates_via_sink},
         {"broker.fills_via_sink", fills_via_sink},
+        {"broker.fills_consistent", fills_consistent},
+        {"broker.broker_id_stable", broker_id_stable},
         {"broker.limit_and_cancel", limit_and_cancel},
         {"broker.modify", modify},
         {"broker.cancel_unknown_order", cancel_unknown},
@@ -575,9 +801,12 @@ std::vector<Case> broker_cases() {
         {"broker.price_subscription", price_subscription},
         {"broker.unknown_outcome", unknown_outcome},
         {"broker.concurrent_place", concurrent_place},
+        {"broker.no_events_after_stop", no_events_after_stop},
         {"broker.ping", ping},
         {"broker.reload", reload},
     };
+    for (Case& c : cases) c.fn = account_aware(std::move(c.fn));
+    return cases;
 }
 
 }  // namespace ordergate::testkit

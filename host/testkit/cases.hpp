@@ -22,11 +22,37 @@
 //   testkit.limit_price    a BUY LIMIT price that rests without filling   (default "0.01")
 //   testkit.timeout_ms     deadline for events to arrive                  (default 10000)
 //   testkit.orders_per_thread   orders per thread in the concurrency case (default 10)
+//   testkit.settle_orders  MARKET orders fills_consistent / broker_id_stable follow (default 3)
 //   testkit.expect_market_fill  a MARKET order fills promptly             (default true)
 //   testkit.fault_config.* a sub-map merged over the plugin config for a second instance used
 //                          by the fault cases: with it, place_order must end in UnknownOutcome
 //                          (e.g. broker-paper: testkit.fault_config.fault.timeout_after_send_ratio: 1)
 // Storage cases may define their own `testkit.` keys (see storage_cases.cpp).
+//
+// What the broker cases hold a plugin's events to (DESIGN.md: fills are facts, de-duplicated by
+// broker trade id per broker instance). The cases that follow orders to the end
+// (fills_consistent, broker_id_stable) wait for each order's terminal update, then stop the
+// instance — stop joins the plugin's threads, so every event it will send has arrived — and check:
+//   broker.fills_consistent   per order: a trade id delivered again repeats the fill exactly
+//                             (quantity, price, side, broker order id) — a re-delivery is legal,
+//                             the host counts it once; the distinct trade ids add up to no more
+//                             than the order's quantity (one execution sent under two trade ids
+//                             shows here) and to the filled quantity of its final report.
+//   broker.broker_id_stable   every pushed update and fill of an order names it by the broker
+//                             order id its ack gave (a fill may leave it empty).
+//   broker.no_events_after_stop  the event sink is not called after stop() returned: the
+//                             instance is stopped with an order and a price subscription in
+//                             flight, then destroyed (a sink call from destroy() counts too).
+// Each failure is one line naming the order (client id, broker id) and the trade ids.
+//
+// Settings the plugin refuses. When a case finds that the plugin cannot work with the kit's
+// settings — the broker does not know testkit.account (NotFound naming it), or refuses its own
+// configuration at create (InvalidArgument) — that case fails once with the plugin's answer, the
+// later cases needing those settings are skipped ("needs testkit.account (see broker.x)"), and
+// the run ends with one line saying what to pass:
+//   the plugin needs settings: pass --config plugin.yaml with the plugin's own keys and
+//   testkit.account set to an account they define (…)
+// The run still fails: nothing that needed the settings was verified.
 #pragma once
 
 #include <atomic>
@@ -96,6 +122,21 @@ public:
     [[noreturn]] void fail(const std::string& message);
     [[noreturn]] void skip(const std::string& reason);
 
+    // The settings problem an earlier case found (see "Settings the plugin refuses" above):
+    // fails this case with `reason`, and makes require_settings() skip the later cases.
+    // `setting` names what is missing ("testkit.account", "the plugin's own keys").
+    [[noreturn]] void needs_settings(const std::string& setting, const std::string& reason);
+    // Skips the case when an earlier case found the settings missing.
+    void require_settings();
+    // What is missing ("" when nothing was found), and the case that found it.
+    const std::string& missing_setting() const { return missing_setting_; }
+    // The --config file given ("" when none); only used to word the settings line.
+    void set_config_file(std::string path) { config_file_ = std::move(path); }
+    const std::string& config_file() const { return config_file_; }
+    // The case running now (set by run_cases).
+    const std::string& current_case() const { return current_case_; }
+    void set_current_case(std::string name) { current_case_ = std::move(name); }
+
     // Drops this context's library handle and loads the plugin again; returns whether the old
     // library was really unloaded (no one else held it). Used by the reload case.
     bool reload();
@@ -109,6 +150,7 @@ private:
     plugin_loader::HostServicesConfig services_;
     std::string run_id_;
     std::atomic<uint64_t> counter_{0};
+    std::string missing_setting_, missing_found_by_, config_file_, current_case_;
 };
 
 struct Case {
@@ -121,8 +163,8 @@ std::vector<Case> broker_cases();
 // The storage contract (host/testkit/storage_cases.cpp).
 std::vector<Case> storage_cases();
 
-// Runs `cases` in order, printing one line each and a summary to `out`. Returns the number of
-// failed cases.
+// Runs `cases` in order, printing one line each and a summary to `out` (then the settings line
+// when a case found settings missing). Returns the number of failed cases.
 int run_cases(const std::vector<Case>& cases, CaseContext& ctx, std::ostream& out);
 
 }  // namespace ordergate::testkit

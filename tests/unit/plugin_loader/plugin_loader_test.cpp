@@ -2,6 +2,7 @@
 // errors, minor-version compatibility, lifetime, and plugins that misbehave.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -341,6 +342,21 @@ TEST(PluginGarbage, MalformedSinkPayloadsAreDroppedAndCounted) {
     ASSERT_EQ(events.connections.size(), 1u);
     EXPECT_TRUE(events.connections[0].first);
     EXPECT_EQ(events.connections[0].second, "up again");
+}
+
+TEST(PluginGarbage, SinkCallFromDestroyIsDroppedAndCountedAfterTheInstanceIsGone) {
+    RecordingEvents events;
+    auto lib = load_plugin(compat("compat_misbehaving"), OG_KIND_BROKER);
+    std::function<SinkCounters()> counters;
+    {
+        auto broker = lib->create_broker("late", {{"misbehave", "sink_after_stop"}}, &events);
+        counters = broker->sink_counters_reader();
+        broker->stop();
+        EXPECT_EQ(counters().after_stop, 0u);
+    }  // the plugin's destroy() reports the connection down: after stop returned
+    EXPECT_EQ(counters().after_stop, 1u);
+    std::lock_guard<std::mutex> lock(events.mu);
+    EXPECT_TRUE(events.connections.empty());
 }
 
 TEST(PluginGarbage, ExceptionsInsideAnSdkPluginBecomeStatuses) {
