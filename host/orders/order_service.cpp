@@ -1167,12 +1167,19 @@ void OrderService::on_fill(const std::string& broker, const Fill& fill) {
     auto apply_position = [&] {
         if (!positions_) return;
         try {
-            positions_->apply_fill(
+            const auto pos = positions_->apply_fill(
                 positions::PositionKey{fr.account_id, broker, fr.symbol, fr.exchange}, fr.side,
                 fr.quantity, fr.price, fr.fee, fr.executed_at_ns);
+            if (pos.out_of_range) {
+                spdlog::error("event=position_out_of_range broker={} broker_trade_id={} "
+                              "detail=\"a figure of the position exceeds the decimal range\"",
+                              broker, fr.broker_trade_id);
+                if (metrics_) metrics_->broker_event(broker, "fill", "position_out_of_range");
+            }
         } catch (const std::exception& ex) {
             spdlog::error("event=position_not_updated broker={} broker_trade_id={} error=\"{}\"",
                           broker, fr.broker_trade_id, ex.what());
+            if (metrics_) metrics_->broker_event(broker, "fill", "position_error");
         }
     };
     // Fills are written behind (group commit, nobody waits): they are facts the broker keeps,
@@ -1228,14 +1235,20 @@ void OrderService::on_fill(const std::string& broker, const Fill& fill) {
     }
     OrderRecord next = cur;
     next.filled_quantity = filled;
-    Decimal cost = fr.price * fr.quantity;
-    if (cur.average_fill_price && cur.filled_quantity.is_positive())
-        cost = cost + *cur.average_fill_price * cur.filled_quantity;
-    bool inexact = false;
-    next.average_fill_price = Decimal::divide(cost, filled, options_.average_price_scale, &inexact);
-    if (inexact)
-        spdlog::info("event=average_price_rounded {} scale={}", what,
-                     options_.average_price_scale);
+    // The average is one rounding of the exact notional (fill_math.hpp): it cannot overflow.
+    if (!e->notional || !e->notional->covers(cur.filled_quantity))
+        e->notional = rebuild_notional(storage_, cur);
+    FillNotional notional = *e->notional;
+    notional.add(fr.quantity, fr.price);
+    const AverageFillPrice average = notional.average(filled, options_.average_price_scale);
+    next.average_fill_price = average.value;
+    if (average.out_of_range) {
+        spdlog::error("event=average_price_out_of_range {} detail=\"shown as {}\"", what,
+                      average.value.to_string());
+        if (metrics_) metrics_->broker_event(broker, "fill", "average_out_of_range");
+    } else if (average.rounded) {
+        spdlog::info("event=average_price_rounded {} scale={}", what, average.value.scale());
+    }
     next.status = status_after_fill(cur.status, next.quantity, filled);
     if (next.broker_order_id.empty() && !fill.broker_order_id.empty()) {
         next.broker_order_id = fill.broker_order_id;
@@ -1271,6 +1284,7 @@ void OrderService::on_fill(const std::string& broker, const Fill& fill) {
     const std::string id = next.id;
     const int64_t version = next.version;
     e->rec = std::move(next);
+    e->notional = std::move(notional);
     writer_.write_async(std::move(ops), [this, broker, what, id, version, terminal](
                                             const std::vector<Status>* r, std::exception_ptr err) {
         if (err) {

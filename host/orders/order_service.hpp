@@ -37,6 +37,7 @@
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "orders/batch_writer.hpp"
+#include "orders/fill_math.hpp"
 #include "ports/ports.hpp"
 
 namespace ordergate::metrics {
@@ -148,6 +149,9 @@ private:
     struct Entry {
         std::mutex mutex;
         OrderRecord rec;
+        // Exact sum of price * quantity of the fills applied to rec (fill_math.hpp); rebuilt
+        // from storage when it does not cover rec.filled_quantity (a loaded or refreshed rec).
+        std::optional<FillNotional> notional;
     };
     using EntryPtr = std::shared_ptr<Entry>;
 
