@@ -1,6 +1,7 @@
 #include "positions/exact_math.hpp"
 
 #include <algorithm>
+#include <vector>
 
 namespace ordergate::positions {
 
@@ -8,9 +9,18 @@ namespace {
 
 using Int = WideDecimal::Int;
 
+// 10^n; the common exponents come from a table built once (this is on every fill's path).
 Int pow10(int32_t n) {
-    Int r = 1;
-    for (int32_t i = 0; i < n; ++i) r *= 10;
+    static constexpr int32_t kTable = 80;
+    static const std::vector<Int> table = [] {
+        std::vector<Int> t(kTable);
+        t[0] = 1;
+        for (int32_t i = 1; i < kTable; ++i) t[i] = t[i - 1] * 10;
+        return t;
+    }();
+    if (n < kTable) return table[static_cast<size_t>(n)];
+    Int r = table[kTable - 1];
+    for (int32_t i = kTable - 1; i < n; ++i) r *= 10;
     return r;
 }
 
@@ -95,18 +105,24 @@ Shown WideDecimal::quotient(const WideDecimal& a, const WideDecimal& d, int32_t 
     if (max_scale < 0 || max_scale > Decimal::kMaxScale)
         throw DecimalError("decimal scale out of range");
     const int32_t start = std::clamp(start_scale, 0, max_scale);
-    int32_t s = start;
-    for (; s <= max_scale; ++s) {
-        bool inexact = false;
-        const Int q = divide_at(a, d, s, &inexact);
-        if (!fits_int64(q)) break;  // a larger scale only needs more digits
-        if (!inexact || s == max_scale) return Shown{Decimal(static_cast<int64_t>(q), s), inexact};
-    }
-    // Too large at scale s: the largest smaller scale that fits, rounded once from the exact value.
-    for (int32_t t = s - 1; t >= 0; --t) {
-        bool inexact = false;
-        const Int q = divide_at(a, d, t, &inexact);
-        if (fits_int64(q)) return Shown{Decimal(static_cast<int64_t>(q), t), inexact};
+    // An exact quotient loses its trailing zeros down to start (the smallest scale from start
+    // that holds it); an inexact one stays rounded where it is.
+    auto shown = [start](Int q, int32_t s, bool inexact) {
+        while (!inexact && s > start && q % 10 == 0) {
+            q /= 10;
+            --s;
+        }
+        return Shown{Decimal(static_cast<int64_t>(q), s), inexact};
+    };
+    // One division at max_scale covers both the exact and the rounded case.
+    bool inexact = false;
+    Int q = divide_at(a, d, max_scale, &inexact);
+    if (fits_int64(q)) return shown(std::move(q), max_scale, inexact);
+    // Too large at max_scale: the largest smaller scale that fits, rounded once from the exact
+    // value (below start if need be).
+    for (int32_t t = max_scale - 1; t >= 0; --t) {
+        q = divide_at(a, d, t, &inexact);
+        if (fits_int64(q)) return shown(std::move(q), t, inexact);
     }
     return saturated(a.sign() * d.sign());
 }

@@ -160,6 +160,10 @@ TEST(WideDecimal, QuotientKeepsTheStartScaleAndRoundsHalfEvenAtMax) {
     EXPECT_EQ(shown(r), "3.333333333333333333");
     r = WideDecimal::quotient(W("100"), W("3"), 0, 18);
     EXPECT_EQ(shown(r), "33.33333333333333333");
+    // Exact but too large for max_scale: the smallest scale from start that holds it.
+    r = WideDecimal::quotient(W("10000000000"), W("1"), 0, 9);
+    EXPECT_EQ(shown(r), "10000000000");
+    EXPECT_FALSE(r.rounded);
     // Beyond int64 even at scale 0.
     r = WideDecimal::quotient(W("10000000000") * W("1000000000"), W("1"), 0, 9);
     EXPECT_TRUE(r.out_of_range);
