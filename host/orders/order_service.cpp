@@ -624,7 +624,8 @@ void OrderService::apply_report(Entry& e, const std::string& broker, const Order
         if (sums.quantity <= next.quantity && sums.quantity != next.filled_quantity) {
             next.filled_quantity = sums.quantity;
             next.average_fill_price =
-                Decimal::divide(sums.cost, sums.quantity, options_.average_price_scale);
+                sums.notional.average(sums.quantity, options_.average_price_scale).value;
+            e.notional = sums.notional;
             changed = true;
             reason = "stored fills counted after the venue's terms changed";
             e.fills_pending = false;
@@ -1383,13 +1384,20 @@ FillRecord OrderService::fill_record(const std::string& broker, const Fill& fill
 void OrderService::apply_position(const std::string& broker, const FillRecord& fr) {
     if (!positions_) return;
     try {
-        positions_->apply_fill(positions::PositionKey{fr.account_id, broker, fr.symbol, fr.exchange},
-                               fr.side, fr.quantity, fr.price, fr.fee, fr.executed_at_ns);
+        const auto pos = positions_->apply_fill(
+            positions::PositionKey{fr.account_id, broker, fr.symbol, fr.exchange}, fr.side,
+            fr.quantity, fr.price, fr.fee, fr.executed_at_ns);
+        if (pos.out_of_range) {
+            spdlog::error("event=position_out_of_range broker={} broker_trade_id={} "
+                          "detail=\"a figure of the position exceeds the decimal range\"",
+                          broker, fr.broker_trade_id);
+            if (metrics_) metrics_->broker_event(broker, "fill", "position_out_of_range");
+        }
     } catch (const std::exception& ex) {
         // The fill is stored: a restart rebuilds positions from storage. Loud and counted.
         spdlog::error("event=position_not_updated broker={} broker_trade_id={} error=\"{}\"",
                       broker, fr.broker_trade_id, ex.what());
-        if (metrics_) metrics_->broker_event(broker, "fill", "position_not_updated");
+        if (metrics_) metrics_->broker_event(broker, "fill", "position_error");
     }
 }
 
@@ -1479,6 +1487,7 @@ void OrderService::apply_fill(const EntryPtr& e, const std::string& broker, cons
     // What the fill does to its order; nullopt: the fill is stored but the order is left alone
     // (loud), and a restart or reconciliation settles it.
     std::optional<OrderRecord> next;
+    FillNotional notional;
     std::string reason = "fill " + fr.broker_trade_id;
     const Decimal filled = cur.filled_quantity + fr.quantity;
     if (filled > cur.quantity) {
@@ -1490,15 +1499,20 @@ void OrderService::apply_fill(const EntryPtr& e, const std::string& broker, cons
     } else {
         next = cur;
         next->filled_quantity = filled;
-        Decimal cost = fr.price * fr.quantity;
-        if (cur.average_fill_price && cur.filled_quantity.is_positive())
-            cost = cost + *cur.average_fill_price * cur.filled_quantity;
-        bool inexact = false;
-        next->average_fill_price =
-            Decimal::divide(cost, filled, options_.average_price_scale, &inexact);
-        if (inexact)
-            spdlog::info("event=average_price_rounded {} scale={}", what,
-                         options_.average_price_scale);
+        // The average is one rounding of the exact notional (fill_math.hpp): it cannot overflow.
+        if (!e->notional || !e->notional->covers(cur.filled_quantity))
+            e->notional = rebuild_notional(storage_, cur);
+        notional = *e->notional;
+        notional.add(fr.quantity, fr.price);
+        const AverageFillPrice average = notional.average(filled, options_.average_price_scale);
+        next->average_fill_price = average.value;
+        if (average.out_of_range) {
+            spdlog::error("event=average_price_out_of_range {} detail=\"shown as {}\"", what,
+                          average.value.to_string());
+            if (metrics_) metrics_->broker_event(broker, "fill", "average_out_of_range");
+        } else if (average.rounded) {
+            spdlog::info("event=average_price_rounded {} scale={}", what, average.value.scale());
+        }
         next->status = status_after_fill(cur.status, next->quantity, filled);
         if (e->modify_unsettled && cur.status == OrderStatus::PendingCancel &&
             next->status == OrderStatus::Filled)
@@ -1580,6 +1594,7 @@ void OrderService::apply_fill(const EntryPtr& e, const std::string& broker, cons
     }
     const bool terminal = is_terminal(next->status) && !is_terminal(cur.status);
     e->rec = std::move(*next);
+    e->notional = std::move(notional);
     if (terminal) {
         std::unique_lock cl(cache_mutex_);
         erase_locked(e->rec);
@@ -1598,7 +1613,7 @@ OrderService::FillSums OrderService::stored_fill_sums(const OrderRecord& order) 
         for (const auto& f : page.items) {
             if (f.order_id != order.id) continue;
             sums.quantity = sums.quantity + f.quantity;
-            sums.cost = sums.cost + f.price * f.quantity;
+            sums.notional.add(f.quantity, f.price);
         }
         if (page.next_cursor.empty()) break;
         q.cursor = page.next_cursor;
@@ -1611,7 +1626,6 @@ bool OrderService::rederive_from_stored_fills(Entry& e, const char* why) {
     if (is_terminal(cur.status)) return false;
     const FillSums sums = stored_fill_sums(cur);
     const Decimal& qty = sums.quantity;
-    const Decimal& cost = sums.cost;
     if (qty == cur.filled_quantity) return true;
     if (qty > cur.quantity) {
         spdlog::error("event=overfill order_id={} quantity={} stored_fills={} detail=\"left as "
@@ -1625,7 +1639,8 @@ bool OrderService::rederive_from_stored_fills(Entry& e, const char* why) {
     next.average_fill_price =
         qty.is_zero() ? std::nullopt
                       : std::optional<Decimal>(
-                            Decimal::divide(cost, qty, options_.average_price_scale));
+                            sums.notional.average(qty, options_.average_price_scale).value);
+    e.notional = sums.notional;
     next.status = status_after_fill(cur.status, next.quantity, qty);
     spdlog::warn("event=fills_reapplied order_id={} filled_was={} filled_now={} why=\"{}\"", cur.id,
                  cur.filled_quantity.to_string(), qty.to_string(), why);

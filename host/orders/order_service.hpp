@@ -38,6 +38,7 @@
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "orders/batch_writer.hpp"
+#include "orders/fill_math.hpp"
 #include "ports/ports.hpp"
 
 namespace ordergate::metrics {
@@ -160,11 +161,14 @@ private:
         // `rec` until a report or reconciliation says. Meanwhile fills reaching the known
         // quantity do not end the order.
         bool modify_unsettled = false;
+        // Exact sum of price * quantity of the fills applied to rec (fill_math.hpp); rebuilt
+        // from storage when it does not cover rec.filled_quantity (a loaded or refreshed rec).
+        std::optional<FillNotional> notional;
     };
     // The sum of an order's stored fills (quantity, and quantity x price).
     struct FillSums {
         Decimal quantity{0, 0};
-        Decimal cost{0, 0};
+        FillNotional notional;
     };
     FillSums stored_fill_sums(const OrderRecord& order);
     using EntryPtr = std::shared_ptr<Entry>;

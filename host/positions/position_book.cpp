@@ -4,15 +4,7 @@
 #include <mutex>
 #include <stdexcept>
 
-#include "positions/exact_math.hpp"
-
 namespace ordergate::positions {
-
-namespace {
-
-Decimal min_of(const Decimal& a, const Decimal& b) { return a < b ? a : b; }
-
-}  // namespace
 
 PositionView PositionBook::apply_fill(const PositionKey& key, Side side, const Decimal& quantity,
                                       const Decimal& price, const Decimal& fee, int64_t at_ns) {
@@ -20,63 +12,73 @@ PositionView PositionBook::apply_fill(const PositionKey& key, Side side, const D
         throw std::invalid_argument("fill quantity " + quantity.to_string() +
                                     " must be greater than 0");
     const bool buy = side == Side::Buy;
+    const WideDecimal qty(quantity);
+    const WideDecimal px(price);
 
     std::unique_lock lock(mutex_);
     auto it = positions_.find(key);
     State s = it == positions_.end() ? State{} : it->second;  // work on a copy: all or nothing
     uint64_t rounded = 0;
 
-    Decimal rest = quantity;
+    WideDecimal rest = qty;
     const bool closing = !s.quantity.is_zero() && (s.quantity.is_positive() != buy);
     if (closing) {
         const bool long_pos = s.quantity.is_positive();
-        const Decimal open = s.quantity.abs();
-        const Decimal closed = min_of(quantity, open);
-        Decimal removed;
+        const WideDecimal open = s.quantity.abs();
+        const WideDecimal closed = qty < open ? qty : open;
+        WideDecimal removed;
         if (closed == open) {
             removed = s.cost;
         } else {
             bool inexact = false;
-            // At the cost basis's own scale, so rounding never adds digits that later sums
-            // could not hold.
-            removed = mul_div(s.cost, closed, open, s.cost.scale(), &inexact);
+            // At the cost basis's own scale, widened by the decimals the closed quantity has
+            // beyond the open one (1 at 1, 0.1234567891 of it closed, takes out 0.1234567891).
+            const int32_t scale =
+                s.cost.scale() + std::max(0, closed.scale() - open.scale());
+            removed = WideDecimal::mul_div_at(s.cost, closed, open, scale, &inexact);
             if (inexact) {
                 s.realized_rounded = true;
                 ++rounded;
             }
         }
-        const Decimal proceeds = closed * price;
+        const WideDecimal proceeds = closed * px;
         s.realized += long_pos ? proceeds - removed : removed - proceeds;
         s.cost -= removed;
         s.quantity = long_pos ? s.quantity - closed : s.quantity + closed;
-        rest = quantity - closed;
+        rest = qty - closed;
         if (s.quantity.is_zero()) {
             // Flat: every partial-close rounding has been taken back by the full close.
-            s.cost = Decimal();
+            s.cost = WideDecimal();
             s.average = Decimal();
             s.average_rounded = false;
+            s.average_out_of_range = false;
             s.price_scale = 0;
             s.realized_rounded = false;
         }
     }
     if (rest.is_positive()) {
-        s.cost += rest * price;
+        s.cost += rest * px;
         s.quantity = buy ? s.quantity + rest : s.quantity - rest;
         s.price_scale = std::max(s.price_scale, price.scale());
-        bool inexact = false;
         const int32_t max_scale = std::min(Decimal::kMaxScale, s.price_scale + kAverageExtraScale);
-        s.average = mul_div(s.cost, Decimal(1, 0), s.quantity.abs(), max_scale, &inexact);
-        s.average_rounded = inexact;
-        if (inexact) ++rounded;
+        const WideDecimal open = s.quantity.abs();
+        const Shown avg =
+            WideDecimal::quotient(s.cost, open, s.cost.scale() - open.scale(), max_scale);
+        s.average = avg.value;
+        s.average_rounded = avg.rounded;
+        s.average_out_of_range = avg.out_of_range;
+        if (avg.rounded) ++rounded;
     }
-    s.fees += fee;
-    s.realized -= fee;
+    s.fees += WideDecimal(fee);
+    s.realized -= WideDecimal(fee);
     s.updated_at_ns = std::max(s.updated_at_ns, at_ns);
 
     if (it == positions_.end()) it = positions_.emplace(key, State{}).first;
     it->second = s;
     if (rounded != 0) rounded_.fetch_add(rounded, std::memory_order_relaxed);
-    return view_locked(key, s);
+    PositionView v = view_locked(key, s);
+    if (v.out_of_range) out_of_range_.fetch_add(1, std::memory_order_relaxed);
+    return v;
 }
 
 void PositionBook::set_last_price(std::string_view symbol, std::string_view exchange,
@@ -116,18 +118,27 @@ PositionView PositionBook::view_locked(const PositionKey& key, const State& s) c
     v.broker = key.broker;
     v.symbol = key.symbol;
     v.exchange = key.exchange;
-    v.quantity = s.quantity;
+    // Each figure is rounded once from its exact value, and says so.
+    auto show = [&v](const WideDecimal& exact, bool* rounded) {
+        const Shown r = exact.to_decimal();
+        if (r.rounded) *rounded = true;
+        if (r.out_of_range) v.out_of_range = true;
+        return r.value;
+    };
+    v.quantity = show(s.quantity, &v.quantity_rounded);
     v.average_price = s.average;
-    v.realized_pnl = s.realized;
-    v.fees = s.fees;
     v.average_price_rounded = s.average_rounded;
+    if (s.average_out_of_range) v.out_of_range = true;
     v.realized_pnl_rounded = s.realized_rounded;
+    v.realized_pnl = show(s.realized, &v.realized_pnl_rounded);
+    v.fees = show(s.fees, &v.fees_rounded);
     v.updated_at_ns = s.updated_at_ns;
     auto lp = last_prices_.find(std::make_pair(key.symbol, key.exchange));
     if (lp != last_prices_.end()) {
         v.last_price = lp->second;
-        const Decimal signed_cost = s.quantity.is_negative() ? -s.cost : s.cost;
-        v.unrealized_pnl = lp->second * s.quantity - signed_cost;
+        const WideDecimal signed_cost = s.quantity.is_negative() ? -s.cost : s.cost;
+        v.unrealized_pnl =
+            show(WideDecimal(lp->second) * s.quantity - signed_cost, &v.unrealized_pnl_rounded);
     }
     return v;
 }

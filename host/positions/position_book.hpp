@@ -21,7 +21,16 @@
 //    (last_price - average_price) * quantity whenever average_price is exact; absent until a last
 //    price is known for the (symbol, exchange).
 //
-// Exactness (never silently rounded):
+// Exactness (never silently rounded; see positions/exact_math.hpp for the rounding rule):
+//  - The book keeps quantity, cost basis, realized P&L and fees exactly in WideDecimal (no range
+//    limit), so applying a valid fill never fails for arithmetic: products and sums that need
+//    more than 18 digits (an 8-decimal quantity times a 9-decimal price, a 10^10 x 10^9 notional)
+//    are held as they are. Only the figures shown (PositionView, Decimal) are rounded, each once
+//    from its exact value, half-even, at the largest scale <= 18 whose mantissa fits an int64,
+//    and each rounded figure has its flag (quantity_rounded, realized_pnl_rounded,
+//    unrealized_pnl_rounded, fees_rounded). A figure whose magnitude is 2^63 or more cannot be
+//    shown at all: it is shown as +-INT64_MAX, out_of_range is set and out_of_range_fills()
+//    counts the fill that caused it (the exact figure is kept; it shows again once back in range).
 //  - average_price is exact when the quotient terminates within (the largest price scale of the
 //    fills that built the open position + 9) decimals, capped at 18 and at what an int64 mantissa
 //    holds at its magnitude. Otherwise it is rounded half-even, `average_price_rounded` is true
@@ -29,19 +38,19 @@
 //    partial close leaves it as it was).
 //  - The cost taken out by a partial close, cost basis * closed / |quantity|, is exact when it
 //    terminates within the cost basis's own scale (the largest quantity scale + price scale of its
-//    fills: cents times whole shares gives cents, and 4002.00 * 15 / 40 = 1500.75 is exact).
+//    fills: cents times whole shares gives cents, and 4002.00 * 15 / 40 = 1500.75 is exact),
+//    widened by the decimals the closed quantity has beyond |quantity| (closing 0.1234567891 of a
+//    position of 1 bought at 1 takes out 0.1234567891).
 //    Otherwise it is rounded half-even at that scale, `realized_pnl_rounded` is true and
-//    rounded_divisions() counts it. Rounding at that scale (not finer) keeps every later sum
-//    within 18 digits. The rounding stays inside the position: the cost basis keeps the rest, so
-//    when the position is back to flat the realized P&L is exact again (sum of sell proceeds -
-//    sum of buy costs - fees) and the flag is cleared.
-//  - At every moment realized_pnl + unrealized_pnl == sell proceeds - buy costs - fees +
-//    quantity * last_price, exactly, whatever was rounded.
+//    rounded_divisions() counts it. The rounding stays inside the position: the cost basis keeps
+//    the rest, so when the position is back to flat the realized P&L is exact again (sum of sell
+//    proceeds - sum of buy costs - fees) and that cause of the flag is cleared.
+//  - Inside the book, realized_pnl + unrealized_pnl == sell proceeds - buy costs - fees +
+//    quantity * last_price, exactly, whatever was rounded; the figures shown add up to it exactly
+//    whenever none of them is flagged.
 //  - Values carry the scale their arithmetic gives (quantity scale + price scale for a product);
 //    nothing is rounded to a display scale.
-//  - Arithmetic that does not fit a Decimal (more than 18 significant digits) throws
-//    DecimalError; the position is then left exactly as it was.
-//
+
 // Threads: every member function is safe to call concurrently (one shared mutex: fills and prices
 // write, snapshots read).
 #pragma once
@@ -59,6 +68,7 @@
 
 #include "ordergate/decimal.hpp"
 #include "ordergate/types.hpp"
+#include "positions/exact_math.hpp"
 
 namespace ordergate::positions {
 
@@ -82,7 +92,11 @@ struct PositionView {
     std::optional<Decimal> last_price;
     Decimal fees;                        // total fees of every fill applied (in realized_pnl)
     bool average_price_rounded = false;  // average_price is rounded (see header comment)
-    bool realized_pnl_rounded = false;   // realized_pnl includes a rounded partial close
+    bool realized_pnl_rounded = false;   // a rounded partial close, or rounded to fit a Decimal
+    bool unrealized_pnl_rounded = false;  // rounded to fit a Decimal
+    bool quantity_rounded = false;        // rounded to fit a Decimal
+    bool fees_rounded = false;            // rounded to fit a Decimal
+    bool out_of_range = false;  // a figure is beyond a Decimal's range: shown as +-INT64_MAX
     int64_t updated_at_ns = 0;           // latest `at_ns` of the fills applied
 };
 
@@ -97,7 +111,7 @@ public:
 
     // Applies one fill and returns the position after it.
     // quantity must be > 0 (std::invalid_argument otherwise); price and fee may have any sign.
-    // Throws DecimalError when the arithmetic does not fit (the position is unchanged).
+    // Never throws for arithmetic (see "Exactness").
     PositionView apply_fill(const PositionKey& key, Side side, const Decimal& quantity,
                             const Decimal& price, const Decimal& fee, int64_t at_ns);
 
@@ -115,16 +129,19 @@ public:
 
     // How many divisions were rounded so far (for a metric; see "Exactness").
     uint64_t rounded_divisions() const { return rounded_.load(std::memory_order_relaxed); }
+    // How many fills left a figure of their position out of a Decimal's range (see "Exactness").
+    uint64_t out_of_range_fills() const { return out_of_range_.load(std::memory_order_relaxed); }
 
 private:
     struct State {
-        Decimal quantity;
-        Decimal cost;  // cost basis of the open position, >= 0 for normal prices
+        WideDecimal quantity;
+        WideDecimal cost;  // cost basis of the open position, >= 0 for normal prices
         Decimal average;
-        Decimal realized;
-        Decimal fees;
+        WideDecimal realized;
+        WideDecimal fees;
         int32_t price_scale = 0;    // largest fill price scale in the open position
         bool average_rounded = false;
+        bool average_out_of_range = false;
         bool realized_rounded = false;
         int64_t updated_at_ns = 0;
     };
@@ -135,6 +152,7 @@ private:
     std::map<PositionKey, State> positions_;
     std::map<std::pair<std::string, std::string>, Decimal> last_prices_;
     std::atomic<uint64_t> rounded_{0};
+    std::atomic<uint64_t> out_of_range_{0};
 };
 
 }  // namespace ordergate::positions

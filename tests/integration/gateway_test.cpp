@@ -421,6 +421,24 @@ TEST_F(Gateway, PositionsFollowFills) {
     EXPECT_TRUE(found) << after.body;
 }
 
+TEST_F(Gateway, FractionalMarketOrderFilledInHalvesIsFilledWithItsWholePosition) {
+    // Issue 13 item 1: tick 0.01, partial_fill_ratio 0.5, 0.12345678 at ~2000.00. The second
+    // fill used to fail with "decimal overflow", leaving PARTIALLY_FILLED and half a position.
+    auto r = place("{\"account_id\":\"FRAC1\",\"symbol\":\"INFY\",\"exchange\":\"NSE\","
+                   "\"side\":\"BUY\",\"quantity\":\"0.12345678\",\"order_type\":\"MARKET\"}");
+    ASSERT_EQ(r.status, 201) << r.body;
+    const std::string id = field(r.json(), "id");
+    ASSERT_EQ(wait_status(port(), id, "FILLED"), "FILLED");
+    auto o = gw_->get("/api/v1/orders/" + id);
+    EXPECT_EQ(field(o.json(), "filled_quantity"), "0.12345678") << o.body;
+    EXPECT_FALSE(field(o.json(), "average_fill_price").empty()) << o.body;
+    auto pos = gw_->get("/api/v1/positions?account_id=FRAC1");
+    ASSERT_EQ(pos.status, 200);
+    const json::Value pj = pos.json();
+    ASSERT_EQ(pj.find("items")->items().size(), 1u) << pos.body;
+    EXPECT_EQ(field(pj.find("items")->items()[0], "quantity"), "0.12345678") << pos.body;
+}
+
 TEST_F(Gateway, AccountsComeFromTheBroker) {
     auto r = gw_->get("/api/v1/accounts");
     ASSERT_EQ(r.status, 200) << r.body;

@@ -7,9 +7,11 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -401,6 +403,172 @@ TEST_F(OrderServiceTest, Fill_UpdatesPositions) {
     EXPECT_EQ(pos->quantity, dec("7"));
     EXPECT_EQ(pos->average_price, dec("100.6"));  // 1006 / 10
     EXPECT_EQ(pos->realized_pnl, dec("13.2"));    // (105 - 100.6) * 3
+}
+
+// ---- fill arithmetic: fractional quantities (issue 13, item 1) ----------------------------------
+
+// An independent reference for the shown average: the exact notional as a 128-bit integer at scale
+// 12 (8-decimal quantities times prices of at most 4 decimals), divided by the filled quantity
+// (scale 8) and rounded half-even at 9 decimals by hand. An exact quotient is shown at the
+// smallest scale from its natural one (notional scale - quantity scale = the largest price scale).
+struct ReferenceAverage {
+    __int128 notional = 0;  // scale 12
+    __int128 filled = 0;    // scale 8
+    int32_t price_scale = 0;
+    void add(const Decimal& qty, const Decimal& price) {
+        price_scale = std::max(price_scale, price.scale());
+        __int128 p = price.mantissa();
+        for (int32_t s = price.scale(); s < 4; ++s) p *= 10;
+        __int128 q = qty.mantissa();
+        for (int32_t s = qty.scale(); s < 8; ++s) q *= 10;
+        notional += p * q;
+        filled += q;
+    }
+    Decimal average_at_9() const {
+        // notional * 10^-12 / (filled * 10^-8) at scale 9 = notional * 10^5 / filled.
+        const __int128 num = notional * 100000;
+        __int128 q = num / filled, r = num % filled;
+        if (r * 2 > filled || (r * 2 == filled && q % 2 != 0)) ++q;
+        int32_t scale = 9;
+        while (r == 0 && scale > price_scale && q % 10 == 0) {
+            q /= 10;
+            --scale;
+        }
+        return Decimal(static_cast<int64_t>(q), scale);
+    }
+};
+
+TEST_F(OrderServiceTest, Fill_HalvesOfAnEightDecimalQuantityFillTheOrderAndThePosition) {
+    // The paper repro: 0.12345678 filled in two halves at a 2-decimal price. The second fill used
+    // to throw "decimal overflow" (average at scale 9 times 8-decimal filled quantity).
+    OrderRecord o = place_open("c1", "0.12345678");
+    service_->on_fill("paper", fill_of(o, "T1", "0.06172839", "1500.25"));
+    service_->on_fill("paper", fill_of(o, "T2", "0.06172839", "1500.30"));
+    service_->flush();
+
+    OrderRecord now = current(o.id);
+    EXPECT_EQ(now.status, OrderStatus::Filled);
+    EXPECT_EQ(now.filled_quantity.to_string(), "0.12345678");
+    ASSERT_TRUE(now.average_fill_price);
+    EXPECT_EQ(now.average_fill_price->to_string(), "1500.275");  // exact
+    auto stored = storage_.stored_order(o.id);
+    EXPECT_EQ(stored->status, OrderStatus::Filled);
+    EXPECT_EQ(stored->filled_quantity.to_string(), "0.12345678");
+    EXPECT_EQ(storage_.stored_fills().size(), 2u);
+    auto pos = book_.get({"ACC1", "paper", "AAPL", "XNAS"});
+    ASSERT_TRUE(pos);
+    EXPECT_EQ(pos->quantity.to_string(), "0.12345678");
+}
+
+TEST_F(OrderServiceTest, Fill_ManyEightDecimalFillsAtFourDecimalPricesKeepAnExactAverage) {
+    std::mt19937_64 rng(13);
+    struct F {
+        Decimal qty, price;
+    };
+    std::vector<F> fills;
+    Decimal total;
+    for (int i = 0; i < 400; ++i) {
+        // 0.00000001 .. 2.99999999, prices around 1234.5678 with 4 decimals, every third with 2.
+        Decimal q(static_cast<int64_t>(1 + rng() % 299'999'999), 8);
+        Decimal p = i % 3 == 0 ? Decimal(static_cast<int64_t>(123'400 + rng() % 200), 2)
+                               : Decimal(static_cast<int64_t>(12'345'678 + rng() % 20'000), 4);
+        fills.push_back({q, p});
+        total += q;
+    }
+    OrderRecord o = place_open("c1", total.to_string().c_str());
+    ReferenceAverage ref;
+    for (size_t i = 0; i < fills.size(); ++i) {
+        service_->on_fill("paper", fill_of(o, "T" + std::to_string(i),
+                                           fills[i].qty.to_string().c_str(),
+                                           fills[i].price.to_string().c_str()));
+        ref.add(fills[i].qty, fills[i].price);
+        OrderRecord now = current(o.id);
+        ASSERT_EQ(now.filled_quantity, Decimal(static_cast<int64_t>(ref.filled), 8)) << i;
+        ASSERT_TRUE(now.average_fill_price) << i;
+        // One rounding of the exact notional, never a rounding of a rounded average.
+        ASSERT_TRUE(now.average_fill_price->identical(ref.average_at_9()))
+            << i << ": " << now.average_fill_price->to_string() << " vs "
+            << ref.average_at_9().to_string();
+    }
+    service_->flush();
+    OrderRecord now = current(o.id);
+    EXPECT_EQ(now.status, OrderStatus::Filled);
+    EXPECT_EQ(now.filled_quantity, total);
+    EXPECT_EQ(storage_.stored_order(o.id)->filled_quantity, total);
+    EXPECT_TRUE(storage_.stored_order(o.id)->average_fill_price->identical(ref.average_at_9()));
+    EXPECT_EQ(storage_.stored_fills().size(), fills.size());
+    auto pos = book_.get({"ACC1", "paper", "AAPL", "XNAS"});
+    ASSERT_TRUE(pos);
+    EXPECT_EQ(pos->quantity, total);
+}
+
+TEST_F(OrderServiceTest, Fill_AverageAfterARestartIsRebuiltFromTheStoredFills) {
+    OrderRecord o = place_open("c1", "4");
+    service_->on_fill("paper", fill_of(o, "T1", "1", "100.00"));
+    service_->on_fill("paper", fill_of(o, "T2", "2", "100.01"));
+    // 300.02 / 3 does not terminate: shown rounded half-even at 9 decimals.
+    EXPECT_EQ(current(o.id).average_fill_price->to_string(), "100.006666667");
+    service_->flush();
+
+    // A restart: a new service over the same storage, the order recovered from it.
+    positions::PositionBook book2;
+    service_ = std::make_unique<OrderService>(
+        storage_, std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}},
+        std::vector<AccountRoute>{{"ACC1", "paper"}}, nullptr, &book2, nullptr, clock_,
+        ServiceOptions{});
+    service_->recover();
+    service_->on_fill("paper", fill_of(o, "T3", "1", "100.02"));
+    service_->flush();
+    // 400.04 / 4 = 100.01 exactly: the notional came from the stored fills, not from the rounded
+    // average (100.006666667 * 3 + 100.02 would give 100.010000000).
+    OrderRecord now = current(o.id);
+    EXPECT_EQ(now.status, OrderStatus::Filled);
+    EXPECT_EQ(now.average_fill_price->to_string(), "100.01");
+    EXPECT_EQ(storage_.stored_order(o.id)->average_fill_price->to_string(), "100.01");
+    service_.reset();  // before book2 goes
+}
+
+TEST_F(OrderServiceTest, Fill_AfterARestartWithStoredFillsThatDoNotAddUpContinuesFromTheAverage) {
+    OrderRecord o = place_open("c1", "5");
+    service_->on_fill("paper", fill_of(o, "T1", "3", "100"));
+    service_->on_fill("paper", fill_of(o, "T2", "3", "100"));  // overfill: stored, not applied
+    service_->flush();
+    positions::PositionBook book2;
+    service_ = std::make_unique<OrderService>(
+        storage_, std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}},
+        std::vector<AccountRoute>{{"ACC1", "paper"}}, nullptr, &book2, nullptr, clock_,
+        ServiceOptions{});
+    service_->recover();
+    // The stored fills (6) do not add up to the filled quantity (3): 100 * 3 is the notional.
+    service_->on_fill("paper", fill_of(o, "T3", "2", "100.50"));
+    service_->flush();
+    OrderRecord now = current(o.id);
+    EXPECT_EQ(now.status, OrderStatus::Filled);
+    EXPECT_EQ(now.filled_quantity, dec("5"));
+    EXPECT_EQ(now.average_fill_price->to_string(), "100.20");  // 501.00 / 5
+    service_.reset();
+}
+
+TEST_F(OrderServiceTest, Fill_AfterARestartWhileStorageCannotBeReadIsStillApplied) {
+    OrderRecord o = place_open("c1", "4");
+    service_->on_fill("paper", fill_of(o, "T1", "2", "100.25"));
+    service_->flush();
+    positions::PositionBook book2;
+    service_ = std::make_unique<OrderService>(
+        storage_, std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}},
+        std::vector<AccountRoute>{{"ACC1", "paper"}}, nullptr, &book2, nullptr, clock_,
+        ServiceOptions{});
+    service_->recover();
+    storage_.set_down(true);  // the stored fills cannot be read: average * filled stands in
+    service_->on_fill("paper", fill_of(o, "T2", "2", "100.75"));
+    OrderRecord now = current(o.id);
+    EXPECT_EQ(now.status, OrderStatus::Filled);
+    EXPECT_EQ(now.average_fill_price->to_string(), "100.50");
+    storage_.set_down(false);
+    service_->flush();
+    EXPECT_EQ(storage_.stored_order(o.id)->status, OrderStatus::Filled);
+    EXPECT_EQ(storage_.stored_fills().size(), 2u);
+    service_.reset();
 }
 
 // ---- order updates ------------------------------------------------------------------------------

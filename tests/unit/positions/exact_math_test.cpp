@@ -1,4 +1,5 @@
-// Unit tests of positions::mul_div (a * b / d on the 128-bit product).
+// Unit tests of positions::WideDecimal (exact intermediates, one half-even rounding to show a
+// Decimal) and positions::mul_div (a * b / d).
 #include "positions/exact_math.hpp"
 
 #include <gtest/gtest.h>
@@ -70,6 +71,116 @@ TEST(MulDiv, Errors) {
     EXPECT_THROW(md("1", "1", "3", -1), DecimalError);
     EXPECT_THROW(mul_div(Decimal(INT64_MAX, 0), D("10"), D("1"), 0), DecimalError);
     EXPECT_THROW(mul_div(Decimal(INT64_MAX, 0), D("1"), D("0.1"), 0), DecimalError);
+}
+
+// ---- WideDecimal --------------------------------------------------------------------------------
+
+WideDecimal W(const char* s) { return WideDecimal(D(s)); }
+
+std::string shown(const Shown& r) { return r.value.to_string(); }
+
+TEST(WideDecimal, ArithmeticIsExactBeyondDecimalRange) {
+    const WideDecimal p = W("0.1234567891") * W("1.123456789");  // 19 decimals
+    EXPECT_EQ(p.scale(), 19);
+    EXPECT_EQ(p.mantissa(), WideDecimal::Int("1386983678625361999"));
+    const WideDecimal big = W("10000000000") * W("1000000000");  // 10^19
+    EXPECT_EQ(big - big, WideDecimal());
+    EXPECT_EQ((big + W("0.5")) - big, W("0.50"));
+    EXPECT_TRUE(W("1.10") == W("1.1"));
+    EXPECT_LT(W("-0.000000000000000001"), WideDecimal());
+    EXPECT_EQ((-W("2.5")).abs(), W("2.5"));
+}
+
+TEST(WideDecimal, ToDecimalIsExactWhenADecimalHoldsIt) {
+    Shown r = W("1.10").to_decimal();
+    EXPECT_EQ(shown(r), "1.10");  // the scale the arithmetic gave
+    EXPECT_FALSE(r.rounded);
+    r = (W("1.5") * W("2.0")).to_decimal();
+    EXPECT_EQ(shown(r), "3.00");
+    // Trailing zeros past 18 decimals are dropped, as Decimal's own product does.
+    r = WideDecimal(WideDecimal::Int(1000), 20).to_decimal();
+    EXPECT_EQ(shown(r), "0.000000000000000010");
+    EXPECT_FALSE(r.rounded);
+    r = WideDecimal(WideDecimal::Int(INT64_MAX), 0).to_decimal();
+    EXPECT_EQ(r.value, Decimal(INT64_MAX, 0));
+    EXPECT_FALSE(r.rounded);
+    EXPECT_FALSE(r.out_of_range);
+}
+
+TEST(WideDecimal, ToDecimalRoundsOnceHalfEvenToTheLargestScaleThatFits) {
+    Shown r = (W("0.1234567891") * W("1.123456789")).to_decimal();
+    EXPECT_EQ(shown(r), "0.138698367862536200");  // ...5361999 at 18 decimals
+    EXPECT_TRUE(r.rounded);
+    r = WideDecimal(WideDecimal::Int("250"), 20).to_decimal();  // 2.5e-18: tie, to even
+    EXPECT_EQ(shown(r), "0.000000000000000002");
+    r = WideDecimal(WideDecimal::Int("-350"), 20).to_decimal();  // -3.5e-18: tie, to even
+    EXPECT_EQ(shown(r), "-0.000000000000000004");
+    r = WideDecimal(WideDecimal::Int("-126"), 20).to_decimal();  // -1.26e-18
+    EXPECT_EQ(shown(r), "-0.000000000000000001");
+    // 123456789012345678.95 needs 20 digits: one decimal fits (not 123456789012345678.9 then .9).
+    r = WideDecimal(WideDecimal::Int("12345678901234567895"), 2).to_decimal();
+    EXPECT_EQ(shown(r), "123456789012345679.0");
+    EXPECT_TRUE(r.rounded);
+    // Only digits that are not zeros count as rounding.
+    r = WideDecimal(WideDecimal::Int("25000000000000000000000"), 22).to_decimal();  // 2.5
+    EXPECT_EQ(shown(r), "2.500000000000000000");
+    EXPECT_FALSE(r.rounded);
+}
+
+TEST(WideDecimal, ToDecimalBeyondTheInt64RangeIsOutOfRange) {
+    const WideDecimal big = W("10000000000") * W("1000000000");  // 10^19
+    Shown r = big.to_decimal();
+    EXPECT_TRUE(r.out_of_range);
+    EXPECT_EQ(r.value, Decimal(INT64_MAX, 0));
+    r = (-big).to_decimal();
+    EXPECT_TRUE(r.out_of_range);
+    EXPECT_EQ(r.value, Decimal(-INT64_MAX, 0));
+    // 2^63 - 1 + 0.4 rounds to INT64_MAX: in range.
+    r = (WideDecimal(WideDecimal::Int(INT64_MAX), 0) + W("0.4")).to_decimal();
+    EXPECT_FALSE(r.out_of_range);
+    EXPECT_TRUE(r.rounded);
+    EXPECT_EQ(r.value, Decimal(INT64_MAX, 0));
+}
+
+TEST(WideDecimal, QuotientKeepsTheStartScaleAndRoundsHalfEvenAtMax) {
+    Shown r = WideDecimal::quotient(W("500.40"), W("5"), 2, 9);
+    EXPECT_EQ(shown(r), "100.08");
+    EXPECT_FALSE(r.rounded);
+    r = WideDecimal::quotient(W("1000.15"), W("10"), 2, 9);
+    EXPECT_EQ(shown(r), "100.015");  // the smallest scale that holds it
+    r = WideDecimal::quotient(W("300.02"), W("3"), 2, 9);
+    EXPECT_EQ(shown(r), "100.006666667");
+    EXPECT_TRUE(r.rounded);
+    r = WideDecimal::quotient(W("-1"), W("8"), 0, 2);
+    EXPECT_EQ(shown(r), "-0.12");  // -0.125: tie, to even
+    r = WideDecimal::quotient(W("1"), W("8"), 5, 2);  // start above max: max
+    EXPECT_EQ(shown(r), "0.12");
+    // A quotient of 20 digits: the largest scale an int64 holds at its magnitude.
+    r = WideDecimal::quotient(W("10"), W("3"), 0, 18);
+    EXPECT_EQ(shown(r), "3.333333333333333333");
+    r = WideDecimal::quotient(W("100"), W("3"), 0, 18);
+    EXPECT_EQ(shown(r), "33.33333333333333333");
+    // Exact but too large for max_scale: the smallest scale from start that holds it.
+    r = WideDecimal::quotient(W("10000000000"), W("1"), 0, 9);
+    EXPECT_EQ(shown(r), "10000000000");
+    EXPECT_FALSE(r.rounded);
+    // Beyond int64 even at scale 0.
+    r = WideDecimal::quotient(W("10000000000") * W("1000000000"), W("1"), 0, 9);
+    EXPECT_TRUE(r.out_of_range);
+    EXPECT_THROW(WideDecimal::quotient(W("1"), W("0"), 0, 9), DecimalError);
+    EXPECT_THROW(WideDecimal::quotient(W("1"), W("3"), 0, 19), DecimalError);
+}
+
+TEST(WideDecimal, MulDivAtRoundsHalfEvenAtTheGivenScale) {
+    bool inexact = false;
+    EXPECT_EQ(WideDecimal::mul_div_at(W("300.10"), W("1"), W("3"), 2, &inexact), W("100.03"));
+    EXPECT_TRUE(inexact);
+    EXPECT_EQ(WideDecimal::mul_div_at(W("4002.00"), W("15"), W("40"), 2, &inexact), W("1500.75"));
+    EXPECT_FALSE(inexact);
+    EXPECT_EQ(WideDecimal::mul_div_at(W("0.25"), W("1"), W("2"), 2, &inexact).scale(), 2);
+    EXPECT_EQ(WideDecimal::mul_div_at(W("0.25"), W("1"), W("2"), 2), W("0.12"));  // tie, to even
+    EXPECT_EQ(WideDecimal::mul_div_at(W("-0.35"), W("1"), W("2"), 2), W("-0.18"));
+    EXPECT_THROW(WideDecimal::mul_div_at(W("1"), W("1"), W("0"), 2), DecimalError);
 }
 
 }  // namespace

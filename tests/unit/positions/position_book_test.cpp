@@ -217,24 +217,115 @@ TEST_F(PositionBookTest, CryptoQuantitiesBeyondDecimalProductRange) {
     EXPECT_EQ(v.realized_pnl.to_string(), "411.4640101764");
 }
 
+// ---- fills no Decimal product can hold (issue 13, item 1) ---------------------------------------
+// The book keeps its figures exactly in wide intermediates; a figure shown needs to fit a Decimal
+// (18 decimals, int64 mantissa) and is rounded half-even to fit when it does not, with its flag.
+
+TEST_F(PositionBookTest, OpeningFillWhoseNotionalNeedsNineteenDecimalsIsApplied) {
+    // 0.1234567891 * 1.123456789 = 0.1386983678625361999: 19 decimals.
+    auto v = buy("0.1234567891", "1.123456789");
+    EXPECT_EQ(v.quantity.to_string(), "0.1234567891");
+    EXPECT_EQ(v.average_price.to_string(), "1.123456789");
+    EXPECT_FALSE(v.average_price_rounded);
+    // Flat again at one nano more: realized 0.0000000001234567891 is shown at 18 decimals.
+    v = sell("0.1234567891", "1.123456790");
+    EXPECT_TRUE(v.quantity.is_zero());
+    EXPECT_EQ(v.realized_pnl.to_string(), "0.000000000123456789");
+    EXPECT_TRUE(v.realized_pnl_rounded);
+}
+
+TEST_F(PositionBookTest, ClosingProceedsBeyondEighteenDecimalsAreApplied) {
+    buy("1", "1");
+    // closed * price = 0.1234567891 * 1.123456789 (19 decimals).
+    auto v = sell("0.1234567891", "1.123456789");
+    EXPECT_EQ(v.quantity.to_string(), "0.8765432109");
+    EXPECT_EQ(v.realized_pnl.to_string(), "0.015241578762536200");  // ...5361999 half-even
+    EXPECT_TRUE(v.realized_pnl_rounded);
+    EXPECT_EQ(v.average_price.to_string(), "1");
+    // The rest closes at 1: the exact figure inside is unchanged, still shown rounded.
+    v = sell("0.8765432109", "1");
+    EXPECT_TRUE(v.quantity.is_zero());
+    EXPECT_EQ(v.realized_pnl.to_string(), "0.015241578762536200");
+}
+
+TEST_F(PositionBookTest, UnrealizedPnlWithNineteenDecimalsIsShownRoundedAndFlagged) {
+    buy("0.1234567891", "2");
+    book_.set_last_price("INFY", "NSE", D("1.123456789"));
+    auto v = book_.get(kKey);  // last * quantity has 19 decimals
+    ASSERT_TRUE(v);
+    ASSERT_TRUE(v->unrealized_pnl);
+    EXPECT_EQ(v->unrealized_pnl->to_string(), "-0.108215210337463800");  // ...4638001
+    EXPECT_TRUE(v->unrealized_pnl_rounded);
+    EXPECT_EQ(book_.snapshot().size(), 1u);
+}
+
+TEST_F(PositionBookTest, NotionalBeyondTheInt64RangeIsApplied) {
+    // 10^10 * 10^9 = 10^19 does not fit an int64 mantissa even at scale 0.
+    auto v = buy("10000000000", "1000000000");
+    EXPECT_EQ(v.quantity.to_string(), "10000000000");
+    EXPECT_EQ(v.average_price.to_string(), "1000000000");
+    book_.set_last_price("INFY", "NSE", D("1000000001"));
+    v = *book_.get(kKey);
+    EXPECT_EQ(v.unrealized_pnl->to_string(), "10000000000");  // 10^10 * 1, exactly
+    EXPECT_FALSE(v.unrealized_pnl_rounded);
+    v = sell("5000000000", "1000000002");
+    EXPECT_EQ(v.realized_pnl.to_string(), "10000000000");  // 5 * 10^9 * 2
+    EXPECT_FALSE(v.realized_pnl_rounded);
+    EXPECT_EQ(v.quantity.to_string(), "5000000000");
+}
+
+TEST_F(PositionBookTest, QuantityBeyondTheDecimalRangeIsKeptExactlyAndFlagged) {
+    buy("1", "1");
+    // The position is now 2^63, one more than a Decimal holds: applied, shown saturated, flagged.
+    auto v = book_.apply_fill(kKey, Side::Buy, Decimal(INT64_MAX, 0), D("2"), D("0"), 5);
+    EXPECT_TRUE(v.out_of_range);
+    EXPECT_EQ(v.quantity, Decimal(INT64_MAX, 0));
+    EXPECT_EQ(book_.out_of_range_fills(), 1u);
+    // Back in range, exact again.
+    v = sell("2", "2");
+    EXPECT_FALSE(v.out_of_range);
+    EXPECT_EQ(v.quantity, Decimal(INT64_MAX - 1, 0));
+    // The cost taken out, (2^64 - 1) * 2 / 2^63, is rounded at the cost basis's scale (0) to 4.
+    EXPECT_EQ(v.realized_pnl.to_string(), "0");
+    EXPECT_TRUE(v.realized_pnl_rounded);
+}
+
+TEST_F(PositionBookTest, ManyEightDecimalFillsAtFourDecimalPricesNeverThrowAndEndExact) {
+    // Random 8-decimal quantities at 1234.5678-like prices, a last price with 9 decimals
+    // (last * quantity has 17 decimals at magnitude 10^5: no int64 holds it). Nothing may throw;
+    // the quantity is exact at every step and the realized P&L is exact once flat.
+    std::mt19937_64 rng(42);
+    book_.set_last_price("INFY", "NSE", D("1234.567891234"));
+    __int128 cash = 0;  // sells - buys at scale 12
+    Decimal qty;
+    for (int i = 0; i < 2000; ++i) {
+        const bool is_buy = rng() % 2 == 0;
+        const Decimal q(static_cast<int64_t>(1 + rng() % 299'999'999), 8);
+        const Decimal p(static_cast<int64_t>(12'340'000 + rng() % 20'000), 4);
+        auto v = book_.apply_fill(kKey, is_buy ? Side::Buy : Side::Sell, q, p, D("0"), i);
+        const __int128 flow = static_cast<__int128>(q.mantissa()) * p.mantissa();
+        cash += is_buy ? -flow : flow;
+        qty += is_buy ? q : -q;
+        ASSERT_EQ(v.quantity, qty) << i;
+        ASSERT_TRUE(v.unrealized_pnl) << i;
+        ASSERT_FALSE(v.out_of_range) << i;
+    }
+    const Decimal last = D("1234.5678");
+    auto v = qty.is_positive() ? book_.apply_fill(kKey, Side::Sell, qty, last, D("0"), 9999)
+                               : book_.apply_fill(kKey, Side::Buy, qty.abs(), last, D("0"), 9999);
+    const __int128 flow = static_cast<__int128>(qty.abs().mantissa()) * last.mantissa();
+    cash += qty.is_positive() ? flow : -flow;
+    EXPECT_TRUE(v.quantity.is_zero());
+    ASSERT_LT(cash < 0 ? -cash : cash, static_cast<__int128>(INT64_MAX));
+    EXPECT_EQ(v.realized_pnl, Decimal(static_cast<int64_t>(cash), 12));
+    EXPECT_FALSE(v.realized_pnl_rounded);
+}
+
 TEST_F(PositionBookTest, InvalidFillsAreRefusedAndLeaveNothing) {
     EXPECT_THROW(book_.apply_fill(kKey, Side::Buy, D("0"), D("1"), D("0"), 1), std::invalid_argument);
     EXPECT_THROW(book_.apply_fill(kKey, Side::Sell, D("-1"), D("1"), D("0"), 1),
                  std::invalid_argument);
     EXPECT_FALSE(book_.get(kKey).has_value());
-}
-
-TEST_F(PositionBookTest, OverflowThrowsAndLeavesThePositionUnchanged) {
-    buy("1", "1");
-    EXPECT_THROW(book_.apply_fill(kKey, Side::Buy, Decimal(INT64_MAX, 0), D("2"), D("0"), 5),
-                 DecimalError);
-    auto v = *book_.get(kKey);
-    EXPECT_EQ(v.quantity.to_string(), "1");
-    EXPECT_EQ(v.average_price.to_string(), "1");
-    PositionKey other{"ACC9", "paper", "X", "Y"};
-    EXPECT_THROW(book_.apply_fill(other, Side::Buy, Decimal(INT64_MAX, 0), D("2"), D("0"), 5),
-                 DecimalError);
-    EXPECT_FALSE(book_.get(other).has_value());
 }
 
 TEST_F(PositionBookTest, KeysAreSeparateAndSnapshotsFilterByAccount) {

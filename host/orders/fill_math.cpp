@@ -1,0 +1,59 @@
+#include "orders/fill_math.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <exception>
+
+namespace ordergate::orders {
+
+void FillNotional::add(const Decimal& quantity, const Decimal& price) {
+    value_ += positions::WideDecimal(price) * positions::WideDecimal(quantity);
+    quantity_ += positions::WideDecimal(quantity);
+}
+
+AverageFillPrice FillNotional::average(const Decimal& filled, int32_t max_scale) const {
+    if (!filled.is_positive()) throw DecimalError("average of a zero filled quantity");
+    // Start at the quotient's natural scale (notional's minus filled's), so cents stay cents.
+    return positions::WideDecimal::quotient(value_, positions::WideDecimal(filled),
+                                            value_.scale() - filled.scale(), max_scale);
+}
+
+FillNotional FillNotional::from_average(const Decimal& average, const Decimal& filled) {
+    FillNotional n;
+    n.add(filled, average);
+    n.from_fills_ = false;
+    return n;
+}
+
+FillNotional rebuild_notional(ports::StoragePort& storage, const OrderRecord& order) {
+    if (order.filled_quantity.is_zero()) return FillNotional();
+    const char* why = "";
+    try {
+        FillQuery q;
+        q.order_id = order.id;
+        q.limit = 1000;
+        FillNotional sum;
+        for (;;) {
+            Page<FillRecord> page = storage.list_fills(q);
+            for (const auto& f : page.items)
+                if (f.order_id == order.id) sum.add(f.quantity, f.price);
+            if (page.next_cursor.empty()) break;
+            q.cursor = page.next_cursor;
+        }
+        if (sum.covers(order.filled_quantity) || !order.average_fill_price) return sum;
+        why = "stored fills do not add up to the filled quantity";
+    } catch (const std::exception& ex) {
+        spdlog::error("event=storage_read_failed op=list_fills order_id={} error=\"{}\"", order.id,
+                      ex.what());
+        why = "stored fills could not be read";
+        if (!order.average_fill_price) return FillNotional::from_average(Decimal(), Decimal());
+    }
+    spdlog::warn("event=fill_notional_estimated order_id={} reason=\"{}\" detail=\"the average "
+                 "fill price continues from average x filled ({} x {})\"",
+                 order.id, why, order.average_fill_price->to_string(),
+                 order.filled_quantity.to_string());
+    return FillNotional::from_average(*order.average_fill_price, order.filled_quantity);
+}
+
+}  // namespace ordergate::orders
