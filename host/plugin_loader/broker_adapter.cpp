@@ -264,7 +264,7 @@ PluginBroker::~PluginBroker() {
             "the plugin after stop; the instance is not destroyed and the library stays loaded\"",
             library_->info().name, name_, stuck);
         sink_->keep_loaded = library_;
-        (void)sink_.release();
+        (void)new std::shared_ptr<SinkState>(sink_);  // one reference never dropped: leaked
         instance_ = nullptr;
         return;
     }
