@@ -7,6 +7,7 @@
 #include "common/ids.hpp"
 #include "metrics/metrics.hpp"
 #include "orders/state_machine.hpp"
+#include "orders/storage_error.hpp"
 #include "positions/position_book.hpp"
 #include "risk/risk_checker.hpp"
 
@@ -24,6 +25,7 @@ std::string key2(const std::string& a, const std::string& b) {
 
 constexpr std::string_view kClientIdPrefix = "client_order_id:";
 constexpr const char* kVersionConflict = "version conflict";
+constexpr const char* kStorageUnreachable = "storage unavailable";
 
 uint64_t cap_of(OrderType t) {
     switch (t) {
@@ -69,10 +71,19 @@ Error broker_unavailable(const std::string& broker, Status s, const std::string&
     return e;
 }
 
-Error storage_unavailable() {
-    Error e = Error::make(ErrorCode::StorageUnavailable, "order storage is unavailable");
-    e.retry_after_seconds = 1;
-    return e;
+// Why a synchronous change of an order was not committed (commit_change's `error`), as the API
+// answers it: another writer won the race twice (409), the store did not answer (503), or a bug
+// (an illegal transition, a write the store refused: 500).
+Error change_failed(const std::string& why, const std::string& request_id) {
+    if (why == kVersionConflict)
+        return Error::make(ErrorCode::Conflict,
+                           "the order changed concurrently; read it again and retry");
+    if (why == kStorageUnreachable) {
+        Error e = Error::make(ErrorCode::StorageUnavailable, "order storage is unavailable");
+        e.retry_after_seconds = 1;
+        return e;
+    }
+    return Error::make(ErrorCode::Internal, "internal error; quote request id " + request_id);
 }
 
 }  // namespace
@@ -373,8 +384,7 @@ Result<OrderService::EntryPtr> OrderService::resolve(const std::string& id,
         if (!scope.allows(account)) return fail(ErrorCode::NotFound, "order not found");
         return e;
     } catch (const sdk::Error& err) {
-        spdlog::error("event=storage_read_failed op=get_order error=\"{}\"", err.what());
-        return fail(storage_unavailable());
+        return fail(storage_error(err, StorageAccess::Read, "get_order"));
     }
 }
 
@@ -450,7 +460,10 @@ bool OrderService::commit_change(Entry& e, OrderRecord next, OrderEvent event, b
             }
         } catch (const std::exception& ex) {
             spdlog::error("event=order_write_failed order_id={} error=\"{}\"", id, ex.what());
-            if (error) *error = "storage unavailable";
+            const auto* se = dynamic_cast<const sdk::Error*>(&ex);
+            if (error)
+                *error = se && storage_unreachable(se->status()) ? kStorageUnreachable
+                                                                 : "storage refused the write";
             return false;
         }
         e.rec = std::move(next);
@@ -637,15 +650,14 @@ Result<PlaceResult> OrderService::place(OrderRequest req, const AccountScope& sc
             spdlog::error("event=intent_write_failed request_id={} client_order_id={} "
                           "account_id={} error=\"{}\"",
                           origin.request_id, rec.client_order_id, rec.account_id, e.what());
-            if (metrics_) metrics_->order_result(r->name, "storage_unavailable");
             // An unreachable store is a 503 to retry; a write the store refused is a bug (500),
-            // and neither reaches the broker.
-            const auto* se = dynamic_cast<const sdk::Error*>(&e);
-            if (se && (se->status() == Status::Unavailable || se->status() == Status::Timeout ||
-                       se->status() == Status::UnknownOutcome))
-                return fail(storage_unavailable());
-            return fail(ErrorCode::Internal,
-                        "internal error; quote request id " + origin.request_id);
+            // and neither reaches the broker. Only the first counts as an outage.
+            Error err = storage_error(e, StorageAccess::Write, "write_intent", origin.request_id);
+            if (metrics_)
+                metrics_->order_result(r->name, err.code == ErrorCode::StorageUnavailable
+                                                    ? "storage_unavailable"
+                                                    : "storage_error");
+            return fail(std::move(err));
         }
         if (results[0] == Status::Conflict) {
             Error e = Error::make(ErrorCode::DuplicateClientOrderId,
@@ -764,8 +776,7 @@ Result<Page<OrderRecord>> OrderService::list(OrderQuery query, const AccountScop
     try {
         page = storage_.list_orders(query);
     } catch (const sdk::Error& err) {
-        spdlog::error("event=storage_read_failed op=list_orders error=\"{}\"", err.what());
-        return fail(storage_unavailable());
+        return fail(storage_error(err, StorageAccess::Read, "list_orders"));
     }
     // Writes behind the answer may not have landed yet: memory is newer.
     for (auto& item : page.items) {
@@ -791,8 +802,7 @@ Result<std::vector<OrderEvent>> OrderService::events(const std::string& id,
         writer_.flush();  // the trail includes every change made so far
         return storage_.list_events(order_id, after_seq, limit);
     } catch (const sdk::Error& err) {
-        spdlog::error("event=storage_read_failed op=list_events error=\"{}\"", err.what());
-        return fail(storage_unavailable());
+        return fail(storage_error(err, StorageAccess::Read, "list_events"));
     }
 }
 
@@ -810,13 +820,13 @@ Result<Page<FillRecord>> OrderService::trades(FillQuery query, const AccountScop
     }
     if (!query.order_id.empty()) {
         auto e = resolve(query.order_id, scope);
-        if (!e) return Page<FillRecord>{};
+        if (!e && e.error().code == ErrorCode::NotFound) return Page<FillRecord>{};
+        if (!e) return fail(e.error());
     }
     try {
         return storage_.list_fills(query);
     } catch (const sdk::Error& err) {
-        spdlog::error("event=storage_read_failed op=list_fills error=\"{}\"", err.what());
-        return fail(storage_unavailable());
+        return fail(storage_error(err, StorageAccess::Read, "list_fills"));
     }
 }
 
@@ -928,7 +938,8 @@ Result<ChangeResult> OrderService::modify(const std::string& id, const ModifyReq
                                    "modify requested", false);
         std::string why;
         if (!commit_change(*entry, std::move(next), std::move(ev), true, &why)) {
-            if (why != kVersionConflict || attempt > 0) return fail(storage_unavailable());
+            if (why != kVersionConflict || attempt > 0)
+                return fail(change_failed(why, origin.request_id));
             retry = true;
         }
     }
@@ -1034,7 +1045,8 @@ Result<ChangeResult> OrderService::request_cancel(const EntryPtr& entry, const R
                                    emulated);
         std::string why;
         if (!commit_change(*entry, std::move(next), std::move(ev), true, &why)) {
-            if (why != kVersionConflict || attempt > 0) return fail(storage_unavailable());
+            if (why != kVersionConflict || attempt > 0)
+                return fail(change_failed(why, origin.request_id));
             retry = true;
         }
     }

@@ -400,6 +400,26 @@ TEST_F(Gateway, BadQueryParametersAre400) {
     }
 }
 
+// A cursor the storage plugin did not produce is the client's mistake: 400 INVALID_PARAMETER on
+// both storage-backed lists, never a 503 that reads as an outage in metrics or readiness.
+TEST_F(Gateway, MalformedCursorIs400InvalidParameterNotAnOutage) {
+    for (const char* path : {"/api/v1/orders?cursor=!!x!!", "/api/v1/trades?cursor=!!x!!",
+                             "/api/v1/orders?status=OPEN&cursor=c1.!!",
+                             "/api/v1/trades?account_id=ACC1&cursor=ord_01J0"}) {
+        auto r = gw_->get(path);
+        EXPECT_EQ(r.status, 400) << path << " -> " << r.body;
+        EXPECT_EQ(r.header("Content-Type"), "application/problem+json") << path;
+        EXPECT_EQ(field(r.json(), "code"), "INVALID_PARAMETER") << path;
+        EXPECT_EQ(field(r.json(), "status"), "400") << path;
+        EXPECT_TRUE(r.header("Retry-After").empty()) << path;
+    }
+    auto ready = gw_->get("/health/ready");
+    EXPECT_EQ(ready.status, 200) << ready.body;
+    auto m = gw_->get("/metrics");
+    ASSERT_EQ(m.status, 200);
+    EXPECT_EQ(m.body.find("status=\"503\""), std::string::npos) << "counted as an outage";
+}
+
 TEST_F(Gateway, PositionsFollowFills) {
     auto before = gw_->get("/api/v1/positions?account_id=ACC1");
     ASSERT_EQ(before.status, 200);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/ids.hpp"
 #include "fakes.hpp"
 #include "positions/position_book.hpp"
 
@@ -495,6 +496,84 @@ TEST_F(OrderServiceTest, Cancel_VersionConflictRefreshesFromStorageAndRetriesOnc
     EXPECT_EQ(evs[3].to_status, OrderStatus::PendingCancel);
     EXPECT_EQ(evs[3].seq, 4);
 }
+
+TEST_F(OrderServiceTest, Cancel_SecondVersionConflictIs409ConflictNotAnOutage) {
+    OrderRecord o = place_open("c1");
+    service_->flush();
+    storage_.conflict_next_updates(2);  // the first try and its one retry both lose the race
+    auto res = service_->cancel(o.id, scope_, origin_);
+    ASSERT_FALSE(res.has_value());
+    EXPECT_EQ(res.error().code, ErrorCode::Conflict) << res.error().detail;
+    EXPECT_TRUE(broker_.cancels().empty());
+}
+
+// ---- storage failures on reads: the plugin's status decides the answer ---------------------------
+
+struct StorageFailure {
+    Status status;        // what the plugin throws
+    ErrorCode code;       // what the API answers
+};
+
+class StorageReadFailureTest : public OrderServiceTest,
+                               public ::testing::WithParamInterface<StorageFailure> {};
+
+TEST_P(StorageReadFailureTest, EveryReadPathAnswersTheCodeOfThePluginsStatus) {
+    const StorageFailure f = GetParam();
+    OrderRecord o = place_open("c1");
+    service_->flush();
+    const std::string not_cached = ids::new_id("ord_");  // resolved through storage
+    storage_.fail_every_call(f.status);
+
+    auto expect = [&](const Error& e, const char* path) {
+        EXPECT_EQ(e.code, f.code) << path << ": " << code_name(e.code) << " " << e.detail;
+        // A plugin's raw message is for the log, never for a client.
+        EXPECT_EQ(e.detail.find("scripted"), std::string::npos) << path << ": " << e.detail;
+        EXPECT_EQ(e.retry_after_seconds > 0, f.code == ErrorCode::StorageUnavailable) << path;
+    };
+    auto got = service_->get(not_cached, scope_);
+    ASSERT_FALSE(got.has_value());
+    expect(got.error(), "get");
+    auto by_cid = service_->get("client_order_id:elsewhere", scope_);
+    ASSERT_FALSE(by_cid.has_value());
+    expect(by_cid.error(), "get by client order id");
+    OrderQuery q;
+    q.cursor = "!!x!!";
+    auto listed = service_->list(q, scope_);
+    ASSERT_FALSE(listed.has_value());
+    expect(listed.error(), "list");
+    FillQuery fq;
+    fq.cursor = "!!x!!";
+    auto trades = service_->trades(fq, scope_);
+    ASSERT_FALSE(trades.has_value());
+    expect(trades.error(), "trades");
+    FillQuery of_order;
+    of_order.order_id = not_cached;
+    auto trades_of = service_->trades(of_order, scope_);
+    if (f.code == ErrorCode::NotFound) {
+        ASSERT_TRUE(trades_of.has_value());  // an unknown order has no trades
+        EXPECT_TRUE(trades_of->items.empty());
+    } else {
+        ASSERT_FALSE(trades_of.has_value()) << "a failing store answered an empty list";
+        expect(trades_of.error(), "trades of an order");
+    }
+    auto evs = service_->events(o.id, scope_, 0, 100);
+    ASSERT_FALSE(evs.has_value());
+    expect(evs.error(), "events");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Statuses, StorageReadFailureTest,
+    ::testing::Values(StorageFailure{Status::InvalidArgument, ErrorCode::InvalidParameter},
+                      StorageFailure{Status::NotFound, ErrorCode::NotFound},
+                      StorageFailure{Status::Conflict, ErrorCode::Conflict},
+                      StorageFailure{Status::Unavailable, ErrorCode::StorageUnavailable},
+                      StorageFailure{Status::Timeout, ErrorCode::StorageUnavailable},
+                      StorageFailure{Status::Internal, ErrorCode::Internal},
+                      StorageFailure{Status::Unsupported, ErrorCode::Internal},
+                      StorageFailure{Status::Rejected, ErrorCode::Internal}),
+    [](const ::testing::TestParamInfo<StorageFailure>& i) {
+        return std::string(to_string(i.param.status));
+    });
 
 // ---- write-behind -------------------------------------------------------------------------------
 
