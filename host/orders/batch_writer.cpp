@@ -61,6 +61,12 @@ void BatchWriter::write_async(std::vector<WriteOp> ops, Done done, bool keep_unt
 }
 
 void BatchWriter::flush() {
+    {
+        std::lock_guard lock(mutex_);
+        // Nothing queued and no batch in the writer's hands: everything queued before this call
+        // is written already, so a read that flushes first costs one lock, not a wake-up.
+        if (queue_.empty() && !busy_) return;
+    }
     std::promise<void> promise;
     auto future = promise.get_future();
     write_async({}, [&promise](const std::vector<Status>*, std::exception_ptr) {
@@ -83,6 +89,7 @@ void BatchWriter::run() {
         }
         {
             std::unique_lock lock(mutex_);
+            busy_ = false;  // the last group is settled: every done() of it has run
             wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
             if (queue_.empty() && stopping_) return;
             if (urgent_ == 0 && last_waiters <= 1 && backoff.count() == 0 &&
@@ -103,6 +110,7 @@ void BatchWriter::run() {
                 group.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             }
+            busy_ = !group.empty();
         }
         ops.clear();
         size_t writers = 0, waiters = 0;

@@ -774,11 +774,15 @@ Result<Page<OrderRecord>> OrderService::list(OrderQuery query, const AccountScop
     }
     Page<OrderRecord> page;
     try {
+        // Acks and fills are written behind the answers already given: storage must hold every
+        // change a client has seen before a filter (status=OPEN) runs on it. Costs nothing when
+        // nothing is pending; otherwise the list waits for one group commit.
+        writer_.flush();
         page = storage_.list_orders(query);
     } catch (const sdk::Error& err) {
         return fail(storage_error(err, StorageAccess::Read, "list_orders"));
     }
-    // Writes behind the answer may not have landed yet: memory is newer.
+    // Changes made since the flush are newer in memory.
     for (auto& item : page.items) {
         if (auto e = cached(item.id)) {
             std::lock_guard lock(e->mutex);
@@ -824,6 +828,7 @@ Result<Page<FillRecord>> OrderService::trades(FillQuery query, const AccountScop
         if (!e) return fail(e.error());
     }
     try {
+        writer_.flush();  // fills are written behind: list every one a client may have seen
         return storage_.list_fills(query);
     } catch (const sdk::Error& err) {
         return fail(storage_error(err, StorageAccess::Read, "list_fills"));
@@ -1074,20 +1079,38 @@ Result<CancelAllResult> OrderService::cancel_all(const std::string& account_id,
         return fail(ErrorCode::NotFound, "account '" + account_id + "' not found");
     auto r = route(account_id);
     if (!r) return fail(r.error());
-    // Every live order of the account is in memory (recover() loaded them at start-up).
+    // Every live order of the account: those in memory, and those only storage knows (placed
+    // through another gateway instance). Storage is read after the writer is flushed, so it has
+    // every change already answered; an order found in both is taken from memory.
     std::vector<EntryPtr> live;
     {
         std::shared_lock lock(cache_mutex_);
         for (const auto& [id, e] : by_id_) live.push_back(e);
     }
-    std::vector<std::pair<std::string, EntryPtr>> mine;
-    for (auto& e : live) {
+    std::map<std::string, EntryPtr> mine;  // by id: in id order, each once
+    auto take = [&](const EntryPtr& e) {
         std::lock_guard lock(e->mutex);
         if (e->rec.account_id == account_id && can_cancel(e->rec.status))
-            mine.emplace_back(e->rec.id, e);
+            mine.emplace(e->rec.id, e);
+    };
+    for (auto& e : live) take(e);
+    try {
+        writer_.flush();
+        OrderQuery q;
+        q.account_ids = {account_id};
+        q.open_only = true;
+        q.limit = 1000;
+        for (;;) {
+            Page<OrderRecord> page = storage_.list_orders(q);
+            for (const auto& rec : page.items)
+                if (!mine.count(rec.id) && can_cancel(rec.status))
+                    if (EntryPtr e = load(rec.id)) take(e);
+            if (page.next_cursor.empty()) break;
+            q.cursor = page.next_cursor;
+        }
+    } catch (const sdk::Error& err) {
+        return fail(storage_error(err, StorageAccess::Read, "list_orders", origin.request_id));
     }
-    std::sort(mine.begin(), mine.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
     CancelAllResult out;
     for (auto& [id, e] : mine) {
         auto res = request_cancel(e, *r, origin, true);

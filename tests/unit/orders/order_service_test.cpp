@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -505,6 +506,80 @@ TEST_F(OrderServiceTest, Cancel_SecondVersionConflictIs409ConflictNotAnOutage) {
     ASSERT_FALSE(res.has_value());
     EXPECT_EQ(res.error().code, ErrorCode::Conflict) << res.error().detail;
     EXPECT_TRUE(broker_.cancels().empty());
+}
+
+// ---- reads agree with what a client was answered -------------------------------------------------
+
+// The broker's ack is written behind the answer: a list must still see the order as answered.
+TEST_F(OrderServiceTest, List_ByStatusRightAfterPlacementFindsTheOrder) {
+    for (int i = 0; i < 30; ++i) {
+        OrderRecord o = place_open("c" + std::to_string(i));
+        ASSERT_EQ(o.status, OrderStatus::Open);
+        OrderQuery q;
+        q.status = OrderStatus::Open;
+        q.limit = 1000;
+        auto page = service_->list(q, scope_);
+        ASSERT_TRUE(page.has_value()) << page.error().detail;
+        bool found = false;
+        for (const auto& item : page->items)
+            if (item.id == o.id) found = item.status == OrderStatus::Open;
+        ASSERT_TRUE(found) << "run " << i << ": answered OPEN, missing from status=OPEN";
+    }
+}
+
+TEST_F(OrderServiceTest, Trades_RightAfterAFillIsSeenListTheFill) {
+    for (int i = 0; i < 30; ++i) {
+        OrderRecord o = place_open("c" + std::to_string(i));
+        const std::string trade = "T" + std::to_string(i);
+        service_->on_fill("paper", fill_of(o, trade, "1", "100.00"));
+        ASSERT_EQ(current(o.id).filled_quantity, dec("1"));  // what a client sees
+        FillQuery q;
+        q.order_id = o.id;
+        auto page = service_->trades(q, scope_);
+        ASSERT_TRUE(page.has_value()) << page.error().detail;
+        ASSERT_EQ(page->items.size(), 1u) << "run " << i << ": the fill is not listed";
+        EXPECT_EQ(page->items[0].broker_trade_id, trade);
+    }
+}
+
+// The kill switch cancels every live order of the account, also those only storage knows (placed
+// through another gateway instance, or no longer in this one's memory).
+TEST_F(OrderServiceTest, CancelAll_FindsOpenOrdersThatOnlyStorageKnows) {
+    OrderRecord mine = place_open("c1");
+    OrderRecord other;
+    other.id = ids::new_id("ord_");
+    other.client_order_id = "elsewhere";
+    other.broker = "paper";
+    other.broker_order_id = "B-other";
+    other.account_id = "ACC1";
+    other.symbol = "AAPL";
+    other.exchange = "XNAS";
+    other.side = Side::Buy;
+    other.order_type = OrderType::Limit;
+    other.time_in_force = TimeInForce::Day;
+    other.status = OrderStatus::Open;
+    other.quantity = dec("2");
+    other.filled_quantity = Decimal(0, 0);
+    other.price = dec("99.00");
+    other.version = 1;
+    WriteOp op;
+    op.kind = WriteKind::InsertOrder;
+    op.order = other;
+    op.event.order_id = other.id;
+    op.event.seq = 1;
+    ASSERT_EQ(storage_.write_batch({op}), std::vector<Status>{Status::Ok});
+    broker_.on_cancel([&](const std::string&, const std::string& boid, const std::string&) {
+        const std::string id = boid == "B-other" ? other.id : mine.id;
+        return report_of(*storage_.stored_order(id), OrderStatus::Cancelled);
+    });
+
+    auto res = service_->cancel_all("ACC1", scope_, origin_);
+    ASSERT_TRUE(res.has_value()) << res.error().detail;
+    std::set<std::string> cancelled(res->cancelled.begin(), res->cancelled.end());
+    EXPECT_TRUE(cancelled.count(mine.id));
+    EXPECT_TRUE(cancelled.count(other.id)) << "an order only in storage was left live";
+    EXPECT_TRUE(res->failed.empty());
+    EXPECT_EQ(current(other.id).status, OrderStatus::Cancelled);
 }
 
 // ---- storage failures on reads: the plugin's status decides the answer ---------------------------
