@@ -65,6 +65,10 @@ public:
     // Waits until everything queued before the call is written (or failed). Returns at once,
     // without waking the writer, when nothing is queued or being written.
     void flush();
+    // Waits until every keep_until_written write queued before the call is written (or failed),
+    // by a flush() when there is one; returns at once otherwise, even while a waited-for write is
+    // in flight. Readers call it to see every change already answered to a client.
+    void flush_answered();
     // Flushes and stops the writer thread; later writes throw sdk::Error(Unavailable).
     void stop();
 
@@ -90,6 +94,8 @@ private:
     std::deque<Pending> queue_;
     size_t urgent_ = 0;  // queued writes someone waits for (not keep_until_written)
     bool busy_ = false;  // the writer thread holds a group taken from the queue
+    size_t answered_queued_ = 0;     // keep_until_written writes in queue_
+    size_t answered_in_flight_ = 0;  // keep_until_written writes in the writer's group
     bool stopping_ = false;
     std::thread thread_;
 };

@@ -775,9 +775,10 @@ Result<Page<OrderRecord>> OrderService::list(OrderQuery query, const AccountScop
     Page<OrderRecord> page;
     try {
         // Acks and fills are written behind the answers already given: storage must hold every
-        // change a client has seen before a filter (status=OPEN) runs on it. Costs nothing when
-        // nothing is pending; otherwise the list waits for one group commit.
-        writer_.flush();
+        // change a client has seen before a filter (status=OPEN) runs on it. Costs one lock when
+        // no such write is pending, else one group commit; an intent still being written (not
+        // yet answered) is not waited for.
+        writer_.flush_answered();
         page = storage_.list_orders(query);
     } catch (const sdk::Error& err) {
         return fail(storage_error(err, StorageAccess::Read, "list_orders"));
@@ -828,7 +829,7 @@ Result<Page<FillRecord>> OrderService::trades(FillQuery query, const AccountScop
         if (!e) return fail(e.error());
     }
     try {
-        writer_.flush();  // fills are written behind: list every one a client may have seen
+        writer_.flush_answered();  // fills are written behind: list every one a client saw
         return storage_.list_fills(query);
     } catch (const sdk::Error& err) {
         return fail(storage_error(err, StorageAccess::Read, "list_fills"));
@@ -1095,7 +1096,7 @@ Result<CancelAllResult> OrderService::cancel_all(const std::string& account_id,
     };
     for (auto& e : live) take(e);
     try {
-        writer_.flush();
+        writer_.flush_answered();
         OrderQuery q;
         q.account_ids = {account_id};
         q.open_only = true;

@@ -111,7 +111,8 @@ public:
     // in every account of the scope).
     Result<OrderRecord> get(const std::string& id, const AccountScope& scope);
     // Lists (and trades, events, cancel_all) see every change already answered to a client:
-    // they flush the write-behind first (free when nothing is pending, else one group commit).
+    // they flush the write-behind first (one lock when nothing answered is pending, else one
+    // group commit).
     Result<Page<OrderRecord>> list(OrderQuery query, const AccountScope& scope);
     Result<std::vector<OrderEvent>> events(const std::string& id, const AccountScope& scope,
                                            int64_t after_seq, uint32_t limit);

@@ -303,6 +303,38 @@ TEST(BatchWriter, FlushWritesWhatLingersAtOnceAndCostsNothingWhenIdle) {
     EXPECT_EQ(storage.applied(), std::vector<std::string>{"insert:a"});
 }
 
+// A reader waits for the changes already answered to a client (write-behind), never for an
+// intent that is still being written (its client has no answer yet), even one a store holds.
+TEST(BatchWriter, FlushAnsweredWaitsForAnAnsweredWriteInFlight) {
+    FakeStorage storage;
+    BatchWriter writer(storage, nullptr);
+    Outcome ack;
+    storage.hold();
+    writer.write_async(one(insert("a")), ack.done(), /*keep_until_written=*/true);
+    storage.wait_until_held();
+    auto flushed = std::async(std::launch::async, [&] { writer.flush_answered(); });
+    EXPECT_EQ(flushed.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+    storage.release();
+    flushed.get();
+    EXPECT_TRUE(ack.was_called());
+}
+
+TEST(BatchWriter, FlushAnsweredDoesNotWaitForAnIntentTheStoreHolds) {
+    FakeStorage storage;
+    BatchWriter writer(storage, nullptr);
+    Outcome intent;
+    storage.hold();
+    writer.write_async(one(insert("a")), intent.done());  // waited for: not answered yet
+    storage.wait_until_held();
+    auto flushed = std::async(std::launch::async, [&] { writer.flush_answered(); });
+    EXPECT_EQ(flushed.wait_for(std::chrono::seconds(10)), std::future_status::ready)
+        << "a reader waited for a write no client was answered about";
+    EXPECT_FALSE(intent.was_called());
+    storage.release();
+    writer.flush();
+    EXPECT_TRUE(intent.was_called());
+}
+
 TEST(BatchWriter, WriteBehindLingersAndJoinsTheNextWaitedForWriteInOneBatch) {
     FakeStorage storage;
     // A linger longer than the test: only the waited-for write can end it.
