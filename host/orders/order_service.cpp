@@ -804,7 +804,7 @@ Result<std::vector<OrderEvent>> OrderService::events(const std::string& id,
         order_id = (*e)->rec.id;
     }
     try {
-        writer_.flush();  // the trail includes every change made so far
+        writer_.flush_answered();  // the trail includes every change answered so far
         return storage_.list_events(order_id, after_seq, limit);
     } catch (const sdk::Error& err) {
         return fail(storage_error(err, StorageAccess::Read, "list_events"));
