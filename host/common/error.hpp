@@ -27,6 +27,7 @@ enum class ErrorCode {
     OrderNotModifiable,
     OrderNotCancellable,
     GttNotModifiable,
+    Conflict,  // storage refused a change another writer made first; read again and retry
     PayloadTooLarge,
     UnsupportedMediaType,
     HeadersTooLarge,
@@ -89,6 +90,7 @@ inline std::string_view code_name(ErrorCode code) {
         case ErrorCode::OrderNotModifiable: return "ORDER_NOT_MODIFIABLE";
         case ErrorCode::OrderNotCancellable: return "ORDER_NOT_CANCELLABLE";
         case ErrorCode::GttNotModifiable: return "GTT_NOT_MODIFIABLE";
+        case ErrorCode::Conflict: return "CONFLICT";
         case ErrorCode::PayloadTooLarge: return "PAYLOAD_TOO_LARGE";
         case ErrorCode::UnsupportedMediaType: return "UNSUPPORTED_MEDIA_TYPE";
         case ErrorCode::HeadersTooLarge: return "HEADERS_TOO_LARGE";

@@ -52,7 +52,8 @@ int status_of(ErrorCode code) {
         case ErrorCode::IdempotencyInFlight:
         case ErrorCode::OrderNotModifiable:
         case ErrorCode::OrderNotCancellable:
-        case ErrorCode::GttNotModifiable: return 409;
+        case ErrorCode::GttNotModifiable:
+        case ErrorCode::Conflict: return 409;
         case ErrorCode::PayloadTooLarge: return 413;
         case ErrorCode::UnsupportedMediaType: return 415;
         case ErrorCode::ValidationFailed:
@@ -86,6 +87,7 @@ std::string_view title_of(ErrorCode code) {
         case ErrorCode::OrderNotModifiable: return "Order not modifiable";
         case ErrorCode::OrderNotCancellable: return "Order not cancellable";
         case ErrorCode::GttNotModifiable: return "GTT not modifiable";
+        case ErrorCode::Conflict: return "Changed concurrently";
         case ErrorCode::PayloadTooLarge: return "Payload too large";
         case ErrorCode::UnsupportedMediaType: return "Unsupported media type";
         case ErrorCode::HeadersTooLarge: return "Request headers too large";

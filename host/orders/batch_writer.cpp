@@ -53,6 +53,7 @@ void BatchWriter::write_async(std::vector<WriteOp> ops, Done done, bool keep_unt
         }
         queue_.push_back(Pending{std::move(ops), std::move(done), keep_until_written});
         if (!keep_until_written) ++urgent_;
+        else ++answered_queued_;
         // A write-behind joining others that already linger changes nothing the writer waits
         // for: no wake-up.
         wake = !keep_until_written || queue_.size() == 1 || queue_.size() >= max_ops_;
@@ -61,12 +62,28 @@ void BatchWriter::write_async(std::vector<WriteOp> ops, Done done, bool keep_unt
 }
 
 void BatchWriter::flush() {
+    {
+        std::lock_guard lock(mutex_);
+        // Nothing queued and no batch in the writer's hands: everything queued before this call
+        // is written already, so a read that flushes first costs one lock, not a wake-up.
+        if (queue_.empty() && !busy_) return;
+    }
     std::promise<void> promise;
     auto future = promise.get_future();
     write_async({}, [&promise](const std::vector<Status>*, std::exception_ptr) {
         promise.set_value();
     });
     future.wait();
+}
+
+void BatchWriter::flush_answered() {
+    {
+        std::lock_guard lock(mutex_);
+        // A waited-for write (an intent) is not answered until it is written: a reader need not
+        // wait for one, even one stuck in a store that hangs.
+        if (answered_queued_ == 0 && answered_in_flight_ == 0) return;
+    }
+    flush();
 }
 
 void BatchWriter::run() {
@@ -83,6 +100,8 @@ void BatchWriter::run() {
         }
         {
             std::unique_lock lock(mutex_);
+            busy_ = false;  // the last group is settled: every done() of it has run
+            answered_in_flight_ = 0;
             wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
             if (queue_.empty() && stopping_) return;
             if (urgent_ == 0 && last_waiters <= 1 && backoff.count() == 0 &&
@@ -99,10 +118,16 @@ void BatchWriter::run() {
             size_t n = 0;
             while (!queue_.empty() && (group.empty() || n + queue_.front().ops.size() <= max_ops_)) {
                 n += queue_.front().ops.size();
-                if (!queue_.front().keep) --urgent_;
+                if (!queue_.front().keep) {
+                    --urgent_;
+                } else {
+                    --answered_queued_;
+                    ++answered_in_flight_;
+                }
                 group.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             }
+            busy_ = !group.empty();
         }
         ops.clear();
         size_t writers = 0, waiters = 0;
@@ -148,6 +173,7 @@ void BatchWriter::run() {
                 if (!stopping_) {
                     for (auto it = kept.rbegin(); it != kept.rend(); ++it)
                         queue_.push_front(std::move(*it));
+                    answered_queued_ += kept.size();
                     kept.clear();
                 }
             }

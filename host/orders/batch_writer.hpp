@@ -62,8 +62,13 @@ public:
     // are retried with a bounded back-off until they land (or the writer stops), instead of
     // failing. Everything else fails at once so its caller can answer 503.
     void write_async(std::vector<WriteOp> ops, Done done, bool keep_until_written = false);
-    // Waits until everything queued before the call is written (or failed).
+    // Waits until everything queued before the call is written (or failed). Returns at once,
+    // without waking the writer, when nothing is queued or being written.
     void flush();
+    // Waits until every keep_until_written write queued before the call is written (or failed),
+    // by a flush() when there is one; returns at once otherwise, even while a waited-for write is
+    // in flight. Readers call it to see every change already answered to a client.
+    void flush_answered();
     // Flushes and stops the writer thread; later writes throw sdk::Error(Unavailable).
     void stop();
 
@@ -88,6 +93,9 @@ private:
     std::condition_variable wake_;
     std::deque<Pending> queue_;
     size_t urgent_ = 0;  // queued writes someone waits for (not keep_until_written)
+    bool busy_ = false;  // the writer thread holds a group taken from the queue
+    size_t answered_queued_ = 0;     // keep_until_written writes in queue_
+    size_t answered_in_flight_ = 0;  // keep_until_written writes in the writer's group
     bool stopping_ = false;
     std::thread thread_;
 };

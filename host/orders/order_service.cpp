@@ -8,6 +8,7 @@
 #include "common/ids.hpp"
 #include "metrics/metrics.hpp"
 #include "orders/state_machine.hpp"
+#include "orders/storage_error.hpp"
 #include "positions/position_book.hpp"
 #include "risk/risk_checker.hpp"
 
@@ -25,6 +26,7 @@ std::string key2(const std::string& a, const std::string& b) {
 
 constexpr std::string_view kClientIdPrefix = "client_order_id:";
 constexpr const char* kVersionConflict = "version conflict";
+constexpr const char* kStorageUnreachable = "storage unavailable";
 
 uint64_t cap_of(OrderType t) {
     switch (t) {
@@ -70,10 +72,19 @@ Error broker_unavailable(const std::string& broker, Status s, const std::string&
     return e;
 }
 
-Error storage_unavailable() {
-    Error e = Error::make(ErrorCode::StorageUnavailable, "order storage is unavailable");
-    e.retry_after_seconds = 1;
-    return e;
+// Why a synchronous change of an order was not committed (commit_change's `error`), as the API
+// answers it: another writer won the race twice (409), the store did not answer (503), or a bug
+// (an illegal transition, a write the store refused: 500).
+Error change_failed(const std::string& why, const std::string& request_id) {
+    if (why == kVersionConflict)
+        return Error::make(ErrorCode::Conflict,
+                           "the order changed concurrently; read it again and retry");
+    if (why == kStorageUnreachable) {
+        Error e = Error::make(ErrorCode::StorageUnavailable, "order storage is unavailable");
+        e.retry_after_seconds = 1;
+        return e;
+    }
+    return Error::make(ErrorCode::Internal, "internal error; quote request id " + request_id);
 }
 
 }  // namespace
@@ -441,8 +452,7 @@ Result<OrderService::EntryPtr> OrderService::resolve(const std::string& id,
         if (!scope.allows(account)) return fail(ErrorCode::NotFound, "order not found");
         return e;
     } catch (const sdk::Error& err) {
-        spdlog::error("event=storage_read_failed op=get_order error=\"{}\"", err.what());
-        return fail(storage_unavailable());
+        return fail(storage_error(err, StorageAccess::Read, "get_order"));
     }
 }
 
@@ -532,7 +542,10 @@ bool OrderService::commit_change(Entry& e, OrderRecord next, OrderEvent event, b
             }
         } catch (const std::exception& ex) {
             spdlog::error("event=order_write_failed order_id={} error=\"{}\"", id, ex.what());
-            if (error) *error = "storage unavailable";
+            const auto* se = dynamic_cast<const sdk::Error*>(&ex);
+            if (error)
+                *error = se && storage_unreachable(se->status()) ? kStorageUnreachable
+                                                                 : "storage refused the write";
             return false;
         }
         e.rec = std::move(next);
@@ -796,15 +809,14 @@ Result<PlaceResult> OrderService::place(OrderRequest req, const AccountScope& sc
             spdlog::error("event=intent_write_failed request_id={} client_order_id={} "
                           "account_id={} error=\"{}\"",
                           origin.request_id, rec.client_order_id, rec.account_id, e.what());
-            if (metrics_) metrics_->order_result(r->name, "storage_unavailable");
             // An unreachable store is a 503 to retry; a write the store refused is a bug (500),
-            // and neither reaches the broker.
-            const auto* se = dynamic_cast<const sdk::Error*>(&e);
-            if (se && (se->status() == Status::Unavailable || se->status() == Status::Timeout ||
-                       se->status() == Status::UnknownOutcome))
-                return fail(storage_unavailable());
-            return fail(ErrorCode::Internal,
-                        "internal error; quote request id " + origin.request_id);
+            // and neither reaches the broker. Only the first counts as an outage.
+            Error err = storage_error(e, StorageAccess::Write, "write_intent", origin.request_id);
+            if (metrics_)
+                metrics_->order_result(r->name, err.code == ErrorCode::StorageUnavailable
+                                                    ? "storage_unavailable"
+                                                    : "storage_error");
+            return fail(std::move(err));
         }
         if (results[0] == Status::Conflict) {
             Error e = Error::make(ErrorCode::DuplicateClientOrderId,
@@ -930,12 +942,16 @@ Result<Page<OrderRecord>> OrderService::list(OrderQuery query, const AccountScop
     }
     Page<OrderRecord> page;
     try {
+        // Acks and fills are written behind the answers already given: storage must hold every
+        // change a client has seen before a filter (status=OPEN) runs on it. Costs one lock when
+        // no such write is pending, else one group commit; an intent still being written (not
+        // yet answered) is not waited for.
+        writer_.flush_answered();
         page = storage_.list_orders(query);
     } catch (const sdk::Error& err) {
-        spdlog::error("event=storage_read_failed op=list_orders error=\"{}\"", err.what());
-        return fail(storage_unavailable());
+        return fail(storage_error(err, StorageAccess::Read, "list_orders"));
     }
-    // Writes behind the answer may not have landed yet: memory is newer.
+    // Changes made since the flush are newer in memory.
     for (auto& item : page.items) {
         if (auto e = cached(item.id)) {
             std::lock_guard lock(e->mutex);
@@ -956,11 +972,10 @@ Result<std::vector<OrderEvent>> OrderService::events(const std::string& id,
         order_id = (*e)->rec.id;
     }
     try {
-        writer_.flush();  // the trail includes every change made so far
+        writer_.flush_answered();  // the trail includes every change answered so far
         return storage_.list_events(order_id, after_seq, limit);
     } catch (const sdk::Error& err) {
-        spdlog::error("event=storage_read_failed op=list_events error=\"{}\"", err.what());
-        return fail(storage_unavailable());
+        return fail(storage_error(err, StorageAccess::Read, "list_events"));
     }
 }
 
@@ -978,13 +993,14 @@ Result<Page<FillRecord>> OrderService::trades(FillQuery query, const AccountScop
     }
     if (!query.order_id.empty()) {
         auto e = resolve(query.order_id, scope);
-        if (!e) return Page<FillRecord>{};
+        if (!e && e.error().code == ErrorCode::NotFound) return Page<FillRecord>{};
+        if (!e) return fail(e.error());
     }
     try {
+        writer_.flush_answered();  // fills are written behind: list every one a client saw
         return storage_.list_fills(query);
     } catch (const sdk::Error& err) {
-        spdlog::error("event=storage_read_failed op=list_fills error=\"{}\"", err.what());
-        return fail(storage_unavailable());
+        return fail(storage_error(err, StorageAccess::Read, "list_fills"));
     }
 }
 
@@ -1115,7 +1131,8 @@ Result<ChangeResult> OrderService::modify(const std::string& id, const ModifyReq
                                    "modify requested", false);
         std::string why;
         if (!commit_change(*entry, std::move(next), std::move(ev), true, &why)) {
-            if (why != kVersionConflict || attempt > 0) return fail(storage_unavailable());
+            if (why != kVersionConflict || attempt > 0)
+                return fail(change_failed(why, origin.request_id));
             retry = true;
         }
     }
@@ -1226,7 +1243,8 @@ Result<ChangeResult> OrderService::request_cancel(const EntryPtr& entry, const R
                                    emulated);
         std::string why;
         if (!commit_change(*entry, std::move(next), std::move(ev), true, &why)) {
-            if (why != kVersionConflict || attempt > 0) return fail(storage_unavailable());
+            if (why != kVersionConflict || attempt > 0)
+                return fail(change_failed(why, origin.request_id));
             retry = true;
         }
     }
@@ -1254,20 +1272,38 @@ Result<CancelAllResult> OrderService::cancel_all(const std::string& account_id,
         return fail(ErrorCode::NotFound, "account '" + account_id + "' not found");
     auto r = route(account_id);
     if (!r) return fail(r.error());
-    // Every live order of the account is in memory (recover() loaded them at start-up).
+    // Every live order of the account: those in memory, and those only storage knows (placed
+    // through another gateway instance). Storage is read after the writer is flushed, so it has
+    // every change already answered; an order found in both is taken from memory.
     std::vector<EntryPtr> live;
     {
         std::shared_lock lock(cache_mutex_);
         for (const auto& [id, e] : by_id_) live.push_back(e);
     }
-    std::vector<std::pair<std::string, EntryPtr>> mine;
-    for (auto& e : live) {
+    std::map<std::string, EntryPtr> mine;  // by id: in id order, each once
+    auto take = [&](const EntryPtr& e) {
         std::lock_guard lock(e->mutex);
         if (e->rec.account_id == account_id && can_cancel(e->rec.status))
-            mine.emplace_back(e->rec.id, e);
+            mine.emplace(e->rec.id, e);
+    };
+    for (auto& e : live) take(e);
+    try {
+        writer_.flush_answered();
+        OrderQuery q;
+        q.account_ids = {account_id};
+        q.open_only = true;
+        q.limit = 1000;
+        for (;;) {
+            Page<OrderRecord> page = storage_.list_orders(q);
+            for (const auto& rec : page.items)
+                if (!mine.count(rec.id) && can_cancel(rec.status))
+                    if (EntryPtr e = load(rec.id)) take(e);
+            if (page.next_cursor.empty()) break;
+            q.cursor = page.next_cursor;
+        }
+    } catch (const sdk::Error& err) {
+        return fail(storage_error(err, StorageAccess::Read, "list_orders", origin.request_id));
     }
-    std::sort(mine.begin(), mine.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
     CancelAllResult out;
     for (auto& [id, e] : mine) {
         auto res = request_cancel(e, *r, origin, true);

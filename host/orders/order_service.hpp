@@ -115,6 +115,9 @@ public:
     // `id` is "ord_…" or "client_order_id:<cid>" (the latter needs the account: it is looked up
     // in every account of the scope).
     Result<OrderRecord> get(const std::string& id, const AccountScope& scope);
+    // Lists (and trades, events, cancel_all) see every change already answered to a client:
+    // they flush the write-behind first (one lock when nothing answered is pending, else one
+    // group commit).
     Result<Page<OrderRecord>> list(OrderQuery query, const AccountScope& scope);
     Result<std::vector<OrderEvent>> events(const std::string& id, const AccountScope& scope,
                                            int64_t after_seq, uint32_t limit);
@@ -123,6 +126,8 @@ public:
                                 const AccountScope& scope, const Origin& origin, int attempt = 0);
     Result<ChangeResult> cancel(const std::string& id, const AccountScope& scope,
                                 const Origin& origin);
+    // Cancels every cancellable order of the account: in memory, and those only storage knows
+    // (placed through another gateway instance).
     Result<CancelAllResult> cancel_all(const std::string& account_id, const AccountScope& scope,
                                        const Origin& origin);
     Result<Page<FillRecord>> trades(FillQuery query, const AccountScope& scope);

@@ -311,7 +311,9 @@ SqliteStorage::SqliteStorage(const sdk::PluginContext& ctx) : host_(ctx.host) {
     busy_timeout_ms_ = static_cast<int>(cfg.get_int("busy_timeout_ms", 5000));
     if (busy_timeout_ms_ < 0)
         throw sdk::Error(Status::InvalidArgument, "config key 'busy_timeout_ms' must be >= 0");
-    synchronous_ = cfg.get_or("synchronous", "NORMAL");
+    // FULL by default: an intent is committed before the broker is called, so its commit must
+    // survive power loss, not only a crash of the process.
+    synchronous_ = cfg.get_or("synchronous", "FULL");
     std::transform(synchronous_.begin(), synchronous_.end(), synchronous_.begin(),
                    [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
     if (synchronous_ != "NORMAL" && synchronous_ != "FULL" && synchronous_ != "OFF" &&
@@ -435,6 +437,13 @@ int64_t SqliteStorage::migrate() { return migrate_to(INT64_MAX); }
 int64_t SqliteStorage::migrate_to(int64_t version) {
     std::lock_guard lock(write_mu_);
     return apply_migrations(writer(), host_.now_ns(), version);
+}
+
+int SqliteStorage::synchronous_level() {
+    std::lock_guard lock(write_mu_);
+    Query q = writer().query("PRAGMA synchronous", "read synchronous");
+    if (!q.step()) throw sdk::Error(Status::Internal, "sqlite: PRAGMA synchronous returned no row");
+    return static_cast<int>(q.int64(0));
 }
 
 void SqliteStorage::ping() {

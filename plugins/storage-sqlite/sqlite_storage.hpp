@@ -6,12 +6,14 @@
 //                     no WAL and every call shares the one connection).
 //   busy_timeout_ms   how long a statement waits for a lock held by another connection or
 //                     process before failing with Unavailable; default 5000.
-//   synchronous       NORMAL (default) or FULL (also OFF, for throw-away test databases only).
-//                     In WAL mode NORMAL makes every commit atomic and survives a crash of the
-//                     process, but the last commits before a power loss or an OS crash may be
-//                     rolled back (the WAL is synced at checkpoints, not at every commit). FULL
-//                     syncs the WAL at every commit: a committed batch survives power loss too, at
-//                     the cost of one fsync per batch.
+//   synchronous       FULL (default), NORMAL, EXTRA, or OFF (throw-away test databases only).
+//                     FULL syncs the WAL at every commit: a committed batch (an order's intent,
+//                     committed before the broker is called) survives power loss and an OS crash,
+//                     at the cost of one fsync per group commit. NORMAL is an opt-in: every
+//                     commit is still atomic and survives a crash of the process, but the last
+//                     commits before a power loss or an OS crash may be rolled back (the WAL is
+//                     synced at checkpoints, not at every commit) - an order already sent to the
+//                     broker can then vanish from storage and only reconciliation finds it again.
 //   read_connections  connections reserved for reads, so queries from HTTP threads run beside the
 //                     writer under WAL; default 4. 0 serves reads from the writer connection.
 //   checkpoint_pages  WAL size (pages) at which a background thread checkpoints the WAL into the
@@ -87,6 +89,9 @@ public:
 
     // Migrates only up to `version` (tests of migrating an older database).
     int64_t migrate_to(int64_t version);
+    // The writer connection's PRAGMA synchronous as SQLite reports it (0 OFF, 1 NORMAL, 2 FULL,
+    // 3 EXTRA): how durable a commit is. For tests and the start-up log.
+    int synchronous_level();
 
 private:
     class Reader;  // a reader connection borrowed for one call

@@ -400,6 +400,46 @@ TEST_F(Gateway, BadQueryParametersAre400) {
     }
 }
 
+// The ack is written behind the 201: a list right after it must still show the order as answered.
+TEST_F(Gateway, OrderAnsweredOpenIsListedByStatusAtOnce) {
+    const std::string sym = "RAW" + std::to_string(::getpid() % 1000);
+    for (int i = 0; i < 25; ++i) {
+        auto r = place("{\"account_id\":\"ACC2\",\"symbol\":\"" + sym +
+                       "\",\"exchange\":\"NSE\",\"side\":\"BUY\",\"quantity\":\"1\","
+                       "\"order_type\":\"LIMIT\",\"price\":\"1.00\"}");
+        ASSERT_EQ(r.status, 201) << r.body;
+        ASSERT_EQ(field(r.json(), "status"), "OPEN") << r.body;
+        const std::string id = field(r.json(), "id");
+        auto list = gw_->get("/api/v1/orders?status=OPEN&account_id=ACC2&symbol=" + sym +
+                             "&limit=1000");
+        ASSERT_EQ(list.status, 200) << list.body;
+        bool found = false;
+        const json::Value lj = list.json();
+        for (const auto& o : lj.find("items")->items()) found = found || field(o, "id") == id;
+        ASSERT_TRUE(found) << "run " << i << ": " << id << " answered OPEN, not listed as OPEN";
+    }
+}
+
+// A cursor the storage plugin did not produce is the client's mistake: 400 INVALID_PARAMETER on
+// both storage-backed lists, never a 503 that reads as an outage in metrics or readiness.
+TEST_F(Gateway, MalformedCursorIs400InvalidParameterNotAnOutage) {
+    for (const char* path : {"/api/v1/orders?cursor=!!x!!", "/api/v1/trades?cursor=!!x!!",
+                             "/api/v1/orders?status=OPEN&cursor=c1.!!",
+                             "/api/v1/trades?account_id=ACC1&cursor=ord_01J0"}) {
+        auto r = gw_->get(path);
+        EXPECT_EQ(r.status, 400) << path << " -> " << r.body;
+        EXPECT_EQ(r.header("Content-Type"), "application/problem+json") << path;
+        EXPECT_EQ(field(r.json(), "code"), "INVALID_PARAMETER") << path;
+        EXPECT_EQ(field(r.json(), "status"), "400") << path;
+        EXPECT_TRUE(r.header("Retry-After").empty()) << path;
+    }
+    auto ready = gw_->get("/health/ready");
+    EXPECT_EQ(ready.status, 200) << ready.body;
+    auto m = gw_->get("/metrics");
+    ASSERT_EQ(m.status, 200);
+    EXPECT_EQ(m.body.find("status=\"503\""), std::string::npos) << "counted as an outage";
+}
+
 TEST_F(Gateway, PositionsFollowFills) {
     auto before = gw_->get("/api/v1/positions?account_id=ACC1");
     ASSERT_EQ(before.status, 200);

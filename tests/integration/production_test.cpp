@@ -869,6 +869,24 @@ void install_boom_trigger(PgSession& pg, const std::string& schema) {
              schema + ".og_boom()");
 }
 
+// A cursor storage-postgres did not produce is the client's mistake: 400 INVALID_PARAMETER on
+// both storage-backed lists, not 503 STORAGE_UNAVAILABLE, and no outage in metrics or readiness.
+TEST(Production, MalformedCursorIs400InvalidParameterOnPostgres) {
+    const ServiceUrls& svc = shared_services();
+    const std::string dir = make_temp_dir("og-prod-cursor");
+    GatewayProcess gw(options(write_config(dir, unique_schema("cursor")), svc.database_url,
+                              svc.redis_url));
+    for (const char* path : {"/api/v1/orders?cursor=!!x!!", "/api/v1/trades?cursor=!!x!!",
+                             "/api/v1/orders?status=OPEN&cursor=c1.!!"}) {
+        auto r = gw.get(path);
+        EXPECT_EQ(r.status, 400) << path << " -> " << r.body;
+        EXPECT_EQ(r.header("Content-Type"), "application/problem+json") << path;
+        EXPECT_EQ(field(r.json(), "code"), "INVALID_PARAMETER") << path;
+    }
+    EXPECT_EQ(gw.get("/health/ready").status, 200);
+    EXPECT_EQ(metric_sum(gw.port(), "ordergate_http_requests_total{", "status=\"503\""), 0);
+}
+
 TEST(Production, StatementErrorIsLoggedWithContextAndNeverShown) {
     const ServiceUrls& svc = shared_services();
     const std::string dir = make_temp_dir("og-prod-stmt");

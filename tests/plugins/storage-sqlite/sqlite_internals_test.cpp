@@ -119,6 +119,19 @@ TEST(SqliteStorage, CreatesParentDirectoriesAndUsesWal) {
     EXPECT_EQ(pragma(path, "PRAGMA journal_mode"), "wal");
 }
 
+// An intent is durable before the broker is called: by default a commit must survive power loss
+// or an OS crash (FULL syncs the WAL at every commit). NORMAL is an opt-in that may lose the last
+// commits then.
+TEST(SqliteStorage, DefaultSynchronousIsFullAndNormalIsAnOptIn) {
+    TempDir dir;
+    auto by_default = open({{"path", dir.file("default.db")}});
+    by_default->migrate();
+    EXPECT_EQ(by_default->synchronous_level(), 2) << "PRAGMA synchronous is not FULL";
+    auto normal = open({{"path", dir.file("normal.db")}, {"synchronous", "NORMAL"}});
+    normal->migrate();
+    EXPECT_EQ(normal->synchronous_level(), 1);
+}
+
 TEST(SqliteStorage, SynchronousFullIsAcceptedCaseInsensitively) {
     TempDir dir;
     auto s = open({{"path", dir.file("x.db")}, {"synchronous", "full"}});

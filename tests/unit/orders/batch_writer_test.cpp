@@ -265,6 +265,76 @@ TEST(BatchWriter, FlushWaitsForEverythingQueuedBeforeIt) {
     EXPECT_EQ(storage.applied(), (std::vector<std::string>{"insert:a", "insert:b"}));
 }
 
+TEST(BatchWriter, FlushWaitsForABatchInFlightEvenWithNothingQueued) {
+    FakeStorage storage;
+    BatchWriter writer(storage, nullptr);
+    std::mutex mutex;
+    std::vector<std::string> log;
+    storage.hold();
+    writer.write_async(one(insert("a")), [&](const std::vector<Status>*, std::exception_ptr) {
+        std::lock_guard lock(mutex);
+        log.push_back("a written");
+    });
+    storage.wait_until_held();  // the queue is empty; "a" is in the writer's hands
+
+    auto flushed = std::async(std::launch::async, [&] {
+        writer.flush();
+        std::lock_guard lock(mutex);
+        log.push_back("flush returned");
+    });
+    EXPECT_EQ(flushed.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+    storage.release();
+    flushed.get();
+    EXPECT_EQ(log, (std::vector<std::string>{"a written", "flush returned"}));
+}
+
+TEST(BatchWriter, FlushWritesWhatLingersAtOnceAndCostsNothingWhenIdle) {
+    FakeStorage storage;
+    // A linger longer than the test: only the flush can end it.
+    BatchWriter writer(storage, nullptr, 512, std::chrono::minutes(1));
+    Outcome ack;
+    writer.write_async(one(insert("a")), ack.done(), /*keep_until_written=*/true);
+    writer.flush();
+    EXPECT_TRUE(ack.was_called());
+    const int calls = storage.batch_calls();
+    writer.flush();
+    writer.flush();
+    EXPECT_EQ(storage.batch_calls(), calls) << "an idle flush wrote nothing";
+    EXPECT_EQ(storage.applied(), std::vector<std::string>{"insert:a"});
+}
+
+// A reader waits for the changes already answered to a client (write-behind), never for an
+// intent that is still being written (its client has no answer yet), even one a store holds.
+TEST(BatchWriter, FlushAnsweredWaitsForAnAnsweredWriteInFlight) {
+    FakeStorage storage;
+    BatchWriter writer(storage, nullptr);
+    Outcome ack;
+    storage.hold();
+    writer.write_async(one(insert("a")), ack.done(), /*keep_until_written=*/true);
+    storage.wait_until_held();
+    auto flushed = std::async(std::launch::async, [&] { writer.flush_answered(); });
+    EXPECT_EQ(flushed.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+    storage.release();
+    flushed.get();
+    EXPECT_TRUE(ack.was_called());
+}
+
+TEST(BatchWriter, FlushAnsweredDoesNotWaitForAnIntentTheStoreHolds) {
+    FakeStorage storage;
+    BatchWriter writer(storage, nullptr);
+    Outcome intent;
+    storage.hold();
+    writer.write_async(one(insert("a")), intent.done());  // waited for: not answered yet
+    storage.wait_until_held();
+    auto flushed = std::async(std::launch::async, [&] { writer.flush_answered(); });
+    EXPECT_EQ(flushed.wait_for(std::chrono::seconds(10)), std::future_status::ready)
+        << "a reader waited for a write no client was answered about";
+    EXPECT_FALSE(intent.was_called());
+    storage.release();
+    writer.flush();
+    EXPECT_TRUE(intent.was_called());
+}
+
 TEST(BatchWriter, WriteBehindLingersAndJoinsTheNextWaitedForWriteInOneBatch) {
     FakeStorage storage;
     // A linger longer than the test: only the waited-for write can end it.

@@ -49,6 +49,17 @@ class FakeStorage : public ports::StoragePort {
         std::lock_guard lock(mutex_);
         down_ = down;
     }
+    // While set, every call (reads, write_batch, ping) throws sdk::Error(*status), as a plugin
+    // does that refuses a cursor (InvalidArgument) or fails otherwise; nullopt clears it.
+    void fail_every_call(std::optional<Status> status) {
+        std::lock_guard lock(mutex_);
+        fail_all_ = status;
+    }
+    // The next `n` UPDATE_ORDER ops conflict (another writer got there first) and write nothing.
+    void conflict_next_updates(int n) {
+        std::lock_guard lock(mutex_);
+        conflict_updates_ = n;
+    }
     // A batch holding an op this predicate accepts is refused as a whole with
     // sdk::Error(Internal) (a statement the store rejects; the transaction rolls back).
     void refuse_ops(std::function<bool(const WriteOp&)> refuse) {
@@ -258,6 +269,7 @@ class FakeStorage : public ports::StoragePort {
 
   private:
     void check_up() const {
+        if (fail_all_) throw sdk::Error(*fail_all_, "scripted storage failure");
         if (down_) throw sdk::Error(Status::Unavailable, "storage is down");
     }
 
@@ -277,6 +289,10 @@ class FakeStorage : public ports::StoragePort {
                 return Status::Ok;
             }
             case WriteKind::UpdateOrder: {
+                if (conflict_updates_ > 0) {
+                    --conflict_updates_;
+                    return Status::Conflict;
+                }
                 auto it = orders_.find(op.order.id);
                 if (it == orders_.end() || it->second.version != op.expected_version)
                     return Status::Conflict;
@@ -310,6 +326,8 @@ class FakeStorage : public ports::StoragePort {
 
     std::deque<std::optional<Status>> script_;
     bool down_ = false;
+    std::optional<Status> fail_all_;
+    int conflict_updates_ = 0;
     std::function<bool(const WriteOp&)> refuse_;
     bool hold_ = false;
     int held_ = 0;

@@ -12,10 +12,12 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/ids.hpp"
 #include "fakes.hpp"
 #include "positions/position_book.hpp"
 #include "risk/risk_checker.hpp"
@@ -560,11 +562,15 @@ TEST_F(OrderServiceTest, Fill_AfterARestartWhileStorageCannotBeReadIsStillApplie
         ServiceOptions{});
     service_->recover();
     storage_.set_down(true);  // the stored fills cannot be read: average * filled stands in
-    service_->on_fill("paper", fill_of(o, "T2", "2", "100.75"));
+    // The fill is stored before it is applied: its write waits until the store is back.
+    const int batches_before = storage_.batch_calls();
+    std::thread pusher([&] { service_->on_fill("paper", fill_of(o, "T2", "2", "100.75")); });
+    while (storage_.batch_calls() == batches_before) std::this_thread::yield();  // it tried
+    storage_.set_down(false);
+    pusher.join();
     OrderRecord now = current(o.id);
     EXPECT_EQ(now.status, OrderStatus::Filled);
     EXPECT_EQ(now.average_fill_price->to_string(), "100.50");
-    storage_.set_down(false);
     service_->flush();
     EXPECT_EQ(storage_.stored_order(o.id)->status, OrderStatus::Filled);
     EXPECT_EQ(storage_.stored_fills().size(), 2u);
@@ -704,6 +710,158 @@ TEST_F(OrderServiceTest, Cancel_VersionConflictRefreshesFromStorageAndRetriesOnc
     EXPECT_EQ(evs[3].to_status, OrderStatus::PendingCancel);
     EXPECT_EQ(evs[3].seq, 4);
 }
+
+TEST_F(OrderServiceTest, Cancel_SecondVersionConflictIs409ConflictNotAnOutage) {
+    OrderRecord o = place_open("c1");
+    service_->flush();
+    storage_.conflict_next_updates(2);  // the first try and its one retry both lose the race
+    auto res = service_->cancel(o.id, scope_, origin_);
+    ASSERT_FALSE(res.has_value());
+    EXPECT_EQ(res.error().code, ErrorCode::Conflict) << res.error().detail;
+    EXPECT_TRUE(broker_.cancels().empty());
+}
+
+// ---- reads agree with what a client was answered -------------------------------------------------
+
+// The broker's ack is written behind the answer: a list must still see the order as answered.
+TEST_F(OrderServiceTest, List_ByStatusRightAfterPlacementFindsTheOrder) {
+    for (int i = 0; i < 30; ++i) {
+        OrderRecord o = place_open("c" + std::to_string(i));
+        ASSERT_EQ(o.status, OrderStatus::Open);
+        OrderQuery q;
+        q.status = OrderStatus::Open;
+        q.limit = 1000;
+        auto page = service_->list(q, scope_);
+        ASSERT_TRUE(page.has_value()) << page.error().detail;
+        bool found = false;
+        for (const auto& item : page->items)
+            if (item.id == o.id) found = item.status == OrderStatus::Open;
+        ASSERT_TRUE(found) << "run " << i << ": answered OPEN, missing from status=OPEN";
+    }
+}
+
+TEST_F(OrderServiceTest, Trades_RightAfterAFillIsSeenListTheFill) {
+    for (int i = 0; i < 30; ++i) {
+        OrderRecord o = place_open("c" + std::to_string(i));
+        const std::string trade = "T" + std::to_string(i);
+        service_->on_fill("paper", fill_of(o, trade, "1", "100.00"));
+        ASSERT_EQ(current(o.id).filled_quantity, dec("1"));  // what a client sees
+        FillQuery q;
+        q.order_id = o.id;
+        auto page = service_->trades(q, scope_);
+        ASSERT_TRUE(page.has_value()) << page.error().detail;
+        ASSERT_EQ(page->items.size(), 1u) << "run " << i << ": the fill is not listed";
+        EXPECT_EQ(page->items[0].broker_trade_id, trade);
+    }
+}
+
+// The kill switch cancels every live order of the account, also those only storage knows (placed
+// through another gateway instance, or no longer in this one's memory).
+TEST_F(OrderServiceTest, CancelAll_FindsOpenOrdersThatOnlyStorageKnows) {
+    OrderRecord mine = place_open("c1");
+    OrderRecord other;
+    other.id = ids::new_id("ord_");
+    other.client_order_id = "elsewhere";
+    other.broker = "paper";
+    other.broker_order_id = "B-other";
+    other.account_id = "ACC1";
+    other.symbol = "AAPL";
+    other.exchange = "XNAS";
+    other.side = Side::Buy;
+    other.order_type = OrderType::Limit;
+    other.time_in_force = TimeInForce::Day;
+    other.status = OrderStatus::Open;
+    other.quantity = dec("2");
+    other.filled_quantity = Decimal(0, 0);
+    other.price = dec("99.00");
+    other.version = 1;
+    WriteOp op;
+    op.kind = WriteKind::InsertOrder;
+    op.order = other;
+    op.event.order_id = other.id;
+    op.event.seq = 1;
+    ASSERT_EQ(storage_.write_batch({op}), std::vector<Status>{Status::Ok});
+    broker_.on_cancel([&](const std::string&, const std::string& boid, const std::string&) {
+        const std::string id = boid == "B-other" ? other.id : mine.id;
+        return report_of(*storage_.stored_order(id), OrderStatus::Cancelled);
+    });
+
+    auto res = service_->cancel_all("ACC1", scope_, origin_);
+    ASSERT_TRUE(res.has_value()) << res.error().detail;
+    std::set<std::string> cancelled(res->cancelled.begin(), res->cancelled.end());
+    EXPECT_TRUE(cancelled.count(mine.id));
+    EXPECT_TRUE(cancelled.count(other.id)) << "an order only in storage was left live";
+    EXPECT_TRUE(res->failed.empty());
+    EXPECT_EQ(current(other.id).status, OrderStatus::Cancelled);
+}
+
+// ---- storage failures on reads: the plugin's status decides the answer ---------------------------
+
+struct StorageFailure {
+    Status status;        // what the plugin throws
+    ErrorCode code;       // what the API answers
+};
+
+class StorageReadFailureTest : public OrderServiceTest,
+                               public ::testing::WithParamInterface<StorageFailure> {};
+
+TEST_P(StorageReadFailureTest, EveryReadPathAnswersTheCodeOfThePluginsStatus) {
+    const StorageFailure f = GetParam();
+    OrderRecord o = place_open("c1");
+    service_->flush();
+    const std::string not_cached = ids::new_id("ord_");  // resolved through storage
+    storage_.fail_every_call(f.status);
+
+    auto expect = [&](const Error& e, const char* path) {
+        EXPECT_EQ(e.code, f.code) << path << ": " << code_name(e.code) << " " << e.detail;
+        // A plugin's raw message is for the log, never for a client.
+        EXPECT_EQ(e.detail.find("scripted"), std::string::npos) << path << ": " << e.detail;
+        EXPECT_EQ(e.retry_after_seconds > 0, f.code == ErrorCode::StorageUnavailable) << path;
+    };
+    auto got = service_->get(not_cached, scope_);
+    ASSERT_FALSE(got.has_value());
+    expect(got.error(), "get");
+    auto by_cid = service_->get("client_order_id:elsewhere", scope_);
+    ASSERT_FALSE(by_cid.has_value());
+    expect(by_cid.error(), "get by client order id");
+    OrderQuery q;
+    q.cursor = "!!x!!";
+    auto listed = service_->list(q, scope_);
+    ASSERT_FALSE(listed.has_value());
+    expect(listed.error(), "list");
+    FillQuery fq;
+    fq.cursor = "!!x!!";
+    auto trades = service_->trades(fq, scope_);
+    ASSERT_FALSE(trades.has_value());
+    expect(trades.error(), "trades");
+    FillQuery of_order;
+    of_order.order_id = not_cached;
+    auto trades_of = service_->trades(of_order, scope_);
+    if (f.code == ErrorCode::NotFound) {
+        ASSERT_TRUE(trades_of.has_value());  // an unknown order has no trades
+        EXPECT_TRUE(trades_of->items.empty());
+    } else {
+        ASSERT_FALSE(trades_of.has_value()) << "a failing store answered an empty list";
+        expect(trades_of.error(), "trades of an order");
+    }
+    auto evs = service_->events(o.id, scope_, 0, 100);
+    ASSERT_FALSE(evs.has_value());
+    expect(evs.error(), "events");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Statuses, StorageReadFailureTest,
+    ::testing::Values(StorageFailure{Status::InvalidArgument, ErrorCode::InvalidParameter},
+                      StorageFailure{Status::NotFound, ErrorCode::NotFound},
+                      StorageFailure{Status::Conflict, ErrorCode::Conflict},
+                      StorageFailure{Status::Unavailable, ErrorCode::StorageUnavailable},
+                      StorageFailure{Status::Timeout, ErrorCode::StorageUnavailable},
+                      StorageFailure{Status::Internal, ErrorCode::Internal},
+                      StorageFailure{Status::Unsupported, ErrorCode::Internal},
+                      StorageFailure{Status::Rejected, ErrorCode::Internal}),
+    [](const ::testing::TestParamInfo<StorageFailure>& i) {
+        return std::string(to_string(i.param.status));
+    });
 
 // ---- write-behind -------------------------------------------------------------------------------
 
