@@ -362,9 +362,12 @@ struct Api::Impl {
     }
 
     // Runs `run` under the request's Idempotency-Key (when given). `canonical` is the canonical
-    // form of the request body.
+    // form of the request body. `run` sets its bool when the broker was called (Error's
+    // broker_called): only a request that provably never reached the broker gives its key back.
     void idempotent(Request& req, Response& res, const auth::Principal& who,
-                    const std::string& canonical, const std::function<void(Response&)>& run) {
+                    const std::string& canonical,
+                    const std::function<void(Response&, bool&)>& run) {
+        bool broker_called = false;
         if (!req.has_header("idempotency-key") || !deps.idempotency) {
             if (options.require_idempotency_key && !req.has_header("idempotency-key")) {
                 problem(res, ErrorCode::IdempotencyKeyRequired,
@@ -381,7 +384,7 @@ struct Api::Impl {
                     return;
                 }
             }
-            run(res);
+            run(res, broker_called);
             return;
         }
         std::string_view key = req.header("idempotency-key");
@@ -406,7 +409,7 @@ struct Api::Impl {
                          "backstop=client_order_id error=\"{}\"",
                          req.request_id, e.what());
             if (deps.metrics) deps.metrics->idempotency("bypassed");
-            run(res);
+            run(res, broker_called);
             return;
         }
         switch (begun.outcome) {
@@ -436,18 +439,18 @@ struct Api::Impl {
                 break;
         }
         if (deps.metrics) deps.metrics->idempotency("proceeded");
-        try {
-            run(res);
-        } catch (...) {
-            release(scoped, fp, req);
-            throw;
-        }
-        if (res.status >= 500) {
+        // An exception leaves the in-flight marker to its lease: whether the broker was called
+        // cannot be told, so the key is not given back (a retry meets 409 until the lease ends,
+        // then the derived client_order_id finds the order if one was placed).
+        run(res, broker_called);
+        if (res.status >= 500 && !broker_called) {
             // Nothing happened (a dependency was down before the broker was called): a retry
             // with the same key must be able to go through.
             release(scoped, fp, req);
             return;
         }
+        // From here the answer is the request's decision, a 5xx after the broker call included
+        // (a retry would re-send): it is stored and replayed.
         idempotency::StoredResponse stored;
         stored.status = res.status;
         stored.body = res.body;
@@ -535,10 +538,24 @@ struct Api::Impl {
         if (!parse_place(body, &order, &err)) return problem(res, err, req);
         std::string canonical;
         body.canonical(&canonical);
-        idempotent(req, res, who, canonical, [&](Response& out) {
+        // No client_order_id under an Idempotency-Key: derive it from (principal, key), so even
+        // a lost key record cannot make a second broker order (API.md "Idempotency").
+        const bool derived_cid = order.client_order_id.empty() &&
+                                 req.has_header("idempotency-key") &&
+                                 idempotency::valid_key(req.header("idempotency-key"));
+        if (derived_cid)
+            order.client_order_id =
+                idempotency::derived_client_order_id(who.key(), req.header("idempotency-key"));
+        idempotent(req, res, who, canonical, [&](Response& out, bool& broker_called) {
             auto r = deps.orders->place(order, scope_of(who),
                                         orders::Origin{req.request_id, EventSource::Api});
-            if (!r) return problem(out, r.error(), req);
+            if (!r && derived_cid && r.error().code == ErrorCode::DuplicateClientOrderId &&
+                !r.error().order_id.empty())
+                return answer_derived_duplicate(req, out, who, order, r.error().order_id);
+            if (!r) {
+                broker_called = r.error().broker_called;
+                return problem(out, r.error(), req);
+            }
             out.json(r->outcome_known ? 201 : 202, order_json(r->order));
             out.set_header("Location", "/api/v1/orders/" + r->order.id);
             spdlog::debug("event=order_placed request_id={} order_id={} client_order_id={} "
@@ -546,6 +563,39 @@ struct Api::Impl {
                           req.request_id, r->order.id, r->order.client_order_id,
                           r->order.account_id, r->order.broker, to_string(r->order.status));
         });
+    }
+
+    // A keyed retry whose derived client_order_id met an existing order (its key record was
+    // lost, e.g. with the in-process store after a restart). The same request gets the order as
+    // the first one would have (201, or 202 while the broker's answer is unknown, or 422 when it
+    // was rejected), marked Idempotent-Replayed; a different request under the key is 422
+    // IDEMPOTENCY_KEY_REUSED, as with the key record present.
+    void answer_derived_duplicate(const Request& req, Response& out, const auth::Principal& who,
+                                  const OrderRequest& asked, const std::string& order_id) {
+        auto found = deps.orders->get(order_id, scope_of(who));
+        if (!found) return problem(out, found.error(), req);
+        const OrderRecord& o = *found;
+        const bool same = (asked.account_id.empty() || asked.account_id == o.account_id) &&
+                          asked.symbol == o.symbol && asked.exchange == o.exchange &&
+                          asked.side == o.side && asked.order_type == o.order_type &&
+                          asked.time_in_force == o.time_in_force && asked.quantity == o.quantity &&
+                          asked.price == o.price && asked.trigger_price == o.trigger_price &&
+                          asked.product == o.product && asked.tag == o.tag;
+        if (deps.metrics) deps.metrics->idempotency(same ? "replayed_by_client_order_id" : "reused");
+        if (!same)
+            return problem(out, ErrorCode::IdempotencyKeyReused,
+                           "this Idempotency-Key was used for a different request", req);
+        if (o.status == OrderStatus::Rejected) {
+            Error e = Error::make(ErrorCode::BrokerRejected,
+                                  "the order of this Idempotency-Key was rejected: " +
+                                      o.reject_reason);
+            e.order_id = o.id;
+            problem(out, e, req);
+        } else {
+            out.json(o.status == OrderStatus::PendingNew ? 202 : 201, order_json(o));
+            out.set_header("Location", "/api/v1/orders/" + o.id);
+        }
+        out.set_header("Idempotent-Replayed", "true");
     }
 
     void list_orders(Request& req, Response& res, const auth::Principal& who) {
@@ -598,19 +648,25 @@ struct Api::Impl {
         if (!parse_modify(body, &change, &err)) return problem(res, err, req);
         std::string canonical;
         body.canonical(&canonical);
-        idempotent(req, res, who, canonical, [&](Response& out) {
+        idempotent(req, res, who, canonical, [&](Response& out, bool& broker_called) {
             auto r = deps.orders->modify(req.params["id"], change, scope_of(who),
                                          orders::Origin{req.request_id, EventSource::Api});
-            if (!r) return problem(out, r.error(), req);
+            if (!r) {
+                broker_called = r.error().broker_called;
+                return problem(out, r.error(), req);
+            }
             out.json(r->outcome_known ? 200 : 202, order_json(r->order));
         });
     }
 
     void cancel(Request& req, Response& res, const auth::Principal& who) {
-        idempotent(req, res, who, "", [&](Response& out) {
+        idempotent(req, res, who, "", [&](Response& out, bool& broker_called) {
             auto r = deps.orders->cancel(req.params["id"], scope_of(who),
                                          orders::Origin{req.request_id, EventSource::Api});
-            if (!r) return problem(out, r.error(), req);
+            if (!r) {
+                broker_called = r.error().broker_called;
+                return problem(out, r.error(), req);
+            }
             out.json(r->outcome_known ? 200 : 202, order_json(r->order));
         });
     }
@@ -622,10 +678,13 @@ struct Api::Impl {
         if (!account || account->empty())
             return problem(res, ErrorCode::InvalidParameter,
                            "account_id is required to cancel every open order", req);
-        idempotent(req, res, who, "", [&](Response& out) {
+        idempotent(req, res, who, "", [&](Response& out, bool& broker_called) {
             auto r = deps.orders->cancel_all(*account, scope_of(who),
                                              orders::Origin{req.request_id, EventSource::Api});
-            if (!r) return problem(out, r.error(), req);
+            if (!r) {
+                broker_called = r.error().broker_called;
+                return problem(out, r.error(), req);
+            }
             std::string body;
             json::Writer w(&body);
             w.begin_object().key("cancelled").begin_array();

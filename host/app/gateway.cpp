@@ -14,6 +14,7 @@
 #include "http/server.hpp"
 #include "idempotency/memory_store.hpp"
 #include "idempotency/redis_store.hpp"
+#include "idempotency/storage_store.hpp"
 #include "json/json.hpp"
 #include "metrics/metrics.hpp"
 #include "orders/order_service.hpp"
@@ -296,10 +297,33 @@ void Gateway::start() {
         spdlog::info("event=idempotency_store backend=redis target=\"{}\" required={} up={}",
                      idempotency::describe(rc), cfg.idempotency.redis_required, up);
     } else {
-        idempotency::MemoryStoreOptions mo;
-        mo.ttl.completed = std::chrono::seconds(cfg.idempotency.ttl_seconds);
-        g.idempotency = std::make_unique<idempotency::MemoryStore>(mo);
-        spdlog::info("event=idempotency_store backend=memory ttl_s={}", cfg.idempotency.ttl_seconds);
+        bool in_storage = false;
+        if (cfg.idempotency.backend == "storage") {
+            in_storage = idempotency::StorageStore::supported(*g.storage, *system_clock());
+            if (!in_storage)
+                // Falling back keeps an older plugin usable; the cost is said loudly, once.
+                spdlog::error(
+                    "event=idempotency_store backend=storage fallback=memory plugin={} abi={}.{} "
+                    "detail=\"the storage plugin keeps no idempotency records (ABI 1.2): keys "
+                    "live in this process only and a retry after a restart is caught only by "
+                    "the client order id; update the plugin, or set idempotency.backend to "
+                    "redis, or to memory to accept this\"",
+                    g.storage_lib->info().name, g.storage_lib->info().abi_major,
+                    g.storage_lib->info().abi_minor);
+        }
+        if (in_storage) {
+            idempotency::StorageStoreOptions so;
+            so.ttl.completed = std::chrono::seconds(cfg.idempotency.ttl_seconds);
+            g.idempotency = std::make_unique<idempotency::StorageStore>(*g.storage, so);
+            spdlog::info("event=idempotency_store backend=storage plugin={} ttl_s={}",
+                         g.storage_lib->info().name, cfg.idempotency.ttl_seconds);
+        } else {
+            idempotency::MemoryStoreOptions mo;
+            mo.ttl.completed = std::chrono::seconds(cfg.idempotency.ttl_seconds);
+            g.idempotency = std::make_unique<idempotency::MemoryStore>(mo);
+            spdlog::info("event=idempotency_store backend=memory ttl_s={}",
+                         cfg.idempotency.ttl_seconds);
+        }
     }
 
     // Auth.

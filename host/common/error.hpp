@@ -58,6 +58,10 @@ struct Error {
     std::vector<FieldError> errors;  // VALIDATION_FAILED
     std::string order_id;            // the order concerned (duplicate, broker rejection)
     int retry_after_seconds = 0;     // 429 / 503
+    // The broker was called for this request (whatever it answered). The API keeps the request's
+    // Idempotency-Key then, even for a 5xx: only a request that provably never reached the broker
+    // may be retried under the same key.
+    bool broker_called = false;
 
     static Error make(ErrorCode code, std::string detail) {
         Error e;

@@ -395,8 +395,9 @@ void Parser::read_idempotency(const Entry& e) {
          entries(e, {"backend", "redis_url", "redis_required", "ttl_seconds", "require_key"})) {
         if (k.key == "backend") {
             i.backend = string_value(k);
-            if (i.backend != "memory" && i.backend != "redis")
-                fail(k.where, k.path, "must be memory or redis, got '" + i.backend + "'");
+            if (i.backend != "storage" && i.backend != "memory" && i.backend != "redis")
+                fail(k.where, k.path,
+                     "must be storage, memory or redis, got '" + i.backend + "'");
         } else if (k.key == "redis_url") {
             i.redis_url = string_value(k);
         } else if (k.key == "redis_required") {

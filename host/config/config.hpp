@@ -112,7 +112,9 @@ struct HttpConfig {
 };
 
 struct IdempotencyConfig {
-    std::string backend = "memory";  // "memory" | "redis"
+    // "storage" (records in the storage plugin; a plugin without them falls back to memory with
+    // an error in the log) | "memory" (this process only) | "redis"
+    std::string backend = "storage";
     std::string redis_url;           // redis:// or rediss://; required with backend redis
     bool redis_required = true;      // fail closed when Redis is down
     int64_t ttl_seconds = 86400;     // > 0

@@ -35,6 +35,37 @@ std::string scoped_key(std::string_view principal, std::string_view key) {
     return out;
 }
 
+namespace {
+
+std::array<unsigned char, EVP_MAX_MD_SIZE> sha256(std::string_view input, unsigned int* len) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    if (EVP_Digest(input.data(), input.size(), digest.data(), len, EVP_sha256(), nullptr) != 1)
+        throw std::runtime_error("SHA-256 failed (OpenSSL EVP_Digest)");
+    return digest;
+}
+
+}  // namespace
+
+std::string derived_client_order_id(std::string_view principal, std::string_view key) {
+    // The domain prefix keeps this digest apart from any other SHA-256 of the scoped key.
+    const std::string input = "ordergate.client_order_id.v1:" + scoped_key(principal, key);
+    unsigned int len = 0;
+    const auto digest = sha256(input, &len);
+    static const char kCrockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    std::string out = "og-";
+    // 26 characters of 5 bits each, read from the digest's leading 130 bits.
+    for (int i = 0; i < 26; ++i) {
+        int bit = i * 5;
+        int value = 0;
+        for (int b = 0; b < 5; ++b, ++bit) {
+            int byte = digest[static_cast<size_t>(bit / 8)];
+            value = (value << 1) | ((byte >> (7 - bit % 8)) & 1);
+        }
+        out.push_back(kCrockford[value]);
+    }
+    return out;
+}
+
 std::string fingerprint(std::string_view method, std::string_view path,
                         std::string_view canonical_body) {
     std::string input;
@@ -44,10 +75,8 @@ std::string fingerprint(std::string_view method, std::string_view path,
         input.push_back(':');
         input.append(part);
     }
-    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
     unsigned int len = 0;
-    if (EVP_Digest(input.data(), input.size(), digest.data(), &len, EVP_sha256(), nullptr) != 1)
-        throw std::runtime_error("SHA-256 failed (OpenSSL EVP_Digest)");
+    const auto digest = sha256(input, &len);
     static const char kHex[] = "0123456789abcdef";
     std::string out;
     out.reserve(len * 2);

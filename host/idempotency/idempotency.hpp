@@ -104,6 +104,13 @@ bool valid_key(std::string_view key);
 // principals never share a key.
 std::string scoped_key(std::string_view principal, std::string_view key);
 
+// The client order id of an order placed with an Idempotency-Key and without a client_order_id:
+// "og-" + 26 Crockford base32 characters (130 bits) of SHA-256 over the scoped key, with a
+// domain prefix. The same principal and key always give the same id, so a retry whose key record
+// was lost still meets the first order on the account's unique client_order_id and never becomes
+// a second broker order. Its shape matches the random ids ("og-" + a ULID's 26 characters).
+std::string derived_client_order_id(std::string_view principal, std::string_view key);
+
 // Lowercase hex SHA-256 over the length-prefixed method, path and canonical body (so no two
 // different triples hash the same input). 64 characters.
 std::string fingerprint(std::string_view method, std::string_view path,

@@ -879,12 +879,15 @@ Result<PlaceResult> OrderService::place(OrderRequest req, const AccountScope& sc
                          "error=\"{}\"",
                          entry->rec.id, r->name, to_string(status), message);
             if (metrics_) metrics_->order_result(r->name, "unavailable");
-            return fail(broker_unavailable(r->name, status, entry->rec.id));
+            Error e = broker_unavailable(r->name, status, entry->rec.id);
+            e.broker_called = true;
+            return fail(e);
         }
         if (metrics_) metrics_->order_result(r->name, "rejected");
         Error e = Error::make(ErrorCode::BrokerRejected,
                               "broker rejected the order: " + client_text(message));
         e.order_id = entry->rec.id;
+        e.broker_called = true;
         return fail(e);
     }
     // Unknown outcome (a timeout after sending, a lost connection, or a plugin failure): the
@@ -1166,9 +1169,10 @@ Result<ChangeResult> OrderService::settle_change(
                            ? std::string(op) + " not sent: broker " + std::string(to_string(status))
                            : std::string(op) + " refused: " + client_text(answer.message),
                        origin);
-        if (not_sent(status)) return fail(broker_unavailable(broker, status, entry->rec.id));
-        Error e = refusal(entry->rec, answer.message);
+        Error e = not_sent(status) ? broker_unavailable(broker, status, entry->rec.id)
+                                   : refusal(entry->rec, answer.message);
         e.order_id = entry->rec.id;
+        e.broker_called = true;
         return fail(e);
     }
     spdlog::warn("event=unknown_outcome op={} order_id={} broker={} status={} error=\"{}\"", op,

@@ -188,6 +188,13 @@ public:
                               const std::string& cursor, uint32_t limit) override;
     Page<ReconRun> list_recon_runs(const std::string& broker, const std::string& cursor,
                                    uint32_t limit) override;
+    // ABI 1.2; Unsupported for an older plugin (or a NULL slot).
+    std::optional<IdempotencyRecord> idempotency_begin(const IdempotencyRecord& marker,
+                                                       int64_t now_ns) override;
+    bool idempotency_complete(const IdempotencyRecord& record, int64_t now_ns) override;
+    void idempotency_release(const std::string& key, const std::string& fingerprint,
+                             int64_t now_ns) override;
+    uint64_t idempotency_purge(int64_t now_ns, uint32_t limit) override;
 
     const PluginLibrary& library() const { return *library_; }
 

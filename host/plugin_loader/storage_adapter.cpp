@@ -24,6 +24,8 @@ public:
         sink_.on_gtt = &add<GttRecord, og_gtt_record, &StorageResults::gtts>;
         sink_.on_recon_run = &add<ReconRun, og_recon_run, &StorageResults::runs>;
         sink_.on_cursor = &on_cursor;
+        sink_.on_idempotency =
+            &add<IdempotencyRecord, og_idempotency_record, &StorageResults::idempotency>;
     }
     StorageResults(const StorageResults&) = delete;
     StorageResults& operator=(const StorageResults&) = delete;
@@ -36,7 +38,8 @@ public:
     void check(const PluginLibrary& lib, const char* function,
                std::vector<T> StorageResults::*expected) const {
         check_records(lib, function);
-        size_t total = orders.size() + events.size() + fills.size() + gtts.size() + runs.size();
+        size_t total = orders.size() + events.size() + fills.size() + gtts.size() + runs.size() +
+                       idempotency.size();
         size_t stray = total - (this->*expected).size();
         if (stray != 0)
             fail_internal(lib, function,
@@ -49,6 +52,7 @@ public:
     std::vector<FillRecord> fills;
     std::vector<GttRecord> gtts;
     std::vector<ReconRun> runs;
+    std::vector<IdempotencyRecord> idempotency;
     std::string cursor;
 
 private:
@@ -278,6 +282,68 @@ Page<ReconRun> PluginStorage::list_recon_runs(const std::string& broker, const s
                       "returned " + std::to_string(out.runs.size()) + " rows for limit " +
                           std::to_string(limit));
     return Page<ReconRun>{std::move(out.runs), std::move(out.cursor)};
+}
+
+// ---- ABI 1.2: idempotency records. A table without them (an older plugin, or a NULL slot) is
+// Unsupported, which the host reads as "keep keys in memory". --------------------------------
+
+std::optional<IdempotencyRecord> PluginStorage::idempotency_begin(const IdempotencyRecord& marker,
+                                                                  int64_t now_ns) {
+    const char* fn = "idempotency_begin";
+    const og_storage_vtable* t = library_->storage_table();
+    if (t->idempotency_begin == nullptr) detail::fail_missing(*library_, fn);
+    const og_idempotency_record rec = abi::to_abi(marker);  // views into `marker`
+    StorageResults out;
+    ErrorBuffer err;
+    og_status st = t->idempotency_begin(instance_, &rec, now_ns, out.sink(), err.get());
+    if (st == OG_OK) {
+        out.check(*library_, fn, &StorageResults::idempotency);
+        if (!out.idempotency.empty())
+            fail_internal(*library_, fn, "claimed the key and reported a record holding it");
+        return std::nullopt;
+    }
+    if (st != OG_CONFLICT) check_status(*library_, fn, st, err);
+    out.check(*library_, fn, &StorageResults::idempotency);
+    if (out.idempotency.size() != 1)
+        fail_internal(*library_, fn,
+                      "answered conflict with " + std::to_string(out.idempotency.size()) +
+                          " records where exactly one was due");
+    must_match(*library_, fn, out.idempotency.front().key, marker.key, "key");
+    return std::move(out.idempotency.front());
+}
+
+bool PluginStorage::idempotency_complete(const IdempotencyRecord& record, int64_t now_ns) {
+    const char* fn = "idempotency_complete";
+    const og_storage_vtable* t = library_->storage_table();
+    if (t->idempotency_complete == nullptr) detail::fail_missing(*library_, fn);
+    const og_idempotency_record rec = abi::to_abi(record);  // views into `record`
+    ErrorBuffer err;
+    og_status st = t->idempotency_complete(instance_, &rec, now_ns, err.get());
+    if (st == OG_CONFLICT) return false;
+    check_status(*library_, fn, st, err);
+    return true;
+}
+
+void PluginStorage::idempotency_release(const std::string& key, const std::string& fingerprint,
+                                        int64_t now_ns) {
+    const char* fn = "idempotency_release";
+    const og_storage_vtable* t = library_->storage_table();
+    if (t->idempotency_release == nullptr) detail::fail_missing(*library_, fn);
+    ErrorBuffer err;
+    og_status st = t->idempotency_release(instance_, abi::view(key), abi::view(fingerprint),
+                                          now_ns, err.get());
+    check_status(*library_, fn, st, err);
+}
+
+uint64_t PluginStorage::idempotency_purge(int64_t now_ns, uint32_t limit) {
+    const char* fn = "idempotency_purge";
+    const og_storage_vtable* t = library_->storage_table();
+    if (t->idempotency_purge == nullptr) detail::fail_missing(*library_, fn);
+    ErrorBuffer err;
+    uint64_t deleted = 0;
+    og_status st = t->idempotency_purge(instance_, now_ns, limit, &deleted, err.get());
+    check_status(*library_, fn, st, err);
+    return deleted;
 }
 
 }  // namespace ordergate::plugin_loader

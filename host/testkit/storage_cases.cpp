@@ -960,6 +960,131 @@ void concurrent_writers(CaseContext& ctx) {
     OG_EXPECT_EQ(open, static_cast<size_t>(kThreads * kBatches / 2));
 }
 
+// ---- idempotency records (ABI 1.2) --------------------------------------------------------------
+// Times are the host's, passed in: these cases use kT0-based times, far before the wall clock, so
+// they never expire (or purge) records a host is using for real on a shared store.
+
+IdempotencyRecord idem_marker(const std::string& key, const std::string& fp, int64_t expires) {
+    IdempotencyRecord r;
+    r.key = key;
+    r.fingerprint = fp;
+    r.expires_at_ns = expires;
+    return r;
+}
+
+IdempotencyRecord idem_completed(const std::string& key, const std::string& fp,
+                                 std::string response, int64_t expires) {
+    IdempotencyRecord r = idem_marker(key, fp, expires);
+    r.completed = true;
+    r.response = std::move(response);
+    return r;
+}
+
+void idempotency_claim_complete_replay(CaseContext& ctx) {
+    auto s = open_storage(ctx);
+    s->migrate();
+    Ids ids("IC");
+    const std::string key = ids.account("key");
+    const int64_t now = kT0;
+    OG_EXPECT(!s->idempotency_begin(idem_marker(key, "fp1", now + 60), now).has_value());
+    // While in flight: the marker is reported, nothing is written.
+    auto held = s->idempotency_begin(idem_marker(key, "fp2", now + 99), now + 1);
+    OG_EXPECT(held.has_value());
+    OG_EXPECT_EQ(held->key, key);
+    OG_EXPECT_EQ(held->fingerprint, std::string("fp1"));
+    OG_EXPECT(!held->completed);
+    OG_EXPECT_EQ(held->expires_at_ns, now + 60);
+    // Another request's fingerprint cannot complete the key; its own can, once.
+    OG_EXPECT(!s->idempotency_complete(idem_completed(key, "fp2", "x", now + 100), now + 2));
+    std::string bytes = "{\"id\":\"ord_1\"}\r\n";
+    for (int c = 0; c < 256; ++c) bytes.push_back(static_cast<char>(c));  // NUL included
+    OG_EXPECT(s->idempotency_complete(idem_completed(key, "fp1", bytes, now + 1000), now + 2));
+    OG_EXPECT(!s->idempotency_complete(idem_completed(key, "fp1", "later", now + 2000), now + 3));
+    held = s->idempotency_begin(idem_marker(key, "fp1", now + 99), now + 4);
+    OG_EXPECT(held.has_value());
+    OG_EXPECT(held->completed);
+    OG_EXPECT_EQ(held->response.size(), bytes.size());
+    OG_EXPECT(held->response == bytes);
+    OG_EXPECT_EQ(held->expires_at_ns, now + 1000);
+    // A completed record is not released.
+    s->idempotency_release(key, "fp1", now + 5);
+    OG_EXPECT(s->idempotency_begin(idem_marker(key, "fp1", now + 99), now + 6).has_value());
+    // Completing a key nobody holds stores the answer (the lease ran out while the request ran).
+    const std::string other = ids.account("absent");
+    OG_EXPECT(s->idempotency_complete(idem_completed(other, "fp", "", now + 50), now));
+    held = s->idempotency_begin(idem_marker(other, "fp", now + 99), now + 1);
+    OG_EXPECT(held.has_value() && held->completed && held->response.empty());
+}
+
+void idempotency_expiry_release_purge(CaseContext& ctx) {
+    auto s = open_storage(ctx);
+    s->migrate();
+    Ids ids("IE");
+    const std::string key = ids.account("key");
+    const int64_t now = kT0;
+    OG_EXPECT(!s->idempotency_begin(idem_marker(key, "fp1", now + 10), now).has_value());
+    // At its expiry time the marker counts as absent: a new claim replaces it.
+    OG_EXPECT(!s->idempotency_begin(idem_marker(key, "fp2", now + 30), now + 10).has_value());
+    auto held = s->idempotency_begin(idem_marker(key, "fp3", now + 99), now + 11);
+    OG_EXPECT(held.has_value());
+    OG_EXPECT_EQ(held->fingerprint, std::string("fp2"));
+    // Release drops only this request's marker.
+    s->idempotency_release(key, "fp1", now + 12);
+    OG_EXPECT(s->idempotency_begin(idem_marker(key, "fp3", now + 99), now + 12).has_value());
+    s->idempotency_release(key, "fp2", now + 13);
+    OG_EXPECT(!s->idempotency_begin(idem_marker(key, "fp3", now + 40), now + 14).has_value());
+    s->idempotency_release(ids.account("never-used"), "fp", now);  // absent: nothing happens
+    // An expired completed record is absent too, and completing over it stores the new answer.
+    const std::string done = ids.account("done");
+    OG_EXPECT(s->idempotency_complete(idem_completed(done, "a", "old", now + 20), now));
+    OG_EXPECT(s->idempotency_complete(idem_completed(done, "b", "new", now + 80), now + 20));
+    held = s->idempotency_begin(idem_marker(done, "b", now + 99), now + 21);
+    OG_EXPECT(held.has_value() && held->response == "new");
+    // Purge deletes expired records (at most `limit` per call) and nothing live.
+    std::vector<std::string> keys;
+    for (int i = 0; i < 3; ++i) {
+        keys.push_back(ids.account(("p" + std::to_string(i)).c_str()));
+        OG_EXPECT(!s->idempotency_begin(idem_marker(keys.back(), "fp", now + 100), now).has_value());
+    }
+    const std::string live = ids.account("live");
+    OG_EXPECT(!s->idempotency_begin(idem_marker(live, "fp", now + 10'000), now).has_value());
+    uint64_t first = s->idempotency_purge(now + 200, 2);
+    OG_EXPECT(first <= 2);
+    s->idempotency_purge(now + 200, 0);
+    OG_EXPECT_EQ(s->idempotency_purge(now + 200, 0), uint64_t{0});
+    held = s->idempotency_begin(idem_marker(live, "fp", now + 99), now + 201);
+    OG_EXPECT(held.has_value());  // the live record stayed
+    // The purged keys are free; claiming them proves the rows are gone (not merely expired: a
+    // claim at an earlier time than their expiry would otherwise see them).
+    for (const auto& k : keys)
+        OG_EXPECT(!s->idempotency_begin(idem_marker(k, "fp", now + 300), now).has_value());
+}
+
+void idempotency_concurrent_claims(CaseContext& ctx) {
+    auto s = open_storage(ctx);
+    s->migrate();
+    Ids ids("IK");
+    const std::string key = ids.account("key");
+    constexpr int kThreads = 8;
+    std::atomic<int> claimed{0}, held{0}, failed{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            try {
+                auto r = s->idempotency_begin(
+                    idem_marker(key, "fp" + std::to_string(t), kT0 + 1000), kT0);
+                (r ? held : claimed).fetch_add(1);
+            } catch (const std::exception&) {
+                failed.fetch_add(1);
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    OG_EXPECT_EQ(failed.load(), 0);
+    OG_EXPECT_EQ(claimed.load(), 1);
+    OG_EXPECT_EQ(held.load(), kThreads - 1);
+}
+
 }  // namespace
 
 std::vector<Case> storage_cases() {
@@ -981,6 +1106,9 @@ std::vector<Case> storage_cases() {
         {"storage.recon_runs_upsert_and_list_newest_first", recon_runs},
         {"storage.get_by_client_and_broker_order_id", get_by_client_and_broker_id},
         {"storage.concurrent_writers_all_land", concurrent_writers},
+        {"storage.idempotency_claim_complete_replay", idempotency_claim_complete_replay},
+        {"storage.idempotency_expiry_release_purge", idempotency_expiry_release_purge},
+        {"storage.idempotency_concurrent_claims_one_wins", idempotency_concurrent_claims},
     };
 }
 

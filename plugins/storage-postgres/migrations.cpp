@@ -109,10 +109,23 @@ CREATE TRIGGER order_events_append_only BEFORE UPDATE OR DELETE ON @S@.order_eve
     FOR EACH ROW EXECUTE FUNCTION @S@.order_events_append_only();
 )sql";
 
+// Idempotency records (ABI 1.2). `response` is the host's opaque encoding of the answer.
+constexpr const char* kV4IdempotencyKeys = R"sql(
+CREATE TABLE @S@.idempotency_keys (
+    key           text    NOT NULL PRIMARY KEY,
+    fingerprint   text    NOT NULL,
+    completed     boolean NOT NULL,
+    response      bytea   NOT NULL,
+    expires_at_ns bigint  NOT NULL
+);
+CREATE INDEX idempotency_keys_expires ON @S@.idempotency_keys (expires_at_ns);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "orders, order_events, fills, gtts, recon_runs", kV1Tables},
     {2, "indexes for lookups and listings", kV2Indexes},
     {3, "order_events is append-only", kV3AppendOnlyEvents},
+    {4, "idempotency_keys", kV4IdempotencyKeys},
 };
 
 std::string with_schema(const char* sql, const std::string& quoted) {

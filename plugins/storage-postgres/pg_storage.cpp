@@ -268,6 +268,7 @@ struct PgStorage::Statements {
     std::string insert_order, update_order, update_order_after_fill, insert_fill, insert_gtt,
         update_gtt, upsert_recon;
     std::string get_order, get_by_cid, get_by_cid_any, get_by_broker_id, list_events, get_gtt;
+    std::string idem_begin, idem_read, idem_complete, idem_release, idem_purge;
     std::string s;  // the quoted schema
 
     explicit Statements(const std::string& schema) : s("\"" + schema + "\"") {
@@ -321,6 +322,24 @@ struct PgStorage::Statements {
                       ".order_events WHERE order_id = $1 AND seq > $2::bigint ORDER BY seq "
                       "LIMIT $3::bigint";
         get_gtt = std::string("SELECT ") + kGttColumns + " FROM " + s + ".gtts WHERE id = $1";
+        // Row locks of ON CONFLICT DO UPDATE make the claim atomic against other sessions: the
+        // WHERE is evaluated on the latest committed row.
+        const std::string idem_upsert =
+            "INSERT INTO " + s + ".idempotency_keys AS k (key, fingerprint, completed, response, "
+            "expires_at_ns) VALUES ($1, $2, $3::boolean, $4::bytea, $5::bigint) ON CONFLICT (key) "
+            "DO UPDATE SET fingerprint = EXCLUDED.fingerprint, completed = EXCLUDED.completed, "
+            "response = EXCLUDED.response, expires_at_ns = EXCLUDED.expires_at_ns "
+            "WHERE k.expires_at_ns <= $6::bigint";
+        idem_begin = idem_upsert;
+        idem_complete = idem_upsert + " OR (NOT k.completed AND k.fingerprint = EXCLUDED.fingerprint)";
+        idem_read = "SELECT key, fingerprint, completed, response, expires_at_ns FROM " + s +
+                    ".idempotency_keys WHERE key = $1 AND expires_at_ns > $2::bigint";
+        idem_release = "DELETE FROM " + s +
+                       ".idempotency_keys WHERE key = $1 AND (expires_at_ns <= $2::bigint OR "
+                       "(NOT completed AND fingerprint = $3))";
+        idem_purge = "DELETE FROM " + s + ".idempotency_keys WHERE key IN (SELECT key FROM " + s +
+                     ".idempotency_keys WHERE expires_at_ns <= $1::bigint ORDER BY expires_at_ns "
+                     "LIMIT $2::bigint)";
     }
 };
 
@@ -818,6 +837,107 @@ Page<ReconRun> PgStorage::list_recon_runs(const std::string& broker, const std::
                                       return std::to_string(x.started_at_ns) + "|" + x.id;
                                   });
     });
+}
+
+// ---- idempotency records -------------------------------------------------------------------
+
+namespace {
+
+// bytea travels as text in its hex form ("\\x0a1b…"), which holds any byte, NUL included.
+std::string bytea_hex(std::string_view bytes) {
+    static const char kHex[] = "0123456789abcdef";
+    std::string out = "\\x";
+    out.reserve(2 + bytes.size() * 2);
+    for (unsigned char c : bytes) {
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 0x0F]);
+    }
+    return out;
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+std::string bytea_from_hex(const std::string& text) {
+    if (text.size() < 2 || text[0] != '\\' || text[1] != 'x' || text.size() % 2 != 0)
+        throw sdk::Error(Status::Internal,
+                         "postgres: idempotency_keys.response is not in hex bytea form");
+    std::string out;
+    out.reserve((text.size() - 2) / 2);
+    for (size_t i = 2; i < text.size(); i += 2) {
+        int hi = hex_value(text[i]), lo = hex_value(text[i + 1]);
+        if (hi < 0 || lo < 0)
+            throw sdk::Error(Status::Internal, "postgres: idempotency_keys.response: bad hex");
+        out.push_back(static_cast<char>(hi * 16 + lo));
+    }
+    return out;
+}
+
+Params idem_params(const IdempotencyRecord& r, bool completed, int64_t now_ns) {
+    Params p;
+    p.add(r.key).add(r.fingerprint).add_bool(completed);
+    p.add(bytea_hex(completed ? std::string_view(r.response) : std::string_view()));
+    p.add(r.expires_at_ns).add(now_ns);
+    return p;
+}
+
+}  // namespace
+
+std::optional<IdempotencyRecord> PgStorage::idempotency_begin(const IdempotencyRecord& marker,
+                                                              int64_t now_ns) {
+    if (marker.key.empty()) throw sdk::Error(Status::InvalidArgument, "empty idempotency key");
+    Params claim = idem_params(marker, false, now_ns);
+    Params read;
+    read.add(marker.key).add(now_ns);
+    Pool::Lease lease = pool_->acquire();
+    // A row that blocks the claim may be released or expire before it is read: claim again.
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        Result w = lease->exec_prepared("og_idem_begin", sql_->idem_begin, claim,
+                                        "idempotency begin");
+        if (w.affected() == 1) return std::nullopt;
+        Result r = lease->exec_prepared("og_idem_read", sql_->idem_read, read, "idempotency read");
+        if (r.rows() == 0) continue;
+        IdempotencyRecord held;
+        held.key = r.text(0, 0);
+        held.fingerprint = r.text(0, 1);
+        held.completed = r.boolean(0, 2);
+        held.response = bytea_from_hex(r.text(0, 3));
+        held.expires_at_ns = r.int64(0, 4);
+        return held;
+    }
+    throw sdk::Error(Status::Unavailable,
+                     "postgres: idempotency begin: the key kept changing under the claim");
+}
+
+bool PgStorage::idempotency_complete(const IdempotencyRecord& record, int64_t now_ns) {
+    if (record.key.empty()) throw sdk::Error(Status::InvalidArgument, "empty idempotency key");
+    Params p = idem_params(record, true, now_ns);
+    Pool::Lease lease = pool_->acquire();
+    Result w =
+        lease->exec_prepared("og_idem_complete", sql_->idem_complete, p, "idempotency complete");
+    return w.affected() == 1;
+}
+
+void PgStorage::idempotency_release(const std::string& key, const std::string& fingerprint,
+                                    int64_t now_ns) {
+    Params p;
+    p.add(key).add(now_ns).add(fingerprint);
+    Pool::Lease lease = pool_->acquire();
+    lease->exec_prepared("og_idem_release", sql_->idem_release, p, "idempotency release");
+}
+
+uint64_t PgStorage::idempotency_purge(int64_t now_ns, uint32_t limit) {
+    Params p;
+    p.add(now_ns);
+    if (limit == 0) p.add_null();  // LIMIT NULL: no limit
+    else p.add(static_cast<int64_t>(limit));
+    Pool::Lease lease = pool_->acquire();
+    Result w = lease->exec_prepared("og_idem_purge", sql_->idem_purge, p, "idempotency purge");
+    return static_cast<uint64_t>(w.affected());
 }
 
 }  // namespace ordergate::storage_postgres

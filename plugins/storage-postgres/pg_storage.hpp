@@ -69,6 +69,16 @@ public:
     Page<ReconRun> list_recon_runs(const std::string& broker, const std::string& cursor,
                                    uint32_t limit) override;
 
+    // Idempotency records (ABI 1.2), in idempotency_keys (migration 4). Each call is one
+    // statement (begin: an INSERT … ON CONFLICT DO UPDATE … WHERE expired, then a read of the
+    // live row when it did not write), so hosts sharing the database share their keys.
+    std::optional<IdempotencyRecord> idempotency_begin(const IdempotencyRecord& marker,
+                                                       int64_t now_ns) override;
+    bool idempotency_complete(const IdempotencyRecord& record, int64_t now_ns) override;
+    void idempotency_release(const std::string& key, const std::string& fingerprint,
+                             int64_t now_ns) override;
+    uint64_t idempotency_purge(int64_t now_ns, uint32_t limit) override;
+
     // Migrates only up to `version` (tests of migrating an older database).
     int64_t migrate_to(int64_t version);
     const std::string& schema() const { return schema_; }

@@ -115,10 +115,23 @@ CREATE TRIGGER order_events_no_delete BEFORE DELETE ON order_events
 BEGIN SELECT RAISE(ABORT, 'order_events is append-only'); END;
 )sql";
 
+// Idempotency records (ABI 1.2). `response` is the host's opaque encoding of the answer.
+constexpr const char* kV4IdempotencyKeys = R"sql(
+CREATE TABLE idempotency_keys (
+    key           TEXT    NOT NULL PRIMARY KEY,
+    fingerprint   TEXT    NOT NULL,
+    completed     INTEGER NOT NULL,
+    response      BLOB    NOT NULL,
+    expires_at_ns INTEGER NOT NULL
+);
+CREATE INDEX idempotency_keys_expires ON idempotency_keys (expires_at_ns);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "orders, order_events, fills, gtts, recon_runs", kV1Tables},
     {2, "indexes for lookups and listings", kV2Indexes},
     {3, "order_events is append-only", kV3AppendOnlyEvents},
+    {4, "idempotency_keys", kV4IdempotencyKeys},
 };
 
 }  // namespace

@@ -65,6 +65,15 @@ Query& Query::bind(int index, const std::optional<Decimal>& value) {
     return bind_null(index + 1);
 }
 
+Query& Query::bind_blob(int index, std::string_view bytes) {
+    // A zero-length blob, not NULL, even for an empty view.
+    int rc = bytes.empty() ? sqlite3_bind_zeroblob(stmt_, index, 0)
+                           : sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(),
+                                                 SQLITE_STATIC);
+    if (rc != SQLITE_OK) throw_sqlite(db_, rc, context_);
+    return *this;
+}
+
 bool Query::step() {
     int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
@@ -88,6 +97,13 @@ std::string Query::text(int column) const {
     const unsigned char* p = sqlite3_column_text(stmt_, column);
     if (p == nullptr) return {};
     return std::string(reinterpret_cast<const char*>(p),
+                       static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
+}
+
+std::string Query::blob(int column) const {
+    const void* p = sqlite3_column_blob(stmt_, column);
+    if (p == nullptr) return {};
+    return std::string(static_cast<const char*>(p),
                        static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
 }
 

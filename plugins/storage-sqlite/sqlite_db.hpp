@@ -41,6 +41,8 @@ public:
     Query& bind(int index, std::string_view text);
     Query& bind(int index, int64_t value);
     Query& bind_null(int index);
+    // Bytes as a BLOB (any byte, NUL included); must outlive the Query like bound text.
+    Query& bind_blob(int index, std::string_view bytes);
     // A decimal takes two parameters: mantissa at `index`, scale at `index + 1`.
     Query& bind(int index, const Decimal& value);
     Query& bind(int index, const std::optional<Decimal>& value);
@@ -53,6 +55,8 @@ public:
     bool is_null(int column) const;
     int64_t int64(int column) const;
     std::string text(int column) const;
+    // A BLOB (or TEXT) column's bytes as they are.
+    std::string blob(int column) const;
     // Reads a decimal from (mantissa, scale) at `column` and `column + 1`.
     Decimal decimal(int column) const;
     std::optional<Decimal> opt_decimal(int column) const;

@@ -702,4 +702,111 @@ Page<ReconRun> SqliteStorage::list_recon_runs(const std::string& broker, const s
                               });
 }
 
+// ---- idempotency records -------------------------------------------------------------------
+
+template <typename F>
+auto SqliteStorage::in_write_transaction(const char* what, F&& f)
+    -> decltype(f(std::declval<Connection&>())) {
+    std::lock_guard lock(write_mu_);
+    Connection& c = writer();
+    c.exec("BEGIN IMMEDIATE", what);
+    try {
+        auto result = f(c);
+        c.exec("COMMIT", what);
+        return result;
+    } catch (const std::exception&) {
+        if (c.in_transaction()) {
+            int rc = sqlite3_exec(c.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+            if (rc != SQLITE_OK) {
+                host_.log(sdk::LogLevel::Error,
+                          std::string("sqlite: rollback failed, reopening the writer: ") +
+                              sqlite3_errmsg(c.raw()));
+                writer_.reset();
+            }
+        }
+        throw;
+    }
+}
+
+namespace {
+
+const std::string kIdemSelect =
+    "SELECT key, fingerprint, completed, response, expires_at_ns FROM idempotency_keys "
+    "WHERE key = ?1";
+
+std::optional<IdempotencyRecord> read_idempotency(Connection& c, const std::string& key) {
+    Query q = c.query(kIdemSelect, "read idempotency key");
+    q.bind(1, key);
+    if (!q.step()) return std::nullopt;
+    IdempotencyRecord r;
+    r.key = q.text(0);
+    r.fingerprint = q.text(1);
+    r.completed = q.int64(2) != 0;
+    r.response = q.blob(3);
+    r.expires_at_ns = q.int64(4);
+    return r;
+}
+
+void write_idempotency(Connection& c, const IdempotencyRecord& r) {
+    Query q = c.query(
+        "INSERT OR REPLACE INTO idempotency_keys (key, fingerprint, completed, response, "
+        "expires_at_ns) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "write idempotency key");
+    q.bind(1, r.key).bind(2, r.fingerprint).bind(3, int64_t{r.completed ? 1 : 0});
+    q.bind_blob(4, r.response).bind(5, r.expires_at_ns);
+    q.run();
+}
+
+}  // namespace
+
+std::optional<IdempotencyRecord> SqliteStorage::idempotency_begin(const IdempotencyRecord& marker,
+                                                                  int64_t now_ns) {
+    if (marker.key.empty()) throw sdk::Error(Status::InvalidArgument, "empty idempotency key");
+    return in_write_transaction("idempotency begin",
+                                [&](Connection& c) -> std::optional<IdempotencyRecord> {
+        std::optional<IdempotencyRecord> held = read_idempotency(c, marker.key);
+        if (held && held->expires_at_ns > now_ns) return held;
+        IdempotencyRecord m = marker;
+        m.completed = false;
+        m.response.clear();
+        write_idempotency(c, m);
+        return std::nullopt;
+    });
+}
+
+bool SqliteStorage::idempotency_complete(const IdempotencyRecord& record, int64_t now_ns) {
+    if (record.key.empty()) throw sdk::Error(Status::InvalidArgument, "empty idempotency key");
+    return in_write_transaction("idempotency complete", [&](Connection& c) {
+        std::optional<IdempotencyRecord> held = read_idempotency(c, record.key);
+        if (held && held->expires_at_ns > now_ns &&
+            (held->completed || held->fingerprint != record.fingerprint))
+            return false;
+        IdempotencyRecord r = record;
+        r.completed = true;
+        write_idempotency(c, r);
+        return true;
+    });
+}
+
+void SqliteStorage::idempotency_release(const std::string& key, const std::string& fingerprint,
+                                        int64_t now_ns) {
+    std::lock_guard lock(write_mu_);
+    Query q = writer().query(
+        "DELETE FROM idempotency_keys WHERE key = ?1 AND (expires_at_ns <= ?2 OR "
+        "(completed = 0 AND fingerprint = ?3))",
+        "release idempotency key");
+    q.bind(1, key).bind(2, now_ns).bind(3, fingerprint);
+    q.run();
+}
+
+uint64_t SqliteStorage::idempotency_purge(int64_t now_ns, uint32_t limit) {
+    std::lock_guard lock(write_mu_);
+    Query q = writer().query(
+        "DELETE FROM idempotency_keys WHERE key IN (SELECT key FROM idempotency_keys WHERE "
+        "expires_at_ns <= ?1 ORDER BY expires_at_ns LIMIT ?2)",
+        "purge idempotency keys");
+    q.bind(1, now_ns).bind(2, limit == 0 ? int64_t{-1} : static_cast<int64_t>(limit));
+    return static_cast<uint64_t>(q.run());
+}
+
 }  // namespace ordergate::storage_sqlite

@@ -45,6 +45,10 @@
 //   UPSERT_GTT     expected_version 0 inserts (Conflict when the id exists); otherwise updates
 //                  where the stored version == expected_version (Conflict otherwise).
 //   UPSERT_RECON_RUN  inserts or replaces by id; never conflicts.
+//
+// Idempotency records (ABI 1.2) live in idempotency_keys (migration 4), keyed by the host's
+// scoped key; each call is one IMMEDIATE transaction on the writer, so a begin is atomic against
+// other processes on the same file too. Expiry compares expires_at_ns with the host's now_ns.
 // An event's order_id may be empty (it is the op's order); otherwise it must be the order's id.
 //
 // Listings: ordered by id (ascending unless descending), at most `limit` rows (0 means 100,
@@ -56,6 +60,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "ordergate/sdk.hpp"
@@ -87,6 +92,13 @@ public:
     Page<ReconRun> list_recon_runs(const std::string& broker, const std::string& cursor,
                                    uint32_t limit) override;
 
+    std::optional<IdempotencyRecord> idempotency_begin(const IdempotencyRecord& marker,
+                                                       int64_t now_ns) override;
+    bool idempotency_complete(const IdempotencyRecord& record, int64_t now_ns) override;
+    void idempotency_release(const std::string& key, const std::string& fingerprint,
+                             int64_t now_ns) override;
+    uint64_t idempotency_purge(int64_t now_ns, uint32_t limit) override;
+
     // Migrates only up to `version` (tests of migrating an older database).
     int64_t migrate_to(int64_t version);
     // The writer connection's PRAGMA synchronous as SQLite reports it (0 OFF, 1 NORMAL, 2 FULL,
@@ -100,6 +112,9 @@ private:
     Reader borrow_reader();
     void return_reader(std::unique_ptr<Connection> c);
     Status apply(Connection& c, const WriteOp& op, size_t index);
+    // Runs `f` on the writer in one BEGIN IMMEDIATE transaction (rolled back when f throws).
+    template <typename F>
+    auto in_write_transaction(const char* what, F&& f) -> decltype(f(std::declval<Connection&>()));
     static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages);
     void checkpoint_loop();
 

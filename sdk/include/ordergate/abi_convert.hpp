@@ -67,6 +67,7 @@ OG_DEFINE_MIN_SIZE(og_order_event, at_ns)
 OG_DEFINE_MIN_SIZE(og_fill_record, executed_at_ns)
 OG_DEFINE_MIN_SIZE(og_gtt_record, version)
 OG_DEFINE_MIN_SIZE(og_recon_run, finished_at_ns)
+OG_DEFINE_MIN_SIZE(og_idempotency_record, expires_at_ns)
 OG_DEFINE_MIN_SIZE(og_write_op, recon_run)
 OG_DEFINE_MIN_SIZE(og_order_query, descending)
 OG_DEFINE_MIN_SIZE(og_fill_query, descending)
@@ -84,13 +85,19 @@ inline constexpr uint32_t kBrokerTableSize_1_0 = OG_SIZE_THROUGH(og_broker_vtabl
 inline constexpr uint32_t kBrokerTableSize_1_1 = OG_SIZE_THROUGH(og_broker_vtable, ping);
 inline constexpr uint32_t kStorageTableSize_1_0 =
     OG_SIZE_THROUGH(og_storage_vtable, list_recon_runs);
+// ABI 1.2 appended the idempotency functions. A plugin declaring 1.2 must have them in its table
+// (a slot may still be NULL: the host then keeps keys in memory).
+inline constexpr uint32_t kStorageTableSize_1_2 =
+    OG_SIZE_THROUGH(og_storage_vtable, idempotency_purge);
 
 // The size of the table a plugin declaring `minor` must have at least. For a minor newer than
 // this SDK's, the newest size this SDK knows (the rest of the plugin's table is not read).
 inline uint32_t broker_table_size_for_minor(uint32_t minor) {
     return minor == 0 ? kBrokerTableSize_1_0 : kBrokerTableSize_1_1;
 }
-inline uint32_t storage_table_size_for_minor(uint32_t /*minor*/) { return kStorageTableSize_1_0; }
+inline uint32_t storage_table_size_for_minor(uint32_t minor) {
+    return minor < 2 ? kStorageTableSize_1_0 : kStorageTableSize_1_2;
+}
 
 // Strings longer than this from the other side are refused as implausible (a garbage size would
 // otherwise make the copy read far past the buffer).
@@ -373,6 +380,17 @@ inline og_recon_run to_abi(const ReconRun& r) {
     c.report_json = view(r.report_json);
     c.started_at_ns = r.started_at_ns;
     c.finished_at_ns = r.finished_at_ns;
+    return c;
+}
+
+inline og_idempotency_record to_abi(const IdempotencyRecord& r) {
+    og_idempotency_record c{};
+    c.size = sizeof(og_idempotency_record);
+    c.key = view(r.key);
+    c.fingerprint = view(r.fingerprint);
+    c.completed = r.completed ? 1 : 0;
+    c.response = view(r.response);
+    c.expires_at_ns = r.expires_at_ns;
     return c;
 }
 
@@ -789,6 +807,21 @@ inline ReconRun from_abi(const og_recon_run* c) {
     r.report_json = from_abi(c->report_json, R, "report_json");
     r.started_at_ns = c->started_at_ns;
     r.finished_at_ns = c->finished_at_ns;
+    return r;
+}
+
+inline IdempotencyRecord from_abi(const og_idempotency_record* c) {
+    const char* R = "idempotency record";
+    check_record(c, R);
+    if (c->completed != 0 && c->completed != 1)
+        throw ConvertError(std::string(R) + ": completed " + std::to_string(c->completed) +
+                           " is not 0 or 1");
+    IdempotencyRecord r;
+    r.key = from_abi(c->key, R, "key");
+    r.fingerprint = from_abi(c->fingerprint, R, "fingerprint");
+    r.completed = c->completed == 1;
+    r.response = from_abi(c->response, R, "response");
+    r.expires_at_ns = c->expires_at_ns;
     return r;
 }
 

@@ -31,7 +31,8 @@ extern "C" {
 /* ---- versions -------------------------------------------------------------------------------- */
 
 #define OG_ABI_MAJOR 1 /* bumped only for an incompatible change; the host refuses other majors */
-#define OG_ABI_MINOR 1 /* bumped when fields or functions are appended (1.1: broker ping) */
+#define OG_ABI_MINOR 2 /* bumped when fields or functions are appended (1.1: broker ping;
+                        * 1.2: storage idempotency records) */
 
 /* The name under which a plugin exports its entry (Boost.DLL alias; see sdk.hpp's macro). */
 #define OG_PLUGIN_ENTRY_NAME "ordergate_plugin_entry"
@@ -507,6 +508,18 @@ typedef struct og_fill_query {
     int32_t descending;
 } og_fill_query;
 
+/* An idempotency record (ABI 1.2): what the host keeps for one Idempotency-Key. The plugin stores
+ * the fields as given and compares only `key`, `fingerprint`, `completed` and `expires_at_ns`;
+ * `response` is the host's encoding of the answer to replay (any bytes, NUL included). */
+typedef struct og_idempotency_record {
+    uint32_t size;
+    og_str key;            /* the host's scoped key (principal and Idempotency-Key) */
+    og_str fingerprint;    /* the request's fingerprint */
+    int32_t completed;     /* 0: a request holds the key now (in flight); 1: answered */
+    og_str response;       /* empty while in flight */
+    int64_t expires_at_ns; /* the record counts as absent from this time on */
+} og_idempotency_record;
+
 typedef struct og_storage_sink {
     uint32_t size;
     void* ctx;
@@ -516,6 +529,8 @@ typedef struct og_storage_sink {
     void (*on_gtt)(void* ctx, const og_gtt_record* gtt);
     void (*on_recon_run)(void* ctx, const og_recon_run* run);
     void (*on_cursor)(void* ctx, og_str next_cursor);
+    /* ---- appended in ABI 1.2 (check the sink's size before calling) ---- */
+    void (*on_idempotency)(void* ctx, const og_idempotency_record* record);
 } og_storage_sink;
 
 typedef struct og_storage_vtable {
@@ -552,6 +567,31 @@ typedef struct og_storage_vtable {
     /* The latest runs, newest first. */
     og_status (*list_recon_runs)(void* instance, og_str broker, og_str cursor, uint32_t limit,
                                  const og_storage_sink* out, og_error* err);
+
+    /* ---- appended in ABI 1.2 (a 1.0/1.1 plugin's table ends before this; the host checks size)
+     * Idempotency records, so a key outlives the process whenever storage does. Each call is
+     * atomic on its own (one statement or one transaction), safe from several hosts at once.
+     * `now_ns` is the host's clock: a record with expires_at_ns <= now_ns counts as absent. A
+     * plugin without them leaves the slots NULL (or answers OG_UNSUPPORTED); the host then keeps
+     * keys in its own memory and says so loudly. */
+    /* Claims `record->key` for a request in flight (`record->completed` is 0). When the key holds
+     * a record that has not expired, writes nothing, reports that record through
+     * out->on_idempotency and returns OG_CONFLICT; otherwise replaces any expired record by
+     * `record` and returns OG_OK. */
+    og_status (*idempotency_begin)(void* instance, const og_idempotency_record* record,
+                                   int64_t now_ns, const og_storage_sink* out, og_error* err);
+    /* Stores the completed `record` when the key is absent, expired, or in flight with the same
+     * fingerprint (OG_OK); otherwise (completed already, or another request's marker) writes
+     * nothing and returns OG_CONFLICT. */
+    og_status (*idempotency_complete)(void* instance, const og_idempotency_record* record,
+                                      int64_t now_ns, og_error* err);
+    /* Deletes the key's record when it has expired, or is in flight with this fingerprint;
+     * leaves anything else. OG_OK either way (also when absent). */
+    og_status (*idempotency_release)(void* instance, og_str key, og_str fingerprint,
+                                     int64_t now_ns, og_error* err);
+    /* Deletes at most `limit` (0: any number) expired records; writes how many into *deleted. */
+    og_status (*idempotency_purge)(void* instance, int64_t now_ns, uint32_t limit,
+                                   uint64_t* deleted, og_error* err);
 } og_storage_vtable;
 
 /* ---- the descriptor and the entry ----------------------------------------------------------- */

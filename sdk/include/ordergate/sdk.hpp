@@ -174,6 +174,23 @@ public:
                                       const std::string& cursor, uint32_t limit) = 0;
     virtual Page<ReconRun> list_recon_runs(const std::string& broker, const std::string& cursor,
                                            uint32_t limit) = 0;
+
+    // ---- ABI 1.2: idempotency records (see og_storage_vtable for the exact rules) -----------
+    // The defaults throw Error(Unsupported): the host then keeps keys in its own memory (and
+    // says so loudly), so a plugin written before 1.2 keeps working unchanged.
+    //
+    // Claims `marker.key` (marker.completed is false). Returns nullopt when claimed; otherwise
+    // the live record that holds the key (nothing written). An expired record counts as absent.
+    virtual std::optional<IdempotencyRecord> idempotency_begin(const IdempotencyRecord& marker,
+                                                               int64_t now_ns);
+    // Stores `record` (completed) when the key is absent, expired, or in flight with the same
+    // fingerprint; returns false (nothing written) otherwise.
+    virtual bool idempotency_complete(const IdempotencyRecord& record, int64_t now_ns);
+    // Deletes the key's record when expired, or in flight with `fingerprint`; otherwise nothing.
+    virtual void idempotency_release(const std::string& key, const std::string& fingerprint,
+                                     int64_t now_ns);
+    // Deletes at most `limit` (0: any number) expired records; returns how many.
+    virtual uint64_t idempotency_purge(int64_t now_ns, uint32_t limit);
 };
 
 }  // namespace ordergate::sdk

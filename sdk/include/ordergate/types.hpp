@@ -262,6 +262,15 @@ struct ReconRun {
     int64_t finished_at_ns = 0;
 };
 
+// An idempotency record (ABI 1.2, og_idempotency_record): `response` is opaque bytes.
+struct IdempotencyRecord {
+    std::string key;
+    std::string fingerprint;
+    bool completed = false;
+    std::string response;
+    int64_t expires_at_ns = 0;
+};
+
 enum class WriteKind : int32_t {
     InsertOrder = OG_WRITE_INSERT_ORDER,
     UpdateOrder = OG_WRITE_UPDATE_ORDER,

@@ -40,4 +40,34 @@ public:
 
 }  // namespace
 
+#ifndef STUB_ABI_1_0
 ORDERGATE_STORAGE_PLUGIN(StubStorage, "storage-stub", "0.0.1")
+#else
+// The stub as a plugin built against ABI 1.0 presents itself: minor 0, and a table that ends at
+// list_recon_runs (no idempotency functions).
+namespace {
+struct StubTag {};
+const og_plugin_descriptor* stub_v10_entry(uint32_t, uint32_t,
+                                           const og_host_services* services) noexcept {
+    using Export = ordergate::sdk::detail::StorageExport<StubStorage, StubTag>;
+    static const og_plugin_descriptor* full = Export::entry(services, "storage-stub-1.0", "0.0.1");
+    static const og_storage_vtable table = [] {
+        og_storage_vtable t = *Export::table();
+        t.size = ordergate::abi::kStorageTableSize_1_0;
+        t.idempotency_begin = nullptr;
+        t.idempotency_complete = nullptr;
+        t.idempotency_release = nullptr;
+        t.idempotency_purge = nullptr;
+        return t;
+    }();
+    static const og_plugin_descriptor d = [] {
+        og_plugin_descriptor x = *full;
+        x.abi_minor = 0;
+        x.vtable = &table;
+        return x;
+    }();
+    return &d;
+}
+}  // namespace
+BOOST_DLL_ALIAS(stub_v10_entry, ordergate_plugin_entry)
+#endif

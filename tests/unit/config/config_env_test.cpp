@@ -336,7 +336,7 @@ TEST(Describe, SummarisesEverySection) {
          {"config: <embedded configs/default.yaml>", "environment overrides: PORT",
           "http: host=0.0.0.0 port=9999", "storage: plugin=storage-sqlite",
           "path = ./data/ordergate.db", "broker paper: plugin=broker-paper",
-          "account ACC1: broker=paper", "risk: max_quantity=100000", "idempotency: backend=memory",
+          "account ACC1: broker=paper", "risk: max_quantity=100000", "idempotency: backend=storage",
           "auth: enabled=false", "logging: level=info", "secrets: environment"})
         EXPECT_NE(text.find(s), std::string::npos) << s << " missing:\n" << text;
 }

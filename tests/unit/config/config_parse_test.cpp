@@ -24,7 +24,7 @@ TEST(ConfigParse, MinimalConfigTakesTheDocumentedDefaults) {
     EXPECT_EQ(c.brokers[0].max_concurrent_calls, 16);
     EXPECT_TRUE(c.brokers[0].settings.empty());
     EXPECT_FALSE(c.risk.max_quantity);
-    EXPECT_EQ(c.idempotency.backend, "memory");
+    EXPECT_EQ(c.idempotency.backend, "storage");
     EXPECT_TRUE(c.idempotency.redis_required);
     EXPECT_FALSE(c.auth.enabled);
     EXPECT_EQ(c.auth.accounts_claim, "accounts");
@@ -254,9 +254,9 @@ TEST(ConfigErrors, ErrorsInAListItemPointAtTheItemLine) {
               "t.yaml:10: risk.allowed_symbols.1: must be a single value, not a list or mapping");
 }
 
-TEST(ConfigErrors, IdempotencyBackendIsMemoryOrRedis) {
+TEST(ConfigErrors, IdempotencyBackendIsStorageMemoryOrRedis) {
     EXPECT_EQ(error_of(kMinimal + "idempotency:\n  backend: memcached\n"),
-              "t.yaml:8: idempotency.backend: must be memory or redis, got 'memcached'");
+              "t.yaml:8: idempotency.backend: must be storage, memory or redis, got 'memcached'");
 }
 
 TEST(ConfigErrors, RedisBackendNeedsAUrl) {

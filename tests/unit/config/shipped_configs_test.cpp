@@ -57,7 +57,7 @@ TEST(ShippedConfigs, DefaultYamlMeansTheEmbeddedDefault) {
     ASSERT_TRUE(c.risk.max_notional);
     EXPECT_EQ(*c.risk.max_notional, Decimal::from_int(100000000));
     EXPECT_EQ(c.risk.max_orders_per_second, 0u);
-    EXPECT_EQ(c.idempotency.backend, "memory");
+    EXPECT_EQ(c.idempotency.backend, "storage");  // keys survive a restart
     EXPECT_EQ(c.idempotency.ttl_seconds, 86400);
     EXPECT_FALSE(c.idempotency.require_key);
     EXPECT_FALSE(c.auth.enabled);

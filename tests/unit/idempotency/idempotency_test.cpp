@@ -61,6 +61,20 @@ TEST(Fingerprint, Sha256HexOfLengthPrefixedParts) {
     EXPECT_EQ(fp, fingerprint("POST", "/a", "b"));
 }
 
+TEST(DerivedClientOrderId, DeterministicPerPrincipalAndKeyInTheRandomIdsShape) {
+    const std::string id = derived_client_order_id("alice", "K-1");
+    EXPECT_EQ(id, derived_client_order_id("alice", "K-1"));  // a retry gets the same id
+    EXPECT_EQ(id.size(), 29u);
+    EXPECT_EQ(id.rfind("og-", 0), 0u);
+    for (char c : id.substr(3))
+        EXPECT_NE(std::string("0123456789ABCDEFGHJKMNPQRSTVWXYZ").find(c), std::string::npos)
+            << id;
+    EXPECT_NE(id, derived_client_order_id("bob", "K-1"));
+    EXPECT_NE(id, derived_client_order_id("alice", "K-2"));
+    // The scoped key's length prefix keeps ':' from making two pairs meet.
+    EXPECT_NE(derived_client_order_id("a:b", "c"), derived_client_order_id("a", "b:c"));
+}
+
 TEST(Outcome, Names) {
     EXPECT_EQ(to_string(Outcome::Proceed), "proceed");
     EXPECT_EQ(to_string(Outcome::Replay), "replay");

@@ -23,11 +23,11 @@ struct StoreFactory {
 // Shows the store's name (not its bytes) in test listings.
 inline void PrintTo(const StoreFactory& factory, std::ostream* os) { *os << factory.name; }
 
-inline std::string factory_name(const testing::TestParamInfo<StoreFactory>& info) {
+inline std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& info) {
     return info.param.name;
 }
 
-class StoreConformance : public testing::TestWithParam<StoreFactory> {
+class StoreConformance : public ::testing::TestWithParam<StoreFactory> {
 protected:
     void SetUp() override { store_ = GetParam().make(); }
     std::unique_ptr<IdempotencyStore> store_;

@@ -1123,5 +1123,55 @@ TEST_F(OrderServiceTest, OrderUpdate_RejectedDuringPendingReplaceWithFillsKeepsT
     EXPECT_EQ(*now.price, dec("100.00"));
 }
 
+
+// ---- did the request reach the broker? (the API keeps an Idempotency-Key when it did) ---------
+
+TEST_F(OrderServiceTest, Errors_SayTheBrokerWasNotCalledBeforeTheCall) {
+    storage_.fail_next_batches(1, Status::Unavailable);
+    auto res = service_->place(limit_buy("c1"), scope_, origin_);
+    ASSERT_FALSE(res.has_value());
+    EXPECT_EQ(res.error().code, ErrorCode::StorageUnavailable);
+    EXPECT_FALSE(res.error().broker_called);
+
+    service_->on_connection("paper", false, "down");
+    res = service_->place(limit_buy("c2"), scope_, origin_);
+    ASSERT_FALSE(res.has_value());
+    EXPECT_EQ(res.error().code, ErrorCode::BrokerUnavailable);
+    EXPECT_FALSE(res.error().broker_called);
+    EXPECT_TRUE(broker_.places().empty());
+}
+
+class BrokerCalledTest : public OrderServiceTest, public ::testing::WithParamInterface<Status> {};
+
+// A 503 (not sent) or a 422 (refused) after the call: the broker was called.
+TEST_P(BrokerCalledTest, Errors_SayTheBrokerWasCalledWhateverItAnswered) {
+    const Status status = GetParam();
+    OrderRecord o = place_open("c2");
+    broker_.on_place(
+        [status](const OrderRequest&) -> OrderReport { FakeBroker::fail(status, "no"); });
+    auto res = service_->place(limit_buy("c1"), scope_, origin_);
+    ASSERT_FALSE(res.has_value());
+    EXPECT_TRUE(res.error().broker_called) << code_name(res.error().code);
+
+    broker_.on_modify(
+        [status](const ModifyRequest&) -> OrderReport { FakeBroker::fail(status, "no"); });
+    ModifyRequest change;
+    change.price = dec("101.00");
+    auto m = service_->modify(o.id, change, scope_, origin_);
+    ASSERT_FALSE(m.has_value());
+    EXPECT_TRUE(m.error().broker_called) << code_name(m.error().code);
+
+    broker_.on_cancel([status](const std::string&, const std::string&,
+                               const std::string&) -> OrderReport {
+        FakeBroker::fail(status, "no");
+    });
+    auto c = service_->cancel(o.id, scope_, origin_);
+    ASSERT_FALSE(c.has_value());
+    EXPECT_TRUE(c.error().broker_called) << code_name(c.error().code);
+}
+
+INSTANTIATE_TEST_SUITE_P(NotSentOrRefused, BrokerCalledTest,
+                         ::testing::Values(Status::Unavailable, Status::Timeout, Status::Rejected));
+
 }  // namespace
 }  // namespace ordergate::orders

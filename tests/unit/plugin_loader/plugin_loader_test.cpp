@@ -280,6 +280,29 @@ TEST(PluginLoader, StoragePluginLoadsAsStorageWithInjectedServices) {
     EXPECT_THROW(lib->create_broker("x", {}, &events), std::logic_error);
 }
 
+// ABI 1.2 appended the idempotency functions: a 1.0 storage binary still loads, and they answer
+// Unsupported (never called); a plugin of this SDK that does not implement them answers the same
+// through the StoragePlugin defaults. The host's StorageStore reads both as "not supported".
+TEST(PluginLoader, StoragePluginWithoutIdempotencyRecordsLoadsAndSaysUnsupported) {
+    for (const char* name : {"compat_storage_v10", "compat_storage_stub"}) {
+        auto lib = load_plugin(compat(name), OG_KIND_STORAGE);
+        auto storage = lib->create_storage({});
+        EXPECT_EQ(storage->migrate(), 1) << name;
+        IdempotencyRecord marker;
+        marker.key = "1:a:k";
+        marker.fingerprint = "fp";
+        marker.expires_at_ns = 10;
+        try {
+            storage->idempotency_begin(marker, 1);
+            ADD_FAILURE() << name << ": idempotency_begin answered";
+        } catch (const sdk::Error& e) {
+            EXPECT_EQ(e.status(), Status::Unsupported) << name << ": " << e.what();
+        }
+        EXPECT_THROW(storage->idempotency_purge(1, 1), sdk::Error) << name;
+    }
+    EXPECT_EQ(load_plugin(compat("compat_storage_v10"), OG_KIND_STORAGE)->info().abi_minor, 0u);
+}
+
 // ---- garbage from a plugin -------------------------------------------------------------------
 
 class GarbageTest : public ::testing::TestWithParam<const char*> {};

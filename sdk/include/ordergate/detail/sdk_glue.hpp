@@ -202,6 +202,20 @@ inline std::vector<OrderReport> BrokerPlugin::cancel_all(const std::string&,
 }
 inline void BrokerPlugin::ping(std::chrono::milliseconds) { detail::unsupported("ping"); }
 
+inline std::optional<IdempotencyRecord> StoragePlugin::idempotency_begin(const IdempotencyRecord&,
+                                                                         int64_t) {
+    detail::unsupported("idempotency_begin");
+}
+inline bool StoragePlugin::idempotency_complete(const IdempotencyRecord&, int64_t) {
+    detail::unsupported("idempotency_complete");
+}
+inline void StoragePlugin::idempotency_release(const std::string&, const std::string&, int64_t) {
+    detail::unsupported("idempotency_release");
+}
+inline uint64_t StoragePlugin::idempotency_purge(int64_t, uint32_t) {
+    detail::unsupported("idempotency_purge");
+}
+
 // ---- the generated C tables -------------------------------------------------------------------
 
 namespace detail {
@@ -290,6 +304,11 @@ inline void emit(const og_storage_sink* out, const GttRecord& g) {
     if (!OG_HAS_CALLBACK(out, og_storage_sink, on_gtt)) return;
     og_gtt_record c = abi::to_abi(g);
     out->on_gtt(out->ctx, &c);
+}
+inline void emit(const og_storage_sink* out, const IdempotencyRecord& r) {
+    if (!OG_HAS_CALLBACK(out, og_storage_sink, on_idempotency)) return;
+    og_idempotency_record c = abi::to_abi(r);
+    out->on_idempotency(out->ctx, &c);
 }
 inline void emit(const og_storage_sink* out, const ReconRun& r) {
     if (!OG_HAS_CALLBACK(out, og_storage_sink, on_recon_run)) return;
@@ -629,6 +648,46 @@ struct StorageExport {
         });
     }
 
+    static og_status idempotency_begin(void* instance, const og_idempotency_record* record,
+                                       int64_t now_ns, const og_storage_sink* out,
+                                       og_error* err) noexcept {
+        og_status result = OG_OK;
+        og_status st = guarded(err, [&] {
+            std::optional<IdempotencyRecord> held =
+                self<Class>(instance)->idempotency_begin(abi::from_abi(record), now_ns);
+            if (held) {
+                emit(out, *held);
+                result = OG_CONFLICT;
+            }
+        });
+        return st == OG_OK ? result : st;
+    }
+    static og_status idempotency_complete(void* instance, const og_idempotency_record* record,
+                                          int64_t now_ns, og_error* err) noexcept {
+        og_status result = OG_OK;
+        og_status st = guarded(err, [&] {
+            if (!self<Class>(instance)->idempotency_complete(abi::from_abi(record), now_ns))
+                result = OG_CONFLICT;
+        });
+        return st == OG_OK ? result : st;
+    }
+    static og_status idempotency_release(void* instance, og_str key, og_str fingerprint,
+                                         int64_t now_ns, og_error* err) noexcept {
+        return guarded(err, [&] {
+            const char* R = "idempotency_release";
+            self<Class>(instance)->idempotency_release(abi::from_abi(key, R, "key"),
+                                                       abi::from_abi(fingerprint, R, "fingerprint"),
+                                                       now_ns);
+        });
+    }
+    static og_status idempotency_purge(void* instance, int64_t now_ns, uint32_t limit,
+                                       uint64_t* deleted, og_error* err) noexcept {
+        return guarded(err, [&] {
+            uint64_t n = self<Class>(instance)->idempotency_purge(now_ns, limit);
+            if (deleted != nullptr) *deleted = n;
+        });
+    }
+
     static const og_storage_vtable* table() noexcept {
         static const og_storage_vtable t = [] {
             og_storage_vtable v{};
@@ -647,6 +706,10 @@ struct StorageExport {
             v.get_gtt = &get_gtt;
             v.list_gtts = &list_gtts;
             v.list_recon_runs = &list_recon_runs;
+            v.idempotency_begin = &idempotency_begin;
+            v.idempotency_complete = &idempotency_complete;
+            v.idempotency_release = &idempotency_release;
+            v.idempotency_purge = &idempotency_purge;
             return v;
         }();
         return &t;

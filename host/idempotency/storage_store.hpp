@@ -1,0 +1,67 @@
+// ordergate::idempotency::StorageStore — idempotency records in the storage plugin (ABI 1.2), the
+// default without Redis: a key survives a restart whenever storage does (SQLite file,
+// PostgreSQL), and several gateways on one PostgreSQL share their keys.
+//
+// Every call is one plugin call, atomic on its own (the plugin's begin is a conditional insert or
+// replace of an expired record). Times come from the injected Clock and travel with each call, so
+// expiry is decided by the host's clock on every backend alike:
+//  - begin() writes an in-flight marker that expires after `ttl.in_flight` (a lease: a process
+//    killed mid-request blocks the key only that long); complete() keeps the answer `ttl.completed`.
+//  - expired rows count as absent at once; every `purge_every` begin() calls one call deletes up
+//    to `purge_limit` expired rows (a failed purge is logged, never the request's failure).
+// The response is stored with entry_codec's completed encoding (binary-safe).
+//
+// Errors: any storage failure (down, timed out, a malformed answer, an unreadable entry) throws
+// IdempotencyUnavailable; the API then fails closed (503) before the broker is called.
+//
+// A plugin older than ABI 1.2 lacks the functions: supported() says so, and the gateway keeps
+// keys in a MemoryStore instead, with a warning at start-up (see host/app/gateway.cpp).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "common/clock.hpp"
+#include "idempotency/idempotency.hpp"
+#include "ordergate/sdk.hpp"
+
+namespace ordergate::idempotency {
+
+struct StorageStoreOptions {
+    Ttl ttl;
+    uint32_t purge_every = 1024;  // begin() calls between purges; >= 1
+    uint32_t purge_limit = 1000;  // rows deleted by one purge; >= 1
+};
+
+class StorageStore final : public IdempotencyStore {
+public:
+    // `storage` must outlive the store. Throws std::invalid_argument on bad options or a null
+    // clock.
+    StorageStore(sdk::StoragePlugin& storage, StorageStoreOptions options = {},
+                 std::shared_ptr<Clock> clock = system_clock());
+
+    // True when `storage` keeps idempotency records; false when the plugin answers Unsupported
+    // (older than ABI 1.2). Other failures propagate as the plugin's sdk::Error.
+    static bool supported(sdk::StoragePlugin& storage, const Clock& clock);
+
+    BeginResult begin(const std::string& scoped_key, const std::string& fingerprint) override;
+    void complete(const std::string& scoped_key, const std::string& fingerprint,
+                  const StoredResponse& response) override;
+    void release(const std::string& scoped_key, const std::string& fingerprint) override;
+    bool ping() override;
+    void check() override;  // no round trip: the intent write to this storage is the check
+
+    // Deletes expired records now (all of them, in rounds of purge_limit); returns how many.
+    uint64_t purge_expired();
+
+private:
+    void maybe_purge(int64_t now);
+
+    sdk::StoragePlugin& storage_;
+    const StorageStoreOptions options_;
+    const std::shared_ptr<Clock> clock_;
+    std::atomic<uint32_t> calls_{0};
+};
+
+}  // namespace ordergate::idempotency
