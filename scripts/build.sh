@@ -2,6 +2,8 @@
 # Configures (once) and builds ordergate into ./build (Ninja, RelWithDebInfo, ccache when present).
 #   scripts/build.sh [--target T...]     (default: everything)
 #   BUILD_DIR=... to build elsewhere; JOBS=N to bound parallelism (default: every core).
+#   At the first configure only: BUILD_TYPE=... (default RelWithDebInfo), CMAKE_ARGS="-D..."
+#   (e.g. -DORDERGATE_SANITIZE=address,undefined), CC/CXX for another compiler.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
@@ -9,6 +11,7 @@ build=${BUILD_DIR:-build}
 [ -n "${HOME:-}" ] || export CCACHE_DIR=${CCACHE_DIR:-$PWD/$build/.ccache}
 jobs=${JOBS:-$(nproc)}
 if [ ! -f "$build/build.ninja" ]; then
-  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  # shellcheck disable=SC2086  # CMAKE_ARGS is a list of -D options
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" ${CMAKE_ARGS:-}
 fi
 cmake --build "$build" -j "$jobs" "$@"

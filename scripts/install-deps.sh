@@ -9,7 +9,9 @@ SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
 build_pkgs=(g++ cmake ninja-build make pkg-config ccache git ca-certificates curl
   libpoco-dev libboost-dev libboost-filesystem-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   prometheus-cpp-dev rapidjson-dev libgtest-dev libgmock-dev libsqlite3-dev libpq-dev libssl-dev)
-test_pkgs=(postgresql redis-server clang libc++-dev libc++abi-dev wrk procps)
+# libclang-rt-14-dev: clang's libFuzzer and sanitizer runtimes (tests/fuzz), only recommended
+# by clang, so --no-install-recommends leaves it out; llvm: llvm-symbolizer for readable reports.
+test_pkgs=(postgresql redis-server clang libclang-rt-14-dev llvm libc++-dev libc++abi-dev wrk procps)
 pkgs=("${build_pkgs[@]}")
 [ "${1:-}" = "--run" ] || pkgs+=("${test_pkgs[@]}")
 

@@ -1,12 +1,56 @@
 #!/usr/bin/env bash
-# One command from a fresh Debian 12 clone to every test: installs packages, builds, runs ctest.
+# One command from a fresh Debian 12 clone to every test: installs packages, builds, runs ctest,
+# then runs the tests again in two more trees:
+#   build-asan  the unit, plugin and integration tests built with AddressSanitizer and UBSan
+#               (g++, -O1; plugins built in the same tree, so dlopen() shares the ASan runtime);
+#   build-fuzz  the libFuzzer targets of tests/fuzz (clang), each for a bounded time.
 # ctest starts PostgreSQL and Redis itself (private instances on loopback, see tests/services)
-# and stops them at the end.
-#   CTEST_ARGS="-R paper" scripts/test.sh    to run a subset
+# and stops them at the end. Every tree's summary is printed; any failure fails the script.
+#   CTEST_ARGS="-R paper" scripts/test.sh    to run a subset (in every tree)
+#   SANITIZE=0 / FUZZ=0 scripts/test.sh      to skip the sanitizer / fuzz tree
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+jobs=${CTEST_JOBS:-2}
+failed=()
+
+# run_ctest <tree> [ctest options]: two parallel tests on two cores; each test bounds its time.
+run_ctest() {
+  local tree=$1
+  shift
+  # shellcheck disable=SC2086  # CTEST_ARGS is a list of options
+  (cd "$tree" && ctest --output-on-failure -j "$jobs" --timeout 600 "$@" ${CTEST_ARGS:-}) ||
+    failed+=("$tree")
+}
+
 scripts/build.sh
-cd "${BUILD_DIR:-build}"
-# Two parallel tests on two cores; each test bounds its own time.
-ctest --output-on-failure --no-tests=error -j "${CTEST_JOBS:-2}" --timeout 600 ${CTEST_ARGS:-}
+run_ctest "${BUILD_DIR:-build}" --no-tests=error
+
+if [ "${SANITIZE:-1}" != 0 ]; then
+  start=$SECONDS
+  BUILD_DIR=build-asan BUILD_TYPE=Debug \
+    CMAKE_ARGS="-DORDERGATE_SANITIZE=address,undefined -DORDERGATE_BUILD_BENCH=OFF" \
+    scripts/build.sh
+  # Any finding stops the process that made it with a report (and fails its test).
+  ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:check_initialization_order=1:strict_init_order=1 \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    run_ctest build-asan
+  echo "test.sh: sanitizer tree built and tested in $((SECONDS - start)) s"
+fi
+
+if [ "${FUZZ:-1}" != 0 ]; then
+  start=$SECONDS
+  # Only what the fuzz targets link (clang 14 cannot build the host's std::expected code).
+  CC=clang CXX=clang++ BUILD_DIR=build-fuzz \
+    CMAKE_ARGS="-DORDERGATE_SANITIZE=address,undefined,fuzzer-no-link -DORDERGATE_BUILD_FUZZ=ON
+                -DORDERGATE_WITH_POSTGRES=OFF
+                -DORDERGATE_ONLY=sdk;host/common;host/json;host/secrets;host/config;tests/fuzz" \
+    scripts/build.sh
+  run_ctest build-fuzz -L fuzz
+  echo "test.sh: fuzz tree built and run in $((SECONDS - start)) s"
+fi
+
+if [ ${#failed[@]} -ne 0 ]; then
+  echo "test.sh: tests failed in: ${failed[*]}"
+  exit 1
+fi

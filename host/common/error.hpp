@@ -71,6 +71,10 @@ struct Error {
     }
 };
 
+// clang 14 with libstdc++ 12 has no std::expected (libstdc++ wants __cpp_concepts >= 202002L,
+// which clang 14 does not claim). The fuzz build (tests/fuzz, clang) compiles code that uses
+// only Error, so Result and fail() are left out there.
+#if defined(__cpp_lib_expected)
 template <typename T>
 using Result = std::expected<T, Error>;
 
@@ -78,6 +82,7 @@ inline std::unexpected<Error> fail(ErrorCode code, std::string detail) {
     return std::unexpected(Error::make(code, std::move(detail)));
 }
 inline std::unexpected<Error> fail(Error e) { return std::unexpected(std::move(e)); }
+#endif
 
 inline std::string_view code_name(ErrorCode code) {
     switch (code) {

@@ -36,18 +36,24 @@ bool digits(std::string_view s, size_t at, size_t n, int* out) {
     *out = v;
     return true;
 }
+
+// a / b rounded towards negative infinity (b > 0), without negating a: -INT64_MIN overflows.
+int64_t floor_div(int64_t a, int64_t b) {
+    int64_t q = a / b;
+    return (a % b < 0) ? q - 1 : q;
+}
 }  // namespace
 
 std::string rfc3339_ms(int64_t ns) {
-    int64_t ms = ns >= 0 ? ns / 1'000'000 : -((-ns + 999'999) / 1'000'000);
-    int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+    int64_t ms = floor_div(ns, 1'000'000);
+    int64_t secs = floor_div(ms, 1000);
     int msec = static_cast<int>(ms - secs * 1000);
-    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+    int64_t days = floor_div(secs, 86400);
     int64_t rem = secs - days * 86400;
     int64_t y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
-    char buf[40];
+    char buf[64];  // room for any int fields: gcc cannot see the ranges (-Wformat-truncation)
     std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ",
                   static_cast<long long>(y), m, d, static_cast<int>(rem / 3600),
                   static_cast<int>(rem % 3600 / 60), static_cast<int>(rem % 60), msec);

@@ -237,9 +237,11 @@ std::shared_ptr<PluginLibrary> load_plugin(const std::string& path_in, og_kind e
 
     // The alias is a pointer variable holding the entry's address. A plain function exported
     // under the same name would be read as data here: check that the address read points into
-    // this very library before calling it.
-    const void* const& slot = impl->lib.get<const void*>(OG_PLUGIN_ENTRY_NAME);
-    const void* target = slot;
+    // this very library before calling it. The bytes are copied, not read through a pointer
+    // reference: a function's code need not be aligned like a pointer (UBSan: misaligned load).
+    const char& slot = impl->lib.get<char>(OG_PLUGIN_ENTRY_NAME);
+    const void* target = nullptr;
+    std::memcpy(&target, &slot, sizeof target);
     Dl_info slot_info{}, target_info{};
     if (target == nullptr || ::dladdr(&slot, &slot_info) == 0 ||
         ::dladdr(target, &target_info) == 0 || slot_info.dli_fbase != target_info.dli_fbase)

@@ -65,7 +65,8 @@ using ports::StoragePort;
     } while (0)
 
 std::string show(const std::string& s) { return "'" + s + "'"; }
-std::string show(const char* s) { return std::string("'") + s + "'"; }
+// Unused today, but without it a literal operand would print through show(bool).
+[[maybe_unused]] std::string show(const char* s) { return std::string("'") + s + "'"; }
 std::string show(int64_t v) { return std::to_string(v); }
 std::string show(int v) { return std::to_string(v); }
 std::string show(uint64_t v) { return std::to_string(v); }

@@ -842,8 +842,9 @@ TEST_F(AuthGateway, TokensAndKeysNeverReachTheLog) {
             size_t dot = s.find('.', pos);
             if (dot == std::string::npos) dot = s.size();
             const std::string part = s.substr(pos, dot - pos);
-            if (part.size() >= 16)
+            if (part.size() >= 16) {
                 EXPECT_EQ(log.find(part), std::string::npos) << "leaked: " << part.substr(0, 16);
+            }
             pos = dot + 1;
         }
     }

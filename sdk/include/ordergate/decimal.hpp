@@ -81,7 +81,8 @@ public:
     friend Decimal operator+(const Decimal& a, const Decimal& b);
     friend Decimal operator-(const Decimal& a, const Decimal& b);
     // Exact product; scale is the sum of scales, reduced by trailing zeros only when it would
-    // exceed kMaxScale. Throws DecimalError when it cannot be represented.
+    // exceed kMaxScale or the mantissa would not fit. Throws DecimalError when it cannot be
+    // represented. (+ and - reduce their scale, the larger of the two, the same way.)
     friend Decimal operator*(const Decimal& a, const Decimal& b);
     Decimal& operator+=(const Decimal& b) { return *this = *this + b; }
     Decimal& operator-=(const Decimal& b) { return *this = *this - b; }
@@ -110,7 +111,8 @@ public:
 
 private:
     using i128 = __int128;
-    static Decimal from_i128(i128 m, int32_t scale);  // reduces scale if needed, throws on overflow
+    // Reduces the scale if needed (dropping trailing zeros only), throws on overflow.
+    static Decimal from_i128(i128 m, int32_t scale);
     static i128 pow10(int n);
 
     int64_t mantissa_ = 0;
@@ -126,13 +128,15 @@ inline Decimal::i128 Decimal::pow10(int n) {
 }
 
 inline Decimal Decimal::from_i128(i128 m, int32_t scale) {
-    while (scale > kMaxScale && m % 10 == 0) {
+    // Dropping trailing zeros keeps the value exact: a result that fits in some scale is never an
+    // overflow (100000.00000000 x 100000.00000000 is 1e26 at scale 16, and 1e10 at scale 0).
+    auto too_wide = [](i128 v) { return v > INT64_MAX || v < -static_cast<i128>(INT64_MAX); };
+    while ((scale > kMaxScale || too_wide(m)) && scale > 0 && m % 10 == 0) {
         m /= 10;
         --scale;
     }
     if (scale > kMaxScale) throw DecimalError("decimal result needs more than 18 decimal places");
-    if (m > INT64_MAX || m < -static_cast<i128>(INT64_MAX))
-        throw DecimalError("decimal overflow");
+    if (too_wide(m)) throw DecimalError("decimal overflow");
     return Decimal(static_cast<int64_t>(m), scale);
 }
 
@@ -315,7 +319,12 @@ inline Decimal Decimal::divide(const Decimal& a, const Decimal& b, int32_t max_s
 
 inline Decimal Decimal::rescaled(int32_t scale) const {
     if (scale < 0 || scale > kMaxScale) throw DecimalError("decimal scale out of range");
-    if (scale >= scale_) return from_i128(static_cast<i128>(mantissa_) * pow10(scale - scale_), scale);
+    if (scale >= scale_) {
+        // Not from_i128: that would give back a smaller scale than asked for.
+        i128 m = static_cast<i128>(mantissa_) * pow10(scale - scale_);
+        if (m > INT64_MAX || m < -static_cast<i128>(INT64_MAX)) throw DecimalError("decimal overflow");
+        return Decimal(static_cast<int64_t>(m), scale);
+    }
     i128 d = pow10(scale_ - scale);
     if (mantissa_ % d != 0) throw DecimalError("rescaling would lose digits");
     return Decimal(static_cast<int64_t>(mantissa_ / d), scale);

@@ -250,6 +250,22 @@ TEST(DecimalArith, OverflowThrowsOnAddSubMul) {
     EXPECT_EQ((max - max).to_string(), "0");
 }
 
+// Found by tests/fuzz/fuzz_decimal: a result whose value fits was refused because the scale the
+// operands carried made its mantissa too wide. Trailing zeros are dropped before overflowing.
+TEST(DecimalArith, ResultThatFitsAfterDroppingTrailingZerosIsNotAnOverflow) {
+    // 100000.00000000 x 100000.00000000 (8-decimal quantity and price): 1e26 at scale 16.
+    Decimal notional = D("100000.00000000") * D("100000.00000000");
+    EXPECT_EQ(notional, D("10000000000"));
+    EXPECT_LE(notional.scale(), 16);
+    Decimal sum = Decimal(9000000000000000000, 1) + Decimal(9000000000000000000, 1);
+    EXPECT_EQ(sum, Decimal(1800000000000000000, 0));
+    EXPECT_EQ(Decimal(INT64_MAX, 0) + Decimal(0, 18), Decimal(INT64_MAX, 0));
+    EXPECT_EQ(Decimal(-INT64_MAX, 0) - Decimal(0, 5), Decimal(-INT64_MAX, 0));
+    // Digits that do not fit still throw.
+    EXPECT_THROW(Decimal(INT64_MAX, 0) + Decimal(1, 18), DecimalError);
+    EXPECT_THROW(Decimal(INT64_MAX, 9) * Decimal(2, 0), DecimalError);
+}
+
 TEST(DecimalArith, CompoundAssignmentLeavesValueOnOverflow) {
     Decimal v(INT64_MAX, 0);
     EXPECT_THROW(v += Decimal(1, 0), DecimalError);

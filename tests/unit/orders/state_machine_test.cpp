@@ -193,8 +193,12 @@ TEST(Requests, WhichStatusesTakeAModifyOrACancel) {
         EXPECT_EQ(can_modify(s), modify) << to_string(s);
         EXPECT_EQ(can_cancel(s), cancel) << to_string(s);
         // A request that may be sent is a legal transition to its pending status.
-        if (modify) EXPECT_TRUE(is_legal_transition(s, S::PendingReplace)) << to_string(s);
-        if (cancel) EXPECT_TRUE(is_legal_transition(s, S::PendingCancel)) << to_string(s);
+        if (modify) {
+            EXPECT_TRUE(is_legal_transition(s, S::PendingReplace)) << to_string(s);
+        }
+        if (cancel) {
+            EXPECT_TRUE(is_legal_transition(s, S::PendingCancel)) << to_string(s);
+        }
     }
 }
 

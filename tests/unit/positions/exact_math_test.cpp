@@ -29,8 +29,10 @@ TEST(MulDiv, ExactQuotientsKeepTheNaturalScale) {
 }
 
 TEST(MulDiv, ProductsBeyondEighteenDigitsStillWork) {
-    // 5308.654321234567 * 0.05000000 needs 20 digits: Decimal's own product throws.
-    EXPECT_THROW(D("5308.654321234567") * D("0.05000000"), DecimalError);
+    // 5308.654321234567 * 0.05000000 carries 20 digits at scale 23; Decimal's own product drops
+    // the trailing zeros (it used to throw), mul_div keeps the whole 128-bit product.
+    EXPECT_EQ((D("5308.654321234567") * D("0.05000000")).to_string(), "265.4327160617283500");
+    EXPECT_THROW(D("5308.654321234567") * D("0.05000001"), DecimalError);
     bool inexact = false;
     // The quotient 2150.0051764004240998347761... does not fit 18 decimals at this magnitude: it
     // is rounded at the largest scale an int64 holds (15).

@@ -28,8 +28,8 @@ class ConfigServer {
         std::string token = "test-token";
         int status = 200;
         std::string body = "{}";
-        std::string tls_cert_pem;  // non-empty: serve HTTPS with this certificate
-        std::string tls_key_pem;
+        std::string tls_cert_pem{};  // non-empty: serve HTTPS with this certificate
+        std::string tls_key_pem{};   // ({}: aggregate init may leave both out, -Wextra)
     };
 
     explicit ConfigServer(Behaviour b) : state_(std::make_shared<State>()) {
