@@ -181,7 +181,9 @@ TEST(Crash, KillNineUnderLoadNeverMakesTwoOrdersOfOneRequest) {
                 "venue_orders=%zu doubled=%d answers: %s\n",
                 answers.size(), kKills, retries.load(), unreachable.load(), told, missing,
                 venue.size(), doubled, summary.c_str());
-    EXPECT_GT(answers.size(), 20u);
+    // Every client thread finished at least one request (a request caught in flight by a kill
+    // waits out its key's 60 s lease, so a run may hold few requests: the counts above say).
+    EXPECT_GE(answers.size(), static_cast<size_t>(kThreads));
 }
 
 }  // namespace
