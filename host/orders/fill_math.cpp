@@ -26,21 +26,28 @@ FillNotional FillNotional::from_average(const Decimal& average, const Decimal& f
     return n;
 }
 
+void for_each_stored_fill(ports::StoragePort& storage, const OrderRecord& order,
+                          const std::function<void(const FillRecord&)>& each) {
+    FillQuery q;
+    q.order_id = order.id;
+    q.account_ids = {order.account_id};
+    q.limit = 1000;
+    for (;;) {
+        Page<FillRecord> page = storage.list_fills(q);
+        for (const auto& f : page.items)
+            if (f.order_id == order.id) each(f);
+        if (page.next_cursor.empty()) break;
+        q.cursor = page.next_cursor;
+    }
+}
+
 FillNotional rebuild_notional(ports::StoragePort& storage, const OrderRecord& order) {
     if (order.filled_quantity.is_zero()) return FillNotional();
     const char* why = "";
     try {
-        FillQuery q;
-        q.order_id = order.id;
-        q.limit = 1000;
         FillNotional sum;
-        for (;;) {
-            Page<FillRecord> page = storage.list_fills(q);
-            for (const auto& f : page.items)
-                if (f.order_id == order.id) sum.add(f.quantity, f.price);
-            if (page.next_cursor.empty()) break;
-            q.cursor = page.next_cursor;
-        }
+        for_each_stored_fill(storage, order,
+                             [&](const FillRecord& f) { sum.add(f.quantity, f.price); });
         if (sum.covers(order.filled_quantity) || !order.average_fill_price) return sum;
         why = "stored fills do not add up to the filled quantity";
     } catch (const std::exception& ex) {

@@ -31,6 +31,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "ordergate/decimal.hpp"
 #include "ordergate/types.hpp"
@@ -66,6 +67,11 @@ private:
     positions::WideDecimal quantity_;
     bool from_fills_ = true;
 };
+
+// Calls `each` with every stored fill of `order`, page by page (list_fills by order_id). Throws
+// sdk::Error when storage fails.
+void for_each_stored_fill(ports::StoragePort& storage, const OrderRecord& order,
+                          const std::function<void(const FillRecord&)>& each);
 
 // The notional of `order`'s fills (see the contract above). Reads storage only when the order has
 // a filled quantity; never throws for a storage failure (it falls back and logs).

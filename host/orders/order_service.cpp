@@ -1644,20 +1644,10 @@ void OrderService::apply_fill(const EntryPtr& e, const std::string& broker, cons
 
 OrderService::FillSums OrderService::stored_fill_sums(const OrderRecord& order) {
     FillSums sums;
-    FillQuery q;
-    q.order_id = order.id;
-    q.account_ids = {order.account_id};
-    q.limit = 1000;
-    for (;;) {
-        Page<FillRecord> page = storage_.list_fills(q);
-        for (const auto& f : page.items) {
-            if (f.order_id != order.id) continue;
-            sums.quantity = sums.quantity + f.quantity;
-            sums.notional.add(f.quantity, f.price);
-        }
-        if (page.next_cursor.empty()) break;
-        q.cursor = page.next_cursor;
-    }
+    for_each_stored_fill(storage_, order, [&](const FillRecord& f) {
+        sums.quantity = sums.quantity + f.quantity;
+        sums.notional.add(f.quantity, f.price);
+    });
     return sums;
 }
 
