@@ -99,6 +99,7 @@ public:
         return put(std::move(v));
     }
     bool String(const char* s, rapidjson::SizeType n, bool) {
+        if (!unicode_scalars(s, n)) return false;
         Value v;
         v.kind_ = Value::Kind::String;
         v.text_.assign(s, n);
@@ -106,6 +107,7 @@ public:
     }
     bool StartObject() { return open(Value::Kind::Object); }
     bool Key(const char* s, rapidjson::SizeType n, bool) {
+        if (!unicode_scalars(s, n)) return false;
         Value* obj = stack_.back();
         std::string_view k(s, n);
         for (const auto& m : obj->members_) {
@@ -130,6 +132,22 @@ public:
     const std::string& error() const { return error_; }
 
 private:
+    // RapidJSON 1.1.0 validates the raw bytes but decodes a \uDC00..\uDFFF escape with no high
+    // surrogate before it into the three bytes ED B0..BF xx: a surrogate code point, which is not
+    // UTF-8 (what we print of it would not parse again). A valid pair is decoded into one
+    // four-byte sequence and raw bytes ED A0..BF are refused as invalid UTF-8, so an ED followed
+    // by A0..BF in a decoded string can only come from a lone surrogate escape.
+    bool unicode_scalars(const char* s, rapidjson::SizeType n) {
+        for (rapidjson::SizeType i = 0; i + 1 < n; ++i) {
+            if (static_cast<unsigned char>(s[i]) == 0xED &&
+                static_cast<unsigned char>(s[i + 1]) >= 0xA0) {
+                error_ = "invalid \\u escape: a lone UTF-16 surrogate";
+                return false;
+            }
+        }
+        return true;
+    }
+
     // Where the next value goes: the root, the array's next item, or the object's last key.
     Value* slot() {
         if (stack_.empty()) return root_;
