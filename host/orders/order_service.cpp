@@ -106,7 +106,8 @@ OrderService::OrderService(ports::StoragePort& storage,
       metrics_(metrics),
       clock_(std::move(clock)),
       options_(std::move(options)),
-      writer_(storage, metrics) {
+      writer_(storage, metrics),
+      prices_(brokers_) {
     for (const auto& a : accounts_) account_broker_[a.account_id] = a.broker;
 }
 
@@ -164,13 +165,12 @@ void OrderService::recover() {
         ++reapplied;
     }
     {
-        std::lock_guard lock(watch_mutex_);
         std::shared_lock cl(cache_mutex_);
-        for (const auto& [id, e] : by_id_) watched_[e->rec.broker].insert({e->rec.symbol, e->rec.exchange});
+        for (const auto& [id, e] : by_id_)
+            prices_.track(e->rec.broker, e->rec.symbol, e->rec.exchange);
     }
     if (positions_) {
-        std::lock_guard lock(watch_mutex_);
-        for (const auto& p : positions_->snapshot()) watched_[p.broker].insert({p.symbol, p.exchange});
+        for (const auto& p : positions_->snapshot()) prices_.track(p.broker, p.symbol, p.exchange);
     }
     if (metrics_) metrics_->set_open_orders(static_cast<double>(open_orders()));
     spdlog::info("event=recovered open_orders={} fills_replayed={} orders_reapplied={}", live,
@@ -197,63 +197,7 @@ void OrderService::recover() {
     if (held) spdlog::info("event=held_broker_events_applied count={}", held);
 }
 
-void OrderService::start_price_feeds() {
-    std::lock_guard lock(watch_mutex_);
-    feeds_started_ = true;
-    for (const auto& [name, broker] : brokers_) {
-        if (!broker || !broker->has(OG_CAP_PRICE_SUBSCRIPTION)) continue;
-        std::vector<Instrument> list;
-        for (const auto& [sym, ex] : watched_[name]) list.push_back({sym, ex});
-        if (list.empty()) continue;
-        try {
-            broker->subscribe_prices(list);
-        } catch (const sdk::Error& e) {
-            spdlog::warn("event=price_subscription_failed broker={} error=\"{}\"", name, e.what());
-        }
-    }
-}
-
-void OrderService::watch(const std::string& broker, const std::string& symbol,
-                         const std::string& exchange) {
-    ports::BrokerPort* port = nullptr;
-    {
-        std::lock_guard lock(watch_mutex_);
-        auto& set = watched_[broker];
-        if (!set.insert({symbol, exchange}).second || !feeds_started_) return;
-        auto b = brokers_.find(broker);
-        if (b == brokers_.end() || !b->second || !b->second->has(OG_CAP_PRICE_SUBSCRIPTION)) return;
-        port = b->second;
-        // One request thread at a time sends a broker its subscription, outside the lock: a slow
-        // or hung plugin then holds that one thread (until the deadline), never every order
-        // waiting on the lock. The sender picks up what others add meanwhile.
-        SubscriptionState& st = subscribing_[broker];
-        st.dirty = true;
-        if (st.sending) return;
-        st.sending = true;
-    }
-    for (;;) {
-        std::vector<Instrument> list;
-        {
-            std::lock_guard lock(watch_mutex_);
-            SubscriptionState& st = subscribing_[broker];
-            if (!st.dirty) {
-                st.sending = false;
-                return;
-            }
-            st.dirty = false;
-            for (const auto& [sym, ex] : watched_[broker]) list.push_back({sym, ex});
-        }
-        try {
-            port->subscribe_prices(list);  // the whole set: subscribe_prices replaces it
-        } catch (const sdk::Error& e) {
-            spdlog::warn("event=price_subscription_failed broker={} error=\"{}\"", broker,
-                         e.what());
-            std::lock_guard lock(watch_mutex_);
-            subscribing_[broker].sending = false;  // the next new instrument sends the set again
-            return;
-        }
-    }
-}
+void OrderService::start_price_feeds() { prices_.start_feeds(); }
 
 // ---- routing ------------------------------------------------------------------------------------
 
@@ -765,7 +709,7 @@ Result<PlaceResult> OrderService::place(OrderRequest req, const AccountScope& sc
         }
     }
 
-    watch(r->name, req.symbol, req.exchange);
+    prices_.watch(r->name, req.symbol, req.exchange);
     evict_deferred();
     const int64_t now = now_ns();
     if (req.client_order_id.empty()) req.client_order_id = ids::new_id("og-");
@@ -1034,10 +978,7 @@ Result<Account> OrderService::account(const std::string& account_id, const Accou
 
 std::optional<Decimal> OrderService::last_price(const std::string& symbol,
                                                 const std::string& exchange) const {
-    std::shared_lock lock(prices_mutex_);
-    auto it = last_prices_.find(key2(symbol, exchange));
-    if (it == last_prices_.end()) return std::nullopt;
-    return it->second;
+    return prices_.last_price(symbol, exchange);
 }
 
 // ---- modify and cancel ----------------------------------------------------------------------
@@ -1681,10 +1622,7 @@ bool OrderService::rederive_from_stored_fills(Entry& e, const char* why) {
 }
 
 void OrderService::on_quote(const std::string& broker, const Quote& quote) {
-    {
-        std::unique_lock lock(prices_mutex_);
-        last_prices_[key2(quote.symbol, quote.exchange)] = quote.last;
-    }
+    prices_.on_quote(quote);
     if (positions_) positions_->set_last_price(quote.symbol, quote.exchange, quote.last);
     (void)broker;
 }

@@ -27,7 +27,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -38,6 +37,7 @@
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "orders/batch_writer.hpp"
+#include "market_data/price_cache.hpp"
 #include "orders/fill_math.hpp"
 #include "ports/ports.hpp"
 
@@ -255,9 +255,6 @@ private:
     FillRecord fill_record(const std::string& broker, const Fill& fill) const;
     void apply_position(const std::string& broker, const FillRecord& fr);
 
-    // Adds an instrument to a broker's price subscription (never from a plugin thread).
-    void watch(const std::string& broker, const std::string& symbol, const std::string& exchange);
-
     Result<ChangeResult> request_cancel(const EntryPtr& entry, const Route& route,
                                         const Origin& origin, bool emulated, int attempt = 0);
     void record_broker_call(const std::string& broker, const char* op, Status status,
@@ -315,17 +312,9 @@ private:
     std::unordered_map<std::string, int> places_in_flight_;  // broker -> count
     std::vector<std::pair<std::string, Fill>> parked_fills_;
 
-    mutable std::shared_mutex prices_mutex_;
-    std::unordered_map<std::string, Decimal> last_prices_;  // symbol \0 exchange
-
-    std::mutex watch_mutex_;
-    std::map<std::string, std::set<std::pair<std::string, std::string>>> watched_;
-    struct SubscriptionState {
-        bool sending = false;  // a thread is sending the broker its set (outside watch_mutex_)
-        bool dirty = false;    // the set changed since that thread took it
-    };
-    std::map<std::string, SubscriptionState> subscribing_;  // by broker
-    bool feeds_started_ = false;
+    // Last prices and the brokers' price subscriptions (instruments of live orders and
+    // positions).
+    market_data::PriceCache prices_;
 
     mutable std::mutex connection_mutex_;
     std::unordered_map<std::string, bool> connected_;
