@@ -17,6 +17,13 @@
 //
 // Errors: results carry an ordergate::Error with a stable code; nothing here throws to the
 // caller except on a bug (std::logic_error).
+//
+// Sources, by responsibility: order_service.cpp (construction, recover(), routing, the helpers
+// the others share through order_service_internal.hpp), order_commands.cpp (place, modify,
+// cancel: the calls to brokers), order_reports.cpp (order reports and connection state pushed by
+// brokers), order_fills.cpp (fills and the positions they move), order_cache.cpp (the cache of
+// live orders, and commit_change: every change's write), order_queries.cpp (reads). Last prices
+// and price subscriptions are market_data::PriceCache's.
 #pragma once
 
 #include <atomic>
@@ -170,14 +177,9 @@ private:
         // from storage when it does not cover rec.filled_quantity (a loaded or refreshed rec).
         std::optional<FillNotional> notional;
     };
-    // The sum of an order's stored fills (quantity, and quantity x price).
-    struct FillSums {
-        Decimal quantity{0, 0};
-        FillNotional notional;
-    };
-    FillSums stored_fill_sums(const OrderRecord& order);
     using EntryPtr = std::shared_ptr<Entry>;
 
+    // ---- routing (order_service.cpp) --------------------------------------------------------
     // The broker and its deadline for an account, or an error (NOT_FOUND for an unknown account).
     struct Route {
         ports::BrokerPort* broker = nullptr;
@@ -187,7 +189,7 @@ private:
     Result<Route> route(const std::string& account_id) const;
     Result<Route> route_of_order(const OrderRecord& rec) const;
 
-    // Cache.
+    // ---- cache and changes (order_cache.cpp) ------------------------------------------------
     EntryPtr cached(const std::string& id) const;
     EntryPtr find_by_client_id(const std::string& account, const std::string& cid) const;
     EntryPtr find_by_broker_id(const std::string& broker, const std::string& broker_order_id) const;
@@ -217,44 +219,8 @@ private:
     OrderEvent make_event(const OrderRecord& next, std::optional<OrderStatus> from,
                           EventSource source, const std::string& request_id,
                           std::string reason, bool emulated) const;
-    // Which request a report answers: None for a report the broker pushed.
-    enum class Answer { None, Place, Modify, Cancel };
-    // Applies a broker's report of an order (ack, update) to the entry. Caller holds the mutex.
-    void apply_report(Entry& e, const std::string& broker, const OrderReport& report,
-                      const Origin& origin, bool wait, Answer answer_to = Answer::None);
 
-    // A modify or cancel the broker refused or never got: the order leaves `pending` for the
-    // live status it had (or the one its fills imply). Caller holds the entry's mutex.
-    void revert_pending(Entry& e, OrderStatus pending, OrderStatus previous, std::string why,
-                        const Origin& origin);
-
-    // ---- fills (facts: stored first, then applied; memory is never ahead of storage) ---------
-    void handle_fill(const std::string& broker, const Fill& fill);
-    void handle_order_update(const std::string& broker, const OrderReport& report);
-    // Holds a broker event that arrived before recover(); true when held.
-    bool hold_until_recovered(const std::string& broker, const OrderReport* report,
-                              const Fill* fill);
-    // Applies a fill to its order (entry locked here): the fill and the order's new row are
-    // written in one transaction and waited for; only then memory and positions change. A fill
-    // storage already has (same broker trade id) changes nothing.
-    void apply_fill(const EntryPtr& e, const std::string& broker, const Fill& fill);
-    // A fill that matches no order: parked while a place() to the same broker is in flight
-    // (its ack may be what names the broker order id), stored as unmatched otherwise.
-    void fill_without_order(const std::string& broker, const Fill& fill);
-    // Writes a fact (a fill and the rows it changes) and waits until it is durable. While the
-    // store is unreachable the write stays queued and is retried (the caller, a plugin thread,
-    // waits: back-pressure). Throws sdk::Error only when the writer stopped.
-    std::vector<Status> write_fact(std::vector<WriteOp> ops);
-    // Re-derives a live order's filled quantity, average price and status from its stored fills
-    // and writes it when it differs (after a lost row update). Caller holds the entry's mutex.
-    // Returns whether the order now counts every stored fill.
-    bool rederive_from_stored_fills(Entry& e, const char* why);
-    // place() calls these around its broker call (parked fills wait for the ack).
-    void place_started(const std::string& broker);
-    void place_finished(const std::string& broker);
-    FillRecord fill_record(const std::string& broker, const Fill& fill) const;
-    void apply_position(const std::string& broker, const FillRecord& fr);
-
+    // ---- requests to brokers (order_commands.cpp) -------------------------------------------
     Result<ChangeResult> request_cancel(const EntryPtr& entry, const Route& route,
                                         const Origin& origin, bool emulated, int attempt = 0);
     void record_broker_call(const std::string& broker, const char* op, Status status,
@@ -276,6 +242,52 @@ private:
         const EntryPtr& entry, const std::string& broker, const BrokerAnswer& answer,
         const char* op, OrderStatus pending, OrderStatus previous, const Origin& origin,
         const std::function<Error(const OrderRecord&, const std::string&)>& refusal);
+    // A modify or cancel the broker refused or never got: the order leaves `pending` for the
+    // live status it had (or the one its fills imply). Caller holds the entry's mutex.
+    void revert_pending(Entry& e, OrderStatus pending, OrderStatus previous, std::string why,
+                        const Origin& origin);
+    // place() calls these around its broker call (parked fills wait for the ack).
+    void place_started(const std::string& broker);
+    void place_finished(const std::string& broker);
+
+    // ---- order reports (order_reports.cpp) --------------------------------------------------
+    void handle_order_update(const std::string& broker, const OrderReport& report);
+    // Holds a broker event that arrived before recover(); true when held.
+    bool hold_until_recovered(const std::string& broker, const OrderReport* report,
+                              const Fill* fill);
+    // Which request a report answers: None for a report the broker pushed.
+    enum class Answer { None, Place, Modify, Cancel };
+    // Applies a broker's report of an order (ack, update) to the entry. Caller holds the mutex.
+    void apply_report(Entry& e, const std::string& broker, const OrderReport& report,
+                      const Origin& origin, bool wait, Answer answer_to = Answer::None);
+
+    // ---- fills (order_fills.cpp) ------------------------------------------------------------
+    // Facts: stored first, then applied; memory is never ahead of storage.
+    void handle_fill(const std::string& broker, const Fill& fill);
+    // Applies a fill to its order (entry locked here): the fill and the order's new row are
+    // written in one transaction and waited for; only then memory and positions change. A fill
+    // storage already has (same broker trade id) changes nothing.
+    void apply_fill(const EntryPtr& e, const std::string& broker, const Fill& fill);
+    // A fill that matches no order: parked while a place() to the same broker is in flight
+    // (its ack may be what names the broker order id), stored as unmatched otherwise.
+    void fill_without_order(const std::string& broker, const Fill& fill);
+    // Writes a fact (a fill and the rows it changes) and waits until it is durable. While the
+    // store is unreachable the write stays queued and is retried (the caller, a plugin thread,
+    // waits: back-pressure). Throws sdk::Error only when the writer stopped.
+    std::vector<Status> write_fact(std::vector<WriteOp> ops);
+    // Re-derives a live order's filled quantity, average price and status from its stored fills
+    // and writes it when it differs (after a lost row update). Caller holds the entry's mutex.
+    // Returns whether the order now counts every stored fill.
+    bool rederive_from_stored_fills(Entry& e, const char* why);
+    // The sum of an order's stored fills (quantity, and quantity x price).
+    struct FillSums {
+        Decimal quantity{0, 0};
+        FillNotional notional;
+    };
+    FillSums stored_fill_sums(const OrderRecord& order);
+    FillRecord fill_record(const std::string& broker, const Fill& fill) const;
+    void apply_position(const std::string& broker, const FillRecord& fr);
+
     int64_t now_ns() const { return clock_->now_ns(); }
 
     ports::StoragePort& storage_;

@@ -1,0 +1,288 @@
+#include "orders/order_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "common/ids.hpp"
+#include "metrics/metrics.hpp"
+#include "orders/order_service_internal.hpp"
+#include "orders/state_machine.hpp"
+#include "orders/storage_error.hpp"
+
+namespace ordergate::orders {
+
+using detail::key2;
+using detail::kStorageUnreachable;
+using detail::kVersionConflict;
+
+namespace {
+
+constexpr std::string_view kClientIdPrefix = "client_order_id:";
+
+}  // namespace
+
+OrderService::EntryPtr OrderService::cached(const std::string& id) const {
+    std::shared_lock lock(cache_mutex_);
+    auto it = by_id_.find(id);
+    return it == by_id_.end() ? nullptr : it->second;
+}
+
+OrderService::EntryPtr OrderService::find_by_client_id(const std::string& account,
+                                                       const std::string& cid) const {
+    std::shared_lock lock(cache_mutex_);
+    auto it = by_client_id_.find(key2(account, cid));
+    if (it == by_client_id_.end()) return nullptr;
+    auto e = by_id_.find(it->second);
+    return e == by_id_.end() ? nullptr : e->second;
+}
+
+OrderService::EntryPtr OrderService::find_by_broker_id(const std::string& broker,
+                                                       const std::string& boid) const {
+    std::shared_lock lock(cache_mutex_);
+    auto it = by_broker_id_.find(key2(broker, boid));
+    if (it == by_broker_id_.end()) return nullptr;
+    auto e = by_id_.find(it->second);
+    return e == by_id_.end() ? nullptr : e->second;
+}
+
+void OrderService::remember(const EntryPtr& e) {
+    std::unique_lock lock(cache_mutex_);
+    // Only the owner of a new entry, or recovery, calls this: the record is not shared yet.
+    const OrderRecord& r = e->rec;
+    by_id_[r.id] = e;
+    by_client_id_[key2(r.account_id, r.client_order_id)] = r.id;
+    if (!r.broker_order_id.empty()) by_broker_id_[key2(r.broker, r.broker_order_id)] = r.id;
+    if (metrics_) metrics_->set_open_orders(static_cast<double>(by_id_.size()));
+}
+
+void OrderService::erase_locked(const OrderRecord& r) {
+    by_id_.erase(r.id);
+    by_client_id_.erase(key2(r.account_id, r.client_order_id));
+    if (!r.broker_order_id.empty()) by_broker_id_.erase(key2(r.broker, r.broker_order_id));
+    if (metrics_) metrics_->set_open_orders(static_cast<double>(by_id_.size()));
+}
+
+void OrderService::index_broker_id(const std::string& broker, const std::string& boid,
+                                   const std::string& id) {
+    std::unique_lock lock(cache_mutex_);
+    if (by_id_.count(id)) by_broker_id_[key2(broker, boid)] = id;
+}
+
+void OrderService::forget_if_terminal(const std::string& id, int64_t version) {
+    EntryPtr e = cached(id);
+    if (!e) return;
+    // Called on the writer thread: never wait for an entry's mutex here (its holder may be
+    // waiting for this very thread). An entry in use is kept; a later write evicts it.
+    std::unique_lock entry_lock(e->mutex, std::try_to_lock);
+    if (!entry_lock.owns_lock()) {
+        std::lock_guard lock(evict_mutex_);
+        evict_later_.emplace_back(id, version);
+        evict_pending_.store(true, std::memory_order_release);
+        return;
+    }
+    if (e->rec.version != version || !is_terminal(e->rec.status)) return;
+    std::unique_lock lock(cache_mutex_);
+    erase_locked(e->rec);
+}
+
+void OrderService::evict_deferred() {
+    if (!evict_pending_.load(std::memory_order_acquire)) return;
+    std::vector<std::pair<std::string, int64_t>> deferred;
+    {
+        std::lock_guard lock(evict_mutex_);
+        deferred.swap(evict_later_);
+        evict_pending_.store(false, std::memory_order_release);
+    }
+    for (const auto& [id, version] : deferred) {
+        EntryPtr e = cached(id);
+        if (!e) continue;
+        std::lock_guard entry_lock(e->mutex);
+        // A newer version means a newer write, which evicts the entry when it lands.
+        if (e->rec.version != version || !is_terminal(e->rec.status)) continue;
+        std::unique_lock lock(cache_mutex_);
+        erase_locked(e->rec);
+    }
+}
+
+OrderService::EntryPtr OrderService::load(const std::string& id) {
+    if (auto e = cached(id)) return e;
+    std::optional<OrderRecord> rec = storage_.get_order(id);
+    if (!rec) return nullptr;
+    auto e = std::make_shared<Entry>();
+    e->rec = std::move(*rec);
+    // Terminal orders stay in storage only: the cache holds live orders, so it is bounded by
+    // them and never grows with history. A change to a terminal order (a late fill) is written
+    // with its version check like any other.
+    if (is_terminal(e->rec.status)) return e;
+    std::unique_lock lock(cache_mutex_);
+    auto [it, inserted] = by_id_.emplace(id, e);
+    if (!inserted) return it->second;  // another thread loaded it first
+    by_client_id_[key2(e->rec.account_id, e->rec.client_order_id)] = id;
+    if (!e->rec.broker_order_id.empty())
+        by_broker_id_[key2(e->rec.broker, e->rec.broker_order_id)] = id;
+    return e;
+}
+
+OrderService::EntryPtr OrderService::load_for_report(const std::string& broker,
+                                                     const std::string& account,
+                                                     const std::string& cid,
+                                                     const std::string& boid) {
+    // Match by client order id first: broker order ids are not unique forever (DESIGN.md).
+    if (!cid.empty() && !account.empty()) {
+        if (auto e = find_by_client_id(account, cid)) return e;
+    }
+    if (!boid.empty()) {
+        if (auto e = find_by_broker_id(broker, boid)) return e;
+    }
+    std::optional<OrderRecord> rec;
+    if (!cid.empty() && !account.empty()) rec = storage_.get_order_by_client_id(account, cid);
+    if (!rec && !boid.empty()) rec = storage_.get_order_by_broker_id(broker, boid);
+    if (!rec || rec->broker != broker) return nullptr;
+    return load(rec->id);
+}
+
+Result<OrderService::EntryPtr> OrderService::resolve(const std::string& id,
+                                                     const AccountScope& scope) {
+    try {
+        if (id.rfind(kClientIdPrefix, 0) == 0) {
+            std::string cid = id.substr(kClientIdPrefix.size());
+            if (cid.empty()) return fail(ErrorCode::NotFound, "order not found");
+            for (const auto& a : accounts_) {
+                if (!scope.allows(a.account_id)) continue;
+                if (auto e = find_by_client_id(a.account_id, cid)) return e;
+                if (auto rec = storage_.get_order_by_client_id(a.account_id, cid))
+                    if (auto e = load(rec->id)) return e;
+            }
+            return fail(ErrorCode::NotFound, "order not found");
+        }
+        if (!ids::looks_like(id, "ord_")) return fail(ErrorCode::NotFound, "order not found");
+        EntryPtr e = load(id);
+        if (!e) return fail(ErrorCode::NotFound, "order not found");
+        std::string account;
+        {
+            std::lock_guard lock(e->mutex);
+            account = e->rec.account_id;
+        }
+        if (!scope.allows(account)) return fail(ErrorCode::NotFound, "order not found");
+        return e;
+    } catch (const sdk::Error& err) {
+        return fail(storage_error(err, StorageAccess::Read, "get_order"));
+    }
+}
+
+// ---- changes ------------------------------------------------------------------------------------
+
+OrderEvent OrderService::make_event(const OrderRecord& next, std::optional<OrderStatus> from,
+                                    EventSource source, const std::string& request_id,
+                                    std::string reason, bool emulated) const {
+    OrderEvent ev;
+    ev.order_id = next.id;
+    ev.seq = next.version;
+    ev.from_status = from;
+    ev.to_status = next.status;
+    ev.source = source;
+    ev.reason = std::move(reason);
+    ev.request_id = request_id;
+    ev.broker_order_id = next.broker_order_id;
+    ev.filled_quantity = next.filled_quantity;
+    ev.emulated = emulated;
+    ev.at_ns = next.updated_at_ns;
+    return ev;
+}
+
+bool OrderService::commit_change(Entry& e, OrderRecord next, OrderEvent event, bool wait,
+                                 std::string* error) {
+    const OrderStatus from = e.rec.status;
+    // A terminal order changes only by facts (a late fill, a broker id learnt late): never by a
+    // repeated terminal report.
+    const bool terminal_repeat = from == next.status && is_terminal(from) &&
+                                 next.filled_quantity == e.rec.filled_quantity &&
+                                 next.broker_order_id == e.rec.broker_order_id;
+    if (terminal_repeat || !is_consistent(next.status, next.quantity, next.filled_quantity)) {
+        spdlog::error("event=inconsistent_change order_id={} status={} quantity={} filled={} "
+                      "source={}",
+                      e.rec.id, to_string(next.status), next.quantity.to_string(),
+                      next.filled_quantity.to_string(), to_string(event.source));
+        if (metrics_) metrics_->illegal_transition(to_string(from), to_string(next.status));
+        if (error) *error = "inconsistent change to " + std::string(to_string(next.status));
+        return false;
+    }
+    if (from != next.status && !is_legal_transition(from, next.status)) {
+        spdlog::error(
+            "event=illegal_transition order_id={} client_order_id={} broker={} transition=\"{}\" "
+            "source={}",
+            e.rec.id, e.rec.client_order_id, e.rec.broker,
+            describe_transition(from, next.status), to_string(event.source));
+        if (metrics_) metrics_->illegal_transition(to_string(from), to_string(next.status));
+        if (error) *error = "illegal transition " + describe_transition(from, next.status);
+        return false;
+    }
+    const int64_t expected = e.rec.version;
+    next.version = expected + 1;
+    next.updated_at_ns = now_ns();
+    event.order_id = next.id;
+    event.seq = next.version;
+    event.from_status = from;
+    event.to_status = next.status;
+    event.broker_order_id = next.broker_order_id;
+    event.filled_quantity = next.filled_quantity;
+    event.at_ns = next.updated_at_ns;
+
+    WriteOp op;
+    op.kind = WriteKind::UpdateOrder;
+    op.expected_version = expected;
+    op.order = next;
+    op.event = std::move(event);
+    const bool terminal = is_terminal(next.status);
+    const std::string id = next.id;
+    const int64_t version = next.version;
+    if (wait) {
+        std::vector<WriteOp> ops;
+        ops.push_back(std::move(op));
+        try {
+            auto results = writer_.write(std::move(ops));
+            if (results[0] != Status::Ok) {
+                // Another gateway instance changed the order: take storage's version.
+                spdlog::warn("event=order_write_conflict order_id={} expected_version={}", id,
+                             expected);
+                if (error) *error = kVersionConflict;
+                try {
+                    if (auto fresh = storage_.get_order(id)) e.rec = std::move(*fresh);
+                } catch (const sdk::Error& ex) {
+                    spdlog::error("event=storage_read_failed op=get_order error=\"{}\"",
+                                  ex.what());
+                }
+                return false;
+            }
+        } catch (const std::exception& ex) {
+            spdlog::error("event=order_write_failed order_id={} error=\"{}\"", id, ex.what());
+            const auto* se = dynamic_cast<const sdk::Error*>(&ex);
+            if (error)
+                *error = se && storage_unreachable(se->status()) ? kStorageUnreachable
+                                                                 : "storage refused the write";
+            return false;
+        }
+        e.rec = std::move(next);
+        if (terminal) {
+            std::unique_lock lock(cache_mutex_);
+            erase_locked(e.rec);
+        }
+        return true;
+    }
+    e.rec = std::move(next);
+    std::vector<WriteOp> ops;
+    ops.push_back(std::move(op));
+    writer_.write_async(std::move(ops), [this, id, version, terminal](
+                                            const std::vector<Status>* results,
+                                            std::exception_ptr err) {
+        if (err || (*results)[0] != Status::Ok) {
+            // The change is applied in memory and the answer was given; storage missed it.
+            // Reconciliation re-derives it from the broker. Loud, because it should not happen.
+            spdlog::error("event=write_behind_failed order_id={} version={} reason={}", id,
+                          version, err ? "storage error" : "version conflict");
+            return;
+        }
+        if (terminal) forget_if_terminal(id, version);
+    }, /*keep_until_written=*/true);
+    return true;
+}
+}  // namespace ordergate::orders

@@ -1,0 +1,568 @@
+#include "orders/order_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <map>
+
+#include "common/ids.hpp"
+#include "metrics/metrics.hpp"
+#include "orders/order_service_internal.hpp"
+#include "orders/state_machine.hpp"
+#include "orders/storage_error.hpp"
+#include "risk/risk_checker.hpp"
+
+namespace ordergate::orders {
+
+using detail::broker_unavailable;
+using detail::client_text;
+using detail::kStorageUnreachable;
+using detail::kVersionConflict;
+
+namespace {
+
+uint64_t cap_of(OrderType t) {
+    switch (t) {
+        case OrderType::Market: return OG_CAP_ORDER_MARKET;
+        case OrderType::Limit: return OG_CAP_ORDER_LIMIT;
+        case OrderType::Stop: return OG_CAP_ORDER_STOP;
+        case OrderType::StopLimit: return OG_CAP_ORDER_STOP_LIMIT;
+    }
+    return ~0ull;
+}
+
+uint64_t cap_of(TimeInForce t) {
+    switch (t) {
+        case TimeInForce::Day: return OG_CAP_TIF_DAY;
+        case TimeInForce::Gtc: return OG_CAP_TIF_GTC;
+        case TimeInForce::Ioc: return OG_CAP_TIF_IOC;
+        case TimeInForce::Fok: return OG_CAP_TIF_FOK;
+    }
+    return ~0ull;
+}
+
+bool not_sent(Status s) {
+    return s == Status::Unavailable || s == Status::Timeout || s == Status::RateLimited;
+}
+bool refused(Status s) {
+    return s == Status::Rejected || s == Status::InvalidArgument || s == Status::Unsupported ||
+           s == Status::NotFound;
+}
+
+// Why a synchronous change of an order was not committed (commit_change's `error`), as the API
+// answers it: another writer won the race twice (409), the store did not answer (503), or a bug
+// (an illegal transition, a write the store refused: 500).
+Error change_failed(const std::string& why, const std::string& request_id) {
+    if (why == kVersionConflict)
+        return Error::make(ErrorCode::Conflict,
+                           "the order changed concurrently; read it again and retry");
+    if (why == kStorageUnreachable) {
+        Error e = Error::make(ErrorCode::StorageUnavailable, "order storage is unavailable");
+        e.retry_after_seconds = 1;
+        return e;
+    }
+    return Error::make(ErrorCode::Internal, "internal error; quote request id " + request_id);
+}
+
+}  // namespace
+
+// ---- place --------------------------------------------------------------------------------------
+
+Result<PlaceResult> OrderService::place(OrderRequest req, const AccountScope& scope,
+                                        const Origin& origin) {
+    if (req.account_id.empty()) {
+        if (!scope.all && scope.accounts.size() == 1) {
+            req.account_id = scope.accounts.front();
+        } else {
+            Error e = Error::make(ErrorCode::ValidationFailed, "account_id is required");
+            e.errors.push_back({"account_id", "is required"});
+            return fail(e);
+        }
+    }
+    if (!scope.allows(req.account_id))
+        return fail(ErrorCode::NotFound, "account '" + req.account_id + "' not found");
+    auto r = route(req.account_id);
+    if (!r) return fail(r.error());
+    ports::BrokerPort& broker = *r->broker;
+
+    if (!broker.has(cap_of(req.order_type)))
+        return fail(ErrorCode::UnsupportedByBroker,
+                    "broker '" + r->name + "' does not support order type " +
+                        std::string(to_string(req.order_type)));
+    if (!broker.has(cap_of(req.time_in_force)))
+        return fail(ErrorCode::UnsupportedByBroker,
+                    "broker '" + r->name + "' does not support time in force " +
+                        std::string(to_string(req.time_in_force)));
+    if (!broker_connected(r->name)) return fail(broker_unavailable(r->name, Status::Unavailable, ""));
+
+    if (risk_) {
+        std::optional<Decimal> ref = last_price(req.symbol, req.exchange);
+        if (!ref && req.order_type == OrderType::Market && broker.has(OG_CAP_QUOTES)) {
+            try {
+                ref = broker.quote(req.symbol, req.exchange).last;
+            } catch (const sdk::Error& e) {
+                spdlog::warn("event=quote_failed broker={} symbol={} error=\"{}\"", r->name,
+                             req.symbol, e.what());
+            }
+        }
+        if (auto rej = risk_->check(req, ref)) {
+            if (metrics_) metrics_->order_result(r->name, "risk_rejected");
+            return fail(ErrorCode::RiskRejected, rej->detail);
+        }
+    }
+
+    prices_.watch(r->name, req.symbol, req.exchange);
+    evict_deferred();
+    const int64_t now = now_ns();
+    if (req.client_order_id.empty()) req.client_order_id = ids::new_id("og-");
+    if (req.extra_json.empty()) req.extra_json = "{}";
+
+    auto entry = std::make_shared<Entry>();
+    OrderRecord& rec = entry->rec;
+    rec.id = ids::new_id("ord_", static_cast<uint64_t>(now / 1'000'000));
+    rec.client_order_id = req.client_order_id;
+    rec.broker = r->name;
+    rec.account_id = req.account_id;
+    rec.symbol = req.symbol;
+    rec.exchange = req.exchange;
+    rec.side = req.side;
+    rec.order_type = req.order_type;
+    rec.time_in_force = req.time_in_force;
+    rec.status = OrderStatus::PendingNew;
+    rec.quantity = req.quantity;
+    rec.filled_quantity = Decimal(0, 0);
+    rec.price = req.price;
+    rec.trigger_price = req.trigger_price;
+    rec.product = req.product;
+    rec.tag = req.tag;
+    rec.extra_json = req.extra_json;
+    rec.created_at_ns = now;
+    rec.updated_at_ns = now;
+    rec.version = 1;
+
+    // 1. Persist the intent. No durable row, no broker call.
+    {
+        WriteOp op;
+        op.kind = WriteKind::InsertOrder;
+        op.order = rec;
+        op.event = make_event(rec, std::nullopt, origin.source, origin.request_id, "", false);
+        std::vector<WriteOp> ops;
+        ops.push_back(std::move(op));
+        std::vector<Status> results;
+        try {
+            results = writer_.write(std::move(ops));
+        } catch (const std::exception& e) {
+            spdlog::error("event=intent_write_failed request_id={} client_order_id={} "
+                          "account_id={} error=\"{}\"",
+                          origin.request_id, rec.client_order_id, rec.account_id, e.what());
+            // An unreachable store is a 503 to retry; a write the store refused is a bug (500),
+            // and neither reaches the broker. Only the first counts as an outage.
+            Error err = storage_error(e, StorageAccess::Write, "write_intent", origin.request_id);
+            if (metrics_)
+                metrics_->order_result(r->name, err.code == ErrorCode::StorageUnavailable
+                                                    ? "storage_unavailable"
+                                                    : "storage_error");
+            return fail(std::move(err));
+        }
+        if (results[0] == Status::Conflict) {
+            Error e = Error::make(ErrorCode::DuplicateClientOrderId,
+                                  "account '" + rec.account_id +
+                                      "' already has an order with client_order_id '" +
+                                      rec.client_order_id + "'");
+            if (auto existing = find_by_client_id(rec.account_id, rec.client_order_id)) {
+                std::lock_guard lock(existing->mutex);
+                e.order_id = existing->rec.id;
+            } else {
+                try {
+                    if (auto s = storage_.get_order_by_client_id(rec.account_id,
+                                                                 rec.client_order_id))
+                        e.order_id = s->id;
+                } catch (const sdk::Error& err) {
+                    spdlog::error("event=storage_read_failed op=get_order_by_client_id error=\"{}\"",
+                                  err.what());
+                }
+            }
+            if (metrics_) metrics_->order_result(r->name, "duplicate");
+            return fail(e);
+        }
+    }
+    remember(entry);
+
+    // 2. The broker call, with a deadline. Its answer is applied under the order's mutex; fills
+    // pushed meanwhile may already have moved the order on. A fill that names only a broker
+    // order id this ack has not indexed yet is parked until the call is settled (declared
+    // before the lock below, so it runs after the lock is released).
+    struct InFlight {
+        OrderService* self;
+        std::string broker;
+        ~InFlight() { self->place_finished(broker); }
+    };
+    place_started(r->name);
+    InFlight in_flight{this, r->name};
+    auto [status, message, report] =
+        call_broker(r->name, "place", [&] { return broker.place_order(req, r->timeout); });
+
+    std::lock_guard lock(entry->mutex);
+    Origin broker_origin{origin.request_id, EventSource::Broker};
+    if (status == Status::Ok) {
+        apply_report(*entry, r->name, report, broker_origin, false, Answer::Place);
+        if (metrics_) metrics_->order_result(r->name, "accepted");
+        return PlaceResult{entry->rec, true};
+    }
+    if (refused(status) || not_sent(status)) {
+        OrderRecord next = entry->rec;
+        if (!is_terminal(next.status)) {
+            next.status = OrderStatus::Rejected;
+            next.reject_reason = not_sent(status)
+                                     ? "NOT_SENT: broker " + std::string(to_string(status))
+                                     : client_text(message);
+            OrderEvent ev = make_event(next, entry->rec.status, EventSource::Broker,
+                                       origin.request_id, next.reject_reason, false);
+            commit_change(*entry, std::move(next), std::move(ev), false);
+        }
+        if (not_sent(status)) {
+            spdlog::warn("event=broker_unavailable op=place order_id={} broker={} status={} "
+                         "error=\"{}\"",
+                         entry->rec.id, r->name, to_string(status), message);
+            if (metrics_) metrics_->order_result(r->name, "unavailable");
+            Error e = broker_unavailable(r->name, status, entry->rec.id);
+            e.broker_called = true;
+            return fail(e);
+        }
+        if (metrics_) metrics_->order_result(r->name, "rejected");
+        Error e = Error::make(ErrorCode::BrokerRejected,
+                              "broker rejected the order: " + client_text(message));
+        e.order_id = entry->rec.id;
+        e.broker_called = true;
+        return fail(e);
+    }
+    // Unknown outcome (a timeout after sending, a lost connection, or a plugin failure): the
+    // order may exist at the broker. It stays PENDING_NEW; reconciliation settles it.
+    spdlog::warn("event=unknown_outcome op=place order_id={} client_order_id={} broker={} "
+                 "status={} error=\"{}\"",
+                 entry->rec.id, entry->rec.client_order_id, r->name, to_string(status), message);
+    if (metrics_) metrics_->order_result(r->name, "unknown_outcome");
+    return PlaceResult{entry->rec, false};
+}
+
+void OrderService::record_broker_call(const std::string& broker, const char* op, Status status,
+                                      std::chrono::steady_clock::time_point t0) const {
+    if (!metrics_) return;
+    metrics_->broker_call(
+        broker, op, to_string(status),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+}
+
+template <typename Call>
+OrderService::BrokerAnswer OrderService::call_broker(const std::string& broker, const char* op,
+                                                     Call&& call) const {
+    BrokerAnswer answer;
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+        answer.report = call();
+    } catch (const sdk::Error& e) {
+        answer.status = e.status();
+        answer.message = e.what();
+    }
+    record_broker_call(broker, op, answer.status, t0);
+    return answer;
+}
+
+void OrderService::place_started(const std::string& broker) {
+    std::lock_guard lock(park_mutex_);
+    ++places_in_flight_[broker];
+}
+
+void OrderService::place_finished(const std::string& broker) {
+    std::vector<Fill> mine;
+    {
+        std::lock_guard lock(park_mutex_);
+        --places_in_flight_[broker];
+        auto keep = parked_fills_.begin();
+        for (auto& p : parked_fills_) {
+            if (p.first == broker) mine.push_back(std::move(p.second));
+            else *keep++ = std::move(p);
+        }
+        parked_fills_.erase(keep, parked_fills_.end());
+    }
+    // Each is matched now (the ack indexed its broker order id), parked again for another place
+    // still in flight, or stored as unmatched.
+    for (const auto& f : mine) handle_fill(broker, f);
+}
+
+// ---- modify and cancel --------------------------------------------------------------------------
+
+Result<ChangeResult> OrderService::modify(const std::string& id, const ModifyRequest& change,
+                                          const AccountScope& scope, const Origin& origin,
+                                          int attempt) {
+    auto found = resolve(id, scope);
+    if (!found) return fail(found.error());
+    EntryPtr entry = *found;
+    Route rt;
+    ModifyRequest req = change;
+    OrderStatus previous;
+    bool retry = false;
+    {
+        std::lock_guard lock(entry->mutex);
+        const OrderRecord& cur = entry->rec;
+        if (!can_modify(cur.status))
+            return fail(ErrorCode::OrderNotModifiable,
+                        "order " + cur.id + " is " + std::string(to_string(cur.status)) +
+                            " and cannot be modified");
+        auto r = route_of_order(cur);
+        if (!r) return fail(r.error());
+        rt = *r;
+        ports::BrokerPort& b = *rt.broker;
+        auto need = [&](bool asked, uint64_t cap, const char* what) -> std::optional<Error> {
+            if (asked && !b.has(OG_CAP_MODIFY | cap))
+                return Error::make(ErrorCode::UnsupportedByBroker,
+                                   "broker '" + rt.name + "' cannot modify " + what);
+            return std::nullopt;
+        };
+        for (auto err : {need(req.quantity.has_value(), OG_CAP_MODIFY_QUANTITY, "quantity"),
+                         need(req.price.has_value(), OG_CAP_MODIFY_PRICE, "price"),
+                         need(req.trigger_price.has_value(), OG_CAP_MODIFY_TRIGGER,
+                              "trigger_price"),
+                         need(req.order_type.has_value(), OG_CAP_MODIFY_ORDER_TYPE, "order_type"),
+                         need(req.time_in_force.has_value(), OG_CAP_MODIFY_TIF,
+                              "time_in_force")})
+            if (err) return fail(*err);
+
+        // The order as it would be after the change must itself be valid.
+        OrderType type = req.order_type.value_or(cur.order_type);
+        std::optional<Decimal> price = req.price ? req.price : cur.price;
+        std::optional<Decimal> trigger = req.trigger_price ? req.trigger_price : cur.trigger_price;
+        Error v = Error::make(ErrorCode::ValidationFailed, "the modified order is not valid");
+        if (type == OrderType::Market && req.order_type && price && !req.price) price.reset();
+        if ((type == OrderType::Limit || type == OrderType::StopLimit) && !price)
+            v.errors.push_back({"price", "is required for " + std::string(to_string(type))});
+        if (type == OrderType::Market && price)
+            v.errors.push_back({"price", "must be absent for MARKET"});
+        if ((type == OrderType::Stop || type == OrderType::StopLimit) && !trigger)
+            v.errors.push_back({"trigger_price",
+                                "is required for " + std::string(to_string(type))});
+        if (req.quantity && *req.quantity <= cur.filled_quantity)
+            v.errors.push_back({"quantity", "must be greater than the filled quantity " +
+                                                cur.filled_quantity.to_string()});
+        if (req.time_in_force && !b.has(cap_of(*req.time_in_force)))
+            return fail(ErrorCode::UnsupportedByBroker,
+                        "broker '" + rt.name + "' does not support time in force " +
+                            std::string(to_string(*req.time_in_force)));
+        if (req.order_type && !b.has(cap_of(*req.order_type)))
+            return fail(ErrorCode::UnsupportedByBroker,
+                        "broker '" + rt.name + "' does not support order type " +
+                            std::string(to_string(*req.order_type)));
+        if (!v.errors.empty()) return fail(v);
+        if (risk_) {
+            // The same pre-trade checks as place, on the order as it would become (its remaining
+            // quantity is not what a limit bounds: the whole order is).
+            OrderRequest as_modified;
+            as_modified.account_id = cur.account_id;
+            as_modified.symbol = cur.symbol;
+            as_modified.exchange = cur.exchange;
+            as_modified.side = cur.side;
+            as_modified.order_type = type;
+            as_modified.time_in_force = req.time_in_force.value_or(cur.time_in_force);
+            as_modified.quantity = req.quantity.value_or(cur.quantity);
+            as_modified.price = price;
+            as_modified.trigger_price = trigger;
+            as_modified.client_order_id = cur.client_order_id;
+            if (auto rej = risk_->check(as_modified, last_price(cur.symbol, cur.exchange))) {
+                if (metrics_) metrics_->order_result(rt.name, "risk_rejected");
+                return fail(ErrorCode::RiskRejected, rej->detail);
+            }
+        }
+        if (!broker_connected(rt.name)) return fail(broker_unavailable(rt.name, Status::Unavailable, cur.id));
+
+        req.account_id = cur.account_id;
+        req.broker_order_id = cur.broker_order_id;
+        req.client_order_id = cur.client_order_id;
+        previous = cur.status;
+        OrderRecord next = cur;
+        next.status = OrderStatus::PendingReplace;
+        OrderEvent ev = make_event(next, cur.status, origin.source, origin.request_id,
+                                   "modify requested", false);
+        std::string why;
+        if (!commit_change(*entry, std::move(next), std::move(ev), true, &why)) {
+            if (why != kVersionConflict || attempt > 0)
+                return fail(change_failed(why, origin.request_id));
+            retry = true;
+        }
+    }
+    if (retry) return modify(id, change, scope, origin, attempt + 1);
+
+    return settle_change(
+        entry, rt.name,
+        call_broker(rt.name, "modify", [&] { return rt.broker->modify_order(req, rt.timeout); }),
+        "modify", OrderStatus::PendingReplace, previous, origin,
+        [](const OrderRecord&, const std::string& message) {
+            return Error::make(ErrorCode::BrokerRejected,
+                               "broker refused the modification: " + client_text(message));
+        });
+}
+
+Result<ChangeResult> OrderService::settle_change(
+    const EntryPtr& entry, const std::string& broker, const BrokerAnswer& answer, const char* op,
+    OrderStatus pending, OrderStatus previous, const Origin& origin,
+    const std::function<Error(const OrderRecord&, const std::string&)>& refusal) {
+    const Status status = answer.status;
+    std::lock_guard lock(entry->mutex);
+    if (std::string_view(op) == "modify") entry->modify_unsettled = !(status == Status::Ok || refused(status) || not_sent(status));
+    if (status == Status::Ok) {
+        apply_report(*entry, broker, answer.report, Origin{origin.request_id, EventSource::Broker},
+                     false, std::string_view(op) == "modify" ? Answer::Modify : Answer::Cancel);
+        return ChangeResult{entry->rec, true};
+    }
+    if (refused(status) || not_sent(status)) {
+        revert_pending(*entry, pending, previous,
+                       not_sent(status)
+                           ? std::string(op) + " not sent: broker " + std::string(to_string(status))
+                           : std::string(op) + " refused: " + client_text(answer.message),
+                       origin);
+        Error e = not_sent(status) ? broker_unavailable(broker, status, entry->rec.id)
+                                   : refusal(entry->rec, answer.message);
+        e.order_id = entry->rec.id;
+        e.broker_called = true;
+        return fail(e);
+    }
+    spdlog::warn("event=unknown_outcome op={} order_id={} broker={} status={} error=\"{}\"", op,
+                 entry->rec.id, broker, to_string(status), answer.message);
+    return ChangeResult{entry->rec, false};
+}
+
+void OrderService::revert_pending(Entry& e, OrderStatus pending, OrderStatus previous,
+                                  std::string why, const Origin& origin) {
+    if (e.rec.status != pending) return;  // events moved the order on meanwhile
+    OrderRecord next = e.rec;
+    // Back to a pending status the order had (a request still unanswered), or to the live status
+    // its fills imply (fills that arrived meanwhile may have completed it).
+    const bool live_before = previous == OrderStatus::Open ||
+                             previous == OrderStatus::PartiallyFilled || previous == pending;
+    next.status = !live_before && is_legal_transition(pending, previous)
+                      ? previous
+                      : derive_status_from_fills(next.quantity, next.filled_quantity);
+    OrderEvent ev =
+        make_event(next, e.rec.status, EventSource::Broker, origin.request_id, std::move(why), false);
+    commit_change(e, std::move(next), std::move(ev), false);
+}
+
+Result<ChangeResult> OrderService::cancel(const std::string& id, const AccountScope& scope,
+                                          const Origin& origin) {
+    auto found = resolve(id, scope);
+    if (!found) return fail(found.error());
+    EntryPtr entry = *found;
+    Route rt;
+    {
+        std::lock_guard lock(entry->mutex);
+        const OrderRecord& cur = entry->rec;
+        if (cur.status == OrderStatus::Cancelled || cur.status == OrderStatus::PendingCancel)
+            return ChangeResult{cur, true};  // done or in progress: cancel is idempotent
+        if (!can_cancel(cur.status))
+            return fail(ErrorCode::OrderNotCancellable,
+                        "order " + cur.id + " is " + std::string(to_string(cur.status)) +
+                            " and cannot be cancelled");
+        auto r = route_of_order(cur);
+        if (!r) return fail(r.error());
+        rt = *r;
+    }
+    return request_cancel(entry, rt, origin, false);
+}
+
+Result<ChangeResult> OrderService::request_cancel(const EntryPtr& entry, const Route& rt,
+                                                  const Origin& origin, bool emulated,
+                                                  int attempt) {
+    OrderStatus previous;
+    std::string account, boid, cid;
+    bool retry = false;
+    {
+        std::lock_guard lock(entry->mutex);
+        const OrderRecord& cur = entry->rec;
+        if (cur.status == OrderStatus::Cancelled || cur.status == OrderStatus::PendingCancel)
+            return ChangeResult{cur, true};
+        if (!can_cancel(cur.status))
+            return fail(ErrorCode::OrderNotCancellable,
+                        "order " + cur.id + " is " + std::string(to_string(cur.status)) +
+                            " and cannot be cancelled");
+        if (!broker_connected(rt.name))
+            return fail(broker_unavailable(rt.name, Status::Unavailable, cur.id));
+        previous = cur.status;
+        account = cur.account_id;
+        boid = cur.broker_order_id;
+        cid = cur.client_order_id;
+        OrderRecord next = cur;
+        next.status = OrderStatus::PendingCancel;
+        OrderEvent ev = make_event(next, cur.status, origin.source, origin.request_id,
+                                   emulated ? "cancel-all emulated as one cancel per order"
+                                            : "cancel requested",
+                                   emulated);
+        std::string why;
+        if (!commit_change(*entry, std::move(next), std::move(ev), true, &why)) {
+            if (why != kVersionConflict || attempt > 0)
+                return fail(change_failed(why, origin.request_id));
+            retry = true;
+        }
+    }
+    if (retry) return request_cancel(entry, rt, origin, emulated, attempt + 1);
+
+    return settle_change(
+        entry, rt.name,
+        call_broker(rt.name, "cancel",
+                    [&] { return rt.broker->cancel_order(account, boid, cid, rt.timeout); }),
+        "cancel", OrderStatus::PendingCancel, previous, origin,
+        [](const OrderRecord& order, const std::string& message) {
+            if (is_terminal(order.status))
+                return Error::make(ErrorCode::OrderNotCancellable,
+                                   "order " + order.id + " is " +
+                                       std::string(to_string(order.status)) +
+                                       " and cannot be cancelled");
+            return Error::make(ErrorCode::BrokerRejected,
+                               "broker refused the cancel: " + client_text(message));
+        });
+}
+
+Result<CancelAllResult> OrderService::cancel_all(const std::string& account_id,
+                                                 const AccountScope& scope, const Origin& origin) {
+    if (!scope.allows(account_id))
+        return fail(ErrorCode::NotFound, "account '" + account_id + "' not found");
+    auto r = route(account_id);
+    if (!r) return fail(r.error());
+    // Every live order of the account: those in memory, and those only storage knows (placed
+    // through another gateway instance). Storage is read after the writer is flushed, so it has
+    // every change already answered; an order found in both is taken from memory.
+    std::vector<EntryPtr> live;
+    {
+        std::shared_lock lock(cache_mutex_);
+        for (const auto& [id, e] : by_id_) live.push_back(e);
+    }
+    std::map<std::string, EntryPtr> mine;  // by id: in id order, each once
+    auto take = [&](const EntryPtr& e) {
+        std::lock_guard lock(e->mutex);
+        if (e->rec.account_id == account_id && can_cancel(e->rec.status))
+            mine.emplace(e->rec.id, e);
+    };
+    for (auto& e : live) take(e);
+    try {
+        writer_.flush_answered();
+        OrderQuery q;
+        q.account_ids = {account_id};
+        q.open_only = true;
+        q.limit = 1000;
+        for (;;) {
+            Page<OrderRecord> page = storage_.list_orders(q);
+            for (const auto& rec : page.items)
+                if (!mine.count(rec.id) && can_cancel(rec.status))
+                    if (EntryPtr e = load(rec.id)) take(e);
+            if (page.next_cursor.empty()) break;
+            q.cursor = page.next_cursor;
+        }
+    } catch (const sdk::Error& err) {
+        return fail(storage_error(err, StorageAccess::Read, "list_orders", origin.request_id));
+    }
+    CancelAllResult out;
+    for (auto& [id, e] : mine) {
+        auto res = request_cancel(e, *r, origin, true);
+        if (res) out.cancelled.push_back(id);
+        else out.failed.emplace_back(id, std::string(code_name(res.error().code)));
+    }
+    return out;
+}
+}  // namespace ordergate::orders

@@ -1,0 +1,302 @@
+#include "orders/order_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <future>
+
+#include "common/ids.hpp"
+#include "metrics/metrics.hpp"
+#include "orders/order_service_internal.hpp"
+#include "orders/state_machine.hpp"
+#include "positions/position_book.hpp"
+
+namespace ordergate::orders {
+
+using detail::key2;
+
+void OrderService::on_fill(const std::string& broker, const Fill& fill) {
+    if (hold_until_recovered(broker, nullptr, &fill)) return;
+    handle_fill(broker, fill);
+}
+
+void OrderService::handle_fill(const std::string& broker, const Fill& fill) {
+    {
+        std::lock_guard lock(fills_mutex_);
+        if (stored_trades_.count(key2(broker, fill.broker_trade_id))) {
+            if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");
+            return;
+        }
+    }
+    EntryPtr e;
+    try {
+        e = load_for_report(broker, fill.account_id, fill.client_order_id, fill.broker_order_id);
+    } catch (const sdk::Error& err) {
+        // Nothing was stored or applied: the broker keeps the fill and reconciliation reads it
+        // again. Loud, because a fill is waiting.
+        spdlog::error("event=fill_not_applied broker={} broker_trade_id={} reason=storage "
+                      "error=\"{}\"",
+                      broker, fill.broker_trade_id, err.what());
+        if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
+        return;
+    }
+    if (!e) {
+        fill_without_order(broker, fill);
+        return;
+    }
+    apply_fill(e, broker, fill);
+}
+
+FillRecord OrderService::fill_record(const std::string& broker, const Fill& fill) const {
+    const int64_t now = now_ns();
+    FillRecord fr;
+    fr.id = ids::new_id("trd_", static_cast<uint64_t>(now / 1'000'000));
+    fr.broker = broker;
+    fr.broker_trade_id = fill.broker_trade_id;
+    fr.account_id = fill.account_id;
+    fr.symbol = fill.symbol;
+    fr.exchange = fill.exchange;
+    fr.side = fill.side;
+    fr.quantity = fill.quantity;
+    fr.price = fill.price;
+    fr.fee = fill.fee;
+    fr.executed_at_ns = fill.executed_at_ns ? fill.executed_at_ns : now;
+    return fr;
+}
+
+void OrderService::apply_position(const std::string& broker, const FillRecord& fr) {
+    if (!positions_) return;
+    try {
+        const auto pos = positions_->apply_fill(
+            positions::PositionKey{fr.account_id, broker, fr.symbol, fr.exchange}, fr.side,
+            fr.quantity, fr.price, fr.fee, fr.executed_at_ns);
+        if (pos.out_of_range) {
+            spdlog::error("event=position_out_of_range broker={} broker_trade_id={} "
+                          "detail=\"a figure of the position exceeds the decimal range\"",
+                          broker, fr.broker_trade_id);
+            if (metrics_) metrics_->broker_event(broker, "fill", "position_out_of_range");
+        }
+    } catch (const std::exception& ex) {
+        // The fill is stored: a restart rebuilds positions from storage. Loud and counted.
+        spdlog::error("event=position_not_updated broker={} broker_trade_id={} error=\"{}\"",
+                      broker, fr.broker_trade_id, ex.what());
+        if (metrics_) metrics_->broker_event(broker, "fill", "position_error");
+    }
+}
+
+std::vector<Status> OrderService::write_fact(std::vector<WriteOp> ops) {
+    std::promise<std::vector<Status>> done;
+    auto result = done.get_future();
+    writer_.write_async(std::move(ops), [&done](const std::vector<Status>* r,
+                                                 std::exception_ptr err) {
+        if (err) done.set_exception(err);
+        else done.set_value(*r);
+    }, /*keep_until_written=*/true);
+    return result.get();
+}
+
+void OrderService::fill_without_order(const std::string& broker, const Fill& fill) {
+    {
+        std::lock_guard lock(park_mutex_);
+        auto it = places_in_flight_.find(broker);
+        if (it != places_in_flight_.end() && it->second > 0 && parked_fills_.size() < 100'000) {
+            parked_fills_.emplace_back(broker, fill);
+            if (metrics_) metrics_->broker_event(broker, "fill", "parked");
+            return;
+        }
+    }
+    // Not ours (placed elsewhere) or never acknowledged: stored as the fact it is, without an
+    // order; reconciliation adopts the order it belongs to.
+    spdlog::warn("event=fill_for_unknown_order broker={} broker_trade_id={} broker_order_id={} "
+                 "client_order_id={}",
+                 broker, fill.broker_trade_id, fill.broker_order_id, fill.client_order_id);
+    FillRecord fr = fill_record(broker, fill);
+    std::vector<WriteOp> ops(1);
+    ops[0].kind = WriteKind::InsertFill;
+    ops[0].fill = fr;
+    std::vector<Status> r;
+    try {
+        r = write_fact(std::move(ops));
+    } catch (const std::exception& ex) {
+        spdlog::error("event=fill_not_applied broker={} broker_trade_id={} reason=storage "
+                      "error=\"{}\"",
+                      broker, fr.broker_trade_id, ex.what());
+        if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
+        return;
+    }
+    {
+        std::lock_guard lock(fills_mutex_);
+        if (stored_trades_.size() > 200'000) stored_trades_.clear();  // a cache; storage decides
+        stored_trades_.insert(key2(broker, fr.broker_trade_id));
+    }
+    if (r[0] == Status::Conflict) {
+        if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");
+        return;
+    }
+    apply_position(broker, fr);
+    if (metrics_) metrics_->broker_event(broker, "fill", "unknown_order");
+}
+
+void OrderService::apply_fill(const EntryPtr& e, const std::string& broker, const Fill& fill) {
+    FillRecord fr = fill_record(broker, fill);
+    std::lock_guard lock(e->mutex);
+    const OrderRecord& cur = e->rec;
+    fr.order_id = cur.id;
+    if (fr.account_id.empty()) fr.account_id = cur.account_id;
+    const std::string what = "order_id=" + cur.id + " broker_trade_id=" + fr.broker_trade_id;
+
+    // What the fill does to its order; nullopt: the fill is stored but the order is left alone
+    // (loud), and a restart or reconciliation settles it.
+    std::optional<OrderRecord> next;
+    FillNotional notional;
+    std::string reason = "fill " + fr.broker_trade_id;
+    const Decimal filled = cur.filled_quantity + fr.quantity;
+    if (filled > cur.quantity) {
+        // Never let the cumulative filled quantity exceed the order's.
+        spdlog::error("event=overfill {} quantity={} filled={} fill={}", what,
+                      cur.quantity.to_string(), cur.filled_quantity.to_string(),
+                      fr.quantity.to_string());
+        if (metrics_) metrics_->broker_event(broker, "fill", "overfill");
+    } else {
+        next = cur;
+        next->filled_quantity = filled;
+        // The average is one rounding of the exact notional (fill_math.hpp): it cannot overflow.
+        if (!e->notional || !e->notional->covers(cur.filled_quantity))
+            e->notional = rebuild_notional(storage_, cur);
+        notional = *e->notional;
+        notional.add(fr.quantity, fr.price);
+        const AverageFillPrice average = notional.average(filled, options_.average_price_scale);
+        next->average_fill_price = average.value;
+        if (average.out_of_range) {
+            spdlog::error("event=average_price_out_of_range {} detail=\"shown as {}\"", what,
+                          average.value.to_string());
+            if (metrics_) metrics_->broker_event(broker, "fill", "average_out_of_range");
+        } else if (average.rounded) {
+            spdlog::info("event=average_price_rounded {} scale={}", what, average.value.scale());
+        }
+        next->status = status_after_fill(cur.status, next->quantity, filled);
+        if (e->modify_unsettled && cur.status == OrderStatus::PendingCancel &&
+            next->status == OrderStatus::Filled)
+            next->status = OrderStatus::PendingCancel;  // the lost modify may have raised it
+        if (next->broker_order_id.empty() && !fill.broker_order_id.empty()) {
+            next->broker_order_id = fill.broker_order_id;
+            index_broker_id(broker, fill.broker_order_id, next->id);
+        }
+        if (is_terminal(cur.status)) {
+            reason = "fill after " + std::string(to_string(cur.status)) + " (" +
+                     fr.broker_trade_id + ")";
+            spdlog::warn("event=fill_after_terminal {} status={}", what, to_string(cur.status));
+        } else if (cur.status != next->status && !is_legal_transition(cur.status, next->status)) {
+            spdlog::error("event=illegal_transition {} transition=\"{}\" source=broker", what,
+                          describe_transition(cur.status, next->status));
+            if (metrics_)
+                metrics_->illegal_transition(to_string(cur.status), to_string(next->status));
+            next.reset();
+        }
+    }
+    std::vector<WriteOp> ops(1);
+    ops[0].kind = WriteKind::InsertFill;
+    ops[0].fill = fr;
+    if (next) {
+        next->version = cur.version + 1;
+        next->updated_at_ns = now_ns();
+        ops.emplace_back();
+        ops[1].kind = WriteKind::UpdateOrder;
+        ops[1].requires_previous = true;
+        ops[1].expected_version = cur.version;
+        ops[1].order = *next;
+        ops[1].event = make_event(*next, cur.status, EventSource::Broker, "", reason, false);
+    }
+    std::vector<Status> r;
+    try {
+        r = write_fact(std::move(ops));
+    } catch (const std::exception& ex) {
+        spdlog::error("event=fill_not_applied {} reason=storage error=\"{}\"", what, ex.what());
+        if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
+        return;
+    }
+    {
+        std::lock_guard fl(fills_mutex_);
+        if (stored_trades_.size() > 200'000) stored_trades_.clear();  // a cache; storage decides
+        stored_trades_.insert(key2(broker, fr.broker_trade_id));
+    }
+    if (r[0] == Status::Conflict) {
+        // Storage has this trade already (a replay, a PossDup, a restart): nothing changes.
+        spdlog::info("event=fill_duplicate {}", what);
+        if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");
+        return;
+    }
+    apply_position(broker, fr);
+    if (!next) {
+        // Stored, not counted: counted when the order's terms change (a modify the venue took
+        // before its answer arrived) or at the next start. Loud and counted.
+        e->fills_pending = true;
+        spdlog::error("event=fill_not_applied_to_order {} detail=\"stored; counted when the "
+                      "order's terms allow it\"",
+                      what);
+        if (metrics_) metrics_->broker_event(broker, "fill", "not_applied_to_order");
+        return;
+    }
+    if (r[1] == Status::Conflict) {
+        // Another writer changed the row meanwhile: take storage's version and count every
+        // stored fill again.
+        spdlog::warn("event=order_version_conflict {} detail=\"re-deriving from stored fills\"",
+                     what);
+        try {
+            if (auto fresh = storage_.get_order(e->rec.id)) e->rec = std::move(*fresh);
+            rederive_from_stored_fills(*e, "fill applied after a concurrent change");
+        } catch (const std::exception& ex) {
+            spdlog::error("event=fill_not_applied_to_order {} reason=storage error=\"{}\" "
+                          "detail=\"stored; applied at the next start\"",
+                          what, ex.what());
+            if (metrics_) metrics_->broker_event(broker, "fill", "not_applied_to_order");
+        }
+        return;
+    }
+    const bool terminal = is_terminal(next->status) && !is_terminal(cur.status);
+    e->rec = std::move(*next);
+    e->notional = std::move(notional);
+    if (terminal) {
+        std::unique_lock cl(cache_mutex_);
+        erase_locked(e->rec);
+    }
+    if (metrics_) metrics_->broker_event(broker, "fill", "applied");
+}
+
+OrderService::FillSums OrderService::stored_fill_sums(const OrderRecord& order) {
+    FillSums sums;
+    for_each_stored_fill(storage_, order, [&](const FillRecord& f) {
+        sums.quantity = sums.quantity + f.quantity;
+        sums.notional.add(f.quantity, f.price);
+    });
+    return sums;
+}
+
+bool OrderService::rederive_from_stored_fills(Entry& e, const char* why) {
+    const OrderRecord& cur = e.rec;
+    if (is_terminal(cur.status)) return false;
+    const FillSums sums = stored_fill_sums(cur);
+    const Decimal& qty = sums.quantity;
+    if (qty == cur.filled_quantity) return true;
+    if (qty > cur.quantity) {
+        spdlog::error("event=overfill order_id={} quantity={} stored_fills={} detail=\"left as "
+                      "it is\"",
+                      cur.id, cur.quantity.to_string(), qty.to_string());
+        if (metrics_) metrics_->broker_event(cur.broker, "fill", "overfill");
+        return false;
+    }
+    OrderRecord next = cur;
+    next.filled_quantity = qty;
+    next.average_fill_price =
+        qty.is_zero() ? std::nullopt
+                      : std::optional<Decimal>(
+                            sums.notional.average(qty, options_.average_price_scale).value);
+    e.notional = sums.notional;
+    next.status = status_after_fill(cur.status, next.quantity, qty);
+    spdlog::warn("event=fills_reapplied order_id={} filled_was={} filled_now={} why=\"{}\"", cur.id,
+                 cur.filled_quantity.to_string(), qty.to_string(), why);
+    if (metrics_) metrics_->broker_event(cur.broker, "fill", "reapplied");
+    OrderEvent ev = make_event(next, cur.status, EventSource::Reconciliation, "",
+                               std::string("stored fills re-applied: ") + why, false);
+    return commit_change(e, std::move(next), std::move(ev), true);
+}
+}  // namespace ordergate::orders

@@ -1,0 +1,235 @@
+#include "orders/order_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "metrics/metrics.hpp"
+#include "orders/order_service_internal.hpp"
+#include "orders/state_machine.hpp"
+
+namespace ordergate::orders {
+
+using detail::client_text;
+
+void OrderService::on_order_update(const std::string& broker, const OrderReport& report) {
+    if (hold_until_recovered(broker, &report, nullptr)) return;
+    handle_order_update(broker, report);
+}
+
+void OrderService::handle_order_update(const std::string& broker, const OrderReport& report) {
+    EntryPtr e;
+    if (report.status == OrderStatus::Filled || report.status == OrderStatus::PartiallyFilled ||
+        report.status == OrderStatus::Open) {
+        // Fills drive these statuses, and a live order is in memory: an order not in memory is
+        // terminal already (or not ours), so a report like these changes nothing.
+        e = report.client_order_id.empty() ? nullptr
+                                           : find_by_client_id(report.account_id,
+                                                               report.client_order_id);
+        if (!e && !report.broker_order_id.empty()) e = find_by_broker_id(broker, report.broker_order_id);
+        if (!e) {
+            if (metrics_) metrics_->broker_event(broker, "order_update", "not_live");
+            return;
+        }
+    }
+    try {
+        if (!e)
+            e = load_for_report(broker, report.account_id, report.client_order_id,
+                                report.broker_order_id);
+    } catch (const sdk::Error& err) {
+        spdlog::error("event=order_update_dropped broker={} broker_order_id={} reason=storage "
+                      "error=\"{}\"",
+                      broker, report.broker_order_id, err.what());
+        if (metrics_) metrics_->broker_event(broker, "order_update", "storage_error");
+        return;
+    }
+    if (!e) {
+        // Not ours (placed elsewhere) or not yet known: reconciliation adopts such orders.
+        spdlog::warn("event=order_update_unknown_order broker={} broker_order_id={} "
+                     "client_order_id={}",
+                     broker, report.broker_order_id, report.client_order_id);
+        if (metrics_) metrics_->broker_event(broker, "order_update", "unknown_order");
+        return;
+    }
+    std::lock_guard lock(e->mutex);
+    apply_report(*e, broker, report, Origin{"", EventSource::Broker}, true);
+    if (metrics_) metrics_->broker_event(broker, "order_update", "applied");
+}
+
+bool OrderService::hold_until_recovered(const std::string& broker, const OrderReport* report,
+                                        const Fill* fill) {
+    std::lock_guard lock(recovery_mutex_);
+    if (recovered_) return false;
+    if (report) held_events_.emplace_back(broker, *report);
+    else held_events_.emplace_back(broker, *fill);
+    return true;
+}
+
+// ---- applying a report --------------------------------------------------------------------------
+
+void OrderService::apply_report(Entry& e, const std::string& broker, const OrderReport& report,
+                                const Origin& origin, bool wait, Answer answer_to) {
+    // The record holds the venue's last confirmed state (terms, filled, average) and, in its
+    // status, at most one pending request (PENDING_NEW, PENDING_REPLACE, PENDING_CANCEL). A
+    // report updates the confirmed state; only the request's own answer (or a terminal report)
+    // settles the request. So a report that crossed a request on the wire cannot be read as the
+    // request's outcome.
+    OrderRecord next = e.rec;
+    bool changed = false;
+    if (!report.broker_order_id.empty() && next.broker_order_id != report.broker_order_id) {
+        if (next.broker_order_id.empty()) {
+            next.broker_order_id = report.broker_order_id;
+            index_broker_id(broker, report.broker_order_id, next.id);
+            changed = true;
+        }
+    }
+    const OrderStatus cur = e.rec.status;
+    OrderStatus target = cur;
+    std::string reason;
+    auto live_status = [&] {
+        return derive_status_from_fills(next.quantity, next.filled_quantity);
+    };
+    // The venue's terms as a report states them (after a modify it confirmed, or its own
+    // change). A quantity below what is filled is not a term the venue can hold (kept as it
+    // was, loudly). Returns whether a term changed.
+    auto take_terms = [&]() -> bool {
+        if (report.quantity.is_positive() && report.quantity >= next.filled_quantity)
+            next.quantity = report.quantity;
+        else if (report.quantity.is_positive())
+            spdlog::error("event=modify_quantity_below_filled order_id={} reported={} filled={}",
+                          e.rec.id, report.quantity.to_string(),
+                          next.filled_quantity.to_string());
+        next.price = report.price;
+        next.trigger_price = report.trigger_price;
+        next.order_type = report.order_type;
+        next.time_in_force = report.time_in_force;
+        const bool differs = next.quantity != e.rec.quantity || next.price != e.rec.price ||
+                             next.trigger_price != e.rec.trigger_price ||
+                             next.order_type != e.rec.order_type ||
+                             next.time_in_force != e.rec.time_in_force;
+        if (differs) {
+            changed = true;
+            reason = cur == OrderStatus::PendingReplace || answer_to == Answer::Modify
+                         ? "modify confirmed"
+                         : "terms reported by broker";
+        }
+        return differs;
+    };
+    const bool request_pending =
+        cur == OrderStatus::PendingReplace || cur == OrderStatus::PendingCancel;
+    // The venue's final word on a live order carries its final terms (a modify whose answer was
+    // lost may have changed them).
+    if (!is_terminal(cur) && (report.status == OrderStatus::Filled ||
+                              report.status == OrderStatus::Cancelled ||
+                              report.status == OrderStatus::Expired))
+        take_terms();
+    if (next.quantity != e.rec.quantity) e.modify_unsettled = false;
+    // Fills stored but not counted (they overfilled the quantity known then) count now if the
+    // venue's terms allow them.
+    if (e.fills_pending && !is_terminal(cur)) {
+        const FillSums sums = stored_fill_sums(e.rec);
+        if (sums.quantity <= next.quantity && sums.quantity != next.filled_quantity) {
+            next.filled_quantity = sums.quantity;
+            next.average_fill_price =
+                sums.notional.average(sums.quantity, options_.average_price_scale).value;
+            e.notional = sums.notional;
+            changed = true;
+            reason = "stored fills counted after the venue's terms changed";
+            e.fills_pending = false;
+        }
+    }
+    switch (report.status) {
+        case OrderStatus::PartiallyFilled:
+        case OrderStatus::Filled:
+        case OrderStatus::Open:
+            // Fills drive the filled quantity (they are facts, de-duplicated by trade id); a report
+            // acknowledges the order or confirms a pending modify. A done order keeps its terms.
+            if (is_terminal(cur)) {
+                break;
+            } else if (cur == OrderStatus::PendingNew) {
+                take_terms();
+                target = live_status();
+            } else if (answer_to == Answer::Modify) {
+                // The modify's own answer: its terms are confirmed whatever else is pending now
+                // (a cancel sent meanwhile stays pending).
+                take_terms();
+                e.modify_unsettled = false;
+                if (cur == OrderStatus::PendingReplace) target = live_status();
+            } else if (answer_to == Answer::None) {
+                // A pushed report states the venue's current terms (a session delivers in
+                // order, so it is never older than an answer already applied). While a modify
+                // is pending, new terms are its confirmation; the same terms are a report that
+                // crossed the request, and the modify stays pending.
+                if (take_terms() && cur == OrderStatus::PendingReplace) target = live_status();
+            }
+            // The venue says the order is done, and the fills here agree: FILLED, whatever was
+            // pending (a FILLED the fills do not reach waits for them).
+            if (!is_terminal(cur) && report.status == OrderStatus::Filled &&
+                next.filled_quantity == next.quantity)
+                target = OrderStatus::Filled;
+            // PENDING_CANCEL: an OPEN report is a status that crossed the cancel, not its
+            // refusal; the cancel's own answer, a terminal report or reconciliation settles it.
+            break;
+        case OrderStatus::PendingNew:
+            break;
+        case OrderStatus::PendingReplace:
+        case OrderStatus::PendingCancel:
+            if (!is_terminal(cur)) target = report.status;
+            break;
+        case OrderStatus::Rejected:
+            if (request_pending) {
+                // With a modify or cancel pending, a reject is the request's: the order lives on
+                // with its confirmed terms and fills.
+                target = live_status();
+                reason = std::string(cur == OrderStatus::PendingReplace ? "modify" : "cancel") +
+                         " refused by broker: " + client_text(report.reject_reason);
+                break;
+            }
+            target = report.status;
+            next.reject_reason = client_text(report.reject_reason);
+            reason = next.reject_reason;
+            break;
+        case OrderStatus::Cancelled:
+        case OrderStatus::Expired:
+            target = report.status;
+            break;
+    }
+    if (target == cur && !changed) return;  // a duplicate or stale report
+    if (is_terminal(cur) && target != cur) {
+        spdlog::warn("event=stale_report order_id={} status={} reported={} broker={}", e.rec.id,
+                     to_string(cur), to_string(report.status), broker);
+        if (metrics_) metrics_->illegal_transition(to_string(cur), to_string(report.status));
+        if (!changed) return;
+        target = cur;
+    }
+    next.status = target;
+    OrderEvent ev = make_event(next, cur, EventSource::Broker, origin.request_id, reason, false);
+    if (commit_change(e, std::move(next), std::move(ev), wait) && e.fills_pending) {
+        try {
+            if (rederive_from_stored_fills(e, "the order's terms changed")) e.fills_pending = false;
+        } catch (const std::exception& ex) {
+            spdlog::error("event=storage_read_failed op=list_fills order_id={} error=\"{}\"",
+                          e.rec.id, ex.what());
+        }
+    }
+}
+
+// ---- connection state ---------------------------------------------------------------------------
+
+void OrderService::on_connection(const std::string& broker, bool connected,
+                                 const std::string& detail) {
+    {
+        std::lock_guard lock(connection_mutex_);
+        connected_[broker] = connected;
+    }
+    if (connected)
+        spdlog::info("event=broker_connected broker={} detail=\"{}\"", broker, detail);
+    else
+        spdlog::warn("event=broker_disconnected broker={} detail=\"{}\"", broker, detail);
+    if (metrics_) metrics_->set_ready("broker:" + broker, connected);
+}
+
+bool OrderService::broker_connected(const std::string& broker) const {
+    std::lock_guard lock(connection_mutex_);
+    auto it = connected_.find(broker);
+    return it == connected_.end() || it->second;
+}
+}  // namespace ordergate::orders
