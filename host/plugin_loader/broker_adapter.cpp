@@ -21,7 +21,14 @@ using detail::fail_missing;
 // record is remembered and turned into an error once the call has returned.
 class BrokerResults : detail::ResultErrors {
 public:
-    enum Want : unsigned { kOrders = 1, kFills = 2, kPositions = 4, kAccounts = 8, kQuotes = 16 };
+    enum Want : unsigned {
+        kOrders = 1,
+        kFills = 2,
+        kPositions = 4,
+        kAccounts = 8,
+        kQuotes = 16,
+        kPageEnd = 32  // ABI 1.3: on_page
+    };
 
     explicit BrokerResults(unsigned want) {
         sink_.size = sizeof(og_result_sink);
@@ -32,6 +39,7 @@ public:
             sink_.on_position = &add<Position, og_position, &BrokerResults::positions>;
         if (want & kAccounts) sink_.on_account = &add<Account, og_account, &BrokerResults::accounts>;
         if (want & kQuotes) sink_.on_quote = &add<Quote, og_quote, &BrokerResults::quotes>;
+        if (want & kPageEnd) sink_.on_page = &on_page;
     }
     BrokerResults(const BrokerResults&) = delete;
     BrokerResults& operator=(const BrokerResults&) = delete;
@@ -49,12 +57,46 @@ public:
     std::vector<Account> accounts;
     std::vector<Quote> quotes;
 
+    // One page of `items`, checked against the call's `cursor` and `limit` (plugin_adapters.hpp).
+    template <typename T>
+    ReportPage<T> page(const PluginLibrary& lib, const char* function, const std::string& cursor,
+                       uint32_t limit, std::vector<T>& items) {
+        if (page_ends_ != 1)
+            fail_internal(lib, function,
+                          "returned ok having ended the page " + std::to_string(page_ends_) +
+                              " times where exactly once was due (on_page)");
+        if (!next_cursor_.empty() && limit > 0 && items.size() > limit)
+            fail_internal(lib, function,
+                          "returned " + std::to_string(items.size()) + " items for limit " +
+                              std::to_string(limit) + " and a next cursor");
+        if (!next_cursor_.empty() && next_cursor_ == cursor)
+            fail_internal(lib, function,
+                          "gave back the cursor it was asked for as the next one (paging would "
+                          "never end)");
+        return ReportPage<T>{std::move(items), std::move(next_cursor_), complete_};
+    }
+
 private:
     template <typename T, typename C, std::vector<T> BrokerResults::*member>
     static void add(void* ctx, const C* record) {
         auto* self = static_cast<BrokerResults*>(ctx);
         self->guarded([&] { (self->*member).push_back(abi::from_abi(record)); });
     }
+    static void on_page(void* ctx, og_str next_cursor, int32_t complete) {
+        auto* self = static_cast<BrokerResults*>(ctx);
+        self->guarded([&] {
+            if (complete != 0 && complete != 1)
+                throw abi::ConvertError("page end: complete is " + std::to_string(complete) +
+                                        ", not 0 or 1");
+            self->next_cursor_ = abi::from_abi(next_cursor, "page end", "next_cursor");
+            self->complete_ = complete == 1;
+            ++self->page_ends_;
+        });
+    }
+
+    int page_ends_ = 0;
+    std::string next_cursor_;
+    bool complete_ = true;
 
     og_result_sink sink_{};
 };
@@ -625,6 +667,65 @@ void PluginBroker::ping(std::chrono::milliseconds timeout) {
                       check_status(t.lib(), fn, st, err);
                       return Done{};
                   });
+}
+
+// ---- ABI 1.3: paginated reports. Without the function (an older plugin, or a NULL slot) the
+// unpaginated call answers, as the only page. -----------------------------------------------
+
+ReportPage<OrderReport> PluginBroker::list_orders_page(const std::string& account_id,
+                                                       bool open_only, int64_t since_ns,
+                                                       const std::string& cursor, uint32_t limit) {
+    const char* fn = "list_orders_page";
+    if (open_only)
+        require(OG_CAP_REPORT_OPEN_ORDERS, "report_open_orders", fn);
+    else
+        require(OG_CAP_REPORT_RECENT_ORDERS, "report_recent_orders", fn);
+    if (library_->broker_table()->list_orders_page == nullptr) {
+        if (!cursor.empty())
+            throw sdk::Error(Status::InvalidArgument,
+                             name_ + " " + fn + ": the plugin does not page (its one page has no "
+                                                "next cursor), so there is no cursor to continue");
+        return ReportPage<OrderReport>{list_orders(account_id, open_only, since_ns), "", true};
+    }
+    return bounded<ReportPage<OrderReport>>(
+        fn, CallKind::Query, limits_.query_timeout,
+        [account_id, open_only, since_ns, cursor, limit, fn](const Target& t,
+                                                             std::chrono::milliseconds) {
+            BrokerResults out(BrokerResults::kOrders | BrokerResults::kPageEnd);
+            ErrorBuffer err;
+            og_status st = t.table().list_orders_page(t.instance, abi::view(account_id),
+                                                      open_only ? 1 : 0, since_ns,
+                                                      abi::view(cursor), limit, out.sink(),
+                                                      err.get());
+            check_status(t.lib(), fn, st, err);
+            out.check(t.lib(), fn);
+            return out.page(t.lib(), fn, cursor, limit, out.orders);
+        });
+}
+
+ReportPage<Fill> PluginBroker::list_fills_page(const std::string& account_id, int64_t since_ns,
+                                               const std::string& cursor, uint32_t limit) {
+    const char* fn = "list_fills_page";
+    require(OG_CAP_REPORT_FILLS, "report_fills", fn);
+    if (library_->broker_table()->list_fills_page == nullptr) {
+        if (!cursor.empty())
+            throw sdk::Error(Status::InvalidArgument,
+                             name_ + " " + fn + ": the plugin does not page (its one page has no "
+                                                "next cursor), so there is no cursor to continue");
+        return ReportPage<Fill>{list_fills(account_id, since_ns), "", true};
+    }
+    return bounded<ReportPage<Fill>>(
+        fn, CallKind::Query, limits_.query_timeout,
+        [account_id, since_ns, cursor, limit, fn](const Target& t, std::chrono::milliseconds) {
+            BrokerResults out(BrokerResults::kFills | BrokerResults::kPageEnd);
+            ErrorBuffer err;
+            og_status st =
+                t.table().list_fills_page(t.instance, abi::view(account_id), since_ns,
+                                          abi::view(cursor), limit, out.sink(), err.get());
+            check_status(t.lib(), fn, st, err);
+            out.check(t.lib(), fn);
+            return out.page(t.lib(), fn, cursor, limit, out.fills);
+        });
 }
 
 CallPool::Stats PluginBroker::call_stats() const { return pool_->stats(); }

@@ -60,7 +60,7 @@ struct BrokerCallLimits {
     // deadline. A plugin that hangs holds at most this many threads.
     size_t max_concurrent_calls = 16;
     // Deadline of the queries, which carry none in the ABI (get_order, list_orders, list_fills,
-    // positions, account, quote, subscribe_prices).
+    // their pages, positions, account, quote, subscribe_prices).
     std::chrono::milliseconds query_timeout{5000};
     // How long stop() waits for calls still in the plugin after the plugin's own stop().
     std::chrono::milliseconds stop_grace{5000};
@@ -116,6 +116,17 @@ public:
                                         std::chrono::milliseconds timeout) override;
     // ABI 1.1; Unsupported for a 1.0 plugin.
     void ping(std::chrono::milliseconds timeout) override;
+    // ABI 1.3, same capabilities as list_orders / list_fills. A plugin whose table lacks the
+    // function (older than 1.3, or a NULL slot) is asked list_orders / list_fills instead and its
+    // answer is the only page (next cursor empty, complete, `limit` not applied); a non-empty
+    // cursor is then InvalidArgument. From a plugin that pages, Internal when it does not end
+    // the page exactly once, gives more than `limit` items with a next cursor, or gives back the
+    // cursor it was asked for (paging would never end).
+    ReportPage<OrderReport> list_orders_page(const std::string& account_id, bool open_only,
+                                             int64_t since_ns, const std::string& cursor,
+                                             uint32_t limit) override;
+    ReportPage<Fill> list_fills_page(const std::string& account_id, int64_t since_ns,
+                                     const std::string& cursor, uint32_t limit) override;
 
     // What the instance's call pool holds now (stuck: calls past their deadline, still in the
     // plugin) and has counted.
@@ -195,6 +206,11 @@ public:
     void idempotency_release(const std::string& key, const std::string& fingerprint,
                              int64_t now_ns) override;
     uint64_t idempotency_purge(int64_t now_ns, uint32_t limit) override;
+    // ABI 1.3; Unsupported for an older plugin (or a NULL slot). Internal when the plugin answers
+    // ok without saying 0 or 1 in `held`.
+    bool lease_acquire(const std::string& name, const std::string& holder, int64_t now_ns,
+                       int64_t ttl_ns) override;
+    void lease_release(const std::string& name, const std::string& holder) override;
 
     const PluginLibrary& library() const { return *library_; }
 

@@ -346,4 +346,32 @@ uint64_t PluginStorage::idempotency_purge(int64_t now_ns, uint32_t limit) {
     return deleted;
 }
 
+// ---- ABI 1.3: leases. A table without them (an older plugin, or a NULL slot) is Unsupported,
+// which the host reads as "this is the only instance". ------------------------------------------
+
+bool PluginStorage::lease_acquire(const std::string& name, const std::string& holder,
+                                  int64_t now_ns, int64_t ttl_ns) {
+    const char* fn = "lease_acquire";
+    const og_storage_vtable* t = library_->storage_table();
+    if (t->lease_acquire == nullptr) detail::fail_missing(*library_, fn);
+    ErrorBuffer err;
+    int32_t held = -1;  // a sentinel the plugin must overwrite with 0 or 1
+    og_status st = t->lease_acquire(instance_, abi::view(name), abi::view(holder), now_ns, ttl_ns,
+                                    &held, err.get());
+    check_status(*library_, fn, st, err);
+    if (held != 0 && held != 1)
+        fail_internal(*library_, fn,
+                      "answered ok with held = " + std::to_string(held) + " (only 0 or 1)");
+    return held == 1;
+}
+
+void PluginStorage::lease_release(const std::string& name, const std::string& holder) {
+    const char* fn = "lease_release";
+    const og_storage_vtable* t = library_->storage_table();
+    if (t->lease_release == nullptr) detail::fail_missing(*library_, fn);
+    ErrorBuffer err;
+    og_status st = t->lease_release(instance_, abi::view(name), abi::view(holder), err.get());
+    check_status(*library_, fn, st, err);
+}
+
 }  // namespace ordergate::plugin_loader

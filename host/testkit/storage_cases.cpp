@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <set>
 #include <sstream>
@@ -1086,6 +1088,116 @@ void idempotency_concurrent_claims(CaseContext& ctx) {
     OG_EXPECT_EQ(held.load(), kThreads - 1);
 }
 
+// ---- leases (ABI 1.3) ---------------------------------------------------------------------------
+// One holder per lease name until its expiry on the host's clock (kT0-based here, as above). The
+// holders are names of gateway instances; the lease names are unique to the run. Leases are
+// optional: a plugin answering Unsupported skips these cases (the host then assumes it runs
+// alone).
+
+// The first lease_acquire of a case: skips the case when the plugin has no leases.
+bool first_lease_acquire(CaseContext& ctx, StoragePort& s, const std::string& name,
+                         const std::string& holder, int64_t now, int64_t ttl) {
+    try {
+        return s.lease_acquire(name, holder, now, ttl);
+    } catch (const sdk::Error& e) {
+        if (e.status() == Status::Unsupported)
+            ctx.skip("leases not supported (ABI 1.3, optional: the host then assumes it is the "
+                     "only instance)");
+        throw;
+    }
+}
+
+void lease_one_holder_renewal_expiry(CaseContext& ctx) {
+    auto s = open_storage(ctx);
+    s->migrate();
+    Ids ids("LH");
+    const std::string name = ids.account("lease");
+    const int64_t now = kT0, ttl = 100;
+    OG_EXPECT(first_lease_acquire(ctx, *s, name, "host-a", now, ttl));  // absent: until now + 100
+    // While it lasts, another holder does not get it (and changes nothing).
+    OG_EXPECT(!s->lease_acquire(name, "host-b", now + 1, ttl));
+    OG_EXPECT(!s->lease_acquire(name, "host-b", now + 99, ttl));
+    // The holder renews: its lease now runs until now + 50 + 100, past the first expiry.
+    OG_EXPECT(s->lease_acquire(name, "host-a", now + 50, ttl));
+    OG_EXPECT(!s->lease_acquire(name, "host-b", now + 100, ttl));
+    OG_EXPECT(!s->lease_acquire(name, "host-b", now + 149, ttl));
+    // From its expiry time on, another holder takes it, and the former holder is out.
+    OG_EXPECT(s->lease_acquire(name, "host-b", now + 150, ttl));
+    OG_EXPECT(!s->lease_acquire(name, "host-a", now + 151, ttl));
+    // An expired lease of the same holder is taken again by it.
+    OG_EXPECT(s->lease_acquire(name, "host-b", now + 500, ttl));
+    // Names are independent.
+    OG_EXPECT(s->lease_acquire(ids.account("other"), "host-a", now + 501, ttl));
+    OG_EXPECT(!s->lease_acquire(name, "host-a", now + 501, ttl));
+    // A second instance (another gateway) on the same store sees the same leases.
+    auto other = open_storage(ctx);
+    OG_EXPECT(!other->lease_acquire(name, "host-c", now + 502, ttl));
+    OG_EXPECT(other->lease_acquire(name, "host-c", now + 600, ttl));
+}
+
+void lease_release_by_holder_only(CaseContext& ctx) {
+    auto s = open_storage(ctx);
+    s->migrate();
+    Ids ids("LR");
+    const std::string name = ids.account("lease");
+    const int64_t now = kT0;
+    OG_EXPECT(first_lease_acquire(ctx, *s, name, "host-a", now, 1000));
+    s->lease_release(name, "host-b");  // not the holder: nothing happens
+    OG_EXPECT(!s->lease_acquire(name, "host-b", now + 1, 1000));
+    s->lease_release(name, "host-a");  // the holder: the lease is free at once
+    OG_EXPECT(s->lease_acquire(name, "host-b", now + 2, 1000));
+    OG_EXPECT(!s->lease_acquire(name, "host-a", now + 3, 1000));
+    s->lease_release(ids.account("never-taken"), "host-a");  // absent: nothing happens
+    // What og_storage_vtable refuses.
+    OG_EXPECT_THROWS(Status::InvalidArgument, s->lease_acquire("", "host-a", now, 10));
+    OG_EXPECT_THROWS(Status::InvalidArgument, s->lease_acquire(name, "", now, 10));
+    OG_EXPECT_THROWS(Status::InvalidArgument, s->lease_acquire(name, "host-a", now, 0));
+    OG_EXPECT_THROWS(Status::InvalidArgument,
+                     s->lease_acquire(name, "host-a", INT64_MAX - 5, 10));  // overflows
+    OG_EXPECT(!s->lease_acquire(name, "host-a", now + 4, 1000));  // still host-b's
+}
+
+// Gateways racing for one lease, each through its own instance: exactly one gets it, for a
+// lease nobody had (the insert races) and for an expired one (the update races).
+void lease_concurrent_acquire(CaseContext& ctx) {
+    Ids ids("LC");
+    {
+        auto s = open_storage(ctx);
+        s->migrate();
+        first_lease_acquire(ctx, *s, ids.account("probe"), "host-probe", kT0, 1);
+    }
+    const std::string name = ids.account("lease");
+    constexpr int kHosts = 6;
+    std::vector<std::unique_ptr<StoragePort>> hosts;
+    for (int h = 0; h < kHosts; ++h) hosts.push_back(open_storage(ctx));
+    for (int round = 0; round < 2; ++round) {
+        const int64_t now = kT0 + round * 10'000;  // round 1: round 0's lease has expired
+        std::atomic<int> won{0}, lost{0}, failed{0};
+        std::string first_error;
+        std::mutex mu;
+        std::vector<std::thread> threads;
+        for (int h = 0; h < kHosts; ++h) {
+            threads.emplace_back([&, h] {
+                try {
+                    const std::string holder = "host-" + std::to_string(round) + "-" +
+                                               std::to_string(h);
+                    (hosts[static_cast<size_t>(h)]->lease_acquire(name, holder, now, 1000) ? won
+                                                                                            : lost)
+                        .fetch_add(1);
+                } catch (const std::exception& e) {
+                    failed.fetch_add(1);
+                    std::lock_guard<std::mutex> lock(mu);
+                    if (first_error.empty()) first_error = e.what();
+                }
+            });
+        }
+        for (auto& th : threads) th.join();
+        if (failed.load() != 0) fail_at(__LINE__, "a lease_acquire failed: " + first_error);
+        OG_EXPECT_EQ(won.load(), 1);
+        OG_EXPECT_EQ(lost.load(), kHosts - 1);
+    }
+}
+
 }  // namespace
 
 std::vector<Case> storage_cases() {
@@ -1110,6 +1222,9 @@ std::vector<Case> storage_cases() {
         {"storage.idempotency_claim_complete_replay", idempotency_claim_complete_replay},
         {"storage.idempotency_expiry_release_purge", idempotency_expiry_release_purge},
         {"storage.idempotency_concurrent_claims_one_wins", idempotency_concurrent_claims},
+        {"storage.lease_one_holder_renewal_expiry", lease_one_holder_renewal_expiry},
+        {"storage.lease_release_by_holder_only", lease_release_by_holder_only},
+        {"storage.lease_concurrent_acquire_one_wins", lease_concurrent_acquire},
     };
 }
 

@@ -204,4 +204,20 @@ void PaperBroker::ping(std::chrono::milliseconds /*timeout*/) {
     translated([&] { venue_->ping(); });
 }
 
+ReportPage<OrderReport> PaperBroker::list_orders_page(const std::string& account_id,
+                                                      bool open_only, int64_t since_ns,
+                                                      const std::string& cursor, uint32_t limit) {
+    hang();
+    return translated([&] {
+        return venue_->list_orders_page(account_id, open_only, since_ns, cursor, limit);
+    });
+}
+
+ReportPage<Fill> PaperBroker::list_fills_page(const std::string& account_id, int64_t since_ns,
+                                              const std::string& cursor, uint32_t limit) {
+    hang();
+    return translated(
+        [&] { return venue_->list_fills_page(account_id, since_ns, cursor, limit); });
+}
+
 }  // namespace ordergate::paper

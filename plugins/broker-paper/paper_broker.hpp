@@ -75,6 +75,12 @@ class PaperBroker : public sdk::BrokerPlugin {
     std::vector<OrderReport> cancel_all(const std::string& account_id,
                                         std::chrono::milliseconds timeout) override;
     void ping(std::chrono::milliseconds timeout) override;
+    // ABI 1.3: native pages over the venue's order and trade numbering (PaperVenue).
+    ReportPage<OrderReport> list_orders_page(const std::string& account_id, bool open_only,
+                                             int64_t since_ns, const std::string& cursor,
+                                             uint32_t limit) override;
+    ReportPage<Fill> list_fills_page(const std::string& account_id, int64_t since_ns,
+                                     const std::string& cursor, uint32_t limit) override;
 
     // The engine, for tests that construct the plugin class directly.
     PaperVenue& venue() { return *venue_; }

@@ -20,6 +20,11 @@ constexpr int32_t kAverageScale = 8;
 std::string order_id_text(uint64_t n) { return "P-" + std::to_string(n); }
 std::string trade_id_text(uint64_t n) { return "PT-" + std::to_string(n); }
 
+// Page cursors (ABI 1.3): the number of the last order / trade a page gave, behind a prefix that
+// keeps an order cursor from being taken for a fill cursor.
+constexpr std::string_view kOrderCursor = "o:";
+constexpr std::string_view kFillCursor = "t:";
+
 // "P-12" -> 12 for prefix "P-"; 0 when it is not such an id.
 uint64_t parse_numbered_id(const std::string& id, std::string_view prefix) {
     if (id.size() <= prefix.size() || id.compare(0, prefix.size(), prefix) != 0) return 0;
@@ -29,6 +34,29 @@ uint64_t parse_numbered_id(const std::string& id, std::string_view prefix) {
     auto [p, ec] = std::from_chars(first, last, n);
     if (ec != std::errc() || p != last) return 0;
     return n;
+}
+
+// What is still working at the venue: the unfilled quantity while live, nothing once terminal.
+void refresh_leaves(OrderReport& r) {
+    r.leaves_quantity = is_terminal(r.status) ? Decimal() : r.quantity - r.filled_quantity;
+}
+
+// Fills `page` from the items [it, end) that `keep` accepts, at most `limit` of them (0: all);
+// when one more would follow, the next cursor names the number of the last one given.
+template <typename It, typename Number, typename Item, typename Keep, typename T>
+void fill_page(It it, It end, Number number, Item item, Keep keep, uint32_t limit,
+               std::string_view prefix, ReportPage<T>& page) {
+    uint64_t last = 0;
+    for (; it != end; ++it) {
+        const T& value = item(*it);
+        if (!keep(value)) continue;
+        if (limit != 0 && page.items.size() == limit) {
+            page.next_cursor = std::string(prefix) + std::to_string(last);
+            return;
+        }
+        page.items.push_back(value);
+        last = number(*it);
+    }
 }
 
 bool is_limit_like(OrderType t) { return t == OrderType::Limit || t == OrderType::StopLimit; }
@@ -476,7 +504,9 @@ JournalRecord PaperVenue::order_record(const OrderState& o, const char* event) c
         .add("reason", r.reject_reason)
         .add("created", std::to_string(o.created_at_ns))
         .add("updated", std::to_string(r.updated_at_ns))
-        .add("triggered", o.triggered ? "1" : "0");
+        .add("triggered", o.triggered ? "1" : "0")
+        .add("exec", r.exec_id)
+        .add("cancel_reject", r.cancel_reject_reason);
     return j;
 }
 
@@ -534,6 +564,10 @@ void PaperVenue::replay(const JournalRecord& r) {
         o.notional = read_decimal(r, "notional");
         o.created_at_ns = read_int<int64_t>(r, "created");
         o.triggered = r.at("triggered") == "1";
+        // Keys added with ABI 1.3's report details; a journal written before has neither.
+        if (const std::string* v = r.find("exec")) rep.exec_id = *v;
+        if (const std::string* v = r.find("cancel_reject")) rep.cancel_reject_reason = *v;
+        refresh_leaves(rep);
         by_client_id_[{rep.account_id, rep.client_order_id}] = o.number;
         if (is_terminal(rep.status))
             open_.erase(o.number);
@@ -605,6 +639,7 @@ void PaperVenue::repair_orders_from_fills() {
         } else if (!is_terminal(r.status)) {
             r.status = OrderStatus::PartiallyFilled;
         }
+        refresh_leaves(r);
         record_locked(order_record(o, "repaired"));
     }
 }
@@ -632,8 +667,11 @@ void PaperVenue::snapshot() {
 
 // ---- order life cycle --------------------------------------------------------------------------
 
-void PaperVenue::order_changed_locked(OrderState& o, const char* journal_event) {
+void PaperVenue::order_changed_locked(OrderState& o, const char* journal_event,
+                                      const std::string& exec_id) {
     o.report.updated_at_ns = now();
+    o.report.exec_id = exec_id;
+    refresh_leaves(o.report);
     record_locked(order_record(o, journal_event));
     VenueEvent ev;
     ev.kind = VenueEvent::Kind::OrderUpdate;
@@ -728,7 +766,7 @@ void PaperVenue::execute_locked(OrderState& o, const Decimal& quantity, const De
         } else {
             r.status = OrderStatus::PartiallyFilled;
         }
-        order_changed_locked(o, "filled");
+        order_changed_locked(o, "filled", f.broker_trade_id);
     }
 }
 
@@ -777,11 +815,18 @@ void PaperVenue::try_execute_locked(OrderState& o, bool entry) {
         finish_locked(o, OrderStatus::Cancelled, "IOC: unfilled remainder cancelled", "cancelled");
 }
 
+void PaperVenue::refused_locked(OrderState& o, const std::string& reason,
+                                const char* journal_event) {
+    o.report.cancel_reject_reason = reason;
+    record_locked(order_record(o, journal_event));
+}
+
 OrderReport PaperVenue::cancel_locked(OrderState& o) {
     if (is_terminal(o.report.status))
         fail(Status::Rejected, "order " + o.report.broker_order_id + " is already " +
                                    std::string(to_string(o.report.status)) +
                                    "; it cannot be cancelled");
+    o.report.cancel_reject_reason.clear();  // this cancel was accepted
     finish_locked(o, OrderStatus::Cancelled, "", "cancelled");
     return o.report;
 }
@@ -915,6 +960,7 @@ OrderReport PaperVenue::modify_order(const ModifyRequest& rq, std::chrono::milli
             refusal.emplace(Status::Rejected, "order " + o->report.broker_order_id + " is " +
                                                   std::string(to_string(o->report.status)) +
                                                   "; it cannot be modified");
+            refused_locked(*o, refusal->what(), "modify_refused");
         } else {
             OrderState c = *o;
             OrderReport& r = c.report;
@@ -962,7 +1008,9 @@ OrderReport PaperVenue::modify_order(const ModifyRequest& rq, std::chrono::milli
             }
             if (!reason.empty()) {
                 refusal.emplace(Status::Rejected, reason);
+                refused_locked(*o, reason, "modify_refused");
             } else {
+                c.report.cancel_reject_reason.clear();  // this modify was accepted
                 *o = std::move(c);
                 order_changed_locked(*o, "modified");
                 try_execute_locked(*o, true);
@@ -1005,6 +1053,7 @@ OrderReport PaperVenue::cancel_order(const std::string& account_id,
                                                   " is already " +
                                                   std::string(to_string(o->report.status)) +
                                                   "; it cannot be cancelled");
+            refused_locked(*o, refusal->what(), "cancel_refused");
         } else {
             ack = cancel_locked(*o);
         }
@@ -1086,6 +1135,64 @@ std::vector<Fill> PaperVenue::list_fills(const std::string& account_id, int64_t 
         if ((account_id.empty() || f.account_id == account_id) && f.executed_at_ns >= since_ns)
             out.push_back(f);
     return out;
+}
+
+uint64_t PaperVenue::cursor_number(const std::string& cursor, std::string_view prefix,
+                                   uint64_t issued_below, const char* what) const {
+    if (cursor.empty()) return 0;
+    uint64_t n = parse_numbered_id(cursor, prefix);
+    if (n == 0 || n >= issued_below)
+        fail(Status::InvalidArgument,
+             std::string(what) + ": '" + cursor + "' is not a cursor of this paper venue");
+    return n;
+}
+
+ReportPage<OrderReport> PaperVenue::list_orders_page(const std::string& account_id,
+                                                     bool open_only, int64_t since_ns,
+                                                     const std::string& cursor,
+                                                     uint32_t limit) const {
+    std::lock_guard lock(mu_);
+    check_usable_locked();
+    const uint64_t after = cursor_number(cursor, kOrderCursor, next_order_, "list_orders_page");
+    ReportPage<OrderReport> page;
+    auto keep = [&](const OrderReport& r) {
+        return (account_id.empty() || r.account_id == account_id) &&
+               (open_only || r.updated_at_ns >= since_ns);
+    };
+    if (open_only) {
+        fill_page(
+            open_.upper_bound(after), open_.end(), [](uint64_t n) { return n; },
+            [this](uint64_t n) -> const OrderReport& { return orders_.at(n).report; }, keep, limit,
+            kOrderCursor, page);
+    } else {
+        fill_page(
+            orders_.upper_bound(after), orders_.end(),
+            [](const auto& entry) { return entry.first; },
+            [](const auto& entry) -> const OrderReport& { return entry.second.report; }, keep,
+            limit, kOrderCursor, page);
+    }
+    return page;
+}
+
+ReportPage<Fill> PaperVenue::list_fills_page(const std::string& account_id, int64_t since_ns,
+                                             const std::string& cursor, uint32_t limit) const {
+    std::lock_guard lock(mu_);
+    check_usable_locked();
+    const uint64_t after = cursor_number(cursor, kFillCursor, next_trade_, "list_fills_page");
+    auto number = [](const Fill& f) { return parse_numbered_id(f.broker_trade_id, "PT-"); };
+    // fills_ is in trade number order: numbers are drawn and fills appended under mu_, and the
+    // journal replays them in that order.
+    auto start = std::partition_point(fills_.begin(), fills_.end(),
+                                      [&](const Fill& f) { return number(f) <= after; });
+    ReportPage<Fill> page;
+    fill_page(
+        start, fills_.end(), number, [](const Fill& f) -> const Fill& { return f; },
+        [&](const Fill& f) {
+            return (account_id.empty() || f.account_id == account_id) &&
+                   f.executed_at_ns >= since_ns;
+        },
+        limit, kFillCursor, page);
+    return page;
 }
 
 std::vector<Position> PaperVenue::positions(const std::string& account_id) const {

@@ -29,6 +29,11 @@
 //  - `partial_fill_ratio` r in (0,1) splits each execution into several fills of
 //    floor(quantity * r) (at the quantity's scale, at least one unit), the last one the rest, all
 //    at the same price and time, each with its own trade id (0 = one fill per execution).
+//  - Report details (ABI 1.3): leaves_quantity is quantity - filled while the order is live and 0
+//    once terminal; exec_id is the trade id of the fill behind an update (empty for updates no
+//    execution caused: placed, modified, cancelled, rejected); cancel_reject_reason holds the
+//    reason of the latest refused cancel or modify of the order (the refusal itself is still the
+//    Rejected error of that call), cleared when a later cancel or modify is accepted.
 //  - Accepted orders report OPEN, PARTIALLY_FILLED, FILLED or CANCELLED; orders the venue refuses
 //    after receiving them (fault.reject_ratio, insufficient buying power or position, a price off
 //    the tick grid) are kept as REJECTED with their reason, so they can be looked up by client
@@ -94,6 +99,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -233,6 +239,18 @@ class PaperVenue {
                                          int64_t since_ns) const;
     // Fills executed at or after since_ns, in execution order.
     std::vector<Fill> list_fills(const std::string& account_id, int64_t since_ns) const;
+    // ABI 1.3 pages of list_orders / list_fills (same filters): items in order number / trade
+    // number order (the venue's own sequence, which is also time order), at most `limit` of them
+    // (0: all), and the cursor of the next page when more match. A cursor ("o:<n>" / "t:<n>",
+    // opaque to the host) names the number of the last item of its page, so pages are stable
+    // while new orders and fills arrive: those come after it. A cursor this venue did not give
+    // (malformed, of the other kind, or naming a number not issued yet) throws InvalidArgument.
+    // Always complete: the venue keeps its whole history. Throws Unavailable.
+    ReportPage<OrderReport> list_orders_page(const std::string& account_id, bool open_only,
+                                             int64_t since_ns, const std::string& cursor,
+                                             uint32_t limit) const;
+    ReportPage<Fill> list_fills_page(const std::string& account_id, int64_t since_ns,
+                                     const std::string& cursor, uint32_t limit) const;
     // Non-zero positions of the account (all accounts when empty). Throws NotFound for an unknown
     // account, Unavailable.
     std::vector<Position> positions(const std::string& account_id) const;
@@ -326,7 +344,15 @@ class PaperVenue {
     void execute_locked(OrderState& o, const Decimal& quantity, const Decimal& price);
     void finish_locked(OrderState& o, OrderStatus status, const std::string& reason,
                        const char* journal_event);
-    void order_changed_locked(OrderState& o, const char* journal_event);
+    // Every change of an order's report: stamps it, sets its leaves quantity and exec_id (the
+    // trade that caused it, or none), journals it and queues the order update.
+    void order_changed_locked(OrderState& o, const char* journal_event,
+                              const std::string& exec_id = std::string());
+    // A refused cancel or modify of an existing order: its report keeps the reason in
+    // cancel_reject_reason (journalled; no order update is pushed, the order did not change).
+    void refused_locked(OrderState& o, const std::string& reason, const char* journal_event);
+    uint64_t cursor_number(const std::string& cursor, std::string_view prefix,
+                           uint64_t issued_below, const char* what) const;
     void apply_fill_to_books_locked(const Fill& f);
     void emit_locked(VenueEvent event);
     OrderReport cancel_locked(OrderState& o);

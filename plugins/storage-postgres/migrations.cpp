@@ -121,11 +121,21 @@ CREATE TABLE @S@.idempotency_keys (
 CREATE INDEX idempotency_keys_expires ON @S@.idempotency_keys (expires_at_ns);
 )sql";
 
+// Named leases (ABI 1.3): one holder at a time per name, until expires_at_ns on the host's clock.
+constexpr const char* kV5Leases = R"sql(
+CREATE TABLE @S@.leases (
+    name          text   NOT NULL PRIMARY KEY,
+    holder        text   NOT NULL,
+    expires_at_ns bigint NOT NULL
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "orders, order_events, fills, gtts, recon_runs", kV1Tables},
     {2, "indexes for lookups and listings", kV2Indexes},
     {3, "order_events is append-only", kV3AppendOnlyEvents},
     {4, "idempotency_keys", kV4IdempotencyKeys},
+    {5, "leases", kV5Leases},
 };
 
 std::string with_schema(const char* sql, const std::string& quoted) {

@@ -269,6 +269,7 @@ struct PgStorage::Statements {
         update_gtt, upsert_recon;
     std::string get_order, get_by_cid, get_by_cid_any, get_by_broker_id, list_events, get_gtt;
     std::string idem_begin, idem_read, idem_complete, idem_release, idem_purge;
+    std::string lease_acquire, lease_release;
     std::string s;  // the quoted schema
 
     explicit Statements(const std::string& schema) : s("\"" + schema + "\"") {
@@ -340,6 +341,12 @@ struct PgStorage::Statements {
         idem_purge = "DELETE FROM " + s + ".idempotency_keys WHERE key IN (SELECT key FROM " + s +
                      ".idempotency_keys WHERE expires_at_ns <= $1::bigint ORDER BY expires_at_ns "
                      "LIMIT $2::bigint)";
+        lease_acquire = "INSERT INTO " + s +
+                        ".leases AS leases (name, holder, expires_at_ns) VALUES ($1, $2, "
+                        "$3::bigint) ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, "
+                        "expires_at_ns = EXCLUDED.expires_at_ns WHERE leases.expires_at_ns <= "
+                        "$4::bigint OR leases.holder = EXCLUDED.holder RETURNING holder";
+        lease_release = "DELETE FROM " + s + ".leases WHERE name = $1 AND holder = $2";
     }
 };
 
@@ -938,6 +945,43 @@ uint64_t PgStorage::idempotency_purge(int64_t now_ns, uint32_t limit) {
     Pool::Lease lease = pool_->acquire();
     Result w = lease->exec_prepared("og_idem_purge", sql_->idem_purge, p, "idempotency purge");
     return static_cast<uint64_t>(w.affected());
+}
+
+// ---- leases --------------------------------------------------------------------------------
+
+namespace {
+
+// The expiry a lease_acquire asks for; InvalidArgument for what og_storage_vtable refuses.
+int64_t lease_expiry(const std::string& name, const std::string& holder, int64_t now_ns,
+                     int64_t ttl_ns) {
+    if (name.empty()) throw sdk::Error(Status::InvalidArgument, "lease: empty name");
+    if (holder.empty()) throw sdk::Error(Status::InvalidArgument, "lease: empty holder");
+    if (ttl_ns <= 0)
+        throw sdk::Error(Status::InvalidArgument,
+                         "lease: ttl_ns " + std::to_string(ttl_ns) + " is not positive");
+    int64_t expires = 0;
+    if (__builtin_add_overflow(now_ns, ttl_ns, &expires))
+        throw sdk::Error(Status::InvalidArgument, "lease: now_ns + ttl_ns overflows");
+    return expires;
+}
+
+}  // namespace
+
+bool PgStorage::lease_acquire(const std::string& name, const std::string& holder, int64_t now_ns,
+                              int64_t ttl_ns) {
+    const int64_t expires = lease_expiry(name, holder, now_ns, ttl_ns);
+    Params p;
+    p.add(name).add(holder).add(expires).add(now_ns);
+    Pool::Lease conn = pool_->acquire();
+    Result r = conn->exec_prepared("og_lease_acquire", sql_->lease_acquire, p, "acquire lease");
+    return r.rows() == 1;
+}
+
+void PgStorage::lease_release(const std::string& name, const std::string& holder) {
+    Params p;
+    p.add(name).add(holder);
+    Pool::Lease conn = pool_->acquire();
+    conn->exec_prepared("og_lease_release", sql_->lease_release, p, "release lease");
 }
 
 }  // namespace ordergate::storage_postgres

@@ -79,6 +79,14 @@ public:
                              int64_t now_ns) override;
     uint64_t idempotency_purge(int64_t now_ns, uint32_t limit) override;
 
+    // Leases (ABI 1.3), in leases (migration 5). lease_acquire is one statement, INSERT … ON
+    // CONFLICT (name) DO UPDATE … WHERE leases.expires_at_ns <= now OR leases.holder = holder
+    // RETURNING holder: the row lock of ON CONFLICT makes the WHERE see the latest committed
+    // lease, so of hosts racing for one only one gets a row back.
+    bool lease_acquire(const std::string& name, const std::string& holder, int64_t now_ns,
+                       int64_t ttl_ns) override;
+    void lease_release(const std::string& name, const std::string& holder) override;
+
     // Migrates only up to `version` (tests of migrating an older database).
     int64_t migrate_to(int64_t version);
     const std::string& schema() const { return schema_; }

@@ -809,4 +809,48 @@ uint64_t SqliteStorage::idempotency_purge(int64_t now_ns, uint32_t limit) {
     return static_cast<uint64_t>(q.run());
 }
 
+// ---- leases --------------------------------------------------------------------------------
+
+namespace {
+
+// The expiry a lease_acquire asks for; InvalidArgument for what og_storage_vtable refuses.
+int64_t lease_expiry(const std::string& name, const std::string& holder, int64_t now_ns,
+                     int64_t ttl_ns) {
+    if (name.empty()) throw sdk::Error(Status::InvalidArgument, "lease: empty name");
+    if (holder.empty()) throw sdk::Error(Status::InvalidArgument, "lease: empty holder");
+    if (ttl_ns <= 0)
+        throw sdk::Error(Status::InvalidArgument,
+                         "lease: ttl_ns " + std::to_string(ttl_ns) + " is not positive");
+    int64_t expires = 0;
+    if (__builtin_add_overflow(now_ns, ttl_ns, &expires))
+        throw sdk::Error(Status::InvalidArgument, "lease: now_ns + ttl_ns overflows");
+    return expires;
+}
+
+}  // namespace
+
+bool SqliteStorage::lease_acquire(const std::string& name, const std::string& holder,
+                                  int64_t now_ns, int64_t ttl_ns) {
+    const int64_t expires = lease_expiry(name, holder, now_ns, ttl_ns);
+    std::lock_guard lock(write_mu_);
+    // One statement: the WHERE of DO UPDATE decides against the stored row, so a live lease of
+    // another holder is left as it is (no row changed).
+    Query q = writer().query(
+        "INSERT INTO leases (name, holder, expires_at_ns) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
+        "expires_at_ns = excluded.expires_at_ns "
+        "WHERE leases.expires_at_ns <= ?4 OR leases.holder = excluded.holder",
+        "acquire lease");
+    q.bind(1, name).bind(2, holder).bind(3, expires).bind(4, now_ns);
+    return q.run() == 1;
+}
+
+void SqliteStorage::lease_release(const std::string& name, const std::string& holder) {
+    std::lock_guard lock(write_mu_);
+    Query q = writer().query("DELETE FROM leases WHERE name = ?1 AND holder = ?2",
+                             "release lease");
+    q.bind(1, name).bind(2, holder);
+    q.run();
+}
+
 }  // namespace ordergate::storage_sqlite

@@ -51,6 +51,10 @@
 // other processes on the same file too. Expiry compares expires_at_ns with the host's now_ns.
 // An event's order_id may be empty (it is the op's order); otherwise it must be the order's id.
 //
+// Leases (ABI 1.3) live in leases (migration 5). lease_acquire is one UPSERT statement on the
+// writer (INSERT … ON CONFLICT (name) DO UPDATE … WHERE expired or same holder), atomic against
+// other processes on the same file; lease_release one DELETE … WHERE holder matches.
+//
 // Listings: ordered by id (ascending unless descending), at most `limit` rows (0 means 100,
 // more than 1000 means 1000), next cursor when more remain. Recon runs: newest started first.
 #pragma once
@@ -98,6 +102,10 @@ public:
     void idempotency_release(const std::string& key, const std::string& fingerprint,
                              int64_t now_ns) override;
     uint64_t idempotency_purge(int64_t now_ns, uint32_t limit) override;
+
+    bool lease_acquire(const std::string& name, const std::string& holder, int64_t now_ns,
+                       int64_t ttl_ns) override;
+    void lease_release(const std::string& name, const std::string& holder) override;
 
     // Migrates only up to `version` (tests of migrating an older database).
     int64_t migrate_to(int64_t version);

@@ -73,7 +73,17 @@ namespace {
     }
 OG_DEFINE_VISIT(og_order_request, OG_ORDER_REQUEST_FIELDS)
 OG_DEFINE_VISIT(og_modify_request, OG_MODIFY_REQUEST_FIELDS)
-OG_DEFINE_VISIT(og_order_report, OG_ORDER_REPORT_FIELDS)
+// og_order_report grew in ABI 1.3: each appended field is visited only when the record's size
+// holds it, as from_abi reads it only then (behind a shorter record the bytes are not the
+// plugin's, and are left unfixed: a wild pointer there must never be read).
+#define OG_ORDER_REPORT_FIELDS_1_3(X) X(leaves_quantity) X(exec_id) X(cancel_reject_reason)
+#define OG_VISIT_IF_HELD(name) \
+    if (OG_HAS_FIELD(&a, og_order_report, name)) f(a.name, b.name, #name);
+template <typename F>
+void visit(og_order_report& a, const og_order_report& b, F&& f) {
+    OG_ORDER_REPORT_FIELDS(OG_VISIT_ONE)
+    OG_ORDER_REPORT_FIELDS_1_3(OG_VISIT_IF_HELD)
+}
 OG_DEFINE_VISIT(og_fill, OG_FILL_FIELDS)
 OG_DEFINE_VISIT(og_position, OG_POSITION_FIELDS)
 OG_DEFINE_VISIT(og_account, OG_ACCOUNT_FIELDS)

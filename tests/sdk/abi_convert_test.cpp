@@ -79,6 +79,53 @@ TEST(AbiConvert, LargerRecordsFromNewerMinorsAreRead) {
     EXPECT_EQ(abi::from_abi(&c).client_order_id, "c-1");
 }
 
+// ABI 1.3 appended leaves_quantity, exec_id and cancel_reject_reason to og_order_report.
+TEST(AbiConvert, OrderReportDetailsOfABI13RoundTrip) {
+    OrderReport r = sample_report();
+    r.leaves_quantity = Decimal::must_parse("8.25");
+    r.exec_id = "exec-77";
+    r.cancel_reject_reason = "too late to cancel";
+    og_order_report c = abi::to_abi(r);
+    EXPECT_EQ(c.size, sizeof(og_order_report));
+    EXPECT_EQ(c.leaves_quantity.has_value, 1);
+    OrderReport back = abi::from_abi(&c);
+    ASSERT_TRUE(back.leaves_quantity.has_value());
+    EXPECT_TRUE(back.leaves_quantity->identical(Decimal::must_parse("8.25")));
+    EXPECT_EQ(back.exec_id, "exec-77");
+    EXPECT_EQ(back.cancel_reject_reason, "too late to cancel");
+    // Not reported: absent, not zero.
+    OrderReport plain = abi::from_abi(abi::Owned<OrderReport>(sample_report()).get());
+    EXPECT_FALSE(plain.leaves_quantity.has_value());
+    EXPECT_EQ(plain.exec_id, "");
+}
+
+// A report from a plugin built before 1.3 ends at updated_at_ns: whatever lies behind it in
+// memory is not the plugin's and must not be read (here it would not even convert).
+TEST(AbiConvert, OrderReportOfAnOlderMinorLeavesTheDetailsAtTheirDefaults) {
+    OrderReport r = sample_report();
+    og_order_report c = abi::to_abi(r);
+    c.size = abi::kMinSize<og_order_report>;
+    c.leaves_quantity = og_opt_decimal{og_decimal{5, 40}, 1};  // scale 40: refused if read
+    c.exec_id = og_str{nullptr, 12};                            // refused if read
+    c.cancel_reject_reason = og_str{nullptr, 3};
+    OrderReport old = abi::from_abi(&c);
+    EXPECT_EQ(old.broker_order_id, "b-1");
+    EXPECT_EQ(old.updated_at_ns, 1234);
+    EXPECT_FALSE(old.leaves_quantity.has_value());
+    EXPECT_EQ(old.exec_id, "");
+    EXPECT_EQ(old.cancel_reject_reason, "");
+    // A size covering a field makes it read (and checked): field by field.
+    c.size = OG_SIZE_THROUGH(og_order_report, leaves_quantity);
+    EXPECT_THROW(abi::from_abi(&c), abi::ConvertError);
+    c.leaves_quantity = og_opt_decimal{og_decimal{5, 1}, 1};
+    OrderReport partial = abi::from_abi(&c);
+    ASSERT_TRUE(partial.leaves_quantity.has_value());
+    EXPECT_TRUE(partial.leaves_quantity->identical(Decimal(5, 1)));
+    EXPECT_EQ(partial.exec_id, "");
+    c.size = sizeof(og_order_report);
+    EXPECT_THROW(abi::from_abi(&c), abi::ConvertError);  // exec_id {NULL, 12} is now read
+}
+
 TEST(AbiConvert, ModifyRequestKeepsUnchangedFieldsAbsent) {
     ModifyRequest m;
     m.broker_order_id = "b";
@@ -198,6 +245,183 @@ TEST(SdkGlue, ErrorsBecomeStatusesAndMessagesAreTruncated) {
               OG_INVALID_ARGUMENT);
     EXPECT_EQ(sdk::detail::guarded(nullptr, [] { throw std::runtime_error("x"); }), OG_INTERNAL);
     EXPECT_EQ(sdk::detail::guarded(&err, [] {}), OG_OK);
+}
+
+// ---- ABI 1.3 through the generated tables ------------------------------------------------------
+
+// A plugin written before 1.3: it only knows the unpaginated lists.
+class OldStyleBroker : public sdk::BrokerPlugin {
+public:
+    explicit OldStyleBroker(const sdk::PluginContext&) {}
+    OrderReport place_order(const OrderRequest&, std::chrono::milliseconds) override {
+        throw sdk::Error(Status::Unsupported, "no");
+    }
+    OrderReport cancel_order(const std::string&, const std::string&, const std::string&,
+                             std::chrono::milliseconds) override {
+        throw sdk::Error(Status::Unsupported, "no");
+    }
+    OrderReport get_order(const std::string&, const std::string&, const std::string&) override {
+        throw sdk::Error(Status::NotFound, "no");
+    }
+    std::vector<OrderReport> list_orders(const std::string& account, bool, int64_t) override {
+        std::vector<OrderReport> out(3, sample_report());
+        for (size_t i = 0; i < out.size(); ++i) {
+            out[i].account_id = account;
+            out[i].broker_order_id = "b-" + std::to_string(i);
+        }
+        return out;
+    }
+    std::vector<Fill> list_fills(const std::string&, int64_t) override {
+        Fill f;
+        f.broker_trade_id = "t-1";
+        return {f};
+    }
+};
+struct OldStyleTag {};
+using OldStyleExport = sdk::detail::BrokerExport<OldStyleBroker, OldStyleTag>;
+
+// What a result sink received.
+struct PageSink {
+    std::vector<OrderReport> orders;
+    std::vector<Fill> fills;
+    int page_ends = 0;
+    std::string next_cursor = "unset";
+    int32_t complete = -1;
+    og_result_sink sink() {
+        og_result_sink s{};
+        s.size = sizeof(og_result_sink);
+        s.ctx = this;
+        s.on_order = [](void* ctx, const og_order_report* r) {
+            static_cast<PageSink*>(ctx)->orders.push_back(abi::from_abi(r));
+        };
+        s.on_fill = [](void* ctx, const og_fill* f) {
+            static_cast<PageSink*>(ctx)->fills.push_back(abi::from_abi(f));
+        };
+        s.on_page = [](void* ctx, og_str next, int32_t complete) {
+            auto* self = static_cast<PageSink*>(ctx);
+            ++self->page_ends;
+            self->next_cursor = abi::from_abi(next, "page", "next_cursor");
+            self->complete = complete;
+        };
+        return s;
+    }
+};
+
+TEST(SdkGlue, DefaultPagesAnswerEverythingInOnePageThroughTheOldLists) {
+    const og_broker_vtable* t = OldStyleExport::table();
+    EXPECT_EQ(t->size, sizeof(og_broker_vtable));
+    ASSERT_NE(t->list_orders_page, nullptr);
+    ASSERT_NE(t->list_fills_page, nullptr);
+    void* instance = nullptr;
+    ASSERT_EQ(t->create(nullptr, 0, nullptr, &instance, nullptr), OG_OK);
+
+    PageSink got;
+    og_result_sink sink = got.sink();
+    // `limit` 2 is not applied: the default has no way to continue, so it answers everything.
+    EXPECT_EQ(t->list_orders_page(instance, abi::view("acct"), 0, 0, abi::view(""), 2, &sink,
+                                  nullptr),
+              OG_OK);
+    ASSERT_EQ(got.orders.size(), 3u);
+    EXPECT_EQ(got.orders[2].broker_order_id, "b-2");
+    EXPECT_EQ(got.orders[0].account_id, "acct");
+    EXPECT_EQ(got.page_ends, 1);
+    EXPECT_EQ(got.next_cursor, "");
+    EXPECT_EQ(got.complete, 1);
+
+    PageSink fills;
+    og_result_sink fill_sink = fills.sink();
+    EXPECT_EQ(t->list_fills_page(instance, abi::view("acct"), 0, abi::view(""), 0, &fill_sink,
+                                 nullptr),
+              OG_OK);
+    ASSERT_EQ(fills.fills.size(), 1u);
+    EXPECT_EQ(fills.page_ends, 1);
+
+    // There is no cursor to continue from.
+    char buf[256];
+    og_error err{buf, sizeof(buf), 0};
+    PageSink none;
+    og_result_sink none_sink = none.sink();
+    EXPECT_EQ(t->list_orders_page(instance, abi::view("acct"), 0, 0, abi::view("c-1"), 2,
+                                  &none_sink, &err),
+              OG_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(buf, err.length).find("one page"), std::string::npos);
+    EXPECT_EQ(t->list_fills_page(instance, abi::view("acct"), 0, abi::view("c-1"), 2, &none_sink,
+                                 nullptr),
+              OG_INVALID_ARGUMENT);
+    EXPECT_TRUE(none.orders.empty());
+    EXPECT_EQ(none.page_ends, 0);
+
+    // A host whose sink ends before on_page (older than 1.3) gets the items and no page end:
+    // the glue checks the sink's size before calling it.
+    PageSink old_host;
+    og_result_sink old_sink = old_host.sink();
+    old_sink.size = abi::kMinSize<og_result_sink>;
+    EXPECT_EQ(t->list_orders_page(instance, abi::view("acct"), 0, 0, abi::view(""), 0, &old_sink,
+                                  nullptr),
+              OG_OK);
+    EXPECT_EQ(old_host.orders.size(), 3u);
+    EXPECT_EQ(old_host.page_ends, 0);
+    t->destroy(instance);
+}
+
+class NoLeaseStorage : public sdk::StoragePlugin {
+public:
+    explicit NoLeaseStorage(const sdk::PluginContext&) {}
+    int64_t migrate() override { return 1; }
+    void ping() override {}
+    std::vector<Status> write_batch(const std::vector<WriteOp>& ops) override {
+        return std::vector<Status>(ops.size(), Status::Ok);
+    }
+    std::optional<OrderRecord> get_order(const std::string&) override { return std::nullopt; }
+    std::optional<OrderRecord> get_order_by_client_id(const std::string&,
+                                                      const std::string&) override {
+        return std::nullopt;
+    }
+    std::optional<OrderRecord> get_order_by_broker_id(const std::string&,
+                                                      const std::string&) override {
+        return std::nullopt;
+    }
+    Page<OrderRecord> list_orders(const OrderQuery&) override { return {}; }
+    std::vector<OrderEvent> list_events(const std::string&, int64_t, uint32_t) override {
+        return {};
+    }
+    Page<FillRecord> list_fills(const FillQuery&) override { return {}; }
+    std::optional<GttRecord> get_gtt(const std::string&) override { return std::nullopt; }
+    Page<GttRecord> list_gtts(const std::vector<std::string>&, bool, const std::string&,
+                              uint32_t) override {
+        return {};
+    }
+    Page<ReconRun> list_recon_runs(const std::string&, const std::string&, uint32_t) override {
+        return {};
+    }
+};
+struct NoLeaseTag {};
+
+TEST(SdkGlue, StorageWithoutLeasesAnswersUnsupported) {
+    const og_storage_vtable* t = sdk::detail::StorageExport<NoLeaseStorage, NoLeaseTag>::table();
+    EXPECT_EQ(t->size, sizeof(og_storage_vtable));
+    EXPECT_GE(t->size, abi::kStorageTableSize_1_3);
+    void* instance = nullptr;
+    ASSERT_EQ(t->create(nullptr, 0, &instance, nullptr), OG_OK);
+    int32_t held = 7;
+    EXPECT_EQ(t->lease_acquire(instance, abi::view("recon:paper"), abi::view("host-a"), 1, 10,
+                               &held, nullptr),
+              OG_UNSUPPORTED);
+    EXPECT_EQ(held, 7);  // nothing written
+    EXPECT_EQ(t->lease_release(instance, abi::view("recon:paper"), abi::view("host-a"), nullptr),
+              OG_UNSUPPORTED);
+    t->destroy(instance);
+}
+
+TEST(SdkAbi, TableSizesPerMinor) {
+    EXPECT_EQ(abi::broker_table_size_for_minor(0), abi::kBrokerTableSize_1_0);
+    EXPECT_EQ(abi::broker_table_size_for_minor(2), abi::kBrokerTableSize_1_1);
+    EXPECT_EQ(abi::broker_table_size_for_minor(3), abi::kBrokerTableSize_1_3);
+    EXPECT_EQ(abi::broker_table_size_for_minor(9), sizeof(og_broker_vtable));
+    EXPECT_EQ(abi::storage_table_size_for_minor(1), abi::kStorageTableSize_1_0);
+    EXPECT_EQ(abi::storage_table_size_for_minor(2), abi::kStorageTableSize_1_2);
+    EXPECT_EQ(abi::storage_table_size_for_minor(3), sizeof(og_storage_vtable));
+    EXPECT_EQ(OG_ABI_MINOR, 3);
 }
 
 TEST(SdkDecimal, ParseWithDefaultOptionsStillWorks) {

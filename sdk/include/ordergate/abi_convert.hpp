@@ -15,7 +15,9 @@
 // something it cannot read), the host treats a plugin's bad output as Status::Internal.
 //
 // Records may be larger than this SDK knows (a newer minor appended fields): the extra bytes are
-// ignored. They may not be smaller than their ABI 1.0 size (`kMinSize<T>`).
+// ignored. They may not be smaller than their ABI 1.0 size (`kMinSize<T>`); fields a later minor
+// appended are read only when the record's size covers them (OG_HAS_FIELD), and otherwise keep
+// their C++ default (e.g. an order report from a 1.0 plugin has no leaves_quantity).
 //
 // Header-only, C++17, no dependency beyond the other SDK headers. Thread-safe (no shared state).
 #pragma once
@@ -83,20 +85,27 @@ inline constexpr uint32_t kMinSize = MinSize<T>::value;
 // Table sizes per ABI minor: a plugin declaring minor N must provide at least kXxxTableSize[N].
 inline constexpr uint32_t kBrokerTableSize_1_0 = OG_SIZE_THROUGH(og_broker_vtable, cancel_all);
 inline constexpr uint32_t kBrokerTableSize_1_1 = OG_SIZE_THROUGH(og_broker_vtable, ping);
+// ABI 1.3 appended the paginated reports (a slot may be NULL: the host pages in one call).
+inline constexpr uint32_t kBrokerTableSize_1_3 =
+    OG_SIZE_THROUGH(og_broker_vtable, list_fills_page);
 inline constexpr uint32_t kStorageTableSize_1_0 =
     OG_SIZE_THROUGH(og_storage_vtable, list_recon_runs);
 // ABI 1.2 appended the idempotency functions. A plugin declaring 1.2 must have them in its table
 // (a slot may still be NULL: the host then keeps keys in memory).
 inline constexpr uint32_t kStorageTableSize_1_2 =
     OG_SIZE_THROUGH(og_storage_vtable, idempotency_purge);
+// ABI 1.3 appended the leases (a slot may be NULL: the host assumes it runs alone).
+inline constexpr uint32_t kStorageTableSize_1_3 = OG_SIZE_THROUGH(og_storage_vtable, lease_release);
 
 // The size of the table a plugin declaring `minor` must have at least. For a minor newer than
 // this SDK's, the newest size this SDK knows (the rest of the plugin's table is not read).
 inline uint32_t broker_table_size_for_minor(uint32_t minor) {
-    return minor == 0 ? kBrokerTableSize_1_0 : kBrokerTableSize_1_1;
+    if (minor == 0) return kBrokerTableSize_1_0;
+    return minor < 3 ? kBrokerTableSize_1_1 : kBrokerTableSize_1_3;
 }
 inline uint32_t storage_table_size_for_minor(uint32_t minor) {
-    return minor < 2 ? kStorageTableSize_1_0 : kStorageTableSize_1_2;
+    if (minor < 2) return kStorageTableSize_1_0;
+    return minor < 3 ? kStorageTableSize_1_2 : kStorageTableSize_1_3;
 }
 
 // Strings longer than this from the other side are refused as implausible (a garbage size would
@@ -230,6 +239,9 @@ inline og_order_report to_abi(const OrderReport& r) {
     c.average_fill_price = to_abi(r.average_fill_price);
     c.reject_reason = view(r.reject_reason);
     c.updated_at_ns = r.updated_at_ns;
+    c.leaves_quantity = to_abi(r.leaves_quantity);
+    c.exec_id = view(r.exec_id);
+    c.cancel_reject_reason = view(r.cancel_reject_reason);
     return c;
 }
 
@@ -618,6 +630,13 @@ inline OrderReport from_abi(const og_order_report* c) {
     r.average_fill_price = from_abi(c->average_fill_price, R, "average_fill_price");
     r.reject_reason = from_abi(c->reject_reason, R, "reject_reason");
     r.updated_at_ns = c->updated_at_ns;
+    // Appended in ABI 1.3: an older plugin's report ends before them (they stay "not reported").
+    if (OG_HAS_FIELD(c, og_order_report, leaves_quantity))
+        r.leaves_quantity = from_abi(c->leaves_quantity, R, "leaves_quantity");
+    if (OG_HAS_FIELD(c, og_order_report, exec_id))
+        r.exec_id = from_abi(c->exec_id, R, "exec_id");
+    if (OG_HAS_FIELD(c, og_order_report, cancel_reject_reason))
+        r.cancel_reject_reason = from_abi(c->cancel_reject_reason, R, "cancel_reject_reason");
     return r;
 }
 

@@ -31,8 +31,9 @@ extern "C" {
 /* ---- versions -------------------------------------------------------------------------------- */
 
 #define OG_ABI_MAJOR 1 /* bumped only for an incompatible change; the host refuses other majors */
-#define OG_ABI_MINOR 2 /* bumped when fields or functions are appended (1.1: broker ping;
-                        * 1.2: storage idempotency records) */
+#define OG_ABI_MINOR 3 /* bumped when fields or functions are appended (1.1: broker ping;
+                        * 1.2: storage idempotency records; 1.3: paginated broker reports,
+                        * order report details, storage leases) */
 
 /* The name under which a plugin exports its entry (Boost.DLL alias; see sdk.hpp's macro). */
 #define OG_PLUGIN_ENTRY_NAME "ordergate_plugin_entry"
@@ -206,6 +207,18 @@ typedef struct og_order_report {
     og_opt_decimal average_fill_price;
     og_str reject_reason;
     int64_t updated_at_ns;
+    /* ---- appended in ABI 1.3 (a 1.0-1.2 plugin's report ends before this: read them only when
+     * OG_HAS_FIELD says the report holds them; absent means "not reported") ---- */
+    /* What is still working at the venue: quantity - filled_quantity while the order is live,
+     * 0 once it is terminal (FILLED, CANCELLED, REJECTED, EXPIRED). has_value = 0: the venue does
+     * not say. */
+    og_opt_decimal leaves_quantity;
+    /* The venue's id of the event that produced this report (e.g. the execution id of the trade
+     * that changed the order); empty when the venue gives none. */
+    og_str exec_id;
+    /* Why the venue refused the latest cancel or modify of this order (e.g. "too late to
+     * cancel"); empty when none was refused. The order itself is unchanged by that refusal. */
+    og_str cancel_reject_reason;
 } og_order_report;
 
 /* One execution. broker_trade_id is unique per broker instance and is how fills are de-duplicated. */
@@ -297,6 +310,13 @@ typedef struct og_result_sink {
     void (*on_position)(void* ctx, const og_position* position);
     void (*on_account)(void* ctx, const og_account* account);
     void (*on_quote)(void* ctx, const og_quote* quote);
+    /* ---- appended in ABI 1.3 (check the sink's size before calling: OG_HAS_FIELD) ---- */
+    /* The end of one page of list_orders_page / list_fills_page, called once, after the page's
+     * items. next_cursor: where the next page starts (copied by the host), empty when there is no
+     * more. complete: 1 when the venue gave everything asked for; 0 when it could not (history
+     * truncated, a window it does not keep): the host must then not read an item's absence as
+     * evidence that it does not exist. */
+    void (*on_page)(void* ctx, og_str next_cursor, int32_t complete);
 } og_result_sink;
 
 /* ---- the broker table ------------------------------------------------------------------------
@@ -351,6 +371,27 @@ typedef struct og_broker_vtable {
      * answering, OG_UNAVAILABLE / OG_TIMEOUT otherwise, OG_UNSUPPORTED when the plugin cannot
      * tell (the host then relies on sink.on_connection). May be NULL. Any thread. */
     og_status (*ping)(void* instance, int64_t timeout_ms, og_error* err);
+
+    /* ---- appended in ABI 1.3 (a 1.0-1.2 plugin's table ends before this; the host checks size)
+     * Paginated reports, for reconciliation over histories too large for one answer. Same
+     * filters and capabilities as list_orders / list_fills. Items arrive through out->on_order /
+     * out->on_fill, oldest first in the venue's own order (its order or execution sequence, not
+     * necessarily by time), at most `limit` of them (0: the plugin's own page size); then
+     * out->on_page is called once with the next cursor and whether the venue answered fully.
+     * `cursor` is empty for the first page, else a next_cursor this instance returned for the
+     * same arguments; it is opaque to the host and stays valid while new orders and fills
+     * arrive (they show on later pages, never shift earlier ones). A cursor the plugin cannot
+     * read: OG_INVALID_ARGUMENT. A plugin that cannot page may answer every item in one page
+     * with an empty next_cursor (what the SDK's default does, ignoring `limit`); only a page
+     * with a next cursor must respect `limit`. Either slot may be NULL: the host then calls
+     * list_orders / list_fills and treats the answer as that one page (a non-empty cursor is
+     * then OG_INVALID_ARGUMENT). Any thread. */
+    og_status (*list_orders_page)(void* instance, og_str account_id, int32_t open_only,
+                                  int64_t since_ns, og_str cursor, uint32_t limit,
+                                  const og_result_sink* out, og_error* err);
+    og_status (*list_fills_page)(void* instance, og_str account_id, int64_t since_ns,
+                                 og_str cursor, uint32_t limit, const og_result_sink* out,
+                                 og_error* err);
 } og_broker_vtable;
 
 /* ---- storage records -------------------------------------------------------------------------- */
@@ -592,6 +633,22 @@ typedef struct og_storage_vtable {
     /* Deletes at most `limit` (0: any number) expired records; writes how many into *deleted. */
     og_status (*idempotency_purge)(void* instance, int64_t now_ns, uint32_t limit,
                                    uint64_t* deleted, og_error* err);
+
+    /* ---- appended in ABI 1.3 (a 1.0-1.2 plugin's table ends before this; the host checks size)
+     * Named leases, so that one of several hosts sharing a store does a job alone (e.g. one
+     * reconciler per broker instance). Each call is atomic on its own, safe from several hosts
+     * at once. `now_ns` is the host's clock; a lease with expires_at_ns <= now_ns has expired.
+     * A plugin without them leaves the slots NULL (or answers OG_UNSUPPORTED); the host then
+     * assumes it is the only instance and says so. name and holder are non-empty; ttl_ns > 0
+     * and now_ns + ttl_ns must not overflow (else OG_INVALID_ARGUMENT). */
+    /* When lease `name` is absent, expired, or already held by `holder`: sets its holder to
+     * `holder` and its expiry to now_ns + ttl_ns, writes *held = 1. Otherwise writes nothing and
+     * *held = 0. OG_OK in both cases. */
+    og_status (*lease_acquire)(void* instance, og_str name, og_str holder, int64_t now_ns,
+                               int64_t ttl_ns, int32_t* held, og_error* err);
+    /* Deletes lease `name` when `holder` holds it (expired or not); otherwise nothing. OG_OK
+     * either way. */
+    og_status (*lease_release)(void* instance, og_str name, og_str holder, og_error* err);
 } og_storage_vtable;
 
 /* ---- the descriptor and the entry ----------------------------------------------------------- */

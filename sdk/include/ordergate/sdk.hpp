@@ -145,6 +145,21 @@ public:
     // does; throws Error(Unavailable) / Error(Timeout) when it does not. The default throws
     // Error(Unsupported): the host then relies on EventSink::connection reports.
     virtual void ping(std::chrono::milliseconds timeout);
+
+    // ---- ABI 1.3: paginated reports (see og_broker_vtable's list_orders_page for the contract)
+    // Same filters as list_orders / list_fills. At most `limit` items (0: the plugin's own page
+    // size), oldest first in the venue's own order, and the cursor of the next page (empty: no
+    // more). `cursor` is "" for the first page, else a next_cursor this instance returned; one it
+    // cannot read throws Error(InvalidArgument). Set `complete` to false when the venue could
+    // not give everything asked for (e.g. its history is truncated).
+    // The defaults answer everything in one page through list_orders / list_fills (ignoring
+    // `limit`; a non-empty cursor is InvalidArgument), so a plugin written before 1.3 keeps
+    // working unchanged; a venue with large histories should override them.
+    virtual ReportPage<OrderReport> list_orders_page(const std::string& account_id, bool open_only,
+                                                     int64_t since_ns, const std::string& cursor,
+                                                     uint32_t limit);
+    virtual ReportPage<Fill> list_fills_page(const std::string& account_id, int64_t since_ns,
+                                             const std::string& cursor, uint32_t limit);
 };
 
 // A storage adapter. Thread-safe. Every function may throw Error: Unavailable when the store does
@@ -191,6 +206,18 @@ public:
                                      int64_t now_ns);
     // Deletes at most `limit` (0: any number) expired records; returns how many.
     virtual uint64_t idempotency_purge(int64_t now_ns, uint32_t limit);
+
+    // ---- ABI 1.3: named leases (see og_storage_vtable's lease_acquire for the exact rules) -----
+    // So that one of several hosts sharing the store does a job alone. Each call is atomic, safe
+    // from several hosts at once. The defaults throw Error(Unsupported): the host then assumes it
+    // is the only instance (and says so).
+    //
+    // Takes or renews lease `name` for `holder` until now_ns + ttl_ns when it is absent, expired
+    // (expires_at_ns <= now_ns) or already `holder`'s; returns whether `holder` holds it now.
+    virtual bool lease_acquire(const std::string& name, const std::string& holder, int64_t now_ns,
+                               int64_t ttl_ns);
+    // Deletes lease `name` when `holder` holds it; otherwise does nothing.
+    virtual void lease_release(const std::string& name, const std::string& holder);
 };
 
 }  // namespace ordergate::sdk

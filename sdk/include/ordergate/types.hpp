@@ -134,6 +134,10 @@ struct OrderReport {
     std::optional<Decimal> average_fill_price;
     std::string reject_reason;
     int64_t updated_at_ns = 0;
+    // ABI 1.3 (og_order_report). From an older plugin they keep these defaults: not reported.
+    std::optional<Decimal> leaves_quantity;  // quantity - filled while live, 0 once terminal
+    std::string exec_id;                     // the venue event behind this report; "" if none
+    std::string cancel_reject_reason;        // why the latest cancel/modify was refused; ""
 };
 
 struct Fill {
@@ -316,6 +320,16 @@ template <typename T>
 struct Page {
     std::vector<T> items;
     std::string next_cursor;  // empty: no more
+};
+
+// One page of a broker's report (ABI 1.3: list_orders_page / list_fills_page, og_result_sink's
+// on_page). `complete` is false when the venue could not give everything asked for (truncated
+// history): an item missing from the pages is then no evidence that it does not exist.
+template <class T>
+struct ReportPage {
+    std::vector<T> items;
+    std::string next_cursor;  // empty: no more pages
+    bool complete = true;
 };
 
 // ---- inline definitions of the name tables -----------------------------------------------------

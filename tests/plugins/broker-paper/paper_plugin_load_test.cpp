@@ -133,6 +133,53 @@ TEST(PaperPluginLoaded, PlacesAnOrderAndPushesItsUpdatesAndFill) {
     broker->stop();
 }
 
+// ABI 1.3 through the C table: the paper broker pages natively (the adapter checks each page),
+// and its reports carry the details.
+TEST(PaperPluginLoaded, PagesAndReportDetailsCrossTheBoundary) {
+    Events events;
+    auto lib = load_plugin(OG_BROKER_PAPER_SO, OG_KIND_BROKER);
+    EXPECT_EQ(lib->info().abi_minor, static_cast<uint32_t>(OG_ABI_MINOR));
+    ASSERT_NE(lib->broker_table()->list_orders_page, nullptr);
+    ASSERT_NE(lib->broker_table()->list_fills_page, nullptr);
+    auto broker = lib->create_broker("paper", quiet({{"max_fill_per_tick", "2"}}), &events);
+    OrderReport partial =
+        broker->place_order(order("c1", Side::Buy, OrderType::Market, "5"), kTimeout);
+    ASSERT_TRUE(partial.leaves_quantity.has_value());
+    EXPECT_EQ(*partial.leaves_quantity, D("3"));
+    EXPECT_EQ(partial.exec_id, "PT-1");
+    for (const char* cid : {"c2", "c3"})
+        broker->place_order(order(cid, Side::Buy, OrderType::Market, "1"), kTimeout);
+    EXPECT_EQ(status_of([&] { broker->cancel_order("ACC1", "", "c2", kTimeout); }),
+              Status::Rejected);
+    EXPECT_NE(broker->get_order("ACC1", "", "c2").cancel_reject_reason.find("already FILLED"),
+              std::string::npos);
+
+    std::vector<std::string> orders;
+    std::string cursor;
+    int pages = 0;
+    do {
+        ReportPage<OrderReport> p = broker->list_orders_page("ACC1", false, 0, cursor, 2);
+        EXPECT_TRUE(p.complete);
+        for (const OrderReport& r : p.items) orders.push_back(r.broker_order_id);
+        cursor = p.next_cursor;
+        ASSERT_LT(++pages, 10);
+    } while (!cursor.empty());
+    EXPECT_EQ(orders, (std::vector<std::string>{"P-1", "P-2", "P-3"}));
+    EXPECT_EQ(pages, 2);
+    ReportPage<Fill> fills = broker->list_fills_page("ACC1", 0, "", 2);
+    ASSERT_EQ(fills.items.size(), 2u);
+    EXPECT_EQ(fills.items[0].broker_trade_id, "PT-1");
+    ReportPage<Fill> more = broker->list_fills_page("ACC1", 0, fills.next_cursor, 0);
+    ASSERT_EQ(more.items.size(), 1u);
+    EXPECT_EQ(more.items[0].broker_trade_id, "PT-3");
+    EXPECT_EQ(more.next_cursor, "");
+    EXPECT_EQ(status_of([&] { broker->list_orders_page("ACC1", false, 0, "o:999", 2); }),
+              Status::InvalidArgument);
+    EXPECT_EQ(status_of([&] { broker->list_fills_page("ACC1", 0, "nonsense", 2); }),
+              Status::InvalidArgument);
+    broker->stop();
+}
+
 TEST(PaperPluginLoaded, ErrorStatusesCrossTheBoundary) {
     Events events;
     auto lib = load_plugin(OG_BROKER_PAPER_SO, OG_KIND_BROKER);

@@ -3,7 +3,12 @@
 //   RAW_ABI_MAJOR / RAW_ABI_MINOR   what the descriptor declares (default: the SDK's)
 //   RAW_TABLE_V10 / RAW_TABLE_SHORT / RAW_TABLE_NEWER
 //                                   the table's declared size: ABI 1.0's, shorter than 1.0's,
-//                                   or larger than this SDK knows (default: this SDK's)
+//                                   or larger than this SDK knows (default: this SDK's). With
+//                                   RAW_TABLE_V10 the order reports are ABI 1.0-sized too, as a
+//                                   1.0 binary's are; otherwise they are this SDK's, with the
+//                                   ABI 1.3 details filled in.
+//   RAW_PAGES                       the table has ABI 1.3's list_orders_page (otherwise it is
+//                                   left NULL and the host answers through list_orders)
 //   RAW_KIND                        descriptor kind (default OG_KIND_BROKER)
 //   RAW_NULL_PLACE                  place_order left NULL
 //   RAW_ENTRY_NULL                  the entry returns NULL
@@ -22,6 +27,11 @@
 //   record_small   a report whose size is below the ABI 1.0 size
 //   sink_garbage   start() launches a thread pushing 5 malformed and 3 valid events, joined by
 //                  stop()
+// and, for list_orders_page (RAW_PAGES), ways of breaking the page contract:
+//   page_no_end       items, no on_page;        page_two_ends: on_page twice
+//   page_over_limit   limit + 1 items and a next cursor
+//   page_same_cursor  a later page gives back the cursor it was asked for
+//   page_bad_complete on_page with complete = 2
 // Functions a 1.0 table does not have abort the process if they are ever called.
 #include <boost/dll/alias.hpp>
 
@@ -50,10 +60,14 @@
 #endif
 #if defined(RAW_TABLE_V10)
 #define RAW_TABLE_SIZE (offsetof(og_broker_vtable, cancel_all) + sizeof(void*))
+#define RAW_REPORT_SIZE (offsetof(og_order_report, updated_at_ns) + sizeof(int64_t))
 #elif defined(RAW_TABLE_SHORT)
 #define RAW_TABLE_SIZE (offsetof(og_broker_vtable, get_order))
 #else
 #define RAW_TABLE_SIZE sizeof(og_broker_vtable)
+#endif
+#ifndef RAW_REPORT_SIZE
+#define RAW_REPORT_SIZE sizeof(og_order_report)
 #endif
 
 namespace {
@@ -86,8 +100,9 @@ void set_error(og_error* err, const char* msg) {
 }
 
 og_order_report report_of(const Order& o) {
+    static const char kPoison[] = "";
     og_order_report r{};
-    r.size = sizeof(og_order_report);
+    r.size = RAW_REPORT_SIZE;
     r.broker_order_id = str(o.broker_id);
     r.client_order_id = str(o.client_id);
     r.account_id = str(o.account);
@@ -99,6 +114,17 @@ og_order_report report_of(const Order& o) {
     r.status = o.status;
     r.quantity = o.qty;
     r.filled_quantity = og_decimal{0, 0};
+    if (r.size >= offsetof(og_order_report, cancel_reject_reason) + sizeof(og_str)) {
+        // ABI 1.3 details: nothing executed, so a live order leaves its whole quantity.
+        bool live = o.status != OG_ORDER_CANCELLED;
+        r.leaves_quantity = og_opt_decimal{live ? o.qty : og_decimal{0, 0}, 1};
+    } else {
+        // A 1.0 report ends before them: poison what lies behind it, so a host reading past
+        // the size fails loudly (the bytes of a real 1.0 binary there are not the report's).
+        r.leaves_quantity = og_opt_decimal{og_decimal{1, 99}, 1};
+        r.exec_id = og_str{kPoison, static_cast<size_t>(1) << 40};
+        r.cancel_reject_reason = og_str{nullptr, 7};
+    }
     return r;
 }
 
@@ -272,6 +298,42 @@ og_status list_orders(void* instance, og_str, int32_t, int64_t, const og_result_
     return OG_OK;
 }
 
+#if defined(RAW_PAGES)
+// ABI 1.3's pages over the orders in broker id order (the map's: "raw-1" < "raw-10" < "raw-2",
+// this venue's own order). The cursor is the last broker id a page gave.
+og_status list_orders_page(void* instance, og_str, int32_t, int64_t, og_str cursor,
+                           uint32_t limit, const og_result_sink* out, og_error* err) {
+    auto* in = static_cast<Instance*>(instance);
+    std::map<std::string, Order> copy;
+    {
+        std::lock_guard<std::mutex> lock(in->mu);
+        copy = in->by_broker_id;
+    }
+    const std::string after = to_string(cursor);
+    if (!after.empty() && copy.count(after) == 0) {
+        set_error(err, "not a cursor of this broker");
+        return OG_INVALID_ARGUMENT;
+    }
+    const std::string& m = in->mode;
+    const uint32_t most = (m == "page_over_limit" && limit > 0) ? limit + 1 : limit;
+    auto it = after.empty() ? copy.begin() : copy.upper_bound(after);
+    std::string last;
+    for (uint32_t n = 0; it != copy.end() && (most == 0 || n < most); ++it, ++n) {
+        og_order_report r = report_of(it->second);
+        if (out->on_order != nullptr) out->on_order(out->ctx, &r);
+        last = it->first;
+    }
+    std::string next = it != copy.end() ? last : std::string();
+    if (m == "page_same_cursor" && !after.empty()) next = after;
+    const bool has_end = out->size >= offsetof(og_result_sink, on_page) + sizeof(out->on_page) &&
+                         out->on_page != nullptr;
+    if (!has_end || m == "page_no_end") return OG_OK;
+    out->on_page(out->ctx, str(next), m == "page_bad_complete" ? 2 : 1);
+    if (m == "page_two_ends") out->on_page(out->ctx, str(next), 1);
+    return OG_OK;
+}
+#endif
+
 // ABI 1.1's ping. In a 1.0-sized table it sits beyond the declared size: a host calling it
 // then is broken, and the abort makes that visible.
 og_status ping(void*, int64_t, og_error*) {
@@ -310,6 +372,9 @@ const og_plugin_descriptor* entry(uint32_t, uint32_t, const og_host_services*) {
         v.get_order = &get_order;
         v.list_orders = &list_orders;
         v.ping = &ping;
+#if defined(RAW_PAGES)
+        v.list_orders_page = &list_orders_page;
+#endif
         return v;
     }();
 #if defined(RAW_TABLE_NEWER)

@@ -44,7 +44,7 @@ public:
 ORDERGATE_STORAGE_PLUGIN(StubStorage, "storage-stub", "0.0.1")
 #else
 // The stub as a plugin built against ABI 1.0 presents itself: minor 0, and a table that ends at
-// list_recon_runs (no idempotency functions).
+// list_recon_runs (no idempotency functions, no leases).
 namespace {
 struct StubTag {};
 const og_plugin_descriptor* stub_v10_entry(uint32_t, uint32_t,
@@ -58,6 +58,8 @@ const og_plugin_descriptor* stub_v10_entry(uint32_t, uint32_t,
         t.idempotency_complete = nullptr;
         t.idempotency_release = nullptr;
         t.idempotency_purge = nullptr;
+        t.lease_acquire = nullptr;
+        t.lease_release = nullptr;
         return t;
     }();
     static const og_plugin_descriptor d = [] {

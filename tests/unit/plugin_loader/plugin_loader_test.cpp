@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -207,6 +208,122 @@ TEST(PluginLoader, OlderMinorLoadsAndTheHostNeverCallsWhatItLacks) {
     }
 }
 
+// ABI 1.3 appended list_orders_page / list_fills_page: a 1.0 binary has neither, so the host
+// answers a page through its list_orders, as the only page, and never calls past its table. Its
+// reports are 1.0-sized: the 1.3 details read as not reported (the raw plugin poisons the bytes
+// behind its reports, so reading them would fail the call).
+TEST(PluginLoader, OlderMinorAnswersPagesThroughItsUnpaginatedList) {
+    RecordingEvents events;
+    auto lib = load_plugin(compat("compat_old_minor"), OG_KIND_BROKER);
+    EXPECT_EQ(lib->broker_table()->list_orders_page, nullptr);
+    EXPECT_EQ(lib->broker_table()->list_fills_page, nullptr);
+    auto broker = lib->create_broker("old", {}, &events);
+    std::vector<std::string> placed;
+    for (const char* cid : {"c-p1", "c-p2", "c-p3"})
+        placed.push_back(
+            broker->place_order(market_order(cid), std::chrono::milliseconds(50)).broker_order_id);
+    // `limit` cannot be applied by a plugin that does not page: everything, in one page.
+    ReportPage<OrderReport> page = broker->list_orders_page("acct-1", true, 0, "", 2);
+    EXPECT_EQ(page.next_cursor, "");
+    EXPECT_TRUE(page.complete);
+    ASSERT_EQ(page.items.size(), 3u);
+    std::vector<std::string> listed;
+    for (const OrderReport& r : page.items) {
+        listed.push_back(r.broker_order_id);
+        EXPECT_FALSE(r.leaves_quantity.has_value()) << r.broker_order_id;
+        EXPECT_EQ(r.exec_id, "");
+        EXPECT_EQ(r.cancel_reject_reason, "");
+    }
+    EXPECT_EQ(listed, placed);
+    // Its one page has no next cursor, so no cursor can continue it.
+    try {
+        broker->list_orders_page("acct-1", true, 0, "raw-1", 2);
+        FAIL() << "a cursor was accepted by the one-page fallback";
+    } catch (const sdk::Error& e) {
+        EXPECT_EQ(e.status(), Status::InvalidArgument) << e.what();
+    }
+    // The capabilities of the unpaginated calls still apply.
+    try {
+        broker->list_fills_page("acct-1", 0, "", 2);
+        FAIL() << "list_fills_page without report_fills";
+    } catch (const sdk::Error& e) {
+        EXPECT_EQ(e.status(), Status::Unsupported) << e.what();
+    }
+}
+
+// A plugin of this ABI that leaves the page slots NULL gets the same fallback, and its reports
+// carry the 1.3 details.
+TEST(PluginLoader, NullPageSlotFallsBackAndReportsCarryTheDetails) {
+    RecordingEvents events;
+    auto lib = load_plugin(compat("compat_ok"), OG_KIND_BROKER);
+    EXPECT_EQ(lib->info().abi_minor, static_cast<uint32_t>(OG_ABI_MINOR));
+    EXPECT_EQ(lib->broker_table()->list_orders_page, nullptr);
+    auto broker = lib->create_broker("ok", {}, &events);
+    OrderReport ack = broker->place_order(market_order("c-d1"), std::chrono::milliseconds(50));
+    ASSERT_TRUE(ack.leaves_quantity.has_value());
+    EXPECT_EQ(*ack.leaves_quantity, Decimal::must_parse("10"));
+    OrderReport cancelled =
+        broker->cancel_order("acct-1", ack.broker_order_id, "", std::chrono::milliseconds(50));
+    ASSERT_TRUE(cancelled.leaves_quantity.has_value());
+    EXPECT_TRUE(cancelled.leaves_quantity->is_zero());
+    ReportPage<OrderReport> page = broker->list_orders_page("acct-1", true, 0, "", 1);
+    ASSERT_EQ(page.items.size(), 1u);
+    EXPECT_EQ(page.next_cursor, "");
+}
+
+// A plugin that pages natively: pages follow one another through their cursors, and a page that
+// breaks the contract is Internal (never a wrong page handed to the host).
+TEST(PluginLoader, NativePagesAreFollowedAndCheckedByTheAdapter) {
+    RecordingEvents events;
+    auto lib = load_plugin(compat("compat_pages"), OG_KIND_BROKER);
+    ASSERT_NE(lib->broker_table()->list_orders_page, nullptr);
+    auto broker = lib->create_broker("pages", {}, &events);
+    std::set<std::string> placed;
+    for (int i = 0; i < 5; ++i)
+        placed.insert(broker
+                          ->place_order(market_order("c-n" + std::to_string(i)),
+                                        std::chrono::milliseconds(50))
+                          .broker_order_id);
+    std::vector<std::string> seen;
+    std::string cursor;
+    int pages = 0;
+    do {
+        ReportPage<OrderReport> page = broker->list_orders_page("acct-1", true, 0, cursor, 2);
+        EXPECT_LE(page.items.size(), 2u);
+        for (const OrderReport& r : page.items) seen.push_back(r.broker_order_id);
+        cursor = page.next_cursor;
+        ASSERT_LT(++pages, 10);
+    } while (!cursor.empty());
+    EXPECT_EQ(pages, 3);
+    EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()), placed);
+    EXPECT_EQ(seen.size(), placed.size());
+    try {
+        broker->list_orders_page("acct-1", true, 0, "no-such-cursor", 2);
+        FAIL() << "bad cursor accepted";
+    } catch (const sdk::Error& e) {
+        EXPECT_EQ(e.status(), Status::InvalidArgument) << e.what();
+    }
+
+    for (const char* mode : {"page_no_end", "page_two_ends", "page_over_limit",
+                             "page_same_cursor", "page_bad_complete"}) {
+        auto bad = lib->create_broker(mode, {{"mode", mode}}, &events);
+        std::string first;
+        for (int i = 0; i < 5; ++i)
+            bad->place_order(market_order("c-b" + std::to_string(i)),
+                             std::chrono::milliseconds(50));
+        try {
+            // page_same_cursor breaks only on a page asked with a cursor: take the first page.
+            if (std::string(mode) == "page_same_cursor")
+                first = bad->list_orders_page("acct-1", true, 0, "", 2).next_cursor;
+            bad->list_orders_page("acct-1", true, 0, first, 2);
+            ADD_FAILURE() << mode << ": page accepted";
+        } catch (const sdk::Error& e) {
+            EXPECT_EQ(e.status(), Status::Internal) << mode << ": " << e.what();
+            EXPECT_TRUE(contains(e.what(), "raw-pages list_orders_page")) << e.what();
+        }
+    }
+}
+
 TEST(PluginLoader, NewerMinorWithALargerTableLoads) {
     RecordingEvents events;
     auto lib = load_plugin(compat("compat_newer_minor"), OG_KIND_BROKER);
@@ -280,9 +397,10 @@ TEST(PluginLoader, StoragePluginLoadsAsStorageWithInjectedServices) {
     EXPECT_THROW(lib->create_broker("x", {}, &events), std::logic_error);
 }
 
-// ABI 1.2 appended the idempotency functions: a 1.0 storage binary still loads, and they answer
-// Unsupported (never called); a plugin of this SDK that does not implement them answers the same
-// through the StoragePlugin defaults. The host's StorageStore reads both as "not supported".
+// ABI 1.2 appended the idempotency functions (1.3 the leases): a 1.0 storage binary still loads,
+// and they answer Unsupported (never called); a plugin of this SDK that does not implement them
+// answers the same through the StoragePlugin defaults. The host's StorageStore reads both as
+// "not supported".
 TEST(PluginLoader, StoragePluginWithoutIdempotencyRecordsLoadsAndSaysUnsupported) {
     for (const char* name : {"compat_storage_v10", "compat_storage_stub"}) {
         auto lib = load_plugin(compat(name), OG_KIND_STORAGE);
@@ -299,6 +417,14 @@ TEST(PluginLoader, StoragePluginWithoutIdempotencyRecordsLoadsAndSaysUnsupported
             EXPECT_EQ(e.status(), Status::Unsupported) << name << ": " << e.what();
         }
         EXPECT_THROW(storage->idempotency_purge(1, 1), sdk::Error) << name;
+        // ABI 1.3's leases: the same (the host then assumes it runs alone).
+        try {
+            storage->lease_acquire("recon:paper", "host-a", 1, 10);
+            ADD_FAILURE() << name << ": lease_acquire answered";
+        } catch (const sdk::Error& e) {
+            EXPECT_EQ(e.status(), Status::Unsupported) << name << ": " << e.what();
+        }
+        EXPECT_THROW(storage->lease_release("recon:paper", "host-a"), sdk::Error) << name;
     }
     EXPECT_EQ(load_plugin(compat("compat_storage_v10"), OG_KIND_STORAGE)->info().abi_minor, 0u);
 }

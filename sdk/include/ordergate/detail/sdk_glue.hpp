@@ -3,7 +3,8 @@
 //
 // It provides:
 //  - the inline definitions of sdk::Config, sdk::Host, sdk::EventSink and the default
-//    (Unsupported) implementations of sdk::BrokerPlugin's optional functions;
+//    implementations of the plugins' optional functions (Unsupported, except the ABI 1.3 pages,
+//    which answer in one page through list_orders / list_fills);
 //  - ORDERGATE_BROKER_PLUGIN(Class, "name", "version", capabilities) and
 //    ORDERGATE_STORAGE_PLUGIN(Class, "name", "version"): used ONCE per plugin, at global namespace
 //    scope, in one .cpp file. They build the static C table of plugin_abi.h over Class and export
@@ -202,6 +203,28 @@ inline std::vector<OrderReport> BrokerPlugin::cancel_all(const std::string&,
 }
 inline void BrokerPlugin::ping(std::chrono::milliseconds) { detail::unsupported("ping"); }
 
+// One page holding everything: a plugin that does not page answers as before 1.3. A cursor can
+// only come from a page that had a next cursor, and this one never gives any.
+inline ReportPage<OrderReport> BrokerPlugin::list_orders_page(const std::string& account_id,
+                                                              bool open_only, int64_t since_ns,
+                                                              const std::string& cursor,
+                                                              uint32_t /*limit*/) {
+    if (!cursor.empty())
+        throw Error(Status::InvalidArgument,
+                    "list_orders_page: this plugin answers in one page; there is no cursor to "
+                    "continue from");
+    return ReportPage<OrderReport>{list_orders(account_id, open_only, since_ns), "", true};
+}
+inline ReportPage<Fill> BrokerPlugin::list_fills_page(const std::string& account_id,
+                                                      int64_t since_ns, const std::string& cursor,
+                                                      uint32_t /*limit*/) {
+    if (!cursor.empty())
+        throw Error(Status::InvalidArgument,
+                    "list_fills_page: this plugin answers in one page; there is no cursor to "
+                    "continue from");
+    return ReportPage<Fill>{list_fills(account_id, since_ns), "", true};
+}
+
 inline std::optional<IdempotencyRecord> StoragePlugin::idempotency_begin(const IdempotencyRecord&,
                                                                          int64_t) {
     detail::unsupported("idempotency_begin");
@@ -214,6 +237,13 @@ inline void StoragePlugin::idempotency_release(const std::string&, const std::st
 }
 inline uint64_t StoragePlugin::idempotency_purge(int64_t, uint32_t) {
     detail::unsupported("idempotency_purge");
+}
+inline bool StoragePlugin::lease_acquire(const std::string&, const std::string&, int64_t,
+                                         int64_t) {
+    detail::unsupported("lease_acquire");
+}
+inline void StoragePlugin::lease_release(const std::string&, const std::string&) {
+    detail::unsupported("lease_release");
 }
 
 // ---- the generated C tables -------------------------------------------------------------------
@@ -283,6 +313,13 @@ inline void emit(const og_result_sink* out, const Quote& q) {
 template <typename T>
 void emit_all(const og_result_sink* out, const std::vector<T>& items) {
     for (const T& item : items) emit(out, item);
+}
+// The items, then the page end (ABI 1.3: only when the host's sink is large enough to have it).
+template <typename T>
+void emit_page(const og_result_sink* out, const ReportPage<T>& page) {
+    emit_all(out, page.items);
+    if (OG_HAS_CALLBACK(out, og_result_sink, on_page))
+        out->on_page(out->ctx, abi::view(page.next_cursor), page.complete ? 1 : 0);
 }
 
 inline void emit(const og_storage_sink* out, const OrderRecord& o) {
@@ -465,6 +502,26 @@ struct BrokerExport {
     static og_status ping(void* instance, int64_t timeout_ms, og_error* err) noexcept {
         return guarded(err, [&] { self<Class>(instance)->ping(millis(timeout_ms)); });
     }
+    static og_status list_orders_page(void* instance, og_str account_id, int32_t open_only,
+                                      int64_t since_ns, og_str cursor, uint32_t limit,
+                                      const og_result_sink* out, og_error* err) noexcept {
+        return guarded(err, [&] {
+            const char* R = "list_orders_page";
+            emit_page(out, self<Class>(instance)->list_orders_page(
+                               abi::from_abi(account_id, R, "account_id"), open_only != 0,
+                               since_ns, abi::from_abi(cursor, R, "cursor"), limit));
+        });
+    }
+    static og_status list_fills_page(void* instance, og_str account_id, int64_t since_ns,
+                                     og_str cursor, uint32_t limit, const og_result_sink* out,
+                                     og_error* err) noexcept {
+        return guarded(err, [&] {
+            const char* R = "list_fills_page";
+            emit_page(out, self<Class>(instance)->list_fills_page(
+                               abi::from_abi(account_id, R, "account_id"), since_ns,
+                               abi::from_abi(cursor, R, "cursor"), limit));
+        });
+    }
 
     static const og_broker_vtable* table() noexcept {
         static const og_broker_vtable t = [] {
@@ -486,6 +543,8 @@ struct BrokerExport {
             v.subscribe_prices = &subscribe_prices;
             v.cancel_all = &cancel_all;
             v.ping = &ping;
+            v.list_orders_page = &list_orders_page;
+            v.list_fills_page = &list_fills_page;
             return v;
         }();
         return &t;
@@ -687,6 +746,26 @@ struct StorageExport {
             if (deleted != nullptr) *deleted = n;
         });
     }
+    static og_status lease_acquire(void* instance, og_str name, og_str holder, int64_t now_ns,
+                                   int64_t ttl_ns, int32_t* held, og_error* err) noexcept {
+        return guarded(err, [&] {
+            const char* R = "lease_acquire";
+            if (held == nullptr) throw Error(Status::InvalidArgument, "lease_acquire: NULL held");
+            *held = self<Class>(instance)->lease_acquire(abi::from_abi(name, R, "name"),
+                                                         abi::from_abi(holder, R, "holder"),
+                                                         now_ns, ttl_ns)
+                        ? 1
+                        : 0;
+        });
+    }
+    static og_status lease_release(void* instance, og_str name, og_str holder,
+                                   og_error* err) noexcept {
+        return guarded(err, [&] {
+            const char* R = "lease_release";
+            self<Class>(instance)->lease_release(abi::from_abi(name, R, "name"),
+                                                 abi::from_abi(holder, R, "holder"));
+        });
+    }
 
     static const og_storage_vtable* table() noexcept {
         static const og_storage_vtable t = [] {
@@ -710,6 +789,8 @@ struct StorageExport {
             v.idempotency_complete = &idempotency_complete;
             v.idempotency_release = &idempotency_release;
             v.idempotency_purge = &idempotency_purge;
+            v.lease_acquire = &lease_acquire;
+            v.lease_release = &lease_release;
             return v;
         }();
         return &t;
