@@ -698,8 +698,8 @@ std::vector<T> check_pages(CaseContext& ctx, const std::string& what, PageFn pag
         ctx.skip(what + ": the venue answered incomplete pages (complete = 0), so what they "
                         "lack proves nothing");
     const std::set<std::string> in_small(small.begin(), small.end());
-    ctx.check(in_small.size() == small.size(),
-              what + ": pages of " + std::to_string(kSmallPage) + " repeat an item: " + show(small));
+    ctx.check(in_small.size() == small.size(), what + ": pages of " + std::to_string(kSmallPage) +
+                                                   " repeat an item: " + show(small));
     std::vector<std::string> small_of_before;
     const std::set<std::string> in_before(before.begin(), before.end());
     for (const std::string& k : small)
