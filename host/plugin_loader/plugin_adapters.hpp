@@ -9,7 +9,8 @@
 //    wrong number of write results becomes sdk::Error(Status::Internal, …). Nothing a plugin
 //    returns can crash the host or reach domain code unchecked;
 //  - a function the plugin's table lacks (older minor, or a NULL slot) is never called:
-//    sdk::Error(Status::Unsupported, …);
+//    sdk::Error(Status::Unsupported, …) — except the ABI 1.3 pages, which the adapter then
+//    answers through list_orders / list_fills as one page;
 //  - a broker function whose capability the plugin did not declare is never called either:
 //    sdk::Error(Status::Unsupported, "… does not declare capability …").
 // For place/modify/cancel/cancel_all, Status::Internal (and Timeout/UnknownOutcome) means the

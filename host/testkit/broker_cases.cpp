@@ -1,6 +1,8 @@
 // The broker contract. Every case works against any broker: what the plugin does not declare is
 // skipped with the reason. Events are awaited on a condition variable with a bounded deadline.
+#include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -200,6 +202,19 @@ void require_market(CaseContext& ctx) {
     ctx.require_capability(OG_CAP_ORDER_MARKET, "order_market");
 }
 
+// ABI 1.3's leaves_quantity, when the plugin reports it: what is still working at the venue,
+// quantity - filled while the order is live, 0 once it is terminal.
+void check_leaves(CaseContext& ctx, const OrderReport& r) {
+    if (!r.leaves_quantity) return;
+    const Decimal want = is_terminal(r.status) ? Decimal() : r.quantity - r.filled_quantity;
+    ctx.check(*r.leaves_quantity == want,
+              "order " + r.client_order_id + " (" + r.broker_order_id + ") " +
+                  std::string(to_string(r.status)) + " with quantity " + r.quantity.to_string() +
+                  " and " + r.filled_quantity.to_string() + " filled reports leaves_quantity " +
+                  r.leaves_quantity->to_string() + ", expected " + want.to_string() +
+                  " (quantity - filled while live, 0 once terminal)");
+}
+
 OrderReport place_market(CaseContext& ctx, Instance& in) {
     OrderRequest req = order(ctx, OrderType::Market);
     OrderReport ack = in.broker->place_order(req, call_timeout(ctx));
@@ -208,6 +223,7 @@ OrderReport place_market(CaseContext& ctx, Instance& in) {
     ctx.check(is_live_ack(ack.status), "MARKET order not accepted: " + describe(ack));
     ctx.check(ack.quantity == req.quantity,
               "ack quantity " + ack.quantity.to_string() + " != " + req.quantity.to_string());
+    check_leaves(ctx, ack);
     return ack;
 }
 
@@ -220,6 +236,7 @@ OrderReport place_resting_limit(CaseContext& ctx, Instance& in) {
     ctx.check(ack.status == OrderStatus::PendingNew || ack.status == OrderStatus::Open,
               "LIMIT at testkit.limit_price " + req.price->to_string() +
                   " did not rest: " + describe(ack));
+    check_leaves(ctx, ack);
     return ack;
 }
 
@@ -622,6 +639,162 @@ void list_fills(CaseContext& ctx) {
                                        ack.quantity.to_string());
 }
 
+// ---- ABI 1.3: paginated reports ----------------------------------------------------------------
+// The same report read three times: in pages of kLargePage, of kSmallPage, and of kLargePage
+// again. Nothing is placed meanwhile, so the small pages must hold every item of the first read
+// (and nothing the last lacks), once each, in the same order; a cursor read twice gives the same
+// page; a cursor the plugin never gave is InvalidArgument. A plugin whose table has no pages is
+// listed by the host in one page, which passes the same checks.
+
+constexpr uint32_t kSmallPage = 2;
+constexpr uint32_t kLargePage = 1000;
+constexpr int kMaxPages = 1000;
+
+void require_pages(CaseContext& ctx) {
+    if (ctx.info().abi_minor < 3)
+        ctx.skip("pages are ABI 1.3 and the plugin is ABI 1." +
+                 std::to_string(ctx.info().abi_minor) + " (the host lists it in one page)");
+}
+
+// Orders placed by the cases are all younger than this: "recent" reports start here.
+int64_t a_minute_ago_ns() {
+    using namespace std::chrono;
+    return duration_cast<nanoseconds>(system_clock::now().time_since_epoch() - minutes(1)).count();
+}
+
+template <typename T, typename PageFn, typename KeyFn>
+std::vector<T> check_pages(CaseContext& ctx, const std::string& what, PageFn page, KeyFn key) {
+    bool complete = true;
+    auto read = [&](uint32_t limit) {
+        std::vector<T> items;
+        std::string cursor;
+        int pages = 0;
+        do {
+            if (++pages > kMaxPages)
+                ctx.fail(what + ": the pages of " + std::to_string(limit) +
+                         " items did not end within " + std::to_string(kMaxPages) + " pages");
+            ReportPage<T> p = page(cursor, limit);
+            complete = complete && p.complete;
+            items.insert(items.end(), p.items.begin(), p.items.end());
+            cursor = p.next_cursor;
+        } while (!cursor.empty());
+        return items;
+    };
+    auto keys = [&](const std::vector<T>& items) {
+        std::vector<std::string> out;
+        for (const T& item : items) out.push_back(key(item));
+        return out;
+    };
+    auto show = [](const std::vector<std::string>& list) {
+        std::string out;
+        for (const std::string& k : list) out += (out.empty() ? "" : ", ") + k;
+        return "[" + out + "]";
+    };
+    const std::vector<std::string> before = keys(read(kLargePage));
+    const std::vector<T> small_items = read(kSmallPage);
+    const std::vector<std::string> small = keys(small_items);
+    const std::vector<std::string> after = keys(read(kLargePage));
+    if (!complete)
+        ctx.skip(what + ": the venue answered incomplete pages (complete = 0), so what they "
+                        "lack proves nothing");
+    const std::set<std::string> in_small(small.begin(), small.end());
+    ctx.check(in_small.size() == small.size(), what + ": pages of " + std::to_string(kSmallPage) +
+                                                   " repeat an item: " + show(small));
+    std::vector<std::string> small_of_before;
+    const std::set<std::string> in_before(before.begin(), before.end());
+    for (const std::string& k : small)
+        if (in_before.count(k) != 0) small_of_before.push_back(k);
+    ctx.check(small_of_before == before,
+              what + ": pages of " + std::to_string(kSmallPage) + " give " + show(small) +
+                  ", pages of " + std::to_string(kLargePage) + " gave " + show(before) +
+                  " (every item, in the same order)");
+    const std::set<std::string> in_after(after.begin(), after.end());
+    for (const std::string& k : small)
+        ctx.check(in_after.count(k) != 0, what + ": " + k + " was on a page of " +
+                                              std::to_string(kSmallPage) +
+                                              " but is not on the pages read after them");
+    // A cursor names a place, not a moment: asked twice, the same page.
+    ReportPage<T> first = page("", kSmallPage);
+    if (!first.next_cursor.empty()) {
+        const std::vector<std::string> once = keys(page(first.next_cursor, kSmallPage).items);
+        const std::vector<std::string> twice = keys(page(first.next_cursor, kSmallPage).items);
+        ctx.check(once == twice, what + ": the page after cursor '" + first.next_cursor +
+                                     "' was " + show(once) + ", then " + show(twice));
+        for (const std::string& k : keys(first.items))
+            ctx.check(std::find(once.begin(), once.end(), k) == once.end(),
+                      what + ": " + k + " is on the first page and on the page after its cursor");
+    }
+    expect_error(ctx, what + " with a cursor the plugin never gave", {Status::InvalidArgument},
+                 [&] { page(ctx.unique("kit-not-a-cursor"), kSmallPage); });
+    return small_items;
+}
+
+void order_pages(CaseContext& ctx) {
+    require_pages(ctx);
+    const bool recent = ctx.declares(OG_CAP_REPORT_RECENT_ORDERS);
+    if (!recent) ctx.require_capability(OG_CAP_REPORT_OPEN_ORDERS, "report_open_orders");
+    const bool limits = ctx.declares(OG_CAP_ORDER_LIMIT);
+    if (!limits) require_market(ctx);
+    const std::string account = kit_account(ctx);
+    const int64_t since = recent ? a_minute_ago_ns() : 0;
+    Instance in = make_instance(ctx);
+    // Orders that stay listed: resting LIMITs when the plugin has them, else MARKET orders (open
+    // orders only show them while the venue keeps them open).
+    std::vector<OrderReport> acks;
+    for (int i = 0; i < 5; ++i)
+        acks.push_back(limits ? place_resting_limit(ctx, in) : place_market(ctx, in));
+    auto page = [&](const std::string& cursor, uint32_t limit) {
+        return in.broker->list_orders_page(account, !recent, since, cursor, limit);
+    };
+    std::vector<OrderReport> listed = check_pages<OrderReport>(
+        ctx, recent ? "list_orders_page (recent)" : "list_orders_page (open)", page,
+        [](const OrderReport& r) { return r.broker_order_id; });
+    std::set<std::string> ids;
+    for (const OrderReport& r : listed) {
+        ids.insert(r.broker_order_id);
+        check_leaves(ctx, r);
+        if (!recent) ctx.check(!is_terminal(r.status), "open order pages list a " + describe(r));
+    }
+    if (recent || limits)
+        for (const OrderReport& a : acks)
+            ctx.check(ids.count(a.broker_order_id) != 0,
+                      "order " + a.client_order_id + " (" + a.broker_order_id +
+                          ") is on no page");
+    if (limits)
+        for (const OrderReport& a : acks)
+            in.broker->cancel_order(a.account_id, a.broker_order_id, "", call_timeout(ctx));
+}
+
+void fill_pages(CaseContext& ctx) {
+    require_pages(ctx);
+    ctx.require_capability(OG_CAP_REPORT_FILLS, "report_fills");
+    require_market(ctx);
+    if (!ctx.kit_bool("expect_market_fill", true))
+        ctx.skip("testkit.expect_market_fill is false");
+    const std::string account = kit_account(ctx);
+    const int64_t since = a_minute_ago_ns();
+    Instance in = make_instance(ctx);
+    std::vector<OrderReport> acks;
+    for (int i = 0; i < 3; ++i) acks.push_back(place_market(ctx, in));
+    if (ctx.declares(OG_CAP_PUSH_EVENTS))
+        for (const OrderReport& a : acks)
+            wait_update(ctx, in, a.client_order_id,
+                        [](OrderStatus s) { return s == OrderStatus::Filled; });
+    auto page = [&](const std::string& cursor, uint32_t limit) {
+        return in.broker->list_fills_page(account, since, cursor, limit);
+    };
+    std::vector<Fill> listed = check_pages<Fill>(ctx, "list_fills_page", page,
+                                                 [](const Fill& f) { return f.broker_trade_id; });
+    for (const OrderReport& a : acks) {
+        Decimal sum;
+        for (const Fill& f : listed)
+            if (f.broker_order_id == a.broker_order_id) sum += f.quantity;
+        ctx.check(sum == a.quantity, "the fill pages hold " + sum.to_string() + " of order " +
+                                         a.client_order_id + " (" + a.broker_order_id +
+                                         "), a MARKET order of " + a.quantity.to_string());
+    }
+}
+
 void positions(CaseContext& ctx) {
     ctx.require_capability(OG_CAP_REPORT_POSITIONS, "report_positions");
     Instance in = make_instance(ctx);
@@ -795,6 +968,8 @@ std::vector<Case> broker_cases() {
         {"broker.undeclared_capability_refused", undeclared_capability_refused},
         {"broker.list_open_orders", list_open_orders},
         {"broker.list_fills", list_fills},
+        {"broker.order_pages", order_pages},
+        {"broker.fill_pages", fill_pages},
         {"broker.positions", positions},
         {"broker.account", account},
         {"broker.quote", quote},

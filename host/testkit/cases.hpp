@@ -45,6 +45,19 @@
 //                             flight, then destroyed (a sink call from destroy() counts too).
 // Each failure is one line naming the order (client id, broker id) and the trade ids.
 //
+// The paginated reports of ABI 1.3 (skipped for an older plugin, which the host lists in one
+// page; a 1.3 plugin leaving the slots NULL gets that same one page and passes):
+//   broker.order_pages        five orders are placed (resting LIMITs, else MARKET), then the
+//   broker.fill_pages         orders (recent ones, else open ones) / the fills of three MARKET
+//                             orders are read in pages of 1000, of 2, and of 1000 again: the
+//                             pages of 2 hold every item of the first read once, in its order,
+//                             and nothing the last read lacks; the page after a cursor is the
+//                             same when asked twice and shares nothing with the page before;
+//                             a cursor the plugin never gave is InvalidArgument. Pages marked
+//                             incomplete skip the comparison.
+// Every order report the kit sees that carries leaves_quantity (ABI 1.3) must say quantity -
+// filled while the order is live and 0 once it is terminal.
+//
 // Settings the plugin refuses. When a case finds that the plugin cannot work with the kit's
 // settings — the broker does not know testkit.account (NotFound naming it), or refuses its own
 // configuration at create (InvalidArgument) — that case fails once with the plugin's answer, the

@@ -60,6 +60,7 @@ public:
         o.time_in_force = r.time_in_force;
         o.quantity = r.quantity;
         o.status = OrderStatus::Open;
+        o.leaves_quantity = o.quantity;  // ABI 1.3 detail: what is still working at the venue
         o.updated_at_ns = host_.now_ns();
         OrderReport ack = o;  // answered as acknowledged; the fill follows through the sink
 
@@ -76,6 +77,8 @@ public:
         f.executed_at_ns = o.updated_at_ns;
         o.status = OrderStatus::Filled;
         o.filled_quantity = o.quantity;
+        o.leaves_quantity = Decimal();    // terminal: nothing works any more
+        o.exec_id = f.broker_trade_id;    // the execution behind this report
         o.average_fill_price = fill_price_;
         orders_[o.broker_order_id] = o;
         by_client_id_[o.client_order_id] = o.broker_order_id;
@@ -103,6 +106,9 @@ public:
         return find(account_id, broker_order_id, client_order_id);
     }
 
+    // The reports reconciliation reads. Their ABI 1.3 pages (list_orders_page, list_fills_page)
+    // keep the SDK's default here: everything in one page through these two. A venue with long
+    // histories overrides them to page with its own cursor.
     std::vector<OrderReport> list_orders(const std::string& account_id, bool open_only,
                                          int64_t since_ns) override {
         std::lock_guard<std::mutex> lock(mu_);

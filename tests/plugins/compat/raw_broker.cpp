@@ -32,6 +32,8 @@
 //   page_over_limit   limit + 1 items and a next cursor
 //   page_same_cursor  a later page gives back the cursor it was asked for
 //   page_bad_complete on_page with complete = 2
+//   page_skips        every page after the first leaves out the item the cursor is followed by
+//   page_repeats      the next cursor names the item before the page's last: it comes twice
 // Functions a 1.0 table does not have abort the process if they are ever called.
 #include <boost/dll/alias.hpp>
 
@@ -317,13 +319,16 @@ og_status list_orders_page(void* instance, og_str, int32_t, int64_t, og_str curs
     const std::string& m = in->mode;
     const uint32_t most = (m == "page_over_limit" && limit > 0) ? limit + 1 : limit;
     auto it = after.empty() ? copy.begin() : copy.upper_bound(after);
-    std::string last;
+    if (m == "page_skips" && !after.empty() && it != copy.end()) ++it;
+    std::string last, before_last;
     for (uint32_t n = 0; it != copy.end() && (most == 0 || n < most); ++it, ++n) {
         og_order_report r = report_of(it->second);
         if (out->on_order != nullptr) out->on_order(out->ctx, &r);
+        before_last = last;
         last = it->first;
     }
     std::string next = it != copy.end() ? last : std::string();
+    if (m == "page_repeats" && !next.empty() && !before_last.empty()) next = before_last;
     if (m == "page_same_cursor" && !after.empty()) next = after;
     const bool has_end = out->size >= offsetof(og_result_sink, on_page) + sizeof(out->on_page) &&
                          out->on_page != nullptr;
