@@ -14,6 +14,7 @@
 #include "metrics/metrics.hpp"
 #include "orders/order_service.hpp"
 #include "positions/position_book.hpp"
+#include "reconcile/reconciler.hpp"
 
 namespace ordergate::api {
 
@@ -249,6 +250,8 @@ struct Api::Impl {
             {"GET", "/api/v1/accounts", Access::Read, &Impl::accounts},
             {"GET", "/api/v1/accounts/{id}", Access::Read, &Impl::account},
             {"GET", "/api/v1/plugins", Access::Operator, &Impl::plugins},
+            {"GET", "/api/v1/reconciliation", Access::Operator, &Impl::reconciliation_runs},
+            {"POST", "/api/v1/reconciliation/run", Access::Operator, &Impl::reconciliation_run},
         };
     }
 
@@ -821,6 +824,80 @@ struct Api::Impl {
         }
         items += ']';
         res.json(200, list_envelope(items, end < all.size() ? std::to_string(end) : ""));
+    }
+
+    // Runs newest first: {"items":[{"id","broker","status","started_at","finished_at",
+    // "report":{…}}],"next_cursor"}.
+    void reconciliation_runs(Request& req, Response& res, const auth::Principal&) {
+        Query q;
+        if (!parse_query(req, {"broker", "limit", "cursor"}, &q, res)) return;
+        uint32_t limit;
+        if (!parse_limit(q, &limit, req, res)) return;
+        std::string broker(q.get("broker").value_or(""));
+        std::string cursor(q.get("cursor").value_or(""));
+        if (q.get("cursor") && cursor.empty())
+            return problem(res, ErrorCode::InvalidParameter, "empty cursor", req);
+        if (!deps.reconciler) return res.json(200, list_envelope("[]", ""));
+        if (!broker.empty() && !deps.reconciler->has_broker(broker))
+            return problem(res, ErrorCode::NotFound, "broker '" + broker + "' not found", req);
+        auto page = deps.reconciler->runs(broker, cursor, limit);
+        if (!page) return problem(res, page.error(), req);
+        std::string items;
+        json::Writer w(&items);
+        w.begin_array();
+        for (const auto& r : page->items) {
+            w.begin_object()
+                .field("id", r.id)
+                .field("broker", r.broker)
+                .field("status", r.status)
+                .field("started_at", timefmt::rfc3339_ms(r.started_at_ns));
+            if (r.finished_at_ns) w.field("finished_at", timefmt::rfc3339_ms(r.finished_at_ns));
+            else w.field_null("finished_at");
+            // The report is the gateway's own JSON document, stored as written.
+            json::Value report;
+            std::string why;
+            if (!r.report_json.empty() && json::parse(r.report_json, &report, &why))
+                w.key("report").raw(r.report_json);
+            else
+                w.field_null("report");
+            w.end_object();
+        }
+        w.end_array();
+        res.json(200, list_envelope(items, page->next_cursor));
+    }
+
+    // Asks for a run now: 202 {"runs":[{"id","broker"}]} (GET /api/v1/reconciliation shows them).
+    // Body (optional): {"broker":"paper"}; without one, every broker instance.
+    void reconciliation_run(Request& req, Response& res, const auth::Principal&) {
+        std::string broker;
+        if (!req.body.empty()) {
+            if (!json_content(req, res)) return;
+            json::Value body;
+            if (!parse_body(req, &body, res)) return;
+            for (const auto& [k, v] : body.members()) {
+                if (k != "broker" || !v.is_string() || v.text().empty()) {
+                    Error e = Error::make(ErrorCode::ValidationFailed, "invalid request body");
+                    e.errors.push_back({k, k == "broker" ? "must be a broker instance name"
+                                                         : "is not a known field"});
+                    return problem(res, e, req);
+                }
+                broker = v.text();
+            }
+        }
+        if (!deps.reconciler)
+            return problem(res, ErrorCode::Conflict,
+                           "reconciliation is disabled in the configuration "
+                           "(reconciliation.enabled: false)",
+                           req);
+        if (!broker.empty() && !deps.reconciler->has_broker(broker))
+            return problem(res, ErrorCode::NotFound, "broker '" + broker + "' not found", req);
+        auto asked = deps.reconciler->request_run(broker);
+        std::string body;
+        json::Writer w(&body);
+        w.begin_object().key("runs").begin_array();
+        for (const auto& [b, id] : asked) w.begin_object().field("id", id).field("broker", b).end_object();
+        w.end_array().end_object();
+        res.json(202, std::move(body));
     }
 };
 

@@ -32,6 +32,9 @@ class Metrics;
 namespace ordergate::orders {
 class OrderService;
 }
+namespace ordergate::reconcile {
+class Reconciler;
+}
 namespace ordergate::positions {
 class PositionBook;
 }
@@ -63,6 +66,8 @@ struct ApiDeps {
     std::function<std::vector<ReadinessCheck>()> readiness;
     // GET /api/v1/plugins items, each a JSON object.
     std::function<std::vector<std::string>()> plugins;
+    // GET /api/v1/reconciliation, POST /api/v1/reconciliation/run (null: reconciliation off).
+    reconcile::Reconciler* reconciler = nullptr;
 };
 
 class Api {

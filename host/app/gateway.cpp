@@ -1,6 +1,7 @@
 #include "app/gateway.hpp"
 
 #include <signal.h>
+#include <unistd.h>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
@@ -22,6 +23,7 @@
 #include "plugin_loader/plugin_adapters.hpp"
 #include "plugin_loader/plugin_loader.hpp"
 #include "positions/position_book.hpp"
+#include "reconcile/reconciler.hpp"
 #include "risk/risk_checker.hpp"
 
 namespace ordergate::app {
@@ -132,6 +134,16 @@ std::string plugin_json(const plugin_loader::PluginInfo& info, const std::vector
 
 std::atomic<bool> g_stop_requested{false};
 
+// This gateway's name in storage leases: host, process and start time (unique across restarts).
+std::string instance_name() {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "unknown");
+    return std::string(host) + ":" + std::to_string(getpid()) + ":" +
+           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count());
+}
+
 }  // namespace
 
 struct Gateway::Impl {
@@ -151,6 +163,7 @@ struct Gateway::Impl {
     std::unique_ptr<auth::Authenticator> authenticator;
     std::unique_ptr<auth::RateLimiter> rate_limiter;
     std::unique_ptr<orders::OrderService> orders;
+    std::unique_ptr<reconcile::Reconciler> reconciler;
     std::unique_ptr<api::Api> api;
     std::unique_ptr<http::Server> server;
     bool started = false;
@@ -192,6 +205,15 @@ struct Gateway::Impl {
             // Not required: the gateway keeps placing orders on the client_order_id backstop.
             if (!c.ok && !cfg.idempotency.redis_required) c.detail += " (not required)";
             if (!cfg.idempotency.redis_required) c.ok = true;
+            out.push_back(c);
+        }
+        if (reconciler) {
+            // Writes to a broker wait for its start-up reconciliation.
+            api::ReadinessCheck c{"reconciliation", true, ""};
+            for (const auto& name : reconciler->startup_pending()) {
+                c.ok = false;
+                c.detail += (c.detail.empty() ? "start-up run in progress: " : ", ") + name;
+            }
             out.push_back(c);
         }
         for (const auto& [name, b] : brokers) {
@@ -345,6 +367,33 @@ void Gateway::start() {
     // Brokers were started by the loader; what they pushed so far was kept by the relay.
     g.orders->start_price_feeds();
 
+    // Reconciliation: start-up runs hold each broker's writes until done; then the schedule.
+    if (cfg.reconciliation.enabled) {
+        const config::ReconciliationConfig& rc = cfg.reconciliation;
+        reconcile::Options ro;
+        ro.interval = std::chrono::seconds(rc.interval_seconds);
+        ro.grace_period = std::chrono::seconds(rc.grace_period_seconds);
+        ro.not_found_answers = static_cast<int>(rc.not_found_answers);
+        ro.reject_not_found = rc.not_found_policy == "reject";
+        ro.silent_stream = std::chrono::seconds(rc.silent_stream_seconds);
+        ro.calls_per_second = static_cast<int>(rc.calls_per_second);
+        ro.lookback = std::chrono::seconds(rc.lookback_seconds);
+        ro.page_size = static_cast<uint32_t>(rc.page_size);
+        ro.lease = std::chrono::seconds(rc.lease_seconds);
+        ro.holder = instance_name();
+        g.reconciler = std::make_unique<reconcile::Reconciler>(
+            *g.storage, broker_ptrs, routes, *g.orders, g.positions.get(), &g.metrics,
+            system_clock(), ro);
+        g.reconciler->start();
+        spdlog::info("event=reconciliation_started holder={} interval_s={} grace_period_s={} "
+                     "not_found_answers={} not_found_policy={}",
+                     ro.holder, rc.interval_seconds, rc.grace_period_seconds,
+                     rc.not_found_answers, rc.not_found_policy);
+    } else {
+        spdlog::warn("event=reconciliation_disabled detail=\"lost acks and fills are not "
+                     "recovered from the brokers; set reconciliation.enabled: true\"");
+    }
+
     api::ApiDeps deps;
     deps.orders = g.orders.get();
     deps.positions = g.positions.get();
@@ -353,6 +402,7 @@ void Gateway::start() {
     deps.rate_limiter = g.rate_limiter.get();
     deps.metrics = &g.metrics;
     deps.readiness = [&g] { return g.readiness(); };
+    deps.reconciler = g.reconciler.get();
     deps.plugins = [&g] {
         std::vector<std::string> items;
         for (const auto& [path, lib] : g.libraries)
@@ -390,6 +440,8 @@ void Gateway::stop() {
         int left = g.server->stop(std::chrono::seconds(g.cfg.http.shutdown_grace_seconds));
         spdlog::info("event=http_stopped unfinished_requests={}", left);
     }
+    // The reconciler first: a run in progress stops between two fixes and is stored ABORTED.
+    if (g.reconciler) g.reconciler->stop();
     for (auto& [name, b] : g.brokers) {
         try {
             b->stop();
@@ -401,6 +453,7 @@ void Gateway::stop() {
     if (g.orders) g.orders->flush();
     g.server.reset();
     g.api.reset();
+    g.reconciler.reset();
     g.orders.reset();
     g.brokers.clear();
     g.storage.reset();

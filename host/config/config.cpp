@@ -131,6 +131,7 @@ class Parser {
     void read_accounts(const Entry& e);
     void read_risk(const Entry& e, RiskConfig& r);
     void read_idempotency(const Entry& e);
+    void read_reconciliation(const Entry& e);
     void read_auth(const Entry& e);
     void read_logging(const Entry& e);
 
@@ -410,6 +411,38 @@ void Parser::read_idempotency(const Entry& e) {
     }
 }
 
+void Parser::read_reconciliation(const Entry& e) {
+    ReconciliationConfig& r = cfg_.reconciliation;
+    for (const Entry& k :
+         entries(e, {"enabled", "interval_seconds", "grace_period_seconds", "not_found_answers",
+                     "not_found_policy", "silent_stream_seconds", "calls_per_second",
+                     "lookback_seconds", "page_size", "lease_seconds"})) {
+        if (k.key == "enabled") {
+            r.enabled = bool_value(k);
+        } else if (k.key == "interval_seconds") {
+            r.interval_seconds = int_value(k, 1, 86400);
+        } else if (k.key == "grace_period_seconds") {
+            r.grace_period_seconds = int_value(k, 1, 86400);
+        } else if (k.key == "not_found_answers") {
+            r.not_found_answers = int_value(k, 1, 1000);
+        } else if (k.key == "not_found_policy") {
+            r.not_found_policy = string_value(k);
+            if (r.not_found_policy != "reject" && r.not_found_policy != "keep")
+                fail(k.where, k.path, "must be reject or keep, got '" + r.not_found_policy + "'");
+        } else if (k.key == "silent_stream_seconds") {
+            r.silent_stream_seconds = int_value(k, 0, 86400);
+        } else if (k.key == "calls_per_second") {
+            r.calls_per_second = int_value(k, 1, 100000);
+        } else if (k.key == "lookback_seconds") {
+            r.lookback_seconds = int_value(k, 0, int64_t{366} * 86400);
+        } else if (k.key == "page_size") {
+            r.page_size = int_value(k, 1, 10000);
+        } else if (k.key == "lease_seconds") {
+            r.lease_seconds = int_value(k, 2, 86400);
+        }
+    }
+}
+
 void Parser::read_auth(const Entry& e) {
     AuthConfig& a = cfg_.auth;
     for (const Entry& k : entries(
@@ -665,6 +698,17 @@ void Parser::validate() {
                  "must start with redis:// or rediss://");
     }
 
+    // A pending order is judged only once its request can no longer be on its way.
+    const ReconciliationConfig& rc = cfg_.reconciliation;
+    for (size_t i = 0; i < cfg_.brokers.size(); ++i) {
+        const BrokerConfig& b = cfg_.brokers[i];
+        if (rc.grace_period_seconds * 1000 < b.timeout_ms)
+            fail(origin("reconciliation.grace_period_seconds"), "reconciliation.grace_period_seconds",
+                 "must be at least the longest broker deadline (brokers." + std::to_string(i) +
+                     ".timeout_ms = " + std::to_string(b.timeout_ms) +
+                     "): an order younger than its own deadline may still reach the broker");
+    }
+
     const AuthConfig& a = cfg_.auth;
     if (a.enabled) {
         const std::string w = origin("auth.enabled");
@@ -701,7 +745,7 @@ Config Parser::run(const std::string& text) {
     std::map<std::string, Entry> sections;
     for (Entry& e : entries(Entry{"", root, "", source_ + ":1"},
                             {"http", "plugin_dirs", "storage", "brokers", "accounts", "risk",
-                             "idempotency", "auth", "logging"}))
+                             "idempotency", "reconciliation", "auth", "logging"}))
         sections[e.key] = std::move(e);
     auto section = [&](const char* name) -> const Entry* {
         auto it = sections.find(name);
@@ -720,6 +764,7 @@ Config Parser::run(const std::string& text) {
         cfg_.accounts[i].risk = std::move(r);
     }
     if (auto* e = section("idempotency")) read_idempotency(*e);
+    if (auto* e = section("reconciliation")) read_reconciliation(*e);
     if (auto* e = section("auth")) read_auth(*e);
     if (auto* e = section("logging")) read_logging(*e);
 

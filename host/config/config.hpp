@@ -121,6 +121,27 @@ struct IdempotencyConfig {
     bool require_key = false;        // POST without Idempotency-Key -> 400 when true
 };
 
+// Reconciliation with each broker instance (host/reconcile): at start-up, every interval, when a
+// broker's event stream is silent while it has open orders, and on an operator's request.
+struct ReconciliationConfig {
+    bool enabled = true;
+    int64_t interval_seconds = 60;        // between periodic runs, >= 1
+    // A pending order younger than this is not judged: its request may still be on its way
+    // (at least the longest broker timeout_ms; checked).
+    int64_t grace_period_seconds = 30;
+    // Consecutive clean "no such order" answers, each in its own run, before a PENDING_NEW order
+    // is settled by the not-found policy. A transport error is never counted.
+    int64_t not_found_answers = 3;        // >= 1
+    // What a PENDING_NEW order the broker provably does not have becomes: "reject" (REJECTED
+    // with reason NOT_FOUND_AT_BROKER) or "keep" (left PENDING_NEW, reported as drift).
+    std::string not_found_policy = "reject";
+    int64_t silent_stream_seconds = 15;   // 0 = off
+    int64_t calls_per_second = 20;        // reconciliation's own calls to one broker instance
+    int64_t lookback_seconds = 300;       // orders and fills re-read before the last watermark
+    int64_t page_size = 500;              // items per page asked of the broker, 1..10000
+    int64_t lease_seconds = 30;           // one reconciler per broker instance across gateways
+};
+
 struct ApiKeyConfig {
     std::string sha256;  // lower-case hex SHA-256 of the key (64 chars)
     std::string subject;
@@ -162,6 +183,7 @@ struct Config {
     std::vector<AccountConfig> accounts;  // at least one
     RiskConfig risk;
     IdempotencyConfig idempotency;
+    ReconciliationConfig reconciliation;
     AuthConfig auth;
     LoggingConfig logging;
     // Key paths whose values are secrets, never to be printed: "storage.settings.url",

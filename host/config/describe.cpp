@@ -78,6 +78,17 @@ std::string describe(const Config& c) {
         out << " redis_url=" << show("idempotency.redis_url", i.redis_url)
             << " redis_required=" << yes_no(i.redis_required);
     out << " ttl_seconds=" << i.ttl_seconds << " require_key=" << yes_no(i.require_key);
+    const ReconciliationConfig& r = c.reconciliation;
+    out << "\nreconciliation: enabled=" << yes_no(r.enabled);
+    if (r.enabled)
+        out << " interval_seconds=" << r.interval_seconds
+            << " grace_period_seconds=" << r.grace_period_seconds
+            << " not_found_answers=" << r.not_found_answers
+            << " not_found_policy=" << r.not_found_policy
+            << " silent_stream_seconds=" << r.silent_stream_seconds
+            << " calls_per_second=" << r.calls_per_second
+            << " lookback_seconds=" << r.lookback_seconds << " page_size=" << r.page_size
+            << " lease_seconds=" << r.lease_seconds;
     const AuthConfig& a = c.auth;
     out << "\nauth: enabled=" << yes_no(a.enabled);
     if (a.enabled) {

@@ -127,7 +127,22 @@ Metrics::Metrics()
              {"component"}),
       open_orders_(family<prometheus::Gauge>(*registry_, "ordergate_open_orders",
                                              "Orders not yet in a terminal status, in memory"),
-                   {}) {}
+                   {}),
+      reconcile_runs_(family<prometheus::Counter>(*registry_, "ordergate_reconcile_runs_total",
+                                                  "Reconciliation runs by result"),
+                      {"broker", "status"}),
+      reconcile_duration_(family<prometheus::Histogram>(
+                              *registry_, "ordergate_reconcile_duration_seconds",
+                              "Time one reconciliation run took"),
+                          {"broker"}, {0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300}),
+      reconcile_drift_(family<prometheus::Counter>(
+                           *registry_, "ordergate_reconcile_drift_total",
+                           "Differences reconciliation found between the gateway and a broker"),
+                       {"broker", "kind"}),
+      reconcile_last_success_(family<prometheus::Gauge>(
+                                  *registry_, "ordergate_reconcile_last_success_timestamp_seconds",
+                                  "Unix time of the last reconciliation run that completed"),
+                              {"broker"}) {}
 
 std::string Metrics::serialize() const {
     prometheus::TextSerializer s;
@@ -180,5 +195,16 @@ void Metrics::set_ready(std::string_view component, bool up) {
     ready_.with({std::string(component)}).Set(up ? 1 : 0);
 }
 void Metrics::set_open_orders(double n) { open_orders_.with({}).Set(n); }
+void Metrics::reconcile_run(std::string_view broker, std::string_view status, double seconds) {
+    reconcile_runs_.with({std::string(broker), std::string(status)}).Increment();
+    reconcile_duration_.with({std::string(broker)}).Observe(seconds);
+}
+void Metrics::reconcile_drift(std::string_view broker, std::string_view kind, uint64_t n) {
+    reconcile_drift_.with({std::string(broker), std::string(kind)})
+        .Increment(static_cast<double>(n));
+}
+void Metrics::set_reconcile_last_success(std::string_view broker, double unix_seconds) {
+    reconcile_last_success_.with({std::string(broker)}).Set(unix_seconds);
+}
 
 }  // namespace ordergate::metrics

@@ -64,6 +64,13 @@ public:
     void plugin_garbage(std::string_view plugin);
     void set_ready(std::string_view component, bool up);
     void set_open_orders(double n);
+    // Reconciliation (host/reconcile): a finished run by its status (OK, DRIFT, FAILED,
+    // ABORTED, SKIPPED) and duration; each difference found between the gateway and a broker,
+    // by kind (missing_fill, missing_transition, external_order, not_found_at_broker, position,
+    // …); the time of the broker's last run that completed.
+    void reconcile_run(std::string_view broker, std::string_view status, double seconds);
+    void reconcile_drift(std::string_view broker, std::string_view kind, uint64_t n = 1);
+    void set_reconcile_last_success(std::string_view broker, double unix_seconds);
 
 private:
     std::shared_ptr<prometheus::Registry> registry_;
@@ -84,6 +91,10 @@ private:
     LabelledFamily<prometheus::Counter> plugin_garbage_;
     LabelledFamily<prometheus::Gauge> ready_;
     LabelledFamily<prometheus::Gauge> open_orders_;
+    LabelledFamily<prometheus::Counter> reconcile_runs_;
+    LabelledFamily<prometheus::Histogram> reconcile_duration_;
+    LabelledFamily<prometheus::Counter> reconcile_drift_;
+    LabelledFamily<prometheus::Gauge> reconcile_last_success_;
 };
 
 }  // namespace ordergate::metrics

@@ -93,6 +93,15 @@ Result<PlaceResult> OrderService::place(OrderRequest req, const AccountScope& sc
                     "broker '" + r->name + "' does not support time in force " +
                         std::string(to_string(req.time_in_force)));
     if (!broker_connected(r->name)) return fail(broker_unavailable(r->name, Status::Unavailable, ""));
+    // The broker's start-up reconciliation first (it is quick; a request waits for it up to the
+    // broker's deadline rather than being refused).
+    if (!wait_writes_open(r->name, r->timeout)) {
+        Error e = Error::make(ErrorCode::BrokerUnavailable,
+                              "broker '" + r->name + "' is being reconciled after start-up; "
+                              "nothing was sent");
+        e.retry_after_seconds = 1;
+        return fail(e);
+    }
 
     if (risk_) {
         std::optional<Decimal> ref = last_price(req.symbol, req.exchange);
@@ -311,6 +320,13 @@ Result<ChangeResult> OrderService::modify(const std::string& id, const ModifyReq
         auto r = route_of_order(cur);
         if (!r) return fail(r.error());
         rt = *r;
+        if (!wait_writes_open(rt.name, std::chrono::milliseconds(0))) {
+            Error e = Error::make(ErrorCode::BrokerUnavailable,
+                                  "broker '" + rt.name + "' is being reconciled after start-up; "
+                                  "nothing was sent");
+            e.retry_after_seconds = 1;
+            return fail(e);
+        }
         ports::BrokerPort& b = *rt.broker;
         auto need = [&](bool asked, uint64_t cap, const char* what) -> std::optional<Error> {
             if (asked && !b.has(OG_CAP_MODIFY | cap))

@@ -15,16 +15,19 @@ namespace ordergate::orders {
 using detail::key2;
 
 void OrderService::on_fill(const std::string& broker, const Fill& fill) {
+    note_order_event(broker);
     if (hold_until_recovered(broker, nullptr, &fill)) return;
     handle_fill(broker, fill);
 }
 
-void OrderService::handle_fill(const std::string& broker, const Fill& fill) {
+OrderService::FillOutcome OrderService::handle_fill(const std::string& broker, const Fill& fill,
+                                                    EventSource source) {
+    using Kind = FillOutcome::Kind;
     {
         std::lock_guard lock(fills_mutex_);
         if (stored_trades_.count(key2(broker, fill.broker_trade_id))) {
             if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");
-            return;
+            return {Kind::Duplicate, ""};
         }
     }
     EntryPtr e;
@@ -37,13 +40,10 @@ void OrderService::handle_fill(const std::string& broker, const Fill& fill) {
                       "error=\"{}\"",
                       broker, fill.broker_trade_id, err.what());
         if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
-        return;
+        return {Kind::StorageError, ""};
     }
-    if (!e) {
-        fill_without_order(broker, fill);
-        return;
-    }
-    apply_fill(e, broker, fill);
+    if (!e) return fill_without_order(broker, fill);
+    return apply_fill(e, broker, fill, source);
 }
 
 FillRecord OrderService::fill_record(const std::string& broker, const Fill& fill) const {
@@ -94,14 +94,16 @@ std::vector<Status> OrderService::write_fact(std::vector<WriteOp> ops) {
     return result.get();
 }
 
-void OrderService::fill_without_order(const std::string& broker, const Fill& fill) {
+OrderService::FillOutcome OrderService::fill_without_order(const std::string& broker,
+                                                           const Fill& fill) {
+    using Kind = FillOutcome::Kind;
     {
         std::lock_guard lock(park_mutex_);
         auto it = places_in_flight_.find(broker);
         if (it != places_in_flight_.end() && it->second > 0 && parked_fills_.size() < 100'000) {
             parked_fills_.emplace_back(broker, fill);
             if (metrics_) metrics_->broker_event(broker, "fill", "parked");
-            return;
+            return {Kind::Parked, ""};
         }
     }
     // Not ours (placed elsewhere) or never acknowledged: stored as the fact it is, without an
@@ -121,7 +123,7 @@ void OrderService::fill_without_order(const std::string& broker, const Fill& fil
                       "error=\"{}\"",
                       broker, fr.broker_trade_id, ex.what());
         if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
-        return;
+        return {Kind::StorageError, ""};
     }
     {
         std::lock_guard lock(fills_mutex_);
@@ -130,13 +132,16 @@ void OrderService::fill_without_order(const std::string& broker, const Fill& fil
     }
     if (r[0] == Status::Conflict) {
         if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");
-        return;
+        return {Kind::Duplicate, ""};
     }
     apply_position(broker, fr);
     if (metrics_) metrics_->broker_event(broker, "fill", "unknown_order");
+    return {Kind::StoredUnmatched, ""};
 }
 
-void OrderService::apply_fill(const EntryPtr& e, const std::string& broker, const Fill& fill) {
+OrderService::FillOutcome OrderService::apply_fill(const EntryPtr& e, const std::string& broker,
+                                                   const Fill& fill, EventSource source) {
+    using Kind = FillOutcome::Kind;
     FillRecord fr = fill_record(broker, fill);
     std::lock_guard lock(e->mutex);
     const OrderRecord& cur = e->rec;
@@ -204,7 +209,7 @@ void OrderService::apply_fill(const EntryPtr& e, const std::string& broker, cons
         ops[1].requires_previous = true;
         ops[1].expected_version = cur.version;
         ops[1].order = *next;
-        ops[1].event = make_event(*next, cur.status, EventSource::Broker, "", reason, false);
+        ops[1].event = make_event(*next, cur.status, source, "", reason, false);
     }
     std::vector<Status> r;
     try {
@@ -212,7 +217,7 @@ void OrderService::apply_fill(const EntryPtr& e, const std::string& broker, cons
     } catch (const std::exception& ex) {
         spdlog::error("event=fill_not_applied {} reason=storage error=\"{}\"", what, ex.what());
         if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
-        return;
+        return {Kind::StorageError, cur.id};
     }
     {
         std::lock_guard fl(fills_mutex_);
@@ -223,7 +228,7 @@ void OrderService::apply_fill(const EntryPtr& e, const std::string& broker, cons
         // Storage has this trade already (a replay, a PossDup, a restart): nothing changes.
         spdlog::info("event=fill_duplicate {}", what);
         if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");
-        return;
+        return {Kind::Duplicate, cur.id};
     }
     apply_position(broker, fr);
     if (!next) {
@@ -234,8 +239,10 @@ void OrderService::apply_fill(const EntryPtr& e, const std::string& broker, cons
                       "order's terms allow it\"",
                       what);
         if (metrics_) metrics_->broker_event(broker, "fill", "not_applied_to_order");
-        return;
+        return {Kind::StoredNotApplied, cur.id};
     }
+    const std::string order_id = cur.id;
+    const bool after_terminal = is_terminal(cur.status);
     if (r[1] == Status::Conflict) {
         // Another writer changed the row meanwhile: take storage's version and count every
         // stored fill again.
@@ -249,8 +256,9 @@ void OrderService::apply_fill(const EntryPtr& e, const std::string& broker, cons
                           "detail=\"stored; applied at the next start\"",
                           what, ex.what());
             if (metrics_) metrics_->broker_event(broker, "fill", "not_applied_to_order");
+            return {Kind::StoredNotApplied, order_id};
         }
-        return;
+        return {after_terminal ? Kind::AppliedAfterTerminal : Kind::Applied, order_id};
     }
     const bool terminal = is_terminal(next->status) && !is_terminal(cur.status);
     e->rec = std::move(*next);
@@ -260,6 +268,7 @@ void OrderService::apply_fill(const EntryPtr& e, const std::string& broker, cons
         erase_locked(e->rec);
     }
     if (metrics_) metrics_->broker_event(broker, "fill", "applied");
+    return {after_terminal ? Kind::AppliedAfterTerminal : Kind::Applied, order_id};
 }
 
 OrderService::FillSums OrderService::stored_fill_sums(const OrderRecord& order) {

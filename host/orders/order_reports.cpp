@@ -11,6 +11,7 @@ namespace ordergate::orders {
 using detail::client_text;
 
 void OrderService::on_order_update(const std::string& broker, const OrderReport& report) {
+    note_order_event(broker);
     if (hold_until_recovered(broker, &report, nullptr)) return;
     handle_order_update(broker, report);
 }
@@ -153,6 +154,22 @@ void OrderService::apply_report(Entry& e, const std::string& broker, const Order
                 take_terms();
                 e.modify_unsettled = false;
                 if (cur == OrderStatus::PendingReplace) target = live_status();
+            } else if (answer_to == Answer::Settle) {
+                // Reconciliation, past the grace period: the venue holds these terms and this
+                // live status, so a pending modify took effect as far as they say, and a pending
+                // cancel did not take effect.
+                take_terms();
+                e.modify_unsettled = false;
+                if (cur == OrderStatus::PendingCancel) {
+                    target = live_status();
+                    reason = "cancel not taken: the order is live at the broker after the grace "
+                             "period";
+                } else if (cur == OrderStatus::PendingReplace) {
+                    target = live_status();
+                    if (reason.empty())
+                        reason = "modify not taken: the broker holds the previous terms after "
+                                 "the grace period";
+                }
             } else if (answer_to == Answer::None) {
                 // A pushed report states the venue's current terms (a session delivers in
                 // order, so it is never older than an answer already applied). While a modify
@@ -201,7 +218,11 @@ void OrderService::apply_report(Entry& e, const std::string& broker, const Order
         target = cur;
     }
     next.status = target;
-    OrderEvent ev = make_event(next, cur, EventSource::Broker, origin.request_id, reason, false);
+    // What the broker said, read from its push or its answer; or by reconciliation.
+    const EventSource source = origin.source == EventSource::Reconciliation
+                                   ? EventSource::Reconciliation
+                                   : EventSource::Broker;
+    OrderEvent ev = make_event(next, cur, source, origin.request_id, reason, false);
     if (commit_change(e, std::move(next), std::move(ev), wait) && e.fills_pending) {
         try {
             if (rederive_from_stored_fills(e, "the order's terms changed")) e.fills_pending = false;

@@ -58,6 +58,8 @@ OrderService::OrderService(ports::StoragePort& storage,
       writer_(storage, metrics),
       prices_(brokers_) {
     for (const auto& a : accounts_) account_broker_[a.account_id] = a.broker;
+    for (const auto& [name, b] : brokers_)
+        last_order_event_.emplace(name, std::make_unique<std::atomic<int64_t>>(0));
 }
 
 OrderService::~OrderService() { writer_.stop(); }

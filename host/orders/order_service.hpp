@@ -28,12 +28,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -153,6 +155,44 @@ public:
     std::optional<Decimal> last_price(const std::string& symbol, const std::string& exchange) const;
     size_t open_orders() const;
 
+    // ---- reconciliation (host/reconcile; events carry source `reconciliation`) --------------
+    enum class Reconciled {
+        Unchanged,   // storage already agreed
+        Updated,     // the order took the venue's state (a missed transition)
+        FillApplied, // a fill storage lacked was stored and applied
+        FillStored,  // a fill storage lacked was stored but not counted on an order (loud)
+        Adopted,     // an order storage lacked was adopted as an external order
+        Rejected,    // a PENDING_NEW order settled by the not-found policy
+        Failed,      // storage or the state machine refused (logged); the next run tries again
+    };
+    struct ReconcileResult {
+        Reconciled result = Reconciled::Unchanged;
+        std::string order_id;
+        std::string detail;  // what changed, for the run's report
+        bool after_terminal = false;  // a fill applied to an order already done locally
+    };
+    // The broker's report of one of its orders. The stored order it names (client order id
+    // first, broker order id second) takes the venue's state; a request pending since before
+    // `settle_before_ns` is settled by it (the venue's state is its outcome). An order storage
+    // lacks is adopted as an external order (first event source `reconciliation`).
+    ReconcileResult reconcile_order(const std::string& broker, const OrderReport& report,
+                                    int64_t settle_before_ns);
+    // A fill from the broker's list that storage may lack: stored, then applied, as a pushed
+    // fill is, with source `reconciliation`.
+    ReconcileResult reconcile_fill(const std::string& broker, const Fill& fill);
+    // Settles a PENDING_NEW order the broker provably does not have: REJECTED with reason
+    // NOT_FOUND_AT_BROKER; `policy` (the rule that decided) goes into the event.
+    ReconcileResult reject_not_found(const std::string& order_id, const std::string& policy);
+    // Clock time of the broker's last pushed order update or fill; 0 when none came yet.
+    int64_t last_order_event_ns(const std::string& broker) const;
+    // Live orders of one broker instance (in memory).
+    size_t open_orders(const std::string& broker) const;
+    // Until open_writes(broker), place and modify to the broker's accounts answer 503
+    // BROKER_UNAVAILABLE (Retry-After, nothing sent): its start-up reconciliation runs first.
+    // Cancels go through (always safe: reconciliation settles them like any other).
+    void hold_writes(const std::string& broker);
+    void open_writes(const std::string& broker);
+
     // ---- ports::BrokerEvents (plugin threads) -----------------------------------------------
     void on_order_update(const std::string& broker, const OrderReport& report) override;
     void on_fill(const std::string& broker, const Fill& fill) override;
@@ -255,22 +295,41 @@ private:
     // Holds a broker event that arrived before recover(); true when held.
     bool hold_until_recovered(const std::string& broker, const OrderReport* report,
                               const Fill* fill);
-    // Which request a report answers: None for a report the broker pushed.
-    enum class Answer { None, Place, Modify, Cancel };
+    // Which request a report answers: None for a report the broker pushed; Settle for the
+    // venue's state read by reconciliation after the grace period, which settles a pending
+    // modify or cancel (the venue's terms and status are its outcome).
+    enum class Answer { None, Place, Modify, Cancel, Settle };
     // Applies a broker's report of an order (ack, update) to the entry. Caller holds the mutex.
     void apply_report(Entry& e, const std::string& broker, const OrderReport& report,
                       const Origin& origin, bool wait, Answer answer_to = Answer::None);
 
     // ---- fills (order_fills.cpp) ------------------------------------------------------------
-    // Facts: stored first, then applied; memory is never ahead of storage.
-    void handle_fill(const std::string& broker, const Fill& fill);
+    // What became of a fill.
+    struct FillOutcome {
+        enum class Kind {
+            Applied,               // stored and counted on its order
+            AppliedAfterTerminal,  // stored and counted on an order already done (flagged)
+            StoredNotApplied,      // stored; its order left alone (it would overfill it)
+            StoredUnmatched,       // stored without an order (none matches it)
+            Duplicate,             // storage had it already
+            Parked,                // waiting for a place() in flight to name its order
+            StorageError,          // nothing stored (logged); the broker keeps it
+        };
+        Kind kind = Kind::Applied;
+        std::string order_id;
+    };
+    // Facts: stored first, then applied; memory is never ahead of storage. `source` goes into
+    // the order's event (broker for a pushed fill, reconciliation for a listed one).
+    FillOutcome handle_fill(const std::string& broker, const Fill& fill,
+                            EventSource source = EventSource::Broker);
     // Applies a fill to its order (entry locked here): the fill and the order's new row are
     // written in one transaction and waited for; only then memory and positions change. A fill
     // storage already has (same broker trade id) changes nothing.
-    void apply_fill(const EntryPtr& e, const std::string& broker, const Fill& fill);
+    FillOutcome apply_fill(const EntryPtr& e, const std::string& broker, const Fill& fill,
+                           EventSource source);
     // A fill that matches no order: parked while a place() to the same broker is in flight
     // (its ack may be what names the broker order id), stored as unmatched otherwise.
-    void fill_without_order(const std::string& broker, const Fill& fill);
+    FillOutcome fill_without_order(const std::string& broker, const Fill& fill);
     // Writes a fact (a fill and the rows it changes) and waits until it is durable. While the
     // store is unreachable the write stays queued and is retried (the caller, a plugin thread,
     // waits: back-pressure). Throws sdk::Error only when the writer stopped.
@@ -287,6 +346,12 @@ private:
     FillSums stored_fill_sums(const OrderRecord& order);
     FillRecord fill_record(const std::string& broker, const Fill& fill) const;
     void apply_position(const std::string& broker, const FillRecord& fr);
+
+    // ---- reconciliation (order_reconcile.cpp) -----------------------------------------------
+    ReconcileResult adopt_external(const std::string& broker, const OrderReport& report);
+    void note_order_event(const std::string& broker);
+    // Waits (up to `limit`) while the broker's writes are held; false when still held.
+    bool wait_writes_open(const std::string& broker, std::chrono::milliseconds limit) const;
 
     int64_t now_ns() const { return clock_->now_ns(); }
 
@@ -330,6 +395,14 @@ private:
 
     mutable std::mutex connection_mutex_;
     std::unordered_map<std::string, bool> connected_;
+
+    // Per broker: clock time of its last pushed order update or fill (the map is fixed at
+    // construction; each value is written by plugin threads).
+    std::map<std::string, std::unique_ptr<std::atomic<int64_t>>> last_order_event_;
+    // Brokers whose writes wait for their start-up reconciliation.
+    mutable std::mutex held_mutex_;
+    mutable std::condition_variable held_cv_;
+    std::set<std::string> held_brokers_;
 };
 
 }  // namespace ordergate::orders

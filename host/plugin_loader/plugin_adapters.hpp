@@ -92,6 +92,7 @@ public:
     // ports::BrokerPort
     const std::string& instance_name() const override { return name_; }
     uint64_t capabilities() const override;
+    size_t calls_stuck() const override { return call_stats().stuck; }
 
     void start() override;
     void stop() override;

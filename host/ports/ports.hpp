@@ -23,6 +23,9 @@ public:
     virtual const std::string& instance_name() const = 0;
     virtual uint64_t capabilities() const = 0;
     bool has(uint64_t capability) const { return (capabilities() & capability) == capability; }
+    // Calls still in the plugin past their deadline (a hung plugin). Background callers (the
+    // reconciler) call no more while there are any, so orders keep the plugin's call slots.
+    virtual size_t calls_stuck() const { return 0; }
 };
 
 // Receives what broker instances push. Implemented by the host's order service. Called from

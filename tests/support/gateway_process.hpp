@@ -2,7 +2,8 @@
 //
 // GatewayProcess starts `ordergate serve --config <file>` with PORT set to a free loopback port
 // and OG_DATA_DIR to a fresh directory, waits (bounded) until /health answers, and stops it with
-// SIGTERM (then SIGKILL) when destroyed. Its stdout/stderr go to a log file, printed when start-up
+// SIGTERM (then SIGKILL) when destroyed. "Started" includes the start-up reconciliation: like a
+// readiness probe, it waits until /health/ready no longer names it (writes wait for it). Its stdout/stderr go to a log file, printed when start-up
 // fails so a broken test says why.
 #pragma once
 
@@ -76,6 +77,8 @@ public:
 private:
     void spawn();         // fork + exec on port_, output appended to the log
     void wait_healthy();  // until /health answers 200; throws with the log otherwise
+    // Then until /health/ready no longer says the start-up reconciliation is running (bounded).
+    void wait_reconciled(std::chrono::steady_clock::time_point deadline);
 
     GatewayOptions options_;
     uint16_t port_ = 0;

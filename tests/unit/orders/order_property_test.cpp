@@ -193,7 +193,9 @@ void OrderPropertyRun::run() {
         auto now = svc.get(id, scope_);
         ASSERT_TRUE(now.has_value());
         ASSERT_LE(now->filled_quantity, now->quantity) << "step " << step;
-        if (was_terminal) ASSERT_TRUE(is_terminal(now->status)) << "step " << step;
+        if (was_terminal) {
+            ASSERT_TRUE(is_terminal(now->status)) << "step " << step;
+        }
         was_terminal = is_terminal(now->status);
     }
     // The venue's final word.

@@ -1,0 +1,824 @@
+#include "reconcile/reconciler.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <unordered_set>
+
+#include "common/ids.hpp"
+#include "common/time.hpp"
+#include "json/json.hpp"
+#include "metrics/metrics.hpp"
+#include "orders/storage_error.hpp"
+#include "positions/position_book.hpp"
+
+namespace ordergate::reconcile {
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// At most this many drift items and changes are kept in one run's report (the counts are exact).
+constexpr size_t kMaxListed = 200;
+
+std::string key2(const std::string& a, const std::string& b) { return a + '\0' + b; }
+
+bool declared(const ports::BrokerPort& b, uint64_t cap) { return b.has(cap); }
+
+}  // namespace
+
+// One run in progress: what it read, found and fixed, written into its report.
+struct Reconciler::Run {
+    std::string id;
+    std::string broker;
+    std::string trigger;
+    ports::BrokerPort* port = nullptr;
+    int64_t started_ns = 0;
+    int64_t since_ns = 0;          // orders and fills are read from here on
+    int64_t settle_before_ns = 0;  // a request pending since before this is judged
+    SteadyClock::time_point t0;
+    std::string lease;  // held, unsupported
+    SteadyClock::time_point lease_renewed;
+
+    std::vector<std::string> accounts;
+    std::vector<std::string> used, skipped;  // reports read / not declared (with why)
+    std::map<std::string, uint64_t> found;   // broker_orders, broker_fills, stored_live, ...
+    std::map<std::string, uint64_t> fixed;   // missing_fills, transitions, adopted, ...
+    std::map<std::string, uint64_t> drift_counts;
+    std::vector<std::string> drift;    // JSON objects
+    std::vector<std::string> changes;  // JSON objects
+    std::vector<std::string> errors;   // JSON objects
+    bool failed = false;
+    bool aborted = false;
+    bool broker_stuck = false;  // the plugin holds calls past their deadline: stop calling
+    // Orders and broker ids the broker's lists named in this run (per account).
+    std::set<std::string> seen_cids, seen_boids;
+    bool open_list_complete = false;
+
+    void note_drift(metrics::Metrics* m, const std::string& kind, std::string json_object) {
+        ++drift_counts[kind];
+        if (m) m->reconcile_drift(broker, kind);
+        if (drift.size() < kMaxListed) drift.push_back(std::move(json_object));
+    }
+    void note_change(const std::string& order_id, const std::string& what) {
+        if (changes.size() >= kMaxListed) return;
+        std::string s;
+        json::Writer(&s).begin_object().field("order_id", order_id).field("what", what).end_object();
+        changes.push_back(std::move(s));
+    }
+    void note_error(const std::string& call, const std::string& account, const std::string& what) {
+        failed = true;
+        if (errors.size() >= kMaxListed) return;
+        std::string s;
+        json::Writer(&s)
+            .begin_object()
+            .field("call", call)
+            .field_or_null("account_id", account)
+            .field("error", what)
+            .end_object();
+        errors.push_back(std::move(s));
+    }
+    bool any_difference() const {
+        for (const auto& [k, v] : fixed)
+            if (v) return true;
+        return !drift_counts.empty();
+    }
+};
+
+Reconciler::Reconciler(ports::StoragePort& storage,
+                       std::map<std::string, ports::BrokerPort*> brokers,
+                       std::vector<orders::AccountRoute> accounts, orders::OrderService& orders,
+                       positions::PositionBook* positions, metrics::Metrics* metrics,
+                       std::shared_ptr<Clock> clock, Options options)
+    : storage_(storage),
+      brokers_(std::move(brokers)),
+      accounts_(std::move(accounts)),
+      orders_(orders),
+      positions_(positions),
+      metrics_(metrics),
+      clock_(std::move(clock)),
+      options_(std::move(options)) {
+    if (options_.calls_per_second < 1) options_.calls_per_second = 1;
+    if (options_.page_size < 1) options_.page_size = 1;
+    for (const auto& [name, b] : brokers_) states_[name];
+}
+
+Reconciler::~Reconciler() { stop(); }
+
+void Reconciler::start() {
+    for (const auto& [name, b] : brokers_) orders_.hold_writes(name);
+    stop_.store(false);
+    thread_ = std::thread([this] { loop(); });
+}
+
+void Reconciler::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stop_.store(true);
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+bool Reconciler::startup_done() const {
+    std::lock_guard lock(mutex_);
+    for (const auto& [name, s] : states_)
+        if (!s.startup_done) return false;
+    return true;
+}
+
+std::vector<std::string> Reconciler::startup_pending() const {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> out;
+    for (const auto& [name, s] : states_)
+        if (!s.startup_done) out.push_back(name);
+    return out;
+}
+
+std::vector<std::pair<std::string, std::string>> Reconciler::request_run(
+    const std::string& broker) {
+    if (!broker.empty() && !brokers_.count(broker))
+        throw std::invalid_argument("unknown broker '" + broker + "'");
+    std::vector<std::pair<std::string, std::string>> out;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& [name, s] : states_) {
+            if (!broker.empty() && name != broker) continue;
+            if (s.requested_id.empty())
+                s.requested_id = ids::new_id("rec_", static_cast<uint64_t>(clock_->now_ns() / 1'000'000));
+            out.emplace_back(name, s.requested_id);
+        }
+    }
+    wake_.notify_all();
+    return out;
+}
+
+void Reconciler::loop() {
+    // Start-up runs first, broker by broker; each opens its broker's writes, whatever it found
+    // (a broker that cannot be read is no reason to refuse what it would refuse anyway).
+    for (const auto& [name, b] : brokers_) {
+        if (stopping()) break;
+        RunResult r;
+        try {
+            r = run_now(name, "startup");
+        } catch (const std::exception& ex) {
+            spdlog::error("event=reconcile_failed broker={} trigger=startup error=\"{}\"", name,
+                          ex.what());
+        }
+        orders_.open_writes(name);
+        std::lock_guard lock(mutex_);
+        BrokerState& s = states_[name];
+        s.startup_done = true;
+        // A start-up run that could not finish (or found the lease held, by a gateway that may
+        // have died) is tried again soon, not after a full interval.
+        const bool again = r.status == "FAILED" || r.status == "SKIPPED" || r.status.empty();
+        s.next_periodic =
+            SteadyClock::now() +
+            (again ? std::min<std::chrono::seconds>(options_.interval, std::chrono::seconds(1))
+                   : options_.interval);
+    }
+    while (!stopping()) {
+        std::string broker, trigger, run_id;
+        {
+            std::unique_lock lock(mutex_);
+            const auto now = SteadyClock::now();
+            for (auto& [name, s] : states_) {
+                if (!s.requested_id.empty()) {
+                    broker = name, trigger = "operator", run_id = s.requested_id;
+                    break;
+                }
+                if (now >= s.next_periodic) {
+                    broker = name, trigger = "periodic";
+                    break;
+                }
+            }
+            if (broker.empty() && options_.silent_stream.count() > 0) {
+                // A stream that stays connected but says nothing while orders are open.
+                const int64_t now_ns = clock_->now_ns();
+                const int64_t silent_ns =
+                    std::chrono::duration_cast<std::chrono::nanoseconds>(options_.silent_stream)
+                        .count();
+                for (auto& [name, s] : states_) {
+                    if (now - s.last_run < options_.silent_stream) continue;
+                    if (orders_.open_orders(name) == 0) continue;
+                    const int64_t last = orders_.last_order_event_ns(name);
+                    if (last != 0 && now_ns - last < silent_ns) continue;
+                    broker = name, trigger = "silent_stream";
+                    break;
+                }
+            }
+            if (broker.empty()) {
+                wake_.wait_for(lock, std::chrono::seconds(1), [this] {
+                    if (stop_.load()) return true;
+                    for (const auto& [name, s] : states_)
+                        if (!s.requested_id.empty()) return true;
+                    return false;
+                });
+                continue;
+            }
+        }
+        try {
+            run_now(broker, trigger, run_id);
+        } catch (const std::exception& ex) {
+            spdlog::error("event=reconcile_failed broker={} trigger={} error=\"{}\"", broker,
+                          trigger, ex.what());
+        }
+        std::lock_guard lock(mutex_);
+        BrokerState& s = states_[broker];
+        if (trigger == "operator" && s.requested_id == run_id) s.requested_id.clear();
+        s.next_periodic = SteadyClock::now() + options_.interval;
+    }
+}
+
+RunResult Reconciler::run_now(const std::string& broker, const std::string& trigger,
+                              const std::string& run_id) {
+    auto it = brokers_.find(broker);
+    if (it == brokers_.end()) throw std::invalid_argument("unknown broker '" + broker + "'");
+    std::lock_guard one(run_mutex_);
+    Run run;
+    run.broker = broker;
+    run.port = it->second;
+    run.trigger = trigger;
+    run.t0 = SteadyClock::now();
+    run.started_ns = clock_->now_ns();
+    run.id = run_id.empty() ? ids::new_id("rec_", static_cast<uint64_t>(run.started_ns / 1'000'000))
+                            : run_id;
+    for (const auto& a : accounts_)
+        if (a.broker == broker) run.accounts.push_back(a.account_id);
+    {
+        std::lock_guard lock(mutex_);
+        states_[broker].last_run = run.t0;
+    }
+
+    // One reconciler per broker instance across gateways sharing storage.
+    std::optional<bool> lease = take_lease(broker);
+    if (lease && !*lease) {
+        run.lease = "held by another gateway";
+        store_run(run, "SKIPPED");
+        return RunResult{run.id, broker, "SKIPPED", "", run.started_ns, clock_->now_ns()};
+    }
+    run.lease = lease ? "held" : "unsupported by the storage plugin (one gateway per storage)";
+    run.lease_renewed = SteadyClock::now();
+
+    store_run(run, "RUNNING");
+    try {
+        execute(run);
+    } catch (const std::exception& ex) {
+        run.note_error("run", "", ex.what());
+        spdlog::error("event=reconcile_error broker={} run_id={} error=\"{}\"", broker, run.id,
+                      ex.what());
+    }
+    if (lease) {
+        // Held for the run only: another gateway may take the next one. A holder that dies
+        // mid-run leaves it to expire (lease_seconds).
+        try {
+            storage_.lease_release("reconcile:" + broker, options_.holder);
+        } catch (const std::exception& ex) {
+            spdlog::warn("event=reconcile_lease_not_released broker={} error=\"{}\"", broker,
+                         ex.what());
+        }
+    }
+    const std::string status = run.aborted  ? "ABORTED"
+                               : run.failed ? "FAILED"
+                               : run.any_difference() ? "DRIFT"
+                                                      : "OK";
+    store_run(run, status);
+    const double seconds =
+        std::chrono::duration<double>(SteadyClock::now() - run.t0).count();
+    if (metrics_) {
+        metrics_->reconcile_run(broker, status, seconds);
+        if (status == "OK" || status == "DRIFT")
+            metrics_->set_reconcile_last_success(broker, static_cast<double>(run.started_ns) / 1e9);
+    }
+    std::string fixed, drift;
+    for (const auto& [k, v] : run.fixed) fixed += " fixed_" + k + "=" + std::to_string(v);
+    for (const auto& [k, v] : run.drift_counts) drift += " drift_" + k + "=" + std::to_string(v);
+    auto log_level = status == "OK" ? spdlog::level::info : spdlog::level::warn;
+    spdlog::log(log_level, "event=reconcile_run broker={} run_id={} trigger={} status={} "
+                           "duration_ms={}{}{}",
+                broker, run.id, trigger, status, static_cast<int64_t>(seconds * 1000), fixed,
+                drift);
+    return RunResult{run.id, broker, status, "", run.started_ns, clock_->now_ns()};
+}
+
+Result<Page<ReconRun>> Reconciler::runs(const std::string& broker, const std::string& cursor,
+                                        uint32_t limit) {
+    try {
+        return storage_.list_recon_runs(broker, cursor, limit);
+    } catch (const sdk::Error& e) {
+        return fail(orders::storage_error(e, orders::StorageAccess::Read, "list_recon_runs"));
+    }
+}
+
+std::optional<bool> Reconciler::take_lease(const std::string& broker) {
+    if (!leases_supported_.load()) return std::nullopt;
+    try {
+        const int64_t ttl =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(options_.lease).count();
+        return storage_.lease_acquire("reconcile:" + broker, options_.holder, clock_->now_ns(),
+                                      ttl);
+    } catch (const sdk::Error& e) {
+        if (e.status() == Status::Unsupported) {
+            leases_supported_.store(false);
+            spdlog::warn("event=reconcile_lease_unsupported detail=\"the storage plugin keeps no "
+                         "leases (ABI 1.3): reconciliation assumes this is the only gateway on "
+                         "this storage\"");
+            return std::nullopt;
+        }
+        throw;
+    }
+}
+
+int64_t Reconciler::watermark(const std::string& broker) {
+    // The start of the broker's last run that read everything it asked for.
+    Page<ReconRun> page = storage_.list_recon_runs(broker, "", 50);
+    for (const auto& r : page.items)
+        if (r.status == "OK" || r.status == "DRIFT") return r.started_at_ns;
+    return 0;
+}
+
+void Reconciler::execute(Run& run) {
+    const int64_t mark = watermark(run.broker);
+    const int64_t lookback =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(options_.lookback).count();
+    run.since_ns = mark == 0 ? 0 : std::max<int64_t>(0, mark - lookback);
+    run.settle_before_ns =
+        run.started_ns -
+        std::chrono::duration_cast<std::chrono::nanoseconds>(options_.grace_period).count();
+    ports::BrokerPort& b = *run.port;
+    auto use = [&](uint64_t cap, const char* name) {
+        if (declared(b, cap)) {
+            run.used.push_back(name);
+            return true;
+        }
+        run.skipped.push_back(name);
+        return false;
+    };
+    // Which reports the plugin declares decides what the run may conclude.
+    use(OG_CAP_REPORT_FILLS, "fills");
+    use(OG_CAP_REPORT_OPEN_ORDERS, "open_orders");
+    use(OG_CAP_REPORT_RECENT_ORDERS, "recent_orders");
+    use(OG_CAP_REPORT_POSITIONS, "positions");
+    use(OG_CAP_REPORT_ACCOUNT, "account");
+    for (const auto& account : run.accounts) {
+        if (stopping()) {
+            run.aborted = true;
+            return;
+        }
+        reconcile_account(run, account);
+        if (run.aborted || run.broker_stuck) return;
+    }
+}
+
+void Reconciler::reconcile_account(Run& run, const std::string& account) {
+    run.seen_cids.clear();
+    run.seen_boids.clear();
+    run.open_list_complete = false;
+    reconcile_fills(run, account);
+    if (run.aborted || run.broker_stuck) return;
+    reconcile_orders(run, account);
+    if (run.aborted || run.broker_stuck) return;
+    reconcile_stored_live(run, account);
+    if (run.aborted || run.broker_stuck) return;
+    reconcile_positions(run, account);
+    if (run.aborted || run.broker_stuck) return;
+    reconcile_account_figures(run, account);
+}
+
+bool Reconciler::pace(Run& run) {
+    // A long run keeps its lease: renewed at a third of its time to live. A run that lost it
+    // (the store handed it to another gateway) stops here.
+    if (run.lease == "held" && SteadyClock::now() - run.lease_renewed > options_.lease / 3) {
+        std::optional<bool> still = take_lease(run.broker);
+        if (still && !*still) {
+            run.note_error("lease", "", "the lease passed to another gateway during the run");
+            run.aborted = true;
+            return false;
+        }
+        run.lease_renewed = SteadyClock::now();
+    }
+    if (!pace(run.broker)) {
+        run.aborted = true;
+        return false;
+    }
+    // A plugin holding calls past their deadline gets no more from here: its remaining call
+    // slots are the orders'. The run stops (FAILED) and the next one tries again.
+    if (const size_t stuck = run.port->calls_stuck(); stuck > 0) {
+        run.note_error("broker", "", std::to_string(stuck) +
+                                         " call(s) stuck in the plugin past their deadline; "
+                                         "reconciliation waits until they return");
+        run.broker_stuck = true;
+        return false;
+    }
+    return true;
+}
+
+bool Reconciler::pace(const std::string& broker) {
+    std::unique_lock lock(mutex_);
+    BrokerState& s = states_[broker];
+    const double rate = static_cast<double>(options_.calls_per_second);
+    for (;;) {
+        if (stop_.load()) return false;
+        const auto now = SteadyClock::now();
+        if (s.refilled == SteadyClock::time_point{}) {
+            s.tokens = rate;  // a full second's budget to start with
+        } else {
+            s.tokens = std::min(rate, s.tokens + rate * std::chrono::duration<double>(
+                                                             now - s.refilled)
+                                                             .count());
+        }
+        s.refilled = now;
+        if (s.tokens >= 1.0) {
+            s.tokens -= 1.0;
+            return true;
+        }
+        const auto wait = std::chrono::duration<double>((1.0 - s.tokens) / rate);
+        wake_.wait_for(lock, std::chrono::duration_cast<std::chrono::microseconds>(wait) +
+                                 std::chrono::microseconds(100));
+    }
+}
+
+void Reconciler::reconcile_fills(Run& run, const std::string& account) {
+    if (!declared(*run.port, OG_CAP_REPORT_FILLS)) return;
+    // Trade ids storage already has in the window: most of the broker's list, skipped without a
+    // write.
+    std::unordered_set<std::string> stored;
+    {
+        FillQuery q;
+        q.account_ids = {account};
+        q.since_ns = run.since_ns;
+        q.limit = 1000;
+        for (;;) {
+            Page<FillRecord> page = storage_.list_fills(q);
+            for (const auto& f : page.items)
+                if (f.broker == run.broker) stored.insert(f.broker_trade_id);
+            if (page.next_cursor.empty()) break;
+            q.cursor = page.next_cursor;
+        }
+    }
+    std::string cursor;
+    for (;;) {
+        if (!pace(run)) return;
+        ReportPage<Fill> page;
+        try {
+            page = run.port->list_fills_page(account, run.since_ns, cursor, options_.page_size);
+        } catch (const sdk::Error& e) {
+            run.note_error("list_fills", account, e.what());
+            return;
+        }
+        for (const auto& f : page.items) {
+            if (stopping()) {
+                run.aborted = true;
+                return;
+            }
+            ++run.found["broker_fills"];
+            if (stored.count(f.broker_trade_id)) continue;
+            orders::OrderService::ReconcileResult r = orders_.reconcile_fill(run.broker, f);
+            using R = orders::OrderService::Reconciled;
+            if (r.result == R::Unchanged) continue;  // stored meanwhile (pushed)
+            if (r.result == R::Failed) {
+                run.note_error("apply_fill", account, r.detail);
+                continue;
+            }
+            ++run.fixed["missing_fills"];
+            std::string d;
+            json::Writer(&d)
+                .begin_object()
+                .field("kind", "missing_fill")
+                .field("account_id", account)
+                .field("broker_trade_id", f.broker_trade_id)
+                .field_or_null("order_id", r.order_id)
+                .field("quantity", f.quantity.to_string())
+                .field("price", f.price.to_string())
+                .field("fixed", r.detail)
+                .end_object();
+            run.note_drift(metrics_, "missing_fill", std::move(d));
+            if (r.after_terminal) ++run.fixed["fills_after_terminal"];
+            if (!r.order_id.empty()) run.note_change(r.order_id, r.detail);
+        }
+        if (page.next_cursor.empty()) break;
+        cursor = page.next_cursor;
+    }
+}
+
+void Reconciler::reconcile_orders(Run& run, const std::string& account) {
+    const bool open = declared(*run.port, OG_CAP_REPORT_OPEN_ORDERS);
+    const bool recent = declared(*run.port, OG_CAP_REPORT_RECENT_ORDERS);
+    // Open orders first (all of them), then every order updated in the window.
+    for (int pass = 0; pass < 2; ++pass) {
+        const bool open_only = pass == 0;
+        if (open_only ? !open : !recent) continue;
+        std::string cursor;
+        bool complete = true;
+        for (;;) {
+            if (!pace(run)) return;
+            ReportPage<OrderReport> page;
+            try {
+                page = run.port->list_orders_page(account, open_only, open_only ? 0 : run.since_ns,
+                                                  cursor, options_.page_size);
+            } catch (const sdk::Error& e) {
+                run.note_error(open_only ? "list_open_orders" : "list_recent_orders", account,
+                               e.what());
+                complete = false;
+                break;
+            }
+            complete = complete && page.complete;
+            for (const auto& rep : page.items) {
+                if (stopping()) {
+                    run.aborted = true;
+                    return;
+                }
+                ++run.found["broker_orders"];
+                if (!rep.client_order_id.empty()) run.seen_cids.insert(rep.client_order_id);
+                if (!rep.broker_order_id.empty()) run.seen_boids.insert(rep.broker_order_id);
+                orders::OrderService::ReconcileResult r =
+                    orders_.reconcile_order(run.broker, rep, run.settle_before_ns);
+                using R = orders::OrderService::Reconciled;
+                if (r.result == R::Unchanged) continue;
+                if (r.result == R::Failed) {
+                    run.note_error("apply_order", account, r.detail);
+                    continue;
+                }
+                const char* kind = r.result == R::Adopted ? "external_order" : "missing_transition";
+                ++run.fixed[r.result == R::Adopted ? "adopted" : "transitions"];
+                std::string d;
+                json::Writer(&d)
+                    .begin_object()
+                    .field("kind", kind)
+                    .field("account_id", account)
+                    .field_or_null("order_id", r.order_id)
+                    .field_or_null("broker_order_id", rep.broker_order_id)
+                    .field_or_null("client_order_id", rep.client_order_id)
+                    .field("broker_status", to_string(rep.status))
+                    .field("fixed", r.detail)
+                    .end_object();
+                run.note_drift(metrics_, kind, std::move(d));
+                run.note_change(r.order_id, r.detail);
+            }
+            if (page.next_cursor.empty()) break;
+            cursor = page.next_cursor;
+        }
+        if (open_only) run.open_list_complete = complete;
+    }
+}
+
+void Reconciler::reconcile_stored_live(Run& run, const std::string& account) {
+    // Live orders storage holds for this broker and account that the lists did not name. With a
+    // complete open-orders list, a live order missing from it has ended or never arrived: ask.
+    // Without one, each live order is asked about (paced).
+    std::vector<OrderRecord> live;
+    {
+        OrderQuery q;
+        q.account_ids = {account};
+        q.broker = run.broker;
+        q.open_only = true;
+        q.limit = 1000;
+        for (;;) {
+            Page<OrderRecord> page = storage_.list_orders(q);
+            for (auto& o : page.items) live.push_back(std::move(o));
+            if (page.next_cursor.empty()) break;
+            q.cursor = page.next_cursor;
+        }
+    }
+    run.found["stored_live_orders"] += live.size();
+    const bool by_cid = declared(*run.port, OG_CAP_QUERY_BY_CLIENT_ID);
+    std::set<std::string> still_pending;
+    for (const auto& o : live) {
+        if (stopping()) {
+            run.aborted = true;
+            return;
+        }
+        if (run.seen_cids.count(o.client_order_id) ||
+            (!o.broker_order_id.empty() && run.seen_boids.count(o.broker_order_id)))
+            continue;  // the lists named it: applied above
+        // An order changed within the grace period may have a request still on its way.
+        if (o.updated_at_ns > run.settle_before_ns) continue;
+        const bool ask_cid = by_cid && !o.client_order_id.empty();
+        if (!ask_cid && o.broker_order_id.empty()) {
+            // Nothing the broker could be asked by: said in the run, never guessed.
+            std::string d;
+            json::Writer(&d)
+                .begin_object()
+                .field("kind", "unqueryable_order")
+                .field("account_id", account)
+                .field("order_id", o.id)
+                .field("status", to_string(o.status))
+                .field("detail", "the broker keeps no client order id and the order has no "
+                                 "broker order id")
+                .end_object();
+            run.note_drift(metrics_, "unqueryable_order", std::move(d));
+            continue;
+        }
+        if (!pace(run)) return;
+        OrderReport rep;
+        bool not_found = false;
+        try {
+            rep = run.port->get_order(account, ask_cid ? "" : o.broker_order_id,
+                                      ask_cid ? o.client_order_id : "");
+        } catch (const sdk::Error& e) {
+            if (e.status() == Status::NotFound) {
+                not_found = true;
+            } else {
+                // A transport error is never evidence about an order: not counted, not reset.
+                run.note_error("get_order", account, o.id + ": " + e.what());
+                if (o.status == OrderStatus::PendingNew) still_pending.insert(o.id);
+                continue;
+            }
+        }
+        if (!not_found) {
+            {
+                std::lock_guard lock(mutex_);
+                states_[run.broker].not_found.erase(o.id);
+            }
+            orders::OrderService::ReconcileResult r =
+                orders_.reconcile_order(run.broker, rep, run.settle_before_ns);
+            using R = orders::OrderService::Reconciled;
+            if (r.result == R::Failed) {
+                run.note_error("apply_order", account, r.detail);
+            } else if (r.result != R::Unchanged) {
+                ++run.fixed["transitions"];
+                std::string d;
+                json::Writer(&d)
+                    .begin_object()
+                    .field("kind", "missing_transition")
+                    .field("account_id", account)
+                    .field("order_id", o.id)
+                    .field("broker_status", to_string(rep.status))
+                    .field("fixed", r.detail)
+                    .end_object();
+                run.note_drift(metrics_, "missing_transition", std::move(d));
+                run.note_change(o.id, r.detail);
+            }
+            continue;
+        }
+        // The broker answered, cleanly, that it has no such order.
+        if (o.status != OrderStatus::PendingNew) {
+            // Acknowledged once (or live by its fills), now unknown to the broker: drift for a
+            // person to look at; the gateway does not invent an outcome.
+            std::string d;
+            json::Writer(&d)
+                .begin_object()
+                .field("kind", "order_missing_at_broker")
+                .field("account_id", account)
+                .field("order_id", o.id)
+                .field("status", to_string(o.status))
+                .end_object();
+            run.note_drift(metrics_, "order_missing_at_broker", std::move(d));
+            continue;
+        }
+        int answers = 0;
+        {
+            std::lock_guard lock(mutex_);
+            answers = ++states_[run.broker].not_found[o.id];
+        }
+        ++run.found["pending_not_found"];
+        if (answers < options_.not_found_answers || !options_.reject_not_found) {
+            if (!options_.reject_not_found && answers >= options_.not_found_answers) {
+                std::string d;
+                json::Writer(&d)
+                    .begin_object()
+                    .field("kind", "not_found_at_broker")
+                    .field("account_id", account)
+                    .field("order_id", o.id)
+                    .field("detail", "kept PENDING_NEW (not_found_policy: keep)")
+                    .end_object();
+                run.note_drift(metrics_, "not_found_at_broker", std::move(d));
+            }
+            still_pending.insert(o.id);
+            continue;
+        }
+        const std::string policy =
+            "not_found_policy=reject: no such order at the broker in " + std::to_string(answers) +
+            " consecutive runs, " + std::to_string(options_.grace_period.count()) +
+            " s or more after the request";
+        orders::OrderService::ReconcileResult r = orders_.reject_not_found(o.id, policy);
+        using R = orders::OrderService::Reconciled;
+        if (r.result == R::Failed) {
+            run.note_error("reject_not_found", account, r.detail);
+            continue;
+        }
+        {
+            std::lock_guard lock(mutex_);
+            states_[run.broker].not_found.erase(o.id);
+        }
+        if (r.result == R::Unchanged) continue;  // settled meanwhile
+        ++run.fixed["not_found_rejected"];
+        std::string d;
+        json::Writer(&d)
+            .begin_object()
+            .field("kind", "not_found_at_broker")
+            .field("account_id", account)
+            .field("order_id", o.id)
+            .field("fixed", r.detail)
+            .end_object();
+        run.note_drift(metrics_, "not_found_at_broker", std::move(d));
+        run.note_change(o.id, r.detail);
+    }
+    // Counters of orders no longer pending (settled some other way) are dropped.
+    std::lock_guard lock(mutex_);
+    auto& nf = states_[run.broker].not_found;
+    std::set<std::string> live_ids;
+    for (const auto& o : live) live_ids.insert(o.id);
+    for (auto it = nf.begin(); it != nf.end();)
+        it = live_ids.count(it->first) ? std::next(it) : nf.erase(it);
+}
+
+void Reconciler::reconcile_positions(Run& run, const std::string& account) {
+    if (!declared(*run.port, OG_CAP_REPORT_POSITIONS) || !positions_) return;
+    if (!pace(run)) return;
+    std::vector<Position> theirs;
+    try {
+        theirs = run.port->positions(account);
+    } catch (const sdk::Error& e) {
+        run.note_error("positions", account, e.what());
+        return;
+    }
+    std::map<std::string, std::pair<Decimal, Decimal>> by_instrument;  // ours, theirs
+    for (const auto& p : positions_->snapshot(std::vector<std::string>{account}))
+        if (p.broker == run.broker) by_instrument[key2(p.symbol, p.exchange)].first = p.quantity;
+    for (const auto& p : theirs) by_instrument[key2(p.symbol, p.exchange)].second = p.quantity;
+    run.found["broker_positions"] += theirs.size();
+    for (const auto& [k, q] : by_instrument) {
+        if (q.first == q.second) continue;
+        const size_t nul = k.find('\0');
+        std::string d;
+        json::Writer(&d)
+            .begin_object()
+            .field("kind", "position")
+            .field("account_id", account)
+            .field("symbol", k.substr(0, nul))
+            .field("exchange", k.substr(nul + 1))
+            .field("gateway", q.first.to_string())
+            .field("broker", q.second.to_string())
+            .end_object();
+        spdlog::warn("event=reconcile_drift kind=position broker={} account_id={} symbol={} "
+                     "gateway={} broker_quantity={}",
+                     run.broker, account, k.substr(0, nul), q.first.to_string(),
+                     q.second.to_string());
+        run.note_drift(metrics_, "position", std::move(d));
+    }
+}
+
+void Reconciler::reconcile_account_figures(Run& run, const std::string& account) {
+    if (!declared(*run.port, OG_CAP_REPORT_ACCOUNT)) return;
+    if (!pace(run)) return;
+    // The gateway keeps no cash ledger of its own to compare with: the broker's figures are
+    // read (an account the broker cannot report is an error of the run) and kept in the report.
+    try {
+        Account a = run.port->account(account);
+        ++run.found["broker_accounts"];
+        (void)a;
+    } catch (const sdk::Error& e) {
+        run.note_error("account", account, e.what());
+    }
+}
+
+void Reconciler::store_run(const Run& run, const std::string& status) {
+    std::string report;
+    json::Writer w(&report);
+    w.begin_object()
+        .field("trigger", run.trigger)
+        .field("lease", run.lease)
+        .field("since", run.since_ns ? timefmt::rfc3339_ms(run.since_ns) : "")
+        .key("accounts")
+        .begin_array();
+    for (const auto& a : run.accounts) w.string(a);
+    w.end_array().key("reports_read").begin_array();
+    for (const auto& a : run.used) w.string(a);
+    w.end_array().key("reports_skipped").begin_array();
+    for (const auto& a : run.skipped) {
+        w.begin_object().field("report", a).field("reason", "not declared by the plugin").end_object();
+    }
+    w.end_array().key("found").begin_object();
+    for (const auto& [k, v] : run.found) w.field_int(k, static_cast<int64_t>(v));
+    w.end_object().key("fixed").begin_object();
+    for (const auto& [k, v] : run.fixed) w.field_int(k, static_cast<int64_t>(v));
+    w.end_object().key("drift_counts").begin_object();
+    for (const auto& [k, v] : run.drift_counts) w.field_int(k, static_cast<int64_t>(v));
+    w.end_object().key("drift").begin_array();
+    for (const auto& d : run.drift) w.raw(d);
+    w.end_array().key("changes").begin_array();
+    for (const auto& c : run.changes) w.raw(c);
+    w.end_array().key("errors").begin_array();
+    for (const auto& e : run.errors) w.raw(e);
+    w.end_array().end_object();
+
+    WriteOp op;
+    op.kind = WriteKind::UpsertReconRun;
+    op.recon_run.id = run.id;
+    op.recon_run.broker = run.broker;
+    op.recon_run.status = status;
+    op.recon_run.report_json = std::move(report);
+    op.recon_run.started_at_ns = run.started_ns;
+    op.recon_run.finished_at_ns = status == "RUNNING" ? 0 : clock_->now_ns();
+    try {
+        storage_.write_batch({op});
+    } catch (const sdk::Error& e) {
+        // The run's fixes are durable on their own; only its record is lost. Loud.
+        spdlog::error("event=reconcile_run_not_stored broker={} run_id={} status={} error=\"{}\"",
+                      run.broker, run.id, status, e.what());
+    }
+}
+
+}  // namespace ordergate::reconcile
