@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "api/api.hpp"
@@ -17,6 +18,7 @@
 #include "idempotency/redis_store.hpp"
 #include "idempotency/storage_store.hpp"
 #include "json/json.hpp"
+#include "logging/log_format.hpp"
 #include "metrics/metrics.hpp"
 #include "orders/order_service.hpp"
 #include "ordergate/sdk_version.h"
@@ -460,18 +462,36 @@ void Gateway::stop() {
     spdlog::info("event=stopped");
 }
 
-int run_serve(const std::string& config_path, const std::string& executable_dir) {
+int run_serve(const std::string& config_path, const std::string& executable_dir,
+              const std::string& log_format) {
+    // A format given on the command line holds from the first line: a log shipper reading JSON
+    // gets the configuration error as JSON too.
+    std::optional<logging::Format> format;
+    if (!log_format.empty()) {
+        format = logging::parse_format(log_format);
+        if (!format) {
+            std::cerr << "ordergate serve: --log-format must be text or json, got '" << log_format
+                      << "'\n";
+            return 2;
+        }
+        logging::set_format(*format);
+    }
     config::Config cfg;
     try {
         cfg = config_path.empty() ? config::load_default_config() : config::load_config(config_path);
     } catch (const std::exception& e) {
-        std::cerr << "ordergate: configuration error: " << e.what() << "\n";
+        if (format == logging::Format::Json)
+            spdlog::critical("event=configuration_error error=\"{}\"", e.what());
+        else
+            std::cerr << "ordergate: configuration error: " << e.what() << "\n";
         return 2;
     }
+    if (!format) format = logging::parse_format(cfg.logging.format).value_or(logging::Format::Text);
+    logging::set_format(*format);
     spdlog::set_level(spdlog::level::from_str(cfg.logging.level));
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
-    spdlog::info("event=starting version={} config={}", ORDERGATE_SDK_VERSION_STRING,
-                 cfg.source_path);
+    spdlog::info("event=starting version={} config=\"{}\" log_format={} log_level={}",
+                 ORDERGATE_SDK_VERSION_STRING, cfg.source_path, logging::format_name(*format),
+                 cfg.logging.level);
     // Signals are taken by sigwait below, in this thread only.
     sigset_t set;
     sigemptyset(&set);
@@ -484,7 +504,9 @@ int run_serve(const std::string& config_path, const std::string& executable_dir)
         gateway.start();
     } catch (const std::exception& e) {
         spdlog::critical("event=startup_failed error=\"{}\"", e.what());
-        std::cerr << "ordergate: cannot start: " << e.what() << "\n";
+        // The plain line is for a person at a terminal; a JSON reader has the one above.
+        if (*format == logging::Format::Text)
+            std::cerr << "ordergate: cannot start: " << e.what() << "\n";
         return 1;
     }
     int sig = 0;

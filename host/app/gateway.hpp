@@ -33,8 +33,11 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-// `ordergate serve --config F`: runs until SIGTERM/SIGINT. Returns the process exit code.
-int run_serve(const std::string& config_path, const std::string& executable_dir);
+// `ordergate serve --config F [--log-format text|json]`: runs until SIGTERM/SIGINT. Returns the
+// process exit code. `log_format` ("text", "json"; empty: the configuration's logging.format)
+// applies from the first line on, a configuration error included.
+int run_serve(const std::string& config_path, const std::string& executable_dir,
+              const std::string& log_format = "");
 // `ordergate config validate F`: prints the redacted configuration or the error.
 int run_config_validate(const std::string& config_path);
 

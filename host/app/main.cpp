@@ -15,8 +15,9 @@ namespace {
 
 void usage(std::ostream& out) {
     out << "usage:\n"
-           "  ordergate serve [--config FILE]         run the gateway (default: the embedded\n"
-           "                                          configs/default.yaml)\n"
+           "  ordergate serve [--config FILE] [--log-format text|json]\n"
+           "                                          run the gateway (default: the embedded\n"
+           "                                          configs/default.yaml; text logs)\n"
            "  ordergate config validate FILE          check a configuration file\n"
            "  ordergate plugin check FILE.so [--config plugin.yaml]\n"
            "                                          run the plugin contract test kit\n"
@@ -49,19 +50,23 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (cmd == "serve") {
-        std::string config;
+        std::string config, log_format;
         for (size_t i = 1; i < args.size(); ++i) {
             if (args[i] == "--config" && i + 1 < args.size()) {
                 config = args[++i];
             } else if (args[i].rfind("--config=", 0) == 0) {
                 config = args[i].substr(9);
+            } else if (args[i] == "--log-format" && i + 1 < args.size()) {
+                log_format = args[++i];
+            } else if (args[i].rfind("--log-format=", 0) == 0) {
+                log_format = args[i].substr(13);
             } else {
                 std::cerr << "ordergate serve: unknown argument '" << args[i] << "'\n";
                 usage(std::cerr);
                 return 2;
             }
         }
-        return ordergate::app::run_serve(config, executable_dir());
+        return ordergate::app::run_serve(config, executable_dir(), log_format);
     }
     if (cmd == "config") {
         if (args.size() == 3 && args[1] == "validate")

@@ -487,14 +487,14 @@ Authenticator::Impl::FetchOutcome Authenticator::Impl::fetch_keys(uint64_t seen_
     } catch (const std::invalid_argument& e) {
         error = e.what();
     }
-    for (const auto& s : parsed.skipped) spdlog::info("auth jwks_key=skipped why=\"{}\"", s);
+    for (const auto& s : parsed.skipped) spdlog::info("event=auth jwks_key=skipped why=\"{}\"", s);
     if (!error.empty()) {
         fetch_failures.fetch_add(1, std::memory_order_relaxed);
         {
             std::lock_guard lock(state_mu);
             last_failed = true;
         }
-        spdlog::warn("auth jwks_fetch=failed cached_keys={} error=\"{}\"", held, error);
+        spdlog::warn("event=auth jwks_fetch=failed cached_keys={} error=\"{}\"", held, error);
         return FetchOutcome::Failed;
     }
     auto fresh = std::make_shared<const KeyList>(std::move(parsed.keys));
@@ -515,7 +515,7 @@ Authenticator::Impl::FetchOutcome Authenticator::Impl::fetch_keys(uint64_t seen_
         ++generation;
     }
     if (dropped) cache_clear();  // tokens verified by a withdrawn key must be verified again
-    spdlog::info("auth jwks_fetch=ok keys={} skipped={} dropped_keys={}", fresh->size(),
+    spdlog::info("event=auth jwks_fetch=ok keys={} skipped={} dropped_keys={}", fresh->size(),
                  parsed.skipped.size(), dropped);
     return FetchOutcome::Fetched;
 }
@@ -560,7 +560,7 @@ Authenticator::Authenticator(AuthConfig cfg, std::shared_ptr<Clock> clock,
         return;
     }
     impl_->validate_and_prepare();
-    spdlog::info("auth enabled=true jwks={} hs256={} api_keys={} leeway_s={} jwks_ttl_s={}",
+    spdlog::info("event=auth enabled=true jwks={} hs256={} api_keys={} leeway_s={} jwks_ttl_s={}",
                  impl_->fetcher ? "on" : "off", impl_->cfg.hs256_secret ? "on" : "off",
                  impl_->api_keys.size(), impl_->cfg.leeway.count(), impl_->cfg.jwks_ttl.count());
 }
@@ -583,7 +583,7 @@ AuthResult Authenticator::authenticate(std::string_view authorization_header,
         if (space == std::string_view::npos) return fail(invalid("token_empty"));
         return impl_->verify_jwt(trim(header.substr(space)));
     } catch (const std::exception& e) {
-        spdlog::error("auth internal_error=\"{}\"", e.what());
+        spdlog::error("event=auth internal_error=\"{}\"", e.what());
         return fail({Failure::Unavailable, "auth_internal"});
     }
 }
@@ -593,7 +593,7 @@ AuthResult Authenticator::authenticate_token(std::string_view token) {
     try {
         return impl_->verify_jwt(token);
     } catch (const std::exception& e) {
-        spdlog::error("auth internal_error=\"{}\"", e.what());
+        spdlog::error("event=auth internal_error=\"{}\"", e.what());
         return fail({Failure::Unavailable, "auth_internal"});
     }
 }

@@ -516,17 +516,27 @@ void Parser::read_auth(const Entry& e) {
     }
 }
 
+namespace {
+const std::vector<std::string> kLogLevels = {"trace", "debug", "info", "warn",
+                                             "error", "critical", "off"};
+const char* const kLogLevelsText = "must be one of trace, debug, info, warn, error, critical, off";
+bool is_log_level(const std::string& level) {
+    return std::find(kLogLevels.begin(), kLogLevels.end(), level) != kLogLevels.end();
+}
+}  // namespace
+
 void Parser::read_logging(const Entry& e) {
-    for (const Entry& k : entries(e, {"level"})) {
+    for (const Entry& k : entries(e, {"level", "format"})) {
         if (k.key == "level") {
             std::string level = string_value(k);
-            static const std::vector<std::string> kLevels = {"trace", "debug",    "info", "warn",
-                                                             "error", "critical", "off"};
-            if (std::find(kLevels.begin(), kLevels.end(), level) == kLevels.end())
-                fail(k.where, k.path,
-                     "must be one of trace, debug, info, warn, error, critical, off; got '" +
-                         level + "'");
+            if (!is_log_level(level))
+                fail(k.where, k.path, std::string(kLogLevelsText) + "; got '" + level + "'");
             cfg_.logging.level = level;
+        } else if (k.key == "format") {
+            std::string format = string_value(k);
+            if (format != "text" && format != "json")
+                fail(k.where, k.path, "must be text or json; got '" + format + "'");
+            cfg_.logging.format = format;
         }
     }
 }
@@ -634,6 +644,15 @@ void Parser::apply_overrides() {
     if (auto v = get("REDIS_REQUIRED"))
         cfg_.idempotency.redis_required = parse_bool(*v, "idempotency.redis_required");
     if (auto v = get("AUTH_ENABLED")) cfg_.auth.enabled = parse_bool(*v, "auth.enabled");
+    // The operator's level for this run (systemd's EnvironmentFile, a container's -e) wins over
+    // the file's, so debugging a host never needs an edited configuration.
+    if (auto v = get("ORDERGATE_LOG_LEVEL")) {
+        if (!is_log_level(v->first.value))
+            fail(v->second, "logging.level",
+                 std::string(kLogLevelsText) + "; got '" + v->first.value + "'");
+        cfg_.logging.level = v->first.value;
+        origins_["logging.level"] = v->second;
+    }
     struct Text {
         const char* var;
         const char* key;

@@ -24,6 +24,7 @@
 //       REDIS_REQUIRED  -> idempotency.redis_required (true/false)
 //       AUTH_ENABLED    -> auth.enabled (true/false)
 //       JWKS_URL, JWT_ISSUER, JWT_AUDIENCE -> auth.jwks_url, auth.issuer, auth.audience
+//       ORDERGATE_LOG_LEVEL -> logging.level
 //       USE_CONFIG_SERVICE -> turns on the config service as a secrets source (secrets.hpp)
 //     A bad value is an error naming the variable ("environment variable PORT: http.port: ...").
 //  5. Cross-checks (at least one broker and one account, unique names, references, auth
@@ -164,7 +165,9 @@ struct AuthConfig {
 };
 
 struct LoggingConfig {
-    std::string level = "info";  // trace|debug|info|warn|error|critical|off
+    std::string level = "info";   // trace|debug|info|warn|error|critical|off
+    std::string format = "text";  // text (key=value) | json (one object per line); the serve
+                                  // command's --log-format wins
 };
 
 // Where secrets came from (for describe() and the start-up log).

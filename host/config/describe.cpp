@@ -107,7 +107,7 @@ std::string describe(const Config& c) {
     } else if (!a.api_keys.empty() || a.hs256_secret) {
         out << " (api_keys=" << a.api_keys.size() << " configured but unused)";
     }
-    out << "\nlogging: level=" << c.logging.level;
+    out << "\nlogging: level=" << c.logging.level << " format=" << c.logging.format;
     out << "\nsecrets: environment, *_FILE files";
     if (c.secrets.config_service)
         out << ", config service " << c.secrets.config_service_url << " ("

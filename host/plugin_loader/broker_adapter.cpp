@@ -174,13 +174,15 @@ struct PluginBroker::SinkState {
     void rejected(const char* what, const std::string& why) {
         uint64_t n = invalid.fetch_add(1) + 1;
         if (worth_logging(n))
-            library->logger().warn("plugin={} broker={} dropped malformed {}: {} invalid_total={}",
+            library->logger().warn("event=plugin_event_dropped plugin={} broker={} what=\"{}\" "
+                                   "why=\"{}\" invalid_total={}",
                                    library->info().name, broker, what, detail::one_line(why), n);
     }
     void handler_failed(const char* what, const std::string& why) {
         uint64_t n = handler_failures.fetch_add(1) + 1;
         if (worth_logging(n))
-            library->logger().error("broker={} event handler failed on {}: {} failures_total={}",
+            library->logger().error("event=broker_event_handler_failed broker={} what=\"{}\" "
+                                    "error=\"{}\" failures_total={}",
                                     broker, what, detail::one_line(why), n);
     }
 
@@ -295,7 +297,7 @@ PluginBroker::~PluginBroker() {
     try {
         stop();
     } catch (const std::exception& e) {
-        library_->logger().error("plugin={} broker={} stop failed while destroying: {}",
+        library_->logger().error("event=broker_stop_failed plugin={} broker={} error=\"{}\"",
                                  library_->info().name, name_, e.what());
     }
     if (size_t stuck = pool_->stats().running; stuck > 0) {

@@ -31,7 +31,7 @@ void check_status(const PluginLibrary& lib, const char* function, og_status stat
     std::string message = err.message();
     if (message.empty()) message = std::string(to_string(s)) + " (no message)";
     if (s == Status::Internal)
-        lib.logger().error("plugin={} op={} status=internal message=\"{}\"", name, function,
+        lib.logger().error("event=plugin_internal_error plugin={} op={} message=\"{}\"", name, function,
                            message);
     throw sdk::Error(s, name + " " + function + ": " + message);
 }
@@ -39,7 +39,7 @@ void check_status(const PluginLibrary& lib, const char* function, og_status stat
 void fail_internal(const PluginLibrary& lib, const char* function, const std::string& what) {
     const std::string& name = lib.info().name;
     std::string text = one_line(what);
-    lib.logger().error("plugin={} op={} misbehaved: {}", name, function, text);
+    lib.logger().error("event=plugin_misbehaved plugin={} op={} detail=\"{}\"", name, function, text);
     throw sdk::Error(Status::Internal, name + " " + function + ": " + text);
 }
 

@@ -49,7 +49,7 @@ struct Services {
                 case OG_LOG_ERROR: lvl = spdlog::level::err; break;
                 default: break;  // an unknown level is logged as a warning
             }
-            self->logger->log(lvl, "plugin={} {}", self->plugin_name, text);
+            self->logger->log(lvl, "event=plugin_log plugin={} {}", self->plugin_name, text);
         } catch (const std::exception& e) {
             // Never let anything unwind into the plugin; the log line is lost, say so on stderr.
             std::fprintf(stderr, "ordergate: failed to log a plugin message: %s\n", e.what());
@@ -365,7 +365,7 @@ std::shared_ptr<PluginLibrary> load_plugin(const std::string& path_in, og_kind e
 
     services.plugin_name = info.name;
     services.logger->info(
-        "plugin loaded name={} kind={} version={} abi={}.{} sdk={} path={}", info.name,
+        "event=plugin_loaded name={} kind={} version={} abi={}.{} sdk={} path={}", info.name,
         kind_name(info.kind), info.version, info.abi_major, info.abi_minor, info.sdk_version,
         path);
     auto library = std::make_shared<PluginLibrary>(std::move(impl));

@@ -80,7 +80,8 @@ public:
 
 // The services the host gives a plugin (og_host_services).
 struct HostServicesConfig {
-    // Where the plugin's log lines go, as "plugin=<name> <message>". NULL: spdlog's default.
+    // Where the plugin's log lines go, as "event=plugin_log plugin=<name> <message>". NULL:
+    // spdlog's default.
     std::shared_ptr<spdlog::logger> logger;
     // Wall clock, Unix epoch ns; must be callable from any thread. Empty: the system clock.
     std::function<int64_t()> now_ns;

@@ -149,7 +149,10 @@ void GatewayProcess::spawn() {
     envp.push_back(nullptr);
     std::string bin = gateway_binary();
     std::string serve = "serve", flag = "--config", config = options_.config;
-    std::vector<char*> argv = {bin.data(), serve.data(), flag.data(), config.data(), nullptr};
+    std::vector<std::string> extra = options_.args;
+    std::vector<char*> argv = {bin.data(), serve.data(), flag.data(), config.data()};
+    for (auto& a : extra) argv.push_back(a.data());
+    argv.push_back(nullptr);
     const int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (log_fd < 0) throw std::runtime_error("cannot open " + log_path_);
 

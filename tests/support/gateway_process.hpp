@@ -48,6 +48,7 @@ struct GatewayOptions {
     std::string data_dir;                       // empty: a fresh temporary directory
     std::chrono::seconds startup_timeout{30};
     bool expect_start = true;                   // false: the process is expected to exit
+    std::vector<std::string> args;              // after `serve --config FILE` (--log-format json)
 };
 
 class GatewayProcess {
@@ -67,7 +68,8 @@ public:
     // Waits for the process to exit by itself (expect_start = false); returns its exit status or
     // -1 on timeout.
     int wait_exit(std::chrono::seconds timeout);
-    std::string log() const;
+    std::string log() const;  // the last 8000 bytes of the output
+    const std::string& log_path() const { return log_path_; }  // all of it
 
     HttpResult get(const std::string& path,
                    const std::vector<std::pair<std::string, std::string>>& headers = {}) const {

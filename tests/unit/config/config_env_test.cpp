@@ -283,6 +283,19 @@ TEST(ConfigOverrides, AuthDisabledByEnvironment) {
     EXPECT_FALSE(c.auth.enabled);
 }
 
+TEST(ConfigOverrides, LogLevelFromTheEnvironmentWinsOverTheFile) {
+    Config c = parse(kMinimal + "logging:\n  level: warn\n", {{"ORDERGATE_LOG_LEVEL", "debug"}});
+    EXPECT_EQ(c.logging.level, "debug");
+    EXPECT_TRUE(has(c.overrides_applied, "ORDERGATE_LOG_LEVEL"));
+    // Empty counts as unset, like every override.
+    EXPECT_EQ(parse(kMinimal + "logging:\n  level: warn\n", {{"ORDERGATE_LOG_LEVEL", ""}})
+                  .logging.level,
+              "warn");
+    EXPECT_EQ(error_of(kMinimal, {{"ORDERGATE_LOG_LEVEL", "verbose"}}),
+              "environment variable ORDERGATE_LOG_LEVEL: logging.level: must be one of trace, "
+              "debug, info, warn, error, critical, off; got 'verbose'");
+}
+
 TEST(ConfigOverrides, BadUseConfigServiceNamesTheVariable) {
     EXPECT_EQ(error_of(kMinimal, {{"USE_CONFIG_SERVICE", "1"}}),
               "environment variable USE_CONFIG_SERVICE: must be true or false, got '1'");

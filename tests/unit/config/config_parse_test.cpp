@@ -270,6 +270,13 @@ TEST(ConfigErrors, LoggingLevelIsChecked) {
                                   "t.yaml:8: logging.level: must be one of"));
 }
 
+TEST(ConfigErrors, LoggingFormatIsChecked) {
+    EXPECT_EQ(error_of(kMinimal + "logging:\n  format: xml\n"),
+              "t.yaml:8: logging.format: must be text or json; got 'xml'");
+    EXPECT_EQ(parse(kMinimal + "logging:\n  format: json\n").logging.format, "json");
+    EXPECT_EQ(parse(kMinimal).logging.format, "text");
+}
+
 TEST(ConfigErrors, DuplicateBrokerNames) {
     EXPECT_EQ(
         error_of(R"(brokers:
