@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command from a fresh Debian 12 clone to every test: installs packages, builds, runs ctest,
-# then runs the tests again in two more trees:
+# installs the .deb with dpkg -i when CI=true and root, then runs the tests again in two more trees:
 #   build-asan  the unit, plugin and integration tests built with AddressSanitizer and UBSan
 #               (g++, -O1; plugins built in the same tree, so dlopen() shares the ASan runtime);
 #   build-fuzz  the libFuzzer targets of tests/fuzz (clang), each for a bounded time.
@@ -25,6 +25,13 @@ run_ctest() {
 
 scripts/build.sh
 run_ctest "${BUILD_DIR:-build}" --no-tests=error
+
+# The .deb installed for real with dpkg -i, run, removed with dpkg -r and -P. It changes the
+# machine (a package, a user), so only on CI's own machine as root; ctest's packaging.deb checks
+# the same files extracted into a scratch root everywhere.
+if [ "${CI:-}" = true ] && [ "$(id -u)" = 0 ]; then
+  tests/packaging/dpkg_install_test.sh "${BUILD_DIR:-build}" || failed+=("dpkg-install")
+fi
 
 if [ "${SANITIZE:-1}" != 0 ]; then
   start=$SECONDS
