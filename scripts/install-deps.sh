@@ -11,9 +11,10 @@ build_pkgs=(g++ cmake ninja-build make pkg-config ccache git ca-certificates cur
   prometheus-cpp-dev rapidjson-dev libgtest-dev libgmock-dev libsqlite3-dev libpq-dev libssl-dev)
 # libclang-rt-14-dev: clang's libFuzzer and sanitizer runtimes (tests/fuzz), only recommended
 # by clang, so --no-install-recommends leaves it out; llvm: llvm-symbolizer for readable reports;
-# systemd: systemd-analyze verify on the packaged unit (installing it starts nothing).
+# systemd: systemd-analyze verify on the packaged unit; prometheus: promtool for the packaged alert
+# rules (tests/packaging).
 test_pkgs=(postgresql redis-server clang libclang-rt-14-dev llvm libc++-dev libc++abi-dev wrk procps
-  systemd)
+  systemd prometheus)
 pkgs=("${build_pkgs[@]}")
 [ "${1:-}" = "--run" ] || pkgs+=("${test_pkgs[@]}")
 

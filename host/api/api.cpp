@@ -519,7 +519,12 @@ struct Api::Impl {
     void metrics(Request&, Response& res, const auth::Principal&) {
         res.status = 200;
         res.content_type = "text/plain; version=0.0.4; charset=utf-8";
-        res.body = deps.metrics ? deps.metrics->serialize() : std::string();
+        if (!deps.metrics) return;
+        // ordergate_component_up is what alerts on storage, Redis and brokers read: checked at
+        // each scrape, so it is current even where nothing polls /health/ready.
+        if (deps.readiness)
+            for (const auto& c : deps.readiness()) deps.metrics->set_ready(c.component, c.ok);
+        res.body = deps.metrics->serialize();
     }
 
     void openapi(Request&, Response& res, const auth::Principal&) {

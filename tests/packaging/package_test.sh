@@ -37,7 +37,8 @@ depends=" $(dpkg-deb -f "$deb" Depends | tr -d ' ' | tr ',' ' ') "
 contents=$(dpkg-deb -c "$deb" | awk '{print $6}')
 for f in ./usr/bin/ordergate ./usr/lib/ordergate/plugins/broker-paper.so \
          ./usr/lib/ordergate/plugins/storage-sqlite.so ./etc/ordergate/ordergate.yaml \
-         ./lib/systemd/system/ordergate.service; do
+         ./lib/systemd/system/ordergate.service ./usr/share/ordergate/prometheus/alerts.yml \
+         ./usr/share/ordergate/grafana/ordergate.json; do
   grep -qx -- "$f" <<<"$contents" || fail "$f is not in the package"
 done
 # Nothing of the tests, and no data directory: postinst makes it, so dpkg never removes it.
