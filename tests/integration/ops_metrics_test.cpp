@@ -95,8 +95,8 @@ TEST(OpsMetrics, EveryMetricTheAlertsAndTheDashboardNameIsExported) {
     auto placed = http(gw.port(), "POST", "/api/v1/orders", order("ACC1"), json_headers("ops-1"));
     ASSERT_EQ(placed.status, 201) << placed.body;
     // A retry of the same request: the stored answer (idempotency outcome "replayed").
-    EXPECT_EQ(http(gw.port(), "POST", "/api/v1/orders", order("ACC1"), json_headers("ops-1")).status,
-              201);
+    auto retried = http(gw.port(), "POST", "/api/v1/orders", order("ACC1"), json_headers("ops-1"));
+    EXPECT_EQ(retried.status, 201) << retried.body;
     // The ack is lost (unknown outcome, 202); reconciliation finds the order: drift.
     auto lost = http(gw.port(), "POST", "/api/v1/orders", order("LOST1"), json_headers("ops-2"));
     ASSERT_EQ(lost.status, 202) << lost.body;
