@@ -4,7 +4,8 @@
 # control data, extracts them into a scratch root with `dpkg -x`, and runs the extracted files:
 # `ordergate --version`, `ordergate config validate` on the packaged configuration, the gateway
 # itself on that configuration (data redirected with ORDERGATE_DATA_DIR) until /health/ready
-# answers 200 and an order is accepted, and the plugin template against the packaged SDK.
+# answers 200 and an order is accepted, the container image's command and HEALTHCHECK on the same
+# files, and the plugin template against the packaged SDK.
 #   package_test.sh <build-dir> <work-dir>
 set -euo pipefail
 build=$(cd "$1" && pwd) work=$2
@@ -107,6 +108,39 @@ grep -q "\"path\":\"$root/usr/lib/ordergate/plugins/broker-paper.so\"" "$work/ga
   { cat "$work/gateway.log"; fail "broker-paper was not loaded from the package"; }
 [ -f "$work/data/ordergate.db" ] || fail "no database in ORDERGATE_DATA_DIR"
 [ -f "$work/data/paper.journal" ] || fail "no paper journal in ORDERGATE_DATA_DIR"
+
+echo "== the container image's command, on the same files (packaging/Dockerfile)"
+# The runtime stage is the .deb installed on debian:12-slim: the files extracted above. The image
+# runs `ordergate serve` (the embedded default) in WORKDIR /var/lib/ordergate and probes
+# /health/ready with its HEALTHCHECK command, which runs here as Docker would run it.
+dockerfile=$(dirname "$0")/../../packaging/Dockerfile
+for line in 'FROM debian:12 AS build' 'FROM debian:12-slim' 'USER ordergate' \
+            'WORKDIR /var/lib/ordergate' 'VOLUME /var/lib/ordergate' \
+            'ENTRYPOINT ["/usr/bin/ordergate"]' 'CMD ["serve"]'; do
+  grep -qxF -- "$line" "$dockerfile" || fail "the Dockerfile has no '$line'"
+done
+probe=$(awk '/^HEALTHCHECK /{on=1} on{print; if ($0 !~ /\\$/) exit}' "$dockerfile" |
+        sed -e ':a' -e '/\\$/N; s/\\\n//; ta' | sed 's/^HEALTHCHECK .* CMD //')
+[[ $probe == *"/health/ready"* ]] || fail "no HEALTHCHECK on /health/ready: $probe"
+port=$(free_port package_test)
+mkdir -p "$work/image-workdir"
+(cd "$work/image-workdir" && exec env -u OG_PLUGIN_DIR PORT="$port" "$bin" serve) \
+  >"$work/image.log" 2>&1 &
+pid=$!
+trap stop EXIT
+healthy=
+for _ in $(seq 300); do
+  kill -0 "$pid" 2>/dev/null || { cat "$work/image.log"; fail "the image's command exited"; }
+  if PORT=$port sh -c "$probe" 2>/dev/null; then healthy=1; break; fi
+  sleep 0.1
+done
+[ -n "$healthy" ] || { cat "$work/image.log"; fail "the HEALTHCHECK never passed"; }
+kill -TERM "$pid"
+trap - EXIT
+wait "$pid" || { cat "$work/image.log"; fail "the image's command did not exit 0 on SIGTERM"; }
+grep -q "path=$root/usr/lib/ordergate/plugins/broker-paper.so" "$work/image.log" ||
+  { cat "$work/image.log"; fail "the image's command did not load the packaged broker-paper"; }
+[ -f "$work/image-workdir/data/ordergate.db" ] || fail "no ./data/ordergate.db in WORKDIR"
 
 echo "== the plugin template against the packaged SDK"
 cp -r "$root/usr/share/ordergate-sdk/template/broker-example" "$work/plugin"
