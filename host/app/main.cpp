@@ -56,10 +56,13 @@ int main(int argc, char** argv) {
                 config = args[++i];
             } else if (args[i].rfind("--config=", 0) == 0) {
                 config = args[i].substr(9);
-            } else if (args[i] == "--log-format" && i + 1 < args.size()) {
-                log_format = args[++i];
-            } else if (args[i].rfind("--log-format=", 0) == 0) {
-                log_format = args[i].substr(13);
+            } else if ((args[i] == "--log-format" && i + 1 < args.size()) ||
+                       args[i].rfind("--log-format=", 0) == 0) {
+                log_format = args[i] == "--log-format" ? args[++i] : args[i].substr(13);
+                if (log_format.empty()) {  // empty would mean "as the configuration says"
+                    std::cerr << "ordergate serve: --log-format needs text or json\n";
+                    return 2;
+                }
             } else {
                 std::cerr << "ordergate serve: unknown argument '" << args[i] << "'\n";
                 usage(std::cerr);
