@@ -255,6 +255,11 @@ size_t OrderService::open_orders(const std::string& broker) const {
     return n;
 }
 
+void OrderService::set_reconcile_request(std::function<void(const std::string&)> ask) {
+    std::lock_guard lock(reconcile_request_mutex_);
+    reconcile_request_ = std::move(ask);
+}
+
 void OrderService::hold_writes(const std::string& broker) {
     std::lock_guard lock(held_mutex_);
     held_brokers_.insert(broker);

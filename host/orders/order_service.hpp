@@ -192,6 +192,9 @@ public:
     // Cancels go through (always safe: reconciliation settles them like any other).
     void hold_writes(const std::string& broker);
     void open_writes(const std::string& broker);
+    // Called (on the writer thread; it must not block) with a broker whose order state storage
+    // missed: a write behind the answer failed. The gateway asks the reconciler for a run.
+    void set_reconcile_request(std::function<void(const std::string& broker)> ask);
 
     // ---- ports::BrokerEvents (plugin threads) -----------------------------------------------
     void on_order_update(const std::string& broker, const OrderReport& report) override;
@@ -403,6 +406,8 @@ private:
     mutable std::mutex held_mutex_;
     mutable std::condition_variable held_cv_;
     std::set<std::string> held_brokers_;
+    std::mutex reconcile_request_mutex_;
+    std::function<void(const std::string&)> reconcile_request_;
 };
 
 }  // namespace ordergate::orders

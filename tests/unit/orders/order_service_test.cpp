@@ -888,6 +888,35 @@ TEST_F(OrderServiceTest, WriteBehindAckIsKeptWhileStorageIsDownAndLandsWhenItRet
     EXPECT_EQ(stored->broker_order_id, "B1");
 }
 
+// Issue 14: a write behind the answer that storage refused (another writer changed the row) left
+// memory ahead of storage for good, "only logged". Now the order leaves the cache, so readers get
+// storage's row, and its broker is reconciled at once.
+TEST_F(OrderServiceTest, WriteBehindConflictDropsTheStaleOrderAndAsksForReconciliation) {
+    std::vector<std::string> asked;
+    std::mutex m;
+    service_->set_reconcile_request([&](const std::string& broker) {
+        std::lock_guard lock(m);
+        asked.push_back(broker);
+    });
+    broker_.on_place([&](const OrderRequest& r) {
+        storage_.conflict_next_updates(1);  // the ack's write behind the answer loses a race
+        return ack_of(r, "B1");
+    });
+    auto res = service_->place(limit_buy("c1"), scope_, origin_);
+    ASSERT_TRUE(res.has_value()) << res.error().detail;
+    EXPECT_EQ(res->order.status, OrderStatus::Open);
+    service_->flush();
+    {
+        std::lock_guard lock(m);
+        EXPECT_EQ(asked, std::vector<std::string>{"paper"});
+    }
+    // What readers see is storage's row, not the memory that ran ahead of it.
+    auto stored = storage_.stored_order(res->order.id);
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(current(res->order.id).status, stored->status);
+    EXPECT_EQ(current(res->order.id).version, stored->version);
+}
+
 // ---- exactness (issue 13) ---------------------------------------------------------------------
 
 // A service over the same storage, as after a crash and restart: nothing of the first one's
