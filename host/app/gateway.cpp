@@ -287,6 +287,8 @@ void Gateway::start() {
         auto inst = lib->create_broker(b.name, b.settings, &g.relay, limits);
         broker_ptrs[b.name] = inst.get();
         options.broker_timeouts[b.name] = std::chrono::milliseconds(b.timeout_ms);
+        options.heuristic_match_window =
+            std::chrono::seconds(cfg.reconciliation.heuristic_match_seconds);
         g.brokers[b.name] = std::move(inst);
     }
 

@@ -917,6 +917,84 @@ TEST_F(OrderServiceTest, WriteBehindConflictDropsTheStaleOrderAndAsksForReconcil
     EXPECT_EQ(current(res->order.id).version, stored->version);
 }
 
+// ---- reconciliation by terms (issue 14) --------------------------------------------------------
+
+// A broker that keeps no queryable client order id, and a service that may match by terms.
+class HeuristicMatchTest : public OrderServiceTest {
+  protected:
+    void SetUp() override {
+        broker_.set_capabilities(kAllCaps & ~OG_CAP_QUERY_BY_CLIENT_ID);
+        ServiceOptions o;
+        o.heuristic_match_window = std::chrono::seconds(60);
+        service_ = std::make_unique<OrderService>(
+            storage_, std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}},
+            std::vector<AccountRoute>{{"ACC1", "paper"}}, nullptr, &book_, nullptr, clock_, o);
+        service_->recover();
+        service_->open_writes("paper");
+        broker_.on_place([](const OrderRequest&) -> OrderReport {
+            FakeBroker::fail(Status::UnknownOutcome, "connection lost");
+        });
+    }
+    OrderRecord pending(const std::string& cid) {
+        auto res = service_->place(limit_buy(cid), scope_, origin_);
+        EXPECT_TRUE(res.has_value());
+        return res ? res->order : OrderRecord{};
+    }
+    // The venue's report of the order, without the client order id (the venue never kept it).
+    static OrderReport venue_report(const OrderRecord& o, const std::string& boid) {
+        OrderReport r;
+        r.broker_order_id = boid;
+        r.account_id = o.account_id;
+        r.symbol = o.symbol;
+        r.exchange = o.exchange;
+        r.side = o.side;
+        r.order_type = o.order_type;
+        r.time_in_force = o.time_in_force;
+        r.status = OrderStatus::Open;
+        r.quantity = o.quantity;
+        r.filled_quantity = dec("0");
+        r.price = o.price;
+        r.updated_at_ns = o.created_at_ns + 1'000'000'000;
+        return r;
+    }
+};
+
+TEST_F(HeuristicMatchTest, OneCandidateIsMatchedByTermsAndTheEventSaysSo) {
+    OrderRecord o = pending("h1");
+    ASSERT_EQ(o.status, OrderStatus::PendingNew);
+    auto r = service_->reconcile_order("paper", venue_report(o, "V-7"), 0);
+    EXPECT_EQ(r.result, OrderService::Reconciled::Updated) << r.detail;
+    EXPECT_EQ(r.order_id, o.id);
+    OrderRecord now = current(o.id);
+    EXPECT_EQ(now.status, OrderStatus::Open);
+    EXPECT_EQ(now.broker_order_id, "V-7");
+    auto ev = events(o.id);
+    ASSERT_FALSE(ev.empty());
+    EXPECT_EQ(ev.back().source, EventSource::Reconciliation);
+    EXPECT_NE(ev.back().reason.find("heuristic match"), std::string::npos) << ev.back().reason;
+}
+
+TEST_F(HeuristicMatchTest, TwoCandidatesAreLeftAloneNotGuessed) {
+    OrderRecord a = pending("h1");
+    OrderRecord b = pending("h2");
+    auto r = service_->reconcile_order("paper", venue_report(a, "V-8"), 0);
+    EXPECT_EQ(r.result, OrderService::Reconciled::Failed);
+    EXPECT_NE(r.detail.find("matches 2 pending orders"), std::string::npos) << r.detail;
+    EXPECT_EQ(current(a.id).status, OrderStatus::PendingNew);
+    EXPECT_EQ(current(b.id).status, OrderStatus::PendingNew);
+}
+
+TEST_F(HeuristicMatchTest, OutsideTheWindowTheReportIsAnExternalOrder) {
+    OrderRecord o = pending("h1");
+    OrderReport rep = venue_report(o, "V-9");
+    rep.updated_at_ns = o.created_at_ns + 3600LL * 1'000'000'000;
+    auto r = service_->reconcile_order("paper", rep, 0);
+    EXPECT_EQ(r.result, OrderService::Reconciled::Adopted) << r.detail;
+    EXPECT_NE(r.order_id, o.id);
+    EXPECT_EQ(current(o.id).status, OrderStatus::PendingNew);
+    EXPECT_EQ(current(r.order_id).client_order_id, "ext-V-9");
+}
+
 // ---- exactness (issue 13) ---------------------------------------------------------------------
 
 // A service over the same storage, as after a crash and restart: nothing of the first one's
