@@ -73,7 +73,7 @@ OrderService::ReconcileResult OrderService::reconcile_order(const std::string& b
     // A request pending since before the grace period has had its answer: the venue's state
     // now is its outcome. A younger one may still be crossing this report on the wire.
     const bool settle = before.updated_at_ns < settle_before_ns;
-    apply_report(*e, broker, report, Origin{"", EventSource::Reconciliation}, true,
+    apply_report(*e, broker, report, Origin{"", EventSource::Reconciliation, ""}, true,
                  settle ? Answer::Settle : Answer::None);
     if (e->rec.version == before.version) return out;
     out.result = Reconciled::Updated;

@@ -51,7 +51,7 @@ void OrderService::handle_order_update(const std::string& broker, const OrderRep
         return;
     }
     std::lock_guard lock(e->mutex);
-    apply_report(*e, broker, report, Origin{"", EventSource::Broker}, true);
+    apply_report(*e, broker, report, Origin{"", EventSource::Broker, ""}, true);
     if (metrics_) metrics_->broker_event(broker, "order_update", "applied");
 }
 

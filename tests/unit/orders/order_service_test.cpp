@@ -105,7 +105,7 @@ class OrderServiceTest : public ::testing::Test {
     positions::PositionBook book_;
     std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
     AccountScope scope_{false, {"ACC1"}};
-    Origin origin_{"req-1", EventSource::Api};
+    Origin origin_{"req-1", EventSource::Api, ""};
     std::unique_ptr<OrderService> service_;  // last: destroyed before the fakes it uses
 };
 
