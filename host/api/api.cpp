@@ -556,7 +556,7 @@ struct Api::Impl {
                 idempotency::derived_client_order_id(who.key(), req.header("idempotency-key"));
         idempotent(req, res, who, canonical, [&](Response& out, bool& broker_called) {
             auto r = deps.orders->place(order, scope_of(who),
-                                        orders::Origin{req.request_id, EventSource::Api});
+                                        orders::Origin{req.request_id, EventSource::Api, ""});
             if (!r && derived_cid && r.error().code == ErrorCode::DuplicateClientOrderId &&
                 !r.error().order_id.empty())
                 return answer_derived_duplicate(req, out, who, order, r.error().order_id);
@@ -658,7 +658,7 @@ struct Api::Impl {
         body.canonical(&canonical);
         idempotent(req, res, who, canonical, [&](Response& out, bool& broker_called) {
             auto r = deps.orders->modify(req.params["id"], change, scope_of(who),
-                                         orders::Origin{req.request_id, EventSource::Api});
+                                         orders::Origin{req.request_id, EventSource::Api, ""});
             if (!r) {
                 broker_called = r.error().broker_called;
                 return problem(out, r.error(), req);
@@ -670,7 +670,7 @@ struct Api::Impl {
     void cancel(Request& req, Response& res, const auth::Principal& who) {
         idempotent(req, res, who, "", [&](Response& out, bool& broker_called) {
             auto r = deps.orders->cancel(req.params["id"], scope_of(who),
-                                         orders::Origin{req.request_id, EventSource::Api});
+                                         orders::Origin{req.request_id, EventSource::Api, ""});
             if (!r) {
                 broker_called = r.error().broker_called;
                 return problem(out, r.error(), req);
@@ -688,7 +688,7 @@ struct Api::Impl {
                            "account_id is required to cancel every open order", req);
         idempotent(req, res, who, "", [&](Response& out, bool& broker_called) {
             auto r = deps.orders->cancel_all(*account, scope_of(who),
-                                             orders::Origin{req.request_id, EventSource::Api});
+                                             orders::Origin{req.request_id, EventSource::Api, ""});
             if (!r) {
                 broker_called = r.error().broker_called;
                 return problem(out, r.error(), req);

@@ -289,6 +289,8 @@ void Gateway::start() {
         auto inst = lib->create_broker(b.name, b.settings, &g.relay, limits);
         broker_ptrs[b.name] = inst.get();
         options.broker_timeouts[b.name] = std::chrono::milliseconds(b.timeout_ms);
+        options.heuristic_match_window =
+            std::chrono::seconds(cfg.reconciliation.heuristic_match_seconds);
         g.brokers[b.name] = std::move(inst);
     }
 
@@ -386,6 +388,16 @@ void Gateway::start() {
         g.reconciler = std::make_unique<reconcile::Reconciler>(
             *g.storage, broker_ptrs, routes, *g.orders, g.positions.get(), &g.metrics,
             system_clock(), ro);
+        // A write behind an answer that storage missed: that broker is reconciled at once.
+        reconcile::Reconciler* rec = g.reconciler.get();
+        g.orders->set_reconcile_request([rec](const std::string& broker) {
+            try {
+                rec->request_run(broker);
+            } catch (const std::exception& e) {
+                spdlog::error("event=reconcile_request_failed broker={} error=\"{}\"", broker,
+                              e.what());
+            }
+        });
         g.reconciler->start();
         spdlog::info("event=reconciliation_started holder={} interval_s={} grace_period_s={} "
                      "not_found_answers={} not_found_policy={}",
@@ -443,6 +455,7 @@ void Gateway::stop() {
         spdlog::info("event=http_stopped unfinished_requests={}", left);
     }
     // The reconciler first: a run in progress stops between two fixes and is stored ABORTED.
+    if (g.orders) g.orders->set_reconcile_request(nullptr);
     if (g.reconciler) g.reconciler->stop();
     for (auto& [name, b] : g.brokers) {
         try {

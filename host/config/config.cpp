@@ -416,7 +416,8 @@ void Parser::read_reconciliation(const Entry& e) {
     for (const Entry& k :
          entries(e, {"enabled", "interval_seconds", "grace_period_seconds", "not_found_answers",
                      "not_found_policy", "silent_stream_seconds", "calls_per_second",
-                     "lookback_seconds", "page_size", "lease_seconds"})) {
+                     "lookback_seconds", "page_size", "lease_seconds",
+                     "heuristic_match_seconds"})) {
         if (k.key == "enabled") {
             r.enabled = bool_value(k);
         } else if (k.key == "interval_seconds") {
@@ -439,6 +440,8 @@ void Parser::read_reconciliation(const Entry& e) {
             r.page_size = int_value(k, 1, 10000);
         } else if (k.key == "lease_seconds") {
             r.lease_seconds = int_value(k, 2, 86400);
+        } else if (k.key == "heuristic_match_seconds") {
+            r.heuristic_match_seconds = int_value(k, 0, 86400);
         }
     }
 }

@@ -141,6 +141,10 @@ struct ReconciliationConfig {
     int64_t lookback_seconds = 300;       // orders and fills re-read before the last watermark
     int64_t page_size = 500;              // items per page asked of the broker, 1..10000
     int64_t lease_seconds = 30;           // one reconciler per broker instance across gateways
+    // For brokers that keep no queryable client order id: match a report to the one PENDING_NEW
+    // order of the same account, instrument, side and quantity created within this many seconds
+    // (flagged in the order's events). 0 = off: such a report is adopted as an external order.
+    int64_t heuristic_match_seconds = 0;
 };
 
 struct ApiKeyConfig {

@@ -88,7 +88,8 @@ std::string describe(const Config& c) {
             << " silent_stream_seconds=" << r.silent_stream_seconds
             << " calls_per_second=" << r.calls_per_second
             << " lookback_seconds=" << r.lookback_seconds << " page_size=" << r.page_size
-            << " lease_seconds=" << r.lease_seconds;
+            << " lease_seconds=" << r.lease_seconds
+            << " heuristic_match_seconds=" << r.heuristic_match_seconds;
     const AuthConfig& a = c.auth;
     out << "\nauth: enabled=" << yes_no(a.enabled);
     if (a.enabled) {

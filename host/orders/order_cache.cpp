@@ -268,20 +268,40 @@ bool OrderService::commit_change(Entry& e, OrderRecord next, OrderEvent event, b
         }
         return true;
     }
+    OrderRecord keys;  // what the callback needs to drop the order from the cache indexes
+    keys.id = next.id;
+    keys.account_id = next.account_id;
+    keys.client_order_id = next.client_order_id;
+    keys.broker = next.broker;
+    keys.broker_order_id = next.broker_order_id;
     e.rec = std::move(next);
     std::vector<WriteOp> ops;
     ops.push_back(std::move(op));
-    writer_.write_async(std::move(ops), [this, id, version, terminal](
+    writer_.write_async(std::move(ops), [this, keys = std::move(keys), version, terminal](
                                             const std::vector<Status>* results,
                                             std::exception_ptr err) {
         if (err || (*results)[0] != Status::Ok) {
-            // The change is applied in memory and the answer was given; storage missed it.
-            // Reconciliation re-derives it from the broker. Loud, because it should not happen.
-            spdlog::error("event=write_behind_failed order_id={} version={} reason={}", id,
-                          version, err ? "storage error" : "version conflict");
+            // The change is applied in memory and the answer was given; storage missed it (an
+            // error past the writer's retries, or another gateway changed the row first). Memory
+            // is ahead of storage: the order leaves the cache, so the next reader takes storage's
+            // row, and its broker is reconciled now so the venue's state is written again.
+            spdlog::error("event=write_behind_failed order_id={} version={} reason={} "
+                          "detail=\"re-read from storage; reconciliation asked for\"",
+                          keys.id, version, err ? "storage error" : "version conflict");
+            if (metrics_) metrics_->broker_event(keys.broker, "write_behind", "failed");
+            {
+                std::unique_lock lock(cache_mutex_);
+                erase_locked(keys);
+            }
+            std::function<void(const std::string&)> ask;
+            {
+                std::lock_guard lock(reconcile_request_mutex_);
+                ask = reconcile_request_;
+            }
+            if (ask) ask(keys.broker);
             return;
         }
-        if (terminal) forget_if_terminal(id, version);
+        if (terminal) forget_if_terminal(keys.id, version);
     }, /*keep_until_written=*/true);
     return true;
 }

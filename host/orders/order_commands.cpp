@@ -211,7 +211,7 @@ Result<PlaceResult> OrderService::place(OrderRequest req, const AccountScope& sc
         call_broker(r->name, "place", [&] { return broker.place_order(req, r->timeout); });
 
     std::lock_guard lock(entry->mutex);
-    Origin broker_origin{origin.request_id, EventSource::Broker};
+    Origin broker_origin{origin.request_id, EventSource::Broker, ""};
     if (status == Status::Ok) {
         apply_report(*entry, r->name, report, broker_origin, false, Answer::Place);
         if (metrics_) metrics_->order_result(r->name, "accepted");
@@ -424,7 +424,7 @@ Result<ChangeResult> OrderService::settle_change(
     std::lock_guard lock(entry->mutex);
     if (std::string_view(op) == "modify") entry->modify_unsettled = !(status == Status::Ok || refused(status) || not_sent(status));
     if (status == Status::Ok) {
-        apply_report(*entry, broker, answer.report, Origin{origin.request_id, EventSource::Broker},
+        apply_report(*entry, broker, answer.report, Origin{origin.request_id, EventSource::Broker, ""},
                      false, std::string_view(op) == "modify" ? Answer::Modify : Answer::Cancel);
         return ChangeResult{entry->rec, true};
     }

@@ -46,14 +46,34 @@ OrderService::ReconcileResult OrderService::reconcile_order(const std::string& b
         out.detail = std::string("storage: ") + err.what();
         return out;
     }
+    std::string matched_by;
+    if (!e && report.client_order_id.empty()) {
+        e = heuristic_match(broker, report, &matched_by);
+        if (!e && !matched_by.empty()) {
+            // Several candidates: guessing could pin the venue's order on the wrong request.
+            out.result = Reconciled::Failed;
+            out.detail = matched_by;
+            return out;
+        }
+    }
     if (!e) return adopt_external(broker, report);
     std::lock_guard lock(e->mutex);
     const OrderRecord before = e->rec;
     out.order_id = before.id;
+    if (!matched_by.empty()) {
+        // Flagged: the event says the match was a guess by terms, not by id.
+        apply_report(*e, broker, report,
+                     Origin{"", EventSource::Reconciliation, "heuristic match: " + matched_by},
+                     true, Answer::Settle);
+        if (e->rec.version == before.version) return out;
+        out.result = Reconciled::Updated;
+        out.detail = describe(before, e->rec) + " (heuristic match: " + matched_by + ")";
+        return out;
+    }
     // A request pending since before the grace period has had its answer: the venue's state
     // now is its outcome. A younger one may still be crossing this report on the wire.
     const bool settle = before.updated_at_ns < settle_before_ns;
-    apply_report(*e, broker, report, Origin{"", EventSource::Reconciliation}, true,
+    apply_report(*e, broker, report, Origin{"", EventSource::Reconciliation, ""}, true,
                  settle ? Answer::Settle : Answer::None);
     if (e->rec.version == before.version) return out;
     out.result = Reconciled::Updated;
@@ -230,6 +250,46 @@ OrderService::ReconcileResult OrderService::reject_not_found(const std::string& 
     return out;
 }
 
+OrderService::EntryPtr OrderService::heuristic_match(const std::string& broker,
+                                                     const OrderReport& report,
+                                                     std::string* why) {
+    why->clear();
+    const auto window = options_.heuristic_match_window;
+    auto b = brokers_.find(broker);
+    if (window.count() <= 0 || b == brokers_.end() || b->second->has(OG_CAP_QUERY_BY_CLIENT_ID))
+        return nullptr;
+    const int64_t window_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(window).count();
+    std::vector<EntryPtr> entries;
+    {
+        std::shared_lock lock(cache_mutex_);
+        for (const auto& [id, e] : by_id_) entries.push_back(e);
+    }
+    std::vector<EntryPtr> found;
+    for (const auto& e : entries) {
+        std::lock_guard lock(e->mutex);
+        const OrderRecord& o = e->rec;
+        if (o.broker != broker || o.status != OrderStatus::PendingNew ||
+            !o.broker_order_id.empty() || o.account_id != report.account_id ||
+            o.symbol != report.symbol || o.exchange != report.exchange || o.side != report.side ||
+            o.quantity != report.quantity)
+            continue;
+        const int64_t at = report.updated_at_ns ? report.updated_at_ns : now_ns();
+        if (at < o.created_at_ns - window_ns || at > o.created_at_ns + window_ns) continue;
+        found.push_back(e);
+    }
+    const std::string terms = "same account, instrument, side and quantity, created within " +
+                              std::to_string(window.count()) + " s";
+    if (found.size() == 1) {
+        *why = terms + "; the broker keeps no client order id";
+        return found[0];
+    }
+    if (found.size() > 1)
+        *why = "broker order " + report.broker_order_id + " matches " +
+               std::to_string(found.size()) + " pending orders by terms (" + terms +
+               "): left for a person";
+    return nullptr;
+}
+
 int64_t OrderService::last_order_event_ns(const std::string& broker) const {
     auto it = last_order_event_.find(broker);
     return it == last_order_event_.end() ? 0 : it->second->load();
@@ -253,6 +313,11 @@ size_t OrderService::open_orders(const std::string& broker) const {
         if (e->rec.broker == broker && !is_terminal(e->rec.status)) ++n;
     }
     return n;
+}
+
+void OrderService::set_reconcile_request(std::function<void(const std::string&)> ask) {
+    std::lock_guard lock(reconcile_request_mutex_);
+    reconcile_request_ = std::move(ask);
 }
 
 void OrderService::hold_writes(const std::string& broker) {

@@ -51,7 +51,7 @@ void OrderService::handle_order_update(const std::string& broker, const OrderRep
         return;
     }
     std::lock_guard lock(e->mutex);
-    apply_report(*e, broker, report, Origin{"", EventSource::Broker}, true);
+    apply_report(*e, broker, report, Origin{"", EventSource::Broker, ""}, true);
     if (metrics_) metrics_->broker_event(broker, "order_update", "applied");
 }
 
@@ -222,6 +222,7 @@ void OrderService::apply_report(Entry& e, const std::string& broker, const Order
     const EventSource source = origin.source == EventSource::Reconciliation
                                    ? EventSource::Reconciliation
                                    : EventSource::Broker;
+    if (!origin.note.empty()) reason = reason.empty() ? origin.note : reason + "; " + origin.note;
     OrderEvent ev = make_event(next, cur, source, origin.request_id, reason, false);
     if (commit_change(e, std::move(next), std::move(ev), wait) && e.fills_pending) {
         try {

@@ -73,6 +73,7 @@ struct AccountScope {
 struct Origin {
     std::string request_id;
     EventSource source = EventSource::Api;
+    std::string note;  // added to the reason of the events this causes (how a match was made)
 };
 
 struct PlaceResult {
@@ -99,6 +100,11 @@ struct ServiceOptions {
     std::chrono::milliseconds broker_timeout{5000};
     std::map<std::string, std::chrono::milliseconds> broker_timeouts;  // per broker instance
     int32_t average_price_scale = 9;  // max decimals of a computed average fill price
+    // For a broker that keeps no queryable client order id (no OG_CAP_QUERY_BY_CLIENT_ID):
+    // reconciliation may match a report without a known id to the one live PENDING_NEW order
+    // of the same account, instrument, side and quantity created within this window of it
+    // (flagged in the event). 0: off (such a report is adopted as an external order).
+    std::chrono::seconds heuristic_match_window{0};
 };
 
 class OrderService : public ports::BrokerEvents {
@@ -192,6 +198,9 @@ public:
     // Cancels go through (always safe: reconciliation settles them like any other).
     void hold_writes(const std::string& broker);
     void open_writes(const std::string& broker);
+    // Called (on the writer thread; it must not block) with a broker whose order state storage
+    // missed: a write behind the answer failed. The gateway asks the reconciler for a run.
+    void set_reconcile_request(std::function<void(const std::string& broker)> ask);
 
     // ---- ports::BrokerEvents (plugin threads) -----------------------------------------------
     void on_order_update(const std::string& broker, const OrderReport& report) override;
@@ -349,6 +358,10 @@ private:
 
     // ---- reconciliation (order_reconcile.cpp) -----------------------------------------------
     ReconcileResult adopt_external(const std::string& broker, const OrderReport& report);
+    // The one live PENDING_NEW order without a broker order id that the report may be (see
+    // ServiceOptions::heuristic_match_window), or null (none, or more than one: ambiguous).
+    EntryPtr heuristic_match(const std::string& broker, const OrderReport& report,
+                             std::string* why);
     void note_order_event(const std::string& broker);
     // Waits (up to `limit`) while the broker's writes are held; false when still held.
     bool wait_writes_open(const std::string& broker, std::chrono::milliseconds limit) const;
@@ -403,6 +416,8 @@ private:
     mutable std::mutex held_mutex_;
     mutable std::condition_variable held_cv_;
     std::set<std::string> held_brokers_;
+    std::mutex reconcile_request_mutex_;
+    std::function<void(const std::string&)> reconcile_request_;
 };
 
 }  // namespace ordergate::orders

@@ -180,8 +180,9 @@ void Reconciler::loop() {
     }
     while (!stopping()) {
         std::string broker, trigger, run_id;
+        std::vector<std::string> quiet;  // brokers not run for silent_stream: check their stream
         {
-            std::unique_lock lock(mutex_);
+            std::lock_guard lock(mutex_);
             const auto now = SteadyClock::now();
             for (auto& [name, s] : states_) {
                 if (!s.requested_id.empty()) {
@@ -192,31 +193,34 @@ void Reconciler::loop() {
                     broker = name, trigger = "periodic";
                     break;
                 }
+                if (options_.silent_stream.count() > 0 && now - s.last_run >= options_.silent_stream)
+                    quiet.push_back(name);
             }
-            if (broker.empty() && options_.silent_stream.count() > 0) {
-                // A stream that stays connected but says nothing while orders are open.
-                const int64_t now_ns = clock_->now_ns();
-                const int64_t silent_ns =
-                    std::chrono::duration_cast<std::chrono::nanoseconds>(options_.silent_stream)
-                        .count();
-                for (auto& [name, s] : states_) {
-                    if (now - s.last_run < options_.silent_stream) continue;
-                    if (orders_.open_orders(name) == 0) continue;
-                    const int64_t last = orders_.last_order_event_ns(name);
-                    if (last != 0 && now_ns - last < silent_ns) continue;
-                    broker = name, trigger = "silent_stream";
-                    break;
-                }
+        }
+        if (broker.empty()) {
+            // A stream that stays connected but says nothing while orders are open. Asked of the
+            // order service without holding mutex_ (it takes order locks; a writer-thread callback
+            // may be waiting for mutex_ in request_run meanwhile).
+            const int64_t now_ns = clock_->now_ns();
+            const int64_t silent_ns =
+                std::chrono::duration_cast<std::chrono::nanoseconds>(options_.silent_stream).count();
+            for (const auto& name : quiet) {
+                const int64_t last = orders_.last_order_event_ns(name);
+                if (last != 0 && now_ns - last < silent_ns) continue;
+                if (orders_.open_orders(name) == 0) continue;
+                broker = name, trigger = "silent_stream";
+                break;
             }
-            if (broker.empty()) {
-                wake_.wait_for(lock, std::chrono::seconds(1), [this] {
-                    if (stop_.load()) return true;
-                    for (const auto& [name, s] : states_)
-                        if (!s.requested_id.empty()) return true;
-                    return false;
-                });
-                continue;
-            }
+        }
+        if (broker.empty()) {
+            std::unique_lock lock(mutex_);
+            wake_.wait_for(lock, std::chrono::seconds(1), [this] {
+                if (stop_.load()) return true;
+                for (const auto& [name, s] : states_)
+                    if (!s.requested_id.empty()) return true;
+                return false;
+            });
+            continue;
         }
         try {
             run_now(broker, trigger, run_id);

@@ -113,7 +113,7 @@ class OrderPropertyRun {
     positions::PositionBook book_;
     std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
     AccountScope scope_{false, {"ACC1"}};
-    Origin origin_{"req", EventSource::Api};
+    Origin origin_{"req", EventSource::Api, ""};
 };
 
 void OrderPropertyRun::run() {

@@ -105,7 +105,7 @@ class OrderServiceTest : public ::testing::Test {
     positions::PositionBook book_;
     std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
     AccountScope scope_{false, {"ACC1"}};
-    Origin origin_{"req-1", EventSource::Api};
+    Origin origin_{"req-1", EventSource::Api, ""};
     std::unique_ptr<OrderService> service_;  // last: destroyed before the fakes it uses
 };
 
@@ -886,6 +886,113 @@ TEST_F(OrderServiceTest, WriteBehindAckIsKeptWhileStorageIsDownAndLandsWhenItRet
     EXPECT_EQ(stored->status, OrderStatus::Open);
     EXPECT_EQ(stored->version, 2);
     EXPECT_EQ(stored->broker_order_id, "B1");
+}
+
+// Issue 14: a write behind the answer that storage refused (another writer changed the row) left
+// memory ahead of storage for good, "only logged". Now the order leaves the cache, so readers get
+// storage's row, and its broker is reconciled at once.
+TEST_F(OrderServiceTest, WriteBehindConflictDropsTheStaleOrderAndAsksForReconciliation) {
+    std::vector<std::string> asked;
+    std::mutex m;
+    service_->set_reconcile_request([&](const std::string& broker) {
+        std::lock_guard lock(m);
+        asked.push_back(broker);
+    });
+    broker_.on_place([&](const OrderRequest& r) {
+        storage_.conflict_next_updates(1);  // the ack's write behind the answer loses a race
+        return ack_of(r, "B1");
+    });
+    auto res = service_->place(limit_buy("c1"), scope_, origin_);
+    ASSERT_TRUE(res.has_value()) << res.error().detail;
+    EXPECT_EQ(res->order.status, OrderStatus::Open);
+    service_->flush();
+    {
+        std::lock_guard lock(m);
+        EXPECT_EQ(asked, std::vector<std::string>{"paper"});
+    }
+    // What readers see is storage's row, not the memory that ran ahead of it.
+    auto stored = storage_.stored_order(res->order.id);
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(current(res->order.id).status, stored->status);
+    EXPECT_EQ(current(res->order.id).version, stored->version);
+}
+
+// ---- reconciliation by terms (issue 14) --------------------------------------------------------
+
+// A broker that keeps no queryable client order id, and a service that may match by terms.
+class HeuristicMatchTest : public OrderServiceTest {
+  protected:
+    void SetUp() override {
+        broker_.set_capabilities(kAllCaps & ~OG_CAP_QUERY_BY_CLIENT_ID);
+        ServiceOptions o;
+        o.heuristic_match_window = std::chrono::seconds(60);
+        service_ = std::make_unique<OrderService>(
+            storage_, std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}},
+            std::vector<AccountRoute>{{"ACC1", "paper"}}, nullptr, &book_, nullptr, clock_, o);
+        service_->recover();
+        service_->open_writes("paper");
+        broker_.on_place([](const OrderRequest&) -> OrderReport {
+            FakeBroker::fail(Status::UnknownOutcome, "connection lost");
+        });
+    }
+    OrderRecord pending(const std::string& cid) {
+        auto res = service_->place(limit_buy(cid), scope_, origin_);
+        EXPECT_TRUE(res.has_value());
+        return res ? res->order : OrderRecord{};
+    }
+    // The venue's report of the order, without the client order id (the venue never kept it).
+    static OrderReport venue_report(const OrderRecord& o, const std::string& boid) {
+        OrderReport r;
+        r.broker_order_id = boid;
+        r.account_id = o.account_id;
+        r.symbol = o.symbol;
+        r.exchange = o.exchange;
+        r.side = o.side;
+        r.order_type = o.order_type;
+        r.time_in_force = o.time_in_force;
+        r.status = OrderStatus::Open;
+        r.quantity = o.quantity;
+        r.filled_quantity = dec("0");
+        r.price = o.price;
+        r.updated_at_ns = o.created_at_ns + 1'000'000'000;
+        return r;
+    }
+};
+
+TEST_F(HeuristicMatchTest, OneCandidateIsMatchedByTermsAndTheEventSaysSo) {
+    OrderRecord o = pending("h1");
+    ASSERT_EQ(o.status, OrderStatus::PendingNew);
+    auto r = service_->reconcile_order("paper", venue_report(o, "V-7"), 0);
+    EXPECT_EQ(r.result, OrderService::Reconciled::Updated) << r.detail;
+    EXPECT_EQ(r.order_id, o.id);
+    OrderRecord now = current(o.id);
+    EXPECT_EQ(now.status, OrderStatus::Open);
+    EXPECT_EQ(now.broker_order_id, "V-7");
+    auto ev = events(o.id);
+    ASSERT_FALSE(ev.empty());
+    EXPECT_EQ(ev.back().source, EventSource::Reconciliation);
+    EXPECT_NE(ev.back().reason.find("heuristic match"), std::string::npos) << ev.back().reason;
+}
+
+TEST_F(HeuristicMatchTest, TwoCandidatesAreLeftAloneNotGuessed) {
+    OrderRecord a = pending("h1");
+    OrderRecord b = pending("h2");
+    auto r = service_->reconcile_order("paper", venue_report(a, "V-8"), 0);
+    EXPECT_EQ(r.result, OrderService::Reconciled::Failed);
+    EXPECT_NE(r.detail.find("matches 2 pending orders"), std::string::npos) << r.detail;
+    EXPECT_EQ(current(a.id).status, OrderStatus::PendingNew);
+    EXPECT_EQ(current(b.id).status, OrderStatus::PendingNew);
+}
+
+TEST_F(HeuristicMatchTest, OutsideTheWindowTheReportIsAnExternalOrder) {
+    OrderRecord o = pending("h1");
+    OrderReport rep = venue_report(o, "V-9");
+    rep.updated_at_ns = o.created_at_ns + 3600LL * 1'000'000'000;
+    auto r = service_->reconcile_order("paper", rep, 0);
+    EXPECT_EQ(r.result, OrderService::Reconciled::Adopted) << r.detail;
+    EXPECT_NE(r.order_id, o.id);
+    EXPECT_EQ(current(o.id).status, OrderStatus::PendingNew);
+    EXPECT_EQ(current(r.order_id).client_order_id, "ext-V-9");
 }
 
 // ---- exactness (issue 13) ---------------------------------------------------------------------
