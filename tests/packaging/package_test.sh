@@ -64,6 +64,19 @@ for elf in "$root"/usr/bin/ordergate "$root"/usr/lib/ordergate/plugins/*.so; do
   done
 done
 
+echo "== the packaged configuration is configs/default.yaml with the package's places"
+# Keys and values (comments and blank lines aside) differ only where the package says so: the
+# listener on loopback, no ./build plugin directories, data under /var/lib/ordergate. A key added
+# to the default and not to packaging/ordergate.yaml fails here.
+strip() { sed -e 's/ *#.*//' -e '/^ *$/d' "$1"; }
+expected=$(strip "$(dirname "$0")/../../configs/default.yaml" |
+  sed -e 's|^  host: 0\.0\.0\.0$|  host: 127.0.0.1|' -e '/^plugin_dirs:$/d' -e '/^  - .*plugins$/d' \
+      -e 's|\./data/|${ORDERGATE_DATA_DIR:-/var/lib/ordergate}/|')
+if [ "$expected" != "$(strip "$root/etc/ordergate/ordergate.yaml")" ]; then
+  diff <(echo "$expected") <(strip "$root/etc/ordergate/ordergate.yaml") || true
+  fail "packaging/ordergate.yaml drifted from configs/default.yaml (< expected, > packaged)"
+fi
+
 echo "== the extracted binary"
 bin=$root/usr/bin/ordergate
 cfg=$root/etc/ordergate/ordergate.yaml
