@@ -70,8 +70,8 @@ echo "== the packaged configuration is configs/default.yaml with the package's p
 # to the default and not to packaging/ordergate.yaml fails here.
 strip() { sed -e 's/ *#.*//' -e '/^ *$/d' "$1"; }
 expected=$(strip "$(dirname "$0")/../../configs/default.yaml" |
-  sed -e 's|^  host: 0\.0\.0\.0$|  host: 127.0.0.1|' -e '/^plugin_dirs:$/d' -e '/^  - .*plugins$/d' \
-      -e 's|\./data/|${ORDERGATE_DATA_DIR:-/var/lib/ordergate}/|')
+  sed -e 's|^  host: 0\.0\.0\.0$|  host: 127.0.0.1|' -e '/^plugin_dirs:$/d' \
+      -e '/^  - .*plugins$/d' -e 's|\./data/|${ORDERGATE_DATA_DIR:-/var/lib/ordergate}/|')
 if [ "$expected" != "$(strip "$root/etc/ordergate/ordergate.yaml")" ]; then
   diff <(echo "$expected") <(strip "$root/etc/ordergate/ordergate.yaml") || true
   fail "packaging/ordergate.yaml drifted from configs/default.yaml (< expected, > packaged)"
