@@ -783,6 +783,13 @@ TEST_F(AuthGateway, ProtectedHealthAndMetricsNeedAnOperatorToken) {
         }
     }
     ASSERT_EQ(health.status, 200) << health.body << gw.log();
+    // Ready once the start-up reconciliation is done, as a probe with the token would see it.
+    HttpResult ready;
+    for (int i = 0; i < 200 && ready.status != 200; ++i) {
+        ready = http(gw.port(), "GET", "/health/ready", "", bearer(op));
+        if (ready.status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_EQ(ready.status, 200) << ready.body;
     for (const std::string path : {"/health", "/health/ready", "/metrics"}) {
         SCOPED_TRACE(path);
         auto none = http(gw.port(), "GET", path);
