@@ -48,7 +48,9 @@ auto all_pages(Page page, uint32_t limit, int* pages) {
     do {
         auto p = page(cursor, limit);
         EXPECT_TRUE(p.complete);
-        if (!p.next_cursor.empty()) EXPECT_EQ(p.items.size(), limit);
+        if (!p.next_cursor.empty()) {
+            EXPECT_EQ(p.items.size(), limit);
+        }
         items.insert(items.end(), p.items.begin(), p.items.end());
         cursor = p.next_cursor;
         if (++*pages > 100) break;
@@ -255,7 +257,9 @@ TEST(PaperReports, ExecIdNamesTheTradeBehindAnUpdate) {
         if (e.kind == VenueEvent::Kind::Fill) last_fill = e.fill.broker_trade_id;
         if (e.kind != VenueEvent::Kind::OrderUpdate) continue;
         seen.push_back(std::string(to_string(e.order.status)) + ":" + e.order.exec_id);
-        if (!e.order.exec_id.empty()) EXPECT_EQ(e.order.exec_id, last_fill);
+        if (!e.order.exec_id.empty()) {
+            EXPECT_EQ(e.order.exec_id, last_fill);
+        }
     }
     EXPECT_EQ(seen, (std::vector<std::string>{"OPEN:", "PARTIALLY_FILLED:PT-1", "FILLED:PT-2"}));
     OrderReport resting =
