@@ -14,6 +14,11 @@ namespace ordergate::orders {
 
 using detail::key2;
 
+namespace {
+// How long a fill's write is waited for under its order's lock before the lock is let go.
+constexpr std::chrono::milliseconds kFactWaitUnderLock{1000};
+}  // namespace
+
 void OrderService::on_fill(const std::string& broker, const Fill& fill) {
     note_order_event(broker);
     if (hold_until_recovered(broker, nullptr, &fill)) return;
@@ -84,14 +89,19 @@ void OrderService::apply_position(const std::string& broker, const FillRecord& f
 }
 
 std::vector<Status> OrderService::write_fact(std::vector<WriteOp> ops) {
-    std::promise<std::vector<Status>> done;
-    auto result = done.get_future();
-    writer_.write_async(std::move(ops), [&done](const std::vector<Status>* r,
-                                                 std::exception_ptr err) {
-        if (err) done.set_exception(err);
-        else done.set_value(*r);
+    return queue_fact(std::move(ops)).get();
+}
+
+std::future<std::vector<Status>> OrderService::queue_fact(std::vector<WriteOp> ops) {
+    // Shared with the writer: the caller may wait on the future after letting go of locks.
+    auto done = std::make_shared<std::promise<std::vector<Status>>>();
+    auto result = done->get_future();
+    writer_.write_async(std::move(ops), [done](const std::vector<Status>* r,
+                                               std::exception_ptr err) {
+        if (err) done->set_exception(err);
+        else done->set_value(*r);
     }, /*keep_until_written=*/true);
-    return result.get();
+    return result;
 }
 
 OrderService::FillOutcome OrderService::fill_without_order(const std::string& broker,
@@ -143,7 +153,7 @@ OrderService::FillOutcome OrderService::apply_fill(const EntryPtr& e, const std:
                                                    const Fill& fill, EventSource source) {
     using Kind = FillOutcome::Kind;
     FillRecord fr = fill_record(broker, fill);
-    std::lock_guard lock(e->mutex);
+    std::unique_lock lock(e->mutex);
     const OrderRecord& cur = e->rec;
     fr.order_id = cur.id;
     if (fr.account_id.empty()) fr.account_id = cur.account_id;
@@ -213,7 +223,39 @@ OrderService::FillOutcome OrderService::apply_fill(const EntryPtr& e, const std:
     }
     std::vector<Status> r;
     try {
-        r = write_fact(std::move(ops));
+        // The write is waited for (memory never runs ahead of storage), but not under the
+        // order's lock for long: a store that does not answer would hold every request for this
+        // order (the place() applying its ack, a read) until it came back. Past a short wait the
+        // lock is let go while this plugin thread keeps waiting (back-pressure stays).
+        std::future<std::vector<Status>> written = queue_fact(std::move(ops));
+        if (written.wait_for(kFactWaitUnderLock) != std::future_status::ready) {
+            const int64_t version = cur.version;
+            const std::string order_id = cur.id;
+            spdlog::warn("event=fill_write_slow {} waited_ms={} detail=\"the order is released "
+                         "while the store answers\"",
+                         what, kFactWaitUnderLock.count());
+            lock.unlock();
+            r = written.get();
+            lock.lock();
+            if (e->rec.version != version) {
+                // The order changed meanwhile (its own writes queue behind this one): it counts
+                // this fill once its row is re-derived from storage (a terms change, a restart,
+                // or reconciliation after the write-behind conflict this causes).
+                {
+                    std::lock_guard fl(fills_mutex_);
+                    stored_trades_.insert(key2(broker, fr.broker_trade_id));
+                }
+                if (r[0] == Status::Conflict) return {Kind::Duplicate, order_id};
+                apply_position(broker, fr);
+                e->fills_pending = true;
+                e->notional.reset();
+                spdlog::warn("event=fill_applied_in_storage_only order_id={} broker_trade_id={}",
+                             order_id, fr.broker_trade_id);
+                return {Kind::StoredNotApplied, order_id};
+            }
+        } else {
+            r = written.get();
+        }
     } catch (const std::exception& ex) {
         spdlog::error("event=fill_not_applied {} reason=storage error=\"{}\"", what, ex.what());
         if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");

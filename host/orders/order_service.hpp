@@ -31,6 +31,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -343,6 +344,8 @@ private:
     // store is unreachable the write stays queued and is retried (the caller, a plugin thread,
     // waits: back-pressure). Throws sdk::Error only when the writer stopped.
     std::vector<Status> write_fact(std::vector<WriteOp> ops);
+    // The same write, its durability as a future (the caller may wait without its locks).
+    std::future<std::vector<Status>> queue_fact(std::vector<WriteOp> ops);
     // Re-derives a live order's filled quantity, average price and status from its stored fills
     // and writes it when it differs (after a lost row update). Caller holds the entry's mutex.
     // Returns whether the order now counts every stored fill.

@@ -6,8 +6,8 @@
 
 #include <gtest/gtest.h>
 
-#include <future>
 #include <algorithm>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -575,6 +575,35 @@ TEST_F(OrderServiceTest, Fill_AfterARestartWhileStorageCannotBeReadIsStillApplie
     EXPECT_EQ(storage_.stored_order(o.id)->status, OrderStatus::Filled);
     EXPECT_EQ(storage_.stored_fills().size(), 2u);
     service_.reset();
+}
+
+// Found by CI (Production.PostgresDownMidLoad...): a fill whose write waited for a store that was
+// down held its order's lock the whole time, so a request for that order (the place() applying its
+// ack, a read) hung until the store came back. The wait under the lock is now bounded: the write
+// stays queued and lands later; the order is re-derived from storage then (fills_pending).
+TEST_F(OrderServiceTest, Fill_WaitingForADownStoreDoesNotHoldItsOrderUntilTheStoreReturns) {
+    OrderRecord o = place_open("c1", "4");
+    service_->flush();
+    storage_.set_down(true);
+    const int batches_before = storage_.batch_calls();
+    std::thread pusher([&] { service_->on_fill("paper", fill_of(o, "T1", "2", "100.25")); });
+    while (storage_.batch_calls() == batches_before) std::this_thread::yield();  // it tried
+    // A read of the same order completes while the store is still down.
+    auto read = std::async(std::launch::async, [&] { return service_->get(o.id, scope_); });
+    const bool answered = read.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+    EXPECT_TRUE(answered) << "the order stayed locked while the store was down";
+    storage_.set_down(false);
+    pusher.join();
+    if (answered) {
+        auto r = read.get();
+        ASSERT_TRUE(r.has_value());
+        EXPECT_EQ(r->id, o.id);
+    }
+    // The fill landed once the store answered, and the order counts it.
+    service_->flush();
+    EXPECT_EQ(storage_.stored_fills().size(), 1u);
+    EXPECT_EQ(storage_.stored_order(o.id)->filled_quantity, dec("2"));
+    EXPECT_EQ(current(o.id).filled_quantity, dec("2"));
 }
 
 // ---- order updates ------------------------------------------------------------------------------
