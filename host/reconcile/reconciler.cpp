@@ -186,7 +186,9 @@ void Reconciler::loop() {
             const auto now = SteadyClock::now();
             for (auto& [name, s] : states_) {
                 if (!s.requested_id.empty()) {
+                    // Taken now: a request made while this run goes on asks for another one.
                     broker = name, trigger = "operator", run_id = s.requested_id;
+                    s.requested_id.clear();
                     break;
                 }
                 if (now >= s.next_periodic) {
@@ -229,9 +231,7 @@ void Reconciler::loop() {
                           trigger, ex.what());
         }
         std::lock_guard lock(mutex_);
-        BrokerState& s = states_[broker];
-        if (trigger == "operator" && s.requested_id == run_id) s.requested_id.clear();
-        s.next_periodic = SteadyClock::now() + options_.interval;
+        states_[broker].next_periodic = SteadyClock::now() + options_.interval;
     }
 }
 
