@@ -66,7 +66,7 @@ std::string order(const std::string& type, const std::string& qty, const std::st
 }
 
 // Polls `probe` until it returns true (bounded); returns its last answer.
-bool eventually(const std::function<bool()>& probe, seconds limit = seconds(20)) {
+bool eventually(const std::function<bool()>& probe, seconds limit = seconds(60)) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < deadline) {
         if (probe()) return true;
