@@ -56,15 +56,28 @@ struct Reconciler::Run {
     std::set<std::string> seen_cids, seen_boids;
     bool open_list_complete = false;
 
-    void note_drift(metrics::Metrics* m, const std::string& kind, std::string json_object) {
+    // One difference found: counted, and listed as {"kind", "account_id", fields…} (an empty
+    // value is written as null).
+    void note_drift(metrics::Metrics* m, const std::string& kind, const std::string& account,
+                    const std::vector<std::pair<const char*, std::string>>& fields) {
         ++drift_counts[kind];
         if (m) m->reconcile_drift(broker, kind);
-        if (drift.size() < kMaxListed) drift.push_back(std::move(json_object));
+        if (drift.size() >= kMaxListed) return;
+        std::string s;
+        json::Writer w(&s);
+        w.begin_object().field("kind", kind).field("account_id", account);
+        for (const auto& [k, v] : fields) w.field_or_null(k, v);
+        w.end_object();
+        drift.push_back(std::move(s));
     }
     void note_change(const std::string& order_id, const std::string& what) {
         if (changes.size() >= kMaxListed) return;
         std::string s;
-        json::Writer(&s).begin_object().field("order_id", order_id).field("what", what).end_object();
+        json::Writer(&s)
+            .begin_object()
+            .field("order_id", order_id)
+            .field("what", what)
+            .end_object();
         changes.push_back(std::move(s));
     }
     void note_error(const std::string& call, const std::string& account, const std::string& what) {
@@ -146,7 +159,8 @@ std::vector<std::pair<std::string, std::string>> Reconciler::request_run(
         for (auto& [name, s] : states_) {
             if (!broker.empty() && name != broker) continue;
             if (s.requested_id.empty())
-                s.requested_id = ids::new_id("rec_", static_cast<uint64_t>(clock_->now_ns() / 1'000'000));
+                s.requested_id =
+                    ids::new_id("rec_", static_cast<uint64_t>(clock_->now_ns() / 1'000'000));
             out.emplace_back(name, s.requested_id);
         }
     }
@@ -195,7 +209,8 @@ void Reconciler::loop() {
                     broker = name, trigger = "periodic";
                     break;
                 }
-                if (options_.silent_stream.count() > 0 && now - s.last_run >= options_.silent_stream)
+                if (options_.silent_stream.count() > 0 &&
+                    now - s.last_run >= options_.silent_stream)
                     quiet.push_back(name);
             }
         }
@@ -205,7 +220,8 @@ void Reconciler::loop() {
             // may be waiting for mutex_ in request_run meanwhile).
             const int64_t now_ns = clock_->now_ns();
             const int64_t silent_ns =
-                std::chrono::duration_cast<std::chrono::nanoseconds>(options_.silent_stream).count();
+                std::chrono::duration_cast<std::chrono::nanoseconds>(options_.silent_stream)
+                    .count();
             for (const auto& name : quiet) {
                 const int64_t last = orders_.last_order_event_ns(name);
                 if (last != 0 && now_ns - last < silent_ns) continue;
@@ -283,13 +299,12 @@ RunResult Reconciler::run_now(const std::string& broker, const std::string& trig
                          ex.what());
         }
     }
-    const std::string status = run.aborted  ? "ABORTED"
-                               : run.failed ? "FAILED"
+    const std::string status = run.aborted            ? "ABORTED"
+                               : run.failed           ? "FAILED"
                                : run.any_difference() ? "DRIFT"
                                                       : "OK";
     store_run(run, status);
-    const double seconds =
-        std::chrono::duration<double>(SteadyClock::now() - run.t0).count();
+    const double seconds = std::chrono::duration<double>(SteadyClock::now() - run.t0).count();
     if (metrics_) {
         metrics_->reconcile_run(broker, status, seconds);
         if (status == "OK" || status == "DRIFT")
@@ -299,8 +314,9 @@ RunResult Reconciler::run_now(const std::string& broker, const std::string& trig
     for (const auto& [k, v] : run.fixed) fixed += " fixed_" + k + "=" + std::to_string(v);
     for (const auto& [k, v] : run.drift_counts) drift += " drift_" + k + "=" + std::to_string(v);
     auto log_level = status == "OK" ? spdlog::level::info : spdlog::level::warn;
-    spdlog::log(log_level, "event=reconcile_run broker={} run_id={} trigger={} status={} "
-                           "duration_ms={}{}{}",
+    spdlog::log(log_level,
+                "event=reconcile_run broker={} run_id={} trigger={} status={} "
+                "duration_ms={}{}{}",
                 broker, run.id, trigger, status, static_cast<int64_t>(seconds * 1000), fixed,
                 drift);
     return RunResult{run.id, broker, status, "", run.started_ns, clock_->now_ns()};
@@ -325,9 +341,10 @@ std::optional<bool> Reconciler::take_lease(const std::string& broker) {
     } catch (const sdk::Error& e) {
         if (e.status() == Status::Unsupported) {
             leases_supported_.store(false);
-            spdlog::warn("event=reconcile_lease_unsupported detail=\"the storage plugin keeps no "
-                         "leases (ABI 1.3): reconciliation assumes this is the only gateway on "
-                         "this storage\"");
+            spdlog::warn(
+                "event=reconcile_lease_unsupported detail=\"the storage plugin keeps no "
+                "leases (ABI 1.3): reconciliation assumes this is the only gateway on "
+                "this storage\"");
             return std::nullopt;
         }
         throw;
@@ -409,9 +426,10 @@ bool Reconciler::pace(Run& run) {
     // A plugin holding calls past their deadline gets no more from here: its remaining call
     // slots are the orders'. The run stops (FAILED) and the next one tries again.
     if (const size_t stuck = run.port->calls_stuck(); stuck > 0) {
-        run.note_error("broker", "", std::to_string(stuck) +
-                                         " call(s) stuck in the plugin past their deadline; "
-                                         "reconciliation waits until they return");
+        run.note_error("broker", "",
+                       std::to_string(stuck) +
+                           " call(s) stuck in the plugin past their deadline; "
+                           "reconciliation waits until they return");
         run.broker_stuck = true;
         return false;
     }
@@ -428,9 +446,8 @@ bool Reconciler::pace(const std::string& broker) {
         if (s.refilled == SteadyClock::time_point{}) {
             s.tokens = rate;  // a full second's budget to start with
         } else {
-            s.tokens = std::min(rate, s.tokens + rate * std::chrono::duration<double>(
-                                                             now - s.refilled)
-                                                             .count());
+            s.tokens = std::min(
+                rate, s.tokens + rate * std::chrono::duration<double>(now - s.refilled).count());
         }
         s.refilled = now;
         if (s.tokens >= 1.0) {
@@ -486,18 +503,12 @@ void Reconciler::reconcile_fills(Run& run, const std::string& account) {
                 continue;
             }
             ++run.fixed["missing_fills"];
-            std::string d;
-            json::Writer(&d)
-                .begin_object()
-                .field("kind", "missing_fill")
-                .field("account_id", account)
-                .field("broker_trade_id", f.broker_trade_id)
-                .field_or_null("order_id", r.order_id)
-                .field("quantity", f.quantity.to_string())
-                .field("price", f.price.to_string())
-                .field("fixed", r.detail)
-                .end_object();
-            run.note_drift(metrics_, "missing_fill", std::move(d));
+            run.note_drift(metrics_, "missing_fill", account,
+                           {{"broker_trade_id", f.broker_trade_id},
+                            {"order_id", r.order_id},
+                            {"quantity", f.quantity.to_string()},
+                            {"price", f.price.to_string()},
+                            {"fixed", r.detail}});
             if (r.after_terminal) ++run.fixed["fills_after_terminal"];
             if (!r.order_id.empty()) run.note_change(r.order_id, r.detail);
         }
@@ -536,29 +547,8 @@ void Reconciler::reconcile_orders(Run& run, const std::string& account) {
                 ++run.found["broker_orders"];
                 if (!rep.client_order_id.empty()) run.seen_cids.insert(rep.client_order_id);
                 if (!rep.broker_order_id.empty()) run.seen_boids.insert(rep.broker_order_id);
-                orders::OrderService::ReconcileResult r =
-                    orders_.reconcile_order(run.broker, rep, run.settle_before_ns);
-                using R = orders::OrderService::Reconciled;
-                if (r.result == R::Unchanged) continue;
-                if (r.result == R::Failed) {
-                    run.note_error("apply_order", account, r.detail);
-                    continue;
-                }
-                const char* kind = r.result == R::Adopted ? "external_order" : "missing_transition";
-                ++run.fixed[r.result == R::Adopted ? "adopted" : "transitions"];
-                std::string d;
-                json::Writer(&d)
-                    .begin_object()
-                    .field("kind", kind)
-                    .field("account_id", account)
-                    .field_or_null("order_id", r.order_id)
-                    .field_or_null("broker_order_id", rep.broker_order_id)
-                    .field_or_null("client_order_id", rep.client_order_id)
-                    .field("broker_status", to_string(rep.status))
-                    .field("fixed", r.detail)
-                    .end_object();
-                run.note_drift(metrics_, kind, std::move(d));
-                run.note_change(r.order_id, r.detail);
+                note_order_result(run, account, rep,
+                                  orders_.reconcile_order(run.broker, rep, run.settle_before_ns));
             }
             if (page.next_cursor.empty()) break;
             cursor = page.next_cursor;
@@ -587,7 +577,6 @@ void Reconciler::reconcile_stored_live(Run& run, const std::string& account) {
     }
     run.found["stored_live_orders"] += live.size();
     const bool by_cid = declared(*run.port, OG_CAP_QUERY_BY_CLIENT_ID);
-    std::set<std::string> still_pending;
     for (const auto& o : live) {
         if (stopping()) {
             run.aborted = true;
@@ -601,17 +590,12 @@ void Reconciler::reconcile_stored_live(Run& run, const std::string& account) {
         const bool ask_cid = by_cid && !o.client_order_id.empty();
         if (!ask_cid && o.broker_order_id.empty()) {
             // Nothing the broker could be asked by: said in the run, never guessed.
-            std::string d;
-            json::Writer(&d)
-                .begin_object()
-                .field("kind", "unqueryable_order")
-                .field("account_id", account)
-                .field("order_id", o.id)
-                .field("status", to_string(o.status))
-                .field("detail", "the broker keeps no client order id and the order has no "
-                                 "broker order id")
-                .end_object();
-            run.note_drift(metrics_, "unqueryable_order", std::move(d));
+            run.note_drift(
+                metrics_, "unqueryable_order", account,
+                {{"order_id", o.id},
+                 {"status", std::string(to_string(o.status))},
+                 {"detail",
+                  "the broker keeps no client order id and the order has no broker order id"}});
             continue;
         }
         if (!pace(run)) return;
@@ -626,7 +610,6 @@ void Reconciler::reconcile_stored_live(Run& run, const std::string& account) {
             } else {
                 // A transport error is never evidence about an order: not counted, not reset.
                 run.note_error("get_order", account, o.id + ": " + e.what());
-                if (o.status == OrderStatus::PendingNew) still_pending.insert(o.id);
                 continue;
             }
         }
@@ -635,40 +618,16 @@ void Reconciler::reconcile_stored_live(Run& run, const std::string& account) {
                 std::lock_guard lock(mutex_);
                 states_[run.broker].not_found.erase(o.id);
             }
-            orders::OrderService::ReconcileResult r =
-                orders_.reconcile_order(run.broker, rep, run.settle_before_ns);
-            using R = orders::OrderService::Reconciled;
-            if (r.result == R::Failed) {
-                run.note_error("apply_order", account, r.detail);
-            } else if (r.result != R::Unchanged) {
-                ++run.fixed["transitions"];
-                std::string d;
-                json::Writer(&d)
-                    .begin_object()
-                    .field("kind", "missing_transition")
-                    .field("account_id", account)
-                    .field("order_id", o.id)
-                    .field("broker_status", to_string(rep.status))
-                    .field("fixed", r.detail)
-                    .end_object();
-                run.note_drift(metrics_, "missing_transition", std::move(d));
-                run.note_change(o.id, r.detail);
-            }
+            note_order_result(run, account, rep,
+                              orders_.reconcile_order(run.broker, rep, run.settle_before_ns));
             continue;
         }
         // The broker answered, cleanly, that it has no such order.
         if (o.status != OrderStatus::PendingNew) {
             // Acknowledged once (or live by its fills), now unknown to the broker: drift for a
             // person to look at; the gateway does not invent an outcome.
-            std::string d;
-            json::Writer(&d)
-                .begin_object()
-                .field("kind", "order_missing_at_broker")
-                .field("account_id", account)
-                .field("order_id", o.id)
-                .field("status", to_string(o.status))
-                .end_object();
-            run.note_drift(metrics_, "order_missing_at_broker", std::move(d));
+            run.note_drift(metrics_, "order_missing_at_broker", account,
+                           {{"order_id", o.id}, {"status", std::string(to_string(o.status))}});
             continue;
         }
         int answers = 0;
@@ -679,23 +638,16 @@ void Reconciler::reconcile_stored_live(Run& run, const std::string& account) {
         ++run.found["pending_not_found"];
         if (answers < options_.not_found_answers || !options_.reject_not_found) {
             if (!options_.reject_not_found && answers >= options_.not_found_answers) {
-                std::string d;
-                json::Writer(&d)
-                    .begin_object()
-                    .field("kind", "not_found_at_broker")
-                    .field("account_id", account)
-                    .field("order_id", o.id)
-                    .field("detail", "kept PENDING_NEW (not_found_policy: keep)")
-                    .end_object();
-                run.note_drift(metrics_, "not_found_at_broker", std::move(d));
+                run.note_drift(
+                    metrics_, "not_found_at_broker", account,
+                    {{"order_id", o.id}, {"detail", "kept PENDING_NEW (not_found_policy: keep)"}});
             }
-            still_pending.insert(o.id);
             continue;
         }
-        const std::string policy =
-            "not_found_policy=reject: no such order at the broker in " + std::to_string(answers) +
-            " consecutive runs, " + std::to_string(options_.grace_period.count()) +
-            " s or more after the request";
+        const std::string policy = "not_found_policy=reject: no such order at the broker in " +
+                                   std::to_string(answers) + " consecutive runs, " +
+                                   std::to_string(options_.grace_period.count()) +
+                                   " s or more after the request";
         orders::OrderService::ReconcileResult r = orders_.reject_not_found(o.id, policy);
         using R = orders::OrderService::Reconciled;
         if (r.result == R::Failed) {
@@ -708,15 +660,8 @@ void Reconciler::reconcile_stored_live(Run& run, const std::string& account) {
         }
         if (r.result == R::Unchanged) continue;  // settled meanwhile
         ++run.fixed["not_found_rejected"];
-        std::string d;
-        json::Writer(&d)
-            .begin_object()
-            .field("kind", "not_found_at_broker")
-            .field("account_id", account)
-            .field("order_id", o.id)
-            .field("fixed", r.detail)
-            .end_object();
-        run.note_drift(metrics_, "not_found_at_broker", std::move(d));
+        run.note_drift(metrics_, "not_found_at_broker", account,
+                       {{"order_id", o.id}, {"fixed", r.detail}});
         run.note_change(o.id, r.detail);
     }
     // Counters of orders no longer pending (settled some other way) are dropped.
@@ -726,6 +671,25 @@ void Reconciler::reconcile_stored_live(Run& run, const std::string& account) {
     for (const auto& o : live) live_ids.insert(o.id);
     for (auto it = nf.begin(); it != nf.end();)
         it = live_ids.count(it->first) ? std::next(it) : nf.erase(it);
+}
+
+void Reconciler::note_order_result(Run& run, const std::string& account, const OrderReport& rep,
+                                   const orders::OrderService::ReconcileResult& r) {
+    using R = orders::OrderService::Reconciled;
+    if (r.result == R::Unchanged) return;
+    if (r.result == R::Failed) {
+        run.note_error("apply_order", account, r.detail);
+        return;
+    }
+    const bool adopted = r.result == R::Adopted;
+    ++run.fixed[adopted ? "adopted" : "transitions"];
+    run.note_drift(metrics_, adopted ? "external_order" : "missing_transition", account,
+                   {{"order_id", r.order_id},
+                    {"broker_order_id", rep.broker_order_id},
+                    {"client_order_id", rep.client_order_id},
+                    {"broker_status", std::string(to_string(rep.status))},
+                    {"fixed", r.detail}});
+    run.note_change(r.order_id, r.detail);
 }
 
 void Reconciler::reconcile_positions(Run& run, const std::string& account) {
@@ -746,21 +710,15 @@ void Reconciler::reconcile_positions(Run& run, const std::string& account) {
     for (const auto& [k, q] : by_instrument) {
         if (q.first == q.second) continue;
         const size_t nul = k.find('\0');
-        std::string d;
-        json::Writer(&d)
-            .begin_object()
-            .field("kind", "position")
-            .field("account_id", account)
-            .field("symbol", k.substr(0, nul))
-            .field("exchange", k.substr(nul + 1))
-            .field("gateway", q.first.to_string())
-            .field("broker", q.second.to_string())
-            .end_object();
-        spdlog::warn("event=reconcile_drift kind=position broker={} account_id={} symbol={} "
-                     "gateway={} broker_quantity={}",
-                     run.broker, account, k.substr(0, nul), q.first.to_string(),
-                     q.second.to_string());
-        run.note_drift(metrics_, "position", std::move(d));
+        spdlog::warn(
+            "event=reconcile_drift kind=position broker={} account_id={} symbol={} "
+            "gateway={} broker_quantity={}",
+            run.broker, account, k.substr(0, nul), q.first.to_string(), q.second.to_string());
+        run.note_drift(metrics_, "position", account,
+                       {{"symbol", k.substr(0, nul)},
+                        {"exchange", k.substr(nul + 1)},
+                        {"gateway", q.first.to_string()},
+                        {"broker", q.second.to_string()}});
     }
 }
 
@@ -792,7 +750,10 @@ void Reconciler::store_run(const Run& run, const std::string& status) {
     for (const auto& a : run.used) w.string(a);
     w.end_array().key("reports_skipped").begin_array();
     for (const auto& a : run.skipped) {
-        w.begin_object().field("report", a).field("reason", "not declared by the plugin").end_object();
+        w.begin_object()
+            .field("report", a)
+            .field("reason", "not declared by the plugin")
+            .end_object();
     }
     w.end_array().key("found").begin_object();
     for (const auto& [k, v] : run.found) w.field_int(k, static_cast<int64_t>(v));

@@ -142,6 +142,9 @@ private:
     void reconcile_orders(Run& run, const std::string& account);
     void reconcile_stored_live(Run& run, const std::string& account);
     void reconcile_positions(Run& run, const std::string& account);
+    // What reconcile_order did with one broker report, into the run's report.
+    void note_order_result(Run& run, const std::string& account, const OrderReport& rep,
+                           const orders::OrderService::ReconcileResult& r);
     void reconcile_account_figures(Run& run, const std::string& account);
     // Waits for a token of the broker's call budget; false when stopping.
     bool pace(const std::string& broker);
