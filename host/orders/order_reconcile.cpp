@@ -323,18 +323,21 @@ void OrderService::set_reconcile_request(std::function<void(const std::string&)>
 void OrderService::hold_writes(const std::string& broker) {
     std::lock_guard lock(held_mutex_);
     held_brokers_.insert(broker);
+    held_count_.store(held_brokers_.size());
 }
 
 void OrderService::open_writes(const std::string& broker) {
     {
         std::lock_guard lock(held_mutex_);
         held_brokers_.erase(broker);
+        held_count_.store(held_brokers_.size());
     }
     held_cv_.notify_all();
 }
 
 bool OrderService::wait_writes_open(const std::string& broker,
                                     std::chrono::milliseconds limit) const {
+    if (held_count_.load() == 0) return true;  // after start-up: no lock on the order path
     std::unique_lock lock(held_mutex_);
     return held_cv_.wait_for(lock, limit, [&] { return held_brokers_.count(broker) == 0; });
 }

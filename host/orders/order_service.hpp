@@ -419,6 +419,7 @@ private:
     mutable std::mutex held_mutex_;
     mutable std::condition_variable held_cv_;
     std::set<std::string> held_brokers_;
+    std::atomic<size_t> held_count_{0};  // held_brokers_.size(): the order path's lock-free check
     std::mutex reconcile_request_mutex_;
     std::function<void(const std::string&)> reconcile_request_;
 };
