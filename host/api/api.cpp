@@ -700,7 +700,14 @@ struct Api::Impl {
             w.end_array().key("failed").begin_array();
             for (const auto& [id, code] : r->failed)
                 w.begin_object().field("id", id).field("code", code).end_object();
-            w.end_array().end_object();
+            w.end_array().key("venue_checked").boolean(!r->venue_error);
+            if (r->venue_error)
+                w.key("venue_error")
+                    .begin_object()
+                    .field("code", std::string(code_name(r->venue_error->code)))
+                    .field("detail", r->venue_error->detail)
+                    .end_object();
+            w.end_object();
             out.json(200, std::move(body));
         });
     }

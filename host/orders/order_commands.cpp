@@ -574,6 +574,77 @@ Result<CancelAllResult> OrderService::cancel_all(const std::string& account_id,
         return fail(storage_error(err, StorageAccess::Read, "list_orders", origin.request_id));
     }
     CancelAllResult out;
+    // Then the venue's own list of open orders: one placed through an instance whose writes this
+    // store never saw (or lost) is still a live order at the broker. Each is first taken into
+    // storage as reconciliation would (a known order takes the venue's state; an unknown one is
+    // adopted as external), then cancelled like the rest. A venue that cannot list, or does not
+    // answer, does not stop the kill switch: what is known is cancelled and the answer says the
+    // venue was not checked.
+    if (!r->broker->has(OG_CAP_REPORT_OPEN_ORDERS)) {
+        out.venue_error = Error::make(ErrorCode::BrokerUnavailable,
+                                      "broker '" + r->name +
+                                          "' does not report open orders: only the orders "
+                                          "storage knows were cancelled");
+    } else {
+        const auto t0 = std::chrono::steady_clock::now();
+        Status listed = Status::Ok;
+        try {
+            std::string cursor;
+            do {
+                auto page = r->broker->list_orders_page(account_id, true, 0, cursor, 500);
+                for (const auto& report : page.items) {
+                    if (!can_cancel(report.status)) continue;
+                    EntryPtr e = load_for_report(r->name, account_id, report.client_order_id,
+                                                 report.broker_order_id);
+                    if (e) {
+                        std::lock_guard lock(e->mutex);
+                        if (mine.count(e->rec.id)) continue;
+                    }
+                    ReconcileResult rr = reconcile_order(r->name, report, 0);
+                    if (rr.result == Reconciled::Failed) {
+                        out.failed.emplace_back(
+                            report.broker_order_id.empty() ? report.client_order_id
+                                                           : "broker:" + report.broker_order_id,
+                            std::string(code_name(ErrorCode::StorageUnavailable)));
+                        continue;
+                    }
+                    e = load_for_report(r->name, account_id, report.client_order_id,
+                                        report.broker_order_id);
+                    if (!e) continue;
+                    take(e);
+                    std::string id;
+                    {
+                        std::lock_guard lock(e->mutex);
+                        if (mine.count(e->rec.id)) continue;
+                        id = e->rec.id;
+                    }
+                    // Stored as done, yet open at the venue (the state machine would not take
+                    // it back): the venue's order is cancelled directly, and reconciliation
+                    // settles what the order says.
+                    BrokerAnswer a = call_broker(r->name, "cancel", [&] {
+                        return r->broker->cancel_order(account_id, report.broker_order_id,
+                                                       report.client_order_id, r->timeout);
+                    });
+                    if (a.status == Status::Ok) out.cancelled.push_back(id);
+                    else
+                        out.failed.emplace_back(
+                            id, std::string(code_name(a.status == Status::Rejected
+                                                          ? ErrorCode::BrokerRejected
+                                                          : ErrorCode::BrokerUnavailable)));
+                }
+                cursor = page.next_cursor;
+            } while (!cursor.empty());
+        } catch (const sdk::Error& err) {
+            listed = err.status();
+            out.venue_error =
+                Error::make(ErrorCode::BrokerUnavailable,
+                            "broker '" + r->name + "' did not list its open orders (" +
+                                std::string(ordergate::to_string(err.status())) + ": " +
+                                client_text(err.what()) +
+                                "): only the orders storage knows were cancelled");
+        }
+        record_broker_call(r->name, "list_open_orders", listed, t0);
+    }
     for (auto& [id, e] : mine) {
         auto res = request_cancel(e, *r, origin, true);
         if (res) out.cancelled.push_back(id);

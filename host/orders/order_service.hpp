@@ -90,6 +90,9 @@ struct ChangeResult {
 struct CancelAllResult {
     std::vector<std::string> cancelled;
     std::vector<std::pair<std::string, std::string>> failed;  // order id, code
+    // Set when the broker's own list of open orders could not be read (not declared, or not
+    // answered): then only the orders storage knows were cancelled.
+    std::optional<Error> venue_error;
 };
 
 struct AccountRoute {

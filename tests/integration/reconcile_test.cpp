@@ -443,5 +443,46 @@ TEST(Reconcile, OperatorAsksForARunAndReadsRunsPageByPage) {
     EXPECT_EQ(ready.status, 200) << ready.body;
 }
 
+// The kill switch works from the broker too, not only from what this instance or its storage
+// knows: an order the venue holds that storage lacks (placed through another instance whose
+// writes this store never saw) is adopted and cancelled by DELETE /api/v1/orders?account_id=.
+TEST(Reconcile, CancelAllAlsoCancelsOpenOrdersOnlyTheVenueHas) {
+    const std::string dir = make_temp_dir("og-rec-killsw");
+    VenueSetup s;
+    s.paper = "      tick_ms: 0\n";
+    GatewayOptions o;
+    o.config = write_config(dir, s, "kill-a");
+    o.data_dir = dir;
+    {
+        GatewayProcess gw(o);
+        auto a = http(gw.port(), "POST", "/api/v1/orders",
+                      order("LIMIT", "3", "\"price\":\"1000.00\",\"client_order_id\":\"rest-k\""),
+                      json_headers("k1"));
+        ASSERT_EQ(a.status, 201) << a.body;
+        EXPECT_EQ(field(a.json(), "status"), "OPEN");
+        EXPECT_EQ(gw.stop(), 0);
+    }
+    // Another store, reconciliation off: nothing but the venue knows of the resting order.
+    s.database = "other.db";
+    s.reconciliation = "  enabled: false\n";
+    o.config = write_config(dir, s, "kill-b");
+    GatewayProcess gw(o);
+    ASSERT_EQ(gw.get("/api/v1/orders?account_id=ACC1").json().find("items")->items().size(), 0u);
+    auto k = http(gw.port(), "DELETE", "/api/v1/orders?account_id=ACC1", "", json_headers("k2"));
+    ASSERT_EQ(k.status, 200) << k.body;
+    ASSERT_EQ(k.json().find("cancelled")->items().size(), 1u) << k.body;
+    EXPECT_EQ(k.json().find("failed")->items().size(), 0u) << k.body;
+    EXPECT_EQ(field(k.json(), "venue_checked"), "true") << k.body;
+    // The venue's truth: its order is cancelled.
+    std::string venue_status;
+    for (const auto& rec : journal(dir + "/paper.journal", "O"))
+        if (rec.at("cid") == "rest-k") venue_status = rec.at("status");
+    EXPECT_EQ(venue_status, "CANCELLED");
+    auto rest = gw.get("/api/v1/orders/client_order_id:rest-k");
+    ASSERT_EQ(rest.status, 200) << rest.body;
+    EXPECT_EQ(field(rest.json(), "status"), "CANCELLED");
+    EXPECT_EQ(field(rest.json(), "extra.external"), "true") << rest.body;
+}
+
 }  // namespace
 }  // namespace ordergate::testing

@@ -822,6 +822,26 @@ TEST_F(OrderServiceTest, CancelAll_FindsOpenOrdersThatOnlyStorageKnows) {
     EXPECT_TRUE(cancelled.count(other.id)) << "an order only in storage was left live";
     EXPECT_TRUE(res->failed.empty());
     EXPECT_EQ(current(other.id).status, OrderStatus::Cancelled);
+    // The fake venue declares no open-orders report: the answer says it was not checked.
+    ASSERT_TRUE(res->venue_error.has_value());
+    EXPECT_EQ(res->venue_error->code, ErrorCode::BrokerUnavailable);
+}
+
+// A venue that declares its open-orders report but does not answer does not stop the kill switch:
+// what storage knows is cancelled, and the answer says the venue's own list was not read.
+TEST_F(OrderServiceTest, CancelAll_AVenueThatDoesNotListStillCancelsWhatIsKnownAndSaysSo) {
+    OrderRecord mine = place_open("c1");
+    broker_.set_capabilities(kAllCaps | OG_CAP_REPORT_OPEN_ORDERS);
+    broker_.on_cancel([&](const std::string&, const std::string&, const std::string&) {
+        return report_of(*storage_.stored_order(mine.id), OrderStatus::Cancelled);
+    });
+    auto res = service_->cancel_all("ACC1", scope_, origin_);
+    ASSERT_TRUE(res.has_value()) << res.error().detail;
+    EXPECT_EQ(res->cancelled, std::vector<std::string>{mine.id});
+    ASSERT_TRUE(res->venue_error.has_value());
+    EXPECT_EQ(res->venue_error->code, ErrorCode::BrokerUnavailable);
+    EXPECT_NE(res->venue_error->detail.find("did not list its open orders"), std::string::npos)
+        << res->venue_error->detail;
 }
 
 // ---- storage failures on reads: the plugin's status decides the answer ---------------------------
