@@ -1,5 +1,7 @@
 #include "market_data/price_cache.hpp"
 
+#include <chrono>
+
 #include <spdlog/spdlog.h>
 
 #include <vector>
@@ -22,13 +24,34 @@ std::optional<Decimal> PriceCache::last_price(const std::string& symbol,
     std::shared_lock lock(prices_mutex_);
     auto it = last_prices_.find(instrument_key(symbol, exchange));
     if (it == last_prices_.end()) return std::nullopt;
+    return it->second.price;
+}
+
+std::optional<PriceCache::Last> PriceCache::last_quote(const std::string& symbol,
+                                                       const std::string& exchange) const {
+    std::shared_lock lock(prices_mutex_);
+    auto it = last_prices_.find(instrument_key(symbol, exchange));
+    if (it == last_prices_.end()) return std::nullopt;
     return it->second;
 }
 
 void PriceCache::on_quote(const Quote& quote) {
-    std::unique_lock lock(prices_mutex_);
-    last_prices_[instrument_key(quote.symbol, quote.exchange)] = quote.last;
+    Last last{quote.last, quote.at_ns};
+    if (last.at_ns == 0)
+        last.at_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    {
+        std::unique_lock lock(prices_mutex_);
+        last_prices_[instrument_key(quote.symbol, quote.exchange)] = last;
+    }
+    if (listeners_.empty()) return;
+    Quote stamped = quote;
+    stamped.at_ns = last.at_ns;
+    for (const auto& l : listeners_) l(stamped);
 }
+
+void PriceCache::add_listener(Listener listener) { listeners_.push_back(std::move(listener)); }
 
 void PriceCache::track(const std::string& broker, const std::string& symbol,
                        const std::string& exchange) {

@@ -22,6 +22,7 @@
 // watched on that broker sends the whole set again.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -30,6 +31,7 @@
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "ports/ports.hpp"
 
@@ -47,8 +49,21 @@ public:
     // Last price seen for an instrument; nullopt before its first quote.
     std::optional<Decimal> last_price(const std::string& symbol, const std::string& exchange) const;
 
-    // Records a quote a broker pushed (its `last`). Plugin threads.
+    // The last price with when it was quoted (the quote's at_ns, or when it arrived when the
+    // broker did not stamp it), so a user can tell a stale price from a current one.
+    struct Last {
+        Decimal price;
+        int64_t at_ns = 0;
+    };
+    std::optional<Last> last_quote(const std::string& symbol, const std::string& exchange) const;
+
+    // Records a quote a broker pushed (its `last`), then hands it to each listener. Plugin
+    // threads: a listener must only copy and return (GTT queues it for its own thread).
     void on_quote(const Quote& quote);
+
+    // Adds a listener of every quote recorded from now on. Call before brokers start.
+    using Listener = std::function<void(const Quote&)>;
+    void add_listener(Listener listener);
 
     // Adds an instrument to a broker's set without sending anything: start_feeds() sends it
     // (or, after that, the next watch() on the broker). For start-up, when the sets are rebuilt
@@ -67,7 +82,8 @@ private:
     const std::map<std::string, ports::BrokerPort*> brokers_;
 
     mutable std::shared_mutex prices_mutex_;
-    std::unordered_map<std::string, Decimal> last_prices_;  // symbol \0 exchange
+    std::unordered_map<std::string, Last> last_prices_;  // symbol \0 exchange
+    std::vector<Listener> listeners_;  // set before brokers start, read-only after
 
     std::mutex watch_mutex_;
     std::map<std::string, std::set<std::pair<std::string, std::string>>> watched_;

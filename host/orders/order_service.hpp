@@ -161,6 +161,8 @@ public:
     // their instruments as they come.
     void start_price_feeds();
 
+    // The market-data module this service feeds (GTT reads prices and listens to quotes).
+    market_data::PriceCache& prices() { return prices_; }
     // Last price seen for an instrument (quotes pushed by brokers).
     std::optional<Decimal> last_price(const std::string& symbol, const std::string& exchange) const;
     size_t open_orders() const;

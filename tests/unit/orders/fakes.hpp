@@ -258,10 +258,38 @@ class FakeStorage : public ports::StoragePort {
         }
         return page;
     }
-    std::optional<GttRecord> get_gtt(const std::string&) override { return std::nullopt; }
-    Page<GttRecord> list_gtts(const std::vector<std::string>&, bool, const std::string&,
-                              uint32_t) override {
-        return {};
+    std::optional<GttRecord> get_gtt(const std::string& id) override {
+        std::lock_guard lock(mutex_);
+        if (down_) throw sdk::Error(Status::Unavailable, "storage down (scripted)");
+        auto it = gtts_.find(id);
+        if (it == gtts_.end()) return std::nullopt;
+        return it->second;
+    }
+    // By id, after `cursor` (the last id of the previous page).
+    Page<GttRecord> list_gtts(const std::vector<std::string>& accounts, bool active_only,
+                              const std::string& cursor, uint32_t limit) override {
+        std::lock_guard lock(mutex_);
+        if (down_) throw sdk::Error(Status::Unavailable, "storage down (scripted)");
+        Page<GttRecord> page;
+        for (auto it = gtts_.upper_bound(cursor); it != gtts_.end(); ++it) {
+            const GttRecord& g = it->second;
+            if (!accounts.empty() &&
+                std::find(accounts.begin(), accounts.end(), g.account_id) == accounts.end())
+                continue;
+            if (active_only && g.status != "ACTIVE") continue;
+            if (page.items.size() >= limit) {
+                page.next_cursor = page.items.back().id;
+                break;
+            }
+            page.items.push_back(g);
+        }
+        return page;
+    }
+    std::optional<GttRecord> stored_gtt(const std::string& id) const {
+        std::lock_guard lock(mutex_);
+        auto it = gtts_.find(id);
+        if (it == gtts_.end()) return std::nullopt;
+        return it->second;
     }
     Page<ReconRun> list_recon_runs(const std::string&, const std::string&, uint32_t) override {
         return {};
@@ -310,7 +338,19 @@ class FakeStorage : public ports::StoragePort {
                 applied_.push_back("fill:" + op.fill.broker_trade_id);
                 return Status::Ok;
             }
-            case WriteKind::UpsertGtt:
+            case WriteKind::UpsertGtt: {
+                auto it = gtts_.find(op.gtt.id);
+                if (op.expected_version == 0) {
+                    if (it != gtts_.end()) return Status::Conflict;
+                    gtts_[op.gtt.id] = op.gtt;
+                } else {
+                    if (it == gtts_.end() || it->second.version != op.expected_version)
+                        return Status::Conflict;
+                    it->second = op.gtt;
+                }
+                applied_.push_back("gtt:" + op.gtt.id + ":v" + std::to_string(op.gtt.version));
+                return Status::Ok;
+            }
             case WriteKind::UpsertReconRun:
                 applied_.push_back("other");
                 return Status::Ok;
@@ -323,6 +363,7 @@ class FakeStorage : public ports::StoragePort {
     std::map<std::string, OrderRecord> orders_;
     std::map<std::string, std::vector<OrderEvent>> events_;
     std::vector<FillRecord> fills_;
+    std::map<std::string, GttRecord> gtts_;
 
     std::deque<std::optional<Status>> script_;
     bool down_ = false;

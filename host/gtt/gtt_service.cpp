@@ -1,0 +1,597 @@
+#include "gtt/gtt_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "common/ids.hpp"
+#include "gtt/gtt_codec.hpp"
+#include "json/json.hpp"
+
+namespace ordergate::gtt {
+namespace {
+
+constexpr uint32_t kPage = 500;
+
+std::string instrument_key(const std::string& symbol, const std::string& exchange) {
+    return symbol + '\0' + exchange;
+}
+
+// The leg's order carries where it came from: the client's extra, plus gtt_id and emulated.
+std::string leg_extra(const std::string& client_extra, const std::string& gtt_id) {
+    std::string out;
+    json::Writer w(&out);
+    w.begin_object();
+    json::Value v;
+    std::string why;
+    if (!client_extra.empty() && json::parse(client_extra, &v, &why) && v.is_object()) {
+        for (const auto& [k, member] : v.members()) {
+            if (k == "gtt_id" || k == "emulated") continue;
+            std::string text;
+            member.serialize(&text);
+            w.key(k).raw(text);
+        }
+    }
+    w.field("gtt_id", gtt_id).field_bool("emulated", true).end_object();
+    return out;
+}
+
+bool retry_later(ErrorCode code) {
+    // Nothing was sent (503) or the caller's rate: the same leg is placed again by the sweep,
+    // under the same client order id.
+    return code == ErrorCode::BrokerUnavailable || code == ErrorCode::StorageUnavailable ||
+           code == ErrorCode::RateLimited || code == ErrorCode::Internal;
+}
+
+}  // namespace
+
+GttStatus visible_status(const Gtt& g) {
+    if (g.status == GttStatus::Active && g.triggered_leg >= 0) return GttStatus::Triggered;
+    return g.status;
+}
+
+GttService::GttService(ports::StoragePort& storage, orders::OrderService& orders,
+                       std::map<std::string, ports::BrokerPort*> brokers,
+                       std::shared_ptr<Clock> clock, GttOptions options)
+    : storage_(storage),
+      orders_(orders),
+      brokers_(std::move(brokers)),
+      clock_(std::move(clock)),
+      options_(options) {}
+
+GttService::~GttService() { stop(); }
+
+void GttService::start() {
+    reload();
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [id, g] : active_)
+            orders_.prices().track(g.broker, g.symbol, g.exchange);
+    }
+    orders_.prices().add_listener([this](const Quote& q) { on_quote(q); });
+    next_reload_ = std::chrono::steady_clock::now() + options_.reload_interval;
+    thread_ = std::thread([this] { run(); });
+}
+
+void GttService::stop() {
+    {
+        std::lock_guard lock(queue_mutex_);
+        if (stopping_) return;
+        stopping_ = true;
+    }
+    queue_cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+// ---- requests -----------------------------------------------------------------------------------
+
+std::optional<market_data::PriceCache::Last> GttService::current_price(
+    const std::string& broker, const std::string& symbol, const std::string& exchange) {
+    const int64_t now = clock_->now_ns();
+    const int64_t max_age =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(options_.max_price_age).count();
+    auto last = orders_.prices().last_quote(symbol, exchange);
+    if (last && now - last->at_ns <= max_age) return last;
+    // No current price pushed: ask the broker once, when it can quote.
+    auto it = brokers_.find(broker);
+    if (it == brokers_.end() || !it->second || !it->second->has(OG_CAP_QUOTES)) return std::nullopt;
+    try {
+        Quote q = it->second->quote(symbol, exchange);
+        int64_t at = q.at_ns == 0 ? now : q.at_ns;
+        if (now - at > max_age) return std::nullopt;
+        return market_data::PriceCache::Last{q.last, at};
+    } catch (const sdk::Error& e) {
+        spdlog::warn("event=gtt_quote_failed broker={} symbol={} error=\"{}\"", broker, symbol,
+                     e.what());
+        return std::nullopt;
+    }
+}
+
+Result<Gtt> GttService::validate(GttRequest& req, const orders::AccountScope& scope,
+                                 std::string* broker, Decimal* last) {
+    if (!scope.allows(req.account_id) || orders_.broker_of(req.account_id).empty())
+        return fail(ErrorCode::NotFound, "account '" + req.account_id + "' not found");
+    *broker = orders_.broker_of(req.account_id);
+    std::vector<FieldError> errors;
+    const size_t want = req.type == GttType::Single ? 1 : 2;
+    if (req.legs.size() != want)
+        errors.push_back({"triggers", std::string(to_string(req.type)) + " takes " +
+                                          std::to_string(want) + " trigger" +
+                                          (want == 1 ? "" : "s") + ", got " +
+                                          std::to_string(req.legs.size())});
+    for (size_t i = 0; i < req.legs.size(); ++i)
+        if (!req.legs[i].trigger_price.is_positive())
+            errors.push_back({"triggers[" + std::to_string(i) + "].trigger_price",
+                              "must be greater than 0"});
+    if (req.expires_at_ns != 0 && req.expires_at_ns <= clock_->now_ns())
+        errors.push_back({"expires_at", "must be in the future"});
+    if (!errors.empty()) {
+        Error e = Error::make(ErrorCode::ValidationFailed, "the GTT is not valid");
+        e.errors = std::move(errors);
+        return fail(std::move(e));
+    }
+    auto price = current_price(*broker, req.symbol, req.exchange);
+    if (!price) {
+        Error e = Error::make(ErrorCode::BrokerUnavailable,
+                              "no current price for " + req.symbol + " on " + req.exchange +
+                                  ": a GTT is armed against the last price");
+        e.retry_after_seconds = 1;
+        return fail(std::move(e));
+    }
+    *last = price->price;
+    const std::string p = last->to_string();
+    for (size_t i = 0; i < req.legs.size(); ++i) {
+        GttLeg& leg = req.legs[i];
+        const std::string field = "triggers[" + std::to_string(i) + "].trigger_price";
+        if (leg.trigger_price == *last) {
+            errors.push_back({field, "equals the last price " + p + ": it would fire at once"});
+            continue;
+        }
+        leg.direction = leg.trigger_price > *last ? Direction::Rises : Direction::Falls;
+        leg.order.account_id = req.account_id;
+        leg.order.symbol = req.symbol;
+        leg.order.exchange = req.exchange;
+        leg.order.client_order_id.clear();
+        leg.status.clear();
+        leg.order_id.clear();
+    }
+    if (errors.empty() && req.type == GttType::Oco &&
+        req.legs[0].direction == req.legs[1].direction)
+        errors.push_back({"triggers", "the two legs of an OCO must sit on the two sides of the "
+                                      "last price " + p});
+    if (!errors.empty()) {
+        Error e = Error::make(ErrorCode::ValidationFailed, "the GTT is not valid");
+        e.errors = std::move(errors);
+        return fail(std::move(e));
+    }
+    return Gtt{};
+}
+
+Status GttService::write(const Gtt& g, int64_t expected_version) {
+    WriteOp op;
+    op.kind = WriteKind::UpsertGtt;
+    op.expected_version = expected_version;
+    op.gtt = to_record(g);
+    auto r = storage_.write_batch({op});
+    return r.at(0);
+}
+
+Result<Gtt> GttService::create(GttRequest req, const orders::AccountScope& scope,
+                               const std::string& request_id) {
+    std::string broker;
+    Decimal last;
+    if (auto v = validate(req, scope, &broker, &last); !v) return fail(v.error());
+    const int64_t now = clock_->now_ns();
+    Gtt g;
+    g.id = ids::new_id("gtt_", static_cast<uint64_t>(now / 1'000'000));
+    g.account_id = req.account_id;
+    g.symbol = req.symbol;
+    g.exchange = req.exchange;
+    g.broker = broker;
+    g.type = req.type;
+    g.legs = std::move(req.legs);
+    g.last_price = last;
+    g.expires_at_ns = req.expires_at_ns;
+    g.created_at_ns = g.updated_at_ns = now;
+    g.version = 1;
+    try {
+        if (write(g, 0) != Status::Ok)
+            return fail(ErrorCode::Internal, "a new GTT id was already taken");
+    } catch (const sdk::Error& e) {
+        spdlog::error("event=gtt_write_failed request_id={} error=\"{}\"", request_id, e.what());
+        Error err = Error::make(ErrorCode::StorageUnavailable, "storage did not take the GTT");
+        err.retry_after_seconds = 1;
+        return fail(std::move(err));
+    }
+    {
+        std::lock_guard lock(mutex_);
+        remember(g);
+    }
+    orders_.prices().watch(broker, g.symbol, g.exchange);
+    spdlog::info("event=gtt_created gtt_id={} account={} symbol={} type={} request_id={}", g.id,
+                 g.account_id, g.symbol, to_string(g.type), request_id);
+    return g;
+}
+
+std::optional<Gtt> GttService::reread(const std::string& id) {
+    auto rec = storage_.get_gtt(id);
+    if (!rec) return std::nullopt;
+    return from_record(*rec);
+}
+
+Result<Gtt> GttService::get(const std::string& id, const orders::AccountScope& scope) {
+    std::optional<Gtt> g;
+    try {
+        g = reread(id);
+    } catch (const sdk::Error& e) {
+        Error err = Error::make(ErrorCode::StorageUnavailable, "storage did not answer");
+        err.retry_after_seconds = 1;
+        return fail(std::move(err));
+    } catch (const CorruptGtt& e) {
+        spdlog::error("event=gtt_corrupt gtt_id={} error=\"{}\"", id, e.what());
+        return fail(ErrorCode::Internal, "the stored GTT is unreadable");
+    }
+    if (!g || !scope.allows(g->account_id))
+        return fail(ErrorCode::NotFound, "GTT '" + id + "' not found");
+    return *g;
+}
+
+Result<Page<Gtt>> GttService::list(const std::vector<std::string>& account_ids,
+                                   const orders::AccountScope& scope, const std::string& cursor,
+                                   uint32_t limit) {
+    std::vector<std::string> accounts;
+    if (account_ids.empty()) {
+        for (const auto& r : orders_.accounts(scope)) accounts.push_back(r.account_id);
+    } else {
+        for (const auto& a : account_ids) {
+            if (!scope.allows(a)) return fail(ErrorCode::NotFound, "account '" + a + "' not found");
+            accounts.push_back(a);
+        }
+    }
+    Page<Gtt> out;
+    if (accounts.empty()) return out;
+    try {
+        Page<GttRecord> page = storage_.list_gtts(accounts, false, cursor, limit);
+        for (const auto& r : page.items) out.items.push_back(from_record(r));
+        out.next_cursor = page.next_cursor;
+    } catch (const sdk::Error& e) {
+        if (e.status() == Status::InvalidArgument)
+            return fail(ErrorCode::InvalidParameter, "cursor is not one this server gave");
+        Error err = Error::make(ErrorCode::StorageUnavailable, "storage did not answer");
+        err.retry_after_seconds = 1;
+        return fail(std::move(err));
+    } catch (const CorruptGtt& e) {
+        spdlog::error("event=gtt_corrupt error=\"{}\"", e.what());
+        return fail(ErrorCode::Internal, "a stored GTT is unreadable");
+    }
+    return out;
+}
+
+Result<Gtt> GttService::modify(const std::string& id, GttRequest req,
+                               const orders::AccountScope& scope) {
+    auto current = get(id, scope);
+    if (!current) return current;
+    if (visible_status(*current) != GttStatus::Active)
+        return fail(ErrorCode::GttNotModifiable,
+                    "GTT " + id + " is " + std::string(to_string(visible_status(*current))) +
+                        " and cannot be modified");
+    if (req.account_id != current->account_id || req.symbol != current->symbol ||
+        req.exchange != current->exchange) {
+        Error e = Error::make(ErrorCode::ValidationFailed, "the GTT is not valid");
+        e.errors.push_back({"account_id", "account, symbol and exchange of a GTT cannot change"});
+        return fail(std::move(e));
+    }
+    std::string broker;
+    Decimal last;
+    if (auto v = validate(req, scope, &broker, &last); !v) return fail(v.error());
+    Gtt g = *current;
+    g.type = req.type;
+    g.legs = std::move(req.legs);
+    g.last_price = last;
+    g.expires_at_ns = req.expires_at_ns;
+    g.updated_at_ns = clock_->now_ns();
+    g.version = current->version + 1;
+    try {
+        if (write(g, current->version) != Status::Ok)
+            return fail(ErrorCode::GttNotModifiable,
+                        "GTT " + id + " changed meanwhile (it may have fired): read it again");
+    } catch (const sdk::Error& e) {
+        Error err = Error::make(ErrorCode::StorageUnavailable, "storage did not take the change");
+        err.retry_after_seconds = 1;
+        return fail(std::move(err));
+    }
+    std::lock_guard lock(mutex_);
+    remember(g);
+    return g;
+}
+
+Result<Gtt> GttService::cancel(const std::string& id, const orders::AccountScope& scope) {
+    auto current = get(id, scope);
+    if (!current) return current;
+    if (current->status == GttStatus::Cancelled) return current;
+    if (visible_status(*current) != GttStatus::Active)
+        return fail(ErrorCode::GttNotModifiable,
+                    "GTT " + id + " is " + std::string(to_string(visible_status(*current))) +
+                        " and cannot be cancelled");
+    Gtt g = *current;
+    g.status = GttStatus::Cancelled;
+    g.reason = "cancelled by the client";
+    g.updated_at_ns = clock_->now_ns();
+    g.version = current->version + 1;
+    try {
+        if (write(g, current->version) != Status::Ok)
+            return fail(ErrorCode::GttNotModifiable,
+                        "GTT " + id + " changed meanwhile (it may have fired): read it again");
+    } catch (const sdk::Error& e) {
+        Error err = Error::make(ErrorCode::StorageUnavailable, "storage did not take the change");
+        err.retry_after_seconds = 1;
+        return fail(std::move(err));
+    }
+    std::lock_guard lock(mutex_);
+    forget(id);
+    return g;
+}
+
+// ---- memory ---------------------------------------------------------------------------------------
+
+void GttService::remember(const Gtt& g) {
+    if (g.status != GttStatus::Active) {
+        forget(g.id);
+        return;
+    }
+    auto it = active_.find(g.id);
+    if (it != active_.end() && it->second.version > g.version) return;  // older news
+    active_[g.id] = g;
+    if (g.triggered_leg < 0) book_.arm(g);
+    else book_.disarm(g.id);
+}
+
+void GttService::forget(const std::string& id) {
+    active_.erase(id);
+    book_.disarm(id);
+}
+
+size_t GttService::armed_legs() const {
+    std::lock_guard lock(mutex_);
+    return book_.armed();
+}
+
+size_t GttService::active() const {
+    std::lock_guard lock(mutex_);
+    return active_.size();
+}
+
+// ---- firing ---------------------------------------------------------------------------------------
+
+void GttService::on_quote(const Quote& quote) {
+    {
+        std::lock_guard lock(queue_mutex_);
+        queued_[instrument_key(quote.symbol, quote.exchange)] = quote;
+    }
+    queue_cv_.notify_one();
+}
+
+size_t GttService::evaluate(const std::string& symbol, const std::string& exchange,
+                            const Decimal& price, int64_t at_ns) {
+    const int64_t max_age =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(options_.max_price_age).count();
+    if (at_ns == 0 || clock_->now_ns() - at_ns > max_age) return 0;  // stale: fires nothing
+    std::vector<ArmedLeg> crossed_legs;
+    {
+        std::lock_guard lock(mutex_);
+        crossed_legs = book_.take_crossed(symbol, exchange, price);
+    }
+    for (const ArmedLeg& a : crossed_legs) fire(a);
+    return crossed_legs.size();
+}
+
+void GttService::fire(const ArmedLeg& a) {
+    Gtt claimed;
+    int64_t expected = 0;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = active_.find(a.gtt_id);
+        if (it == active_.end() || it->second.triggered_leg >= 0) return;
+        const Gtt& g = it->second;
+        if (g.expires_at_ns != 0 && g.expires_at_ns <= clock_->now_ns()) return;  // sweep expires
+        claimed = g;
+        expected = g.version;
+    }
+    claimed.triggered_leg = static_cast<int>(a.leg);
+    for (size_t i = 0; i < claimed.legs.size(); ++i)
+        claimed.legs[i].status = i == a.leg ? "TRIGGERED" : "CANCELLED";
+    claimed.updated_at_ns = clock_->now_ns();
+    claimed.version = expected + 1;
+    Status st;
+    try {
+        st = write(claimed, expected);
+    } catch (const sdk::Error& e) {
+        // Not claimed: armed again, so the next tick tries again.
+        spdlog::error("event=gtt_claim_failed gtt_id={} error=\"{}\"", a.gtt_id, e.what());
+        std::lock_guard lock(mutex_);
+        auto it = active_.find(a.gtt_id);
+        if (it != active_.end()) book_.arm(it->second);
+        return;
+    }
+    if (st != Status::Ok) {
+        // Changed elsewhere (modified, cancelled, or fired by another instance): storage says.
+        try {
+            auto now = reread(a.gtt_id);
+            std::lock_guard lock(mutex_);
+            if (now) remember(*now);
+            else forget(a.gtt_id);
+        } catch (const std::exception& e) {
+            spdlog::error("event=gtt_reread_failed gtt_id={} error=\"{}\"", a.gtt_id, e.what());
+        }
+        return;
+    }
+    spdlog::info("event=gtt_triggered gtt_id={} leg={} trigger={}", claimed.id, a.leg + 1,
+                 claimed.legs[a.leg].trigger_price.to_string());
+    {
+        std::lock_guard lock(mutex_);
+        remember(claimed);
+    }
+    place_leg(std::move(claimed));
+}
+
+void GttService::place_leg(Gtt g) {
+    const size_t leg = static_cast<size_t>(g.triggered_leg);
+    OrderRequest req = g.legs[leg].order;
+    req.account_id = g.account_id;
+    req.symbol = g.symbol;
+    req.exchange = g.exchange;
+    req.client_order_id = leg_client_order_id(g.id, leg);
+    req.extra_json = leg_extra(req.extra_json, g.id);
+    orders::AccountScope all;
+    all.all = true;
+    orders::Origin origin{"gtt:" + g.id, EventSource::Gtt,
+                          "gtt " + g.id + " leg " + std::to_string(leg + 1)};
+    auto placed = orders_.place(req, all, origin);
+    std::string order_id;
+    Gtt done = g;
+    if (placed) {
+        order_id = placed->order.id;
+    } else if (placed.error().code == ErrorCode::DuplicateClientOrderId &&
+               !placed.error().order_id.empty()) {
+        order_id = placed.error().order_id;  // placed before (a crash, or another instance)
+    } else if (retry_later(placed.error().code) ||
+               placed.error().code == ErrorCode::DuplicateClientOrderId) {
+        spdlog::warn("event=gtt_place_deferred gtt_id={} leg={} code={} detail=\"{}\"", g.id,
+                     leg + 1, code_name(placed.error().code), placed.error().detail);
+        return;  // the sweep places it again, under the same client order id
+    } else {
+        done.status = GttStatus::Rejected;
+        done.reason = "leg " + std::to_string(leg + 1) + " order refused: " +
+                      std::string(code_name(placed.error().code)) + ": " + placed.error().detail;
+        order_id = placed.error().order_id;
+    }
+    done.legs[leg].order_id = order_id;
+    if (done.status == GttStatus::Active) done.status = GttStatus::Triggered;
+    done.updated_at_ns = clock_->now_ns();
+    done.version = g.version + 1;
+    try {
+        Status st = write(done, g.version);
+        if (st != Status::Ok) {
+            // Another instance recorded it first: take storage's word.
+            auto now = reread(g.id);
+            std::lock_guard lock(mutex_);
+            if (now) remember(*now);
+            else forget(g.id);
+            return;
+        }
+    } catch (const std::exception& e) {
+        spdlog::error("event=gtt_record_failed gtt_id={} error=\"{}\"", g.id, e.what());
+        return;  // still ACTIVE with a fired leg: the sweep records it (placing finds the order)
+    }
+    spdlog::info("event=gtt_order_placed gtt_id={} leg={} order_id={} status={}", g.id, leg + 1,
+                 order_id, to_string(done.status));
+    std::lock_guard lock(mutex_);
+    remember(done);
+}
+
+// ---- the evaluator thread -------------------------------------------------------------------------
+
+void GttService::reload() {
+    std::vector<std::string> accounts;
+    orders::AccountScope all;
+    all.all = true;
+    for (const auto& r : orders_.accounts(all)) accounts.push_back(r.account_id);
+    if (accounts.empty()) return;
+    std::unordered_map<std::string, Gtt> seen;
+    std::string cursor;
+    do {
+        Page<GttRecord> page = storage_.list_gtts(accounts, true, cursor, kPage);
+        for (const auto& r : page.items) {
+            try {
+                Gtt g = from_record(r);
+                if (g.broker.empty()) g.broker = orders_.broker_of(g.account_id);
+                seen.emplace(g.id, std::move(g));
+            } catch (const CorruptGtt& e) {
+                spdlog::error("event=gtt_corrupt error=\"{}\"", e.what());
+            }
+        }
+        cursor = page.next_cursor;
+    } while (!cursor.empty());
+    std::lock_guard lock(mutex_);
+    for (auto it = active_.begin(); it != active_.end();) {
+        if (seen.count(it->first)) {
+            ++it;
+            continue;
+        }
+        book_.disarm(it->first);
+        it = active_.erase(it);
+    }
+    for (auto& [id, g] : seen) {
+        auto it = active_.find(id);
+        if (it != active_.end() && it->second.version == g.version) continue;
+        remember(g);
+    }
+}
+
+void GttService::sweep(bool do_reload) {
+    if (do_reload) {
+        try {
+            reload();
+        } catch (const sdk::Error& e) {
+            spdlog::warn("event=gtt_reload_failed error=\"{}\"", e.what());
+        }
+    }
+    const int64_t now = clock_->now_ns();
+    std::vector<Gtt> expired, unplaced;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [id, g] : active_) {
+            if (g.triggered_leg >= 0) unplaced.push_back(g);
+            else if (g.expires_at_ns != 0 && g.expires_at_ns <= now) expired.push_back(g);
+        }
+    }
+    for (const Gtt& g : unplaced) place_leg(g);
+    for (Gtt g : expired) {
+        const int64_t expected = g.version;
+        g.status = GttStatus::Expired;
+        g.reason = "expired";
+        g.updated_at_ns = now;
+        g.version = expected + 1;
+        try {
+            Status st = write(g, expected);
+            std::lock_guard lock(mutex_);
+            if (st == Status::Ok) {
+                forget(g.id);
+                spdlog::info("event=gtt_expired gtt_id={}", g.id);
+            }
+        } catch (const sdk::Error& e) {
+            spdlog::warn("event=gtt_expire_failed gtt_id={} error=\"{}\"", g.id, e.what());
+        }
+    }
+}
+
+void GttService::run() {
+    std::unique_lock lock(queue_mutex_);
+    while (!stopping_) {
+        queue_cv_.wait_for(lock, options_.sweep_interval,
+                           [this] { return stopping_ || !queued_.empty(); });
+        if (stopping_) break;
+        std::map<std::string, Quote> ticks;
+        ticks.swap(queued_);
+        lock.unlock();
+        try {
+            for (const auto& [key, q] : ticks) evaluate(q.symbol, q.exchange, q.last, q.at_ns);
+            // Expiry, retries and reloads on their own clock: a busy price feed wakes this
+            // thread often, and each wake must cost only the legs a tick crosses.
+            const auto now = std::chrono::steady_clock::now();
+            if (now >= next_sweep_) {
+                next_sweep_ = now + options_.sweep_interval;
+                const bool due = now >= next_reload_;
+                if (due) next_reload_ = now + options_.reload_interval;
+                sweep(due);
+            }
+        } catch (const std::exception& e) {
+            // Logged loudly; the next pass tries again (nothing is half-written: every write is
+            // one version-checked row).
+            spdlog::error("event=gtt_evaluator_error error=\"{}\"", e.what());
+        }
+        lock.lock();
+    }
+}
+
+}  // namespace ordergate::gtt
