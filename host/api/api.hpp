@@ -8,6 +8,9 @@
 // IDEMPOTENCY_UNAVAILABLE when the store is down and required). HTTP concerns only: business
 // rules are the order service's.
 //
+// Layout: router.cpp (routes, dispatch), auth_gate.* and idempotency_gate.* (the two gates),
+// handlers.hpp with one file of handlers per resource, context.hpp (what handlers share).
+//
 // Threads: handle() is called concurrently by the server's threads; the Api holds no mutable
 // state of its own.
 #pragma once

@@ -1,0 +1,92 @@
+// Handlers of the account state: positions, trades, accounts.
+#include "api/handlers.hpp"
+#include "api/wire.hpp"
+#include "orders/order_service.hpp"
+#include "positions/position_book.hpp"
+
+namespace ordergate::api::handlers {
+
+using http::Request;
+using http::Response;
+
+void positions(const Context& cx, Request& req, Response& res, const auth::Principal& who) {
+    Query q;
+    if (!parse_query(req, {"account_id", "limit", "cursor"}, &q, res)) return;
+    uint32_t limit;
+    if (!parse_limit(q, &limit, req, res)) return;
+    size_t offset = 0;
+    if (!parse_offset(q, &offset, req, res)) return;
+    std::vector<positions::PositionView> all;
+    auto account = q.get("account_id");
+    orders::AccountScope scope = scope_of(who);
+    if (account) {
+        if (scope.allows(*account) && !cx.deps.orders->broker_of(*account).empty())
+            all = cx.deps.positions->snapshot({*account});
+        else
+            return problem(res, ErrorCode::NotFound, "account '" + *account + "' not found", req);
+    } else {
+        all =
+            scope.all ? cx.deps.positions->snapshot() : cx.deps.positions->snapshot(scope.accounts);
+    }
+    std::string items;
+    json::Writer w(&items);
+    w.begin_array();
+    size_t end = std::min(all.size(), offset + limit);
+    for (size_t i = offset; i < end; ++i) write_position(w, all[i]);
+    w.end_array();
+    res.json(200, list_envelope(items, end < all.size() ? std::to_string(end) : ""));
+}
+
+void trades(const Context& cx, Request& req, Response& res, const auth::Principal& who) {
+    Query q;
+    if (!parse_query(req, {"account_id", "order_id", "since", "limit", "cursor"}, &q, res)) return;
+    FillQuery fq;
+    if (auto a = q.get("account_id")) fq.account_ids.push_back(*a);
+    if (auto o = q.get("order_id")) fq.order_id = *o;
+    if (!parse_since(q, &fq.since_ns, req, res) || !parse_limit(q, &fq.limit, req, res)) return;
+    if (auto c = q.get("cursor")) {
+        if (c->empty()) return problem(res, ErrorCode::InvalidParameter, "empty cursor", req);
+        fq.cursor = *c;
+    }
+    auto page = cx.deps.orders->trades(fq, scope_of(who));
+    if (!page) return problem(res, page.error(), req);
+    std::string items;
+    json::Writer w(&items);
+    w.begin_array();
+    for (const auto& f : page->items) write_fill(w, f);
+    w.end_array();
+    res.json(200, list_envelope(items, page->next_cursor));
+}
+
+void accounts(const Context& cx, Request& req, Response& res, const auth::Principal& who) {
+    Query q;
+    size_t offset = 0;
+    uint32_t limit = 100;
+    if (!parse_query(req, {"limit", "cursor"}, &q, res) || !parse_limit(q, &limit, req, res) ||
+        !parse_offset(q, &offset, req, res))
+        return;
+    auto routes = cx.deps.orders->accounts(scope_of(who));
+    std::string items;
+    json::Writer w(&items);
+    w.begin_array();
+    size_t end = std::min(routes.size(), offset + limit);
+    for (size_t i = offset; i < end; ++i) {
+        auto a = cx.deps.orders->account(routes[i].account_id, scope_of(who));
+        if (!a) return problem(res, a.error(), req);
+        write_account(w, *a, routes[i].broker);
+    }
+    w.end_array();
+    res.json(200, list_envelope(items, end < routes.size() ? std::to_string(end) : ""));
+}
+
+void account(const Context& cx, Request& req, Response& res, const auth::Principal& who) {
+    const std::string& id = req.params["id"];
+    auto a = cx.deps.orders->account(id, scope_of(who));
+    if (!a) return problem(res, a.error(), req);
+    std::string body;
+    json::Writer w(&body);
+    write_account(w, *a, cx.deps.orders->broker_of(id));
+    res.json(200, std::move(body));
+}
+
+}  // namespace ordergate::api::handlers
