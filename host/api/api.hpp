@@ -35,6 +35,9 @@ class Metrics;
 namespace ordergate::orders {
 class OrderService;
 }
+namespace ordergate::gtt {
+class GttService;
+}
 namespace ordergate::reconcile {
 class Reconciler;
 }
@@ -71,6 +74,8 @@ struct ApiDeps {
     std::function<std::vector<std::string>()> plugins;
     // GET /api/v1/reconciliation, POST /api/v1/reconciliation/run (null: reconciliation off).
     reconcile::Reconciler* reconciler = nullptr;
+    // /api/v1/gtt (null: GTT off, its routes answer 404).
+    gtt::GttService* gtt = nullptr;
 };
 
 class Api {

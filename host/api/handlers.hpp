@@ -23,6 +23,12 @@ OG_API_HANDLER(modify);
 OG_API_HANDLER(cancel);
 OG_API_HANDLER(cancel_all);
 OG_API_HANDLER(events);
+// GTT
+OG_API_HANDLER(create_gtt);
+OG_API_HANDLER(list_gtts);
+OG_API_HANDLER(get_gtt);
+OG_API_HANDLER(modify_gtt);
+OG_API_HANDLER(delete_gtt);
 // account state
 OG_API_HANDLER(positions);
 OG_API_HANDLER(trades);

@@ -133,9 +133,10 @@ namespace {
 struct Fields {
     const json::Value& body;
     Error* err;
+    std::string prefix = "";  // where `body` sits in the document ("triggers[0].order.")
 
     void add(std::string field, std::string message) {
-        err->errors.push_back({std::move(field), std::move(message)});
+        err->errors.push_back({prefix + std::move(field), std::move(message)});
     }
     // A string field: absent/null -> nullopt (and an error when required).
     std::optional<std::string> str(const char* name, bool required, size_t max_len) {
@@ -217,19 +218,24 @@ bool symbol_like(const std::string& s) {
 
 }  // namespace
 
-bool parse_place(const json::Value& body, OrderRequest* out, Error* err) {
-    *err = Error::make(ErrorCode::ValidationFailed, "");
-    if (!body.is_object()) {
-        err->code = ErrorCode::MalformedJson;
-        err->detail = "the body must be a JSON object";
-        return false;
-    }
-    Fields f{body, err};
-    f.unknown({"account_id", "symbol", "exchange", "side", "quantity", "order_type", "price",
-               "trigger_price", "time_in_force", "product", "client_order_id", "tag", "extra"});
-    auto account = f.str("account_id", false, 64);
-    auto symbol = f.str("symbol", true, 64);
-    auto exchange = f.str("exchange", true, 32);
+namespace {
+
+// The fields of an order request. `leg`: the order of a GTT leg, which takes its account,
+// instrument and client order id from the GTT (so it must not carry them). Adds every problem
+// to f.err; fills `out` only when there was none at all (the caller checks).
+void order_fields(Fields& f, bool leg, OrderRequest* out) {
+    const json::Value& body = f.body;
+    const size_t errors_before = f.err->errors.size();
+    if (leg)
+        f.unknown({"side", "quantity", "order_type", "price", "trigger_price", "time_in_force",
+                   "product", "tag", "extra"});
+    else
+        f.unknown({"account_id", "symbol", "exchange", "side", "quantity", "order_type", "price",
+                   "trigger_price", "time_in_force", "product", "client_order_id", "tag",
+                   "extra"});
+    auto account = leg ? std::nullopt : f.str("account_id", false, 64);
+    auto symbol = leg ? std::optional<std::string>("") : f.str("symbol", true, 64);
+    auto exchange = leg ? std::optional<std::string>("") : f.str("exchange", true, 32);
     auto side = f.enumeration<Side>("side", true, parse_side, "BUY, SELL");
     auto quantity = f.decimal("quantity", true, true);
     auto type = f.enumeration<OrderType>("order_type", true, parse_order_type,
@@ -239,7 +245,7 @@ bool parse_place(const json::Value& body, OrderRequest* out, Error* err) {
     auto tif = f.enumeration<TimeInForce>("time_in_force", false, parse_time_in_force,
                                           "DAY, GTC, IOC, FOK");
     auto product = f.str("product", false, 32);
-    auto cid = f.str("client_order_id", false, 64);
+    auto cid = leg ? std::nullopt : f.str("client_order_id", false, 64);
     auto tag = f.str("tag", false, 64);
     if (symbol && !symbol_like(*symbol)) f.add("symbol", "has characters a symbol cannot have");
     if (exchange && !symbol_like(*exchange))
@@ -275,12 +281,7 @@ bool parse_place(const json::Value& body, OrderRequest* out, Error* err) {
         if (!needs_trigger && trigger_given)
             f.add("trigger_price", "must be absent for " + std::string(to_string(*type)));
     }
-    if (!err->errors.empty()) {
-        err->detail = err->errors.front().field + " " + err->errors.front().message;
-        if (err->errors.size() > 1)
-            err->detail += " (and " + std::to_string(err->errors.size() - 1) + " more)";
-        return false;
-    }
+    if (f.err->errors.size() != errors_before) return;
     out->account_id = account.value_or("");
     out->symbol = *symbol;
     out->exchange = *exchange;
@@ -294,7 +295,148 @@ bool parse_place(const json::Value& body, OrderRequest* out, Error* err) {
     out->client_order_id = cid.value_or("");
     out->tag = tag.value_or("");
     out->extra_json = std::move(extra);
+}
+
+// VALIDATION_FAILED's detail names the first problem and how many more there are.
+bool finish(Error* err) {
+    if (err->errors.empty()) return true;
+    err->detail = err->errors.front().field + " " + err->errors.front().message;
+    if (err->errors.size() > 1)
+        err->detail += " (and " + std::to_string(err->errors.size() - 1) + " more)";
+    return false;
+}
+
+}  // namespace
+
+bool parse_place(const json::Value& body, OrderRequest* out, Error* err) {
+    *err = Error::make(ErrorCode::ValidationFailed, "");
+    if (!body.is_object()) {
+        err->code = ErrorCode::MalformedJson;
+        err->detail = "the body must be a JSON object";
+        return false;
+    }
+    Fields f{body, err};
+    order_fields(f, false, out);
+    return finish(err);
+}
+
+bool parse_gtt(const json::Value& body, gtt::GttRequest* out, Error* err) {
+    *err = Error::make(ErrorCode::ValidationFailed, "");
+    if (!body.is_object()) {
+        err->code = ErrorCode::MalformedJson;
+        err->detail = "the body must be a JSON object";
+        return false;
+    }
+    Fields f{body, err};
+    f.unknown({"account_id", "symbol", "exchange", "type", "triggers", "expires_at"});
+    auto account = f.str("account_id", true, 64);
+    auto symbol = f.str("symbol", true, 64);
+    auto exchange = f.str("exchange", true, 32);
+    if (symbol && !symbol_like(*symbol)) f.add("symbol", "has characters a symbol cannot have");
+    if (exchange && !symbol_like(*exchange))
+        f.add("exchange", "has characters an exchange cannot have");
+    auto type = f.enumeration<gtt::GttType>(
+        "type", true,
+        +[](std::string_view s, gtt::GttType* t) {
+            auto v = gtt::gtt_type_from(s);
+            if (v) *t = *v;
+            return v.has_value();
+        },
+        "SINGLE, OCO");
+    int64_t expires = 0;
+    if (const json::Value* e = body.find("expires_at"); e && !e->is_null()) {
+        if (!e->is_string() || !timefmt::parse_rfc3339(e->text(), &expires))
+            f.add("expires_at", "must be an RFC 3339 time or null");
+    }
+    std::vector<gtt::GttLeg> legs;
+    const json::Value* triggers = body.find("triggers");
+    if (!triggers || triggers->is_null()) {
+        f.add("triggers", "is required");
+    } else if (!triggers->is_array() || triggers->items().empty() ||
+               triggers->items().size() > 2) {
+        f.add("triggers", "must be an array of one (SINGLE) or two (OCO) triggers");
+    } else {
+        for (size_t i = 0; i < triggers->items().size(); ++i) {
+            const json::Value& t = triggers->items()[i];
+            const std::string where = "triggers[" + std::to_string(i) + "].";
+            if (!t.is_object()) {
+                f.add(where.substr(0, where.size() - 1), "must be an object");
+                continue;
+            }
+            Fields tf{t, err, where};
+            tf.unknown({"trigger_price", "order"});
+            gtt::GttLeg leg;
+            auto trigger = tf.decimal("trigger_price", true, true);
+            const json::Value* o = t.find("order");
+            if (!o || o->is_null()) {
+                tf.add("order", "is required");
+            } else if (!o->is_object()) {
+                tf.add("order", "must be an object");
+            } else {
+                Fields of{*o, err, where + "order."};
+                order_fields(of, true, &leg.order);
+            }
+            if (trigger) leg.trigger_price = *trigger;
+            legs.push_back(std::move(leg));
+        }
+    }
+    if (!finish(err)) return false;
+    out->account_id = *account;
+    out->symbol = *symbol;
+    out->exchange = *exchange;
+    out->type = *type;
+    out->expires_at_ns = expires;
+    out->legs = std::move(legs);
     return true;
+}
+
+void write_gtt(json::Writer& w, const gtt::Gtt& g) {
+    w.begin_object()
+        .field("id", g.id)
+        .field("account_id", g.account_id)
+        .field("symbol", g.symbol)
+        .field("exchange", g.exchange)
+        .field("type", to_string(g.type))
+        .field("status", to_string(gtt::visible_status(g)))
+        .field_bool("emulated", g.emulated)
+        .field("last_price", g.last_price.to_string())
+        .key("triggers")
+        .begin_array();
+    for (size_t i = 0; i < g.legs.size(); ++i) {
+        const gtt::GttLeg& leg = g.legs[i];
+        const OrderRequest& o = leg.order;
+        w.begin_object()
+            .field("trigger_price", leg.trigger_price.to_string())
+            .field("direction", leg.direction == gtt::Direction::Rises ? "RISES" : "FALLS")
+            .field_or_null("status", leg.status)
+            .field_or_null("order_id", leg.order_id)
+            .key("order")
+            .begin_object()
+            .field("side", to_string(o.side))
+            .field("order_type", to_string(o.order_type))
+            .field("quantity", o.quantity.to_string());
+        if (o.price) w.field("price", o.price->to_string());
+        else w.field_null("price");
+        if (o.trigger_price) w.field("trigger_price", o.trigger_price->to_string());
+        else w.field_null("trigger_price");
+        w.field("time_in_force", to_string(o.time_in_force))
+            .field_or_null("product", o.product)
+            .field_or_null("tag", o.tag)
+            .key("extra")
+            .raw(o.extra_json.empty() ? "{}" : o.extra_json)
+            .end_object()
+            .end_object();
+    }
+    w.end_array();
+    if (g.triggered_leg >= 0) w.field_int("triggered_leg", g.triggered_leg);
+    else w.field_null("triggered_leg");
+    w.field_or_null("reason", g.reason);
+    if (g.expires_at_ns) w.field("expires_at", timefmt::rfc3339_ms(g.expires_at_ns));
+    else w.field_null("expires_at");
+    w.field("created_at", timefmt::rfc3339_ms(g.created_at_ns))
+        .field("updated_at", timefmt::rfc3339_ms(g.updated_at_ns))
+        .field_int("version", g.version)
+        .end_object();
 }
 
 bool parse_modify(const json::Value& body, ModifyRequest* out, Error* err) {

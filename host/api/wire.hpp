@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "gtt/gtt_service.hpp"
 #include "json/json.hpp"
 #include "ordergate/types.hpp"
 #include "positions/position_book.hpp"
@@ -26,6 +27,10 @@ std::string order_json(const OrderRecord& o);
 // POST /api/v1/orders. Returns false with `err` (VALIDATION_FAILED, listing each field) when the
 // body is not a valid order request.
 bool parse_place(const json::Value& body, OrderRequest* out, Error* err);
+// POST /api/v1/gtt and PUT /api/v1/gtt/{id}: the GTT's fields, each leg's order checked as an
+// order request (without account, instrument or client order id: the GTT gives them).
+bool parse_gtt(const json::Value& body, gtt::GttRequest* out, Error* err);
+void write_gtt(json::Writer& w, const gtt::Gtt& g);
 // PUT /api/v1/orders/{id}.
 bool parse_modify(const json::Value& body, ModifyRequest* out, Error* err);
 

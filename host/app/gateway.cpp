@@ -25,6 +25,7 @@
 #include "plugin_loader/plugin_adapters.hpp"
 #include "plugin_loader/plugin_loader.hpp"
 #include "positions/position_book.hpp"
+#include "gtt/gtt_service.hpp"
 #include "reconcile/reconciler.hpp"
 #include "risk/risk_checker.hpp"
 
@@ -166,6 +167,7 @@ struct Gateway::Impl {
     std::unique_ptr<auth::RateLimiter> rate_limiter;
     std::unique_ptr<orders::OrderService> orders;
     std::unique_ptr<reconcile::Reconciler> reconciler;
+    std::unique_ptr<gtt::GttService> gtt;
     std::unique_ptr<api::Api> api;
     std::unique_ptr<http::Server> server;
     bool started = false;
@@ -368,6 +370,19 @@ void Gateway::start() {
         g.rate_limiter = std::make_unique<auth::RateLimiter>(cfg.auth.rate_per_second,
                                                              cfg.auth.rate_burst);
 
+    // GTTs: armed from storage before the price feeds start, so their instruments are in the
+    // brokers' subscriptions from the first one.
+    if (cfg.gtt.enabled) {
+        gtt::GttOptions go;
+        go.max_price_age = std::chrono::seconds(cfg.gtt.max_price_age_seconds);
+        go.reload_interval = std::chrono::seconds(cfg.gtt.reload_seconds);
+        g.gtt = std::make_unique<gtt::GttService>(*g.storage, *g.orders, broker_ptrs,
+                                                  system_clock(), go);
+        g.gtt->start();
+        spdlog::info("event=gtt_started active={} armed_legs={} max_price_age_s={}",
+                     g.gtt->active(), g.gtt->armed_legs(), cfg.gtt.max_price_age_seconds);
+    }
+
     // Brokers were started by the loader; what they pushed so far was kept by the relay.
     g.orders->start_price_feeds();
 
@@ -417,6 +432,7 @@ void Gateway::start() {
     deps.metrics = &g.metrics;
     deps.readiness = [&g] { return g.readiness(); };
     deps.reconciler = g.reconciler.get();
+    deps.gtt = g.gtt.get();
     deps.plugins = [&g] {
         std::vector<std::string> items;
         for (const auto& [path, lib] : g.libraries)
@@ -457,6 +473,7 @@ void Gateway::stop() {
     // The reconciler first: a run in progress stops between two fixes and is stored ABORTED.
     if (g.orders) g.orders->set_reconcile_request(nullptr);
     if (g.reconciler) g.reconciler->stop();
+    if (g.gtt) g.gtt->stop();
     for (auto& [name, b] : g.brokers) {
         try {
             b->stop();
@@ -469,6 +486,7 @@ void Gateway::stop() {
     g.server.reset();
     g.api.reset();
     g.reconciler.reset();
+    g.gtt.reset();
     g.orders.reset();
     g.brokers.clear();
     g.storage.reset();

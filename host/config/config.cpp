@@ -132,6 +132,7 @@ class Parser {
     void read_risk(const Entry& e, RiskConfig& r);
     void read_idempotency(const Entry& e);
     void read_reconciliation(const Entry& e);
+    void read_gtt(const Entry& e);
     void read_auth(const Entry& e);
     void read_logging(const Entry& e);
 
@@ -408,6 +409,15 @@ void Parser::read_idempotency(const Entry& e) {
         } else if (k.key == "require_key") {
             i.require_key = bool_value(k);
         }
+    }
+}
+
+void Parser::read_gtt(const Entry& e) {
+    GttConfig& g = cfg_.gtt;
+    for (const Entry& k : entries(e, {"enabled", "max_price_age_seconds", "reload_seconds"})) {
+        if (k.key == "enabled") g.enabled = bool_value(k);
+        else if (k.key == "max_price_age_seconds") g.max_price_age_seconds = int_value(k, 1, 86400);
+        else if (k.key == "reload_seconds") g.reload_seconds = int_value(k, 1, 3600);
     }
 }
 
@@ -767,7 +777,7 @@ Config Parser::run(const std::string& text) {
     std::map<std::string, Entry> sections;
     for (Entry& e : entries(Entry{"", root, "", source_ + ":1"},
                             {"http", "plugin_dirs", "storage", "brokers", "accounts", "risk",
-                             "idempotency", "reconciliation", "auth", "logging"}))
+                             "idempotency", "reconciliation", "gtt", "auth", "logging"}))
         sections[e.key] = std::move(e);
     auto section = [&](const char* name) -> const Entry* {
         auto it = sections.find(name);
@@ -787,6 +797,7 @@ Config Parser::run(const std::string& text) {
     }
     if (auto* e = section("idempotency")) read_idempotency(*e);
     if (auto* e = section("reconciliation")) read_reconciliation(*e);
+    if (auto* e = section("gtt")) read_gtt(*e);
     if (auto* e = section("auth")) read_auth(*e);
     if (auto* e = section("logging")) read_logging(*e);
 

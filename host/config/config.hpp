@@ -147,6 +147,16 @@ struct ReconciliationConfig {
     int64_t heuristic_match_seconds = 0;
 };
 
+// GTT orders (host/gtt), emulated by the host from the brokers' prices.
+struct GttConfig {
+    bool enabled = true;
+    // A price older than this neither fires a trigger nor arms a GTT (1..86400).
+    int64_t max_price_age_seconds = 60;
+    // How often active GTTs are re-read from storage: those other gateway instances created,
+    // changed or fired (1..3600).
+    int64_t reload_seconds = 5;
+};
+
 struct ApiKeyConfig {
     std::string sha256;  // lower-case hex SHA-256 of the key (64 chars)
     std::string subject;
@@ -191,6 +201,7 @@ struct Config {
     RiskConfig risk;
     IdempotencyConfig idempotency;
     ReconciliationConfig reconciliation;
+    GttConfig gtt;
     AuthConfig auth;
     LoggingConfig logging;
     // Key paths whose values are secrets, never to be printed: "storage.settings.url",

@@ -90,6 +90,10 @@ std::string describe(const Config& c) {
             << " lookback_seconds=" << r.lookback_seconds << " page_size=" << r.page_size
             << " lease_seconds=" << r.lease_seconds
             << " heuristic_match_seconds=" << r.heuristic_match_seconds;
+    out << "\ngtt: enabled=" << yes_no(c.gtt.enabled);
+    if (c.gtt.enabled)
+        out << " max_price_age_seconds=" << c.gtt.max_price_age_seconds
+            << " reload_seconds=" << c.gtt.reload_seconds;
     const AuthConfig& a = c.auth;
     out << "\nauth: enabled=" << yes_no(a.enabled);
     if (a.enabled) {

@@ -1,0 +1,236 @@
+// GTT orders end to end: the real gateway, the paper broker (its seeded random walk is the price
+// feed, its journal the venue's truth), SQLite, over HTTP.
+//
+//  - an OCO fires one leg when the price reaches it, places exactly one order at the venue
+//    (under the leg's derived client order id, source `gtt`, extra gtt_id/emulated) and
+//    cancels the other leg;
+//  - an active GTT survives kill -9 and restart, is cancelled by DELETE, and says so after;
+//  - every invalid GTT is refused with its code and the fields at fault.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <thread>
+
+#include "gateway_process.hpp"
+#include "ordergate/decimal.hpp"
+
+namespace ordergate::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+std::string write_config(const std::string& dir) {
+    const std::string path = dir + "/gtt.yaml";
+    std::ofstream out(path);
+    out << "http:\n  host: 127.0.0.1\n  port: ${PORT}\n  shutdown_grace_seconds: 2\n"
+           "plugin_dirs:\n  - ${OG_PLUGIN_DIR}\n"
+           "storage:\n  plugin: storage-sqlite\n  settings:\n    path: ${OG_DATA_DIR}/og.db\n"
+           "brokers:\n  - name: paper\n    plugin: broker-paper\n    timeout_ms: 1000\n"
+           "    settings:\n      seed: 11\n      journal_path: ${OG_DATA_DIR}/paper.journal\n"
+           "      accounts: \"ACC1,ACC2\"\n      initial_cash: 100000000\n      currency: INR\n"
+           "      tick_ms: 10\n      prices:\n        INFY: 1500.00\n"
+           "accounts:\n  - {id: ACC1, broker: paper}\n  - {id: ACC2, broker: paper}\n"
+           "risk:\n  max_quantity: 100000\n"
+           "gtt:\n  max_price_age_seconds: 30\n  reload_seconds: 1\n"
+           "auth:\n  enabled: false\nlogging:\n  level: ${OG_LOG_LEVEL:-warn}\n";
+    return path;
+}
+
+bool eventually(const std::function<bool()>& probe, seconds limit = seconds(60)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (probe()) return true;
+        std::this_thread::sleep_for(milliseconds(20));
+    }
+    return probe();
+}
+
+std::string leg(const std::string& trigger, const std::string& side = "SELL") {
+    return "{\"trigger_price\":\"" + trigger + "\",\"order\":{\"side\":\"" + side +
+           "\",\"order_type\":\"MARKET\",\"quantity\":\"2\"}}";
+}
+
+std::string gtt_body(const std::string& type, const std::vector<std::string>& legs,
+                     const std::string& more = "") {
+    std::string b = "{\"account_id\":\"ACC1\",\"symbol\":\"INFY\",\"exchange\":\"NSE\",\"type\":\"" +
+                    type + "\",\"triggers\":[";
+    for (size_t i = 0; i < legs.size(); ++i) b += (i ? "," : "") + legs[i];
+    return b + "]" + (more.empty() ? "" : "," + more) + "}";
+}
+
+HttpResult post_gtt(const GatewayProcess& gw, const std::string& body, const std::string& key) {
+    return http(gw.port(), "POST", "/api/v1/gtt", body, json_headers(key));
+}
+
+// The venue's order records (journal "O" lines) whose client order id starts with `prefix`.
+std::map<std::string, std::string> venue_orders(const std::string& journal,
+                                                const std::string& prefix) {
+    std::map<std::string, std::string> out;  // cid -> last status
+    std::ifstream in(journal);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("O\t", 0) != 0) continue;
+        auto value = [&](const std::string& k) {
+            size_t at = line.find("\t" + k + "=");
+            if (at == std::string::npos) return std::string();
+            at += k.size() + 2;
+            return line.substr(at, line.find('\t', at) - at);
+        };
+        const std::string cid = value("cid");
+        if (cid.rfind(prefix, 0) == 0) out[cid] = value("status");
+    }
+    return out;
+}
+
+// A field of the GTT's i-th trigger ("null" when null).
+std::string trig(const json::Value& gtt, size_t i, const std::string& path) {
+    const json::Value* t = gtt.find("triggers");
+    if (!t || !t->is_array() || t->items().size() <= i) return "";
+    return field(t->items()[i], path);
+}
+
+// The last price, as a GTT far from it reports it (the price a GTT is armed against).
+Decimal last_price(const GatewayProcess& gw, int* n) {
+    HttpResult r;
+    EXPECT_TRUE(eventually([&] {
+        r = post_gtt(gw, gtt_body("SINGLE", {leg("99999.00")}), "probe-" + std::to_string(++*n));
+        return r.status == 201;
+    })) << r.status << " " << r.body;
+    const std::string id = field(r.json(), "id");
+    http(gw.port(), "DELETE", "/api/v1/gtt/" + id, "", json_headers("probe-del-" + id));
+    return Decimal::must_parse(field(r.json(), "last_price"));
+}
+
+TEST(Gtt, AnOcoFiresOneLegPlacesOneOrderAtTheVenueAndCancelsTheOther) {
+    GatewayOptions o;
+    o.data_dir = make_temp_dir("og-gtt-oco");
+    o.config = write_config(o.data_dir);
+    GatewayProcess gw(o);
+    int n = 0;
+    HttpResult created;
+    // Legs a few ticks either side of the last price: the walk reaches one of them soon.
+    ASSERT_TRUE(eventually([&] {
+        const Decimal last = last_price(gw, &n);
+        const Decimal step = Decimal::must_parse("0.25");
+        created = post_gtt(gw,
+                           gtt_body("OCO", {leg((last + step).to_string()),
+                                            leg((last - step).to_string(), "BUY")}),
+                           "oco-" + std::to_string(++n));
+        return created.status == 201;
+    })) << created.status << " " << created.body;
+    EXPECT_EQ(field(created.json(), "status"), "ACTIVE");
+    EXPECT_EQ(field(created.json(), "emulated"), "true");
+    const std::string id = field(created.json(), "id");
+    EXPECT_EQ(created.header("location"), "/api/v1/gtt/" + id);
+
+    HttpResult g;
+    ASSERT_TRUE(eventually([&] {
+        g = gw.get("/api/v1/gtt/" + id);
+        const json::Value v = g.json();
+        return field(v, "status") == "TRIGGERED" &&
+               (trig(v, 0, "order_id") != "null") + (trig(v, 1, "order_id") != "null") == 1;
+    })) << g.body;
+    const int fired = field(g.json(), "triggered_leg") == "0" ? 0 : 1;
+    const int other = 1 - fired;
+    EXPECT_EQ(trig(g.json(), fired, "status"), "TRIGGERED") << g.body;
+    EXPECT_EQ(trig(g.json(), other, "status"), "CANCELLED") << g.body;
+    const std::string order_id = trig(g.json(), fired, "order_id");
+
+    auto order = gw.get("/api/v1/orders/" + order_id);
+    ASSERT_EQ(order.status, 200) << order.body;
+    const std::string cid = id + "-leg" + std::to_string(fired + 1);
+    EXPECT_EQ(field(order.json(), "client_order_id"), cid);
+    EXPECT_EQ(field(order.json(), "extra.gtt_id"), id);
+    EXPECT_EQ(field(order.json(), "extra.emulated"), "true");
+    EXPECT_EQ(field(order.json(), "side"), fired == 0 ? "SELL" : "BUY");
+    const std::string events = gw.get("/api/v1/orders/" + order_id + "/events").body;
+    EXPECT_NE(events.find("\"source\":\"gtt\""), std::string::npos) << events;
+
+    // The venue's truth: one order of this GTT, the fired leg's; the price keeps walking across
+    // both triggers meanwhile, and nothing more is placed.
+    std::this_thread::sleep_for(seconds(2));
+    auto venue = venue_orders(o.data_dir + "/paper.journal", id);
+    ASSERT_EQ(venue.size(), 1u);
+    EXPECT_EQ(venue.begin()->first, cid);
+    EXPECT_EQ(field(gw.get("/api/v1/gtt/" + id).json(), "status"), "TRIGGERED");
+    // A triggered GTT is no longer modifiable.
+    auto late = http(gw.port(), "PUT", "/api/v1/gtt/" + id,
+                     gtt_body("SINGLE", {leg("99999.00")}), json_headers("late"));
+    EXPECT_EQ(late.status, 409) << late.body;
+    EXPECT_EQ(field(late.json(), "code"), "GTT_NOT_MODIFIABLE");
+}
+
+TEST(Gtt, AnActiveGttSurvivesAKillAndRestartThenDeleteCancelsIt) {
+    GatewayOptions o;
+    o.data_dir = make_temp_dir("og-gtt-restart");
+    o.config = write_config(o.data_dir);
+    std::string id;
+    {
+        GatewayProcess gw(o);
+        HttpResult r;
+        ASSERT_TRUE(eventually([&] {
+            r = post_gtt(gw, gtt_body("SINGLE", {leg("99999.00")}, "\"expires_at\":null"), "s1");
+            return r.status == 201;
+        })) << r.body;
+        id = field(r.json(), "id");
+        auto list = gw.get("/api/v1/gtt?account_id=ACC1").json();
+        ASSERT_EQ(list.find("items")->items().size(), 1u);
+        gw.kill_hard();
+    }
+    GatewayProcess gw(o);
+    auto g = gw.get("/api/v1/gtt/" + id);
+    ASSERT_EQ(g.status, 200) << g.body;
+    EXPECT_EQ(field(g.json(), "status"), "ACTIVE");
+    EXPECT_EQ(trig(g.json(), 0, "trigger_price"), "99999.00");
+    auto d = http(gw.port(), "DELETE", "/api/v1/gtt/" + id, "", json_headers("d1"));
+    ASSERT_EQ(d.status, 200) << d.body;
+    EXPECT_EQ(field(d.json(), "status"), "CANCELLED");
+    EXPECT_EQ(field(gw.get("/api/v1/gtt/" + id).json(), "status"), "CANCELLED");
+    EXPECT_EQ(gw.get("/api/v1/gtt/gtt_nope").status, 404);
+}
+
+TEST(Gtt, EveryInvalidGttIsRefusedWithItsCodeAndFields) {
+    GatewayOptions o;
+    o.data_dir = make_temp_dir("og-gtt-bad");
+    o.config = write_config(o.data_dir);
+    GatewayProcess gw(o);
+    auto refused = [&](const std::string& body, int status, const std::string& code,
+                       const std::string& field_name) {
+        static int k = 0;
+        auto r = post_gtt(gw, body, "bad-" + std::to_string(++k));
+        EXPECT_EQ(r.status, status) << body << " -> " << r.body;
+        EXPECT_EQ(field(r.json(), "code"), code) << r.body;
+        if (!field_name.empty())
+            EXPECT_NE(r.body.find("\"field\":\"" + field_name + "\""), std::string::npos)
+                << r.body;
+    };
+    refused(gtt_body("OCO", {leg("1.00")}), 422, "VALIDATION_FAILED", "triggers");
+    refused(gtt_body("BRACKET", {leg("1.00")}), 422, "VALIDATION_FAILED", "type");
+    refused(gtt_body("SINGLE", {}), 422, "VALIDATION_FAILED", "triggers");
+    refused(gtt_body("SINGLE", {"{\"trigger_price\":\"-1\",\"order\":{\"side\":\"BUY\","
+                                "\"order_type\":\"MARKET\",\"quantity\":\"1\"}}"}),
+            422, "VALIDATION_FAILED", "triggers[0].trigger_price");
+    refused(gtt_body("SINGLE", {"{\"trigger_price\":\"1\",\"order\":{\"side\":\"BUY\","
+                                "\"order_type\":\"LIMIT\",\"quantity\":\"1\","
+                                "\"account_id\":\"ACC2\"}}"}),
+            422, "VALIDATION_FAILED", "triggers[0].order.account_id");
+    refused(gtt_body("SINGLE", {leg("99999.00")}, "\"expires_at\":\"2001-01-01T00:00:00Z\""), 422,
+            "VALIDATION_FAILED", "expires_at");
+    refused(gtt_body("SINGLE", {leg("99999.00")}, "\"expires_at\":\"tomorrow\""), 422,
+            "VALIDATION_FAILED", "expires_at");
+    // Both legs above the last price: not an OCO.
+    refused(gtt_body("OCO", {leg("99998.00"), leg("99999.00")}), 422, "VALIDATION_FAILED",
+            "triggers");
+    std::string other = gtt_body("SINGLE", {leg("99999.00")});
+    other.replace(other.find("ACC1"), 4, "ACC9");
+    refused(other, 404, "NOT_FOUND", "");
+    refused("{\"account_id\":", 400, "MALFORMED_JSON", "");
+    EXPECT_EQ(gw.get("/api/v1/gtt?account_id=ACC1").json().find("items")->items().size(), 0u);
+}
+
+}  // namespace
+}  // namespace ordergate::testing
