@@ -191,7 +191,7 @@ TEST(ConfigErrors, UnknownKeySuggestsTheNearestOne) {
 TEST(ConfigErrors, UnknownSectionIsRefused) {
     EXPECT_EQ(error_of(kMinimal + "databse:\n  url: x\n"),
               "t.yaml:7: databse: unknown key (known keys: http, plugin_dirs, storage, brokers, "
-              "accounts, risk, idempotency, reconciliation, auth, logging)");
+              "accounts, risk, idempotency, reconciliation, gtt, auth, logging)");
 }
 
 TEST(ConfigErrors, UnknownKeyInsideABrokerIsRefused) {
