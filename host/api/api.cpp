@@ -3,8 +3,12 @@
 #include <spdlog/spdlog.h>
 #include <strings.h>
 
+#include <cctype>
 #include <charconv>
+#include <filesystem>
+#include <fstream>
 #include <optional>
+#include <sstream>
 
 #include "api/wire.hpp"
 #include "auth/authenticator.hpp"
@@ -238,6 +242,7 @@ struct Api::Impl {
             {"GET", "/metrics", Access::Metrics, &Impl::metrics},
             {"GET", "/openapi.json", Access::Public, &Impl::openapi},
             {"GET", "/docs", Access::Public, &Impl::docs},
+            {"GET", "/docs/{file}", Access::Public, &Impl::docs_file},
             {"POST", "/api/v1/orders", Access::Write, &Impl::place},
             {"GET", "/api/v1/orders", Access::Read, &Impl::list_orders},
             {"DELETE", "/api/v1/orders", Access::Write, &Impl::cancel_all},
@@ -531,10 +536,62 @@ struct Api::Impl {
         res.json(200, openapi_document());
     }
 
-    void docs(Request&, Response& res, const auth::Principal&) {
+    // The page is ours (embedded); Swagger UI's files come from options.docs_dir, which the
+    // build fills from npm and the package installs (host/api/CMakeLists.txt). Without them the
+    // page could only show an empty screen, so the caller is told where they were looked for.
+    bool docs_available(const Request& req, Response& res) {
+        std::error_code ec;
+        if (!options.docs_dir.empty() &&
+            std::filesystem::is_regular_file(options.docs_dir + "/swagger-ui-bundle.js", ec))
+            return true;
+        problem(res, ErrorCode::DocsUnavailable,
+                options.docs_dir.empty()
+                    ? std::string("no directory of Swagger UI files is configured")
+                    : "the Swagger UI files are missing from " + options.docs_dir +
+                          " (swagger-ui-bundle.js not found; see http.docs_dir)",
+                req);
+        res.headers.clear();  // a missing directory does not come back by itself: no Retry-After
+        return false;
+    }
+
+    void docs(Request& req, Response& res, const auth::Principal&) {
+        if (!docs_available(req, res)) return;
         res.status = 200;
         res.content_type = "text/html; charset=utf-8";
         res.body = docs_page();
+    }
+
+    // GET /docs/{file}: one file of docs_dir by its plain name (no '/', no leading '.', so
+    // nothing outside the directory can be named).
+    void docs_file(Request& req, Response& res, const auth::Principal&) {
+        const std::string& name = req.params["file"];
+        bool plain = !name.empty() && name.front() != '.' && name.size() <= 128;
+        for (char c : name)
+            plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' ||
+                              c == '-' || c == '_');
+        if (!plain) return problem(res, ErrorCode::NotFound, "no such file", req);
+        if (!docs_available(req, res)) return;
+        const std::string path = options.docs_dir + "/" + name;
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(path, ec))
+            return problem(res, ErrorCode::NotFound, "no such file", req);
+        std::ifstream in(path, std::ios::binary);
+        if (!in.is_open()) throw std::runtime_error("cannot open " + path);
+        std::ostringstream body;
+        body << in.rdbuf();
+        auto ext = [&](std::string_view e) {
+            return name.size() > e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0;
+        };
+        res.status = 200;
+        res.content_type = ext(".js")    ? "text/javascript; charset=utf-8"
+                           : ext(".css") ? "text/css; charset=utf-8"
+                           : ext(".png") ? "image/png"
+                           : ext(".map") ? "application/json"
+                           : ext(".html") ? "text/html; charset=utf-8"
+                                          : "text/plain; charset=utf-8";
+        res.body = std::move(body).str();
+        res.set_header("X-Content-Type-Options", "nosniff");
+        res.set_header("Cache-Control", "public, max-age=3600");
     }
 
     void place(Request& req, Response& res, const auth::Principal& who) {
@@ -911,5 +968,11 @@ Api::Api(ApiDeps deps, ApiOptions options)
 Api::~Api() = default;
 
 void Api::handle(http::Request& req, http::Response& res) { impl_->handle(req, res); }
+
+std::vector<RouteInfo> Api::routes() const {
+    std::vector<RouteInfo> out;
+    for (const auto& r : impl_->routes) out.push_back({r.method, r.pattern});
+    return out;
+}
 
 }  // namespace ordergate::api

@@ -292,7 +292,7 @@ void Parser::settings(const Entry& e, Settings& out, std::vector<std::string>& s
 void Parser::read_http(const Entry& e) {
     HttpConfig& h = cfg_.http;
     for (const Entry& k : entries(e, {"host", "port", "body_limit_bytes", "max_threads",
-                                      "max_queued", "shutdown_grace_seconds"})) {
+                                      "max_queued", "shutdown_grace_seconds", "docs_dir"})) {
         if (k.key == "host")
             h.host = string_value(k, false);
         else if (k.key == "port")
@@ -305,6 +305,8 @@ void Parser::read_http(const Entry& e) {
             h.max_queued = static_cast<int>(int_value(k, 1, 1000000));
         else if (k.key == "shutdown_grace_seconds")
             h.shutdown_grace_seconds = static_cast<int>(int_value(k, 0, 3600));
+        else if (k.key == "docs_dir")
+            h.docs_dir = string_value(k, false);
     }
 }
 

@@ -110,6 +110,9 @@ struct HttpConfig {
     int max_threads = 64;             // >= 1
     int max_queued = 1024;            // >= 1
     int shutdown_grace_seconds = 10;  // >= 0
+    // The Swagger UI files /docs serves; empty = <binary's directory>/../share/ordergate/docs
+    // (build/share/ordergate/docs in a build tree, /usr/share/ordergate/docs from the package).
+    std::string docs_dir;
 };
 
 struct IdempotencyConfig {

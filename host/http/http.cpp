@@ -67,7 +67,8 @@ int status_of(ErrorCode code) {
         case ErrorCode::BrokerUnavailable:
         case ErrorCode::StorageUnavailable:
         case ErrorCode::IdempotencyUnavailable:
-        case ErrorCode::AuthUnavailable: return 503;
+        case ErrorCode::AuthUnavailable:
+        case ErrorCode::DocsUnavailable: return 503;
     }
     return 500;
 }
@@ -102,6 +103,7 @@ std::string_view title_of(ErrorCode code) {
         case ErrorCode::StorageUnavailable: return "Storage unavailable";
         case ErrorCode::IdempotencyUnavailable: return "Idempotency store unavailable";
         case ErrorCode::AuthUnavailable: return "Authentication unavailable";
+        case ErrorCode::DocsUnavailable: return "API documentation unavailable";
     }
     return "Internal error";
 }
