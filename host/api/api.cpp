@@ -46,35 +46,33 @@ std::vector<std::string_view> segments(std::string_view path) {
     return out;
 }
 
-bool match(std::string_view pattern, std::string_view path,
-           std::map<std::string, std::string>* params) {
+enum class Match { No, Yes, BadEscape };
+
+// Whether `path` (percent-encoded, as sent) is an instance of `pattern`; parameters are decoded
+// into *params. BadEscape: the path has the pattern's shape but a parameter holds a malformed
+// escape ('%' without two hex digits), which the caller answers with 400.
+Match match(std::string_view pattern, std::string_view path,
+            std::map<std::string, std::string>* params) {
     auto p = segments(pattern), s = segments(path);
-    if (p.size() != s.size()) return false;
-    if (!path.empty() && path.back() == '/' && path.size() > 1) return false;
+    if (p.size() != s.size()) return Match::No;
+    if (!path.empty() && path.back() == '/' && path.size() > 1) return Match::No;
     std::map<std::string, std::string> got;
+    bool bad_escape = false;
     for (size_t i = 0; i < p.size(); ++i) {
         if (p[i].size() > 2 && p[i].front() == '{' && p[i].back() == '}') {
-            // Percent-decoding only: '+' is a space in query strings, itself in a path.
-            bool ok = true;
+            // Percent-decoding only: '+' is a space in query strings, itself in a path. The
+            // decoded value may hold a '/' (client_order_id:a%2Fb): segments were split before.
             std::string value;
-            for (size_t k = 0; k < s[i].size(); ++k) {
-                if (s[i][k] == '%') {
-                    std::string one = http::url_decode(s[i].substr(k, 3), &ok);
-                    if (!ok) return false;
-                    value += one;
-                    k += 2;
-                } else {
-                    value.push_back(s[i][k]);
-                }
-            }
-            if (!ok || value.empty()) return false;
+            if (!http::percent_decode(s[i], &value)) bad_escape = true;
+            else if (value.empty()) return Match::No;
             got[std::string(p[i].substr(1, p[i].size() - 2))] = std::move(value);
         } else if (p[i] != s[i]) {
-            return false;
+            return Match::No;
         }
     }
+    if (bad_escape) return Match::BadEscape;
     *params = std::move(got);
-    return true;
+    return Match::Yes;
 }
 
 void problem(Response& res, const Error& err, const Request& req) {
@@ -265,9 +263,12 @@ struct Api::Impl {
     void handle(Request& req, Response& res) {
         const Route* found = nullptr;
         std::string allow;
+        bool bad_escape = false;
         for (const auto& r : routes) {
             std::map<std::string, std::string> params;
-            if (!match(r.pattern, req.path, &params)) continue;
+            const Match m = match(r.pattern, req.path, &params);
+            if (m == Match::BadEscape) bad_escape = true;
+            if (m != Match::Yes) continue;
             if (req.method == r.method || (req.method == "HEAD" && std::string_view(r.method) == "GET")) {
                 found = &r;
                 req.params = std::move(params);
@@ -281,7 +282,12 @@ struct Api::Impl {
         if (!found) {
             // Under /api/v1 an unauthenticated caller learns nothing, not even which routes exist.
             if (api_path && deps.authenticator && !authenticate(req, res)) return;
-            if (!allow.empty()) {
+            if (bad_escape) {
+                problem(res, ErrorCode::InvalidParameter,
+                        "malformed percent-escape in the path ('%' must be followed by two hex "
+                        "digits)",
+                        req);
+            } else if (!allow.empty()) {
                 problem(res, ErrorCode::MethodNotAllowed,
                         "method " + req.method + " is not allowed here", req);
                 res.set_header("Allow", allow);

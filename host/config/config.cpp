@@ -717,9 +717,14 @@ void Parser::validate() {
         if (idem.redis_url.empty())
             fail(origin("idempotency.backend"), "idempotency.redis_url",
                  "is required when the backend is redis (set it, or REDIS_URL)");
-        if (!starts_with(idem.redis_url, "redis://") && !starts_with(idem.redis_url, "rediss://"))
+        // Refused here, so `ordergate config validate` says it before a start-up would.
+        if (starts_with(idem.redis_url, "rediss://"))
             fail(origin("idempotency.redis_url"), "idempotency.redis_url",
-                 "must start with redis:// or rediss://");
+                 "rediss:// (Redis over TLS) is not supported: use redis:// on a trusted network "
+                 "or through a local TLS tunnel to Redis");
+        if (!starts_with(idem.redis_url, "redis://"))
+            fail(origin("idempotency.redis_url"), "idempotency.redis_url",
+                 "must start with redis:// (rediss://, TLS, is not supported)");
     }
 
     // A pending order is judged only once its request can no longer be on its way.

@@ -119,7 +119,7 @@ struct IdempotencyConfig {
     // "storage" (records in the storage plugin; a plugin without them falls back to memory with
     // an error in the log) | "memory" (this process only) | "redis"
     std::string backend = "storage";
-    std::string redis_url;           // redis:// or rediss://; required with backend redis
+    std::string redis_url;           // redis:// (rediss://, TLS, is refused); required with redis
     bool redis_required = true;      // fail closed when Redis is down
     int64_t ttl_seconds = 86400;     // > 0
     bool require_key = false;        // POST without Idempotency-Key -> 400 when true
