@@ -15,7 +15,8 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 
 const args = {};
-for (let i = 2; i + 1 < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, "")] = process.argv[i + 1];
+for (let i = 2; i + 1 < process.argv.length; i += 2)
+    args[process.argv[i].replace(/^--/, "")] = process.argv[i + 1];
 for (const k of ["port", "driver-port", "screenshot", "work"])
     if (!args[k]) refuse(`missing --${k}`);
 
@@ -133,13 +134,16 @@ async function main() {
         return ops.length >= expected.length ? ops : null;
     });
     const missing = expected.filter((op) => !shown.includes(op));
-    if (missing.length) fail(`operations not rendered: ${missing.join(", ")}; shown: ${shown.join(", ")}`);
-    console.log(`rendered ${shown.length} operations, among them ${expected.slice(0, 3).join(", ")}`);
+    if (missing.length)
+        fail(`operations not rendered: ${missing.join(", ")}; shown: ${shown.join(", ")}`);
+    console.log(`rendered ${shown.length} operations, ${expected.slice(0, 3).join(", ")}, ...`);
 
     const title = await run("return document.querySelector('.info .title')?.textContent || ''");
-    if (!title.includes(doc.info.title)) fail(`the title '${doc.info.title}' is not shown: '${title}'`);
+    if (!title.includes(doc.info.title))
+        fail(`the title '${doc.info.title}' is not shown: '${title}'`);
     await until("the schemas section", () =>
-        run("return [...document.querySelectorAll('.models h4, .models-control')].some(e => /Schemas/.test(e.textContent))"));
+        run(`return [...document.querySelectorAll('.models h4, .models-control')]
+                 .some(e => /Schemas/.test(e.textContent))`));
 
     // The screenshot: the operations and the Authorize button in view.
     await run("document.querySelector('.scheme-container')?.scrollIntoView()");
@@ -159,17 +163,25 @@ async function main() {
     await until("the token accepted", async () => {
         // The first Authorize button of the dialog is bearerAuth's (it is listed first).
         await click(".modal-ux .auth-btn-wrapper .authorize");
-        return run("return document.querySelectorAll('.modal-ux .auth-btn-wrapper .btn-done, .modal-ux button.logout').length > 0");
+        return run(`return document.querySelectorAll(
+            '.modal-ux .auth-btn-wrapper .btn-done, .modal-ux button.logout').length > 0`);
     });
     await click(".modal-ux .close-modal");
 
     // Try it out: GET /api/v1/orders, sent with the token, answered by the gateway.
     await click("#operations-Orders-listOrders .opblock-summary-control, " +
                 ".opblock-get[id$='-listOrders'] .opblock-summary-control");
-    await until("Try it out", async () => { await click(".opblock.is-open .try-out__btn"); return true; });
-    await until("Execute", async () => { await click(".opblock.is-open .execute"); return true; });
+    await until("Try it out", async () => {
+        await click(".opblock.is-open .try-out__btn");
+        return true;
+    });
+    await until("Execute", async () => {
+        await click(".opblock.is-open .execute");
+        return true;
+    });
     const answer = await until("the gateway's answer to Try it out", () => run(`
-        const live = document.querySelector('.opblock.is-open .live-responses-table tbody .response-col_status');
+        const live = document.querySelector(
+            '.opblock.is-open .live-responses-table tbody .response-col_status');
         const curl = document.querySelector('.opblock.is-open .curl-command')?.textContent || '';
         return live ? { status: live.textContent.trim(), curl } : null;`));
     if (!answer.status.startsWith("200")) fail(`Try it out got ${answer.status}`);
@@ -196,7 +208,9 @@ try {
     console.error(`FAIL: ${e.message}`);
     code = 1;
 } finally {
-    if (session) await wd("DELETE", `/session/${session}`).catch((e) => console.error(`closing the browser: ${e.message}`));
+    if (session)
+        await wd("DELETE", `/session/${session}`)
+            .catch((e) => console.error(`closing the browser: ${e.message}`));
     driver.kill("SIGTERM");
 }
 process.exit(code);

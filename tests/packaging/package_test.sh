@@ -4,8 +4,9 @@
 # control data, extracts them into a scratch root with `dpkg -x`, and runs the extracted files:
 # `ordergate --version`, `ordergate config validate` on the packaged configuration, the gateway
 # itself on that configuration (data redirected with ORDERGATE_DATA_DIR) until /health/ready
-# answers 200, an order is accepted and /docs serves the packaged Swagger UI, the container image's command and HEALTHCHECK on the same
-# files, and the plugin template against the packaged SDK.
+# answers 200, an order is accepted and /docs serves the packaged Swagger UI, the container
+# image's command and HEALTHCHECK on the same files, and the plugin template against the packaged
+# SDK.
 #   package_test.sh <build-dir> <work-dir>
 set -euo pipefail
 build=$(cd "$1" && pwd) work=$2
@@ -121,7 +122,8 @@ code=$(curl -s -o "$work/docs.html" -w '%{http_code}' "http://127.0.0.1:$port/do
   { cat "$work/docs.html"; fail "/docs got $code"; }
 code=$(curl -s -o "$work/bundle.js" -w '%{http_code}' \
   "http://127.0.0.1:$port/docs/swagger-ui-bundle.js")
-[ "$code" = 200 ] && cmp -s "$work/bundle.js" "$root/usr/share/ordergate/docs/swagger-ui-bundle.js" ||
+[ "$code" = 200 ] &&
+  cmp -s "$work/bundle.js" "$root/usr/share/ordergate/docs/swagger-ui-bundle.js" ||
   fail "/docs/swagger-ui-bundle.js got $code or not the packaged file"
 kill -TERM "$pid"
 trap - EXIT
