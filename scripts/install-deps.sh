@@ -12,10 +12,14 @@ build_pkgs=(g++ cmake ninja-build make pkg-config ccache git ca-certificates cur
 # libclang-rt-14-dev: clang's libFuzzer and sanitizer runtimes (tests/fuzz), only recommended
 # by clang, so --no-install-recommends leaves it out; llvm: llvm-symbolizer for readable reports;
 # systemd: systemd-analyze verify on the packaged unit; prometheus: promtool for the packaged alert
-# rules (tests/packaging).
+# rules (tests/packaging); chromium, chromium-driver: /docs opened in a real browser (tests/docs).
 test_pkgs=(postgresql redis-server clang libclang-rt-14-dev llvm libc++-dev libc++abi-dev wrk procps
-  systemd prometheus)
+  systemd prometheus chromium chromium-driver)
 pkgs=("${build_pkgs[@]}")
+# npm fetches the Swagger UI files of /docs at build time (host/api/CMakeLists.txt) and the
+# OpenAPI linter (tests/docs). Asked for by command, not by package: a machine whose Node.js
+# comes from elsewhere (with npm inside) must not get Debian's npm on top of it.
+command -v npm >/dev/null || pkgs+=(nodejs npm)
 [ "${1:-}" = "--run" ] || pkgs+=("${test_pkgs[@]}")
 
 missing=()

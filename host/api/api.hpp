@@ -59,6 +59,15 @@ struct ApiOptions {
     bool protect_health = false;
     bool protect_metrics = false;
     std::string version;
+    // The Swagger UI files /docs loads (swagger-ui-bundle.js, swagger-ui.css, ...), served as
+    // /docs/<file>. Empty or without those files: /docs answers 503 DOCS_UNAVAILABLE naming it.
+    std::string docs_dir;
+};
+
+// One route of the dispatcher's table: "GET", "/api/v1/orders/{id}".
+struct RouteInfo {
+    std::string method;
+    std::string pattern;
 };
 
 struct ApiDeps {
@@ -83,13 +92,17 @@ public:
     Api(ApiDeps deps, ApiOptions options);
     ~Api();
     void handle(http::Request& req, http::Response& res);
+    // Every route handle() serves, in table order (HEAD is served wherever GET is); the tests
+    // compare it with openapi.json.
+    std::vector<RouteInfo> routes() const;
 
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
 
-// The documents served at /openapi.json and /docs (embedded at build time).
+// The documents served at /openapi.json and /docs (embedded at build time from
+// host/api/openapi.json and host/api/docs/index.html; the page loads Swagger UI from docs_dir).
 const std::string& openapi_document();
 const std::string& docs_page();
 

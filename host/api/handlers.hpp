@@ -40,6 +40,7 @@ OG_API_HANDLER(ready);
 OG_API_HANDLER(metrics);
 OG_API_HANDLER(openapi);
 OG_API_HANDLER(docs);
+OG_API_HANDLER(docs_file);
 OG_API_HANDLER(plugins);
 OG_API_HANDLER(reconciliation_runs);
 OG_API_HANDLER(reconciliation_run);

@@ -1,5 +1,10 @@
 // Handlers of operations: health, readiness, metrics, the API documents, plugins and
 // reconciliation.
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include "api/handlers.hpp"
 #include "api/wire.hpp"
 #include "common/time.hpp"
@@ -50,10 +55,65 @@ void openapi(const Context&, Request&, Response& res, const auth::Principal&) {
     res.json(200, openapi_document());
 }
 
-void docs(const Context&, Request&, Response& res, const auth::Principal&) {
+namespace {
+
+// The page is ours (embedded); Swagger UI's files come from options.docs_dir, which the build
+// fills from npm and the package installs (host/api/CMakeLists.txt). Without them the page could
+// only show an empty screen, so the caller is told where they were looked for.
+bool docs_available(const Context& cx, const Request& req, Response& res) {
+    std::error_code ec;
+    const std::string& dir = cx.options.docs_dir;
+    if (!dir.empty() && std::filesystem::is_regular_file(dir + "/swagger-ui-bundle.js", ec))
+        return true;
+    problem(res, ErrorCode::DocsUnavailable,
+            dir.empty() ? std::string("no directory of Swagger UI files is configured")
+                        : "the Swagger UI files are missing from " + dir +
+                              " (swagger-ui-bundle.js not found; see http.docs_dir)",
+            req);
+    res.headers.clear();  // a missing directory does not come back by itself: no Retry-After
+    return false;
+}
+
+}  // namespace
+
+void docs(const Context& cx, Request& req, Response& res, const auth::Principal&) {
+    if (!docs_available(cx, req, res)) return;
     res.status = 200;
     res.content_type = "text/html; charset=utf-8";
     res.body = docs_page();
+}
+
+// GET /docs/{file}: one file of docs_dir by its plain name (no '/', no leading '.', so nothing
+// outside the directory can be named).
+void docs_file(const Context& cx, Request& req, Response& res, const auth::Principal&) {
+    const std::string& name = req.params["file"];
+    bool plain = !name.empty() && name.front() != '.' && name.size() <= 128;
+    for (char c : name)
+        plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ||
+                          c == '_');
+    if (!plain) return problem(res, ErrorCode::NotFound, "no such file", req);
+    if (!docs_available(cx, req, res)) return;
+    const std::string path = cx.options.docs_dir + "/" + name;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec))
+        return problem(res, ErrorCode::NotFound, "no such file", req);
+    std::ifstream in(path, std::ios::binary);
+    if (!in.is_open()) throw std::runtime_error("cannot open " + path);
+    std::ostringstream body;
+    body << in.rdbuf();
+    auto ext = [&](std::string_view e) {
+        return name.size() > e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0;
+    };
+    res.status = 200;
+    res.content_type = ext(".js")     ? "text/javascript; charset=utf-8"
+                       : ext(".css")  ? "text/css; charset=utf-8"
+                       : ext(".png")  ? "image/png"
+                       : ext(".map")  ? "application/json"
+                       : ext(".html") ? "text/html; charset=utf-8"
+                                      : "text/plain; charset=utf-8";
+    res.body = std::move(body).str();
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("Cache-Control", "public, max-age=3600");
 }
 
 void plugins(const Context& cx, Request& req, Response& res, const auth::Principal&) {

@@ -32,35 +32,33 @@ std::vector<std::string_view> segments(std::string_view path) {
     return out;
 }
 
-bool match(std::string_view pattern, std::string_view path,
-           std::map<std::string, std::string>* params) {
+enum class Match { No, Yes, BadEscape };
+
+// Whether `path` (percent-encoded, as sent) is an instance of `pattern`; parameters are decoded
+// into *params. BadEscape: the path has the pattern's shape but a parameter holds a malformed
+// escape ('%' without two hex digits), which the caller answers with 400.
+Match match(std::string_view pattern, std::string_view path,
+            std::map<std::string, std::string>* params) {
     auto p = segments(pattern), s = segments(path);
-    if (p.size() != s.size()) return false;
-    if (!path.empty() && path.back() == '/' && path.size() > 1) return false;
+    if (p.size() != s.size()) return Match::No;
+    if (!path.empty() && path.back() == '/' && path.size() > 1) return Match::No;
     std::map<std::string, std::string> got;
+    bool bad_escape = false;
     for (size_t i = 0; i < p.size(); ++i) {
         if (p[i].size() > 2 && p[i].front() == '{' && p[i].back() == '}') {
-            // Percent-decoding only: '+' is a space in query strings, itself in a path.
-            bool ok = true;
+            // Percent-decoding only: '+' is a space in query strings, itself in a path. The
+            // decoded value may hold a '/' (client_order_id:a%2Fb): segments were split before.
             std::string value;
-            for (size_t k = 0; k < s[i].size(); ++k) {
-                if (s[i][k] == '%') {
-                    std::string one = http::url_decode(s[i].substr(k, 3), &ok);
-                    if (!ok) return false;
-                    value += one;
-                    k += 2;
-                } else {
-                    value.push_back(s[i][k]);
-                }
-            }
-            if (!ok || value.empty()) return false;
+            if (!http::percent_decode(s[i], &value)) bad_escape = true;
+            else if (value.empty()) return Match::No;
             got[std::string(p[i].substr(1, p[i].size() - 2))] = std::move(value);
         } else if (p[i] != s[i]) {
-            return false;
+            return Match::No;
         }
     }
+    if (bad_escape) return Match::BadEscape;
     *params = std::move(got);
-    return true;
+    return Match::Yes;
 }
 
 }  // namespace
@@ -84,6 +82,7 @@ struct Api::Impl {
             {"GET", "/metrics", Access::Metrics, &metrics},
             {"GET", "/openapi.json", Access::Public, &openapi},
             {"GET", "/docs", Access::Public, &docs},
+            {"GET", "/docs/{file}", Access::Public, &docs_file},
             {"POST", "/api/v1/orders", Access::Write, &place},
             {"GET", "/api/v1/orders", Access::Read, &list_orders},
             {"DELETE", "/api/v1/orders", Access::Write, &cancel_all},
@@ -109,9 +108,12 @@ struct Api::Impl {
     void handle(Request& req, Response& res) {
         const Route* found = nullptr;
         std::string allow;
+        bool bad_escape = false;
         for (const auto& r : routes) {
             std::map<std::string, std::string> params;
-            if (!match(r.pattern, req.path, &params)) continue;
+            const Match m = match(r.pattern, req.path, &params);
+            if (m == Match::BadEscape) bad_escape = true;
+            if (m != Match::Yes) continue;
             if (req.method == r.method ||
                 (req.method == "HEAD" && std::string_view(r.method) == "GET")) {
                 found = &r;
@@ -126,7 +128,12 @@ struct Api::Impl {
         if (!found) {
             // Under /api/v1 an unauthenticated caller learns nothing, not even which routes exist.
             if (api_path && cx.deps.authenticator && !authenticate(cx, req, res)) return;
-            if (!allow.empty()) {
+            if (bad_escape) {
+                problem(res, ErrorCode::InvalidParameter,
+                        "malformed percent-escape in the path ('%' must be followed by two hex "
+                        "digits)",
+                        req);
+            } else if (!allow.empty()) {
                 problem(res, ErrorCode::MethodNotAllowed,
                         "method " + req.method + " is not allowed here", req);
                 res.set_header("Allow", allow);
@@ -152,5 +159,11 @@ Api::Api(ApiDeps deps, ApiOptions options)
 Api::~Api() = default;
 
 void Api::handle(http::Request& req, http::Response& res) { impl_->handle(req, res); }
+
+std::vector<RouteInfo> Api::routes() const {
+    std::vector<RouteInfo> out;
+    for (const auto& r : impl_->routes) out.push_back({r.method, r.pattern});
+    return out;
+}
 
 }  // namespace ordergate::api

@@ -445,6 +445,16 @@ void Gateway::start() {
     ao.protect_health = cfg.auth.enabled && cfg.auth.protect_health;
     ao.protect_metrics = cfg.auth.enabled && cfg.auth.protect_metrics;
     ao.version = ORDERGATE_SDK_VERSION_STRING;
+    ao.docs_dir = cfg.http.docs_dir;
+    if (ao.docs_dir.empty() && !g.executable_dir.empty())
+        ao.docs_dir = g.executable_dir + "/../share/ordergate/docs";
+    {
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(ao.docs_dir + "/swagger-ui-bundle.js", ec))
+            spdlog::warn("event=docs_unavailable dir=\"{}\" reason=\"swagger-ui-bundle.js not "
+                         "found: /docs answers 503 (set http.docs_dir)\"",
+                         ao.docs_dir);
+    }
     g.api = std::make_unique<api::Api>(std::move(deps), ao);
 
     http::ServerOptions so;

@@ -42,6 +42,7 @@ enum class ErrorCode {
     StorageUnavailable,
     IdempotencyUnavailable,
     AuthUnavailable,
+    DocsUnavailable,  // the Swagger UI files of /docs are not where the gateway looks
 };
 
 // "VALIDATION_FAILED", … as the contract spells them.
@@ -114,6 +115,7 @@ inline std::string_view code_name(ErrorCode code) {
         case ErrorCode::StorageUnavailable: return "STORAGE_UNAVAILABLE";
         case ErrorCode::IdempotencyUnavailable: return "IDEMPOTENCY_UNAVAILABLE";
         case ErrorCode::AuthUnavailable: return "AUTH_UNAVAILABLE";
+        case ErrorCode::DocsUnavailable: return "DOCS_UNAVAILABLE";
     }
     return "INTERNAL";
 }

@@ -293,7 +293,7 @@ void Parser::settings(const Entry& e, Settings& out, std::vector<std::string>& s
 void Parser::read_http(const Entry& e) {
     HttpConfig& h = cfg_.http;
     for (const Entry& k : entries(e, {"host", "port", "body_limit_bytes", "max_threads",
-                                      "max_queued", "shutdown_grace_seconds"})) {
+                                      "max_queued", "shutdown_grace_seconds", "docs_dir"})) {
         if (k.key == "host")
             h.host = string_value(k, false);
         else if (k.key == "port")
@@ -306,6 +306,8 @@ void Parser::read_http(const Entry& e) {
             h.max_queued = static_cast<int>(int_value(k, 1, 1000000));
         else if (k.key == "shutdown_grace_seconds")
             h.shutdown_grace_seconds = static_cast<int>(int_value(k, 0, 3600));
+        else if (k.key == "docs_dir")
+            h.docs_dir = string_value(k, false);
     }
 }
 
@@ -725,9 +727,14 @@ void Parser::validate() {
         if (idem.redis_url.empty())
             fail(origin("idempotency.backend"), "idempotency.redis_url",
                  "is required when the backend is redis (set it, or REDIS_URL)");
-        if (!starts_with(idem.redis_url, "redis://") && !starts_with(idem.redis_url, "rediss://"))
+        // Refused here, so `ordergate config validate` says it before a start-up would.
+        if (starts_with(idem.redis_url, "rediss://"))
             fail(origin("idempotency.redis_url"), "idempotency.redis_url",
-                 "must start with redis:// or rediss://");
+                 "rediss:// (Redis over TLS) is not supported: use redis:// on a trusted network "
+                 "or through a local TLS tunnel to Redis");
+        if (!starts_with(idem.redis_url, "redis://"))
+            fail(origin("idempotency.redis_url"), "idempotency.redis_url",
+                 "must start with redis:// (rediss://, TLS, is not supported)");
     }
 
     // A pending order is judged only once its request can no longer be on its way.

@@ -110,13 +110,16 @@ struct HttpConfig {
     int max_threads = 64;             // >= 1
     int max_queued = 1024;            // >= 1
     int shutdown_grace_seconds = 10;  // >= 0
+    // The Swagger UI files /docs serves; empty = <binary's directory>/../share/ordergate/docs
+    // (build/share/ordergate/docs in a build tree, /usr/share/ordergate/docs from the package).
+    std::string docs_dir;
 };
 
 struct IdempotencyConfig {
     // "storage" (records in the storage plugin; a plugin without them falls back to memory with
     // an error in the log) | "memory" (this process only) | "redis"
     std::string backend = "storage";
-    std::string redis_url;           // redis:// or rediss://; required with backend redis
+    std::string redis_url;           // redis:// (rediss://, TLS, is refused); required with redis
     bool redis_required = true;      // fail closed when Redis is down
     int64_t ttl_seconds = 86400;     // > 0
     bool require_key = false;        // POST without Idempotency-Key -> 400 when true

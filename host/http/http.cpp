@@ -1,5 +1,7 @@
 #include "http/http.hpp"
 
+#include <Poco/Exception.h>
+#include <Poco/URI.h>
 #include <strings.h>
 
 #include "json/json.hpp"
@@ -67,7 +69,8 @@ int status_of(ErrorCode code) {
         case ErrorCode::BrokerUnavailable:
         case ErrorCode::StorageUnavailable:
         case ErrorCode::IdempotencyUnavailable:
-        case ErrorCode::AuthUnavailable: return 503;
+        case ErrorCode::AuthUnavailable:
+        case ErrorCode::DocsUnavailable: return 503;
     }
     return 500;
 }
@@ -102,6 +105,7 @@ std::string_view title_of(ErrorCode code) {
         case ErrorCode::StorageUnavailable: return "Storage unavailable";
         case ErrorCode::IdempotencyUnavailable: return "Idempotency store unavailable";
         case ErrorCode::AuthUnavailable: return "Authentication unavailable";
+        case ErrorCode::DocsUnavailable: return "API documentation unavailable";
     }
     return "Internal error";
 }
@@ -140,54 +144,32 @@ void render_problem(const Error& err, const std::string& request_id, Response* r
         res->set_header("Retry-After", "1");
 }
 
-std::string url_decode(std::string_view s, bool* ok) {
-    std::string out;
-    out.reserve(s.size());
-    *ok = true;
-    auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%') {
-            if (i + 2 >= s.size()) {
-                *ok = false;
-                return {};
-            }
-            int a = hex(s[i + 1]), b = hex(s[i + 2]);
-            if (a < 0 || b < 0) {
-                *ok = false;
-                return {};
-            }
-            out.push_back(static_cast<char>(a * 16 + b));
-            i += 2;
-        } else if (s[i] == '+') {
-            out.push_back(' ');
-        } else {
-            out.push_back(s[i]);
-        }
+bool percent_decode(std::string_view in, std::string* out) {
+    out->clear();
+    try {
+        Poco::URI::decode(std::string(in), *out, /*plusAsSpace=*/false);
+    } catch (const Poco::SyntaxException&) {
+        // A '%' without two hex digits after it: the caller answers 400 (or no such route).
+        out->clear();
+        return false;
     }
-    return out;
+    return true;
 }
 
 bool parse_query(std::string_view query, std::vector<std::pair<std::string, std::string>>* out) {
-    size_t pos = 0;
-    while (pos <= query.size()) {
-        size_t amp = query.find('&', pos);
-        if (amp == std::string_view::npos) amp = query.size();
-        std::string_view part = query.substr(pos, amp - pos);
-        if (!part.empty()) {
-            size_t eq = part.find('=');
-            bool ok1 = true, ok2 = true;
-            std::string k = url_decode(part.substr(0, eq), &ok1);
-            std::string v =
-                eq == std::string_view::npos ? std::string() : url_decode(part.substr(eq + 1), &ok2);
-            if (!ok1 || !ok2) return false;
-            out->emplace_back(std::move(k), std::move(v));
-        }
-        pos = amp + 1;
+    Poco::URI uri;
+    uri.setRawQuery(std::string(query));
+    Poco::URI::QueryParameters params;
+    try {
+        // Splits on '&' and '=', '+' is a space, then percent-decodes names and values.
+        params = uri.getQueryParameters();
+    } catch (const Poco::SyntaxException&) {
+        return false;  // a malformed escape: 400 INVALID_PARAMETER for the caller
+    }
+    for (auto& [name, value] : params) {
+        // "a=1&&b=2": an empty part names nothing.
+        if (name.empty() && value.empty()) continue;
+        out->emplace_back(std::move(name), std::move(value));
     }
     return true;
 }

@@ -51,9 +51,12 @@ std::string type_of(ErrorCode code);
 // WWW-Authenticate where the code needs them).
 void render_problem(const Error& err, const std::string& request_id, Response* res);
 
-// Query-string parsing: "a=1&b=x%20y" -> {{"a","1"},{"b","x y"}}. Returns false on a malformed
-// escape.
+// Query-string parsing (Poco::URI): "a=1&b=x%20y+z" -> {{"a","1"},{"b","x y z"}}; '+' is a
+// space, "%2B" a '+'; empty parts ("a=1&&b=2") are skipped. Returns false on a malformed escape
+// ('%' not followed by two hex digits).
 bool parse_query(std::string_view query, std::vector<std::pair<std::string, std::string>>* out);
-std::string url_decode(std::string_view s, bool* ok);
+// Percent-decoding of a path segment (Poco::URI::decode) into *out; '+' stays itself (it is a
+// space only in query strings, which parse_query reads). Returns false on a malformed escape.
+bool percent_decode(std::string_view in, std::string* out);
 
 }  // namespace ordergate::http

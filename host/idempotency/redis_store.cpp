@@ -7,6 +7,7 @@
 #include <Poco/Redis/Error.h>
 #include <Poco/Redis/Type.h>
 #include <Poco/Timespan.h>
+#include <Poco/URI.h>
 #include <openssl/evp.h>
 
 #include <array>
@@ -98,30 +99,6 @@ std::optional<std::string> simple_or_null(const RedisType::Ptr& reply, const cha
     return std::nullopt;
 }
 
-std::string percent_decode(std::string_view in, bool* ok) {
-    std::string out;
-    *ok = true;
-    for (size_t i = 0; i < in.size(); ++i) {
-        if (in[i] != '%') {
-            out.push_back(in[i]);
-            continue;
-        }
-        int v = 0;
-        if (i + 2 >= in.size()) {
-            *ok = false;
-            return {};
-        }
-        auto [p, ec] = std::from_chars(in.data() + i + 1, in.data() + i + 3, v, 16);
-        if (ec != std::errc() || p != in.data() + i + 3) {
-            *ok = false;
-            return {};
-        }
-        out.push_back(static_cast<char>(v));
-        i += 2;
-    }
-    return out;
-}
-
 bool parse_int(std::string_view s, int min, int max, int* out) {
     int v = 0;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -138,59 +115,55 @@ bool parse_redis_url(std::string_view url, RedisConfig* out, std::string* why) {
         if (why) *why = reason;
         return false;
     };
-    constexpr std::string_view kScheme = "redis://";
+    // Checked on the text first: Poco would read "rediss://" as one more scheme.
     if (url.substr(0, 9) == "rediss://")
-        return fail("rediss:// (TLS) is not supported; use redis:// on a trusted network");
-    if (url.substr(0, kScheme.size()) != kScheme) return fail("must start with redis://");
-    std::string_view rest = url.substr(kScheme.size());
+        return fail("rediss:// (Redis over TLS) is not supported; use redis:// on a trusted "
+                    "network or through a local TLS tunnel to Redis");
+    if (url.substr(0, 8) != "redis://") return fail("must start with redis://");
+    Poco::URI uri;
+    try {
+        uri = Poco::URI(std::string(url));
+    } catch (const Poco::SyntaxException& e) {
+        // Poco names the offending part (a bad port, an unclosed '['); the user info (which may
+        // hold the password) is never part of its message for a redis:// URL, but say only what
+        // kind of thing is wrong to be sure.
+        const std::string text = e.message();
+        if (text.find("port") != std::string::npos) return fail("bad port");
+        if (text.find("]") != std::string::npos || text.find("IPv6") != std::string::npos)
+            return fail("unclosed '[' in the host");
+        return fail("malformed URL");
+    }
     RedisConfig c = *out;
     c.username.clear();
     c.password.clear();
     c.db = 0;
-    c.port = 6379;
-    size_t at = rest.rfind('@');
-    if (at != std::string_view::npos) {
-        std::string_view userinfo = rest.substr(0, at);
-        rest = rest.substr(at + 1);
-        size_t colon = userinfo.find(':');
-        bool ok = true;
-        if (colon == std::string_view::npos) {
-            // "redis://secret@host": a lone userinfo is the password (as redis-cli reads it).
-            c.password = percent_decode(userinfo, &ok);
-        } else {
-            c.username = percent_decode(userinfo.substr(0, colon), &ok);
-            bool ok2 = true;
-            c.password = percent_decode(userinfo.substr(colon + 1), &ok2);
-            ok = ok && ok2;
-        }
-        if (!ok) return fail("bad percent-escape in the user or password");
-    }
-    std::string_view hostport = rest;
-    size_t slash = rest.find('/');
-    if (slash != std::string_view::npos) {
-        hostport = rest.substr(0, slash);
-        std::string_view db = rest.substr(slash + 1);
-        if (!db.empty() && !parse_int(db, 0, 1 << 20, &c.db))
-            return fail("the database after '/' must be a number");
-    }
-    if (!hostport.empty() && hostport.front() == '[') {
-        size_t close = hostport.find(']');
-        if (close == std::string_view::npos) return fail("unclosed '[' in the host");
-        c.host = std::string(hostport.substr(1, close - 1));
-        std::string_view after = hostport.substr(close + 1);
-        if (!after.empty()) {
-            if (after.front() != ':' || !parse_int(after.substr(1), 1, 65535, &c.port))
-                return fail("bad port");
-        }
-    } else {
-        size_t colon = hostport.rfind(':');
-        if (colon != std::string_view::npos) {
-            if (!parse_int(hostport.substr(colon + 1), 1, 65535, &c.port)) return fail("bad port");
-            hostport = hostport.substr(0, colon);
-        }
-        c.host = std::string(hostport);
-    }
+    c.host = uri.getHost();
+    // getPort() would answer 0 for a scheme Poco does not know; the Redis default is 6379.
+    c.port = uri.getSpecifiedPort() != 0 ? uri.getSpecifiedPort() : 6379;
     if (c.host.empty()) return fail("missing host");
+    if (!uri.getRawQuery().empty() || !uri.getFragment().empty())
+        return fail("a query or fragment is not allowed");
+    // Poco 1.11 keeps the user info as written: its escapes are decoded here.
+    const std::string& userinfo = uri.getUserInfo();
+    if (!userinfo.empty()) {
+        const size_t colon = userinfo.find(':');
+        try {
+            if (colon == std::string::npos) {
+                // "redis://secret@host": a lone userinfo is the password (as redis-cli reads it).
+                Poco::URI::decode(userinfo, c.password);
+            } else {
+                Poco::URI::decode(userinfo.substr(0, colon), c.username);
+                Poco::URI::decode(userinfo.substr(colon + 1), c.password);
+            }
+        } catch (const Poco::SyntaxException&) {
+            return fail("bad percent-escape in the user or password");
+        }
+    }
+    // The path is "/<db>" (or "/" or nothing), already decoded by Poco.
+    std::string_view db = uri.getPath();
+    if (!db.empty() && db.front() == '/') db.remove_prefix(1);
+    if (!db.empty() && !parse_int(db, 0, 1 << 20, &c.db))
+        return fail("the database after '/' must be a number");
     *out = std::move(c);
     return true;
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The Debian package installed for real, on this machine: dpkg -i, the installed binary, config
 # and user, the gateway started as the ordergate user on the packaged configuration until
-# /health/ready answers 200, then dpkg -r (keeps config and data) and dpkg -P (removes the
-# config, keeps the data). It changes the machine, so scripts/test.sh runs it only in CI as root
+# /health/ready answers 200 and /docs serves the installed Swagger UI, then dpkg -r (keeps config
+# and data) and dpkg -P (removes the config, keeps the data). It changes the machine, so scripts/test.sh runs it only in CI as root
 # (CI=true); it refuses to run where ordergate is installed or /var/lib/ordergate exists, and
 # removes everything it made at the end, pass or fail.
 #   dpkg_install_test.sh <build-dir>
@@ -60,6 +60,11 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 [ "$code" = 200 ] || { cat "$work/gateway.log"; fail "/health/ready never said 200"; }
+for path in /docs /docs/swagger-ui-bundle.js /docs/swagger-ui.css; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port$path" || true)
+  [ "$code" = 200 ] ||
+    { cat "$work/gateway.log"; fail "$path got $code from the installed gateway"; }
+done
 kill -TERM "$pid"
 wait "$pid" || { cat "$work/gateway.log"; fail "the gateway did not exit 0 on SIGTERM"; }
 pid=
@@ -70,6 +75,7 @@ echo "# edited by the operator" >>/etc/ordergate/ordergate.yaml
 dpkg -r ordergate ordergate-sdk-dev
 [ ! -e /usr/bin/ordergate ] || fail "/usr/bin/ordergate is still there"
 [ ! -e /usr/lib/ordergate ] || fail "/usr/lib/ordergate is still there"
+[ ! -e /usr/share/ordergate/docs ] || fail "/usr/share/ordergate/docs is still there"
 [ ! -e /usr/include/ordergate ] || fail "/usr/include/ordergate is still there"
 grep -q "edited by the operator" /etc/ordergate/ordergate.yaml || fail "the config was not kept"
 [ -f /var/lib/ordergate/ordergate.db ] || fail "the data was not kept"

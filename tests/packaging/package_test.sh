@@ -4,8 +4,9 @@
 # control data, extracts them into a scratch root with `dpkg -x`, and runs the extracted files:
 # `ordergate --version`, `ordergate config validate` on the packaged configuration, the gateway
 # itself on that configuration (data redirected with ORDERGATE_DATA_DIR) until /health/ready
-# answers 200 and an order is accepted, the container image's command and HEALTHCHECK on the same
-# files, and the plugin template against the packaged SDK.
+# answers 200, an order is accepted and /docs serves the packaged Swagger UI, the container
+# image's command and HEALTHCHECK on the same files, and the plugin template against the packaged
+# SDK.
 #   package_test.sh <build-dir> <work-dir>
 set -euo pipefail
 build=$(cd "$1" && pwd) work=$2
@@ -39,7 +40,9 @@ contents=$(dpkg-deb -c "$deb" | awk '{print $6}')
 for f in ./usr/bin/ordergate ./usr/lib/ordergate/plugins/broker-paper.so \
          ./usr/lib/ordergate/plugins/storage-sqlite.so ./etc/ordergate/ordergate.yaml \
          ./lib/systemd/system/ordergate.service ./usr/share/ordergate/prometheus/alerts.yml \
-         ./usr/share/ordergate/grafana/ordergate.json; do
+         ./usr/share/ordergate/grafana/ordergate.json \
+         ./usr/share/ordergate/docs/swagger-ui-bundle.js ./usr/share/ordergate/docs/swagger-ui.css \
+         ./usr/share/ordergate/docs/LICENSE; do
   grep -qx -- "$f" <<<"$contents" || fail "$f is not in the package"
 done
 # Nothing of the tests, and no data directory: postinst makes it, so dpkg never removes it.
@@ -113,6 +116,15 @@ code=$(curl -s -o "$work/order.json" -w '%{http_code}' -H 'Content-Type: applica
   -X POST "http://127.0.0.1:$port/api/v1/orders" -d '{"account_id":"ACC1","symbol":"INFY",
   "exchange":"NSE","side":"BUY","quantity":"1","order_type":"MARKET"}')
 [ "$code" = 201 ] || { cat "$work/order.json"; fail "an order got $code"; }
+# /docs from the package's Swagger UI files (/usr/bin/../share/ordergate/docs).
+code=$(curl -s -o "$work/docs.html" -w '%{http_code}' "http://127.0.0.1:$port/docs")
+[ "$code" = 200 ] && grep -q 'docs/swagger-ui-bundle.js' "$work/docs.html" ||
+  { cat "$work/docs.html"; fail "/docs got $code"; }
+code=$(curl -s -o "$work/bundle.js" -w '%{http_code}' \
+  "http://127.0.0.1:$port/docs/swagger-ui-bundle.js")
+[ "$code" = 200 ] &&
+  cmp -s "$work/bundle.js" "$root/usr/share/ordergate/docs/swagger-ui-bundle.js" ||
+  fail "/docs/swagger-ui-bundle.js got $code or not the packaged file"
 kill -TERM "$pid"
 trap - EXIT
 wait "$pid" || { cat "$work/gateway.log"; fail "the gateway did not exit 0 on SIGTERM"; }

@@ -254,8 +254,15 @@ TEST(ConfigOverrides, BadRedisRequiredNamesTheVariable) {
 
 TEST(ConfigOverrides, RedisUrlMustBeRedis) {
     EXPECT_EQ(error_of(kMinimal, {{"REDIS_URL", "http://x"}}),
-              "environment variable REDIS_URL: idempotency.redis_url: must start with redis:// or "
-              "rediss://");
+              "environment variable REDIS_URL: idempotency.redis_url: must start with redis:// "
+              "(rediss://, TLS, is not supported)");
+}
+
+TEST(ConfigOverrides, RedisOverTlsIsRefusedNamingTls) {
+    EXPECT_EQ(error_of(kMinimal, {{"REDIS_URL", "rediss://:secret@cache:6380/0"}}),
+              "environment variable REDIS_URL: idempotency.redis_url: rediss:// (Redis over TLS) "
+              "is not supported: use redis:// on a trusted network or through a local TLS tunnel "
+              "to Redis");
 }
 
 TEST(ConfigOverrides, AuthFromEnvironment) {

@@ -43,6 +43,7 @@ TEST(ConfigParse, AllHostSectionsAreRead) {
   max_threads: 8
   max_queued: 16
   shutdown_grace_seconds: 3
+  docs_dir: /opt/swagger-ui
 idempotency:
   backend: redis
   redis_url: redis://127.0.0.1:6379/1
@@ -77,6 +78,7 @@ logging:
     EXPECT_EQ(c.http.max_threads, 8);
     EXPECT_EQ(c.http.max_queued, 16);
     EXPECT_EQ(c.http.shutdown_grace_seconds, 3);
+    EXPECT_EQ(c.http.docs_dir, "/opt/swagger-ui");
     EXPECT_EQ(c.idempotency.backend, "redis");
     EXPECT_EQ(c.idempotency.redis_url, "redis://127.0.0.1:6379/1");
     EXPECT_FALSE(c.idempotency.redis_required);

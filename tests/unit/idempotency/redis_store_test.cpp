@@ -389,12 +389,44 @@ TEST(RedisUrl, Parses) {
     EXPECT_TRUE(c.password.empty());
 }
 
+TEST(RedisUrl, UserPasswordHostPortAndDatabase) {
+    RedisConfig c;
+    std::string why;
+    ASSERT_TRUE(parse_redis_url("redis://app:s3cret@cache.internal:6390/5", &c, &why)) << why;
+    EXPECT_EQ(c.username, "app");
+    EXPECT_EQ(c.password, "s3cret");
+    EXPECT_EQ(c.host, "cache.internal");
+    EXPECT_EQ(c.port, 6390);
+    EXPECT_EQ(c.db, 5);
+    // Escapes in the user and the password; '+' is itself there (not a query string).
+    ASSERT_TRUE(parse_redis_url("redis://us%65r:a+b%2Fc%25@10.0.0.7:7000/0", &c, &why)) << why;
+    EXPECT_EQ(c.username, "user");
+    EXPECT_EQ(c.password, "a+b/c%");
+    EXPECT_EQ(c.host, "10.0.0.7");
+    EXPECT_EQ(c.db, 0);
+    // A later URL without user info clears what an earlier one set.
+    ASSERT_TRUE(parse_redis_url("redis://h:1/", &c, &why)) << why;
+    EXPECT_TRUE(c.username.empty());
+    EXPECT_TRUE(c.password.empty());
+    EXPECT_EQ(c.port, 1);
+}
+
+TEST(RedisUrl, TlsIsRefusedSayingSo) {
+    RedisConfig c;
+    std::string why;
+    EXPECT_FALSE(parse_redis_url("rediss://:topsecret@cache:6380/0", &c, &why));
+    EXPECT_NE(why.find("TLS"), std::string::npos) << why;
+    EXPECT_NE(why.find("not supported"), std::string::npos) << why;
+    EXPECT_EQ(why.find("topsecret"), std::string::npos);
+}
+
 TEST(RedisUrl, RefusesWithoutLeakingThePassword) {
     RedisConfig c;
     std::string why;
     for (const char* bad : {"http://h", "rediss://h", "redis://", "redis://h:0", "redis://h:99999",
                             "redis://h:port", "redis://h/db", "redis://[::1", "redis://:%zz@h",
-                            "redis://:pw%4@h"}) {
+                            "redis://:pw%4@h", "redis://h?x=1", "redis://h#f", "redis://h:-1",
+                            "redis:/h"}) {
         EXPECT_FALSE(parse_redis_url(bad, &c, &why)) << bad;
         EXPECT_FALSE(why.empty()) << bad;
     }
