@@ -34,21 +34,22 @@ struct FixTestClient::Impl : public FIX::Application {
     std::unique_ptr<FIX::FileStoreFactory> store;
     std::unique_ptr<FIX::FileLogFactory> log;
     std::unique_ptr<FIX::ThreadedSocketInitiator> initiator;
-    mutable std::mutex mu;
-    std::condition_variable cv;
+    // Recursive: wait_for()'s predicate may call the accessors below, which lock it too.
+    mutable std::recursive_mutex mu;
+    std::condition_variable_any cv;
     std::vector<Received> messages;
     bool on = false;
     int resend_requests = 0, sequence_resets = 0, logon_count = 0;
 
     void onCreate(const FIX::SessionID&) override {}
     void onLogon(const FIX::SessionID&) override {
-        std::lock_guard<std::mutex> l(mu);
+        std::lock_guard<std::recursive_mutex> l(mu);
         on = true;
         ++logon_count;
         cv.notify_all();
     }
     void onLogout(const FIX::SessionID&) override {
-        std::lock_guard<std::mutex> l(mu);
+        std::lock_guard<std::recursive_mutex> l(mu);
         on = false;
         cv.notify_all();
     }
@@ -56,7 +57,7 @@ struct FixTestClient::Impl : public FIX::Application {
         FIX::MsgType t;
         m.getHeader().getFieldIfSet(t);
         if (t.getValue() == "2") {
-            std::lock_guard<std::mutex> l(mu);
+            std::lock_guard<std::recursive_mutex> l(mu);
             ++resend_requests;
         }
     }
@@ -67,7 +68,7 @@ struct FixTestClient::Impl : public FIX::Application {
         FIX::MsgType t;
         m.getHeader().getFieldIfSet(t);
         if (t.getValue() == "4") {
-            std::lock_guard<std::mutex> l(mu);
+            std::lock_guard<std::recursive_mutex> l(mu);
             ++sequence_resets;
             cv.notify_all();
         }
@@ -88,7 +89,7 @@ struct FixTestClient::Impl : public FIX::Application {
             r.orig_sending_time = m.getHeader().getField(FIX::FIELD::OrigSendingTime);
         for (FIX::FieldMap::const_iterator it = m.begin(); it != m.end(); ++it)
             r.fields.emplace_back(it->getTag(), it->getString());
-        std::lock_guard<std::mutex> l(mu);
+        std::lock_guard<std::recursive_mutex> l(mu);
         messages.push_back(r);
         cv.notify_all();
     }
@@ -128,13 +129,13 @@ void FixTestClient::stop() {
 }
 
 bool FixTestClient::wait_logged_on(int timeout_ms) {
-    std::unique_lock<std::mutex> l(impl_->mu);
+    std::unique_lock<std::recursive_mutex> l(impl_->mu);
     return impl_->cv.wait_for(l, std::chrono::milliseconds(timeout_ms),
                               [this] { return impl_->on; });
 }
 
 bool FixTestClient::logged_on() const {
-    std::lock_guard<std::mutex> l(impl_->mu);
+    std::lock_guard<std::recursive_mutex> l(impl_->mu);
     return impl_->on;
 }
 
@@ -146,27 +147,27 @@ bool FixTestClient::send(const std::string& msg_type, const FieldList& fields) {
 }
 
 std::vector<Received> FixTestClient::received() const {
-    std::lock_guard<std::mutex> l(impl_->mu);
+    std::lock_guard<std::recursive_mutex> l(impl_->mu);
     return impl_->messages;
 }
 
 bool FixTestClient::wait_for(const std::function<bool(const std::vector<Received>&)>& done,
                              int timeout_ms) {
-    std::unique_lock<std::mutex> l(impl_->mu);
+    std::unique_lock<std::recursive_mutex> l(impl_->mu);
     return impl_->cv.wait_for(l, std::chrono::milliseconds(timeout_ms),
                               [&] { return done(impl_->messages); });
 }
 
 int FixTestClient::resend_requests_sent() const {
-    std::lock_guard<std::mutex> l(impl_->mu);
+    std::lock_guard<std::recursive_mutex> l(impl_->mu);
     return impl_->resend_requests;
 }
 int FixTestClient::sequence_resets_received() const {
-    std::lock_guard<std::mutex> l(impl_->mu);
+    std::lock_guard<std::recursive_mutex> l(impl_->mu);
     return impl_->sequence_resets;
 }
 int FixTestClient::logons() const {
-    std::lock_guard<std::mutex> l(impl_->mu);
+    std::lock_guard<std::recursive_mutex> l(impl_->mu);
     return impl_->logon_count;
 }
 int FixTestClient::next_sender_seq() const {

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <set>
@@ -29,6 +31,7 @@ public:
     explicit Venue(std::vector<std::string> args) : args_(std::move(args)) { start(); }
     void start() { process_ = std::make_unique<VenueProcess>(dir_.file("venue"), args_); }
     void stop() { process_->stop(); }
+    void restart() { process_->restart(); }
     VenueProcess& process() { return *process_; }
     std::string control(const std::string& line) { return process_->control(line); }
     json::Value dump() {
@@ -456,18 +459,40 @@ TEST(FixVenueFaults, BustAndCorrectOn44And42) {
     EXPECT_EQ(dec(h4.get(151)), dec("5"));  // the quantity is open again
     EXPECT_EQ(h4.get(39), "0");
 
-    EXPECT_EQ(v.control("bust " + f2.get(17)), "OK");
+    EXPECT_EQ(v.control("correct " + f2.get(17) + " 5 10.5"), "OK");
+    Received g2 = wait_report(c2, "K2", 20, "2");  // 4.2: ExecTransType Correct
+    EXPECT_EQ(g2.get(19), f2.get(17));
+    EXPECT_EQ(g2.get(150), "2");
+    EXPECT_EQ(dec(g2.get(6)), dec("10.5"));
+    EXPECT_EQ(v.control("bust " + f2.get(17)), "OK");  // any ExecID of the trade names it
     Received h2 = wait_report(c2, "K2", 20, "1");  // 4.2: ExecTransType Cancel
     EXPECT_EQ(h2.get(150), "2");                   // ExecType of the busted fill
-    EXPECT_EQ(h2.get(19), f2.get(17));
-    EXPECT_EQ(v.control("bust " + f2.get(17)), "ERR BUSTED trade " +
-                                                   v.dump().find("trades")->items()[1]
-                                                       .find("trade_id")->text() +
-                                                   " is already busted");
+    EXPECT_EQ(h2.get(19), g2.get(17));             // the latest report of that execution
+    EXPECT_EQ(v.control("bust " + f2.get(17)).rfind("ERR BUSTED", 0), 0u);
 
     json::Value d = v.dump();
-    EXPECT_EQ(d.find("trades")->items()[0].find("busted")->as_bool(), true);
-    EXPECT_EQ(d.find("trades")->items()[0].find("corrected_from")->items()[0].text(), "5@10");
+    // The two trades in the order the venue made them (the two orders raced).
+    auto trade_of = [&](const std::string& exec_id) -> const json::Value* {
+        for (const auto& t : d.find("trades")->items())
+            for (const char* side : {"buy", "sell"})
+                if (t.find(side)->find("order_id")->is_string() &&
+                    order_in_dump(d, t.find(side)->find("order_id")->text())) {
+                    const json::Value* o = order_in_dump(d, t.find(side)->find("order_id")->text());
+                    for (const auto& e : o->find("exec_ids")->items())
+                        if (e.text() == exec_id) return &t;
+                }
+        return nullptr;
+    };
+    const json::Value* t4 = trade_of(f4.get(17));
+    const json::Value* t2 = trade_of(f2.get(17));
+    ASSERT_NE(t4, nullptr);
+    ASSERT_NE(t2, nullptr);
+    EXPECT_TRUE(t4->find("busted")->as_bool());
+    EXPECT_TRUE(t2->find("busted")->as_bool());
+    ASSERT_EQ(t4->find("corrected_from")->items().size(), 1u);
+    EXPECT_EQ(t4->find("corrected_from")->items()[0].text(), "5@10");
+    EXPECT_EQ(t4->find("qty")->text(), "5");
+    EXPECT_EQ(t4->find("px")->text(), "9.5");
 }
 
 TEST(FixVenueFaults, LostReportsAreResentAndAGapIsGapFilled) {
@@ -528,11 +553,8 @@ TEST(FixVenueFaults, SequenceNumbersPersistAcrossAVenueRestart) {
     auto& c = v.client("FIX.4.2", "S1");
     ASSERT_TRUE(c.send("D", order("Z1", "ACME", "1", "1", "1")));
     wait_report(c, "Z1", 150, "0");
-    std::string before = v.control("sessions");
-    v.stop();
-    ASSERT_TRUE(c.wait_for([&](const Msgs&) { return !c.logged_on(); }, kWaitMs));
     const int logons = c.logons();
-    v.start();  // same data directory: the FileStore keeps the sequence numbers
+    v.restart();  // same data directory: the FileStore keeps the sequence numbers
     ASSERT_TRUE(c.wait_for([&](const Msgs&) { return c.logons() > logons; }, 20000))
         << v.process().log();
     std::string after = v.control("sessions");
@@ -546,7 +568,9 @@ TEST(FixVenueFaults, SequenceNumbersPersistAcrossAVenueRestart) {
 }
 
 TEST(FixVenueControl, UnknownCommandsAndSessionsAreErrors) {
-    Venue v({"--session", "FIX.4.4:C1", "--session", "FIX.4.2:C1"});
+    TempDir out;
+    Venue v({"--session", "FIX.4.4:C1", "--session", "FIX.4.2:C1", "--dump",
+             out.file("dump.json")});
     EXPECT_EQ(v.control("ping"), "OK pong");
     EXPECT_EQ(v.control("frobnicate"), "ERR UNKNOWN_COMMAND frobnicate");
     // C1 names two sessions; BEGIN:CLIENT picks one.
@@ -554,7 +578,13 @@ TEST(FixVenueControl, UnknownCommandsAndSessionsAreErrors) {
     EXPECT_EQ(v.control("drop FIX.4.2:C1 1"), "OK");
     EXPECT_EQ(v.control("bust X-1").rfind("ERR UNKNOWN_TRADE", 0), 0u);
     EXPECT_EQ(v.control("profile FIX.4.4:C1 nonsense on").rfind("ERR UNKNOWN_PROFILE", 0), 0u);
-    EXPECT_EQ(v.process().stop(), 0);  // SIGTERM: a clean exit
+    EXPECT_EQ(v.process().stop(), 0);  // SIGTERM: a clean exit, with the dump written
+    std::ifstream f(out.file("dump.json"));
+    std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    json::Value d;
+    std::string why;
+    ASSERT_TRUE(json::parse(text, &d, &why)) << why << ": " << text;
+    EXPECT_TRUE(d.find("orders")->is_array());
 }
 
 }  // namespace

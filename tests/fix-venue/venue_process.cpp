@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,7 +38,7 @@ VenueProcess::VenueProcess(const std::string& data_dir, std::vector<std::string>
     // A free port can be taken by someone else before the venue binds it: try another.
     for (int attempt = 0;; ++attempt) {
         try {
-            spawn();
+            spawn(false);
             return;
         } catch (const std::runtime_error&) {
             if (attempt == 3 || log().find("cannot listen") == std::string::npos) throw;
@@ -47,15 +48,23 @@ VenueProcess::VenueProcess(const std::string& data_dir, std::vector<std::string>
 
 VenueProcess::~VenueProcess() { stop(); }
 
-void VenueProcess::spawn() {
-    port_ = free_loopback_port();
+void VenueProcess::restart() {
+    stop();
+    spawn(true);
+}
+
+void VenueProcess::spawn(bool same_port) {
+    if (!same_port) port_ = free_loopback_port();
     std::vector<std::string> argv = {OG_FIX_VENUE_BIN, "--port", std::to_string(port_),
                                      "--control-port", "0", "--data-dir", data_dir_};
     argv.insert(argv.end(), args_.begin(), args_.end());
     const std::string ready_path = data_dir_ + "/venue.stdout";
+    std::filesystem::remove(ready_path);  // a restart must not read the last run's ready line
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
+        // A test that crashes or times out must not leave a venue behind.
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
         FILE* out = std::freopen(ready_path.c_str(), "w", stdout);
         FILE* err = std::freopen(log_path_.c_str(), "a", stderr);
         if (!out || !err) _exit(126);

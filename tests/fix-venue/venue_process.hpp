@@ -23,10 +23,12 @@ public:
     std::string control(const std::string& line) const;
     // SIGTERM and wait; returns the exit status (-1 when it had to be killed).
     int stop();
+    // Stops (SIGTERM) and starts again on the same ports and data directory.
+    void restart();
     std::string log() const;
 
 private:
-    void spawn();
+    void spawn(bool same_port);
     std::string data_dir_;
     std::vector<std::string> args_;
     std::string log_path_;
