@@ -74,7 +74,8 @@ class Handler : public MessageHandler {
 public:
     explicit Handler(Venue& v) : venue_(v) {}
     std::vector<OutMessage> on_message(const InMessage& msg) override {
-        return venue_.handle(msg);
+        venue_.handle(msg);  // the answers reach the transport through the venue's sink
+        return {};
     }
     void on_logon(const std::string& session) override {
         std::cerr << "fix-venue: logon " << session << std::endl;
@@ -155,7 +156,7 @@ std::string control(const std::string& line, Venue& venue, FixTransport& fix) {
         }
         if (cmd == "price") {
             need(2);
-            fix.send(venue.set_price(w[1], dec(w[2])));
+            venue.set_price(w[1], dec(w[2]));
             return "OK";
         }
         if (cmd == "noprice") {
@@ -167,26 +168,26 @@ std::string control(const std::string& line, Venue& venue, FixTransport& fix) {
             need(2);
             std::optional<og::Decimal> px;
             if (w.size() > 3) px = dec(w[3]);
-            fix.send(venue.house_fill(w[1], dec(w[2]), px));
+            venue.house_fill(w[1], dec(w[2]), px);
             return "OK";
         }
         if (cmd == "bust") {
             need(1);
-            fix.send(venue.bust(w[1]));
+            venue.bust(w[1]);
             return "OK";
         }
         if (cmd == "correct") {
             need(3);
-            fix.send(venue.correct(w[1], dec(w[2]), dec(w[3])));
+            venue.correct(w[1], dec(w[2]), dec(w[3]));
             return "OK";
         }
         if (cmd == "release") {
             need(1);
-            fix.send(venue.release(session(w[1])));
+            venue.release(session(w[1]));
             return "OK";
         }
         if (cmd == "eod") {
-            fix.send(venue.end_of_day());
+            venue.end_of_day();
             return "OK";
         }
         if (cmd == "profile") {
@@ -301,9 +302,12 @@ int main(int argc, char** argv) {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     signal(SIGPIPE, SIG_IGN);
 
-    Venue venue(ec);
+    // The venue sends through the transport, the transport delivers to the venue.
+    FixTransport* transport = nullptr;
+    Venue venue(ec, [&transport](std::vector<OutMessage> out) { transport->send(std::move(out)); });
     Handler handler(venue);
     FixTransport fix(tc, handler);
+    transport = &fix;
     for (const auto& p : profile_args) {
         auto eq = p.find('=');
         if (eq == std::string::npos) usage_error("--profile wants SESSION=FLAG[,FLAG]");

@@ -87,6 +87,13 @@ std::string profile_flags(const Profile& p) {
     return s;
 }
 
+// Called with the engine's lock held: the transport's queue then receives every session's
+// messages in the order the engine made them (a fill caused by another session's order never
+// overtakes the answer to a cancel that came after it).
+void Venue::emit(std::vector<OutMessage> out) {
+    if (!out.empty() && sink_) sink_(std::move(out));
+}
+
 Venue::Venue(EngineConfig config) : config_(std::move(config)) {
     for (const auto& kv : config_.prices) config_.symbols.insert(kv.first);
 }
@@ -253,7 +260,7 @@ void Venue::reject_order(const InMessage& req, int reason, const std::string& te
 
 // ---- client messages --------------------------------------------------------------------------
 
-std::vector<OutMessage> Venue::handle(const InMessage& m) {
+void Venue::handle(const InMessage& m) {
     std::lock_guard<std::mutex> l(mu_);
     std::vector<OutMessage> out;
     try {
@@ -268,7 +275,7 @@ std::vector<OutMessage> Venue::handle(const InMessage& m) {
         // the step that failed.
         out.push_back(business_reject(m, 0, std::string("value out of range: ") + e.what()));
     }
-    return out;
+    emit(std::move(out));
 }
 
 void Venue::on_new_order(const InMessage& m, std::vector<OutMessage>& out) {
@@ -711,7 +718,7 @@ void Venue::fill_side(Order& o, Side& side, const Decimal& qty, const Decimal& p
 
 // ---- control ----------------------------------------------------------------------------------
 
-std::vector<OutMessage> Venue::set_price(const std::string& symbol, const Decimal& px) {
+void Venue::set_price(const std::string& symbol, const Decimal& px) {
     std::lock_guard<std::mutex> l(mu_);
     if (!px.is_positive()) throw ControlError("BAD_PRICE", "price must be positive");
     config_.prices[symbol] = px;
@@ -727,7 +734,7 @@ std::vector<OutMessage> Venue::set_price(const std::string& symbol, const Decima
     std::sort(crossing.begin(), crossing.end(),
               [](const Order* a, const Order* b) { return a->priority < b->priority; });
     for (Order* o : crossing) match(*o, out);
-    return out;
+    emit(std::move(out));
 }
 
 void Venue::clear_price(const std::string& symbol) {
@@ -735,7 +742,7 @@ void Venue::clear_price(const std::string& symbol) {
     config_.prices.erase(symbol);
 }
 
-std::vector<OutMessage> Venue::house_fill(const std::string& ref, const Decimal& qty,
+void Venue::house_fill(const std::string& ref, const Decimal& qty,
                                           std::optional<Decimal> px) {
     std::lock_guard<std::mutex> l(mu_);
     Order* o = find_any(ref);
@@ -761,21 +768,21 @@ std::vector<OutMessage> Venue::house_fill(const std::string& ref, const Decimal&
     trade_of_exec_[mine.exec_id] = t.trade_id;
     trades_.emplace(t.trade_id, t);
     trade_sequence_.push_back(t.trade_id);
-    return out;
+    emit(std::move(out));
 }
 
-std::vector<OutMessage> Venue::bust(const std::string& ref) {
-    return adjust(ref, Decimal::from_int(0), Decimal::from_int(0), true);
+void Venue::bust(const std::string& ref) {
+    adjust(ref, Decimal::from_int(0), Decimal::from_int(0), true);
 }
 
-std::vector<OutMessage> Venue::correct(const std::string& ref, const Decimal& qty,
+void Venue::correct(const std::string& ref, const Decimal& qty,
                                        const Decimal& px) {
     if (!qty.is_positive() || !px.is_positive())
         throw ControlError("BAD_VALUE", "corrected quantity and price must be positive");
-    return adjust(ref, qty, px, false);
+    adjust(ref, qty, px, false);
 }
 
-std::vector<OutMessage> Venue::adjust(const std::string& ref, const Decimal& qty,
+void Venue::adjust(const std::string& ref, const Decimal& qty,
                                       const Decimal& px, bool bust) {
     std::lock_guard<std::mutex> l(mu_);
     std::string trade_id = ref;
@@ -802,7 +809,7 @@ std::vector<OutMessage> Venue::adjust(const std::string& ref, const Decimal& qty
     std::vector<OutMessage> out;
     for (Side* s : {&t.buy, &t.sell})
         if (!s->order_id.empty()) adjust_side(t, *s, old_qty, old_px, bust, out);
-    return out;
+    emit(std::move(out));
 }
 
 void Venue::adjust_side(Trade& t, Side& side, const Decimal& old_qty, const Decimal& old_px,
@@ -846,7 +853,7 @@ void Venue::adjust_side(Trade& t, Side& side, const Decimal& old_qty, const Deci
     out.push_back(exec_report(o, r));
 }
 
-std::vector<OutMessage> Venue::release(const std::string& session) {
+void Venue::release(const std::string& session) {
     std::lock_guard<std::mutex> l(mu_);
     std::vector<OutMessage> out;
     std::vector<Order*> held;
@@ -868,10 +875,10 @@ std::vector<OutMessage> Venue::release(const std::string& session) {
             apply_replace(*o, m, out);
         }
     }
-    return out;
+    emit(std::move(out));
 }
 
-std::vector<OutMessage> Venue::end_of_day() {
+void Venue::end_of_day() {
     std::lock_guard<std::mutex> l(mu_);
     std::vector<OutMessage> out;
     for (const auto& id : order_sequence_) {
@@ -889,7 +896,7 @@ std::vector<OutMessage> Venue::end_of_day() {
         o.exec_ids.push_back(r.exec_id);
         out.push_back(exec_report(o, r));
     }
-    return out;
+    emit(std::move(out));
 }
 
 void Venue::set_profile(const std::string& session, const std::string& flag, bool on) {

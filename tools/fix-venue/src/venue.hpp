@@ -41,22 +41,23 @@ struct EngineConfig {
 
 class Venue {
 public:
+    // Receives every message to send, under the engine's lock, in the order they were made.
+    using Sink = std::function<void(std::vector<OutMessage>)>;
+    Venue(EngineConfig config, Sink sink) : Venue(std::move(config)) { sink_ = std::move(sink); }
     explicit Venue(EngineConfig config);
 
-    // A client message; returns what to send (any session).
-    std::vector<OutMessage> handle(const InMessage& msg);
+    // A client message (its answers go to the sink).
+    void handle(const InMessage& msg);
 
-    // ---- control (each returns the messages to send; errors throw ControlError) ------------
-    std::vector<OutMessage> set_price(const std::string& symbol, const Decimal& px);
+    // ---- control (answers go to the sink; errors throw ControlError) -------------------------
+    void set_price(const std::string& symbol, const Decimal& px);
     void clear_price(const std::string& symbol);
     // Fills `qty` of an order (OrderID or any ClOrdID of its chain) against the house.
-    std::vector<OutMessage> house_fill(const std::string& ref, const Decimal& qty,
-                                       std::optional<Decimal> px);
-    std::vector<OutMessage> bust(const std::string& exec_or_trade_id);
-    std::vector<OutMessage> correct(const std::string& exec_or_trade_id, const Decimal& qty,
-                                    const Decimal& px);
-    std::vector<OutMessage> release(const std::string& session);  // applies held requests
-    std::vector<OutMessage> end_of_day();                            // expires DAY orders
+    void house_fill(const std::string& ref, const Decimal& qty, std::optional<Decimal> px);
+    void bust(const std::string& exec_or_trade_id);
+    void correct(const std::string& exec_or_trade_id, const Decimal& qty, const Decimal& px);
+    void release(const std::string& session);  // applies held requests
+    void end_of_day();                         // expires DAY orders
     void set_profile(const std::string& session, const std::string& flag, bool on);
     Profile profile(const std::string& session) const;
 
@@ -145,13 +146,14 @@ private:
     void fill_side(Order& o, Side& side, const Decimal& qty, const Decimal& px,
                    std::vector<OutMessage>& out);
     void finish_unrested(Order& o, const std::string& why, std::vector<OutMessage>& out);
-    std::vector<OutMessage> adjust(const std::string& ref, const Decimal& qty,
-                                   const Decimal& px, bool bust);
+    void adjust(const std::string& ref, const Decimal& qty, const Decimal& px, bool bust);
+    void emit(std::vector<OutMessage> out);
     void adjust_side(Trade& t, Side& side, const Decimal& old_qty, const Decimal& old_px,
                      bool bust, std::vector<OutMessage>& out);
     Decimal avg_px(const Order& o) const;
 
     mutable std::mutex mu_;
+    Sink sink_;
     EngineConfig config_;
     uint64_t id_counter_ = 0;
     uint64_t priority_counter_ = 0;
