@@ -365,6 +365,36 @@ TEST(FixVenueFlows, SeveralSessionsAtOnceTradeAndTheDumpMatchesWhatEachSaw) {
     EXPECT_EQ(fills, 8u);
 }
 
+TEST(FixVenueFlows, TimeInForceMarketAndProviderDepth) {
+    Venue v({"--session", "FIX.4.4:C1", "--price", "ACME=10", "--lp-depth", "6", "--symbol",
+             "THIN"});
+    auto& c = v.client("FIX.4.4", "C1");
+    // The provider gives at most 6 per order: a limit order's rest stays open.
+    ASSERT_TRUE(c.send("D", order("T1", "ACME", "1", "10", "10")));
+    Received part = wait_report(c, "T1", 150, "F");
+    EXPECT_EQ(part.get(39), "1");
+    EXPECT_EQ(dec(part.get(151)), dec("4"));
+    // IOC: 6 trade, the rest is canceled.
+    ASSERT_TRUE(c.send("D", order("T2", "ACME", "1", "10", "10", "3")));
+    Received ioc = wait_report(c, "T2", 150, "4");
+    EXPECT_EQ(dec(ioc.get(14)), dec("6"));
+    EXPECT_EQ(ioc.get(151), "0");
+    // FOK: 10 cannot all trade (6 from the provider, nothing resting to sell): nothing trades.
+    ASSERT_TRUE(c.send("D", order("T3", "ACME", "1", "10", "10", "4")));
+    Received fok = wait_report(c, "T3", 150, "4");
+    EXPECT_EQ(fok.get(14), "0");
+    // A market order with nothing on the other side: canceled with a reason.
+    ASSERT_TRUE(c.send("D", order("T4", "THIN", "2", "1")));
+    Received mkt = wait_report(c, "T4", 150, "4");
+    EXPECT_FALSE(mkt.get(58).empty());
+    // End of day: the open DAY order expires.
+    EXPECT_EQ(v.control("eod"), "OK");
+    Received exp = wait_report(c, "T1", 150, "C");
+    EXPECT_EQ(exp.get(39), "C");
+    EXPECT_EQ(exp.get(151), "0");
+    EXPECT_EQ(dec(exp.get(14)), dec("6"));
+}
+
 // ---- behaviour profiles ------------------------------------------------------------------------
 
 TEST(FixVenueProfiles, NoNewAckCancelOwnClOrdIdIgnoreUnknownCancel) {
@@ -416,6 +446,21 @@ TEST(FixVenueProfiles, FillDuringAHeldReplaceArrivesUnderTheOldClOrdId) {
         EXPECT_EQ(dec(rep.get(151)), dec("6"));
         EXPECT_EQ(dec(rep.get(44)), dec("5.5"));
     }
+}
+
+TEST(FixVenueProfiles, PendingAcksComeBeforeTheOutcome) {
+    Venue v({"--session", "FIX.4.2:P2", "--symbol", "ACME", "--profile", "P2=pending-acks"});
+    auto& c = v.client("FIX.4.2", "P2");
+    ASSERT_TRUE(c.send("D", order("E1", "ACME", "2", "3", "7")));
+    wait_report(c, "E1", 150, "0");
+    ASSERT_TRUE(c.send("G", {{41, "E1"}, {11, "E2"}, {21, "1"}, {55, "ACME"}, {54, "2"},
+                             {38, "2"}, {40, "2"}, {44, "7"}}));
+    wait_report(c, "E2", 150, "5");
+    ASSERT_TRUE(c.send("F", {{41, "E2"}, {11, "E3"}, {55, "ACME"}, {54, "2"}}));
+    wait_report(c, "E3", 150, "4");
+    std::vector<std::string> types;
+    for (const auto& m : c.received()) types.push_back(m.get(150));
+    EXPECT_EQ(types, (std::vector<std::string>{"0", "E", "5", "6", "4"}));
 }
 
 // ---- faults -----------------------------------------------------------------------------------
@@ -546,6 +591,12 @@ TEST(FixVenueFaults, DropDelayDisconnectAndResendAfterReconnect) {
     ASSERT_TRUE(c.wait_for([&](const Msgs&) { return c.logons() > logons; }, kWaitMs));
     Received fill = wait_report(c, "Q1", 150, "F");
     EXPECT_EQ(fill.get(39), "2");
+    EXPECT_TRUE(fill.poss_dup);  // it came through QuickFIX's resend
+
+    // A Logout from the venue: the client logs on again (the session is enabled again).
+    const int again = c.logons();
+    EXPECT_EQ(v.control("logout R1 maintenance"), "OK");
+    ASSERT_TRUE(c.wait_for([&](const Msgs&) { return c.logons() > again; }, kWaitMs));
 }
 
 TEST(FixVenueFaults, SequenceNumbersPersistAcrossAVenueRestart) {
