@@ -395,6 +395,36 @@ TEST(FixVenueFlows, TimeInForceMarketAndProviderDepth) {
     EXPECT_EQ(dec(exp.get(14)), dec("6"));
 }
 
+TEST(FixVenueFlows, PriceThenTimePriorityAndReplaceKeepsOrLosesItsPlace) {
+    Venue v({"--session", "FIX.4.4:MK", "--session", "FIX.4.4:TK", "--symbol", "ACME"});
+    auto& maker = v.client("FIX.4.4", "MK");
+    auto& taker = v.client("FIX.4.4", "TK");
+    // Asks: P1 10.10 (first), P2 10.00, P3 10.00, P4 10.00.
+    for (const auto& [cl, px] : std::vector<std::pair<std::string, std::string>>{
+             {"P1", "10.10"}, {"P2", "10.00"}, {"P3", "10.00"}, {"P4", "10.00"}}) {
+        ASSERT_TRUE(maker.send("D", order(cl, "ACME", "2", "5", px)));
+        wait_report(maker, cl, 150, "0");
+    }
+    // P2 grows (loses its place), P3 shrinks to 4 (keeps it): the queue at 10.00 is P3, P4, P2.
+    ASSERT_TRUE(maker.send("G", {{41, "P2"}, {11, "P2b"}, {55, "ACME"}, {54, "2"}, {38, "6"},
+                                 {40, "2"}, {44, "10.00"}}));
+    wait_report(maker, "P2b", 150, "5");
+    ASSERT_TRUE(maker.send("G", {{41, "P3"}, {11, "P3b"}, {55, "ACME"}, {54, "2"}, {38, "4"},
+                                 {40, "2"}, {44, "10.00"}}));
+    wait_report(maker, "P3b", 150, "5");
+    ASSERT_TRUE(taker.send("D", order("BUY", "ACME", "1", "17", "10.10")));
+    wait_report(taker, "BUY", 39, "2");
+    std::vector<std::string> fills;
+    for (const auto& m : taker.received())
+        if (m.get(150) == "F") fills.push_back(m.get(32) + "@" + m.get(31));
+    EXPECT_EQ(fills, (std::vector<std::string>{"4@10.00", "5@10.00", "6@10.00", "2@10.10"}));
+    Received p1 = wait_report(maker, "P1", 150, "F");
+    EXPECT_EQ(dec(p1.get(151)), dec("3"));
+    Received avg = wait_report(taker, "BUY", 39, "2");
+    // (150 + 20.20) / 17 = 10.011764705882..., half-even at 9 decimals.
+    EXPECT_EQ(avg.get(6), "10.011764706");
+}
+
 // ---- behaviour profiles ------------------------------------------------------------------------
 
 TEST(FixVenueProfiles, NoNewAckCancelOwnClOrdIdIgnoreUnknownCancel) {
