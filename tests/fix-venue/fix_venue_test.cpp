@@ -29,6 +29,11 @@ constexpr int kWaitMs = 10000;
 class Venue {
 public:
     explicit Venue(std::vector<std::string> args) : args_(std::move(args)) { start(); }
+    // Every venue must exit cleanly on SIGTERM (in the sanitizer tree a finding fails here).
+    ~Venue() {
+        clients_.clear();
+        EXPECT_EQ(process_->stop(), 0) << process_->log();
+    }
     void start() { process_ = std::make_unique<VenueProcess>(dir_.file("venue"), args_); }
     void stop() { process_->stop(); }
     void restart() { process_->restart(); }

@@ -49,7 +49,7 @@ VenueProcess::VenueProcess(const std::string& data_dir, std::vector<std::string>
 VenueProcess::~VenueProcess() { stop(); }
 
 void VenueProcess::restart() {
-    stop();
+    if (stop() != 0) throw std::runtime_error("fix venue did not exit cleanly: " + log());
     spawn(true);
 }
 
