@@ -142,7 +142,11 @@ bool FixTestClient::logged_on() const {
 bool FixTestClient::send(const std::string& msg_type, const FieldList& fields) {
     FIX::Message m;
     m.getHeader().setField(FIX::MsgType(msg_type));
-    for (const auto& f : fields) m.setField(f.first, f.second);
+    for (const auto& f : fields) {
+        // PossResend goes in the header (tests resend an order as a client would).
+        if (f.first == FIX::FIELD::PossResend) m.getHeader().setField(f.first, f.second);
+        else m.setField(f.first, f.second);
+    }
     return FIX::Session::sendToTarget(m, impl_->id);
 }
 

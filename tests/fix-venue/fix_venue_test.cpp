@@ -278,7 +278,14 @@ TEST(FixVenueFlows, ReplaceCancelAndRejectsOn42) {
     Received r3 = wait_report(c, "X3", 150, "8");
     EXPECT_NE(r3.get(58).find("Price"), std::string::npos);
     ASSERT_TRUE(c.send("D", order("R1", "ACME", "1", "5", "1")));  // ClOrdID already used
-    wait_report(c, "R1", 150, "8");
+    EXPECT_EQ(wait_report(c, "R1", 150, "8").get(103), "6");
+    // The same order resent with PossResend=Y: where it stands, not a second order.
+    FieldList resend = order("R1", "ACME", "2", "10", "55");
+    resend.emplace_back(97, "Y");
+    ASSERT_TRUE(c.send("D", resend));
+    Received where = wait_report(c, "R1", 20, "3");
+    EXPECT_EQ(where.get(39), "4");
+    EXPECT_EQ(where.get(37), ack.get(37));
 
     // 4.2 has no OrderMassStatusRequest: a business reject.
     ASSERT_TRUE(c.send("AF", {{584, "M1"}, {585, "7"}}));

@@ -162,6 +162,9 @@ struct FixTransport::Impl : public FIX::Application {
             FIX::PossDupFlag pd(false);
             m.getHeader().getFieldIfSet(pd);
             in.poss_dup = pd.getValue();
+            FIX::PossResend pr(false);
+            m.getHeader().getFieldIfSet(pr);
+            in.poss_resend = pr.getValue();
             for (FIX::FieldMap::const_iterator it = m.begin(); it != m.end(); ++it)
                 in.fields.emplace_back(it->getTag(), it->getString());
             std::vector<OutMessage> out = handler.on_message(in);

@@ -28,7 +28,8 @@ struct InMessage {
     std::string begin_string;
     std::string msg_type;  // tag 35
     int seq_num = 0;
-    bool poss_dup = false;
+    bool poss_dup = false;     // PossDupFlag (43) = Y
+    bool poss_resend = false;  // PossResend (97) = Y
     FieldList fields;      // body fields in wire order (no header, no trailer)
 
     // The first value of `tag` in the body, or "" (and *found = false) when absent.

@@ -283,7 +283,7 @@ void Venue::on_new_order(const InMessage& m, std::vector<OutMessage>& out) {
     const std::string cl = m.get(11);
     if (cl.empty()) return reject_order(m, 0, "ClOrdID (11) missing", out);
     if (Order* known = find_order(m.session, cl, "")) {
-        if (m.poss_dup) {
+        if (m.poss_dup || m.poss_resend) {
             // A resent order we already hold: say where it stands instead of trading it twice.
             Report r;
             r.exec_type = 'I';
