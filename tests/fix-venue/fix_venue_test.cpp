@@ -487,6 +487,21 @@ TEST(FixVenueProfiles, FillDuringAHeldReplaceArrivesUnderTheOldClOrdId) {
         EXPECT_EQ(dec(rep.get(14)), dec("4"));
         EXPECT_EQ(dec(rep.get(151)), dec("6"));
         EXPECT_EQ(dec(rep.get(44)), dec("5.5"));
+
+        // A replace still held at the end of the day: too late, the order expired.
+        const std::string d = comp + "d", e = comp + "e";
+        ASSERT_TRUE(c.send("D", order(d, "ACME", "1", "3", "4")));
+        wait_report(c, d, 150, "0");
+        ASSERT_TRUE(c.send("G", {{41, d}, {11, e}, {55, "ACME"}, {54, "1"}, {38, "2"},
+                                 {40, "2"}, {44, "4"}}));
+        wait_report(c, e, 150, "E");
+        EXPECT_EQ(v.control("eod"), "OK");
+        EXPECT_EQ(wait_report(c, d, 150, "C").get(39), "C");
+        Received late = wait_type(c, "9");
+        EXPECT_EQ(late.get(11), e);
+        EXPECT_EQ(late.get(434), "2");
+        EXPECT_EQ(late.get(102), "0");
+        EXPECT_EQ(late.get(39), "C");
     }
 }
 
@@ -670,6 +685,8 @@ TEST(FixVenueControl, UnknownCommandsAndSessionsAreErrors) {
     EXPECT_EQ(v.control("drop C1 1").rfind("ERR UNKNOWN_SESSION", 0), 0u);
     EXPECT_EQ(v.control("drop FIX.4.2:C1 1"), "OK");
     EXPECT_EQ(v.control("bust X-1").rfind("ERR UNKNOWN_TRADE", 0), 0u);
+    // Nobody is logged on: a Logout would leave the session disabled, so it is refused.
+    EXPECT_EQ(v.control("logout FIX.4.4:C1").rfind("ERR NOT_LOGGED_ON", 0), 0u);
     EXPECT_EQ(v.control("profile FIX.4.4:C1 nonsense on").rfind("ERR UNKNOWN_PROFILE", 0), 0u);
     EXPECT_EQ(v.process().stop(), 0);  // SIGTERM: a clean exit, with the dump written
     std::ifstream f(out.file("dump.json"));

@@ -434,7 +434,9 @@ bool FixTransport::logout(const std::string& session, const std::string& text) {
     auto id = impl_->ids.find(session);
     if (id == impl_->ids.end()) return false;
     FIX::Session* s = FIX::Session::lookupSession(id->second);
-    if (!s) return false;
+    // Only a logged-on session: logout() disables the session, and only the logout that
+    // follows enables it again (onLogout), so a session that is not logged on would stay shut.
+    if (!s || !s->isLoggedOn()) return false;
     s->logout(text);
     return true;
 }

@@ -105,7 +105,8 @@ public:
     void lose_next(const std::string& session, int count);       // stored, not sent (real resend)
     // Closes the socket without a Logout (the client sees a dropped connection).
     bool disconnect(const std::string& session);
-    // Sends a Logout with `text` and closes the connection after the client answers.
+    // Sends a Logout with `text` and closes the connection after the client answers; the
+    // session accepts a new logon afterwards. False when the session is not logged on.
     bool logout(const std::string& session, const std::string& text);
 
 private:

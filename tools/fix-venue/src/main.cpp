@@ -223,13 +223,13 @@ std::string control(const std::string& line, Venue& venue, FixTransport& fix) {
         }
         if (cmd == "disconnect") {
             need(1);
-            return fix.disconnect(session(w[1])) ? "OK" : "ERR NO_SESSION not running";
+            return fix.disconnect(session(w[1])) ? "OK" : "ERR UNKNOWN_SESSION no such session";
         }
         if (cmd == "logout") {
             need(1);
             std::string text;
             for (size_t i = 2; i < w.size(); ++i) text += (i > 2 ? " " : "") + w[i];
-            return fix.logout(session(w[1]), text) ? "OK" : "ERR NO_SESSION not running";
+            return fix.logout(session(w[1]), text) ? "OK" : "ERR NOT_LOGGED_ON no logon to end";
         }
         return "ERR UNKNOWN_COMMAND " + cmd;
     } catch (const ControlError& e) {

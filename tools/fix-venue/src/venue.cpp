@@ -885,9 +885,16 @@ void Venue::end_of_day() {
         Order& o = orders_.at(id);
         if (!working(o.status) || o.tif != '0') continue;
         remove_from_book(o);
-        o.pending.reset();
         o.leaves = Decimal::from_int(0);
         o.status = 'C';
+        if (o.pending) {
+            // A held cancel or replace gets its answer: too late, the order expired.
+            const InMessage held = *o.pending;
+            o.pending.reset();
+            rejects_.push_back({held.session, held.msg_type, held.get(11), "order expired"});
+            out.push_back(cancel_reject(held, &o, held.msg_type == "F" ? '1' : '2', 0,
+                                        "too late: the order expired"));
+        }
         Report r;
         r.exec_type = 'C';
         r.ord_status = 'C';
