@@ -106,7 +106,7 @@ void FixTestClient::start() {
     const ClientConfig& c = impl_->config;
     std::ostringstream cfg;
     cfg << "[DEFAULT]\nConnectionType=initiator\nSocketConnectHost=127.0.0.1\n"
-        << "SocketConnectPort=" << c.port << "\nReconnectInterval=1\n"
+        << "SocketConnectPort=" << c.port << "\nReconnectInterval=1\nSocketNodelay=Y\n"
         << "HeartBtInt=" << c.heartbeat_s << "\n"
         << "FileStorePath=" << c.data_dir << "/store\nFileLogPath=" << c.data_dir << "/log\n"
         << "StartTime=00:00:00\nEndTime=00:00:00\nUseDataDictionary=N\n"
