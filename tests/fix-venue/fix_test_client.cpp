@@ -95,7 +95,7 @@ struct FixTestClient::Impl : public FIX::Application {
     }
 };
 
-FixTestClient::FixTestClient(const ClientConfig& config) : impl_(new Impl()) {
+FixTestClient::FixTestClient(const ClientConfig& config) : impl_(std::make_unique<Impl>()) {
     impl_->config = config;
     impl_->id = FIX::SessionID(config.begin_string, config.comp_id, config.venue_comp_id);
 }
@@ -114,11 +114,11 @@ void FixTestClient::start() {
         << "[SESSION]\nBeginString=" << c.begin_string << "\nSenderCompID=" << c.comp_id
         << "\nTargetCompID=" << c.venue_comp_id << "\n";
     std::istringstream in(cfg.str());
-    impl_->settings.reset(new FIX::SessionSettings(in));
-    impl_->store.reset(new FIX::FileStoreFactory(*impl_->settings));
-    impl_->log.reset(new FIX::FileLogFactory(*impl_->settings));
-    impl_->initiator.reset(
-        new FIX::ThreadedSocketInitiator(*impl_, *impl_->store, *impl_->settings, *impl_->log));
+    impl_->settings = std::make_unique<FIX::SessionSettings>(in);
+    impl_->store = std::make_unique<FIX::FileStoreFactory>(*impl_->settings);
+    impl_->log = std::make_unique<FIX::FileLogFactory>(*impl_->settings);
+    impl_->initiator = std::make_unique<FIX::ThreadedSocketInitiator>(*impl_, *impl_->store,
+                                                                      *impl_->settings, *impl_->log);
     impl_->initiator->start();
 }
 

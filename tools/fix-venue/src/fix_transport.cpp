@@ -60,7 +60,8 @@ struct SendContext {
 };
 thread_local SendContext* t_send_context = nullptr;
 
-// --no-message-log: QuickFIX has no null log of its own.
+// --no-message-log: QuickFIX has no null log of its own. QuickFIX's LogFactory contract hands
+// out raw pointers and gives them back to destroy(), hence new/delete here.
 class NullLog : public FIX::Log {
 public:
     void clear() override {}
@@ -170,8 +171,8 @@ struct FixTransport::Impl : public FIX::Application {
             std::vector<OutMessage> out = handler.on_message(in);
             send(std::move(out));
         } catch (const std::exception& e) {
-            std::cerr << "fix-venue: error handling a message on " << id.toString() << ": "
-                      << e.what() << std::endl;
+            std::cerr << "fix-venue: event=message_failed session=" << id.toString()
+                      << " error=\"" << e.what() << "\"" << std::endl;
         }
     }
 
@@ -270,7 +271,8 @@ struct FixTransport::Impl : public FIX::Application {
     void send_now(const OutMessage& out, bool duplicate) {
         auto id = ids.find(out.session);
         if (id == ids.end()) {
-            std::cerr << "fix-venue: no session " << out.session << std::endl;
+            std::cerr << "fix-venue: event=send_failed session=" << out.session
+                      << " error=\"no such session\"" << std::endl;
             return;
         }
         try {
@@ -288,14 +290,14 @@ struct FixTransport::Impl : public FIX::Application {
             t_send_context = nullptr;
         } catch (const std::exception& e) {
             t_send_context = nullptr;
-            std::cerr << "fix-venue: cannot send on " << out.session << ": " << e.what()
-                      << std::endl;
+            std::cerr << "fix-venue: event=send_failed session=" << out.session << " error=\""
+                      << e.what() << "\"" << std::endl;
         }
     }
 };
 
 FixTransport::FixTransport(const TransportConfig& config, MessageHandler& handler)
-    : impl_(new Impl(config, handler)) {
+    : impl_(std::make_unique<Impl>(config, handler)) {
     // Known before start() so that profiles and switches can name sessions up front.
     for (const auto& s : config.sessions) {
         FIX::SessionID id(s.begin_string, s.venue_comp_id, s.client_comp_id);
@@ -337,14 +339,14 @@ void FixTransport::start() {
     }
     std::istringstream in(cfg.str());
     try {
-        im.settings.reset(new FIX::SessionSettings(in));
-        im.store_factory.reset(new FIX::FileStoreFactory(*im.settings));
+        im.settings = std::make_unique<FIX::SessionSettings>(in);
+        im.store_factory = std::make_unique<FIX::FileStoreFactory>(*im.settings);
         if (im.config.message_log)
-            im.log_factory.reset(new FIX::FileLogFactory(*im.settings));
+            im.log_factory = std::make_unique<FIX::FileLogFactory>(*im.settings);
         else
-            im.log_factory.reset(new NullLogFactory());
-        im.acceptor.reset(new FIX::ThreadedSocketAcceptor(im, *im.store_factory, *im.settings,
-                                                          *im.log_factory));
+            im.log_factory = std::make_unique<NullLogFactory>();
+        im.acceptor = std::make_unique<FIX::ThreadedSocketAcceptor>(im, *im.store_factory,
+                                                                    *im.settings, *im.log_factory);
         im.sender = std::thread([&im] { im.run_sender(); });
         im.acceptor->start();
     } catch (const FIX::ConfigError& e) {

@@ -78,10 +78,10 @@ public:
         return {};
     }
     void on_logon(const std::string& session) override {
-        std::cerr << "fix-venue: logon " << session << std::endl;
+        std::cerr << "fix-venue: event=logon session=" << session << std::endl;
     }
     void on_logout(const std::string& session) override {
-        std::cerr << "fix-venue: logout " << session << std::endl;
+        std::cerr << "fix-venue: event=logout session=" << session << std::endl;
     }
 
 private:
@@ -335,7 +335,7 @@ int main(int argc, char** argv) {
 
     int sig = 0;
     sigwait(&signals, &sig);
-    std::cerr << "fix-venue: stopping on signal " << sig << std::endl;
+    std::cerr << "fix-venue: event=stopping signal=" << sig << std::endl;
     ctl.stop();
     fix.stop();
     if (!dump_path.empty() && !write_file(dump_path, venue.dump_json())) {
