@@ -62,9 +62,9 @@ struct FixTestClient::Impl : public FIX::Application {
         }
     }
     void toApp(FIX::Message&, const FIX::SessionID&) throw(FIX::DoNotSend) override {}
-    void fromAdmin(const FIX::Message& m, const FIX::SessionID&) throw(
-        FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
-        FIX::RejectLogon) override {
+    void fromAdmin(const FIX::Message& m,
+                   const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                                FIX::IncorrectTagValue, FIX::RejectLogon) override {
         FIX::MsgType t;
         m.getHeader().getFieldIfSet(t);
         if (t.getValue() == "4") {
@@ -73,9 +73,10 @@ struct FixTestClient::Impl : public FIX::Application {
             cv.notify_all();
         }
     }
-    void fromApp(const FIX::Message& m, const FIX::SessionID&) throw(
-        FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
-        FIX::UnsupportedMessageType) override {
+    void fromApp(const FIX::Message& m,
+                 const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                              FIX::IncorrectTagValue,
+                                              FIX::UnsupportedMessageType) override {
         Received r;
         FIX::MsgType t;
         m.getHeader().getFieldIfSet(t);
@@ -117,8 +118,8 @@ void FixTestClient::start() {
     impl_->settings = std::make_unique<FIX::SessionSettings>(in);
     impl_->store = std::make_unique<FIX::FileStoreFactory>(*impl_->settings);
     impl_->log = std::make_unique<FIX::FileLogFactory>(*impl_->settings);
-    impl_->initiator = std::make_unique<FIX::ThreadedSocketInitiator>(*impl_, *impl_->store,
-                                                                      *impl_->settings, *impl_->log);
+    impl_->initiator = std::make_unique<FIX::ThreadedSocketInitiator>(
+        *impl_, *impl_->store, *impl_->settings, *impl_->log);
     impl_->initiator->start();
 }
 
@@ -144,8 +145,10 @@ bool FixTestClient::send(const std::string& msg_type, const FieldList& fields) {
     m.getHeader().setField(FIX::MsgType(msg_type));
     for (const auto& f : fields) {
         // PossResend goes in the header (tests resend an order as a client would).
-        if (f.first == FIX::FIELD::PossResend) m.getHeader().setField(f.first, f.second);
-        else m.setField(f.first, f.second);
+        if (f.first == FIX::FIELD::PossResend)
+            m.getHeader().setField(f.first, f.second);
+        else
+            m.setField(f.first, f.second);
     }
     return FIX::Session::sendToTarget(m, impl_->id);
 }

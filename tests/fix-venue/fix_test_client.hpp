@@ -18,22 +18,22 @@ struct Received {
     int seq_num = 0;
     bool poss_dup = false;
     std::string orig_sending_time;
-    FieldList fields;  // body
+    FieldList fields;                // body
     std::string get(int tag) const;  // "" when absent
     bool has(int tag) const;
 };
 
 struct ClientConfig {
     int port = 0;
-    std::string begin_string;      // FIX.4.2 / FIX.4.4
-    std::string comp_id;           // our SenderCompID
+    std::string begin_string;  // FIX.4.2 / FIX.4.4
+    std::string comp_id;       // our SenderCompID
     std::string venue_comp_id = "VENUE";
-    std::string data_dir;          // FileStore and logs
+    std::string data_dir;  // FileStore and logs
     int heartbeat_s = 30;
 };
 
 class FixTestClient {
-public:
+  public:
     explicit FixTestClient(const ClientConfig& config);
     ~FixTestClient();
     void start();
@@ -51,7 +51,7 @@ public:
     int next_sender_seq() const;
     int next_target_seq() const;
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

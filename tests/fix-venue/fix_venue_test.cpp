@@ -26,7 +26,7 @@ using Msgs = std::vector<Received>;
 constexpr int kWaitMs = 10000;
 
 class Venue {
-public:
+  public:
     explicit Venue(std::vector<std::string> args) : args_(std::move(args)) { start(); }
     // Every venue must exit cleanly on SIGTERM (in the sanitizer tree a finding fails here).
     ~Venue() {
@@ -60,7 +60,7 @@ public:
     }
     std::string dir(const std::string& name) { return dir_.file(name); }
 
-private:
+  private:
     TempDir dir_;
     std::vector<std::string> args_;
     std::unique_ptr<VenueProcess> process_;
@@ -70,8 +70,10 @@ private:
 FieldList order(const std::string& cl, const std::string& sym, const std::string& side,
                 const std::string& qty, const std::string& price = "",
                 const std::string& tif = "0") {
-    FieldList f = {{11, cl}, {21, "1"}, {55, sym}, {54, side}, {38, qty},
-                   {40, price.empty() ? "1" : "2"}, {59, tif}, {60, "20260101-00:00:00"}};
+    FieldList f = {{11, cl},  {21, "1"},
+                   {55, sym}, {54, side},
+                   {38, qty}, {40, price.empty() ? "1" : "2"},
+                   {59, tif}, {60, "20260101-00:00:00"}};
     if (!price.empty()) f.emplace_back(44, price);
     return f;
 }
@@ -210,8 +212,15 @@ TEST(FixVenueFlows, ReplaceCancelAndCancelRejectsOn44) {
     auto& c = v.client("FIX.4.4", "C1");
     ASSERT_TRUE(c.send("D", order("A1", "ACME", "1", "100", "10")));
     Received ack = wait_report(c, "A1", 150, "0");
-    ASSERT_TRUE(c.send("G", {{41, "A1"}, {11, "A2"}, {21, "1"}, {55, "ACME"}, {54, "1"},
-                             {38, "80"}, {40, "2"}, {44, "10.25"}, {60, "20260101-00:00:00"}}));
+    ASSERT_TRUE(c.send("G", {{41, "A1"},
+                             {11, "A2"},
+                             {21, "1"},
+                             {55, "ACME"},
+                             {54, "1"},
+                             {38, "80"},
+                             {40, "2"},
+                             {44, "10.25"},
+                             {60, "20260101-00:00:00"}}));
     Received rep = wait_report(c, "A2", 150, "5");
     EXPECT_EQ(rep.get(41), "A1");
     EXPECT_EQ(rep.get(37), ack.get(37));
@@ -219,8 +228,8 @@ TEST(FixVenueFlows, ReplaceCancelAndCancelRejectsOn44) {
     EXPECT_EQ(dec(rep.get(44)), dec("10.25"));
     EXPECT_EQ(rep.get(39), "0");
 
-    ASSERT_TRUE(c.send("F", {{41, "A2"}, {11, "A3"}, {55, "ACME"}, {54, "1"},
-                             {60, "20260101-00:00:00"}}));
+    ASSERT_TRUE(
+        c.send("F", {{41, "A2"}, {11, "A3"}, {55, "ACME"}, {54, "1"}, {60, "20260101-00:00:00"}}));
     Received cxl = wait_report(c, "A3", 150, "4");
     EXPECT_EQ(cxl.get(41), "A2");
     EXPECT_EQ(cxl.get(39), "4");
@@ -234,8 +243,8 @@ TEST(FixVenueFlows, ReplaceCancelAndCancelRejectsOn44) {
     EXPECT_EQ(rej.get(102), "0");
     EXPECT_EQ(rej.get(39), "4");
     EXPECT_FALSE(rej.get(58).empty());
-    ASSERT_TRUE(c.send("G", {{41, "NOPE"}, {11, "A5"}, {55, "ACME"}, {54, "1"}, {38, "1"},
-                             {40, "2"}, {44, "1"}}));
+    ASSERT_TRUE(c.send(
+        "G", {{41, "NOPE"}, {11, "A5"}, {55, "ACME"}, {54, "1"}, {38, "1"}, {40, "2"}, {44, "1"}}));
     Received rej2 = wait_type(c, "9", 2);
     EXPECT_EQ(rej2.get(434), "2");
     EXPECT_EQ(rej2.get(102), "1");
@@ -256,8 +265,14 @@ TEST(FixVenueFlows, ReplaceCancelAndRejectsOn42) {
     ASSERT_TRUE(c.send("D", order("R1", "ACME", "2", "10", "55")));
     Received ack = wait_report(c, "R1", 150, "0");
     EXPECT_EQ(ack.get(20), "0");
-    ASSERT_TRUE(c.send("G", {{41, "R1"}, {11, "R2"}, {21, "1"}, {55, "ACME"}, {54, "2"},
-                             {38, "10"}, {40, "2"}, {44, "56"}}));
+    ASSERT_TRUE(c.send("G", {{41, "R1"},
+                             {11, "R2"},
+                             {21, "1"},
+                             {55, "ACME"},
+                             {54, "2"},
+                             {38, "10"},
+                             {40, "2"},
+                             {44, "56"}}));
     Received rep = wait_report(c, "R2", 150, "5");
     EXPECT_EQ(rep.get(20), "0");
     EXPECT_EQ(rep.get(41), "R1");
@@ -306,8 +321,8 @@ TEST(FixVenueFlows, ReplaceCancelAndRejectsOn42) {
 }
 
 TEST(FixVenueFlows, MassStatusOn44ListsOpenOrders) {
-    Venue v({"--session", "FIX.4.4:C1", "--session", "FIX.4.4:C9", "--symbol", "ACME",
-             "--symbol", "INIT"});
+    Venue v({"--session", "FIX.4.4:C1", "--session", "FIX.4.4:C9", "--symbol", "ACME", "--symbol",
+             "INIT"});
     auto& c = v.client("FIX.4.4", "C1");
     auto& other = v.client("FIX.4.4", "C9");
     ASSERT_TRUE(c.send("D", order("O1", "ACME", "1", "5", "1")));
@@ -349,8 +364,7 @@ TEST(FixVenueFlows, SeveralSessionsAtOnceTradeAndTheDumpMatchesWhatEachSaw) {
     // Each sells 10 at 20; then each buys 10 at 21: every buy fills against a resting sell.
     for (size_t i = 0; i < cs.size(); ++i)
         ASSERT_TRUE(cs[i]->send("D", order("S" + std::to_string(i), "ACME", "2", "10", "20")));
-    for (size_t i = 0; i < cs.size(); ++i)
-        wait_report(*cs[i], "S" + std::to_string(i), 39, "0");
+    for (size_t i = 0; i < cs.size(); ++i) wait_report(*cs[i], "S" + std::to_string(i), 39, "0");
     for (size_t i = 0; i < cs.size(); ++i)
         ASSERT_TRUE(cs[i]->send("D", order("B" + std::to_string(i), "ACME", "1", "10", "21")));
     for (size_t i = 0; i < cs.size(); ++i) {
@@ -377,8 +391,8 @@ TEST(FixVenueFlows, SeveralSessionsAtOnceTradeAndTheDumpMatchesWhatEachSaw) {
 }
 
 TEST(FixVenueFlows, TimeInForceMarketAndProviderDepth) {
-    Venue v({"--session", "FIX.4.4:C1", "--price", "ACME=10", "--lp-depth", "6", "--symbol",
-             "THIN"});
+    Venue v(
+        {"--session", "FIX.4.4:C1", "--price", "ACME=10", "--lp-depth", "6", "--symbol", "THIN"});
     auto& c = v.client("FIX.4.4", "C1");
     // The provider gives at most 6 per order: a limit order's rest stays open.
     ASSERT_TRUE(c.send("D", order("T1", "ACME", "1", "10", "10")));
@@ -417,11 +431,13 @@ TEST(FixVenueFlows, PriceThenTimePriorityAndReplaceKeepsOrLosesItsPlace) {
         wait_report(maker, cl, 150, "0");
     }
     // P2 grows (loses its place), P3 shrinks to 4 (keeps it): the queue at 10.00 is P3, P4, P2.
-    ASSERT_TRUE(maker.send("G", {{41, "P2"}, {11, "P2b"}, {55, "ACME"}, {54, "2"}, {38, "6"},
-                                 {40, "2"}, {44, "10.00"}}));
+    ASSERT_TRUE(maker.send(
+        "G",
+        {{41, "P2"}, {11, "P2b"}, {55, "ACME"}, {54, "2"}, {38, "6"}, {40, "2"}, {44, "10.00"}}));
     wait_report(maker, "P2b", 150, "5");
-    ASSERT_TRUE(maker.send("G", {{41, "P3"}, {11, "P3b"}, {55, "ACME"}, {54, "2"}, {38, "4"},
-                                 {40, "2"}, {44, "10.00"}}));
+    ASSERT_TRUE(maker.send(
+        "G",
+        {{41, "P3"}, {11, "P3b"}, {55, "ACME"}, {54, "2"}, {38, "4"}, {40, "2"}, {44, "10.00"}}));
     wait_report(maker, "P3b", 150, "5");
     ASSERT_TRUE(taker.send("D", order("BUY", "ACME", "1", "17", "10.10")));
     wait_report(taker, "BUY", 39, "2");
@@ -439,8 +455,8 @@ TEST(FixVenueFlows, PriceThenTimePriorityAndReplaceKeepsOrLosesItsPlace) {
 // ---- behaviour profiles ------------------------------------------------------------------------
 
 TEST(FixVenueProfiles, NoNewAckCancelOwnClOrdIdIgnoreUnknownCancel) {
-    Venue v({"--session", "FIX.4.4:P1", "--price", "ACME=10",
-             "--profile", "P1=no-new-ack,cancel-own-clordid,ignore-unknown-cancel"});
+    Venue v({"--session", "FIX.4.4:P1", "--price", "ACME=10", "--profile",
+             "P1=no-new-ack,cancel-own-clordid,ignore-unknown-cancel"});
     auto& c = v.client("FIX.4.4", "P1");
     ASSERT_TRUE(c.send("D", order("N1", "ACME", "1", "5")));
     wait_report(c, "N1", 39, "2");
@@ -463,16 +479,22 @@ TEST(FixVenueProfiles, NoNewAckCancelOwnClOrdIdIgnoreUnknownCancel) {
 
 TEST(FixVenueProfiles, FillDuringAHeldReplaceArrivesUnderTheOldClOrdId) {
     Venue v({"--session", "FIX.4.4:H1", "--session", "FIX.4.2:H2", "--symbol", "ACME"});
-    for (const auto& [begin, comp] : std::vector<std::pair<std::string, std::string>>{
-             {"FIX.4.4", "H1"}, {"FIX.4.2", "H2"}}) {
+    for (const auto& [begin, comp] :
+         std::vector<std::pair<std::string, std::string>>{{"FIX.4.4", "H1"}, {"FIX.4.2", "H2"}}) {
         SCOPED_TRACE(begin);
         auto& c = v.client(begin, comp);
         EXPECT_EQ(v.control("profile " + comp + " hold on"), "OK");
         const std::string a = comp + "a", b = comp + "b";
         ASSERT_TRUE(c.send("D", order(a, "ACME", "1", "10", "5")));
         wait_report(c, a, 150, "0");
-        ASSERT_TRUE(c.send("G", {{41, a}, {11, b}, {21, "1"}, {55, "ACME"}, {54, "1"},
-                                 {38, "10"}, {40, "2"}, {44, "5.5"}}));
+        ASSERT_TRUE(c.send("G", {{41, a},
+                                 {11, b},
+                                 {21, "1"},
+                                 {55, "ACME"},
+                                 {54, "1"},
+                                 {38, "10"},
+                                 {40, "2"},
+                                 {44, "5.5"}}));
         Received pending = wait_report(c, b, 150, "E");
         EXPECT_EQ(pending.get(39), "E");
         EXPECT_EQ(pending.get(41), a);
@@ -491,8 +513,8 @@ TEST(FixVenueProfiles, FillDuringAHeldReplaceArrivesUnderTheOldClOrdId) {
         const std::string d = comp + "d", e = comp + "e";
         ASSERT_TRUE(c.send("D", order(d, "ACME", "1", "3", "4")));
         wait_report(c, d, 150, "0");
-        ASSERT_TRUE(c.send("G", {{41, d}, {11, e}, {55, "ACME"}, {54, "1"}, {38, "2"},
-                                 {40, "2"}, {44, "4"}}));
+        ASSERT_TRUE(c.send(
+            "G", {{41, d}, {11, e}, {55, "ACME"}, {54, "1"}, {38, "2"}, {40, "2"}, {44, "4"}}));
         wait_report(c, e, 150, "E");
         EXPECT_EQ(v.control("eod"), "OK");
         EXPECT_EQ(wait_report(c, d, 150, "C").get(39), "C");
@@ -509,8 +531,14 @@ TEST(FixVenueProfiles, PendingAcksComeBeforeTheOutcome) {
     auto& c = v.client("FIX.4.2", "P2");
     ASSERT_TRUE(c.send("D", order("E1", "ACME", "2", "3", "7")));
     wait_report(c, "E1", 150, "0");
-    ASSERT_TRUE(c.send("G", {{41, "E1"}, {11, "E2"}, {21, "1"}, {55, "ACME"}, {54, "2"},
-                             {38, "2"}, {40, "2"}, {44, "7"}}));
+    ASSERT_TRUE(c.send("G", {{41, "E1"},
+                             {11, "E2"},
+                             {21, "1"},
+                             {55, "ACME"},
+                             {54, "2"},
+                             {38, "2"},
+                             {40, "2"},
+                             {44, "7"}}));
     wait_report(c, "E2", 150, "5");
     ASSERT_TRUE(c.send("F", {{41, "E2"}, {11, "E3"}, {55, "ACME"}, {54, "2"}}));
     wait_report(c, "E3", 150, "4");
@@ -566,9 +594,9 @@ TEST(FixVenueFaults, BustAndCorrectOn44And42) {
     EXPECT_EQ(g2.get(150), "2");
     EXPECT_EQ(dec(g2.get(6)), dec("10.5"));
     EXPECT_EQ(v.control("bust " + f2.get(17)), "OK");  // any ExecID of the trade names it
-    Received h2 = wait_report(c2, "K2", 20, "1");  // 4.2: ExecTransType Cancel
-    EXPECT_EQ(h2.get(150), "2");                   // ExecType of the busted fill
-    EXPECT_EQ(h2.get(19), g2.get(17));             // the latest report of that execution
+    Received h2 = wait_report(c2, "K2", 20, "1");      // 4.2: ExecTransType Cancel
+    EXPECT_EQ(h2.get(150), "2");                       // ExecType of the busted fill
+    EXPECT_EQ(h2.get(19), g2.get(17));                 // the latest report of that execution
     EXPECT_EQ(v.control("bust " + f2.get(17)).rfind("ERR BUSTED", 0), 0u);
 
     json::Value d = v.dump();
@@ -612,8 +640,8 @@ TEST(FixVenueFaults, LostReportsAreResentAndAGapIsGapFilled) {
     EXPECT_EQ(v.control("gap G1 3"), "OK");
     ASSERT_TRUE(c.send("D", order("L3", "ACME", "1", "1", "1")));
     wait_report(c, "L3", 150, "0");
-    ASSERT_TRUE(c.wait_for([&](const Msgs&) { return c.sequence_resets_received() > resets; },
-                           kWaitMs));
+    ASSERT_TRUE(
+        c.wait_for([&](const Msgs&) { return c.sequence_resets_received() > resets; }, kWaitMs));
     EXPECT_GE(c.resend_requests_sent(), 2);
     EXPECT_EQ(reports(c, "L3").size(), 1u);
 }
@@ -675,8 +703,8 @@ TEST(FixVenueFaults, SequenceNumbersPersistAcrossAVenueRestart) {
 
 TEST(FixVenueControl, UnknownCommandsAndSessionsAreErrors) {
     TempDir out;
-    Venue v({"--session", "FIX.4.4:C1", "--session", "FIX.4.2:C1", "--dump",
-             out.file("dump.json")});
+    Venue v(
+        {"--session", "FIX.4.4:C1", "--session", "FIX.4.2:C1", "--dump", out.file("dump.json")});
     EXPECT_EQ(v.control("ping"), "OK pong");
     EXPECT_EQ(v.control("frobnicate"), "ERR UNKNOWN_COMMAND frobnicate");
     // C1 names two sessions; BEGIN:CLIENT picks one.

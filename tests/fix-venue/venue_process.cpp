@@ -56,7 +56,8 @@ void VenueProcess::restart() {
 void VenueProcess::spawn(bool same_port) {
     if (!same_port) port_ = free_loopback_port();
     std::vector<std::string> argv = {OG_FIX_VENUE_BIN, "--port", std::to_string(port_),
-                                     "--control-port", "0", "--data-dir", data_dir_};
+                                     "--control-port", "0",      "--data-dir",
+                                     data_dir_};
     argv.insert(argv.end(), args_.begin(), args_.end());
     const std::string ready_path = data_dir_ + "/venue.stdout";
     std::filesystem::remove(ready_path);  // a restart must not read the last run's ready line

@@ -11,7 +11,7 @@
 namespace ordergate::fixtest {
 
 class VenueProcess {
-public:
+  public:
     // `args` come after --port/--control-port/--data-dir (e.g. --session FIX.4.4:C1).
     VenueProcess(const std::string& data_dir, std::vector<std::string> args);
     ~VenueProcess();
@@ -27,7 +27,7 @@ public:
     void restart();
     std::string log() const;
 
-private:
+  private:
     void spawn(bool same_port);
     std::string data_dir_;
     std::vector<std::string> args_;

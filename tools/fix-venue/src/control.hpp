@@ -13,7 +13,7 @@
 namespace ordergate::fixvenue {
 
 class ControlServer {
-public:
+  public:
     using Handler = std::function<std::string(const std::string& line)>;
     explicit ControlServer(Handler handler) : handler_(std::move(handler)) {}
     ~ControlServer() { stop(); }
@@ -21,7 +21,7 @@ public:
     uint16_t start(uint16_t port);
     void stop();
 
-private:
+  private:
     void accept_loop();
     void serve(int fd);
 

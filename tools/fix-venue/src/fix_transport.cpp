@@ -45,9 +45,9 @@ struct Faults {
     int drop = 0;
     int duplicate = 0;
     int lose = 0;
-    int gap = 0;                          // seqnums to skip before the next outgoing message
-    std::vector<OutMessage> lost;         // held back, written to the store before the next one
-    Clock::time_point last_due{};         // keeps each session's messages in order under delays
+    int gap = 0;                   // seqnums to skip before the next outgoing message
+    std::vector<OutMessage> lost;  // held back, written to the store before the next one
+    Clock::time_point last_due{};  // keeps each session's messages in order under delays
     int sent = 0;
 };
 
@@ -63,7 +63,7 @@ thread_local SendContext* t_send_context = nullptr;
 // --no-message-log: QuickFIX has no null log of its own. QuickFIX's LogFactory contract hands
 // out raw pointers and gives them back to destroy(), hence new/delete here.
 class NullLog : public FIX::Log {
-public:
+  public:
     void clear() override {}
     void backup() override {}
     void onIncoming(const std::string&) override {}
@@ -71,7 +71,7 @@ public:
     void onEvent(const std::string&) override {}
 };
 class NullLogFactory : public FIX::LogFactory {
-public:
+  public:
     FIX::Log* create() override { return new NullLog(); }
     FIX::Log* create(const FIX::SessionID&) override { return new NullLog(); }
     void destroy(FIX::Log* log) override { delete log; }
@@ -144,12 +144,14 @@ struct FixTransport::Impl : public FIX::Application {
             m.getHeader().setField(FIX::FIELD::OrigSendingTime, t_send_context->orig_sending_time);
         }
     }
-    void fromAdmin(const FIX::Message&, const FIX::SessionID&) throw(
-        FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
-        FIX::RejectLogon) override {}
-    void fromApp(const FIX::Message& m, const FIX::SessionID& id) throw(
-        FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
-        FIX::UnsupportedMessageType) override {
+    void fromAdmin(const FIX::Message&,
+                   const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                                FIX::IncorrectTagValue, FIX::RejectLogon) override {
+    }
+    void fromApp(const FIX::Message& m,
+                 const FIX::SessionID& id) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                                 FIX::IncorrectTagValue,
+                                                 FIX::UnsupportedMessageType) override {
         // Anything escaping fromApp would terminate the process: catch all of it.
         try {
             InMessage in;
@@ -171,8 +173,8 @@ struct FixTransport::Impl : public FIX::Application {
             std::vector<OutMessage> out = handler.on_message(in);
             send(std::move(out));
         } catch (const std::exception& e) {
-            std::cerr << "fix-venue: event=message_failed session=" << id.toString()
-                      << " error=\"" << e.what() << "\"" << std::endl;
+            std::cerr << "fix-venue: event=message_failed session=" << id.toString() << " error=\""
+                      << e.what() << "\"" << std::endl;
         }
     }
 
@@ -315,7 +317,8 @@ void FixTransport::start() {
     std::ostringstream cfg;
     cfg << "[DEFAULT]\n"
         << "ConnectionType=acceptor\n"
-        << "SocketAcceptPort=" << im.config.port << "\n"
+        << "SocketAcceptPort=" << im.config.port
+        << "\n"
         // Loopback only: the simulator is a test venue and never listens on other interfaces.
         << "SocketAcceptHost=127.0.0.1\n"
         << "SocketReuseAddress=Y\n"

@@ -24,13 +24,13 @@ using FieldList = std::vector<std::pair<int, std::string>>;
 
 // One application message received from a client session.
 struct InMessage {
-    std::string session;   // QuickFIX's SessionID text: "FIX.4.4:VENUE->CLIENT1"
+    std::string session;  // QuickFIX's SessionID text: "FIX.4.4:VENUE->CLIENT1"
     std::string begin_string;
     std::string msg_type;  // tag 35
     int seq_num = 0;
     bool poss_dup = false;     // PossDupFlag (43) = Y
     bool poss_resend = false;  // PossResend (97) = Y
-    FieldList fields;      // body fields in wire order (no header, no trailer)
+    FieldList fields;          // body fields in wire order (no header, no trailer)
 
     // The first value of `tag` in the body, or "" (and *found = false) when absent.
     std::string get(int tag, bool* found = nullptr) const;
@@ -45,7 +45,7 @@ struct OutMessage {
 };
 
 class MessageHandler {
-public:
+  public:
     virtual ~MessageHandler() {}
     // Called on the session's own thread. Whatever it returns is queued for sending, in order.
     // Must not throw (the transport catches and logs, but a lost request is a bug).
@@ -55,17 +55,17 @@ public:
 };
 
 struct SessionSpec {
-    std::string begin_string;   // "FIX.4.2" or "FIX.4.4"
-    std::string venue_comp_id;  // our SenderCompID
-    std::string client_comp_id; // our TargetCompID (the client's SenderCompID)
+    std::string begin_string;    // "FIX.4.2" or "FIX.4.4"
+    std::string venue_comp_id;   // our SenderCompID
+    std::string client_comp_id;  // our TargetCompID (the client's SenderCompID)
 };
 
 struct TransportConfig {
-    int port = 0;                    // FIX acceptor port on 127.0.0.1
-    std::string data_dir;            // FileStore under data_dir/store, logs under data_dir/log
+    int port = 0;          // FIX acceptor port on 127.0.0.1
+    std::string data_dir;  // FileStore under data_dir/store, logs under data_dir/log
     std::vector<SessionSpec> sessions;
-    bool reset_on_logon = false;     // ResetOnLogon: off by default (sequence numbers persist)
-    bool message_log = true;         // QuickFIX FileLog of every message (data_dir/log)
+    bool reset_on_logon = false;  // ResetOnLogon: off by default (sequence numbers persist)
+    bool message_log = true;      // QuickFIX FileLog of every message (data_dir/log)
 };
 
 struct SessionState {
@@ -77,7 +77,7 @@ struct SessionState {
 };
 
 class FixTransport {
-public:
+  public:
     FixTransport(const TransportConfig& config, MessageHandler& handler);
     ~FixTransport();
     FixTransport(const FixTransport&) = delete;
@@ -109,7 +109,7 @@ public:
     // session accepts a new logon afterwards. False when the session is not logged on.
     bool logout(const std::string& session, const std::string& text);
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -71,7 +71,7 @@ std::vector<std::string> split(const std::string& s, char sep) {
 
 // Bridges the transport's callbacks to the engine.
 class Handler : public MessageHandler {
-public:
+  public:
     explicit Handler(Venue& v) : venue_(v) {}
     std::vector<OutMessage> on_message(const InMessage& msg) override {
         venue_.handle(msg);  // the answers reach the transport through the venue's sink
@@ -84,7 +84,7 @@ public:
         std::cerr << "fix-venue: event=logout session=" << session << std::endl;
     }
 
-private:
+  private:
     Venue& venue_;
 };
 
@@ -107,8 +107,8 @@ std::string sessions_json(const FixTransport& t, const Venue& v) {
         o += "{\"id\":\"" + s.id + "\",\"logged_on\":" + (s.logged_on ? "true" : "false") +
              ",\"next_sender_seq\":" + std::to_string(s.next_sender_seq) +
              ",\"next_target_seq\":" + std::to_string(s.next_target_seq) +
-             ",\"sent_app_messages\":" + std::to_string(s.sent_app_messages) +
-             ",\"profile\":\"" + profile_flags(v.profile(s.id)) + "\"}";
+             ",\"sent_app_messages\":" + std::to_string(s.sent_app_messages) + ",\"profile\":\"" +
+             profile_flags(v.profile(s.id)) + "\"}";
     }
     return o + "]";
 }
@@ -148,8 +148,7 @@ std::string control(const std::string& line, Venue& venue, FixTransport& fix) {
         if (cmd == "sessions") return "OK " + sessions_json(fix, venue);
         if (cmd == "dump") {
             if (w.size() > 1) {
-                if (!write_file(w[1], venue.dump_json()))
-                    return "ERR IO cannot write " + w[1];
+                if (!write_file(w[1], venue.dump_json())) return "ERR IO cannot write " + w[1];
                 return "OK";
             }
             return "OK " + venue.dump_json();
@@ -257,32 +256,47 @@ int main(int argc, char** argv) {
         if (a == "--help" || a == "-h") {
             std::cout << kUsage;
             return 0;
-        } else if (a == "--port") port = int_arg(value(), a);
-        else if (a == "--control-port") control_port = int_arg(value(), a);
-        else if (a == "--data-dir") data_dir = value();
-        else if (a == "--comp-id") comp_id = value();
-        else if (a == "--session") session_args.push_back(value());
-        else if (a == "--symbol") ec.symbols.insert(value());
+        } else if (a == "--port")
+            port = int_arg(value(), a);
+        else if (a == "--control-port")
+            control_port = int_arg(value(), a);
+        else if (a == "--data-dir")
+            data_dir = value();
+        else if (a == "--comp-id")
+            comp_id = value();
+        else if (a == "--session")
+            session_args.push_back(value());
+        else if (a == "--symbol")
+            ec.symbols.insert(value());
         else if (a == "--price") {
             std::string v = value();
             auto eq = v.find('=');
             if (eq == std::string::npos || eq == 0) usage_error("--price wants SYM=PX");
             ec.prices[v.substr(0, eq)] = decimal_arg(v.substr(eq + 1), a);
-        } else if (a == "--lp-slice") ec.lp_slice = decimal_arg(value(), a);
-        else if (a == "--lp-depth") ec.lp_depth = decimal_arg(value(), a);
-        else if (a == "--profile") profile_args.push_back(value());
-        else if (a == "--delay-ms") delay_ms = int_arg(value(), a);
-        else if (a == "--reset-on-logon") tc.reset_on_logon = true;
-        else if (a == "--no-message-log") tc.message_log = false;
-        else if (a == "--dump") dump_path = value();
-        else usage_error("unknown option " + a);
+        } else if (a == "--lp-slice")
+            ec.lp_slice = decimal_arg(value(), a);
+        else if (a == "--lp-depth")
+            ec.lp_depth = decimal_arg(value(), a);
+        else if (a == "--profile")
+            profile_args.push_back(value());
+        else if (a == "--delay-ms")
+            delay_ms = int_arg(value(), a);
+        else if (a == "--reset-on-logon")
+            tc.reset_on_logon = true;
+        else if (a == "--no-message-log")
+            tc.message_log = false;
+        else if (a == "--dump")
+            dump_path = value();
+        else
+            usage_error("unknown option " + a);
     }
     if (port <= 0 || port > 65535) usage_error("--port is required");
     if (control_port > 65535) usage_error("--control-port out of range");
     if (session_args.empty()) usage_error("at least one --session is required");
     for (const auto& s : session_args) {
         auto parts = split(s, ':');
-        if (parts.size() < 2 || parts.size() > 3 || (parts[0] != "FIX.4.2" && parts[0] != "FIX.4.4"))
+        if (parts.size() < 2 || parts.size() > 3 ||
+            (parts[0] != "FIX.4.2" && parts[0] != "FIX.4.4"))
             usage_error("--session wants FIX.4.2:CLIENT or FIX.4.4:CLIENT[:VENUE], not " + s);
         tc.sessions.push_back({parts[0], parts.size() == 3 ? parts[2] : comp_id, parts[1]});
     }

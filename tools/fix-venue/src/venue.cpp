@@ -63,12 +63,18 @@ bool restable(char ord_type, char tif) { return ord_type == '2' && (tif == '0' |
 }  // namespace
 
 bool set_profile_flag(Profile& p, const std::string& name, bool on) {
-    if (name == "no-new-ack") p.no_new_ack = on;
-    else if (name == "cancel-own-clordid") p.cancel_own_clordid = on;
-    else if (name == "ignore-unknown-cancel") p.ignore_unknown_cancel = on;
-    else if (name == "pending-acks") p.pending_acks = on;
-    else if (name == "hold") p.hold = on;
-    else return false;
+    if (name == "no-new-ack")
+        p.no_new_ack = on;
+    else if (name == "cancel-own-clordid")
+        p.cancel_own_clordid = on;
+    else if (name == "ignore-unknown-cancel")
+        p.ignore_unknown_cancel = on;
+    else if (name == "pending-acks")
+        p.pending_acks = on;
+    else if (name == "hold")
+        p.hold = on;
+    else
+        return false;
     return true;
 }
 
@@ -147,8 +153,8 @@ OutMessage Venue::exec_report(const Order& o, const Report& r) const {
     OutMessage m{o.session, "8", {}};
     auto& f = m.fields;
     f.emplace_back(37, o.order_id);
-    const std::string cl = r.cl_ord_id.empty() && !o.cl_ord_ids.empty() ? o.cl_ord_ids.back()
-                                                                        : r.cl_ord_id;
+    const std::string cl =
+        r.cl_ord_id.empty() && !o.cl_ord_ids.empty() ? o.cl_ord_ids.back() : r.cl_ord_id;
     if (!cl.empty()) f.emplace_back(11, cl);
     if (!r.orig_cl_ord_id.empty()) f.emplace_back(41, r.orig_cl_ord_id);
     f.emplace_back(17, r.exec_id);
@@ -158,11 +164,23 @@ OutMessage Venue::exec_report(const Order& o, const Report& r) const {
         // order's event; a status answer repeats the OrdStatus in ExecType.
         char trans = '0', type = r.exec_type;
         switch (r.exec_type) {
-        case 'F': type = r.exec_type_42; break;
-        case 'G': trans = '2'; type = r.exec_type_42; break;
-        case 'H': trans = '1'; type = r.exec_type_42; break;
-        case 'I': trans = '3'; type = r.ord_status; break;
-        default: break;
+            case 'F':
+                type = r.exec_type_42;
+                break;
+            case 'G':
+                trans = '2';
+                type = r.exec_type_42;
+                break;
+            case 'H':
+                trans = '1';
+                type = r.exec_type_42;
+                break;
+            case 'I':
+                trans = '3';
+                type = r.ord_status;
+                break;
+            default:
+                break;
         }
         f.emplace_back(20, std::string(1, trans));
         f.emplace_back(150, std::string(1, type));
@@ -194,8 +212,8 @@ OutMessage Venue::exec_report(const Order& o, const Report& r) const {
 }
 
 // A report about no known order (rejects, unknown status): built from the request itself.
-OutMessage Venue::exec_report_for(const InMessage& req, const Report& r,
-                                  const std::string& symbol, char side) const {
+OutMessage Venue::exec_report_for(const InMessage& req, const Report& r, const std::string& symbol,
+                                  char side) const {
     Order o;
     o.order_id = "NONE";
     o.session = req.session;
@@ -217,8 +235,8 @@ OutMessage Venue::exec_report_for(const InMessage& req, const Report& r,
     return m;
 }
 
-OutMessage Venue::cancel_reject(const InMessage& req, const Order* o, char response_to,
-                                int reason, const std::string& text) const {
+OutMessage Venue::cancel_reject(const InMessage& req, const Order* o, char response_to, int reason,
+                                const std::string& text) const {
     OutMessage m{req.session, "9", {}};
     auto& f = m.fields;
     f.emplace_back(37, o ? o->order_id : "NONE");
@@ -233,8 +251,7 @@ OutMessage Venue::cancel_reject(const InMessage& req, const Order* o, char respo
     return m;
 }
 
-OutMessage Venue::business_reject(const InMessage& req, int reason,
-                                  const std::string& text) const {
+OutMessage Venue::business_reject(const InMessage& req, int reason, const std::string& text) const {
     OutMessage m{req.session, "j", {}};
     m.fields.emplace_back(45, std::to_string(req.seq_num));
     m.fields.emplace_back(372, req.msg_type);
@@ -264,12 +281,18 @@ void Venue::handle(const InMessage& m) {
     std::lock_guard<std::mutex> l(mu_);
     std::vector<OutMessage> out;
     try {
-        if (m.msg_type == "D") on_new_order(m, out);
-        else if (m.msg_type == "F") on_cancel(m, out);
-        else if (m.msg_type == "G") on_replace(m, out);
-        else if (m.msg_type == "H") on_status(m, out);
-        else if (m.msg_type == "AF" && !is_42(m.session)) on_mass_status(m, out);
-        else out.push_back(business_reject(m, 3, "unsupported message type " + m.msg_type));
+        if (m.msg_type == "D")
+            on_new_order(m, out);
+        else if (m.msg_type == "F")
+            on_cancel(m, out);
+        else if (m.msg_type == "G")
+            on_replace(m, out);
+        else if (m.msg_type == "H")
+            on_status(m, out);
+        else if (m.msg_type == "AF" && !is_42(m.session))
+            on_mass_status(m, out);
+        else
+            out.push_back(business_reject(m, 3, "unsupported message type " + m.msg_type));
     } catch (const DecimalError& e) {
         // Arithmetic beyond Decimal's range: the request is refused, the book is untouched by
         // the step that failed.
@@ -349,10 +372,13 @@ void Venue::on_new_order(const InMessage& m, std::vector<OutMessage>& out) {
     if (fok_short) return finish_unrested(ord, "fill or kill: not enough liquidity", out);
     match(ord, out);
     if (ord.leaves.is_positive() && working(ord.status)) {
-        if (restable(ord.ord_type, ord.tif)) add_to_book(ord);
-        else finish_unrested(ord, ord.ord_type == '1' ? "market order: no more liquidity"
-                                                      : "immediate or cancel: remainder canceled",
-                             out);
+        if (restable(ord.ord_type, ord.tif))
+            add_to_book(ord);
+        else
+            finish_unrested(ord,
+                            ord.ord_type == '1' ? "market order: no more liquidity"
+                                                : "immediate or cancel: remainder canceled",
+                            out);
     }
 }
 
@@ -582,8 +608,10 @@ void Venue::on_mass_status(const InMessage& m, std::vector<OutMessage>& out) {
 void Venue::add_to_book(Order& o) {
     if (o.in_book) return;
     Book& b = books_[o.symbol];
-    if (o.side == '1') b.bids[o.price].push_back(o.order_id);
-    else b.asks[o.price].push_back(o.order_id);
+    if (o.side == '1')
+        b.bids[o.price].push_back(o.order_id);
+    else
+        b.asks[o.price].push_back(o.order_id);
     o.in_book = true;
 }
 
@@ -597,8 +625,10 @@ void Venue::remove_from_book(Order& o) {
         q.erase(std::remove(q.begin(), q.end(), o.order_id), q.end());
         if (q.empty()) side.erase(lvl);
     };
-    if (o.side == '1') drop(b.bids);
-    else drop(b.asks);
+    if (o.side == '1')
+        drop(b.bids);
+    else
+        drop(b.asks);
     o.in_book = false;
 }
 
@@ -621,8 +651,10 @@ Decimal Venue::available(const Order& o) const {
                 for (const auto& id : ids) total += orders_.at(id).leaves;
             }
         };
-        if (o.side == '1') sum(b->second.asks);
-        else sum(b->second.bids);
+        if (o.side == '1')
+            sum(b->second.asks);
+        else
+            sum(b->second.bids);
     }
     return total;
 }
@@ -643,8 +675,10 @@ void Venue::match(Order& o, std::vector<OutMessage>& out) {
                 }
             }
         };
-        if (o.side == '1') pick(b.asks);
-        else pick(b.bids);
+        if (o.side == '1')
+            pick(b.asks);
+        else
+            pick(b.bids);
         auto crosses = [&](const Decimal& px) {
             if (o.ord_type == '1') return true;
             return o.side == '1' ? px <= o.price : px >= o.price;
@@ -656,12 +690,13 @@ void Venue::match(Order& o, std::vector<OutMessage>& out) {
             (!config_.lp_depth || lp_used < *config_.lp_depth))
             lp_px = lp->second;
         // Better price first; at the same price the resting client order was there first.
-        bool use_lp = lp_px && (!resting || (o.side == '1' ? *lp_px < resting_px
-                                                           : *lp_px > resting_px));
+        bool use_lp =
+            lp_px && (!resting || (o.side == '1' ? *lp_px < resting_px : *lp_px > resting_px));
         if (use_lp) {
             Decimal q = o.leaves;
             if (config_.lp_slice && *config_.lp_slice < q) q = *config_.lp_slice;
-            if (config_.lp_depth && *config_.lp_depth - lp_used < q) q = *config_.lp_depth - lp_used;
+            if (config_.lp_depth && *config_.lp_depth - lp_used < q)
+                q = *config_.lp_depth - lp_used;
             lp_used += q;
             execute(o, nullptr, q, *lp_px, out);
         } else if (resting) {
@@ -742,20 +777,23 @@ void Venue::clear_price(const std::string& symbol) {
     config_.prices.erase(symbol);
 }
 
-void Venue::house_fill(const std::string& ref, const Decimal& qty,
-                                          std::optional<Decimal> px) {
+void Venue::house_fill(const std::string& ref, const Decimal& qty, std::optional<Decimal> px) {
     std::lock_guard<std::mutex> l(mu_);
     Order* o = find_any(ref);
     if (!o) throw ControlError("UNKNOWN_ORDER", "no order " + ref);
     if (!working(o->status)) throw ControlError("ORDER_DONE", "order " + ref + " is done");
     if (!qty.is_positive() || qty > o->leaves)
-        throw ControlError("BAD_QTY", "quantity must be positive and at most " +
-                                          o->leaves.to_string());
+        throw ControlError("BAD_QTY",
+                           "quantity must be positive and at most " + o->leaves.to_string());
     Decimal price;
-    if (px) price = *px;
-    else if (o->has_price) price = o->price;
-    else if (config_.prices.count(o->symbol)) price = config_.prices.at(o->symbol);
-    else throw ControlError("NO_PRICE", "give a price for a market order");
+    if (px)
+        price = *px;
+    else if (o->has_price)
+        price = o->price;
+    else if (config_.prices.count(o->symbol))
+        price = config_.prices.at(o->symbol);
+    else
+        throw ControlError("NO_PRICE", "give a price for a market order");
     std::vector<OutMessage> out;
     Trade t;
     t.trade_id = next_id('T');
@@ -775,15 +813,13 @@ void Venue::bust(const std::string& ref) {
     adjust(ref, Decimal::from_int(0), Decimal::from_int(0), true);
 }
 
-void Venue::correct(const std::string& ref, const Decimal& qty,
-                                       const Decimal& px) {
+void Venue::correct(const std::string& ref, const Decimal& qty, const Decimal& px) {
     if (!qty.is_positive() || !px.is_positive())
         throw ControlError("BAD_VALUE", "corrected quantity and price must be positive");
     adjust(ref, qty, px, false);
 }
 
-void Venue::adjust(const std::string& ref, const Decimal& qty,
-                                      const Decimal& px, bool bust) {
+void Venue::adjust(const std::string& ref, const Decimal& qty, const Decimal& px, bool bust) {
     std::lock_guard<std::mutex> l(mu_);
     std::string trade_id = ref;
     if (auto e = trade_of_exec_.find(ref); e != trade_of_exec_.end()) trade_id = e->second;
@@ -928,7 +964,8 @@ std::string Venue::dump_json() const {
         if (!first) j << ',';
         first = false;
         j << "{\"order_id\":" << json_str(o.order_id) << ",\"session\":" << json_str(o.session)
-          << ",\"symbol\":" << json_str(o.symbol) << ",\"side\":" << json_str(std::string(1, o.side))
+          << ",\"symbol\":" << json_str(o.symbol)
+          << ",\"side\":" << json_str(std::string(1, o.side))
           << ",\"ord_type\":" << json_str(std::string(1, o.ord_type))
           << ",\"time_in_force\":" << json_str(std::string(1, o.tif))
           << ",\"price\":" << (o.has_price ? json_str(o.price.to_string()) : "null")
@@ -953,17 +990,17 @@ std::string Venue::dump_json() const {
         auto side = [&](const Side& s) {
             std::string sess;
             if (!s.order_id.empty()) sess = orders_.at(s.order_id).session;
-            return "{\"order_id\":" + (s.order_id.empty() ? std::string("null") : json_str(s.order_id)) +
+            return "{\"order_id\":" +
+                   (s.order_id.empty() ? std::string("null") : json_str(s.order_id)) +
                    ",\"session\":" + (sess.empty() ? std::string("null") : json_str(sess)) +
-                   ",\"exec_id\":" + (s.exec_id.empty() ? std::string("null") : json_str(s.exec_id)) +
-                   "}";
+                   ",\"exec_id\":" +
+                   (s.exec_id.empty() ? std::string("null") : json_str(s.exec_id)) + "}";
         };
         j << "{\"trade_id\":" << json_str(t.trade_id) << ",\"symbol\":" << json_str(t.symbol)
           << ",\"qty\":" << json_str(t.qty.to_string()) << ",\"px\":" << json_str(t.px.to_string())
           << ",\"busted\":" << (t.busted ? "true" : "false") << ",\"buy\":" << side(t.buy)
           << ",\"sell\":" << side(t.sell) << ",\"corrected_from\":[";
-        for (size_t i = 0; i < t.history.size(); ++i)
-            j << (i ? "," : "") << json_str(t.history[i]);
+        for (size_t i = 0; i < t.history.size(); ++i) j << (i ? "," : "") << json_str(t.history[i]);
         j << "]}";
     }
     j << "],\"rejects\":[";

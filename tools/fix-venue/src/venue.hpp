@@ -32,15 +32,15 @@ bool set_profile_flag(Profile& p, const std::string& name, bool on);
 std::string profile_flags(const Profile& p);  // "no-new-ack,hold" (for `sessions`)
 
 struct EngineConfig {
-    std::set<std::string> symbols;        // empty: every symbol is tradable
+    std::set<std::string> symbols;          // empty: every symbol is tradable
     std::map<std::string, Decimal> prices;  // liquidity provider reference price per symbol
-    std::optional<Decimal> lp_slice;      // the provider fills in slices of at most this
-    std::optional<Decimal> lp_depth;      // and at most this much per order (rest stays open)
-    std::string run_id;                   // makes OrderIDs/ExecIDs unique across restarts
+    std::optional<Decimal> lp_slice;        // the provider fills in slices of at most this
+    std::optional<Decimal> lp_depth;        // and at most this much per order (rest stays open)
+    std::string run_id;                     // makes OrderIDs/ExecIDs unique across restarts
 };
 
 class Venue {
-public:
+  public:
     // Receives every message to send, under the engine's lock, in the order they were made.
     using Sink = std::function<void(std::vector<OutMessage>)>;
     Venue(EngineConfig config, Sink sink) : Venue(std::move(config)) { sink_ = std::move(sink); }
@@ -64,7 +64,7 @@ public:
     // Every order, trade and reject, as one line of JSON (prices and quantities are strings).
     std::string dump_json() const;
 
-private:
+  private:
     struct Execution {
         std::string exec_id;  // the latest report of this execution (fill, correction)
         Decimal qty, px;
@@ -103,8 +103,8 @@ private:
     };
     // An ExecutionReport before it is written for the session's FIX version.
     struct Report {
-        char exec_type = '0';     // the 4.4 value
-        char exec_type_42 = 0;    // 4.2 ExecType when it differs (fills, corrections, busts)
+        char exec_type = '0';   // the 4.4 value
+        char exec_type_42 = 0;  // 4.2 ExecType when it differs (fills, corrections, busts)
         char ord_status = '0';
         std::string exec_id, exec_ref_id, cl_ord_id, orig_cl_ord_id, text;
         std::optional<Decimal> last_qty, last_px;
@@ -148,8 +148,8 @@ private:
     void finish_unrested(Order& o, const std::string& why, std::vector<OutMessage>& out);
     void adjust(const std::string& ref, const Decimal& qty, const Decimal& px, bool bust);
     void emit(std::vector<OutMessage> out);
-    void adjust_side(Trade& t, Side& side, const Decimal& old_qty, const Decimal& old_px,
-                     bool bust, std::vector<OutMessage>& out);
+    void adjust_side(Trade& t, Side& side, const Decimal& old_qty, const Decimal& old_px, bool bust,
+                     std::vector<OutMessage>& out);
     Decimal avg_px(const Order& o) const;
 
     mutable std::mutex mu_;
@@ -157,9 +157,10 @@ private:
     EngineConfig config_;
     uint64_t id_counter_ = 0;
     uint64_t priority_counter_ = 0;
-    std::map<std::string, Order> orders_;  // by OrderID
+    std::map<std::string, Order> orders_;      // by OrderID
     std::vector<std::string> order_sequence_;  // OrderIDs in arrival order (dump)
-    std::map<std::string, std::map<std::string, std::string>> by_cl_ord_id_;  // session -> id -> OrderID
+    std::map<std::string, std::map<std::string, std::string>>
+        by_cl_ord_id_;  // session -> id -> OrderID
     std::map<std::string, Book> books_;
     std::map<std::string, Trade> trades_;
     std::vector<std::string> trade_sequence_;
