@@ -676,6 +676,14 @@ TEST(FixVenueFaults, DropDelayDisconnectAndResendAfterReconnect) {
     EXPECT_EQ(fill.get(39), "2");
     EXPECT_TRUE(fill.poss_dup);  // it came through QuickFIX's resend
 
+    // The line drops between the venue accepting an order and its ack: the ack is resent.
+    const int before_cut = c.logons();
+    EXPECT_EQ(v.control("cut R1"), "OK");
+    ASSERT_TRUE(c.send("D", order("Q2", "ACME", "2", "1", "9")));
+    ASSERT_TRUE(c.wait_for([&](const Msgs&) { return c.logons() > before_cut; }, kWaitMs));
+    Received cut_ack = wait_report(c, "Q2", 150, "0");
+    EXPECT_TRUE(cut_ack.poss_dup);
+
     // A Logout from the venue: the client logs on again (the session is enabled again).
     const int again = c.logons();
     EXPECT_EQ(v.control("logout R1 maintenance"), "OK");

@@ -46,6 +46,7 @@ struct Faults {
     int duplicate = 0;
     int lose = 0;
     int gap = 0;                   // seqnums to skip before the next outgoing message
+    int cut = 0;                   // connections to drop before the next application messages
     std::vector<OutMessage> lost;  // held back, written to the store before the next one
     Clock::time_point last_due{};  // keeps each session's messages in order under delays
     int sent = 0;
@@ -263,11 +264,25 @@ struct FixTransport::Impl : public FIX::Application {
                 --f.duplicate;
                 dup = true;
             }
+            bool cut = false;
+            if (f.cut > 0) {
+                --f.cut;
+                cut = true;
+            }
             ++f.sent;
             l.unlock();
+            if (cut) cut_connection(out.session);
             send_now(out, dup);
             l.lock();
         }
+    }
+
+    // The connection drops just before the message is sent: QuickFIX stores it (the session
+    // is no longer logged on) and resends it when the client logs on again.
+    void cut_connection(const std::string& session) {
+        auto id = ids.find(session);
+        if (id == ids.end()) return;
+        if (FIX::Session* s = FIX::Session::lookupSession(id->second)) s->disconnect();
     }
 
     void send_now(const OutMessage& out, bool duplicate) {
@@ -425,6 +440,10 @@ void FixTransport::duplicate_next(const std::string& session, int count) {
 void FixTransport::gap_next(const std::string& session, int count) {
     std::lock_guard<std::mutex> l(impl_->mu);
     impl_->faults[session].gap += count;
+}
+void FixTransport::cut_before_next(const std::string& session, int count) {
+    std::lock_guard<std::mutex> l(impl_->mu);
+    impl_->faults[session].cut += count;
 }
 void FixTransport::lose_next(const std::string& session, int count) {
     std::lock_guard<std::mutex> l(impl_->mu);

@@ -103,6 +103,9 @@ class FixTransport {
     void duplicate_next(const std::string& session, int count);  // sent again with PossDupFlag
     void gap_next(const std::string& session, int count);        // skip seqnums (GapFill on resend)
     void lose_next(const std::string& session, int count);       // stored, not sent (real resend)
+    // Drops the connection just before each of the next `count` application messages: they are
+    // stored and reach the client through the resend after it logs on again.
+    void cut_before_next(const std::string& session, int count);
     // Closes the socket without a Logout (the client sees a dropped connection).
     bool disconnect(const std::string& session);
     // Sends a Logout with `text` and closes the connection after the client answers; the

@@ -220,6 +220,11 @@ std::string control(const std::string& line, Venue& venue, FixTransport& fix) {
             fix.lose_next(session(w[1]), count(2));
             return "OK";
         }
+        if (cmd == "cut") {
+            need(1);
+            fix.cut_before_next(session(w[1]), count(2));
+            return "OK";
+        }
         if (cmd == "disconnect") {
             need(1);
             return fix.disconnect(session(w[1])) ? "OK" : "ERR UNKNOWN_SESSION no such session";
