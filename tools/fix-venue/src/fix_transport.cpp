@@ -342,7 +342,8 @@ void FixTransport::start() {
         << "SocketNodelay=Y\n"
         << "FileStorePath=" << im.config.data_dir << "/store\n"
         << "FileLogPath=" << im.config.data_dir << "/log\n"
-        << "StartTime=00:00:00\nEndTime=00:00:00\n"
+        << "StartTime=" << im.config.session_start << "\nEndTime=" << im.config.session_start
+        << "\n"
         // Validation is the application's (explicit business rejects the client can see):
         // a dictionary failure would consume the client's seqnum with only a session Reject.
         << "UseDataDictionary=N\n"

@@ -65,7 +65,10 @@ struct TransportConfig {
     std::string data_dir;  // FileStore under data_dir/store, logs under data_dir/log
     std::vector<SessionSpec> sessions;
     bool reset_on_logon = false;  // ResetOnLogon: off by default (sequence numbers persist)
-    bool message_log = true;      // QuickFIX FileLog of every message (data_dir/log)
+    // The daily roll of the 24-hour sessions (UTC, StartTime = EndTime): QuickFIX starts a new
+    // session day there, with sequence numbers back to 1.
+    std::string session_start = "00:00:00";
+    bool message_log = true;  // QuickFIX FileLog of every message (data_dir/log)
 };
 
 struct SessionState {

@@ -36,6 +36,7 @@ const char* kUsage = R"(usage: ordergate-fix-venue --port N --session BEGIN:CLIE
                            no-new-ack, cancel-own-clordid, ignore-unknown-cancel, pending-acks,
                            hold (repeatable)
   --delay-ms N             delay every report by N ms
+  --session-start HH:MM:SS the daily roll of the 24-hour sessions, UTC (default 00:00:00)
   --reset-on-logon         ResetOnLogon=Y (default N: sequence numbers persist)
   --no-message-log         no QuickFIX message log under DATA_DIR/log
   --dump FILE              write the book as JSON to FILE at exit
@@ -286,7 +287,15 @@ int main(int argc, char** argv) {
             profile_args.push_back(value());
         else if (a == "--delay-ms")
             delay_ms = int_arg(value(), a);
-        else if (a == "--reset-on-logon")
+        else if (a == "--session-start") {
+            tc.session_start = value();
+            int h = 0, m = 0, sec = 0;
+            char tail = 0;
+            if (tc.session_start.size() != 8 ||
+                std::sscanf(tc.session_start.c_str(), "%2d:%2d:%2d%c", &h, &m, &sec, &tail) != 3 ||
+                h > 23 || m > 59 || sec > 59)
+                usage_error("--session-start wants HH:MM:SS (UTC)");
+        } else if (a == "--reset-on-logon")
             tc.reset_on_logon = true;
         else if (a == "--no-message-log")
             tc.message_log = false;
