@@ -354,6 +354,24 @@ TEST(FixVenueFlows, MassStatusOn44ListsOpenOrders) {
     ASSERT_TRUE(c.send("AF", {{584, "MS2"}, {585, "1"}, {55, "INIT"}}));
     Received one = wait_report(c, "O2", 584, "MS2");
     EXPECT_EQ(one.get(911), "1");
+
+    // Nothing open for the filter: one report that says so.
+    ASSERT_TRUE(other.send("AF", {{584, "MS3"}, {585, "1"}, {55, "INIT"}}));
+    Received none;
+    ASSERT_TRUE(other.wait_for(
+        [&](const Msgs& ms) {
+            for (const auto& m : ms)
+                if (m.get(584) == "MS3") {
+                    none = m;
+                    return true;
+                }
+            return false;
+        },
+        kWaitMs));
+    EXPECT_EQ(none.get(37), "NONE");
+    EXPECT_EQ(none.get(911), "0");
+    EXPECT_EQ(none.get(912), "Y");
+    EXPECT_EQ(none.get(150), "I");
 }
 
 TEST(FixVenueFlows, SeveralSessionsAtOnceTradeAndTheDumpMatchesWhatEachSaw) {
