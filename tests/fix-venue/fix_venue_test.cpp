@@ -301,7 +301,9 @@ TEST(FixVenueFlows, ReplaceCancelAndRejectsOn42) {
     EXPECT_EQ(where.get(39), "4");
     EXPECT_EQ(where.get(37), ack.get(37));
 
-    // 4.2 has no OrderMassStatusRequest: a business reject.
+    // A client's BusinessMessageReject is not answered; 4.2 has no OrderMassStatusRequest: a
+    // business reject (the first and only one).
+    ASSERT_TRUE(c.send("j", {{45, "1"}, {372, "8"}, {380, "0"}, {58, "test"}}));
     ASSERT_TRUE(c.send("AF", {{584, "M1"}, {585, "7"}}));
     Received j = wait_type(c, "j");
     EXPECT_EQ(j.get(372), "AF");

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <iostream>
 #include <sstream>
 
 namespace ordergate::fixvenue {
@@ -291,6 +292,11 @@ void Venue::handle(const InMessage& m) {
             on_status(m, out);
         else if (m.msg_type == "AF" && !is_42(m.session))
             on_mass_status(m, out);
+        else if (m.msg_type == "j" || m.msg_type == "8" || m.msg_type == "9")
+            // A client's BusinessMessageReject (or a report echoed back) is never answered: a
+            // reject of a reject could ping-pong between two strict peers.
+            std::cerr << "fix-venue: event=ignored session=" << m.session
+                      << " msg_type=" << m.msg_type << " seq=" << m.seq_num << std::endl;
         else
             out.push_back(business_reject(m, 3, "unsupported message type " + m.msg_type));
     } catch (const DecimalError& e) {
