@@ -14,6 +14,8 @@ namespace ordergate::fixvenue {
 
 class ControlServer {
   public:
+    // Called on the connection's own thread (one per connected client, so calls may overlap);
+    // returns the answer line without its newline.
     using Handler = std::function<std::string(const std::string& line)>;
     explicit ControlServer(Handler handler) : handler_(std::move(handler)) {}
     ~ControlServer() { stop(); }

@@ -50,6 +50,8 @@ class MessageHandler {
     // Called on the session's own thread. Whatever it returns is queued for sending, in order.
     // Must not throw (the transport catches and logs, but a lost request is a bug).
     virtual std::vector<OutMessage> on_message(const InMessage& msg) = 0;
+    // Called on the session's thread (on_logout also on a control thread for `disconnect`, and
+    // on the stopping thread at shutdown).
     virtual void on_logon(const std::string& session) = 0;
     virtual void on_logout(const std::string& session) = 0;
 };
