@@ -22,11 +22,20 @@ std::string ErrorBuffer::message() const {
 }
 
 void check_status(const PluginLibrary& lib, const char* function, og_status status,
-                  const ErrorBuffer& err) {
+                  const ErrorBuffer& err, bool may_pend) {
     if (status == OG_OK) return;
     const std::string& name = lib.info().name;
     if (!abi::valid_status(status))
         fail_internal(lib, function, "returned invalid status " + std::to_string(status));
+    // OG_PENDING (ABI 1.4) answers only an order call, and only from a plugin that knows it: an
+    // older plugin cannot mean it, so the host cannot tell what happened (read as Internal).
+    if (status == OG_PENDING && (!may_pend || lib.info().abi_minor < 4)) {
+        const std::string minor = std::to_string(lib.info().abi_minor);
+        fail_internal(lib, function,
+                      "returned OG_PENDING, which " +
+                          (may_pend ? "an ABI 1." + minor + " plugin cannot send (ABI 1.4 added it)"
+                                    : std::string("only place, modify and cancel may return")));
+    }
     Status s = static_cast<Status>(status);
     std::string message = err.message();
     if (message.empty()) message = std::string(to_string(s)) + " (no message)";

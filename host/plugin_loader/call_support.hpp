@@ -36,9 +36,11 @@ private:
 };
 
 // Throws sdk::Error for a non-OK status of `function` ("<plugin> <function>: <message>"). A
-// status outside the ABI's range becomes Internal. Logs Internal failures.
+// status outside the ABI's range becomes Internal. Logs Internal failures. OG_PENDING becomes
+// Status::Pending only when `may_pend` (place/modify/cancel) and the plugin declares ABI minor
+// >= 4; otherwise Internal.
 void check_status(const PluginLibrary& lib, const char* function, og_status status,
-                  const ErrorBuffer& err);
+                  const ErrorBuffer& err, bool may_pend = false);
 
 // Throws sdk::Error(Internal, "<plugin> <function>: <what>") and logs it.
 [[noreturn]] void fail_internal(const PluginLibrary& lib, const char* function,

@@ -103,6 +103,11 @@ public:
     OrderReport cancel_order(const std::string& account_id, const std::string& broker_order_id,
                              const std::string& client_order_id,
                              std::chrono::milliseconds timeout) override;
+    // ABI 1.4: through cancel_order_v2 (with the request chain) when the plugin has it, else
+    // cancel_order. place/modify/cancel throw Status::Pending when a 1.4 plugin answers
+    // OG_PENDING (its acknowledgement comes through the event sink).
+    OrderReport cancel_request(const CancelRequest& request,
+                               std::chrono::milliseconds timeout) override;
     // By client order id (broker_order_id empty) requires OG_CAP_QUERY_BY_CLIENT_ID.
     OrderReport get_order(const std::string& account_id, const std::string& broker_order_id,
                           const std::string& client_order_id) override;
@@ -213,6 +218,9 @@ public:
     bool lease_acquire(const std::string& name, const std::string& holder, int64_t now_ns,
                        int64_t ttl_ns) override;
     void lease_release(const std::string& name, const std::string& holder) override;
+    // ABI 1.4 (sdk14); Unsupported for an older plugin (or a NULL slot).
+    std::optional<OrderRecord> get_order_by_request_id(const std::string& account_id,
+                                                       const std::string& request_id) override;
 
     const PluginLibrary& library() const { return *library_; }
 
