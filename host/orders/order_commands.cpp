@@ -208,7 +208,7 @@ Result<PlaceResult> OrderService::place(OrderRequest req, const AccountScope& sc
     place_started(r->name);
     InFlight in_flight{this, r->name};
     const auto deadline = std::chrono::steady_clock::now() + r->timeout;
-    auto [status, message, report] =
+    auto [status, message, report, retry_after_ms] =
         call_broker(r->name, "place", [&] { return broker.place_order(req, r->timeout); });
 
     std::unique_lock lock(entry->mutex);
@@ -259,7 +259,7 @@ Result<PlaceResult> OrderService::place(OrderRequest req, const AccountScope& sc
                          "error=\"{}\"",
                          entry->rec.id, r->name, to_string(status), message);
             if (metrics_) metrics_->order_result(r->name, "unavailable");
-            Error e = broker_unavailable(r->name, status, entry->rec.id);
+            Error e = broker_unavailable(r->name, status, entry->rec.id, retry_after_ms);
             e.broker_called = true;
             return fail(e);
         }
@@ -297,6 +297,7 @@ OrderService::BrokerAnswer OrderService::call_broker(const std::string& broker, 
     } catch (const sdk::Error& e) {
         answer.status = e.status();
         answer.message = e.what();
+        answer.retry_after_ms = e.retry_after().count();
     }
     record_broker_call(broker, op, answer.status, t0);
     return answer;
@@ -535,8 +536,9 @@ Result<ChangeResult> OrderService::settle_change(
                            ? std::string(op) + " not sent: broker " + std::string(to_string(status))
                            : std::string(op) + " refused: " + client_text(answer.message),
                        origin);
-        Error e = not_sent(status) ? broker_unavailable(broker, status, entry->rec.id)
-                                   : refusal(entry->rec, answer.message);
+        Error e = not_sent(status)
+                      ? broker_unavailable(broker, status, entry->rec.id, answer.retry_after_ms)
+                      : refusal(entry->rec, answer.message);
         e.order_id = entry->rec.id;
         e.broker_called = true;
         return fail(e);

@@ -295,6 +295,7 @@ private:
         Status status = Status::Ok;
         std::string message;
         OrderReport report;
+        int64_t retry_after_ms = 0;  // ABI 1.4: the wait a rate-limited broker asked for
     };
     template <typename Call>
     BrokerAnswer call_broker(const std::string& broker, const char* op, Call&& call) const;

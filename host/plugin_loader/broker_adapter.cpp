@@ -329,9 +329,25 @@ void PluginBroker::create(const std::vector<std::pair<std::string, std::string>>
     check_status(*library_, "create", st, err);
     if (instance == nullptr) fail_internal(*library_, "create", "returned ok without an instance");
     instance_ = instance;
+    // ABI 1.4: the instance's own manifest, decided from its settings (Unsupported: none).
+    if (t->get_capabilities != nullptr) {
+        ErrorBuffer cerr;
+        uint64_t caps = 0;
+        og_status cst = t->get_capabilities(instance_, &caps, cerr.get());
+        if (cst == OG_OK) {
+            instance_caps_ = caps;
+            library_->logger().info("event=broker_instance_capabilities plugin={} broker={} "
+                                    "capabilities=\"{}\"",
+                                    library_->info().name, name_, capability_names(caps));
+        } else if (cst != OG_UNSUPPORTED) {
+            check_status(*library_, "get_capabilities", cst, cerr);
+        }
+    }
 }
 
-uint64_t PluginBroker::capabilities() const { return library_->info().capabilities; }
+uint64_t PluginBroker::capabilities() const {
+    return instance_caps_ ? *instance_caps_ : library_->info().capabilities;
+}
 
 void PluginBroker::require(uint64_t capability, const char* capability_name,
                            const char* function) const {

@@ -42,6 +42,13 @@ void check_status(const PluginLibrary& lib, const char* function, og_status stat
     if (s == Status::Internal)
         lib.logger().error("event=plugin_internal_error plugin={} op={} message=\"{}\"", name, function,
                            message);
+    // ABI 1.4: how long the venue asks to wait (only a 1.4 plugin knows the field). Bounded to a
+    // day: a plugin's garbage must not turn into a Retry-After of years.
+    if (lib.info().abi_minor >= 4 && err.retry_after_ms() > 0 &&
+        (s == Status::RateLimited || s == Status::Unavailable))
+        throw sdk::Error(s, name + " " + function + ": " + message,
+                         std::chrono::milliseconds(std::min<int64_t>(err.retry_after_ms(),
+                                                                     86'400'000)));
     throw sdk::Error(s, name + " " + function + ": " + message);
 }
 

@@ -23,12 +23,19 @@ std::string one_line(std::string_view text, size_t max = 1024);
 // The caller-owned message buffer of one call.
 class ErrorBuffer {
 public:
-    ErrorBuffer() { err_.buffer = buf_; err_.capacity = sizeof(buf_); err_.length = 0; }
+    ErrorBuffer() {
+        err_.buffer = buf_;
+        err_.capacity = sizeof(buf_);
+        err_.length = 0;
+        err_.retry_after_ms = 0;  // ABI 1.4: a plugin that does not say leaves it 0
+    }
     ErrorBuffer(const ErrorBuffer&) = delete;
     ErrorBuffer& operator=(const ErrorBuffer&) = delete;
     og_error* get() { return &err_; }
     // What the plugin wrote (a garbage length is clamped to the buffer).
     std::string message() const;
+    // ABI 1.4: the wait the venue asked for (0: none, or a negative garbage value).
+    int64_t retry_after_ms() const { return err_.retry_after_ms > 0 ? err_.retry_after_ms : 0; }
 
 private:
     char buf_[1024];

@@ -91,6 +91,8 @@ public:
 
     // ports::BrokerPort
     const std::string& instance_name() const override { return name_; }
+    // The instance's own manifest when the plugin gives one (ABI 1.4 get_capabilities, decided
+    // from its settings), else the descriptor's.
     uint64_t capabilities() const override;
     size_t calls_stuck() const override { return call_stats().stuck; }
 
@@ -171,6 +173,8 @@ private:
     // Must outlive every plugin thread (until stop returns); shared with sink_counters_reader().
     std::shared_ptr<SinkState> sink_;
     void* instance_ = nullptr;
+    // ABI 1.4: the instance's manifest (get_capabilities), when the plugin gives one.
+    std::optional<uint64_t> instance_caps_;
     BrokerCallLimits limits_;
     std::unique_ptr<CallPool> pool_;
     std::mutex lifecycle_mutex_;

@@ -25,6 +25,8 @@ PaperBroker::PaperBroker(const sdk::PluginContext& ctx) : host_(ctx.host), sink_
     async_ack_ = settings.async_ack;
     ack_delay_ = settings.ack_delay;
     refuse_cancel_ = settings.refuse_cancel;
+    rate_limited_ = settings.rate_limited_retry_after;
+    modify_ = settings.modify;
     hang_ = settings.venue.fault.hang;
     VenueEnv env;
     sdk::Host host = host_;
@@ -144,9 +146,19 @@ void PaperBroker::run() {
                 deadline = delayed_.begin()->first;
         }
         std::vector<VenueEvent> events = venue_->events().wait_take(deadline);
-        deliver(events);
+        if (async_ack_) {
+            for (VenueEvent& e : events) held_.push_back(std::move(e));
+            if (answering_.load() == 0) {
+                deliver(held_);
+                held_.clear();
+            }
+        } else {
+            deliver(events);
+        }
         deliver_due(false);
         if (stopping_) {
+            deliver(held_);
+            held_.clear();
             std::vector<VenueEvent> rest = venue_->drain_events();
             deliver(rest);
             deliver_due(true);  // what was promised is sent before stop returns
@@ -182,6 +194,15 @@ void PaperBroker::answer_later(const std::function<OrderReport()>& call,
     const auto due = std::chrono::steady_clock::now() + ack_delay_;
     VenueEvent ev;
     ev.kind = VenueEvent::Kind::OrderUpdate;
+    // Until the answer is scheduled, the worker holds what the venue pushes (see answering_).
+    struct Answering {
+        PaperBroker* self;
+        explicit Answering(PaperBroker* s) : self(s) { ++self->answering_; }
+        ~Answering() {
+            --self->answering_;
+            self->venue_->events().wake();
+        }
+    } answering(this);
     try {
         ev.order = translated(call);
     } catch (const sdk::Error& e) {
@@ -213,9 +234,25 @@ void PaperBroker::answer_later(const std::function<OrderReport()>& call,
                      "broker-paper: sent; the acknowledgement follows (async_ack)");
 }
 
+std::optional<uint64_t> PaperBroker::instance_capabilities() const {
+    if (modify_) return std::nullopt;
+    return kPaperCapabilities & ~(OG_CAP_MODIFY | OG_CAP_MODIFY_QUANTITY | OG_CAP_MODIFY_PRICE |
+                                  OG_CAP_MODIFY_TRIGGER | OG_CAP_MODIFY_ORDER_TYPE |
+                                  OG_CAP_MODIFY_TIF);
+}
+
+void PaperBroker::rate_limit() const {
+    if (rate_limited_.count() > 0)
+        throw sdk::Error(Status::RateLimited,
+                         "broker-paper: throttled (fault.rate_limited_retry_after_ms); nothing "
+                         "done",
+                         rate_limited_);
+}
+
 OrderReport PaperBroker::place_order(const OrderRequest& request,
                                      std::chrono::milliseconds timeout) {
     hang();
+    rate_limit();
     if (async_ack_)
         answer_later([&] { return venue_->place_order(request, timeout); }, &request,
                      request.client_order_id);
@@ -225,6 +262,8 @@ OrderReport PaperBroker::place_order(const OrderRequest& request,
 OrderReport PaperBroker::modify_order(const ModifyRequest& request,
                                       std::chrono::milliseconds timeout) {
     hang();
+    rate_limit();
+    if (!modify_) throw sdk::Error(Status::Unsupported, "broker-paper: modify is off (modify)");
     if (async_ack_)
         answer_later([&] { return venue_->modify_order(request, timeout); }, nullptr,
                      request.request_id);
@@ -234,6 +273,7 @@ OrderReport PaperBroker::modify_order(const ModifyRequest& request,
 OrderReport PaperBroker::cancel_request(const CancelRequest& request,
                                         std::chrono::milliseconds timeout) {
     hang();
+    rate_limit();
     if (refuse_cancel_) {
         const std::string why = "too late to cancel (fault.refuse_cancel)";
         if (!async_ack_) throw sdk::Error(Status::Rejected, "broker-paper: " + why);

@@ -87,6 +87,9 @@ class PaperBroker : public sdk::BrokerPlugin {
     ReportPage<Fill> list_fills_page(const std::string& account_id, int64_t since_ns,
                                      const std::string& cursor, uint32_t limit) override;
 
+    // ABI 1.4: the manifest without native modify when the settings say `modify: false`.
+    std::optional<uint64_t> instance_capabilities() const override;
+
     // The engine, for tests that construct the plugin class directly.
     PaperVenue& venue() { return *venue_; }
 
@@ -112,8 +115,17 @@ class PaperBroker : public sdk::BrokerPlugin {
     bool async_ack_ = false;      // async_ack
     std::chrono::milliseconds ack_delay_{0};
     bool refuse_cancel_ = false;  // fault.refuse_cancel
+    std::chrono::milliseconds rate_limited_{0};  // fault.rate_limited_retry_after_ms
+    bool modify_ = true;                          // modify
+    // fault.rate_limited_retry_after_ms: throws RateLimited with the wait.
+    void rate_limit() const;
     std::mutex delayed_mu_;
     std::multimap<std::chrono::steady_clock::time_point, VenueEvent> delayed_;
+    // async_ack: calls between their venue call and the scheduling of their answer. While any
+    // is, the worker holds the venue's events it took (held_, worker only): an event the call
+    // caused must not overtake the call's own answer.
+    std::atomic<int> answering_{0};
+    std::vector<VenueEvent> held_;
     std::unique_ptr<PaperVenue> venue_;
 
     std::mutex lifecycle_mu_;  // start/stop

@@ -36,6 +36,8 @@ const std::set<std::string, std::less<>> kKeys = {
     "async_ack",
     "ack_delay_ms",
     "fault.refuse_cancel",
+    "fault.rate_limited_retry_after_ms",
+    "modify",
 };
 
 [[noreturn]] void bad(const std::string& key, const std::string& why) {
@@ -147,6 +149,9 @@ PaperSettings parse_paper_settings(const sdk::Config& c) {
     if (s.ack_delay.count() > 0 && !s.async_ack)
         bad("ack_delay_ms", "needs async_ack: true (a synchronous answer has no delay)");
     s.refuse_cancel = c.get_bool("fault.refuse_cancel", false);
+    s.rate_limited_retry_after = std::chrono::milliseconds(
+        non_negative_int(c, "fault.rate_limited_retry_after_ms", 0));
+    s.modify = c.get_bool("modify", true);
     return s;
 }
 

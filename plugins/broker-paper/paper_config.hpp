@@ -21,6 +21,12 @@ struct PaperSettings {
     // Every cancel is refused by the venue ("too late to cancel"), the order left as it was: a
     // cancel reject (in async mode an event naming the cancel's request id; else Rejected).
     bool refuse_cancel = false;
+    // ABI 1.4 tests of the host: every place/modify/cancel answers RateLimited with this wait
+    // (0: off), nothing done.
+    std::chrono::milliseconds rate_limited_retry_after{0};
+    // ABI 1.4, capabilities per instance: false drops native modify from this instance's
+    // manifest (the host then refuses a modify before calling the plugin).
+    bool modify = true;
 };
 
 // Parses `config`. Throws sdk::Error(InvalidArgument, ...) naming the key for a value that does

@@ -140,5 +140,23 @@ TEST_F(AsyncBroker, RequestChainAfterARestart) {
     EXPECT_EQ(field(c.json(), "status"), "CANCELLED");
 }
 
+// A throttled broker's wait becomes the 503's Retry-After (nothing was sent).
+TEST_F(AsyncBroker, RateLimitedBrokerAnswers503WithItsRetryAfter) {
+    auto r = place(resting_order("THROTTLED1"));
+    ASSERT_EQ(r.status, 503) << r.body;
+    EXPECT_EQ(field(r.json(), "code"), "BROKER_UNAVAILABLE") << r.body;
+    EXPECT_EQ(r.header("retry-after"), "3");
+}
+
+// Capabilities per instance: the same plugin, one instance without native modify.
+TEST_F(AsyncBroker, InstanceWithoutModifyRefusesAModifyBeforeTheBroker) {
+    auto r = place(resting_order("NOMOD1"));
+    ASSERT_EQ(r.status, 201) << r.body;
+    auto m = http(gw_->port(), "PUT", "/api/v1/orders/" + field(r.json(), "id"),
+                  "{\"price\":\"1001.00\"}", json_headers());
+    EXPECT_EQ(field(m.json(), "code"), "UNSUPPORTED_BY_BROKER") << m.body;
+    EXPECT_EQ(field(gw_->get("/api/v1/orders/" + field(r.json(), "id")).json(), "status"), "OPEN");
+}
+
 }  // namespace
 }  // namespace ordergate::testing

@@ -233,7 +233,7 @@ TEST(SdkConfig, TypedGettersAndLastEntryWins) {
 
 TEST(SdkGlue, ErrorsBecomeStatusesAndMessagesAreTruncated) {
     char buf[8];
-    og_error err{buf, sizeof(buf), 0};
+    og_error err{buf, sizeof(buf), 0, 0};
     og_status st = sdk::detail::guarded(
         &err, [] { throw sdk::Error(Status::Rejected, "insufficient funds"); });
     EXPECT_EQ(st, OG_REJECTED);
@@ -338,7 +338,7 @@ TEST(SdkGlue, DefaultPagesAnswerEverythingInOnePageThroughTheOldLists) {
 
     // There is no cursor to continue from.
     char buf[256];
-    og_error err{buf, sizeof(buf), 0};
+    og_error err{buf, sizeof(buf), 0, 0};
     PageSink none;
     og_result_sink none_sink = none.sink();
     EXPECT_EQ(t->list_orders_page(instance, abi::view("acct"), 0, 0, abi::view("c-1"), 2,
@@ -552,7 +552,7 @@ TEST(SdkGlue, CreateV2ReadsConfigEntriesWithTheirElementSize) {
     t->destroy(instance);
     // An element smaller than og_kv's ABI 1.0 size is the host's bug, refused.
     char buf[256];
-    og_error err{buf, sizeof(buf), 0};
+    og_error err{buf, sizeof(buf), 0, 0};
     EXPECT_EQ(t->create_v2(&kv[0].kv, 2, sizeof(og_str), &instance, &err), OG_INVALID_ARGUMENT);
     EXPECT_NE(std::string(buf, err.length).find("element size"), std::string::npos);
 }
@@ -579,7 +579,7 @@ TEST(SdkGlue, CancelOrderV2ForwardsToTheOldCancelByDefault) {
     EXPECT_EQ(back.request_id, "c-1.r2");
     EXPECT_EQ(back.orig_request_id, "c-1");
     char buf[128];
-    og_error err{buf, sizeof(buf), 0};
+    og_error err{buf, sizeof(buf), 0, 0};
     EXPECT_EQ(t->cancel_order_v2(instance, &c, 100, nullptr, &err), OG_UNSUPPORTED);
     t->destroy(instance);
 }
@@ -604,6 +604,65 @@ TEST(AbiConvert, ModifyRequestAndReportCarryTheRequestChain) {
     EXPECT_EQ(abi::from_abi(&c).request_id, "c-1.r1");
     c.size = OG_SIZE_THROUGH(og_order_report, cancel_reject_reason);
     EXPECT_EQ(abi::from_abi(&c).request_id, "");
+}
+
+// ABI 1.4: a throttling plugin's wait, and an instance's own capabilities, through the table.
+class ThrottledBroker : public OldStyleBroker {
+public:
+    explicit ThrottledBroker(const sdk::PluginContext& ctx)
+        : OldStyleBroker(ctx), no_modify_(ctx.config.get_bool("no_modify", false)) {}
+    OrderReport place_order(const OrderRequest&, std::chrono::milliseconds) override {
+        throw sdk::Error(Status::RateLimited, "slow down", std::chrono::milliseconds(1500));
+    }
+    std::optional<uint64_t> instance_capabilities() const override {
+        if (!no_modify_) return std::nullopt;
+        return uint64_t{OG_CAP_ORDER_MARKET};
+    }
+
+private:
+    bool no_modify_;
+};
+struct ThrottledTag {};
+using ThrottledExport = sdk::detail::BrokerExport<ThrottledBroker, ThrottledTag>;
+
+TEST(SdkGlue, RetryAfterIsWrittenOnlyForAHostWhoseErrorHasTheField) {
+    const og_broker_vtable* t = ThrottledExport::table();
+    void* instance = nullptr;
+    ASSERT_EQ(t->create(nullptr, 0, nullptr, &instance, nullptr), OG_OK);
+    OrderRequest r;
+    r.client_order_id = "c";
+    r.account_id = "a";
+    r.symbol = "X";
+    r.quantity = Decimal(1, 0);
+    og_order_request c = abi::to_abi(r);
+    char buf[64];
+    for (uint32_t host_minor : {3u, 4u}) {
+        og_host_services services{};
+        services.size = sizeof(og_host_services);
+        services.host_abi_major = OG_ABI_MAJOR;
+        services.host_abi_minor = host_minor;
+        ThrottledExport::entry(&services, "throttled", "1", OG_CAP_ORDER_MARKET);
+        og_error err{buf, sizeof(buf), 0, 0};
+        EXPECT_EQ(t->place_order(instance, &c, 100, nullptr, &err), OG_RATE_LIMITED);
+        EXPECT_EQ(err.retry_after_ms, host_minor >= 4 ? 1500 : 0) << host_minor;
+    }
+    t->destroy(instance);
+}
+
+TEST(SdkGlue, InstanceCapabilitiesAreThePluginsOrUnsupported) {
+    const og_broker_vtable* t = ThrottledExport::table();
+    ASSERT_NE(t->get_capabilities, nullptr);
+    og_kv kv{abi::view("no_modify"), abi::view("true")};
+    void* plain = nullptr;
+    void* restricted = nullptr;
+    ASSERT_EQ(t->create(nullptr, 0, nullptr, &plain, nullptr), OG_OK);
+    ASSERT_EQ(t->create(&kv, 1, nullptr, &restricted, nullptr), OG_OK);
+    uint64_t caps = 7;
+    EXPECT_EQ(t->get_capabilities(plain, &caps, nullptr), OG_UNSUPPORTED);
+    EXPECT_EQ(t->get_capabilities(restricted, &caps, nullptr), OG_OK);
+    EXPECT_EQ(caps, uint64_t{OG_CAP_ORDER_MARKET});
+    t->destroy(plain);
+    t->destroy(restricted);
 }
 
 }  // namespace

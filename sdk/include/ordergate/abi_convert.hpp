@@ -92,7 +92,7 @@ inline constexpr uint32_t kBrokerTableSize_1_3 =
     OG_SIZE_THROUGH(og_broker_vtable, list_fills_page);
 // ABI 1.4 appended create_v2, subscribe_prices_v2 and cancel_order_v2 (each may be NULL).
 inline constexpr uint32_t kBrokerTableSize_1_4 =
-    OG_SIZE_THROUGH(og_broker_vtable, cancel_order_v2);
+    OG_SIZE_THROUGH(og_broker_vtable, get_capabilities);
 inline constexpr uint32_t kStorageTableSize_1_0 =
     OG_SIZE_THROUGH(og_storage_vtable, list_recon_runs);
 // ABI 1.2 appended the idempotency functions. A plugin declaring 1.2 must have them in its table

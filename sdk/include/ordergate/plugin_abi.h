@@ -78,6 +78,12 @@ typedef struct og_error {
     char* buffer;
     size_t capacity;
     size_t length;
+    /* ---- appended in ABI 1.4 (og_error has no size: a plugin writes it only when the host's
+     * og_host_services.host_abi_minor >= 4, and the host reads it only from a plugin declaring
+     * minor >= 4) ----
+     * With OG_RATE_LIMITED or OG_UNAVAILABLE: how long the venue asks to wait before trying
+     * again, in ms; 0 when it does not say. The host starts it at 0. */
+    int64_t retry_after_ms;
 } og_error;
 
 /* ---- status codes ---------------------------------------------------------------------------- */
@@ -447,6 +453,11 @@ typedef struct og_broker_vtable {
      * when present. May return OG_PENDING like place_order. */
     og_status (*cancel_order_v2)(void* instance, const og_cancel_request* request,
                                  int64_t timeout_ms, const og_result_sink* out, og_error* err);
+    /* The capability manifest of this instance (OG_CAP_*), decided in create from its settings
+     * (a venue account without modify, a session without order status queries). When present,
+     * the host uses it instead of the descriptor's for this instance. Called once, after create,
+     * before start. */
+    og_status (*get_capabilities)(void* instance, uint64_t* capabilities, og_error* err);
 } og_broker_vtable;
 
 /* ---- storage records -------------------------------------------------------------------------- */

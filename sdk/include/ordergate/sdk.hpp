@@ -42,10 +42,16 @@ namespace ordergate::sdk {
 class Error : public std::runtime_error {
 public:
     Error(Status status, const std::string& message) : std::runtime_error(message), status_(status) {}
+    // ABI 1.4: a RateLimited / Unavailable answer with how long the venue asks to wait.
+    Error(Status status, const std::string& message, std::chrono::milliseconds retry_after)
+        : std::runtime_error(message), status_(status), retry_after_(retry_after) {}
     Status status() const { return status_; }
+    // 0 when the venue did not say.
+    std::chrono::milliseconds retry_after() const { return retry_after_; }
 
 private:
     Status status_;
+    std::chrono::milliseconds retry_after_{0};
 };
 
 // The plugin's configuration: the YAML block of its instance, flattened ("a.b.c" -> "value").
@@ -169,6 +175,10 @@ public:
                                                      uint32_t limit);
     virtual ReportPage<Fill> list_fills_page(const std::string& account_id, int64_t since_ns,
                                              const std::string& cursor, uint32_t limit);
+
+    // ---- ABI 1.4: capabilities per instance. The manifest of this instance, decided from its
+    // settings in the constructor; nullopt (the default): the export macro's capabilities.
+    virtual std::optional<uint64_t> instance_capabilities() const { return std::nullopt; }
 };
 
 // A storage adapter. Thread-safe. Every function may throw Error: Unavailable when the store does

@@ -342,5 +342,38 @@ TEST(PaperPluginLoaded, SettingsArriveThroughCreateV2) {
               Status::InvalidArgument);
 }
 
+// ABI 1.4: capabilities per instance, decided from the settings; the host uses the instance's.
+TEST(PaperPluginLoaded, InstanceCapabilitiesComeFromItsSettings) {
+    Events events;
+    auto lib = load_plugin(OG_BROKER_PAPER_SO, OG_KIND_BROKER);
+    auto plain = lib->create_broker("plain", quiet(), &events);
+    auto no_modify = lib->create_broker("no-modify", quiet({{"modify", "false"}}), &events);
+    EXPECT_TRUE(plain->has(OG_CAP_MODIFY));
+    EXPECT_FALSE(no_modify->has(OG_CAP_MODIFY));
+    EXPECT_FALSE(no_modify->has(OG_CAP_MODIFY_PRICE));
+    EXPECT_TRUE(no_modify->has(OG_CAP_ORDER_LIMIT));
+    ModifyRequest m;
+    m.account_id = "ACC1";
+    m.broker_order_id = "P-1";
+    m.price = D("1.00");
+    // Refused by the host before the plugin is called.
+    EXPECT_EQ(status_of([&] { no_modify->modify_order(m, kTimeout); }), Status::Unsupported);
+}
+
+// ABI 1.4: a throttled venue's wait reaches the host.
+TEST(PaperPluginLoaded, RateLimitedCarriesTheVenuesWait) {
+    Events events;
+    auto lib = load_plugin(OG_BROKER_PAPER_SO, OG_KIND_BROKER);
+    auto broker = lib->create_broker(
+        "throttled", quiet({{"fault.rate_limited_retry_after_ms", "2500"}}), &events);
+    try {
+        broker->place_order(order("r1", Side::Buy, OrderType::Market, "1"), kTimeout);
+        FAIL();
+    } catch (const sdk::Error& e) {
+        EXPECT_EQ(e.status(), Status::RateLimited) << e.what();
+        EXPECT_EQ(e.retry_after().count(), 2500);
+    }
+}
+
 }  // namespace
 }  // namespace ordergate::paper

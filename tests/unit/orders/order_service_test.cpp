@@ -1467,6 +1467,24 @@ TEST_F(AsyncOrderTest, Modify_PendingAnswers202AndTheReportNamingItsRequestSettl
     EXPECT_EQ(now.price->to_string(), "101.00");
 }
 
+// ABI 1.4: a broker that throttles says how long to wait: the 503's Retry-After says it too
+// (whole seconds, rounded up), and nothing was sent.
+TEST_F(AsyncOrderTest, Place_RateLimitedAnswers503WithTheBrokersRetryAfter) {
+    broker_.on_place([](const OrderRequest&) -> OrderReport {
+        throw sdk::Error(Status::RateLimited, "slow down", std::chrono::milliseconds(2500));
+    });
+    auto res = service_->place(limit_buy("c1"), scope_, origin_);
+    ASSERT_FALSE(res.has_value());
+    EXPECT_EQ(res.error().code, ErrorCode::BrokerUnavailable);
+    EXPECT_EQ(res.error().retry_after_seconds, 3);
+    broker_.on_place([](const OrderRequest&) -> OrderReport {
+        FakeBroker::fail(Status::RateLimited, "slow down");
+    });
+    auto again = service_->place(limit_buy("c2"), scope_, origin_);
+    ASSERT_FALSE(again.has_value());
+    EXPECT_EQ(again.error().retry_after_seconds, 1);  // the broker did not say: 1 s
+}
+
 // After a restart, a report naming only a request id of the order's chain finds it (storage's
 // events), and the next request chains to the last confirmed modify.
 TEST_F(AsyncOrderTest, RequestChain_SurvivesARestart) {

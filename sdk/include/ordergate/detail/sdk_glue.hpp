@@ -267,9 +267,11 @@ inline void write_error(og_error* err, std::string_view msg) noexcept {
     err->length = n;
 }
 
-// Runs f, turning every exception into a status + message (see the top of the file).
+// Runs f, turning every exception into a status + message (see the top of the file). ABI 1.4:
+// an Error's retry_after goes into err->retry_after_ms when `retry_field` says the host's
+// og_error has that field (host ABI minor >= 4).
 template <typename F>
-og_status guarded(og_error* err, F&& f) noexcept {
+og_status guarded(og_error* err, F&& f, bool retry_field = false) noexcept {
     try {
         std::forward<F>(f)();
         return OG_OK;
@@ -279,6 +281,8 @@ og_status guarded(og_error* err, F&& f) noexcept {
             return OG_INTERNAL;
         }
         write_error(err, e.what());
+        if (retry_field && err != nullptr && e.retry_after().count() > 0)
+            err->retry_after_ms = e.retry_after().count();
         return static_cast<og_status>(e.status());
     } catch (const abi::ConvertError& e) {
         write_error(err, e.what());
@@ -380,6 +384,11 @@ struct ServicesSlot {
     static void store(const og_host_services* s) {
         get().store((s != nullptr && s->size >= abi::kMinSize<og_host_services>) ? s : nullptr);
     }
+    // Whether the host's og_error has retry_after_ms (ABI 1.4).
+    static bool host_has_retry_field() {
+        const og_host_services* s = get().load();
+        return s != nullptr && s->host_abi_major == OG_ABI_MAJOR && s->host_abi_minor >= 4;
+    }
 };
 
 template <typename Class>
@@ -428,18 +437,24 @@ struct BrokerExport {
     static og_status place_order(void* instance, const og_order_request* request,
                                  int64_t timeout_ms, const og_result_sink* out,
                                  og_error* err) noexcept {
-        return guarded(err, [&] {
-            OrderRequest r = abi::from_abi(request);
-            emit(out, self<Class>(instance)->place_order(r, millis(timeout_ms)));
-        });
+        return guarded(
+            err,
+            [&] {
+                OrderRequest r = abi::from_abi(request);
+                emit(out, self<Class>(instance)->place_order(r, millis(timeout_ms)));
+            },
+            ServicesSlot<Tag>::host_has_retry_field());
     }
     static og_status modify_order(void* instance, const og_modify_request* request,
                                   int64_t timeout_ms, const og_result_sink* out,
                                   og_error* err) noexcept {
-        return guarded(err, [&] {
-            ModifyRequest r = abi::from_abi(request);
-            emit(out, self<Class>(instance)->modify_order(r, millis(timeout_ms)));
-        });
+        return guarded(
+            err,
+            [&] {
+                ModifyRequest r = abi::from_abi(request);
+                emit(out, self<Class>(instance)->modify_order(r, millis(timeout_ms)));
+            },
+            ServicesSlot<Tag>::host_has_retry_field());
     }
     static og_status cancel_order(void* instance, og_str account_id, og_str broker_order_id,
                                   og_str client_order_id, int64_t timeout_ms,
@@ -515,10 +530,23 @@ struct BrokerExport {
     static og_status cancel_order_v2(void* instance, const og_cancel_request* request,
                                      int64_t timeout_ms, const og_result_sink* out,
                                      og_error* err) noexcept {
+        return guarded(
+            err,
+            [&] {
+                CancelRequest r = abi::from_abi(request);
+                BrokerPlugin* plugin = self<Class>(instance);
+                emit(out, plugin->cancel_request(r, millis(timeout_ms)));
+            },
+            ServicesSlot<Tag>::host_has_retry_field());
+    }
+    static og_status get_capabilities(void* instance, uint64_t* capabilities,
+                                      og_error* err) noexcept {
         return guarded(err, [&] {
-            CancelRequest r = abi::from_abi(request);
-            BrokerPlugin* plugin = self<Class>(instance);
-            emit(out, plugin->cancel_request(r, millis(timeout_ms)));
+            if (capabilities == nullptr)
+                throw Error(Status::InvalidArgument, "get_capabilities: NULL capabilities");
+            std::optional<uint64_t> caps = self<Class>(instance)->instance_capabilities();
+            if (!caps) throw Error(Status::Unsupported, "no capabilities per instance");
+            *capabilities = *caps;
         });
     }
     static og_status cancel_all(void* instance, og_str account_id, int64_t timeout_ms,
@@ -578,6 +606,7 @@ struct BrokerExport {
             v.create_v2 = &create_v2;
             v.subscribe_prices_v2 = &subscribe_prices_v2;
             v.cancel_order_v2 = &cancel_order_v2;
+            v.get_capabilities = &get_capabilities;
             return v;
         }();
         return &t;
