@@ -136,7 +136,37 @@ OrderService::EntryPtr OrderService::load_for_report(const std::string& broker,
     std::optional<OrderRecord> rec;
     if (!cid.empty() && !account.empty()) rec = storage_.get_order_by_client_id(account, cid);
     if (!rec && !boid.empty()) rec = storage_.get_order_by_broker_id(broker, boid);
+    if (!rec && !cid.empty()) {
+        // ABI 1.4: a venue naming the order by the id of one of its modifies or cancels (FIX
+        // ClOrdID): the order's request chain, in memory or in its stored events.
+        EntryPtr chained = find_by_request_id(account, cid);
+        if (!chained) return nullptr;
+        std::lock_guard lock(chained->mutex);
+        return chained->rec.broker == broker ? chained : nullptr;
+    }
     if (!rec || rec->broker != broker) return nullptr;
+    return load(rec->id);
+}
+
+OrderService::EntryPtr OrderService::find_by_request_id(const std::string& account,
+                                                        const std::string& request_id) {
+    if (account.empty() || request_id.empty()) return nullptr;
+    std::string id;
+    {
+        std::lock_guard lock(request_ids_mutex_);
+        auto it = by_request_id_.find(account + '\0' + request_id);
+        if (it != by_request_id_.end()) id = it->second;
+    }
+    if (!id.empty()) return load(id);
+    // Issued before a restart (or by another gateway instance): the order's events hold it.
+    std::optional<OrderRecord> rec;
+    try {
+        rec = storage_.get_order_by_request_id(account, request_id);
+    } catch (const sdk::Error& err) {
+        if (err.status() == Status::Unsupported) return nullptr;  // a store older than ABI 1.4
+        throw;
+    }
+    if (!rec) return nullptr;
     return load(rec->id);
 }
 
@@ -262,6 +292,7 @@ bool OrderService::commit_change(Entry& e, OrderRecord next, OrderEvent event, b
             return false;
         }
         e.rec = std::move(next);
+        e.changed.notify_all();  // a place/modify/cancel may wait for this (ABI 1.4)
         if (terminal) {
             std::unique_lock lock(cache_mutex_);
             erase_locked(e.rec);
@@ -275,6 +306,7 @@ bool OrderService::commit_change(Entry& e, OrderRecord next, OrderEvent event, b
     keys.broker = next.broker;
     keys.broker_order_id = next.broker_order_id;
     e.rec = std::move(next);
+    e.changed.notify_all();  // a place/modify/cancel may wait for this (ABI 1.4)
     std::vector<WriteOp> ops;
     ops.push_back(std::move(op));
     writer_.write_async(std::move(ops), [this, keys = std::move(keys), version, terminal](

@@ -207,11 +207,37 @@ Result<PlaceResult> OrderService::place(OrderRequest req, const AccountScope& sc
     };
     place_started(r->name);
     InFlight in_flight{this, r->name};
-    auto [status, message, report] =
+    const auto deadline = std::chrono::steady_clock::now() + r->timeout;
+    auto [status, message, report, retry_after_ms] =
         call_broker(r->name, "place", [&] { return broker.place_order(req, r->timeout); });
 
-    std::lock_guard lock(entry->mutex);
+    std::unique_lock lock(entry->mutex);
     Origin broker_origin{origin.request_id, EventSource::Broker, ""};
+    if (status == Status::Pending) {
+        // ABI 1.4: sent; the acknowledgement or the reject comes through the event sink (it may
+        // have come already). Wait for it within the broker's deadline; never resend.
+        entry->changed.wait_until(lock, deadline, [&] {
+            return entry->rec.status != OrderStatus::PendingNew;
+        });
+        if (entry->rec.status == OrderStatus::PendingNew) {
+            spdlog::info("event=ack_pending op=place order_id={} client_order_id={} broker={} "
+                         "detail=\"sent; no acknowledgement within the deadline; reconciliation "
+                         "settles it\"",
+                         entry->rec.id, entry->rec.client_order_id, r->name);
+            if (metrics_) metrics_->order_result(r->name, "ack_pending");
+            return PlaceResult{entry->rec, false};
+        }
+        if (entry->rec.status == OrderStatus::Rejected) {
+            if (metrics_) metrics_->order_result(r->name, "rejected");
+            Error e = Error::make(ErrorCode::BrokerRejected,
+                                  "broker rejected the order: " + entry->rec.reject_reason);
+            e.order_id = entry->rec.id;
+            e.broker_called = true;
+            return fail(e);
+        }
+        if (metrics_) metrics_->order_result(r->name, "accepted");
+        return PlaceResult{entry->rec, true};
+    }
     if (status == Status::Ok) {
         apply_report(*entry, r->name, report, broker_origin, false, Answer::Place);
         if (metrics_) metrics_->order_result(r->name, "accepted");
@@ -233,7 +259,7 @@ Result<PlaceResult> OrderService::place(OrderRequest req, const AccountScope& sc
                          "error=\"{}\"",
                          entry->rec.id, r->name, to_string(status), message);
             if (metrics_) metrics_->order_result(r->name, "unavailable");
-            Error e = broker_unavailable(r->name, status, entry->rec.id);
+            Error e = broker_unavailable(r->name, status, entry->rec.id, retry_after_ms);
             e.broker_called = true;
             return fail(e);
         }
@@ -271,6 +297,7 @@ OrderService::BrokerAnswer OrderService::call_broker(const std::string& broker, 
     } catch (const sdk::Error& e) {
         answer.status = e.status();
         answer.message = e.what();
+        answer.retry_after_ms = e.retry_after().count();
     }
     record_broker_call(broker, op, answer.status, t0);
     return answer;
@@ -393,19 +420,36 @@ Result<ChangeResult> OrderService::modify(const std::string& id, const ModifyReq
         req.broker_order_id = cur.broker_order_id;
         req.client_order_id = cur.client_order_id;
         previous = cur.status;
+        // ABI 1.4: the modify's own client request id, chained to the last accepted one. It is
+        // the event's request id (storage finds the order by it after a restart); the API
+        // request that asked is named in the reason.
+        try {
+            req.orig_request_id = accepted_request_id(*entry);
+        } catch (const sdk::Error& err) {
+            return fail(storage_error(err, StorageAccess::Read, "list_events", origin.request_id));
+        }
+        req.request_id = new_request_id(*entry);
         OrderRecord next = cur;
         next.status = OrderStatus::PendingReplace;
-        OrderEvent ev = make_event(next, cur.status, origin.source, origin.request_id,
-                                   "modify requested", false);
+        OrderEvent ev = make_event(next, cur.status, origin.source, req.request_id,
+                                   origin.request_id.empty()
+                                       ? "modify requested"
+                                       : "modify requested by request " + origin.request_id,
+                                   false);
         std::string why;
         if (!commit_change(*entry, std::move(next), std::move(ev), true, &why)) {
             if (why != kVersionConflict || attempt > 0)
                 return fail(change_failed(why, origin.request_id));
             retry = true;
+        } else {
+            entry->pending_request_id = req.request_id;
+            entry->pending_previous = previous;
+            entry->refusal.clear();
         }
     }
     if (retry) return modify(id, change, scope, origin, attempt + 1);
 
+    const auto deadline = std::chrono::steady_clock::now() + rt.timeout;
     return settle_change(
         entry, rt.name,
         call_broker(rt.name, "modify", [&] { return rt.broker->modify_order(req, rt.timeout); }),
@@ -413,19 +457,77 @@ Result<ChangeResult> OrderService::modify(const std::string& id, const ModifyReq
         [](const OrderRecord&, const std::string& message) {
             return Error::make(ErrorCode::BrokerRejected,
                                "broker refused the modification: " + client_text(message));
-        });
+        },
+        deadline, req.request_id);
+}
+
+std::string OrderService::new_request_id(Entry& e) {
+    std::string id = ids::new_id("og-r");
+    std::lock_guard lock(request_ids_mutex_);
+    by_request_id_[e.rec.account_id + '\0' + id] = e.rec.id;
+    return id;
+}
+
+std::string OrderService::accepted_request_id(Entry& e) {
+    if (!e.accepted_request_id.empty()) return e.accepted_request_id;
+    // Not known in this process (loaded after a restart): the latest modify the venue
+    // confirmed names it in its event (the request id of an event leaving PENDING_REPLACE with
+    // "modify confirmed"); none: the order's own client order id.
+    std::string accepted = e.rec.client_order_id;
+    int64_t after = 0;
+    for (;;) {
+        std::vector<OrderEvent> evs = storage_.list_events(e.rec.id, after, 500);
+        for (const OrderEvent& ev : evs) {
+            after = ev.seq;
+            if (ev.from_status == OrderStatus::PendingReplace &&
+                ids::looks_like(ev.request_id, "og-r") &&
+                ev.reason.rfind("modify confirmed", 0) == 0)
+                accepted = ev.request_id;
+        }
+        if (evs.size() < 500) break;
+    }
+    e.accepted_request_id = accepted;
+    return accepted;
 }
 
 Result<ChangeResult> OrderService::settle_change(
     const EntryPtr& entry, const std::string& broker, const BrokerAnswer& answer, const char* op,
     OrderStatus pending, OrderStatus previous, const Origin& origin,
-    const std::function<Error(const OrderRecord&, const std::string&)>& refusal) {
+    const std::function<Error(const OrderRecord&, const std::string&)>& refusal,
+    std::chrono::steady_clock::time_point deadline, const std::string& request_id) {
     const Status status = answer.status;
-    std::lock_guard lock(entry->mutex);
-    if (std::string_view(op) == "modify") entry->modify_unsettled = !(status == Status::Ok || refused(status) || not_sent(status));
+    std::unique_lock lock(entry->mutex);
+    const bool is_modify = std::string_view(op) == "modify";
+    if (status == Status::Pending) {
+        // ABI 1.4: sent; its answer comes through the event sink (apply_report settles the
+        // request its report names). Wait within the deadline; never resend.
+        entry->changed.wait_until(lock, deadline, [&] { return entry->rec.status != pending; });
+        if (entry->rec.status == pending) {
+            if (is_modify) entry->modify_unsettled = true;
+            spdlog::info("event=ack_pending op={} order_id={} broker={} request_id={} "
+                         "detail=\"sent; no answer within the deadline; reconciliation settles "
+                         "it\"",
+                         op, entry->rec.id, broker, request_id);
+            return ChangeResult{entry->rec, false};
+        }
+        if (!entry->refusal.empty()) {
+            Error e = refusal(entry->rec, entry->refusal);
+            e.order_id = entry->rec.id;
+            e.broker_called = true;
+            return fail(e);
+        }
+        return ChangeResult{entry->rec, true};
+    }
+    if (is_modify)
+        entry->modify_unsettled = !(status == Status::Ok || refused(status) || not_sent(status));
+    entry->pending_request_id.clear();  // answered here, or left to reconciliation
     if (status == Status::Ok) {
-        apply_report(*entry, broker, answer.report, Origin{origin.request_id, EventSource::Broker, ""},
-                     false, std::string_view(op) == "modify" ? Answer::Modify : Answer::Cancel);
+        apply_report(*entry, broker, answer.report,
+                     Origin{request_id.empty() ? origin.request_id : request_id,
+                            EventSource::Broker, ""},
+                     false, is_modify ? Answer::Modify : Answer::Cancel);
+        if (is_modify && !request_id.empty() && entry->rec.status != OrderStatus::PendingReplace)
+            entry->accepted_request_id = request_id;
         return ChangeResult{entry->rec, true};
     }
     if (refused(status) || not_sent(status)) {
@@ -434,8 +536,9 @@ Result<ChangeResult> OrderService::settle_change(
                            ? std::string(op) + " not sent: broker " + std::string(to_string(status))
                            : std::string(op) + " refused: " + client_text(answer.message),
                        origin);
-        Error e = not_sent(status) ? broker_unavailable(broker, status, entry->rec.id)
-                                   : refusal(entry->rec, answer.message);
+        Error e = not_sent(status)
+                      ? broker_unavailable(broker, status, entry->rec.id, answer.retry_after_ms)
+                      : refusal(entry->rec, answer.message);
         e.order_id = entry->rec.id;
         e.broker_called = true;
         return fail(e);
@@ -488,6 +591,7 @@ Result<ChangeResult> OrderService::request_cancel(const EntryPtr& entry, const R
                                                   int attempt) {
     OrderStatus previous;
     std::string account, boid, cid;
+    CancelRequest creq;
     bool retry = false;
     {
         std::lock_guard lock(entry->mutex);
@@ -504,25 +608,41 @@ Result<ChangeResult> OrderService::request_cancel(const EntryPtr& entry, const R
         account = cur.account_id;
         boid = cur.broker_order_id;
         cid = cur.client_order_id;
+        // ABI 1.4: the cancel's own client request id, chained (see modify).
+        try {
+            creq.orig_request_id = accepted_request_id(*entry);
+        } catch (const sdk::Error& err) {
+            return fail(storage_error(err, StorageAccess::Read, "list_events", origin.request_id));
+        }
+        creq.request_id = new_request_id(*entry);
         OrderRecord next = cur;
         next.status = OrderStatus::PendingCancel;
-        OrderEvent ev = make_event(next, cur.status, origin.source, origin.request_id,
-                                   emulated ? "cancel-all emulated as one cancel per order"
-                                            : "cancel requested",
-                                   emulated);
+        std::string what =
+            emulated ? "cancel-all emulated as one cancel per order" : "cancel requested";
+        if (!origin.request_id.empty()) what += " by request " + origin.request_id;
+        OrderEvent ev =
+            make_event(next, cur.status, origin.source, creq.request_id, what, emulated);
         std::string why;
         if (!commit_change(*entry, std::move(next), std::move(ev), true, &why)) {
             if (why != kVersionConflict || attempt > 0)
                 return fail(change_failed(why, origin.request_id));
             retry = true;
+        } else {
+            entry->pending_request_id = creq.request_id;
+            entry->pending_previous = previous;
+            entry->refusal.clear();
         }
     }
     if (retry) return request_cancel(entry, rt, origin, emulated, attempt + 1);
 
+    creq.account_id = account;
+    creq.broker_order_id = boid;
+    creq.client_order_id = cid;
+    const auto deadline = std::chrono::steady_clock::now() + rt.timeout;
     return settle_change(
         entry, rt.name,
         call_broker(rt.name, "cancel",
-                    [&] { return rt.broker->cancel_order(account, boid, cid, rt.timeout); }),
+                    [&] { return rt.broker->cancel_request(creq, rt.timeout); }),
         "cancel", OrderStatus::PendingCancel, previous, origin,
         [](const OrderRecord& order, const std::string& message) {
             if (is_terminal(order.status))
@@ -532,7 +652,8 @@ Result<ChangeResult> OrderService::request_cancel(const EntryPtr& entry, const R
                                        " and cannot be cancelled");
             return Error::make(ErrorCode::BrokerRejected,
                                "broker refused the cancel: " + client_text(message));
-        });
+        },
+        deadline, creq.request_id);
 }
 
 Result<CancelAllResult> OrderService::cancel_all(const std::string& account_id,

@@ -26,6 +26,20 @@ void OrderService::handle_order_update(const std::string& broker, const OrderRep
                                            : find_by_client_id(report.account_id,
                                                                report.client_order_id);
         if (!e && !report.broker_order_id.empty()) e = find_by_broker_id(broker, report.broker_order_id);
+        // ABI 1.4: a venue naming the order by an id of its request chain (FIX ClOrdID of a
+        // replace or cancel) in either field.
+        try {
+            if (!e && !report.request_id.empty())
+                e = find_by_request_id(report.account_id, report.request_id);
+            if (!e && !report.client_order_id.empty())
+                e = find_by_request_id(report.account_id, report.client_order_id);
+        } catch (const sdk::Error& err) {
+            spdlog::error("event=order_update_dropped broker={} broker_order_id={} "
+                          "reason=storage error=\"{}\"",
+                          broker, report.broker_order_id, err.what());
+            if (metrics_) metrics_->broker_event(broker, "order_update", "storage_error");
+            return;
+        }
         if (!e) {
             if (metrics_) metrics_->broker_event(broker, "order_update", "not_live");
             return;
@@ -35,6 +49,13 @@ void OrderService::handle_order_update(const std::string& broker, const OrderRep
         if (!e)
             e = load_for_report(broker, report.account_id, report.client_order_id,
                                 report.broker_order_id);
+        if (!e && !report.request_id.empty()) {
+            e = find_by_request_id(report.account_id, report.request_id);
+            if (e) {
+                std::lock_guard lock(e->mutex);
+                if (e->rec.broker != broker) e = nullptr;
+            }
+        }
     } catch (const sdk::Error& err) {
         spdlog::error("event=order_update_dropped broker={} broker_order_id={} reason=storage "
                       "error=\"{}\"",
@@ -73,6 +94,39 @@ void OrderService::apply_report(Entry& e, const std::string& broker, const Order
     // report updates the confirmed state; only the request's own answer (or a terminal report)
     // settles the request. So a report that crossed a request on the wire cannot be read as the
     // request's outcome.
+    // ABI 1.4: a report naming the modify or cancel in flight (its client request id) is that
+    // request's answer, even when it arrives through the event sink after the call returned
+    // OG_PENDING. A refusal (FIX OrderCancelReject, or a reject naming the request) returns the
+    // order to its last confirmed state, the venue's text in the event.
+    Origin answer_origin = origin;
+    if (answer_to == Answer::None && !report.request_id.empty() &&
+        report.request_id == e.pending_request_id) {
+        const OrderStatus pending = e.rec.status;
+        e.pending_request_id.clear();
+        if (pending == OrderStatus::PendingReplace || pending == OrderStatus::PendingCancel) {
+            const bool is_modify = pending == OrderStatus::PendingReplace;
+            answer_origin.request_id = report.request_id;
+            if (!report.cancel_reject_reason.empty() || report.status == OrderStatus::Rejected) {
+                std::string text = client_text(!report.cancel_reject_reason.empty()
+                                                   ? report.cancel_reject_reason
+                                                   : report.reject_reason);
+                if (text.empty()) text = "no reason given";
+                e.refusal = text;
+                if (is_modify) e.modify_unsettled = false;
+                if (metrics_)
+                    metrics_->broker_event(broker, is_modify ? "modify" : "cancel", "refused");
+                revert_pending(e, pending, e.pending_previous,
+                               std::string(is_modify ? "modify" : "cancel") +
+                                   " refused by broker: " + text,
+                               answer_origin);
+                return;
+            }
+            answer_to = is_modify ? Answer::Modify : Answer::Cancel;
+            if (is_modify && !is_terminal(report.status) &&
+                report.status != OrderStatus::PendingReplace)
+                e.accepted_request_id = report.request_id;
+        }
+    }
     OrderRecord next = e.rec;
     bool changed = false;
     if (!report.broker_order_id.empty() && next.broker_order_id != report.broker_order_id) {
@@ -198,6 +252,9 @@ void OrderService::apply_report(Entry& e, const std::string& broker, const Order
                 target = live_status();
                 reason = std::string(cur == OrderStatus::PendingReplace ? "modify" : "cancel") +
                          " refused by broker: " + client_text(report.reject_reason);
+                e.refusal = client_text(report.reject_reason);
+                if (e.refusal.empty()) e.refusal = "no reason given";
+                e.pending_request_id.clear();
                 break;
             }
             target = report.status;
@@ -210,6 +267,11 @@ void OrderService::apply_report(Entry& e, const std::string& broker, const Order
             break;
     }
     if (target == cur && !changed) return;  // a duplicate or stale report
+    // The modify's own answer says so even when the terms did not move: the event then names
+    // the confirmed request (the chain's last accepted id, read back after a restart).
+    if (answer_to == Answer::Modify && cur == OrderStatus::PendingReplace && target != cur &&
+        reason.empty())
+        reason = "modify confirmed";
     if (is_terminal(cur) && target != cur) {
         spdlog::warn("event=stale_report order_id={} status={} reported={} broker={}", e.rec.id,
                      to_string(cur), to_string(report.status), broker);
@@ -223,7 +285,7 @@ void OrderService::apply_report(Entry& e, const std::string& broker, const Order
                                    ? EventSource::Reconciliation
                                    : EventSource::Broker;
     if (!origin.note.empty()) reason = reason.empty() ? origin.note : reason + "; " + origin.note;
-    OrderEvent ev = make_event(next, cur, source, origin.request_id, reason, false);
+    OrderEvent ev = make_event(next, cur, source, answer_origin.request_id, reason, false);
     if (commit_change(e, std::move(next), std::move(ev), wait) && e.fills_pending) {
         try {
             if (rederive_from_stored_fills(e, "the order's terms changed")) e.fills_pending = false;

@@ -27,12 +27,15 @@ std::string client_text(std::string_view s) {
     return out;
 }
 
-Error broker_unavailable(const std::string& broker, Status s, const std::string& order_id) {
+Error broker_unavailable(const std::string& broker, Status s, const std::string& order_id,
+                         int64_t retry_after_ms) {
     Error e = Error::make(ErrorCode::BrokerUnavailable,
                           "broker '" + broker + "' did not take the request (" +
                               std::string(to_string(s)) + "); nothing was sent");
     e.order_id = order_id;
-    e.retry_after_seconds = 1;
+    // Whole seconds, rounded up (Retry-After has no finer unit); at least 1.
+    e.retry_after_seconds =
+        static_cast<int>(std::max<int64_t>(1, (retry_after_ms + 999) / 1000));
     return e;
 }
 

@@ -231,6 +231,20 @@ private:
         // Exact sum of price * quantity of the fills applied to rec (fill_math.hpp); rebuilt
         // from storage when it does not cover rec.filled_quantity (a loaded or refreshed rec).
         std::optional<FillNotional> notional;
+        // ---- ABI 1.4: asynchronous outcomes and request chains (memory only; the chain's ids
+        // are in the order's events, so storage finds the order by any of them) ----
+        // Notified (under `mutex`) by commit_change: place/modify/cancel wait on it for an
+        // acknowledgement the broker delivers through its event sink (Status::Pending).
+        std::condition_variable changed;
+        // The client request id of the modify or cancel in flight ("" when none) and the status
+        // the order had before it (its last confirmed state, restored when the venue refuses).
+        std::string pending_request_id;
+        OrderStatus pending_previous = OrderStatus::Open;
+        // The last id of the order's chain the venue accepted (FIX OrigClOrdID of the next
+        // request); "" until known (then read from the order's events).
+        std::string accepted_request_id;
+        // Why the venue refused the latest request, set when its refusal arrives as an event.
+        std::string refusal;
     };
     using EntryPtr = std::shared_ptr<Entry>;
 
@@ -286,6 +300,7 @@ private:
         Status status = Status::Ok;
         std::string message;
         OrderReport report;
+        int64_t retry_after_ms = 0;  // ABI 1.4: the wait a rate-limited broker asked for
     };
     template <typename Call>
     BrokerAnswer call_broker(const std::string& broker, const char* op, Call&& call) const;
@@ -293,10 +308,20 @@ private:
     // `pending`: Ok applies the report; a refusal or a call never sent reverts the order to
     // `previous` and fails (503 for not sent, `refusal(order, message)` for a refusal); an unknown
     // outcome leaves the order pending for reconciliation.
+    // Status::Pending (ABI 1.4): the answer comes through the event sink; waits for it until
+    // `deadline`, then answers 202 when it has not come.
     Result<ChangeResult> settle_change(
         const EntryPtr& entry, const std::string& broker, const BrokerAnswer& answer,
         const char* op, OrderStatus pending, OrderStatus previous, const Origin& origin,
-        const std::function<Error(const OrderRecord&, const std::string&)>& refusal);
+        const std::function<Error(const OrderRecord&, const std::string&)>& refusal,
+        std::chrono::steady_clock::time_point deadline, const std::string& request_id);
+    // ABI 1.4 request chains: a new client request id for a modify or cancel of `e` (indexed so
+    // a report naming it finds the order), and the last id of its chain the venue accepted.
+    // Caller holds the entry's mutex.
+    std::string new_request_id(Entry& e);
+    std::string accepted_request_id(Entry& e);
+    // The order whose chain holds `request_id` (memory, then storage), or null.
+    EntryPtr find_by_request_id(const std::string& account, const std::string& request_id);
     // A modify or cancel the broker refused or never got: the order leaves `pending` for the
     // live status it had (or the one its fills imply). Caller holds the entry's mutex.
     void revert_pending(Entry& e, OrderStatus pending, OrderStatus previous, std::string why,
@@ -391,6 +416,10 @@ private:
     std::unordered_map<std::string, EntryPtr> by_id_;
     std::unordered_map<std::string, std::string> by_client_id_;  // account \0 cid -> id
     std::unordered_map<std::string, std::string> by_broker_id_;  // broker \0 boid -> id
+    // ABI 1.4: account \0 client request id (of a modify or cancel) -> order id. Only ids this
+    // process issued; storage's events answer for the others (after a restart).
+    mutable std::mutex request_ids_mutex_;
+    std::unordered_map<std::string, std::string> by_request_id_;
 
     std::mutex evict_mutex_;
     std::vector<std::pair<std::string, int64_t>> evict_later_;

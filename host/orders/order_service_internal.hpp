@@ -22,6 +22,8 @@ inline constexpr const char* kStorageUnreachable = "storage unavailable";
 std::string client_text(std::string_view s);
 
 // BROKER_UNAVAILABLE (retry after 1 s) for a request the broker did not take (`s`).
-Error broker_unavailable(const std::string& broker, Status s, const std::string& order_id);
+// retry_after_ms: how long the broker asked to wait (ABI 1.4; 0: unknown, Retry-After 1 s).
+Error broker_unavailable(const std::string& broker, Status s, const std::string& order_id,
+                         int64_t retry_after_ms = 0);
 
 }  // namespace ordergate::orders::detail

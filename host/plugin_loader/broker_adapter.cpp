@@ -321,13 +321,33 @@ void PluginBroker::create(const std::vector<std::pair<std::string, std::string>>
     abi::KvView kv(config);
     ErrorBuffer err;
     void* instance = nullptr;
-    og_status st = t->create(kv.data(), kv.size(), &sink_->c, &instance, err.get());
+    // ABI 1.4: the config's element size travels with it (og_kv may grow).
+    og_status st = t->create_v2 != nullptr
+                       ? t->create_v2(kv.data(), kv.size(), sizeof(og_kv), &sink_->c, &instance,
+                                      err.get())
+                       : t->create(kv.data(), kv.size(), &sink_->c, &instance, err.get());
     check_status(*library_, "create", st, err);
     if (instance == nullptr) fail_internal(*library_, "create", "returned ok without an instance");
     instance_ = instance;
+    // ABI 1.4: the instance's own manifest, decided from its settings (Unsupported: none).
+    if (t->get_capabilities != nullptr) {
+        ErrorBuffer cerr;
+        uint64_t caps = 0;
+        og_status cst = t->get_capabilities(instance_, &caps, cerr.get());
+        if (cst == OG_OK) {
+            instance_caps_ = caps;
+            library_->logger().info("event=broker_instance_capabilities plugin={} broker={} "
+                                    "capabilities=\"{}\"",
+                                    library_->info().name, name_, capability_names(caps));
+        } else if (cst != OG_UNSUPPORTED) {
+            check_status(*library_, "get_capabilities", cst, cerr);
+        }
+    }
 }
 
-uint64_t PluginBroker::capabilities() const { return library_->info().capabilities; }
+uint64_t PluginBroker::capabilities() const {
+    return instance_caps_ ? *instance_caps_ : library_->info().capabilities;
+}
 
 void PluginBroker::require(uint64_t capability, const char* capability_name,
                            const char* function) const {
@@ -445,7 +465,7 @@ OrderReport PluginBroker::place_order(const OrderRequest& request,
             ErrorBuffer err;
             og_status st = t.table().place_order(t.instance, &c, left.count(), out.sink(),
                                                  err.get());
-            check_status(t.lib(), fn, st, err);
+            check_status(t.lib(), fn, st, err, true);
             out.check(t.lib(), fn);
             OrderReport report = exactly_one(t.lib(), fn, out.orders);
             match_order(t.lib(), fn, report, request.account_id, "", request.client_order_id);
@@ -479,7 +499,7 @@ OrderReport PluginBroker::modify_order(const ModifyRequest& request,
             ErrorBuffer err;
             og_status st =
                 t.table().modify_order(t.instance, &c, left.count(), out.sink(), err.get());
-            check_status(t.lib(), fn, st, err);
+            check_status(t.lib(), fn, st, err, true);
             out.check(t.lib(), fn);
             OrderReport report = exactly_one(t.lib(), fn, out.orders);
             match_order(t.lib(), fn, report, request.account_id, request.broker_order_id,
@@ -492,21 +512,41 @@ OrderReport PluginBroker::cancel_order(const std::string& account_id,
                                        const std::string& broker_order_id,
                                        const std::string& client_order_id,
                                        std::chrono::milliseconds timeout) {
+    return cancel_request(CancelRequest{account_id, broker_order_id, client_order_id, "", ""},
+                          timeout);
+}
+
+OrderReport PluginBroker::cancel_request(const CancelRequest& request,
+                                         std::chrono::milliseconds timeout) {
     const char* fn = "cancel_order";
-    if (broker_order_id.empty()) require(OG_CAP_QUERY_BY_CLIENT_ID, "query_by_client_id", fn);
+    if (request.broker_order_id.empty())
+        require(OG_CAP_QUERY_BY_CLIENT_ID, "query_by_client_id", fn);
     return bounded<OrderReport>(
         fn, CallKind::Order, timeout,
-        [account_id, broker_order_id, client_order_id, fn](const Target& t,
-                                                            std::chrono::milliseconds left) {
+        [request, fn](const Target& t, std::chrono::milliseconds left) {
             BrokerResults out(BrokerResults::kOrders);
             ErrorBuffer err;
-            og_status st = t.table().cancel_order(
-                t.instance, abi::view(account_id), abi::view(broker_order_id),
-                abi::view(client_order_id), left.count(), out.sink(), err.get());
-            check_status(t.lib(), fn, st, err);
+            // ABI 1.4: with the request chain when the plugin takes it.
+            og_status st;
+            if (t.table().cancel_order_v2 != nullptr) {
+                og_cancel_request c = abi::to_abi(request);
+                st = t.table().cancel_order_v2(t.instance, &c, left.count(), out.sink(),
+                                               err.get());
+            } else {
+                st = t.table().cancel_order(t.instance, abi::view(request.account_id),
+                                            abi::view(request.broker_order_id),
+                                            abi::view(request.client_order_id), left.count(),
+                                            out.sink(), err.get());
+            }
+            check_status(t.lib(), fn, st, err, true);
             out.check(t.lib(), fn);
             OrderReport report = exactly_one(t.lib(), fn, out.orders);
-            match_order(t.lib(), fn, report, account_id, broker_order_id, client_order_id);
+            // A report naming the cancel's own request id as its client order id (a FIX venue's
+            // ClOrdID) is about this order too.
+            if (!request.request_id.empty() && report.client_order_id == request.request_id)
+                report.client_order_id = request.client_order_id;
+            match_order(t.lib(), fn, report, request.account_id, request.broker_order_id,
+                        request.client_order_id);
             return report;
         });
 }
@@ -634,8 +674,13 @@ void PluginBroker::subscribe_prices(const std::vector<Instrument>& instruments) 
                   [instruments, fn](const Target& t, std::chrono::milliseconds) {
                       abi::InstrumentsView view(instruments);
                       ErrorBuffer err;
-                      og_status st = t.table().subscribe_prices(t.instance, view.data(),
-                                                                view.size(), err.get());
+                      // ABI 1.4: the element size travels with the array (og_instrument may grow).
+                      og_status st =
+                          t.table().subscribe_prices_v2 != nullptr
+                              ? t.table().subscribe_prices_v2(t.instance, view.data(), view.size(),
+                                                              sizeof(og_instrument), err.get())
+                              : t.table().subscribe_prices(t.instance, view.data(), view.size(),
+                                                           err.get());
                       check_status(t.lib(), fn, st, err);
                       return Done{};
                   });

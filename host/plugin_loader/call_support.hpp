@@ -23,12 +23,19 @@ std::string one_line(std::string_view text, size_t max = 1024);
 // The caller-owned message buffer of one call.
 class ErrorBuffer {
 public:
-    ErrorBuffer() { err_.buffer = buf_; err_.capacity = sizeof(buf_); err_.length = 0; }
+    ErrorBuffer() {
+        err_.buffer = buf_;
+        err_.capacity = sizeof(buf_);
+        err_.length = 0;
+        err_.retry_after_ms = 0;  // ABI 1.4: a plugin that does not say leaves it 0
+    }
     ErrorBuffer(const ErrorBuffer&) = delete;
     ErrorBuffer& operator=(const ErrorBuffer&) = delete;
     og_error* get() { return &err_; }
     // What the plugin wrote (a garbage length is clamped to the buffer).
     std::string message() const;
+    // ABI 1.4: the wait the venue asked for (0: none, or a negative garbage value).
+    int64_t retry_after_ms() const { return err_.retry_after_ms > 0 ? err_.retry_after_ms : 0; }
 
 private:
     char buf_[1024];
@@ -36,9 +43,11 @@ private:
 };
 
 // Throws sdk::Error for a non-OK status of `function` ("<plugin> <function>: <message>"). A
-// status outside the ABI's range becomes Internal. Logs Internal failures.
+// status outside the ABI's range becomes Internal. Logs Internal failures. OG_PENDING becomes
+// Status::Pending only when `may_pend` (place/modify/cancel) and the plugin declares ABI minor
+// >= 4; otherwise Internal.
 void check_status(const PluginLibrary& lib, const char* function, og_status status,
-                  const ErrorBuffer& err);
+                  const ErrorBuffer& err, bool may_pend = false);
 
 // Throws sdk::Error(Internal, "<plugin> <function>: <what>") and logs it.
 [[noreturn]] void fail_internal(const PluginLibrary& lib, const char* function,

@@ -91,6 +91,8 @@ public:
 
     // ports::BrokerPort
     const std::string& instance_name() const override { return name_; }
+    // The instance's own manifest when the plugin gives one (ABI 1.4 get_capabilities, decided
+    // from its settings), else the descriptor's.
     uint64_t capabilities() const override;
     size_t calls_stuck() const override { return call_stats().stuck; }
 
@@ -103,6 +105,11 @@ public:
     OrderReport cancel_order(const std::string& account_id, const std::string& broker_order_id,
                              const std::string& client_order_id,
                              std::chrono::milliseconds timeout) override;
+    // ABI 1.4: through cancel_order_v2 (with the request chain) when the plugin has it, else
+    // cancel_order. place/modify/cancel throw Status::Pending when a 1.4 plugin answers
+    // OG_PENDING (its acknowledgement comes through the event sink).
+    OrderReport cancel_request(const CancelRequest& request,
+                               std::chrono::milliseconds timeout) override;
     // By client order id (broker_order_id empty) requires OG_CAP_QUERY_BY_CLIENT_ID.
     OrderReport get_order(const std::string& account_id, const std::string& broker_order_id,
                           const std::string& client_order_id) override;
@@ -166,6 +173,8 @@ private:
     // Must outlive every plugin thread (until stop returns); shared with sink_counters_reader().
     std::shared_ptr<SinkState> sink_;
     void* instance_ = nullptr;
+    // ABI 1.4: the instance's manifest (get_capabilities), when the plugin gives one.
+    std::optional<uint64_t> instance_caps_;
     BrokerCallLimits limits_;
     std::unique_ptr<CallPool> pool_;
     std::mutex lifecycle_mutex_;
@@ -213,6 +222,9 @@ public:
     bool lease_acquire(const std::string& name, const std::string& holder, int64_t now_ns,
                        int64_t ttl_ns) override;
     void lease_release(const std::string& name, const std::string& holder) override;
+    // ABI 1.4 (sdk14); Unsupported for an older plugin (or a NULL slot).
+    std::optional<OrderRecord> get_order_by_request_id(const std::string& account_id,
+                                                       const std::string& request_id) override;
 
     const PluginLibrary& library() const { return *library_; }
 

@@ -109,8 +109,11 @@ void PluginStorage::create(const std::vector<std::pair<std::string, std::string>
     abi::KvView kv(config);
     ErrorBuffer err;
     void* instance = nullptr;
-    og_status st =
-        library_->storage_table()->create(kv.data(), kv.size(), &instance, err.get());
+    const og_storage_vtable* t = library_->storage_table();
+    // ABI 1.4: the config's element size travels with it (og_kv may grow).
+    og_status st = t->create_v2 != nullptr
+                       ? t->create_v2(kv.data(), kv.size(), sizeof(og_kv), &instance, err.get())
+                       : t->create(kv.data(), kv.size(), &instance, err.get());
     check_status(*library_, "create", st, err);
     if (instance == nullptr) fail_internal(*library_, "create", "returned ok without an instance");
     instance_ = instance;
@@ -139,8 +142,15 @@ std::vector<Status> PluginStorage::write_batch(const std::vector<WriteOp>& ops) 
     // A sentinel no plugin may leave behind: every op must get a result.
     std::vector<og_status> results(ops.size(), static_cast<og_status>(-1));
     ErrorBuffer err;
-    og_status st = library_->storage_table()->write_batch(instance_, view.data(), view.size(),
-                                                          results.data(), err.get());
+    // ABI 1.4: an array of pointers when the plugin takes one (each op read with its size, so
+    // og_write_op may grow); a 1.0-1.3 plugin gets an array of ops of the ABI 1.0 size, the
+    // stride it indexes with.
+    const og_storage_vtable* t = library_->storage_table();
+    og_status st = t->write_batch_v2 != nullptr
+                       ? t->write_batch_v2(instance_, view.pointers(), view.size(),
+                                           results.data(), err.get())
+                       : t->write_batch(instance_, view.legacy_data(), view.size(),
+                                        results.data(), err.get());
     check_status(*library_, fn, st, err);
     std::vector<Status> out;
     out.reserve(results.size());
@@ -372,6 +382,23 @@ void PluginStorage::lease_release(const std::string& name, const std::string& ho
     ErrorBuffer err;
     og_status st = t->lease_release(instance_, abi::view(name), abi::view(holder), err.get());
     check_status(*library_, fn, st, err);
+}
+
+// ---- appended in ABI 1.4 (sdk14) ---------------------------------------------------------------
+
+std::optional<OrderRecord> PluginStorage::get_order_by_request_id(const std::string& account_id,
+                                                                  const std::string& request_id) {
+    const char* fn = "get_order_by_request_id";
+    const og_storage_vtable* t = library_->storage_table();
+    if (t->get_order_by_request_id == nullptr) detail::fail_missing(*library_, fn);
+    StorageResults out;
+    ErrorBuffer err;
+    og_status st = t->get_order_by_request_id(instance_, abi::view(account_id),
+                                              abi::view(request_id), out.sink(), err.get());
+    auto r = single(*library_, fn, st, err, out, out.orders, &StorageResults::orders);
+    if (r && !account_id.empty())
+        must_match(*library_, fn, r->account_id, account_id, "account_id");
+    return r;
 }
 
 }  // namespace ordergate::plugin_loader

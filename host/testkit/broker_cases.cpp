@@ -215,9 +215,64 @@ void check_leaves(CaseContext& ctx, const OrderReport& r) {
                   " (quantity - filled while live, 0 once terminal)");
 }
 
+// ABI 1.4: place/modify/cancel may answer OG_PENDING (sent; the acknowledgement follows through
+// the event sink). The kit then waits (testkit.timeout_ms) for the order update that answers
+// the request (naming the client order id, or for a modify/cancel the request id) and takes it
+// as the call's answer; a REJECTED one, or one carrying cancel_reject_reason, as the venue's
+// refusal (sdk::Error Rejected), as a synchronous plugin would have answered.
+OrderReport await_answer(CaseContext& ctx, Instance& in, const std::string& cid,
+                         const std::string& request_id, const std::string& what) {
+    OrderReport got;
+    bool found = in.events->wait(event_timeout(ctx), [&](const std::vector<OrderReport>& updates,
+                                                         const std::vector<Fill>&,
+                                                         const std::vector<Quote>&) {
+        for (const OrderReport& r : updates) {
+            const bool answers = request_id.empty()
+                                     ? r.client_order_id == cid &&
+                                           r.status != OrderStatus::PendingNew
+                                     : r.request_id == request_id ||
+                                           r.client_order_id == request_id;
+            if (answers) {
+                got = r;
+                return true;
+            }
+        }
+        return false;
+    });
+    ctx.check(found, what + " answered OG_PENDING and no answer naming it arrived through the "
+                            "event sink within testkit.timeout_ms");
+    if (got.status == OrderStatus::Rejected)
+        throw sdk::Error(Status::Rejected, what + " rejected (event): " + got.reject_reason);
+    if (!request_id.empty() && !got.cancel_reject_reason.empty())
+        throw sdk::Error(Status::Rejected, what + " refused (event): " + got.cancel_reject_reason);
+    if (!request_id.empty() && got.client_order_id == request_id) got.client_order_id = cid;
+    return got;
+}
+
+OrderReport place_acked(CaseContext& ctx, Instance& in, const OrderRequest& req) {
+    try {
+        return in.broker->place_order(req, call_timeout(ctx));
+    } catch (const sdk::Error& e) {
+        if (e.status() != Status::Pending) throw;
+    }
+    return await_answer(ctx, in, req.client_order_id, "", "place of " + req.client_order_id);
+}
+
+OrderReport cancel_acked(CaseContext& ctx, Instance& in, const OrderReport& ack) {
+    CancelRequest c{ack.account_id, ack.broker_order_id, ack.client_order_id,
+                    ctx.unique("kit-cancel"), ack.client_order_id};
+    try {
+        return in.broker->cancel_request(c, call_timeout(ctx));
+    } catch (const sdk::Error& e) {
+        if (e.status() != Status::Pending) throw;
+    }
+    return await_answer(ctx, in, ack.client_order_id, c.request_id,
+                        "cancel of " + ack.client_order_id);
+}
+
 OrderReport place_market(CaseContext& ctx, Instance& in) {
     OrderRequest req = order(ctx, OrderType::Market);
-    OrderReport ack = in.broker->place_order(req, call_timeout(ctx));
+    OrderReport ack = place_acked(ctx, in, req);
     ctx.check(ack.client_order_id == req.client_order_id, "ack for another order: " + describe(ack));
     ctx.check(!ack.broker_order_id.empty(), "ack without broker_order_id");
     ctx.check(is_live_ack(ack.status), "MARKET order not accepted: " + describe(ack));
@@ -231,7 +286,7 @@ OrderReport place_market(CaseContext& ctx, Instance& in) {
 OrderReport place_resting_limit(CaseContext& ctx, Instance& in) {
     ctx.require_capability(OG_CAP_ORDER_LIMIT, "order_limit");
     OrderRequest req = order(ctx, OrderType::Limit);
-    OrderReport ack = in.broker->place_order(req, call_timeout(ctx));
+    OrderReport ack = place_acked(ctx, in, req);
     ctx.check(!ack.broker_order_id.empty(), "ack without broker_order_id");
     ctx.check(ack.status == OrderStatus::PendingNew || ack.status == OrderStatus::Open,
               "LIMIT at testkit.limit_price " + req.price->to_string() +
@@ -495,8 +550,7 @@ void broker_id_stable(CaseContext& ctx) {
 void limit_and_cancel(CaseContext& ctx) {
     Instance in = make_instance(ctx);
     OrderReport ack = place_resting_limit(ctx, in);
-    OrderReport cancelled =
-        in.broker->cancel_order(ack.account_id, ack.broker_order_id, "", call_timeout(ctx));
+    OrderReport cancelled = cancel_acked(ctx, in, ack);
     ctx.check(cancelled.status == OrderStatus::Cancelled ||
                   cancelled.status == OrderStatus::PendingCancel,
               "cancel answered " + describe(cancelled));
@@ -511,8 +565,7 @@ void limit_and_cancel(CaseContext& ctx) {
     ctx.check(after.status == OrderStatus::Cancelled, "after cancel: " + describe(after));
     // Cancelling again: the order is final; the venue refuses or reports it cancelled.
     try {
-        OrderReport again =
-            in.broker->cancel_order(ack.account_id, ack.broker_order_id, "", call_timeout(ctx));
+        OrderReport again = cancel_acked(ctx, in, ack);
         ctx.check(again.status == OrderStatus::Cancelled, "second cancel: " + describe(again));
     } catch (const sdk::Error& e) {
         ctx.check(e.status() == Status::Rejected || e.status() == Status::InvalidArgument ||
@@ -533,7 +586,16 @@ void modify(CaseContext& ctx) {
     m.client_order_id = ack.client_order_id;
     if (ctx.declares(OG_CAP_MODIFY_QUANTITY)) m.quantity = ack.quantity + ack.quantity;
     else m.price = *ack.price + Decimal::must_parse("0.01");
-    OrderReport mod = in.broker->modify_order(m, call_timeout(ctx));
+    m.request_id = ctx.unique("kit-modify");
+    m.orig_request_id = ack.client_order_id;
+    OrderReport mod;
+    try {
+        mod = in.broker->modify_order(m, call_timeout(ctx));
+    } catch (const sdk::Error& e) {
+        if (e.status() != Status::Pending) throw;
+        mod = await_answer(ctx, in, ack.client_order_id, m.request_id,
+                           "modify of " + ack.client_order_id);
+    }
     ctx.check(mod.broker_order_id == ack.broker_order_id, "modify answered for another order");
     if (mod.status != OrderStatus::PendingReplace) {
         if (m.quantity)
@@ -547,16 +609,26 @@ void modify(CaseContext& ctx) {
         ModifyRequest u = m;
         u.broker_order_id = ctx.unique("no-such-order");
         u.client_order_id = ctx.unique("no-such-cid");
-        in.broker->modify_order(u, call_timeout(ctx));
+        u.request_id = ctx.unique("kit-modify");
+        try {
+            in.broker->modify_order(u, call_timeout(ctx));
+        } catch (const sdk::Error& e) {
+            if (e.status() != Status::Pending) throw;
+            await_answer(ctx, in, u.client_order_id, u.request_id, "modify of an unknown order");
+        }
     });
-    in.broker->cancel_order(ack.account_id, ack.broker_order_id, "", call_timeout(ctx));
+    cancel_acked(ctx, in, ack);
 }
 
 void cancel_unknown(CaseContext& ctx) {
     Instance in = make_instance(ctx);
     expect_error(ctx, "cancel of an unknown order", {Status::NotFound, Status::Rejected}, [&] {
-        in.broker->cancel_order(kit_account(ctx), ctx.unique("no-such-order"), "",
-                                call_timeout(ctx));
+        // A venue answering OG_PENDING may refuse it later instead (a cancel reject).
+        OrderReport unknown;
+        unknown.account_id = kit_account(ctx);
+        unknown.broker_order_id = ctx.unique("no-such-order");
+        unknown.client_order_id = ctx.unique("no-such-cid");
+        cancel_acked(ctx, in, unknown);
     });
 }
 
@@ -619,7 +691,7 @@ void list_open_orders(CaseContext& ctx) {
         found = found || r.broker_order_id == ack.broker_order_id;
     }
     ctx.check(found, "the resting order is not among the open orders");
-    in.broker->cancel_order(ack.account_id, ack.broker_order_id, "", call_timeout(ctx));
+    cancel_acked(ctx, in, ack);
 }
 
 void list_fills(CaseContext& ctx) {
@@ -761,8 +833,7 @@ void order_pages(CaseContext& ctx) {
                       "order " + a.client_order_id + " (" + a.broker_order_id +
                           ") is on no page");
     if (limits)
-        for (const OrderReport& a : acks)
-            in.broker->cancel_order(a.account_id, a.broker_order_id, "", call_timeout(ctx));
+        for (const OrderReport& a : acks) cancel_acked(ctx, in, a);
 }
 
 void fill_pages(CaseContext& ctx) {
@@ -866,7 +937,7 @@ void concurrent_place(CaseContext& ctx) {
             for (int i = 0; i < per_thread; ++i) {
                 OrderRequest req = order(ctx, OrderType::Market);
                 try {
-                    OrderReport ack = in.broker->place_order(req, call_timeout(ctx));
+                    OrderReport ack = place_acked(ctx, in, req);
                     std::lock_guard<std::mutex> lock(mu);
                     acks.push_back(std::move(ack));
                 } catch (const std::exception& e) {

@@ -909,6 +909,45 @@ void get_by_client_and_broker_id(CaseContext& ctx) {
     OG_EXPECT(!s->get_order_by_broker_id(a.broker, ids.broker_order(2)).has_value());
 }
 
+// ---- appended in ABI 1.4 (sdk14): request chains ------------------------------------------------
+// The order of a modify's or cancel's client request id, which its events carry: how the host
+// finds an order named by an id of its chain after a restart. Optional (Unsupported skips).
+void get_by_request_id(CaseContext& ctx) {
+    auto s = open_storage(ctx);
+    s->migrate();
+    Ids ids("RQ");
+    std::string A = ids.account("A"), B = ids.account("B");
+    OrderRecord a = make_order(ids, 1, A);
+    OrderRecord b = make_order(ids, 2, B);
+    b.client_order_id = ids.cid(2);
+    write_ok(__LINE__, *s, {insert_order(a), insert_order(b)});
+    const std::string modify_id = ids.cid(11), cancel_id = ids.cid(12);
+    WriteOp replace = update_order(a, OrderStatus::PendingReplace, "modify requested");
+    replace.event.request_id = modify_id;
+    WriteOp confirmed = update_order(a, OrderStatus::Open, "modify confirmed");
+    confirmed.event.request_id = modify_id;
+    WriteOp cancel = update_order(a, OrderStatus::PendingCancel, "cancel requested");
+    cancel.event.request_id = cancel_id;
+    write_ok(__LINE__, *s, {replace, confirmed, cancel});
+    std::optional<OrderRecord> found;
+    try {
+        found = s->get_order_by_request_id(A, modify_id);
+    } catch (const sdk::Error& e) {
+        if (e.status() == Status::Unsupported)
+            ctx.skip("get_order_by_request_id not supported (ABI 1.4, optional: the host then "
+                     "finds a request chain's ids only while it runs)");
+        throw;
+    }
+    OG_EXPECT(found.has_value());
+    if (found) expect_same_order(__LINE__, *found, a);
+    std::optional<OrderRecord> by_cancel = s->get_order_by_request_id(A, cancel_id);
+    OG_EXPECT(by_cancel && by_cancel->id == a.id);
+    std::optional<OrderRecord> any_account = s->get_order_by_request_id("", cancel_id);
+    OG_EXPECT(any_account && any_account->id == a.id);
+    OG_EXPECT(!s->get_order_by_request_id(B, modify_id).has_value());         // not B's
+    OG_EXPECT(!s->get_order_by_request_id(A, ids.cid(77)).has_value());
+}
+
 void concurrent_writers(CaseContext& ctx) {
     auto s = open_storage(ctx);
     s->migrate();
@@ -1218,6 +1257,7 @@ std::vector<Case> storage_cases() {
         {"storage.gtt_upsert_get_list", gtt_upsert_get_list},
         {"storage.recon_runs_upsert_and_list_newest_first", recon_runs},
         {"storage.get_by_client_and_broker_order_id", get_by_client_and_broker_id},
+        {"storage.get_by_request_id", get_by_request_id},  // appended in ABI 1.4 (sdk14)
         {"storage.concurrent_writers_all_land", concurrent_writers},
         {"storage.idempotency_claim_complete_replay", idempotency_claim_complete_replay},
         {"storage.idempotency_expiry_release_purge", idempotency_expiry_release_purge},

@@ -1,5 +1,6 @@
 #include "paper_broker.hpp"
 
+#include <functional>
 #include <utility>
 
 namespace ordergate::paper {
@@ -21,6 +22,11 @@ PaperBroker::PaperBroker(const sdk::PluginContext& ctx) : host_(ctx.host), sink_
     PaperSettings settings = parse_paper_settings(ctx.config);
     tick_ = settings.tick;
     silent_stream_ = settings.venue.fault.silent_stream;
+    async_ack_ = settings.async_ack;
+    ack_delay_ = settings.ack_delay;
+    refuse_cancel_ = settings.refuse_cancel;
+    rate_limited_ = settings.rate_limited_retry_after;
+    modify_ = settings.modify;
     hang_ = settings.venue.fault.hang;
     VenueEnv env;
     sdk::Host host = host_;
@@ -70,7 +76,39 @@ void PaperBroker::stop() {
     translated([&] { venue_->snapshot(); });
 }
 
+void PaperBroker::delay(VenueEvent event, std::chrono::steady_clock::time_point due) {
+    {
+        std::lock_guard lock(delayed_mu_);
+        delayed_.emplace(due, std::move(event));
+    }
+    venue_->events().wake();
+}
+
+void PaperBroker::deliver_due(bool everything) {
+    std::vector<VenueEvent> due;
+    {
+        std::lock_guard lock(delayed_mu_);
+        const auto now = std::chrono::steady_clock::now();
+        auto end = everything ? delayed_.end() : delayed_.upper_bound(now);
+        for (auto it = delayed_.begin(); it != end; ++it) due.push_back(std::move(it->second));
+        delayed_.erase(delayed_.begin(), end);
+    }
+    for (VenueEvent& e : due) {
+        std::vector<VenueEvent> one;
+        one.push_back(std::move(e));
+        deliver_now(one);
+    }
+}
+
 void PaperBroker::deliver(std::vector<VenueEvent>& events) {
+    if (!async_ack_) return deliver_now(events);
+    // Behind every acknowledgement already scheduled (those were due at most ack_delay after
+    // their call began, before these events were taken).
+    const auto due = std::chrono::steady_clock::now() + ack_delay_;
+    for (VenueEvent& e : events) delay(std::move(e), due);
+}
+
+void PaperBroker::deliver_now(std::vector<VenueEvent>& events) {
     for (VenueEvent& e : events) {
         try {
             switch (e.kind) {
@@ -102,11 +140,28 @@ void PaperBroker::run() {
     Clock::time_point next = Clock::now() + tick_;
     for (;;) {
         Clock::time_point deadline = stepping ? next : Clock::now() + std::chrono::hours(1);
+        {
+            std::lock_guard lock(delayed_mu_);
+            if (!delayed_.empty() && delayed_.begin()->first < deadline)
+                deadline = delayed_.begin()->first;
+        }
         std::vector<VenueEvent> events = venue_->events().wait_take(deadline);
-        deliver(events);
+        if (async_ack_) {
+            for (VenueEvent& e : events) held_.push_back(std::move(e));
+            if (answering_.load() == 0) {
+                deliver(held_);
+                held_.clear();
+            }
+        } else {
+            deliver(events);
+        }
+        deliver_due(false);
         if (stopping_) {
+            deliver(held_);
+            held_.clear();
             std::vector<VenueEvent> rest = venue_->drain_events();
             deliver(rest);
+            deliver_due(true);  // what was promised is sent before stop returns
             return;
         }
         if (!stepping) continue;
@@ -132,26 +187,124 @@ void PaperBroker::hang() {
                          "broker-paper: stopped while the call hung (fault.hang_ms); nothing done");
 }
 
+void PaperBroker::answer_later(const std::function<OrderReport()>& call,
+                               const OrderRequest* placed, const std::string& request_id) {
+    // Due before any event the venue queues during the call (deliver() schedules those at
+    // least ack_delay after they are taken, which is after this point).
+    const auto due = std::chrono::steady_clock::now() + ack_delay_;
+    VenueEvent ev;
+    ev.kind = VenueEvent::Kind::OrderUpdate;
+    // Until the answer is scheduled, the worker holds what the venue pushes (see answering_).
+    struct Answering {
+        PaperBroker* self;
+        explicit Answering(PaperBroker* s) : self(s) { ++self->answering_; }
+        ~Answering() {
+            --self->answering_;
+            self->venue_->events().wake();
+        }
+    } answering(this);
+    try {
+        ev.order = translated(call);
+    } catch (const sdk::Error& e) {
+        if (e.status() != Status::Rejected || placed == nullptr) throw;
+        // The venue refused the order: the reject arrives as an event, like an ack.
+        const OrderRequest& r = *placed;
+        ev.order.client_order_id = r.client_order_id;
+        ev.order.account_id = r.account_id;
+        ev.order.symbol = r.symbol;
+        ev.order.exchange = r.exchange;
+        ev.order.side = r.side;
+        ev.order.order_type = r.order_type;
+        ev.order.time_in_force = r.time_in_force;
+        ev.order.status = OrderStatus::Rejected;
+        ev.order.quantity = r.quantity;
+        ev.order.filled_quantity = Decimal(0, 0);
+        ev.order.price = r.price;
+        ev.order.trigger_price = r.trigger_price;
+        ev.order.reject_reason = e.what();
+        ev.order.leaves_quantity = Decimal(0, 0);
+        ev.order.updated_at_ns = host_.now_ns();
+    }
+    ev.order.request_id = request_id;
+    // As a FIX venue does, the answer to a modify or cancel names the order by that request's
+    // own ClOrdID: the host must find the order through its request chain.
+    if (placed == nullptr && !request_id.empty()) ev.order.client_order_id = request_id;
+    delay(std::move(ev), due);
+    throw sdk::Error(Status::Pending,
+                     "broker-paper: sent; the acknowledgement follows (async_ack)");
+}
+
+std::optional<uint64_t> PaperBroker::instance_capabilities() const {
+    if (modify_) return std::nullopt;
+    return kPaperCapabilities & ~(OG_CAP_MODIFY | OG_CAP_MODIFY_QUANTITY | OG_CAP_MODIFY_PRICE |
+                                  OG_CAP_MODIFY_TRIGGER | OG_CAP_MODIFY_ORDER_TYPE |
+                                  OG_CAP_MODIFY_TIF);
+}
+
+void PaperBroker::rate_limit() const {
+    if (rate_limited_.count() > 0)
+        throw sdk::Error(Status::RateLimited,
+                         "broker-paper: throttled (fault.rate_limited_retry_after_ms); nothing "
+                         "done",
+                         rate_limited_);
+}
+
 OrderReport PaperBroker::place_order(const OrderRequest& request,
                                      std::chrono::milliseconds timeout) {
     hang();
+    rate_limit();
+    if (async_ack_)
+        answer_later([&] { return venue_->place_order(request, timeout); }, &request,
+                     request.client_order_id);
     return translated([&] { return venue_->place_order(request, timeout); });
 }
 
 OrderReport PaperBroker::modify_order(const ModifyRequest& request,
                                       std::chrono::milliseconds timeout) {
     hang();
+    rate_limit();
+    if (!modify_) throw sdk::Error(Status::Unsupported, "broker-paper: modify is off (modify)");
+    if (async_ack_)
+        answer_later([&] { return venue_->modify_order(request, timeout); }, nullptr,
+                     request.request_id);
     return translated([&] { return venue_->modify_order(request, timeout); });
+}
+
+OrderReport PaperBroker::cancel_request(const CancelRequest& request,
+                                        std::chrono::milliseconds timeout) {
+    hang();
+    rate_limit();
+    if (refuse_cancel_) {
+        const std::string why = "too late to cancel (fault.refuse_cancel)";
+        if (!async_ack_) throw sdk::Error(Status::Rejected, "broker-paper: " + why);
+        answer_later(
+            [&] {
+                OrderReport r = venue_->get_order(request.account_id, request.broker_order_id,
+                                                  request.client_order_id);
+                r.cancel_reject_reason = why;
+                return r;
+            },
+            nullptr, request.request_id);
+    }
+    if (async_ack_)
+        answer_later(
+            [&] {
+                return venue_->cancel_order(request.account_id, request.broker_order_id,
+                                            request.client_order_id, timeout);
+            },
+            nullptr, request.request_id);
+    return translated([&] {
+        return venue_->cancel_order(request.account_id, request.broker_order_id,
+                                    request.client_order_id, timeout);
+    });
 }
 
 OrderReport PaperBroker::cancel_order(const std::string& account_id,
                                       const std::string& broker_order_id,
                                       const std::string& client_order_id,
                                       std::chrono::milliseconds timeout) {
-    hang();
-    return translated([&] {
-        return venue_->cancel_order(account_id, broker_order_id, client_order_id, timeout);
-    });
+    return cancel_request(CancelRequest{account_id, broker_order_id, client_order_id, "", ""},
+                          timeout);
 }
 
 OrderReport PaperBroker::get_order(const std::string& account_id,

@@ -22,6 +22,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -63,6 +65,9 @@ class PaperBroker : public sdk::BrokerPlugin {
     OrderReport cancel_order(const std::string& account_id, const std::string& broker_order_id,
                              const std::string& client_order_id,
                              std::chrono::milliseconds timeout) override;
+    // ABI 1.4: the cancel with its request id (named in the report, or in the cancel reject).
+    OrderReport cancel_request(const CancelRequest& request,
+                               std::chrono::milliseconds timeout) override;
     OrderReport get_order(const std::string& account_id, const std::string& broker_order_id,
                           const std::string& client_order_id) override;
     std::vector<OrderReport> list_orders(const std::string& account_id, bool open_only,
@@ -82,12 +87,24 @@ class PaperBroker : public sdk::BrokerPlugin {
     ReportPage<Fill> list_fills_page(const std::string& account_id, int64_t since_ns,
                                      const std::string& cursor, uint32_t limit) override;
 
+    // ABI 1.4: the manifest without native modify when the settings say `modify: false`.
+    std::optional<uint64_t> instance_capabilities() const override;
+
     // The engine, for tests that construct the plugin class directly.
     PaperVenue& venue() { return *venue_; }
 
   private:
     void run();
     void deliver(std::vector<VenueEvent>& events);
+    void deliver_now(std::vector<VenueEvent>& events);
+    // async_ack: the worker sends each event once it is due (in due order; ties in insertion
+    // order). Called from any thread; delivered only by the worker.
+    void delay(VenueEvent event, std::chrono::steady_clock::time_point due);
+    void deliver_due(bool everything);
+    // async_ack: the answer `report` (or the venue's refusal) becomes an event, and the call
+    // answers Status::Pending.
+    [[noreturn]] void answer_later(const std::function<OrderReport()>& call,
+                                   const OrderRequest* placed, const std::string& request_id);
     // The fault.hang_ms wait at the start of every call; throws Unavailable when stop() ended it.
     void hang();
 
@@ -95,6 +112,20 @@ class PaperBroker : public sdk::BrokerPlugin {
     sdk::EventSink sink_;
     std::chrono::milliseconds tick_;
     bool silent_stream_ = false;  // fault.silent_stream
+    bool async_ack_ = false;      // async_ack
+    std::chrono::milliseconds ack_delay_{0};
+    bool refuse_cancel_ = false;  // fault.refuse_cancel
+    std::chrono::milliseconds rate_limited_{0};  // fault.rate_limited_retry_after_ms
+    bool modify_ = true;                          // modify
+    // fault.rate_limited_retry_after_ms: throws RateLimited with the wait.
+    void rate_limit() const;
+    std::mutex delayed_mu_;
+    std::multimap<std::chrono::steady_clock::time_point, VenueEvent> delayed_;
+    // async_ack: calls between their venue call and the scheduling of their answer. While any
+    // is, the worker holds the venue's events it took (held_, worker only): an event the call
+    // caused must not overtake the call's own answer.
+    std::atomic<int> answering_{0};
+    std::vector<VenueEvent> held_;
     std::unique_ptr<PaperVenue> venue_;
 
     std::mutex lifecycle_mu_;  // start/stop

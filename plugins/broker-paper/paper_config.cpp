@@ -33,6 +33,11 @@ const std::set<std::string, std::less<>> kKeys = {
     "journal_path",
     "journal_fsync",
     "journal_snapshot_ticks",
+    "async_ack",
+    "ack_delay_ms",
+    "fault.refuse_cancel",
+    "fault.rate_limited_retry_after_ms",
+    "modify",
 };
 
 [[noreturn]] void bad(const std::string& key, const std::string& why) {
@@ -138,6 +143,15 @@ PaperSettings parse_paper_settings(const sdk::Config& c) {
     v.journal_path = c.get_or("journal_path", "");
     v.journal_fsync = c.get_bool("journal_fsync", v.journal_fsync);
     v.journal_snapshot_ticks = c.get_int("journal_snapshot_ticks", v.journal_snapshot_ticks);
+
+    s.async_ack = c.get_bool("async_ack", false);
+    s.ack_delay = std::chrono::milliseconds(non_negative_int(c, "ack_delay_ms", 0));
+    if (s.ack_delay.count() > 0 && !s.async_ack)
+        bad("ack_delay_ms", "needs async_ack: true (a synchronous answer has no delay)");
+    s.refuse_cancel = c.get_bool("fault.refuse_cancel", false);
+    s.rate_limited_retry_after = std::chrono::milliseconds(
+        non_negative_int(c, "fault.rate_limited_retry_after_ms", 0));
+    s.modify = c.get_bool("modify", true);
     return s;
 }
 

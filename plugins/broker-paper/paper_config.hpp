@@ -13,6 +13,20 @@ struct PaperSettings {
     VenueConfig venue;
     // Interval of the background random-walk step; 0: no background steps (tests call step()).
     std::chrono::milliseconds tick{100};
+    // ABI 1.4, an asynchronous venue (as over FIX): place/modify/cancel answer OG_PENDING and
+    // their acknowledgement (or reject) arrives through the event sink `ack_delay` later; every
+    // other event of the venue is delayed as much, so it never overtakes an acknowledgement.
+    bool async_ack = false;
+    std::chrono::milliseconds ack_delay{0};
+    // Every cancel is refused by the venue ("too late to cancel"), the order left as it was: a
+    // cancel reject (in async mode an event naming the cancel's request id; else Rejected).
+    bool refuse_cancel = false;
+    // ABI 1.4 tests of the host: every place/modify/cancel answers RateLimited with this wait
+    // (0: off), nothing done.
+    std::chrono::milliseconds rate_limited_retry_after{0};
+    // ABI 1.4, capabilities per instance: false drops native modify from this instance's
+    // manifest (the host then refuses a modify before calling the plugin).
+    bool modify = true;
 };
 
 // Parses `config`. Throws sdk::Error(InvalidArgument, ...) naming the key for a value that does

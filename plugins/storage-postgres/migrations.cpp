@@ -130,12 +130,20 @@ CREATE TABLE @S@.leases (
 );
 )sql";
 
+// appended in ABI 1.4 (sdk14): get_order_by_request_id finds the order of a modify's or
+// cancel's client request id (its events carry it) after a restart.
+constexpr const char* kV6EventsByRequestId = R"sql(
+CREATE INDEX order_events_request_id ON @S@.order_events (request_id);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "orders, order_events, fills, gtts, recon_runs", kV1Tables},
     {2, "indexes for lookups and listings", kV2Indexes},
     {3, "order_events is append-only", kV3AppendOnlyEvents},
     {4, "idempotency_keys", kV4IdempotencyKeys},
     {5, "leases", kV5Leases},
+    // appended in ABI 1.4 (sdk14)
+    {6, "order_events by request id", kV6EventsByRequestId},
 };
 
 std::string with_schema(const char* sql, const std::string& quoted) {

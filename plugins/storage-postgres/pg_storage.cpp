@@ -270,6 +270,7 @@ struct PgStorage::Statements {
     std::string get_order, get_by_cid, get_by_cid_any, get_by_broker_id, list_events, get_gtt;
     std::string idem_begin, idem_read, idem_complete, idem_release, idem_purge;
     std::string lease_acquire, lease_release;
+    std::string get_by_request_id;  // appended in ABI 1.4 (sdk14)
     std::string s;  // the quoted schema
 
     explicit Statements(const std::string& schema) : s("\"" + schema + "\"") {
@@ -319,6 +320,10 @@ struct PgStorage::Statements {
         // Broker order ids can be reused by a venue: the newest order holding one wins.
         get_by_broker_id =
             orders + " WHERE broker_order_id = $1 AND broker = $2 ORDER BY id DESC LIMIT 1";
+        // appended in ABI 1.4 (sdk14): the order whose events carry a request id of its chain.
+        get_by_request_id = orders + " WHERE id IN (SELECT order_id FROM " + s +
+                            ".order_events WHERE request_id = $1) AND ($2 = '' OR "
+                            "account_id = $2) ORDER BY id DESC LIMIT 1";
         list_events = std::string("SELECT ") + kEventColumns + " FROM " + s +
                       ".order_events WHERE order_id = $1 AND seq > $2::bigint ORDER BY seq "
                       "LIMIT $3::bigint";
@@ -733,6 +738,18 @@ std::optional<OrderRecord> PgStorage::get_order_by_broker_id(const std::string& 
     return with_session(*pool_, [&](Connection& c) {
         return first_order(c.exec_prepared("og_get_by_broker_id", sql_->get_by_broker_id, p,
                                            "get order by broker order id"));
+    });
+}
+
+// appended in ABI 1.4 (sdk14)
+std::optional<OrderRecord> PgStorage::get_order_by_request_id(const std::string& account_id,
+                                                              const std::string& request_id) {
+    if (request_id.empty()) return std::nullopt;
+    Params p;
+    p.add(request_id).add(account_id);
+    return with_session(*pool_, [&](Connection& c) {
+        return first_order(c.exec_prepared("og_get_by_request_id", sql_->get_by_request_id, p,
+                                           "get order by request id"));
     });
 }
 

@@ -586,6 +586,21 @@ std::optional<OrderRecord> SqliteStorage::get_order_by_client_id(const std::stri
     return read_order(q);
 }
 
+// appended in ABI 1.4 (sdk14): the order whose events carry a request id of its chain.
+std::optional<OrderRecord> SqliteStorage::get_order_by_request_id(const std::string& account_id,
+                                                                  const std::string& request_id) {
+    static const std::string sql = std::string("SELECT ") + kOrderColumns +
+                                   " FROM orders WHERE id IN (SELECT order_id FROM order_events "
+                                   "WHERE request_id = ?1) AND (?2 = '' OR account_id = ?2) "
+                                   "ORDER BY id DESC LIMIT 1";
+    if (request_id.empty()) return std::nullopt;
+    Reader r = borrow_reader();
+    Query q = (*r).query(sql, "get order by request id");
+    q.bind(1, request_id).bind(2, account_id);
+    if (!q.step()) return std::nullopt;
+    return read_order(q);
+}
+
 std::optional<OrderRecord> SqliteStorage::get_order_by_broker_id(
     const std::string& broker, const std::string& broker_order_id) {
     // Broker order ids can be reused by a venue: the newest order holding one wins.

@@ -106,6 +106,9 @@ public:
     bool lease_acquire(const std::string& name, const std::string& holder, int64_t now_ns,
                        int64_t ttl_ns) override;
     void lease_release(const std::string& name, const std::string& holder) override;
+    // appended in ABI 1.4 (sdk14)
+    std::optional<OrderRecord> get_order_by_request_id(const std::string& account_id,
+                                                       const std::string& request_id) override;
 
     // Migrates only up to `version` (tests of migrating an older database).
     int64_t migrate_to(int64_t version);

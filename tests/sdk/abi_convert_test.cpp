@@ -233,7 +233,7 @@ TEST(SdkConfig, TypedGettersAndLastEntryWins) {
 
 TEST(SdkGlue, ErrorsBecomeStatusesAndMessagesAreTruncated) {
     char buf[8];
-    og_error err{buf, sizeof(buf), 0};
+    og_error err{buf, sizeof(buf), 0, 0};
     og_status st = sdk::detail::guarded(
         &err, [] { throw sdk::Error(Status::Rejected, "insufficient funds"); });
     EXPECT_EQ(st, OG_REJECTED);
@@ -338,7 +338,7 @@ TEST(SdkGlue, DefaultPagesAnswerEverythingInOnePageThroughTheOldLists) {
 
     // There is no cursor to continue from.
     char buf[256];
-    og_error err{buf, sizeof(buf), 0};
+    og_error err{buf, sizeof(buf), 0, 0};
     PageSink none;
     og_result_sink none_sink = none.sink();
     EXPECT_EQ(t->list_orders_page(instance, abi::view("acct"), 0, 0, abi::view("c-1"), 2,
@@ -420,8 +420,10 @@ TEST(SdkAbi, TableSizesPerMinor) {
     EXPECT_EQ(abi::broker_table_size_for_minor(9), sizeof(og_broker_vtable));
     EXPECT_EQ(abi::storage_table_size_for_minor(1), abi::kStorageTableSize_1_0);
     EXPECT_EQ(abi::storage_table_size_for_minor(2), abi::kStorageTableSize_1_2);
-    EXPECT_EQ(abi::storage_table_size_for_minor(3), sizeof(og_storage_vtable));
-    EXPECT_EQ(OG_ABI_MINOR, 3);
+    EXPECT_EQ(abi::storage_table_size_for_minor(3), abi::kStorageTableSize_1_3);
+    EXPECT_EQ(abi::broker_table_size_for_minor(4), abi::kBrokerTableSize_1_4);
+    EXPECT_EQ(abi::storage_table_size_for_minor(4), sizeof(og_storage_vtable));
+    EXPECT_EQ(OG_ABI_MINOR, 4);
 }
 
 TEST(SdkDecimal, ParseWithDefaultOptionsStillWorks) {
@@ -429,6 +431,238 @@ TEST(SdkDecimal, ParseWithDefaultOptionsStillWorks) {
     EXPECT_TRUE(Decimal::parse("12.5", &d));
     EXPECT_FALSE(Decimal::parse("1.1234567891", &d));  // more than 9 places by default
     EXPECT_TRUE(Decimal::parse("1.1234567891", &d, nullptr, 18));
+}
+
+
+// ---- ABI 1.4: arrays whose elements can grow ---------------------------------------------------
+
+// A storage plugin recording what write_batch gave it, and the config it was created with.
+class RecordingStorage : public sdk::StoragePlugin {
+public:
+    explicit RecordingStorage(const sdk::PluginContext& ctx) : config(ctx.config) {}
+    int64_t migrate() override { return 1; }
+    void ping() override {}
+    std::vector<Status> write_batch(const std::vector<WriteOp>& ops) override {
+        seen = ops;
+        return std::vector<Status>(ops.size(), Status::Ok);
+    }
+    std::optional<OrderRecord> get_order(const std::string&) override { return std::nullopt; }
+    std::optional<OrderRecord> get_order_by_client_id(const std::string&,
+                                                      const std::string&) override {
+        return std::nullopt;
+    }
+    std::optional<OrderRecord> get_order_by_broker_id(const std::string&,
+                                                      const std::string&) override {
+        return std::nullopt;
+    }
+    Page<OrderRecord> list_orders(const OrderQuery&) override { return {}; }
+    std::vector<OrderEvent> list_events(const std::string&, int64_t, uint32_t) override {
+        return {};
+    }
+    Page<FillRecord> list_fills(const FillQuery&) override { return {}; }
+    std::optional<GttRecord> get_gtt(const std::string&) override { return std::nullopt; }
+    Page<GttRecord> list_gtts(const std::vector<std::string>&, bool, const std::string&,
+                              uint32_t) override {
+        return {};
+    }
+    Page<ReconRun> list_recon_runs(const std::string&, const std::string&, uint32_t) override {
+        return {};
+    }
+    sdk::Config config;
+    std::vector<WriteOp> seen;
+};
+struct RecordingStorageTag {};
+using RecordingStorageExport = sdk::detail::StorageExport<RecordingStorage, RecordingStorageTag>;
+
+// What a later minor's host would send: an op that appended a field this SDK does not know.
+struct GrownWriteOp {
+    og_write_op op;
+    uint64_t appended_later;
+};
+
+TEST(SdkGlue, WriteBatchV2ReadsEachOpWithItsOwnSize) {
+    const og_storage_vtable* t = RecordingStorageExport::table();
+    ASSERT_NE(t->write_batch_v2, nullptr);
+    void* instance = nullptr;
+    ASSERT_EQ(t->create_v2(nullptr, 0, sizeof(og_kv), &instance, nullptr), OG_OK);
+
+    WriteOp a;
+    a.kind = WriteKind::InsertFill;
+    a.fill.id = "trd_1";
+    a.fill.broker_trade_id = "t-1";
+    WriteOp b;
+    b.kind = WriteKind::UpsertReconRun;
+    b.recon_run.id = "run_2";
+    std::vector<WriteOp> ops{a, b};
+    abi::WriteBatchView view(ops);
+    // Two ops of a larger (later) size, side by side: a reader striding with its own sizeof
+    // would read the second one from the middle of the first.
+    GrownWriteOp grown[2];
+    for (int i = 0; i < 2; ++i) {
+        grown[i].op = view.data()[i];
+        grown[i].op.size = sizeof(GrownWriteOp);
+        grown[i].appended_later = 0xdeadbeefdeadbeefull;
+    }
+    const og_write_op* ptrs[2] = {&grown[0].op, &grown[1].op};
+    og_status results[2] = {-1, -1};
+    ASSERT_EQ(t->write_batch_v2(instance, ptrs, 2, results, nullptr), OG_OK);
+    auto* self = static_cast<RecordingStorage*>(instance);
+    ASSERT_EQ(self->seen.size(), 2u);
+    EXPECT_EQ(self->seen[0].fill.broker_trade_id, "t-1");
+    EXPECT_EQ(self->seen[1].kind, WriteKind::UpsertReconRun);
+    EXPECT_EQ(self->seen[1].recon_run.id, "run_2");
+    EXPECT_EQ(results[0], OG_OK);
+    EXPECT_EQ(results[1], OG_OK);
+    t->destroy(instance);
+}
+
+TEST(SdkGlue, WriteBatchViewLegacyArrayHasTheAbi10Stride) {
+    WriteOp a;
+    a.kind = WriteKind::InsertFill;
+    a.fill.broker_trade_id = "t-1";
+    std::vector<WriteOp> ops{a, a};
+    abi::WriteBatchView view(ops);
+    const og_write_op* legacy = view.legacy_data();
+    const auto* second = reinterpret_cast<const og_write_op*>(
+        reinterpret_cast<const unsigned char*>(legacy) + abi::kMinSize<og_write_op>);
+    EXPECT_EQ(legacy[0].size, abi::kMinSize<og_write_op>);
+    EXPECT_EQ(second->kind, OG_WRITE_INSERT_FILL);
+    EXPECT_EQ(abi::from_abi(second->fill).broker_trade_id, "t-1");
+}
+
+// A config entry and an instrument as a later minor might grow them.
+struct GrownKv {
+    og_kv kv;
+    og_str appended_later;
+};
+struct GrownInstrument {
+    og_instrument instrument;
+    int64_t appended_later;
+};
+
+TEST(SdkGlue, CreateV2ReadsConfigEntriesWithTheirElementSize) {
+    const og_storage_vtable* t = RecordingStorageExport::table();
+    GrownKv kv[2] = {{{abi::view("a"), abi::view("1")}, abi::view("x")},
+                     {{abi::view("b"), abi::view("2")}, abi::view("y")}};
+    void* instance = nullptr;
+    ASSERT_EQ(t->create_v2(&kv[0].kv, 2, sizeof(GrownKv), &instance, nullptr), OG_OK);
+    auto* self = static_cast<RecordingStorage*>(instance);
+    EXPECT_EQ(self->config.get("a"), "1");
+    EXPECT_EQ(self->config.get("b"), "2");
+    t->destroy(instance);
+    // An element smaller than og_kv's ABI 1.0 size is the host's bug, refused.
+    char buf[256];
+    og_error err{buf, sizeof(buf), 0, 0};
+    EXPECT_EQ(t->create_v2(&kv[0].kv, 2, sizeof(og_str), &instance, &err), OG_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(buf, err.length).find("element size"), std::string::npos);
+}
+
+TEST(SdkGlue, InstrumentsWithAnElementSizeAreReadAtThatStride) {
+    GrownInstrument items[2] = {{{abi::view("AAA"), abi::view("X")}, 7},
+                                {{abi::view("BBB"), abi::view("Y")}, 8}};
+    std::vector<Instrument> got = abi::from_abi(&items[0].instrument, 2, sizeof(GrownInstrument));
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(got[1].symbol, "BBB");
+    EXPECT_EQ(got[1].exchange, "Y");
+}
+
+// A pre-1.4 plugin's cancel keeps working through cancel_order_v2 (the default forwards), and
+// the chain ids cross in full.
+TEST(SdkGlue, CancelOrderV2ForwardsToTheOldCancelByDefault) {
+    const og_broker_vtable* t = OldStyleExport::table();
+    ASSERT_NE(t->cancel_order_v2, nullptr);
+    void* instance = nullptr;
+    ASSERT_EQ(t->create_v2(nullptr, 0, sizeof(og_kv), nullptr, &instance, nullptr), OG_OK);
+    CancelRequest r{"acct", "b-1", "c-1", "c-1.r2", "c-1"};
+    og_cancel_request c = abi::to_abi(r);
+    CancelRequest back = abi::from_abi(&c);
+    EXPECT_EQ(back.request_id, "c-1.r2");
+    EXPECT_EQ(back.orig_request_id, "c-1");
+    char buf[128];
+    og_error err{buf, sizeof(buf), 0, 0};
+    EXPECT_EQ(t->cancel_order_v2(instance, &c, 100, nullptr, &err), OG_UNSUPPORTED);
+    t->destroy(instance);
+}
+
+TEST(AbiConvert, ModifyRequestAndReportCarryTheRequestChain) {
+    ModifyRequest m;
+    m.broker_order_id = "b";
+    m.client_order_id = "c";
+    m.request_id = "c.r1";
+    m.orig_request_id = "c";
+    og_modify_request cm = abi::to_abi(m);
+    ModifyRequest mb = abi::from_abi(&cm);
+    EXPECT_EQ(mb.request_id, "c.r1");
+    EXPECT_EQ(mb.orig_request_id, "c");
+    // A 1.3 host's request ends before them: no chain.
+    cm.size = OG_SIZE_THROUGH(og_modify_request, time_in_force);
+    EXPECT_EQ(abi::from_abi(&cm).request_id, "");
+
+    OrderReport r = sample_report();
+    r.request_id = "c-1.r1";
+    og_order_report c = abi::to_abi(r);
+    EXPECT_EQ(abi::from_abi(&c).request_id, "c-1.r1");
+    c.size = OG_SIZE_THROUGH(og_order_report, cancel_reject_reason);
+    EXPECT_EQ(abi::from_abi(&c).request_id, "");
+}
+
+// ABI 1.4: a throttling plugin's wait, and an instance's own capabilities, through the table.
+class ThrottledBroker : public OldStyleBroker {
+public:
+    explicit ThrottledBroker(const sdk::PluginContext& ctx)
+        : OldStyleBroker(ctx), no_modify_(ctx.config.get_bool("no_modify", false)) {}
+    OrderReport place_order(const OrderRequest&, std::chrono::milliseconds) override {
+        throw sdk::Error(Status::RateLimited, "slow down", std::chrono::milliseconds(1500));
+    }
+    std::optional<uint64_t> instance_capabilities() const override {
+        if (!no_modify_) return std::nullopt;
+        return uint64_t{OG_CAP_ORDER_MARKET};
+    }
+
+private:
+    bool no_modify_;
+};
+struct ThrottledTag {};
+using ThrottledExport = sdk::detail::BrokerExport<ThrottledBroker, ThrottledTag>;
+
+TEST(SdkGlue, RetryAfterIsWrittenOnlyForAHostWhoseErrorHasTheField) {
+    const og_broker_vtable* t = ThrottledExport::table();
+    void* instance = nullptr;
+    ASSERT_EQ(t->create(nullptr, 0, nullptr, &instance, nullptr), OG_OK);
+    OrderRequest r;
+    r.client_order_id = "c";
+    r.account_id = "a";
+    r.symbol = "X";
+    r.quantity = Decimal(1, 0);
+    og_order_request c = abi::to_abi(r);
+    char buf[64];
+    for (uint32_t host_minor : {3u, 4u}) {
+        og_host_services services{};
+        services.size = sizeof(og_host_services);
+        services.host_abi_major = OG_ABI_MAJOR;
+        services.host_abi_minor = host_minor;
+        ThrottledExport::entry(&services, "throttled", "1", OG_CAP_ORDER_MARKET);
+        og_error err{buf, sizeof(buf), 0, 0};
+        EXPECT_EQ(t->place_order(instance, &c, 100, nullptr, &err), OG_RATE_LIMITED);
+        EXPECT_EQ(err.retry_after_ms, host_minor >= 4 ? 1500 : 0) << host_minor;
+    }
+    t->destroy(instance);
+}
+
+TEST(SdkGlue, InstanceCapabilitiesAreThePluginsOrUnsupported) {
+    const og_broker_vtable* t = ThrottledExport::table();
+    ASSERT_NE(t->get_capabilities, nullptr);
+    og_kv kv{abi::view("no_modify"), abi::view("true")};
+    void* plain = nullptr;
+    void* restricted = nullptr;
+    ASSERT_EQ(t->create(nullptr, 0, nullptr, &plain, nullptr), OG_OK);
+    ASSERT_EQ(t->create(&kv, 1, nullptr, &restricted, nullptr), OG_OK);
+    uint64_t caps = 7;
+    EXPECT_EQ(t->get_capabilities(plain, &caps, nullptr), OG_UNSUPPORTED);
+    EXPECT_EQ(t->get_capabilities(restricted, &caps, nullptr), OG_OK);
+    EXPECT_EQ(caps, uint64_t{OG_CAP_ORDER_MARKET});
+    t->destroy(plain);
+    t->destroy(restricted);
 }
 
 }  // namespace

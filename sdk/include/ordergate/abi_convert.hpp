@@ -24,6 +24,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -59,6 +60,7 @@ struct MinSize;
     };
 OG_DEFINE_MIN_SIZE(og_order_request, extra_json)
 OG_DEFINE_MIN_SIZE(og_modify_request, time_in_force)
+OG_DEFINE_MIN_SIZE(og_cancel_request, orig_request_id)  // new in 1.4: its first size
 OG_DEFINE_MIN_SIZE(og_order_report, updated_at_ns)
 OG_DEFINE_MIN_SIZE(og_fill, executed_at_ns)
 OG_DEFINE_MIN_SIZE(og_position, average_price)
@@ -88,6 +90,9 @@ inline constexpr uint32_t kBrokerTableSize_1_1 = OG_SIZE_THROUGH(og_broker_vtabl
 // ABI 1.3 appended the paginated reports (a slot may be NULL: the host pages in one call).
 inline constexpr uint32_t kBrokerTableSize_1_3 =
     OG_SIZE_THROUGH(og_broker_vtable, list_fills_page);
+// ABI 1.4 appended create_v2, subscribe_prices_v2 and cancel_order_v2 (each may be NULL).
+inline constexpr uint32_t kBrokerTableSize_1_4 =
+    OG_SIZE_THROUGH(og_broker_vtable, get_capabilities);
 inline constexpr uint32_t kStorageTableSize_1_0 =
     OG_SIZE_THROUGH(og_storage_vtable, list_recon_runs);
 // ABI 1.2 appended the idempotency functions. A plugin declaring 1.2 must have them in its table
@@ -96,16 +101,21 @@ inline constexpr uint32_t kStorageTableSize_1_2 =
     OG_SIZE_THROUGH(og_storage_vtable, idempotency_purge);
 // ABI 1.3 appended the leases (a slot may be NULL: the host assumes it runs alone).
 inline constexpr uint32_t kStorageTableSize_1_3 = OG_SIZE_THROUGH(og_storage_vtable, lease_release);
+// ABI 1.4 (appended in ABI 1.4: sdk14) write_batch_v2 and create_v2 (each may be NULL).
+inline constexpr uint32_t kStorageTableSize_1_4_sdk14 =
+    OG_SIZE_THROUGH(og_storage_vtable, get_order_by_request_id);
 
 // The size of the table a plugin declaring `minor` must have at least. For a minor newer than
 // this SDK's, the newest size this SDK knows (the rest of the plugin's table is not read).
 inline uint32_t broker_table_size_for_minor(uint32_t minor) {
     if (minor == 0) return kBrokerTableSize_1_0;
-    return minor < 3 ? kBrokerTableSize_1_1 : kBrokerTableSize_1_3;
+    if (minor < 3) return kBrokerTableSize_1_1;
+    return minor < 4 ? kBrokerTableSize_1_3 : kBrokerTableSize_1_4;
 }
 inline uint32_t storage_table_size_for_minor(uint32_t minor) {
     if (minor < 2) return kStorageTableSize_1_0;
-    return minor < 3 ? kStorageTableSize_1_2 : kStorageTableSize_1_3;
+    if (minor < 3) return kStorageTableSize_1_2;
+    return minor < 4 ? kStorageTableSize_1_3 : kStorageTableSize_1_4_sdk14;
 }
 
 // Strings longer than this from the other side are refused as implausible (a garbage size would
@@ -217,6 +227,19 @@ inline og_modify_request to_abi(const ModifyRequest& r) {
     c.trigger_price = to_abi(r.trigger_price);
     c.order_type = r.order_type ? static_cast<og_order_type>(*r.order_type) : 0;
     c.time_in_force = r.time_in_force ? static_cast<og_tif>(*r.time_in_force) : 0;
+    c.request_id = view(r.request_id);
+    c.orig_request_id = view(r.orig_request_id);
+    return c;
+}
+
+inline og_cancel_request to_abi(const CancelRequest& r) {
+    og_cancel_request c{};
+    c.size = sizeof(og_cancel_request);
+    c.account_id = view(r.account_id);
+    c.broker_order_id = view(r.broker_order_id);
+    c.client_order_id = view(r.client_order_id);
+    c.request_id = view(r.request_id);
+    c.orig_request_id = view(r.orig_request_id);
     return c;
 }
 
@@ -242,6 +265,7 @@ inline og_order_report to_abi(const OrderReport& r) {
     c.leaves_quantity = to_abi(r.leaves_quantity);
     c.exec_id = view(r.exec_id);
     c.cancel_reject_reason = view(r.cancel_reject_reason);
+    c.request_id = view(r.request_id);
     return c;
 }
 
@@ -512,6 +536,34 @@ public:
     WriteBatchView& operator=(const WriteBatchView&) = delete;
     const og_write_op* data() const { return c_ops_.empty() ? nullptr : c_ops_.data(); }
     size_t size() const { return c_ops_.size(); }
+    // The same ops as the array write_batch (ABI 1.0) reads: elements of og_write_op's ABI 1.0
+    // size, which is the stride every 1.0-1.3 plugin indexes with, whatever a later minor
+    // appends to og_write_op (the fields it appended are then not passed).
+    const og_write_op* legacy_data() {
+        constexpr size_t kLegacy = kMinSize<og_write_op>;
+        if constexpr (sizeof(og_write_op) == kLegacy) {
+            return data();
+        } else {
+            static_assert(kLegacy % alignof(og_write_op) == 0, "og_write_op stride");
+            legacy_.assign((c_ops_.size() * kLegacy + sizeof(uint64_t) - 1) / sizeof(uint64_t),
+                           0);
+            auto* out = reinterpret_cast<unsigned char*>(legacy_.data());
+            for (size_t i = 0; i < c_ops_.size(); ++i) {
+                og_write_op op = c_ops_[i];
+                op.size = static_cast<uint32_t>(kLegacy);
+                std::memcpy(out + i * kLegacy, &op, kLegacy);
+            }
+            return c_ops_.empty() ? nullptr : reinterpret_cast<const og_write_op*>(out);
+        }
+    }
+    // ABI 1.4 (write_batch_v2): the same ops as an array of pointers.
+    const og_write_op* const* pointers() {
+        if (pointers_.size() != c_ops_.size()) {
+            pointers_.clear();
+            for (const og_write_op& op : c_ops_) pointers_.push_back(&op);
+        }
+        return pointers_.empty() ? nullptr : pointers_.data();
+    }
 
 private:
     struct Slot {
@@ -523,6 +575,8 @@ private:
     };
     std::vector<Slot> slots_;  // sized once in the constructor: addresses never move
     std::vector<og_write_op> c_ops_;
+    std::vector<const og_write_op*> pointers_;
+    std::vector<uint64_t> legacy_;
 };
 
 // An order query (views into `q`, which must outlive this).
@@ -607,6 +661,23 @@ inline ModifyRequest from_abi(const og_modify_request* c) {
     if (c->order_type != 0) r.order_type = read_order_type(c->order_type, R, "order_type");
     if (c->time_in_force != 0)
         r.time_in_force = read_time_in_force(c->time_in_force, R, "time_in_force");
+    // Appended in ABI 1.4: an older host's request ends before them (no chain ids).
+    if (OG_HAS_FIELD(c, og_modify_request, request_id))
+        r.request_id = from_abi(c->request_id, R, "request_id");
+    if (OG_HAS_FIELD(c, og_modify_request, orig_request_id))
+        r.orig_request_id = from_abi(c->orig_request_id, R, "orig_request_id");
+    return r;
+}
+
+inline CancelRequest from_abi(const og_cancel_request* c) {
+    const char* R = "cancel request";
+    check_record(c, R);
+    CancelRequest r;
+    r.account_id = from_abi(c->account_id, R, "account_id");
+    r.broker_order_id = from_abi(c->broker_order_id, R, "broker_order_id");
+    r.client_order_id = from_abi(c->client_order_id, R, "client_order_id");
+    r.request_id = from_abi(c->request_id, R, "request_id");
+    r.orig_request_id = from_abi(c->orig_request_id, R, "orig_request_id");
     return r;
 }
 
@@ -637,6 +708,9 @@ inline OrderReport from_abi(const og_order_report* c) {
         r.exec_id = from_abi(c->exec_id, R, "exec_id");
     if (OG_HAS_FIELD(c, og_order_report, cancel_reject_reason))
         r.cancel_reject_reason = from_abi(c->cancel_reject_reason, R, "cancel_reject_reason");
+    // Appended in ABI 1.4.
+    if (OG_HAS_FIELD(c, og_order_report, request_id))
+        r.request_id = from_abi(c->request_id, R, "request_id");
     return r;
 }
 
@@ -709,6 +783,39 @@ inline std::vector<Instrument> from_abi(const og_instrument* items, size_t count
     std::vector<Instrument> out;
     out.reserve(count);
     for (size_t i = 0; i < count; ++i) out.push_back(from_abi(&items[i]));
+    return out;
+}
+
+// ABI 1.4: arrays of elements `element_size` bytes apart (the writer's sizeof). An element
+// smaller than its ABI 1.0 size is refused; bytes past what this SDK knows are ignored.
+inline std::vector<Instrument> from_abi(const og_instrument* items, size_t count,
+                                        size_t element_size) {
+    if (items == nullptr && count != 0) throw ConvertError("instruments: NULL array with items");
+    if (count != 0 && element_size < sizeof(og_instrument))
+        throw ConvertError("instruments: element size " + std::to_string(element_size) +
+                           " is smaller than the ABI 1.0 size " +
+                           std::to_string(sizeof(og_instrument)));
+    std::vector<Instrument> out;
+    out.reserve(count);
+    const auto* base = reinterpret_cast<const unsigned char*>(items);
+    for (size_t i = 0; i < count; ++i)
+        out.push_back(from_abi(reinterpret_cast<const og_instrument*>(base + i * element_size)));
+    return out;
+}
+
+inline std::vector<std::pair<std::string, std::string>> from_abi(const og_kv* kv, size_t count,
+                                                                 size_t element_size) {
+    if (kv == nullptr && count != 0) throw ConvertError("config: NULL array with entries");
+    if (count != 0 && element_size < sizeof(og_kv))
+        throw ConvertError("config: element size " + std::to_string(element_size) +
+                           " is smaller than the ABI 1.0 size " + std::to_string(sizeof(og_kv)));
+    std::vector<std::pair<std::string, std::string>> out;
+    out.reserve(count);
+    const auto* base = reinterpret_cast<const unsigned char*>(kv);
+    for (size_t i = 0; i < count; ++i) {
+        const auto* e = reinterpret_cast<const og_kv*>(base + i * element_size);
+        out.emplace_back(from_abi(e->key, "config", "key"), from_abi(e->value, "config", "value"));
+    }
     return out;
 }
 
@@ -885,6 +992,15 @@ inline std::vector<WriteOp> from_abi(const og_write_op* ops, size_t count) {
     std::vector<WriteOp> out;
     out.reserve(count);
     for (size_t i = 0; i < count; ++i) out.push_back(from_abi(&ops[i]));
+    return out;
+}
+
+// ABI 1.4 (write_batch_v2): an array of pointers, each op read with its own size.
+inline std::vector<WriteOp> from_abi(const og_write_op* const* ops, size_t count) {
+    if (ops == nullptr && count != 0) throw ConvertError("write batch: NULL array with ops");
+    std::vector<WriteOp> out;
+    out.reserve(count);
+    for (size_t i = 0; i < count; ++i) out.push_back(from_abi(ops[i]));
     return out;
 }
 

@@ -31,9 +31,11 @@ extern "C" {
 /* ---- versions -------------------------------------------------------------------------------- */
 
 #define OG_ABI_MAJOR 1 /* bumped only for an incompatible change; the host refuses other majors */
-#define OG_ABI_MINOR 3 /* bumped when fields or functions are appended (1.1: broker ping;
+#define OG_ABI_MINOR 4 /* bumped when fields or functions are appended (1.1: broker ping;
                         * 1.2: storage idempotency records; 1.3: paginated broker reports,
-                        * order report details, storage leases) */
+                        * order report details, storage leases; 1.4: asynchronous outcomes
+                        * (OG_PENDING), request ids of modify/cancel chains, arrays whose
+                        * elements can grow) */
 
 /* The name under which a plugin exports its entry (Boost.DLL alias; see sdk.hpp's macro). */
 #define OG_PLUGIN_ENTRY_NAME "ordergate_plugin_entry"
@@ -62,6 +64,9 @@ typedef struct og_opt_decimal {
 } og_opt_decimal;
 
 /* A configuration entry. Nested YAML keys are flattened with '.', list items with '.N'. */
+/* og_kv and og_instrument carry no size of their own: arrays of them cross the boundary in
+ * ABI 1.4's functions (create_v2, subscribe_prices_v2) with an explicit element size, so that a
+ * later minor may append fields to them. */
 typedef struct og_kv {
     og_str key;
     og_str value;
@@ -73,6 +78,12 @@ typedef struct og_error {
     char* buffer;
     size_t capacity;
     size_t length;
+    /* ---- appended in ABI 1.4 (og_error has no size: a plugin writes it only when the host's
+     * og_host_services.host_abi_minor >= 4, and the host reads it only from a plugin declaring
+     * minor >= 4) ----
+     * With OG_RATE_LIMITED or OG_UNAVAILABLE: how long the venue asks to wait before trying
+     * again, in ms; 0 when it does not say. The host starts it at 0. */
+    int64_t retry_after_ms;
 } og_error;
 
 /* ---- status codes ---------------------------------------------------------------------------- */
@@ -89,9 +100,18 @@ enum {
     OG_INTERNAL = 7,         /* a bug or unexpected state in the plugin */
     OG_CONFLICT = 8,         /* storage: unique key or version check failed; nothing written */
     OG_UNSUPPORTED = 9,      /* the plugin lacks this capability */
-    OG_RATE_LIMITED = 10     /* the venue throttled the request: nothing executed, wait */
+    OG_RATE_LIMITED = 10,    /* the venue throttled the request: nothing executed, wait */
+    /* ---- appended in ABI 1.4 ---- */
+    /* place/modify/cancel only: the request was sent and the venue has not acknowledged it
+     * yet. The acknowledgement (or the reject) arrives later through the event sink, as an
+     * on_order_update naming the order's client order id (and, for modify/cancel, the request
+     * id it answers). No report is due through the result sink. The host never resends: it
+     * waits for the event up to its deadline, then leaves the order pending for
+     * reconciliation. Only a plugin declaring ABI minor >= 4 may return it; from an older
+     * plugin it is a plugin bug (the host reads it as OG_INTERNAL). */
+    OG_PENDING = 11
 };
-#define OG_STATUS_MAX 10
+#define OG_STATUS_MAX 11
 
 /* ---- enums (int32_t on the wire; 0 is never a valid value, so zeroed memory is detectable) ---- */
 
@@ -185,7 +205,25 @@ typedef struct og_modify_request {
     og_opt_decimal trigger_price;
     og_order_type order_type;  /* 0: unchanged */
     og_tif time_in_force;      /* 0: unchanged */
+    /* ---- appended in ABI 1.4 (read only when OG_HAS_FIELD says the request holds them) ----
+     * The host gives every modify its own client request id (FIX ClOrdID of the replace) and
+     * the id of the order's last request the venue accepted (FIX OrigClOrdID: the order's
+     * client_order_id until a modify was confirmed). Reports answering this request should
+     * name request_id in og_order_report.request_id. */
+    og_str request_id;
+    og_str orig_request_id;
 } og_modify_request;
+
+/* A cancel (ABI 1.4, cancel_order_v2): the order, its new client request id and the last
+ * accepted id of its chain, as for og_modify_request. */
+typedef struct og_cancel_request {
+    uint32_t size;
+    og_str account_id;
+    og_str broker_order_id;
+    og_str client_order_id;
+    og_str request_id;
+    og_str orig_request_id;
+} og_cancel_request;
 
 /* What a broker knows about one order: the answer to place/modify/cancel/status, and the payload
  * of a pushed order update. */
@@ -219,6 +257,13 @@ typedef struct og_order_report {
     /* Why the venue refused the latest cancel or modify of this order (e.g. "too late to
      * cancel"); empty when none was refused. The order itself is unchanged by that refusal. */
     og_str cancel_reject_reason;
+    /* ---- appended in ABI 1.4 ----
+     * The client request id (og_modify_request / og_cancel_request .request_id, or the
+     * order's client_order_id for the order itself) this report answers; empty for a report
+     * that answers no request (a pushed status change, a fill's update). The host finds the
+     * order by any id of its chain, also after a restart, so client_order_id may hold the
+     * venue's ClOrdID (a request id) as well. */
+    og_str request_id;
 } og_order_report;
 
 /* One execution. broker_trade_id is unique per broker instance and is how fills are de-duplicated. */
@@ -392,6 +437,27 @@ typedef struct og_broker_vtable {
     og_status (*list_fills_page)(void* instance, og_str account_id, int64_t since_ns,
                                  og_str cursor, uint32_t limit, const og_result_sink* out,
                                  og_error* err);
+
+    /* ---- appended in ABI 1.4 (a 1.0-1.3 plugin's table ends before this; the host checks
+     * size). Every slot may be NULL: the host then uses the older function. ---- */
+    /* create with a config array whose elements are `kv_size` bytes apart (the host's
+     * sizeof(og_kv)); a plugin reads the fields of an element that kv_size covers. Called
+     * instead of create when present. */
+    og_status (*create_v2)(const og_kv* config, size_t config_count, size_t kv_size,
+                           const og_event_sink* sink, void** instance, og_error* err);
+    /* subscribe_prices with an instruments array whose elements are `instrument_size` bytes
+     * apart. Called instead of subscribe_prices when present. */
+    og_status (*subscribe_prices_v2)(void* instance, const og_instrument* instruments,
+                                     size_t count, size_t instrument_size, og_error* err);
+    /* cancel_order with the request chain (og_cancel_request). Called instead of cancel_order
+     * when present. May return OG_PENDING like place_order. */
+    og_status (*cancel_order_v2)(void* instance, const og_cancel_request* request,
+                                 int64_t timeout_ms, const og_result_sink* out, og_error* err);
+    /* The capability manifest of this instance (OG_CAP_*), decided in create from its settings
+     * (a venue account without modify, a session without order status queries). When present,
+     * the host uses it instead of the descriptor's for this instance. Called once, after create,
+     * before start. */
+    og_status (*get_capabilities)(void* instance, uint64_t* capabilities, og_error* err);
 } og_broker_vtable;
 
 /* ---- storage records -------------------------------------------------------------------------- */
@@ -649,6 +715,22 @@ typedef struct og_storage_vtable {
     /* Deletes lease `name` when `holder` holds it (expired or not); otherwise nothing. OG_OK
      * either way. */
     og_status (*lease_release)(void* instance, og_str name, og_str holder, og_error* err);
+
+    /* ---- appended in ABI 1.4 (sdk14: arrays whose elements can grow). A 1.0-1.3 plugin's
+     * table ends before this; every slot may be NULL (the host then calls the older form). */
+    /* write_batch over an array of POINTERS to ops: each op is read with its own `size`, so
+     * og_write_op may grow in a later minor. Same contract as write_batch. */
+    og_status (*write_batch_v2)(void* instance, const og_write_op* const* ops, size_t count,
+                                og_status* results, og_error* err);
+    /* create with a config array whose elements are `kv_size` bytes apart (see the broker's
+     * create_v2). */
+    og_status (*create_v2)(const og_kv* config, size_t config_count, size_t kv_size,
+                           void** instance, og_error* err);
+    /* The order one of whose events carries `request_id` as its request id (the client request
+     * id the host gave a modify or cancel: a report naming it finds the order after a
+     * restart), within `account_id` (empty: any account). OG_NOT_FOUND when none. */
+    og_status (*get_order_by_request_id)(void* instance, og_str account_id, og_str request_id,
+                                         const og_storage_sink* out, og_error* err);
 } og_storage_vtable;
 
 /* ---- the descriptor and the entry ----------------------------------------------------------- */

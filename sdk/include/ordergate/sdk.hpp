@@ -42,10 +42,16 @@ namespace ordergate::sdk {
 class Error : public std::runtime_error {
 public:
     Error(Status status, const std::string& message) : std::runtime_error(message), status_(status) {}
+    // ABI 1.4: a RateLimited / Unavailable answer with how long the venue asks to wait.
+    Error(Status status, const std::string& message, std::chrono::milliseconds retry_after)
+        : std::runtime_error(message), status_(status), retry_after_(retry_after) {}
     Status status() const { return status_; }
+    // 0 when the venue did not say.
+    std::chrono::milliseconds retry_after() const { return retry_after_; }
 
 private:
     Status status_;
+    std::chrono::milliseconds retry_after_{0};
 };
 
 // The plugin's configuration: the YAML block of its instance, flattened ("a.b.c" -> "value").
@@ -121,6 +127,10 @@ public:
     // Returns the order as the venue acknowledged it (broker_order_id set). A refusal by the
     // venue throws Error(Rejected, reason). A lost answer after sending throws
     // Error(UnknownOutcome, …); a deadline passed before sending throws Error(Timeout, …).
+    // ABI 1.4, asynchronous venues (FIX): when the request is sent and the venue acknowledges
+    // it later, throw Error(Status::Pending, "sent") and deliver the acknowledgement or the
+    // reject through EventSink::order_update (naming the client order id, and for a
+    // modify/cancel its request_id). The same holds for modify_order and cancel_request.
     virtual OrderReport place_order(const OrderRequest& request,
                                     std::chrono::milliseconds timeout) = 0;
     virtual OrderReport modify_order(const ModifyRequest& request,
@@ -129,6 +139,11 @@ public:
                                      const std::string& broker_order_id,
                                      const std::string& client_order_id,
                                      std::chrono::milliseconds timeout) = 0;
+    // ABI 1.4: a cancel with its request chain (request.request_id: this cancel's own client
+    // request id, FIX ClOrdID; orig_request_id: the last accepted id, FIX OrigClOrdID). The
+    // default calls cancel_order above, so a plugin written before 1.4 keeps working.
+    virtual OrderReport cancel_request(const CancelRequest& request,
+                                       std::chrono::milliseconds timeout);
     // By broker id, or by client order id when broker_order_id is empty. Throws Error(NotFound).
     virtual OrderReport get_order(const std::string& account_id, const std::string& broker_order_id,
                                   const std::string& client_order_id) = 0;
@@ -160,6 +175,10 @@ public:
                                                      uint32_t limit);
     virtual ReportPage<Fill> list_fills_page(const std::string& account_id, int64_t since_ns,
                                              const std::string& cursor, uint32_t limit);
+
+    // ---- ABI 1.4: capabilities per instance. The manifest of this instance, decided from its
+    // settings in the constructor; nullopt (the default): the export macro's capabilities.
+    virtual std::optional<uint64_t> instance_capabilities() const { return std::nullopt; }
 };
 
 // A storage adapter. Thread-safe. Every function may throw Error: Unavailable when the store does
@@ -218,6 +237,13 @@ public:
                                int64_t ttl_ns);
     // Deletes lease `name` when `holder` holds it; otherwise does nothing.
     virtual void lease_release(const std::string& name, const std::string& holder);
+
+    // ---- appended in ABI 1.4 (sdk14): request chains ----------------------------------------
+    // The order one of whose events has `request_id` as its request id, within `account_id`
+    // ("" = any account); nullopt when none. The default throws Error(Unsupported): the host
+    // then finds a chain's ids only while it runs (not after a restart).
+    virtual std::optional<OrderRecord> get_order_by_request_id(const std::string& account_id,
+                                                               const std::string& request_id);
 };
 
 }  // namespace ordergate::sdk

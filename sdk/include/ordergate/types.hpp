@@ -58,7 +58,8 @@ enum class Status : int32_t {
     Internal = OG_INTERNAL,
     Conflict = OG_CONFLICT,
     Unsupported = OG_UNSUPPORTED,
-    RateLimited = OG_RATE_LIMITED
+    RateLimited = OG_RATE_LIMITED,
+    Pending = OG_PENDING  // ABI 1.4: sent, acknowledgement to come through the event sink
 };
 
 // Names as the REST contract spells them ("BUY", "STOP_LIMIT", "PENDING_NEW", …).
@@ -115,6 +116,19 @@ struct ModifyRequest {
     std::optional<Decimal> trigger_price;
     std::optional<OrderType> order_type;
     std::optional<TimeInForce> time_in_force;
+    // ABI 1.4: this modify's own client request id (FIX ClOrdID) and the last id of the order's
+    // chain the venue accepted (FIX OrigClOrdID). Empty from an older host.
+    std::string request_id;
+    std::string orig_request_id;
+};
+
+// A cancel (ABI 1.4, og_cancel_request): the order and its request chain, as for ModifyRequest.
+struct CancelRequest {
+    std::string account_id;
+    std::string broker_order_id;
+    std::string client_order_id;
+    std::string request_id;
+    std::string orig_request_id;
 };
 
 struct OrderReport {
@@ -138,6 +152,8 @@ struct OrderReport {
     std::optional<Decimal> leaves_quantity;  // quantity - filled while live, 0 once terminal
     std::string exec_id;                     // the venue event behind this report; "" if none
     std::string cancel_reject_reason;        // why the latest cancel/modify was refused; ""
+    // ABI 1.4: the client request id this report answers ("" when none; see og_order_report).
+    std::string request_id;
 };
 
 struct Fill {
@@ -389,6 +405,7 @@ inline std::string_view to_string(Status v) {
         case Status::Conflict: return "conflict";
         case Status::Unsupported: return "unsupported";
         case Status::RateLimited: return "rate_limited";
+        case Status::Pending: return "pending";
     }
     return "invalid_status";
 }

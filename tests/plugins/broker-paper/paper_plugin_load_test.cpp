@@ -291,5 +291,89 @@ TEST(PaperPluginLoaded, JournalCarriesStateAcrossAHostRestart) {
               "P-3");
 }
 
+// ---- ABI 1.4 through the real loader ------------------------------------------------------------
+
+// async_ack: the call answers Pending (nothing through the result sink) and the acknowledgement
+// follows through the event sink; a modify's and a cancel's answers name their request ids.
+TEST(PaperPluginLoaded, AsyncAckAnswersPendingAndAcknowledgesThroughTheSink) {
+    Events events;
+    auto lib = load_plugin(OG_BROKER_PAPER_SO, OG_KIND_BROKER);
+    auto broker = lib->create_broker("paper", quiet({{"async_ack", "true"}}), &events);
+    ASSERT_TRUE(events.wait_for("connected"));
+    EXPECT_EQ(status_of([&] {
+                  broker->place_order(order("a1", Side::Sell, OrderType::Limit, "1", D("150.00")),
+                                      kTimeout);
+              }),
+              Status::Pending);
+    ASSERT_TRUE(events.wait_for("order a1 OPEN"));
+    ModifyRequest m;
+    m.account_id = "ACC1";
+    m.client_order_id = "a1";
+    m.broker_order_id = broker->get_order("ACC1", "", "a1").broker_order_id;
+    m.price = D("140.00");
+    m.request_id = "a1-r1";
+    m.orig_request_id = "a1";
+    EXPECT_EQ(status_of([&] { broker->modify_order(m, kTimeout); }), Status::Pending);
+    // The answer names the order by the modify's own id, as a FIX venue's ClOrdID does.
+    ASSERT_TRUE(events.wait_for("order a1-r1 OPEN"));
+    CancelRequest c{"ACC1", m.broker_order_id, "a1", "a1-r2", "a1-r1"};
+    EXPECT_EQ(status_of([&] { broker->cancel_request(c, kTimeout); }), Status::Pending);
+    ASSERT_TRUE(events.wait_for("order a1-r2 CANCELLED"));
+    // A venue refusal of a placement arrives as a REJECTED event.
+    EXPECT_EQ(status_of([&] {
+                  broker->place_order(order("a2", Side::Buy, OrderType::Market, "1", std::nullopt,
+                                            std::nullopt, TimeInForce::Day, "NOPE"),
+                                      kTimeout);
+              }),
+              Status::Pending);
+    EXPECT_TRUE(events.wait_for("order a2 REJECTED"));
+    broker->stop();
+}
+
+// A 1.4 plugin's settings reach it through create_v2 (the host passes the element size).
+TEST(PaperPluginLoaded, SettingsArriveThroughCreateV2) {
+    auto lib = load_plugin(OG_BROKER_PAPER_SO, OG_KIND_BROKER);
+    ASSERT_NE(lib->broker_table()->create_v2, nullptr);
+    Events events;
+    // An unknown key is refused by the plugin: proof the entries were read.
+    EXPECT_EQ(status_of([&] {
+                  lib->create_broker("paper", quiet({{"no_such_key", "1"}}), &events);
+              }),
+              Status::InvalidArgument);
+}
+
+// ABI 1.4: capabilities per instance, decided from the settings; the host uses the instance's.
+TEST(PaperPluginLoaded, InstanceCapabilitiesComeFromItsSettings) {
+    Events events;
+    auto lib = load_plugin(OG_BROKER_PAPER_SO, OG_KIND_BROKER);
+    auto plain = lib->create_broker("plain", quiet(), &events);
+    auto no_modify = lib->create_broker("no-modify", quiet({{"modify", "false"}}), &events);
+    EXPECT_TRUE(plain->has(OG_CAP_MODIFY));
+    EXPECT_FALSE(no_modify->has(OG_CAP_MODIFY));
+    EXPECT_FALSE(no_modify->has(OG_CAP_MODIFY_PRICE));
+    EXPECT_TRUE(no_modify->has(OG_CAP_ORDER_LIMIT));
+    ModifyRequest m;
+    m.account_id = "ACC1";
+    m.broker_order_id = "P-1";
+    m.price = D("1.00");
+    // Refused by the host before the plugin is called.
+    EXPECT_EQ(status_of([&] { no_modify->modify_order(m, kTimeout); }), Status::Unsupported);
+}
+
+// ABI 1.4: a throttled venue's wait reaches the host.
+TEST(PaperPluginLoaded, RateLimitedCarriesTheVenuesWait) {
+    Events events;
+    auto lib = load_plugin(OG_BROKER_PAPER_SO, OG_KIND_BROKER);
+    auto broker = lib->create_broker(
+        "throttled", quiet({{"fault.rate_limited_retry_after_ms", "2500"}}), &events);
+    try {
+        broker->place_order(order("r1", Side::Buy, OrderType::Market, "1"), kTimeout);
+        FAIL();
+    } catch (const sdk::Error& e) {
+        EXPECT_EQ(e.status(), Status::RateLimited) << e.what();
+        EXPECT_EQ(e.retry_after().count(), 2500);
+    }
+}
+
 }  // namespace
 }  // namespace ordergate::paper

@@ -24,6 +24,8 @@
 //   no_report      OK without a report;           two_reports: OK with two
 //   other_order    the report names another client order id
 //   long_message   REJECTED with err->length set past the buffer and control characters
+//   rate_limited   RATE_LIMITED with retry_after_ms 2500 (ABI 1.4's og_error field)
+//   pending        OG_PENDING (ABI 1.4), no report
 //   record_small   a report whose size is below the ABI 1.0 size
 //   sink_garbage   start() launches a thread pushing 5 malformed and 3 valid events, joined by
 //                  stop()
@@ -146,6 +148,14 @@ og_status garble(Instance* in, og_order_report* r, int* times, og_error* err) {
     if (m == "two_reports") *times = 2;
     if (m == "other_order") r->client_order_id = str(other);
     if (m == "record_small") r->size = 8;
+    if (m == "pending") return OG_PENDING;  // ABI 1.4: sent, the answer follows (none here)
+    if (m == "rate_limited") {
+        // ABI 1.4's retry_after_ms (this build's og_error has it; the host reads it only from a
+        // plugin declaring minor >= 4).
+        set_error(err, "throttled");
+        if (err != nullptr) err->retry_after_ms = 2500;
+        return OG_RATE_LIMITED;
+    }
     if (m == "long_message") {
         set_error(err, "line one\nline two\tend\x01");
         if (err != nullptr) err->length = static_cast<size_t>(1) << 40;

@@ -217,6 +217,21 @@ class FakeStorage : public ports::StoragePort {
             if (o.broker == broker && o.broker_order_id == boid) return o;
         return std::nullopt;
     }
+    // ABI 1.4: the order whose events carry `request_id`.
+    std::optional<OrderRecord> get_order_by_request_id(const std::string& account_id,
+                                                       const std::string& request_id) override {
+        std::lock_guard lock(mutex_);
+        check_up();
+        for (const auto& [id, evs] : events_)
+            for (const auto& ev : evs)
+                if (ev.request_id == request_id) {
+                    auto o = orders_.find(id);
+                    if (o != orders_.end() &&
+                        (account_id.empty() || o->second.account_id == account_id))
+                        return o->second;
+                }
+        return std::nullopt;
+    }
     // Ordered by id; no pagination (one page of at most `limit`).
     Page<OrderRecord> list_orders(const OrderQuery& q) override {
         std::lock_guard lock(mutex_);
@@ -508,6 +523,20 @@ class FakeBroker : public ports::BrokerPort {
         if (!f) fail(Status::Unsupported, "modify not scripted");
         return f(request);
     }
+    // ABI 1.4: the cancel with its request chain (recorded), then the scripted cancel.
+    OrderReport cancel_request(const CancelRequest& request,
+                               std::chrono::milliseconds timeout) override {
+        {
+            std::lock_guard lock(mutex_);
+            cancel_requests_.push_back(request);
+        }
+        return cancel_order(request.account_id, request.broker_order_id, request.client_order_id,
+                            timeout);
+    }
+    std::vector<CancelRequest> cancel_requests() const {
+        std::lock_guard lock(mutex_);
+        return cancel_requests_;
+    }
     OrderReport cancel_order(const std::string& account_id, const std::string& broker_order_id,
                              const std::string& client_order_id,
                              std::chrono::milliseconds) override {
@@ -544,6 +573,7 @@ class FakeBroker : public ports::BrokerPort {
     std::vector<OrderRequest> places_;
     std::vector<ModifyRequest> modifies_;
     std::vector<CancelCall> cancels_;
+    std::vector<CancelRequest> cancel_requests_;
 };
 
 }  // namespace ordergate::orders::testing

@@ -1331,3 +1331,212 @@ INSTANTIATE_TEST_SUITE_P(NotSentOrRefused, BrokerCalledTest,
 
 }  // namespace
 }  // namespace ordergate::orders
+
+// ---- ABI 1.4: asynchronous outcomes and request chains ----------------------------------------
+
+namespace ordergate::orders {
+namespace {
+
+class AsyncOrderTest : public OrderServiceTest {
+  protected:
+    // A service whose broker deadline is `ms` (what the host waits for an acknowledgement).
+    void with_deadline(int ms) {
+        ServiceOptions o;
+        o.broker_timeout = std::chrono::milliseconds(ms);
+        service_ = std::make_unique<OrderService>(
+            storage_, std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}},
+            std::vector<AccountRoute>{{"ACC1", "paper"}, {"ACC2", "paper"}}, nullptr, &book_,
+            nullptr, clock_, o);
+        service_->recover();
+    }
+    [[noreturn]] static void pending() { FakeBroker::fail(Status::Pending, "sent"); }
+};
+
+// The acknowledgement arrives through the event sink (here before the call even returns, as a
+// fast venue's may): 201 with the venue's broker id.
+TEST_F(AsyncOrderTest, Place_PendingAckedThroughTheSinkWithinTheDeadlineAnswers201) {
+    broker_.on_place([&](const OrderRequest& r) -> OrderReport {
+        service_->on_order_update("paper", ack_of(r, "B-async"));
+        pending();
+    });
+    auto res = service_->place(limit_buy("c1"), scope_, origin_);
+    ASSERT_TRUE(res.has_value()) << res.error().detail;
+    EXPECT_TRUE(res->outcome_known);
+    EXPECT_EQ(res->order.status, OrderStatus::Open);
+    EXPECT_EQ(res->order.broker_order_id, "B-async");
+}
+
+// No acknowledgement within the deadline: 202 PENDING_NEW, nothing resent; the late ack
+// settles the order.
+TEST_F(AsyncOrderTest, Place_PendingWithoutAckAnswers202AndTheLateAckSettlesIt) {
+    with_deadline(30);
+    OrderRequest sent;
+    broker_.on_place([&](const OrderRequest& r) -> OrderReport {
+        sent = r;
+        pending();
+    });
+    auto res = service_->place(limit_buy("c1"), scope_, origin_);
+    ASSERT_TRUE(res.has_value()) << res.error().detail;
+    EXPECT_FALSE(res->outcome_known);
+    EXPECT_EQ(res->order.status, OrderStatus::PendingNew);
+    EXPECT_EQ(broker_.places().size(), 1u);
+    service_->on_order_update("paper", ack_of(sent, "B-late"));
+    OrderRecord now = current(res->order.id);
+    EXPECT_EQ(now.status, OrderStatus::Open);
+    EXPECT_EQ(now.broker_order_id, "B-late");
+}
+
+TEST_F(AsyncOrderTest, Place_PendingRejectedThroughTheSinkAnswersBrokerRejected) {
+    broker_.on_place([&](const OrderRequest& r) -> OrderReport {
+        OrderReport rej = ack_of(r, "");
+        rej.status = OrderStatus::Rejected;
+        rej.reject_reason = "unknown symbol";
+        service_->on_order_update("paper", rej);
+        pending();
+    });
+    auto res = service_->place(limit_buy("c1"), scope_, origin_);
+    ASSERT_FALSE(res.has_value());
+    EXPECT_EQ(res.error().code, ErrorCode::BrokerRejected);
+    EXPECT_NE(res.error().detail.find("unknown symbol"), std::string::npos);
+    EXPECT_EQ(current(res.error().order_id).status, OrderStatus::Rejected);
+}
+
+// Every modify and cancel gets its own request id, chained to the last accepted one.
+TEST_F(AsyncOrderTest, ModifyAndCancel_GetChainedRequestIds) {
+    OrderRecord o = place_open("c1");
+    broker_.on_modify([&](const ModifyRequest& m) {
+        OrderReport r = report_of(o, OrderStatus::Open);
+        r.quantity = *m.quantity;
+        return r;
+    });
+    ModifyRequest change;
+    change.quantity = dec("7");
+    ASSERT_TRUE(service_->modify(o.id, change, scope_, origin_).has_value());
+    change.quantity = dec("8");
+    ASSERT_TRUE(service_->modify(o.id, change, scope_, origin_).has_value());
+    auto mods = broker_.modifies();
+    ASSERT_EQ(mods.size(), 2u);
+    EXPECT_TRUE(mods[0].request_id.rfind("og-r", 0) == 0) << mods[0].request_id;
+    EXPECT_EQ(mods[0].orig_request_id, "c1");
+    EXPECT_NE(mods[1].request_id, mods[0].request_id);
+    EXPECT_EQ(mods[1].orig_request_id, mods[0].request_id);
+    broker_.on_cancel([&](const std::string&, const std::string&, const std::string&) {
+        return report_of(o, OrderStatus::Cancelled);
+    });
+    ASSERT_TRUE(service_->cancel(o.id, scope_, origin_).has_value());
+    auto cancels = broker_.cancel_requests();
+    ASSERT_EQ(cancels.size(), 1u);
+    EXPECT_EQ(cancels[0].orig_request_id, mods[1].request_id);
+    // The request ids are in the order's events (what finds it after a restart), the API's
+    // request in their reason.
+    bool found = false;
+    for (const auto& ev : events(o.id))
+        if (ev.request_id == cancels[0].request_id &&
+            ev.to_status == OrderStatus::PendingCancel) {
+            found = true;
+            EXPECT_NE(ev.reason.find("req-1"), std::string::npos) << ev.reason;
+        }
+    EXPECT_TRUE(found);
+}
+
+// A cancel the venue refuses later (FIX OrderCancelReject naming the cancel's ClOrdID): the
+// order returns to its last confirmed state, the venue's text in the event and the answer.
+TEST_F(AsyncOrderTest, Cancel_RejectThroughTheSinkRestoresTheOrderWithTheVenueText) {
+    OrderRecord o = place_open("c1");
+    broker_.on_cancel([&](const std::string&, const std::string&, const std::string&)
+                          -> OrderReport {
+        OrderReport r = report_of(o, OrderStatus::Open);
+        r.request_id = broker_.cancel_requests().back().request_id;
+        r.cancel_reject_reason = "too late to cancel";
+        service_->on_order_update("paper", r);
+        pending();
+    });
+    auto res = service_->cancel(o.id, scope_, origin_);
+    ASSERT_FALSE(res.has_value());
+    EXPECT_EQ(res.error().code, ErrorCode::BrokerRejected);
+    EXPECT_NE(res.error().detail.find("too late to cancel"), std::string::npos);
+    EXPECT_EQ(current(o.id).status, OrderStatus::Open);
+    auto evs = events(o.id);
+    ASSERT_FALSE(evs.empty());
+    EXPECT_EQ(evs.back().from_status, OrderStatus::PendingCancel);
+    EXPECT_EQ(evs.back().to_status, OrderStatus::Open);
+    EXPECT_EQ(evs.back().reason, "cancel refused by broker: too late to cancel");
+    EXPECT_EQ(evs.back().request_id, broker_.cancel_requests().back().request_id);
+}
+
+// A modify acknowledged after the deadline: 202 PENDING_REPLACE, then the venue's report naming
+// the modify's request id confirms it (even with terms equal to the old ones).
+TEST_F(AsyncOrderTest, Modify_PendingAnswers202AndTheReportNamingItsRequestSettlesIt) {
+    OrderRecord o = place_open("c1");
+    with_deadline(30);
+    broker_.on_modify([&](const ModifyRequest&) -> OrderReport { pending(); });
+    ModifyRequest change;
+    change.price = dec("101.00");
+    auto res = service_->modify(o.id, change, scope_, origin_);
+    ASSERT_TRUE(res.has_value()) << res.error().detail;
+    EXPECT_FALSE(res->outcome_known);
+    EXPECT_EQ(res->order.status, OrderStatus::PendingReplace);
+    OrderReport r = report_of(o, OrderStatus::Open);
+    r.price = dec("101.00");
+    r.request_id = broker_.modifies().back().request_id;
+    // The venue names the order by the modify's ClOrdID only.
+    r.client_order_id = r.request_id;
+    service_->on_order_update("paper", r);
+    OrderRecord now = current(o.id);
+    EXPECT_EQ(now.status, OrderStatus::Open);
+    EXPECT_EQ(now.price->to_string(), "101.00");
+}
+
+// ABI 1.4: a broker that throttles says how long to wait: the 503's Retry-After says it too
+// (whole seconds, rounded up), and nothing was sent.
+TEST_F(AsyncOrderTest, Place_RateLimitedAnswers503WithTheBrokersRetryAfter) {
+    broker_.on_place([](const OrderRequest&) -> OrderReport {
+        throw sdk::Error(Status::RateLimited, "slow down", std::chrono::milliseconds(2500));
+    });
+    auto res = service_->place(limit_buy("c1"), scope_, origin_);
+    ASSERT_FALSE(res.has_value());
+    EXPECT_EQ(res.error().code, ErrorCode::BrokerUnavailable);
+    EXPECT_EQ(res.error().retry_after_seconds, 3);
+    broker_.on_place([](const OrderRequest&) -> OrderReport {
+        FakeBroker::fail(Status::RateLimited, "slow down");
+    });
+    auto again = service_->place(limit_buy("c2"), scope_, origin_);
+    ASSERT_FALSE(again.has_value());
+    EXPECT_EQ(again.error().retry_after_seconds, 1);  // the broker did not say: 1 s
+}
+
+// After a restart, a report naming only a request id of the order's chain finds it (storage's
+// events), and the next request chains to the last confirmed modify.
+TEST_F(AsyncOrderTest, RequestChain_SurvivesARestart) {
+    OrderRecord o = place_open("c1");
+    broker_.on_modify([&](const ModifyRequest& m) {
+        OrderReport r = report_of(o, OrderStatus::Open);
+        r.quantity = *m.quantity;
+        return r;
+    });
+    ModifyRequest change;
+    change.quantity = dec("7");
+    ASSERT_TRUE(service_->modify(o.id, change, scope_, origin_).has_value());
+    const std::string first = broker_.modifies().back().request_id;
+    service_->flush();
+    with_deadline(5000);  // a new service over the same storage: memory is gone
+
+    OrderReport cancelled = report_of(o, OrderStatus::Cancelled);
+    cancelled.quantity = dec("7");
+    cancelled.client_order_id = first;  // the venue knows the order by its latest ClOrdID
+    cancelled.broker_order_id = "";
+    // First a chained request: the modify's id is the accepted one.
+    broker_.on_cancel([&](const std::string&, const std::string&, const std::string&)
+                          -> OrderReport { pending(); });
+    with_deadline(30);
+    auto res = service_->cancel(o.id, scope_, origin_);
+    ASSERT_TRUE(res.has_value()) << res.error().detail;
+    EXPECT_EQ(broker_.cancel_requests().back().orig_request_id, first);
+    service_->flush();
+    with_deadline(5000);
+    service_->on_order_update("paper", cancelled);
+    EXPECT_EQ(current(o.id).status, OrderStatus::Cancelled);
+}
+
+}  // namespace
+}  // namespace ordergate::orders

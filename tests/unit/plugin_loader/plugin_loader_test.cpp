@@ -473,6 +473,47 @@ TEST(PluginGarbage, OverlongMessageIsClampedToOneLine) {
     }
 }
 
+// ABI 1.4: a rate-limited answer carries the wait the venue asked for, read only from a plugin
+// declaring minor >= 4 (an older one cannot have meant the bytes; the host started them at 0).
+TEST(PluginAbi14, RateLimitedAnswerCarriesRetryAfterFromA14PluginOnly) {
+    RecordingEvents events;
+    for (const char* name : {"compat_ok", "compat_old_minor"}) {
+        auto lib = load_plugin(compat(name), OG_KIND_BROKER);
+        auto broker = lib->create_broker("rl", {{"mode", "rate_limited"}}, &events);
+        try {
+            broker->place_order(market_order("c-rl"), std::chrono::milliseconds(50));
+            FAIL() << name;
+        } catch (const sdk::Error& e) {
+            EXPECT_EQ(e.status(), Status::RateLimited) << e.what();
+            EXPECT_EQ(e.retry_after().count(), std::string(name) == "compat_ok" ? 2500 : 0)
+                << name;
+        }
+    }
+}
+
+// ABI 1.4: OG_PENDING from a plugin that declares an older minor is a plugin bug (Internal).
+TEST(PluginAbi14, PendingFromAnOlderPluginIsInternal) {
+    RecordingEvents events;
+    auto lib = load_plugin(compat("compat_old_minor"), OG_KIND_BROKER);
+    auto broker = lib->create_broker("p", {{"mode", "pending"}}, &events);
+    try {
+        broker->place_order(market_order("c-p"), std::chrono::milliseconds(50));
+        FAIL();
+    } catch (const sdk::Error& e) {
+        EXPECT_EQ(e.status(), Status::Internal) << e.what();
+        EXPECT_TRUE(contains(e.what(), "OG_PENDING")) << e.what();
+    }
+    // From a 1.4 plugin it is the asynchronous answer.
+    auto lib14 = load_plugin(compat("compat_ok"), OG_KIND_BROKER);
+    auto broker14 = lib14->create_broker("p", {{"mode", "pending"}}, &events);
+    try {
+        broker14->place_order(market_order("c-p"), std::chrono::milliseconds(50));
+        FAIL();
+    } catch (const sdk::Error& e) {
+        EXPECT_EQ(e.status(), Status::Pending) << e.what();
+    }
+}
+
 TEST(PluginGarbage, MalformedSinkPayloadsAreDroppedAndCounted) {
     RecordingEvents events;
     auto lib = load_plugin(compat("compat_ok"), OG_KIND_BROKER);

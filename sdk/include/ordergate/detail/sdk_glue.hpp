@@ -181,6 +181,11 @@ namespace detail {
 inline OrderReport BrokerPlugin::modify_order(const ModifyRequest&, std::chrono::milliseconds) {
     detail::unsupported("modify_order");
 }
+inline OrderReport BrokerPlugin::cancel_request(const CancelRequest& request,
+                                                std::chrono::milliseconds timeout) {
+    return cancel_order(request.account_id, request.broker_order_id, request.client_order_id,
+                        timeout);
+}
 inline std::vector<OrderReport> BrokerPlugin::list_orders(const std::string&, bool, int64_t) {
     detail::unsupported("list_orders");
 }
@@ -245,6 +250,10 @@ inline bool StoragePlugin::lease_acquire(const std::string&, const std::string&,
 inline void StoragePlugin::lease_release(const std::string&, const std::string&) {
     detail::unsupported("lease_release");
 }
+inline std::optional<OrderRecord> StoragePlugin::get_order_by_request_id(const std::string&,
+                                                                         const std::string&) {
+    detail::unsupported("get_order_by_request_id");
+}
 
 // ---- the generated C tables -------------------------------------------------------------------
 
@@ -258,9 +267,11 @@ inline void write_error(og_error* err, std::string_view msg) noexcept {
     err->length = n;
 }
 
-// Runs f, turning every exception into a status + message (see the top of the file).
+// Runs f, turning every exception into a status + message (see the top of the file). ABI 1.4:
+// an Error's retry_after goes into err->retry_after_ms when `retry_field` says the host's
+// og_error has that field (host ABI minor >= 4).
 template <typename F>
-og_status guarded(og_error* err, F&& f) noexcept {
+og_status guarded(og_error* err, F&& f, bool retry_field = false) noexcept {
     try {
         std::forward<F>(f)();
         return OG_OK;
@@ -270,6 +281,8 @@ og_status guarded(og_error* err, F&& f) noexcept {
             return OG_INTERNAL;
         }
         write_error(err, e.what());
+        if (retry_field && err != nullptr && e.retry_after().count() > 0)
+            err->retry_after_ms = e.retry_after().count();
         return static_cast<og_status>(e.status());
     } catch (const abi::ConvertError& e) {
         write_error(err, e.what());
@@ -371,6 +384,11 @@ struct ServicesSlot {
     static void store(const og_host_services* s) {
         get().store((s != nullptr && s->size >= abi::kMinSize<og_host_services>) ? s : nullptr);
     }
+    // Whether the host's og_error has retry_after_ms (ABI 1.4).
+    static bool host_has_retry_field() {
+        const og_host_services* s = get().load();
+        return s != nullptr && s->host_abi_major == OG_ABI_MAJOR && s->host_abi_minor >= 4;
+    }
 };
 
 template <typename Class>
@@ -390,12 +408,18 @@ struct BrokerExport {
 
     static og_status create(const og_kv* config, size_t count, const og_event_sink* sink,
                             void** instance, og_error* err) noexcept {
+        return create_v2(config, count, sizeof(og_kv), sink, instance, err);
+    }
+    // ABI 1.4: the config array's elements are kv_size bytes apart.
+    static og_status create_v2(const og_kv* config, size_t count, size_t kv_size,
+                               const og_event_sink* sink, void** instance,
+                               og_error* err) noexcept {
         return guarded(err, [&] {
             if (instance == nullptr) throw Error(Status::InvalidArgument, "NULL instance pointer");
             *instance = nullptr;
             if (sink != nullptr && sink->size < abi::kMinSize<og_event_sink>)
                 throw Error(Status::InvalidArgument, "event sink smaller than its ABI 1.0 size");
-            PluginContext ctx{Config(abi::from_abi(config, count)),
+            PluginContext ctx{Config(abi::from_abi(config, count, kv_size)),
                               Host(ServicesSlot<Tag>::get().load()), EventSink(sink)};
             auto object = std::make_unique<Class>(static_cast<const PluginContext&>(ctx));
             *instance = object.release();
@@ -413,18 +437,24 @@ struct BrokerExport {
     static og_status place_order(void* instance, const og_order_request* request,
                                  int64_t timeout_ms, const og_result_sink* out,
                                  og_error* err) noexcept {
-        return guarded(err, [&] {
-            OrderRequest r = abi::from_abi(request);
-            emit(out, self<Class>(instance)->place_order(r, millis(timeout_ms)));
-        });
+        return guarded(
+            err,
+            [&] {
+                OrderRequest r = abi::from_abi(request);
+                emit(out, self<Class>(instance)->place_order(r, millis(timeout_ms)));
+            },
+            ServicesSlot<Tag>::host_has_retry_field());
     }
     static og_status modify_order(void* instance, const og_modify_request* request,
                                   int64_t timeout_ms, const og_result_sink* out,
                                   og_error* err) noexcept {
-        return guarded(err, [&] {
-            ModifyRequest r = abi::from_abi(request);
-            emit(out, self<Class>(instance)->modify_order(r, millis(timeout_ms)));
-        });
+        return guarded(
+            err,
+            [&] {
+                ModifyRequest r = abi::from_abi(request);
+                emit(out, self<Class>(instance)->modify_order(r, millis(timeout_ms)));
+            },
+            ServicesSlot<Tag>::host_has_retry_field());
     }
     static og_status cancel_order(void* instance, og_str account_id, og_str broker_order_id,
                                   og_str client_order_id, int64_t timeout_ms,
@@ -487,8 +517,36 @@ struct BrokerExport {
     }
     static og_status subscribe_prices(void* instance, const og_instrument* instruments,
                                       size_t count, og_error* err) noexcept {
+        return subscribe_prices_v2(instance, instruments, count, sizeof(og_instrument), err);
+    }
+    static og_status subscribe_prices_v2(void* instance, const og_instrument* instruments,
+                                         size_t count, size_t instrument_size,
+                                         og_error* err) noexcept {
         return guarded(err, [&] {
-            self<Class>(instance)->subscribe_prices(abi::from_abi(instruments, count));
+            self<Class>(instance)->subscribe_prices(
+                abi::from_abi(instruments, count, instrument_size));
+        });
+    }
+    static og_status cancel_order_v2(void* instance, const og_cancel_request* request,
+                                     int64_t timeout_ms, const og_result_sink* out,
+                                     og_error* err) noexcept {
+        return guarded(
+            err,
+            [&] {
+                CancelRequest r = abi::from_abi(request);
+                BrokerPlugin* plugin = self<Class>(instance);
+                emit(out, plugin->cancel_request(r, millis(timeout_ms)));
+            },
+            ServicesSlot<Tag>::host_has_retry_field());
+    }
+    static og_status get_capabilities(void* instance, uint64_t* capabilities,
+                                      og_error* err) noexcept {
+        return guarded(err, [&] {
+            if (capabilities == nullptr)
+                throw Error(Status::InvalidArgument, "get_capabilities: NULL capabilities");
+            std::optional<uint64_t> caps = self<Class>(instance)->instance_capabilities();
+            if (!caps) throw Error(Status::Unsupported, "no capabilities per instance");
+            *capabilities = *caps;
         });
     }
     static og_status cancel_all(void* instance, og_str account_id, int64_t timeout_ms,
@@ -545,6 +603,10 @@ struct BrokerExport {
             v.ping = &ping;
             v.list_orders_page = &list_orders_page;
             v.list_fills_page = &list_fills_page;
+            v.create_v2 = &create_v2;
+            v.subscribe_prices_v2 = &subscribe_prices_v2;
+            v.cancel_order_v2 = &cancel_order_v2;
+            v.get_capabilities = &get_capabilities;
             return v;
         }();
         return &t;
@@ -590,10 +652,14 @@ struct StorageExport {
 
     static og_status create(const og_kv* config, size_t count, void** instance,
                             og_error* err) noexcept {
+        return create_v2(config, count, sizeof(og_kv), instance, err);
+    }
+    static og_status create_v2(const og_kv* config, size_t count, size_t kv_size,
+                               void** instance, og_error* err) noexcept {
         return guarded(err, [&] {
             if (instance == nullptr) throw Error(Status::InvalidArgument, "NULL instance pointer");
             *instance = nullptr;
-            PluginContext ctx{Config(abi::from_abi(config, count)),
+            PluginContext ctx{Config(abi::from_abi(config, count, kv_size)),
                               Host(ServicesSlot<Tag>::get().load()), EventSink(nullptr)};
             auto object = std::make_unique<Class>(static_cast<const PluginContext&>(ctx));
             *instance = object.release();
@@ -613,6 +679,16 @@ struct StorageExport {
     }
     static og_status write_batch(void* instance, const og_write_op* ops, size_t count,
                                  og_status* results, og_error* err) noexcept {
+        return write_batch_ops(instance, ops, count, results, err);
+    }
+    // ABI 1.4: pointers to ops, each read with its own size.
+    static og_status write_batch_v2(void* instance, const og_write_op* const* ops, size_t count,
+                                    og_status* results, og_error* err) noexcept {
+        return write_batch_ops(instance, ops, count, results, err);
+    }
+    template <typename Ops>
+    static og_status write_batch_ops(void* instance, Ops ops, size_t count, og_status* results,
+                                     og_error* err) noexcept {
         return guarded(err, [&] {
             if (results == nullptr && count != 0)
                 throw Error(Status::InvalidArgument, "write_batch: NULL results array");
@@ -767,6 +843,19 @@ struct StorageExport {
         });
     }
 
+    static og_status get_order_by_request_id(void* instance, og_str account_id,
+                                             og_str request_id, const og_storage_sink* out,
+                                             og_error* err) noexcept {
+        return guarded(err, [&] {
+            const char* R = "get_order_by_request_id";
+            emit_found(out,
+                       self<Class>(instance)->get_order_by_request_id(
+                           abi::from_abi(account_id, R, "account_id"),
+                           abi::from_abi(request_id, R, "request_id")),
+                       "order");
+        });
+    }
+
     static const og_storage_vtable* table() noexcept {
         static const og_storage_vtable t = [] {
             og_storage_vtable v{};
@@ -791,6 +880,10 @@ struct StorageExport {
             v.idempotency_purge = &idempotency_purge;
             v.lease_acquire = &lease_acquire;
             v.lease_release = &lease_release;
+            // appended in ABI 1.4 (sdk14)
+            v.write_batch_v2 = &write_batch_v2;
+            v.create_v2 = &create_v2;
+            v.get_order_by_request_id = &get_order_by_request_id;
             return v;
         }();
         return &t;

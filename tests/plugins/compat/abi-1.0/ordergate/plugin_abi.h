@@ -1,0 +1,577 @@
+/*
+ * ordergate plugin ABI — the stable C boundary between the ordergate host and its plugins.
+ *
+ * Rules that keep a plugin built today loading in every later host of the same major version:
+ *  - Only plain C crosses the boundary: fixed-width integers, {data,size} strings, exact decimals
+ *    as {mantissa, scale}, enums as int32_t, and function tables whose first field is their size.
+ *  - No C++ type, exception or allocation crosses it. Results come back through caller-provided
+ *    sinks (called synchronously, before the function returns) or caller-owned buffers.
+ *  - Tables and records are append-only: a new minor version adds fields and functions at the end
+ *    and never reorders, removes or changes one. A reader checks `size` before reading a field
+ *    that a newer minor added (OG_HAS_FIELD).
+ *  - A different major version is a different ABI: the host refuses such a plugin.
+ *
+ * Strings: an og_str is not NUL-terminated and is only valid for the duration of the call that
+ * passes it (copy what you keep). An absent string is {NULL, 0}; an empty one may be either.
+ *
+ * Threads: the host may call any table function of one plugin instance from several threads at
+ * once; a plugin either supports that or serialises internally. The event sink may be called by
+ * the plugin from any thread, concurrently, until `stop` has returned.
+ */
+#ifndef ORDERGATE_PLUGIN_ABI_H
+#define ORDERGATE_PLUGIN_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- versions -------------------------------------------------------------------------------- */
+
+#define OG_ABI_MAJOR 1 /* bumped only for an incompatible change; the host refuses other majors */
+#define OG_ABI_MINOR 0 /* bumped when fields or functions are appended */
+
+/* The name under which a plugin exports its entry (Boost.DLL alias; see sdk.hpp's macro). */
+#define OG_PLUGIN_ENTRY_NAME "ordergate_plugin_entry"
+
+/* True when a struct whose first member is `uint32_t size` is large enough to hold `field`. */
+#define OG_HAS_FIELD(ptr, type, field) \
+    ((ptr)->size >= (uint32_t)(offsetof(type, field) + sizeof(((type*)0)->field)))
+
+/* ---- basic types ----------------------------------------------------------------------------- */
+
+typedef struct og_str {
+    const char* data;
+    size_t size;
+} og_str;
+
+/* An exact decimal: value = mantissa * 10^-scale, 0 <= scale <= 18. */
+typedef struct og_decimal {
+    int64_t mantissa;
+    int32_t scale;
+} og_decimal;
+
+/* An optional decimal (e.g. the price of a MARKET order). */
+typedef struct og_opt_decimal {
+    og_decimal value;
+    int32_t has_value; /* 0 = null */
+} og_opt_decimal;
+
+/* A configuration entry. Nested YAML keys are flattened with '.', list items with '.N'. */
+typedef struct og_kv {
+    og_str key;
+    og_str value;
+} og_kv;
+
+/* A caller-owned buffer for an error message. The callee writes at most `capacity` bytes (no NUL
+ * needed) and sets `length` to what it wrote. A NULL buffer means "no message wanted". */
+typedef struct og_error {
+    char* buffer;
+    size_t capacity;
+    size_t length;
+} og_error;
+
+/* ---- status codes ---------------------------------------------------------------------------- */
+
+typedef int32_t og_status;
+enum {
+    OG_OK = 0,
+    OG_REJECTED = 1,         /* the venue refused the request: final, do not retry */
+    OG_INVALID_ARGUMENT = 2, /* the request is malformed for this plugin: nothing was sent */
+    OG_NOT_FOUND = 3,        /* the venue or store answered that the thing does not exist */
+    OG_UNAVAILABLE = 4,      /* not connected / store down: nothing was sent or written */
+    OG_TIMEOUT = 5,          /* no answer in time BEFORE anything was sent: safe to retry */
+    OG_UNKNOWN_OUTCOME = 6,  /* sent, answer lost: the order may exist; look it up, never resend */
+    OG_INTERNAL = 7,         /* a bug or unexpected state in the plugin */
+    OG_CONFLICT = 8,         /* storage: unique key or version check failed; nothing written */
+    OG_UNSUPPORTED = 9,      /* the plugin lacks this capability */
+    OG_RATE_LIMITED = 10     /* the venue throttled the request: nothing executed, wait */
+};
+#define OG_STATUS_MAX 10
+
+/* ---- enums (int32_t on the wire; 0 is never a valid value, so zeroed memory is detectable) ---- */
+
+typedef int32_t og_kind;
+enum { OG_KIND_BROKER = 1, OG_KIND_STORAGE = 2 };
+
+typedef int32_t og_side;
+enum { OG_SIDE_BUY = 1, OG_SIDE_SELL = 2 };
+
+typedef int32_t og_order_type;
+enum { OG_TYPE_MARKET = 1, OG_TYPE_LIMIT = 2, OG_TYPE_STOP = 3, OG_TYPE_STOP_LIMIT = 4 };
+
+typedef int32_t og_tif;
+enum { OG_TIF_DAY = 1, OG_TIF_GTC = 2, OG_TIF_IOC = 3, OG_TIF_FOK = 4 };
+
+typedef int32_t og_order_status;
+enum {
+    OG_ORDER_PENDING_NEW = 1,
+    OG_ORDER_OPEN = 2,
+    OG_ORDER_PARTIALLY_FILLED = 3,
+    OG_ORDER_FILLED = 4,
+    OG_ORDER_PENDING_REPLACE = 5,
+    OG_ORDER_PENDING_CANCEL = 6,
+    OG_ORDER_CANCELLED = 7,
+    OG_ORDER_REJECTED = 8,
+    OG_ORDER_EXPIRED = 9
+};
+
+typedef int32_t og_log_level;
+enum { OG_LOG_DEBUG = 1, OG_LOG_INFO = 2, OG_LOG_WARN = 3, OG_LOG_ERROR = 4 };
+
+/* ---- capability flags (a broker's manifest; the host never assumes what is not declared) ------ */
+
+#define OG_CAP_ORDER_MARKET (1ull << 0)
+#define OG_CAP_ORDER_LIMIT (1ull << 1)
+#define OG_CAP_ORDER_STOP (1ull << 2)
+#define OG_CAP_ORDER_STOP_LIMIT (1ull << 3)
+#define OG_CAP_TIF_DAY (1ull << 4)
+#define OG_CAP_TIF_GTC (1ull << 5)
+#define OG_CAP_TIF_IOC (1ull << 6)
+#define OG_CAP_TIF_FOK (1ull << 7)
+#define OG_CAP_MODIFY (1ull << 8)          /* native modify */
+#define OG_CAP_MODIFY_QUANTITY (1ull << 9) /* what a native modify can change */
+#define OG_CAP_MODIFY_PRICE (1ull << 10)
+#define OG_CAP_MODIFY_TRIGGER (1ull << 11)
+#define OG_CAP_MODIFY_ORDER_TYPE (1ull << 12)
+#define OG_CAP_MODIFY_TIF (1ull << 13)
+#define OG_CAP_CANCEL_ALL (1ull << 14)         /* native cancel_all */
+#define OG_CAP_QUERY_BY_CLIENT_ID (1ull << 15) /* venue keeps the client order id, unique, queryable */
+#define OG_CAP_REPORT_OPEN_ORDERS (1ull << 16) /* reports for reconciliation */
+#define OG_CAP_REPORT_RECENT_ORDERS (1ull << 17)
+#define OG_CAP_REPORT_FILLS (1ull << 18)
+#define OG_CAP_REPORT_POSITIONS (1ull << 19)
+#define OG_CAP_REPORT_ACCOUNT (1ull << 20)
+#define OG_CAP_QUOTES (1ull << 21)             /* get_quote */
+#define OG_CAP_PRICE_SUBSCRIPTION (1ull << 22) /* subscribe_prices + sink.on_quote */
+#define OG_CAP_NATIVE_GTT (1ull << 23)
+#define OG_CAP_PARTIAL_FILLS (1ull << 24)
+#define OG_CAP_PUSH_EVENTS (1ull << 25) /* pushes order updates and fills through the sink */
+
+/* ---- records ----------------------------------------------------------------------------------
+ * Times are Unix epoch nanoseconds (UTC). Records begin with their size so they can grow. */
+
+/* An order as the host asks a broker to place it. */
+typedef struct og_order_request {
+    uint32_t size;
+    og_str client_order_id; /* unique per account; the broker should send it to the venue */
+    og_str account_id;
+    og_str symbol;
+    og_str exchange;
+    og_side side;
+    og_order_type order_type;
+    og_tif time_in_force;
+    og_decimal quantity;
+    og_opt_decimal price;
+    og_opt_decimal trigger_price;
+    og_str product;
+    og_str tag;
+    og_str extra_json; /* the client's `extra` object, JSON text, passed through untouched */
+} og_order_request;
+
+/* A modification: only the fields with has_* set change. */
+typedef struct og_modify_request {
+    uint32_t size;
+    og_str broker_order_id;
+    og_str client_order_id;
+    og_str account_id;
+    int32_t has_quantity;
+    og_decimal quantity;
+    og_opt_decimal price; /* has_value=0: unchanged */
+    og_opt_decimal trigger_price;
+    og_order_type order_type;  /* 0: unchanged */
+    og_tif time_in_force;      /* 0: unchanged */
+} og_modify_request;
+
+/* What a broker knows about one order: the answer to place/modify/cancel/status, and the payload
+ * of a pushed order update. */
+typedef struct og_order_report {
+    uint32_t size;
+    og_str broker_order_id;
+    og_str client_order_id;
+    og_str account_id;
+    og_str symbol;
+    og_str exchange;
+    og_side side;
+    og_order_type order_type;
+    og_tif time_in_force;
+    og_order_status status;
+    og_decimal quantity;
+    og_decimal filled_quantity;
+    og_opt_decimal price;
+    og_opt_decimal trigger_price;
+    og_opt_decimal average_fill_price;
+    og_str reject_reason;
+    int64_t updated_at_ns;
+} og_order_report;
+
+/* One execution. broker_trade_id is unique per broker instance and is how fills are de-duplicated. */
+typedef struct og_fill {
+    uint32_t size;
+    og_str broker_trade_id;
+    og_str broker_order_id;
+    og_str client_order_id;
+    og_str account_id;
+    og_str symbol;
+    og_str exchange;
+    og_side side;
+    og_decimal quantity;
+    og_decimal price;
+    og_decimal fee;
+    int64_t executed_at_ns;
+} og_fill;
+
+typedef struct og_position {
+    uint32_t size;
+    og_str account_id;
+    og_str symbol;
+    og_str exchange;
+    og_decimal quantity; /* signed: short < 0 */
+    og_decimal average_price;
+} og_position;
+
+typedef struct og_account {
+    uint32_t size;
+    og_str account_id;
+    og_str currency;
+    og_decimal cash;
+    og_decimal buying_power;
+    og_decimal equity;
+    og_decimal margin_used;
+    og_str status;
+    int64_t updated_at_ns;
+} og_account;
+
+typedef struct og_quote {
+    uint32_t size;
+    og_str symbol;
+    og_str exchange;
+    og_decimal last;
+    og_opt_decimal bid;
+    og_opt_decimal ask;
+    int64_t at_ns;
+} og_quote;
+
+typedef struct og_instrument {
+    og_str symbol;
+    og_str exchange;
+} og_instrument;
+
+/* ---- host services (given once to the entry; valid until the library is unloaded) ------------ */
+
+typedef struct og_host_services {
+    uint32_t size;
+    uint32_t host_abi_major;
+    uint32_t host_abi_minor;
+    void* ctx;
+    /* A log line attributed to the plugin. Any thread. Never pass secrets. */
+    void (*log)(void* ctx, og_log_level level, og_str message);
+    /* Wall-clock time, Unix epoch ns. Tests may inject a clock here. Any thread. */
+    int64_t (*now_ns)(void* ctx);
+} og_host_services;
+
+/* ---- event sink (given to a broker instance at create; valid until its `stop` returns) -------- *
+ * Callable from any plugin thread, concurrently. The host copies what it needs before returning;
+ * it never calls back into the plugin from inside a sink call. */
+typedef struct og_event_sink {
+    uint32_t size;
+    void* ctx;
+    void (*on_order_update)(void* ctx, const og_order_report* report);
+    void (*on_fill)(void* ctx, const og_fill* fill);
+    void (*on_quote)(void* ctx, const og_quote* quote);
+    /* connected = 1 / 0; detail says why (no secrets). */
+    void (*on_connection)(void* ctx, int32_t connected, og_str detail);
+} og_event_sink;
+
+/* ---- result sink (given to one call; used only before that call returns) ---------------------- *
+ * Query results arrive here, one callback per item; a callback left NULL by the host means the
+ * host does not want that kind of item. */
+typedef struct og_result_sink {
+    uint32_t size;
+    void* ctx;
+    void (*on_order)(void* ctx, const og_order_report* report);
+    void (*on_fill)(void* ctx, const og_fill* fill);
+    void (*on_position)(void* ctx, const og_position* position);
+    void (*on_account)(void* ctx, const og_account* account);
+    void (*on_quote)(void* ctx, const og_quote* quote);
+} og_result_sink;
+
+/* ---- the broker table ------------------------------------------------------------------------
+ * Every function returns an og_status and, on failure, may write a message into `err`.
+ * place/modify/cancel report the resulting order through `out->on_order` exactly once on OG_OK
+ * (and may on OG_REJECTED, with the reject reason). `timeout_ms` is the host's deadline for the
+ * whole call: when it passes before anything was sent, return OG_TIMEOUT; when it passes after the
+ * request left, return OG_UNKNOWN_OUTCOME — never resend on your own. */
+typedef struct og_broker_vtable {
+    uint32_t size;
+    /* Creates an instance from its configuration. `sink` stays valid until stop() returns. */
+    og_status (*create)(const og_kv* config, size_t config_count, const og_event_sink* sink,
+                        void** instance, og_error* err);
+    /* Starts background work (connections, threads). Events may flow once it returns OG_OK. */
+    og_status (*start)(void* instance, og_error* err);
+    /* Stops every plugin thread. After it returns the plugin never calls the sink again. */
+    og_status (*stop)(void* instance, og_error* err);
+    /* Frees the instance. Called after stop(), with no other call in flight. */
+    void (*destroy)(void* instance);
+
+    og_status (*place_order)(void* instance, const og_order_request* request, int64_t timeout_ms,
+                             const og_result_sink* out, og_error* err);
+    og_status (*modify_order)(void* instance, const og_modify_request* request, int64_t timeout_ms,
+                              const og_result_sink* out, og_error* err);
+    og_status (*cancel_order)(void* instance, og_str account_id, og_str broker_order_id,
+                              og_str client_order_id, int64_t timeout_ms,
+                              const og_result_sink* out, og_error* err);
+    /* Status by broker id, or (broker_order_id empty) by client order id. OG_NOT_FOUND when the
+     * venue answered that it has no such order. */
+    og_status (*get_order)(void* instance, og_str account_id, og_str broker_order_id,
+                           og_str client_order_id, const og_result_sink* out, og_error* err);
+    /* open_only = 1: every open order; 0: every order updated at or after since_ns. */
+    og_status (*list_orders)(void* instance, og_str account_id, int32_t open_only, int64_t since_ns,
+                             const og_result_sink* out, og_error* err);
+    og_status (*list_fills)(void* instance, og_str account_id, int64_t since_ns,
+                            const og_result_sink* out, og_error* err);
+    og_status (*get_positions)(void* instance, og_str account_id, const og_result_sink* out,
+                               og_error* err);
+    og_status (*get_account)(void* instance, og_str account_id, const og_result_sink* out,
+                             og_error* err);
+    og_status (*get_quote)(void* instance, og_str symbol, og_str exchange,
+                           const og_result_sink* out, og_error* err);
+    /* Replaces the set of instruments whose prices are pushed through sink.on_quote. */
+    og_status (*subscribe_prices)(void* instance, const og_instrument* instruments, size_t count,
+                                  og_error* err);
+    /* Native cancel of every open order of an account (OG_CAP_CANCEL_ALL); may be NULL. */
+    og_status (*cancel_all)(void* instance, og_str account_id, int64_t timeout_ms,
+                            const og_result_sink* out, og_error* err);
+} og_broker_vtable;
+
+/* ---- storage records -------------------------------------------------------------------------- */
+
+typedef int32_t og_event_source;
+enum { OG_SOURCE_API = 1, OG_SOURCE_BROKER = 2, OG_SOURCE_RECONCILIATION = 3, OG_SOURCE_GTT = 4 };
+
+/* An order as the host stores it. `version` starts at 1 and grows by one with every change; it
+ * equals the seq of the order's latest event. */
+typedef struct og_order_record {
+    uint32_t size;
+    og_str id; /* "ord_<ulid>" */
+    og_str client_order_id;
+    og_str broker; /* broker instance name */
+    og_str broker_order_id;
+    og_str account_id;
+    og_str symbol;
+    og_str exchange;
+    og_side side;
+    og_order_type order_type;
+    og_tif time_in_force;
+    og_order_status status;
+    og_decimal quantity;
+    og_decimal filled_quantity;
+    og_opt_decimal price;
+    og_opt_decimal trigger_price;
+    og_opt_decimal average_fill_price;
+    og_str product;
+    og_str reject_reason;
+    og_str tag;
+    og_str extra_json;
+    int64_t created_at_ns;
+    int64_t updated_at_ns;
+    int64_t version;
+} og_order_record;
+
+/* One entry of an order's append-only audit trail. */
+typedef struct og_order_event {
+    uint32_t size;
+    og_str order_id;
+    int64_t seq;                 /* 1, 2, … per order */
+    og_order_status from_status; /* 0 for the first event */
+    og_order_status to_status;
+    og_event_source source;
+    og_str reason;
+    og_str request_id;
+    og_str broker_order_id;
+    og_decimal filled_quantity;
+    int32_t emulated;
+    int64_t at_ns;
+} og_order_event;
+
+typedef struct og_fill_record {
+    uint32_t size;
+    og_str id; /* "trd_<ulid>" */
+    og_str order_id;
+    og_str broker;
+    og_str broker_trade_id; /* unique per broker instance */
+    og_str account_id;
+    og_str symbol;
+    og_str exchange;
+    og_side side;
+    og_decimal quantity;
+    og_decimal price;
+    og_decimal fee;
+    int64_t executed_at_ns;
+} og_fill_record;
+
+typedef struct og_gtt_record {
+    uint32_t size;
+    og_str id; /* "gtt_<ulid>" */
+    og_str account_id;
+    og_str symbol;
+    og_str exchange;
+    og_str status;        /* ACTIVE, TRIGGERED, CANCELLED, EXPIRED, REJECTED */
+    og_str body_json;     /* type, triggers, orders: the host's document, stored as given */
+    int64_t expires_at_ns; /* 0: none */
+    int64_t created_at_ns;
+    int64_t updated_at_ns;
+    int64_t version;
+} og_gtt_record;
+
+typedef struct og_recon_run {
+    uint32_t size;
+    og_str id;
+    og_str broker;
+    og_str status;      /* e.g. RUNNING, OK, DRIFT, FAILED */
+    og_str report_json; /* the host's report document */
+    int64_t started_at_ns;
+    int64_t finished_at_ns;
+} og_recon_run;
+
+/* ---- storage writes: one batch is one transaction ---------------------------------------------
+ * Every op gets its own result (OG_OK or OG_CONFLICT); a conflict writes nothing for that op and
+ * does not abort the batch. Any other failure rolls the whole batch back and is returned by
+ * write_batch itself. */
+typedef int32_t og_write_kind;
+enum {
+    /* Insert `order` and its first `event`. Conflict: the account already has this
+     * client_order_id (or the id exists). */
+    OG_WRITE_INSERT_ORDER = 1,
+    /* Update `order` (every mutable field) where its stored version == expected_version, and
+     * append `event`. Conflict: version mismatch or no such order. */
+    OG_WRITE_UPDATE_ORDER = 2,
+    /* Insert `fill`. Conflict: (broker, broker_trade_id) exists. */
+    OG_WRITE_INSERT_FILL = 3,
+    /* Insert or update `gtt` (update only where stored version == expected_version). */
+    OG_WRITE_UPSERT_GTT = 4,
+    /* Insert or update `recon_run` by id. */
+    OG_WRITE_UPSERT_RECON_RUN = 5
+};
+
+/* Skip this op (result OG_CONFLICT) when the op before it in the batch conflicted: lets a fill and
+ * the order update it causes land together or not at all. */
+#define OG_WRITE_FLAG_REQUIRES_PREVIOUS 1u
+
+typedef struct og_write_op {
+    uint32_t size;
+    og_write_kind kind;
+    uint32_t flags;
+    int64_t expected_version;
+    const og_order_record* order;
+    const og_order_event* event;
+    const og_fill_record* fill;
+    const og_gtt_record* gtt;
+    const og_recon_run* recon_run;
+} og_write_op;
+
+/* ---- storage queries ---------------------------------------------------------------------------
+ * Lists are ordered by id (ids sort by creation time), oldest first unless `descending`, and
+ * paginated by an opaque cursor: the plugin returns at most `limit` rows and, when more remain,
+ * a next cursor through on_cursor. */
+typedef struct og_order_query {
+    uint32_t size;
+    const og_str* account_ids; /* NULL/0: every account */
+    size_t account_count;
+    og_order_status status;    /* 0: any */
+    int32_t open_only;         /* 1: every non-terminal status */
+    og_str symbol;             /* empty: any */
+    og_str broker;             /* empty: any */
+    int64_t since_ns;          /* created at or after; 0: any */
+    og_str cursor;
+    uint32_t limit;
+    int32_t descending;
+} og_order_query;
+
+typedef struct og_fill_query {
+    uint32_t size;
+    const og_str* account_ids;
+    size_t account_count;
+    og_str order_id; /* empty: any */
+    int64_t since_ns;
+    og_str cursor;
+    uint32_t limit;
+    int32_t descending;
+} og_fill_query;
+
+typedef struct og_storage_sink {
+    uint32_t size;
+    void* ctx;
+    void (*on_order)(void* ctx, const og_order_record* order);
+    void (*on_event)(void* ctx, const og_order_event* event);
+    void (*on_fill)(void* ctx, const og_fill_record* fill);
+    void (*on_gtt)(void* ctx, const og_gtt_record* gtt);
+    void (*on_recon_run)(void* ctx, const og_recon_run* run);
+    void (*on_cursor)(void* ctx, og_str next_cursor);
+} og_storage_sink;
+
+typedef struct og_storage_vtable {
+    uint32_t size;
+    og_status (*create)(const og_kv* config, size_t config_count, void** instance, og_error* err);
+    void (*destroy)(void* instance);
+    /* Applies pending schema migrations (idempotent; safe with several hosts starting at once).
+     * Writes the schema version reached into *version. */
+    og_status (*migrate)(void* instance, int64_t* version, og_error* err);
+    /* OG_OK when the store answers; OG_UNAVAILABLE otherwise. Cheap: used by /health/ready. */
+    og_status (*ping)(void* instance, og_error* err);
+    og_status (*write_batch)(void* instance, const og_write_op* ops, size_t count,
+                             og_status* results, og_error* err);
+
+    /* Single reads: OG_NOT_FOUND when absent. An empty account_id matches any account. */
+    og_status (*get_order)(void* instance, og_str order_id, const og_storage_sink* out,
+                           og_error* err);
+    og_status (*get_order_by_client_id)(void* instance, og_str account_id, og_str client_order_id,
+                                        const og_storage_sink* out, og_error* err);
+    og_status (*get_order_by_broker_id)(void* instance, og_str broker, og_str broker_order_id,
+                                        const og_storage_sink* out, og_error* err);
+    og_status (*list_orders)(void* instance, const og_order_query* query,
+                             const og_storage_sink* out, og_error* err);
+    /* Events of one order, seq ascending, from after_seq (0: from the first). */
+    og_status (*list_events)(void* instance, og_str order_id, int64_t after_seq, uint32_t limit,
+                             const og_storage_sink* out, og_error* err);
+    og_status (*list_fills)(void* instance, const og_fill_query* query,
+                            const og_storage_sink* out, og_error* err);
+    og_status (*get_gtt)(void* instance, og_str gtt_id, const og_storage_sink* out, og_error* err);
+    /* GTTs of the given accounts (NULL/0: all), by id; active_only = 1 keeps status ACTIVE. */
+    og_status (*list_gtts)(void* instance, const og_str* account_ids, size_t account_count,
+                           int32_t active_only, og_str cursor, uint32_t limit,
+                           const og_storage_sink* out, og_error* err);
+    /* The latest runs, newest first. */
+    og_status (*list_recon_runs)(void* instance, og_str broker, og_str cursor, uint32_t limit,
+                                 const og_storage_sink* out, og_error* err);
+} og_storage_vtable;
+
+/* ---- the descriptor and the entry ----------------------------------------------------------- */
+
+typedef struct og_plugin_descriptor {
+    uint32_t size;
+    uint32_t abi_major; /* OG_ABI_MAJOR the plugin was built against */
+    uint32_t abi_minor;
+    og_kind kind;
+    og_str name;
+    og_str version;       /* the plugin's own release version */
+    og_str sdk_version;   /* the SDK release it was built with */
+    uint64_t capabilities; /* OG_CAP_* for a broker; 0 for storage */
+    /* og_broker_vtable* for OG_KIND_BROKER, og_storage_vtable* for OG_KIND_STORAGE. */
+    const void* vtable;
+} og_plugin_descriptor;
+
+/* The one exported entry. The host calls it once after loading, with its own ABI version and its
+ * services, and checks the descriptor (major, minor, kind, table size) before calling anything
+ * else. It must not start threads or do I/O. Returns NULL when the plugin refuses the host. */
+typedef const og_plugin_descriptor* og_plugin_entry_fn(uint32_t host_abi_major,
+                                                       uint32_t host_abi_minor,
+                                                       const og_host_services* services);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* ORDERGATE_PLUGIN_ABI_H */
