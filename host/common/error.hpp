@@ -42,6 +42,8 @@ enum class ErrorCode {
     StorageUnavailable,
     IdempotencyUnavailable,
     AuthUnavailable,
+    ResumeTooOld,         // a since_seq older than the event log retains
+    EventLogUnsupported,  // the storage plugin keeps no event log (ABI 1.4)
 };
 
 // "VALIDATION_FAILED", … as the contract spells them.
@@ -114,6 +116,8 @@ inline std::string_view code_name(ErrorCode code) {
         case ErrorCode::StorageUnavailable: return "STORAGE_UNAVAILABLE";
         case ErrorCode::IdempotencyUnavailable: return "IDEMPOTENCY_UNAVAILABLE";
         case ErrorCode::AuthUnavailable: return "AUTH_UNAVAILABLE";
+        case ErrorCode::ResumeTooOld: return "RESUME_TOO_OLD";
+        case ErrorCode::EventLogUnsupported: return "EVENT_LOG_UNSUPPORTED";
     }
     return "INTERNAL";
 }

@@ -68,6 +68,8 @@ int status_of(ErrorCode code) {
         case ErrorCode::StorageUnavailable:
         case ErrorCode::IdempotencyUnavailable:
         case ErrorCode::AuthUnavailable: return 503;
+        case ErrorCode::ResumeTooOld: return 410;
+        case ErrorCode::EventLogUnsupported: return 501;
     }
     return 500;
 }
@@ -102,6 +104,8 @@ std::string_view title_of(ErrorCode code) {
         case ErrorCode::StorageUnavailable: return "Storage unavailable";
         case ErrorCode::IdempotencyUnavailable: return "Idempotency store unavailable";
         case ErrorCode::AuthUnavailable: return "Authentication unavailable";
+        case ErrorCode::ResumeTooOld: return "Resume point too old";
+        case ErrorCode::EventLogUnsupported: return "No event log";
     }
     return "Internal error";
 }

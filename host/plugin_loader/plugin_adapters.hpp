@@ -213,6 +213,12 @@ public:
     bool lease_acquire(const std::string& name, const std::string& holder, int64_t now_ns,
                        int64_t ttl_ns) override;
     void lease_release(const std::string& name, const std::string& holder) override;
+    // appended in ABI 1.4 (event log); Unsupported for an older plugin (or a NULL slot). Internal
+    // when entries come back out of seq order, of another account, or over the limit.
+    AccountEventPage list_account_events(const std::string& account_id, int64_t after_seq,
+                                         uint32_t limit) override;
+    uint64_t prune_account_events(int64_t before_ns, uint32_t limit) override;
+    std::vector<AccountEvent> wait_account_events(std::chrono::milliseconds timeout) override;
 
     const PluginLibrary& library() const { return *library_; }
 

@@ -136,12 +136,32 @@ CREATE TABLE leases (
 );
 )sql";
 
+// The per-account event log (ABI 1.4). account_seq holds each account's counter: a seq is the
+// counter plus one, taken inside the write transaction (SQLite has one writer), so seq order is
+// commit order; pruning deletes entries, never counters, so a seq is never reused.
+constexpr const char* kV6AccountEvents = R"sql(
+CREATE TABLE account_seq (
+    account_id TEXT    NOT NULL PRIMARY KEY,
+    last_seq   INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE account_events (
+    account_id TEXT    NOT NULL,
+    seq        INTEGER NOT NULL,
+    topic      TEXT    NOT NULL,
+    data_json  TEXT    NOT NULL,
+    at_ns      INTEGER NOT NULL,
+    PRIMARY KEY (account_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX account_events_at ON account_events (at_ns);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "orders, order_events, fills, gtts, recon_runs", kV1Tables},
     {2, "indexes for lookups and listings", kV2Indexes},
     {3, "order_events is append-only", kV3AppendOnlyEvents},
     {4, "idempotency_keys", kV4IdempotencyKeys},
     {5, "leases", kV5Leases},
+    {6, "account_seq, account_events", kV6AccountEvents},
 };
 
 }  // namespace

@@ -106,6 +106,10 @@ public:
     bool lease_acquire(const std::string& name, const std::string& holder, int64_t now_ns,
                        int64_t ttl_ns) override;
     void lease_release(const std::string& name, const std::string& holder) override;
+    // ABI 1.4 (event log). No wait_account_events: SQLite has one writer host.
+    AccountEventPage list_account_events(const std::string& account_id, int64_t after_seq,
+                                         uint32_t limit) override;
+    uint64_t prune_account_events(int64_t before_ns, uint32_t limit) override;
 
     // Migrates only up to `version` (tests of migrating an older database).
     int64_t migrate_to(int64_t version);

@@ -420,8 +420,10 @@ TEST(SdkAbi, TableSizesPerMinor) {
     EXPECT_EQ(abi::broker_table_size_for_minor(9), sizeof(og_broker_vtable));
     EXPECT_EQ(abi::storage_table_size_for_minor(1), abi::kStorageTableSize_1_0);
     EXPECT_EQ(abi::storage_table_size_for_minor(2), abi::kStorageTableSize_1_2);
-    EXPECT_EQ(abi::storage_table_size_for_minor(3), sizeof(og_storage_vtable));
-    EXPECT_EQ(OG_ABI_MINOR, 3);
+    EXPECT_EQ(abi::storage_table_size_for_minor(3), abi::kStorageTableSize_1_3);
+    EXPECT_EQ(abi::storage_table_size_for_minor(4), sizeof(og_storage_vtable));
+    EXPECT_EQ(abi::storage_table_size_for_minor(9), sizeof(og_storage_vtable));
+    EXPECT_EQ(OG_ABI_MINOR, 4);
 }
 
 TEST(SdkDecimal, ParseWithDefaultOptionsStillWorks) {

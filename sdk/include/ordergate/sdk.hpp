@@ -218,6 +218,22 @@ public:
                                int64_t ttl_ns);
     // Deletes lease `name` when `holder` holds it; otherwise does nothing.
     virtual void lease_release(const std::string& name, const std::string& holder);
+
+    // ---- appended in ABI 1.4 (event log; see og_storage_vtable's list_account_events) -------
+    // write_batch takes WriteKind::AppendEvent ops (a plugin with the event log assigns seq at
+    // commit from a counter row per account). The defaults throw Error(Unsupported): the host
+    // then has no event log and says so.
+    //
+    // Entries of `account_id` after `after_seq`, at most `limit`, with the account's oldest
+    // retained and last assigned seq.
+    virtual AccountEventPage list_account_events(const std::string& account_id, int64_t after_seq,
+                                                 uint32_t limit);
+    // Deletes at most `limit` (0: any) entries with at_ns < before_ns; returns how many.
+    virtual uint64_t prune_account_events(int64_t before_ns, uint32_t limit);
+    // Waits up to `timeout` for commits of entries by any host sharing the store; returns a
+    // notice (account_id, seq) per commit learnt of, empty on a timeout. The default throws
+    // Unsupported: one host writes the store, and its own commits are all there is.
+    virtual std::vector<AccountEvent> wait_account_events(std::chrono::milliseconds timeout);
 };
 
 }  // namespace ordergate::sdk
