@@ -41,6 +41,10 @@ class Reconciler;
 namespace ordergate::positions {
 class PositionBook;
 }
+namespace ordergate::stream {
+class EventLog;
+class StreamHub;
+}
 
 namespace ordergate::api {
 
@@ -71,6 +75,13 @@ struct ApiDeps {
     std::function<std::vector<std::string>()> plugins;
     // GET /api/v1/reconciliation, POST /api/v1/reconciliation/run (null: reconciliation off).
     reconcile::Reconciler* reconciler = nullptr;
+    // GET /api/v1/events (null: the storage plugin keeps no event log; the route answers 501
+    // EVENT_LOG_UNSUPPORTED).
+    stream::EventLog* event_log = nullptr;
+    // GET /api/v1/stream (null: no stream).
+    stream::StreamHub* stream = nullptr;
+    // Why there is no event log (for the problem detail), when event_log is null.
+    std::string event_log_absent_reason;
 };
 
 class Api {

@@ -23,6 +23,9 @@ OG_API_HANDLER(modify);
 OG_API_HANDLER(cancel);
 OG_API_HANDLER(cancel_all);
 OG_API_HANDLER(events);
+// the account event log
+OG_API_HANDLER(account_events);
+OG_API_HANDLER(stream);
 // account state
 OG_API_HANDLER(positions);
 OG_API_HANDLER(trades);

@@ -63,6 +63,15 @@ bool match(std::string_view pattern, std::string_view path,
     return true;
 }
 
+// The `token` query parameter ("" when absent or malformed; the handler checks the query).
+std::string query_token(const Request& req) {
+    std::vector<std::pair<std::string, std::string>> items;
+    if (!http::parse_query(req.query, &items)) return "";
+    for (const auto& [k, v] : items)
+        if (k == "token") return v;
+    return "";
+}
+
 }  // namespace
 
 struct Api::Impl {
@@ -71,6 +80,9 @@ struct Api::Impl {
         const char* pattern;  // "/api/v1/orders/{id}"
         Access access;
         handlers::Handler handler;
+        // The token may come as a `token` query parameter (browsers cannot set headers on a
+        // WebSocket upgrade).
+        bool token_in_query = false;
     };
     Context cx;
     std::vector<Route> routes;
@@ -91,6 +103,8 @@ struct Api::Impl {
             {"PUT", "/api/v1/orders/{id}", Access::Write, &modify},
             {"DELETE", "/api/v1/orders/{id}", Access::Write, &cancel},
             {"GET", "/api/v1/orders/{id}/events", Access::Read, &events},
+            {"GET", "/api/v1/events", Access::Read, &account_events},
+            {"GET", "/api/v1/stream", Access::Read, &stream, true},
             {"GET", "/api/v1/positions", Access::Read, &positions},
             {"GET", "/api/v1/trades", Access::Read, &trades},
             {"GET", "/api/v1/accounts", Access::Read, &accounts},
@@ -133,7 +147,8 @@ struct Api::Impl {
         const auth::Principal* principal = &operator_principal;
         std::optional<auth::Principal> authed;
         if (needs_auth(cx, found->access)) {
-            authed = authenticate(cx, req, res);
+            authed = found->token_in_query ? authenticate_with_token(cx, req, query_token(req), res)
+                                           : authenticate(cx, req, res);
             if (!authed) return;
             principal = &*authed;
             if (!admit(cx, req, res, found->access, *principal)) return;
