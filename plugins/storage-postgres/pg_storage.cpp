@@ -574,7 +574,6 @@ std::vector<Status> PgStorage::write_batch(const std::vector<WriteOp>& ops) {
             }
             c.ensure_prepared("og_update_order_after_fill", sql_->update_order_after_fill,
                               "prepare write");
-            c.ensure_prepared("og_append_event", sql_->append_event, "prepare write");
             return run_batch(c, ops);
         } catch (const LostBeforeCommit& lost) {
             c.mark_broken();
