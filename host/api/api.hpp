@@ -44,6 +44,10 @@ class Reconciler;
 namespace ordergate::positions {
 class PositionBook;
 }
+namespace ordergate::stream {
+class EventLog;
+class StreamHub;
+}
 
 namespace ordergate::api {
 
@@ -85,6 +89,13 @@ struct ApiDeps {
     reconcile::Reconciler* reconciler = nullptr;
     // /api/v1/gtt (null: GTT off, its routes answer 404).
     gtt::GttService* gtt = nullptr;
+    // GET /api/v1/events (null: the storage plugin keeps no event log; the route answers 501
+    // EVENT_LOG_UNSUPPORTED).
+    stream::EventLog* event_log = nullptr;
+    // GET /api/v1/stream (null: no stream).
+    stream::StreamHub* stream = nullptr;
+    // Why there is no event log (for the problem detail), when event_log is null.
+    std::string event_log_absent_reason;
 };
 
 class Api {

@@ -29,6 +29,9 @@ OG_API_HANDLER(list_gtts);
 OG_API_HANDLER(get_gtt);
 OG_API_HANDLER(modify_gtt);
 OG_API_HANDLER(delete_gtt);
+// the account event log
+OG_API_HANDLER(account_events);
+OG_API_HANDLER(stream);
 // account state
 OG_API_HANDLER(positions);
 OG_API_HANDLER(trades);

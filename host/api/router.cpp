@@ -61,6 +61,15 @@ Match match(std::string_view pattern, std::string_view path,
     return Match::Yes;
 }
 
+// The `token` query parameter ("" when absent or malformed; the handler checks the query).
+std::string query_token(const Request& req) {
+    std::vector<std::pair<std::string, std::string>> items;
+    if (!http::parse_query(req.query, &items)) return "";
+    for (const auto& [k, v] : items)
+        if (k == "token") return v;
+    return "";
+}
+
 }  // namespace
 
 struct Api::Impl {
@@ -69,6 +78,9 @@ struct Api::Impl {
         const char* pattern;  // "/api/v1/orders/{id}"
         Access access;
         handlers::Handler handler;
+        // The token may come as a `token` query parameter (browsers cannot set headers on a
+        // WebSocket upgrade).
+        bool token_in_query = false;
     };
     Context cx;
     std::vector<Route> routes;
@@ -95,6 +107,8 @@ struct Api::Impl {
             {"GET", "/api/v1/gtt/{id}", Access::Read, &get_gtt},
             {"PUT", "/api/v1/gtt/{id}", Access::Write, &modify_gtt},
             {"DELETE", "/api/v1/gtt/{id}", Access::Write, &delete_gtt},
+            {"GET", "/api/v1/events", Access::Read, &account_events},
+            {"GET", "/api/v1/stream", Access::Read, &stream, true},
             {"GET", "/api/v1/positions", Access::Read, &positions},
             {"GET", "/api/v1/trades", Access::Read, &trades},
             {"GET", "/api/v1/accounts", Access::Read, &accounts},
@@ -145,7 +159,8 @@ struct Api::Impl {
         const auth::Principal* principal = &operator_principal;
         std::optional<auth::Principal> authed;
         if (needs_auth(cx, found->access)) {
-            authed = authenticate(cx, req, res);
+            authed = found->token_in_query ? authenticate_with_token(cx, req, query_token(req), res)
+                                           : authenticate(cx, req, res);
             if (!authed) return;
             principal = &*authed;
             if (!admit(cx, req, res, found->access, *principal)) return;

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "api/api.hpp"
+#include "api/wire.hpp"
 #include "auth/authenticator.hpp"
 #include "auth/rate_limiter.hpp"
 #include "http/server.hpp"
@@ -28,6 +29,8 @@
 #include "gtt/gtt_service.hpp"
 #include "reconcile/reconciler.hpp"
 #include "risk/risk_checker.hpp"
+#include "stream/event_log.hpp"
+#include "stream/stream_hub.hpp"
 
 namespace ordergate::app {
 
@@ -165,6 +168,9 @@ struct Gateway::Impl {
     std::unique_ptr<idempotency::IdempotencyStore> idempotency;
     std::unique_ptr<auth::Authenticator> authenticator;
     std::unique_ptr<auth::RateLimiter> rate_limiter;
+    std::unique_ptr<stream::EventLog> event_log;  // null: the storage keeps none (ABI < 1.4)
+    std::string event_log_absent;                 // why, when null
+    std::unique_ptr<stream::StreamHub> stream;    // with the event log
     std::unique_ptr<orders::OrderService> orders;
     std::unique_ptr<reconcile::Reconciler> reconciler;
     std::unique_ptr<gtt::GttService> gtt;
@@ -311,6 +317,41 @@ void Gateway::start() {
     // Recover first: positions are rebuilt from stored fills, then the events the brokers pushed
     // meanwhile (kept by the relay) are applied on top, once.
     g.orders->recover();
+    // The event log is attached before broker events flow: every fill from here on gets its
+    // entries, and the log's positions start from the recovered ones.
+    std::string no_log;
+    if (stream::EventLog::supported(*g.storage, &no_log)) {
+        stream::Renderers r;
+        r.order = [](const OrderRecord& o) { return api::order_json(o); };
+        r.fill = [](const FillRecord& f) {
+            std::string s;
+            json::Writer w(&s);
+            api::write_fill(w, f);
+            return s;
+        };
+        r.position = [](const positions::PositionView& p) {
+            std::string s;
+            json::Writer w(&s);
+            api::write_position(w, p);
+            return s;
+        };
+        stream::EventLogOptions lo;
+        lo.retention = std::chrono::hours(cfg.stream.retention_hours);
+        g.event_log = std::make_unique<stream::EventLog>(*g.storage, std::move(r), system_clock(),
+                                                         lo);
+        g.event_log->seed_positions(*g.positions);
+        g.orders->set_journal(g.event_log.get());
+        g.event_log->start_retention();
+        spdlog::info("event=event_log status=on retention_hours={}", cfg.stream.retention_hours);
+    } else {
+        g.event_log_absent = "the storage plugin " + g.storage_lib->info().name + " (ABI " +
+                             std::to_string(g.storage_lib->info().abi_major) + "." +
+                             std::to_string(g.storage_lib->info().abi_minor) +
+                             ") keeps no event log; it needs ABI 1.4";
+        spdlog::warn("event=event_log status=off detail=\"{}; /api/v1/events and /api/v1/stream "
+                     "answer 501\"",
+                     g.event_log_absent);
+    }
     g.relay.set(g.orders.get());
 
     // Idempotency.
@@ -433,6 +474,21 @@ void Gateway::start() {
     deps.readiness = [&g] { return g.readiness(); };
     deps.reconciler = g.reconciler.get();
     deps.gtt = g.gtt.get();
+    deps.event_log = g.event_log.get();
+    if (g.event_log) {
+        stream::StreamOptions sopt;
+        sopt.queue_limit = static_cast<size_t>(cfg.stream.queue_limit);
+        sopt.ping_interval = std::chrono::seconds(cfg.stream.ping_seconds);
+        sopt.idle_close = std::chrono::seconds(cfg.stream.idle_close_seconds);
+        sopt.max_clients = static_cast<size_t>(cfg.stream.max_clients);
+        orders::OrderService* svc = g.orders.get();
+        g.stream = std::make_unique<stream::StreamHub>(
+            *g.event_log, *g.storage,
+            [svc](const std::string& account) { return !svc->broker_of(account).empty(); }, sopt);
+        g.stream->start();
+        deps.stream = g.stream.get();
+    }
+    deps.event_log_absent_reason = g.event_log_absent;
     deps.plugins = [&g] {
         std::vector<std::string> items;
         for (const auto& [path, lib] : g.libraries)
@@ -496,8 +552,13 @@ void Gateway::stop() {
     g.server.reset();
     g.api.reset();
     g.reconciler.reset();
+    if (g.stream) g.stream->stop();
+    if (g.orders) g.orders->set_journal(nullptr);
+    if (g.event_log) g.event_log->stop();
     g.gtt.reset();
     g.orders.reset();
+    g.stream.reset();
+    g.event_log.reset();
     g.brokers.clear();
     g.storage.reset();
     spdlog::info("event=stopped");

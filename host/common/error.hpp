@@ -43,6 +43,8 @@ enum class ErrorCode {
     IdempotencyUnavailable,
     AuthUnavailable,
     DocsUnavailable,  // the Swagger UI files of /docs are not where the gateway looks
+    ResumeTooOld,         // a since_seq older than the event log retains
+    EventLogUnsupported,  // the storage plugin keeps no event log (ABI 1.4)
 };
 
 // "VALIDATION_FAILED", … as the contract spells them.
@@ -116,6 +118,8 @@ inline std::string_view code_name(ErrorCode code) {
         case ErrorCode::IdempotencyUnavailable: return "IDEMPOTENCY_UNAVAILABLE";
         case ErrorCode::AuthUnavailable: return "AUTH_UNAVAILABLE";
         case ErrorCode::DocsUnavailable: return "DOCS_UNAVAILABLE";
+        case ErrorCode::ResumeTooOld: return "RESUME_TOO_OLD";
+        case ErrorCode::EventLogUnsupported: return "EVENT_LOG_UNSUPPORTED";
     }
     return "INTERNAL";
 }

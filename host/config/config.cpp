@@ -133,6 +133,7 @@ class Parser {
     void read_idempotency(const Entry& e);
     void read_reconciliation(const Entry& e);
     void read_gtt(const Entry& e);
+    void read_stream(const Entry& e);
     void read_auth(const Entry& e);
     void read_logging(const Entry& e);
 
@@ -421,6 +422,27 @@ void Parser::read_gtt(const Entry& e) {
         else if (k.key == "max_price_age_seconds") g.max_price_age_seconds = int_value(k, 1, 86400);
         else if (k.key == "reload_seconds") g.reload_seconds = int_value(k, 1, 3600);
     }
+}
+
+void Parser::read_stream(const Entry& e) {
+    StreamConfig& s = cfg_.stream;
+    for (const Entry& k : entries(e, {"retention_hours", "queue_limit", "ping_seconds",
+                                      "idle_close_seconds", "max_clients"})) {
+        if (k.key == "retention_hours") {
+            s.retention_hours = int_value(k, 1, int64_t{366} * 24);
+        } else if (k.key == "queue_limit") {
+            s.queue_limit = int_value(k, 1, 1000000);
+        } else if (k.key == "ping_seconds") {
+            s.ping_seconds = int_value(k, 1, 3600);
+        } else if (k.key == "idle_close_seconds") {
+            s.idle_close_seconds = int_value(k, 2, 86400);
+        } else if (k.key == "max_clients") {
+            s.max_clients = int_value(k, 1, 100000);
+        }
+    }
+    if (s.idle_close_seconds <= s.ping_seconds)
+        fail(e.where, "stream.idle_close_seconds",
+             "must be greater than stream.ping_seconds (a client answers pings)");
 }
 
 void Parser::read_reconciliation(const Entry& e) {
@@ -784,7 +806,7 @@ Config Parser::run(const std::string& text) {
     std::map<std::string, Entry> sections;
     for (Entry& e : entries(Entry{"", root, "", source_ + ":1"},
                             {"http", "plugin_dirs", "storage", "brokers", "accounts", "risk",
-                             "idempotency", "reconciliation", "gtt", "auth", "logging"}))
+                             "idempotency", "reconciliation", "gtt", "stream", "auth", "logging"}))
         sections[e.key] = std::move(e);
     auto section = [&](const char* name) -> const Entry* {
         auto it = sections.find(name);
@@ -805,6 +827,7 @@ Config Parser::run(const std::string& text) {
     if (auto* e = section("idempotency")) read_idempotency(*e);
     if (auto* e = section("reconciliation")) read_reconciliation(*e);
     if (auto* e = section("gtt")) read_gtt(*e);
+    if (auto* e = section("stream")) read_stream(*e);
     if (auto* e = section("auth")) read_auth(*e);
     if (auto* e = section("logging")) read_logging(*e);
 

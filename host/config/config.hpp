@@ -194,6 +194,15 @@ struct SecretsInfo {
     size_t config_service_values = 0;
 };
 
+// The per-account event log and the WebSocket stream (API.md "Streaming").
+struct StreamConfig {
+    int64_t retention_hours = 24 * 7;  // entries older than this are pruned (1 .. 8784)
+    int64_t queue_limit = 10000;       // events queued per client before it is closed with 4008
+    int64_t ping_seconds = 15;         // the server pings every so often
+    int64_t idle_close_seconds = 45;   // a connection silent for this long is closed
+    int64_t max_clients = 1000;        // connections at once; more are refused with 503
+};
+
 struct Config {
     std::string source_path;  // the file (or "<embedded configs/default.yaml>")
     HttpConfig http;
@@ -205,6 +214,7 @@ struct Config {
     IdempotencyConfig idempotency;
     ReconciliationConfig reconciliation;
     GttConfig gtt;
+    StreamConfig stream;
     AuthConfig auth;
     LoggingConfig logging;
     // Key paths whose values are secrets, never to be printed: "storage.settings.url",

@@ -71,6 +71,8 @@ int status_of(ErrorCode code) {
         case ErrorCode::IdempotencyUnavailable:
         case ErrorCode::AuthUnavailable:
         case ErrorCode::DocsUnavailable: return 503;
+        case ErrorCode::ResumeTooOld: return 410;
+        case ErrorCode::EventLogUnsupported: return 501;
     }
     return 500;
 }
@@ -106,6 +108,8 @@ std::string_view title_of(ErrorCode code) {
         case ErrorCode::IdempotencyUnavailable: return "Idempotency store unavailable";
         case ErrorCode::AuthUnavailable: return "Authentication unavailable";
         case ErrorCode::DocsUnavailable: return "API documentation unavailable";
+        case ErrorCode::ResumeTooOld: return "Resume point too old";
+        case ErrorCode::EventLogUnsupported: return "No event log";
     }
     return "Internal error";
 }

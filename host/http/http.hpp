@@ -4,8 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -31,11 +33,35 @@ struct Request {
     bool has_header(std::string_view name) const;
 };
 
+// A WebSocket connection (RFC 6455) the server handed over after an upgrade (Response::upgrade).
+// Poco stays in the server: this is all a handler sees. One thread may receive while another
+// sends; sends are serialised inside. Every call throws std::runtime_error once the connection
+// is broken. Destroying the session closes the socket.
+class WebSocketSession {
+public:
+    enum class Frame { Text, Binary, Ping, Pong, Close, Timeout };
+    virtual ~WebSocketSession() = default;
+    // Waits up to `timeout` for one frame; a text or binary payload goes into *payload.
+    virtual Frame receive(std::string* payload, std::chrono::milliseconds timeout) = 0;
+    virtual void send_text(std::string_view text) = 0;
+    virtual void send_ping() = 0;
+    virtual void send_pong(std::string_view payload) = 0;
+    // Sends a close frame (code and reason), then shuts the connection down.
+    virtual void close(int code, std::string_view reason) = 0;
+    // Ends the connection now, without a close frame (unblocks a receive or send elsewhere).
+    virtual void abort() = 0;
+};
+
 struct Response {
     int status = 200;
     std::string content_type = "application/json";
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
+
+    // Set with status 101 to accept a WebSocket upgrade: the server completes the handshake and
+    // hands the session over; the connection then leaves the HTTP server (the callback owns it
+    // and must return at once, running the session on threads of its own).
+    std::function<void(std::unique_ptr<WebSocketSession>)> upgrade;
 
     void set_header(std::string name, std::string value);
     // A JSON body with the given status.

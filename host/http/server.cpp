@@ -9,6 +9,8 @@
 #include <Poco/Net/TCPServer.h>
 #include <Poco/Net/TCPServerConnection.h>
 #include <Poco/Net/TCPServerConnectionFactory.h>
+#include <Poco/Buffer.h>
+#include <Poco/Net/WebSocket.h>
 #include <Poco/ThreadPool.h>
 #include <Poco/Timestamp.h>
 #include <spdlog/spdlog.h>
@@ -38,6 +40,88 @@ std::string lower(std::string s) {
     return s;
 }
 
+// The session of an upgraded connection, over Poco::Net::WebSocket.
+class PocoWebSocketSession final : public WebSocketSession {
+public:
+    explicit PocoWebSocketSession(Poco::Net::WebSocket ws) : ws_(std::move(ws)) {
+        // A client that stops reading must not hold a sender forever: its sends fail after this.
+        ws_.setSendTimeout(Poco::Timespan(10, 0));
+        ws_.setNoDelay(true);
+    }
+    ~PocoWebSocketSession() override {
+        try {
+            ws_.close();
+        } catch (const Poco::Exception& e) {
+            spdlog::debug("event=websocket_close_failed reason=\"{}\"", e.displayText());
+        }
+    }
+
+    Frame receive(std::string* payload, std::chrono::milliseconds timeout) override {
+        try {
+            ws_.setReceiveTimeout(Poco::Timespan(timeout.count() * 1000));
+            Poco::Buffer<char> buf(0);
+            int flags = 0;
+            int n = ws_.receiveFrame(buf, flags);
+            const int op = flags & Poco::Net::WebSocket::FRAME_OP_BITMASK;
+            if (n == 0 && flags == 0) return Frame::Close;  // the peer closed the TCP connection
+            payload->assign(buf.begin(), buf.size());
+            switch (op) {
+                case Poco::Net::WebSocket::FRAME_OP_TEXT: return Frame::Text;
+                case Poco::Net::WebSocket::FRAME_OP_PING: return Frame::Ping;
+                case Poco::Net::WebSocket::FRAME_OP_PONG: return Frame::Pong;
+                case Poco::Net::WebSocket::FRAME_OP_CLOSE: return Frame::Close;
+                default: return Frame::Binary;
+            }
+        } catch (const Poco::TimeoutException&) {
+            return Frame::Timeout;
+        } catch (const Poco::Exception& e) {
+            throw std::runtime_error("websocket receive: " + e.displayText());
+        }
+    }
+    void send_text(std::string_view text) override {
+        send(text, Poco::Net::WebSocket::FRAME_TEXT);
+    }
+    void send_ping() override {
+        send("", Poco::Net::WebSocket::FRAME_FLAG_FIN | Poco::Net::WebSocket::FRAME_OP_PING);
+    }
+    void send_pong(std::string_view payload) override {
+        send(payload, Poco::Net::WebSocket::FRAME_FLAG_FIN | Poco::Net::WebSocket::FRAME_OP_PONG);
+    }
+    void close(int code, std::string_view reason) override {
+        std::string body;
+        body.push_back(static_cast<char>((code >> 8) & 0xFF));
+        body.push_back(static_cast<char>(code & 0xFF));
+        body.append(reason);
+        try {
+            // A close frame must not wait behind a client that stopped reading.
+            ws_.setSendTimeout(Poco::Timespan(0, 200000));
+            send(body, Poco::Net::WebSocket::FRAME_FLAG_FIN | Poco::Net::WebSocket::FRAME_OP_CLOSE);
+        } catch (const std::exception& e) {
+            spdlog::debug("event=websocket_close_frame_failed reason=\"{}\"", e.what());
+        }
+        abort();
+    }
+    void abort() override {
+        try {
+            ws_.shutdown();
+        } catch (const Poco::Exception& e) {
+            spdlog::debug("event=websocket_shutdown_failed reason=\"{}\"", e.displayText());
+        }
+    }
+
+private:
+    void send(std::string_view data, int flags) {
+        std::lock_guard lock(send_mu_);
+        try {
+            ws_.sendFrame(data.data(), static_cast<int>(data.size()), flags);
+        } catch (const Poco::Exception& e) {
+            throw std::runtime_error("websocket send: " + e.displayText());
+        }
+    }
+    Poco::Net::WebSocket ws_;
+    std::mutex send_mu_;
+};
+
 struct Shared {
     ServerOptions options;
     Dispatch dispatch;
@@ -53,6 +137,10 @@ struct Shared {
 class Handler {
 public:
     explicit Handler(Shared* shared) : shared_(shared) {}
+
+    // True once the connection was handed to a WebSocket session: it is no HTTP connection any
+    // more.
+    bool upgraded() const { return upgraded_; }
 
     void handle(Poco::Net::HTTPServerRequest& preq, Poco::Net::HTTPServerResponse& pres) {
         auto t0 = std::chrono::steady_clock::now();
@@ -88,7 +176,11 @@ public:
                                        "internal error; quote request id " + req.request_id),
                            req.request_id, &res);
         }
-        send(req, res, pres, close_after);
+        if (res.status == 101 && res.upgrade) {
+            upgrade(req, res, preq, pres);
+        } else {
+            send(req, res, pres, close_after);
+        }
         double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         if (shared_->metrics) shared_->metrics->http_request(req.route, req.method, res.status, secs);
         if (res.status >= 500)
@@ -162,7 +254,30 @@ private:
         out.write(res.body.data(), static_cast<std::streamsize>(res.body.size()));
     }
 
+    void upgrade(const Request& req, Response& res, Poco::Net::HTTPServerRequest& preq,
+                 Poco::Net::HTTPServerResponse& pres) {
+        std::unique_ptr<WebSocketSession> session;
+        try {
+            pres.set("X-Request-Id", req.request_id);
+            // Completes the handshake (101) or throws without having answered.
+            session = std::make_unique<PocoWebSocketSession>(Poco::Net::WebSocket(preq, pres));
+        } catch (const Poco::Exception& e) {
+            spdlog::info("event=websocket_refused request_id={} reason=\"{}\"", req.request_id,
+                         e.displayText());
+            Response bad;
+            render_problem(Error::make(ErrorCode::InvalidParameter,
+                                       "this route needs a WebSocket upgrade request"),
+                           req.request_id, &bad);
+            res = std::move(bad);
+            send(req, res, pres, true);
+            return;
+        }
+        upgraded_ = true;
+        res.upgrade(std::move(session));
+    }
+
     Shared* shared_;
+    bool upgraded_ = false;
 };
 
 // One keep-alive connection: reads requests and hands them to Handler until the client closes,
@@ -198,7 +313,9 @@ private:
                 if (request.getExpectContinue() &&
                     response.getStatus() == Poco::Net::HTTPResponse::HTTP_OK)
                     response.sendContinue();
-                Handler(shared_).handle(request, response);
+                Handler handler(shared_);
+                handler.handle(request, response);
+                if (handler.upgraded()) return;  // the socket belongs to the WebSocket now
                 session.setKeepAlive(shared_->params->getKeepAlive() && response.getKeepAlive() &&
                                      session.canKeepAlive() && !shared_->stopping.load());
             } catch (const Poco::Net::NoMessageException&) {

@@ -236,14 +236,27 @@ std::exception_ptr BatchWriter::write(const std::vector<WriteOp>& ops,
     std::exception_ptr error;
     auto t0 = std::chrono::steady_clock::now();
     bool answered = false;  // write_batch returned (its answer is then checked)
+    ChangeJournal* journal = journal_.load();
+    std::vector<WriteOp> annotated;
+    std::vector<size_t> index_of;
+    if (journal) journal->annotate(ops, &annotated, &index_of);
+    const std::vector<WriteOp>& sent = journal ? annotated : ops;
     try {
-        *results = storage_.write_batch(ops);
+        *results = storage_.write_batch(sent);
         answered = true;
-        if (results->size() != ops.size())
+        if (results->size() != sent.size())
             throw sdk::Error(Status::Internal, "storage returned " +
                                                    std::to_string(results->size()) +
-                                                   " results for " + std::to_string(ops.size()) +
+                                                   " results for " + std::to_string(sent.size()) +
                                                    " writes");
+        if (journal) {
+            journal->committed(annotated, *results);
+            // Callers get one result per op they queued; the entries' own are the journal's.
+            std::vector<Status> mine;
+            mine.reserve(ops.size());
+            for (size_t at : index_of) mine.push_back((*results)[at]);
+            *results = std::move(mine);
+        }
     } catch (const sdk::Error& e) {
         spdlog::error("event=storage_batch_failed ops={} error=\"{}\"", ops.size(), e.what());
         error = std::current_exception();

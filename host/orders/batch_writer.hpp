@@ -21,6 +21,7 @@
 // into the writer synchronously (write()); they may call write_async().
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -32,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "orders/change_journal.hpp"
 #include "ports/ports.hpp"
 
 namespace ordergate::metrics {
@@ -71,6 +73,9 @@ public:
     void flush_answered();
     // Flushes and stops the writer thread; later writes throw sdk::Error(Unavailable).
     void stop();
+    // From the next batch on, every batch gets the event log entries `journal` adds (null: none).
+    // Results handed to callers stay one per op they queued. `journal` must outlive the writer.
+    void set_journal(ChangeJournal* journal) { journal_.store(journal); }
 
 private:
     struct Pending {
@@ -87,6 +92,7 @@ private:
 
     ports::StoragePort& storage_;
     metrics::Metrics* metrics_;
+    std::atomic<ChangeJournal*> journal_{nullptr};
     size_t max_ops_;
     std::chrono::microseconds linger_;
     std::mutex mutex_;

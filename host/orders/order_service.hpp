@@ -127,6 +127,9 @@ public:
     void recover();
     // Waits until every queued write is durable.
     void flush();
+    // Every later write gets the event log entries `journal` adds, in the same batch (see
+    // BatchWriter::set_journal). Called once at start-up, before broker events flow.
+    void set_journal(ChangeJournal* journal) { writer_.set_journal(journal); }
 
     // ---- the API's operations ---------------------------------------------------------------
     Result<PlaceResult> place(OrderRequest request, const AccountScope& scope,

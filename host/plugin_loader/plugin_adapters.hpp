@@ -225,6 +225,12 @@ public:
     // ABI 1.4 (sdk14); Unsupported for an older plugin (or a NULL slot).
     std::optional<OrderRecord> get_order_by_request_id(const std::string& account_id,
                                                        const std::string& request_id) override;
+    // appended in ABI 1.4 (event log); Unsupported for an older plugin (or a NULL slot). Internal
+    // when entries come back out of seq order, of another account, or over the limit.
+    AccountEventPage list_account_events(const std::string& account_id, int64_t after_seq,
+                                         uint32_t limit) override;
+    uint64_t prune_account_events(int64_t before_ns, uint32_t limit) override;
+    std::vector<AccountEvent> wait_account_events(std::chrono::milliseconds timeout) override;
 
     const PluginLibrary& library() const { return *library_; }
 

@@ -26,6 +26,8 @@ public:
         sink_.on_cursor = &on_cursor;
         sink_.on_idempotency =
             &add<IdempotencyRecord, og_idempotency_record, &StorageResults::idempotency>;
+        sink_.on_account_event =  // appended in ABI 1.4 (event log)
+            &add<AccountEvent, og_account_event, &StorageResults::account_events>;
     }
     StorageResults(const StorageResults&) = delete;
     StorageResults& operator=(const StorageResults&) = delete;
@@ -39,7 +41,7 @@ public:
                std::vector<T> StorageResults::*expected) const {
         check_records(lib, function);
         size_t total = orders.size() + events.size() + fills.size() + gtts.size() + runs.size() +
-                       idempotency.size();
+                       idempotency.size() + account_events.size();
         size_t stray = total - (this->*expected).size();
         if (stray != 0)
             fail_internal(lib, function,
@@ -53,6 +55,7 @@ public:
     std::vector<GttRecord> gtts;
     std::vector<ReconRun> runs;
     std::vector<IdempotencyRecord> idempotency;
+    std::vector<AccountEvent> account_events;  // appended in ABI 1.4 (event log)
     std::string cursor;
 
 private:
@@ -399,6 +402,66 @@ std::optional<OrderRecord> PluginStorage::get_order_by_request_id(const std::str
     if (r && !account_id.empty())
         must_match(*library_, fn, r->account_id, account_id, "account_id");
     return r;
+}
+
+// ---- appended in ABI 1.4 (event log). A table without it (an older plugin, or a NULL slot) is
+// Unsupported, which the host reads as "no event log". ------------------------------------------
+
+AccountEventPage PluginStorage::list_account_events(const std::string& account_id,
+                                                    int64_t after_seq, uint32_t limit) {
+    const char* fn = "list_account_events";
+    const og_storage_vtable* t = library_->storage_table();
+    if (!OG_HAS_FIELD(t, og_storage_vtable, list_account_events) ||
+        t->list_account_events == nullptr)
+        detail::fail_missing(*library_, fn);
+    StorageResults out;
+    ErrorBuffer err;
+    AccountEventPage page;
+    og_status st = t->list_account_events(instance_, abi::view(account_id), after_seq, limit,
+                                          out.sink(), &page.oldest_seq, &page.last_seq,
+                                          err.get());
+    check_status(*library_, fn, st, err);
+    out.check(*library_, fn, &StorageResults::account_events);
+    if (out.account_events.size() > limit)
+        fail_internal(*library_, fn,
+                      "returned " + std::to_string(out.account_events.size()) +
+                          " entries for a limit of " + std::to_string(limit));
+    int64_t prev = after_seq;
+    for (const AccountEvent& e : out.account_events) {
+        // The stream's exactness rests on this: refuse a plugin that breaks it.
+        if (e.seq <= prev || e.account_id != account_id)
+            fail_internal(*library_, fn, "returned entries out of seq order or of another account");
+        prev = e.seq;
+    }
+    page.items = std::move(out.account_events);
+    return page;
+}
+
+uint64_t PluginStorage::prune_account_events(int64_t before_ns, uint32_t limit) {
+    const char* fn = "prune_account_events";
+    const og_storage_vtable* t = library_->storage_table();
+    if (!OG_HAS_FIELD(t, og_storage_vtable, prune_account_events) ||
+        t->prune_account_events == nullptr)
+        detail::fail_missing(*library_, fn);
+    ErrorBuffer err;
+    uint64_t deleted = 0;
+    og_status st = t->prune_account_events(instance_, before_ns, limit, &deleted, err.get());
+    check_status(*library_, fn, st, err);
+    return deleted;
+}
+
+std::vector<AccountEvent> PluginStorage::wait_account_events(std::chrono::milliseconds timeout) {
+    const char* fn = "wait_account_events";
+    const og_storage_vtable* t = library_->storage_table();
+    if (!OG_HAS_FIELD(t, og_storage_vtable, wait_account_events) ||
+        t->wait_account_events == nullptr)
+        detail::fail_missing(*library_, fn);
+    StorageResults out;
+    ErrorBuffer err;
+    og_status st = t->wait_account_events(instance_, timeout.count(), out.sink(), err.get());
+    check_status(*library_, fn, st, err);
+    out.check(*library_, fn, &StorageResults::account_events);
+    return std::move(out.account_events);
 }
 
 }  // namespace ordergate::plugin_loader

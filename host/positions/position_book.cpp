@@ -143,4 +143,28 @@ PositionView PositionBook::view_locked(const PositionKey& key, const State& s) c
     return v;
 }
 
+void PositionBook::copy_key_from(const PositionBook& other, const PositionKey& key) {
+    if (&other == this) return;
+    std::optional<State> state;
+    {
+        std::shared_lock lock(other.mutex_);
+        auto it = other.positions_.find(key);
+        if (it != other.positions_.end()) state = it->second;
+    }
+    std::unique_lock lock(mutex_);
+    if (state) positions_[key] = *state;
+    else positions_.erase(key);
+}
+
+void PositionBook::copy_from(const PositionBook& other) {
+    if (&other == this) return;
+    std::map<PositionKey, State> copy;
+    {
+        std::shared_lock lock(other.mutex_);
+        copy = other.positions_;
+    }
+    std::unique_lock lock(mutex_);
+    positions_ = std::move(copy);
+}
+
 }  // namespace ordergate::positions

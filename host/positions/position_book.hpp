@@ -127,6 +127,13 @@ public:
     // One position, or nothing when no fill was ever applied to the key.
     std::optional<PositionView> get(const PositionKey& key) const;
 
+    // Copies (replaces) this book's position at `key` with `other`'s (removes it when `other`
+    // has none). With copy_from(), lets the event log keep a book of its own that follows the
+    // commits exactly (stream/event_log.hpp). Last prices are not copied.
+    void copy_key_from(const PositionBook& other, const PositionKey& key);
+    // Copies every position of `other`.
+    void copy_from(const PositionBook& other);
+
     // How many divisions were rounded so far (for a metric; see "Exactness").
     uint64_t rounded_divisions() const { return rounded_.load(std::memory_order_relaxed); }
     // How many fills left a figure of their position out of a Decimal's range (see "Exactness").

@@ -1237,6 +1237,202 @@ void lease_concurrent_acquire(CaseContext& ctx) {
     }
 }
 
+// ---- the event log (ABI 1.4) --------------------------------------------------------------------
+
+WriteOp entry(const std::string& account, const std::string& topic, const std::string& data,
+              int64_t at_ns, bool requires_previous = true) {
+    WriteOp op;
+    op.kind = WriteKind::AppendEvent;
+    op.requires_previous = requires_previous;
+    op.account_event.account_id = account;
+    op.account_event.topic = topic;
+    op.account_event.data_json = data;
+    op.account_event.at_ns = at_ns;
+    return op;
+}
+
+std::vector<int64_t> seqs_of(const AccountEventPage& p) {
+    std::vector<int64_t> out;
+    for (const auto& e : p.items) out.push_back(e.seq);
+    return out;
+}
+
+// Entries land with their change, skipped with it; each account counts from 1, without gaps.
+void event_log_seq_per_account(CaseContext& ctx) {
+    auto s = open_storage(ctx);
+    s->migrate();
+    Ids ids("EL");
+    const std::string a = ids.account("A"), b = ids.account("B");
+    OrderRecord o = make_order(ids, 1, a);
+    FillRecord f = make_fill(ids, 1, o);
+    const std::string doc = R"({"id":"x","note":"ünïcödé","n":"1.50"})";
+    std::vector<Status> r = write(*s, {insert_order(o), entry(a, "orders", doc, kT0),
+                                       insert_fill(f), entry(a, "trades", "{}", kT0 + 1),
+                                       entry(a, "positions", "{}", kT0 + 2),
+                                       entry(b, "orders", "{}", kT0 + 3, false)});
+    OG_EXPECT_EQ(r, std::vector<Status>(6, Status::Ok));
+    // A replayed fill conflicts: its two entries are skipped with it, and take no seq.
+    FillRecord replay = make_fill(ids, 2, o);
+    replay.broker_trade_id = f.broker_trade_id;
+    r = write(*s, {insert_fill(replay), entry(a, "trades", "{}", kT0 + 4),
+                   entry(a, "positions", "{}", kT0 + 5), insert_order(make_order(ids, 2, a)),
+                   entry(a, "orders", "{}", kT0 + 6)});
+    OG_EXPECT_EQ(r, (std::vector<Status>{Status::Conflict, Status::Conflict, Status::Conflict,
+                                         Status::Ok, Status::Ok}));
+    AccountEventPage pa = s->list_account_events(a, 0, 100);
+    OG_EXPECT_EQ(seqs_of(pa), (std::vector<int64_t>{1, 2, 3, 4}));
+    OG_EXPECT_EQ(pa.oldest_seq, int64_t{1});
+    OG_EXPECT_EQ(pa.last_seq, int64_t{4});
+    OG_EXPECT_EQ(pa.items[0].topic, std::string("orders"));
+    OG_EXPECT_EQ(pa.items[0].data_json, doc);
+    OG_EXPECT_EQ(pa.items[0].at_ns, kT0);
+    OG_EXPECT_EQ(pa.items[0].account_id, a);
+    OG_EXPECT_EQ(pa.items[2].topic, std::string("positions"));
+    OG_EXPECT_EQ(pa.items[3].at_ns, kT0 + 6);
+    AccountEventPage pb = s->list_account_events(b, 0, 100);
+    OG_EXPECT_EQ(seqs_of(pb), std::vector<int64_t>{1});
+    // after_seq and limit.
+    OG_EXPECT_EQ(seqs_of(s->list_account_events(a, 1, 2)), (std::vector<int64_t>{2, 3}));
+    AccountEventPage none = s->list_account_events(a, 4, 10);
+    OG_EXPECT(none.items.empty());
+    OG_EXPECT_EQ(none.last_seq, int64_t{4});
+    AccountEventPage unknown = s->list_account_events(ids.account("nobody"), 0, 10);
+    OG_EXPECT(unknown.items.empty());
+    OG_EXPECT_EQ(unknown.last_seq, int64_t{0});
+    OG_EXPECT_EQ(unknown.oldest_seq, int64_t{0});
+    // A batch that fails writes no entry and uses no seq.
+    OrderRecord bad = make_order(ids, 3, a);
+    WriteOp broken = insert_order(bad);
+    broken.event.seq = 7;
+    bool threw = false;
+    try {
+        s->write_batch({entry(a, "orders", "{}", kT0 + 7, false), broken});
+    } catch (const sdk::Error&) {
+        threw = true;
+    }
+    OG_EXPECT(threw);
+    OG_EXPECT_EQ(s->list_account_events(a, 0, 100).last_seq, int64_t{4});
+    write_ok(__LINE__, *s, {entry(a, "gtt", "{}", kT0 + 8, false)});
+    OG_EXPECT_EQ(seqs_of(s->list_account_events(a, 4, 100)), std::vector<int64_t>{5});
+}
+
+// Retention deletes entries, never the counter: a seq is never reused.
+void event_log_prune_keeps_counter(CaseContext& ctx) {
+    auto s = open_storage(ctx);
+    s->migrate();
+    Ids ids("EP");
+    const std::string a = ids.account("A");
+    // Retention is global: this case's entries live far before every other case's, and what an
+    // earlier run of it left there goes first.
+    const int64_t t0 = kT0 - int64_t{1'000'000'000'000};
+    s->prune_account_events(t0 + 1000, 0);
+    write_ok(__LINE__, *s, {entry(a, "orders", "{}", t0, false)});
+    write_ok(__LINE__, *s, {entry(a, "orders", "{}", t0 + 10, false),
+                            entry(a, "orders", "{}", t0 + 20, false)});
+    OG_EXPECT_EQ(s->prune_account_events(t0 + 15, 0), uint64_t{2});
+    AccountEventPage p = s->list_account_events(a, 0, 100);
+    OG_EXPECT_EQ(seqs_of(p), std::vector<int64_t>{3});
+    OG_EXPECT_EQ(p.oldest_seq, int64_t{3});
+    OG_EXPECT_EQ(p.last_seq, int64_t{3});
+    OG_EXPECT_EQ(s->prune_account_events(t0 + 100, 0), uint64_t{1});
+    p = s->list_account_events(a, 0, 100);
+    OG_EXPECT(p.items.empty());
+    OG_EXPECT_EQ(p.oldest_seq, int64_t{0});
+    OG_EXPECT_EQ(p.last_seq, int64_t{3});
+    write_ok(__LINE__, *s, {entry(a, "orders", "{}", t0 + 200, false)});
+    OG_EXPECT_EQ(seqs_of(s->list_account_events(a, 0, 100)), std::vector<int64_t>{4});
+    // A limit bounds one call.
+    write_ok(__LINE__, *s, {entry(a, "orders", "{}", t0 + 201, false),
+                            entry(a, "orders", "{}", t0 + 202, false)});
+    OG_EXPECT_EQ(s->prune_account_events(t0 + 1000, 2), uint64_t{2});
+    OG_EXPECT_EQ(s->list_account_events(a, 0, 100).items.size(), size_t{1});
+}
+
+// Hosts appending to one account at once: every entry gets its own seq, 1..N without a gap, and
+// each host's entries keep the order it wrote them in.
+void event_log_concurrent_writers(CaseContext& ctx) {
+    Ids ids("EC");
+    const std::string a = ids.account("A");
+    {
+        auto s = open_storage(ctx);
+        s->migrate();
+    }
+    constexpr int kHosts = 4, kBatches = 25;
+    std::vector<std::unique_ptr<StoragePort>> hosts;
+    for (int h = 0; h < kHosts; ++h) hosts.push_back(open_storage(ctx));
+    std::atomic<int> failed{0};
+    std::vector<std::thread> threads;
+    for (int h = 0; h < kHosts; ++h) {
+        threads.emplace_back([&, h] {
+            try {
+                for (int i = 0; i < kBatches; ++i) {
+                    const std::string d = std::to_string(h) + ":" + std::to_string(i);
+                    hosts[static_cast<size_t>(h)]->write_batch(
+                        {entry(a, "orders", "\"" + d + "a\"", kT0, false),
+                         entry(a, "orders", "\"" + d + "b\"", kT0, false)});
+                }
+            } catch (const std::exception&) {
+                failed.fetch_add(1);
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    OG_EXPECT_EQ(failed.load(), 0);
+    AccountEventPage p = hosts[0]->list_account_events(a, 0, 1000);
+    OG_EXPECT_EQ(p.items.size(), size_t{kHosts * kBatches * 2});
+    std::vector<int> next(kHosts, 0);
+    for (size_t i = 0; i < p.items.size(); ++i) {
+        OG_EXPECT_EQ(p.items[i].seq, static_cast<int64_t>(i + 1));
+        // "\"h:ia\"" then "\"h:ib\"": a batch's two entries are adjacent (one transaction).
+        const std::string& d = p.items[i].data_json;
+        const int h = d[1] - '0';
+        const std::string want = "\"" + std::to_string(h) + ":" +
+                                 std::to_string(next[static_cast<size_t>(h)]) +
+                                 (i % 2 == 0 ? "a" : "b") + "\"";
+        OG_EXPECT_EQ(d, want);
+        if (i % 2 == 1) ++next[static_cast<size_t>(h)];
+    }
+}
+
+// A store shared by several hosts tells a waiting host of another host's commit; a store with one
+// writer host says it has nothing to wait for (Unsupported).
+void event_log_notices(CaseContext& ctx) {
+    Ids ids("EN");
+    const std::string a = ids.account("A");
+    auto writer = open_storage(ctx);
+    writer->migrate();
+    auto listener = open_storage(ctx);
+    try {
+        // The first call may only say that it starts listening (an empty account).
+        listener->wait_account_events(std::chrono::milliseconds(1));
+    } catch (const sdk::Error& e) {
+        if (e.status() != Status::Unsupported) throw;
+        // The contract's answer for a store with one writer host: the host relies on its own
+        // commits. It says so every time.
+        bool again = false;
+        try {
+            listener->wait_account_events(std::chrono::milliseconds(1));
+        } catch (const sdk::Error& e2) {
+            again = e2.status() == Status::Unsupported;
+        }
+        OG_EXPECT(again);
+        return;
+    }
+    write_ok(__LINE__, *writer, {entry(a, "orders", "{}", kT0, false)});
+    bool heard = false;
+    for (int i = 0; i < 50 && !heard; ++i) {
+        for (const AccountEvent& n : listener->wait_account_events(std::chrono::milliseconds(100)))
+            if (n.account_id == a) {
+                heard = true;
+                OG_EXPECT(n.seq == 0 || n.seq == 1);
+            }
+    }
+    OG_EXPECT(heard);
+    // Nothing more was committed: a wait times out with nothing for the account.
+    for (const AccountEvent& n : listener->wait_account_events(std::chrono::milliseconds(50)))
+        OG_EXPECT(n.account_id != a);
+}
+
 }  // namespace
 
 std::vector<Case> storage_cases() {
@@ -1265,6 +1461,11 @@ std::vector<Case> storage_cases() {
         {"storage.lease_one_holder_renewal_expiry", lease_one_holder_renewal_expiry},
         {"storage.lease_release_by_holder_only", lease_release_by_holder_only},
         {"storage.lease_concurrent_acquire_one_wins", lease_concurrent_acquire},
+        {"storage.event_log_seq_per_account_with_its_change", event_log_seq_per_account},
+        {"storage.event_log_prune_keeps_the_counter", event_log_prune_keeps_counter},
+        {"storage.event_log_concurrent_writers_seq_is_commit_order",
+         event_log_concurrent_writers},
+        {"storage.event_log_notices_reach_another_host", event_log_notices},
     };
 }
 

@@ -136,6 +136,26 @@ constexpr const char* kV6EventsByRequestId = R"sql(
 CREATE INDEX order_events_request_id ON @S@.order_events (request_id);
 )sql";
 
+// The per-account event log (ABI 1.4, migration 7). account_seq holds each account's counter: a write takes
+// the counter row (INSERT … ON CONFLICT DO UPDATE locks it until COMMIT), so of two transactions
+// appending to one account the second waits for the first to commit, and seq order is commit
+// order. Pruning deletes entries, never counters, so a seq is never reused.
+constexpr const char* kV7AccountEvents = R"sql(
+CREATE TABLE @S@.account_seq (
+    account_id text   NOT NULL PRIMARY KEY,
+    last_seq   bigint NOT NULL
+);
+CREATE TABLE @S@.account_events (
+    account_id text   NOT NULL,
+    seq        bigint NOT NULL,
+    topic      text   NOT NULL,
+    data_json  text   NOT NULL,
+    at_ns      bigint NOT NULL,
+    PRIMARY KEY (account_id, seq)
+);
+CREATE INDEX account_events_at ON @S@.account_events (at_ns);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "orders, order_events, fills, gtts, recon_runs", kV1Tables},
     {2, "indexes for lookups and listings", kV2Indexes},
@@ -144,6 +164,7 @@ constexpr Migration kMigrations[] = {
     {5, "leases", kV5Leases},
     // appended in ABI 1.4 (sdk14)
     {6, "order_events by request id", kV6EventsByRequestId},
+    {7, "account_seq, account_events", kV7AccountEvents},
 };
 
 std::string with_schema(const char* sql, const std::string& quoted) {

@@ -1,7 +1,11 @@
 #include "pg_storage.hpp"
 
 #include <algorithm>
+#include <poll.h>
+
+#include <cerrno>
 #include <charconv>
+#include <cstdio>
 
 #include "ordergate/cursor.hpp"
 #include "migrations.hpp"
@@ -258,6 +262,10 @@ void validate(const WriteOp& op, size_t index) {
         case WriteKind::UpsertReconRun:
             if (op.recon_run.id.empty()) invalid_op(index, "upsert_recon_run without an id");
             return;
+        case WriteKind::AppendEvent:
+            if (op.account_event.account_id.empty() || op.account_event.topic.empty())
+                invalid_op(index, "append_event without an account_id or topic");
+            return;
     }
     invalid_op(index, "unknown write kind " + std::to_string(static_cast<int32_t>(op.kind)));
 }
@@ -271,6 +279,7 @@ struct PgStorage::Statements {
     std::string idem_begin, idem_read, idem_complete, idem_release, idem_purge;
     std::string lease_acquire, lease_release;
     std::string get_by_request_id;  // appended in ABI 1.4 (sdk14)
+    std::string append_event, list_account_events, prune_account_events;
     std::string s;  // the quoted schema
 
     explicit Statements(const std::string& schema) : s("\"" + schema + "\"") {
@@ -352,6 +361,27 @@ struct PgStorage::Statements {
                         "expires_at_ns = EXCLUDED.expires_at_ns WHERE leases.expires_at_ns <= "
                         "$4::bigint OR leases.holder = EXCLUDED.holder RETURNING holder";
         lease_release = "DELETE FROM " + s + ".leases WHERE name = $1 AND holder = $2";
+        // One statement: the account's counter row (locked until COMMIT, so seq order is commit
+        // order), the entry, and the notice other hosts LISTEN for (delivered at COMMIT only).
+        append_event = "WITH c AS (INSERT INTO " + s +
+                       ".account_seq AS a (account_id, last_seq) VALUES ($1, 1) ON CONFLICT "
+                       "(account_id) DO UPDATE SET last_seq = a.last_seq + 1 RETURNING last_seq), "
+                       "e AS (INSERT INTO " + s +
+                       ".account_events (account_id, seq, topic, data_json, at_ns) SELECT $1, "
+                       "last_seq, $2, $3, $4::bigint FROM c RETURNING seq) "
+                       "SELECT pg_notify($5, e.seq::text || ':' || $1) FROM e";
+        // One statement, one snapshot: the bounds agree with the entries.
+        list_account_events =
+            "SELECT b.last_seq, b.oldest, e.seq, e.topic, e.data_json, e.at_ns FROM (SELECT "
+            "(SELECT last_seq FROM " + s + ".account_seq WHERE account_id = $1) AS last_seq, "
+            "(SELECT MIN(seq) FROM " + s + ".account_events WHERE account_id = $1) AS oldest) b "
+            "LEFT JOIN LATERAL (SELECT seq, topic, data_json, at_ns FROM " + s +
+            ".account_events WHERE account_id = $1 AND seq > $2::bigint ORDER BY seq LIMIT "
+            "$3::bigint) e ON true ORDER BY e.seq";
+        prune_account_events = "DELETE FROM " + s + ".account_events WHERE (account_id, seq) IN "
+                               "(SELECT account_id, seq FROM " + s +
+                               ".account_events WHERE at_ns < $1::bigint ORDER BY at_ns LIMIT "
+                               "$2::bigint)";
     }
 };
 
@@ -402,6 +432,7 @@ PgStorage::PgStorage(const sdk::PluginContext& ctx) : host_(ctx.host) {
     spec_.setup.push_back("SET statement_timeout = " + std::to_string(statement_timeout) +
                           "; SET client_min_messages = warning");
     sql_ = std::make_unique<Statements>(schema_);
+    channel_ = channel_for(schema_);
     pool_ = std::make_unique<Pool>(spec_, static_cast<size_t>(pool_size),
                                    std::chrono::milliseconds(pool_wait));
 }
@@ -461,6 +492,7 @@ PgStorage::Prepared PgStorage::statement_for(const WriteOp& op) const {
             return op.expected_version == 0 ? Prepared{"og_insert_gtt", &sql_->insert_gtt}
                                             : Prepared{"og_update_gtt", &sql_->update_gtt};
         case WriteKind::UpsertReconRun: return {"og_upsert_recon", &sql_->upsert_recon};
+        case WriteKind::AppendEvent: return {"og_append_event", &sql_->append_event};
     }
     throw sdk::Error(Status::InvalidArgument, "unknown write kind");
 }
@@ -513,6 +545,11 @@ void PgStorage::add_params(const WriteOp& op, Params& p) const {
             const ReconRun& r = op.recon_run;
             p.add(r.id).add(r.broker).add(r.status).add(r.report_json).add(r.started_at_ns);
             p.add(r.finished_at_ns);
+            return;
+        }
+        case WriteKind::AppendEvent: {
+            const AccountEvent& e = op.account_event;
+            p.add(e.account_id).add(e.topic).add(e.data_json).add(e.at_ns).add(channel_);
             return;
         }
     }
@@ -621,21 +658,39 @@ std::vector<Status> PgStorage::run_batch(Connection& c, const std::vector<WriteO
     if (PQsendQueryParams(pg, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) != 1)
         throw lost("begin write batch");
     bool begin_pending = true;
+    // Event-log entries (ABI 1.4) never conflict by themselves: they are sent after every other
+    // op, once the results they depend on are known, so they cost no round trip of their own.
+    // An op's dependency is therefore looked up through the entries before it: dep[k] is the op
+    // whose Conflict skips op k (npos: none).
+    constexpr size_t npos = static_cast<size_t>(-1);
+    auto is_entry = [&](size_t k) { return ops[k].kind == WriteKind::AppendEvent; };
+    std::vector<size_t> dep(n, npos);
+    for (size_t k = 1; k < n; ++k) {
+        if (!ops[k].requires_previous) continue;
+        size_t p = k - 1;
+        while (is_entry(p) && ops[p].requires_previous && p > 0) --p;
+        if (is_entry(p) && !ops[p].requires_previous) continue;  // an entry never conflicts
+        if (is_entry(p)) continue;  // the first op: nothing before it
+        dep[k] = p;
+    }
     // An order update that requires the fill inserted just before it is guarded in SQL.
     auto guarded = [&](size_t k) {
-        return ops[k].requires_previous && k > 0 && ops[k].kind == WriteKind::UpdateOrder &&
-               ops[k - 1].kind == WriteKind::InsertFill;
+        return dep[k] != npos && ops[k].kind == WriteKind::UpdateOrder &&
+               ops[dep[k]].kind == WriteKind::InsertFill;
     };
     size_t i = 0;
+    while (i < n && is_entry(i)) ++i;
     while (i < n) {
-        // A segment ends before the next op that needs its predecessor's result (unless SQL
+        // A segment ends before the next op that needs a result of this segment (unless SQL
         // checks that result itself).
         size_t j = i + 1;
-        while (j < n && (!ops[j].requires_previous || guarded(j)) && j - i < kMaxPipelined) ++j;
+        while (j < n && (is_entry(j) || dep[j] == npos || dep[j] < i || guarded(j)) &&
+               j - i < kMaxPipelined)
+            ++j;
         std::vector<size_t> sent;
         for (size_t k = i; k < j; ++k) {
-            if (ops[k].requires_previous && !guarded(k) && k > 0 &&
-                results[k - 1] == Status::Conflict) {
+            if (is_entry(k)) continue;
+            if (dep[k] != npos && !guarded(k) && results[dep[k]] == Status::Conflict) {
                 results[k] = Status::Conflict;
                 continue;
             }
@@ -644,7 +699,7 @@ std::vector<Status> PgStorage::run_batch(Connection& c, const std::vector<WriteO
                               : statement_for(ops[k]);
             Params p;
             add_params(ops[k], p);
-            if (guarded(k)) p.add(ops[k - 1].fill.id);  // $29, after the update's 28
+            if (guarded(k)) p.add(ops[dep[k]].fill.id);  // $29, after the update's 28
             std::vector<const char*> v = p.pointers();
             if (PQsendQueryPrepared(pg, st.name, p.size(), v.data(), nullptr, nullptr, 0) != 1)
                 throw lost("send write op");
@@ -662,6 +717,40 @@ std::vector<Status> PgStorage::run_batch(Connection& c, const std::vector<WriteO
         read_sync();
         if (failure) break;
         i = j;
+    }
+    if (!failure) {
+        // The entries, in batch order (the seq order within this transaction), each skipped
+        // when what it describes was.
+        std::vector<size_t> sent;
+        for (size_t k = 0; k < n; ++k) {
+            if (!is_entry(k)) continue;
+            if (ops[k].requires_previous && k > 0 && results[k - 1] == Status::Conflict) {
+                results[k] = Status::Conflict;
+                continue;
+            }
+            Params p;
+            add_params(ops[k], p);
+            std::vector<const char*> v = p.pointers();
+            if (PQsendQueryPrepared(pg, "og_append_event", p.size(), v.data(), nullptr, nullptr,
+                                    0) != 1)
+                throw lost("send event entry");
+            sent.push_back(k);
+        }
+        if (!sent.empty()) {
+            if (PQpipelineSync(pg) != 1) throw lost("write batch");
+            if (begin_pending) {
+                read_one("begin write batch");
+                begin_pending = false;
+            }
+            for (size_t k : sent) {
+                int64_t affected = read_one("event entry " + std::to_string(k));
+                if (!failure && affected != 1)
+                    failure = sdk::Error(Status::Internal,
+                                         "postgres: event entry " + std::to_string(k) +
+                                             " was not appended");
+            }
+            read_sync();
+        }
     }
     if (PQexitPipelineMode(pg) != 1) throw_pg(pg, nullptr, "leave pipeline mode");
     if (failure) {
@@ -999,6 +1088,102 @@ void PgStorage::lease_release(const std::string& name, const std::string& holder
     p.add(name).add(holder);
     Pool::Lease conn = pool_->acquire();
     conn->exec_prepared("og_lease_release", sql_->lease_release, p, "release lease");
+}
+
+// ---- the event log (ABI 1.4) --------------------------------------------------------------------
+
+std::string PgStorage::channel_for(const std::string& schema) {
+    // A NOTIFY channel is an identifier (63 bytes at most); a schema name may be longer once
+    // prefixed, so a long one is shortened with a stable hash (the same on every host).
+    std::string channel = "og_events_" + schema;
+    if (channel.size() <= 63) return channel;
+    uint64_t h = 1469598103934665603ull;  // FNV-1a
+    for (unsigned char ch : schema) h = (h ^ ch) * 1099511628211ull;
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    return channel.substr(0, 63 - 17) + "_" + hex;
+}
+
+AccountEventPage PgStorage::list_account_events(const std::string& account_id, int64_t after_seq,
+                                                uint32_t limit) {
+    Params p;
+    p.add(account_id).add(after_seq).add(static_cast<int64_t>(limit));
+    return with_session(*pool_, [&](Connection& c) {
+        Result r = c.exec_prepared("og_list_account_events", sql_->list_account_events, p,
+                                   "list account events");
+        AccountEventPage page;
+        for (int i = 0; i < r.rows(); ++i) {
+            if (i == 0) {
+                page.last_seq = r.is_null(0, 0) ? 0 : r.int64(0, 0);
+                page.oldest_seq = r.is_null(0, 1) ? 0 : r.int64(0, 1);
+            }
+            if (r.is_null(i, 2)) continue;  // no entry: the bounds alone
+            AccountEvent e;
+            e.account_id = account_id;
+            e.seq = r.int64(i, 2);
+            e.topic = r.text(i, 3);
+            e.data_json = r.text(i, 4);
+            e.at_ns = r.int64(i, 5);
+            page.items.push_back(std::move(e));
+        }
+        return page;
+    });
+}
+
+uint64_t PgStorage::prune_account_events(int64_t before_ns, uint32_t limit) {
+    Params p;
+    p.add(before_ns);
+    if (limit == 0) p.add_null();  // LIMIT NULL: no limit
+    else p.add(static_cast<int64_t>(limit));
+    Pool::Lease lease = pool_->acquire();
+    Result w = lease->exec_prepared("og_prune_account_events", sql_->prune_account_events, p,
+                                    "prune account events");
+    return static_cast<uint64_t>(w.affected());
+}
+
+std::vector<AccountEvent> PgStorage::wait_account_events(std::chrono::milliseconds timeout) {
+    std::lock_guard lock(listen_mu_);
+    std::vector<AccountEvent> out;
+    if (listen_conn_ && listen_conn_->broken()) listen_conn_.reset();
+    if (!listen_conn_) {
+        // A session of its own, outside the pool: LISTEN belongs to the session.
+        std::unique_ptr<Connection> c = Connection::open(spec_);
+        c->exec("LISTEN \"" + channel_ + "\"", "listen for event entries");
+        listen_conn_ = std::move(c);
+        // Whatever was committed before LISTEN took effect was not heard: say so.
+        out.emplace_back();
+        return out;
+    }
+    PGconn* pg = listen_conn_->raw();
+    auto drain = [&] {
+        while (PGnotify* n = PQnotifies(pg)) {
+            // "<seq>:<account_id>" (see append_event).
+            std::string_view payload(n->extra);
+            AccountEvent e;
+            size_t colon = payload.find(':');
+            if (colon != std::string_view::npos) {
+                std::from_chars(payload.data(), payload.data() + colon, e.seq);
+                e.account_id = std::string(payload.substr(colon + 1));
+            }
+            PQfreemem(n);
+            out.push_back(std::move(e));
+        }
+    };
+    drain();
+    if (!out.empty()) return out;
+    pollfd fd{PQsocket(pg), POLLIN, 0};
+    int ready = ::poll(&fd, 1, static_cast<int>(std::min<int64_t>(timeout.count(), INT32_MAX)));
+    if (ready < 0 && errno != EINTR)
+        throw sdk::Error(Status::Unavailable, "postgres: waiting for event notices failed");
+    if (ready > 0) {
+        if (PQconsumeInput(pg) != 1) {
+            listen_conn_->mark_broken();
+            throw sdk::Error(Status::Unavailable,
+                             "postgres: the session listening for event notices was lost");
+        }
+        drain();
+    }
+    return out;
 }
 
 }  // namespace ordergate::storage_postgres

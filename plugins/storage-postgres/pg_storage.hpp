@@ -90,6 +90,20 @@ public:
     std::optional<OrderRecord> get_order_by_request_id(const std::string& account_id,
                                                        const std::string& request_id) override;
 
+    // The per-account event log (ABI 1.4), in account_seq and account_events (migration 6). An
+    // entry is one statement of the batch (the counter row upserted, the entry inserted, and
+    // pg_notify(channel, "<seq>:<account_id>") sent, all delivered at COMMIT); the entries of a
+    // batch travel after its other ops, once the results they depend on are known.
+    // wait_account_events LISTENs on a session of its own; its first call (and the first after
+    // that session was lost) answers one notice with an empty account_id: notices may have been
+    // missed.
+    AccountEventPage list_account_events(const std::string& account_id, int64_t after_seq,
+                                         uint32_t limit) override;
+    uint64_t prune_account_events(int64_t before_ns, uint32_t limit) override;
+    std::vector<AccountEvent> wait_account_events(std::chrono::milliseconds timeout) override;
+    // The NOTIFY channel of a schema ("og_events_<schema>", shortened by a hash past 63 bytes).
+    static std::string channel_for(const std::string& schema);
+
     // Migrates only up to `version` (tests of migrating an older database).
     int64_t migrate_to(int64_t version);
     const std::string& schema() const { return schema_; }
@@ -112,6 +126,10 @@ private:
 
     std::mutex ping_mu_;
     std::unique_ptr<Connection> ping_conn_;
+
+    std::string channel_;  // see channel_for
+    std::mutex listen_mu_;
+    std::unique_ptr<Connection> listen_conn_;
 };
 
 }  // namespace ordergate::storage_postgres

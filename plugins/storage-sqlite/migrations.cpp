@@ -142,6 +142,25 @@ constexpr const char* kV6EventsByRequestId = R"sql(
 CREATE INDEX order_events_request_id ON order_events (request_id);
 )sql";
 
+// The per-account event log (ABI 1.4, migration 7). account_seq holds each account's counter: a seq is the
+// counter plus one, taken inside the write transaction (SQLite has one writer), so seq order is
+// commit order; pruning deletes entries, never counters, so a seq is never reused.
+constexpr const char* kV7AccountEvents = R"sql(
+CREATE TABLE account_seq (
+    account_id TEXT    NOT NULL PRIMARY KEY,
+    last_seq   INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE account_events (
+    account_id TEXT    NOT NULL,
+    seq        INTEGER NOT NULL,
+    topic      TEXT    NOT NULL,
+    data_json  TEXT    NOT NULL,
+    at_ns      INTEGER NOT NULL,
+    PRIMARY KEY (account_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX account_events_at ON account_events (at_ns);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "orders, order_events, fills, gtts, recon_runs", kV1Tables},
     {2, "indexes for lookups and listings", kV2Indexes},
@@ -150,6 +169,7 @@ constexpr Migration kMigrations[] = {
     {5, "leases", kV5Leases},
     // appended in ABI 1.4 (sdk14)
     {6, "order_events by request id", kV6EventsByRequestId},
+    {7, "account_seq, account_events", kV7AccountEvents},
 };
 
 }  // namespace

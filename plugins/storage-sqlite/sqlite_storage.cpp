@@ -553,6 +553,32 @@ Status SqliteStorage::apply(Connection& c, const WriteOp& op, size_t index) {
             q.run();
             return Status::Ok;
         }
+        case WriteKind::AppendEvent: {
+            const AccountEvent& e = op.account_event;
+            if (e.account_id.empty() || e.topic.empty())
+                invalid_op(index, "append_event without an account_id or topic");
+            // The counter row of the account, taken in this transaction: seq order is commit
+            // order (one writer).
+            int64_t seq = 0;
+            {
+                Query q = c.query(
+                    "INSERT INTO account_seq (account_id, last_seq) VALUES (?1, 1) "
+                    "ON CONFLICT (account_id) DO UPDATE SET last_seq = last_seq + 1 "
+                    "RETURNING last_seq",
+                    "next account seq");
+                q.bind(1, e.account_id);
+                if (!q.step()) invalid_op(index, "append_event: no seq for " + e.account_id);
+                seq = q.int64(0);
+            }
+            Query q = c.query(
+                "INSERT INTO account_events (account_id, seq, topic, data_json, at_ns) "
+                "VALUES (?1, ?2, ?3, ?4, ?5)",
+                "append account event");
+            q.bind(1, e.account_id).bind(2, seq).bind(3, e.topic).bind(4, e.data_json);
+            q.bind(5, e.at_ns);
+            q.run();
+            return Status::Ok;
+        }
     }
     invalid_op(index, "unknown write kind " + std::to_string(static_cast<int32_t>(op.kind)));
 }
@@ -866,6 +892,60 @@ void SqliteStorage::lease_release(const std::string& name, const std::string& ho
                              "release lease");
     q.bind(1, name).bind(2, holder);
     q.run();
+}
+
+// ---- the event log (ABI 1.4) --------------------------------------------------------------------
+
+AccountEventPage SqliteStorage::list_account_events(const std::string& account_id,
+                                                    int64_t after_seq, uint32_t limit) {
+    AccountEventPage page;
+    Reader r = borrow_reader();
+    // One read transaction, so the bounds and the entries agree.
+    (*r).exec("BEGIN", "begin event read");
+    try {
+        {
+            Query q = (*r).query(
+                "SELECT (SELECT last_seq FROM account_seq WHERE account_id = ?1), "
+                "(SELECT MIN(seq) FROM account_events WHERE account_id = ?1)",
+                "read account seq");
+            q.bind(1, account_id);
+            if (q.step()) {
+                page.last_seq = q.is_null(0) ? 0 : q.int64(0);
+                page.oldest_seq = q.is_null(1) ? 0 : q.int64(1);
+            }
+        }
+        if (limit > 0) {
+            Query q = (*r).query(
+                "SELECT seq, topic, data_json, at_ns FROM account_events WHERE account_id = ?1 "
+                "AND seq > ?2 ORDER BY seq LIMIT ?3",
+                "list account events");
+            q.bind(1, account_id).bind(2, after_seq).bind(3, static_cast<int64_t>(limit));
+            while (q.step()) {
+                AccountEvent e;
+                e.account_id = account_id;
+                e.seq = q.int64(0);
+                e.topic = q.text(1);
+                e.data_json = q.text(2);
+                e.at_ns = q.int64(3);
+                page.items.push_back(std::move(e));
+            }
+        }
+        (*r).exec("COMMIT", "end event read");
+    } catch (const std::exception&) {
+        if ((*r).in_transaction()) sqlite3_exec((*r).raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+    return page;
+}
+
+uint64_t SqliteStorage::prune_account_events(int64_t before_ns, uint32_t limit) {
+    std::lock_guard lock(write_mu_);
+    Query q = writer().query(
+        "DELETE FROM account_events WHERE (account_id, seq) IN (SELECT account_id, seq FROM "
+        "account_events WHERE at_ns < ?1 ORDER BY at_ns LIMIT ?2)",
+        "prune account events");
+    q.bind(1, before_ns).bind(2, limit == 0 ? int64_t{-1} : static_cast<int64_t>(limit));
+    return static_cast<uint64_t>(q.run());
 }
 
 }  // namespace ordergate::storage_sqlite

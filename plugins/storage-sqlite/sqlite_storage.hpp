@@ -109,6 +109,10 @@ public:
     // appended in ABI 1.4 (sdk14)
     std::optional<OrderRecord> get_order_by_request_id(const std::string& account_id,
                                                        const std::string& request_id) override;
+    // ABI 1.4 (event log). No wait_account_events: SQLite has one writer host.
+    AccountEventPage list_account_events(const std::string& account_id, int64_t after_seq,
+                                         uint32_t limit) override;
+    uint64_t prune_account_events(int64_t before_ns, uint32_t limit) override;
 
     // Migrates only up to `version` (tests of migrating an older database).
     int64_t migrate_to(int64_t version);

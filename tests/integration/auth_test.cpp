@@ -18,6 +18,7 @@
 #include "auth/crypto.hpp"
 #include "auth_support/auth_testsupport.hpp"
 #include "gateway_process.hpp"
+#include "stream_client.hpp"
 
 namespace ordergate::testing {
 namespace {
@@ -249,6 +250,31 @@ std::unique_ptr<TestKey> AuthGateway::rsa_, AuthGateway::ec_;
 std::unique_ptr<JwksServer> AuthGateway::jwks_;
 std::unique_ptr<GatewayProcess> AuthGateway::gw_;
 std::string AuthGateway::read_key_, AuthGateway::write_key_, AuthGateway::config_dir_;
+
+// ---- the event log and the stream (API.md "Streaming") ----------------------------------------
+
+TEST_F(AuthGateway, StreamWithoutATokenIs401BeforeTheUpgrade) {
+    expect_unauthenticated(get("/api/v1/stream"), false, "no token");
+    expect_unauthenticated(get("/api/v1/stream?token=garbage"), true, "bad token");
+}
+
+TEST_F(AuthGateway, StreamTokenInTheQueryReachesOnlyTheGrantedAccounts) {
+    const std::string tok = token({"ACC1"}, "orders:read");
+    StreamClient c(port(), "/api/v1/stream?token=" + tok);
+    EXPECT_EQ(c.status(), 101);
+    c.send(R"({"op":"subscribe","account_id":"ACC2"})");
+    auto refused = c.next(std::chrono::seconds(10));
+    ASSERT_TRUE(refused.has_value());
+    EXPECT_EQ(refused->type(), "error") << refused->text;
+    EXPECT_EQ(field(refused->json, "code"), "NOT_FOUND") << refused->text;
+    c.send(R"({"op":"subscribe","account_id":"ACC1"})");
+    auto ok = c.next(std::chrono::seconds(10));
+    ASSERT_TRUE(ok.has_value());
+    EXPECT_EQ(ok->type(), "subscribed") << ok->text;
+    // The REST log is scoped the same way.
+    EXPECT_EQ(call("GET", "/api/v1/events?account_id=ACC2", tok).status, 404);
+    EXPECT_EQ(call("GET", "/api/v1/events?account_id=ACC1", tok).status, 200);
+}
 
 // ---- accepted tokens ----------------------------------------------------------------------------
 

@@ -79,6 +79,7 @@ OG_DEFINE_MIN_SIZE(og_event_sink, on_connection)
 OG_DEFINE_MIN_SIZE(og_result_sink, on_quote)
 OG_DEFINE_MIN_SIZE(og_storage_sink, on_cursor)
 OG_DEFINE_MIN_SIZE(og_host_services, now_ns)
+OG_DEFINE_MIN_SIZE(og_account_event, at_ns)  // appended in ABI 1.4 (event log)
 OG_DEFINE_MIN_SIZE(og_plugin_descriptor, vtable)
 #undef OG_DEFINE_MIN_SIZE
 template <typename T>
@@ -101,9 +102,10 @@ inline constexpr uint32_t kStorageTableSize_1_2 =
     OG_SIZE_THROUGH(og_storage_vtable, idempotency_purge);
 // ABI 1.3 appended the leases (a slot may be NULL: the host assumes it runs alone).
 inline constexpr uint32_t kStorageTableSize_1_3 = OG_SIZE_THROUGH(og_storage_vtable, lease_release);
-// ABI 1.4 (appended in ABI 1.4: sdk14) write_batch_v2 and create_v2 (each may be NULL).
-inline constexpr uint32_t kStorageTableSize_1_4_sdk14 =
-    OG_SIZE_THROUGH(og_storage_vtable, get_order_by_request_id);
+// ABI 1.4 appended write_batch_v2, create_v2 and get_order_by_request_id (request chains), then
+// the event log (every slot may be NULL: the host then uses the older form / has no event log).
+inline constexpr uint32_t kStorageTableSize_1_4 =
+    OG_SIZE_THROUGH(og_storage_vtable, wait_account_events);
 
 // The size of the table a plugin declaring `minor` must have at least. For a minor newer than
 // this SDK's, the newest size this SDK knows (the rest of the plugin's table is not read).
@@ -114,8 +116,8 @@ inline uint32_t broker_table_size_for_minor(uint32_t minor) {
 }
 inline uint32_t storage_table_size_for_minor(uint32_t minor) {
     if (minor < 2) return kStorageTableSize_1_0;
-    if (minor < 3) return kStorageTableSize_1_2;
-    return minor < 4 ? kStorageTableSize_1_3 : kStorageTableSize_1_4_sdk14;
+    if (minor < 4) return minor < 3 ? kStorageTableSize_1_2 : kStorageTableSize_1_3;
+    return kStorageTableSize_1_4;
 }
 
 // Strings longer than this from the other side are refused as implausible (a garbage size would
@@ -419,6 +421,18 @@ inline og_recon_run to_abi(const ReconRun& r) {
     return c;
 }
 
+// appended in ABI 1.4 (event log)
+inline og_account_event to_abi(const AccountEvent& e) {
+    og_account_event c{};
+    c.size = sizeof(og_account_event);
+    c.account_id = view(e.account_id);
+    c.seq = e.seq;
+    c.topic = view(e.topic);
+    c.data_json = view(e.data_json);
+    c.at_ns = e.at_ns;
+    return c;
+}
+
 inline og_idempotency_record to_abi(const IdempotencyRecord& r) {
     og_idempotency_record c{};
     c.size = sizeof(og_idempotency_record);
@@ -528,6 +542,10 @@ public:
                     s.run = to_abi(op.recon_run);
                     c.recon_run = &s.run;
                     break;
+                case WriteKind::AppendEvent:  // appended in ABI 1.4 (event log)
+                    s.account_event = to_abi(op.account_event);
+                    c.account_event = &s.account_event;
+                    break;
             }
             c_ops_.push_back(c);
         }
@@ -572,6 +590,7 @@ private:
         og_fill_record fill{};
         og_gtt_record gtt{};
         og_recon_run run{};
+        og_account_event account_event{};  // appended in ABI 1.4 (event log)
     };
     std::vector<Slot> slots_;  // sized once in the constructor: addresses never move
     std::vector<og_write_op> c_ops_;
@@ -936,6 +955,19 @@ inline ReconRun from_abi(const og_recon_run* c) {
     return r;
 }
 
+// appended in ABI 1.4 (event log)
+inline AccountEvent from_abi(const og_account_event* c) {
+    const char* R = "account event";
+    check_record(c, R);
+    AccountEvent e;
+    e.account_id = from_abi(c->account_id, R, "account_id");
+    e.seq = c->seq;
+    e.topic = from_abi(c->topic, R, "topic");
+    e.data_json = from_abi(c->data_json, R, "data_json");
+    e.at_ns = c->at_ns;
+    return e;
+}
+
 inline IdempotencyRecord from_abi(const og_idempotency_record* c) {
     const char* R = "idempotency record";
     check_record(c, R);
@@ -979,6 +1011,12 @@ inline WriteOp from_abi(const og_write_op* c) {
         case OG_WRITE_UPSERT_RECON_RUN:
             op.kind = WriteKind::UpsertReconRun;
             op.recon_run = from_abi(c->recon_run);
+            break;
+        case OG_WRITE_APPEND_EVENT:  // appended in ABI 1.4 (event log)
+            if (!OG_HAS_FIELD(c, og_write_op, account_event))
+                throw ConvertError("write op: an append-event op from a host older than ABI 1.4");
+            op.kind = WriteKind::AppendEvent;
+            op.account_event = from_abi(c->account_event);
             break;
         default:
             throw ConvertError("write op: kind " + std::to_string(c->kind) +

@@ -35,7 +35,7 @@ extern "C" {
                         * 1.2: storage idempotency records; 1.3: paginated broker reports,
                         * order report details, storage leases; 1.4: asynchronous outcomes
                         * (OG_PENDING), request ids of modify/cancel chains, arrays whose
-                        * elements can grow) */
+                        * elements can grow, the per-account event log) */
 
 /* The name under which a plugin exports its entry (Boost.DLL alias; see sdk.hpp's macro). */
 #define OG_PLUGIN_ENTRY_NAME "ordergate_plugin_entry"
@@ -574,6 +574,31 @@ enum {
  * the order update it causes land together or not at all. */
 #define OG_WRITE_FLAG_REQUIRES_PREVIOUS 1u
 
+/* ---- appended in ABI 1.4 (event log) ------------------------------------------------------------
+ * The per-account event log: every change a client can see (an order's transition, a fill, a
+ * position, a GTT's transition) as one entry, appended in the same batch (transaction) as the
+ * change itself. */
+enum {
+    /* Append `account_event` to its account's log. The plugin assigns the entry's `seq` when the
+     * batch commits: the account's counter (a row per account, never a database sequence) plus
+     * one, so seq order is commit order, strictly increasing per account, with no gap in what is
+     * stored. Never conflicts; with OG_WRITE_FLAG_REQUIRES_PREVIOUS it is skipped (OG_CONFLICT)
+     * when the op before it conflicted, so an entry lands exactly when the change it describes
+     * does. Only sent to a plugin declaring ABI 1.4 or later. */
+    OG_WRITE_APPEND_EVENT = 6
+};
+
+/* One entry of an account's event log (ABI 1.4). */
+typedef struct og_account_event {
+    uint32_t size;
+    og_str account_id;
+    int64_t seq;      /* per account, from 1; assigned by the plugin (ignored in a write) */
+    og_str topic;     /* "orders", "trades", "positions", "gtt" */
+    og_str data_json; /* the resource as the REST API shows it: the host's document, as given */
+    int64_t at_ns;    /* when the host made the change */
+} og_account_event;
+/* ---- end of the ABI 1.4 (event log) block ---- */
+
 typedef struct og_write_op {
     uint32_t size;
     og_write_kind kind;
@@ -584,6 +609,8 @@ typedef struct og_write_op {
     const og_fill_record* fill;
     const og_gtt_record* gtt;
     const og_recon_run* recon_run;
+    /* ---- appended in ABI 1.4 (event log): OG_WRITE_APPEND_EVENT's entry ---- */
+    const og_account_event* account_event;
 } og_write_op;
 
 /* ---- storage queries ---------------------------------------------------------------------------
@@ -638,6 +665,8 @@ typedef struct og_storage_sink {
     void (*on_cursor)(void* ctx, og_str next_cursor);
     /* ---- appended in ABI 1.2 (check the sink's size before calling) ---- */
     void (*on_idempotency)(void* ctx, const og_idempotency_record* record);
+    /* ---- appended in ABI 1.4 (event log; check the sink's size before calling) ---- */
+    void (*on_account_event)(void* ctx, const og_account_event* event);
 } og_storage_sink;
 
 typedef struct og_storage_vtable {
@@ -731,6 +760,33 @@ typedef struct og_storage_vtable {
      * restart), within `account_id` (empty: any account). OG_NOT_FOUND when none. */
     og_status (*get_order_by_request_id)(void* instance, og_str account_id, og_str request_id,
                                          const og_storage_sink* out, og_error* err);
+
+    /* ---- appended in ABI 1.4 (event log; a 1.0-1.3 plugin's table ends before this) ----------
+     * A plugin without the event log (table too short, or list_account_events NULL) gets no
+     * OG_WRITE_APPEND_EVENT op; the host then serves no event log and no stream, and says so. */
+    /* Entries of `account_id` with seq > after_seq, seq ascending, at most `limit`, through
+     * out->on_account_event. Also writes the account's state: *oldest_seq, the smallest seq still
+     * retained (0 when none is), and *last_seq, the counter (the last seq ever assigned, 0 when
+     * none). Both may be NULL. An unknown account is not an error: nothing, and 0/0. */
+    og_status (*list_account_events)(void* instance, og_str account_id, int64_t after_seq,
+                                     uint32_t limit, const og_storage_sink* out,
+                                     int64_t* oldest_seq, int64_t* last_seq, og_error* err);
+    /* Retention: deletes at most `limit` (0: any number) entries with at_ns < before_ns, of every
+     * account; the counters stay (a seq is never reused). Writes how many into *deleted. */
+    og_status (*prune_account_events)(void* instance, int64_t before_ns, uint32_t limit,
+                                      uint64_t* deleted, og_error* err);
+    /* Several hosts sharing the store: blocks up to timeout_ms for entries another writer (any
+     * host, this one included) committed, and reports each commit it learnt of through
+     * out->on_account_event with account_id and seq set (topic and data empty; seq 0 when the
+     * plugin cannot tell; an empty account_id when notices may have been lost, e.g. after the
+     * plugin reconnected: every account may have new entries). Returns OG_OK with no call on a
+     * timeout. The host calls it from one
+     * thread of its own, in a loop; notices may repeat or arrive late but are never needed for
+     * correctness of what is read (the host reads entries with list_account_events). NULL (or
+     * OG_UNSUPPORTED): the store has a single writer host, whose own commits are all there is. */
+    og_status (*wait_account_events)(void* instance, int64_t timeout_ms,
+                                     const og_storage_sink* out, og_error* err);
+    /* ---- end of the ABI 1.4 (event log) block ---- */
 } og_storage_vtable;
 
 /* ---- the descriptor and the entry ----------------------------------------------------------- */

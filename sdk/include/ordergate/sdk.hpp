@@ -244,6 +244,21 @@ public:
     // then finds a chain's ids only while it runs (not after a restart).
     virtual std::optional<OrderRecord> get_order_by_request_id(const std::string& account_id,
                                                                const std::string& request_id);
+    // ---- appended in ABI 1.4 (event log; see og_storage_vtable's list_account_events) -------
+    // write_batch takes WriteKind::AppendEvent ops (a plugin with the event log assigns seq at
+    // commit from a counter row per account). The defaults throw Error(Unsupported): the host
+    // then has no event log and says so.
+    //
+    // Entries of `account_id` after `after_seq`, at most `limit`, with the account's oldest
+    // retained and last assigned seq.
+    virtual AccountEventPage list_account_events(const std::string& account_id, int64_t after_seq,
+                                                 uint32_t limit);
+    // Deletes at most `limit` (0: any) entries with at_ns < before_ns; returns how many.
+    virtual uint64_t prune_account_events(int64_t before_ns, uint32_t limit);
+    // Waits up to `timeout` for commits of entries by any host sharing the store; returns a
+    // notice (account_id, seq) per commit learnt of, empty on a timeout. The default throws
+    // Unsupported: one host writes the store, and its own commits are all there is.
+    virtual std::vector<AccountEvent> wait_account_events(std::chrono::milliseconds timeout);
 };
 
 }  // namespace ordergate::sdk

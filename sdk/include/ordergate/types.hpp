@@ -282,6 +282,22 @@ struct ReconRun {
     int64_t finished_at_ns = 0;
 };
 
+// appended in ABI 1.4 (event log): one entry of an account's event log (og_account_event).
+struct AccountEvent {
+    std::string account_id;
+    int64_t seq = 0;         // assigned by the storage at commit (ignored in a write)
+    std::string topic;       // "orders", "trades", "positions", "gtt"
+    std::string data_json;   // the resource as the REST API shows it
+    int64_t at_ns = 0;
+};
+
+// appended in ABI 1.4 (event log): what list_account_events answers.
+struct AccountEventPage {
+    std::vector<AccountEvent> items;  // seq ascending
+    int64_t oldest_seq = 0;           // the smallest seq retained (0: none)
+    int64_t last_seq = 0;             // the account's counter (0: never written)
+};
+
 // An idempotency record (ABI 1.2, og_idempotency_record): `response` is opaque bytes.
 struct IdempotencyRecord {
     std::string key;
@@ -296,7 +312,9 @@ enum class WriteKind : int32_t {
     UpdateOrder = OG_WRITE_UPDATE_ORDER,
     InsertFill = OG_WRITE_INSERT_FILL,
     UpsertGtt = OG_WRITE_UPSERT_GTT,
-    UpsertReconRun = OG_WRITE_UPSERT_RECON_RUN
+    UpsertReconRun = OG_WRITE_UPSERT_RECON_RUN,
+    // appended in ABI 1.4 (event log)
+    AppendEvent = OG_WRITE_APPEND_EVENT
 };
 
 // One write of a batch (see og_write_op). Only the members its kind uses are read.
@@ -309,6 +327,7 @@ struct WriteOp {
     FillRecord fill;
     GttRecord gtt;
     ReconRun recon_run;
+    AccountEvent account_event;  // appended in ABI 1.4 (event log): AppendEvent
 };
 
 struct OrderQuery {

@@ -166,8 +166,9 @@ TEST_F(PgLive, EverythingLivesInTheSchema) {
     EXPECT_EQ(functions_outside(), before_fn);
     Result tables = db->exec("SELECT count(*) FROM pg_tables WHERE schemaname = '" + schema_ + "'",
                              "t");
-    // orders, order_events, fills, gtts, recon_runs, idempotency_keys, leases, migrations
-    EXPECT_EQ(tables.int64(0, 0), 8);
+    // orders, order_events, fills, gtts, recon_runs, idempotency_keys, leases, account_seq,
+    // account_events, migrations
+    EXPECT_EQ(tables.int64(0, 0), 10);
 }
 
 TEST_F(PgLive, HostsStartingTogetherMigrateOnce) {

@@ -193,7 +193,19 @@ TEST(ConfigErrors, UnknownKeySuggestsTheNearestOne) {
 TEST(ConfigErrors, UnknownSectionIsRefused) {
     EXPECT_EQ(error_of(kMinimal + "databse:\n  url: x\n"),
               "t.yaml:7: databse: unknown key (known keys: http, plugin_dirs, storage, brokers, "
-              "accounts, risk, idempotency, reconciliation, gtt, auth, logging)");
+              "accounts, risk, idempotency, reconciliation, gtt, stream, auth, logging)");
+}
+
+TEST(ConfigErrors, StreamSectionIsValidated) {
+    EXPECT_NE(error_of(kMinimal + "stream:\n  retention_hours: 0\n").find("stream.retention_hours"),
+              std::string::npos);
+    EXPECT_NE(error_of(kMinimal + "stream:\n  queue_limit: 0\n").find("stream.queue_limit"),
+              std::string::npos);
+    EXPECT_NE(error_of(kMinimal + "stream:\n  ping_seconds: 30\n  idle_close_seconds: 20\n")
+                  .find("stream.idle_close_seconds"),
+              std::string::npos);
+    EXPECT_NE(error_of(kMinimal + "stream:\n  retension_hours: 1\n").find("unknown key"),
+              std::string::npos);
 }
 
 TEST(ConfigErrors, UnknownKeyInsideABrokerIsRefused) {

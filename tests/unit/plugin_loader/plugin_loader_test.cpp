@@ -425,6 +425,18 @@ TEST(PluginLoader, StoragePluginWithoutIdempotencyRecordsLoadsAndSaysUnsupported
             EXPECT_EQ(e.status(), Status::Unsupported) << name << ": " << e.what();
         }
         EXPECT_THROW(storage->lease_release("recon:paper", "host-a"), sdk::Error) << name;
+        // ABI 1.4's event log: the same (the host then has no event log and says so).
+        for (auto call : std::vector<std::function<void()>>{
+                 [&] { storage->list_account_events("ACC1", 0, 10); },
+                 [&] { storage->prune_account_events(1, 1); },
+                 [&] { storage->wait_account_events(std::chrono::milliseconds(1)); }}) {
+            try {
+                call();
+                ADD_FAILURE() << name << ": an event log call answered";
+            } catch (const sdk::Error& e) {
+                EXPECT_EQ(e.status(), Status::Unsupported) << name << ": " << e.what();
+            }
+        }
     }
     EXPECT_EQ(load_plugin(compat("compat_storage_v10"), OG_KIND_STORAGE)->info().abi_minor, 0u);
 }

@@ -254,6 +254,16 @@ inline std::optional<OrderRecord> StoragePlugin::get_order_by_request_id(const s
                                                                          const std::string&) {
     detail::unsupported("get_order_by_request_id");
 }
+// ---- appended in ABI 1.4 (event log) ----
+inline AccountEventPage StoragePlugin::list_account_events(const std::string&, int64_t, uint32_t) {
+    detail::unsupported("list_account_events");
+}
+inline uint64_t StoragePlugin::prune_account_events(int64_t, uint32_t) {
+    detail::unsupported("prune_account_events");
+}
+inline std::vector<AccountEvent> StoragePlugin::wait_account_events(std::chrono::milliseconds) {
+    detail::unsupported("wait_account_events");
+}
 
 // ---- the generated C tables -------------------------------------------------------------------
 
@@ -364,6 +374,12 @@ inline void emit(const og_storage_sink* out, const ReconRun& r) {
     if (!OG_HAS_CALLBACK(out, og_storage_sink, on_recon_run)) return;
     og_recon_run c = abi::to_abi(r);
     out->on_recon_run(out->ctx, &c);
+}
+// appended in ABI 1.4 (event log)
+inline void emit(const og_storage_sink* out, const AccountEvent& e) {
+    if (!OG_HAS_CALLBACK(out, og_storage_sink, on_account_event)) return;
+    og_account_event c = abi::to_abi(e);
+    out->on_account_event(out->ctx, &c);
 }
 template <typename T>
 void emit_page(const og_storage_sink* out, const Page<T>& page) {
@@ -855,6 +871,34 @@ struct StorageExport {
                        "order");
         });
     }
+    // ---- appended in ABI 1.4 (event log) ----
+    static og_status list_account_events(void* instance, og_str account_id, int64_t after_seq,
+                                         uint32_t limit, const og_storage_sink* out,
+                                         int64_t* oldest_seq, int64_t* last_seq,
+                                         og_error* err) noexcept {
+        return guarded(err, [&] {
+            AccountEventPage page = self<Class>(instance)->list_account_events(
+                abi::from_abi(account_id, "list_account_events", "account_id"), after_seq, limit);
+            for (const AccountEvent& e : page.items) emit(out, e);
+            if (oldest_seq != nullptr) *oldest_seq = page.oldest_seq;
+            if (last_seq != nullptr) *last_seq = page.last_seq;
+        });
+    }
+    static og_status prune_account_events(void* instance, int64_t before_ns, uint32_t limit,
+                                          uint64_t* deleted, og_error* err) noexcept {
+        return guarded(err, [&] {
+            uint64_t n = self<Class>(instance)->prune_account_events(before_ns, limit);
+            if (deleted != nullptr) *deleted = n;
+        });
+    }
+    static og_status wait_account_events(void* instance, int64_t timeout_ms,
+                                         const og_storage_sink* out, og_error* err) noexcept {
+        return guarded(err, [&] {
+            for (const AccountEvent& e :
+                 self<Class>(instance)->wait_account_events(millis(timeout_ms)))
+                emit(out, e);
+        });
+    }
 
     static const og_storage_vtable* table() noexcept {
         static const og_storage_vtable t = [] {
@@ -884,6 +928,9 @@ struct StorageExport {
             v.write_batch_v2 = &write_batch_v2;
             v.create_v2 = &create_v2;
             v.get_order_by_request_id = &get_order_by_request_id;
+            v.list_account_events = &list_account_events;  // appended in ABI 1.4 (event log)
+            v.prune_account_events = &prune_account_events;
+            v.wait_account_events = &wait_account_events;
             return v;
         }();
         return &t;

@@ -1,0 +1,185 @@
+#include "stream/event_log.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+
+namespace ordergate::stream {
+
+bool EventLog::supported(ports::StoragePort& storage, std::string* why) {
+    try {
+        storage.list_account_events("", 0, 0);
+        return true;
+    } catch (const sdk::Error& e) {
+        if (why) *why = e.what();
+        if (e.status() == Status::Unsupported) return false;
+        // Another failure (the store is down at start-up) is not an answer about the ABI.
+        throw;
+    }
+}
+
+EventLog::EventLog(ports::StoragePort& storage, Renderers renderers, std::shared_ptr<Clock> clock,
+                   EventLogOptions options)
+    : storage_(storage),
+      renderers_(std::move(renderers)),
+      clock_(std::move(clock)),
+      options_(options) {}
+
+EventLog::~EventLog() { stop(); }
+
+void EventLog::seed_positions(const positions::PositionBook& book) { book_.copy_from(book); }
+
+void EventLog::entry(std::vector<WriteOp>* out, const std::string& account, const char* topic,
+                     std::string data, int64_t at_ns) {
+    WriteOp op;
+    op.kind = WriteKind::AppendEvent;
+    op.requires_previous = true;
+    op.account_event.account_id = account;
+    op.account_event.topic = topic;
+    op.account_event.data_json = std::move(data);
+    op.account_event.at_ns = at_ns;
+    out->push_back(std::move(op));
+}
+
+void EventLog::annotate(const std::vector<WriteOp>& ops, std::vector<WriteOp>* out,
+                        std::vector<size_t>* index_of) {
+    out->clear();
+    index_of->clear();
+    out->reserve(ops.size() * 2);
+    const int64_t now = clock_->now_ns();
+    // Positions within this batch build on each other: a scratch book, seeded key by key from
+    // the committed one.
+    positions::PositionBook scratch;
+    std::set<positions::PositionKey> seeded;
+    for (const WriteOp& op : ops) {
+        index_of->push_back(out->size());
+        out->push_back(op);
+        try {
+            switch (op.kind) {
+                case WriteKind::InsertOrder:
+                case WriteKind::UpdateOrder:
+                    if (!op.order.account_id.empty())
+                        entry(out, op.order.account_id, kTopicOrders, renderers_.order(op.order),
+                              op.order.updated_at_ns ? op.order.updated_at_ns : now);
+                    break;
+                case WriteKind::InsertFill: {
+                    const FillRecord& f = op.fill;
+                    if (f.account_id.empty()) break;  // adopted later by reconciliation
+                    entry(out, f.account_id, kTopicTrades, renderers_.fill(f), now);
+                    positions::PositionKey key{f.account_id, f.broker, f.symbol, f.exchange};
+                    if (seeded.insert(key).second) scratch.copy_key_from(book_, key);
+                    positions::PositionView p = scratch.apply_fill(key, f.side, f.quantity, f.price,
+                                                                   f.fee, f.executed_at_ns);
+                    entry(out, f.account_id, kTopicPositions, renderers_.position(p), now);
+                    break;
+                }
+                case WriteKind::UpsertGtt:
+                    if (!op.gtt.account_id.empty())
+                        entry(out, op.gtt.account_id, kTopicGtt,
+                              renderers_.gtt ? renderers_.gtt(op.gtt) : op.gtt.body_json,
+                              op.gtt.updated_at_ns ? op.gtt.updated_at_ns : now);
+                    break;
+                case WriteKind::UpsertReconRun:
+                case WriteKind::AppendEvent:
+                    break;
+            }
+        } catch (const std::exception& e) {
+            // The change is written without its entry rather than not at all: loud.
+            spdlog::error("event=event_log_entry_failed kind={} error=\"{}\"",
+                          static_cast<int>(op.kind), e.what());
+            out->resize(index_of->back() + 1);
+        }
+    }
+}
+
+void EventLog::committed(const std::vector<WriteOp>& annotated,
+                         const std::vector<Status>& results) {
+    std::vector<std::string> accounts;
+    bool duplicate_fill = false;
+    for (size_t i = 0; i < annotated.size() && i < results.size(); ++i) {
+        const WriteOp& op = annotated[i];
+        if (op.kind == WriteKind::InsertFill) {
+            if (results[i] != Status::Ok) {
+                duplicate_fill = duplicate_fill || !op.fill.account_id.empty();
+                continue;
+            }
+            const FillRecord& f = op.fill;
+            try {
+                book_.apply_fill({f.account_id, f.broker, f.symbol, f.exchange}, f.side, f.quantity,
+                                 f.price, f.fee, f.executed_at_ns);
+            } catch (const std::exception& e) {
+                spdlog::error("event=event_log_position_failed broker_trade_id={} error=\"{}\"",
+                              f.broker_trade_id, e.what());
+            }
+        } else if (op.kind == WriteKind::AppendEvent && results[i] == Status::Ok) {
+            if (std::find(accounts.begin(), accounts.end(), op.account_event.account_id) ==
+                accounts.end())
+                accounts.push_back(op.account_event.account_id);
+        }
+    }
+    if (duplicate_fill)
+        // A duplicate's position entry was skipped with it; a later fill of the same position in
+        // the same batch was computed on top of it (rare: a replayed fill and a new one in one
+        // batch). The committed book is right; say that an entry may not be.
+        spdlog::warn(
+            "event=event_log_duplicate_fill detail=\"a later position entry of this "
+            "batch may count a duplicate fill\"");
+    if (accounts.empty()) return;
+    CommitListener l;
+    {
+        std::lock_guard lock(listener_mu_);
+        l = listener_;
+    }
+    if (l) l(accounts);
+}
+
+AccountEventPage EventLog::read(const std::string& account_id, int64_t after_seq, uint32_t limit) {
+    return storage_.list_account_events(account_id, after_seq, limit);
+}
+
+void EventLog::set_commit_listener(CommitListener listener) {
+    std::lock_guard lock(listener_mu_);
+    listener_ = std::move(listener);
+}
+
+void EventLog::start_retention() {
+    std::lock_guard lock(retention_mu_);
+    if (retention_.joinable()) return;
+    stopping_ = false;
+    retention_ = std::thread([this] { retention_loop(); });
+}
+
+void EventLog::stop() {
+    {
+        std::lock_guard lock(retention_mu_);
+        stopping_ = true;
+    }
+    retention_cv_.notify_all();
+    if (retention_.joinable()) retention_.join();
+}
+
+void EventLog::retention_loop() {
+    std::unique_lock lock(retention_mu_);
+    while (!stopping_) {
+        lock.unlock();
+        const int64_t before =
+            clock_->now_ns() -
+            std::chrono::duration_cast<std::chrono::nanoseconds>(options_.retention).count();
+        try {
+            uint64_t n = 0, total = 0;
+            // Bounded statements, so a large backlog never holds the store for long.
+            do {
+                n = storage_.prune_account_events(before, 10000);
+                total += n;
+            } while (n == 10000);
+            if (total > 0) spdlog::info("event=event_log_pruned entries={}", total);
+        } catch (const std::exception& e) {
+            spdlog::warn("event=event_log_prune_failed error=\"{}\"", e.what());
+        }
+        lock.lock();
+        retention_cv_.wait_for(lock, options_.prune_every, [this] { return stopping_; });
+    }
+}
+
+}  // namespace ordergate::stream

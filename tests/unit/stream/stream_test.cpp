@@ -1,0 +1,285 @@
+// The event log's journal (entries in the batch of their change) and the stream hub's slow
+// consumer, with fakes of the storage and of a WebSocket connection.
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+
+#include "stream/event_log.hpp"
+#include "stream/stream_hub.hpp"
+
+namespace ordergate::stream {
+namespace {
+
+// A store holding only an event log (every other call is not expected).
+class LogStorage : public ports::StoragePort {
+  public:
+    int64_t migrate() override { return 0; }
+    void ping() override {}
+    std::vector<Status> write_batch(const std::vector<WriteOp>&) override { unexpected(); }
+    std::optional<OrderRecord> get_order(const std::string&) override { unexpected(); }
+    std::optional<OrderRecord> get_order_by_client_id(const std::string&,
+                                                      const std::string&) override {
+        unexpected();
+    }
+    std::optional<OrderRecord> get_order_by_broker_id(const std::string&,
+                                                      const std::string&) override {
+        unexpected();
+    }
+    Page<OrderRecord> list_orders(const OrderQuery&) override { unexpected(); }
+    std::vector<OrderEvent> list_events(const std::string&, int64_t, uint32_t) override {
+        unexpected();
+    }
+    Page<FillRecord> list_fills(const FillQuery&) override { unexpected(); }
+    std::optional<GttRecord> get_gtt(const std::string&) override { unexpected(); }
+    Page<GttRecord> list_gtts(const std::vector<std::string>&, bool, const std::string&,
+                              uint32_t) override {
+        unexpected();
+    }
+    Page<ReconRun> list_recon_runs(const std::string&, const std::string&, uint32_t) override {
+        unexpected();
+    }
+    AccountEventPage list_account_events(const std::string& account, int64_t after,
+                                         uint32_t limit) override {
+        std::lock_guard lock(mu);
+        AccountEventPage p;
+        for (const auto& e : entries) {
+            if (e.account_id != account) continue;
+            if (p.oldest_seq == 0) p.oldest_seq = e.seq;
+            p.last_seq = e.seq;
+            if (e.seq > after && p.items.size() < limit) p.items.push_back(e);
+        }
+        return p;
+    }
+    void add(const std::string& account, int n) {
+        std::lock_guard lock(mu);
+        for (int i = 0; i < n; ++i) {
+            AccountEvent e;
+            e.account_id = account;
+            e.seq = static_cast<int64_t>(entries.size()) + 1;
+            e.topic = kTopicOrders;
+            e.data_json = "{\"n\":" + std::to_string(e.seq) + "}";
+            entries.push_back(e);
+        }
+    }
+    std::mutex mu;
+    std::vector<AccountEvent> entries;
+
+  private:
+    [[noreturn]] static void unexpected() { throw sdk::Error(Status::Internal, "not expected"); }
+};
+
+// A connection whose client stops reading: every send blocks until released. The state outlives
+// the session (the hub destroys the session when the client is gone).
+struct StuckState {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<std::string> inbox;
+    std::vector<std::string> sent;
+    int sends_started = 0;
+    bool released = false;
+    bool aborted = false;
+    int close_code = 0;
+};
+
+class StuckSession : public http::WebSocketSession {
+  public:
+    explicit StuckSession(std::shared_ptr<StuckState> st) : st_(std::move(st)) {}
+    Frame receive(std::string* payload, std::chrono::milliseconds timeout) override {
+        std::unique_lock lock(st_->mu);
+        st_->cv.wait_for(lock, timeout, [&] { return !st_->inbox.empty() || st_->aborted; });
+        if (st_->aborted) throw std::runtime_error("aborted");
+        if (st_->inbox.empty()) return Frame::Timeout;
+        *payload = st_->inbox.front();
+        st_->inbox.pop_front();
+        return Frame::Text;
+    }
+    void send_text(std::string_view text) override {
+        std::unique_lock lock(st_->mu);
+        ++st_->sends_started;
+        st_->cv.notify_all();
+        st_->cv.wait(lock, [&] { return st_->released || st_->aborted; });
+        if (st_->aborted) throw std::runtime_error("aborted");
+        st_->sent.emplace_back(text);
+        st_->cv.notify_all();
+    }
+    void send_ping() override {}
+    void send_pong(std::string_view) override {}
+    void close(int code, std::string_view) override {
+        std::lock_guard lock(st_->mu);
+        st_->close_code = code;
+        st_->aborted = true;
+        st_->cv.notify_all();
+    }
+    void abort() override {
+        std::lock_guard lock(st_->mu);
+        st_->aborted = true;
+        st_->cv.notify_all();
+    }
+
+  private:
+    std::shared_ptr<StuckState> st_;
+};
+
+Decimal dec(const char* text) {
+    Decimal d;
+    if (!Decimal::parse(text, &d)) throw std::invalid_argument(text);
+    return d;
+}
+
+Renderers renderers() {
+    Renderers r;
+    r.order = [](const OrderRecord& o) { return "{\"order\":\"" + o.id + "\"}"; };
+    r.fill = [](const FillRecord& f) { return "{\"fill\":\"" + f.id + "\"}"; };
+    r.position = [](const positions::PositionView& p) {
+        return "{\"quantity\":\"" + p.quantity.to_string() + "\"}";
+    };
+    return r;
+}
+
+TEST(EventLogJournal, EachChangeIsFollowedByItsEntriesFlaggedRequiresPrevious) {
+    LogStorage storage;
+    EventLog log(storage, renderers(), system_clock(), {});
+    std::vector<WriteOp> ops(3);
+    ops[0].kind = WriteKind::InsertOrder;
+    ops[0].order.id = "ord_1";
+    ops[0].order.account_id = "ACC1";
+    ops[1].kind = WriteKind::InsertFill;
+    ops[1].fill.id = "trd_1";
+    ops[1].fill.account_id = "ACC1";
+    ops[1].fill.broker = "paper";
+    ops[1].fill.symbol = "INFY";
+    ops[1].fill.exchange = "NSE";
+    ops[1].fill.side = Side::Buy;
+    ops[1].fill.quantity = dec("2");
+    ops[1].fill.price = dec("10");
+    ops[2] = ops[1];
+    ops[2].fill.id = "trd_2";
+    std::vector<WriteOp> out;
+    std::vector<size_t> index_of;
+    log.annotate(ops, &out, &index_of);
+    ASSERT_EQ(out.size(), size_t{8});
+    EXPECT_EQ(index_of, (std::vector<size_t>{0, 2, 5}));
+    EXPECT_EQ(out[1].kind, WriteKind::AppendEvent);
+    EXPECT_TRUE(out[1].requires_previous);
+    EXPECT_EQ(out[1].account_event.topic, kTopicOrders);
+    EXPECT_EQ(out[1].account_event.data_json, "{\"order\":\"ord_1\"}");
+    EXPECT_EQ(out[3].account_event.topic, kTopicTrades);
+    EXPECT_EQ(out[4].account_event.topic, kTopicPositions);
+    // The second fill's position builds on the first one of the same batch.
+    EXPECT_EQ(out[4].account_event.data_json, "{\"quantity\":\"2\"}");
+    EXPECT_EQ(out[7].account_event.data_json, "{\"quantity\":\"4\"}");
+    // The first fill was a duplicate: the committed book counts the second only.
+    std::vector<Status> results(out.size(), Status::Ok);
+    results[2] = results[3] = results[4] = Status::Conflict;
+    log.committed(out, results);
+    log.annotate({ops[2]}, &out, &index_of);
+    ASSERT_EQ(out.size(), size_t{3});
+    EXPECT_EQ(out[2].account_event.data_json, "{\"quantity\":\"4\"}");
+}
+
+TEST(StreamHubTest, ASlowConsumerIsClosedWith4008AndCommitNoticesNeverWaitForIt) {
+    LogStorage storage;
+    storage.add("ACC1", 50);
+    EventLog log(storage, renderers(), system_clock(), {});
+    StreamOptions o;
+    o.queue_limit = 5;
+    o.ping_interval = std::chrono::hours(1);
+    o.idle_close = std::chrono::hours(1);
+    StreamHub hub(
+        log, storage, [](const std::string& a) { return a == "ACC1"; }, o);
+    hub.start();
+    auto state = std::make_shared<StuckState>();
+    auto session = std::make_unique<StuckSession>(state);
+    StuckState* s = state.get();
+    {
+        std::lock_guard lock(s->mu);
+        s->inbox.push_back(R"({"op":"subscribe","account_id":"ACC1"})");
+    }
+    ClientScope scope;
+    scope.all = true;
+    hub.accept(std::move(session), scope, "req-1");
+    {
+        std::unique_lock lock(s->mu);
+        ASSERT_TRUE(
+            s->cv.wait_for(lock, std::chrono::seconds(10), [&] { return s->sends_started > 0; }));
+    }
+    // The client is stuck in a send; commits keep coming and their notices return at once.
+    std::vector<WriteOp> entry(1);
+    entry[0].kind = WriteKind::AppendEvent;
+    entry[0].account_event.account_id = "ACC1";
+    for (int i = 0; i < 1000; ++i) {
+        storage.add("ACC1", 1);
+        log.committed(entry, {Status::Ok});
+    }
+    {
+        std::lock_guard lock(s->mu);
+        s->released = true;
+        s->cv.notify_all();
+    }
+    {
+        std::unique_lock lock(s->mu);
+        ASSERT_TRUE(
+            s->cv.wait_for(lock, std::chrono::seconds(10), [&] { return s->close_code != 0; }));
+        EXPECT_EQ(s->close_code, 4008);
+        EXPECT_LT(s->sent.size(), size_t{10});
+    }
+    hub.stop();
+}
+
+// A client that reads, resuming far behind: the gap-fill is paced by its queue, never a reason to
+// close it; it gets every entry, in seq order, then live ones.
+TEST(StreamHubTest, AGapFillLargerThanTheQueueIsPacedNotClosed) {
+    LogStorage storage;
+    storage.add("ACC1", 60);
+    EventLog log(storage, renderers(), system_clock(), {});
+    StreamOptions o;
+    o.queue_limit = 4;
+    o.page = 7;
+    o.ping_interval = std::chrono::hours(1);
+    o.idle_close = std::chrono::hours(1);
+    StreamHub hub(
+        log, storage, [](const std::string& a) { return a == "ACC1"; }, o);
+    hub.start();
+    auto state = std::make_shared<StuckState>();
+    state->released = true;  // this client reads
+    {
+        std::lock_guard lock(state->mu);
+        state->inbox.push_back(R"({"op":"subscribe","account_id":"ACC1","since_seq":10})");
+    }
+    ClientScope scope;
+    scope.accounts = {"ACC1"};
+    hub.accept(std::make_unique<StuckSession>(state), scope, "req-2");
+    auto events = [&] {
+        size_t n = 0;
+        for (const auto& m : state->sent) n += m.find("\"type\":\"event\"") != std::string::npos;
+        return n;
+    };
+    {
+        std::unique_lock lock(state->mu);
+        ASSERT_TRUE(state->cv.wait_for(lock, std::chrono::seconds(10),
+                                       [&] { return events() == 50 || state->close_code != 0; }));
+        EXPECT_EQ(state->close_code, 0);
+    }
+    storage.add("ACC1", 1);
+    std::vector<WriteOp> entry(1);
+    entry[0].kind = WriteKind::AppendEvent;
+    entry[0].account_event.account_id = "ACC1";
+    log.committed(entry, {Status::Ok});
+    std::unique_lock lock(state->mu);
+    ASSERT_TRUE(state->cv.wait_for(lock, std::chrono::seconds(10), [&] { return events() == 51; }));
+    int64_t prev = 10;
+    for (const auto& m : state->sent) {
+        size_t at = m.find("\"seq\":");
+        if (at == std::string::npos) continue;
+        int64_t seq = std::stoll(m.substr(at + 6));
+        EXPECT_EQ(seq, prev + 1) << m;
+        prev = seq;
+    }
+    lock.unlock();
+    hub.stop();
+}
+
+}  // namespace
+}  // namespace ordergate::stream
