@@ -1,0 +1,177 @@
+// broker-fix end to end: the real gateway binary loading broker-fix, trading over FIX 4.2 and 4.4
+// with ordergate-fix-venue (a child process). The venue's dump is the oracle: what the gateway
+// stored must be what the venue did.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "gateway_process.hpp"
+#include "venue_process.hpp"
+
+namespace ordergate::testing {
+namespace {
+
+using fixtest::VenueProcess;
+
+struct Version {
+    const char* begin_string;
+    const char* comp_id;
+};
+
+class FixBroker : public ::testing::TestWithParam<Version> {
+protected:
+    void SetUp() override { start(); }
+
+    // The venue, then the gateway whose FIX session logs on to it.
+    void start(std::vector<std::string> venue_args = {}) {
+        dir_ = make_temp_dir("og-fix-it");
+        std::vector<std::string> args = {"--session", std::string("FIX.4.4:GW44"), "--session",
+                                         std::string("FIX.4.2:GW42"), "--price", "ACME=100.00",
+                                         "--symbol", "WIDGET", "--no-message-log"};
+        args.insert(args.end(), venue_args.begin(), venue_args.end());
+        venue_ = std::make_unique<VenueProcess>(dir_ + "/venue", args);
+        start_gateway();
+    }
+    void start_gateway() {
+        GatewayOptions o;
+        o.config = source_dir() + "/tests/integration/fix_broker.yaml";
+        o.env = {{"FIX_PORT", std::to_string(venue_->port())},
+                 {"FIX_BEGIN_STRING", GetParam().begin_string},
+                 {"FIX_SENDER_COMP_ID", GetParam().comp_id}};
+        if (!gw_data_.empty()) o.data_dir = gw_data_;
+        gw_ = std::make_unique<GatewayProcess>(o);
+        gw_data_ = gw_->data_dir();
+        wait_logged_on();
+    }
+    void wait_logged_on() {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+        while (std::chrono::steady_clock::now() < until) {
+            const std::string s = venue_->control("sessions");
+            const std::string needle = std::string(GetParam().comp_id) + "\",\"logged_on\":true";
+            if (s.find(needle) != std::string::npos) return;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        FAIL() << "the FIX session never logged on: " << venue_->control("sessions") << "\n"
+               << gw_->log();
+    }
+
+    HttpResult place(const std::string& body) {
+        return http(gw_->port(), "POST", "/api/v1/orders", body, json_headers());
+    }
+    static std::string order(const std::string& side, const std::string& qty,
+                             const std::string& type, const std::string& price = "",
+                             const std::string& symbol = "ACME") {
+        std::string b = "{\"account_id\":\"ACC1\",\"symbol\":\"" + symbol +
+                        "\",\"exchange\":\"X\",\"side\":\"" + side + "\",\"quantity\":\"" + qty +
+                        "\",\"order_type\":\"" + type + "\"";
+        if (!price.empty()) b += ",\"price\":\"" + price + "\"";
+        return b + "}";
+    }
+    json::Value get_order(const std::string& id) { return gw_->get("/api/v1/orders/" + id).json(); }
+    // Polls (bounded: 15 s) until the order's `path` field is `want`; returns the last value.
+    std::string wait_field(const std::string& id, const std::string& path, const std::string& want) {
+        std::string seen;
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+        while (std::chrono::steady_clock::now() < until) {
+            seen = field(get_order(id), path);
+            if (seen == want) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        return seen;
+    }
+    json::Value dump() {
+        std::string line = venue_->control("dump");
+        EXPECT_EQ(line.rfind("OK ", 0), 0u) << line;
+        json::Value v;
+        std::string why;
+        EXPECT_TRUE(json::parse(line.substr(3), &v, &why)) << why;
+        return v;
+    }
+    // The venue's order whose ClOrdID chain starts with `cid`.
+    json::Value venue_order(const std::string& cid) {
+        json::Value d = dump();
+        const json::Value* orders = d.find("orders");
+        if (orders)
+            for (const auto& o : orders->items()) {
+                const json::Value* ids = o.find("cl_ord_ids");
+                if (ids && !ids->items().empty() && ids->items().front().text() == cid) return o;
+            }
+        ADD_FAILURE() << "the venue has no order " << cid;
+        return json::Value();
+    }
+    int new_order_messages() {
+        json::Value d = dump();
+        std::string key = std::string(GetParam().begin_string) + ":VENUE->" + GetParam().comp_id;
+        const json::Value* counts = d.find("new_order_messages");
+        const json::Value* n = counts ? counts->find(key) : nullptr;
+        return n ? std::stoi(n->text()) : 0;
+    }
+    // Trades of the order at the gateway: count and summed quantity as text pairs.
+    std::vector<std::pair<std::string, std::string>> trades(const std::string& id) {
+        auto r = gw_->get("/api/v1/trades?order_id=" + id);
+        std::vector<std::pair<std::string, std::string>> out;
+        if (const json::Value* items = r.json().find("items"))
+            for (const auto& t : items->items())
+                out.emplace_back(field(t, "broker_trade_id"), field(t, "quantity"));
+        return out;
+    }
+
+    std::string dir_, gw_data_;
+    std::unique_ptr<VenueProcess> venue_;
+    std::unique_ptr<GatewayProcess> gw_;
+};
+
+// A marketable limit (the gateway's risk check wants a reference price for a MARKET order):
+// it trades with the venue's provider at 100.00.
+TEST_P(FixBroker, MarketableOrderIsAcknowledgedAndFilledAsTheVenueSays) {
+    auto r = place(order("BUY", "10", "LIMIT", "101.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    EXPECT_EQ(wait_field(id, "status", "FILLED"), "FILLED") << gw_->log();
+    json::Value g = get_order(id);
+    json::Value v = venue_order(cid);
+    EXPECT_EQ(field(g, "broker_order_id"), field(v, "order_id"));
+    EXPECT_EQ(field(g, "filled_quantity"), field(v, "cum_qty"));
+    EXPECT_EQ(field(v, "cum_qty"), "10");
+    EXPECT_EQ(field(g, "average_fill_price"), "100.00");
+    auto t = trades(id);
+    ASSERT_EQ(t.size(), 1u);
+    EXPECT_EQ(t[0].second, "10");
+    EXPECT_EQ(new_order_messages(), 1);
+}
+
+TEST_P(FixBroker, LimitOrderRestsOpenThenFillsPartially) {
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    EXPECT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    EXPECT_EQ(venue_->control("fill " + cid + " 4"), "OK");
+    EXPECT_EQ(wait_field(id, "status", "PARTIALLY_FILLED"), "PARTIALLY_FILLED");
+    EXPECT_EQ(wait_field(id, "filled_quantity", "4"), "4");
+    EXPECT_EQ(field(venue_order(cid), "cum_qty"), "4");
+    EXPECT_EQ(trades(id).size(), 1u);
+}
+
+TEST_P(FixBroker, VenueRejectIsARejectedOrder) {
+    auto r = place(order("BUY", "10", "LIMIT", "90.00", "NOPE"));
+    ASSERT_TRUE(r.status == 422 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    if (r.status == 202) EXPECT_EQ(wait_field(id, "status", "REJECTED"), "REJECTED");
+    else EXPECT_EQ(field(r.json(), "code"), "BROKER_REJECTED") << r.body;
+}
+
+INSTANTIATE_TEST_SUITE_P(Versions, FixBroker,
+                         ::testing::Values(Version{"FIX.4.4", "GW44"}, Version{"FIX.4.2", "GW42"}),
+                         [](const auto& info) {
+                             return std::string(info.param.begin_string[6] == '4' ? "Fix44"
+                                                                                  : "Fix42");
+                         });
+
+}  // namespace
+}  // namespace ordergate::testing
