@@ -166,6 +166,87 @@ TEST_P(FixBroker, VenueRejectIsARejectedOrder) {
     else EXPECT_EQ(field(r.json(), "code"), "BROKER_REJECTED") << r.body;
 }
 
+TEST_P(FixBroker, CancelOfARestingOrder) {
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    auto c = http(gw_->port(), "DELETE", "/api/v1/orders/" + id, "", json_headers());
+    ASSERT_TRUE(c.status == 200 || c.status == 202) << c.body;
+    EXPECT_EQ(wait_field(id, "status", "CANCELLED"), "CANCELLED") << gw_->log();
+    json::Value v = venue_order(cid);
+    EXPECT_EQ(field(v, "ord_status"), "4");
+    // The cancel went out with its own ClOrdID (the host's request id), OrigClOrdID the order's.
+    EXPECT_EQ(field(v, "cl_ord_ids").find(cid), 2u) << field(v, "cl_ord_ids");
+}
+
+TEST_P(FixBroker, ReplaceChangesPriceAndQuantityAtTheVenue) {
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    auto m = http(gw_->port(), "PUT", "/api/v1/orders/" + id,
+                  "{\"price\":\"95.00\",\"quantity\":\"8\"}", json_headers());
+    ASSERT_TRUE(m.status == 200 || m.status == 202) << m.body;
+    EXPECT_EQ(wait_field(id, "price", "95.00"), "95.00") << gw_->log();
+    EXPECT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    EXPECT_EQ(field(get_order(id), "quantity"), "8");
+    json::Value v = venue_order(cid);
+    EXPECT_EQ(field(v, "price"), "95.00");
+    EXPECT_EQ(field(v, "order_qty"), "8");
+    // A second replace names the first one's ClOrdID as OrigClOrdID: the venue accepts it.
+    auto m2 = http(gw_->port(), "PUT", "/api/v1/orders/" + id, "{\"price\":\"96.00\"}",
+                   json_headers());
+    ASSERT_TRUE(m2.status == 200 || m2.status == 202) << m2.body;
+    EXPECT_EQ(wait_field(id, "price", "96.00"), "96.00") << gw_->log();
+    EXPECT_EQ(field(venue_order(cid), "price"), "96.00");
+    // Then a fill under the latest ClOrdID reaches the order.
+    EXPECT_EQ(venue_->control("fill " + cid + " 8"), "OK");
+    EXPECT_EQ(wait_field(id, "status", "FILLED"), "FILLED");
+    EXPECT_EQ(field(get_order(id), "filled_quantity"), "8");
+}
+
+// The venue forgot the order (a restart empties its book): its OrderCancelReject returns the
+// order to its last confirmed state, with the venue's text in the event.
+TEST_P(FixBroker, CancelRejectRestoresTheOrder) {
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    venue_->restart();
+    wait_logged_on();
+    auto c = http(gw_->port(), "DELETE", "/api/v1/orders/" + id, "", json_headers());
+    EXPECT_EQ(wait_field(id, "status", "OPEN"), "OPEN") << c.body << gw_->log();
+    auto ev = gw_->get("/api/v1/orders/" + id + "/events").body;
+    EXPECT_NE(ev.find("refused"), std::string::npos) << ev;
+    EXPECT_NE(ev.find("unknown order"), std::string::npos) << ev;
+}
+
+// A fill while a replace is held at the venue arrives under the old ClOrdID (OrdStatus
+// PendingReplace): counted once, and the replace then confirmed with the fill kept.
+TEST_P(FixBroker, FillDuringPendingReplace) {
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    ASSERT_EQ(venue_->control(std::string("profile ") + GetParam().comp_id + " hold on"), "OK");
+    auto m = http(gw_->port(), "PUT", "/api/v1/orders/" + id, "{\"price\":\"91.00\"}",
+                  json_headers());
+    ASSERT_TRUE(m.status == 200 || m.status == 202) << m.body;
+    EXPECT_EQ(field(m.json(), "status"), "PENDING_REPLACE") << m.body;
+    EXPECT_EQ(venue_->control("fill " + cid + " 3"), "OK");
+    EXPECT_EQ(wait_field(id, "filled_quantity", "3"), "3") << gw_->log();
+    EXPECT_EQ(venue_->control(std::string("release ") + GetParam().comp_id), "OK");
+    EXPECT_EQ(wait_field(id, "price", "91.00"), "91.00") << gw_->log();
+    EXPECT_EQ(wait_field(id, "status", "PARTIALLY_FILLED"), "PARTIALLY_FILLED");
+    EXPECT_EQ(field(get_order(id), "filled_quantity"), "3");
+    EXPECT_EQ(trades(id).size(), 1u);
+    EXPECT_EQ(field(venue_order(cid), "cum_qty"), "3");
+}
+
 INSTANTIATE_TEST_SUITE_P(Versions, FixBroker,
                          ::testing::Values(Version{"FIX.4.4", "GW44"}, Version{"FIX.4.2", "GW42"}),
                          [](const auto& info) {
