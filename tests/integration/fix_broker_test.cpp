@@ -247,6 +247,91 @@ TEST_P(FixBroker, FillDuringPendingReplace) {
     EXPECT_EQ(field(venue_order(cid), "cum_qty"), "3");
 }
 
+// Nothing is sent, nor queued for later, while the session is down.
+TEST_P(FixBroker, PlaceWhileLoggedOutIs503AndNothingIsSent) {
+    ASSERT_EQ(venue_->stop(), 0);
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    EXPECT_EQ(r.status, 503) << r.body;
+    EXPECT_EQ(field(r.json(), "code"), "BROKER_UNAVAILABLE") << r.body;
+    venue_->restart();
+    wait_logged_on();
+    auto r2 = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r2.status == 201 || r2.status == 202) << r2.body;
+    EXPECT_EQ(wait_field(field(r2.json(), "id"), "status", "OPEN"), "OPEN");
+    // The venue's store is reloaded: the first order was never among its messages.
+    EXPECT_EQ(new_order_messages(), 1);
+}
+
+// The venue accepted the order, its ack never came and the line dropped: 202 PENDING_NEW, then
+// reconciliation (mass status on 4.4, a status request on 4.2) settles it after logon; the order
+// is never sent twice.
+TEST_P(FixBroker, SessionDropAfterSendIsSettledByReconciliation) {
+    ASSERT_EQ(venue_->control(std::string("drop ") + GetParam().comp_id + " 1"), "OK");
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_EQ(r.status, 202) << r.body;
+    EXPECT_EQ(field(r.json(), "status"), "PENDING_NEW");
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    ASSERT_EQ(venue_->control(std::string("disconnect ") + GetParam().comp_id), "OK");
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    wait_logged_on();
+    std::string status;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < until) {
+        http(gw_->port(), "POST", "/api/v1/reconciliation/run", "{}", json_headers());
+        status = wait_field(id, "status", "OPEN");
+        if (status == "OPEN") break;
+    }
+    EXPECT_EQ(status, "OPEN") << gw_->log();
+    json::Value g = get_order(id);
+    EXPECT_EQ(field(g, "broker_order_id"), field(venue_order(cid), "order_id"));
+    EXPECT_EQ(new_order_messages(), 1);
+}
+
+// The line drops just before the ack; the venue resends it (PossDupFlag) after the logon.
+TEST_P(FixBroker, AckResentAfterReconnectSettlesTheOrder) {
+    ASSERT_EQ(venue_->control(std::string("cut ") + GetParam().comp_id + " 1"), "OK");
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    EXPECT_EQ(wait_field(id, "status", "OPEN"), "OPEN") << gw_->log();
+    EXPECT_EQ(new_order_messages(), 1);
+}
+
+// A fill delivered twice (the second with PossDupFlag, same ExecID) is counted once.
+TEST_P(FixBroker, DuplicateExecutionReportIsNotCountedTwice) {
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    ASSERT_EQ(venue_->control(std::string("dup ") + GetParam().comp_id + " 1"), "OK");
+    ASSERT_EQ(venue_->control("fill " + cid + " 4"), "OK");
+    EXPECT_EQ(wait_field(id, "filled_quantity", "4"), "4");
+    ASSERT_EQ(venue_->control("fill " + cid + " 1"), "OK");  // a later report: the dup is behind us
+    EXPECT_EQ(wait_field(id, "filled_quantity", "5"), "5");
+    EXPECT_EQ(trades(id).size(), 2u);
+    EXPECT_EQ(field(venue_order(cid), "cum_qty"), "5");
+}
+
+// A bust (4.4 ExecType H; 4.2 ExecTransType 1 with ExecType still a fill's) is never read as
+// another fill.
+TEST_P(FixBroker, BustIsNotCountedAsAFill) {
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    ASSERT_EQ(venue_->control("fill " + cid + " 4"), "OK");
+    EXPECT_EQ(wait_field(id, "filled_quantity", "4"), "4");
+    auto t = trades(id);
+    ASSERT_EQ(t.size(), 1u);
+    ASSERT_EQ(venue_->control("bust " + t[0].first), "OK");
+    ASSERT_EQ(venue_->control("fill " + cid + " 1"), "OK");  // a later report to wait on
+    EXPECT_EQ(wait_field(id, "filled_quantity", "5"), "5") << gw_->log();
+    EXPECT_EQ(trades(id).size(), 2u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Versions, FixBroker,
                          ::testing::Values(Version{"FIX.4.4", "GW44"}, Version{"FIX.4.2", "GW42"}),
                          [](const auto& info) {
