@@ -2,6 +2,7 @@
 
 #include <ctime>
 #include <string_view>
+#include <thread>
 
 namespace ordergate::fixplugin {
 
@@ -109,6 +110,9 @@ FixSettings parse_settings(const sdk::Config& c) {
     const int64_t st = c.get_int("status_timeout_ms", 5000);
     if (st < 1) bad("status_timeout_ms", "positive milliseconds");
     s.status_timeout = std::chrono::milliseconds(st);
+    const int64_t lw = c.get_int("logon_wait_ms", 5000);
+    if (lw < 0) bad("logon_wait_ms", "milliseconds, 0 or more");
+    s.logon_wait = std::chrono::milliseconds(lw);
     return s;
 }
 
@@ -133,6 +137,11 @@ void FixBroker::start() {
     } catch (const std::runtime_error& e) {
         throw sdk::Error(Status::Unavailable, e.what());
     }
+    // A caller may trade right after start: give the logon a bounded moment (the session keeps
+    // trying to connect after that; until it is logged on, orders are answered UNAVAILABLE).
+    const auto until = std::chrono::steady_clock::now() + settings_.logon_wait;
+    while (!session_->logged_on() && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
     host_.log(LogLevel::Info, "event=fix_session_started begin_string=" +
                                   settings_.session.begin_string + " sender=" +
                                   settings_.session.sender_comp_id + " target=" +
@@ -179,6 +188,10 @@ OrderReport FixBroker::place_order(const OrderRequest& r, std::chrono::milliseco
         throw sdk::Error(Status::Unsupported, "broker-fix: only MARKET and LIMIT orders");
     if (r.order_type == OrderType::Limit && !r.price)
         throw sdk::Error(Status::InvalidArgument, "broker-fix: a LIMIT order needs a price");
+    if (!r.quantity.is_positive())
+        throw sdk::Error(Status::InvalidArgument, "broker-fix: the quantity must be positive");
+    if (r.price && !r.price->is_positive())
+        throw sdk::Error(Status::InvalidArgument, "broker-fix: the price must be positive");
     require_logged_on();
     auto o = std::make_shared<Order>();
     o->client_order_id = r.client_order_id;
@@ -324,6 +337,9 @@ OrderReport FixBroker::get_order(const std::string& account_id,
     if (cl.empty() && broker_order_id.empty())
         throw sdk::Error(Status::InvalidArgument, "broker-fix: no order id given");
     const std::string req_id = next_id("S");
+    // ClOrdID is required in a status request; asked by OrderID alone, a placeholder that names
+    // no order of ours.
+    if (cl.empty()) cl = "NONE";
     f.emplace_back(11, cl);
     if (!broker_order_id.empty())
         f.emplace_back(37, broker_order_id);

@@ -23,6 +23,7 @@ namespace ordergate::fixplugin {
 struct FixSettings {
     SessionConfig session;
     std::chrono::milliseconds status_timeout{5000};
+    std::chrono::milliseconds logon_wait{5000};  // how long start() waits for the first logon
     bool fix44 = true;
 };
 
