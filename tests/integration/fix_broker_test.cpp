@@ -332,6 +332,54 @@ TEST_P(FixBroker, BustIsNotCountedAsAFill) {
     EXPECT_EQ(trades(id).size(), 2u);
 }
 
+// Counterparties other than the simulator's default: one whose first report of a marketable
+// order is its fill (no New ack).
+TEST_P(FixBroker, VenueWithoutNewAckFillsTheOrder) {
+    ASSERT_EQ(venue_->control(std::string("profile ") + GetParam().comp_id + " no-new-ack on"),
+              "OK");
+    auto r = place(order("BUY", "10", "LIMIT", "101.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    EXPECT_EQ(wait_field(id, "status", "FILLED"), "FILLED") << gw_->log();
+    EXPECT_EQ(field(get_order(id), "filled_quantity"), "10");
+    EXPECT_EQ(field(get_order(id), "broker_order_id"), field(venue_order(cid), "order_id"));
+}
+
+// One that answers a cancel with the order's own ClOrdID and no OrigClOrdID.
+TEST_P(FixBroker, VenueAnsweringCancelWithTheOrdersOwnClOrdId) {
+    ASSERT_EQ(venue_->control(std::string("profile ") + GetParam().comp_id +
+                              " cancel-own-clordid on"),
+              "OK");
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    auto c = http(gw_->port(), "DELETE", "/api/v1/orders/" + id, "", json_headers());
+    ASSERT_TRUE(c.status == 200 || c.status == 202) << c.body;
+    EXPECT_EQ(wait_field(id, "status", "CANCELLED"), "CANCELLED") << gw_->log();
+}
+
+// One that never answers a cancel of an order it does not know (here: forgotten by a restart):
+// the cancel is 202 PENDING_CANCEL, nothing hangs, and the session keeps trading.
+TEST_P(FixBroker, VenueIgnoringAnUnknownCancel) {
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    venue_->restart();
+    wait_logged_on();
+    ASSERT_EQ(venue_->control(std::string("profile ") + GetParam().comp_id +
+                              " ignore-unknown-cancel on"),
+              "OK");
+    auto c = http(gw_->port(), "DELETE", "/api/v1/orders/" + id, "", json_headers());
+    EXPECT_EQ(c.status, 202) << c.body;
+    EXPECT_EQ(field(c.json(), "status"), "PENDING_CANCEL") << c.body;
+    auto r2 = place(order("BUY", "10", "LIMIT", "101.00"));
+    ASSERT_TRUE(r2.status == 201 || r2.status == 202) << r2.body;
+    EXPECT_EQ(wait_field(field(r2.json(), "id"), "status", "FILLED"), "FILLED");
+}
+
 INSTANTIATE_TEST_SUITE_P(Versions, FixBroker,
                          ::testing::Values(Version{"FIX.4.4", "GW44"}, Version{"FIX.4.2", "GW42"}),
                          [](const auto& info) {
