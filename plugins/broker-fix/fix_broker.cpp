@@ -126,6 +126,12 @@ FixBroker::FixBroker(const sdk::PluginContext& ctx)
     : host_(ctx.host), sink_(ctx.sink), settings_(parse_settings(ctx.config)) {
     caps_ = capabilities_for(settings_);
     run_tag_ = std::to_string(host_.now_ns() / 1000000);
+    // A damaged store is a start-up error (the instance is refused), never a fresh session.
+    try {
+        FixSession::check_store(settings_.session);
+    } catch (const std::runtime_error& e) {
+        throw sdk::Error(Status::InvalidArgument, e.what());
+    }
     session_ = std::make_unique<FixSession>(settings_.session, *this);
 }
 

@@ -43,12 +43,22 @@ std::string store_prefix(const SessionConfig& c) {
            c.target_comp_id;
 }
 
+}  // namespace
+
 // QuickFIX restarts at 1/1, silently, from a sequence number file it cannot read; the venue then
-// logs the session out ("MsgSeqNum too low"). A file that is there but unreadable is refused.
-void check_store(const SessionConfig& c) {
+// logs the session out ("MsgSeqNum too low"). A file that is there but unreadable, or a store
+// whose messages are there without it, is refused.
+void FixSession::check_store(const SessionConfig& c) {
     const std::string path = store_prefix(c) + ".seqnums";
     struct stat st;
-    if (::stat(path.c_str(), &st) != 0) return;  // no store yet: the session's first start
+    if (::stat(path.c_str(), &st) != 0) {
+        for (const char* other : {".body", ".header", ".session"})
+            if (::stat((store_prefix(c) + other).c_str(), &st) == 0)
+                throw std::runtime_error("broker-fix: the FIX store " + store_prefix(c) +
+                                         " has messages but no sequence numbers (" + path +
+                                         "); refusing to start a session at 1");
+        return;  // no store yet: the session's first start
+    }
     std::ifstream in(path);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     int sender = 0, target = 0;
@@ -58,8 +68,6 @@ void check_store(const SessionConfig& c) {
                                  ") are empty or damaged; refusing to start a session at 1 "
                                  "(restore the store, or remove it when the venue resets too)");
 }
-
-}  // namespace
 
 struct FixSession::Impl : public FIX::Application {
     SessionConfig config;

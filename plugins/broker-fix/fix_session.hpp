@@ -59,8 +59,11 @@ class FixSession {
     FixSession(const FixSession&) = delete;
     FixSession& operator=(const FixSession&) = delete;
 
-    // Checks the store (a present but empty or damaged sequence number file is an error:
-    // QuickFIX would silently start over at 1), then connects. Throws std::runtime_error.
+    // Throws std::runtime_error when the session's store is there but damaged: a sequence number
+    // file that is empty or unreadable, or messages without one (QuickFIX would silently start
+    // over at 1). No store at all is a first start.
+    static void check_store(const SessionConfig& config);
+    // Checks the store again, then connects. Throws std::runtime_error.
     void start();
     void stop();
     bool logged_on() const;

@@ -380,6 +380,25 @@ TEST_P(FixBroker, VenueIgnoringAnUnknownCancel) {
     EXPECT_EQ(wait_field(field(r2.json(), "id"), "status", "FILLED"), "FILLED");
 }
 
+// A store whose sequence numbers cannot be read is a start-up error, never a session at 1.
+TEST_P(FixBroker, DamagedStoreIsAStartUpError) {
+    gw_->stop();
+    const std::string store = gw_data_ + "/fix/store/" + GetParam().begin_string + "-" +
+                              GetParam().comp_id + "-VENUE.seqnums";
+    ASSERT_TRUE(std::filesystem::exists(store)) << store;
+    std::filesystem::resize_file(store, 0);
+    GatewayOptions o;
+    o.config = source_dir() + "/tests/integration/fix_broker.yaml";
+    o.env = {{"FIX_PORT", std::to_string(venue_->port())},
+             {"FIX_BEGIN_STRING", GetParam().begin_string},
+             {"FIX_SENDER_COMP_ID", GetParam().comp_id}};
+    o.data_dir = gw_data_;
+    o.expect_start = false;
+    GatewayProcess bad(o);
+    EXPECT_NE(bad.wait_exit(std::chrono::seconds(30)), 0);
+    EXPECT_NE(bad.log().find("empty or damaged"), std::string::npos) << bad.log();
+}
+
 INSTANTIATE_TEST_SUITE_P(Versions, FixBroker,
                          ::testing::Values(Version{"FIX.4.4", "GW44"}, Version{"FIX.4.2", "GW42"}),
                          [](const auto& info) {
