@@ -5,11 +5,13 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "gateway_process.hpp"
+#include "ordergate/decimal.hpp"
 #include "venue_process.hpp"
 
 namespace ordergate::testing {
@@ -397,6 +399,66 @@ TEST_P(FixBroker, DamagedStoreIsAStartUpError) {
     GatewayProcess bad(o);
     EXPECT_NE(bad.wait_exit(std::chrono::seconds(30)), 0);
     EXPECT_NE(bad.log().find("empty or damaged"), std::string::npos) << bad.log();
+}
+
+// The venue is the oracle: after fills, a partial fill, a cancel and a replace, every order, fill
+// and position of the gateway is what the venue's dump says.
+TEST_P(FixBroker, GatewayAgreesWithTheVenueDump) {
+    std::vector<std::string> ids;
+    auto placed = [&](const std::string& body) {
+        auto r = place(body);
+        EXPECT_TRUE(r.status == 201 || r.status == 202) << r.body;
+        ids.push_back(field(r.json(), "id"));
+        return std::make_pair(ids.back(), field(r.json(), "client_order_id"));
+    };
+    const std::string filled = placed(order("BUY", "10", "LIMIT", "101.00")).first;
+    const auto [partial, partial_cid] = placed(order("BUY", "10", "LIMIT", "90.00"));
+    const std::string cancelled = placed(order("SELL", "5", "LIMIT", "110.00")).first;
+    const std::string replaced = placed(order("BUY", "3", "LIMIT", "95.00")).first;
+    placed(order("SELL", "4", "LIMIT", "99.00"));  // trades with the provider at 100.00
+    ASSERT_EQ(wait_field(partial, "status", "OPEN"), "OPEN");
+    ASSERT_EQ(venue_->control("fill " + partial_cid + " 4"), "OK");
+    auto c = http(gw_->port(), "DELETE", "/api/v1/orders/" + cancelled, "", json_headers());
+    EXPECT_TRUE(c.status == 200 || c.status == 202) << c.body;
+    auto m = http(gw_->port(), "PUT", "/api/v1/orders/" + replaced, "{\"price\":\"96.00\"}",
+                  json_headers());
+    EXPECT_TRUE(m.status == 200 || m.status == 202) << m.body;
+    EXPECT_EQ(wait_field(cancelled, "status", "CANCELLED"), "CANCELLED");
+    EXPECT_EQ(wait_field(replaced, "price", "96.00"), "96.00");
+    EXPECT_EQ(wait_field(filled, "status", "FILLED"), "FILLED");
+
+    const std::map<std::string, std::string> status_of = {
+        {"0", "OPEN"},      {"1", "PARTIALLY_FILLED"}, {"2", "FILLED"},
+        {"4", "CANCELLED"}, {"8", "REJECTED"},         {"C", "EXPIRED"}};
+    Decimal net;  // ACME bought minus sold, at the venue
+    json::Value d = dump();
+    for (const std::string& id : ids) {
+        json::Value g = get_order(id);
+        const std::string cid = field(g, "client_order_id");
+        json::Value v = venue_order(cid);
+        SCOPED_TRACE(cid);
+        // A report is on its way when the venue moved on: wait for the gateway to agree.
+        EXPECT_EQ(wait_field(id, "filled_quantity", field(v, "cum_qty")), field(v, "cum_qty"));
+        g = get_order(id);
+        EXPECT_EQ(field(g, "status"), status_of.at(field(v, "ord_status")));
+        EXPECT_EQ(field(g, "broker_order_id"), field(v, "order_id"));
+        EXPECT_EQ(Decimal::must_parse(field(g, "quantity")),
+                  Decimal::must_parse(field(v, "order_qty")));
+        if (Decimal::must_parse(field(v, "cum_qty")).is_positive())
+            EXPECT_EQ(Decimal::must_parse(field(g, "average_fill_price")),
+                      Decimal::must_parse(field(v, "avg_px")));
+        Decimal traded;
+        for (const auto& t : trades(id)) traded += Decimal::must_parse(t.second);
+        EXPECT_EQ(traded, Decimal::must_parse(field(v, "cum_qty")));
+        const Decimal cum = Decimal::must_parse(field(v, "cum_qty"));
+        net += field(v, "side") == "1" ? cum : -cum;
+    }
+    auto p = gw_->get("/api/v1/positions?account_id=ACC1").json();
+    Decimal gw_net;
+    if (const json::Value* items = p.find("items"))
+        for (const auto& i : items->items())
+            if (field(i, "symbol") == "ACME") gw_net += Decimal::must_parse(field(i, "quantity"));
+    EXPECT_EQ(gw_net, net) << gw_->get("/api/v1/positions?account_id=ACC1").body;
 }
 
 INSTANTIATE_TEST_SUITE_P(Versions, FixBroker,
