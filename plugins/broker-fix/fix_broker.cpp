@@ -32,20 +32,28 @@ const char* side_code(Side s) { return s == Side::Buy ? "1" : "2"; }
 
 const char* ord_type_code(OrderType t) {
     switch (t) {
-        case OrderType::Market: return "1";
-        case OrderType::Limit: return "2";
-        case OrderType::Stop: return "3";
-        case OrderType::StopLimit: return "4";
+        case OrderType::Market:
+            return "1";
+        case OrderType::Limit:
+            return "2";
+        case OrderType::Stop:
+            return "3";
+        case OrderType::StopLimit:
+            return "4";
     }
     return "2";
 }
 
 const char* tif_code(TimeInForce t) {
     switch (t) {
-        case TimeInForce::Day: return "0";
-        case TimeInForce::Gtc: return "1";
-        case TimeInForce::Ioc: return "3";
-        case TimeInForce::Fok: return "4";
+        case TimeInForce::Day:
+            return "0";
+        case TimeInForce::Gtc:
+            return "1";
+        case TimeInForce::Ioc:
+            return "3";
+        case TimeInForce::Fok:
+            return "4";
     }
     return "0";
 }
@@ -60,22 +68,32 @@ OrderStatus status_of(const std::string& s, const Decimal& cum, const Decimal& q
         return cum.is_positive() ? OrderStatus::PartiallyFilled : OrderStatus::Open;
     };
     switch (c) {
-        case '0': return OrderStatus::Open;
-        case '1': return OrderStatus::PartiallyFilled;
-        case '2': return OrderStatus::Filled;
-        case '4': return OrderStatus::Cancelled;
-        case '6': return OrderStatus::PendingCancel;
-        case '8': return OrderStatus::Rejected;
-        case 'A': return OrderStatus::PendingNew;
-        case 'C': return OrderStatus::Expired;
-        case 'E': return OrderStatus::PendingReplace;
-        default: return live();
+        case '0':
+            return OrderStatus::Open;
+        case '1':
+            return OrderStatus::PartiallyFilled;
+        case '2':
+            return OrderStatus::Filled;
+        case '4':
+            return OrderStatus::Cancelled;
+        case '6':
+            return OrderStatus::PendingCancel;
+        case '8':
+            return OrderStatus::Rejected;
+        case 'A':
+            return OrderStatus::PendingNew;
+        case 'C':
+            return OrderStatus::Expired;
+        case 'E':
+            return OrderStatus::PendingReplace;
+        default:
+            return live();
     }
 }
 
 bool terminal(OrderStatus s) {
-    return s == OrderStatus::Filled || s == OrderStatus::Cancelled ||
-           s == OrderStatus::Rejected || s == OrderStatus::Expired;
+    return s == OrderStatus::Filled || s == OrderStatus::Cancelled || s == OrderStatus::Rejected ||
+           s == OrderStatus::Expired;
 }
 
 }  // namespace
@@ -148,10 +166,10 @@ void FixBroker::start() {
     const auto until = std::chrono::steady_clock::now() + settings_.logon_wait;
     while (!session_->logged_on() && std::chrono::steady_clock::now() < until)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    host_.log(LogLevel::Info, "event=fix_session_started begin_string=" +
-                                  settings_.session.begin_string + " sender=" +
-                                  settings_.session.sender_comp_id + " target=" +
-                                  settings_.session.target_comp_id);
+    host_.log(LogLevel::Info,
+              "event=fix_session_started begin_string=" + settings_.session.begin_string +
+                  " sender=" + settings_.session.sender_comp_id +
+                  " target=" + settings_.session.target_comp_id);
 }
 
 void FixBroker::stop() {
@@ -217,9 +235,14 @@ OrderReport FixBroker::place_order(const OrderRequest& r, std::chrono::milliseco
                              "broker-fix: client order id already sent on this session");
         by_cl_ord_id_[r.client_order_id] = o;
     }
-    FieldList f = {{11, r.client_order_id}, {1, r.account_id},    {21, "1"},
-                   {55, r.symbol},          {54, side_code(r.side)}, {60, transact_time()},
-                   {38, r.quantity.to_string()}, {40, ord_type_code(r.order_type)},
+    FieldList f = {{11, r.client_order_id},
+                   {1, r.account_id},
+                   {21, "1"},
+                   {55, r.symbol},
+                   {54, side_code(r.side)},
+                   {60, transact_time()},
+                   {38, r.quantity.to_string()},
+                   {40, ord_type_code(r.order_type)},
                    {59, tif_code(r.time_in_force)}};
     if (r.price && r.order_type == OrderType::Limit) f.emplace_back(44, r.price->to_string());
     if (!session_->send("D", f)) {
@@ -242,13 +265,21 @@ OrderReport FixBroker::modify_order(const ModifyRequest& r, std::chrono::millise
         std::lock_guard lock(mu_);
         OrderPtr o = find_locked(r.client_order_id, "", r.broker_order_id);
         if (!o)
-            throw sdk::Error(Status::NotFound,
-                             "broker-fix: order unknown to this FIX session (sent before a restart?)");
+            throw sdk::Error(
+                Status::NotFound,
+                "broker-fix: order unknown to this FIX session (sent before a restart?)");
         const std::string orig = r.orig_request_id.empty() ? o->accepted_id : r.orig_request_id;
         const Decimal qty = r.quantity ? *r.quantity : o->quantity;
-        f = {{11, request_id}, {41, orig}, {1, o->account_id}, {21, "1"}, {55, o->symbol},
-             {54, side_code(o->side)}, {60, transact_time()}, {38, qty.to_string()},
-             {40, ord_type_code(o->order_type)}, {59, tif_code(o->time_in_force)}};
+        f = {{11, request_id},
+             {41, orig},
+             {1, o->account_id},
+             {21, "1"},
+             {55, o->symbol},
+             {54, side_code(o->side)},
+             {60, transact_time()},
+             {38, qty.to_string()},
+             {40, ord_type_code(o->order_type)},
+             {59, tif_code(o->time_in_force)}};
         if (!o->broker_order_id.empty()) f.emplace_back(37, o->broker_order_id);
         const std::optional<Decimal> px = r.price ? r.price : o->price;
         if (px && o->order_type == OrderType::Limit) f.emplace_back(44, px->to_string());
@@ -281,11 +312,17 @@ OrderReport FixBroker::cancel_request(const CancelRequest& r, std::chrono::milli
         std::lock_guard lock(mu_);
         OrderPtr o = find_locked(r.client_order_id, "", r.broker_order_id);
         if (!o)
-            throw sdk::Error(Status::NotFound,
-                             "broker-fix: order unknown to this FIX session (sent before a restart?)");
+            throw sdk::Error(
+                Status::NotFound,
+                "broker-fix: order unknown to this FIX session (sent before a restart?)");
         const std::string orig = r.orig_request_id.empty() ? o->accepted_id : r.orig_request_id;
-        f = {{11, request_id}, {41, orig}, {1, o->account_id}, {55, o->symbol},
-             {54, side_code(o->side)}, {60, transact_time()}, {38, o->quantity.to_string()}};
+        f = {{11, request_id},
+             {41, orig},
+             {1, o->account_id},
+             {55, o->symbol},
+             {54, side_code(o->side)},
+             {60, transact_time()},
+             {38, o->quantity.to_string()}};
         if (!o->broker_order_id.empty()) f.emplace_back(37, o->broker_order_id);
         o->pending_id = request_id;
         o->pending_kind = 'C';
@@ -323,13 +360,11 @@ std::vector<FixMessage> FixBroker::wait(const std::vector<std::string>& keys, co
     std::unique_lock lock(mu_);
     if (!cv_.wait_for(lock, settings_.status_timeout, [&] { return w->done; }))
         throw sdk::Error(Status::Timeout, "broker-fix: no status answer from the venue in time");
-    if (!w->failure.empty())
-        throw sdk::Error(Status::Unavailable, "broker-fix: " + w->failure);
+    if (!w->failure.empty()) throw sdk::Error(Status::Unavailable, "broker-fix: " + w->failure);
     return w->reports;
 }
 
-OrderReport FixBroker::get_order(const std::string& account_id,
-                                 const std::string& broker_order_id,
+OrderReport FixBroker::get_order(const std::string& account_id, const std::string& broker_order_id,
                                  const std::string& client_order_id) {
     require_logged_on();
     OrderPtr o;
@@ -409,14 +444,14 @@ std::vector<OrderReport> FixBroker::list_orders(const std::string& account_id, b
     const std::string req_id = next_id("M");
     auto w = std::make_shared<Waiter>();
     w->mass = true;
-    const std::vector<FixMessage> got =
-        wait({"M:" + req_id}, w, "AF", {{584, req_id}, {585, "7"}});
+    const std::vector<FixMessage> got = wait({"M:" + req_id}, w, "AF", {{584, req_id}, {585, "7"}});
     std::lock_guard lock(mu_);
     for (const FixMessage& m : got) {
         if (m.get(37) == "NONE" || m.get(911) == "0") continue;
         OrderPtr o = find_locked(m.get(11), m.get(41), m.get(37));
         if (o) {
-            if (account_id.empty() || o->account_id == account_id) out.push_back(report_from(*o, m));
+            if (account_id.empty() || o->account_id == account_id)
+                out.push_back(report_from(*o, m));
             continue;
         }
         // An order of this session the plugin did not send in this run: its account is what the
@@ -483,8 +518,10 @@ OrderReport FixBroker::report_from(const Order& o, const FixMessage& m) const {
     r.leaves_quantity = decimal_of(m, 151);
     r.status = status_of(m.get(39), r.filled_quantity, r.quantity);
     if (terminal(r.status)) r.leaves_quantity = Decimal(0, 0);
-    if (const std::string t = m.get(40); t == "1") r.order_type = OrderType::Market;
-    else if (t == "2") r.order_type = OrderType::Limit;
+    if (const std::string t = m.get(40); t == "1")
+        r.order_type = OrderType::Market;
+    else if (t == "2")
+        r.order_type = OrderType::Limit;
     if (r.order_type == OrderType::Market) r.price.reset();
     if (r.status == OrderStatus::Rejected) {
         r.reject_reason = m.get(58);
@@ -540,8 +577,9 @@ void FixBroker::on_execution_report(const FixMessage& m) {
     }
     const std::string exec_id = m.get(17);
     const std::string cl = m.get(11), orig = m.get(41), order_id = m.get(37);
-    const bool trade = fix44 ? exec_type == "F"
-                             : (trans.empty() || trans == "0") && (exec_type == "1" || exec_type == "2");
+    const bool trade =
+        fix44 ? exec_type == "F"
+              : (trans.empty() || trans == "0") && (exec_type == "1" || exec_type == "2");
     const bool bust = fix44 ? exec_type == "H" : trans == "1";
     const bool correction = fix44 ? exec_type == "G" : trans == "2";
 
@@ -592,8 +630,7 @@ void FixBroker::on_execution_report(const FixMessage& m) {
                 } else {
                     request_id = ord.client_order_id;
                 }
-            } else if (!ord.answered && cl == ord.client_order_id &&
-                       (exec_type == "0" || trade)) {
+            } else if (!ord.answered && cl == ord.client_order_id && (exec_type == "0" || trade)) {
                 // The order's first word: its New ack, or (a venue without New acks) a fill.
                 request_id = ord.client_order_id;
             }
@@ -631,8 +668,8 @@ void FixBroker::on_execution_report(const FixMessage& m) {
                     f.executed_at_ns = host_.now_ns();
                     fill = f;
                 } else {
-                    host_.log(LogLevel::Error, "event=fix_trade_without_last_qty_px exec_id=" +
-                                                   exec_id);
+                    host_.log(LogLevel::Error,
+                              "event=fix_trade_without_last_qty_px exec_id=" + exec_id);
                 }
             }
         }
@@ -640,10 +677,9 @@ void FixBroker::on_execution_report(const FixMessage& m) {
     if (bust || correction)
         // The SDK has no way to take a fill back: the host keeps the fill as first reported and
         // the order's report carries the venue's CumQty; reconciliation flags the drift.
-        host_.log(LogLevel::Warn, std::string("event=fix_trade_") +
-                                      (bust ? "bust" : "correction") + " exec_id=" + exec_id +
-                                      " exec_ref_id=" + m.get(19) + " cl_ord_id=" + cl +
-                                      " action=not_applied");
+        host_.log(LogLevel::Warn, std::string("event=fix_trade_") + (bust ? "bust" : "correction") +
+                                      " exec_id=" + exec_id + " exec_ref_id=" + m.get(19) +
+                                      " cl_ord_id=" + cl + " action=not_applied");
     if (fill) sink_.fill(*fill);
     if (!bust && !correction) sink_.order_update(report);
 }

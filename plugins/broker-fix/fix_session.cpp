@@ -8,6 +8,7 @@
 #include <quickfix/Session.h>
 #include <quickfix/SessionSettings.h>
 #include <quickfix/SocketInitiator.h>
+#include <sys/stat.h>
 
 #include <condition_variable>
 #include <cstdio>
@@ -16,7 +17,6 @@
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
-#include <sys/stat.h>
 #include <thread>
 
 namespace ordergate {
@@ -62,8 +62,8 @@ void FixSession::check_store(const SessionConfig& c) {
     std::ifstream in(path);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     int sender = 0, target = 0;
-    if (text.empty() || std::sscanf(text.c_str(), "%d : %d", &sender, &target) != 2 ||
-        sender < 1 || target < 1)
+    if (text.empty() || std::sscanf(text.c_str(), "%d : %d", &sender, &target) != 2 || sender < 1 ||
+        target < 1)
         throw std::runtime_error("broker-fix: the FIX store's sequence numbers (" + path +
                                  ") are empty or damaged; refusing to start a session at 1 "
                                  "(restore the store, or remove it when the venue resets too)");
@@ -158,14 +158,16 @@ struct FixSession::Impl : public FIX::Application {
         m.getHeader().getFieldIfSet(t);
         if (pd.getValue() && is_order_request(t.getValue())) throw FIX::DoNotSend();
     }
-    void fromAdmin(const FIX::Message&, const FIX::SessionID&) throw(
-        FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
-        FIX::RejectLogon) override {}
+    void fromAdmin(const FIX::Message&,
+                   const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                                FIX::IncorrectTagValue, FIX::RejectLogon) override {
+    }
     // Copy, queue, return: never block, never throw (anything else than the declared exceptions
     // escaping here terminates the process).
-    void fromApp(const FIX::Message& m, const FIX::SessionID&) throw(
-        FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
-        FIX::UnsupportedMessageType) override {
+    void fromApp(const FIX::Message& m,
+                 const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                              FIX::IncorrectTagValue,
+                                              FIX::UnsupportedMessageType) override {
         try {
             Item item{Item::Message, FixMessage(), ""};
             FIX::MsgType t;
@@ -216,8 +218,8 @@ void FixSession::start() {
     impl_->stopping = false;
     impl_->dispatcher = std::thread([this] { impl_->run(); });
     try {
-        impl_->initiator.reset(new FIX::SocketInitiator(*impl_, *impl_->store, *impl_->settings,
-                                                        *impl_->log));
+        impl_->initiator.reset(
+            new FIX::SocketInitiator(*impl_, *impl_->store, *impl_->settings, *impl_->log));
         impl_->initiator->start();
     } catch (const std::exception& e) {
         stop();

@@ -25,15 +25,17 @@ struct Version {
 };
 
 class FixBroker : public ::testing::TestWithParam<Version> {
-protected:
+  protected:
     void SetUp() override { start(); }
 
     // The venue, then the gateway whose FIX session logs on to it.
     void start(std::vector<std::string> venue_args = {}) {
         dir_ = make_temp_dir("og-fix-it");
-        std::vector<std::string> args = {"--session", std::string("FIX.4.4:GW44"), "--session",
-                                         std::string("FIX.4.2:GW42"), "--price", "ACME=100.00",
-                                         "--symbol", "WIDGET", "--no-message-log"};
+        std::vector<std::string> args = {"--session",       std::string("FIX.4.4:GW44"),
+                                         "--session",       std::string("FIX.4.2:GW42"),
+                                         "--price",         "ACME=100.00",
+                                         "--symbol",        "WIDGET",
+                                         "--no-message-log"};
         args.insert(args.end(), venue_args.begin(), venue_args.end());
         venue_ = std::make_unique<VenueProcess>(dir_ + "/venue", args);
         start_gateway();
@@ -75,7 +77,8 @@ protected:
     }
     json::Value get_order(const std::string& id) { return gw_->get("/api/v1/orders/" + id).json(); }
     // Polls (bounded: 15 s) until the order's `path` field is `want`; returns the last value.
-    std::string wait_field(const std::string& id, const std::string& path, const std::string& want) {
+    std::string wait_field(const std::string& id, const std::string& path,
+                           const std::string& want) {
         std::string seen;
         const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
         while (std::chrono::steady_clock::now() < until) {
@@ -164,8 +167,10 @@ TEST_P(FixBroker, VenueRejectIsARejectedOrder) {
     auto r = place(order("BUY", "10", "LIMIT", "90.00", "NOPE"));
     ASSERT_TRUE(r.status == 422 || r.status == 202) << r.body;
     const std::string id = field(r.json(), "id");
-    if (r.status == 202) EXPECT_EQ(wait_field(id, "status", "REJECTED"), "REJECTED");
-    else EXPECT_EQ(field(r.json(), "code"), "BROKER_REJECTED") << r.body;
+    if (r.status == 202)
+        EXPECT_EQ(wait_field(id, "status", "REJECTED"), "REJECTED");
+    else
+        EXPECT_EQ(field(r.json(), "code"), "BROKER_REJECTED") << r.body;
 }
 
 TEST_P(FixBroker, CancelOfARestingOrder) {
@@ -199,8 +204,8 @@ TEST_P(FixBroker, ReplaceChangesPriceAndQuantityAtTheVenue) {
     EXPECT_EQ(field(v, "price"), "95.00");
     EXPECT_EQ(field(v, "order_qty"), "8");
     // A second replace names the first one's ClOrdID as OrigClOrdID: the venue accepts it.
-    auto m2 = http(gw_->port(), "PUT", "/api/v1/orders/" + id, "{\"price\":\"96.00\"}",
-                   json_headers());
+    auto m2 =
+        http(gw_->port(), "PUT", "/api/v1/orders/" + id, "{\"price\":\"96.00\"}", json_headers());
     ASSERT_TRUE(m2.status == 200 || m2.status == 202) << m2.body;
     EXPECT_EQ(wait_field(id, "price", "96.00"), "96.00") << gw_->log();
     EXPECT_EQ(field(venue_order(cid), "price"), "96.00");
@@ -235,8 +240,8 @@ TEST_P(FixBroker, FillDuringPendingReplace) {
     const std::string cid = field(r.json(), "client_order_id");
     ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
     ASSERT_EQ(venue_->control(std::string("profile ") + GetParam().comp_id + " hold on"), "OK");
-    auto m = http(gw_->port(), "PUT", "/api/v1/orders/" + id, "{\"price\":\"91.00\"}",
-                  json_headers());
+    auto m =
+        http(gw_->port(), "PUT", "/api/v1/orders/" + id, "{\"price\":\"91.00\"}", json_headers());
     ASSERT_TRUE(m.status == 200 || m.status == 202) << m.body;
     EXPECT_EQ(field(m.json(), "status"), "PENDING_REPLACE") << m.body;
     EXPECT_EQ(venue_->control("fill " + cid + " 3"), "OK");
@@ -350,9 +355,9 @@ TEST_P(FixBroker, VenueWithoutNewAckFillsTheOrder) {
 
 // One that answers a cancel with the order's own ClOrdID and no OrigClOrdID.
 TEST_P(FixBroker, VenueAnsweringCancelWithTheOrdersOwnClOrdId) {
-    ASSERT_EQ(venue_->control(std::string("profile ") + GetParam().comp_id +
-                              " cancel-own-clordid on"),
-              "OK");
+    ASSERT_EQ(
+        venue_->control(std::string("profile ") + GetParam().comp_id + " cancel-own-clordid on"),
+        "OK");
     auto r = place(order("BUY", "10", "LIMIT", "90.00"));
     ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
     const std::string id = field(r.json(), "id");
@@ -371,9 +376,9 @@ TEST_P(FixBroker, VenueIgnoringAnUnknownCancel) {
     ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
     venue_->restart();
     wait_logged_on();
-    ASSERT_EQ(venue_->control(std::string("profile ") + GetParam().comp_id +
-                              " ignore-unknown-cancel on"),
-              "OK");
+    ASSERT_EQ(
+        venue_->control(std::string("profile ") + GetParam().comp_id + " ignore-unknown-cancel on"),
+        "OK");
     auto c = http(gw_->port(), "DELETE", "/api/v1/orders/" + id, "", json_headers());
     EXPECT_EQ(c.status, 202) << c.body;
     EXPECT_EQ(field(c.json(), "status"), "PENDING_CANCEL") << c.body;

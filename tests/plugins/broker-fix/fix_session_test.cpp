@@ -1,5 +1,7 @@
 // broker-fix's FIX session against ordergate-fix-venue: what QuickFIX would do on its own that
 // the plugin must prevent or refuse.
+#include "fix_session.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -10,7 +12,6 @@
 #include <string>
 #include <thread>
 
-#include "fix_session.hpp"
 #include "raw_send.hpp"
 #include "venue_process.hpp"
 
@@ -49,7 +50,7 @@ int new_orders(const fixtest::VenueProcess& v, const std::string& session) {
 }
 
 class FixSessionTest : public ::testing::TestWithParam<const char*> {
-protected:
+  protected:
     void SetUp() override {
         dir_ = temp_dir();
         venue_ = std::make_unique<fixtest::VenueProcess>(
@@ -89,8 +90,14 @@ TEST_P(FixSessionTest, OrderStoredWhileLoggedOutIsNeverResent) {
     ASSERT_TRUE(eventually([&] { return s.logged_on() && rec.logons >= 2; }));
     // The venue asked for the gap (the stored order's sequence number) and got a GapFill: a
     // later order is the first NewOrderSingle it ever receives.
-    ASSERT_TRUE(s.send("D", {{11, "AFTER-1"}, {21, "1"}, {55, "ACME"}, {54, "1"},
-                             {60, "20260101-00:00:00.000"}, {38, "1"}, {40, "2"}, {44, "90"}}));
+    ASSERT_TRUE(s.send("D", {{11, "AFTER-1"},
+                             {21, "1"},
+                             {55, "ACME"},
+                             {54, "1"},
+                             {60, "20260101-00:00:00.000"},
+                             {38, "1"},
+                             {40, "2"},
+                             {44, "90"}}));
     ASSERT_TRUE(eventually([&] { return rec.messages >= 1; }));
     EXPECT_EQ(new_orders(*venue_, venue_session()), 1);
     EXPECT_EQ(venue_->control("dump").find("LOST-1"), std::string::npos);
@@ -106,8 +113,8 @@ TEST_P(FixSessionTest, DamagedSequenceNumbersAreRefused) {
         ASSERT_TRUE(eventually([&] { return s.logged_on(); }));
         s.stop();
     }
-    const std::string seqnums = config_.data_dir + "/store/" + std::string(GetParam()) +
-                                "-T1-VENUE.seqnums";
+    const std::string seqnums =
+        config_.data_dir + "/store/" + std::string(GetParam()) + "-T1-VENUE.seqnums";
     ASSERT_TRUE(std::filesystem::exists(seqnums));
     EXPECT_NO_THROW(FixSession::check_store(config_));
     std::ofstream(seqnums, std::ios::trunc) << "garbage";
