@@ -466,6 +466,24 @@ TEST_P(FixBroker, GatewayAgreesWithTheVenueDump) {
     EXPECT_EQ(gw_net, net) << gw_->get("/api/v1/positions?account_id=ACC1").body;
 }
 
+// A venue acknowledging a replace and a cancel as pending (150=E / 150=6) before the outcome.
+TEST_P(FixBroker, PendingAcksBeforeTheOutcome) {
+    ASSERT_EQ(venue_->control(std::string("profile ") + GetParam().comp_id + " pending-acks on"),
+              "OK");
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    auto m = http(gw_->port(), "PUT", "/api/v1/orders/" + id, "{\"price\":\"92.00\"}",
+                  json_headers());
+    ASSERT_TRUE(m.status == 200 || m.status == 202) << m.body;
+    EXPECT_EQ(wait_field(id, "price", "92.00"), "92.00") << gw_->log();
+    EXPECT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    auto c = http(gw_->port(), "DELETE", "/api/v1/orders/" + id, "", json_headers());
+    ASSERT_TRUE(c.status == 200 || c.status == 202) << c.body;
+    EXPECT_EQ(wait_field(id, "status", "CANCELLED"), "CANCELLED") << gw_->log();
+}
+
 INSTANTIATE_TEST_SUITE_P(Versions, FixBroker,
                          ::testing::Values(Version{"FIX.4.4", "GW44"}, Version{"FIX.4.2", "GW42"}),
                          [](const auto& info) {
