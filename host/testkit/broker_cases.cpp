@@ -107,6 +107,7 @@ Instance make_instance(CaseContext& ctx, bool with_faults = false) {
         in.broker = ctx.library().create_broker(ctx.unique("kit"),
                                                 with_faults ? ctx.fault_config() : ctx.config(),
                                                 in.events.get());
+        if (!with_faults) ctx.note_instance_capabilities(in.broker->capabilities());
     } catch (const sdk::Error& e) {
         // A configuration the plugin refuses fails every case the same way: say it once.
         if (!with_faults && e.status() == Status::InvalidArgument)

@@ -122,8 +122,15 @@ public:
     int64_t kit_int(const std::string& key, int64_t fallback) const;
     bool kit_bool(const std::string& key, bool fallback) const;
 
-    // True when the broker declares every flag of `capability`.
+    // True when the broker declares every flag of `capability`: the manifest of the instances
+    // the cases create once one was created (ABI 1.4 decides it per instance, from the
+    // settings), the descriptor's before that.
     bool declares(uint64_t capability) const;
+    // Records the manifest of an instance created from the plugin's own settings.
+    void note_instance_capabilities(uint64_t capabilities) {
+        instance_capabilities_ = capabilities;
+        has_instance_capabilities_ = true;
+    }
     // Skips the case unless the plugin declares `capability` (named in the message).
     void require_capability(uint64_t capability, const std::string& name);
 
@@ -163,6 +170,8 @@ private:
     plugin_loader::HostServicesConfig services_;
     std::string run_id_;
     std::atomic<uint64_t> counter_{0};
+    uint64_t instance_capabilities_ = 0;
+    bool has_instance_capabilities_ = false;
     std::string missing_setting_, missing_found_by_, config_file_, current_case_;
 };
 

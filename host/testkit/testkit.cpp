@@ -241,7 +241,9 @@ bool CaseContext::kit_bool(const std::string& key, bool fallback) const {
 }
 
 bool CaseContext::declares(uint64_t capability) const {
-    return (library_->info().capabilities & capability) == capability;
+    const uint64_t caps =
+        has_instance_capabilities_ ? instance_capabilities_ : library_->info().capabilities;
+    return (caps & capability) == capability;
 }
 
 void CaseContext::require_capability(uint64_t capability, const std::string& name) {

@@ -71,6 +71,35 @@ TEST(ShippedConfigs, DefaultYamlFromDiskLoads) {
     EXPECT_EQ(c.http.port, 8087);
 }
 
+TEST(ShippedConfigs, FixExampleDefaultsPointAtTheSimulator) {
+    Config c = load_config(configs_dir() + "/fix.example.yaml", env_of({}));
+    ASSERT_EQ(c.brokers.size(), 1u);
+    EXPECT_EQ(c.brokers[0].plugin, "broker-fix");
+    EXPECT_EQ(setting(c.brokers[0].settings, "host"), "127.0.0.1");
+    EXPECT_EQ(setting(c.brokers[0].settings, "port"), "9878");
+    EXPECT_EQ(setting(c.brokers[0].settings, "begin_string"), "FIX.4.4");
+    EXPECT_EQ(setting(c.brokers[0].settings, "sender_comp_id"), "GW1");
+    EXPECT_EQ(setting(c.brokers[0].settings, "target_comp_id"), "VENUE");
+    ASSERT_EQ(c.accounts.size(), 2u);
+    EXPECT_EQ(c.accounts[0].id, "ACC1");
+    EXPECT_EQ(c.accounts[1].id, "ACC2");
+    EXPECT_EQ(c.storage.plugin, "storage-sqlite");
+}
+
+TEST(ShippedConfigs, FixExampleTakesTheSessionFromTheEnvironment) {
+    Config c = load_config(configs_dir() + "/fix.example.yaml",
+                           env_of({{"FIX_HOST", "10.1.2.3"},
+                                   {"FIX_PORT", "5001"},
+                                   {"FIX_BEGIN_STRING", "FIX.4.2"},
+                                   {"FIX_SENDER_COMP_ID", "FIRM"},
+                                   {"FIX_TARGET_COMP_ID", "BROKER"}}));
+    EXPECT_EQ(setting(c.brokers[0].settings, "host"), "10.1.2.3");
+    EXPECT_EQ(setting(c.brokers[0].settings, "port"), "5001");
+    EXPECT_EQ(setting(c.brokers[0].settings, "begin_string"), "FIX.4.2");
+    EXPECT_EQ(setting(c.brokers[0].settings, "sender_comp_id"), "FIRM");
+    EXPECT_EQ(setting(c.brokers[0].settings, "target_comp_id"), "BROKER");
+}
+
 const std::map<std::string, std::string> kProductionEnv = {
     {"DATABASE_URL", "postgresql://og:db-pass-123@db.internal:5432/trading"},
     {"REDIS_URL", "redis://:redis-pass-456@redis.internal:6379/0"},

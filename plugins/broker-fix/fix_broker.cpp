@@ -1,0 +1,738 @@
+#include "fix_broker.hpp"
+
+#include <ctime>
+#include <string_view>
+#include <thread>
+
+namespace ordergate::fixplugin {
+
+using sdk::LogLevel;
+
+namespace {
+
+constexpr uint64_t kBaseCapabilities =
+    OG_CAP_ORDER_MARKET | OG_CAP_ORDER_LIMIT | OG_CAP_TIF_DAY | OG_CAP_TIF_GTC | OG_CAP_TIF_IOC |
+    OG_CAP_TIF_FOK | OG_CAP_MODIFY | OG_CAP_MODIFY_QUANTITY | OG_CAP_MODIFY_PRICE |
+    OG_CAP_QUERY_BY_CLIENT_ID | OG_CAP_PARTIAL_FILLS | OG_CAP_PUSH_EVENTS;
+
+[[noreturn]] void bad(const std::string& key, const std::string& why) {
+    throw sdk::Error(Status::InvalidArgument, "broker-fix: setting '" + key + "': " + why);
+}
+
+std::optional<Decimal> decimal_of(const FixMessage& m, int tag) {
+    bool found = false;
+    const std::string v = m.get(tag, &found);
+    if (!found || v.empty()) return std::nullopt;
+    Decimal d;
+    if (!Decimal::parse(v, &d)) return std::nullopt;
+    return d;
+}
+
+const char* side_code(Side s) { return s == Side::Buy ? "1" : "2"; }
+
+const char* ord_type_code(OrderType t) {
+    switch (t) {
+        case OrderType::Market:
+            return "1";
+        case OrderType::Limit:
+            return "2";
+        case OrderType::Stop:
+            return "3";
+        case OrderType::StopLimit:
+            return "4";
+    }
+    return "2";
+}
+
+const char* tif_code(TimeInForce t) {
+    switch (t) {
+        case TimeInForce::Day:
+            return "0";
+        case TimeInForce::Gtc:
+            return "1";
+        case TimeInForce::Ioc:
+            return "3";
+        case TimeInForce::Fok:
+            return "4";
+    }
+    return "0";
+}
+
+// OrdStatus (39) to the order state machine. Statuses the host has no name for (done for day,
+// stopped, suspended, calculated, accepted for bidding, 4.2's replaced) are a live order whose
+// fills say how far it went.
+OrderStatus status_of(const std::string& s, const Decimal& cum, const Decimal& qty) {
+    const char c = s.empty() ? '0' : s[0];
+    auto live = [&] {
+        if (cum.is_positive() && cum >= qty) return OrderStatus::Filled;
+        return cum.is_positive() ? OrderStatus::PartiallyFilled : OrderStatus::Open;
+    };
+    switch (c) {
+        case '0':
+            return OrderStatus::Open;
+        case '1':
+            return OrderStatus::PartiallyFilled;
+        case '2':
+            return OrderStatus::Filled;
+        case '4':
+            return OrderStatus::Cancelled;
+        case '6':
+            return OrderStatus::PendingCancel;
+        case '8':
+            return OrderStatus::Rejected;
+        case 'A':
+            return OrderStatus::PendingNew;
+        case 'C':
+            return OrderStatus::Expired;
+        case 'E':
+            return OrderStatus::PendingReplace;
+        default:
+            return live();
+    }
+}
+
+bool terminal(OrderStatus s) {
+    return s == OrderStatus::Filled || s == OrderStatus::Cancelled || s == OrderStatus::Rejected ||
+           s == OrderStatus::Expired;
+}
+
+}  // namespace
+
+FixSettings parse_settings(const sdk::Config& c) {
+    FixSettings s;
+    SessionConfig& sc = s.session;
+    sc.host = c.get_or("host", "127.0.0.1");
+    const int64_t port = c.get_int("port", 0);
+    if (port <= 0 || port > 65535) bad("port", "a TCP port 1-65535 is required");
+    sc.port = static_cast<int>(port);
+    sc.begin_string = c.get_or("begin_string", "FIX.4.4");
+    if (sc.begin_string != "FIX.4.2" && sc.begin_string != "FIX.4.4")
+        bad("begin_string", "FIX.4.2 or FIX.4.4");
+    s.fix44 = sc.begin_string == "FIX.4.4";
+    sc.sender_comp_id = c.get_or("sender_comp_id", "");
+    sc.target_comp_id = c.get_or("target_comp_id", "");
+    if (sc.sender_comp_id.empty()) bad("sender_comp_id", "required");
+    if (sc.target_comp_id.empty()) bad("target_comp_id", "required");
+    const int64_t hb = c.get_int("heartbeat", 30);
+    if (hb < 1 || hb > 3600) bad("heartbeat", "seconds, 1-3600");
+    sc.heartbeat_s = static_cast<int>(hb);
+    sc.username = c.get_or("username", "");
+    sc.password = c.get_or("password", "");
+    sc.data_dir = c.get_or("data_dir", "");
+    if (sc.data_dir.empty()) bad("data_dir", "required (the FIX store keeps sequence numbers)");
+    sc.reset_on_logon = c.get_bool("reset_on_logon", false);
+    const int64_t rc = c.get_int("reconnect_interval", 5);
+    if (rc < 1 || rc > 3600) bad("reconnect_interval", "seconds, 1-3600");
+    sc.reconnect_s = static_cast<int>(rc);
+    sc.message_log = c.get_bool("message_log", false);
+    const int64_t st = c.get_int("status_timeout_ms", 5000);
+    if (st < 1) bad("status_timeout_ms", "positive milliseconds");
+    s.status_timeout = std::chrono::milliseconds(st);
+    const int64_t lw = c.get_int("logon_wait_ms", 5000);
+    if (lw < 0) bad("logon_wait_ms", "milliseconds, 0 or more");
+    s.logon_wait = std::chrono::milliseconds(lw);
+    return s;
+}
+
+uint64_t capabilities_for(const FixSettings& s) {
+    // Open orders for reconciliation come from OrderMassStatusRequest, which FIX 4.2 lacks: on
+    // 4.2 the host reconciles order by order (get_order, by ClOrdID).
+    return s.fix44 ? kBaseCapabilities | OG_CAP_REPORT_OPEN_ORDERS : kBaseCapabilities;
+}
+
+FixBroker::FixBroker(const sdk::PluginContext& ctx)
+    : host_(ctx.host), sink_(ctx.sink), settings_(parse_settings(ctx.config)) {
+    caps_ = capabilities_for(settings_);
+    run_tag_ = std::to_string(host_.now_ns() / 1000000);
+    // A damaged store is a start-up error (the instance is refused), never a fresh session.
+    try {
+        FixSession::check_store(settings_.session);
+    } catch (const std::runtime_error& e) {
+        throw sdk::Error(Status::InvalidArgument, e.what());
+    }
+    session_ = std::make_unique<FixSession>(settings_.session, *this);
+}
+
+FixBroker::~FixBroker() { stop(); }
+
+void FixBroker::start() {
+    try {
+        session_->start();
+    } catch (const std::runtime_error& e) {
+        throw sdk::Error(Status::Unavailable, e.what());
+    }
+    // A caller may trade right after start: give the logon a bounded moment (the session keeps
+    // trying to connect after that; until it is logged on, orders are answered UNAVAILABLE).
+    const auto until = std::chrono::steady_clock::now() + settings_.logon_wait;
+    while (!session_->logged_on() && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    host_.log(LogLevel::Info,
+              "event=fix_session_started begin_string=" + settings_.session.begin_string +
+                  " sender=" + settings_.session.sender_comp_id +
+                  " target=" + settings_.session.target_comp_id);
+}
+
+void FixBroker::stop() {
+    if (session_) session_->stop();
+    std::lock_guard lock(mu_);
+    for (auto& [key, w] : waiters_) {
+        w->done = true;
+        w->failure = "the FIX session stopped";
+    }
+    cv_.notify_all();
+}
+
+std::string FixBroker::next_id(const char* prefix) {
+    std::lock_guard lock(mu_);
+    return std::string(prefix) + run_tag_ + "-" + std::to_string(++counter_);
+}
+
+std::string FixBroker::transact_time() const {
+    const int64_t ns = host_.now_ns();
+    const std::time_t secs = static_cast<std::time_t>(ns / 1000000000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y%m%d-%H:%M:%S", &tm);
+    char out[40];
+    std::snprintf(out, sizeof out, "%s.%03d", buf, static_cast<int>((ns / 1000000) % 1000));
+    return out;
+}
+
+void FixBroker::require_logged_on() const {
+    if (!session_->logged_on())
+        throw sdk::Error(Status::Unavailable,
+                         "broker-fix: the FIX session is not logged on; nothing sent");
+}
+
+// ---- orders -------------------------------------------------------------------------------------
+
+OrderReport FixBroker::place_order(const OrderRequest& r, std::chrono::milliseconds) {
+    if (r.order_type != OrderType::Market && r.order_type != OrderType::Limit)
+        throw sdk::Error(Status::Unsupported, "broker-fix: only MARKET and LIMIT orders");
+    if (r.order_type == OrderType::Limit && !r.price)
+        throw sdk::Error(Status::InvalidArgument, "broker-fix: a LIMIT order needs a price");
+    if (!r.quantity.is_positive())
+        throw sdk::Error(Status::InvalidArgument, "broker-fix: the quantity must be positive");
+    if (r.price && !r.price->is_positive())
+        throw sdk::Error(Status::InvalidArgument, "broker-fix: the price must be positive");
+    require_logged_on();
+    auto o = std::make_shared<Order>();
+    o->client_order_id = r.client_order_id;
+    o->account_id = r.account_id;
+    o->symbol = r.symbol;
+    o->exchange = r.exchange;
+    o->side = r.side;
+    o->order_type = r.order_type;
+    o->time_in_force = r.time_in_force;
+    o->quantity = r.quantity;
+    o->price = r.price;
+    o->accepted_id = r.client_order_id;
+    {
+        std::lock_guard lock(mu_);
+        if (by_cl_ord_id_.count(r.client_order_id))
+            throw sdk::Error(Status::InvalidArgument,
+                             "broker-fix: client order id already sent on this session");
+        by_cl_ord_id_[r.client_order_id] = o;
+    }
+    FieldList f = {{11, r.client_order_id},
+                   {1, r.account_id},
+                   {21, "1"},
+                   {55, r.symbol},
+                   {54, side_code(r.side)},
+                   {60, transact_time()},
+                   {38, r.quantity.to_string()},
+                   {40, ord_type_code(r.order_type)},
+                   {59, tif_code(r.time_in_force)}};
+    if (r.price && r.order_type == OrderType::Limit) f.emplace_back(44, r.price->to_string());
+    if (!session_->send("D", f)) {
+        std::lock_guard lock(mu_);
+        by_cl_ord_id_.erase(r.client_order_id);
+        throw sdk::Error(Status::Unavailable,
+                         "broker-fix: the FIX session is not logged on; nothing sent");
+    }
+    throw sdk::Error(Status::Pending, "broker-fix: sent, awaiting acknowledgement");
+}
+
+OrderReport FixBroker::modify_order(const ModifyRequest& r, std::chrono::milliseconds) {
+    require_logged_on();
+    if (r.order_type || r.time_in_force || r.trigger_price)
+        throw sdk::Error(Status::Unsupported,
+                         "broker-fix: a replace changes only quantity and price");
+    const std::string request_id = r.request_id.empty() ? next_id("R") : r.request_id;
+    FieldList f;
+    {
+        std::lock_guard lock(mu_);
+        OrderPtr o = find_locked(r.client_order_id, "", r.broker_order_id);
+        if (!o)
+            throw sdk::Error(
+                Status::NotFound,
+                "broker-fix: order unknown to this FIX session (sent before a restart?)");
+        const std::string orig = r.orig_request_id.empty() ? o->accepted_id : r.orig_request_id;
+        const Decimal qty = r.quantity ? *r.quantity : o->quantity;
+        f = {{11, request_id},
+             {41, orig},
+             {1, o->account_id},
+             {21, "1"},
+             {55, o->symbol},
+             {54, side_code(o->side)},
+             {60, transact_time()},
+             {38, qty.to_string()},
+             {40, ord_type_code(o->order_type)},
+             {59, tif_code(o->time_in_force)}};
+        if (!o->broker_order_id.empty()) f.emplace_back(37, o->broker_order_id);
+        const std::optional<Decimal> px = r.price ? r.price : o->price;
+        if (px && o->order_type == OrderType::Limit) f.emplace_back(44, px->to_string());
+        o->pending_id = request_id;
+        o->pending_kind = 'R';
+        by_cl_ord_id_[request_id] = o;
+    }
+    if (!session_->send("G", f))
+        throw sdk::Error(Status::Unavailable,
+                         "broker-fix: the FIX session is not logged on; nothing sent");
+    throw sdk::Error(Status::Pending, "broker-fix: replace sent, awaiting acknowledgement");
+}
+
+OrderReport FixBroker::cancel_order(const std::string& account_id,
+                                    const std::string& broker_order_id,
+                                    const std::string& client_order_id,
+                                    std::chrono::milliseconds timeout) {
+    CancelRequest r;
+    r.account_id = account_id;
+    r.broker_order_id = broker_order_id;
+    r.client_order_id = client_order_id;
+    return cancel_request(r, timeout);
+}
+
+OrderReport FixBroker::cancel_request(const CancelRequest& r, std::chrono::milliseconds) {
+    require_logged_on();
+    const std::string request_id = r.request_id.empty() ? next_id("C") : r.request_id;
+    FieldList f;
+    {
+        std::lock_guard lock(mu_);
+        OrderPtr o = find_locked(r.client_order_id, "", r.broker_order_id);
+        if (!o)
+            throw sdk::Error(
+                Status::NotFound,
+                "broker-fix: order unknown to this FIX session (sent before a restart?)");
+        const std::string orig = r.orig_request_id.empty() ? o->accepted_id : r.orig_request_id;
+        f = {{11, request_id},
+             {41, orig},
+             {1, o->account_id},
+             {55, o->symbol},
+             {54, side_code(o->side)},
+             {60, transact_time()},
+             {38, o->quantity.to_string()}};
+        if (!o->broker_order_id.empty()) f.emplace_back(37, o->broker_order_id);
+        o->pending_id = request_id;
+        o->pending_kind = 'C';
+        by_cl_ord_id_[request_id] = o;
+    }
+    if (!session_->send("F", f))
+        throw sdk::Error(Status::Unavailable,
+                         "broker-fix: the FIX session is not logged on; nothing sent");
+    throw sdk::Error(Status::Pending, "broker-fix: cancel sent, awaiting acknowledgement");
+}
+
+// ---- status -------------------------------------------------------------------------------------
+
+std::vector<FixMessage> FixBroker::wait(const std::vector<std::string>& keys, const WaiterPtr& w,
+                                        const std::string& msg_type, const FieldList& fields) {
+    {
+        std::lock_guard lock(mu_);
+        for (const auto& k : keys) waiters_[k] = w;
+    }
+    struct Unregister {
+        FixBroker* self;
+        const std::vector<std::string>& keys;
+        const WaiterPtr& w;
+        ~Unregister() {
+            std::lock_guard lock(self->mu_);
+            for (const auto& k : keys) {
+                auto it = self->waiters_.find(k);
+                if (it != self->waiters_.end() && it->second == w) self->waiters_.erase(it);
+            }
+        }
+    } unregister{this, keys, w};
+    if (!session_->send(msg_type, fields))
+        throw sdk::Error(Status::Unavailable,
+                         "broker-fix: the FIX session is not logged on; nothing sent");
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, settings_.status_timeout, [&] { return w->done; }))
+        throw sdk::Error(Status::Timeout, "broker-fix: no status answer from the venue in time");
+    if (!w->failure.empty()) throw sdk::Error(Status::Unavailable, "broker-fix: " + w->failure);
+    return w->reports;
+}
+
+OrderReport FixBroker::get_order(const std::string& account_id, const std::string& broker_order_id,
+                                 const std::string& client_order_id) {
+    require_logged_on();
+    OrderPtr o;
+    std::string cl = client_order_id;
+    FieldList f;
+    {
+        std::lock_guard lock(mu_);
+        o = find_locked(client_order_id, "", broker_order_id);
+        if (o) cl = o->accepted_id;
+    }
+    if (cl.empty() && broker_order_id.empty())
+        throw sdk::Error(Status::InvalidArgument, "broker-fix: no order id given");
+    const std::string req_id = next_id("S");
+    // ClOrdID is required in a status request; asked by OrderID alone, a placeholder that names
+    // no order of ours.
+    if (cl.empty()) cl = "NONE";
+    f.emplace_back(11, cl);
+    if (!broker_order_id.empty())
+        f.emplace_back(37, broker_order_id);
+    else if (o && !o->broker_order_id.empty())
+        f.emplace_back(37, o->broker_order_id);
+    if (o) {
+        f.emplace_back(55, o->symbol);
+        f.emplace_back(54, side_code(o->side));
+    }
+    if (settings_.fix44) f.emplace_back(790, req_id);
+    auto w = std::make_shared<Waiter>();
+    // 4.4 echoes OrdStatusReqID; 4.2 answers by the order's ClOrdID (any of its chain).
+    std::vector<std::string> keys = {settings_.fix44 ? "S:" + req_id : "C:" + cl};
+    if (!settings_.fix44 && o) keys.push_back("C:" + o->client_order_id);
+    const std::vector<FixMessage> got = wait(keys, w, "H", f);
+    if (got.empty()) throw sdk::Error(Status::Internal, "broker-fix: empty status answer");
+    const FixMessage& m = got.front();
+    if (m.get(39) == "8" && m.get(103) == "5")
+        throw sdk::Error(Status::NotFound, "broker-fix: the venue does not know the order");
+    std::lock_guard lock(mu_);
+    if (!o) o = find_locked(m.get(11), m.get(41), m.get(37));
+    if (o) return report_from(*o, m);
+    Order unknown;
+    unknown.client_order_id = client_order_id.empty() ? m.get(11) : client_order_id;
+    unknown.account_id = account_id;
+    unknown.symbol = m.get(55);
+    unknown.side = m.get(54) == "2" ? Side::Sell : Side::Buy;
+    return report_from(unknown, m);
+}
+
+std::vector<OrderReport> FixBroker::list_orders(const std::string& account_id, bool open_only,
+                                                int64_t) {
+    require_logged_on();
+    std::vector<OrderReport> out;
+    if (!settings_.fix44) {
+        // FIX 4.2 has no OrderMassStatusRequest: one OrderStatusRequest per order this instance
+        // sent (orders sent before a restart are not known here; the host asks for them one by
+        // one through get_order).
+        std::vector<OrderPtr> known;
+        {
+            std::lock_guard lock(mu_);
+            std::set<Order*> seen;
+            for (const auto& [id, o] : by_cl_ord_id_)
+                if (seen.insert(o.get()).second &&
+                    (account_id.empty() || o->account_id == account_id) &&
+                    (!open_only || !terminal(o->status)))
+                    known.push_back(o);
+        }
+        for (const auto& o : known) {
+            try {
+                out.push_back(get_order(o->account_id, o->broker_order_id, o->client_order_id));
+            } catch (const sdk::Error& e) {
+                if (e.status() != Status::NotFound) throw;
+            }
+        }
+        return out;
+    }
+    if (!open_only)
+        throw sdk::Error(Status::Unsupported,
+                         "broker-fix: the venue reports open orders only (mass status)");
+    const std::string req_id = next_id("M");
+    auto w = std::make_shared<Waiter>();
+    w->mass = true;
+    const std::vector<FixMessage> got = wait({"M:" + req_id}, w, "AF", {{584, req_id}, {585, "7"}});
+    std::lock_guard lock(mu_);
+    for (const FixMessage& m : got) {
+        if (m.get(37) == "NONE" || m.get(911) == "0") continue;
+        OrderPtr o = find_locked(m.get(11), m.get(41), m.get(37));
+        if (o) {
+            if (account_id.empty() || o->account_id == account_id)
+                out.push_back(report_from(*o, m));
+            continue;
+        }
+        // An order of this session the plugin did not send in this run: its account is what the
+        // venue echoes (Account, tag 1) when it does.
+        const std::string acct = m.get(1);
+        if (!account_id.empty() && !acct.empty() && acct != account_id) continue;
+        Order unknown;
+        unknown.client_order_id = m.get(11);
+        unknown.account_id = acct.empty() ? account_id : acct;
+        unknown.symbol = m.get(55);
+        unknown.side = m.get(54) == "2" ? Side::Sell : Side::Buy;
+        out.push_back(report_from(unknown, m));
+    }
+    return out;
+}
+
+void FixBroker::ping(std::chrono::milliseconds) { require_logged_on(); }
+
+// ---- what the venue sends -----------------------------------------------------------------------
+
+FixBroker::OrderPtr FixBroker::find_locked(const std::string& cl, const std::string& orig,
+                                           const std::string& order_id) const {
+    for (const std::string* k : {&cl, &orig}) {
+        if (k->empty()) continue;
+        auto it = by_cl_ord_id_.find(*k);
+        if (it != by_cl_ord_id_.end()) return it->second;
+    }
+    if (!order_id.empty()) {
+        auto it = by_order_id_.find(order_id);
+        if (it != by_order_id_.end()) return it->second;
+    }
+    return nullptr;
+}
+
+OrderReport FixBroker::report_of(const Order& o) const {
+    OrderReport r;
+    r.broker_order_id = o.broker_order_id;
+    r.client_order_id = o.client_order_id;
+    r.account_id = o.account_id;
+    r.symbol = o.symbol;
+    r.exchange = o.exchange;
+    r.side = o.side;
+    r.order_type = o.order_type;
+    r.time_in_force = o.time_in_force;
+    r.status = o.status;
+    r.quantity = o.quantity;
+    r.filled_quantity = o.cum_qty;
+    r.price = o.price;
+    r.average_fill_price = o.cum_qty.is_positive() ? o.avg_px : std::nullopt;
+    r.leaves_quantity = o.leaves_qty;
+    r.updated_at_ns = host_.now_ns();
+    return r;
+}
+
+OrderReport FixBroker::report_from(const Order& o, const FixMessage& m) const {
+    OrderReport r = report_of(o);
+    if (const std::string id = m.get(37); !id.empty() && id != "NONE") r.broker_order_id = id;
+    if (auto q = decimal_of(m, 38)) r.quantity = *q;
+    if (auto px = decimal_of(m, 44)) r.price = px;
+    const std::optional<Decimal> cum = decimal_of(m, 14);
+    r.filled_quantity = cum ? *cum : o.cum_qty;
+    const std::optional<Decimal> avg = decimal_of(m, 6);
+    r.average_fill_price = r.filled_quantity.is_positive() && avg ? avg : std::nullopt;
+    r.leaves_quantity = decimal_of(m, 151);
+    r.status = status_of(m.get(39), r.filled_quantity, r.quantity);
+    if (terminal(r.status)) r.leaves_quantity = Decimal(0, 0);
+    if (const std::string t = m.get(40); t == "1")
+        r.order_type = OrderType::Market;
+    else if (t == "2")
+        r.order_type = OrderType::Limit;
+    if (r.order_type == OrderType::Market) r.price.reset();
+    if (r.status == OrderStatus::Rejected) {
+        r.reject_reason = m.get(58);
+        if (r.reject_reason.empty()) r.reject_reason = "rejected (OrdRejReason=" + m.get(103) + ")";
+    }
+    const std::string exec_id = m.get(17);
+    if (exec_id != "0") r.exec_id = exec_id;
+    return r;
+}
+
+void FixBroker::on_message(const FixMessage& m) {
+    if (m.msg_type == "8")
+        on_execution_report(m);
+    else if (m.msg_type == "9")
+        on_cancel_reject(m);
+    else if (m.msg_type == "j")
+        on_business_reject(m);
+    else
+        host_.log(LogLevel::Warn, "event=fix_unhandled_message msg_type=" + m.msg_type);
+}
+
+bool FixBroker::answer_waiters(const FixMessage& m) {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> keys;
+    if (const std::string id = m.get(584); !id.empty()) keys.push_back("M:" + id);
+    if (const std::string id = m.get(790); !id.empty()) keys.push_back("S:" + id);
+    keys.push_back("C:" + m.get(11));
+    if (OrderPtr o = find_locked(m.get(11), m.get(41), m.get(37)))
+        keys.push_back("C:" + o->client_order_id);
+    for (const auto& k : keys) {
+        auto it = waiters_.find(k);
+        if (it == waiters_.end()) continue;
+        Waiter& w = *it->second;
+        w.reports.push_back(m);
+        if (!w.mass || m.get(912) == "Y" || m.get(911) == "0") w.done = true;
+        cv_.notify_all();
+        return true;
+    }
+    return false;
+}
+
+void FixBroker::on_execution_report(const FixMessage& m) {
+    const std::string exec_type = m.get(150);
+    const std::string trans = m.get(20);  // 4.2 only
+    const bool fix44 = settings_.fix44;
+    // A status answer (4.4 ExecType I; 4.2 ExecTransType 3) or a mass status report is no
+    // execution: it answers a waiting get_order / list_orders and changes nothing by itself.
+    const bool status_report = fix44 ? exec_type == "I" : trans == "3";
+    if (status_report || !m.get(584).empty()) {
+        if (!answer_waiters(m))
+            host_.log(LogLevel::Debug, "event=fix_status_report_unclaimed cl_ord_id=" + m.get(11));
+        return;
+    }
+    const std::string exec_id = m.get(17);
+    const std::string cl = m.get(11), orig = m.get(41), order_id = m.get(37);
+    const bool trade =
+        fix44 ? exec_type == "F"
+              : (trans.empty() || trans == "0") && (exec_type == "1" || exec_type == "2");
+    const bool bust = fix44 ? exec_type == "H" : trans == "1";
+    const bool correction = fix44 ? exec_type == "G" : trans == "2";
+
+    std::optional<Fill> fill;
+    OrderReport report;
+    {
+        std::lock_guard lock(mu_);
+        // A PossDup re-delivery, or a report seen before a crash inside this handler, repeats an
+        // ExecID: applied once.
+        if (!exec_id.empty() && exec_id != "0" && !seen_exec_ids_.insert(exec_id).second) return;
+        OrderPtr o = find_locked(cl, orig, order_id);
+        if (!o) {
+            host_.log(LogLevel::Warn, "event=fix_report_unknown_order cl_ord_id=" + cl +
+                                          " order_id=" + order_id + " exec_type=" + exec_type);
+            Order unknown;
+            unknown.client_order_id = cl;
+            unknown.account_id = m.get(1);
+            unknown.symbol = m.get(55);
+            unknown.side = m.get(54) == "2" ? Side::Sell : Side::Buy;
+            report = report_from(unknown, m);
+            report.request_id = cl;
+        } else {
+            Order& ord = *o;
+            if (!order_id.empty() && ord.broker_order_id.empty()) {
+                ord.broker_order_id = order_id;
+                by_order_id_[order_id] = o;
+            }
+            std::string request_id;
+            std::string request_reject;
+            if (exec_type == "5") {
+                // Replaced: the replace's ClOrdID is now the chain's accepted id.
+                ord.accepted_id = cl;
+                if (auto q = decimal_of(m, 38)) ord.quantity = *q;
+                if (auto px = decimal_of(m, 44)) ord.price = px;
+                if (ord.pending_id == cl) ord.pending_id.clear(), ord.pending_kind = 0;
+                request_id = cl;
+            } else if (exec_type == "4") {
+                // Canceled, by the cancel's ClOrdID or (some venues) the order's own.
+                if (ord.pending_kind == 'C') request_id = ord.pending_id;
+                ord.pending_id.clear();
+                ord.pending_kind = 0;
+            } else if (exec_type == "8") {
+                if (!ord.pending_id.empty() && cl == ord.pending_id) {
+                    request_id = cl;  // the request refused, the order lives on
+                    request_reject = m.get(58).empty() ? "request rejected" : m.get(58);
+                    ord.pending_id.clear();
+                    ord.pending_kind = 0;
+                } else {
+                    request_id = ord.client_order_id;
+                }
+            } else if (!ord.answered && cl == ord.client_order_id && (exec_type == "0" || trade)) {
+                // The order's first word: its New ack, or (a venue without New acks) a fill.
+                request_id = ord.client_order_id;
+            }
+            ord.answered = true;
+            report = report_from(ord, m);
+            report.request_id = request_id;
+            if (!request_reject.empty()) {
+                report.cancel_reject_reason = request_reject;
+                report.status = ord.status;
+                report.reject_reason.clear();
+            }
+            if (request_reject.empty()) {
+                ord.status = report.status;
+                ord.cum_qty = report.filled_quantity;
+                ord.avg_px = report.average_fill_price;
+                ord.leaves_qty = report.leaves_quantity;
+                if (report.status != OrderStatus::PendingReplace &&
+                    report.status != OrderStatus::PendingCancel)
+                    ord.quantity = report.quantity;
+            }
+            if (trade) {
+                std::optional<Decimal> qty = decimal_of(m, 32), px = decimal_of(m, 31);
+                if (qty && px && qty->is_positive()) {
+                    Fill f;
+                    f.broker_trade_id = exec_id;
+                    f.broker_order_id = ord.broker_order_id;
+                    f.client_order_id = ord.client_order_id;
+                    f.account_id = ord.account_id;
+                    f.symbol = ord.symbol;
+                    f.exchange = ord.exchange;
+                    f.side = ord.side;
+                    f.quantity = *qty;
+                    f.price = *px;
+                    f.fee = Decimal(0, 0);
+                    f.executed_at_ns = host_.now_ns();
+                    fill = f;
+                } else {
+                    host_.log(LogLevel::Error,
+                              "event=fix_trade_without_last_qty_px exec_id=" + exec_id);
+                }
+            }
+        }
+    }
+    if (bust || correction)
+        // The SDK has no way to take a fill back: the host keeps the fill as first reported and
+        // the order's report carries the venue's CumQty; reconciliation flags the drift.
+        host_.log(LogLevel::Warn, std::string("event=fix_trade_") + (bust ? "bust" : "correction") +
+                                      " exec_id=" + exec_id + " exec_ref_id=" + m.get(19) +
+                                      " cl_ord_id=" + cl + " action=not_applied");
+    if (fill) sink_.fill(*fill);
+    if (!bust && !correction) sink_.order_update(report);
+}
+
+void FixBroker::on_cancel_reject(const FixMessage& m) {
+    OrderReport report;
+    {
+        std::lock_guard lock(mu_);
+        OrderPtr o = find_locked(m.get(11), m.get(41), m.get(37));
+        if (!o) {
+            host_.log(LogLevel::Warn, "event=fix_cancel_reject_unknown_order cl_ord_id=" +
+                                          m.get(11) + " text=\"" + m.get(58) + "\"");
+            return;
+        }
+        report = report_of(*o);
+        // The refused request: the reject's ClOrdID, or the one in flight when the venue names
+        // the order by its own id.
+        report.request_id = o->pending_id.empty() ? m.get(11) : o->pending_id;
+        std::string text = m.get(58);
+        if (text.empty()) text = "cancel/replace refused (CxlRejReason=" + m.get(102) + ")";
+        report.cancel_reject_reason = text;
+        o->pending_id.clear();
+        o->pending_kind = 0;
+    }
+    sink_.order_update(report);
+}
+
+void FixBroker::on_business_reject(const FixMessage& m) {
+    // A business-level refusal of one of our messages (e.g. a request type the venue lacks).
+    host_.log(LogLevel::Warn, "event=fix_business_reject ref_msg_type=" + m.get(372) +
+                                  " ref_id=" + m.get(379) + " reason=" + m.get(380) + " text=\"" +
+                                  m.get(58) + "\"");
+    std::lock_guard lock(mu_);
+    const std::string ref = m.get(379);
+    for (const std::string& k : {"M:" + ref, "S:" + ref, "C:" + ref}) {
+        auto it = waiters_.find(k);
+        if (it == waiters_.end()) continue;
+        it->second->done = true;
+        it->second->failure = "the venue refused the request: " + m.get(58);
+        cv_.notify_all();
+    }
+}
+
+void FixBroker::on_logon() {
+    host_.log(LogLevel::Info, "event=fix_logon sender=" + settings_.session.sender_comp_id);
+    sink_.connection(true, "FIX session logged on");
+}
+
+void FixBroker::on_logout(const std::string& why) {
+    host_.log(LogLevel::Warn, "event=fix_logout reason=\"" + why + "\"");
+    sink_.connection(false, "FIX session " + why);
+}
+
+void FixBroker::log_error(const std::string& line) { host_.log(LogLevel::Error, line); }
+
+}  // namespace ordergate::fixplugin

@@ -1,0 +1,126 @@
+// broker-fix: a broker over a FIX 4.2 or 4.4 session (QuickFIX SocketInitiator).
+//
+// Orders, cancels and replaces are sent and answered OG_PENDING ("sent, awaiting
+// acknowledgement"); the venue's ExecutionReports and OrderCancelRejects reach the host through
+// the event sink. Status and mass status requests answer get_order and list_orders.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "fix_session.hpp"
+#include "ordergate/sdk.hpp"
+
+namespace ordergate::fixplugin {
+
+struct FixSettings {
+    SessionConfig session;
+    std::chrono::milliseconds status_timeout{5000};
+    std::chrono::milliseconds logon_wait{5000};  // how long start() waits for the first logon
+    bool fix44 = true;
+};
+
+// Parses and checks the instance's settings (sdk::Error InvalidArgument naming the key).
+FixSettings parse_settings(const sdk::Config& config);
+
+// Capabilities of an instance with these settings (ABI 1.4: decided per instance).
+uint64_t capabilities_for(const FixSettings& settings);
+
+class FixBroker : public sdk::BrokerPlugin, public FixListener {
+  public:
+    explicit FixBroker(const sdk::PluginContext& ctx);
+    ~FixBroker() override;
+
+    void start() override;
+    void stop() override;
+    OrderReport place_order(const OrderRequest& request,
+                            std::chrono::milliseconds timeout) override;
+    OrderReport modify_order(const ModifyRequest& request,
+                             std::chrono::milliseconds timeout) override;
+    OrderReport cancel_order(const std::string& account_id, const std::string& broker_order_id,
+                             const std::string& client_order_id,
+                             std::chrono::milliseconds timeout) override;
+    OrderReport cancel_request(const CancelRequest& request,
+                               std::chrono::milliseconds timeout) override;
+    OrderReport get_order(const std::string& account_id, const std::string& broker_order_id,
+                          const std::string& client_order_id) override;
+    std::vector<OrderReport> list_orders(const std::string& account_id, bool open_only,
+                                         int64_t since_ns) override;
+    void ping(std::chrono::milliseconds timeout) override;
+    std::optional<uint64_t> instance_capabilities() const override { return caps_; }
+
+  private:
+    // What the plugin knows of one order it sent, found by any ClOrdID of its chain.
+    struct Order {
+        std::string client_order_id;  // the host's id, ClOrdID of the NewOrderSingle
+        std::string account_id, symbol, exchange;
+        Side side = Side::Buy;
+        OrderType order_type = OrderType::Limit;
+        TimeInForce time_in_force = TimeInForce::Day;
+        Decimal quantity;
+        std::optional<Decimal> price;
+        std::string broker_order_id;  // OrderID (37)
+        std::string accepted_id;      // the last ClOrdID the venue accepted (next OrigClOrdID)
+        std::string pending_id;       // ClOrdID of the cancel/replace in flight
+        char pending_kind = 0;        // 'R' replace, 'C' cancel
+        OrderStatus status = OrderStatus::PendingNew;
+        Decimal cum_qty;
+        std::optional<Decimal> avg_px, leaves_qty;
+        bool answered = false;  // a first report came
+    };
+    using OrderPtr = std::shared_ptr<Order>;
+
+    // A get_order / list_orders call waiting for its reports.
+    struct Waiter {
+        std::vector<FixMessage> reports;
+        bool done = false;
+        bool mass = false;
+        std::string failure;
+    };
+    using WaiterPtr = std::shared_ptr<Waiter>;
+
+    // FixListener (the session's dispatch thread).
+    void on_message(const FixMessage& msg) override;
+    void on_logon() override;
+    void on_logout(const std::string& why) override;
+    void log_error(const std::string& line) override;
+
+    void on_execution_report(const FixMessage& m);
+    void on_cancel_reject(const FixMessage& m);
+    void on_business_reject(const FixMessage& m);
+    bool answer_waiters(const FixMessage& m);
+
+    OrderPtr find_locked(const std::string& cl, const std::string& orig,
+                         const std::string& order_id) const;
+    OrderReport report_from(const Order& o, const FixMessage& m) const;
+    OrderReport report_of(const Order& o) const;
+    std::string next_id(const char* prefix);
+    std::string transact_time() const;
+    void require_logged_on() const;
+    std::vector<FixMessage> wait(const std::vector<std::string>& keys, const WaiterPtr& w,
+                                 const std::string& msg_type, const FieldList& fields);
+
+    sdk::Host host_;
+    sdk::EventSink sink_;
+    FixSettings settings_;
+    uint64_t caps_ = 0;
+    std::unique_ptr<FixSession> session_;
+
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    std::map<std::string, OrderPtr> by_cl_ord_id_;  // every ClOrdID of every chain
+    std::map<std::string, OrderPtr> by_order_id_;
+    std::set<std::string> seen_exec_ids_;
+    std::map<std::string, WaiterPtr> waiters_;
+    uint64_t counter_ = 0;
+    std::string run_tag_;
+};
+
+}  // namespace ordergate::fixplugin

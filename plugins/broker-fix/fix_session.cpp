@@ -1,0 +1,258 @@
+#include "fix_session.hpp"
+
+#include <quickfix/Application.h>
+#include <quickfix/FileLog.h>
+#include <quickfix/FileStore.h>
+#include <quickfix/Log.h>
+#include <quickfix/Message.h>
+#include <quickfix/Session.h>
+#include <quickfix/SessionSettings.h>
+#include <quickfix/SocketInitiator.h>
+#include <sys/stat.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace ordergate {
+namespace fixplugin {
+
+std::string FixMessage::get(int tag, bool* found) const {
+    for (const auto& f : fields) {
+        if (f.first == tag) {
+            if (found) *found = true;
+            return f.second;
+        }
+    }
+    if (found) *found = false;
+    return "";
+}
+
+namespace {
+
+bool is_order_request(const std::string& t) { return t == "D" || t == "F" || t == "G"; }
+
+// What QuickFIX's FileStore calls a session's files: BEGIN-SENDER-TARGET under the store path.
+std::string store_prefix(const SessionConfig& c) {
+    return c.data_dir + "/store/" + c.begin_string + "-" + c.sender_comp_id + "-" +
+           c.target_comp_id;
+}
+
+}  // namespace
+
+// QuickFIX restarts at 1/1, silently, from a sequence number file it cannot read; the venue then
+// logs the session out ("MsgSeqNum too low"). A file that is there but unreadable, or a store
+// whose messages are there without it, is refused.
+void FixSession::check_store(const SessionConfig& c) {
+    const std::string path = store_prefix(c) + ".seqnums";
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+        for (const char* other : {".body", ".header", ".session"})
+            if (::stat((store_prefix(c) + other).c_str(), &st) == 0)
+                throw std::runtime_error("broker-fix: the FIX store " + store_prefix(c) +
+                                         " has messages but no sequence numbers (" + path +
+                                         "); refusing to start a session at 1");
+        return;  // no store yet: the session's first start
+    }
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    int sender = 0, target = 0;
+    if (text.empty() || std::sscanf(text.c_str(), "%d : %d", &sender, &target) != 2 || sender < 1 ||
+        target < 1)
+        throw std::runtime_error("broker-fix: the FIX store's sequence numbers (" + path +
+                                 ") are empty or damaged; refusing to start a session at 1 "
+                                 "(restore the store, or remove it when the venue resets too)");
+}
+
+struct FixSession::Impl : public FIX::Application {
+    SessionConfig config;
+    FixListener& listener;
+    FIX::SessionID id;
+    std::unique_ptr<FIX::SessionSettings> settings;
+    std::unique_ptr<FIX::FileStoreFactory> store;
+    std::unique_ptr<FIX::LogFactory> log;
+    std::unique_ptr<FIX::SocketInitiator> initiator;
+
+    // Received messages and session changes, handed to the listener by `dispatcher`.
+    struct Item {
+        enum Kind { Message, Logon, Logout } kind;
+        FixMessage msg;
+        std::string why;
+    };
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<Item> queue;
+    bool stopping = false;
+    std::thread dispatcher;
+
+    Impl(const SessionConfig& c, FixListener& l)
+        : config(c), listener(l), id(c.begin_string, c.sender_comp_id, c.target_comp_id) {}
+
+    void push(Item item) {
+        {
+            std::lock_guard<std::mutex> l(mu);
+            queue.push_back(std::move(item));
+        }
+        cv.notify_one();
+    }
+
+    void run() {
+        for (;;) {
+            Item item;
+            {
+                std::unique_lock<std::mutex> l(mu);
+                cv.wait(l, [this] { return stopping || !queue.empty(); });
+                if (queue.empty()) return;
+                item = std::move(queue.front());
+                queue.pop_front();
+            }
+            try {
+                if (item.kind == Item::Message)
+                    listener.on_message(item.msg);
+                else if (item.kind == Item::Logon)
+                    listener.on_logon();
+                else
+                    listener.on_logout(item.why);
+            } catch (const std::exception& e) {
+                listener.log_error(std::string("event=fix_dispatch_failed error=\"") + e.what() +
+                                   "\"");
+            } catch (...) {
+                listener.log_error("event=fix_dispatch_failed error=unknown");
+            }
+        }
+    }
+
+    void onCreate(const FIX::SessionID&) override {}
+    void onLogon(const FIX::SessionID&) override {
+        try {
+            push(Item{Item::Logon, FixMessage(), ""});
+        } catch (...) {
+        }
+    }
+    void onLogout(const FIX::SessionID&) override {
+        try {
+            push(Item{Item::Logout, FixMessage(), "logged out or disconnected"});
+        } catch (...) {
+        }
+    }
+    void toAdmin(FIX::Message& m, const FIX::SessionID&) override {
+        FIX::MsgType t;
+        m.getHeader().getFieldIfSet(t);
+        if (t.getValue() == "A") {
+            if (!config.username.empty()) m.setField(553, config.username);
+            if (!config.password.empty()) m.setField(554, config.password);
+        }
+    }
+    // An order, cancel or replace stored while the line was down must not reach the venue minutes
+    // later through its ResendRequest: the host already answered for it. DoNotSend turns the
+    // resend into a GapFill.
+    void toApp(FIX::Message& m, const FIX::SessionID&) throw(FIX::DoNotSend) override {
+        FIX::PossDupFlag pd(false);
+        m.getHeader().getFieldIfSet(pd);
+        FIX::MsgType t;
+        m.getHeader().getFieldIfSet(t);
+        if (pd.getValue() && is_order_request(t.getValue())) throw FIX::DoNotSend();
+    }
+    void fromAdmin(const FIX::Message&,
+                   const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                                FIX::IncorrectTagValue, FIX::RejectLogon) override {
+    }
+    // Copy, queue, return: never block, never throw (anything else than the declared exceptions
+    // escaping here terminates the process).
+    void fromApp(const FIX::Message& m,
+                 const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                              FIX::IncorrectTagValue,
+                                              FIX::UnsupportedMessageType) override {
+        try {
+            Item item{Item::Message, FixMessage(), ""};
+            FIX::MsgType t;
+            m.getHeader().getFieldIfSet(t);
+            item.msg.msg_type = t.getValue();
+            FIX::PossDupFlag pd(false);
+            m.getHeader().getFieldIfSet(pd);
+            item.msg.poss_dup = pd.getValue();
+            for (FIX::FieldMap::const_iterator it = m.begin(); it != m.end(); ++it)
+                item.msg.fields.emplace_back(it->getTag(), it->getString());
+            push(std::move(item));
+        } catch (const std::exception& e) {
+            try {
+                listener.log_error(std::string("event=fix_receive_failed error=\"") + e.what() +
+                                   "\"");
+            } catch (...) {
+            }
+        } catch (...) {
+        }
+    }
+};
+
+FixSession::FixSession(const SessionConfig& config, FixListener& listener)
+    : impl_(new Impl(config, listener)) {}
+
+FixSession::~FixSession() { stop(); }
+
+void FixSession::start() {
+    const SessionConfig& c = impl_->config;
+    check_store(c);
+    std::ostringstream cfg;
+    cfg << "[DEFAULT]\nConnectionType=initiator\nSocketConnectHost=" << c.host
+        << "\nSocketConnectPort=" << c.port << "\nReconnectInterval=" << c.reconnect_s
+        << "\nSocketNodelay=Y\nHeartBtInt=" << c.heartbeat_s << "\nFileStorePath=" << c.data_dir
+        << "/store\nFileLogPath=" << c.data_dir << "/log\n"
+        << "StartTime=00:00:00\nEndTime=00:00:00\nUseDataDictionary=N\n"
+        << "ResetOnLogon=" << (c.reset_on_logon ? "Y" : "N")
+        << "\nResetOnLogout=N\nResetOnDisconnect=N\nPersistMessages=Y\n"
+        << "[SESSION]\nBeginString=" << c.begin_string << "\nSenderCompID=" << c.sender_comp_id
+        << "\nTargetCompID=" << c.target_comp_id << "\n";
+    std::istringstream in(cfg.str());
+    impl_->settings.reset(new FIX::SessionSettings(in));
+    impl_->store.reset(new FIX::FileStoreFactory(*impl_->settings));
+    if (c.message_log)
+        impl_->log.reset(new FIX::FileLogFactory(*impl_->settings));
+    else
+        impl_->log.reset(new FIX::ScreenLogFactory(false, false, false));
+    impl_->stopping = false;
+    impl_->dispatcher = std::thread([this] { impl_->run(); });
+    try {
+        impl_->initiator.reset(
+            new FIX::SocketInitiator(*impl_, *impl_->store, *impl_->settings, *impl_->log));
+        impl_->initiator->start();
+    } catch (const std::exception& e) {
+        stop();
+        throw std::runtime_error(std::string("broker-fix: cannot start the FIX session: ") +
+                                 e.what());
+    }
+}
+
+void FixSession::stop() {
+    if (impl_->initiator) {
+        impl_->initiator->stop();
+        impl_->initiator.reset();
+    }
+    {
+        std::lock_guard<std::mutex> l(impl_->mu);
+        impl_->stopping = true;
+    }
+    impl_->cv.notify_all();
+    if (impl_->dispatcher.joinable()) impl_->dispatcher.join();
+}
+
+bool FixSession::logged_on() const {
+    FIX::Session* s = FIX::Session::lookupSession(impl_->id);
+    return s != nullptr && s->isLoggedOn();
+}
+
+bool FixSession::send(const std::string& msg_type, const FieldList& fields) {
+    if (!logged_on()) return false;
+    FIX::Message m;
+    m.getHeader().setField(FIX::MsgType(msg_type));
+    for (const auto& f : fields) m.setField(f.first, f.second);
+    return FIX::Session::sendToTarget(m, impl_->id);
+}
+
+}  // namespace fixplugin
+}  // namespace ordergate

@@ -1,0 +1,80 @@
+// The FIX plugin's session: one QuickFIX SocketInitiator behind a plain interface.
+//
+// QuickFIX 1.15.1's headers compile only as C++14 (dynamic exception specifications), so
+// fix_session.cpp is the one file of the plugin that includes them (built -std=gnu++14 with
+// HAVE_STD_SHARED_PTR) and this header must stay valid C++14: strings, ints and vectors only.
+//
+// Messages received are copied and queued in QuickFIX's callbacks (which never block: a blocking
+// fromApp stops heartbeats) and handed to the listener on the session's own dispatch thread, in
+// arrival order.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ordergate {
+namespace fixplugin {
+
+using FieldList = std::vector<std::pair<int, std::string>>;
+
+struct FixMessage {
+    std::string msg_type;  // tag 35
+    bool poss_dup = false;
+    FieldList fields;  // body fields in wire order
+    // The first value of `tag`, or "" (and *found = false) when absent.
+    std::string get(int tag, bool* found = nullptr) const;
+};
+
+class FixListener {
+  public:
+    virtual ~FixListener() {}
+    // On the dispatch thread; exceptions are caught and logged by the session.
+    virtual void on_message(const FixMessage& msg) = 0;
+    virtual void on_logon() = 0;
+    virtual void on_logout(const std::string& why) = 0;
+    virtual void log_error(const std::string& line) = 0;
+};
+
+struct SessionConfig {
+    std::string host;
+    int port = 0;
+    std::string begin_string;  // FIX.4.2 or FIX.4.4
+    std::string sender_comp_id;
+    std::string target_comp_id;
+    int heartbeat_s = 30;
+    std::string username;  // Logon 553; never logged
+    std::string password;  // Logon 554; never logged
+    std::string data_dir;  // FileStore under data_dir/store
+    bool reset_on_logon = false;
+    int reconnect_s = 5;
+    bool message_log = false;  // QuickFIX FileLog under data_dir/log (off: it would hold secrets)
+};
+
+class FixSession {
+  public:
+    FixSession(const SessionConfig& config, FixListener& listener);
+    ~FixSession();
+    FixSession(const FixSession&) = delete;
+    FixSession& operator=(const FixSession&) = delete;
+
+    // Throws std::runtime_error when the session's store is there but damaged: a sequence number
+    // file that is empty or unreadable, or messages without one (QuickFIX would silently start
+    // over at 1). No store at all is a first start.
+    static void check_store(const SessionConfig& config);
+    // Checks the store again, then connects. Throws std::runtime_error.
+    void start();
+    void stop();
+    bool logged_on() const;
+    // Sends one application message now; false when the session is not logged on or QuickFIX
+    // did not send it (nothing is queued for later).
+    bool send(const std::string& msg_type, const FieldList& fields);
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fixplugin
+}  // namespace ordergate

@@ -1,0 +1,495 @@
+// broker-fix end to end: the real gateway binary loading broker-fix, trading over FIX 4.2 and 4.4
+// with ordergate-fix-venue (a child process). The venue's dump is the oracle: what the gateway
+// stored must be what the venue did.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "gateway_process.hpp"
+#include "ordergate/decimal.hpp"
+#include "venue_process.hpp"
+
+namespace ordergate::testing {
+namespace {
+
+using fixtest::VenueProcess;
+
+struct Version {
+    const char* begin_string;
+    const char* comp_id;
+};
+
+class FixBroker : public ::testing::TestWithParam<Version> {
+  protected:
+    void SetUp() override { start(); }
+
+    // The venue, then the gateway whose FIX session logs on to it.
+    void start(std::vector<std::string> venue_args = {}) {
+        dir_ = make_temp_dir("og-fix-it");
+        std::vector<std::string> args = {"--session",       std::string("FIX.4.4:GW44"),
+                                         "--session",       std::string("FIX.4.2:GW42"),
+                                         "--price",         "ACME=100.00",
+                                         "--symbol",        "WIDGET",
+                                         "--no-message-log"};
+        args.insert(args.end(), venue_args.begin(), venue_args.end());
+        venue_ = std::make_unique<VenueProcess>(dir_ + "/venue", args);
+        start_gateway();
+    }
+    void start_gateway() {
+        GatewayOptions o;
+        o.config = source_dir() + "/tests/integration/fix_broker.yaml";
+        o.env = {{"FIX_PORT", std::to_string(venue_->port())},
+                 {"FIX_BEGIN_STRING", GetParam().begin_string},
+                 {"FIX_SENDER_COMP_ID", GetParam().comp_id}};
+        if (!gw_data_.empty()) o.data_dir = gw_data_;
+        gw_ = std::make_unique<GatewayProcess>(o);
+        gw_data_ = gw_->data_dir();
+        wait_logged_on();
+    }
+    void wait_logged_on() {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+        while (std::chrono::steady_clock::now() < until) {
+            const std::string s = venue_->control("sessions");
+            const std::string needle = std::string(GetParam().comp_id) + "\",\"logged_on\":true";
+            if (s.find(needle) != std::string::npos) return;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        FAIL() << "the FIX session never logged on: " << venue_->control("sessions") << "\n"
+               << gw_->log();
+    }
+
+    HttpResult place(const std::string& body) {
+        return http(gw_->port(), "POST", "/api/v1/orders", body, json_headers());
+    }
+    static std::string order(const std::string& side, const std::string& qty,
+                             const std::string& type, const std::string& price = "",
+                             const std::string& symbol = "ACME") {
+        std::string b = "{\"account_id\":\"ACC1\",\"symbol\":\"" + symbol +
+                        "\",\"exchange\":\"X\",\"side\":\"" + side + "\",\"quantity\":\"" + qty +
+                        "\",\"order_type\":\"" + type + "\"";
+        if (!price.empty()) b += ",\"price\":\"" + price + "\"";
+        return b + "}";
+    }
+    json::Value get_order(const std::string& id) { return gw_->get("/api/v1/orders/" + id).json(); }
+    // Polls (bounded: 15 s) until the order's `path` field is `want`; returns the last value.
+    std::string wait_field(const std::string& id, const std::string& path,
+                           const std::string& want) {
+        std::string seen;
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+        while (std::chrono::steady_clock::now() < until) {
+            seen = field(get_order(id), path);
+            if (seen == want) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        return seen;
+    }
+    json::Value dump() {
+        std::string line = venue_->control("dump");
+        EXPECT_EQ(line.rfind("OK ", 0), 0u) << line;
+        json::Value v;
+        std::string why;
+        EXPECT_TRUE(json::parse(line.substr(3), &v, &why)) << why;
+        return v;
+    }
+    // The venue's order whose ClOrdID chain starts with `cid`.
+    json::Value venue_order(const std::string& cid) {
+        json::Value d = dump();
+        const json::Value* orders = d.find("orders");
+        if (orders)
+            for (const auto& o : orders->items()) {
+                const json::Value* ids = o.find("cl_ord_ids");
+                if (ids && !ids->items().empty() && ids->items().front().text() == cid) return o;
+            }
+        ADD_FAILURE() << "the venue has no order " << cid;
+        return json::Value();
+    }
+    int new_order_messages() {
+        json::Value d = dump();
+        std::string key = std::string(GetParam().begin_string) + ":VENUE->" + GetParam().comp_id;
+        const json::Value* counts = d.find("new_order_messages");
+        const json::Value* n = counts ? counts->find(key) : nullptr;
+        return n ? std::stoi(n->text()) : 0;
+    }
+    // Trades of the order at the gateway: count and summed quantity as text pairs.
+    std::vector<std::pair<std::string, std::string>> trades(const std::string& id) {
+        auto r = gw_->get("/api/v1/trades?order_id=" + id);
+        std::vector<std::pair<std::string, std::string>> out;
+        if (const json::Value* items = r.json().find("items"))
+            for (const auto& t : items->items())
+                out.emplace_back(field(t, "broker_trade_id"), field(t, "quantity"));
+        return out;
+    }
+
+    std::string dir_, gw_data_;
+    std::unique_ptr<VenueProcess> venue_;
+    std::unique_ptr<GatewayProcess> gw_;
+};
+
+// A marketable limit (the gateway's risk check wants a reference price for a MARKET order):
+// it trades with the venue's provider at 100.00.
+TEST_P(FixBroker, MarketableOrderIsAcknowledgedAndFilledAsTheVenueSays) {
+    auto r = place(order("BUY", "10", "LIMIT", "101.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    EXPECT_EQ(wait_field(id, "status", "FILLED"), "FILLED") << gw_->log();
+    json::Value g = get_order(id);
+    json::Value v = venue_order(cid);
+    EXPECT_EQ(field(g, "broker_order_id"), field(v, "order_id"));
+    EXPECT_EQ(field(g, "filled_quantity"), field(v, "cum_qty"));
+    EXPECT_EQ(field(v, "cum_qty"), "10");
+    EXPECT_EQ(field(g, "average_fill_price"), "100.00");
+    auto t = trades(id);
+    ASSERT_EQ(t.size(), 1u);
+    EXPECT_EQ(t[0].second, "10");
+    EXPECT_EQ(new_order_messages(), 1);
+}
+
+TEST_P(FixBroker, LimitOrderRestsOpenThenFillsPartially) {
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    EXPECT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    EXPECT_EQ(venue_->control("fill " + cid + " 4"), "OK");
+    EXPECT_EQ(wait_field(id, "status", "PARTIALLY_FILLED"), "PARTIALLY_FILLED");
+    EXPECT_EQ(wait_field(id, "filled_quantity", "4"), "4");
+    EXPECT_EQ(field(venue_order(cid), "cum_qty"), "4");
+    EXPECT_EQ(trades(id).size(), 1u);
+}
+
+TEST_P(FixBroker, VenueRejectIsARejectedOrder) {
+    auto r = place(order("BUY", "10", "LIMIT", "90.00", "NOPE"));
+    ASSERT_TRUE(r.status == 422 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    if (r.status == 202)
+        EXPECT_EQ(wait_field(id, "status", "REJECTED"), "REJECTED");
+    else
+        EXPECT_EQ(field(r.json(), "code"), "BROKER_REJECTED") << r.body;
+}
+
+TEST_P(FixBroker, CancelOfARestingOrder) {
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    auto c = http(gw_->port(), "DELETE", "/api/v1/orders/" + id, "", json_headers());
+    ASSERT_TRUE(c.status == 200 || c.status == 202) << c.body;
+    EXPECT_EQ(wait_field(id, "status", "CANCELLED"), "CANCELLED") << gw_->log();
+    json::Value v = venue_order(cid);
+    EXPECT_EQ(field(v, "ord_status"), "4");
+    // The cancel went out with its own ClOrdID (the host's request id), OrigClOrdID the order's.
+    EXPECT_EQ(field(v, "cl_ord_ids").find(cid), 2u) << field(v, "cl_ord_ids");
+}
+
+TEST_P(FixBroker, ReplaceChangesPriceAndQuantityAtTheVenue) {
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    auto m = http(gw_->port(), "PUT", "/api/v1/orders/" + id,
+                  "{\"price\":\"95.00\",\"quantity\":\"8\"}", json_headers());
+    ASSERT_TRUE(m.status == 200 || m.status == 202) << m.body;
+    EXPECT_EQ(wait_field(id, "price", "95.00"), "95.00") << gw_->log();
+    EXPECT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    EXPECT_EQ(field(get_order(id), "quantity"), "8");
+    json::Value v = venue_order(cid);
+    EXPECT_EQ(field(v, "price"), "95.00");
+    EXPECT_EQ(field(v, "order_qty"), "8");
+    // A second replace names the first one's ClOrdID as OrigClOrdID: the venue accepts it.
+    auto m2 =
+        http(gw_->port(), "PUT", "/api/v1/orders/" + id, "{\"price\":\"96.00\"}", json_headers());
+    ASSERT_TRUE(m2.status == 200 || m2.status == 202) << m2.body;
+    EXPECT_EQ(wait_field(id, "price", "96.00"), "96.00") << gw_->log();
+    EXPECT_EQ(field(venue_order(cid), "price"), "96.00");
+    // Then a fill under the latest ClOrdID reaches the order.
+    EXPECT_EQ(venue_->control("fill " + cid + " 8"), "OK");
+    EXPECT_EQ(wait_field(id, "status", "FILLED"), "FILLED");
+    EXPECT_EQ(field(get_order(id), "filled_quantity"), "8");
+}
+
+// The venue forgot the order (a restart empties its book): its OrderCancelReject returns the
+// order to its last confirmed state, with the venue's text in the event.
+TEST_P(FixBroker, CancelRejectRestoresTheOrder) {
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    venue_->restart();
+    wait_logged_on();
+    auto c = http(gw_->port(), "DELETE", "/api/v1/orders/" + id, "", json_headers());
+    EXPECT_EQ(wait_field(id, "status", "OPEN"), "OPEN") << c.body << gw_->log();
+    auto ev = gw_->get("/api/v1/orders/" + id + "/events").body;
+    EXPECT_NE(ev.find("refused"), std::string::npos) << ev;
+    EXPECT_NE(ev.find("unknown order"), std::string::npos) << ev;
+}
+
+// A fill while a replace is held at the venue arrives under the old ClOrdID (OrdStatus
+// PendingReplace): counted once, and the replace then confirmed with the fill kept.
+TEST_P(FixBroker, FillDuringPendingReplace) {
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    ASSERT_EQ(venue_->control(std::string("profile ") + GetParam().comp_id + " hold on"), "OK");
+    auto m =
+        http(gw_->port(), "PUT", "/api/v1/orders/" + id, "{\"price\":\"91.00\"}", json_headers());
+    ASSERT_TRUE(m.status == 200 || m.status == 202) << m.body;
+    EXPECT_EQ(field(m.json(), "status"), "PENDING_REPLACE") << m.body;
+    EXPECT_EQ(venue_->control("fill " + cid + " 3"), "OK");
+    EXPECT_EQ(wait_field(id, "filled_quantity", "3"), "3") << gw_->log();
+    EXPECT_EQ(venue_->control(std::string("release ") + GetParam().comp_id), "OK");
+    EXPECT_EQ(wait_field(id, "price", "91.00"), "91.00") << gw_->log();
+    EXPECT_EQ(wait_field(id, "status", "PARTIALLY_FILLED"), "PARTIALLY_FILLED");
+    EXPECT_EQ(field(get_order(id), "filled_quantity"), "3");
+    EXPECT_EQ(trades(id).size(), 1u);
+    EXPECT_EQ(field(venue_order(cid), "cum_qty"), "3");
+}
+
+// Nothing is sent, nor queued for later, while the session is down.
+TEST_P(FixBroker, PlaceWhileLoggedOutIs503AndNothingIsSent) {
+    ASSERT_EQ(venue_->stop(), 0);
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    EXPECT_EQ(r.status, 503) << r.body;
+    EXPECT_EQ(field(r.json(), "code"), "BROKER_UNAVAILABLE") << r.body;
+    venue_->restart();
+    wait_logged_on();
+    auto r2 = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r2.status == 201 || r2.status == 202) << r2.body;
+    EXPECT_EQ(wait_field(field(r2.json(), "id"), "status", "OPEN"), "OPEN");
+    // The venue's store is reloaded: the first order was never among its messages.
+    EXPECT_EQ(new_order_messages(), 1);
+}
+
+// The venue accepted the order, its ack never came and the line dropped: 202 PENDING_NEW, then
+// reconciliation (mass status on 4.4, a status request on 4.2) settles it after logon; the order
+// is never sent twice.
+TEST_P(FixBroker, SessionDropAfterSendIsSettledByReconciliation) {
+    ASSERT_EQ(venue_->control(std::string("drop ") + GetParam().comp_id + " 1"), "OK");
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_EQ(r.status, 202) << r.body;
+    EXPECT_EQ(field(r.json(), "status"), "PENDING_NEW");
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    ASSERT_EQ(venue_->control(std::string("disconnect ") + GetParam().comp_id), "OK");
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    wait_logged_on();
+    std::string status;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < until) {
+        http(gw_->port(), "POST", "/api/v1/reconciliation/run", "{}", json_headers());
+        status = wait_field(id, "status", "OPEN");
+        if (status == "OPEN") break;
+    }
+    EXPECT_EQ(status, "OPEN") << gw_->log();
+    json::Value g = get_order(id);
+    EXPECT_EQ(field(g, "broker_order_id"), field(venue_order(cid), "order_id"));
+    EXPECT_EQ(new_order_messages(), 1);
+}
+
+// The line drops just before the ack; the venue resends it (PossDupFlag) after the logon.
+TEST_P(FixBroker, AckResentAfterReconnectSettlesTheOrder) {
+    ASSERT_EQ(venue_->control(std::string("cut ") + GetParam().comp_id + " 1"), "OK");
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    EXPECT_EQ(wait_field(id, "status", "OPEN"), "OPEN") << gw_->log();
+    EXPECT_EQ(new_order_messages(), 1);
+}
+
+// A fill delivered twice (the second with PossDupFlag, same ExecID) is counted once.
+TEST_P(FixBroker, DuplicateExecutionReportIsNotCountedTwice) {
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    ASSERT_EQ(venue_->control(std::string("dup ") + GetParam().comp_id + " 1"), "OK");
+    ASSERT_EQ(venue_->control("fill " + cid + " 4"), "OK");
+    EXPECT_EQ(wait_field(id, "filled_quantity", "4"), "4");
+    ASSERT_EQ(venue_->control("fill " + cid + " 1"), "OK");  // a later report: the dup is behind us
+    EXPECT_EQ(wait_field(id, "filled_quantity", "5"), "5");
+    EXPECT_EQ(trades(id).size(), 2u);
+    EXPECT_EQ(field(venue_order(cid), "cum_qty"), "5");
+}
+
+// A bust (4.4 ExecType H; 4.2 ExecTransType 1 with ExecType still a fill's) is never read as
+// another fill.
+TEST_P(FixBroker, BustIsNotCountedAsAFill) {
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    ASSERT_EQ(venue_->control("fill " + cid + " 4"), "OK");
+    EXPECT_EQ(wait_field(id, "filled_quantity", "4"), "4");
+    auto t = trades(id);
+    ASSERT_EQ(t.size(), 1u);
+    ASSERT_EQ(venue_->control("bust " + t[0].first), "OK");
+    ASSERT_EQ(venue_->control("fill " + cid + " 1"), "OK");  // a later report to wait on
+    EXPECT_EQ(wait_field(id, "filled_quantity", "5"), "5") << gw_->log();
+    EXPECT_EQ(trades(id).size(), 2u);
+}
+
+// Counterparties other than the simulator's default: one whose first report of a marketable
+// order is its fill (no New ack).
+TEST_P(FixBroker, VenueWithoutNewAckFillsTheOrder) {
+    ASSERT_EQ(venue_->control(std::string("profile ") + GetParam().comp_id + " no-new-ack on"),
+              "OK");
+    auto r = place(order("BUY", "10", "LIMIT", "101.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    EXPECT_EQ(wait_field(id, "status", "FILLED"), "FILLED") << gw_->log();
+    EXPECT_EQ(field(get_order(id), "filled_quantity"), "10");
+    EXPECT_EQ(field(get_order(id), "broker_order_id"), field(venue_order(cid), "order_id"));
+}
+
+// One that answers a cancel with the order's own ClOrdID and no OrigClOrdID.
+TEST_P(FixBroker, VenueAnsweringCancelWithTheOrdersOwnClOrdId) {
+    ASSERT_EQ(
+        venue_->control(std::string("profile ") + GetParam().comp_id + " cancel-own-clordid on"),
+        "OK");
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    auto c = http(gw_->port(), "DELETE", "/api/v1/orders/" + id, "", json_headers());
+    ASSERT_TRUE(c.status == 200 || c.status == 202) << c.body;
+    EXPECT_EQ(wait_field(id, "status", "CANCELLED"), "CANCELLED") << gw_->log();
+}
+
+// One that never answers a cancel of an order it does not know (here: forgotten by a restart):
+// the cancel is 202 PENDING_CANCEL, nothing hangs, and the session keeps trading.
+TEST_P(FixBroker, VenueIgnoringAnUnknownCancel) {
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    venue_->restart();
+    wait_logged_on();
+    ASSERT_EQ(
+        venue_->control(std::string("profile ") + GetParam().comp_id + " ignore-unknown-cancel on"),
+        "OK");
+    auto c = http(gw_->port(), "DELETE", "/api/v1/orders/" + id, "", json_headers());
+    EXPECT_EQ(c.status, 202) << c.body;
+    EXPECT_EQ(field(c.json(), "status"), "PENDING_CANCEL") << c.body;
+    auto r2 = place(order("BUY", "10", "LIMIT", "101.00"));
+    ASSERT_TRUE(r2.status == 201 || r2.status == 202) << r2.body;
+    EXPECT_EQ(wait_field(field(r2.json(), "id"), "status", "FILLED"), "FILLED");
+}
+
+// A store whose sequence numbers cannot be read is a start-up error, never a session at 1.
+TEST_P(FixBroker, DamagedStoreIsAStartUpError) {
+    gw_->stop();
+    const std::string store = gw_data_ + "/fix/store/" + GetParam().begin_string + "-" +
+                              GetParam().comp_id + "-VENUE.seqnums";
+    ASSERT_TRUE(std::filesystem::exists(store)) << store;
+    std::filesystem::resize_file(store, 0);
+    GatewayOptions o;
+    o.config = source_dir() + "/tests/integration/fix_broker.yaml";
+    o.env = {{"FIX_PORT", std::to_string(venue_->port())},
+             {"FIX_BEGIN_STRING", GetParam().begin_string},
+             {"FIX_SENDER_COMP_ID", GetParam().comp_id}};
+    o.data_dir = gw_data_;
+    o.expect_start = false;
+    GatewayProcess bad(o);
+    EXPECT_NE(bad.wait_exit(std::chrono::seconds(30)), 0);
+    EXPECT_NE(bad.log().find("empty or damaged"), std::string::npos) << bad.log();
+}
+
+// The venue is the oracle: after fills, a partial fill, a cancel and a replace, every order, fill
+// and position of the gateway is what the venue's dump says.
+TEST_P(FixBroker, GatewayAgreesWithTheVenueDump) {
+    std::vector<std::string> ids;
+    auto placed = [&](const std::string& body) {
+        auto r = place(body);
+        EXPECT_TRUE(r.status == 201 || r.status == 202) << r.body;
+        ids.push_back(field(r.json(), "id"));
+        return std::make_pair(ids.back(), field(r.json(), "client_order_id"));
+    };
+    const std::string filled = placed(order("BUY", "10", "LIMIT", "101.00")).first;
+    const auto [partial, partial_cid] = placed(order("BUY", "10", "LIMIT", "90.00"));
+    const std::string cancelled = placed(order("SELL", "5", "LIMIT", "110.00")).first;
+    const std::string replaced = placed(order("BUY", "3", "LIMIT", "95.00")).first;
+    placed(order("SELL", "4", "LIMIT", "99.00"));  // trades with the provider at 100.00
+    ASSERT_EQ(wait_field(partial, "status", "OPEN"), "OPEN");
+    ASSERT_EQ(venue_->control("fill " + partial_cid + " 4"), "OK");
+    auto c = http(gw_->port(), "DELETE", "/api/v1/orders/" + cancelled, "", json_headers());
+    EXPECT_TRUE(c.status == 200 || c.status == 202) << c.body;
+    auto m = http(gw_->port(), "PUT", "/api/v1/orders/" + replaced, "{\"price\":\"96.00\"}",
+                  json_headers());
+    EXPECT_TRUE(m.status == 200 || m.status == 202) << m.body;
+    EXPECT_EQ(wait_field(cancelled, "status", "CANCELLED"), "CANCELLED");
+    EXPECT_EQ(wait_field(replaced, "price", "96.00"), "96.00");
+    EXPECT_EQ(wait_field(filled, "status", "FILLED"), "FILLED");
+
+    const std::map<std::string, std::string> status_of = {
+        {"0", "OPEN"},      {"1", "PARTIALLY_FILLED"}, {"2", "FILLED"},
+        {"4", "CANCELLED"}, {"8", "REJECTED"},         {"C", "EXPIRED"}};
+    Decimal net;  // ACME bought minus sold, at the venue
+    json::Value d = dump();
+    for (const std::string& id : ids) {
+        json::Value g = get_order(id);
+        const std::string cid = field(g, "client_order_id");
+        json::Value v = venue_order(cid);
+        SCOPED_TRACE(cid);
+        // A report is on its way when the venue moved on: wait for the gateway to agree.
+        EXPECT_EQ(wait_field(id, "filled_quantity", field(v, "cum_qty")), field(v, "cum_qty"));
+        g = get_order(id);
+        EXPECT_EQ(field(g, "status"), status_of.at(field(v, "ord_status")));
+        EXPECT_EQ(field(g, "broker_order_id"), field(v, "order_id"));
+        EXPECT_EQ(Decimal::must_parse(field(g, "quantity")),
+                  Decimal::must_parse(field(v, "order_qty")));
+        if (Decimal::must_parse(field(v, "cum_qty")).is_positive())
+            EXPECT_EQ(Decimal::must_parse(field(g, "average_fill_price")),
+                      Decimal::must_parse(field(v, "avg_px")));
+        Decimal traded;
+        for (const auto& t : trades(id)) traded += Decimal::must_parse(t.second);
+        EXPECT_EQ(traded, Decimal::must_parse(field(v, "cum_qty")));
+        const Decimal cum = Decimal::must_parse(field(v, "cum_qty"));
+        net += field(v, "side") == "1" ? cum : -cum;
+    }
+    auto p = gw_->get("/api/v1/positions?account_id=ACC1").json();
+    Decimal gw_net;
+    if (const json::Value* items = p.find("items"))
+        for (const auto& i : items->items())
+            if (field(i, "symbol") == "ACME") gw_net += Decimal::must_parse(field(i, "quantity"));
+    EXPECT_EQ(gw_net, net) << gw_->get("/api/v1/positions?account_id=ACC1").body;
+}
+
+// A venue acknowledging a replace and a cancel as pending (150=E / 150=6) before the outcome.
+TEST_P(FixBroker, PendingAcksBeforeTheOutcome) {
+    ASSERT_EQ(venue_->control(std::string("profile ") + GetParam().comp_id + " pending-acks on"),
+              "OK");
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    auto m = http(gw_->port(), "PUT", "/api/v1/orders/" + id, "{\"price\":\"92.00\"}",
+                  json_headers());
+    ASSERT_TRUE(m.status == 200 || m.status == 202) << m.body;
+    EXPECT_EQ(wait_field(id, "price", "92.00"), "92.00") << gw_->log();
+    EXPECT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    auto c = http(gw_->port(), "DELETE", "/api/v1/orders/" + id, "", json_headers());
+    ASSERT_TRUE(c.status == 200 || c.status == 202) << c.body;
+    EXPECT_EQ(wait_field(id, "status", "CANCELLED"), "CANCELLED") << gw_->log();
+}
+
+INSTANTIATE_TEST_SUITE_P(Versions, FixBroker,
+                         ::testing::Values(Version{"FIX.4.4", "GW44"}, Version{"FIX.4.2", "GW42"}),
+                         [](const auto& info) {
+                             return std::string(info.param.begin_string[6] == '4' ? "Fix44"
+                                                                                  : "Fix42");
+                         });
+
+}  // namespace
+}  // namespace ordergate::testing
