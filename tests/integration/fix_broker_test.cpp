@@ -119,7 +119,8 @@ class FixBroker : public ::testing::TestWithParam<Version> {
     std::vector<std::pair<std::string, std::string>> trades(const std::string& id) {
         auto r = gw_->get("/api/v1/trades?order_id=" + id);
         std::vector<std::pair<std::string, std::string>> out;
-        if (const json::Value* items = r.json().find("items"))
+        const json::Value doc = r.json();  // kept: items point into it
+        if (const json::Value* items = doc.find("items"))
             for (const auto& t : items->items())
                 out.emplace_back(field(t, "broker_trade_id"), field(t, "quantity"));
         return out;
