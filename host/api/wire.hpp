@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common/error.hpp"
-#include "gtt/gtt_service.hpp"
+#include "gtt/gtt.hpp"
 #include "json/json.hpp"
 #include "ordergate/types.hpp"
 #include "positions/position_book.hpp"

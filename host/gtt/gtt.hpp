@@ -24,10 +24,30 @@ namespace ordergate::gtt {
 enum class GttType { Single, Oco };
 enum class GttStatus { Active, Triggered, Cancelled, Expired, Rejected };
 
-std::string_view to_string(GttType v);
-std::string_view to_string(GttStatus v);
-std::optional<GttType> gtt_type_from(std::string_view s);
-std::optional<GttStatus> gtt_status_from(std::string_view s);
+// Inline (with the rest of this header's functions): the API's wire code uses them without the
+// GTT service.
+inline std::string_view to_string(GttType v) { return v == GttType::Single ? "SINGLE" : "OCO"; }
+inline std::string_view to_string(GttStatus v) {
+    switch (v) {
+        case GttStatus::Active: return "ACTIVE";
+        case GttStatus::Triggered: return "TRIGGERED";
+        case GttStatus::Cancelled: return "CANCELLED";
+        case GttStatus::Expired: return "EXPIRED";
+        case GttStatus::Rejected: return "REJECTED";
+    }
+    return "REJECTED";
+}
+inline std::optional<GttType> gtt_type_from(std::string_view s) {
+    if (s == "SINGLE") return GttType::Single;
+    if (s == "OCO") return GttType::Oco;
+    return std::nullopt;
+}
+inline std::optional<GttStatus> gtt_status_from(std::string_view s) {
+    for (GttStatus v : {GttStatus::Active, GttStatus::Triggered, GttStatus::Cancelled,
+                        GttStatus::Expired, GttStatus::Rejected})
+        if (s == to_string(v)) return v;
+    return std::nullopt;
+}
 
 // Where a leg's trigger sits relative to the last price when it was armed.
 enum class Direction { Rises, Falls };
@@ -73,9 +93,20 @@ struct Gtt {
 
 // The client order id of the order a leg places: the same on every instance and after any
 // restart, so the store's uniqueness per account makes the placement happen once.
-std::string leg_client_order_id(const std::string& gtt_id, size_t leg);
+inline std::string leg_client_order_id(const std::string& gtt_id, size_t leg) {
+    return gtt_id + "-leg" + std::to_string(leg + 1);
+}
 
 // True when `price` reaches the leg's trigger.
-bool crossed(const GttLeg& leg, const Decimal& price);
+inline bool crossed(const GttLeg& leg, const Decimal& price) {
+    return leg.direction == Direction::Rises ? price >= leg.trigger_price
+                                             : price <= leg.trigger_price;
+}
+
+// The status a client sees: TRIGGERED as soon as a leg fired, even while its order is placed.
+inline GttStatus visible_status(const Gtt& g) {
+    if (g.status == GttStatus::Active && g.triggered_leg >= 0) return GttStatus::Triggered;
+    return g.status;
+}
 
 }  // namespace ordergate::gtt

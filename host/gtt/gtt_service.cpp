@@ -45,11 +45,6 @@ bool retry_later(ErrorCode code) {
 
 }  // namespace
 
-GttStatus visible_status(const Gtt& g) {
-    if (g.status == GttStatus::Active && g.triggered_leg >= 0) return GttStatus::Triggered;
-    return g.status;
-}
-
 GttService::GttService(ports::StoragePort& storage, orders::OrderService& orders,
                        std::map<std::string, ports::BrokerPort*> brokers,
                        std::shared_ptr<Clock> clock, GttOptions options)

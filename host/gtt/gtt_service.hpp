@@ -53,8 +53,6 @@ struct GttOptions {
     std::chrono::milliseconds sweep_interval{std::chrono::seconds(1)};
 };
 
-// The status a client sees: TRIGGERED as soon as a leg fired, even while its order is placed.
-GttStatus visible_status(const Gtt& g);
 
 class GttService {
 public:
