@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "api/wire.hpp"
+#include <type_traits>
+
 #include "fuzz_check.hpp"
 #include "json/json.hpp"
 #include "ordergate/abi_convert.hpp"
@@ -60,6 +62,7 @@ namespace {
     X(created_at_ns) X(updated_at_ns) X(version)
 #define OG_RECON_RUN_FIELDS(X)                                                               \
     X(id) X(broker) X(status) X(report_json) X(started_at_ns) X(finished_at_ns)
+#define OG_ACCOUNT_EVENT_FIELDS(X) X(account_id) X(seq) X(topic) X(data_json) X(at_ns)
 
 // Queries: only their strings matter to the garbage builder.
 #define OG_ORDER_QUERY_FIELDS(X) X(symbol) X(broker) X(cursor)
@@ -72,17 +75,23 @@ namespace {
         LIST(OG_VISIT_ONE)                            \
     }
 OG_DEFINE_VISIT(og_order_request, OG_ORDER_REQUEST_FIELDS)
-OG_DEFINE_VISIT(og_modify_request, OG_MODIFY_REQUEST_FIELDS)
 // og_order_report grew in ABI 1.3: each appended field is visited only when the record's size
 // holds it, as from_abi reads it only then (behind a shorter record the bytes are not the
 // plugin's, and are left unfixed: a wild pointer there must never be read).
-#define OG_ORDER_REPORT_FIELDS_1_3(X) X(leaves_quantity) X(exec_id) X(cancel_reject_reason)
+#define OG_ORDER_REPORT_FIELDS_1_3(X) \
+    X(leaves_quantity) X(exec_id) X(cancel_reject_reason) X(request_id)
+#define OG_MODIFY_REQUEST_FIELDS_1_4(X) X(request_id) X(orig_request_id)
 #define OG_VISIT_IF_HELD(name) \
-    if (OG_HAS_FIELD(&a, og_order_report, name)) f(a.name, b.name, #name);
+    if (OG_HAS_FIELD(&a, std::remove_cvref_t<decltype(a)>, name)) f(a.name, b.name, #name);
 template <typename F>
 void visit(og_order_report& a, const og_order_report& b, F&& f) {
     OG_ORDER_REPORT_FIELDS(OG_VISIT_ONE)
-    OG_ORDER_REPORT_FIELDS_1_3(OG_VISIT_IF_HELD)
+    OG_ORDER_REPORT_FIELDS_1_3(OG_VISIT_IF_HELD)  // and request_id, appended in 1.4
+}
+template <typename F>
+void visit(og_modify_request& a, const og_modify_request& b, F&& f) {
+    OG_MODIFY_REQUEST_FIELDS(OG_VISIT_ONE)
+    OG_MODIFY_REQUEST_FIELDS_1_4(OG_VISIT_IF_HELD)
 }
 OG_DEFINE_VISIT(og_fill, OG_FILL_FIELDS)
 OG_DEFINE_VISIT(og_position, OG_POSITION_FIELDS)
@@ -93,6 +102,7 @@ OG_DEFINE_VISIT(og_order_event, OG_ORDER_EVENT_FIELDS)
 OG_DEFINE_VISIT(og_fill_record, OG_FILL_RECORD_FIELDS)
 OG_DEFINE_VISIT(og_gtt_record, OG_GTT_RECORD_FIELDS)
 OG_DEFINE_VISIT(og_recon_run, OG_RECON_RUN_FIELDS)
+OG_DEFINE_VISIT(og_account_event, OG_ACCOUNT_EVENT_FIELDS)
 OG_DEFINE_VISIT(og_order_query, OG_ORDER_QUERY_FIELDS)
 OG_DEFINE_VISIT(og_fill_query, OG_FILL_QUERY_FIELDS)
 
@@ -267,6 +277,7 @@ void check_write_ops(Garbage& g) {
         op.fill = g.maybe<og_fill_record>();
         op.gtt = g.maybe<og_gtt_record>();
         op.recon_run = g.maybe<og_recon_run>();
+        op.account_event = g.maybe<og_account_event>();  // appended in ABI 1.4 (event log)
     }
     try {
         std::vector<WriteOp> read = abi::from_abi(ops.empty() ? nullptr : ops.data(), ops.size());
@@ -327,7 +338,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FuzzedDataProvider in(data, size);
     Garbage g(in);
     while (in.remaining_bytes() > 0) {
-        switch (in.ConsumeIntegralInRange<int>(0, 14)) {
+        switch (in.ConsumeIntegralInRange<int>(0, 15)) {
             case 0: check_record<og_order_request>(g, "order request"); break;
             case 1: check_record<og_modify_request>(g, "modify request"); break;
             case 2: check_record<og_order_report>(g, "order report"); break;
@@ -342,6 +353,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             case 11: check_record<og_recon_run>(g, "recon run"); break;
             case 12: check_write_ops(g); break;
             case 13: check_queries(g); break;
+            case 14: check_record<og_account_event>(g, "account event"); break;
             default: check_arrays(g); break;
         }
     }
