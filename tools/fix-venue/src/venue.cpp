@@ -401,32 +401,39 @@ void Venue::finish_unrested(Order& o, const std::string& why, std::vector<OutMes
     out.push_back(exec_report(o, r));
 }
 
-void Venue::on_cancel(const InMessage& m, std::vector<OutMessage>& out) {
+// What a cancel (response_to '1') and a cancel/replace ('2') share before they apply: the order
+// they name, refusals with an OrderCancelReject, and, for the pending-acks and hold profiles, the
+// Pending Cancel / Pending Replace report. Returns the order to apply the request to now, or null
+// (refused, ignored, or held until `release`).
+Venue::Order* Venue::admit_change(const InMessage& m, char response_to,
+                                  std::vector<OutMessage>& out) {
     const Profile prof = profiles_[m.session];
+    const bool cancel = response_to == '1';
     Order* o = find_order(m.session, m.get(41), m.get(37));
     if (!o) {
         rejects_.push_back({m.session, m.msg_type, m.get(11), "unknown order"});
-        if (prof.ignore_unknown_cancel) return;
-        out.push_back(cancel_reject(m, nullptr, '1', 1, "unknown order " + m.get(41)));
-        return;
+        if (!(cancel && prof.ignore_unknown_cancel))
+            out.push_back(cancel_reject(m, nullptr, response_to, 1, "unknown order " + m.get(41)));
+        return nullptr;
     }
+    const std::string verb = cancel ? "cancel" : "replace";
     if (!working(o->status)) {
-        rejects_.push_back({m.session, m.msg_type, m.get(11), "too late to cancel"});
-        out.push_back(cancel_reject(m, o, '1', 0, "too late to cancel: order is done"));
-        return;
+        rejects_.push_back({m.session, m.msg_type, m.get(11), "too late to " + verb});
+        out.push_back(
+            cancel_reject(m, o, response_to, 0, "too late to " + verb + ": order is done"));
+        return nullptr;
     }
     if (o->pending) {
-        out.push_back(cancel_reject(m, o, '1', 3, "a cancel or replace is already pending"));
-        return;
+        out.push_back(cancel_reject(m, o, response_to, 3, "a cancel or replace is already pending"));
+        return nullptr;
     }
     if (m.get(11).empty() || find_order(m.session, m.get(11), "")) {
-        out.push_back(cancel_reject(m, o, '1', 6, "missing or duplicate ClOrdID"));
-        return;
+        out.push_back(cancel_reject(m, o, response_to, 6, "missing or duplicate ClOrdID"));
+        return nullptr;
     }
     if (prof.pending_acks || prof.hold) {
         Report r;
-        r.exec_type = '6';
-        r.ord_status = '6';
+        r.exec_type = r.ord_status = cancel ? '6' : 'E';
         r.exec_id = next_id('X');
         r.cl_ord_id = m.get(11);
         r.orig_cl_ord_id = o->cl_ord_ids.back();
@@ -435,9 +442,13 @@ void Venue::on_cancel(const InMessage& m, std::vector<OutMessage>& out) {
     }
     if (prof.hold) {
         o->pending = m;
-        return;
+        return nullptr;
     }
-    apply_cancel(*o, m, out);
+    return o;
+}
+
+void Venue::on_cancel(const InMessage& m, std::vector<OutMessage>& out) {
+    if (Order* o = admit_change(m, '1', out)) apply_cancel(*o, m, out);
 }
 
 void Venue::apply_cancel(Order& o, const InMessage& m, std::vector<OutMessage>& out) {
@@ -462,41 +473,7 @@ void Venue::apply_cancel(Order& o, const InMessage& m, std::vector<OutMessage>& 
 }
 
 void Venue::on_replace(const InMessage& m, std::vector<OutMessage>& out) {
-    const Profile prof = profiles_[m.session];
-    Order* o = find_order(m.session, m.get(41), m.get(37));
-    if (!o) {
-        rejects_.push_back({m.session, m.msg_type, m.get(11), "unknown order"});
-        out.push_back(cancel_reject(m, nullptr, '2', 1, "unknown order " + m.get(41)));
-        return;
-    }
-    if (!working(o->status)) {
-        rejects_.push_back({m.session, m.msg_type, m.get(11), "too late to replace"});
-        out.push_back(cancel_reject(m, o, '2', 0, "too late to replace: order is done"));
-        return;
-    }
-    if (o->pending) {
-        out.push_back(cancel_reject(m, o, '2', 3, "a cancel or replace is already pending"));
-        return;
-    }
-    if (m.get(11).empty() || find_order(m.session, m.get(11), "")) {
-        out.push_back(cancel_reject(m, o, '2', 6, "missing or duplicate ClOrdID"));
-        return;
-    }
-    if (prof.pending_acks || prof.hold) {
-        Report r;
-        r.exec_type = 'E';
-        r.ord_status = 'E';
-        r.exec_id = next_id('X');
-        r.cl_ord_id = m.get(11);
-        r.orig_cl_ord_id = o->cl_ord_ids.back();
-        o->exec_ids.push_back(r.exec_id);
-        out.push_back(exec_report(*o, r));
-    }
-    if (prof.hold) {
-        o->pending = m;
-        return;
-    }
-    apply_replace(*o, m, out);
+    if (Order* o = admit_change(m, '2', out)) apply_replace(*o, m, out);
 }
 
 void Venue::apply_replace(Order& o, const InMessage& m, std::vector<OutMessage>& out) {

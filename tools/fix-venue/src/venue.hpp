@@ -131,6 +131,7 @@ class Venue {
     void on_new_order(const InMessage& m, std::vector<OutMessage>& out);
     void on_cancel(const InMessage& m, std::vector<OutMessage>& out);
     void on_replace(const InMessage& m, std::vector<OutMessage>& out);
+    Order* admit_change(const InMessage& m, char response_to, std::vector<OutMessage>& out);
     void on_status(const InMessage& m, std::vector<OutMessage>& out);
     void on_mass_status(const InMessage& m, std::vector<OutMessage>& out);
     void apply_cancel(Order& o, const InMessage& m, std::vector<OutMessage>& out);
