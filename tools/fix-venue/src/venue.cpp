@@ -424,7 +424,8 @@ Venue::Order* Venue::admit_change(const InMessage& m, char response_to,
         return nullptr;
     }
     if (o->pending) {
-        out.push_back(cancel_reject(m, o, response_to, 3, "a cancel or replace is already pending"));
+        out.push_back(
+            cancel_reject(m, o, response_to, 3, "a cancel or replace is already pending"));
         return nullptr;
     }
     if (m.get(11).empty() || find_order(m.session, m.get(11), "")) {
