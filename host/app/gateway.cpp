@@ -26,6 +26,7 @@
 #include "plugin_loader/plugin_adapters.hpp"
 #include "plugin_loader/plugin_loader.hpp"
 #include "positions/position_book.hpp"
+#include "gtt/gtt_codec.hpp"
 #include "gtt/gtt_service.hpp"
 #include "reconcile/reconciler.hpp"
 #include "risk/risk_checker.hpp"
@@ -333,6 +334,12 @@ void Gateway::start() {
             std::string s;
             json::Writer w(&s);
             api::write_position(w, p);
+            return s;
+        };
+        r.gtt = [](const GttRecord& rec) {
+            std::string s;
+            json::Writer w(&s);
+            api::write_gtt(w, gtt::from_record(rec));  // written by the host: readable
             return s;
         };
         stream::EventLogOptions lo;

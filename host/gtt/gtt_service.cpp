@@ -167,8 +167,8 @@ Status GttService::write(const Gtt& g, int64_t expected_version) {
     op.kind = WriteKind::UpsertGtt;
     op.expected_version = expected_version;
     op.gtt = to_record(g);
-    auto r = storage_.write_batch({op});
-    return r.at(0);
+    // Through the order service's writer: the GTT's "gtt" event log entry lands in its batch.
+    return orders_.write({std::move(op)}).at(0);
 }
 
 Result<Gtt> GttService::create(GttRequest req, const orders::AccountScope& scope,

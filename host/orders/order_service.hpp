@@ -130,6 +130,10 @@ public:
     // Every later write gets the event log entries `journal` adds, in the same batch (see
     // BatchWriter::set_journal). Called once at start-up, before broker events flow.
     void set_journal(ChangeJournal* journal) { writer_.set_journal(journal); }
+    // Writes another module's rows (GTTs) through this service's writer and waits: they share its
+    // group commits and get their event log entries in the same batch. One status per op (Ok or
+    // Conflict); throws sdk::Error when the batch failed.
+    std::vector<Status> write(std::vector<WriteOp> ops) { return writer_.write(std::move(ops)); }
 
     // ---- the API's operations ---------------------------------------------------------------
     Result<PlaceResult> place(OrderRequest request, const AccountScope& scope,

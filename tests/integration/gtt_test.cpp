@@ -191,6 +191,12 @@ TEST(Gtt, AnActiveGttSurvivesAKillAndRestartThenDeleteCancelsIt) {
     EXPECT_EQ(field(d.json(), "status"), "CANCELLED");
     EXPECT_EQ(field(gw.get("/api/v1/gtt/" + id).json(), "status"), "CANCELLED");
     EXPECT_EQ(gw.get("/api/v1/gtt/gtt_nope").status, 404);
+    // Each GTT transition is in the account's event log, as the REST API shows the GTT.
+    const std::string log = gw.get("/api/v1/events?account_id=ACC1&limit=100").body;
+    EXPECT_NE(log.find("\"topic\":\"gtt\""), std::string::npos) << log;
+    EXPECT_NE(log.find("\"id\":\"" + id + "\",\"account_id\":\"ACC1\""), std::string::npos)
+        << log;
+    EXPECT_NE(log.find("\"status\":\"CANCELLED\",\"emulated\":true"), std::string::npos) << log;
 }
 
 TEST(Gtt, EveryInvalidGttIsRefusedWithItsCodeAndFields) {
