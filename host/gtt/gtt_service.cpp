@@ -102,11 +102,11 @@ std::optional<market_data::PriceCache::Last> GttService::current_price(
     }
 }
 
-Result<Gtt> GttService::validate(GttRequest& req, const orders::AccountScope& scope,
-                                 std::string* broker, Decimal* last) {
+Result<GttService::Armed> GttService::validate(GttRequest& req,
+                                               const orders::AccountScope& scope) {
     if (!scope.allows(req.account_id) || orders_.broker_of(req.account_id).empty())
         return fail(ErrorCode::NotFound, "account '" + req.account_id + "' not found");
-    *broker = orders_.broker_of(req.account_id);
+    Armed armed{orders_.broker_of(req.account_id), Decimal()};
     std::vector<FieldError> errors;
     const size_t want = req.type == GttType::Single ? 1 : 2;
     if (req.legs.size() != want)
@@ -125,7 +125,7 @@ Result<Gtt> GttService::validate(GttRequest& req, const orders::AccountScope& sc
         e.errors = std::move(errors);
         return fail(std::move(e));
     }
-    auto price = current_price(*broker, req.symbol, req.exchange);
+    auto price = current_price(armed.broker, req.symbol, req.exchange);
     if (!price) {
         Error e = Error::make(ErrorCode::BrokerUnavailable,
                               "no current price for " + req.symbol + " on " + req.exchange +
@@ -133,16 +133,17 @@ Result<Gtt> GttService::validate(GttRequest& req, const orders::AccountScope& sc
         e.retry_after_seconds = 1;
         return fail(std::move(e));
     }
-    *last = price->price;
-    const std::string p = last->to_string();
+    armed.last = price->price;
+    const Decimal& last = armed.last;
+    const std::string p = last.to_string();
     for (size_t i = 0; i < req.legs.size(); ++i) {
         GttLeg& leg = req.legs[i];
         const std::string field = "triggers[" + std::to_string(i) + "].trigger_price";
-        if (leg.trigger_price == *last) {
+        if (leg.trigger_price == last) {
             errors.push_back({field, "equals the last price " + p + ": it would fire at once"});
             continue;
         }
-        leg.direction = leg.trigger_price > *last ? Direction::Rises : Direction::Falls;
+        leg.direction = leg.trigger_price > last ? Direction::Rises : Direction::Falls;
         leg.order.account_id = req.account_id;
         leg.order.symbol = req.symbol;
         leg.order.exchange = req.exchange;
@@ -159,7 +160,7 @@ Result<Gtt> GttService::validate(GttRequest& req, const orders::AccountScope& sc
         e.errors = std::move(errors);
         return fail(std::move(e));
     }
-    return Gtt{};
+    return armed;
 }
 
 Status GttService::write(const Gtt& g, int64_t expected_version) {
@@ -173,19 +174,18 @@ Status GttService::write(const Gtt& g, int64_t expected_version) {
 
 Result<Gtt> GttService::create(GttRequest req, const orders::AccountScope& scope,
                                const std::string& request_id) {
-    std::string broker;
-    Decimal last;
-    if (auto v = validate(req, scope, &broker, &last); !v) return fail(v.error());
+    auto armed = validate(req, scope);
+    if (!armed) return fail(armed.error());
     const int64_t now = clock_->now_ns();
     Gtt g;
     g.id = ids::new_id("gtt_", static_cast<uint64_t>(now / 1'000'000));
     g.account_id = req.account_id;
     g.symbol = req.symbol;
     g.exchange = req.exchange;
-    g.broker = broker;
+    g.broker = armed->broker;
     g.type = req.type;
     g.legs = std::move(req.legs);
-    g.last_price = last;
+    g.last_price = armed->last;
     g.expires_at_ns = req.expires_at_ns;
     g.created_at_ns = g.updated_at_ns = now;
     g.version = 1;
@@ -202,7 +202,7 @@ Result<Gtt> GttService::create(GttRequest req, const orders::AccountScope& scope
         std::lock_guard lock(mutex_);
         remember(g);
     }
-    orders_.prices().watch(broker, g.symbol, g.exchange);
+    orders_.prices().watch(g.broker, g.symbol, g.exchange);
     spdlog::info("event=gtt_created gtt_id={} account={} symbol={} type={} request_id={}", g.id,
                  g.account_id, g.symbol, to_string(g.type), request_id);
     return g;
@@ -276,13 +276,12 @@ Result<Gtt> GttService::modify(const std::string& id, GttRequest req,
         e.errors.push_back({"account_id", "account, symbol and exchange of a GTT cannot change"});
         return fail(std::move(e));
     }
-    std::string broker;
-    Decimal last;
-    if (auto v = validate(req, scope, &broker, &last); !v) return fail(v.error());
+    auto armed = validate(req, scope);
+    if (!armed) return fail(armed.error());
     Gtt g = *current;
     g.type = req.type;
     g.legs = std::move(req.legs);
-    g.last_price = last;
+    g.last_price = armed->last;
     g.expires_at_ns = req.expires_at_ns;
     g.updated_at_ns = clock_->now_ns();
     g.version = current->version + 1;

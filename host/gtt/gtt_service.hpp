@@ -96,8 +96,13 @@ public:
     size_t active() const;
 
 private:
-    Result<Gtt> validate(GttRequest& request, const orders::AccountScope& scope,
-                         std::string* broker, Decimal* last);
+    // Checks a request and arms its legs against the current price: the account's broker and
+    // that price, or the error to answer.
+    struct Armed {
+        std::string broker;
+        Decimal last;
+    };
+    Result<Armed> validate(GttRequest& request, const orders::AccountScope& scope);
     std::optional<market_data::PriceCache::Last> current_price(const std::string& broker,
                                                  const std::string& symbol,
                                                  const std::string& exchange);
