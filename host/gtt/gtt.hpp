@@ -29,11 +29,16 @@ enum class GttStatus { Active, Triggered, Cancelled, Expired, Rejected };
 inline std::string_view to_string(GttType v) { return v == GttType::Single ? "SINGLE" : "OCO"; }
 inline std::string_view to_string(GttStatus v) {
     switch (v) {
-        case GttStatus::Active: return "ACTIVE";
-        case GttStatus::Triggered: return "TRIGGERED";
-        case GttStatus::Cancelled: return "CANCELLED";
-        case GttStatus::Expired: return "EXPIRED";
-        case GttStatus::Rejected: return "REJECTED";
+        case GttStatus::Active:
+            return "ACTIVE";
+        case GttStatus::Triggered:
+            return "TRIGGERED";
+        case GttStatus::Cancelled:
+            return "CANCELLED";
+        case GttStatus::Expired:
+            return "EXPIRED";
+        case GttStatus::Rejected:
+            return "REJECTED";
     }
     return "REJECTED";
 }
@@ -68,8 +73,8 @@ struct GttRequest {
     std::string symbol;
     std::string exchange;
     GttType type = GttType::Single;
-    std::vector<GttLeg> legs;  // trigger price and order; direction is decided by the service
-    int64_t expires_at_ns = 0; // 0: none
+    std::vector<GttLeg> legs;   // trigger price and order; direction is decided by the service
+    int64_t expires_at_ns = 0;  // 0: none
 };
 
 struct Gtt {
@@ -81,14 +86,14 @@ struct Gtt {
     GttType type = GttType::Single;
     GttStatus status = GttStatus::Active;
     std::vector<GttLeg> legs;
-    Decimal last_price;         // the price the legs were armed against
-    int triggered_leg = -1;     // the leg that fired, once TRIGGERED
+    Decimal last_price;      // the price the legs were armed against
+    int triggered_leg = -1;  // the leg that fired, once TRIGGERED
     bool emulated = true;
     std::string reason;         // why REJECTED / EXPIRED / CANCELLED, for the client
     int64_t expires_at_ns = 0;  // 0: none
     int64_t created_at_ns = 0;
     int64_t updated_at_ns = 0;
-    int64_t version = 0;        // the stored row's version (0: not stored yet)
+    int64_t version = 0;  // the stored row's version (0: not stored yet)
 };
 
 // The client order id of the order a leg places: the same on every instance and after any

@@ -6,8 +6,10 @@ namespace ordergate::gtt {
 namespace {
 
 void write_opt(json::Writer& w, std::string_view k, const std::optional<Decimal>& d) {
-    if (d) w.field(k, d->to_string());
-    else w.field_null(k);
+    if (d)
+        w.field(k, d->to_string());
+    else
+        w.field_null(k);
 }
 
 std::string body_of(const Gtt& g) {

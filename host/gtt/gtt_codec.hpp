@@ -14,7 +14,7 @@
 namespace ordergate::gtt {
 
 class CorruptGtt : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

@@ -60,8 +60,7 @@ void GttService::start() {
     reload();
     {
         std::lock_guard lock(mutex_);
-        for (const auto& [id, g] : active_)
-            orders_.prices().track(g.broker, g.symbol, g.exchange);
+        for (const auto& [id, g] : active_) orders_.prices().track(g.broker, g.symbol, g.exchange);
     }
     orders_.prices().add_listener([this](const Quote& q) { on_quote(q); });
     next_reload_ = std::chrono::steady_clock::now() + options_.reload_interval;
@@ -102,8 +101,7 @@ std::optional<market_data::PriceCache::Last> GttService::current_price(
     }
 }
 
-Result<GttService::Armed> GttService::validate(GttRequest& req,
-                                               const orders::AccountScope& scope) {
+Result<GttService::Armed> GttService::validate(GttRequest& req, const orders::AccountScope& scope) {
     if (!scope.allows(req.account_id) || orders_.broker_of(req.account_id).empty())
         return fail(ErrorCode::NotFound, "account '" + req.account_id + "' not found");
     Armed armed{orders_.broker_of(req.account_id), Decimal()};
@@ -116,8 +114,8 @@ Result<GttService::Armed> GttService::validate(GttRequest& req,
                                           std::to_string(req.legs.size())});
     for (size_t i = 0; i < req.legs.size(); ++i)
         if (!req.legs[i].trigger_price.is_positive())
-            errors.push_back({"triggers[" + std::to_string(i) + "].trigger_price",
-                              "must be greater than 0"});
+            errors.push_back(
+                {"triggers[" + std::to_string(i) + "].trigger_price", "must be greater than 0"});
     if (req.expires_at_ns != 0 && req.expires_at_ns <= clock_->now_ns())
         errors.push_back({"expires_at", "must be in the future"});
     if (!errors.empty()) {
@@ -153,8 +151,10 @@ Result<GttService::Armed> GttService::validate(GttRequest& req,
     }
     if (errors.empty() && req.type == GttType::Oco &&
         req.legs[0].direction == req.legs[1].direction)
-        errors.push_back({"triggers", "the two legs of an OCO must sit on the two sides of the "
-                                      "last price " + p});
+        errors.push_back({"triggers",
+                          "the two legs of an OCO must sit on the two sides of the "
+                          "last price " +
+                              p});
     if (!errors.empty()) {
         Error e = Error::make(ErrorCode::ValidationFailed, "the GTT is not valid");
         e.errors = std::move(errors);
@@ -326,7 +326,8 @@ Result<Gtt> GttService::cancel(const std::string& id, const orders::AccountScope
     return g;
 }
 
-// ---- memory ---------------------------------------------------------------------------------------
+// ---- memory
+// ---------------------------------------------------------------------------------------
 
 void GttService::remember(const Gtt& g) {
     if (g.status != GttStatus::Active) {
@@ -336,8 +337,10 @@ void GttService::remember(const Gtt& g) {
     auto it = active_.find(g.id);
     if (it != active_.end() && it->second.version > g.version) return;  // older news
     active_[g.id] = g;
-    if (g.triggered_leg < 0) book_.arm(g);
-    else book_.disarm(g.id);
+    if (g.triggered_leg < 0)
+        book_.arm(g);
+    else
+        book_.disarm(g.id);
 }
 
 void GttService::forget(const std::string& id) {
@@ -355,7 +358,8 @@ size_t GttService::active() const {
     return active_.size();
 }
 
-// ---- firing ---------------------------------------------------------------------------------------
+// ---- firing
+// ---------------------------------------------------------------------------------------
 
 void GttService::on_quote(const Quote& quote) {
     {
@@ -412,8 +416,10 @@ void GttService::fire(const ArmedLeg& a) {
         try {
             auto now = reread(a.gtt_id);
             std::lock_guard lock(mutex_);
-            if (now) remember(*now);
-            else forget(a.gtt_id);
+            if (now)
+                remember(*now);
+            else
+                forget(a.gtt_id);
         } catch (const std::exception& e) {
             spdlog::error("event=gtt_reread_failed gtt_id={} error=\"{}\"", a.gtt_id, e.what());
         }
@@ -455,8 +461,9 @@ void GttService::place_leg(Gtt g) {
         return;  // the sweep places it again, under the same client order id
     } else {
         done.status = GttStatus::Rejected;
-        done.reason = "leg " + std::to_string(leg + 1) + " order refused: " +
-                      std::string(code_name(placed.error().code)) + ": " + placed.error().detail;
+        done.reason = "leg " + std::to_string(leg + 1) +
+                      " order refused: " + std::string(code_name(placed.error().code)) + ": " +
+                      placed.error().detail;
         order_id = placed.error().order_id;
     }
     done.legs[leg].order_id = order_id;
@@ -469,8 +476,10 @@ void GttService::place_leg(Gtt g) {
             // Another instance recorded it first: take storage's word.
             auto now = reread(g.id);
             std::lock_guard lock(mutex_);
-            if (now) remember(*now);
-            else forget(g.id);
+            if (now)
+                remember(*now);
+            else
+                forget(g.id);
             return;
         }
     } catch (const std::exception& e) {
@@ -483,7 +492,8 @@ void GttService::place_leg(Gtt g) {
     remember(done);
 }
 
-// ---- the evaluator thread -------------------------------------------------------------------------
+// ---- the evaluator thread
+// -------------------------------------------------------------------------
 
 void GttService::reload() {
     std::vector<std::string> accounts;
@@ -535,8 +545,10 @@ void GttService::sweep(bool do_reload) {
     {
         std::lock_guard lock(mutex_);
         for (const auto& [id, g] : active_) {
-            if (g.triggered_leg >= 0) unplaced.push_back(g);
-            else if (g.expires_at_ns != 0 && g.expires_at_ns <= now) expired.push_back(g);
+            if (g.triggered_leg >= 0)
+                unplaced.push_back(g);
+            else if (g.expires_at_ns != 0 && g.expires_at_ns <= now)
+                expired.push_back(g);
         }
     }
     for (const Gtt& g : unplaced) place_leg(g);

@@ -53,9 +53,8 @@ struct GttOptions {
     std::chrono::milliseconds sweep_interval{std::chrono::seconds(1)};
 };
 
-
 class GttService {
-public:
+  public:
     GttService(ports::StoragePort& storage, orders::OrderService& orders,
                std::map<std::string, ports::BrokerPort*> brokers, std::shared_ptr<Clock> clock,
                GttOptions options);
@@ -95,7 +94,7 @@ public:
     size_t armed_legs() const;
     size_t active() const;
 
-private:
+  private:
     // Checks a request and arms its legs against the current price: the account's broker and
     // that price, or the error to answer.
     struct Armed {
@@ -104,10 +103,10 @@ private:
     };
     Result<Armed> validate(GttRequest& request, const orders::AccountScope& scope);
     std::optional<market_data::PriceCache::Last> current_price(const std::string& broker,
-                                                 const std::string& symbol,
-                                                 const std::string& exchange);
+                                                               const std::string& symbol,
+                                                               const std::string& exchange);
     Status write(const Gtt& g, int64_t expected_version);
-    void remember(const Gtt& g);  // caller holds mutex_
+    void remember(const Gtt& g);         // caller holds mutex_
     void forget(const std::string& id);  // caller holds mutex_
     void fire(const ArmedLeg& leg);
     void place_leg(Gtt g);

@@ -31,8 +31,7 @@ void TriggerBook::disarm(const std::string& gtt_id) {
 size_t TriggerBook::armed(const std::string& gtt_id) const { return where_.count(gtt_id); }
 
 std::vector<ArmedLeg> TriggerBook::take_crossed(const std::string& symbol,
-                                                const std::string& exchange,
-                                                const Decimal& price) {
+                                                const std::string& exchange, const Decimal& price) {
     std::vector<ArmedLeg> out;
     auto ins = instruments_.find(key(symbol, exchange));
     if (ins == instruments_.end()) return out;

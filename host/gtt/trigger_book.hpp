@@ -27,7 +27,7 @@ struct ArmedLeg {
 };
 
 class TriggerBook {
-public:
+  public:
     // Arms every waiting leg of an ACTIVE GTT (replacing what was armed for it before).
     void arm(const Gtt& g);
     // Removes every leg of the GTT; no-op when none is armed.
@@ -39,7 +39,7 @@ public:
     size_t armed() const { return where_.size(); }
     size_t armed(const std::string& gtt_id) const;
 
-private:
+  private:
     using Index = std::multimap<Decimal, ArmedLeg>;
     struct Instrument {
         Index rises;  // fires when price >= key

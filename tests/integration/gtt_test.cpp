@@ -56,8 +56,9 @@ std::string leg(const std::string& trigger, const std::string& side = "SELL") {
 
 std::string gtt_body(const std::string& type, const std::vector<std::string>& legs,
                      const std::string& more = "") {
-    std::string b = "{\"account_id\":\"ACC1\",\"symbol\":\"INFY\",\"exchange\":\"NSE\",\"type\":\"" +
-                    type + "\",\"triggers\":[";
+    std::string b =
+        "{\"account_id\":\"ACC1\",\"symbol\":\"INFY\",\"exchange\":\"NSE\",\"type\":\"" + type +
+        "\",\"triggers\":[";
     for (size_t i = 0; i < legs.size(); ++i) b += (i ? "," : "") + legs[i];
     return b + "]" + (more.empty() ? "" : "," + more) + "}";
 }
@@ -99,7 +100,8 @@ Decimal last_price(const GatewayProcess& gw, int* n) {
     EXPECT_TRUE(eventually([&] {
         r = post_gtt(gw, gtt_body("SINGLE", {leg("99999.00")}), "probe-" + std::to_string(++*n));
         return r.status == 201;
-    })) << r.status << " " << r.body;
+    })) << r.status
+        << " " << r.body;
     const std::string id = field(r.json(), "id");
     http(gw.port(), "DELETE", "/api/v1/gtt/" + id, "", json_headers("probe-del-" + id));
     return Decimal::must_parse(field(r.json(), "last_price"));
@@ -121,7 +123,8 @@ TEST(Gtt, AnOcoFiresOneLegPlacesOneOrderAtTheVenueAndCancelsTheOther) {
                                             leg((last - step).to_string(), "BUY")}),
                            "oco-" + std::to_string(++n));
         return created.status == 201;
-    })) << created.status << " " << created.body;
+    })) << created.status
+        << " " << created.body;
     EXPECT_EQ(field(created.json(), "status"), "ACTIVE");
     EXPECT_EQ(field(created.json(), "emulated"), "true");
     const std::string id = field(created.json(), "id");
@@ -158,8 +161,8 @@ TEST(Gtt, AnOcoFiresOneLegPlacesOneOrderAtTheVenueAndCancelsTheOther) {
     EXPECT_EQ(venue.begin()->first, cid);
     EXPECT_EQ(field(gw.get("/api/v1/gtt/" + id).json(), "status"), "TRIGGERED");
     // A triggered GTT is no longer modifiable.
-    auto late = http(gw.port(), "PUT", "/api/v1/gtt/" + id,
-                     gtt_body("SINGLE", {leg("99999.00")}), json_headers("late"));
+    auto late = http(gw.port(), "PUT", "/api/v1/gtt/" + id, gtt_body("SINGLE", {leg("99999.00")}),
+                     json_headers("late"));
     EXPECT_EQ(late.status, 409) << late.body;
     EXPECT_EQ(field(late.json(), "code"), "GTT_NOT_MODIFIABLE");
 }
@@ -194,8 +197,7 @@ TEST(Gtt, AnActiveGttSurvivesAKillAndRestartThenDeleteCancelsIt) {
     // Each GTT transition is in the account's event log, as the REST API shows the GTT.
     const std::string log = gw.get("/api/v1/events?account_id=ACC1&limit=100").body;
     EXPECT_NE(log.find("\"topic\":\"gtt\""), std::string::npos) << log;
-    EXPECT_NE(log.find("\"id\":\"" + id + "\",\"account_id\":\"ACC1\""), std::string::npos)
-        << log;
+    EXPECT_NE(log.find("\"id\":\"" + id + "\",\"account_id\":\"ACC1\""), std::string::npos) << log;
     EXPECT_NE(log.find("\"status\":\"CANCELLED\",\"emulated\":true"), std::string::npos) << log;
 }
 
@@ -211,8 +213,7 @@ TEST(Gtt, EveryInvalidGttIsRefusedWithItsCodeAndFields) {
         EXPECT_EQ(r.status, status) << body << " -> " << r.body;
         EXPECT_EQ(field(r.json(), "code"), code) << r.body;
         if (!field_name.empty())
-            EXPECT_NE(r.body.find("\"field\":\"" + field_name + "\""), std::string::npos)
-                << r.body;
+            EXPECT_NE(r.body.find("\"field\":\"" + field_name + "\""), std::string::npos) << r.body;
     };
     refused(gtt_body("OCO", {leg("1.00")}), 422, "VALIDATION_FAILED", "triggers");
     refused(gtt_body("BRACKET", {leg("1.00")}), 422, "VALIDATION_FAILED", "type");

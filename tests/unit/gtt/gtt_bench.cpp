@@ -77,8 +77,7 @@ int main(int argc, char** argv) {
     t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < scan_ticks; ++i) {
         const Decimal& p = prices[i % prices.size()];
-        for (const Decimal& t : triggers)
-            crossed_naive += t > last ? (p >= t) : (p <= t);
+        for (const Decimal& t : triggers) crossed_naive += t > last ? (p >= t) : (p <= t);
     }
     t1 = std::chrono::steady_clock::now();
     const double naive = scan_ticks / std::chrono::duration<double>(t1 - t0).count();

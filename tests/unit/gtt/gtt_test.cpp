@@ -45,7 +45,8 @@ Gtt single(const std::string& id, const char* trigger, Direction d) {
     return g;
 }
 
-// ---- TriggerBook ----------------------------------------------------------------------------------
+// ---- TriggerBook
+// ----------------------------------------------------------------------------------
 
 TEST(TriggerBook, APriceTakesOnlyTheLegsItReaches) {
     TriggerBook book;
@@ -93,14 +94,16 @@ TEST(TriggerBook, ThousandsOfLegsOnOneSymbolFireInTriggerOrderAndDisarmCleanly) 
     EXPECT_EQ(book.armed(), 5000u);
     auto fired = book.take_crossed("AAPL", "XNAS", dec("110.50"));
     ASSERT_EQ(fired.size(), 10u);
-    for (size_t i = 0; i < fired.size(); ++i) EXPECT_EQ(fired[i].gtt_id, "r" + std::to_string(i + 1));
+    for (size_t i = 0; i < fired.size(); ++i)
+        EXPECT_EQ(fired[i].gtt_id, "r" + std::to_string(i + 1));
     book.disarm("r11");
     book.disarm("r11");
     EXPECT_EQ(book.armed(), 4989u);
     EXPECT_EQ(book.take_crossed("AAPL", "XNAS", dec("112.00")).size(), 1u);  // r12 only
 }
 
-// ---- the stored document --------------------------------------------------------------------------
+// ---- the stored document
+// --------------------------------------------------------------------------
 
 TEST(GttCodec, RoundTripsEveryField) {
     Gtt g = single("gtt_1", "105.25", Direction::Rises);
@@ -149,10 +152,11 @@ TEST(GttCodec, RefusesADocumentItDidNotWrite) {
     EXPECT_THROW(from_record(bad), CorruptGtt);
 }
 
-// ---- GttService -----------------------------------------------------------------------------------
+// ---- GttService
+// -----------------------------------------------------------------------------------
 
-constexpr uint64_t kCaps = OG_CAP_ORDER_MARKET | OG_CAP_ORDER_LIMIT | OG_CAP_TIF_DAY |
-                           OG_CAP_PUSH_EVENTS;
+constexpr uint64_t kCaps =
+    OG_CAP_ORDER_MARKET | OG_CAP_ORDER_LIMIT | OG_CAP_TIF_DAY | OG_CAP_PUSH_EVENTS;
 
 class GttServiceTest : public ::testing::Test {
   protected:
