@@ -404,7 +404,12 @@ void StreamHub::catch_up(const std::string& account) {
                                              if (c->subs[account].live || c->queued() < high_water)
                                                  return false;
                                              c->paused.store(true);
-                                             return true;
+                                             // The writer may have drained the queue between the
+                                             // count and the flag, missing the flag: then this
+                                             // pass goes on rather than wait for a wake-up that
+                                             // never comes.
+                                             return !(c->queued() <= options_.queue_limit / 4 &&
+                                                      c->paused.exchange(false));
                                          }),
                           subscribers.end());
         if (subscribers.empty()) return;
