@@ -376,6 +376,70 @@ TEST(FixVenueFlows, MassStatusOn44ListsOpenOrders) {
     EXPECT_EQ(none.get(150), "I");
 }
 
+// Two sessions of one firm (two gateways of one firm): each sees the other's orders in status
+// and mass status, and may cancel or replace them; answers go to the session that asked, later
+// reports to the session that last acted on the order. A session of another firm sees none of it.
+TEST(FixVenueFlows, SessionsOfOneFirmShareTheirOrdersOthersDoNot) {
+    Venue v({"--session", "FIX.4.4:GA", "--session", "FIX.4.2:GB", "--session", "FIX.4.4:GX",
+             "--firm", "F1=GA,GB", "--price", "ACME=100"});
+    auto& a = v.client("FIX.4.4", "GA");
+    auto& b = v.client("FIX.4.2", "GB");
+    auto& x = v.client("FIX.4.4", "GX");
+    FieldList o1 = order("A1", "ACME", "1", "5", "90");
+    o1.emplace_back(1, "ACC7");
+    ASSERT_TRUE(a.send("D", o1));
+    Received ack = wait_report(a, "A1", 150, "0");
+    EXPECT_EQ(ack.get(1), "ACC7");  // the Account is echoed
+    const std::string order_id = ack.get(37);
+
+    // Status by ClOrdID from the firm's other session (4.2), answered to it.
+    ASSERT_TRUE(b.send("H", {{11, "A1"}, {55, "ACME"}, {54, "1"}}));
+    Received st = wait_report(b, "A1", 20, "3");
+    EXPECT_EQ(st.get(37), order_id);
+    EXPECT_EQ(st.get(39), "0");
+    EXPECT_EQ(st.get(1), "ACC7");
+    // Another firm's session: unknown.
+    ASSERT_TRUE(x.send("H", {{11, "A1"}, {790, "S1"}, {55, "ACME"}, {54, "1"}}));
+    EXPECT_EQ(wait_report(x, "A1", 790, "S1").get(103), "5");
+    // Mass status of the firm (4.4) from GA names it; GX's names nothing.
+    ASSERT_TRUE(x.send("AF", {{584, "MX"}, {585, "7"}}));
+    Received none;
+    ASSERT_TRUE(x.wait_for(
+        [&](const Msgs& ms) {
+            for (const auto& m : ms)
+                if (m.get(584) == "MX") {
+                    none = m;
+                    return true;
+                }
+            return false;
+        },
+        kWaitMs));
+    EXPECT_EQ(none.get(911), "0");
+    ASSERT_TRUE(a.send("AF", {{584, "MA"}, {585, "7"}}));
+    EXPECT_EQ(wait_report(a, "A1", 584, "MA").get(911), "1");
+
+    // GB replaces GA's order: the answer goes to GB, and from then on its fills go to GB.
+    ASSERT_TRUE(b.send("G", {{11, "B1"},
+                             {41, "A1"},
+                             {37, order_id},
+                             {21, "1"},
+                             {55, "ACME"},
+                             {54, "1"},
+                             {38, "5"},
+                             {40, "2"},
+                             {44, "95"},
+                             {60, "20260101-00:00:00"}}));
+    Received replaced = wait_report(b, "B1", 150, "5");
+    EXPECT_EQ(replaced.get(41), "A1");
+    ASSERT_EQ(v.control("price ACME 94").rfind("OK", 0), 0u);
+    Received filled = wait_report(b, "B1", 39, "2");
+    EXPECT_EQ(filled.get(14), "5");
+    for (const auto& m : a.received()) EXPECT_NE(m.get(11), "B1") << "GA got GB's report";
+    // The firm's ClOrdIDs are one namespace: GA may not reuse B1.
+    ASSERT_TRUE(a.send("D", order("B1", "ACME", "1", "1", "90")));
+    EXPECT_EQ(wait_report(a, "B1", 150, "8").get(103), "6");
+}
+
 TEST(FixVenueFlows, SeveralSessionsAtOnceTradeAndTheDumpMatchesWhatEachSaw) {
     Venue v({"--session", "FIX.4.4:A", "--session", "FIX.4.4:B", "--session", "FIX.4.2:C",
              "--session", "FIX.4.2:D", "--symbol", "ACME"});

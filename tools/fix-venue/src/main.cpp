@@ -28,6 +28,8 @@ const char* kUsage = R"(usage: ordergate-fix-venue --port N --session BEGIN:CLIE
   --comp-id ID             the venue's CompID (default VENUE)
   --session BEGIN:CLIENT[:VENUE]
                            a session to accept, e.g. FIX.4.4:CLIENT1 (repeatable)
+  --firm NAME=CLIENT[,CLIENT...]
+                           sessions of one firm see and act on each other's orders (repeatable)
   --symbol SYM             a tradable symbol (repeatable; none and no --price: any symbol)
   --price SYM=PX           liquidity provider at PX for SYM (repeatable)
   --lp-slice QTY           the provider fills in slices of at most QTY
@@ -274,7 +276,14 @@ int main(int argc, char** argv) {
             session_args.push_back(value());
         else if (a == "--symbol")
             ec.symbols.insert(value());
-        else if (a == "--price") {
+        else if (a == "--firm") {
+            std::string v = value();
+            auto eq = v.find('=');
+            if (eq == std::string::npos || eq == 0 || eq + 1 == v.size())
+                usage_error("--firm wants NAME=CLIENT[,CLIENT...]");
+            for (const auto& client : split(v.substr(eq + 1), ','))
+                ec.firms[client] = v.substr(0, eq);
+        } else if (a == "--price") {
             std::string v = value();
             auto eq = v.find('=');
             if (eq == std::string::npos || eq == 0) usage_error("--price wants SYM=PX");

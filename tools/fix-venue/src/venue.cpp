@@ -111,13 +111,23 @@ std::string Venue::next_id(char prefix) {
 
 // ---- lookups ----------------------------------------------------------------------------------
 
+std::string Venue::firm(const std::string& session) const {
+    const size_t arrow = session.find("->");
+    if (arrow != std::string::npos) {
+        auto it = config_.firms.find(session.substr(arrow + 2));
+        if (it != config_.firms.end()) return "firm:" + it->second;
+    }
+    return session;
+}
+
 Venue::Order* Venue::find_order(const std::string& session, const std::string& cl_ord_id,
                                 const std::string& order_id) {
+    const std::string f = firm(session);
     if (!order_id.empty() && order_id != "NONE") {
         auto it = orders_.find(order_id);
-        if (it != orders_.end() && it->second.session == session) return &it->second;
+        if (it != orders_.end() && firm(it->second.session) == f) return &it->second;
     }
-    auto s = by_cl_ord_id_.find(session);
+    auto s = by_cl_ord_id_.find(f);
     if (s == by_cl_ord_id_.end()) return nullptr;
     auto c = s->second.find(cl_ord_id);
     if (c == s->second.end()) return nullptr;
@@ -149,11 +159,13 @@ Decimal Venue::avg_px(const Order& o) const {
 
 // ---- writing reports --------------------------------------------------------------------------
 
-OutMessage Venue::exec_report(const Order& o, const Report& r) const {
-    const bool v42 = is_42(o.session);
-    OutMessage m{o.session, "8", {}};
+OutMessage Venue::exec_report(const Order& o, const Report& r, const std::string& to) const {
+    const std::string& dest = to.empty() ? o.session : to;
+    const bool v42 = is_42(dest);
+    OutMessage m{dest, "8", {}};
     auto& f = m.fields;
     f.emplace_back(37, o.order_id);
+    if (!o.account.empty()) f.emplace_back(1, o.account);
     const std::string cl =
         r.cl_ord_id.empty() && !o.cl_ord_ids.empty() ? o.cl_ord_ids.back() : r.cl_ord_id;
     if (!cl.empty()) f.emplace_back(11, cl);
@@ -319,7 +331,7 @@ void Venue::on_new_order(const InMessage& m, std::vector<OutMessage>& out) {
             r.ord_status = reported_status(*known);
             r.exec_id = "0";
             r.cl_ord_id = cl;
-            out.push_back(exec_report(*known, r));
+            out.push_back(exec_report(*known, r, m.session));
             return;
         }
         return reject_order(m, 6, "duplicate ClOrdID " + cl, out);
@@ -349,6 +361,7 @@ void Venue::on_new_order(const InMessage& m, std::vector<OutMessage>& out) {
     Order o;
     o.order_id = next_id('O');
     o.session = m.session;
+    o.account = m.get(1);
     o.symbol = symbol;
     o.cl_ord_ids.push_back(cl);
     o.side = side[0];
@@ -362,7 +375,7 @@ void Venue::on_new_order(const InMessage& m, std::vector<OutMessage>& out) {
     o.priority = ++priority_counter_;
     Order& ord = orders_.emplace(o.order_id, o).first->second;
     order_sequence_.push_back(ord.order_id);
-    by_cl_ord_id_[m.session][cl] = ord.order_id;
+    by_cl_ord_id_[firm(m.session)][cl] = ord.order_id;
 
     const Profile prof = profiles_[m.session];
     const bool fok_short = ord.tif == '4' && available(ord) < ord.qty;
@@ -432,6 +445,9 @@ Venue::Order* Venue::admit_change(const InMessage& m, char response_to,
         out.push_back(cancel_reject(m, o, response_to, 6, "missing or duplicate ClOrdID"));
         return nullptr;
     }
+    // The session that changes an order gets its reports from now on (another of the firm may
+    // have placed it).
+    o->session = m.session;
     if (prof.pending_acks || prof.hold) {
         Report r;
         r.exec_type = r.ord_status = cancel ? '6' : 'E';
@@ -467,7 +483,7 @@ void Venue::apply_cancel(Order& o, const InMessage& m, std::vector<OutMessage>& 
         r.cl_ord_id = m.get(11);
         r.orig_cl_ord_id = o.cl_ord_ids.back();
         o.cl_ord_ids.push_back(r.cl_ord_id);
-        by_cl_ord_id_[o.session][r.cl_ord_id] = o.order_id;
+        by_cl_ord_id_[firm(o.session)][r.cl_ord_id] = o.order_id;
     }
     o.exec_ids.push_back(r.exec_id);
     out.push_back(exec_report(o, r));
@@ -510,7 +526,7 @@ void Venue::apply_replace(Order& o, const InMessage& m, std::vector<OutMessage>&
     o.leaves = qty - o.cum;
     const std::string previous = o.cl_ord_ids.back();
     o.cl_ord_ids.push_back(m.get(11));
-    by_cl_ord_id_[o.session][m.get(11)] = o.order_id;
+    by_cl_ord_id_[firm(o.session)][m.get(11)] = o.order_id;
     if (o.leaves.is_zero()) {
         remove_from_book(o);
         o.status = '2';
@@ -545,7 +561,7 @@ void Venue::on_status(const InMessage& m, std::vector<OutMessage>& out) {
         return;
     }
     r.ord_status = reported_status(*o);
-    out.push_back(exec_report(*o, r));
+    out.push_back(exec_report(*o, r, m.session));
 }
 
 void Venue::on_mass_status(const InMessage& m, std::vector<OutMessage>& out) {
@@ -563,7 +579,7 @@ void Venue::on_mass_status(const InMessage& m, std::vector<OutMessage>& out) {
     std::vector<const Order*> open;
     for (const auto& oid : order_sequence_) {
         const Order& o = orders_.at(oid);
-        if (o.session != m.session || !working(o.status)) continue;
+        if (firm(o.session) != firm(m.session) || !working(o.status)) continue;
         if (!symbol.empty() && o.symbol != symbol) continue;
         open.push_back(&o);
     }
@@ -583,7 +599,7 @@ void Venue::on_mass_status(const InMessage& m, std::vector<OutMessage>& out) {
     for (size_t i = 0; i < open.size(); ++i) {
         r.ord_status = reported_status(*open[i]);
         r.last_rpt_requested = i + 1 == open.size();
-        out.push_back(exec_report(*open[i], r));
+        out.push_back(exec_report(*open[i], r, m.session));
     }
 }
 
@@ -948,7 +964,7 @@ std::string Venue::dump_json() const {
         if (!first) j << ',';
         first = false;
         j << "{\"order_id\":" << json_str(o.order_id) << ",\"session\":" << json_str(o.session)
-          << ",\"symbol\":" << json_str(o.symbol)
+          << ",\"account\":" << json_str(o.account) << ",\"symbol\":" << json_str(o.symbol)
           << ",\"side\":" << json_str(std::string(1, o.side))
           << ",\"ord_type\":" << json_str(std::string(1, o.ord_type))
           << ",\"time_in_force\":" << json_str(std::string(1, o.tif))

@@ -37,6 +37,10 @@ struct EngineConfig {
     std::optional<Decimal> lp_slice;        // the provider fills in slices of at most this
     std::optional<Decimal> lp_depth;        // and at most this much per order (rest stays open)
     std::string run_id;                     // makes OrderIDs/ExecIDs unique across restarts
+    // Client CompID -> firm. Sessions of one firm see and act on each other's orders (status,
+    // mass status, cancel, replace), as several gateways of one firm at a venue do; a session
+    // named in no firm is a firm of its own.
+    std::map<std::string, std::string> firms;
 };
 
 class Venue {
@@ -70,8 +74,9 @@ class Venue {
         Decimal qty, px;
     };
     struct Order {
-        std::string order_id, session, symbol;
-        std::vector<std::string> cl_ord_ids;  // accepted chain; back() is the current one
+        std::string order_id, session, symbol;  // session: where its reports go (see firm)
+        std::string account;                    // Account (1) as the order gave it, echoed
+        std::vector<std::string> cl_ord_ids;    // accepted chain; back() is the current one
         char side = '1', ord_type = '2', tif = '0';
         Decimal qty, price;
         bool has_price = false;
@@ -115,11 +120,15 @@ class Venue {
     };
 
     std::string next_id(char prefix);
+    // The firm of a session ("FIX.4.4:VENUE->GW1"): its orders are the firm's.
+    std::string firm(const std::string& session) const;
     Order* find_order(const std::string& session, const std::string& cl_ord_id,
                       const std::string& order_id);
     Order* find_any(const std::string& ref);
     char reported_status(const Order& o) const;
-    OutMessage exec_report(const Order& o, const Report& r) const;
+    // A report on `o` for the session it belongs to, or for `to` (an answer to a request another
+    // session of the firm made).
+    OutMessage exec_report(const Order& o, const Report& r, const std::string& to = "") const;
     OutMessage exec_report_for(const InMessage& req, const Report& r, const std::string& symbol,
                                char side) const;
     OutMessage cancel_reject(const InMessage& req, const Order* o, char response_to, int reason,
@@ -161,7 +170,7 @@ class Venue {
     std::map<std::string, Order> orders_;      // by OrderID
     std::vector<std::string> order_sequence_;  // OrderIDs in arrival order (dump)
     std::map<std::string, std::map<std::string, std::string>>
-        by_cl_ord_id_;  // session -> id -> OrderID
+        by_cl_ord_id_;  // firm -> id -> OrderID
     std::map<std::string, Book> books_;
     std::map<std::string, Trade> trades_;
     std::vector<std::string> trade_sequence_;
