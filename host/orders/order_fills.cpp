@@ -1,11 +1,10 @@
-#include "orders/order_service.hpp"
-
 #include <spdlog/spdlog.h>
 
 #include <future>
 
 #include "common/ids.hpp"
 #include "metrics/metrics.hpp"
+#include "orders/order_service.hpp"
 #include "orders/order_service_internal.hpp"
 #include "orders/state_machine.hpp"
 #include "positions/position_book.hpp"
@@ -41,9 +40,10 @@ OrderService::FillOutcome OrderService::handle_fill(const std::string& broker, c
     } catch (const sdk::Error& err) {
         // Nothing was stored or applied: the broker keeps the fill and reconciliation reads it
         // again. Loud, because a fill is waiting.
-        spdlog::error("event=fill_not_applied broker={} broker_trade_id={} reason=storage "
-                      "error=\"{}\"",
-                      broker, fill.broker_trade_id, err.what());
+        spdlog::error(
+            "event=fill_not_applied broker={} broker_trade_id={} reason=storage "
+            "error=\"{}\"",
+            broker, fill.broker_trade_id, err.what());
         if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
         return {Kind::StorageError, ""};
     }
@@ -75,9 +75,10 @@ void OrderService::apply_position(const std::string& broker, const FillRecord& f
             positions::PositionKey{fr.account_id, broker, fr.symbol, fr.exchange}, fr.side,
             fr.quantity, fr.price, fr.fee, fr.executed_at_ns);
         if (pos.out_of_range) {
-            spdlog::error("event=position_out_of_range broker={} broker_trade_id={} "
-                          "detail=\"a figure of the position exceeds the decimal range\"",
-                          broker, fr.broker_trade_id);
+            spdlog::error(
+                "event=position_out_of_range broker={} broker_trade_id={} "
+                "detail=\"a figure of the position exceeds the decimal range\"",
+                broker, fr.broker_trade_id);
             if (metrics_) metrics_->broker_event(broker, "fill", "position_out_of_range");
         }
     } catch (const std::exception& ex) {
@@ -96,11 +97,15 @@ std::future<std::vector<Status>> OrderService::queue_fact(std::vector<WriteOp> o
     // Shared with the writer: the caller may wait on the future after letting go of locks.
     auto done = std::make_shared<std::promise<std::vector<Status>>>();
     auto result = done->get_future();
-    writer_.write_async(std::move(ops), [done](const std::vector<Status>* r,
-                                               std::exception_ptr err) {
-        if (err) done->set_exception(err);
-        else done->set_value(*r);
-    }, /*keep_until_written=*/true);
+    writer_.write_async(
+        std::move(ops),
+        [done](const std::vector<Status>* r, std::exception_ptr err) {
+            if (err)
+                done->set_exception(err);
+            else
+                done->set_value(*r);
+        },
+        /*keep_until_written=*/true);
     return result;
 }
 
@@ -118,9 +123,10 @@ OrderService::FillOutcome OrderService::fill_without_order(const std::string& br
     }
     // Not ours (placed elsewhere) or never acknowledged: stored as the fact it is, without an
     // order; reconciliation adopts the order it belongs to.
-    spdlog::warn("event=fill_for_unknown_order broker={} broker_trade_id={} broker_order_id={} "
-                 "client_order_id={}",
-                 broker, fill.broker_trade_id, fill.broker_order_id, fill.client_order_id);
+    spdlog::warn(
+        "event=fill_for_unknown_order broker={} broker_trade_id={} broker_order_id={} "
+        "client_order_id={}",
+        broker, fill.broker_trade_id, fill.broker_order_id, fill.client_order_id);
     FillRecord fr = fill_record(broker, fill);
     std::vector<WriteOp> ops(1);
     ops[0].kind = WriteKind::InsertFill;
@@ -129,9 +135,10 @@ OrderService::FillOutcome OrderService::fill_without_order(const std::string& br
     try {
         r = write_fact(std::move(ops));
     } catch (const std::exception& ex) {
-        spdlog::error("event=fill_not_applied broker={} broker_trade_id={} reason=storage "
-                      "error=\"{}\"",
-                      broker, fr.broker_trade_id, ex.what());
+        spdlog::error(
+            "event=fill_not_applied broker={} broker_trade_id={} reason=storage "
+            "error=\"{}\"",
+            broker, fr.broker_trade_id, ex.what());
         if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
         return {Kind::StorageError, ""};
     }
@@ -156,7 +163,11 @@ OrderService::FillOutcome OrderService::apply_fill(const EntryPtr& e, const std:
     std::unique_lock lock(e->mutex);
     const OrderRecord& cur = e->rec;
     fr.order_id = cur.id;
+    // A venue's report may not carry every term (a FIX report has no exchange; a plugin that
+    // learned the order from one cannot know it): the order's own instrument keys its position.
     if (fr.account_id.empty()) fr.account_id = cur.account_id;
+    if (fr.symbol.empty()) fr.symbol = cur.symbol;
+    if (fr.exchange.empty()) fr.exchange = cur.exchange;
     const std::string what = "order_id=" + cur.id + " broker_trade_id=" + fr.broker_trade_id;
 
     // What the fill does to its order; nullopt: the fill is stored but the order is left alone
@@ -231,9 +242,10 @@ OrderService::FillOutcome OrderService::apply_fill(const EntryPtr& e, const std:
         if (written.wait_for(kFactWaitUnderLock) != std::future_status::ready) {
             const int64_t version = cur.version;
             const std::string order_id = cur.id;
-            spdlog::warn("event=fill_write_slow {} waited_ms={} detail=\"the order is released "
-                         "while the store answers\"",
-                         what, kFactWaitUnderLock.count());
+            spdlog::warn(
+                "event=fill_write_slow {} waited_ms={} detail=\"the order is released "
+                "while the store answers\"",
+                what, kFactWaitUnderLock.count());
             lock.unlock();
             r = written.get();
             lock.lock();
@@ -277,9 +289,10 @@ OrderService::FillOutcome OrderService::apply_fill(const EntryPtr& e, const std:
         // Stored, not counted: counted when the order's terms change (a modify the venue took
         // before its answer arrived) or at the next start. Loud and counted.
         e->fills_pending = true;
-        spdlog::error("event=fill_not_applied_to_order {} detail=\"stored; counted when the "
-                      "order's terms allow it\"",
-                      what);
+        spdlog::error(
+            "event=fill_not_applied_to_order {} detail=\"stored; counted when the "
+            "order's terms allow it\"",
+            what);
         if (metrics_) metrics_->broker_event(broker, "fill", "not_applied_to_order");
         return {Kind::StoredNotApplied, cur.id};
     }
@@ -294,9 +307,10 @@ OrderService::FillOutcome OrderService::apply_fill(const EntryPtr& e, const std:
             if (auto fresh = storage_.get_order(e->rec.id)) e->rec = std::move(*fresh);
             rederive_from_stored_fills(*e, "fill applied after a concurrent change");
         } catch (const std::exception& ex) {
-            spdlog::error("event=fill_not_applied_to_order {} reason=storage error=\"{}\" "
-                          "detail=\"stored; applied at the next start\"",
-                          what, ex.what());
+            spdlog::error(
+                "event=fill_not_applied_to_order {} reason=storage error=\"{}\" "
+                "detail=\"stored; applied at the next start\"",
+                what, ex.what());
             if (metrics_) metrics_->broker_event(broker, "fill", "not_applied_to_order");
             return {Kind::StoredNotApplied, order_id};
         }
@@ -329,9 +343,10 @@ bool OrderService::rederive_from_stored_fills(Entry& e, const char* why) {
     const Decimal& qty = sums.quantity;
     if (qty == cur.filled_quantity) return true;
     if (qty > cur.quantity) {
-        spdlog::error("event=overfill order_id={} quantity={} stored_fills={} detail=\"left as "
-                      "it is\"",
-                      cur.id, cur.quantity.to_string(), qty.to_string());
+        spdlog::error(
+            "event=overfill order_id={} quantity={} stored_fills={} detail=\"left as "
+            "it is\"",
+            cur.id, cur.quantity.to_string(), qty.to_string());
         if (metrics_) metrics_->broker_event(cur.broker, "fill", "overfill");
         return false;
     }

@@ -58,6 +58,13 @@ const char* tif_code(TimeInForce t) {
     return "0";
 }
 
+TimeInForce tif_of(const std::string& code) {
+    if (code == "1") return TimeInForce::Gtc;
+    if (code == "3") return TimeInForce::Ioc;
+    if (code == "4") return TimeInForce::Fok;
+    return TimeInForce::Day;
+}
+
 // OrdStatus (39) to the order state machine. Statuses the host has no name for (done for day,
 // stopped, suspended, calculated, accepted for bidding, 4.2's replaced) are a live order whose
 // fills say how far it went.
@@ -260,14 +267,12 @@ OrderReport FixBroker::modify_order(const ModifyRequest& r, std::chrono::millise
         throw sdk::Error(Status::Unsupported,
                          "broker-fix: a replace changes only quantity and price");
     const std::string request_id = r.request_id.empty() ? next_id("R") : r.request_id;
+    learn_if_unknown(r.account_id, r.client_order_id, r.orig_request_id, r.broker_order_id);
     FieldList f;
     {
         std::lock_guard lock(mu_);
         OrderPtr o = find_locked(r.client_order_id, "", r.broker_order_id);
-        if (!o)
-            throw sdk::Error(
-                Status::NotFound,
-                "broker-fix: order unknown to this FIX session (sent before a restart?)");
+        if (!o) throw sdk::Error(Status::NotFound, "broker-fix: the venue does not know the order");
         const std::string orig = r.orig_request_id.empty() ? o->accepted_id : r.orig_request_id;
         const Decimal qty = r.quantity ? *r.quantity : o->quantity;
         f = {{11, request_id},
@@ -307,14 +312,12 @@ OrderReport FixBroker::cancel_order(const std::string& account_id,
 OrderReport FixBroker::cancel_request(const CancelRequest& r, std::chrono::milliseconds) {
     require_logged_on();
     const std::string request_id = r.request_id.empty() ? next_id("C") : r.request_id;
+    learn_if_unknown(r.account_id, r.client_order_id, r.orig_request_id, r.broker_order_id);
     FieldList f;
     {
         std::lock_guard lock(mu_);
         OrderPtr o = find_locked(r.client_order_id, "", r.broker_order_id);
-        if (!o)
-            throw sdk::Error(
-                Status::NotFound,
-                "broker-fix: order unknown to this FIX session (sent before a restart?)");
+        if (!o) throw sdk::Error(Status::NotFound, "broker-fix: the venue does not know the order");
         const std::string orig = r.orig_request_id.empty() ? o->accepted_id : r.orig_request_id;
         f = {{11, request_id},
              {41, orig},
@@ -366,6 +369,12 @@ std::vector<FixMessage> FixBroker::wait(const std::vector<std::string>& keys, co
 
 OrderReport FixBroker::get_order(const std::string& account_id, const std::string& broker_order_id,
                                  const std::string& client_order_id) {
+    return ask_status(account_id, broker_order_id, client_order_id, "");
+}
+
+OrderReport FixBroker::ask_status(const std::string& account_id, const std::string& broker_order_id,
+                                  const std::string& client_order_id,
+                                  const std::string& latest_id) {
     require_logged_on();
     OrderPtr o;
     std::string cl = client_order_id;
@@ -395,6 +404,7 @@ OrderReport FixBroker::get_order(const std::string& account_id, const std::strin
     // 4.4 echoes OrdStatusReqID; 4.2 answers by the order's ClOrdID (any of its chain).
     std::vector<std::string> keys = {settings_.fix44 ? "S:" + req_id : "C:" + cl};
     if (!settings_.fix44 && o) keys.push_back("C:" + o->client_order_id);
+    if (!settings_.fix44 && !latest_id.empty()) keys.push_back("C:" + latest_id);
     const std::vector<FixMessage> got = wait(keys, w, "H", f);
     if (got.empty()) throw sdk::Error(Status::Internal, "broker-fix: empty status answer");
     const FixMessage& m = got.front();
@@ -402,13 +412,55 @@ OrderReport FixBroker::get_order(const std::string& account_id, const std::strin
         throw sdk::Error(Status::NotFound, "broker-fix: the venue does not know the order");
     std::lock_guard lock(mu_);
     if (!o) o = find_locked(m.get(11), m.get(41), m.get(37));
-    if (o) return report_from(*o, m);
-    Order unknown;
-    unknown.client_order_id = client_order_id.empty() ? m.get(11) : client_order_id;
-    unknown.account_id = account_id;
-    unknown.symbol = m.get(55);
-    unknown.side = m.get(54) == "2" ? Side::Sell : Side::Buy;
-    return report_from(unknown, m);
+    // Not sent by this instance (before a restart, or by another gateway of the firm): known
+    // from now on, so that it can be cancelled or replaced and its reports applied.
+    if (!o) o = learn_locked(m, client_order_id, account_id);
+    return report_from(*o, m);
+}
+
+void FixBroker::learn_if_unknown(const std::string& account_id, const std::string& client_order_id,
+                                 const std::string& orig_request_id,
+                                 const std::string& broker_order_id) {
+    {
+        std::lock_guard lock(mu_);
+        if (find_locked(client_order_id, "", broker_order_id)) return;
+    }
+    host_.log(LogLevel::Info, "event=fix_order_status_asked client_order_id=" + client_order_id +
+                                  " detail=\"not sent by this instance: its terms are asked "
+                                  "from the venue\"");
+    // Asked by the order's own ids (the venue knows every ClOrdID of a chain); a 4.2 answer
+    // names the chain's latest ClOrdID, which the host knows as the last accepted request.
+    OrderReport rep = ask_status(account_id, broker_order_id, client_order_id, orig_request_id);
+    std::lock_guard lock(mu_);
+    OrderPtr o = find_locked(rep.client_order_id, "", rep.broker_order_id);
+    if (o && !client_order_id.empty()) {
+        o->client_order_id = client_order_id;  // the host's id, as in every report of it
+        by_cl_ord_id_.emplace(client_order_id, o);
+    }
+}
+
+FixBroker::OrderPtr FixBroker::learn_locked(const FixMessage& m, const std::string& client_order_id,
+                                            const std::string& account_id) {
+    auto o = std::make_shared<Order>();
+    o->client_order_id = client_order_id.empty() ? m.get(11) : client_order_id;
+    o->account_id = m.get(1).empty() ? account_id : m.get(1);
+    o->symbol = m.get(55);
+    o->side = m.get(54) == "2" ? Side::Sell : Side::Buy;
+    o->order_type = m.get(40) == "1" ? OrderType::Market : OrderType::Limit;
+    o->time_in_force = tif_of(m.get(59));
+    if (auto q = decimal_of(m, 38)) o->quantity = *q;
+    if (o->order_type == OrderType::Limit) o->price = decimal_of(m, 44);
+    if (const std::string id = m.get(37); id != "NONE") o->broker_order_id = id;
+    o->accepted_id = m.get(11).empty() ? o->client_order_id : m.get(11);
+    if (auto cum = decimal_of(m, 14)) o->cum_qty = *cum;
+    o->avg_px = decimal_of(m, 6);
+    o->leaves_qty = decimal_of(m, 151);
+    o->status = status_of(m.get(39), o->cum_qty, o->quantity);
+    o->answered = true;
+    by_cl_ord_id_.emplace(o->client_order_id, o);
+    by_cl_ord_id_.emplace(o->accepted_id, o);
+    if (!o->broker_order_id.empty()) by_order_id_.emplace(o->broker_order_id, o);
+    return o;
 }
 
 std::vector<OrderReport> FixBroker::list_orders(const std::string& account_id, bool open_only,
@@ -591,6 +643,13 @@ void FixBroker::on_execution_report(const FixMessage& m) {
         // ExecID: applied once.
         if (!exec_id.empty() && exec_id != "0" && !seen_exec_ids_.insert(exec_id).second) return;
         OrderPtr o = find_locked(cl, orig, order_id);
+        if (!o && !order_id.empty() && order_id != "NONE") {
+            // An order of the firm this instance did not send, or sent before a restart (its
+            // reports resent after logon): learned from the report, its fills applied.
+            host_.log(LogLevel::Info, "event=fix_order_learned cl_ord_id=" + cl +
+                                          " order_id=" + order_id + " exec_type=" + exec_type);
+            o = learn_locked(m, "", "");
+        }
         if (!o) {
             host_.log(LogLevel::Warn, "event=fix_report_unknown_order cl_ord_id=" + cl +
                                           " order_id=" + order_id + " exec_type=" + exec_type);

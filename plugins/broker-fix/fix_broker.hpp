@@ -99,8 +99,19 @@ class FixBroker : public sdk::BrokerPlugin, public FixListener {
 
     OrderPtr find_locked(const std::string& cl, const std::string& orig,
                          const std::string& order_id) const;
+    // An order from a report of the venue (mu_ held): registered under its ids and returned.
+    OrderPtr learn_locked(const FixMessage& m, const std::string& client_order_id,
+                          const std::string& account_id);
+    // Asks the venue about an order this instance did not send (placed before a restart or by
+    // another gateway of the firm) so that it can be cancelled or replaced; throws sdk::Error
+    // (NotFound when the venue does not know it).
+    void learn_if_unknown(const std::string& account_id, const std::string& client_order_id,
+                          const std::string& orig_request_id, const std::string& broker_order_id);
     OrderReport report_from(const Order& o, const FixMessage& m) const;
     OrderReport report_of(const Order& o) const;
+    // get_order; on 4.2 the answer may also come under `latest_id` (the chain's latest ClOrdID).
+    OrderReport ask_status(const std::string& account_id, const std::string& broker_order_id,
+                           const std::string& client_order_id, const std::string& latest_id);
     std::string next_id(const char* prefix);
     std::string transact_time() const;
     void require_logged_on() const;

@@ -475,14 +475,58 @@ TEST_P(FixBroker, PendingAcksBeforeTheOutcome) {
     ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
     const std::string id = field(r.json(), "id");
     ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
-    auto m = http(gw_->port(), "PUT", "/api/v1/orders/" + id, "{\"price\":\"92.00\"}",
-                  json_headers());
+    auto m =
+        http(gw_->port(), "PUT", "/api/v1/orders/" + id, "{\"price\":\"92.00\"}", json_headers());
     ASSERT_TRUE(m.status == 200 || m.status == 202) << m.body;
     EXPECT_EQ(wait_field(id, "price", "92.00"), "92.00") << gw_->log();
     EXPECT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
     auto c = http(gw_->port(), "DELETE", "/api/v1/orders/" + id, "", json_headers());
     ASSERT_TRUE(c.status == 200 || c.status == 202) << c.body;
     EXPECT_EQ(wait_field(id, "status", "CANCELLED"), "CANCELLED") << gw_->log();
+}
+
+// After a restart the plugin has never seen the orders sent before it: a replace and a cancel
+// of one still reach the venue (the plugin asks the venue for the order's terms first).
+TEST_P(FixBroker, ReplaceAndCancelAnOrderSentBeforeARestart) {
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    ASSERT_EQ(gw_->stop(), 0);
+    gw_.reset();
+    start_gateway();
+    auto m =
+        http(gw_->port(), "PUT", "/api/v1/orders/" + id, "{\"price\":\"91.00\"}", json_headers());
+    ASSERT_TRUE(m.status == 200 || m.status == 202) << m.body << gw_->log();
+    EXPECT_EQ(wait_field(id, "price", "91.00"), "91.00") << gw_->log();
+    EXPECT_EQ(field(venue_order(cid), "price"), "91.00");
+    auto c = http(gw_->port(), "DELETE", "/api/v1/orders/" + id, "", json_headers());
+    ASSERT_TRUE(c.status == 200 || c.status == 202) << c.body;
+    EXPECT_EQ(wait_field(id, "status", "CANCELLED"), "CANCELLED") << gw_->log();
+    EXPECT_EQ(field(venue_order(cid), "ord_status"), "4");
+}
+
+// A fill made while the gateway was down reaches it after the restart (the venue resends the
+// report after logon): applied to its order, which this plugin instance never sent.
+TEST_P(FixBroker, FillWhileTheGatewayWasDownIsAppliedAfterTheRestart) {
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    gw_->kill_hard();
+    gw_.reset();
+    ASSERT_EQ(venue_->control("fill " + cid + " 10"), "OK");
+    start_gateway();
+    EXPECT_EQ(wait_field(id, "status", "FILLED"), "FILLED") << gw_->log();
+    auto t = trades(id);
+    ASSERT_EQ(t.size(), 1u);
+    EXPECT_EQ(t[0].second, "10");
+    json::Value pos = gw_->get("/api/v1/positions?account_id=ACC1").json();
+    ASSERT_EQ(pos.find("items")->items().size(), 1u) << gw_->get("/api/v1/positions").body;
+    EXPECT_EQ(field(pos.find("items")->items()[0], "quantity"), "10");
+    EXPECT_EQ(field(pos.find("items")->items()[0], "exchange"), "X");
 }
 
 INSTANTIATE_TEST_SUITE_P(Versions, FixBroker,
