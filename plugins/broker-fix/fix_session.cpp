@@ -78,7 +78,7 @@ struct FixSession::Impl : public FIX::Application {
     std::unique_ptr<FIX::LogFactory> log;
     std::unique_ptr<FIX::SocketInitiator> initiator;
 
-    // Received messages and session changes, handed to the listener by `dispatcher`.
+    // Session changes (logon, logout), handed to the listener by `dispatcher`.
     struct Item {
         enum Kind { Message, Logon, Logout } kind;
         FixMessage msg;
@@ -162,7 +162,13 @@ struct FixSession::Impl : public FIX::Application {
                    const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
                                                 FIX::IncorrectTagValue, FIX::RejectLogon) override {
     }
-    // Copy, queue, return: never block, never throw (anything else than the declared exceptions
+    // Handed to the listener on QuickFIX's own thread, which counts the message as received
+    // (the next expected sequence number, persisted in the FileStore) only when this returns:
+    // the listener gives a report to the host, which has stored what it changes (a fill) by
+    // then. A process killed before that gets the message again after its next logon (resend);
+    // one queued here and counted received would be lost with the process. Session changes go
+    // through `dispatcher` (a host reacting to a logon may ask the venue and wait for the answer,
+    // which arrives on this thread). Never throws (anything else than the declared exceptions
     // escaping here terminates the process).
     void fromApp(const FIX::Message& m,
                  const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
@@ -178,7 +184,7 @@ struct FixSession::Impl : public FIX::Application {
             item.msg.poss_dup = pd.getValue();
             for (FIX::FieldMap::const_iterator it = m.begin(); it != m.end(); ++it)
                 item.msg.fields.emplace_back(it->getTag(), it->getString());
-            push(std::move(item));
+            listener.on_message(item.msg);
         } catch (const std::exception& e) {
             try {
                 listener.log_error(std::string("event=fix_receive_failed error=\"") + e.what() +
@@ -186,6 +192,10 @@ struct FixSession::Impl : public FIX::Application {
             } catch (...) {
             }
         } catch (...) {
+            try {
+                listener.log_error("event=fix_receive_failed error=unknown");
+            } catch (...) {
+            }
         }
     }
 };

@@ -30,8 +30,12 @@ struct FixMessage {
 class FixListener {
   public:
     virtual ~FixListener() {}
-    // On the dispatch thread; exceptions are caught and logged by the session.
+    // On QuickFIX's thread, inside fromApp: the message counts as received (its sequence number
+    // persisted) only once this returns, so what it changes must be stored by then. It must not
+    // wait for another message of the session (that one arrives on this thread). Exceptions are
+    // caught and logged by the session.
     virtual void on_message(const FixMessage& msg) = 0;
+    // On the dispatch thread; exceptions are caught and logged by the session.
     virtual void on_logon() = 0;
     virtual void on_logout(const std::string& why) = 0;
     virtual void log_error(const std::string& line) = 0;
