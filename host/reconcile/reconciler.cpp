@@ -35,6 +35,9 @@ struct Reconciler::Run {
     std::string trigger;
     ports::BrokerPort* port = nullptr;
     int64_t started_ns = 0;
+    // While the storage lease was held: from its taking to the run's final record (0: not held).
+    int64_t lease_from_ns = 0;
+    int64_t lease_until_ns = 0;
     int64_t since_ns = 0;          // orders and fills are read from here on
     int64_t settle_before_ns = 0;  // a request pending since before this is judged
     SteadyClock::time_point t0;
@@ -280,6 +283,7 @@ RunResult Reconciler::run_now(const std::string& broker, const std::string& trig
     }
     run.lease = lease ? "held" : "unsupported by the storage plugin (one gateway per storage)";
     run.lease_renewed = SteadyClock::now();
+    if (lease) run.lease_from_ns = clock_->now_ns();
 
     store_run(run, "RUNNING");
     try {
@@ -289,6 +293,14 @@ RunResult Reconciler::run_now(const std::string& broker, const std::string& trig
         spdlog::error("event=reconcile_error broker={} run_id={} error=\"{}\"", broker, run.id,
                       ex.what());
     }
+    const std::string status = run.aborted            ? "ABORTED"
+                               : run.failed           ? "FAILED"
+                               : run.any_difference() ? "DRIFT"
+                                                      : "OK";
+    // The run's record is written while the lease is still held: its lease interval ends
+    // before another gateway's can begin.
+    if (lease) run.lease_until_ns = clock_->now_ns();
+    store_run(run, status);
     if (lease) {
         // Held for the run only: another gateway may take the next one. A holder that dies
         // mid-run leaves it to expire (lease_seconds).
@@ -299,11 +311,6 @@ RunResult Reconciler::run_now(const std::string& broker, const std::string& trig
                          ex.what());
         }
     }
-    const std::string status = run.aborted            ? "ABORTED"
-                               : run.failed           ? "FAILED"
-                               : run.any_difference() ? "DRIFT"
-                                                      : "OK";
-    store_run(run, status);
     const double seconds = std::chrono::duration<double>(SteadyClock::now() - run.t0).count();
     if (metrics_) {
         metrics_->reconcile_run(broker, status, seconds);
@@ -741,7 +748,10 @@ void Reconciler::store_run(const Run& run, const std::string& status) {
     json::Writer w(&report);
     w.begin_object()
         .field("trigger", run.trigger)
+        .field("holder", options_.holder)
         .field("lease", run.lease)
+        .field_int("lease_from_ns", run.lease_from_ns)
+        .field_int("lease_until_ns", run.lease_until_ns)
         .field("since", run.since_ns ? timefmt::rfc3339_ms(run.since_ns) : "")
         .key("accounts")
         .begin_array();
