@@ -1,8 +1,8 @@
 #include "app/gateway.hpp"
 
 #include <signal.h>
-#include <unistd.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <iostream>
@@ -14,6 +14,8 @@
 #include "api/wire.hpp"
 #include "auth/authenticator.hpp"
 #include "auth/rate_limiter.hpp"
+#include "gtt/gtt_codec.hpp"
+#include "gtt/gtt_service.hpp"
 #include "http/server.hpp"
 #include "idempotency/memory_store.hpp"
 #include "idempotency/redis_store.hpp"
@@ -21,13 +23,11 @@
 #include "json/json.hpp"
 #include "logging/log_format.hpp"
 #include "metrics/metrics.hpp"
-#include "orders/order_service.hpp"
 #include "ordergate/sdk_version.h"
+#include "orders/order_service.hpp"
 #include "plugin_loader/plugin_adapters.hpp"
 #include "plugin_loader/plugin_loader.hpp"
 #include "positions/position_book.hpp"
-#include "gtt/gtt_codec.hpp"
-#include "gtt/gtt_service.hpp"
 #include "reconcile/reconciler.hpp"
 #include "risk/risk_checker.hpp"
 #include "stream/event_log.hpp"
@@ -41,7 +41,7 @@ namespace {
 // service exists: what they push until then is kept, in order, and delivered when the service
 // is set, so no fill or update is lost at start-up.
 class EventRelay final : public ports::BrokerEvents {
-public:
+  public:
     void set(ports::BrokerEvents* target) {
         std::lock_guard lock(mutex_);
         for (auto& deliver : pending_) deliver(target);
@@ -67,7 +67,7 @@ public:
         forward([b, c, d](ports::BrokerEvents* t) { t->on_connection(b, c, d); });
     }
 
-private:
+  private:
     void forward(std::function<void(ports::BrokerEvents*)> deliver) {
         if (auto* t = target_.load()) return deliver(t);
         std::unique_lock lock(mutex_);
@@ -105,7 +105,8 @@ auth::AuthConfig to_auth(const config::AuthConfig& a) {
     c.jwks_min_refetch_interval = std::chrono::seconds(a.jwks_min_refetch_seconds);
     c.accounts_claim = a.accounts_claim;
     c.hs256_secret = a.hs256_secret;
-    for (const auto& k : a.api_keys) c.api_keys.push_back({k.sha256, k.subject, k.accounts, k.scopes});
+    for (const auto& k : a.api_keys)
+        c.api_keys.push_back({k.sha256, k.subject, k.accounts, k.scopes});
     c.protect_health = a.protect_health;
     c.protect_metrics = a.protect_metrics;
     c.rate_per_second = a.rate_per_second;
@@ -114,7 +115,8 @@ auth::AuthConfig to_auth(const config::AuthConfig& a) {
     return c;
 }
 
-std::string plugin_json(const plugin_loader::PluginInfo& info, const std::vector<std::string>& instances) {
+std::string plugin_json(const plugin_loader::PluginInfo& info,
+                        const std::vector<std::string>& instances) {
     std::string s;
     json::Writer w(&s);
     w.begin_object()
@@ -124,13 +126,15 @@ std::string plugin_json(const plugin_loader::PluginInfo& info, const std::vector
         .field("sdk_version", info.sdk_version)
         .field("abi", std::to_string(info.abi_major) + "." + std::to_string(info.abi_minor))
         .field("path", info.path)
-        .key("capabilities").begin_array();
+        .key("capabilities")
+        .begin_array();
     std::string caps = plugin_loader::capability_names(info.capabilities);
     size_t pos = 0;
     while (pos < caps.size()) {
         size_t end = caps.find_first_of(", |", pos);
         if (end == std::string::npos) end = caps.size();
-        if (end > pos && caps.substr(pos, end - pos) != "none") w.string(caps.substr(pos, end - pos));
+        if (end > pos && caps.substr(pos, end - pos) != "none")
+            w.string(caps.substr(pos, end - pos));
         pos = end + 1;
     }
     w.end_array().key("instances").begin_array();
@@ -160,7 +164,7 @@ struct Gateway::Impl {
     metrics::Metrics metrics;
     EventRelay relay;
     std::map<std::string, std::shared_ptr<plugin_loader::PluginLibrary>> libraries;  // by path
-    std::map<std::string, std::vector<std::string>> instances_of;                   // path -> names
+    std::map<std::string, std::vector<std::string>> instances_of;  // path -> names
     std::shared_ptr<plugin_loader::PluginLibrary> storage_lib;
     std::unique_ptr<plugin_loader::PluginStorage> storage;
     std::map<std::string, std::unique_ptr<plugin_loader::PluginBroker>> brokers;
@@ -206,7 +210,8 @@ struct Gateway::Impl {
             } catch (const sdk::Error& e) {
                 c.ok = false;
                 c.detail = "storage does not answer";
-                spdlog::warn("event=readiness component=storage status=down error=\"{}\"", e.what());
+                spdlog::warn("event=readiness component=storage status=down error=\"{}\"",
+                             e.what());
             }
             out.push_back(c);
         }
@@ -290,11 +295,9 @@ void Gateway::start() {
             m->broker_call_timed_out(name, op);
             m->set_broker_calls_stuck(name, stuck);
         };
-        limits.observer.returned_late = [m, name = b.name](std::string_view,
-                                                           std::chrono::steady_clock::duration,
-                                                           size_t stuck) {
-            m->set_broker_calls_stuck(name, stuck);
-        };
+        limits.observer.returned_late =
+            [m, name = b.name](std::string_view, std::chrono::steady_clock::duration,
+                               size_t stuck) { m->set_broker_calls_stuck(name, stuck); };
         auto inst = lib->create_broker(b.name, b.settings, &g.relay, limits);
         broker_ptrs[b.name] = inst.get();
         options.broker_timeouts[b.name] = std::chrono::milliseconds(b.timeout_ms);
@@ -313,15 +316,22 @@ void Gateway::start() {
     g.risk = std::make_unique<risk::RiskChecker>(to_limits(cfg.risk), per_account, system_clock());
     g.positions = std::make_unique<positions::PositionBook>();
     g.orders = std::make_unique<orders::OrderService>(*g.storage, broker_ptrs, routes, g.risk.get(),
-                                                      g.positions.get(), &g.metrics,
-                                                      system_clock(), options);
+                                                      g.positions.get(), &g.metrics, system_clock(),
+                                                      options);
+    // Each account's last event log seq, read before the positions are loaded: the follower
+    // applies the fills other instances commit after it (the log's "trades" entries).
+    std::string no_log;
+    const bool log_supported = stream::EventLog::supported(*g.storage, &no_log);
+    std::map<std::string, int64_t> log_cursors;
+    if (log_supported)
+        for (const auto& a : cfg.accounts)
+            log_cursors[a.id] = g.storage->list_account_events(a.id, 0, 0).last_seq;
     // Recover first: positions are rebuilt from stored fills, then the events the brokers pushed
     // meanwhile (kept by the relay) are applied on top, once.
     g.orders->recover();
     // The event log is attached before broker events flow: every fill from here on gets its
     // entries, and the log's positions start from the recovered ones.
-    std::string no_log;
-    if (stream::EventLog::supported(*g.storage, &no_log)) {
+    if (log_supported) {
         stream::Renderers r;
         r.order = [](const OrderRecord& o) { return api::order_json(o); };
         r.fill = [](const FillRecord& f) {
@@ -344,9 +354,17 @@ void Gateway::start() {
         };
         stream::EventLogOptions lo;
         lo.retention = std::chrono::hours(cfg.stream.retention_hours);
-        g.event_log = std::make_unique<stream::EventLog>(*g.storage, std::move(r), system_clock(),
-                                                         lo);
+        g.event_log =
+            std::make_unique<stream::EventLog>(*g.storage, std::move(r), system_clock(), lo);
         g.event_log->seed_positions(*g.positions);
+        positions::PositionBook* book = g.positions.get();
+        g.event_log->follow(
+            std::move(log_cursors), g.orders->take_recovered_fill_hashes(),
+            [book](const FillRecord& f) {
+                book->apply_fill({f.account_id, f.broker, f.symbol, f.exchange}, f.side, f.quantity,
+                                 f.price, f.fee, f.executed_at_ns);
+            },
+            std::chrono::milliseconds(1000));
         g.orders->set_journal(g.event_log.get());
         g.event_log->start_retention();
         spdlog::info("event=event_log status=on retention_hours={}", cfg.stream.retention_hours);
@@ -355,9 +373,10 @@ void Gateway::start() {
                              std::to_string(g.storage_lib->info().abi_major) + "." +
                              std::to_string(g.storage_lib->info().abi_minor) +
                              ") keeps no event log; it needs ABI 1.4";
-        spdlog::warn("event=event_log status=off detail=\"{}; /api/v1/events and /api/v1/stream "
-                     "answer 501\"",
-                     g.event_log_absent);
+        spdlog::warn(
+            "event=event_log status=off detail=\"{}; /api/v1/events and /api/v1/stream "
+            "answer 501\"",
+            g.event_log_absent);
     }
     g.relay.set(g.orders.get());
 
@@ -406,17 +425,19 @@ void Gateway::start() {
     if (cfg.auth.enabled) {
         g.authenticator = std::make_unique<auth::Authenticator>(to_auth(cfg.auth));
         if (!cfg.auth.jwks_url.empty() && !g.authenticator->refresh_keys())
-            spdlog::warn("event=jwks_unavailable_at_startup detail=\"tokens get 503 "
-                         "AUTH_UNAVAILABLE until the keys can be fetched\"");
+            spdlog::warn(
+                "event=jwks_unavailable_at_startup detail=\"tokens get 503 "
+                "AUTH_UNAVAILABLE until the keys can be fetched\"");
         spdlog::info("event=auth mode=on issuer=\"{}\" audience=\"{}\" api_keys={}",
                      cfg.auth.issuer, cfg.auth.audience, cfg.auth.api_keys.size());
     } else {
-        spdlog::warn("event=auth mode=off detail=\"every caller is the operator principal with "
-                     "every account; set AUTH_ENABLED=true in production\"");
+        spdlog::warn(
+            "event=auth mode=off detail=\"every caller is the operator principal with "
+            "every account; set AUTH_ENABLED=true in production\"");
     }
     if (cfg.auth.rate_per_second > 0)
-        g.rate_limiter = std::make_unique<auth::RateLimiter>(cfg.auth.rate_per_second,
-                                                             cfg.auth.rate_burst);
+        g.rate_limiter =
+            std::make_unique<auth::RateLimiter>(cfg.auth.rate_per_second, cfg.auth.rate_burst);
 
     // GTTs: armed from storage before the price feeds start, so their instruments are in the
     // brokers' subscriptions from the first one.
@@ -448,9 +469,9 @@ void Gateway::start() {
         ro.page_size = static_cast<uint32_t>(rc.page_size);
         ro.lease = std::chrono::seconds(rc.lease_seconds);
         ro.holder = instance_name();
-        g.reconciler = std::make_unique<reconcile::Reconciler>(
-            *g.storage, broker_ptrs, routes, *g.orders, g.positions.get(), &g.metrics,
-            system_clock(), ro);
+        g.reconciler = std::make_unique<reconcile::Reconciler>(*g.storage, broker_ptrs, routes,
+                                                               *g.orders, g.positions.get(),
+                                                               &g.metrics, system_clock(), ro);
         // A write behind an answer that storage missed: that broker is reconciled at once.
         reconcile::Reconciler* rec = g.reconciler.get();
         g.orders->set_reconcile_request([rec](const std::string& broker) {
@@ -462,13 +483,15 @@ void Gateway::start() {
             }
         });
         g.reconciler->start();
-        spdlog::info("event=reconciliation_started holder={} interval_s={} grace_period_s={} "
-                     "not_found_answers={} not_found_policy={}",
-                     ro.holder, rc.interval_seconds, rc.grace_period_seconds,
-                     rc.not_found_answers, rc.not_found_policy);
+        spdlog::info(
+            "event=reconciliation_started holder={} interval_s={} grace_period_s={} "
+            "not_found_answers={} not_found_policy={}",
+            ro.holder, rc.interval_seconds, rc.grace_period_seconds, rc.not_found_answers,
+            rc.not_found_policy);
     } else {
-        spdlog::warn("event=reconciliation_disabled detail=\"lost acks and fills are not "
-                     "recovered from the brokers; set reconciliation.enabled: true\"");
+        spdlog::warn(
+            "event=reconciliation_disabled detail=\"lost acks and fills are not "
+            "recovered from the brokers; set reconciliation.enabled: true\"");
     }
 
     api::ApiDeps deps;
@@ -514,9 +537,10 @@ void Gateway::start() {
     {
         std::error_code ec;
         if (!std::filesystem::is_regular_file(ao.docs_dir + "/swagger-ui-bundle.js", ec))
-            spdlog::warn("event=docs_unavailable dir=\"{}\" reason=\"swagger-ui-bundle.js not "
-                         "found: /docs answers 503 (set http.docs_dir)\"",
-                         ao.docs_dir);
+            spdlog::warn(
+                "event=docs_unavailable dir=\"{}\" reason=\"swagger-ui-bundle.js not "
+                "found: /docs answers 503 (set http.docs_dir)\"",
+                ao.docs_dir);
     }
     g.api = std::make_unique<api::Api>(std::move(deps), ao);
 
@@ -587,7 +611,8 @@ int run_serve(const std::string& config_path, const std::string& executable_dir,
     }
     config::Config cfg;
     try {
-        cfg = config_path.empty() ? config::load_default_config() : config::load_config(config_path);
+        cfg =
+            config_path.empty() ? config::load_default_config() : config::load_config(config_path);
     } catch (const std::exception& e) {
         if (format == logging::Format::Json)
             spdlog::critical("event=configuration_error error=\"{}\"", e.what());

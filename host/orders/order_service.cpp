@@ -95,6 +95,7 @@ void OrderService::recover() {
         for (;;) {
             Page<FillRecord> page = storage_.list_fills(fq);
             for (const auto& f : page.items) {
+                recovered_fill_hashes_.push_back(std::hash<std::string>{}(f.id));
                 if (positions_)
                     positions_->apply_fill(positions::PositionKey{f.account_id, f.broker, f.symbol,
                                                                   f.exchange},

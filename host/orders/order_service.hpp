@@ -46,8 +46,8 @@
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
-#include "orders/batch_writer.hpp"
 #include "market_data/price_cache.hpp"
+#include "orders/batch_writer.hpp"
 #include "orders/fill_math.hpp"
 #include "ports/ports.hpp"
 
@@ -112,7 +112,7 @@ struct ServiceOptions {
 };
 
 class OrderService : public ports::BrokerEvents {
-public:
+  public:
     OrderService(ports::StoragePort& storage, std::map<std::string, ports::BrokerPort*> brokers,
                  std::vector<AccountRoute> accounts, risk::RiskChecker* risk,
                  positions::PositionBook* positions, metrics::Metrics* metrics,
@@ -125,6 +125,9 @@ public:
     // arrive before recover() are held and applied after it, in order. Call once, before
     // serving. Throws on storage failure (start-up fails loudly).
     void recover();
+    // The hashes (std::hash) of the ids of the fills recover() loaded; moved out (the event log's
+    // follower needs them once).
+    std::vector<uint64_t> take_recovered_fill_hashes() { return std::move(recovered_fill_hashes_); }
     // Waits until every queued write is durable.
     void flush();
     // Every later write gets the event log entries `journal` adds, in the same batch (see
@@ -176,18 +179,18 @@ public:
 
     // ---- reconciliation (host/reconcile; events carry source `reconciliation`) --------------
     enum class Reconciled {
-        Unchanged,   // storage already agreed
-        Updated,     // the order took the venue's state (a missed transition)
-        FillApplied, // a fill storage lacked was stored and applied
-        FillStored,  // a fill storage lacked was stored but not counted on an order (loud)
-        Adopted,     // an order storage lacked was adopted as an external order
-        Rejected,    // a PENDING_NEW order settled by the not-found policy
-        Failed,      // storage or the state machine refused (logged); the next run tries again
+        Unchanged,    // storage already agreed
+        Updated,      // the order took the venue's state (a missed transition)
+        FillApplied,  // a fill storage lacked was stored and applied
+        FillStored,   // a fill storage lacked was stored but not counted on an order (loud)
+        Adopted,      // an order storage lacked was adopted as an external order
+        Rejected,     // a PENDING_NEW order settled by the not-found policy
+        Failed,       // storage or the state machine refused (logged); the next run tries again
     };
     struct ReconcileResult {
         Reconciled result = Reconciled::Unchanged;
         std::string order_id;
-        std::string detail;  // what changed, for the run's report
+        std::string detail;           // what changed, for the run's report
         bool after_terminal = false;  // a fill applied to an order already done locally
     };
     // The broker's report of one of its orders. The stored order it names (client order id
@@ -223,7 +226,7 @@ public:
                        const std::string& detail) override;
     bool broker_connected(const std::string& broker) const;
 
-private:
+  private:
     struct Entry {
         std::mutex mutex;
         OrderRecord rec;
@@ -293,8 +296,8 @@ private:
     bool commit_change(Entry& e, OrderRecord next, OrderEvent event, bool wait,
                        std::string* error = nullptr);
     OrderEvent make_event(const OrderRecord& next, std::optional<OrderStatus> from,
-                          EventSource source, const std::string& request_id,
-                          std::string reason, bool emulated) const;
+                          EventSource source, const std::string& request_id, std::string reason,
+                          bool emulated) const;
 
     // ---- requests to brokers (order_commands.cpp) -------------------------------------------
     Result<ChangeResult> request_cancel(const EntryPtr& entry, const Route& route,
@@ -439,6 +442,7 @@ private:
     // Events held until recover() is done, in arrival order.
     std::mutex recovery_mutex_;
     bool recovered_ = false;
+    std::vector<uint64_t> recovered_fill_hashes_;
     std::vector<std::pair<std::string, std::variant<OrderReport, Fill>>> held_events_;
 
     // Fills parked while a place() to their broker is in flight.

@@ -3,7 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
+
+#include "json/json.hpp"
 
 namespace ordergate::stream {
 
@@ -66,6 +69,10 @@ void EventLog::annotate(const std::vector<WriteOp>& ops, std::vector<WriteOp>* o
                 case WriteKind::InsertFill: {
                     const FillRecord& f = op.fill;
                     if (f.account_id.empty()) break;  // adopted later by reconciliation
+                    {
+                        std::lock_guard lock(follow_mu_);
+                        if (following_) pending_local_.insert(f.id);
+                    }
                     entry(out, f.account_id, kTopicTrades, renderers_.fill(f), now);
                     positions::PositionKey key{f.account_id, f.broker, f.symbol, f.exchange};
                     if (seeded.insert(key).second) scratch.copy_key_from(book_, key);
@@ -102,6 +109,8 @@ void EventLog::committed(const std::vector<WriteOp>& annotated,
         if (op.kind == WriteKind::InsertFill) {
             if (results[i] != Status::Ok) {
                 duplicate_fill = duplicate_fill || !op.fill.account_id.empty();
+                std::lock_guard lock(follow_mu_);
+                pending_local_.erase(op.fill.id);  // not written by this instance: no entry
                 continue;
             }
             const FillRecord& f = op.fill;
@@ -157,6 +166,123 @@ void EventLog::stop() {
     }
     retention_cv_.notify_all();
     if (retention_.joinable()) retention_.join();
+    if (follower_.joinable()) follower_.join();
+}
+
+void EventLog::follow(std::map<std::string, int64_t> cursors, std::vector<uint64_t> loaded,
+                      std::function<void(const FillRecord&)> apply,
+                      std::chrono::milliseconds every) {
+    {
+        std::lock_guard lock(follow_mu_);
+        if (following_) return;
+        following_ = true;
+        cursors_ = std::move(cursors);
+        loaded_ = std::move(loaded);
+        std::sort(loaded_.begin(), loaded_.end());
+        apply_ = std::move(apply);
+    }
+    {
+        std::lock_guard lock(retention_mu_);
+        stopping_ = false;
+    }
+    follower_ = std::thread([this, every] { follow_loop(every); });
+}
+
+void EventLog::follow_loop(std::chrono::milliseconds every) {
+    std::unique_lock lock(retention_mu_);
+    while (!stopping_) {
+        lock.unlock();
+        try {
+            follow_once();
+        } catch (const std::exception& e) {
+            // Read again on the next pass from the same cursors: nothing is skipped.
+            spdlog::warn("event=position_follow_failed error=\"{}\"", e.what());
+        }
+        lock.lock();
+        retention_cv_.wait_for(lock, every, [this] { return stopping_; });
+    }
+}
+
+namespace {
+
+// A "trades" entry back into the fill it renders (api/wire.cpp write_fill); nullopt when it is
+// not one.
+std::optional<FillRecord> fill_of(const AccountEvent& e) {
+    json::Value v;
+    std::string why;
+    if (!json::parse(e.data_json, &v, &why)) return std::nullopt;
+    auto text = [&](const char* k) -> std::string {
+        const json::Value* f = v.find(k);
+        return f && f->is_string() ? f->text() : "";
+    };
+    auto dec = [&](const char* k, Decimal* out) { return Decimal::parse(text(k), out); };
+    FillRecord f;
+    f.id = text("id");
+    f.order_id = text("order_id");
+    f.broker = text("broker");
+    f.broker_trade_id = text("broker_trade_id");
+    f.account_id = e.account_id;
+    f.symbol = text("symbol");
+    f.exchange = text("exchange");
+    const std::string side = text("side");
+    if (side != "BUY" && side != "SELL") return std::nullopt;
+    f.side = side == "BUY" ? Side::Buy : Side::Sell;
+    if (f.id.empty() || !dec("quantity", &f.quantity) || !dec("price", &f.price) ||
+        !dec("fee", &f.fee))
+        return std::nullopt;
+    f.executed_at_ns = e.at_ns;
+    return f;
+}
+
+}  // namespace
+
+void EventLog::follow_once() {
+    std::map<std::string, int64_t> cursors;
+    {
+        std::lock_guard lock(follow_mu_);
+        cursors = cursors_;
+    }
+    const std::hash<std::string> hash;
+    for (auto& [account, cursor] : cursors) {
+        for (;;) {
+            AccountEventPage page = storage_.list_account_events(account, cursor, 500);
+            if (cursor > 0 && page.oldest_seq > cursor + 1)
+                // Pruned before this instance read them: its positions miss those fills until
+                // it restarts. Loud; never silent.
+                spdlog::error(
+                    "event=position_follow_gap account_id={} after_seq={} oldest_seq={} "
+                    "detail=\"entries pruned before they were read: restart this "
+                    "instance to rebuild its positions from storage\"",
+                    account, cursor, page.oldest_seq);
+            for (const AccountEvent& e : page.items) {
+                cursor = e.seq;
+                if (e.topic != kTopicTrades) continue;
+                std::optional<FillRecord> f = fill_of(e);
+                if (!f) {
+                    spdlog::error("event=position_follow_unreadable account_id={} seq={}", account,
+                                  e.seq);
+                    continue;
+                }
+                {
+                    std::lock_guard lock(follow_mu_);
+                    if (pending_local_.erase(f->id)) continue;  // this instance's own
+                    if (std::binary_search(loaded_.begin(), loaded_.end(), hash(f->id))) continue;
+                }
+                book_.apply_fill({f->account_id, f->broker, f->symbol, f->exchange}, f->side,
+                                 f->quantity, f->price, f->fee, f->executed_at_ns);
+                if (apply_) apply_(*f);
+                followed_.fetch_add(1);
+                spdlog::debug("event=position_followed account_id={} seq={} fill_id={}", account,
+                              e.seq, f->id);
+            }
+            if (page.items.size() < 500) break;
+        }
+    }
+    std::lock_guard lock(follow_mu_);
+    for (const auto& [account, cursor] : cursors) cursors_[account] = cursor;
+    // Fills loaded at start-up can only come back in the first pass's entries.
+    loaded_.clear();
+    loaded_.shrink_to_fit();
 }
 
 void EventLog::retention_loop() {

@@ -13,18 +13,27 @@
 // book later. Its entries carry no unrealized P&L (no prices here): price-driven position pushes
 // are not produced yet.
 //
+// Several instances on one storage: each keeps its position books in memory, and a fill another
+// instance commits reaches them through the log (follow()): its "trades" entry is read (every
+// `every`) and the fill applied to this instance's books. A fill this instance commits is applied
+// where it is written and skipped when read back.
+//
 // Threads: annotate() and committed() run on the BatchWriter's thread; read() and the rest from
-// any thread. The commit listener is called on the writer thread and must be quick.
+// any thread; the follower has a thread of its own. The commit listener is called on the writer
+// thread and must be quick.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "common/clock.hpp"
@@ -86,12 +95,25 @@ class EventLog final : public orders::ChangeJournal {
     void start_retention();
     void stop();
 
+    // Follows the fills other instances commit (see the header comment). Call before the log is
+    // attached to the writer, so that every fill this instance commits is known as its own.
+    // `cursors`: each account's last seq, read before the gateway's positions were loaded from
+    // storage; `loaded`: the sorted hashes (std::hash) of the ids of the fills they were loaded
+    // from (a fill committed between the two readings is in both, applied once); `apply`: the
+    // gateway's position book. stop() ends it.
+    void follow(std::map<std::string, int64_t> cursors, std::vector<uint64_t> loaded,
+                std::function<void(const FillRecord&)> apply, std::chrono::milliseconds every);
+    // Fills of other instances applied so far (for tests and logs).
+    uint64_t followed_fills() const { return followed_.load(); }
+
     const EventLogOptions& options() const { return options_; }
 
   private:
     void entry(std::vector<WriteOp>* out, const std::string& account, const char* topic,
                std::string data, int64_t at_ns);
     void retention_loop();
+    void follow_loop(std::chrono::milliseconds every);
+    void follow_once();
 
     ports::StoragePort& storage_;
     Renderers renderers_;
@@ -106,6 +128,17 @@ class EventLog final : public orders::ChangeJournal {
     std::condition_variable retention_cv_;
     bool stopping_ = false;
     std::thread retention_;
+
+    // The follower. pending_local_: ids of fills this instance is writing or wrote and the
+    // follower has not read back yet.
+    std::mutex follow_mu_;
+    bool following_ = false;
+    std::unordered_set<std::string> pending_local_;
+    std::map<std::string, int64_t> cursors_;
+    std::vector<uint64_t> loaded_;
+    std::function<void(const FillRecord&)> apply_;
+    std::atomic<uint64_t> followed_{0};
+    std::thread follower_;
 };
 
 }  // namespace ordergate::stream

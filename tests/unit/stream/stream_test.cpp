@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <thread>
 
 #include "stream/event_log.hpp"
 #include "stream/stream_hub.hpp"
@@ -177,6 +178,74 @@ TEST(EventLogJournal, EachChangeIsFollowedByItsEntriesFlaggedRequiresPrevious) {
     log.annotate({ops[2]}, &out, &index_of);
     ASSERT_EQ(out.size(), size_t{3});
     EXPECT_EQ(out[2].account_event.data_json, "{\"quantity\":\"4\"}");
+}
+
+// A "trades" entry as another gateway instance writes it (the REST trade document).
+void add_trade(LogStorage& storage, const std::string& id, const char* side, const char* qty) {
+    std::lock_guard lock(storage.mu);
+    AccountEvent e;
+    e.account_id = "ACC1";
+    e.seq = static_cast<int64_t>(storage.entries.size()) + 1;
+    e.topic = kTopicTrades;
+    e.data_json = "{\"id\":\"" + id +
+                  "\",\"order_id\":\"ord_x\",\"broker\":\"fix\",\"broker_trade_id\":\"X" + id +
+                  "\",\"account_id\":\"ACC1\",\"symbol\":\"INFY\",\"exchange\":\"NSE\","
+                  "\"side\":\"" +
+                  side + "\",\"quantity\":\"" + qty +
+                  "\",\"price\":\"100.5\",\"fee\":\"0\",\"executed_at\":\"2026-12-02T00:00:00Z\"}";
+    e.at_ns = 1;
+    storage.entries.push_back(e);
+}
+
+// Several instances on one storage: the fills another instance commits reach this one's position
+// books through the log; its own fills (written through it) and fills it loaded at start-up are
+// not applied twice.
+TEST(EventLogFollower, AppliesOtherInstancesFillsOnceAndSkipsItsOwnAndTheLoadedOnes) {
+    LogStorage storage;
+    add_trade(storage, "trd_old", "BUY", "100");   // before the cursor: in the loaded positions
+    add_trade(storage, "trd_loaded", "BUY", "7");  // after the cursor, but loaded too
+    EventLog log(storage, renderers(), system_clock(), {});
+    std::mutex mu;
+    std::vector<std::string> applied;
+    log.follow(
+        {{"ACC1", 1}}, {std::hash<std::string>{}("trd_loaded")},
+        [&](const FillRecord& f) {
+            std::lock_guard lock(mu);
+            applied.push_back(f.id + " " + std::string(to_string(f.side)) + " " +
+                              f.quantity.to_string() + "@" + f.price.to_string() + " " +
+                              f.exchange);
+        },
+        std::chrono::milliseconds(20));
+    // This instance writes a fill: annotated (its entry), committed, then read back.
+    std::vector<WriteOp> ops(1);
+    ops[0].kind = WriteKind::InsertFill;
+    ops[0].fill.id = "trd_mine";
+    ops[0].fill.account_id = "ACC1";
+    ops[0].fill.broker = "fix";
+    ops[0].fill.symbol = "INFY";
+    ops[0].fill.exchange = "NSE";
+    ops[0].fill.side = Side::Buy;
+    ops[0].fill.quantity = dec("3");
+    ops[0].fill.price = dec("100");
+    std::vector<WriteOp> out;
+    std::vector<size_t> index_of;
+    log.annotate(ops, &out, &index_of);
+    add_trade(storage, "trd_mine", "BUY", "3");
+    std::vector<Status> ok(out.size(), Status::Ok);
+    log.committed(out, ok);
+    add_trade(storage, "trd_theirs", "SELL", "2");
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (log.followed_fills() < 1 && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    add_trade(storage, "trd_later", "BUY", "5");
+    while (log.followed_fills() < 2 && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    log.stop();
+    std::lock_guard lock(mu);
+    ASSERT_EQ(applied.size(), 2u);
+    EXPECT_EQ(applied[0], "trd_theirs SELL 2@100.5 NSE");
+    EXPECT_EQ(applied[1], "trd_later BUY 5@100.5 NSE");
+    EXPECT_EQ(log.followed_fills(), 2u);
 }
 
 TEST(StreamHubTest, ASlowConsumerIsClosedWith4008AndCommitNoticesNeverWaitForIt) {
