@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 
 namespace ordergate::json {
 
@@ -226,9 +227,24 @@ bool parse(std::string_view text, Value* out, std::string* why, std::string* out
 
 void append_escaped(std::string* out, std::string_view s) {
     static const char kHex[] = "0123456789abcdef";
-    out->push_back('"');
-    size_t run = 0;  // start of the current run of characters that need no escaping
-    for (size_t i = 0; i < s.size(); ++i) {
+    // Most strings (keys, ids, enum names, decimals) need no escaping: one scan, then one copy.
+    size_t first = 0;
+    while (first < s.size()) {
+        unsigned char c = static_cast<unsigned char>(s[first]);
+        if (c < 0x20 || c == '"' || c == '\\') break;
+        ++first;
+    }
+    const size_t at = out->size();
+    out->resize(at + first + 1);
+    char* p = out->data() + at;
+    *p = '"';
+    std::memcpy(p + 1, s.data(), first);
+    if (first == s.size()) {
+        out->push_back('"');
+        return;
+    }
+    size_t run = first;  // start of the current run of characters that need no escaping
+    for (size_t i = first; i < s.size(); ++i) {
         unsigned char c = static_cast<unsigned char>(s[i]);
         if (c >= 0x20 && c != '"' && c != '\\') continue;
         out->append(s.data() + run, i - run);

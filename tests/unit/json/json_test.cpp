@@ -72,5 +72,20 @@ TEST(JsonParse, WhatIsAcceptedSerialisesToTextThatParsesToTheSameDocument) {
     }
 }
 
+TEST(JsonWriter, EscapesOnlyWhatJsonRequiresWhereverItStands) {
+    std::string out = "prefix";
+    Writer w(&out);
+    w.begin_object()
+        .field("plain", "abc")
+        .field("empty", "")
+        .field("quote", "\"starts")
+        .field("mid", "a\\b\nc")
+        .field("ctl", std::string("x\x01") + '\0')
+        .end_object();
+    EXPECT_EQ(out,
+              "prefix{\"plain\":\"abc\",\"empty\":\"\",\"quote\":\"\\\"starts\","
+              "\"mid\":\"a\\\\b\\nc\",\"ctl\":\"x\\u0001\\u0000\"}");
+}
+
 }  // namespace
 }  // namespace ordergate::json
