@@ -144,10 +144,17 @@ if [ -z "${CG_SKIP_CALLGRIND:-}" ]; then
     'BEGIN { printf "storage commits per order (under valgrind): %.2f\n", c / n }'
   total=$(awk '/^totals:/ { print $2; exit }' "$out")
   awk -v t="$total" -v n="$orders" 'BEGIN { printf "instructions per order: %d (total Ir %d over %d orders)\n", t / n, t, n }'
+  callgrind_annotate --inclusive=yes "$out" 2>/dev/null >"$work/inclusive.txt"
+  # The two threads whose work follows the number of commits (which follows timing), apart.
+  part() { grep -m1 "$1" "$work/inclusive.txt" | awk '{ gsub(",", "", $1); print $1 + 0 }'; }
+  writer=$(part 'BatchWriter::run()')
+  ckpt=$(part 'checkpoint_loop()')
+  awk -v t="$total" -v w="${writer:-0}" -v c="${ckpt:-0}" -v n="$orders" 'BEGIN {
+    printf "  of which: group-commit writer thread %d, WAL checkpointer %d, everything else %d\n",
+      w / n, c / n, (t - w - c) / n }'
   echo
   echo "## top $top, inclusive"
-  callgrind_annotate --inclusive=yes "$out" 2>/dev/null | sed -n '/^Ir/,$p' | sed -n "3,$((top + 2))p" \
-    | cut -c1-200
+  sed -n '/^Ir/,$p' "$work/inclusive.txt" | sed -n "3,$((top + 2))p" | cut -c1-200
   echo
   echo "## top $top, exclusive"
   callgrind_annotate "$out" 2>/dev/null | sed -n '/^Ir/,$p' | sed -n "3,$((top + 2))p" | cut -c1-200

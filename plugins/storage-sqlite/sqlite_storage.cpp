@@ -461,12 +461,21 @@ std::vector<Status> SqliteStorage::write_batch(const std::vector<WriteOp>& ops) 
     Connection& c = writer();
     c.exec("BEGIN IMMEDIATE", "begin write batch");
     try {
+        BatchSeqs seqs;
         for (size_t i = 0; i < ops.size(); ++i) {
             if (ops[i].requires_previous && i > 0 && results[i - 1] == Status::Conflict) {
                 results[i] = Status::Conflict;
                 continue;
             }
-            results[i] = apply(c, ops[i], i);
+            results[i] = apply(c, ops[i], i, &seqs);
+        }
+        for (const auto& [account, last] : seqs) {
+            Query q = c.query(
+                "INSERT INTO account_seq (account_id, last_seq) VALUES (?1, ?2) "
+                "ON CONFLICT (account_id) DO UPDATE SET last_seq = excluded.last_seq",
+                "store account seq");
+            q.bind(1, account).bind(2, last);
+            q.run();
         }
         c.exec("COMMIT", "commit write batch");
     } catch (const std::exception&) {
@@ -486,7 +495,7 @@ std::vector<Status> SqliteStorage::write_batch(const std::vector<WriteOp>& ops) 
     return results;
 }
 
-Status SqliteStorage::apply(Connection& c, const WriteOp& op, size_t index) {
+Status SqliteStorage::apply(Connection& c, const WriteOp& op, size_t index, BatchSeqs* seqs) {
     switch (op.kind) {
         case WriteKind::InsertOrder: {
             const OrderRecord& o = op.order;
@@ -557,19 +566,20 @@ Status SqliteStorage::apply(Connection& c, const WriteOp& op, size_t index) {
             const AccountEvent& e = op.account_event;
             if (e.account_id.empty() || e.topic.empty())
                 invalid_op(index, "append_event without an account_id or topic");
-            // The counter row of the account, taken in this transaction: seq order is commit
-            // order (one writer).
-            int64_t seq = 0;
-            {
-                Query q = c.query(
-                    "INSERT INTO account_seq (account_id, last_seq) VALUES (?1, 1) "
-                    "ON CONFLICT (account_id) DO UPDATE SET last_seq = last_seq + 1 "
-                    "RETURNING last_seq",
-                    "next account seq");
+            // The counter row of the account, read in this transaction (which holds the write
+            // lock) at the account's first event of the batch, advanced in memory, and written
+            // back before the commit: seq order is commit order. One upsert with RETURNING per
+            // event cost ~10x more (SQLite materialises RETURNING rows).
+            auto at = std::find_if(seqs->begin(), seqs->end(),
+                                   [&](const auto& s) { return s.first == e.account_id; });
+            if (at == seqs->end()) {
+                Query q = c.query("SELECT last_seq FROM account_seq WHERE account_id = ?1",
+                                  "read account seq");
                 q.bind(1, e.account_id);
-                if (!q.step()) invalid_op(index, "append_event: no seq for " + e.account_id);
-                seq = q.int64(0);
+                seqs->emplace_back(e.account_id, q.step() ? q.int64(0) : 0);
+                at = seqs->end() - 1;
             }
+            const int64_t seq = ++at->second;
             Query q = c.query(
                 "INSERT INTO account_events (account_id, seq, topic, data_json, at_ns) "
                 "VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -126,7 +126,11 @@ private:
     Connection& writer();  // reopens after a failed rollback; call with write_mu_ held
     Reader borrow_reader();
     void return_reader(std::unique_ptr<Connection> c);
-    Status apply(Connection& c, const WriteOp& op, size_t index);
+    // The account event sequences one write batch advances: (account, last seq given), read
+    // from account_seq at an account's first event in the batch and written back once per
+    // account before the commit.
+    using BatchSeqs = std::vector<std::pair<std::string, int64_t>>;
+    Status apply(Connection& c, const WriteOp& op, size_t index, BatchSeqs* seqs);
     // Runs `f` on the writer in one BEGIN IMMEDIATE transaction (rolled back when f throws).
     template <typename F>
     auto in_write_transaction(const char* what, F&& f) -> decltype(f(std::declval<Connection&>()));
