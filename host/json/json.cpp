@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstring>
 
 namespace ordergate::json {
 
@@ -234,11 +233,8 @@ void append_escaped(std::string* out, std::string_view s) {
         if (c < 0x20 || c == '"' || c == '\\') break;
         ++first;
     }
-    const size_t at = out->size();
-    out->resize(at + first + 1);
-    char* p = out->data() + at;
-    *p = '"';
-    std::memcpy(p + 1, s.data(), first);
+    out->push_back('"');
+    out->append(s.data(), first);
     if (first == s.size()) {
         out->push_back('"');
         return;
