@@ -625,13 +625,14 @@ std::optional<OrderRecord> SqliteStorage::get_order_by_client_id(const std::stri
 // appended in ABI 1.4 (sdk14): the order whose events carry a request id of its chain.
 std::optional<OrderRecord> SqliteStorage::get_order_by_request_id(const std::string& account_id,
                                                                   const std::string& request_id) {
-    // A scalar subquery over the request_id index: a miss (the common answer, e.g. a report of
+    // A scalar subquery over the (partial) request_id index: a miss (e.g. a report of
     // an order no longer live) is one index probe. `id IN (SELECT ...) ORDER BY id DESC` built
     // an ephemeral table on every call, hit or miss.
     static const std::string sql =
         std::string("SELECT ") + kOrderColumns +
         " FROM orders WHERE id = (SELECT e.order_id FROM order_events e, orders o WHERE "
-        "e.request_id = ?1 AND o.id = e.order_id AND (?2 = '' OR o.account_id = ?2) "
+        "e.request_id = ?1 AND e.request_id <> '' AND o.id = e.order_id AND "
+        "(?2 = '' OR o.account_id = ?2) "
         "ORDER BY e.order_id DESC LIMIT 1)";
     if (request_id.empty()) return std::nullopt;
     Reader r = borrow_reader();

@@ -110,6 +110,29 @@ TEST(SqliteMigrations, VersionsAreNumberedWithoutGaps) {
     for (const Migration& m : migrations()) EXPECT_EQ(m.version, expected++);
 }
 
+// Broker events carry no request id; only events that do are indexed by it, and the lookup by
+// request id uses that index.
+TEST(SqliteMigrations, RequestIdIndexHoldsOnlyEventsThatCarryOne) {
+    TempDir dir;
+    std::string path = dir.file("x.db");
+    auto s = open({{"path", path}});
+    s->migrate();
+    Connection c(path, false, 1000);
+    {
+        Query q = c.query("SELECT sql FROM sqlite_master WHERE name = 'order_events_request_id'",
+                          "t");
+        ASSERT_TRUE(q.step());
+        EXPECT_NE(q.text(0).find("WHERE request_id <> ''"), std::string::npos) << q.text(0);
+    }
+    Query plan = c.query(
+        "EXPLAIN QUERY PLAN SELECT order_id FROM order_events WHERE request_id = ?1 AND "
+        "request_id <> ''",
+        "t");
+    std::string details;
+    while (plan.step()) details += plan.text(3) + "\n";
+    EXPECT_NE(details.find("order_events_request_id"), std::string::npos) << details;
+}
+
 TEST(SqliteStorage, CreatesParentDirectoriesAndUsesWal) {
     TempDir dir;
     std::string path = dir.file("a/b/c/ordergate.db");
