@@ -323,6 +323,9 @@ SqliteStorage::SqliteStorage(const sdk::PluginContext& ctx) : host_(ctx.host) {
     int64_t checkpoint_pages = cfg.get_int("checkpoint_pages", 1000);
     if (checkpoint_pages < 0 || checkpoint_pages > INT32_MAX)
         throw sdk::Error(Status::InvalidArgument, "config key 'checkpoint_pages' must be >= 0");
+    int64_t wal_restart_pages = cfg.get_int("wal_restart_pages", 4000);
+    if (wal_restart_pages < 0 || wal_restart_pages > INT32_MAX)
+        throw sdk::Error(Status::InvalidArgument, "config key 'wal_restart_pages' must be >= 0");
     int64_t readers = cfg.get_int("read_connections", 4);
     if (readers < 0 || readers > 64)
         throw sdk::Error(Status::InvalidArgument, "config key 'read_connections' must be 0..64");
@@ -338,6 +341,7 @@ SqliteStorage::SqliteStorage(const sdk::PluginContext& ctx) : host_(ctx.host) {
         }
     }
     checkpoint_pages_ = memory_ ? 0 : static_cast<int>(checkpoint_pages);
+    wal_restart_pages_ = static_cast<int>(wal_restart_pages);
     writer_ = open_connection(true);
     reader_count_ = memory_ ? 0 : static_cast<size_t>(readers);
     for (size_t i = 0; i < reader_count_; ++i) readers_.push_back(open_connection(false));
@@ -360,6 +364,7 @@ SqliteStorage::~SqliteStorage() {
 
 int SqliteStorage::on_wal_commit(void* self, sqlite3*, const char*, int pages) {
     auto* s = static_cast<SqliteStorage*>(self);
+    s->wal_pages_ = pages;  // the writer's own commit: write_mu_ is held
     if (pages >= s->checkpoint_pages_) {
         {
             std::lock_guard lock(s->checkpoint_mu_);
@@ -368,6 +373,21 @@ int SqliteStorage::on_wal_commit(void* self, sqlite3*, const char*, int pages) {
         s->checkpoint_cv_.notify_one();
     }
     return SQLITE_OK;
+}
+
+void SqliteStorage::restart_wal_if_large(Connection& c) {
+    if (checkpoint_pages_ == 0 || wal_restart_pages_ == 0 || wal_pages_ < wal_restart_pages_)
+        return;
+    int log = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(c.raw(), nullptr, SQLITE_CHECKPOINT_RESTART, &log, &done);
+    if (rc == SQLITE_OK) {
+        wal_pages_ = 0;  // the next write transaction starts the WAL over
+    } else if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) {
+        host_.log(sdk::LogLevel::Warn, std::string("storage-sqlite: WAL restart checkpoint failed: ") +
+                                           sqlite3_errmsg(c.raw()));
+    }
+    // SQLITE_BUSY (the background checkpoint runs, or a reader stayed on an older snapshot past
+    // busy_timeout_ms): the next commit tries again.
 }
 
 void SqliteStorage::checkpoint_loop() {
@@ -492,6 +512,7 @@ std::vector<Status> SqliteStorage::write_batch(const std::vector<WriteOp>& ops) 
         }
         throw;
     }
+    restart_wal_if_large(c);
     return results;
 }
 

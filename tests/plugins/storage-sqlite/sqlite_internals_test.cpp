@@ -145,6 +145,26 @@ TEST(SqliteStorage, CreatesParentDirectoriesAndUsesWal) {
 // An intent is durable before the broker is called: by default a commit must survive power loss
 // or an OS crash (FULL syncs the WAL at every commit). NORMAL is an opt-in that may lose the last
 // commits then.
+// Under steady writes the background checkpoint never sees the whole WAL copied at the instant a
+// write begins, so SQLite never starts the WAL over: past wal_restart_pages the writer restarts it.
+// (checkpoint_pages is set out of reach here: without the writer's restart the WAL only grows.)
+TEST(SqliteStorage, WalStartsOverPastWalRestartPages) {
+    TempDir dir;
+    std::string path = dir.file("x.db");
+    auto s = open({{"path", path}, {"checkpoint_pages", "1000000"}, {"wal_restart_pages", "20"}});
+    s->migrate();
+    for (int i = 0; i < 300; ++i) {
+        WriteOp op;
+        op.kind = WriteKind::UpsertReconRun;
+        op.recon_run.id = "rec_" + std::to_string(i);
+        op.recon_run.report_json = std::string(3000, 'x');
+        ASSERT_EQ(s->write_batch({op}), std::vector<Status>{Status::Ok});
+    }
+    // 300 commits of at least one page each; a WAL started over holds about 20 pages at most.
+    EXPECT_LT(fs::file_size(path + "-wal"), 64u * 4096u);
+    EXPECT_EQ(s->list_recon_runs("", "", 1000).items.size(), 300u);
+}
+
 TEST(SqliteStorage, DefaultSynchronousIsFullAndNormalIsAnOptIn) {
     TempDir dir;
     auto by_default = open({{"path", dir.file("default.db")}});
@@ -180,6 +200,7 @@ TEST(SqliteStorage, BadConfigurationIsInvalidArgumentNamingTheKey) {
     expect_bad({{"path", dir.file("x.db")}, {"synchronous", "SOMETIMES"}}, "synchronous");
     expect_bad({{"path", dir.file("x.db")}, {"busy_timeout_ms", "soon"}}, "busy_timeout_ms");
     expect_bad({{"path", dir.file("x.db")}, {"read_connections", "-1"}}, "read_connections");
+    expect_bad({{"path", dir.file("x.db")}, {"wal_restart_pages", "-1"}}, "wal_restart_pages");
     expect_bad({{"path", ""}}, "path");
 }
 
