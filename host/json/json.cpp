@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 
 namespace ordergate::json {
 
@@ -224,11 +225,42 @@ bool parse(std::string_view text, Value* out, std::string* why, std::string* out
     return true;
 }
 
+namespace {
+// The length of the prefix of `s` that JSON strings hold as it is.
+size_t plain_prefix(std::string_view s) {
+    size_t i = 0;
+    while (i < s.size()) {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c < 0x20 || c == '"' || c == '\\') break;
+        ++i;
+    }
+    return i;
+}
+// Appends '"' + s + tail in one append when `s` needs no escaping and is short (keys, ids, enum
+// names, decimals, timestamps: nearly every string the gateway writes). False otherwise.
+bool append_plain(std::string* out, std::string_view s, std::string_view tail) {
+    char buf[128];
+    if (s.size() + tail.size() + 1 > sizeof buf || plain_prefix(s) != s.size()) return false;
+    buf[0] = '"';
+    std::memcpy(buf + 1, s.data(), s.size());
+    std::memcpy(buf + 1 + s.size(), tail.data(), tail.size());
+    out->append(buf, 1 + s.size() + tail.size());
+    return true;
+}
+}  // namespace
+
 void append_escaped(std::string* out, std::string_view s) {
     static const char kHex[] = "0123456789abcdef";
+    if (append_plain(out, s, "\"")) return;
+    const size_t first = plain_prefix(s);
     out->push_back('"');
-    size_t run = 0;  // start of the current run of characters that need no escaping
-    for (size_t i = 0; i < s.size(); ++i) {
+    out->append(s.data(), first);
+    if (first == s.size()) {
+        out->push_back('"');
+        return;
+    }
+    size_t run = first;  // start of the current run of characters that need no escaping
+    for (size_t i = first; i < s.size(); ++i) {
         unsigned char c = static_cast<unsigned char>(s[i]);
         if (c >= 0x20 && c != '"' && c != '\\') continue;
         out->append(s.data() + run, i - run);
@@ -286,8 +318,10 @@ Writer& Writer::end_array() {
 }
 Writer& Writer::key(std::string_view k) {
     separate();
-    append_escaped(out_, k);
-    out_->push_back(':');
+    if (!append_plain(out_, k, "\":")) {
+        append_escaped(out_, k);
+        out_->push_back(':');
+    }
     after_key_ = true;
     return *this;
 }

@@ -31,6 +31,13 @@ void OrderService::handle_order_update(const std::string& broker, const OrderRep
         try {
             if (!e && !report.request_id.empty())
                 e = find_by_request_id(report.account_id, report.request_id);
+            // The common case (a venue's FILLED report after the fill that finished the order):
+            // the order just left memory as terminal, and nothing is read from storage for it.
+            if (!e && !report.client_order_id.empty() &&
+                recently_finished(report.account_id, report.client_order_id)) {
+                if (metrics_) metrics_->broker_event(broker, "order_update", "not_live");
+                return;
+            }
             if (!e && !report.client_order_id.empty())
                 e = find_by_request_id(report.account_id, report.client_order_id);
         } catch (const sdk::Error& err) {

@@ -30,6 +30,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <future>
 #include <map>
@@ -273,8 +274,13 @@ class OrderService : public ports::BrokerEvents {
     EntryPtr find_by_client_id(const std::string& account, const std::string& cid) const;
     EntryPtr find_by_broker_id(const std::string& broker, const std::string& broker_order_id) const;
     void remember(const EntryPtr& e);
-    // Removes an order from the cache indexes. Caller holds cache_mutex_ exclusively.
+    // Removes an order from the cache indexes. Caller holds cache_mutex_ exclusively. A terminal
+    // order's (account, client order id) is remembered among the recently finished.
     void erase_locked(const OrderRecord& r);
+    // The order with this (account, client order id) left the cache as terminal lately (the last
+    // kFinishedRemembered such orders): a report naming it by that id cannot make it live again.
+    bool recently_finished(const std::string& account, const std::string& cid) const;
+    static constexpr size_t kFinishedRemembered = 16384;
     void index_broker_id(const std::string& broker, const std::string& broker_order_id,
                          const std::string& id);
     // Drops a terminal order from memory once its last write is durable. On the writer thread
@@ -426,6 +432,9 @@ class OrderService : public ports::BrokerEvents {
     std::unordered_map<std::string, EntryPtr> by_id_;
     std::unordered_map<std::string, std::string> by_client_id_;  // account \0 cid -> id
     std::unordered_map<std::string, std::string> by_broker_id_;  // broker \0 boid -> id
+    // Recently finished orders (account \0 cid), oldest first; bounded by kFinishedRemembered.
+    std::unordered_set<std::string> finished_;
+    std::deque<std::string> finished_order_;
     // ABI 1.4: account \0 client request id (of a modify or cancel) -> order id. Only ids this
     // process issued; storage's events answer for the others (after a restart).
     mutable std::mutex request_ids_mutex_;

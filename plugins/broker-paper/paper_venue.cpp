@@ -472,6 +472,8 @@ void PaperVenue::emit_locked(VenueEvent event) {
     events_.push(std::move(event));
 }
 
+// Hot paths build their record only when a journal is open (`if (journal_.is_open())`): without
+// one (the default) an order's records cost more than the rest of the venue's work for it.
 void PaperVenue::record_locked(const JournalRecord& r) {
     if (!journal_.is_open()) return;
     try {
@@ -672,7 +674,7 @@ void PaperVenue::order_changed_locked(OrderState& o, const char* journal_event,
     o.report.updated_at_ns = now();
     o.report.exec_id = exec_id;
     refresh_leaves(o.report);
-    record_locked(order_record(o, journal_event));
+    if (journal_.is_open()) record_locked(order_record(o, journal_event));
     VenueEvent ev;
     ev.kind = VenueEvent::Kind::OrderUpdate;
     ev.order = o.report;
@@ -751,7 +753,7 @@ void PaperVenue::execute_locked(OrderState& o, const Decimal& quantity, const De
         f.executed_at_ns = now();
         apply_fill_to_books_locked(f);
         fills_.push_back(f);
-        record_locked(fill_record(f));
+        if (journal_.is_open()) record_locked(fill_record(f));
         VenueEvent fe;
         fe.kind = VenueEvent::Kind::Fill;
         fe.fill = f;
@@ -779,7 +781,7 @@ void PaperVenue::try_execute_locked(OrderState& o, bool entry) {
         if (!hit) return;
         o.triggered = true;
         entry = true;  // the triggered order enters the book now
-        record_locked(order_record(o, "triggered"));
+        if (journal_.is_open()) record_locked(order_record(o, "triggered"));
     }
     std::optional<Decimal> price;
     if (r.order_type == OrderType::Market || r.order_type == OrderType::Stop) {
@@ -818,7 +820,7 @@ void PaperVenue::try_execute_locked(OrderState& o, bool entry) {
 void PaperVenue::refused_locked(OrderState& o, const std::string& reason,
                                 const char* journal_event) {
     o.report.cancel_reject_reason = reason;
-    record_locked(order_record(o, journal_event));
+    if (journal_.is_open()) record_locked(order_record(o, journal_event));
 }
 
 OrderReport PaperVenue::cancel_locked(OrderState& o) {

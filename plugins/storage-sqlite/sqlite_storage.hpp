@@ -20,6 +20,14 @@
 //                     database file (PASSIVE: it never blocks the writer or readers); default
 //                     1000. The writer itself then never pays a checkpoint's fsyncs. 0 leaves
 //                     checkpoints to SQLite's automatic checkpoint on the committing thread.
+//   wal_restart_pages WAL size (pages) past which the writer, right after a commit, runs a
+//                     RESTART checkpoint itself (with checkpoint_pages > 0); default 4000 (16 MB).
+//                     SQLite starts the WAL over only when a write transaction begins while
+//                     every frame is checkpointed; under steady writes the background checkpoint
+//                     never catches up at that instant, and the WAL grew without bound (65 MB in
+//                     12 s at 16 connections). The writer then waits for the frames the
+//                     background thread has not copied yet (and for readers of an older snapshot,
+//                     up to busy_timeout_ms). 0 disables it.
 //
 // Threads: every function may be called from any thread, concurrently. Writes (write_batch,
 // migrate) go through one writer connection under a mutex; reads take one of the reader
@@ -126,11 +134,18 @@ private:
     Connection& writer();  // reopens after a failed rollback; call with write_mu_ held
     Reader borrow_reader();
     void return_reader(std::unique_ptr<Connection> c);
-    Status apply(Connection& c, const WriteOp& op, size_t index);
+    // The account event sequences one write batch advances: (account, last seq given), read
+    // from account_seq at an account's first event in the batch and written back once per
+    // account before the commit.
+    using BatchSeqs = std::vector<std::pair<std::string, int64_t>>;
+    Status apply(Connection& c, const WriteOp& op, size_t index, BatchSeqs* seqs);
     // Runs `f` on the writer in one BEGIN IMMEDIATE transaction (rolled back when f throws).
     template <typename F>
     auto in_write_transaction(const char* what, F&& f) -> decltype(f(std::declval<Connection&>()));
     static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages);
+    // After a commit (write_mu_ held, no transaction open): the RESTART checkpoint described
+    // at wal_restart_pages. Never throws: the batch is committed whatever happens here.
+    void restart_wal_if_large(Connection& c);
     void checkpoint_loop();
 
     sdk::Host host_;
@@ -148,6 +163,8 @@ private:
     size_t reader_count_ = 0;
 
     int checkpoint_pages_ = 0;
+    int wal_restart_pages_ = 0;
+    int wal_pages_ = 0;  // WAL size after the writer's last commit (its hook); under write_mu_
     std::mutex checkpoint_mu_;
     std::condition_variable checkpoint_cv_;
     bool checkpoint_wanted_ = false;

@@ -110,6 +110,29 @@ TEST(SqliteMigrations, VersionsAreNumberedWithoutGaps) {
     for (const Migration& m : migrations()) EXPECT_EQ(m.version, expected++);
 }
 
+// Broker events carry no request id; only events that do are indexed by it, and the lookup by
+// request id uses that index.
+TEST(SqliteMigrations, RequestIdIndexHoldsOnlyEventsThatCarryOne) {
+    TempDir dir;
+    std::string path = dir.file("x.db");
+    auto s = open({{"path", path}});
+    s->migrate();
+    Connection c(path, false, 1000);
+    {
+        Query q = c.query("SELECT sql FROM sqlite_master WHERE name = 'order_events_request_id'",
+                          "t");
+        ASSERT_TRUE(q.step());
+        EXPECT_NE(q.text(0).find("WHERE request_id <> ''"), std::string::npos) << q.text(0);
+    }
+    Query plan = c.query(
+        "EXPLAIN QUERY PLAN SELECT order_id FROM order_events WHERE request_id = ?1 AND "
+        "request_id <> ''",
+        "t");
+    std::string details;
+    while (plan.step()) details += plan.text(3) + "\n";
+    EXPECT_NE(details.find("order_events_request_id"), std::string::npos) << details;
+}
+
 TEST(SqliteStorage, CreatesParentDirectoriesAndUsesWal) {
     TempDir dir;
     std::string path = dir.file("a/b/c/ordergate.db");
@@ -122,6 +145,26 @@ TEST(SqliteStorage, CreatesParentDirectoriesAndUsesWal) {
 // An intent is durable before the broker is called: by default a commit must survive power loss
 // or an OS crash (FULL syncs the WAL at every commit). NORMAL is an opt-in that may lose the last
 // commits then.
+// Under steady writes the background checkpoint never sees the whole WAL copied at the instant a
+// write begins, so SQLite never starts the WAL over: past wal_restart_pages the writer restarts it.
+// (checkpoint_pages is set out of reach here: without the writer's restart the WAL only grows.)
+TEST(SqliteStorage, WalStartsOverPastWalRestartPages) {
+    TempDir dir;
+    std::string path = dir.file("x.db");
+    auto s = open({{"path", path}, {"checkpoint_pages", "1000000"}, {"wal_restart_pages", "20"}});
+    s->migrate();
+    for (int i = 0; i < 300; ++i) {
+        WriteOp op;
+        op.kind = WriteKind::UpsertReconRun;
+        op.recon_run.id = "rec_" + std::to_string(i);
+        op.recon_run.report_json = std::string(3000, 'x');
+        ASSERT_EQ(s->write_batch({op}), std::vector<Status>{Status::Ok});
+    }
+    // 300 commits of at least one page each; a WAL started over holds about 20 pages at most.
+    EXPECT_LT(fs::file_size(path + "-wal"), 64u * 4096u);
+    EXPECT_EQ(s->list_recon_runs("", "", 1000).items.size(), 300u);
+}
+
 TEST(SqliteStorage, DefaultSynchronousIsFullAndNormalIsAnOptIn) {
     TempDir dir;
     auto by_default = open({{"path", dir.file("default.db")}});
@@ -157,6 +200,7 @@ TEST(SqliteStorage, BadConfigurationIsInvalidArgumentNamingTheKey) {
     expect_bad({{"path", dir.file("x.db")}, {"synchronous", "SOMETIMES"}}, "synchronous");
     expect_bad({{"path", dir.file("x.db")}, {"busy_timeout_ms", "soon"}}, "busy_timeout_ms");
     expect_bad({{"path", dir.file("x.db")}, {"read_connections", "-1"}}, "read_connections");
+    expect_bad({{"path", dir.file("x.db")}, {"wal_restart_pages", "-1"}}, "wal_restart_pages");
     expect_bad({{"path", ""}}, "path");
 }
 

@@ -72,5 +72,24 @@ TEST(JsonParse, WhatIsAcceptedSerialisesToTextThatParsesToTheSameDocument) {
     }
 }
 
+TEST(JsonWriter, EscapesOnlyWhatJsonRequiresWhereverItStands) {
+    std::string out = "prefix";
+    Writer w(&out);
+    w.begin_object()
+        .field("plain", "abc")
+        .field("empty", "")
+        .field("quote", "\"starts")
+        .field("mid", "a\\b\nc")
+        .field("ctl", std::string("x\x01") + '\0')
+        .field("we\"ird", std::string(200, 'y'))
+        .field(std::string(130, 'k'), std::string(150, 'z') + "\t")
+        .end_object();
+    EXPECT_EQ(out,
+              "prefix{\"plain\":\"abc\",\"empty\":\"\",\"quote\":\"\\\"starts\","
+              "\"mid\":\"a\\\\b\\nc\",\"ctl\":\"x\\u0001\\u0000\",\"we\\\"ird\":\"" +
+                  std::string(200, 'y') + "\",\"" + std::string(130, 'k') + "\":\"" +
+                  std::string(150, 'z') + "\\t\"}");
+}
+
 }  // namespace
 }  // namespace ordergate::json

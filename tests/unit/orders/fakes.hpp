@@ -87,6 +87,11 @@ class FakeStorage : public ports::StoragePort {
     // ---- what happened
     // ---------------------------------------------------------------------------
 
+    // Calls of get_order_by_request_id so far.
+    int request_id_reads() const {
+        std::lock_guard lock(mutex_);
+        return request_id_reads_;
+    }
     int batch_calls() const {
         std::lock_guard lock(mutex_);
         return batch_calls_;
@@ -221,6 +226,7 @@ class FakeStorage : public ports::StoragePort {
     std::optional<OrderRecord> get_order_by_request_id(const std::string& account_id,
                                                        const std::string& request_id) override {
         std::lock_guard lock(mutex_);
+        ++request_id_reads_;
         check_up();
         for (const auto& [id, evs] : events_)
             for (const auto& ev : evs)
@@ -389,6 +395,7 @@ class FakeStorage : public ports::StoragePort {
     int held_ = 0;
 
     int batch_calls_ = 0;
+    int request_id_reads_ = 0;
     int committed_batches_ = 0;
     int committed_ops_ = 0;
     std::vector<size_t> batch_sizes_;

@@ -620,6 +620,19 @@ TEST_F(OrderServiceTest, OrderUpdate_StaleOpenAfterFilledIsIgnored) {
     EXPECT_EQ(storage_.stored_events(o.id).size(), before);
 }
 
+TEST_F(OrderServiceTest, OrderUpdate_FilledAfterTheFinishingFillReadsNothingFromStorage) {
+    OrderRecord o = place_open("c1", "2");
+    service_->on_fill("paper", fill_of(o, "T1", "2", "100"));
+    service_->flush();
+    const size_t events_before = storage_.stored_events(o.id).size();
+    const int reads_before = storage_.request_id_reads();
+    service_->on_order_update("paper", report_of(o, OrderStatus::Filled));
+    service_->flush();
+    EXPECT_EQ(storage_.request_id_reads(), reads_before);
+    EXPECT_EQ(current(o.id).status, OrderStatus::Filled);
+    EXPECT_EQ(storage_.stored_events(o.id).size(), events_before);
+}
+
 TEST_F(OrderServiceTest, OrderUpdate_CancelledIsApplied) {
     OrderRecord o = place_open("c1");
     service_->on_order_update("paper", report_of(o, OrderStatus::Cancelled));
