@@ -420,12 +420,20 @@ void StreamHub::catch_up(const std::string& account) {
             dirty_.insert(account);
             return;
         }
+        // A gap-fill paced on this page takes nothing more from it: its writer drains the queue
+        // concurrently, and a later entry taken once the queue is lower would skip the ones the
+        // pacing left for the next pass.
+        std::vector<bool> paced(subscribers.size(), false);
         for (const AccountEvent& e : page.items) {
             std::string msg;
-            for (const auto& c : subscribers) {
+            for (size_t i = 0; i < subscribers.size(); ++i) {
+                const auto& c = subscribers[i];
                 Client::Sub& sub = c->subs[account];
-                if (sub.delivered >= e.seq) continue;
-                if (!sub.live && c->queued() >= high_water) continue;  // paced: the next pass
+                if (paced[i] || sub.delivered >= e.seq) continue;
+                if (!sub.live && c->queued() >= high_water) {
+                    paced[i] = true;  // the next pass goes on from sub.delivered
+                    continue;
+                }
                 sub.delivered = e.seq;
                 if (!sub.topics.count(e.topic)) continue;
                 if (msg.empty()) msg = event_message(e);
