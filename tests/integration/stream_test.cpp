@@ -236,7 +236,8 @@ TEST(StreamSlowClient, IsClosedWith4008WhileEveryOrderIsAnsweredThenResumesWithS
     // What the kernel holds for a client that does not read (its receive buffer and the
     // gateway's send buffer, autotuned up to net.ipv4.tcp_wmem's maximum) comes before the
     // queue: orders are placed round after round until the gateway says it closed the client,
-    // then two rounds more.
+    // then one round more. The client reads right after: its writer gives a send up after the
+    // gateway's send timeout (10 s), and the 4008 frame must not wait that long.
     constexpr int kMaxRounds = 200;
     GatewayOptions o;
     o.data_dir = make_temp_dir("og-stream-slow");
@@ -264,6 +265,15 @@ TEST(StreamSlowClient, IsClosedWith4008WhileEveryOrderIsAnsweredThenResumesWithS
             if (!m && placing_done.load()) break;
         }
     });
+    // Joined on every way out (an ASSERT returns early).
+    struct Joiner {
+        std::atomic<bool>& done;
+        std::thread& t;
+        ~Joiner() {
+            done.store(true);
+            if (t.joinable()) t.join();
+        }
+    } joiner{placing_done, fast_reader};
 
     int placed = 0;
     std::atomic<int> created{0};
@@ -294,7 +304,7 @@ TEST(StreamSlowClient, IsClosedWith4008WhileEveryOrderIsAnsweredThenResumesWithS
         placed += kOrdersPerRound;
     };
     int rounds_after_drop = -1;
-    for (int round = 0; round < kMaxRounds && rounds_after_drop < 2; ++round) {
+    for (int round = 0; round < kMaxRounds && rounds_after_drop < 1; ++round) {
         place_round();
         if (rounds_after_drop >= 0)
             ++rounds_after_drop;
@@ -302,7 +312,6 @@ TEST(StreamSlowClient, IsClosedWith4008WhileEveryOrderIsAnsweredThenResumesWithS
             rounds_after_drop = 0;
     }
     placing_done.store(true);
-    fast_reader.join();
     EXPECT_EQ(created.load(), placed)
         << failures.size() << " not 201, first: " << (failures.empty() ? "" : failures.front());
     ASSERT_GE(rounds_after_drop, 0) << "no client closed as slow after " << placed << " orders";
@@ -328,6 +337,7 @@ TEST(StreamSlowClient, IsClosedWith4008WhileEveryOrderIsAnsweredThenResumesWithS
                              std::chrono::steady_clock::now() - reading)
                              .count();
 
+    fast_reader.join();
     EXPECT_FALSE(fast.closed()) << "a client that kept reading was closed with " << fast_close;
     ASSERT_FALSE(fast_seqs.empty());
     for (size_t i = 0; i < fast_seqs.size(); ++i)
