@@ -7,6 +7,7 @@
 #include <Poco/Net/HTTPServerSession.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketImpl.h>
 #include <Poco/Net/TCPServer.h>
 #include <Poco/Net/TCPServerConnection.h>
 #include <Poco/Net/TCPServerConnectionFactory.h>
@@ -14,8 +15,11 @@
 #include <Poco/ThreadPool.h>
 #include <Poco/Timestamp.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -84,6 +88,50 @@ class PocoWebSocketSession final : public WebSocketSession {
         }
     }
     void send_text(std::string_view text) override { send(text, Poco::Net::WebSocket::FRAME_TEXT); }
+    void send_texts(const std::vector<std::string>& texts) override {
+        if (ws_.secure()) {
+            WebSocketSession::send_texts(texts);
+            return;
+        }
+        // Server frames are unmasked (RFC 6455 section 5.1): FIN and the text opcode, the
+        // payload length (7 bits, or 126 and 16 bits, or 127 and 64 bits), the payload. Built
+        // here so a batch leaves in one write; the descriptor is the upgraded connection's own
+        // (WebSocketImpl shares it), with the same send timeout as sendFrame.
+        size_t total = 0;
+        for (const auto& t : texts) total += t.size() + 10;
+        std::string out;
+        out.reserve(total);
+        for (const auto& t : texts) {
+            const uint64_t n = t.size();
+            out.push_back(static_cast<char>(0x81));
+            if (n <= 125) {
+                out.push_back(static_cast<char>(n));
+            } else if (n <= 0xFFFF) {
+                out.push_back(static_cast<char>(126));
+                out.push_back(static_cast<char>((n >> 8) & 0xFF));
+                out.push_back(static_cast<char>(n & 0xFF));
+            } else {
+                out.push_back(static_cast<char>(127));
+                for (int shift = 56; shift >= 0; shift -= 8)
+                    out.push_back(static_cast<char>((n >> shift) & 0xFF));
+            }
+            out.append(t);
+        }
+        std::lock_guard lock(send_mu_);
+        const poco_socket_t fd = ws_.impl()->sockfd();
+        size_t at = 0;
+        while (at < out.size()) {
+            const ssize_t n = ::send(fd, out.data() + at, out.size() - at, MSG_NOSIGNAL);
+            if (n > 0) {
+                at += static_cast<size_t>(n);
+                continue;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            const bool timeout = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+            throw std::runtime_error(timeout ? std::string("websocket send: timeout")
+                                             : "websocket send: " + std::string(strerror(errno)));
+        }
+    }
     void send_ping() override {
         send("", Poco::Net::WebSocket::FRAME_FLAG_FIN | Poco::Net::WebSocket::FRAME_OP_PING);
     }
