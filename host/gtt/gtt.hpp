@@ -97,9 +97,13 @@ struct Gtt {
 };
 
 // The client order id of the order a leg places: the same on every instance and after any
-// restart, so the store's uniqueness per account makes the placement happen once.
-inline std::string leg_client_order_id(const std::string& gtt_id, size_t leg) {
-    return gtt_id + "-leg" + std::to_string(leg + 1);
+// restart, so the store's uniqueness per account makes the placement happen once. `attempt` > 1
+// only after the order of every earlier attempt was proven never to have reached the broker
+// (rejected NOT_FOUND_AT_BROKER by reconciliation), each attempt again placed once.
+inline std::string leg_client_order_id(const std::string& gtt_id, size_t leg, int attempt = 1) {
+    std::string cid = gtt_id + "-leg" + std::to_string(leg + 1);
+    if (attempt > 1) cid += "-" + std::to_string(attempt);
+    return cid;
 }
 
 // True when `price` reaches the leg's trigger.

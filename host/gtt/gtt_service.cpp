@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "common/ids.hpp"
 #include "gtt/gtt_codec.hpp"
@@ -34,6 +35,13 @@ std::string leg_extra(const std::string& client_extra, const std::string& gtt_id
     }
     w.field("gtt_id", gtt_id).field_bool("emulated", true).end_object();
     return out;
+}
+
+// An order reconciliation proved the broker never received (the intent was stored, the request
+// never left: a crash, or a timeout before sending): the leg is placed again under its next
+// client order id.
+bool never_reached_broker(const OrderRecord& r) {
+    return r.status == OrderStatus::Rejected && r.reject_reason == "NOT_FOUND_AT_BROKER";
 }
 
 bool retry_later(ErrorCode code) {
@@ -436,35 +444,60 @@ void GttService::fire(const ArmedLeg& a) {
 
 void GttService::place_leg(Gtt g) {
     const size_t leg = static_cast<size_t>(g.triggered_leg);
-    OrderRequest req = g.legs[leg].order;
-    req.account_id = g.account_id;
-    req.symbol = g.symbol;
-    req.exchange = g.exchange;
-    req.client_order_id = leg_client_order_id(g.id, leg);
-    req.extra_json = leg_extra(req.extra_json, g.id);
     orders::AccountScope all;
     all.all = true;
-    orders::Origin origin{"gtt:" + g.id, EventSource::Gtt,
-                          "gtt " + g.id + " leg " + std::to_string(leg + 1)};
-    auto placed = orders_.place(req, all, origin);
+    // The leg's client order ids in turn: one whose order exists and is not proven absent from
+    // the broker is the leg's order; the first without an order is placed. The order service's
+    // view of an order is the newest (storage's may lag behind a change written behind).
+    std::string cid;
+    std::optional<OrderRecord> existing;
+    for (int attempt = 1;; ++attempt) {
+        cid = leg_client_order_id(g.id, leg, attempt);
+        try {
+            existing = storage_.get_order_by_client_id(g.account_id, cid);
+        } catch (const sdk::Error& e) {
+            spdlog::warn("event=gtt_place_deferred gtt_id={} leg={} detail=\"{}\"", g.id, leg + 1,
+                         e.what());
+            return;  // the sweep tries again
+        }
+        if (!existing) break;
+        if (auto now = orders_.get(existing->id, all)) existing = *now;
+        if (!never_reached_broker(*existing)) break;
+    }
     std::string order_id;
     Gtt done = g;
-    if (placed) {
-        order_id = placed->order.id;
-    } else if (placed.error().code == ErrorCode::DuplicateClientOrderId &&
-               !placed.error().order_id.empty()) {
-        order_id = placed.error().order_id;  // placed before (a crash, or another instance)
-    } else if (retry_later(placed.error().code) ||
-               placed.error().code == ErrorCode::DuplicateClientOrderId) {
-        spdlog::warn("event=gtt_place_deferred gtt_id={} leg={} code={} detail=\"{}\"", g.id,
-                     leg + 1, code_name(placed.error().code), placed.error().detail);
-        return;  // the sweep places it again, under the same client order id
+    if (existing) {
+        // Placed before (a crash, or another instance).
+        if (existing->status == OrderStatus::PendingNew) return;  // the sweep looks again
+        order_id = existing->id;
     } else {
-        done.status = GttStatus::Rejected;
-        done.reason = "leg " + std::to_string(leg + 1) +
-                      " order refused: " + std::string(code_name(placed.error().code)) + ": " +
-                      placed.error().detail;
-        order_id = placed.error().order_id;
+        OrderRequest req = g.legs[leg].order;
+        req.account_id = g.account_id;
+        req.symbol = g.symbol;
+        req.exchange = g.exchange;
+        req.client_order_id = cid;
+        req.extra_json = leg_extra(req.extra_json, g.id);
+        orders::Origin origin{"gtt:" + g.id, EventSource::Gtt,
+                              "gtt " + g.id + " leg " + std::to_string(leg + 1)};
+        auto placed = orders_.place(req, all, origin);
+        if (placed) {
+            // An unknown outcome (PENDING_NEW) is left to reconciliation: the sweep records the
+            // order once it is settled, or places the leg again if the broker never had it.
+            if (placed->order.status == OrderStatus::PendingNew) return;
+            order_id = placed->order.id;
+        } else if (retry_later(placed.error().code) ||
+                   placed.error().code == ErrorCode::DuplicateClientOrderId) {
+            // Nothing was sent, or another instance placed it meanwhile: the sweep looks again.
+            spdlog::warn("event=gtt_place_deferred gtt_id={} leg={} code={} detail=\"{}\"", g.id,
+                         leg + 1, code_name(placed.error().code), placed.error().detail);
+            return;
+        } else {
+            done.status = GttStatus::Rejected;
+            done.reason = "leg " + std::to_string(leg + 1) +
+                          " order refused: " + std::string(code_name(placed.error().code)) + ": " +
+                          placed.error().detail;
+            order_id = placed.error().order_id;
+        }
     }
     done.legs[leg].order_id = order_id;
     if (done.status == GttStatus::Active) done.status = GttStatus::Triggered;

@@ -11,8 +11,12 @@
 //   2. the order is placed under a client order id derived from the GTT id and the leg, which
 //      the store keeps unique per account: placing it again (after a crash between 1 and 3, or
 //      from another instance) answers DUPLICATE_CLIENT_ORDER_ID naming the order already placed;
-//   3. the order id is recorded and the stored status becomes TRIGGERED.
-// A GTT with a fired leg and no order yet is retried by the sweep (every instance) until 3.
+//   3. once the order is settled (no longer PENDING_NEW), its id is recorded and the stored
+//      status becomes TRIGGERED.
+// A GTT with a fired leg and no order yet is retried by the sweep (every instance) until 3. An
+// order reconciliation rejects NOT_FOUND_AT_BROKER (its intent was stored, the request never
+// left: a crash, a timeout before sending) was never placed: the leg is then placed under its next
+// client order id (leg_client_order_id's attempt), which step 2 again makes happen once.
 //
 // Stale or missing prices never fire a trigger: a quote older than max_price_age is ignored, and
 // a GTT is only created or modified against a current price.

@@ -3,8 +3,8 @@
 // server.cpp.
 #pragma once
 
-#include <cstdint>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -38,12 +38,17 @@ struct Request {
 // sends; sends are serialised inside. Every call throws std::runtime_error once the connection
 // is broken. Destroying the session closes the socket.
 class WebSocketSession {
-public:
+  public:
     enum class Frame { Text, Binary, Ping, Pong, Close, Timeout };
     virtual ~WebSocketSession() = default;
     // Waits up to `timeout` for one frame; a text or binary payload goes into *payload.
     virtual Frame receive(std::string* payload, std::chrono::milliseconds timeout) = 0;
     virtual void send_text(std::string_view text) = 0;
+    // Several text messages in order, written together where the transport can (one write for
+    // many small frames instead of one each). The default sends them one by one.
+    virtual void send_texts(const std::vector<std::string>& texts) {
+        for (const auto& t : texts) send_text(t);
+    }
     virtual void send_ping() = 0;
     virtual void send_pong(std::string_view payload) = 0;
     // Sends a close frame (code and reason), then shuts the connection down.

@@ -1,21 +1,25 @@
 #include "http/server.hpp"
 
+#include <Poco/Buffer.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/HTTPServerResponseImpl.h>
 #include <Poco/Net/HTTPServerSession.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketImpl.h>
 #include <Poco/Net/TCPServer.h>
 #include <Poco/Net/TCPServerConnection.h>
 #include <Poco/Net/TCPServerConnectionFactory.h>
-#include <Poco/Buffer.h>
 #include <Poco/Net/WebSocket.h>
 #include <Poco/ThreadPool.h>
 #include <Poco/Timestamp.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -42,7 +46,7 @@ std::string lower(std::string s) {
 
 // The session of an upgraded connection, over Poco::Net::WebSocket.
 class PocoWebSocketSession final : public WebSocketSession {
-public:
+  public:
     explicit PocoWebSocketSession(Poco::Net::WebSocket ws) : ws_(std::move(ws)) {
         // A client that stops reading must not hold a sender forever: its sends fail after this.
         ws_.setSendTimeout(Poco::Timespan(10, 0));
@@ -66,11 +70,16 @@ public:
             if (n == 0 && flags == 0) return Frame::Close;  // the peer closed the TCP connection
             payload->assign(buf.begin(), buf.size());
             switch (op) {
-                case Poco::Net::WebSocket::FRAME_OP_TEXT: return Frame::Text;
-                case Poco::Net::WebSocket::FRAME_OP_PING: return Frame::Ping;
-                case Poco::Net::WebSocket::FRAME_OP_PONG: return Frame::Pong;
-                case Poco::Net::WebSocket::FRAME_OP_CLOSE: return Frame::Close;
-                default: return Frame::Binary;
+                case Poco::Net::WebSocket::FRAME_OP_TEXT:
+                    return Frame::Text;
+                case Poco::Net::WebSocket::FRAME_OP_PING:
+                    return Frame::Ping;
+                case Poco::Net::WebSocket::FRAME_OP_PONG:
+                    return Frame::Pong;
+                case Poco::Net::WebSocket::FRAME_OP_CLOSE:
+                    return Frame::Close;
+                default:
+                    return Frame::Binary;
             }
         } catch (const Poco::TimeoutException&) {
             return Frame::Timeout;
@@ -78,8 +87,50 @@ public:
             throw std::runtime_error("websocket receive: " + e.displayText());
         }
     }
-    void send_text(std::string_view text) override {
-        send(text, Poco::Net::WebSocket::FRAME_TEXT);
+    void send_text(std::string_view text) override { send(text, Poco::Net::WebSocket::FRAME_TEXT); }
+    void send_texts(const std::vector<std::string>& texts) override {
+        if (ws_.secure()) {
+            WebSocketSession::send_texts(texts);
+            return;
+        }
+        // Server frames are unmasked (RFC 6455 section 5.1): FIN and the text opcode, the
+        // payload length (7 bits, or 126 and 16 bits, or 127 and 64 bits), the payload. Built
+        // here so a batch leaves in one write; the descriptor is the upgraded connection's own
+        // (WebSocketImpl shares it), with the same send timeout as sendFrame.
+        size_t total = 0;
+        for (const auto& t : texts) total += t.size() + 10;
+        std::string out;
+        out.reserve(total);
+        for (const auto& t : texts) {
+            const uint64_t n = t.size();
+            out.push_back(static_cast<char>(0x81));
+            if (n <= 125) {
+                out.push_back(static_cast<char>(n));
+            } else if (n <= 0xFFFF) {
+                out.push_back(static_cast<char>(126));
+                out.push_back(static_cast<char>((n >> 8) & 0xFF));
+                out.push_back(static_cast<char>(n & 0xFF));
+            } else {
+                out.push_back(static_cast<char>(127));
+                for (int shift = 56; shift >= 0; shift -= 8)
+                    out.push_back(static_cast<char>((n >> shift) & 0xFF));
+            }
+            out.append(t);
+        }
+        std::lock_guard lock(send_mu_);
+        const poco_socket_t fd = ws_.impl()->sockfd();
+        size_t at = 0;
+        while (at < out.size()) {
+            const ssize_t n = ::send(fd, out.data() + at, out.size() - at, MSG_NOSIGNAL);
+            if (n > 0) {
+                at += static_cast<size_t>(n);
+                continue;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            const bool timeout = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+            throw std::runtime_error(timeout ? std::string("websocket send: timeout")
+                                             : "websocket send: " + std::string(strerror(errno)));
+        }
     }
     void send_ping() override {
         send("", Poco::Net::WebSocket::FRAME_FLAG_FIN | Poco::Net::WebSocket::FRAME_OP_PING);
@@ -109,7 +160,7 @@ public:
         }
     }
 
-private:
+  private:
     void send(std::string_view data, int flags) {
         std::lock_guard lock(send_mu_);
         try {
@@ -135,7 +186,7 @@ struct Shared {
 };
 
 class Handler {
-public:
+  public:
     explicit Handler(Shared* shared) : shared_(shared) {}
 
     // True once the connection was handed to a WebSocket session: it is no HTTP connection any
@@ -164,9 +215,14 @@ public:
         bool close_after = false;
         try {
             switch (read_body(preq, &req, &res)) {
-                case Body::Read: shared_->dispatch(req, res); break;
-                case Body::TooLarge: break;
-                case Body::TooLargeUnread: close_after = true; break;  // the rest was not read
+                case Body::Read:
+                    shared_->dispatch(req, res);
+                    break;
+                case Body::TooLarge:
+                    break;
+                case Body::TooLargeUnread:
+                    close_after = true;
+                    break;  // the rest was not read
             }
         } catch (const std::exception& e) {
             spdlog::error("event=unhandled_exception request_id={} route={} method={} error=\"{}\"",
@@ -182,26 +238,28 @@ public:
             send(req, res, pres, close_after);
         }
         double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        if (shared_->metrics) shared_->metrics->http_request(req.route, req.method, res.status, secs);
+        if (shared_->metrics)
+            shared_->metrics->http_request(req.route, req.method, res.status, secs);
         if (res.status >= 500)
             spdlog::warn("event=http_response request_id={} method={} route={} status={} ms={:.3f}",
                          req.request_id, req.method, req.route, res.status, secs * 1000);
         else
-            spdlog::debug("event=http_response request_id={} method={} route={} status={} ms={:.3f}",
-                          req.request_id, req.method, req.route, res.status, secs * 1000);
+            spdlog::debug(
+                "event=http_response request_id={} method={} route={} status={} ms={:.3f}",
+                req.request_id, req.method, req.route, res.status, secs * 1000);
         shared_->in_flight.fetch_sub(1, std::memory_order_relaxed);
     }
 
-private:
+  private:
     enum class Body { Read, TooLarge, TooLargeUnread };
     // Reads the body into req->body; over the limit, puts a 413 in res instead.
     Body read_body(Poco::Net::HTTPServerRequest& preq, Request* req, Response* res) {
         const size_t limit = shared_->options.body_limit_bytes;
         auto too_large = [&] {
-            render_problem(Error::make(ErrorCode::PayloadTooLarge,
-                                       "request body is larger than " + std::to_string(limit) +
-                                           " bytes"),
-                           req->request_id, res);
+            render_problem(
+                Error::make(ErrorCode::PayloadTooLarge,
+                            "request body is larger than " + std::to_string(limit) + " bytes"),
+                req->request_id, res);
             return Body::TooLargeUnread;
         };
         if (preq.hasContentLength()) {
@@ -285,7 +343,7 @@ private:
 // so a request Poco cannot parse still gets a problem+json: 431 when the request line or a header
 // is over Poco's limits (8 KiB per field, 100 fields), 400 otherwise.
 class Connection : public Poco::Net::TCPServerConnection {
-public:
+  public:
     Connection(const Poco::Net::StreamSocket& socket, Shared* shared)
         : Poco::Net::TCPServerConnection(socket), shared_(shared) {}
 
@@ -299,7 +357,7 @@ public:
         shared_->sockets.erase(&socket());
     }
 
-private:
+  private:
     void serve() {
         Poco::Net::HTTPServerSession session(socket(), shared_->params);
         while (!shared_->stopping.load() && session.hasMoreRequests()) {
@@ -349,8 +407,8 @@ private:
                           "\r\nContent-Type: " + res.content_type +
                           "\r\nContent-Length: " + std::to_string(res.body.size()) +
                           "\r\nX-Request-Id: " + rid + "\r\nConnection: close\r\n\r\n" + res.body;
-        spdlog::info("event=request_refused request_id={} status={} reason=\"{}\"", rid,
-                     res.status, why);
+        spdlog::info("event=request_refused request_id={} status={} reason=\"{}\"", rid, res.status,
+                     why);
         try {
             socket().sendBytes(out.data(), static_cast<int>(out.size()));
             socket().shutdownSend();
@@ -374,14 +432,14 @@ private:
 };
 
 class ConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
-public:
+  public:
     explicit ConnectionFactory(Shared* shared) : shared_(shared) {}
     Poco::Net::TCPServerConnection* createConnection(
         const Poco::Net::StreamSocket& socket) override {
         return new Connection(socket, shared_);  // Poco takes ownership
     }
 
-private:
+  private:
     Shared* shared_;
 };
 
@@ -430,8 +488,8 @@ void Server::start() {
     // A pool of our own: Poco's default pool caps at 16 threads whatever maxThreads says.
     impl_->pool = std::make_unique<Poco::ThreadPool>(2, o.max_threads + 4);
     impl_->shared.params = params;
-    impl_->server = std::make_unique<Poco::Net::TCPServer>(
-        new ConnectionFactory(&impl_->shared), *impl_->pool, socket, params);
+    impl_->server = std::make_unique<Poco::Net::TCPServer>(new ConnectionFactory(&impl_->shared),
+                                                           *impl_->pool, socket, params);
     impl_->server->start();
 }
 

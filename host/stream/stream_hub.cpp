@@ -12,6 +12,10 @@ namespace ordergate::stream {
 
 namespace {
 
+// At most this many messages (or about this many bytes) leave a client's queue in one write.
+constexpr size_t kWriteBatch = 256;
+constexpr size_t kWriteBatchBytes = 256 * 1024;
+
 const std::set<std::string>& all_topics() {
     static const std::set<std::string> t{kTopicOrders, kTopicTrades, kTopicPositions, kTopicGtt};
     return t;
@@ -205,23 +209,29 @@ void StreamHub::accept(std::unique_ptr<http::WebSocketSession> session, ClientSc
     c->writer = std::thread([this, c] {
         auto next_ping = std::chrono::steady_clock::now() + options_.ping_interval;
         try {
+            std::vector<std::string> batch;
             for (;;) {
-                std::string msg;
+                batch.clear();
                 bool drained = false;
                 {
                     std::unique_lock lock(c->mu);
                     c->cv.wait_until(lock, next_ping,
                                      [&] { return c->closing || !c->queue.empty(); });
                     if (c->closing) break;
-                    if (!c->queue.empty()) {
-                        msg = std::move(c->queue.front());
+                    // What is queued leaves in one write (bounded): a client keeping up costs a
+                    // write per batch, not per message.
+                    size_t bytes = 0;
+                    while (!c->queue.empty() && batch.size() < kWriteBatch &&
+                           bytes < kWriteBatchBytes) {
+                        bytes += c->queue.front().size();
+                        batch.push_back(std::move(c->queue.front()));
                         c->queue.pop_front();
                     }
                     drained = c->queue.size() <= options_.queue_limit / 4;
                 }
                 if (drained && c->paused.exchange(false)) notify({""}, false);
-                if (!msg.empty()) {
-                    c->ws->send_text(msg);
+                if (!batch.empty()) {
+                    c->ws->send_texts(batch);
                 } else if (std::chrono::steady_clock::now() >= next_ping) {
                     c->ws->send_ping();
                     next_ping = std::chrono::steady_clock::now() + options_.ping_interval;
@@ -425,12 +435,20 @@ void StreamHub::catch_up(const std::string& account) {
             dirty_.insert(account);
             return;
         }
+        // A gap-fill paced on this page takes nothing more from it: its writer drains the queue
+        // concurrently, and a later entry taken once the queue is lower would skip the ones the
+        // pacing left for the next pass.
+        std::vector<bool> paced(subscribers.size(), false);
         for (const AccountEvent& e : page.items) {
             std::string msg;
-            for (const auto& c : subscribers) {
+            for (size_t i = 0; i < subscribers.size(); ++i) {
+                const auto& c = subscribers[i];
                 Client::Sub& sub = c->subs[account];
-                if (sub.delivered >= e.seq) continue;
-                if (!sub.live && c->queued() >= high_water) continue;  // paced: the next pass
+                if (paced[i] || sub.delivered >= e.seq) continue;
+                if (!sub.live && c->queued() >= high_water) {
+                    paced[i] = true;  // the next pass goes on from sub.delivered
+                    continue;
+                }
                 sub.delivered = e.seq;
                 if (!sub.topics.count(e.topic)) continue;
                 if (msg.empty()) msg = event_message(e);

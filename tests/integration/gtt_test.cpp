@@ -87,6 +87,27 @@ std::map<std::string, std::string> venue_orders(const std::string& journal,
     return out;
 }
 
+// The venue's orders (journal "O" lines) whose client order id starts with `prefix`: order number
+// -> client order id, each order once however many snapshots of it the journal holds.
+std::map<std::string, std::string> venue_order_numbers(const std::string& journal,
+                                                       const std::string& prefix) {
+    std::map<std::string, std::string> out;
+    std::ifstream in(journal);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("O\t", 0) != 0) continue;
+        auto value = [&](const std::string& k) {
+            size_t at = line.find("\t" + k + "=");
+            if (at == std::string::npos) return std::string();
+            at += k.size() + 2;
+            return line.substr(at, line.find('\t', at) - at);
+        };
+        const std::string cid = value("cid");
+        if (cid.rfind(prefix, 0) == 0) out[value("n")] = cid;
+    }
+    return out;
+}
+
 // A field of the GTT's i-th trigger ("null" when null).
 std::string trig(const json::Value& gtt, size_t i, const std::string& path) {
     const json::Value* t = gtt.find("triggers");
@@ -237,6 +258,146 @@ TEST(Gtt, EveryInvalidGttIsRefusedWithItsCodeAndFields) {
     refused(other, 404, "NOT_FOUND", "");
     refused("{\"account_id\":", 400, "MALFORMED_JSON", "");
     EXPECT_EQ(gw.get("/api/v1/gtt?account_id=ACC1").json().find("items")->items().size(), 0u);
+}
+
+// The paper venue of the crash test: `latency_ms` between the venue acting and its ack (the order
+// exists at the venue while the gateway waits), every ack and push event lost and no periodic
+// reconciliation soon (`lose_acks`: the order stays PENDING_NEW), `send_delay_ms`
+// before a request leaves (the order's intent is stored, the venue has nothing yet).
+std::string write_crash_config(const std::string& dir, const std::string& name, int latency_ms,
+                               bool lose_acks, int send_delay_ms = 0) {
+    const std::string path = dir + "/" + name + ".yaml";
+    std::ofstream out(path);
+    out << "http:\n  host: 127.0.0.1\n  port: ${PORT}\n  shutdown_grace_seconds: 2\n"
+           "plugin_dirs:\n  - ${OG_PLUGIN_DIR}\n"
+           "storage:\n  plugin: storage-sqlite\n  settings:\n    path: ${OG_DATA_DIR}/og.db\n"
+           "brokers:\n  - name: paper\n    plugin: broker-paper\n    timeout_ms: 3000\n"
+           "    settings:\n      seed: 11\n      journal_path: ${OG_DATA_DIR}/paper.journal\n"
+           "      accounts: \"ACC1\"\n      initial_cash: 100000000\n      currency: INR\n"
+           "      tick_ms: 10\n      prices:\n        INFY: 1500.00\n"
+        << "      latency_ms: " << latency_ms << "\n      send_delay_ms: " << send_delay_ms << "\n"
+        << (lose_acks
+                ? "      fault:\n        timeout_after_send_ratio: 1\n        silent_stream: true\n"
+                : "")
+        << "accounts:\n  - {id: ACC1, broker: paper}\n"
+           "risk:\n  max_quantity: 100000\n"
+           "reconciliation:\n  interval_seconds: "
+        << (lose_acks ? 60 : 1)
+        << "\n  grace_period_seconds: 3\n"
+           "  not_found_answers: 2\n  silent_stream_seconds: 0\n"
+           "gtt:\n  max_price_age_seconds: 30\n  reload_seconds: 1\n"
+           "auth:\n  enabled: false\nlogging:\n  level: ${OG_LOG_LEVEL:-warn}\n";
+    return path;
+}
+
+// An OCO a few ticks either side of the last price (the walk reaches one leg soon); its id.
+std::string arm_oco(const GatewayProcess& gw, int* n) {
+    HttpResult created;
+    EXPECT_TRUE(eventually([&] {
+        const Decimal last = last_price(gw, n);
+        const Decimal step = Decimal::must_parse("0.25");
+        created = post_gtt(gw,
+                           gtt_body("OCO", {leg((last + step).to_string()),
+                                            leg((last - step).to_string(), "BUY")}),
+                           "crash-oco-" + std::to_string(++*n));
+        return created.status == 201;
+    })) << created.status
+        << " " << created.body;
+    return field(created.json(), "id");
+}
+
+// kill -9 between a GTT's trigger and its order's ack, at several moments, then a restart on the
+// same data: the venue (its journal is the broker's truth) has exactly one order for the fired
+// leg, the GTT is TRIGGERED with that order, and no order is left PENDING_NEW. Moments:
+//  - the order is at the venue and its ack is on the way (latency_ms);
+//  - the order is at the venue and its ack was lost: the order is PENDING_NEW at the gateway
+//    until reconciliation settles it after the restart (the GTT records it then);
+//  - the order is at the venue and its ack arrived (the GTT records it right after; a restart
+//    must not place it again);
+//  - the order's intent is stored and it has not left for the venue: reconciliation finds it
+//    nowhere and rejects it (NOT_FOUND_AT_BROKER), so the leg is placed again under the next
+//    client order id of the leg, once.
+TEST(Gtt, AKillBetweenTriggerAndAckPlacesTheLegOnceAfterRestart) {
+    const std::string dir = make_temp_dir("og-gtt-crash");
+    const std::string journal = dir + "/paper.journal";
+    const std::string calm = write_crash_config(dir, "calm", 0, false);
+    struct Moment {
+        std::string name;
+        std::string config;
+        // True once the gateway is to be killed, given the GTT and the venue's orders of it.
+        std::function<bool(uint16_t port, const json::Value& gtt, size_t venue_orders)> now;
+    };
+    auto order_of = [](const json::Value& g) {
+        const int fired = field(g, "triggered_leg") == "0" ? 0 : 1;
+        return trig(g, fired, "order_id");
+    };
+    std::vector<Moment> moments = {
+        {"at the venue, ack on the way", write_crash_config(dir, "slow-ack", 1500, false),
+         [](uint16_t, const json::Value&, size_t venue) { return venue > 0; }},
+        {"at the venue, ack lost, the order PENDING_NEW at the gateway",
+         write_crash_config(dir, "lost-ack", 0, true),
+         [](uint16_t port, const json::Value& g, size_t venue) {
+             auto pending = http(port, "GET", "/api/v1/orders?account_id=ACC1&status=PENDING_NEW");
+             return venue > 0 && pending.body.find(field(g, "id") + "-leg") != std::string::npos;
+         }},
+        {"at the venue, acked", calm,
+         [](uint16_t, const json::Value&, size_t venue) { return venue > 0; }},
+        {"stored, not sent", write_crash_config(dir, "send-delay", 0, false, 2000),
+         [](uint16_t port, const json::Value& g, size_t venue) {
+             auto pending = http(port, "GET", "/api/v1/orders?account_id=ACC1&status=PENDING_NEW");
+             return venue == 0 && pending.body.find(field(g, "id") + "-leg") != std::string::npos;
+         }},
+    };
+    std::vector<std::string> gtts;
+    int n = 0;
+    for (const Moment& m : moments) {
+        SCOPED_TRACE(m.name);
+        GatewayOptions o;
+        o.data_dir = dir;
+        o.config = m.config;
+        std::string id;
+        {
+            GatewayProcess gw(o);
+            id = arm_oco(gw, &n);
+            ASSERT_FALSE(id.empty());
+            gtts.push_back(id);
+            HttpResult g;
+            ASSERT_TRUE(eventually([&] {
+                g = gw.get("/api/v1/gtt/" + id);
+                return m.now(gw.port(), g.json(), venue_order_numbers(journal, id).size());
+            })) << g.body;
+            gw.kill_hard();
+        }
+        o.config = calm;
+        GatewayProcess gw(o);
+        HttpResult g, order;
+        ASSERT_TRUE(eventually([&] {
+            g = gw.get("/api/v1/gtt/" + id);
+            const std::string oid = order_of(g.json());
+            if (field(g.json(), "status") != "TRIGGERED" || oid == "null" || oid.empty())
+                return false;
+            order = gw.get("/api/v1/orders/" + oid);
+            return order.status == 200 && field(order.json(), "status") != "PENDING_NEW";
+        })) << g.body
+            << "\n"
+            << order.body;
+        const int fired = field(g.json(), "triggered_leg") == "0" ? 0 : 1;
+        const std::string leg_cid = id + "-leg" + std::to_string(fired + 1);
+        const auto venue = venue_order_numbers(journal, id);
+        ASSERT_EQ(venue.size(), 1u) << "the venue's orders of " << id;
+        // The leg's client order id, or (placed again) the next one of the leg.
+        const std::string cid = venue.begin()->second;
+        EXPECT_TRUE(cid == leg_cid || cid.rfind(leg_cid + "-", 0) == 0) << cid;
+        EXPECT_EQ(field(order.json(), "client_order_id"), cid) << order.body;
+        EXPECT_EQ(field(order.json(), "broker_order_id"), "P-" + venue.begin()->first)
+            << order.body;
+        EXPECT_EQ(trig(g.json(), 1 - fired, "status"), "CANCELLED") << g.body;
+        auto pending = gw.get("/api/v1/orders?account_id=ACC1&status=PENDING_NEW");
+        ASSERT_EQ(pending.status, 200) << pending.body;
+        EXPECT_EQ(pending.json().find("items")->items().size(), 0u) << pending.body;
+    }
+    // Every GTT of every round still has exactly one order at the venue.
+    for (const std::string& id : gtts) EXPECT_EQ(venue_order_numbers(journal, id).size(), 1u) << id;
 }
 
 }  // namespace

@@ -74,9 +74,15 @@ TEST(StreamInstances, AnOrderPlacedThroughOneGatewayIsStreamedToAClientOfTheOthe
         seen = field(m->json, "data.id") == id;
     }
     EXPECT_TRUE(seen) << "gateway B's client never saw order " << id << "\n" << b.log();
-    // The same entries, with the same seq, on both instances.
-    auto ra = http(a.port(), "GET", "/api/v1/events?account_id=ACC1");
-    auto rb = http(b.port(), "GET", "/api/v1/events?account_id=ACC1");
+    // The same entries, with the same seq, on both instances. The order's later entries (its
+    // ack, fill and position, written behind the answer) may commit between the two reads: read
+    // both again until they agree (bounded).
+    HttpResult ra, rb;
+    deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    do {
+        ra = http(a.port(), "GET", "/api/v1/events?account_id=ACC1");
+        rb = http(b.port(), "GET", "/api/v1/events?account_id=ACC1");
+    } while (ra.body != rb.body && std::chrono::steady_clock::now() < deadline);
     EXPECT_EQ(ra.status, 200) << ra.body;
     EXPECT_EQ(ra.body, rb.body);
 }

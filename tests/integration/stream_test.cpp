@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
+#include <iostream>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -166,6 +169,203 @@ TEST_F(Stream, RestEventsRefuseAnUnknownAccountAndABadSinceSeq) {
 
 TEST_F(Stream, APlainGetOfTheStreamRouteIsRefused) {
     EXPECT_EQ(http(port(), "GET", "/api/v1/stream").status, 400);
+}
+
+// The gateway with a small stream queue (stream.queue_limit) and a venue whose price stands still
+// (every MARKET order fills at once, and no price move adds position events of its own).
+std::string write_slow_config(const std::string& dir, int queue_limit) {
+    const std::string path = dir + "/stream-slow.yaml";
+    std::ofstream out(path);
+    out << "http:\n  host: 127.0.0.1\n  port: ${PORT}\n  max_threads: 32\n"
+           "  shutdown_grace_seconds: 2\n"
+           "plugin_dirs:\n  - ${OG_PLUGIN_DIR}\n"
+           "storage:\n  plugin: storage-sqlite\n  settings:\n    path: ${OG_DATA_DIR}/og.db\n"
+           "brokers:\n  - name: paper\n    plugin: broker-paper\n    timeout_ms: 3000\n"
+           "    settings:\n      seed: 7\n      accounts: \"ACC1\"\n"
+           "      initial_cash: 100000000000\n      currency: INR\n      tick_ms: 0\n"
+           "      prices:\n        INFY: 1500.00\n"
+           "accounts:\n  - {id: ACC1, broker: paper}\n"
+           "risk:\n  max_quantity: 100000\n  max_orders_per_second: 0\n"
+           "stream:\n  queue_limit: "
+        << queue_limit
+        << "\n"
+           "auth:\n  enabled: false\nlogging:\n  level: ${OG_LOG_LEVEL:-warn}\n";
+    return path;
+}
+
+// Every event of `account` after `since` up to `until` as the REST log serves it, page by page.
+std::vector<json::Value> rest_events(uint16_t port, const std::string& account, int64_t since,
+                                     int64_t until) {
+    std::vector<json::Value> out;
+    while (since < until) {
+        auto r = http(port, "GET",
+                      "/api/v1/events?account_id=" + account +
+                          "&limit=1000&since_seq=" + std::to_string(since));
+        EXPECT_EQ(r.status, 200) << r.body;
+        const json::Value doc = r.json();
+        const json::Value* items = doc.find("items");
+        if (r.status != 200 || !items || items->items().empty()) break;
+        for (const auto& item : items->items()) {
+            if (std::stoll(field(item, "seq")) > until) return out;
+            out.push_back(item);
+        }
+        since = std::stoll(field(items->items().back(), "seq"));
+    }
+    return out;
+}
+
+// Whether the gateway's log has a line with `what` (its output is flushed line by line).
+bool logged(const GatewayProcess& gw, const std::string& what) {
+    std::ifstream in(gw.log_path());
+    std::string line;
+    while (std::getline(in, line))
+        if (line.find(what) != std::string::npos) return true;
+    return false;
+}
+
+// A client that subscribes and then never reads while orders are placed from several threads:
+// once the kernel's buffers and then its queue are full, the gateway closes it with 4008; every
+// order is answered 201 before and after; a client that keeps reading is not closed and misses
+// nothing; the closed client resumes with since_seq and gets exactly the entries it did not
+// receive. No timing is asserted: the order path never waiting for the stuck client shows as every
+// order answered while it is stuck.
+TEST(StreamSlowClient, IsClosedWith4008WhileEveryOrderIsAnsweredThenResumesWithSinceSeq) {
+    constexpr int kQueueLimit = 300;
+    constexpr int kThreads = 4;
+    constexpr int kOrdersPerRound = 100;
+    // What the kernel holds for a client that does not read (its receive buffer and the
+    // gateway's send buffer, autotuned up to net.ipv4.tcp_wmem's maximum) comes before the
+    // queue: orders are placed round after round until the gateway says it closed the client,
+    // then one round more. The client reads right after: its writer gives a send up after the
+    // gateway's send timeout (10 s), and the 4008 frame must not wait that long.
+    constexpr int kMaxRounds = 200;
+    GatewayOptions o;
+    o.data_dir = make_temp_dir("og-stream-slow");
+    o.config = write_slow_config(o.data_dir, kQueueLimit);
+    o.env["OG_LOG_LEVEL"] = "info";  // event=stream_client_slow
+    GatewayProcess gw(o);
+
+    StreamClient slow(gw.port());
+    slow.send(R"({"op":"subscribe","account_id":"ACC1"})");
+    const int64_t slow_from =
+        std::stoll(field(expect_message(slow, "subscribed").json, "last_seq"));
+
+    StreamClient fast(gw.port());
+    fast.send(R"({"op":"subscribe","account_id":"ACC1"})");
+    const int64_t fast_from =
+        std::stoll(field(expect_message(fast, "subscribed").json, "last_seq"));
+    std::atomic<bool> placing_done{false};
+    std::vector<int64_t> fast_seqs;
+    int fast_close = 0;
+    std::thread fast_reader([&] {
+        // Reads until placing is over and nothing more arrives for a second (or it is closed).
+        while (!fast.closed()) {
+            auto m = fast.next(std::chrono::milliseconds(1000), &fast_close);
+            if (m && m->type() == "event") fast_seqs.push_back(m->seq());
+            if (!m && placing_done.load()) break;
+        }
+    });
+    // Joined on every way out (an ASSERT returns early).
+    struct Joiner {
+        std::atomic<bool>& done;
+        std::thread& t;
+        ~Joiner() {
+            done.store(true);
+            if (t.joinable()) t.join();
+        }
+    } joiner{placing_done, fast_reader};
+
+    int placed = 0;
+    std::atomic<int> created{0};
+    std::mutex failures_mu;
+    std::vector<std::string> failures;
+    auto place_round = [&] {
+        std::vector<std::thread> placers;
+        for (int t = 0; t < kThreads; ++t) {
+            placers.emplace_back([&] {
+                for (int i = 0; i < kOrdersPerRound / kThreads; ++i) {
+                    HttpResult r;
+                    try {
+                        r = http(gw.port(), "POST", "/api/v1/orders", market("ACC1", "1"),
+                                 json_headers());
+                    } catch (const std::exception& e) {
+                        r.body = e.what();
+                    }
+                    if (r.status == 201) {
+                        created.fetch_add(1);
+                    } else {
+                        std::lock_guard lock(failures_mu);
+                        failures.push_back(std::to_string(r.status) + " " + r.body);
+                    }
+                }
+            });
+        }
+        for (auto& p : placers) p.join();
+        placed += kOrdersPerRound;
+    };
+    int rounds_after_drop = -1;
+    for (int round = 0; round < kMaxRounds && rounds_after_drop < 1; ++round) {
+        place_round();
+        if (rounds_after_drop >= 0)
+            ++rounds_after_drop;
+        else if (logged(gw, "event=stream_client_slow"))
+            rounds_after_drop = 0;
+    }
+    placing_done.store(true);
+    EXPECT_EQ(created.load(), placed)
+        << failures.size() << " not 201, first: " << (failures.empty() ? "" : failures.front());
+    ASSERT_GE(rounds_after_drop, 0) << "no client closed as slow after " << placed << " orders";
+
+    // The slow client reads now: what the kernel held for it (a gapless run from where it
+    // subscribed), then the close frame. The bound is generous: after seconds of a zero window
+    // the gateway's TCP stack may resume sending only at its next (backed-off) probe.
+    int close_code = 0;
+    int64_t last = slow_from;
+    size_t received = 0;
+    const auto reading = std::chrono::steady_clock::now();
+    while (!slow.closed()) {
+        auto m = slow.next(std::chrono::seconds(60), &close_code);
+        if (!m) break;
+        if (m->type() != "event") continue;
+        ASSERT_EQ(m->seq(), last + 1) << m->text;
+        last = m->seq();
+        ++received;
+    }
+    ASSERT_TRUE(slow.closed()) << "the slow client was not closed; it received " << received;
+    EXPECT_EQ(close_code, 4008);
+    const auto read_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - reading)
+                             .count();
+
+    fast_reader.join();
+    EXPECT_FALSE(fast.closed()) << "a client that kept reading was closed with " << fast_close;
+    ASSERT_FALSE(fast_seqs.empty());
+    for (size_t i = 0; i < fast_seqs.size(); ++i)
+        ASSERT_EQ(fast_seqs[i], fast_from + 1 + static_cast<int64_t>(i)) << "at " << i;
+    EXPECT_GT(fast_seqs.back(), last);
+
+    // Resuming from the last entry it got: exactly the rest of the log, as REST serves it.
+    StreamClient again(gw.port());
+    again.send(R"({"op":"subscribe","account_id":"ACC1","since_seq":)" + std::to_string(last) +
+               "}");
+    const int64_t until = std::stoll(field(expect_message(again, "subscribed").json, "last_seq"));
+    ASSERT_GT(until, last);
+    const std::vector<json::Value> missed = rest_events(gw.port(), "ACC1", last, until);
+    ASSERT_EQ(missed.size(), static_cast<size_t>(until - last));
+    for (const json::Value& want : missed) {
+        auto m = again.next(std::chrono::seconds(10));
+        ASSERT_TRUE(m.has_value()) << "nothing after seq " << last;
+        ASSERT_EQ(m->type(), "event") << m->text;
+        ASSERT_EQ(m->seq(), std::stoll(field(want, "seq"))) << m->text;
+        EXPECT_EQ(field(m->json, "topic"), field(want, "topic")) << m->text;
+        EXPECT_EQ(field(m->json, "data.id"), field(want, "data.id")) << m->text;
+        EXPECT_EQ(field(m->json, "data.status"), field(want, "data.status")) << m->text;
+        last = m->seq();
+    }
+    EXPECT_FALSE(again.closed());
+    std::cout << placed << " orders; slow client: " << received << " entries before 4008 (read in "
+              << read_ms << " ms), " << missed.size()
+              << " replayed; reading client: " << fast_seqs.size() << " entries\n";
 }
 
 }  // namespace

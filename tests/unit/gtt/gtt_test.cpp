@@ -322,6 +322,58 @@ TEST_F(GttServiceTest, ACrashBetweenTheClaimAndTheOrderPlacesItOnceAfterRestart)
     EXPECT_EQ(stored(g.id).status, GttStatus::Triggered);
 }
 
+// A crash after the leg's order was stored and before it was sent: reconciliation finds it
+// nowhere and rejects it NOT_FOUND_AT_BROKER. While it is PENDING_NEW the GTT waits; once it is
+// rejected so, the leg is placed again, once, under the leg's next client order id.
+TEST_F(GttServiceTest, ALegWhoseOrderNeverReachedTheBrokerIsPlacedAgainUnderItsNextId) {
+    Gtt g = created(request(GttType::Single, {"105.00"}));
+    Gtt claimed = stored(g.id);
+    claimed.triggered_leg = 0;
+    claimed.legs[0].status = "TRIGGERED";
+    claimed.version = g.version + 1;
+    WriteOp claim;
+    claim.kind = WriteKind::UpsertGtt;
+    claim.expected_version = g.version;
+    claim.gtt = to_record(claimed);
+    // The intent the crashed process stored (never sent).
+    WriteOp intent;
+    intent.kind = WriteKind::InsertOrder;
+    intent.order.id = "ord_intent";
+    intent.order.client_order_id = leg_client_order_id(g.id, 0);
+    intent.order.account_id = "ACC1";
+    intent.order.broker = "paper";
+    intent.order.symbol = "AAPL";
+    intent.order.exchange = "XNAS";
+    intent.order.side = Side::Sell;
+    intent.order.order_type = OrderType::Market;
+    intent.order.time_in_force = TimeInForce::Day;
+    intent.order.quantity = dec("3");
+    intent.order.status = OrderStatus::PendingNew;
+    intent.order.version = 1;
+    intent.event.order_id = "ord_intent";
+    ASSERT_EQ(storage_.write_batch({claim, intent}), (std::vector<Status>{Status::Ok, Status::Ok}));
+    service_.reset();
+    orders_ = make_orders();
+
+    service_ = make_service(*orders_);  // restart: the order is PENDING_NEW, nothing is placed
+    EXPECT_TRUE(broker_.places().empty());
+    EXPECT_EQ(stored(g.id).status, GttStatus::Active);
+    EXPECT_TRUE(stored(g.id).legs[0].order_id.empty());
+
+    ASSERT_EQ(orders_->reject_not_found("ord_intent", "reject").result,
+              orders::OrderService::Reconciled::Rejected);
+    orders_->flush();
+    service_->sweep(false);
+    ASSERT_EQ(broker_.places().size(), 1u);
+    EXPECT_EQ(broker_.places()[0].client_order_id, leg_client_order_id(g.id, 0) + "-2");
+    Gtt after = stored(g.id);
+    EXPECT_EQ(after.status, GttStatus::Triggered);
+    ASSERT_FALSE(after.legs[0].order_id.empty());
+    EXPECT_NE(after.legs[0].order_id, "ord_intent");
+    service_->sweep(true);
+    EXPECT_EQ(broker_.places().size(), 1u) << "placed twice";
+}
+
 TEST_F(GttServiceTest, TwoInstancesSeeingTheSameTickPlaceOneOrder) {
     Gtt g = created(request(GttType::Single, {"95.00"}));
     auto other = make_service(*orders_);

@@ -350,5 +350,53 @@ TEST(StreamHubTest, AGapFillLargerThanTheQueueIsPacedNotClosed) {
     hub.stop();
 }
 
+// The same with a page far larger than the queue while the client's writer drains concurrently:
+// a gap-fill that paused on a full queue mid-page must not go on with later entries of that page
+// when the queue drains under it (that skipped the entries in between).
+TEST(StreamHubTest, AGapFillPausedMidPageSkipsNoEntryWhenItsQueueDrainsMeanwhile) {
+    constexpr int kEntries = 20000;
+    LogStorage storage;
+    storage.add("ACC1", kEntries);
+    EventLog log(storage, renderers(), system_clock(), {});
+    StreamOptions o;
+    o.queue_limit = 4;
+    o.page = 1000;
+    o.ping_interval = std::chrono::hours(1);
+    o.idle_close = std::chrono::hours(1);
+    StreamHub hub(
+        log, storage, [](const std::string& a) { return a == "ACC1"; }, o);
+    hub.start();
+    auto state = std::make_shared<StuckState>();
+    state->released = true;  // this client reads
+    {
+        std::lock_guard lock(state->mu);
+        state->inbox.push_back(R"({"op":"subscribe","account_id":"ACC1","since_seq":0})");
+    }
+    ClientScope scope;
+    scope.accounts = {"ACC1"};
+    hub.accept(std::make_unique<StuckSession>(state), scope, "req-3");
+    std::unique_lock lock(state->mu);
+    // Done when the last entry arrived (or the client was closed): every entry before it, once.
+    auto last_arrived = [&] {
+        return state->close_code != 0 ||
+               (!state->sent.empty() &&
+                state->sent.back().find("\"seq\":" + std::to_string(kEntries) + ",") !=
+                    std::string::npos);
+    };
+    ASSERT_TRUE(state->cv.wait_for(lock, std::chrono::seconds(60), last_arrived));
+    EXPECT_EQ(state->close_code, 0);
+    int64_t prev = 0;
+    for (const auto& m : state->sent) {
+        size_t at = m.find("\"seq\":");
+        if (at == std::string::npos) continue;
+        int64_t seq = std::stoll(m.substr(at + 6));
+        ASSERT_EQ(seq, prev + 1) << m;
+        prev = seq;
+    }
+    EXPECT_EQ(prev, kEntries);
+    lock.unlock();
+    hub.stop();
+}
+
 }  // namespace
 }  // namespace ordergate::stream
