@@ -32,6 +32,7 @@
 #include <set>
 #include <thread>
 
+#include "chaos_support.hpp"
 #include "gateway_process.hpp"
 #include "ordergate/decimal.hpp"
 #include "services.hpp"
@@ -68,29 +69,6 @@ std::string write_config(const std::string& dir, const std::string& schema) {
            "auth:\n  enabled: false\n"
            "logging:\n  level: ${OG_LOG_LEVEL:-warn}\n";
     return path;
-}
-
-// Every stored order or trade of ACC1, through one gateway's API (cursor pages).
-std::vector<json::Value> all_of(uint16_t port, const std::string& resource) {
-    std::vector<json::Value> out;
-    std::string cursor;
-    for (;;) {
-        auto r = http(port, "GET",
-                      "/api/v1/" + resource + "?account_id=ACC1&limit=500" +
-                          (cursor.empty() ? "" : "&cursor=" + cursor));
-        if (r.status != 200) throw std::runtime_error("list " + resource + ": " + r.body);
-        json::Value v = r.json();
-        for (const auto& o : v.find("items")->items()) out.push_back(o);
-        cursor = field(v, "next_cursor");
-        if (cursor.empty() || cursor == "null") break;
-    }
-    return out;
-}
-
-Decimal to_dec(const std::string& s) {
-    Decimal d;
-    if (!Decimal::parse(s, &d)) throw std::runtime_error("not a decimal: '" + s + "'");
-    return d;
 }
 
 std::string status_name(const std::string& ord_status) {

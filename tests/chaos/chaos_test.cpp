@@ -27,6 +27,7 @@
 #include <set>
 #include <thread>
 
+#include "chaos_support.hpp"
 #include "gateway_process.hpp"
 #include "ordergate/decimal.hpp"
 
@@ -85,43 +86,6 @@ std::vector<Record> journal(const std::string& path, const std::string& type) {
     return out;
 }
 
-// Every stored order, through the API (cursor pages).
-std::vector<json::Value> all_orders(const GatewayProcess& gw) {
-    std::vector<json::Value> out;
-    std::string cursor;
-    for (;;) {
-        auto r = gw.get("/api/v1/orders?account_id=ACC1&limit=500" +
-                        (cursor.empty() ? "" : "&cursor=" + cursor));
-        if (r.status != 200) throw std::runtime_error("list orders: " + r.body);
-        json::Value v = r.json();
-        for (const auto& o : v.find("items")->items()) out.push_back(o);
-        cursor = field(v, "next_cursor");
-        if (cursor.empty() || cursor == "null") break;
-    }
-    return out;
-}
-
-std::vector<json::Value> all_trades(const GatewayProcess& gw) {
-    std::vector<json::Value> out;
-    std::string cursor;
-    for (;;) {
-        auto r = gw.get("/api/v1/trades?account_id=ACC1&limit=500" +
-                        (cursor.empty() ? "" : "&cursor=" + cursor));
-        if (r.status != 200) throw std::runtime_error("list trades: " + r.body);
-        json::Value v = r.json();
-        for (const auto& o : v.find("items")->items()) out.push_back(o);
-        cursor = field(v, "next_cursor");
-        if (cursor.empty() || cursor == "null") break;
-    }
-    return out;
-}
-
-Decimal to_dec(const std::string& s) {
-    Decimal d;
-    if (!Decimal::parse(s, &d)) throw std::runtime_error("not a decimal: '" + s + "'");
-    return d;
-}
-
 struct Request {
     std::string method, path, body, key;
 };
@@ -158,14 +122,15 @@ TEST(Chaos, KillNineWhilePlacingModifyingAndCancellingConvergesToTheVenue) {
                     const int cents = 150000 + (buy ? ticks : -ticks) * 5;
                     req.method = "POST";
                     req.path = "/api/v1/orders";
-                    req.body = "{\"account_id\":\"ACC1\",\"symbol\":\"INFY\",\"exchange\":\"NSE\","
-                               "\"side\":\"" +
-                               std::string(buy ? "BUY" : "SELL") +
-                               "\",\"order_type\":\"LIMIT\",\"price\":\"" +
-                               std::to_string(cents / 100) + "." +
-                               (cents % 100 < 10 ? "0" : "") + std::to_string(cents % 100) +
-                               "\",\"quantity\":\"" + std::to_string(1000 + n) + "\"";
-                    if (n % 2 == 0) req.body += ",\"client_order_id\":\"chaos-" + std::to_string(n) + "\"";
+                    req.body =
+                        "{\"account_id\":\"ACC1\",\"symbol\":\"INFY\",\"exchange\":\"NSE\","
+                        "\"side\":\"" +
+                        std::string(buy ? "BUY" : "SELL") +
+                        "\",\"order_type\":\"LIMIT\",\"price\":\"" + std::to_string(cents / 100) +
+                        "." + (cents % 100 < 10 ? "0" : "") + std::to_string(cents % 100) +
+                        "\",\"quantity\":\"" + std::to_string(1000 + n) + "\"";
+                    if (n % 2 == 0)
+                        req.body += ",\"client_order_id\":\"chaos-" + std::to_string(n) + "\"";
                     req.body += "}";
                 } else {
                     const std::string id =
@@ -219,7 +184,8 @@ TEST(Chaos, KillNineWhilePlacingModifyingAndCancellingConvergesToTheVenue) {
 
     std::mt19937 rng(20261202);
     for (int k = 0; k < kKills; ++k) {
-        std::this_thread::sleep_for(milliseconds(std::uniform_int_distribution<int>(100, 600)(rng)));
+        std::this_thread::sleep_for(
+            milliseconds(std::uniform_int_distribution<int>(100, 600)(rng)));
         gw->kill_hard();
         gw.reset();
         gw = std::make_unique<GatewayProcess>(o);
@@ -239,7 +205,7 @@ TEST(Chaos, KillNineWhilePlacingModifyingAndCancellingConvergesToTheVenue) {
     size_t pending = 0;
     do {
         std::this_thread::sleep_for(milliseconds(500));
-        orders = all_orders(*gw);
+        orders = all_of(gw->port(), "orders");
         pending = 0;
         for (const auto& ord : orders)
             if (field(ord, "status").rfind("PENDING_", 0) == 0) ++pending;
@@ -250,19 +216,21 @@ TEST(Chaos, KillNineWhilePlacingModifyingAndCancellingConvergesToTheVenue) {
     const std::string run_id = field(asked.json().find("runs")->items()[0], "id");
     const auto run_deadline = Clock::now() + seconds(60);
     while (Clock::now() < run_deadline &&
-           gw->get("/api/v1/reconciliation?limit=5").body.find("\"id\":\"" + run_id + "\",\"broker\":\"paper\",\"status\":\"O") ==
+           gw->get("/api/v1/reconciliation?limit=5")
+                   .body.find("\"id\":\"" + run_id + "\",\"broker\":\"paper\",\"status\":\"O") ==
                std::string::npos &&
-           gw->get("/api/v1/reconciliation?limit=5").body.find("\"id\":\"" + run_id + "\",\"broker\":\"paper\",\"status\":\"D") ==
+           gw->get("/api/v1/reconciliation?limit=5")
+                   .body.find("\"id\":\"" + run_id + "\",\"broker\":\"paper\",\"status\":\"D") ==
                std::string::npos)
         std::this_thread::sleep_for(milliseconds(100));
-    orders = all_orders(*gw);
-    auto trades = all_trades(*gw);
+    orders = all_of(gw->port(), "orders");
+    auto trades = all_of(gw->port(), "trades");
     auto positions = gw->get("/api/v1/positions?account_id=ACC1").json();
     EXPECT_EQ(gw->stop(), 0);
 
     // ---- the venue's truth ------------------------------------------------------------------
     const std::string jpath = dir + "/paper.journal";
-    std::map<std::string, Record> venue_order;          // n -> last state
+    std::map<std::string, Record> venue_order;            // n -> last state
     std::map<std::string, std::set<std::string>> by_qty;  // first quantity -> venue order numbers
     for (auto& rec : journal(jpath, "O")) {
         if (rec["ev"] == "new") by_qty[rec["qty"]].insert(rec["n"]);
@@ -319,8 +287,8 @@ TEST(Chaos, KillNineWhilePlacingModifyingAndCancellingConvergesToTheVenue) {
         if (to_dec(field(t, "quantity")) != to_dec(it->second["qty"]))
             violate("trade " + tid + " quantity differs");
         if (order_cid[field(t, "order_id")] != it->second["cid"])
-            violate("trade " + tid + " is on order " + field(t, "order_id") +
-                    ", the venue's is " + it->second["order"] + " (" + it->second["cid"] + ")");
+            violate("trade " + tid + " is on order " + field(t, "order_id") + ", the venue's is " +
+                    it->second["order"] + " (" + it->second["cid"] + ")");
     }
     for (const auto& [tid, f] : venue_fill)
         if (!stored_trades.count(tid)) violate("venue trade " + tid + " is not stored");
@@ -330,20 +298,23 @@ TEST(Chaos, KillNineWhilePlacingModifyingAndCancellingConvergesToTheVenue) {
         venue_position = f.at("side") == "BUY" ? venue_position + to_dec(f.at("qty"))
                                                : venue_position - to_dec(f.at("qty"));
     Decimal stored_position{0, 0};
-    for (const auto& p : positions.find("items")->items()) stored_position = to_dec(field(p, "quantity"));
+    for (const auto& p : positions.find("items")->items())
+        stored_position = to_dec(field(p, "quantity"));
     if (stored_position != venue_position)
         violate("position " + stored_position.to_string() + ", the venue's fills sum to " +
                 venue_position.to_string());
-    if (unanswered.load() > 0) violate(std::to_string(unanswered.load()) + " requests never got an answer");
+    if (unanswered.load() > 0)
+        violate(std::to_string(unanswered.load()) + " requests never got an answer");
 
     std::string summary;
     for (const auto& [k, v] : answers) summary += "[" + k + "]x" + std::to_string(v) + " ";
-    std::printf("chaos: kills=%d requests=%d retries=%d unreachable=%d venue_orders=%zu "
-                "stored_orders=%zu venue_fills=%zu stored_fills=%zu position=%s violations=%d "
-                "answers: %s\n",
-                kKills, requests.load(), retries.load(), unreachable.load(), venue_order.size(),
-                orders.size(), venue_fill.size(), trades.size(), venue_position.to_string().c_str(),
-                violations, summary.c_str());
+    std::printf(
+        "chaos: kills=%d requests=%d retries=%d unreachable=%d venue_orders=%zu "
+        "stored_orders=%zu venue_fills=%zu stored_fills=%zu position=%s violations=%d "
+        "answers: %s\n",
+        kKills, requests.load(), retries.load(), unreachable.load(), venue_order.size(),
+        orders.size(), venue_fill.size(), trades.size(), venue_position.to_string().c_str(),
+        violations, summary.c_str());
     EXPECT_EQ(violations, 0);
     EXPECT_GE(requests.load(), kThreads);
 }
