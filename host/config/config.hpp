@@ -201,6 +201,10 @@ struct StreamConfig {
     int64_t ping_seconds = 15;         // the server pings every so often
     int64_t idle_close_seconds = 45;   // a connection silent for this long is closed
     int64_t max_clients = 1000;        // connections at once; more are refused with 503
+    // The kernel's send buffer of each stream connection, in bytes (Linux doubles it). Small, so
+    // that a client that stops reading fills its queue (queue_limit) and is closed with 4008
+    // after a bounded number of events, not after the megabytes an autotuned buffer holds.
+    int64_t send_buffer_bytes = 65536;
 };
 
 struct Config {

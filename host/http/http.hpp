@@ -49,6 +49,10 @@ class WebSocketSession {
     virtual void send_texts(const std::vector<std::string>& texts) {
         for (const auto& t : texts) send_text(t);
     }
+    // Bounds what the kernel holds for this connection's sends (SO_SNDBUF; Linux doubles it and
+    // stops autotuning it). Throws std::runtime_error when the socket refuses. The default does
+    // nothing (a transport without a kernel buffer).
+    virtual void set_send_buffer(size_t /*bytes*/) {}
     virtual void send_ping() = 0;
     virtual void send_pong(std::string_view payload) = 0;
     // Sends a close frame (code and reason), then shuts the connection down.

@@ -132,6 +132,13 @@ class PocoWebSocketSession final : public WebSocketSession {
                                              : "websocket send: " + std::string(strerror(errno)));
         }
     }
+    void set_send_buffer(size_t bytes) override {
+        try {
+            ws_.setSendBufferSize(static_cast<int>(bytes));
+        } catch (const Poco::Exception& e) {
+            throw std::runtime_error("websocket send buffer: " + e.displayText());
+        }
+    }
     void send_ping() override {
         send("", Poco::Net::WebSocket::FRAME_FLAG_FIN | Poco::Net::WebSocket::FRAME_OP_PING);
     }

@@ -194,6 +194,16 @@ void StreamHub::accept(std::unique_ptr<http::WebSocketSession> session, ClientSc
                        std::string request_id) {
     auto c = std::make_shared<Client>();
     c->ws = std::move(session);
+    if (options_.send_buffer_bytes > 0) {
+        // Without a bound the kernel autotunes the buffer to megabytes (thousands of events)
+        // before the queue counts anything, and queue_limit means little.
+        try {
+            c->ws->set_send_buffer(options_.send_buffer_bytes);
+        } catch (const std::exception& e) {
+            spdlog::warn("event=stream_send_buffer_failed request_id={} bytes={} error=\"{}\"",
+                         request_id, options_.send_buffer_bytes, e.what());
+        }
+    }
     c->scope = std::move(scope);
     c->request_id = std::move(request_id);
     {

@@ -45,6 +45,7 @@ struct StreamOptions {
     std::chrono::milliseconds ping_interval{15000};
     std::chrono::milliseconds idle_close{45000};
     size_t max_clients = 1000;
+    size_t send_buffer_bytes = 65536;  // each connection's kernel send buffer (0: the system's)
     uint32_t page = 500;  // entries read from storage at once
 };
 
