@@ -782,8 +782,12 @@ void FixBroker::on_business_reject(const FixMessage& m) {
     }
 }
 
-void FixBroker::on_logon() {
-    host_.log(LogLevel::Info, "event=fix_logon sender=" + settings_.session.sender_comp_id);
+void FixBroker::on_logon(size_t caught_up, bool confirmed) {
+    host_.log(confirmed ? LogLevel::Info : LogLevel::Warn,
+              "event=fix_logon sender=" + settings_.session.sender_comp_id +
+                  " caught_up_messages=" + std::to_string(caught_up) +
+                  (confirmed ? "" : " detail=\"the venue did not answer the TestRequest sent "
+                                    "after the logon; taken as caught up\""));
     sink_.connection(true, "FIX session logged on");
 }
 

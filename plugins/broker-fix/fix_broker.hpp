@@ -88,7 +88,7 @@ class FixBroker : public sdk::BrokerPlugin, public FixListener {
 
     // FixListener (the session's dispatch thread).
     void on_message(const FixMessage& msg) override;
-    void on_logon() override;
+    void on_logon(size_t caught_up, bool confirmed) override;
     void on_logout(const std::string& why) override;
     void log_error(const std::string& line) override;
 

@@ -10,6 +10,9 @@
 #include <quickfix/SocketInitiator.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -83,12 +86,41 @@ struct FixSession::Impl : public FIX::Application {
         enum Kind { Message, Logon, Logout } kind;
         FixMessage msg;
         std::string why;
+        size_t caught_up = 0;
+        bool confirmed = true;
     };
     std::mutex mu;
     std::condition_variable cv;
     std::deque<Item> queue;
     bool stopping = false;
     std::thread dispatcher;
+
+    // Catching up after a logon (guarded by mu): QuickFIX reports the logon before a gap in the
+    // venue's sequence is filled (its ResendRequest goes out with the Logon's answer). The
+    // session has caught up once the next sequence number it expects is past the venue's Logon
+    // (everything the venue sent before, resent or gap-filled, has been through on_message); it
+    // counts as logged on for requests and queries only from there. Checked after each message
+    // and by the dispatcher every few ms; a session that never gets there is taken as caught up
+    // after `sync_wait` (and says so).
+    std::atomic<bool> synced{false};
+    bool sync_pending = false;
+    int logon_seq = 0;  // MsgSeqNum of the venue's latest Logon
+    size_t caught_up = 0;
+    std::chrono::steady_clock::time_point sync_deadline;
+    std::chrono::milliseconds sync_wait() const {
+        return std::chrono::milliseconds(std::max(10000, config.heartbeat_s * 3000));
+    }
+    // With mu held: ends the catch-up when the session is past the venue's Logon.
+    void check_caught_up_locked(bool gave_up) {
+        if (!sync_pending) return;
+        FIX::Session* s = FIX::Session::lookupSession(id);
+        const bool past = s != nullptr && s->getExpectedTargetNum() > logon_seq;
+        if (!past && !gave_up) return;
+        sync_pending = false;
+        synced.store(true);
+        queue.push_back(Item{Item::Logon, FixMessage(), "", caught_up, past});
+        cv.notify_one();
+    }
 
     Impl(const SessionConfig& c, FixListener& l)
         : config(c), listener(l), id(c.begin_string, c.sender_comp_id, c.target_comp_id) {}
@@ -103,10 +135,17 @@ struct FixSession::Impl : public FIX::Application {
 
     void run() {
         for (;;) {
-            Item item;
+            Item item{Item::Message, FixMessage(), ""};
             {
                 std::unique_lock<std::mutex> l(mu);
-                cv.wait(l, [this] { return stopping || !queue.empty(); });
+                while (!stopping && queue.empty()) {
+                    if (sync_pending) {
+                        cv.wait_for(l, std::chrono::milliseconds(20));
+                        check_caught_up_locked(std::chrono::steady_clock::now() >= sync_deadline);
+                    } else {
+                        cv.wait(l);
+                    }
+                }
                 if (queue.empty()) return;
                 item = std::move(queue.front());
                 queue.pop_front();
@@ -115,7 +154,7 @@ struct FixSession::Impl : public FIX::Application {
                 if (item.kind == Item::Message)
                     listener.on_message(item.msg);
                 else if (item.kind == Item::Logon)
-                    listener.on_logon();
+                    listener.on_logon(item.caught_up, item.confirmed);
                 else
                     listener.on_logout(item.why);
             } catch (const std::exception& e) {
@@ -128,14 +167,27 @@ struct FixSession::Impl : public FIX::Application {
     }
 
     void onCreate(const FIX::SessionID&) override {}
+    // On QuickFIX's thread, after the Logon exchange (and after the ResendRequest for a gap, if
+    // any, went out): the logon is reported once the session has caught up.
     void onLogon(const FIX::SessionID&) override {
         try {
-            push(Item{Item::Logon, FixMessage(), ""});
+            std::lock_guard<std::mutex> l(mu);
+            synced.store(false);
+            caught_up = 0;
+            sync_pending = true;
+            sync_deadline = std::chrono::steady_clock::now() + sync_wait();
+            check_caught_up_locked(false);  // no gap: caught up already
+            cv.notify_one();
         } catch (...) {
         }
     }
     void onLogout(const FIX::SessionID&) override {
         try {
+            {
+                std::lock_guard<std::mutex> l(mu);
+                synced.store(false);
+                sync_pending = false;
+            }
             push(Item{Item::Logout, FixMessage(), "logged out or disconnected"});
         } catch (...) {
         }
@@ -158,9 +210,20 @@ struct FixSession::Impl : public FIX::Application {
         m.getHeader().getFieldIfSet(t);
         if (pd.getValue() && is_order_request(t.getValue())) throw FIX::DoNotSend();
     }
-    void fromAdmin(const FIX::Message&,
+    // The venue's Logon: where the catch-up ends.
+    void fromAdmin(const FIX::Message& m,
                    const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
                                                 FIX::IncorrectTagValue, FIX::RejectLogon) override {
+        try {
+            FIX::MsgType t;
+            m.getHeader().getFieldIfSet(t);
+            if (t.getValue() != "A") return;
+            FIX::MsgSeqNum seq(0);
+            m.getHeader().getFieldIfSet(seq);
+            std::lock_guard<std::mutex> l(mu);
+            logon_seq = seq.getValue();
+        } catch (...) {
+        }
     }
     // Handed to the listener on QuickFIX's own thread, which counts the message as received
     // (the next expected sequence number, persisted in the FileStore) only when this returns:
@@ -185,6 +248,10 @@ struct FixSession::Impl : public FIX::Application {
             for (FIX::FieldMap::const_iterator it = m.begin(); it != m.end(); ++it)
                 item.msg.fields.emplace_back(it->getTag(), it->getString());
             listener.on_message(item.msg);
+            if (!synced.load()) {
+                std::lock_guard<std::mutex> l(mu);
+                if (sync_pending) ++caught_up;
+            }
         } catch (const std::exception& e) {
             try {
                 listener.log_error(std::string("event=fix_receive_failed error=\"") + e.what() +
@@ -252,6 +319,7 @@ void FixSession::stop() {
 }
 
 bool FixSession::logged_on() const {
+    if (!impl_->synced.load()) return false;
     FIX::Session* s = FIX::Session::lookupSession(impl_->id);
     return s != nullptr && s->isLoggedOn();
 }

@@ -35,8 +35,12 @@ class FixListener {
     // wait for another message of the session (that one arrives on this thread). Exceptions are
     // caught and logged by the session.
     virtual void on_message(const FixMessage& msg) = 0;
-    // On the dispatch thread; exceptions are caught and logged by the session.
-    virtual void on_logon() = 0;
+    // On the dispatch thread; exceptions are caught and logged by the session. A logon is
+    // reported once the session has caught up: the venue answered a TestRequest sent right after
+    // the Logon, so every message it had for this session before (a resend after a gap, filled
+    // through on_message) came first. `caught_up` counts those application messages;
+    // `confirmed` is false when the venue never answered and the session gave up waiting.
+    virtual void on_logon(size_t caught_up, bool confirmed) = 0;
     virtual void on_logout(const std::string& why) = 0;
     virtual void log_error(const std::string& line) = 0;
 };
@@ -70,6 +74,7 @@ class FixSession {
     // Checks the store again, then connects. Throws std::runtime_error.
     void start();
     void stop();
+    // Logged on and caught up (see FixListener::on_logon): what a request or a query needs.
     bool logged_on() const;
     // Sends one application message now; false when the session is not logged on or QuickFIX
     // did not send it (nothing is queued for later).

@@ -20,8 +20,16 @@ namespace {
 
 struct Recorder : FixListener {
     std::atomic<int> logons{0}, messages{0};
+    // At the latest logon: the messages received before it, and what the session said.
+    std::atomic<int> messages_at_logon{-1}, caught_up{-1};
+    std::atomic<bool> confirmed{false};
     void on_message(const FixMessage&) override { ++messages; }
-    void on_logon() override { ++logons; }
+    void on_logon(size_t c, bool conf) override {
+        messages_at_logon = messages.load();
+        caught_up = static_cast<int>(c);
+        confirmed = conf;
+        ++logons;
+    }
     void on_logout(const std::string&) override {}
     void log_error(const std::string& line) override { ADD_FAILURE() << line; }
 };
@@ -101,6 +109,44 @@ TEST_P(FixSessionTest, OrderStoredWhileLoggedOutIsNeverResent) {
     ASSERT_TRUE(eventually([&] { return rec.messages >= 1; }));
     EXPECT_EQ(new_orders(*venue_, venue_session()), 1);
     EXPECT_EQ(venue_->control("dump").find("LOST-1"), std::string::npos);
+    s.stop();
+}
+
+// What the venue sent while the session was down (a fill of a resting order) is resent after the
+// next logon; the session reports the logon only once that resend went through, so a host
+// reacting to it (reconciliation, readiness) sees every report first.
+TEST_P(FixSessionTest, LogonIsReportedOnlyAfterTheResendOfWhatWasMissed) {
+    {
+        Recorder rec;
+        FixSession s(config_, rec);
+        s.start();
+        ASSERT_TRUE(eventually([&] { return s.logged_on(); }));
+        EXPECT_EQ(rec.logons, 1);
+        EXPECT_TRUE(rec.confirmed);
+        ASSERT_TRUE(s.send("D", {{11, "REST-1"},
+                                 {21, "1"},
+                                 {55, "ACME"},
+                                 {54, "1"},
+                                 {60, "20260101-00:00:00.000"},
+                                 {38, "5"},
+                                 {40, "2"},
+                                 {44, "90"}}));
+        ASSERT_TRUE(eventually([&] { return rec.messages >= 1; }));  // its New
+        s.stop();
+    }
+    ASSERT_TRUE(eventually([&] {
+        return venue_->control("sessions").find("\"logged_on\":true") == std::string::npos;
+    }));
+    ASSERT_EQ(venue_->control("fill REST-1 2"), "OK");
+    ASSERT_EQ(venue_->control("fill REST-1 3"), "OK");
+    Recorder rec;
+    FixSession s(config_, rec);
+    s.start();
+    ASSERT_TRUE(eventually([&] { return rec.logons >= 1; })) << venue_->control("sessions");
+    EXPECT_TRUE(rec.confirmed);
+    EXPECT_EQ(rec.messages_at_logon, 2) << "the logon came before the resent fills";
+    EXPECT_EQ(rec.caught_up, 2);
+    EXPECT_TRUE(s.logged_on());
     s.stop();
 }
 
