@@ -474,9 +474,10 @@ void Gateway::start() {
                                                                &g.metrics, system_clock(), ro);
         // A write behind an answer that storage missed: that broker is reconciled at once.
         reconcile::Reconciler* rec = g.reconciler.get();
-        g.orders->set_reconcile_request([rec](const std::string& broker) {
+        g.orders->set_reconcile_request([rec](const std::string& broker,
+                                              const std::string& trigger) {
             try {
-                rec->request_run(broker);
+                rec->request_run(broker, trigger);
             } catch (const std::exception& e) {
                 spdlog::error("event=reconcile_request_failed broker={} error=\"{}\"", broker,
                               e.what());
@@ -511,6 +512,7 @@ void Gateway::start() {
         sopt.ping_interval = std::chrono::seconds(cfg.stream.ping_seconds);
         sopt.idle_close = std::chrono::seconds(cfg.stream.idle_close_seconds);
         sopt.max_clients = static_cast<size_t>(cfg.stream.max_clients);
+        sopt.send_buffer_bytes = static_cast<size_t>(cfg.stream.send_buffer_bytes);
         orders::OrderService* svc = g.orders.get();
         g.stream = std::make_unique<stream::StreamHub>(
             *g.event_log, *g.storage,

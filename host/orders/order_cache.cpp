@@ -339,12 +339,12 @@ bool OrderService::commit_change(Entry& e, OrderRecord next, OrderEvent event, b
                 std::unique_lock lock(cache_mutex_);
                 erase_locked(keys);
             }
-            std::function<void(const std::string&)> ask;
+            std::function<void(const std::string&, const std::string&)> ask;
             {
                 std::lock_guard lock(reconcile_request_mutex_);
                 ask = reconcile_request_;
             }
-            if (ask) ask(keys.broker);
+            if (ask) ask(keys.broker, "write_behind");
             return;
         }
         if (terminal) forget_if_terminal(keys.id, version);

@@ -315,7 +315,8 @@ size_t OrderService::open_orders(const std::string& broker) const {
     return n;
 }
 
-void OrderService::set_reconcile_request(std::function<void(const std::string&)> ask) {
+void OrderService::set_reconcile_request(
+    std::function<void(const std::string&, const std::string&)> ask) {
     std::lock_guard lock(reconcile_request_mutex_);
     reconcile_request_ = std::move(ask);
 }

@@ -307,9 +307,23 @@ void OrderService::apply_report(Entry& e, const std::string& broker, const Order
 
 void OrderService::on_connection(const std::string& broker, bool connected,
                                  const std::string& detail) {
+    bool regained = false;
     {
         std::lock_guard lock(connection_mutex_);
+        auto it = connected_.find(broker);
+        regained = connected && it != connected_.end() && !it->second;
         connected_[broker] = connected;
+    }
+    if (metrics_ && !connected) metrics_->broker_event(broker, "connection", "lost");
+    if (regained) {
+        if (metrics_) metrics_->broker_event(broker, "connection", "regained");
+        // Orders sent just before the loss answered 202 (unknown outcome): settled now.
+        std::function<void(const std::string&, const std::string&)> ask;
+        {
+            std::lock_guard lock(reconcile_request_mutex_);
+            ask = reconcile_request_;
+        }
+        if (ask) ask(broker, "reconnect");
     }
     if (connected)
         spdlog::info("event=broker_connected broker={} detail=\"{}\"", broker, detail);

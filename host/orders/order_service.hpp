@@ -215,9 +215,13 @@ class OrderService : public ports::BrokerEvents {
     // Cancels go through (always safe: reconciliation settles them like any other).
     void hold_writes(const std::string& broker);
     void open_writes(const std::string& broker);
-    // Called (on the writer thread; it must not block) with a broker whose order state storage
-    // missed: a write behind the answer failed. The gateway asks the reconciler for a run.
-    void set_reconcile_request(std::function<void(const std::string& broker)> ask);
+    // Called (it must not block) with a broker that needs a reconciliation run now, and why:
+    // "write_behind" (on the writer thread: storage missed a write behind an answer) or
+    // "reconnect" (on a plugin thread: the broker reported its connection back after losing it;
+    // what was in flight meanwhile is settled at once, not at the next periodic run). The
+    // gateway asks the reconciler for a run.
+    void set_reconcile_request(
+        std::function<void(const std::string& broker, const std::string& trigger)> ask);
 
     // ---- ports::BrokerEvents (plugin threads) -----------------------------------------------
     void on_order_update(const std::string& broker, const OrderReport& report) override;
@@ -475,7 +479,7 @@ class OrderService : public ports::BrokerEvents {
     std::set<std::string> held_brokers_;
     std::atomic<size_t> held_count_{0};  // held_brokers_.size(): the order path's lock-free check
     std::mutex reconcile_request_mutex_;
-    std::function<void(const std::string&)> reconcile_request_;
+    std::function<void(const std::string&, const std::string&)> reconcile_request_;
 };
 
 }  // namespace ordergate::orders

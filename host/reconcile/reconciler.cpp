@@ -58,6 +58,7 @@ struct Reconciler::Run {
     // Orders and broker ids the broker's lists named in this run (per account).
     std::set<std::string> seen_cids, seen_boids;
     bool open_list_complete = false;
+    int64_t again_at_ns = 0;  // see RunResult::again_at_ns
 
     // One difference found: counted, and listed as {"kind", "account_id", fields…} (an empty
     // value is written as null).
@@ -153,7 +154,7 @@ std::vector<std::string> Reconciler::startup_pending() const {
 }
 
 std::vector<std::pair<std::string, std::string>> Reconciler::request_run(
-    const std::string& broker) {
+    const std::string& broker, const std::string& trigger) {
     if (!broker.empty() && !brokers_.count(broker))
         throw std::invalid_argument("unknown broker '" + broker + "'");
     std::vector<std::pair<std::string, std::string>> out;
@@ -161,14 +162,26 @@ std::vector<std::pair<std::string, std::string>> Reconciler::request_run(
         std::lock_guard lock(mutex_);
         for (auto& [name, s] : states_) {
             if (!broker.empty() && name != broker) continue;
-            if (s.requested_id.empty())
+            if (s.requested_id.empty()) {
                 s.requested_id =
                     ids::new_id("rec_", static_cast<uint64_t>(clock_->now_ns() / 1'000'000));
+                s.requested_trigger = trigger;
+            }
             out.emplace_back(name, s.requested_id);
         }
     }
     wake_.notify_all();
     return out;
+}
+
+SteadyClock::time_point Reconciler::next_after(const RunResult& r) const {
+    const auto now = SteadyClock::now();
+    const auto periodic = now + options_.interval;
+    if (r.again_at_ns == 0) return periodic;
+    // A young pending order is judged once the grace period has passed since its request.
+    const auto wait = std::chrono::nanoseconds(std::max<int64_t>(0, r.again_at_ns - clock_->now_ns())) +
+                      std::chrono::milliseconds(100);
+    return std::min(periodic, now + std::chrono::duration_cast<SteadyClock::duration>(wait));
 }
 
 void Reconciler::loop() {
@@ -191,9 +204,9 @@ void Reconciler::loop() {
         // have died) is tried again soon, not after a full interval.
         const bool again = r.status == "FAILED" || r.status == "SKIPPED" || r.status.empty();
         s.next_periodic =
-            SteadyClock::now() +
-            (again ? std::min<std::chrono::seconds>(options_.interval, std::chrono::seconds(1))
-                   : options_.interval);
+            again ? SteadyClock::now() +
+                        std::min<std::chrono::seconds>(options_.interval, std::chrono::seconds(1))
+                  : next_after(r);
     }
     while (!stopping()) {
         std::string broker, trigger, run_id;
@@ -204,7 +217,7 @@ void Reconciler::loop() {
             for (auto& [name, s] : states_) {
                 if (!s.requested_id.empty()) {
                     // Taken now: a request made while this run goes on asks for another one.
-                    broker = name, trigger = "operator", run_id = s.requested_id;
+                    broker = name, trigger = s.requested_trigger, run_id = s.requested_id;
                     s.requested_id.clear();
                     break;
                 }
@@ -243,14 +256,15 @@ void Reconciler::loop() {
             });
             continue;
         }
+        RunResult r;
         try {
-            run_now(broker, trigger, run_id);
+            r = run_now(broker, trigger, run_id);
         } catch (const std::exception& ex) {
             spdlog::error("event=reconcile_failed broker={} trigger={} error=\"{}\"", broker,
                           trigger, ex.what());
         }
         std::lock_guard lock(mutex_);
-        states_[broker].next_periodic = SteadyClock::now() + options_.interval;
+        states_[broker].next_periodic = next_after(r);
     }
 }
 
@@ -326,7 +340,8 @@ RunResult Reconciler::run_now(const std::string& broker, const std::string& trig
                 "duration_ms={}{}{}",
                 broker, run.id, trigger, status, static_cast<int64_t>(seconds * 1000), fixed,
                 drift);
-    return RunResult{run.id, broker, status, "", run.started_ns, clock_->now_ns()};
+    return RunResult{run.id, broker, status, "", run.started_ns, clock_->now_ns(),
+                     run.aborted ? 0 : run.again_at_ns};
 }
 
 Result<Page<ReconRun>> Reconciler::runs(const std::string& broker, const std::string& cursor,
@@ -584,11 +599,17 @@ void Reconciler::reconcile_stored_live(Run& run, const std::string& account) {
     }
     run.found["stored_live_orders"] += live.size();
     const bool by_cid = declared(*run.port, OG_CAP_QUERY_BY_CLIENT_ID);
+    const int64_t grace_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(options_.grace_period).count();
     for (const auto& o : live) {
         if (stopping()) {
             run.aborted = true;
             return;
         }
+        if (o.updated_at_ns > run.settle_before_ns &&
+            (o.status == OrderStatus::PendingNew || o.status == OrderStatus::PendingReplace ||
+             o.status == OrderStatus::PendingCancel))
+            run.again_at_ns = std::max(run.again_at_ns, o.updated_at_ns + grace_ns);
         if (run.seen_cids.count(o.client_order_id) ||
             (!o.broker_order_id.empty() && run.seen_boids.count(o.broker_order_id)))
             continue;  // the lists named it: applied above

@@ -85,6 +85,9 @@ struct RunResult {
     std::string report_json;
     int64_t started_at_ns = 0;
     int64_t finished_at_ns = 0;
+    // A pending request younger than the grace period was left alone: a run from this time on
+    // judges it (0: none). The schedule runs again then, not a full interval later.
+    int64_t again_at_ns = 0;
 };
 
 class Reconciler {
@@ -110,7 +113,9 @@ public:
     // Asks the thread for a run of `broker` (every broker when empty) as soon as it is free;
     // returns {broker, run id} of each run asked for (the id the stored run will have). Throws
     // std::invalid_argument for an unknown broker.
-    std::vector<std::pair<std::string, std::string>> request_run(const std::string& broker);
+    // `trigger` names why in the stored run (operator, write_behind, reconnect).
+    std::vector<std::pair<std::string, std::string>> request_run(
+        const std::string& broker, const std::string& trigger = "operator");
 
     // Every broker's start-up run has finished (readiness).
     bool startup_done() const;
@@ -127,7 +132,8 @@ private:
         std::chrono::steady_clock::time_point next_periodic{};
         std::chrono::steady_clock::time_point last_run{};
         bool startup_done = false;
-        std::string requested_id;  // an operator's run, waiting for the thread
+        std::string requested_id;  // a run asked for (operator, ...), waiting for the thread
+        std::string requested_trigger;
         // PENDING_NEW orders the broker answered "no such order" for: consecutive runs.
         std::map<std::string, int> not_found;
         // Reconciliation's own call budget (a token bucket, refilled at calls_per_second).
@@ -153,6 +159,8 @@ private:
     bool pace(Run& run);
     bool stopping() const { return stop_.load(); }
     int64_t watermark(const std::string& broker);
+    // When the schedule runs `r`'s broker again: the interval, or sooner for young pending orders.
+    std::chrono::steady_clock::time_point next_after(const RunResult& r) const;
     std::optional<bool> take_lease(const std::string& broker);
     void store_run(const Run& run, const std::string& status);
 

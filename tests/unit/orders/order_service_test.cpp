@@ -956,9 +956,10 @@ TEST_F(OrderServiceTest, WriteBehindAckIsKeptWhileStorageIsDownAndLandsWhenItRet
 TEST_F(OrderServiceTest, WriteBehindConflictDropsTheStaleOrderAndAsksForReconciliation) {
     std::vector<std::string> asked;
     std::mutex m;
-    service_->set_reconcile_request([&](const std::string& broker) {
+    service_->set_reconcile_request([&](const std::string& broker, const std::string& trigger) {
         std::lock_guard lock(m);
         asked.push_back(broker);
+        EXPECT_EQ(trigger, "write_behind");
     });
     broker_.on_place([&](const OrderRequest& r) {
         storage_.conflict_next_updates(1);  // the ack's write behind the answer loses a race
@@ -977,6 +978,31 @@ TEST_F(OrderServiceTest, WriteBehindConflictDropsTheStaleOrderAndAsksForReconcil
     ASSERT_TRUE(stored);
     EXPECT_EQ(current(res->order.id).status, stored->status);
     EXPECT_EQ(current(res->order.id).version, stored->version);
+}
+
+// Issue 15: orders sent just before a broker's connection dropped answered 202; when the
+// connection comes back they are settled by a run at once, not at the next periodic one. A first
+// "connected" (start-up) and a repeated one ask for nothing.
+TEST_F(OrderServiceTest, AConnectionRegainedAsksForAReconnectRunOnce) {
+    std::vector<std::pair<std::string, std::string>> asked;
+    std::mutex m;
+    service_->set_reconcile_request([&](const std::string& broker, const std::string& trigger) {
+        std::lock_guard lock(m);
+        asked.emplace_back(broker, trigger);
+    });
+    service_->on_connection("paper", true, "logged on");
+    service_->on_connection("paper", true, "logged on");
+    {
+        std::lock_guard lock(m);
+        EXPECT_TRUE(asked.empty());
+    }
+    service_->on_connection("paper", false, "dropped");
+    EXPECT_FALSE(service_->broker_connected("paper"));
+    service_->on_connection("paper", true, "logged on");
+    service_->on_connection("paper", true, "logged on");
+    EXPECT_TRUE(service_->broker_connected("paper"));
+    std::lock_guard lock(m);
+    EXPECT_EQ(asked, (std::vector<std::pair<std::string, std::string>>{{"paper", "reconnect"}}));
 }
 
 // ---- reconciliation by terms (issue 14) --------------------------------------------------------
