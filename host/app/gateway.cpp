@@ -298,7 +298,10 @@ void Gateway::start() {
         limits.observer.returned_late =
             [m, name = b.name](std::string_view, std::chrono::steady_clock::duration,
                                size_t stuck) { m->set_broker_calls_stuck(name, stuck); };
-        auto inst = lib->create_broker(b.name, b.settings, &g.relay, limits);
+        // Started once the order service has recovered (below): a venue that resends reports
+        // at logon (FIX) hands them to a service that stores them before it acknowledges them,
+        // never to a buffer in memory a kill would lose.
+        auto inst = lib->create_broker(b.name, b.settings, &g.relay, limits, /*start=*/false);
         broker_ptrs[b.name] = inst.get();
         options.broker_timeouts[b.name] = std::chrono::milliseconds(b.timeout_ms);
         options.heuristic_match_window =
@@ -379,6 +382,7 @@ void Gateway::start() {
             g.event_log_absent);
     }
     g.relay.set(g.orders.get());
+    for (auto& [name, broker] : g.brokers) broker->start();  // throws as create did
 
     // Idempotency.
     if (cfg.idempotency.backend == "redis") {
@@ -387,6 +391,7 @@ void Gateway::start() {
         if (!idempotency::parse_redis_url(cfg.idempotency.redis_url, &rc, &why))
             throw std::runtime_error("idempotency.redis_url: " + why);
         rc.ttl.completed = std::chrono::seconds(cfg.idempotency.ttl_seconds);
+        rc.ttl.in_flight = std::chrono::seconds(cfg.idempotency.in_flight_seconds);
         g.idempotency = std::make_unique<idempotency::RedisStore>(rc);
         bool up = g.idempotency->ping();
         spdlog::info("event=idempotency_store backend=redis target=\"{}\" required={} up={}",
@@ -409,12 +414,14 @@ void Gateway::start() {
         if (in_storage) {
             idempotency::StorageStoreOptions so;
             so.ttl.completed = std::chrono::seconds(cfg.idempotency.ttl_seconds);
+            so.ttl.in_flight = std::chrono::seconds(cfg.idempotency.in_flight_seconds);
             g.idempotency = std::make_unique<idempotency::StorageStore>(*g.storage, so);
             spdlog::info("event=idempotency_store backend=storage plugin={} ttl_s={}",
                          g.storage_lib->info().name, cfg.idempotency.ttl_seconds);
         } else {
             idempotency::MemoryStoreOptions mo;
             mo.ttl.completed = std::chrono::seconds(cfg.idempotency.ttl_seconds);
+            mo.ttl.in_flight = std::chrono::seconds(cfg.idempotency.in_flight_seconds);
             g.idempotency = std::make_unique<idempotency::MemoryStore>(mo);
             spdlog::info("event=idempotency_store backend=memory ttl_s={}",
                          cfg.idempotency.ttl_seconds);
@@ -452,7 +459,7 @@ void Gateway::start() {
                      g.gtt->active(), g.gtt->armed_legs(), cfg.gtt.max_price_age_seconds);
     }
 
-    // Brokers were started by the loader; what they pushed so far was kept by the relay.
+    // Brokers were started after recovery; their events have flowed to the service since.
     g.orders->start_price_feeds();
 
     // Reconciliation: start-up runs hold each broker's writes until done; then the schedule.

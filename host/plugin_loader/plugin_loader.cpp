@@ -167,7 +167,7 @@ std::unique_ptr<PluginBroker> PluginLibrary::create_broker(
 std::unique_ptr<PluginBroker> PluginLibrary::create_broker(
     const std::string& instance_name,
     const std::vector<std::pair<std::string, std::string>>& config, ports::BrokerEvents* events,
-    const BrokerCallLimits& limits) {
+    const BrokerCallLimits& limits, bool start) {
     if (info_.kind != OG_KIND_BROKER)
         throw std::logic_error("plugin " + info_.path + " is a " + kind_name(info_.kind) +
                                " plugin, not a broker");
@@ -175,7 +175,7 @@ std::unique_ptr<PluginBroker> PluginLibrary::create_broker(
     auto broker =
         std::make_unique<PluginBroker>(shared_from_this(), instance_name, events, limits);
     broker->create(config);
-    broker->start();
+    if (start) broker->start();
     return broker;
 }
 

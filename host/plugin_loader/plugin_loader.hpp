@@ -106,11 +106,13 @@ public:
     // must outlive the returned adapter and be thread-safe. Throws std::logic_error when this is
     // not a broker plugin or `events` is NULL, sdk::Error(status, message) when the plugin's
     // create or start fails (after start fails the instance is stopped and destroyed).
-    // `limits` bounds the instance's calls (plugin_adapters.hpp).
+    // `limits` bounds the instance's calls (plugin_adapters.hpp). With `start` false the
+    // instance is created only: the caller starts it (PluginBroker::start) when it is ready for
+    // its events.
     std::unique_ptr<PluginBroker> create_broker(
         const std::string& instance_name,
         const std::vector<std::pair<std::string, std::string>>& config,
-        ports::BrokerEvents* events, const BrokerCallLimits& limits);
+        ports::BrokerEvents* events, const BrokerCallLimits& limits, bool start = true);
     std::unique_ptr<PluginBroker> create_broker(
         const std::string& instance_name,
         const std::vector<std::pair<std::string, std::string>>& config,
