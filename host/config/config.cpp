@@ -397,7 +397,8 @@ void Parser::read_risk(const Entry& e, RiskConfig& r) {
 void Parser::read_idempotency(const Entry& e) {
     IdempotencyConfig& i = cfg_.idempotency;
     for (const Entry& k :
-         entries(e, {"backend", "redis_url", "redis_required", "ttl_seconds", "require_key"})) {
+         entries(e, {"backend", "redis_url", "redis_required", "ttl_seconds", "in_flight_seconds",
+                     "require_key"})) {
         if (k.key == "backend") {
             i.backend = string_value(k);
             if (i.backend != "storage" && i.backend != "memory" && i.backend != "redis")
@@ -409,6 +410,8 @@ void Parser::read_idempotency(const Entry& e) {
             i.redis_required = bool_value(k);
         } else if (k.key == "ttl_seconds") {
             i.ttl_seconds = int_value(k, 1, int64_t{10} * 366 * 86400);
+        } else if (k.key == "in_flight_seconds") {
+            i.in_flight_seconds = int_value(k, 1, 86400);
         } else if (k.key == "require_key") {
             i.require_key = bool_value(k);
         }
@@ -760,6 +763,16 @@ void Parser::validate() {
         if (!starts_with(idem.redis_url, "redis://"))
             fail(origin("idempotency.redis_url"), "idempotency.redis_url",
                  "must start with redis:// (rediss://, TLS, is not supported)");
+    }
+
+    // A request's in-flight marker outlives the request (its broker deadline and then some).
+    for (size_t i = 0; i < cfg_.brokers.size(); ++i) {
+        const BrokerConfig& b = cfg_.brokers[i];
+        if (idem.in_flight_seconds * 1000 < b.timeout_ms + 10000)
+            fail(origin("idempotency.in_flight_seconds"), "idempotency.in_flight_seconds",
+                 "must be at least the longest broker deadline + 10 s (brokers." +
+                     std::to_string(i) + ".timeout_ms = " + std::to_string(b.timeout_ms) +
+                     "): a retry must not proceed while the request it repeats still runs");
     }
 
     // A pending order is judged only once its request can no longer be on its way.

@@ -122,6 +122,11 @@ struct IdempotencyConfig {
     std::string redis_url;           // redis:// (rediss://, TLS, is refused); required with redis
     bool redis_required = true;      // fail closed when Redis is down
     int64_t ttl_seconds = 86400;     // > 0
+    // How long a request's in-flight marker holds its key: a retry within it answers 409
+    // IDEMPOTENCY_IN_PROGRESS; after it (the gateway that took the request died) the retry
+    // proceeds. At least the longest broker deadline + 10 s (checked), so a live request's
+    // marker never lapses under it.
+    int64_t in_flight_seconds = 60;
     bool require_key = false;        // POST without Idempotency-Key -> 400 when true
 };
 

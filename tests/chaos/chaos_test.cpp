@@ -58,6 +58,8 @@ std::string write_config(const std::string& dir, bool frozen) {
            "risk:\n  max_quantity: 100000000\n  max_orders_per_second: 0\n"
            "reconciliation:\n  interval_seconds: 1\n  grace_period_seconds: 2\n"
            "  not_found_answers: 2\n  silent_stream_seconds: 0\n"
+           // A retry of a request the killed gateway was running proceeds 11 s later, not 60.
+           "idempotency:\n  in_flight_seconds: 11\n"
            "auth:\n  enabled: false\n"
            "logging:\n  level: ${OG_LOG_LEVEL:-error}\n";
     return path;

@@ -196,6 +196,24 @@ TEST(ConfigErrors, UnknownSectionIsRefused) {
               "accounts, risk, idempotency, reconciliation, gtt, stream, auth, logging)");
 }
 
+// A retry proceeds once the in-flight marker lapses: never while the request it repeats can still
+// be running (its broker deadline), so the lease is checked against every broker's timeout_ms.
+TEST(ConfigErrors, InFlightLeaseOutlivesTheLongestBrokerDeadline) {
+    EXPECT_EQ(parse(kMinimal).idempotency.in_flight_seconds, 60);
+    EXPECT_EQ(parse(kMinimal + "idempotency:\n  in_flight_seconds: 15\n").idempotency.in_flight_seconds,
+              15);  // the default broker deadline is 5 s
+    const std::string err = error_of(
+        "brokers:\n  - name: paper\n    plugin: broker-paper\n    timeout_ms: 20000\n"
+        "accounts:\n  - id: ACC1\n    broker: paper\n"
+        "reconciliation:\n  grace_period_seconds: 30\n"
+        "idempotency:\n  in_flight_seconds: 25\n");
+    EXPECT_NE(err.find("idempotency.in_flight_seconds"), std::string::npos) << err;
+    EXPECT_NE(err.find("timeout_ms = 20000"), std::string::npos) << err;
+    EXPECT_NE(error_of(kMinimal + "idempotency:\n  in_flight_seconds: 0\n")
+                  .find("idempotency.in_flight_seconds"),
+              std::string::npos);
+}
+
 TEST(ConfigErrors, StreamSectionIsValidated) {
     EXPECT_NE(error_of(kMinimal + "stream:\n  retention_hours: 0\n").find("stream.retention_hours"),
               std::string::npos);
