@@ -45,7 +45,8 @@ class FixBroker : public ::testing::TestWithParam<Version> {
         o.config = source_dir() + "/tests/integration/fix_broker.yaml";
         o.env = {{"FIX_PORT", std::to_string(venue_->port())},
                  {"FIX_BEGIN_STRING", GetParam().begin_string},
-                 {"FIX_SENDER_COMP_ID", GetParam().comp_id}};
+                 {"FIX_SENDER_COMP_ID", GetParam().comp_id},
+                 {"OG_LOG_LEVEL", "info"}};  // event=recovered, event=fix_logon
         if (!gw_data_.empty()) o.data_dir = gw_data_;
         gw_ = std::make_unique<GatewayProcess>(o);
         gw_data_ = gw_->data_dir();
@@ -517,6 +518,18 @@ TEST_P(FixBroker, FillWhileTheGatewayWasDownIsAppliedAfterTheRestart) {
     ASSERT_EQ(venue_->control("fill " + cid + " 10"), "OK");
     start_gateway();
     EXPECT_EQ(wait_field(id, "status", "FILLED"), "FILLED") << gw_->log();
+    // The session started (and the fill was resent) only once the gateway had recovered: a
+    // report resent before would have waited in memory with its sequence number already
+    // persisted, lost to a kill then. And the logon was reported after the resend.
+    // (The log holds both runs: the restart's lines are the last ones.)
+    const std::string log = gw_->log();
+    const auto recovered = log.rfind("event=recovered");
+    const auto logon = log.rfind("event=fix_logon");
+    ASSERT_NE(recovered, std::string::npos) << log;
+    ASSERT_NE(logon, std::string::npos) << log;
+    EXPECT_LT(recovered, logon) << log;
+    EXPECT_EQ(log.compare(log.find("caught_up_messages=", logon), 20, "caught_up_messages=1"), 0)
+        << log;
     auto t = trades(id);
     ASSERT_EQ(t.size(), 1u);
     EXPECT_EQ(t[0].second, "10");
