@@ -46,7 +46,7 @@ class WebSocketSession {
     virtual void send_text(std::string_view text) = 0;
     // Several text messages in order, written together where the transport can (one write for
     // many small frames instead of one each). The default sends them one by one.
-    virtual void send_texts(const std::vector<std::string>& texts) {
+    virtual void send_texts(const std::vector<std::string_view>& texts) {
         for (const auto& t : texts) send_text(t);
     }
     // Bounds what the kernel holds for this connection's sends (SO_SNDBUF; Linux doubles it and

@@ -88,7 +88,7 @@ class PocoWebSocketSession final : public WebSocketSession {
         }
     }
     void send_text(std::string_view text) override { send(text, Poco::Net::WebSocket::FRAME_TEXT); }
-    void send_texts(const std::vector<std::string>& texts) override {
+    void send_texts(const std::vector<std::string_view>& texts) override {
         if (ws_.secure()) {
             WebSocketSession::send_texts(texts);
             return;

@@ -59,7 +59,8 @@ struct StreamHub::Client {
 
     std::mutex mu;
     std::condition_variable cv;
-    std::deque<std::string> queue;
+    // Shared by every client the message goes to: one copy per event, not one per client.
+    std::deque<std::shared_ptr<const std::string>> queue;
     bool closing = false;  // the writer sends the close frame and stops
     int close_code = 1000;
     std::string close_reason;
@@ -89,6 +90,9 @@ struct StreamHub::Client {
 
     // Never blocks on the connection: a full queue closes the client instead.
     bool enqueue(std::string msg, size_t limit) {
+        return enqueue(std::make_shared<const std::string>(std::move(msg)), limit);
+    }
+    bool enqueue(std::shared_ptr<const std::string> msg, size_t limit) {
         {
             std::lock_guard lock(mu);
             if (closing) return false;
@@ -219,9 +223,11 @@ void StreamHub::accept(std::unique_ptr<http::WebSocketSession> session, ClientSc
     c->writer = std::thread([this, c] {
         auto next_ping = std::chrono::steady_clock::now() + options_.ping_interval;
         try {
-            std::vector<std::string> batch;
+            std::vector<std::shared_ptr<const std::string>> batch;
+            std::vector<std::string_view> texts;
             for (;;) {
                 batch.clear();
+                texts.clear();
                 bool drained = false;
                 {
                     std::unique_lock lock(c->mu);
@@ -233,7 +239,7 @@ void StreamHub::accept(std::unique_ptr<http::WebSocketSession> session, ClientSc
                     size_t bytes = 0;
                     while (!c->queue.empty() && batch.size() < kWriteBatch &&
                            bytes < kWriteBatchBytes) {
-                        bytes += c->queue.front().size();
+                        bytes += c->queue.front()->size();
                         batch.push_back(std::move(c->queue.front()));
                         c->queue.pop_front();
                     }
@@ -241,7 +247,8 @@ void StreamHub::accept(std::unique_ptr<http::WebSocketSession> session, ClientSc
                 }
                 if (drained && c->paused.exchange(false)) notify({""}, false);
                 if (!batch.empty()) {
-                    c->ws->send_texts(batch);
+                    for (const auto& m : batch) texts.emplace_back(*m);
+                    c->ws->send_texts(texts);
                 } else if (std::chrono::steady_clock::now() >= next_ping) {
                     c->ws->send_ping();
                     next_ping = std::chrono::steady_clock::now() + options_.ping_interval;
@@ -450,7 +457,7 @@ void StreamHub::catch_up(const std::string& account) {
         // pacing left for the next pass.
         std::vector<bool> paced(subscribers.size(), false);
         for (const AccountEvent& e : page.items) {
-            std::string msg;
+            std::shared_ptr<const std::string> msg;
             for (size_t i = 0; i < subscribers.size(); ++i) {
                 const auto& c = subscribers[i];
                 Client::Sub& sub = c->subs[account];
@@ -461,7 +468,7 @@ void StreamHub::catch_up(const std::string& account) {
                 }
                 sub.delivered = e.seq;
                 if (!sub.topics.count(e.topic)) continue;
-                if (msg.empty()) msg = event_message(e);
+                if (!msg) msg = std::make_shared<const std::string>(event_message(e));
                 c->enqueue(msg, options_.queue_limit);
             }
         }
