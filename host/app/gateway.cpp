@@ -53,6 +53,15 @@ class EventRelay final : public ports::BrokerEvents {
         std::lock_guard lock(mutex_);
         detached_ = true;
         target_.store(nullptr);
+        gtt_.store(nullptr);
+    }
+    // Native GTT updates (ABI 1.5) go to the GTT service once it runs; before, they are dropped
+    // (its start reads every native venue's GTTs, so nothing is lost). nullptr: from now on.
+    void set_gtt(gtt::GttService* service) { gtt_.store(service); }
+    void on_gtt_update(const std::string& b, const GttReport& r) override {
+        if (auto* g = gtt_.load()) return g->on_gtt_update(b, r);
+        spdlog::info("event=gtt_update_before_gtt_service broker={} gtt_id={} status={}", b,
+                     r.gtt_id, to_string(r.status));
     }
     void on_order_update(const std::string& b, const OrderReport& r) override {
         forward([b, r](ports::BrokerEvents* t) { t->on_order_update(b, r); });
@@ -81,6 +90,7 @@ class EventRelay final : public ports::BrokerEvents {
     std::mutex mutex_;
     std::vector<std::function<void(ports::BrokerEvents*)>> pending_;
     std::atomic<ports::BrokerEvents*> target_{nullptr};
+    std::atomic<gtt::GttService*> gtt_{nullptr};
     bool detached_ = false;
 };
 
@@ -452,9 +462,12 @@ void Gateway::start() {
         gtt::GttOptions go;
         go.max_price_age = std::chrono::seconds(cfg.gtt.max_price_age_seconds);
         go.reload_interval = std::chrono::seconds(cfg.gtt.reload_seconds);
+        for (const auto& b : cfg.brokers)
+            go.venue_timeouts[b.name] = std::chrono::milliseconds(b.timeout_ms);
         g.gtt = std::make_unique<gtt::GttService>(*g.storage, *g.orders, broker_ptrs,
                                                   system_clock(), go);
         g.gtt->start();
+        g.relay.set_gtt(g.gtt.get());
         spdlog::info("event=gtt_started active={} armed_legs={} max_price_age_s={}",
                      g.gtt->active(), g.gtt->armed_legs(), cfg.gtt.max_price_age_seconds);
     }
@@ -579,6 +592,7 @@ void Gateway::stop() {
     // The reconciler first: a run in progress stops between two fixes and is stored ABORTED.
     if (g.orders) g.orders->set_reconcile_request(nullptr);
     if (g.reconciler) g.reconciler->stop();
+    g.relay.set_gtt(nullptr);
     if (g.gtt) g.gtt->stop();
     for (auto& [name, b] : g.brokers) {
         try {

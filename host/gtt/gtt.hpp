@@ -6,9 +6,12 @@
 // when the price rises to it, one below when the price falls to it. An OCO has one leg on each
 // side; when one fires the other is cancelled.
 //
-// This host emulates every GTT (no broker plugin offers native GTT calls yet): it watches the
-// broker's price feed and places the leg's order itself, once, under a client order id derived
-// from the GTT id and the leg (see leg_client_order_id), which the store keeps unique per account.
+// A broker instance declaring OG_CAP_NATIVE_GTT (ABI 1.5) gets the GTT: the venue watches its
+// prices and places the leg's order itself, under the same derived client order id, and the
+// host follows its status (`emulated: false`). For every other broker the host emulates it: it
+// watches the broker's price feed and places the leg's order itself, once, under a client order
+// id derived from the GTT id and the leg (see leg_client_order_id), which the store keeps unique
+// per account (`emulated: true`).
 #pragma once
 
 #include <cstdint>
@@ -89,6 +92,10 @@ struct Gtt {
     Decimal last_price;      // the price the legs were armed against
     int triggered_leg = -1;  // the leg that fired, once TRIGGERED
     bool emulated = true;
+    // Native GTTs only: the venue's id, and "PLACING" while a place's outcome at the venue is
+    // not known (stored before the call; settled by asking the venue, never by a blind resend).
+    std::string broker_gtt_id;
+    std::string venue_state;
     std::string reason;         // why REJECTED / EXPIRED / CANCELLED, for the client
     int64_t expires_at_ns = 0;  // 0: none
     int64_t created_at_ns = 0;

@@ -19,6 +19,8 @@ std::string body_of(const Gtt& g) {
         .field("type", to_string(g.type))
         .field("broker", g.broker)
         .field_bool("emulated", g.emulated)
+        .field("broker_gtt_id", g.broker_gtt_id)
+        .field("venue_state", g.venue_state)
         .field("last_price", g.last_price.to_string())
         .field_int("triggered_leg", g.triggered_leg)
         .field("reason", g.reason)
@@ -129,6 +131,9 @@ Gtt from_record(const GttRecord& r) {
     const json::Value& emulated = rd.member(doc, "emulated");
     if (!emulated.is_bool()) rd.bad("\"emulated\" is not a boolean");
     g.emulated = emulated.as_bool();
+    // Native GTT fields (absent from rows written before them: an emulated GTT).
+    if (doc.find("broker_gtt_id")) g.broker_gtt_id = rd.str(doc, "broker_gtt_id");
+    if (doc.find("venue_state")) g.venue_state = rd.str(doc, "venue_state");
     g.last_price = rd.dec(doc, "last_price");
     g.triggered_leg = static_cast<int>(rd.integer(doc, "triggered_leg"));
     g.reason = rd.str(doc, "reason");

@@ -19,7 +19,8 @@ std::string instrument_key(const std::string& symbol, const std::string& exchang
 }
 
 // The leg's order carries where it came from: the client's extra, plus gtt_id and emulated.
-std::string leg_extra(const std::string& client_extra, const std::string& gtt_id) {
+std::string leg_extra(const std::string& client_extra, const std::string& gtt_id,
+                      bool emulated = true) {
     std::string out;
     json::Writer w(&out);
     w.begin_object();
@@ -33,7 +34,7 @@ std::string leg_extra(const std::string& client_extra, const std::string& gtt_id
             w.key(k).raw(text);
         }
     }
-    w.field("gtt_id", gtt_id).field_bool("emulated", true).end_object();
+    w.field("gtt_id", gtt_id).field_bool("emulated", emulated).end_object();
     return out;
 }
 
@@ -71,11 +72,14 @@ void GttService::start() {
         for (const auto& [id, g] : active_) orders_.prices().track(g.broker, g.symbol, g.exchange);
     }
     orders_.prices().add_listener([this](const Quote& q) { on_quote(q); });
+    // What native venues did while this gateway was down (pushes nobody took).
+    follow_venues();
     next_reload_ = std::chrono::steady_clock::now() + options_.reload_interval;
     thread_ = std::thread([this] { run(); });
 }
 
 void GttService::stop() {
+    stopped_.store(true);
     {
         std::lock_guard lock(queue_mutex_);
         if (stopping_) return;
@@ -197,6 +201,7 @@ Result<Gtt> GttService::create(GttRequest req, const orders::AccountScope& scope
     g.expires_at_ns = req.expires_at_ns;
     g.created_at_ns = g.updated_at_ns = now;
     g.version = 1;
+    if (native(g.broker)) return create_native(std::move(g), request_id);
     try {
         if (write(g, 0) != Status::Ok)
             return fail(ErrorCode::Internal, "a new GTT id was already taken");
@@ -293,6 +298,7 @@ Result<Gtt> GttService::modify(const std::string& id, GttRequest req,
     g.expires_at_ns = req.expires_at_ns;
     g.updated_at_ns = clock_->now_ns();
     g.version = current->version + 1;
+    if (!current->emulated) return modify_native(*current, std::move(g));
     try {
         if (write(g, current->version) != Status::Ok)
             return fail(ErrorCode::GttNotModifiable,
@@ -315,6 +321,7 @@ Result<Gtt> GttService::cancel(const std::string& id, const orders::AccountScope
         return fail(ErrorCode::GttNotModifiable,
                     "GTT " + id + " is " + std::string(to_string(visible_status(*current))) +
                         " and cannot be cancelled");
+    if (!current->emulated) return cancel_native(*current);
     Gtt g = *current;
     g.status = GttStatus::Cancelled;
     g.reason = "cancelled by the client";
@@ -345,7 +352,8 @@ void GttService::remember(const Gtt& g) {
     auto it = active_.find(g.id);
     if (it != active_.end() && it->second.version > g.version) return;  // older news
     active_[g.id] = g;
-    if (g.triggered_leg < 0)
+    // A native GTT is the venue's to fire: the host's evaluator never arms it.
+    if (g.triggered_leg < 0 && g.emulated)
         book_.arm(g);
     else
         book_.disarm(g.id);
@@ -572,12 +580,14 @@ void GttService::sweep(bool do_reload) {
         } catch (const sdk::Error& e) {
             spdlog::warn("event=gtt_reload_failed error=\"{}\"", e.what());
         }
+        follow_venues();
     }
     const int64_t now = clock_->now_ns();
     std::vector<Gtt> expired, unplaced;
     {
         std::lock_guard lock(mutex_);
         for (const auto& [id, g] : active_) {
+            if (!g.emulated) continue;  // the venue fires and expires it; followed below
             if (g.triggered_leg >= 0)
                 unplaced.push_back(g);
             else if (g.expires_at_ns != 0 && g.expires_at_ns <= now)
@@ -630,6 +640,464 @@ void GttService::run() {
             spdlog::error("event=gtt_evaluator_error error=\"{}\"", e.what());
         }
         lock.lock();
+    }
+}
+
+// ---- native GTT ---------------------------------------------------------------------------------
+
+namespace {
+
+Error unavailable(const std::string& detail) {
+    Error e = Error::make(ErrorCode::BrokerUnavailable, detail);
+    e.retry_after_seconds = 1;
+    return e;
+}
+
+// Nothing reached the venue: safe to answer as not done.
+bool not_sent(Status s) {
+    return s == Status::Unavailable || s == Status::Timeout || s == Status::RateLimited ||
+           s == Status::Unsupported;
+}
+
+bool same_triggers(const Gtt& g, const ::ordergate::GttReport& r) {
+    if (r.legs.size() != g.legs.size()) return false;
+    for (size_t i = 0; i < g.legs.size(); ++i)
+        if (r.legs[i].trigger_price != g.legs[i].trigger_price) return false;
+    return true;
+}
+
+}  // namespace
+
+ports::BrokerPort* GttService::port(const std::string& broker) const {
+    auto it = brokers_.find(broker);
+    return it == brokers_.end() ? nullptr : it->second;
+}
+
+bool GttService::native(const std::string& broker) const {
+    ports::BrokerPort* p = port(broker);
+    return p != nullptr && p->has(OG_CAP_NATIVE_GTT);
+}
+
+std::chrono::milliseconds GttService::venue_timeout(const std::string& broker) const {
+    auto it = options_.venue_timeouts.find(broker);
+    return it == options_.venue_timeouts.end() ? options_.venue_timeout : it->second;
+}
+
+::ordergate::GttRequest GttService::venue_request(const Gtt& g) const {
+    ::ordergate::GttRequest r;
+    r.gtt_id = g.id;
+    r.broker_gtt_id = g.broker_gtt_id;
+    r.account_id = g.account_id;
+    r.symbol = g.symbol;
+    r.exchange = g.exchange;
+    r.type = g.type == GttType::Single ? ::ordergate::GttType::Single : ::ordergate::GttType::Oco;
+    r.expires_at_ns = g.expires_at_ns;
+    for (size_t i = 0; i < g.legs.size(); ++i) {
+        ::ordergate::GttLeg leg;
+        leg.trigger_price = g.legs[i].trigger_price;
+        leg.order = g.legs[i].order;
+        leg.order.account_id = g.account_id;
+        leg.order.symbol = g.symbol;
+        leg.order.exchange = g.exchange;
+        // The venue places the leg's order under the id the host would have used: its reports
+        // find the order the host stores for it.
+        leg.order.client_order_id = leg_client_order_id(g.id, i);
+        leg.order.extra_json = leg_extra(leg.order.extra_json, g.id, false);
+        r.legs.push_back(std::move(leg));
+    }
+    return r;
+}
+
+Result<Gtt> GttService::stored_now(const std::string& id, const orders::AccountScope& scope) {
+    auto g = get(id, scope);
+    if (g) {
+        std::lock_guard lock(mutex_);
+        remember(*g);
+    }
+    return g;
+}
+
+Result<Gtt> GttService::create_native(Gtt g, const std::string& request_id) {
+    g.emulated = false;
+    g.venue_state = "PLACING";
+    // The intent first: a crash or a lost answer after this leaves a GTT the follow settles.
+    try {
+        if (write(g, 0) != Status::Ok)
+            return fail(ErrorCode::Internal, "a new GTT id was already taken");
+    } catch (const sdk::Error& e) {
+        spdlog::error("event=gtt_write_failed request_id={} error=\"{}\"", request_id, e.what());
+        Error err = Error::make(ErrorCode::StorageUnavailable, "storage did not take the GTT");
+        err.retry_after_seconds = 1;
+        return fail(std::move(err));
+    }
+    {
+        std::lock_guard lock(mutex_);
+        remember(g);
+    }
+    orders::AccountScope all;
+    all.all = true;
+    ::ordergate::GttReport answer;
+    try {
+        answer = port(g.broker)->place_gtt(venue_request(g), venue_timeout(g.broker));
+    } catch (const sdk::Error& e) {
+        Gtt done = g;
+        if (e.status() == Status::Rejected || e.status() == Status::InvalidArgument) {
+            done.reason = std::string("rejected by the broker: ") + e.what();
+        } else if (not_sent(e.status())) {
+            done.reason = std::string("not sent to the broker: ") + e.what();
+        } else {
+            // Sent, answer lost (or a plugin fault): the venue may hold it. The follow asks.
+            spdlog::warn("event=gtt_place_unknown gtt_id={} broker={} request_id={} error=\"{}\"",
+                         g.id, g.broker, request_id, e.what());
+            return g;
+        }
+        done.status = GttStatus::Rejected;
+        done.venue_state.clear();
+        done.updated_at_ns = clock_->now_ns();
+        done.version = g.version + 1;
+        try {
+            if (write(done, g.version) != Status::Ok) return stored_now(g.id, all);
+        } catch (const sdk::Error& we) {
+            spdlog::error("event=gtt_write_failed gtt_id={} error=\"{}\"", g.id, we.what());
+        }
+        {
+            std::lock_guard lock(mutex_);
+            forget(g.id);
+        }
+        spdlog::warn("event=gtt_rejected gtt_id={} broker={} reason=\"{}\"", g.id, g.broker,
+                     done.reason);
+        if (not_sent(e.status())) return fail(unavailable(done.reason));
+        return done;
+    }
+    Gtt acked = g;
+    acked.broker_gtt_id = answer.broker_gtt_id;
+    acked.venue_state.clear();
+    acked.updated_at_ns = clock_->now_ns();
+    acked.version = g.version + 1;
+    try {
+        if (write(acked, g.version) != Status::Ok) return stored_now(g.id, all);  // a push won
+    } catch (const sdk::Error& e) {
+        // The venue has it; the follow stores its id later (the row stays PLACING).
+        spdlog::error("event=gtt_write_failed gtt_id={} error=\"{}\"", g.id, e.what());
+        return g;
+    }
+    {
+        std::lock_guard lock(mutex_);
+        remember(acked);
+    }
+    spdlog::info("event=gtt_created gtt_id={} account={} symbol={} type={} broker_gtt_id={} "
+                 "emulated=false request_id={}",
+                 acked.id, acked.account_id, acked.symbol, to_string(acked.type),
+                 acked.broker_gtt_id, request_id);
+    if (answer.status != ::ordergate::GttStatus::Active) {
+        apply_venue(acked.broker, answer, false);
+        return stored_now(acked.id, all);
+    }
+    return acked;
+}
+
+Result<Gtt> GttService::modify_native(const Gtt& current, Gtt next) {
+    orders::AccountScope all;
+    all.all = true;
+    next.venue_state.clear();
+    ports::BrokerPort* p = port(current.broker);
+    if (p == nullptr || !native(current.broker))
+        return fail(unavailable("broker '" + current.broker + "' keeps no GTTs now"));
+    try {
+        ::ordergate::GttReport r = p->modify_gtt(venue_request(next), venue_timeout(next.broker));
+        if (!r.broker_gtt_id.empty()) next.broker_gtt_id = r.broker_gtt_id;
+    } catch (const sdk::Error& e) {
+        if (e.status() == Status::Rejected || e.status() == Status::NotFound) {
+            // It may have fired or ended at the venue: store what the venue says.
+            try {
+                apply_venue(current.broker,
+                            p->get_gtt(current.account_id, current.id, current.broker_gtt_id),
+                            false);
+            } catch (const sdk::Error& ge) {
+                spdlog::warn("event=gtt_venue_read_failed gtt_id={} error=\"{}\"", current.id,
+                             ge.what());
+            }
+            return fail(ErrorCode::GttNotModifiable,
+                        "GTT " + current.id + ": the broker refused the change: " + e.what());
+        }
+        if (e.status() == Status::InvalidArgument)
+            return fail(ErrorCode::BrokerRejected, std::string("the broker refused: ") + e.what());
+        if (not_sent(e.status())) return fail(unavailable(e.what()));
+        // Outcome unknown: the venue says which terms it holds.
+        try {
+            auto r = p->get_gtt(current.account_id, current.id, current.broker_gtt_id);
+            if (!same_triggers(next, r) || r.status != ::ordergate::GttStatus::Active) {
+                apply_venue(current.broker, r, false);
+                return fail(unavailable("GTT " + current.id +
+                                        ": the change did not reach the broker; read it again"));
+            }
+        } catch (const sdk::Error& ge) {
+            return fail(unavailable("GTT " + current.id +
+                                    ": the change's outcome at the broker is not known: " +
+                                    ge.what()));
+        }
+    }
+    try {
+        if (write(next, current.version) != Status::Ok)
+            return fail(ErrorCode::GttNotModifiable,
+                        "GTT " + current.id + " changed meanwhile (it may have fired): read it again");
+    } catch (const sdk::Error& e) {
+        Error err = Error::make(ErrorCode::StorageUnavailable, "storage did not take the change");
+        err.retry_after_seconds = 1;
+        return fail(std::move(err));
+    }
+    std::lock_guard lock(mutex_);
+    remember(next);
+    return next;
+}
+
+Result<Gtt> GttService::cancel_native(const Gtt& current) {
+    ports::BrokerPort* p = port(current.broker);
+    if (p == nullptr || !native(current.broker))
+        return fail(unavailable("broker '" + current.broker + "' keeps no GTTs now"));
+    bool cancelled = false;
+    try {
+        auto r = p->cancel_gtt(venue_request(current), venue_timeout(current.broker));
+        cancelled = r.status == ::ordergate::GttStatus::Cancelled;
+        if (!cancelled) apply_venue(current.broker, r, false);
+    } catch (const sdk::Error& e) {
+        if (not_sent(e.status())) return fail(unavailable(e.what()));
+        try {
+            auto r = p->get_gtt(current.account_id, current.id, current.broker_gtt_id);
+            cancelled = r.status == ::ordergate::GttStatus::Cancelled;
+            if (!cancelled) apply_venue(current.broker, r, false);
+        } catch (const sdk::Error& ge) {
+            return fail(unavailable("GTT " + current.id +
+                                    ": the cancel's outcome at the broker is not known: " +
+                                    ge.what()));
+        }
+        if (!cancelled && e.status() != Status::Rejected)
+            return fail(unavailable("GTT " + current.id + ": the cancel did not reach the broker"));
+    }
+    orders::AccountScope all;
+    all.all = true;
+    if (!cancelled) {
+        auto now = stored_now(current.id, all);
+        if (!now) return now;
+        return fail(ErrorCode::GttNotModifiable,
+                    "GTT " + current.id + " is " + std::string(to_string(visible_status(*now))) +
+                        " and cannot be cancelled");
+    }
+    Gtt g = current;
+    g.status = GttStatus::Cancelled;
+    g.reason = "cancelled by the client";
+    g.venue_state.clear();
+    g.updated_at_ns = clock_->now_ns();
+    g.version = current.version + 1;
+    try {
+        if (write(g, current.version) != Status::Ok) return stored_now(current.id, all);
+    } catch (const sdk::Error& e) {
+        Error err = Error::make(ErrorCode::StorageUnavailable, "storage did not take the change");
+        err.retry_after_seconds = 1;
+        return fail(std::move(err));
+    }
+    std::lock_guard lock(mutex_);
+    forget(g.id);
+    return g;
+}
+
+void GttService::on_gtt_update(const std::string& broker, const ::ordergate::GttReport& report) {
+    if (stopped_.load()) return;  // the next start's follow reads it from the venue
+    apply_venue(broker, report, true);
+}
+
+std::optional<std::string> GttService::link_order(const std::string& broker, const Gtt& g,
+                                                  size_t leg,
+                                                  const ::ordergate::GttReport& r, bool pushed) {
+    const std::string cid =
+        r.order_client_order_id.empty() ? leg_client_order_id(g.id, leg) : r.order_client_order_id;
+    try {
+        if (auto stored = storage_.get_order_by_client_id(g.account_id, cid)) return stored->id;
+    } catch (const sdk::Error& e) {
+        spdlog::warn("event=gtt_link_deferred gtt_id={} error=\"{}\"", g.id, e.what());
+        return std::nullopt;
+    }
+    // What the venue placed: from the leg's terms when pushed (the venue's own report of it
+    // follows at once), from the venue otherwise (it may have filled meanwhile).
+    OrderReport o;
+    const OrderRequest& terms = g.legs[leg].order;
+    o.broker_order_id = r.broker_order_id;
+    o.client_order_id = cid;
+    o.account_id = g.account_id;
+    o.symbol = g.symbol;
+    o.exchange = g.exchange;
+    o.side = terms.side;
+    o.order_type = terms.order_type;
+    o.time_in_force = terms.time_in_force;
+    o.status = OrderStatus::PendingNew;
+    o.quantity = terms.quantity;
+    o.price = terms.price;
+    o.trigger_price = terms.trigger_price;
+    o.updated_at_ns = r.updated_at_ns;
+    ports::BrokerPort* p = port(broker);
+    if (!pushed && p != nullptr &&
+        (!r.broker_order_id.empty() || p->has(OG_CAP_QUERY_BY_CLIENT_ID))) {
+        try {
+            o = p->get_order(g.account_id, r.broker_order_id, r.broker_order_id.empty() ? cid : "");
+            o.client_order_id = cid;
+        } catch (const sdk::Error& e) {
+            if (e.status() != Status::NotFound) {
+                spdlog::warn("event=gtt_link_deferred gtt_id={} error=\"{}\"", g.id, e.what());
+                return std::nullopt;
+            }
+        }
+    }
+    auto adopted = orders_.adopt_gtt_order(
+        broker, o, leg_extra(terms.extra_json, g.id, false),
+        "placed by the broker for gtt " + g.id + " leg " + std::to_string(leg + 1));
+    if (!adopted) {
+        spdlog::error("event=gtt_link_failed gtt_id={} leg={} code={} detail=\"{}\"", g.id,
+                      leg + 1, code_name(adopted.error().code), adopted.error().detail);
+        return std::nullopt;
+    }
+    return *adopted;
+}
+
+void GttService::apply_venue(const std::string& broker, const ::ordergate::GttReport& r,
+                             bool pushed) {
+    using VS = ::ordergate::GttStatus;
+    std::lock_guard follow(follow_mutex_);
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        std::optional<Gtt> cur;
+        try {
+            cur = reread(r.gtt_id);
+        } catch (const std::exception& e) {
+            spdlog::error("event=gtt_follow_failed gtt_id={} error=\"{}\"", r.gtt_id, e.what());
+            return;
+        }
+        if (!cur || cur->emulated || cur->broker != broker) {
+            spdlog::warn("event=gtt_update_unknown broker={} gtt_id={} broker_gtt_id={}", broker,
+                         r.gtt_id, r.broker_gtt_id);
+            return;
+        }
+        if (cur->status != GttStatus::Active) return;  // final already: stored once
+        Gtt g = *cur;
+        bool changed = false;
+        if (!r.broker_gtt_id.empty() && g.broker_gtt_id != r.broker_gtt_id) {
+            g.broker_gtt_id = r.broker_gtt_id;
+            changed = true;
+        }
+        if (!g.venue_state.empty()) {
+            g.venue_state.clear();
+            changed = true;
+        }
+        std::optional<size_t> fired;
+        if (r.triggered_leg && *r.triggered_leg < g.legs.size()) fired = *r.triggered_leg;
+        switch (r.status) {
+            case VS::Active:
+                break;
+            case VS::Triggered:
+            case VS::Rejected: {
+                if (r.status == VS::Triggered && !fired) {
+                    spdlog::error("event=gtt_update_invalid broker={} gtt_id={} detail=\"triggered "
+                                  "without a leg of the GTT\"",
+                                  broker, g.id);
+                    return;
+                }
+                if (fired) {
+                    std::string order_id;
+                    if (!r.broker_order_id.empty() || r.status == VS::Triggered) {
+                        auto linked = link_order(broker, g, *fired, r, pushed);
+                        if (!linked) return;  // logged; the next follow tries again
+                        order_id = *linked;
+                    }
+                    g.triggered_leg = static_cast<int>(*fired);
+                    g.legs[*fired].order_id = order_id;
+                    for (size_t i = 0; i < g.legs.size(); ++i)
+                        g.legs[i].status = i == *fired ? "TRIGGERED" : "CANCELLED";
+                }
+                if (r.status == VS::Triggered) {
+                    g.status = GttStatus::Triggered;
+                } else {
+                    g.status = GttStatus::Rejected;
+                    g.reason = "rejected by the broker: " +
+                               (r.reject_reason.empty() ? std::string("no reason given")
+                                                        : r.reject_reason);
+                }
+                changed = true;
+                break;
+            }
+            case VS::Cancelled:
+                g.status = GttStatus::Cancelled;
+                g.reason = r.reject_reason.empty() ? "cancelled at the broker" : r.reject_reason;
+                changed = true;
+                break;
+            case VS::Expired:
+                g.status = GttStatus::Expired;
+                g.reason = "expired";
+                changed = true;
+                break;
+        }
+        if (!changed) return;
+        g.updated_at_ns = clock_->now_ns();
+        g.version = cur->version + 1;
+        Status st;
+        try {
+            st = write(g, cur->version);
+        } catch (const sdk::Error& e) {
+            spdlog::error("event=gtt_follow_write_failed gtt_id={} error=\"{}\"", g.id, e.what());
+            return;  // the next follow tries again
+        }
+        if (st == Status::Ok) {
+            spdlog::info("event=gtt_followed gtt_id={} broker={} status={} order_id={} pushed={}",
+                         g.id, broker, to_string(g.status),
+                         g.triggered_leg >= 0 ? g.legs[g.triggered_leg].order_id : "", pushed);
+            std::lock_guard lock(mutex_);
+            remember(g);
+            return;
+        }
+        // Changed meanwhile (our own create/modify answer): read again.
+    }
+}
+
+void GttService::follow_venues() {
+    std::map<std::string, std::vector<Gtt>> mine;  // native broker -> its active GTTs
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [id, g] : active_)
+            if (!g.emulated) mine[g.broker].push_back(g);
+    }
+    for (auto& [broker, gtts] : mine) {
+        ports::BrokerPort* p = port(broker);
+        if (p == nullptr || !native(broker)) continue;
+        std::vector<::ordergate::GttReport> listed;
+        try {
+            listed = p->list_gtts("", false);
+        } catch (const sdk::Error& e) {
+            spdlog::warn("event=gtt_follow_failed broker={} error=\"{}\"", broker, e.what());
+            continue;
+        }
+        std::map<std::string, const ::ordergate::GttReport*> by_id;
+        for (const auto& r : listed) by_id[r.gtt_id] = &r;
+        for (const Gtt& g : gtts) {
+            auto it = by_id.find(g.id);
+            if (it != by_id.end()) {
+                const auto& r = *it->second;
+                if (r.status != ::ordergate::GttStatus::Active || !g.venue_state.empty() ||
+                    g.broker_gtt_id != r.broker_gtt_id)
+                    apply_venue(broker, r, false);
+                continue;
+            }
+            if (g.venue_state != "PLACING") {
+                spdlog::warn("event=gtt_missing_at_broker gtt_id={} broker={} broker_gtt_id={}",
+                             g.id, broker, g.broker_gtt_id);
+                continue;
+            }
+            // The place's outcome was unknown and the venue has none: placing it again under the
+            // same id is safe (a venue holding it answers that one).
+            try {
+                auto r = p->place_gtt(venue_request(g), venue_timeout(broker));
+                apply_venue(broker, r, false);
+            } catch (const sdk::Error& e) {
+                spdlog::warn("event=gtt_place_retry_failed gtt_id={} error=\"{}\"", g.id,
+                             e.what());
+            }
+        }
     }
 }
 

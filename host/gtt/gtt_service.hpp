@@ -1,4 +1,5 @@
-// ordergate::gtt::GttService — good-till-triggered orders, emulated by the host.
+// ordergate::gtt::GttService — good-till-triggered orders: kept by the venue (native GTT, below)
+// or emulated by the host.
 //
 // Owns: the active GTTs of the configured accounts (in memory, from storage), their armed legs
 // (TriggerBook), and one evaluator thread. Reads prices from market_data::PriceCache, places
@@ -20,6 +21,22 @@
 //
 // Stale or missing prices never fire a trigger: a quote older than max_price_age is ignored, and
 // a GTT is only created or modified against a current price.
+//
+// Native GTT (the account's broker instance declares OG_CAP_NATIVE_GTT, ABI 1.5): the venue
+// watches its prices and places the leg's order; the host's evaluator never arms such a GTT.
+//  - create stores the GTT first (ACTIVE, venue_state PLACING), then calls place_gtt with the
+//    GTT's id (a retried place with the same id is the same GTT at the venue). Answered: the
+//    venue's id is stored. Refused: REJECTED with the venue's reason. Not sent (unavailable,
+//    timeout before sending): REJECTED "not sent" and 503. Outcome unknown: left PLACING; the
+//    follow asks the venue (get_gtt) and places again only when the venue says it has none.
+//  - modify / cancel call the venue, then store what it accepted; a refusal reads the venue's
+//    state (it may have fired) and answers GTT_NOT_MODIFIABLE; an unknown outcome is settled by
+//    asking the venue.
+//  - the host follows the venue: pushed updates (on_gtt_update) and, with every reload and at
+//    start, list_gtts of each native broker, so a change missed while the gateway was down is
+//    stored too. A TRIGGERED GTT links the order the venue placed: stored once (adopted, with
+//    gtt_id and emulated false) on the GTT's account under the leg's client order id, before
+//    the venue's own report of it is applied.
 //
 // Threads: create/modify/cancel/get/list on request threads; on_quote on plugin threads (it only
 // queues the price); the evaluator thread fires legs, expires GTTs and reloads from storage.
@@ -55,6 +72,9 @@ struct GttOptions {
     std::chrono::milliseconds reload_interval{std::chrono::seconds(5)};
     // How often expiry is checked.
     std::chrono::milliseconds sweep_interval{std::chrono::seconds(1)};
+    // Deadline of the native GTT calls per broker instance (its timeout_ms), else the default.
+    std::map<std::string, std::chrono::milliseconds> venue_timeouts;
+    std::chrono::milliseconds venue_timeout{std::chrono::seconds(5)};
 };
 
 class GttService {
@@ -88,6 +108,14 @@ class GttService {
     // A quote from a broker (plugin thread): queued for the evaluator, newest per instrument.
     void on_quote(const Quote& quote);
 
+    // ---- native GTT --------------------------------------------------------------------------
+    // A native GTT's status pushed by the venue (plugin thread, synchronous: the order a
+    // trigger placed is stored before the venue's report of it is applied). Ignored after stop.
+    void on_gtt_update(const std::string& broker, const ::ordergate::GttReport& report);
+    // Reads every native broker's GTTs (list_gtts) and stores what changed; settles places
+    // whose outcome was unknown. Called at start and with each reload.
+    void follow_venues();
+
     // Evaluates one price now, on the caller's thread (the evaluator does the same for each
     // queued quote). Returns how many legs fired. For tests and the bench.
     size_t evaluate(const std::string& symbol, const std::string& exchange, const Decimal& price,
@@ -118,6 +146,21 @@ class GttService {
     void reload();
     void run();
 
+    // Native GTT.
+    ports::BrokerPort* port(const std::string& broker) const;
+    bool native(const std::string& broker) const;
+    std::chrono::milliseconds venue_timeout(const std::string& broker) const;
+    ::ordergate::GttRequest venue_request(const Gtt& g) const;
+    Result<Gtt> create_native(Gtt g, const std::string& request_id);
+    Result<Gtt> modify_native(const Gtt& current, Gtt next);
+    Result<Gtt> cancel_native(const Gtt& current);
+    // Stores what the venue says of one GTT. `pushed`: from the event sink (no call back into
+    // the plugin; the venue's report of a triggered order follows).
+    void apply_venue(const std::string& broker, const ::ordergate::GttReport& report, bool pushed);
+    std::optional<std::string> link_order(const std::string& broker, const Gtt& g, size_t leg,
+                                          const ::ordergate::GttReport& report, bool pushed);
+    Result<Gtt> stored_now(const std::string& id, const orders::AccountScope& scope);
+
     ports::StoragePort& storage_;
     orders::OrderService& orders_;
     const std::map<std::string, ports::BrokerPort*> brokers_;
@@ -135,6 +178,9 @@ class GttService {
     std::thread thread_;
     std::chrono::steady_clock::time_point next_reload_{};
     std::chrono::steady_clock::time_point next_sweep_{};
+    // Serialises storing what venues say (pushes on plugin threads, follows on the evaluator).
+    std::mutex follow_mutex_;
+    std::atomic<bool> stopped_{false};
 };
 
 }  // namespace ordergate::gtt

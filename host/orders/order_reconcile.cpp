@@ -82,8 +82,29 @@ OrderService::ReconcileResult OrderService::reconcile_order(const std::string& b
     return out;
 }
 
+Result<std::string> OrderService::adopt_gtt_order(const std::string& broker,
+                                                  const OrderReport& report,
+                                                  const std::string& extra_json,
+                                                  const std::string& reason) {
+    ReconcileResult r = adopt_external(broker, report, extra_json, EventSource::Gtt, reason);
+    if (r.result == Reconciled::Adopted) return r.order_id;
+    if (r.result == Reconciled::Failed) return fail(ErrorCode::Internal, r.detail);
+    // Stored meanwhile (its client order id is taken): that order.
+    try {
+        auto stored = storage_.get_order_by_client_id(report.account_id, report.client_order_id);
+        if (stored) return stored->id;
+    } catch (const sdk::Error& e) {
+        return fail(ErrorCode::StorageUnavailable, e.what());
+    }
+    return fail(ErrorCode::Internal, "order " + report.client_order_id +
+                                         " was neither adopted nor found in storage");
+}
+
 OrderService::ReconcileResult OrderService::adopt_external(const std::string& broker,
-                                                           const OrderReport& report) {
+                                                           const OrderReport& report,
+                                                           const std::string& extra_json,
+                                                           EventSource source,
+                                                           const std::string& reason) {
     ReconcileResult out;
     auto routed = account_broker_.find(report.account_id);
     if (routed == account_broker_.end() || routed->second != broker) {
@@ -123,7 +144,7 @@ OrderService::ReconcileResult OrderService::adopt_external(const std::string& br
         rec.status == OrderStatus::PendingCancel)
         rec.status = derive_status_from_fills(rec.quantity, rec.filled_quantity);
     if (rec.status == OrderStatus::Rejected) rec.reject_reason = client_text(report.reject_reason);
-    rec.extra_json = R"({"external":true})";
+    rec.extra_json = extra_json;
     rec.created_at_ns = report.updated_at_ns ? report.updated_at_ns : now;
     rec.updated_at_ns = now;
     rec.version = 1;
@@ -134,9 +155,10 @@ OrderService::ReconcileResult OrderService::adopt_external(const std::string& br
                      rec.quantity.to_string() + " and filled " + rec.filled_quantity.to_string();
         return out;
     }
-    OrderEvent ev = make_event(rec, std::nullopt, EventSource::Reconciliation, "",
-                               "external order adopted from the broker (placed outside this "
-                               "gateway, or its record was lost)",
+    OrderEvent ev = make_event(rec, std::nullopt, source, "",
+                               reason.empty() ? "external order adopted from the broker (placed "
+                                                "outside this gateway, or its record was lost)"
+                                              : reason,
                                false);
     std::vector<WriteOp> ops(1);
     ops[0].kind = WriteKind::InsertOrder;

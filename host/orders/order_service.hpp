@@ -206,6 +206,14 @@ class OrderService : public ports::BrokerEvents {
     // Settles a PENDING_NEW order the broker provably does not have: REJECTED with reason
     // NOT_FOUND_AT_BROKER; `policy` (the rule that decided) goes into the event.
     ReconcileResult reject_not_found(const std::string& order_id, const std::string& policy);
+    // ABI 1.5 native GTT: the order a venue placed for a GTT's leg, which this gateway never
+    // sent. Stored on its account (which must be routed to `broker`) under the report's client
+    // order id, with `extra_json` (gtt_id, emulated: false) and a first event of source `gtt`
+    // saying `reason`; its later updates and fills then apply as to any order. An order already
+    // stored under that client order id (adopted before, or by reconciliation) is answered as
+    // it is. Returns the order's id; an error when the report is unusable or storage failed.
+    Result<std::string> adopt_gtt_order(const std::string& broker, const OrderReport& report,
+                                        const std::string& extra_json, const std::string& reason);
     // Clock time of the broker's last pushed order update or fill; 0 when none came yet.
     int64_t last_order_event_ns(const std::string& broker) const;
     // Live orders of one broker instance (in memory).
@@ -410,7 +418,10 @@ class OrderService : public ports::BrokerEvents {
     void apply_position(const std::string& broker, const FillRecord& fr);
 
     // ---- reconciliation (order_reconcile.cpp) -----------------------------------------------
-    ReconcileResult adopt_external(const std::string& broker, const OrderReport& report);
+    ReconcileResult adopt_external(const std::string& broker, const OrderReport& report,
+                                   const std::string& extra_json = R"({"external":true})",
+                                   EventSource source = EventSource::Reconciliation,
+                                   const std::string& reason = std::string());
     // The one live PENDING_NEW order without a broker order id that the report may be (see
     // ServiceOptions::heuristic_match_window), or null (none, or more than one: ambiguous).
     EntryPtr heuristic_match(const std::string& broker, const OrderReport& report,

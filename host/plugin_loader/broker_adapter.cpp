@@ -27,7 +27,8 @@ public:
         kPositions = 4,
         kAccounts = 8,
         kQuotes = 16,
-        kPageEnd = 32  // ABI 1.3: on_page
+        kPageEnd = 32,  // ABI 1.3: on_page
+        kGtts = 64      // ABI 1.5: on_gtt
     };
 
     explicit BrokerResults(unsigned want) {
@@ -40,6 +41,7 @@ public:
         if (want & kAccounts) sink_.on_account = &add<Account, og_account, &BrokerResults::accounts>;
         if (want & kQuotes) sink_.on_quote = &add<Quote, og_quote, &BrokerResults::quotes>;
         if (want & kPageEnd) sink_.on_page = &on_page;
+        if (want & kGtts) sink_.on_gtt = &add<GttReport, og_gtt_report, &BrokerResults::gtts>;
     }
     BrokerResults(const BrokerResults&) = delete;
     BrokerResults& operator=(const BrokerResults&) = delete;
@@ -56,6 +58,7 @@ public:
     std::vector<Position> positions;
     std::vector<Account> accounts;
     std::vector<Quote> quotes;
+    std::vector<GttReport> gtts;
 
     // One page of `items`, checked against the call's `cursor` and `limit` (plugin_adapters.hpp).
     template <typename T>
@@ -128,6 +131,24 @@ void match_order(const PluginLibrary& lib, const char* function, OrderReport& re
     same(report.account_id, account_id, "account_id");
     same(report.broker_order_id, broker_order_id, "broker_order_id");
     same(report.client_order_id, client_order_id, "client_order_id");
+}
+
+// A GTT report answering a request about one GTT must be about it; ids the plugin left empty are
+// the request's.
+void match_gtt(const PluginLibrary& lib, const char* function, GttReport& report,
+               const std::string& account_id, const std::string& gtt_id) {
+    auto same = [&](std::string& got, const std::string& want, const char* field) {
+        if (want.empty()) return;
+        if (got.empty()) {
+            got = want;
+        } else if (got != want) {
+            fail_internal(lib, function,
+                          std::string("report for another GTT (") + field + " '" +
+                              detail::one_line(got, 100) + "', asked for '" + want + "')");
+        }
+    };
+    same(report.account_id, account_id, "account_id");
+    same(report.gtt_id, gtt_id, "gtt_id");
 }
 
 uint64_t order_type_capability(OrderType t) {
@@ -237,6 +258,18 @@ struct PluginBroker::SinkState {
             "quote", [&] { return abi::from_abi(q); },
             [&](const Quote& v) { s->events->on_quote(s->broker, v); });
     }
+    static void on_gtt_update(void* ctx, const og_gtt_report* r) {
+        auto* s = static_cast<SinkState*>(ctx);
+        s->handle(
+            "GTT update",
+            [&] {
+                GttReport g = abi::from_abi(r);
+                if (g.gtt_id.empty() && g.broker_gtt_id.empty())
+                    throw abi::ConvertError("GTT update: names no GTT (no gtt_id or broker_gtt_id)");
+                return g;
+            },
+            [&](const GttReport& v) { s->events->on_gtt_update(s->broker, v); });
+    }
     static void on_connection(void* ctx, int32_t connected, og_str detail) {
         auto* s = static_cast<SinkState*>(ctx);
         s->handle(
@@ -266,6 +299,7 @@ PluginBroker::PluginBroker(std::shared_ptr<PluginLibrary> library, std::string i
     sink_->c.on_fill = &SinkState::on_fill;
     sink_->c.on_quote = &SinkState::on_quote;
     sink_->c.on_connection = &SinkState::on_connection;
+    sink_->c.on_gtt_update = &SinkState::on_gtt_update;
 
     // The pool's observer logs, then tells the caller's. It is never called once the pool has
     // stopped (in stop()), so it may hold what this adapter holds.
@@ -346,7 +380,16 @@ void PluginBroker::create(const std::vector<std::pair<std::string, std::string>>
 }
 
 uint64_t PluginBroker::capabilities() const {
-    return instance_caps_ ? *instance_caps_ : library_->info().capabilities;
+    uint64_t caps = instance_caps_ ? *instance_caps_ : library_->info().capabilities;
+    // Native GTT needs the ABI 1.5 slots: a plugin declaring the flag without them (a table
+    // of an older minor, NULL slots) gets the host's emulated GTTs instead.
+    const og_broker_vtable* t = library_->broker_table();
+    if ((caps & OG_CAP_NATIVE_GTT) != 0 &&
+        (t->size < abi::kBrokerTableSize_1_5 || t->place_gtt == nullptr ||
+         t->modify_gtt == nullptr || t->cancel_gtt == nullptr || t->get_gtt == nullptr ||
+         t->list_gtts == nullptr))
+        caps &= ~uint64_t{OG_CAP_NATIVE_GTT};
+    return caps;
 }
 
 void PluginBroker::require(uint64_t capability, const char* capability_name,
@@ -797,5 +840,88 @@ std::function<SinkCounters()> PluginBroker::sink_counters_reader() const {
 }
 
 uint64_t PluginBroker::invalid_events() const { return sink_->invalid.load(); }
+
+// ---- ABI 1.5: native GTT ------------------------------------------------------------------
+
+GttReport PluginBroker::gtt_call(const char* fn, const GttRequest& request,
+                                 std::chrono::milliseconds timeout) {
+    require(OG_CAP_NATIVE_GTT, "native_gtt", fn);
+    using Slot = og_status (*)(void*, const og_gtt_request*, int64_t, const og_result_sink*,
+                               og_error*);
+    const std::string which = fn;
+    return bounded<GttReport>(
+        fn, CallKind::Order, timeout,
+        [request, fn, which](const Target& t, std::chrono::milliseconds left) {
+            Slot slot = which == "place_gtt"    ? t.table().place_gtt
+                        : which == "modify_gtt" ? t.table().modify_gtt
+                                                : t.table().cancel_gtt;
+            abi::GttRequestView c(request);
+            BrokerResults out(BrokerResults::kGtts);
+            ErrorBuffer err;
+            og_status st = slot(t.instance, c.get(), left.count(), out.sink(), err.get());
+            check_status(t.lib(), fn, st, err);  // OG_PENDING is no answer for a GTT call
+            out.check(t.lib(), fn);
+            GttReport report = exactly_one(t.lib(), fn, out.gtts);
+            match_gtt(t.lib(), fn, report, request.account_id, request.gtt_id);
+            if (report.broker_gtt_id.empty())
+                fail_internal(t.lib(), fn, "answered without a broker_gtt_id");
+            return report;
+        });
+}
+
+GttReport PluginBroker::place_gtt(const GttRequest& request, std::chrono::milliseconds timeout) {
+    return gtt_call("place_gtt", request, timeout);
+}
+
+GttReport PluginBroker::modify_gtt(const GttRequest& request, std::chrono::milliseconds timeout) {
+    return gtt_call("modify_gtt", request, timeout);
+}
+
+GttReport PluginBroker::cancel_gtt(const GttRequest& request, std::chrono::milliseconds timeout) {
+    return gtt_call("cancel_gtt", request, timeout);
+}
+
+GttReport PluginBroker::get_gtt(const std::string& account_id, const std::string& gtt_id,
+                                const std::string& broker_gtt_id) {
+    const char* fn = "get_gtt";
+    require(OG_CAP_NATIVE_GTT, "native_gtt", fn);
+    return bounded<GttReport>(
+        fn, CallKind::Query, limits_.query_timeout,
+        [account_id, gtt_id, broker_gtt_id, fn](const Target& t, std::chrono::milliseconds) {
+            BrokerResults out(BrokerResults::kGtts);
+            ErrorBuffer err;
+            og_status st = t.table().get_gtt(t.instance, abi::view(account_id), abi::view(gtt_id),
+                                             abi::view(broker_gtt_id), out.sink(), err.get());
+            check_status(t.lib(), fn, st, err);
+            out.check(t.lib(), fn);
+            GttReport report = exactly_one(t.lib(), fn, out.gtts);
+            match_gtt(t.lib(), fn, report, account_id, broker_gtt_id.empty() ? gtt_id : "");
+            return report;
+        });
+}
+
+std::vector<GttReport> PluginBroker::list_gtts(const std::string& account_id, bool active_only) {
+    const char* fn = "list_gtts";
+    require(OG_CAP_NATIVE_GTT, "native_gtt", fn);
+    return bounded<std::vector<GttReport>>(
+        fn, CallKind::Query, limits_.query_timeout,
+        [account_id, active_only, fn](const Target& t, std::chrono::milliseconds) {
+            BrokerResults out(BrokerResults::kGtts);
+            ErrorBuffer err;
+            og_status st = t.table().list_gtts(t.instance, abi::view(account_id),
+                                               active_only ? 1 : 0, out.sink(), err.get());
+            check_status(t.lib(), fn, st, err);
+            out.check(t.lib(), fn);
+            for (GttReport& r : out.gtts) {
+                if (!account_id.empty() && r.account_id != account_id)
+                    fail_internal(t.lib(), fn,
+                                  "listed a GTT of another account ('" +
+                                      detail::one_line(r.account_id, 100) + "')");
+                if (r.gtt_id.empty() && r.broker_gtt_id.empty())
+                    fail_internal(t.lib(), fn, "listed a GTT with neither gtt_id nor broker_gtt_id");
+            }
+            return std::move(out.gtts);
+        });
+}
 
 }  // namespace ordergate::plugin_loader

@@ -136,6 +136,16 @@ public:
                                              uint32_t limit) override;
     ReportPage<Fill> list_fills_page(const std::string& account_id, int64_t since_ns,
                                      const std::string& cursor, uint32_t limit) override;
+    // ABI 1.5, native GTT: only for an instance declaring OG_CAP_NATIVE_GTT whose table has
+    // the five slots (capabilities() drops the flag otherwise, so the host emulates). place /
+    // modify / cancel run with the given deadline as order calls (past it: UnknownOutcome);
+    // get / list as queries. Each answer must be about the GTT asked (gtt_id, account).
+    GttReport place_gtt(const GttRequest& request, std::chrono::milliseconds timeout) override;
+    GttReport modify_gtt(const GttRequest& request, std::chrono::milliseconds timeout) override;
+    GttReport cancel_gtt(const GttRequest& request, std::chrono::milliseconds timeout) override;
+    GttReport get_gtt(const std::string& account_id, const std::string& gtt_id,
+                      const std::string& broker_gtt_id) override;
+    std::vector<GttReport> list_gtts(const std::string& account_id, bool active_only) override;
 
     // What the instance's call pool holds now (stuck: calls past their deadline, still in the
     // plugin) and has counted.
@@ -166,6 +176,8 @@ private:
     // see the top of the file for what each outcome becomes.
     template <typename R, typename Body>
     R bounded(const char* fn, CallKind kind, std::chrono::milliseconds timeout, Body body);
+    GttReport gtt_call(const char* fn, const GttRequest& request,
+                       std::chrono::milliseconds timeout);
     void require(uint64_t capability, const char* capability_name, const char* function) const;
 
     std::shared_ptr<PluginLibrary> library_;  // keeps the .so loaded while this exists

@@ -40,6 +40,13 @@ public:
     virtual void on_quote(const std::string& broker, const Quote& quote) = 0;
     virtual void on_connection(const std::string& broker, bool connected,
                                const std::string& detail) = 0;
+    // ABI 1.5: a native GTT's status changed at the venue. A receiver that keeps no GTTs (the
+    // order service) ignores it: the GTT service follows the venue through this and through
+    // periodic list_gtts calls, so an update nobody took is learnt at the next list.
+    virtual void on_gtt_update(const std::string& broker, const GttReport& report) {
+        (void)broker;
+        (void)report;
+    }
 };
 
 }  // namespace ordergate::ports

@@ -27,6 +27,7 @@ PaperBroker::PaperBroker(const sdk::PluginContext& ctx) : host_(ctx.host), sink_
     refuse_cancel_ = settings.refuse_cancel;
     rate_limited_ = settings.rate_limited_retry_after;
     modify_ = settings.modify;
+    native_gtt_ = settings.native_gtt;
     hang_ = settings.venue.fault.hang;
     VenueEnv env;
     sdk::Host host = host_;
@@ -123,6 +124,9 @@ void PaperBroker::deliver_now(std::vector<VenueEvent>& events) {
                     break;
                 case VenueEvent::Kind::Connection:
                     sink_.connection(e.connected, e.detail);
+                    break;
+                case VenueEvent::Kind::Gtt:
+                    if (!silent_stream_) sink_.gtt_update(e.gtt);
                     break;
             }
         } catch (const std::exception& ex) {
@@ -235,10 +239,50 @@ void PaperBroker::answer_later(const std::function<OrderReport()>& call,
 }
 
 std::optional<uint64_t> PaperBroker::instance_capabilities() const {
-    if (modify_) return std::nullopt;
-    return kPaperCapabilities & ~(OG_CAP_MODIFY | OG_CAP_MODIFY_QUANTITY | OG_CAP_MODIFY_PRICE |
-                                  OG_CAP_MODIFY_TRIGGER | OG_CAP_MODIFY_ORDER_TYPE |
-                                  OG_CAP_MODIFY_TIF);
+    if (modify_ && !native_gtt_) return std::nullopt;
+    uint64_t caps = kPaperCapabilities;
+    if (!modify_)
+        caps &= ~(OG_CAP_MODIFY | OG_CAP_MODIFY_QUANTITY | OG_CAP_MODIFY_PRICE |
+                  OG_CAP_MODIFY_TRIGGER | OG_CAP_MODIFY_ORDER_TYPE | OG_CAP_MODIFY_TIF);
+    if (native_gtt_) caps |= OG_CAP_NATIVE_GTT;
+    return caps;
+}
+
+void PaperBroker::require_native_gtt() const {
+    if (!native_gtt_)
+        throw sdk::Error(Status::Unsupported,
+                         "broker-paper keeps GTTs only with the setting native_gtt: true");
+}
+
+GttReport PaperBroker::place_gtt(const GttRequest& request, std::chrono::milliseconds timeout) {
+    require_native_gtt();
+    hang();
+    return translated([&] { return venue_->place_gtt(request, timeout); });
+}
+
+GttReport PaperBroker::modify_gtt(const GttRequest& request, std::chrono::milliseconds timeout) {
+    require_native_gtt();
+    hang();
+    return translated([&] { return venue_->modify_gtt(request, timeout); });
+}
+
+GttReport PaperBroker::cancel_gtt(const GttRequest& request, std::chrono::milliseconds timeout) {
+    require_native_gtt();
+    hang();
+    return translated([&] { return venue_->cancel_gtt(request, timeout); });
+}
+
+GttReport PaperBroker::get_gtt(const std::string& account_id, const std::string& gtt_id,
+                               const std::string& broker_gtt_id) {
+    require_native_gtt();
+    hang();
+    return translated([&] { return venue_->get_gtt(account_id, gtt_id, broker_gtt_id); });
+}
+
+std::vector<GttReport> PaperBroker::list_gtts(const std::string& account_id, bool active_only) {
+    require_native_gtt();
+    hang();
+    return translated([&] { return venue_->list_gtts(account_id, active_only); });
 }
 
 void PaperBroker::rate_limit() const {

@@ -87,8 +87,17 @@ class PaperBroker : public sdk::BrokerPlugin {
     ReportPage<Fill> list_fills_page(const std::string& account_id, int64_t since_ns,
                                      const std::string& cursor, uint32_t limit) override;
 
-    // ABI 1.4: the manifest without native modify when the settings say `modify: false`.
+    // ABI 1.4: the manifest without native modify when the settings say `modify: false`; with
+    // native GTT (ABI 1.5) when they say `native_gtt: true`.
     std::optional<uint64_t> instance_capabilities() const override;
+
+    // ABI 1.5 native GTT (PaperVenue's GTT functions); Unsupported unless `native_gtt: true`.
+    GttReport place_gtt(const GttRequest& request, std::chrono::milliseconds timeout) override;
+    GttReport modify_gtt(const GttRequest& request, std::chrono::milliseconds timeout) override;
+    GttReport cancel_gtt(const GttRequest& request, std::chrono::milliseconds timeout) override;
+    GttReport get_gtt(const std::string& account_id, const std::string& gtt_id,
+                      const std::string& broker_gtt_id) override;
+    std::vector<GttReport> list_gtts(const std::string& account_id, bool active_only) override;
 
     // The engine, for tests that construct the plugin class directly.
     PaperVenue& venue() { return *venue_; }
@@ -117,6 +126,8 @@ class PaperBroker : public sdk::BrokerPlugin {
     bool refuse_cancel_ = false;  // fault.refuse_cancel
     std::chrono::milliseconds rate_limited_{0};  // fault.rate_limited_retry_after_ms
     bool modify_ = true;                          // modify
+    bool native_gtt_ = false;                     // native_gtt
+    void require_native_gtt() const;
     // fault.rate_limited_retry_after_ms: throws RateLimited with the wait.
     void rate_limit() const;
     std::mutex delayed_mu_;

@@ -38,6 +38,7 @@ const std::set<std::string, std::less<>> kKeys = {
     "fault.refuse_cancel",
     "fault.rate_limited_retry_after_ms",
     "modify",
+    "native_gtt",
 };
 
 [[noreturn]] void bad(const std::string& key, const std::string& why) {
@@ -152,6 +153,7 @@ PaperSettings parse_paper_settings(const sdk::Config& c) {
     s.rate_limited_retry_after = std::chrono::milliseconds(
         non_negative_int(c, "fault.rate_limited_retry_after_ms", 0));
     s.modify = c.get_bool("modify", true);
+    s.native_gtt = c.get_bool("native_gtt", false);
     return s;
 }
 

@@ -27,6 +27,9 @@ struct PaperSettings {
     // ABI 1.4, capabilities per instance: false drops native modify from this instance's
     // manifest (the host then refuses a modify before calling the plugin).
     bool modify = true;
+    // ABI 1.5: the venue keeps GTTs itself (OG_CAP_NATIVE_GTT in this instance's manifest):
+    // the host hands it every GTT of the instance's accounts instead of emulating them.
+    bool native_gtt = false;
 };
 
 // Parses `config`. Throws sdk::Error(InvalidArgument, ...) naming the key for a value that does

@@ -611,6 +611,8 @@ void PaperVenue::replay(const JournalRecord& r) {
         fault_rng_.set_state(read_int<uint64_t>(r, "fault_rng"));
         next_order_ = std::max(next_order_, read_int<uint64_t>(r, "next_order"));
         next_trade_ = std::max(next_trade_, read_int<uint64_t>(r, "next_trade"));
+    } else if (r.type == "G") {
+        replay_gtt(r);
     } else {
         throw JournalError("unknown journal record type '" + r.type + "'");
     }
@@ -849,6 +851,23 @@ OrderReport PaperVenue::place_order(const OrderRequest& rq, std::chrono::millise
     {
         std::lock_guard lock(mu_);
         check_usable_locked();
+        ack = place_locked(rq, faults.reject, &refusal);
+    }
+    if (faults.timeout_after)
+        fail(Status::UnknownOutcome,
+             "place_order: injected loss of the answer after send "
+             "(fault.timeout_after_send_ratio); the order may exist: look it up by client "
+             "order id");
+    after_send(timeout, "place_order");
+    if (refusal) throw *refusal;
+    return ack;
+}
+
+OrderReport PaperVenue::place_locked(const OrderRequest& rq, bool fault_reject,
+                                     std::optional<VenueError>* refusal_out) {
+    OrderReport ack;
+    std::optional<VenueError>& refusal = *refusal_out;
+    {
         if (accounts_.count(rq.account_id) == 0) {
             refusal.emplace(Status::Rejected, "unknown account '" + rq.account_id + "'");
         } else if (by_client_id_.count({rq.account_id, rq.client_order_id}) != 0) {
@@ -875,7 +894,7 @@ OrderReport PaperVenue::place_order(const OrderRequest& rq, std::chrono::millise
             symbol_locked(rq.symbol);
 
             std::string reason;
-            if (faults.reject) {
+            if (fault_reject) {
                 reason = "rejected by fault injection (fault.reject_ratio)";
             } else if (rq.price && !on_grid(*rq.price)) {
                 reason = "price " + rq.price->to_string() + " is not a multiple of the tick size " +
@@ -911,13 +930,6 @@ OrderReport PaperVenue::place_order(const OrderRequest& rq, std::chrono::millise
             }
         }
     }
-    if (faults.timeout_after)
-        fail(Status::UnknownOutcome,
-             "place_order: injected loss of the answer after send "
-             "(fault.timeout_after_send_ratio); the order may exist: look it up by client "
-             "order id");
-    after_send(timeout, "place_order");
-    if (refusal) throw *refusal;
     return ack;
 }
 
@@ -1256,6 +1268,7 @@ void PaperVenue::step_locked() {
         ++s.steps;
         s.at_ns = t;
     }
+    check_gtts_locked();
     std::vector<uint64_t> ids(open_.begin(), open_.end());
     for (uint64_t n : ids) try_execute_locked(orders_.at(n), false);
     for (const auto& i : subscriptions_) {
@@ -1293,6 +1306,315 @@ bool PaperVenue::disconnected() const {
 uint64_t PaperVenue::ticks() const {
     std::lock_guard lock(mu_);
     return ticks_;
+}
+
+// ---- native GTT -------------------------------------------------------------------------------
+
+namespace {
+std::string gtt_id_text(uint64_t n) { return "PG-" + std::to_string(n); }
+}  // namespace
+
+void PaperVenue::gtt_call_start(std::chrono::milliseconds timeout, const char* what) {
+    {
+        std::lock_guard lock(mu_);
+        check_usable_locked();
+    }
+    before_send(timeout, what);
+}
+
+PaperVenue::GttState* PaperVenue::find_gtt_locked(const std::string& account_id,
+                                                   const std::string& gtt_id,
+                                                   const std::string& broker_gtt_id) {
+    if (!broker_gtt_id.empty()) {
+        uint64_t n = parse_numbered_id(broker_gtt_id, "PG-");
+        auto it = gtts_.find(n);
+        if (n == 0 || it == gtts_.end()) return nullptr;
+        if (!account_id.empty() && it->second.report.account_id != account_id) return nullptr;
+        return &it->second;
+    }
+    if (gtt_id.empty()) return nullptr;
+    if (!account_id.empty()) {
+        auto it = gtt_by_id_.find({account_id, gtt_id});
+        return it == gtt_by_id_.end() ? nullptr : &gtts_.at(it->second);
+    }
+    for (const auto& [key, n] : gtt_by_id_)
+        if (key.second == gtt_id) return &gtts_.at(n);
+    return nullptr;
+}
+
+void PaperVenue::arm_gtt_locked(GttState& g, const GttRequest& rq) {
+    const size_t want = rq.type == GttType::Single ? 1 : 2;
+    if (rq.legs.size() != want)
+        fail(Status::InvalidArgument, std::string(to_string(rq.type)) + " takes " +
+                                          std::to_string(want) + " legs, got " +
+                                          std::to_string(rq.legs.size()));
+    const Decimal last = symbol_locked(g.report.symbol).last;
+    std::vector<bool> rises;
+    for (size_t i = 0; i < rq.legs.size(); ++i) {
+        const GttLeg& leg = rq.legs[i];
+        if (leg.order.client_order_id.empty())
+            fail(Status::InvalidArgument, "leg " + std::to_string(i + 1) + " has no client order id");
+        if (!leg.order.quantity.is_positive())
+            fail(Status::InvalidArgument, "leg " + std::to_string(i + 1) + " quantity must be positive");
+        validate_shape(leg.order.order_type, leg.order.price, leg.order.trigger_price);
+        if (!leg.trigger_price.is_positive())
+            fail(Status::InvalidArgument, "leg " + std::to_string(i + 1) + " trigger must be positive");
+        if (leg.trigger_price == last)
+            fail(Status::Rejected, "leg " + std::to_string(i + 1) + " trigger " +
+                                       leg.trigger_price.to_string() +
+                                       " equals the last price");
+        rises.push_back(leg.trigger_price > last);
+    }
+    if (rises.size() == 2 && rises[0] == rises[1])
+        fail(Status::Rejected, "the legs of an OCO must sit on both sides of the last price " +
+                                   last.to_string());
+    g.report.type = rq.type;
+    g.report.legs = rq.legs;
+    for (GttLeg& leg : g.report.legs) {
+        leg.order.account_id = g.report.account_id;
+        leg.order.symbol = g.report.symbol;
+        leg.order.exchange = g.report.exchange;
+    }
+    g.report.expires_at_ns = rq.expires_at_ns;
+    g.rises = std::move(rises);
+    g.leg_status.assign(g.report.legs.size(), "");
+}
+
+void PaperVenue::gtt_changed_locked(GttState& g, const char* journal_event, bool push) {
+    g.report.updated_at_ns = now();
+    if (journal_.is_open()) record_locked(gtt_record(g, journal_event));
+    if (!push) return;
+    VenueEvent ev;
+    ev.kind = VenueEvent::Kind::Gtt;
+    ev.gtt = g.report;
+    emit_locked(std::move(ev));
+}
+
+GttReport PaperVenue::place_gtt(const GttRequest& rq, std::chrono::milliseconds timeout) {
+    if (rq.gtt_id.empty()) fail(Status::InvalidArgument, "gtt_id is required");
+    if (rq.account_id.empty()) fail(Status::InvalidArgument, "account_id is required");
+    if (rq.symbol.empty()) fail(Status::InvalidArgument, "symbol is required");
+    gtt_call_start(timeout, "place_gtt");
+    GttReport out;
+    {
+        std::lock_guard lock(mu_);
+        check_usable_locked();
+        if (accounts_.count(rq.account_id) == 0)
+            fail(Status::Rejected, "unknown account '" + rq.account_id + "'");
+        if (GttState* existing = find_gtt_locked(rq.account_id, rq.gtt_id, "")) {
+            out = existing->report;  // a retry of a place that arrived
+        } else {
+            GttState g;
+            g.number = next_gtt_;
+            g.report.gtt_id = rq.gtt_id;
+            g.report.broker_gtt_id = gtt_id_text(g.number);
+            g.report.account_id = rq.account_id;
+            g.report.symbol = rq.symbol;
+            g.report.exchange = rq.exchange;
+            g.report.status = GttStatus::Active;
+            arm_gtt_locked(g, rq);
+            ++next_gtt_;
+            GttState& stored = gtts_.emplace(g.number, std::move(g)).first->second;
+            gtt_by_id_[{rq.account_id, rq.gtt_id}] = stored.number;
+            gtt_changed_locked(stored, "created", false);
+            out = stored.report;
+        }
+    }
+    after_send(timeout, "place_gtt");
+    return out;
+}
+
+GttReport PaperVenue::modify_gtt(const GttRequest& rq, std::chrono::milliseconds timeout) {
+    gtt_call_start(timeout, "modify_gtt");
+    GttReport out;
+    {
+        std::lock_guard lock(mu_);
+        check_usable_locked();
+        GttState* g = find_gtt_locked(rq.account_id, rq.gtt_id, rq.broker_gtt_id);
+        if (g == nullptr) fail(Status::NotFound, "no GTT '" + rq.gtt_id + "'");
+        if (g->report.status != GttStatus::Active)
+            fail(Status::Rejected, "GTT " + g->report.broker_gtt_id + " is " +
+                                       std::string(to_string(g->report.status)));
+        GttState changed = *g;
+        arm_gtt_locked(changed, rq);  // throws before anything changes
+        *g = std::move(changed);
+        gtt_changed_locked(*g, "modified", false);
+        out = g->report;
+    }
+    after_send(timeout, "modify_gtt");
+    return out;
+}
+
+GttReport PaperVenue::cancel_gtt(const GttRequest& rq, std::chrono::milliseconds timeout) {
+    gtt_call_start(timeout, "cancel_gtt");
+    GttReport out;
+    {
+        std::lock_guard lock(mu_);
+        check_usable_locked();
+        GttState* g = find_gtt_locked(rq.account_id, rq.gtt_id, rq.broker_gtt_id);
+        if (g == nullptr) fail(Status::NotFound, "no GTT '" + rq.gtt_id + "'");
+        if (g->report.status == GttStatus::Active) {
+            g->report.status = GttStatus::Cancelled;
+            g->report.reject_reason = "cancelled by the client";
+            for (std::string& st : g->leg_status) st = "CANCELLED";
+            gtt_changed_locked(*g, "cancelled", false);
+        } else if (g->report.status != GttStatus::Cancelled) {
+            fail(Status::Rejected, "GTT " + g->report.broker_gtt_id + " is " +
+                                       std::string(to_string(g->report.status)));
+        }
+        out = g->report;
+    }
+    after_send(timeout, "cancel_gtt");
+    return out;
+}
+
+GttReport PaperVenue::get_gtt(const std::string& account_id, const std::string& gtt_id,
+                              const std::string& broker_gtt_id) const {
+    std::lock_guard lock(mu_);
+    check_usable_locked();
+    auto* self = const_cast<PaperVenue*>(this);  // the finder does not change anything
+    const GttState* g = self->find_gtt_locked(account_id, gtt_id, broker_gtt_id);
+    if (g == nullptr)
+        fail(Status::NotFound, "no GTT '" + (broker_gtt_id.empty() ? gtt_id : broker_gtt_id) + "'");
+    return g->report;
+}
+
+std::vector<GttReport> PaperVenue::list_gtts(const std::string& account_id,
+                                             bool active_only) const {
+    std::lock_guard lock(mu_);
+    check_usable_locked();
+    std::vector<GttReport> out;
+    for (const auto& [n, g] : gtts_) {
+        if (!account_id.empty() && g.report.account_id != account_id) continue;
+        if (active_only && g.report.status != GttStatus::Active) continue;
+        out.push_back(g.report);
+    }
+    return out;
+}
+
+void PaperVenue::check_gtts_locked() {
+    const int64_t t = now();
+    for (auto& [n, g] : gtts_) {
+        GttReport& r = g.report;
+        if (r.status != GttStatus::Active) continue;
+        if (r.expires_at_ns != 0 && t >= r.expires_at_ns) {
+            r.status = GttStatus::Expired;
+            r.reject_reason = "expired";
+            gtt_changed_locked(g, "expired", true);
+            continue;
+        }
+        const Decimal last = symbol_locked(r.symbol).last;
+        for (size_t i = 0; i < r.legs.size(); ++i) {
+            const Decimal& trigger = r.legs[i].trigger_price;
+            if (!(g.rises[i] ? last >= trigger : last <= trigger)) continue;
+            // Fires: the GTT's update first (naming the order to come), then the order.
+            r.status = GttStatus::Triggered;
+            r.triggered_leg = static_cast<uint32_t>(i);
+            r.order_client_order_id = r.legs[i].order.client_order_id;
+            r.broker_order_id = order_id_text(next_order_);
+            for (size_t k = 0; k < g.leg_status.size(); ++k)
+                g.leg_status[k] = k == i ? "TRIGGERED" : "CANCELLED";
+            gtt_changed_locked(g, "triggered", true);
+            std::optional<VenueError> refusal;
+            OrderRequest order = r.legs[i].order;
+            order.account_id = r.account_id;
+            order.symbol = r.symbol;
+            order.exchange = r.exchange;
+            OrderReport placed = place_locked(order, false, &refusal);
+            if (refusal) {
+                r.status = GttStatus::Rejected;
+                r.reject_reason = std::string("leg order refused: ") + refusal->what();
+                r.broker_order_id = placed.broker_order_id;  // empty when no record was kept
+                gtt_changed_locked(g, "rejected", true);
+            }
+            break;
+        }
+    }
+}
+
+JournalRecord PaperVenue::gtt_record(const GttState& g, const char* event) const {
+    const GttReport& r = g.report;
+    JournalRecord j{"G", {}};
+    j.add("ev", event)
+        .add("n", std::to_string(g.number))
+        .add("gid", r.gtt_id)
+        .add("acc", r.account_id)
+        .add("sym", r.symbol)
+        .add("exch", r.exchange)
+        .add("type", std::string(to_string(r.type)))
+        .add("status", std::string(to_string(r.status)))
+        .add("expires", std::to_string(r.expires_at_ns))
+        .add("tleg", r.triggered_leg ? std::to_string(*r.triggered_leg) : "")
+        .add("ocid", r.order_client_order_id)
+        .add("order", r.broker_order_id)
+        .add("reason", r.reject_reason)
+        .add("updated", std::to_string(r.updated_at_ns))
+        .add("legs", std::to_string(r.legs.size()));
+    for (size_t i = 0; i < r.legs.size(); ++i) {
+        const std::string k = std::to_string(i);
+        const OrderRequest& o = r.legs[i].order;
+        j.add("trig" + k, r.legs[i].trigger_price.to_string())
+            .add("dir" + k, g.rises[i] ? "RISES" : "FALLS")
+            .add("st" + k, g.leg_status[i])
+            .add("cid" + k, o.client_order_id)
+            .add("side" + k, std::string(to_string(o.side)))
+            .add("otype" + k, std::string(to_string(o.order_type)))
+            .add("tif" + k, std::string(to_string(o.time_in_force)))
+            .add("qty" + k, o.quantity.to_string())
+            .add("price" + k, decimal_text(o.price))
+            .add("ptrig" + k, decimal_text(o.trigger_price))
+            .add("prod" + k, o.product)
+            .add("tag" + k, o.tag)
+            .add("extra" + k, o.extra_json);
+    }
+    return j;
+}
+
+void PaperVenue::replay_gtt(const JournalRecord& r) {
+    GttState g;
+    g.number = read_int<uint64_t>(r, "n");
+    if (g.number == 0) throw JournalError("journal GTT with number 0");
+    GttReport& rep = g.report;
+    rep.gtt_id = r.at("gid");
+    rep.broker_gtt_id = gtt_id_text(g.number);
+    rep.account_id = r.at("acc");
+    rep.symbol = r.at("sym");
+    rep.exchange = r.at("exch");
+    rep.type = read_enum<GttType>(r, "type", &parse_gtt_type);
+    rep.status = read_enum<GttStatus>(r, "status", &parse_gtt_status);
+    rep.expires_at_ns = read_int<int64_t>(r, "expires");
+    if (!r.at("tleg").empty()) rep.triggered_leg = read_int<uint32_t>(r, "tleg");
+    rep.order_client_order_id = r.at("ocid");
+    rep.broker_order_id = r.at("order");
+    rep.reject_reason = r.at("reason");
+    rep.updated_at_ns = read_int<int64_t>(r, "updated");
+    const size_t legs = read_int<size_t>(r, "legs");
+    if (legs < 1 || legs > 2) throw JournalError("journal GTT with " + std::to_string(legs) + " legs");
+    for (size_t i = 0; i < legs; ++i) {
+        const std::string k = std::to_string(i);
+        GttLeg leg;
+        leg.trigger_price = read_decimal(r, "trig" + k);
+        OrderRequest& o = leg.order;
+        o.client_order_id = r.at("cid" + k);
+        o.account_id = rep.account_id;
+        o.symbol = rep.symbol;
+        o.exchange = rep.exchange;
+        o.side = read_enum<Side>(r, "side" + k, &parse_side);
+        o.order_type = read_enum<OrderType>(r, "otype" + k, &parse_order_type);
+        o.time_in_force = read_enum<TimeInForce>(r, "tif" + k, &parse_time_in_force);
+        o.quantity = read_decimal(r, "qty" + k);
+        o.price = read_opt_decimal(r, "price" + k);
+        o.trigger_price = read_opt_decimal(r, "ptrig" + k);
+        o.product = r.at("prod" + k);
+        o.tag = r.at("tag" + k);
+        o.extra_json = r.at("extra" + k);
+        rep.legs.push_back(std::move(leg));
+        g.rises.push_back(r.at("dir" + k) == "RISES");
+        g.leg_status.push_back(r.at("st" + k));
+    }
+    gtt_by_id_[{rep.account_id, rep.gtt_id}] = g.number;
+    next_gtt_ = std::max(next_gtt_, g.number + 1);
+    gtts_[g.number] = std::move(g);
 }
 
 }  // namespace ordergate::paper

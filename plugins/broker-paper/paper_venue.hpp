@@ -172,9 +172,10 @@ struct VenueEnv {
 
 // Something the venue wants pushed to the host.
 struct VenueEvent {
-    enum class Kind { OrderUpdate, Fill, Quote, Connection };
+    enum class Kind { OrderUpdate, Fill, Quote, Connection, Gtt };
     Kind kind = Kind::OrderUpdate;
     OrderReport order;       // OrderUpdate
+    GttReport gtt;           // Gtt (ABI 1.5 native GTT: a status change the venue made)
     Fill fill;               // Fill
     Quote quote;             // Quote
     bool connected = false;  // Connection
@@ -265,6 +266,37 @@ class PaperVenue {
     // Throws Unavailable when disconnected.
     void ping() const;
 
+    // ---- native GTT (ABI 1.5) ------------------------------------------------------------
+    // The venue keeps GTTs ("PG-<n>", numbered across restarts by the journal) and watches its
+    // own prices: at each step, after the walk moved and before resting orders match, an ACTIVE
+    // GTT whose leg's trigger the last price reached fires that leg: the GTT becomes TRIGGERED
+    // (its update queued first, naming the order's id to come), then the leg's order is placed
+    // as place_order places one (its updates and fills follow); the other leg of an OCO is
+    // cancelled with it (journalled per leg). A leg's order the venue refuses makes the GTT
+    // REJECTED with the reason. An expired GTT becomes EXPIRED. A leg fires when the price
+    // rises to a trigger that was above the last price when the GTT was placed or modified, or
+    // falls to one that was below. Every change is journalled ("G" lines, the whole GTT).
+    // The calls have the order calls' transport (send_delay_ms: Timeout, nothing done;
+    // latency_ms: UnknownOutcome, done) but no injected faults.
+    //
+    // Places a GTT. A gtt_id the account already holds answers that GTT (a retry). Throws
+    // InvalidArgument (no gtt_id, leg count against the type, a leg without a client order id
+    // or a positive quantity); Rejected (unknown account, a trigger at the last price, OCO legs
+    // on one side); Unavailable; Timeout; UnknownOutcome.
+    GttReport place_gtt(const GttRequest& request, std::chrono::milliseconds timeout);
+    // Replaces an ACTIVE GTT's type, legs and expiry (by broker_gtt_id, else gtt_id) and arms
+    // it again. Throws NotFound; Rejected (not ACTIVE; as place); Unavailable; Timeout;
+    // UnknownOutcome.
+    GttReport modify_gtt(const GttRequest& request, std::chrono::milliseconds timeout);
+    // ACTIVE -> CANCELLED; a CANCELLED GTT answers as it is. Throws NotFound; Rejected (fired,
+    // expired or rejected); Unavailable; Timeout; UnknownOutcome.
+    GttReport cancel_gtt(const GttRequest& request, std::chrono::milliseconds timeout);
+    // By broker_gtt_id, else by (account, gtt_id). Throws NotFound, Unavailable.
+    GttReport get_gtt(const std::string& account_id, const std::string& gtt_id,
+                      const std::string& broker_gtt_id) const;
+    // The account's GTTs ("" = all), by number; only ACTIVE ones when active_only.
+    std::vector<GttReport> list_gtts(const std::string& account_id, bool active_only) const;
+
     // Advances the walk `n` steps: each step moves every known symbol, then matches every open
     // order in id order, then queues quotes of subscribed instruments.
     void step(int n = 1);
@@ -340,6 +372,27 @@ class PaperVenue {
     const OrderState* find_locked(const std::string& account_id, const std::string& broker_order_id,
                                   const std::string& client_order_id) const;
     OrderReport reject_locked(OrderState&& o, const std::string& reason);
+    // place_order's work under the lock: the report (also of an order refused after receipt,
+    // kept as REJECTED), and in *refusal the refusal to throw, if any.
+    OrderReport place_locked(const OrderRequest& request, bool fault_reject,
+                             std::optional<VenueError>* refusal);
+
+    struct GttState {
+        uint64_t number = 0;
+        GttReport report;
+        std::vector<bool> rises;               // per leg: fires when the price rises to it
+        std::vector<std::string> leg_status;   // per leg: "", TRIGGERED, CANCELLED
+    };
+    GttState* find_gtt_locked(const std::string& account_id, const std::string& gtt_id,
+                              const std::string& broker_gtt_id);
+    // Checks the legs against the type and arms them against the last price; throws.
+    void arm_gtt_locked(GttState& g, const GttRequest& request);
+    // Stamps, journals and (push = true) queues the GTT's update.
+    void gtt_changed_locked(GttState& g, const char* journal_event, bool push);
+    void check_gtts_locked();
+    JournalRecord gtt_record(const GttState& g, const char* event) const;
+    void replay_gtt(const JournalRecord& r);
+    void gtt_call_start(std::chrono::milliseconds timeout, const char* what);
     void try_execute_locked(OrderState& o, bool entry);
     void execute_locked(OrderState& o, const Decimal& quantity, const Decimal& price);
     void finish_locked(OrderState& o, OrderStatus status, const std::string& reason,
@@ -382,6 +435,9 @@ class PaperVenue {
     std::vector<Instrument> subscriptions_;
     SplitMix64 fault_rng_;
     uint64_t next_order_ = 1;
+    std::map<uint64_t, GttState> gtts_;
+    std::map<std::pair<std::string, std::string>, uint64_t> gtt_by_id_;  // (account, gtt_id)
+    uint64_t next_gtt_ = 1;
     uint64_t next_trade_ = 1;
     uint64_t ticks_ = 0;
     bool disconnected_ = false;

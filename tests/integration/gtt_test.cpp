@@ -23,8 +23,9 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-std::string write_config(const std::string& dir) {
-    const std::string path = dir + "/gtt.yaml";
+std::string write_config(const std::string& dir, bool native = false,
+                         const std::string& name = "gtt", bool silent = false) {
+    const std::string path = dir + "/" + name + ".yaml";
     std::ofstream out(path);
     out << "http:\n  host: 127.0.0.1\n  port: ${PORT}\n  shutdown_grace_seconds: 2\n"
            "plugin_dirs:\n  - ${OG_PLUGIN_DIR}\n"
@@ -33,7 +34,9 @@ std::string write_config(const std::string& dir) {
            "    settings:\n      seed: 11\n      journal_path: ${OG_DATA_DIR}/paper.journal\n"
            "      accounts: \"ACC1,ACC2\"\n      initial_cash: 100000000\n      currency: INR\n"
            "      tick_ms: 10\n      prices:\n        INFY: 1500.00\n"
-           "accounts:\n  - {id: ACC1, broker: paper}\n  - {id: ACC2, broker: paper}\n"
+        << (native ? "      native_gtt: true\n" : "")
+        << (silent ? "      fault:\n        silent_stream: true\n" : "")
+        << "accounts:\n  - {id: ACC1, broker: paper}\n  - {id: ACC2, broker: paper}\n"
            "risk:\n  max_quantity: 100000\n"
            "gtt:\n  max_price_age_seconds: 30\n  reload_seconds: 1\n"
            "auth:\n  enabled: false\nlogging:\n  level: ${OG_LOG_LEVEL:-warn}\n";
@@ -398,6 +401,190 @@ TEST(Gtt, AKillBetweenTriggerAndAckPlacesTheLegOnceAfterRestart) {
     }
     // Every GTT of every round still has exactly one order at the venue.
     for (const std::string& id : gtts) EXPECT_EQ(venue_order_numbers(journal, id).size(), 1u) << id;
+}
+
+// ---- native GTT (ABI 1.5): the paper venue keeps the GTT (native_gtt: true) ------------------
+
+// The venue's last record of one GTT (journal "G" lines): key -> value; empty when none.
+std::map<std::string, std::string> venue_gtt(const std::string& journal, const std::string& gid) {
+    std::map<std::string, std::string> out;
+    std::ifstream in(journal);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("G\t", 0) != 0) continue;
+        std::map<std::string, std::string> rec;
+        size_t at = 2;
+        while (at <= line.size()) {
+            size_t end = line.find('\t', at);
+            if (end == std::string::npos) end = line.size();
+            const std::string kv = line.substr(at, end - at);
+            const size_t eq = kv.find('=');
+            if (eq != std::string::npos) rec[kv.substr(0, eq)] = kv.substr(eq + 1);
+            at = end + 1;
+        }
+        if (rec["gid"] == gid) out = rec;
+    }
+    return out;
+}
+
+// A GTT a few ticks from the last price (the walk reaches a leg soon); its creation answer.
+HttpResult arm_near(const GatewayProcess& gw, const std::string& type, int* n) {
+    HttpResult created;
+    EXPECT_TRUE(eventually([&] {
+        const Decimal last = last_price(gw, n);
+        const Decimal step = Decimal::must_parse("0.25");
+        std::vector<std::string> legs{leg((last + step).to_string())};
+        if (type == "OCO") legs.push_back(leg((last - step).to_string(), "BUY"));
+        created = post_gtt(gw, gtt_body(type, legs), "near-" + std::to_string(++*n));
+        // The walk may have moved past a leg before the venue armed it (an OCO whose legs are
+        // then on one side is refused there: REJECTED): try again.
+        return created.status == 201 && field(created.json(), "status") == "ACTIVE";
+    })) << created.status
+        << " " << created.body;
+    return created;
+}
+
+TEST(NativeGtt, ASingleFiresOnceAtTheVenueAndTheHostFollowsWithItsOrder) {
+    GatewayOptions o;
+    o.data_dir = make_temp_dir("og-ngtt-single");
+    o.config = write_config(o.data_dir, true);
+    GatewayProcess gw(o);
+    const std::string journal = o.data_dir + "/paper.journal";
+    int n = 0;
+    HttpResult created = arm_near(gw, "SINGLE", &n);
+    EXPECT_EQ(field(created.json(), "emulated"), "false") << created.body;
+    EXPECT_EQ(field(created.json(), "status"), "ACTIVE");
+    const std::string id = field(created.json(), "id");
+    HttpResult g;
+    ASSERT_TRUE(eventually([&] {
+        g = gw.get("/api/v1/gtt/" + id);
+        return field(g.json(), "status") == "TRIGGERED" && trig(g.json(), 0, "order_id") != "null";
+    })) << g.body;
+    EXPECT_EQ(field(g.json(), "emulated"), "false");
+    // The venue fired it (its G record says TRIGGERED: had the host placed the leg's order, the
+    // venue's own placement under the same client order id would have been refused, REJECTED).
+    auto vg = venue_gtt(journal, id);
+    EXPECT_EQ(vg["status"], "TRIGGERED");
+    EXPECT_EQ(vg["ocid"], id + "-leg1");
+    const std::string order_id = trig(g.json(), 0, "order_id");
+    auto order = gw.get("/api/v1/orders/" + order_id);
+    ASSERT_EQ(order.status, 200) << order.body;
+    EXPECT_EQ(field(order.json(), "client_order_id"), id + "-leg1");
+    EXPECT_EQ(field(order.json(), "account_id"), "ACC1");
+    EXPECT_EQ(field(order.json(), "broker_order_id"), vg["order"]);
+    EXPECT_EQ(field(order.json(), "extra.gtt_id"), id);
+    EXPECT_EQ(field(order.json(), "extra.emulated"), "false");
+    const std::string events = gw.get("/api/v1/orders/" + order_id + "/events").body;
+    EXPECT_NE(events.find("\"source\":\"gtt\""), std::string::npos) << events;
+    EXPECT_NE(events.find("placed by the broker for gtt " + id), std::string::npos) << events;
+    EXPECT_EQ(events.find("\"emulated\":true"), std::string::npos) << events;
+    // The walk keeps crossing the trigger: still one order at the venue, one at the host.
+    std::this_thread::sleep_for(seconds(2));
+    EXPECT_EQ(venue_order_numbers(journal, id).size(), 1u);
+    auto orders = gw.get("/api/v1/orders?account_id=ACC1&limit=100").body;
+    size_t count = 0;
+    for (size_t at = orders.find(id + "-leg"); at != std::string::npos;
+         at = orders.find(id + "-leg", at + 1))
+        ++count;
+    EXPECT_EQ(count, 1u) << orders;
+    // The GTT's transitions are in the event log (topic gtt), emulated false.
+    const std::string log = gw.get("/api/v1/events?account_id=ACC1&limit=200").body;
+    EXPECT_NE(log.find("\"status\":\"TRIGGERED\",\"emulated\":false"), std::string::npos) << log;
+}
+
+TEST(NativeGtt, AnOcoFiresOneLegAndTheVenueCancelsTheOther) {
+    GatewayOptions o;
+    o.data_dir = make_temp_dir("og-ngtt-oco");
+    o.config = write_config(o.data_dir, true);
+    GatewayProcess gw(o);
+    const std::string journal = o.data_dir + "/paper.journal";
+    int n = 0;
+    const std::string id = field(arm_near(gw, "OCO", &n).json(), "id");
+    HttpResult g;
+    ASSERT_TRUE(eventually([&] {
+        g = gw.get("/api/v1/gtt/" + id);
+        return field(g.json(), "status") == "TRIGGERED";
+    })) << g.body;
+    const int fired = field(g.json(), "triggered_leg") == "0" ? 0 : 1;
+    EXPECT_EQ(trig(g.json(), fired, "status"), "TRIGGERED") << g.body;
+    EXPECT_EQ(trig(g.json(), 1 - fired, "status"), "CANCELLED") << g.body;
+    EXPECT_EQ(trig(g.json(), 1 - fired, "order_id"), "null") << g.body;
+    auto vg = venue_gtt(journal, id);
+    EXPECT_EQ(vg["tleg"], std::to_string(fired));
+    EXPECT_EQ(vg["st" + std::to_string(fired)], "TRIGGERED");
+    EXPECT_EQ(vg["st" + std::to_string(1 - fired)], "CANCELLED");
+    std::this_thread::sleep_for(seconds(2));
+    auto venue = venue_order_numbers(journal, id);
+    ASSERT_EQ(venue.size(), 1u);
+    EXPECT_EQ(venue.begin()->second, id + "-leg" + std::to_string(fired + 1));
+}
+
+TEST(NativeGtt, ModifyAndDeleteWhileActiveReachTheVenue) {
+    GatewayOptions o;
+    o.data_dir = make_temp_dir("og-ngtt-modify");
+    o.config = write_config(o.data_dir, true);
+    GatewayProcess gw(o);
+    const std::string journal = o.data_dir + "/paper.journal";
+    HttpResult r;
+    ASSERT_TRUE(eventually([&] {
+        r = post_gtt(gw, gtt_body("SINGLE", {leg("99999.00")}), "m1");
+        return r.status == 201;
+    })) << r.body;
+    const std::string id = field(r.json(), "id");
+    EXPECT_EQ(venue_gtt(journal, id)["trig0"], "99999.00");
+    auto m = http(gw.port(), "PUT", "/api/v1/gtt/" + id, gtt_body("SINGLE", {leg("88888.00")}),
+                  json_headers("m2"));
+    ASSERT_EQ(m.status, 200) << m.body;
+    EXPECT_EQ(trig(m.json(), 0, "trigger_price"), "88888.00");
+    auto vg = venue_gtt(journal, id);
+    EXPECT_EQ(vg["ev"], "modified");
+    EXPECT_EQ(vg["trig0"], "88888.00");
+    auto d = http(gw.port(), "DELETE", "/api/v1/gtt/" + id, "", json_headers("m3"));
+    ASSERT_EQ(d.status, 200) << d.body;
+    EXPECT_EQ(field(d.json(), "status"), "CANCELLED");
+    EXPECT_EQ(venue_gtt(journal, id)["status"], "CANCELLED");
+    EXPECT_EQ(field(gw.get("/api/v1/gtt/" + id).json(), "status"), "CANCELLED");
+}
+
+// The venue fires while the gateway does not hear it (its push stream is silent), the gateway
+// is killed, and the restarted one learns the trigger from the venue (list_gtts at start): the
+// GTT is TRIGGERED with the venue's order, stored once, on the GTT's account.
+TEST(NativeGtt, ATriggerTheGatewayMissedIsFollowedAfterARestartOnce) {
+    GatewayOptions o;
+    o.data_dir = make_temp_dir("og-ngtt-restart");
+    const std::string journal = o.data_dir + "/paper.journal";
+    o.config = write_config(o.data_dir, true, "silent", true);
+    std::string id;
+    {
+        GatewayProcess gw(o);
+        int n = 0;
+        id = field(arm_near(gw, "SINGLE", &n).json(), "id");
+        ASSERT_FALSE(id.empty());
+        ASSERT_TRUE(eventually([&] { return venue_gtt(journal, id)["status"] == "TRIGGERED"; }));
+        gw.kill_hard();
+    }
+    o.config = write_config(o.data_dir, true, "calm");
+    GatewayProcess gw(o);
+    HttpResult g;
+    ASSERT_TRUE(eventually([&] {
+        g = gw.get("/api/v1/gtt/" + id);
+        return field(g.json(), "status") == "TRIGGERED" && trig(g.json(), 0, "order_id") != "null";
+    })) << g.body;
+    const std::string order_id = trig(g.json(), 0, "order_id");
+    auto order = gw.get("/api/v1/orders/" + order_id);
+    ASSERT_EQ(order.status, 200) << order.body;
+    EXPECT_EQ(field(order.json(), "client_order_id"), id + "-leg1");
+    EXPECT_EQ(field(order.json(), "account_id"), "ACC1");
+    EXPECT_EQ(field(order.json(), "broker_order_id"), venue_gtt(journal, id)["order"]);
+    // The venue's state of that order (a MARKET order fills at once), not the leg's terms.
+    EXPECT_EQ(field(order.json(), "status"), "FILLED") << order.body;
+    EXPECT_EQ(venue_order_numbers(journal, id).size(), 1u);
+    // A later follow (reload every second) stores nothing twice.
+    std::this_thread::sleep_for(seconds(2));
+    auto again = gw.get("/api/v1/gtt/" + id);
+    EXPECT_EQ(field(again.json(), "version"), field(g.json(), "version")) << again.body;
+    auto orders = gw.get("/api/v1/orders?account_id=ACC1&limit=100").body;
+    EXPECT_EQ(orders.find(id + "-leg1"), orders.rfind(id + "-leg1")) << orders;
 }
 
 }  // namespace

@@ -423,8 +423,10 @@ TEST(SdkAbi, TableSizesPerMinor) {
     EXPECT_EQ(abi::storage_table_size_for_minor(3), abi::kStorageTableSize_1_3);
     EXPECT_EQ(abi::broker_table_size_for_minor(4), abi::kBrokerTableSize_1_4);
     EXPECT_EQ(abi::storage_table_size_for_minor(4), sizeof(og_storage_vtable));
+    EXPECT_EQ(abi::broker_table_size_for_minor(5), abi::kBrokerTableSize_1_5);
+    EXPECT_EQ(abi::broker_table_size_for_minor(4) < abi::kBrokerTableSize_1_5, true);
     EXPECT_EQ(abi::storage_table_size_for_minor(9), sizeof(og_storage_vtable));
-    EXPECT_EQ(OG_ABI_MINOR, 4);
+    EXPECT_EQ(OG_ABI_MINOR, 5);
 }
 
 TEST(SdkDecimal, ParseWithDefaultOptionsStillWorks) {
@@ -664,6 +666,211 @@ TEST(SdkGlue, InstanceCapabilitiesAreThePluginsOrUnsupported) {
     EXPECT_EQ(caps, uint64_t{OG_CAP_ORDER_MARKET});
     t->destroy(plain);
     t->destroy(restricted);
+}
+
+// ---- ABI 1.5: native GTT ----------------------------------------------------------------------
+
+GttRequest sample_gtt() {
+    GttRequest g;
+    g.gtt_id = "gtt_01";
+    g.account_id = "acct";
+    g.symbol = "INFY";
+    g.exchange = "NSE";
+    g.type = GttType::Oco;
+    g.expires_at_ns = 77;
+    for (const char* trig : {"1600.25", "1400.5"}) {
+        GttLeg leg;
+        leg.trigger_price = Decimal::must_parse(trig);
+        leg.order.client_order_id = std::string("cid-") + trig;
+        leg.order.account_id = "acct";
+        leg.order.symbol = "INFY";
+        leg.order.exchange = "NSE";
+        leg.order.side = Side::Sell;
+        leg.order.order_type = OrderType::Limit;
+        leg.order.quantity = Decimal::must_parse("10");
+        leg.order.price = Decimal::must_parse(trig);
+        leg.order.extra_json = "{}";
+        g.legs.push_back(leg);
+    }
+    return g;
+}
+
+TEST(AbiConvert, GttRequestRoundTripsItsLegsExactly) {
+    GttRequest g = sample_gtt();
+    abi::GttRequestView c(g);
+    EXPECT_EQ(c.get()->leg_size, sizeof(og_gtt_leg));
+    GttRequest back = abi::from_abi(c.get());
+    EXPECT_EQ(back.gtt_id, "gtt_01");
+    EXPECT_EQ(back.type, GttType::Oco);
+    EXPECT_EQ(back.expires_at_ns, 77);
+    ASSERT_EQ(back.legs.size(), 2u);
+    EXPECT_TRUE(back.legs[0].trigger_price.identical(Decimal::must_parse("1600.25")));
+    EXPECT_TRUE(back.legs[1].trigger_price.identical(Decimal::must_parse("1400.5")));
+    EXPECT_EQ(back.legs[1].order.client_order_id, "cid-1400.5");
+    EXPECT_EQ(back.legs[1].order.side, Side::Sell);
+    EXPECT_TRUE(back.legs[1].order.price->identical(Decimal::must_parse("1400.5")));
+}
+
+TEST(AbiConvert, GttReportCarriesTheTriggeredLegAndItsOrder) {
+    GttReport r;
+    r.gtt_id = "gtt_01";
+    r.broker_gtt_id = "PG-1";
+    r.account_id = "acct";
+    r.symbol = "INFY";
+    r.exchange = "NSE";
+    r.type = GttType::Oco;
+    r.status = GttStatus::Triggered;
+    r.legs = sample_gtt().legs;
+    r.triggered_leg = 1;
+    r.order_client_order_id = "cid-1400.5";
+    r.broker_order_id = "P-9";
+    r.updated_at_ns = 5;
+    abi::GttReportView c(r);
+    GttReport back = abi::from_abi(c.get());
+    EXPECT_EQ(back.status, GttStatus::Triggered);
+    ASSERT_TRUE(back.triggered_leg.has_value());
+    EXPECT_EQ(*back.triggered_leg, 1u);
+    EXPECT_EQ(back.order_client_order_id, "cid-1400.5");
+    EXPECT_EQ(back.broker_order_id, "P-9");
+    EXPECT_EQ(back.broker_gtt_id, "PG-1");
+    ASSERT_EQ(back.legs.size(), 2u);
+
+    r.triggered_leg.reset();
+    r.status = GttStatus::Active;
+    abi::GttReportView active(r);
+    EXPECT_EQ(active.get()->triggered_leg, -1);
+    EXPECT_FALSE(abi::from_abi(active.get()).triggered_leg.has_value());
+}
+
+TEST(AbiConvert, GttRecordsFromTheOtherSideAreValidated) {
+    GttRequest g = sample_gtt();
+    {
+        abi::GttRequestView v(g);
+        og_gtt_request c = *v.get();
+        c.type = 3;
+        EXPECT_THROW(abi::from_abi(&c), abi::ConvertError);
+        c = *v.get();
+        c.leg_size = sizeof(og_gtt_leg) - 1;  // smaller than a leg
+        EXPECT_THROW(abi::from_abi(&c), abi::ConvertError);
+        c = *v.get();
+        c.leg_count = 3;  // a GTT has at most two legs
+        EXPECT_THROW(abi::from_abi(&c), abi::ConvertError);
+        c = *v.get();
+        c.size = abi::kMinSize<og_gtt_request> - 1;
+        EXPECT_THROW(abi::from_abi(&c), abi::ConvertError);
+    }
+    GttReport r;
+    r.legs = g.legs;
+    abi::GttReportView v(r);
+    og_gtt_report c = *v.get();
+    c.status = 0;
+    EXPECT_THROW(abi::from_abi(&c), abi::ConvertError);
+    c = *v.get();
+    c.triggered_leg = 2;  // names no leg
+    EXPECT_THROW(abi::from_abi(&c), abi::ConvertError);
+}
+
+// Legs written by a newer minor (a larger og_gtt_leg) are read at their element size.
+TEST(AbiConvert, GttLegsOfANewerMinorAreReadAtTheirElementSize) {
+    GttRequest g = sample_gtt();
+    abi::GttRequestView v(g);
+    struct BiggerLeg {
+        og_gtt_leg leg;
+        int64_t appended;
+    };
+    BiggerLeg legs[2];
+    for (int i = 0; i < 2; ++i) {
+        legs[i].leg = v.get()->legs[i];
+        legs[i].leg.size = sizeof(BiggerLeg);
+        legs[i].appended = -1;
+    }
+    og_gtt_request c = *v.get();
+    c.legs = &legs[0].leg;
+    c.leg_size = sizeof(BiggerLeg);
+    GttRequest back = abi::from_abi(&c);
+    ASSERT_EQ(back.legs.size(), 2u);
+    EXPECT_TRUE(back.legs[1].trigger_price.identical(Decimal::must_parse("1400.5")));
+}
+
+// A plugin keeping GTTs: what the glue carries across for place_gtt and the event sink.
+class GttBroker : public OldStyleBroker {
+public:
+    explicit GttBroker(const sdk::PluginContext& ctx) : OldStyleBroker(ctx), sink_(ctx.sink) {}
+    GttReport place_gtt(const GttRequest& r, std::chrono::milliseconds) override {
+        GttReport out;
+        out.gtt_id = r.gtt_id;
+        out.broker_gtt_id = "V-" + r.gtt_id;
+        out.account_id = r.account_id;
+        out.symbol = r.symbol;
+        out.exchange = r.exchange;
+        out.type = r.type;
+        out.legs = r.legs;
+        sink_.gtt_update(out);
+        return out;
+    }
+
+private:
+    sdk::EventSink sink_;
+};
+struct GttTag {};
+using GttExport = sdk::detail::BrokerExport<GttBroker, GttTag>;
+
+struct GttCollector {
+    std::vector<GttReport> results;
+    std::vector<GttReport> pushed;
+};
+
+TEST(SdkGlue, PlaceGttAnswersThroughTheResultSinkAndPushesOnlyToASinkWithTheSlot) {
+    const og_broker_vtable* t = GttExport::table();
+    EXPECT_GE(t->size, abi::kBrokerTableSize_1_5);
+    ASSERT_NE(t->place_gtt, nullptr);
+    GttCollector got;
+    og_event_sink sink{};
+    sink.size = sizeof(og_event_sink);
+    sink.ctx = &got;
+    sink.on_gtt_update = [](void* ctx, const og_gtt_report* r) {
+        static_cast<GttCollector*>(ctx)->pushed.push_back(abi::from_abi(r));
+    };
+    og_event_sink old_sink = sink;  // a 1.4 host's sink ends before on_gtt_update
+    old_sink.size = abi::kMinSize<og_event_sink>;
+    void* instance = nullptr;
+    void* old_instance = nullptr;
+    ASSERT_EQ(t->create(nullptr, 0, &sink, &instance, nullptr), OG_OK);
+    ASSERT_EQ(t->create(nullptr, 0, &old_sink, &old_instance, nullptr), OG_OK);
+
+    og_result_sink out{};
+    out.size = sizeof(og_result_sink);
+    out.ctx = &got;
+    out.on_gtt = [](void* ctx, const og_gtt_report* r) {
+        static_cast<GttCollector*>(ctx)->results.push_back(abi::from_abi(r));
+    };
+    GttRequest g = sample_gtt();
+    abi::GttRequestView c(g);
+    ASSERT_EQ(t->place_gtt(instance, c.get(), 100, &out, nullptr), OG_OK);
+    ASSERT_EQ(got.results.size(), 1u);
+    EXPECT_EQ(got.results[0].broker_gtt_id, "V-gtt_01");
+    ASSERT_EQ(got.results[0].legs.size(), 2u);
+    EXPECT_EQ(got.pushed.size(), 1u);
+    ASSERT_EQ(t->place_gtt(old_instance, c.get(), 100, &out, nullptr), OG_OK);
+    EXPECT_EQ(got.results.size(), 2u);
+    EXPECT_EQ(got.pushed.size(), 1u) << "a sink without on_gtt_update is never read past its size";
+    t->destroy(instance);
+    t->destroy(old_instance);
+}
+
+TEST(SdkGlue, GttCallsOfAPluginWithoutThemAnswerUnsupported) {
+    const og_broker_vtable* t = ThrottledExport::table();
+    void* instance = nullptr;
+    ASSERT_EQ(t->create(nullptr, 0, nullptr, &instance, nullptr), OG_OK);
+    GttRequest g = sample_gtt();
+    abi::GttRequestView c(g);
+    EXPECT_EQ(t->place_gtt(instance, c.get(), 100, nullptr, nullptr), OG_UNSUPPORTED);
+    EXPECT_EQ(t->modify_gtt(instance, c.get(), 100, nullptr, nullptr), OG_UNSUPPORTED);
+    EXPECT_EQ(t->cancel_gtt(instance, c.get(), 100, nullptr, nullptr), OG_UNSUPPORTED);
+    EXPECT_EQ(t->get_gtt(instance, abi::view("a"), abi::view("g"), og_str{}, nullptr, nullptr),
+              OG_UNSUPPORTED);
+    EXPECT_EQ(t->list_gtts(instance, abi::view("a"), 1, nullptr, nullptr), OG_UNSUPPORTED);
+    t->destroy(instance);
 }
 
 }  // namespace

@@ -81,6 +81,10 @@ OG_DEFINE_MIN_SIZE(og_storage_sink, on_cursor)
 OG_DEFINE_MIN_SIZE(og_host_services, now_ns)
 OG_DEFINE_MIN_SIZE(og_account_event, at_ns)  // appended in ABI 1.4 (event log)
 OG_DEFINE_MIN_SIZE(og_plugin_descriptor, vtable)
+// Appended in ABI 1.5 (native GTT): their first sizes.
+OG_DEFINE_MIN_SIZE(og_gtt_leg, order)
+OG_DEFINE_MIN_SIZE(og_gtt_request, expires_at_ns)
+OG_DEFINE_MIN_SIZE(og_gtt_report, updated_at_ns)
 #undef OG_DEFINE_MIN_SIZE
 template <typename T>
 inline constexpr uint32_t kMinSize = MinSize<T>::value;
@@ -94,6 +98,8 @@ inline constexpr uint32_t kBrokerTableSize_1_3 =
 // ABI 1.4 appended create_v2, subscribe_prices_v2 and cancel_order_v2 (each may be NULL).
 inline constexpr uint32_t kBrokerTableSize_1_4 =
     OG_SIZE_THROUGH(og_broker_vtable, get_capabilities);
+// ABI 1.5 appended the native GTT calls (each may be NULL without OG_CAP_NATIVE_GTT).
+inline constexpr uint32_t kBrokerTableSize_1_5 = OG_SIZE_THROUGH(og_broker_vtable, list_gtts);
 inline constexpr uint32_t kStorageTableSize_1_0 =
     OG_SIZE_THROUGH(og_storage_vtable, list_recon_runs);
 // ABI 1.2 appended the idempotency functions. A plugin declaring 1.2 must have them in its table
@@ -112,7 +118,8 @@ inline constexpr uint32_t kStorageTableSize_1_4 =
 inline uint32_t broker_table_size_for_minor(uint32_t minor) {
     if (minor == 0) return kBrokerTableSize_1_0;
     if (minor < 3) return kBrokerTableSize_1_1;
-    return minor < 4 ? kBrokerTableSize_1_3 : kBrokerTableSize_1_4;
+    if (minor < 4) return kBrokerTableSize_1_3;
+    return minor < 5 ? kBrokerTableSize_1_4 : kBrokerTableSize_1_5;
 }
 inline uint32_t storage_table_size_for_minor(uint32_t minor) {
     if (minor < 2) return kStorageTableSize_1_0;
@@ -183,6 +190,8 @@ OG_ENUM_READER(read_time_in_force, TimeInForce, valid_time_in_force, "time in fo
 OG_ENUM_READER(read_order_status, OrderStatus, valid_order_status, "order status")
 OG_ENUM_READER(read_event_source, EventSource, valid_event_source, "event source")
 OG_ENUM_READER(read_status, Status, valid_status, "status")
+OG_ENUM_READER(read_gtt_type, GttType, valid_gtt_type, "GTT type")
+OG_ENUM_READER(read_gtt_status, GttStatus, valid_gtt_status, "GTT status")
 #undef OG_ENUM_READER
 
 // Throws ConvertError when p is NULL or declares a size below its ABI 1.0 size.
@@ -1069,6 +1078,161 @@ inline FillQuery from_abi(const og_fill_query* c) {
     q.limit = c->limit;
     q.descending = c->descending != 0;
     return q;
+}
+
+// ---- ABI 1.5: native GTT -------------------------------------------------------------------
+
+// A GTT's legs as an og_gtt_leg array with their og_order_request (views into `legs`, which
+// must outlive this). The array's element size is sizeof(og_gtt_leg).
+class GttLegsView {
+public:
+    explicit GttLegsView(const std::vector<GttLeg>& legs) {
+        orders_.reserve(legs.size());
+        legs_.reserve(legs.size());
+        for (const GttLeg& l : legs) orders_.push_back(to_abi(l.order));
+        for (size_t i = 0; i < legs.size(); ++i) {
+            og_gtt_leg c{};
+            c.size = sizeof(og_gtt_leg);
+            c.trigger_price = legs[i].trigger_price.to_abi();
+            c.order = &orders_[i];
+            legs_.push_back(c);
+        }
+    }
+    GttLegsView(const GttLegsView&) = delete;
+    GttLegsView& operator=(const GttLegsView&) = delete;
+    const og_gtt_leg* data() const { return legs_.empty() ? nullptr : legs_.data(); }
+    size_t size() const { return legs_.size(); }
+
+private:
+    std::vector<og_order_request> orders_;
+    std::vector<og_gtt_leg> legs_;
+};
+
+// A GttRequest as og_gtt_request (views into `request`, which must outlive this).
+class GttRequestView {
+public:
+    explicit GttRequestView(const GttRequest& r) : legs_(r.legs) {
+        c_.size = sizeof(og_gtt_request);
+        c_.gtt_id = view(r.gtt_id);
+        c_.broker_gtt_id = view(r.broker_gtt_id);
+        c_.account_id = view(r.account_id);
+        c_.symbol = view(r.symbol);
+        c_.exchange = view(r.exchange);
+        c_.type = static_cast<og_gtt_type>(r.type);
+        c_.legs = legs_.data();
+        c_.leg_count = legs_.size();
+        c_.leg_size = sizeof(og_gtt_leg);
+        c_.expires_at_ns = r.expires_at_ns;
+    }
+    GttRequestView(const GttRequestView&) = delete;
+    GttRequestView& operator=(const GttRequestView&) = delete;
+    const og_gtt_request* get() const { return &c_; }
+
+private:
+    GttLegsView legs_;
+    og_gtt_request c_{};
+};
+
+// A GttReport as og_gtt_report (views into `report`, which must outlive this).
+class GttReportView {
+public:
+    explicit GttReportView(const GttReport& r) : legs_(r.legs) {
+        c_.size = sizeof(og_gtt_report);
+        c_.gtt_id = view(r.gtt_id);
+        c_.broker_gtt_id = view(r.broker_gtt_id);
+        c_.account_id = view(r.account_id);
+        c_.symbol = view(r.symbol);
+        c_.exchange = view(r.exchange);
+        c_.type = static_cast<og_gtt_type>(r.type);
+        c_.status = static_cast<og_gtt_status>(r.status);
+        c_.legs = legs_.data();
+        c_.leg_count = legs_.size();
+        c_.leg_size = sizeof(og_gtt_leg);
+        c_.expires_at_ns = r.expires_at_ns;
+        c_.triggered_leg = r.triggered_leg ? static_cast<int32_t>(*r.triggered_leg) : -1;
+        c_.order_client_order_id = view(r.order_client_order_id);
+        c_.broker_order_id = view(r.broker_order_id);
+        c_.reject_reason = view(r.reject_reason);
+        c_.updated_at_ns = r.updated_at_ns;
+    }
+    GttReportView(const GttReportView&) = delete;
+    GttReportView& operator=(const GttReportView&) = delete;
+    const og_gtt_report* get() const { return &c_; }
+
+private:
+    GttLegsView legs_;
+    og_gtt_report c_{};
+};
+
+// Legs `element_size` bytes apart, each read with its own size. At most 2 legs (OCO); more is
+// refused as implausible.
+inline std::vector<GttLeg> from_abi(const og_gtt_leg* legs, size_t count, size_t element_size,
+                                    const char* record) {
+    if (legs == nullptr && count != 0)
+        throw ConvertError(std::string(record) + ": legs: NULL array with items");
+    if (count > 2)
+        throw ConvertError(std::string(record) + ": legs: " + std::to_string(count) +
+                           " legs, a GTT has at most 2");
+    if (count != 0 && element_size < kMinSize<og_gtt_leg>)
+        throw ConvertError(std::string(record) + ": legs: element size " +
+                           std::to_string(element_size) + " is smaller than the ABI 1.5 size " +
+                           std::to_string(kMinSize<og_gtt_leg>));
+    std::vector<GttLeg> out;
+    out.reserve(count);
+    const auto* base = reinterpret_cast<const unsigned char*>(legs);
+    for (size_t i = 0; i < count; ++i) {
+        const auto* c = reinterpret_cast<const og_gtt_leg*>(base + i * element_size);
+        check_record(c, "GTT leg");
+        if (c->size > element_size)
+            throw ConvertError(std::string(record) + ": legs: leg size " + std::to_string(c->size) +
+                               " exceeds the element size " + std::to_string(element_size));
+        GttLeg leg;
+        leg.trigger_price = from_abi(c->trigger_price, "GTT leg", "trigger_price");
+        leg.order = from_abi(c->order);
+        out.push_back(std::move(leg));
+    }
+    return out;
+}
+
+inline GttRequest from_abi(const og_gtt_request* c) {
+    const char* R = "GTT request";
+    check_record(c, R);
+    GttRequest r;
+    r.gtt_id = from_abi(c->gtt_id, R, "gtt_id");
+    r.broker_gtt_id = from_abi(c->broker_gtt_id, R, "broker_gtt_id");
+    r.account_id = from_abi(c->account_id, R, "account_id");
+    r.symbol = from_abi(c->symbol, R, "symbol");
+    r.exchange = from_abi(c->exchange, R, "exchange");
+    r.type = read_gtt_type(c->type, R, "type");
+    r.legs = from_abi(c->legs, c->leg_count, c->leg_size, R);
+    r.expires_at_ns = c->expires_at_ns;
+    return r;
+}
+
+inline GttReport from_abi(const og_gtt_report* c) {
+    const char* R = "GTT report";
+    check_record(c, R);
+    GttReport r;
+    r.gtt_id = from_abi(c->gtt_id, R, "gtt_id");
+    r.broker_gtt_id = from_abi(c->broker_gtt_id, R, "broker_gtt_id");
+    r.account_id = from_abi(c->account_id, R, "account_id");
+    r.symbol = from_abi(c->symbol, R, "symbol");
+    r.exchange = from_abi(c->exchange, R, "exchange");
+    r.type = read_gtt_type(c->type, R, "type");
+    r.status = read_gtt_status(c->status, R, "status");
+    r.legs = from_abi(c->legs, c->leg_count, c->leg_size, R);
+    r.expires_at_ns = c->expires_at_ns;
+    // -1: none; else a leg of the report (or of an OCO when the venue does not list the legs).
+    const int32_t legs = static_cast<int32_t>(c->leg_count == 0 ? 2 : c->leg_count);
+    if (c->triggered_leg < -1 || c->triggered_leg >= legs)
+        throw ConvertError(std::string(R) + ": triggered_leg " + std::to_string(c->triggered_leg) +
+                           " names no leg");
+    if (c->triggered_leg >= 0) r.triggered_leg = static_cast<uint32_t>(c->triggered_leg);
+    r.order_client_order_id = from_abi(c->order_client_order_id, R, "order_client_order_id");
+    r.broker_order_id = from_abi(c->broker_order_id, R, "broker_order_id");
+    r.reject_reason = from_abi(c->reject_reason, R, "reject_reason");
+    r.updated_at_ns = c->updated_at_ns;
+    return r;
 }
 
 }  // namespace ordergate::abi

@@ -31,11 +31,12 @@ extern "C" {
 /* ---- versions -------------------------------------------------------------------------------- */
 
 #define OG_ABI_MAJOR 1 /* bumped only for an incompatible change; the host refuses other majors */
-#define OG_ABI_MINOR 4 /* bumped when fields or functions are appended (1.1: broker ping;
+#define OG_ABI_MINOR 5 /* bumped when fields or functions are appended (1.1: broker ping;
                         * 1.2: storage idempotency records; 1.3: paginated broker reports,
                         * order report details, storage leases; 1.4: asynchronous outcomes
                         * (OG_PENDING), request ids of modify/cancel chains, arrays whose
-                        * elements can grow, the per-account event log) */
+                        * elements can grow, the per-account event log; 1.5: see the ABI 1.5
+                        * blocks) */
 
 /* The name under which a plugin exports its entry (Boost.DLL alias; see sdk.hpp's macro). */
 #define OG_PLUGIN_ENTRY_NAME "ordergate_plugin_entry"
@@ -318,6 +319,77 @@ typedef struct og_instrument {
     og_str exchange;
 } og_instrument;
 
+/* ---- appended in ABI 1.5 (native GTT) ---------------------------------------------------------
+ * A GTT (good till triggered) kept by the venue itself, for a broker instance that declares
+ * OG_CAP_NATIVE_GTT (in its descriptor or through get_capabilities). The venue watches its own
+ * prices, places the leg's order when a trigger is crossed (an OCO cancels its other leg), and
+ * reports every status change through og_event_sink.on_gtt_update. */
+typedef int32_t og_gtt_type;
+enum { OG_GTT_SINGLE = 1, OG_GTT_OCO = 2 };
+
+typedef int32_t og_gtt_status;
+enum {
+    OG_GTT_ACTIVE = 1,
+    OG_GTT_TRIGGERED = 2, /* a leg fired: its order was placed (og_gtt_report.order_*) */
+    OG_GTT_CANCELLED = 3,
+    OG_GTT_EXPIRED = 4,
+    OG_GTT_REJECTED = 5 /* the venue refused the GTT, or the leg's order when it fired */
+};
+
+/* One leg: fire when the last price crosses trigger_price, then place `order`. The order's
+ * client_order_id is the id the host chose for the order the venue will place (the venue sends
+ * it with that order, so its reports find the host's record); its account_id is the GTT's. */
+typedef struct og_gtt_leg {
+    uint32_t size;
+    og_decimal trigger_price;
+    const og_order_request* order; /* never NULL; read with its own size */
+} og_gtt_leg;
+
+/* A GTT as the host asks a broker to place, modify or cancel it. */
+typedef struct og_gtt_request {
+    uint32_t size;
+    /* The host's id ("gtt_<ulid>"), chosen and stored before the call: the plugin sends it to
+     * the venue (or keeps it beside the venue's id) so that a retried place with the same id
+     * is the same GTT, never a second one. */
+    og_str gtt_id;
+    og_str broker_gtt_id; /* the venue's id: empty for a place; for modify/cancel when known */
+    og_str account_id;
+    og_str symbol;
+    og_str exchange;
+    og_gtt_type type;
+    /* SINGLE: one leg; OCO: two. Elements are `leg_size` bytes apart (the host's
+     * sizeof(og_gtt_leg)); a plugin reads the fields that leg_size covers. cancel_gtt passes
+     * the legs the host knows; the plugin may ignore them. */
+    const og_gtt_leg* legs;
+    size_t leg_count;
+    size_t leg_size;
+    int64_t expires_at_ns; /* 0: none */
+} og_gtt_request;
+
+/* What a broker knows about one GTT: the answer to place/modify/cancel/get/list and the payload
+ * of on_gtt_update. */
+typedef struct og_gtt_report {
+    uint32_t size;
+    og_str gtt_id; /* the host's id, as given at place */
+    og_str broker_gtt_id;
+    og_str account_id;
+    og_str symbol;
+    og_str exchange;
+    og_gtt_type type;
+    og_gtt_status status;
+    const og_gtt_leg* legs; /* as in og_gtt_request; may be NULL/0 when the venue does not say */
+    size_t leg_count;
+    size_t leg_size;
+    int64_t expires_at_ns;
+    /* TRIGGERED: which leg fired (0-based), and the order the venue placed for it. -1: none. */
+    int32_t triggered_leg;
+    og_str order_client_order_id;
+    og_str broker_order_id;
+    og_str reject_reason; /* REJECTED: why */
+    int64_t updated_at_ns;
+} og_gtt_report;
+/* ---- end of the ABI 1.5 (native GTT) records ---- */
+
 /* ---- host services (given once to the entry; valid until the library is unloaded) ------------ */
 
 typedef struct og_host_services {
@@ -342,6 +414,11 @@ typedef struct og_event_sink {
     void (*on_quote)(void* ctx, const og_quote* quote);
     /* connected = 1 / 0; detail says why (no secrets). */
     void (*on_connection)(void* ctx, int32_t connected, og_str detail);
+    /* ---- appended in ABI 1.5 (native GTT; a plugin checks the sink's size: OG_HAS_FIELD) ----
+     * A GTT's status changed at the venue (triggered, cancelled as the other leg of an OCO,
+     * expired, rejected). For a trigger, the order the venue placed is also reported through
+     * on_order_update / on_fill under the leg's client_order_id; send this update first. */
+    void (*on_gtt_update)(void* ctx, const og_gtt_report* report);
 } og_event_sink;
 
 /* ---- result sink (given to one call; used only before that call returns) ---------------------- *
@@ -362,6 +439,8 @@ typedef struct og_result_sink {
      * truncated, a window it does not keep): the host must then not read an item's absence as
      * evidence that it does not exist. */
     void (*on_page)(void* ctx, og_str next_cursor, int32_t complete);
+    /* ---- appended in ABI 1.5 (native GTT; check the sink's size before calling) ---- */
+    void (*on_gtt)(void* ctx, const og_gtt_report* report);
 } og_result_sink;
 
 /* ---- the broker table ------------------------------------------------------------------------
@@ -458,6 +537,33 @@ typedef struct og_broker_vtable {
      * the host uses it instead of the descriptor's for this instance. Called once, after create,
      * before start. */
     og_status (*get_capabilities)(void* instance, uint64_t* capabilities, og_error* err);
+
+    /* ---- appended in ABI 1.5 (native GTT; a 1.0-1.4 plugin's table ends before this; the host
+     * checks size). Called only for an instance declaring OG_CAP_NATIVE_GTT; every slot may be
+     * NULL otherwise. place/modify/cancel report the GTT through out->on_gtt exactly once on
+     * OG_OK (and may on OG_REJECTED, with the reason). Statuses as for orders: OG_REJECTED is the
+     * venue's final refusal; OG_TIMEOUT nothing was sent; OG_UNKNOWN_OUTCOME the request left and
+     * its answer was lost: the host then asks get_gtt / list_gtts, never resends blindly. */
+    /* Places a GTT. A place whose gtt_id the venue already holds answers that GTT (OG_OK), so
+     * a retry after a lost answer creates nothing new. */
+    og_status (*place_gtt)(void* instance, const og_gtt_request* request, int64_t timeout_ms,
+                           const og_result_sink* out, og_error* err);
+    /* Replaces an ACTIVE GTT's legs and expiry (type, account and instrument stay). A GTT that
+     * is no longer ACTIVE: OG_REJECTED with the reason. */
+    og_status (*modify_gtt)(void* instance, const og_gtt_request* request, int64_t timeout_ms,
+                            const og_result_sink* out, og_error* err);
+    /* Cancels an ACTIVE GTT; an already cancelled one answers OG_OK with it. */
+    og_status (*cancel_gtt)(void* instance, const og_gtt_request* request, int64_t timeout_ms,
+                            const og_result_sink* out, og_error* err);
+    /* One GTT by the venue's id, or (broker_gtt_id empty) by the host's id. OG_NOT_FOUND when
+     * the venue answered that it has none. */
+    og_status (*get_gtt)(void* instance, og_str account_id, og_str gtt_id, og_str broker_gtt_id,
+                         const og_result_sink* out, og_error* err);
+    /* The account's GTTs (empty account_id: every account of the instance) through
+     * out->on_gtt; active_only = 1 keeps ACTIVE ones. The host calls it periodically and after
+     * a restart, so a status change whose push was lost is still learnt. */
+    og_status (*list_gtts)(void* instance, og_str account_id, int32_t active_only,
+                           const og_result_sink* out, og_error* err);
 } og_broker_vtable;
 
 /* ---- storage records -------------------------------------------------------------------------- */

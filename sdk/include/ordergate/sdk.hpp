@@ -100,6 +100,10 @@ public:
     void fill(const Fill& fill) const;
     void quote(const Quote& quote) const;
     void connection(bool connected, std::string_view detail) const;
+    // ABI 1.5 (native GTT): a GTT's status changed at the venue. Does nothing when the host's
+    // sink has no on_gtt_update (a 1.4 host never calls the GTT functions anyway). For a
+    // trigger, call it before reporting the order the venue placed.
+    void gtt_update(const GttReport& report) const;
 
 private:
     const og_event_sink* sink_;
@@ -179,6 +183,22 @@ public:
     // ---- ABI 1.4: capabilities per instance. The manifest of this instance, decided from its
     // settings in the constructor; nullopt (the default): the export macro's capabilities.
     virtual std::optional<uint64_t> instance_capabilities() const { return std::nullopt; }
+
+    // ---- ABI 1.5: native GTT (OG_CAP_NATIVE_GTT; see og_broker_vtable's place_gtt) ----------
+    // Called only for an instance declaring the capability. The defaults throw
+    // Error(Unsupported). Statuses as for orders: Rejected (final, with the reason), Timeout
+    // (nothing sent), UnknownOutcome (sent, answer lost: the host asks get_gtt / list_gtts).
+    // A place whose request.gtt_id the venue already holds answers that GTT (no second one).
+    virtual GttReport place_gtt(const GttRequest& request, std::chrono::milliseconds timeout);
+    // Replaces an ACTIVE GTT's legs and expiry; Rejected when it is no longer ACTIVE.
+    virtual GttReport modify_gtt(const GttRequest& request, std::chrono::milliseconds timeout);
+    // Cancels an ACTIVE GTT; answers an already cancelled one as it is.
+    virtual GttReport cancel_gtt(const GttRequest& request, std::chrono::milliseconds timeout);
+    // By the venue's id, or by the host's id when broker_gtt_id is empty. Error(NotFound).
+    virtual GttReport get_gtt(const std::string& account_id, const std::string& gtt_id,
+                              const std::string& broker_gtt_id);
+    // The account's GTTs ("" = every account), ACTIVE ones only when active_only.
+    virtual std::vector<GttReport> list_gtts(const std::string& account_id, bool active_only);
 };
 
 // A storage adapter. Thread-safe. Every function may throw Error: Unavailable when the store does

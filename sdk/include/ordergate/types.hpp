@@ -203,6 +203,58 @@ struct Instrument {
     std::string exchange;
 };
 
+// ---- ABI 1.5: native GTT (og_gtt_request / og_gtt_report) -----------------------------------
+enum class GttType : int32_t { Single = OG_GTT_SINGLE, Oco = OG_GTT_OCO };
+enum class GttStatus : int32_t {
+    Active = OG_GTT_ACTIVE,
+    Triggered = OG_GTT_TRIGGERED,
+    Cancelled = OG_GTT_CANCELLED,
+    Expired = OG_GTT_EXPIRED,
+    Rejected = OG_GTT_REJECTED
+};
+// "SINGLE"/"OCO"; "ACTIVE", "TRIGGERED", … as the REST contract spells them.
+std::string_view to_string(GttType v);
+std::string_view to_string(GttStatus v);
+bool parse_gtt_type(std::string_view s, GttType* out);
+bool parse_gtt_status(std::string_view s, GttStatus* out);
+bool valid_gtt_type(int32_t v);
+bool valid_gtt_status(int32_t v);
+
+// One leg: when the last price crosses trigger_price, the venue places `order` (whose
+// client_order_id the host chose, so the venue's reports of it find the host's record).
+struct GttLeg {
+    Decimal trigger_price;
+    OrderRequest order;
+};
+
+struct GttRequest {
+    std::string gtt_id;         // the host's id; a retried place with it is the same GTT
+    std::string broker_gtt_id;  // the venue's id ("" for a place)
+    std::string account_id;
+    std::string symbol;
+    std::string exchange;
+    GttType type = GttType::Single;
+    std::vector<GttLeg> legs;  // SINGLE: 1, OCO: 2
+    int64_t expires_at_ns = 0;  // 0: none
+};
+
+struct GttReport {
+    std::string gtt_id;
+    std::string broker_gtt_id;
+    std::string account_id;
+    std::string symbol;
+    std::string exchange;
+    GttType type = GttType::Single;
+    GttStatus status = GttStatus::Active;
+    std::vector<GttLeg> legs;  // empty when the venue does not say
+    int64_t expires_at_ns = 0;
+    std::optional<uint32_t> triggered_leg;  // TRIGGERED: the leg that fired (0-based)
+    std::string order_client_order_id;      // TRIGGERED: the order the venue placed
+    std::string broker_order_id;
+    std::string reject_reason;  // REJECTED: why
+    int64_t updated_at_ns = 0;
+};
+
 // ---- storage vocabulary -----------------------------------------------------------------------
 
 struct OrderRecord {
@@ -476,5 +528,34 @@ inline bool valid_order_status(int32_t v) {
     return v >= OG_ORDER_PENDING_NEW && v <= OG_ORDER_EXPIRED;
 }
 inline bool valid_event_source(int32_t v) { return v >= OG_SOURCE_API && v <= OG_SOURCE_GTT; }
+
+inline std::string_view to_string(GttType v) {
+    switch (v) {
+        case GttType::Single: return "SINGLE";
+        case GttType::Oco: return "OCO";
+    }
+    return "?";
+}
+inline std::string_view to_string(GttStatus v) {
+    switch (v) {
+        case GttStatus::Active: return "ACTIVE";
+        case GttStatus::Triggered: return "TRIGGERED";
+        case GttStatus::Cancelled: return "CANCELLED";
+        case GttStatus::Expired: return "EXPIRED";
+        case GttStatus::Rejected: return "REJECTED";
+    }
+    return "?";
+}
+inline bool parse_gtt_type(std::string_view s, GttType* out) {
+    static const GttType all[] = {GttType::Single, GttType::Oco};
+    return detail::parse_enum(s, out, all);
+}
+inline bool parse_gtt_status(std::string_view s, GttStatus* out) {
+    static const GttStatus all[] = {GttStatus::Active, GttStatus::Triggered, GttStatus::Cancelled,
+                                    GttStatus::Expired, GttStatus::Rejected};
+    return detail::parse_enum(s, out, all);
+}
+inline bool valid_gtt_type(int32_t v) { return v == OG_GTT_SINGLE || v == OG_GTT_OCO; }
+inline bool valid_gtt_status(int32_t v) { return v >= OG_GTT_ACTIVE && v <= OG_GTT_REJECTED; }
 
 }  // namespace ordergate

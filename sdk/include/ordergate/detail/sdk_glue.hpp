@@ -170,6 +170,12 @@ inline void EventSink::connection(bool connected, std::string_view detail) const
     sink_->on_connection(sink_->ctx, connected ? 1 : 0, abi::view(detail));
 }
 
+inline void EventSink::gtt_update(const GttReport& report) const {
+    if (!OG_HAS_CALLBACK(sink_, og_event_sink, on_gtt_update)) return;
+    abi::GttReportView c(report);
+    sink_->on_gtt_update(sink_->ctx, c.get());
+}
+
 // ---- BrokerPlugin defaults: a capability not declared is Unsupported ---------------------------
 
 namespace detail {
@@ -207,6 +213,22 @@ inline std::vector<OrderReport> BrokerPlugin::cancel_all(const std::string&,
     detail::unsupported("cancel_all");
 }
 inline void BrokerPlugin::ping(std::chrono::milliseconds) { detail::unsupported("ping"); }
+inline GttReport BrokerPlugin::place_gtt(const GttRequest&, std::chrono::milliseconds) {
+    detail::unsupported("place_gtt");
+}
+inline GttReport BrokerPlugin::modify_gtt(const GttRequest&, std::chrono::milliseconds) {
+    detail::unsupported("modify_gtt");
+}
+inline GttReport BrokerPlugin::cancel_gtt(const GttRequest&, std::chrono::milliseconds) {
+    detail::unsupported("cancel_gtt");
+}
+inline GttReport BrokerPlugin::get_gtt(const std::string&, const std::string&,
+                                       const std::string&) {
+    detail::unsupported("get_gtt");
+}
+inline std::vector<GttReport> BrokerPlugin::list_gtts(const std::string&, bool) {
+    detail::unsupported("list_gtts");
+}
 
 // One page holding everything: a plugin that does not page answers as before 1.3. A cursor can
 // only come from a page that had a next cursor, and this one never gives any.
@@ -327,6 +349,11 @@ inline void emit(const og_result_sink* out, const Account& a) {
     if (!OG_HAS_CALLBACK(out, og_result_sink, on_account)) return;
     og_account c = abi::to_abi(a);
     out->on_account(out->ctx, &c);
+}
+inline void emit(const og_result_sink* out, const GttReport& g) {
+    if (!OG_HAS_CALLBACK(out, og_result_sink, on_gtt)) return;
+    abi::GttReportView c(g);
+    out->on_gtt(out->ctx, c.get());
 }
 inline void emit(const og_result_sink* out, const Quote& q) {
     if (!OG_HAS_CALLBACK(out, og_result_sink, on_quote)) return;
@@ -597,6 +624,59 @@ struct BrokerExport {
         });
     }
 
+    // ABI 1.5: native GTT.
+    static og_status place_gtt(void* instance, const og_gtt_request* request, int64_t timeout_ms,
+                               const og_result_sink* out, og_error* err) noexcept {
+        return guarded(
+            err,
+            [&] {
+                GttRequest r = abi::from_abi(request);
+                emit(out, self<Class>(instance)->place_gtt(r, millis(timeout_ms)));
+            },
+            ServicesSlot<Tag>::host_has_retry_field());
+    }
+    static og_status modify_gtt(void* instance, const og_gtt_request* request,
+                                int64_t timeout_ms, const og_result_sink* out,
+                                og_error* err) noexcept {
+        return guarded(
+            err,
+            [&] {
+                GttRequest r = abi::from_abi(request);
+                emit(out, self<Class>(instance)->modify_gtt(r, millis(timeout_ms)));
+            },
+            ServicesSlot<Tag>::host_has_retry_field());
+    }
+    static og_status cancel_gtt(void* instance, const og_gtt_request* request,
+                                int64_t timeout_ms, const og_result_sink* out,
+                                og_error* err) noexcept {
+        return guarded(
+            err,
+            [&] {
+                GttRequest r = abi::from_abi(request);
+                emit(out, self<Class>(instance)->cancel_gtt(r, millis(timeout_ms)));
+            },
+            ServicesSlot<Tag>::host_has_retry_field());
+    }
+    static og_status get_gtt(void* instance, og_str account_id, og_str gtt_id,
+                             og_str broker_gtt_id, const og_result_sink* out,
+                             og_error* err) noexcept {
+        return guarded(err, [&] {
+            const char* R = "get_gtt";
+            emit(out, self<Class>(instance)->get_gtt(abi::from_abi(account_id, R, "account_id"),
+                                                     abi::from_abi(gtt_id, R, "gtt_id"),
+                                                     abi::from_abi(broker_gtt_id, R,
+                                                                   "broker_gtt_id")));
+        });
+    }
+    static og_status list_gtts(void* instance, og_str account_id, int32_t active_only,
+                               const og_result_sink* out, og_error* err) noexcept {
+        return guarded(err, [&] {
+            emit_all(out, self<Class>(instance)->list_gtts(
+                              abi::from_abi(account_id, "list_gtts", "account_id"),
+                              active_only != 0));
+        });
+    }
+
     static const og_broker_vtable* table() noexcept {
         static const og_broker_vtable t = [] {
             og_broker_vtable v{};
@@ -623,6 +703,11 @@ struct BrokerExport {
             v.subscribe_prices_v2 = &subscribe_prices_v2;
             v.cancel_order_v2 = &cancel_order_v2;
             v.get_capabilities = &get_capabilities;
+            v.place_gtt = &place_gtt;
+            v.modify_gtt = &modify_gtt;
+            v.cancel_gtt = &cancel_gtt;
+            v.get_gtt = &get_gtt;
+            v.list_gtts = &list_gtts;
             return v;
         }();
         return &t;
