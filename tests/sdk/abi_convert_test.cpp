@@ -424,7 +424,7 @@ TEST(SdkAbi, TableSizesPerMinor) {
     EXPECT_EQ(abi::broker_table_size_for_minor(4), abi::kBrokerTableSize_1_4);
     EXPECT_EQ(abi::storage_table_size_for_minor(4), sizeof(og_storage_vtable));
     EXPECT_EQ(abi::storage_table_size_for_minor(9), sizeof(og_storage_vtable));
-    EXPECT_EQ(OG_ABI_MINOR, 4);
+    EXPECT_EQ(OG_ABI_MINOR, 5);
 }
 
 TEST(SdkDecimal, ParseWithDefaultOptionsStillWorks) {

@@ -31,11 +31,12 @@ extern "C" {
 /* ---- versions -------------------------------------------------------------------------------- */
 
 #define OG_ABI_MAJOR 1 /* bumped only for an incompatible change; the host refuses other majors */
-#define OG_ABI_MINOR 4 /* bumped when fields or functions are appended (1.1: broker ping;
+#define OG_ABI_MINOR 5 /* bumped when fields or functions are appended (1.1: broker ping;
                         * 1.2: storage idempotency records; 1.3: paginated broker reports,
                         * order report details, storage leases; 1.4: asynchronous outcomes
                         * (OG_PENDING), request ids of modify/cancel chains, arrays whose
-                        * elements can grow, the per-account event log) */
+                        * elements can grow, the per-account event log; 1.5: see the
+                        * fields and functions marked "appended in ABI 1.5") */
 
 /* The name under which a plugin exports its entry (Boost.DLL alias; see sdk.hpp's macro). */
 #define OG_PLUGIN_ENTRY_NAME "ordergate_plugin_entry"
