@@ -1,5 +1,6 @@
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <future>
 
 #include "common/ids.hpp"
@@ -387,6 +388,15 @@ OrderService::FillOutcome OrderService::apply_fill_change(const EntryPtr& e,
             if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");
             return {Kind::Duplicate, cur.id};  // this bust/correction is stored already
         }
+    // A venue naming the trade by the id of an earlier correction of it: the trade at the root.
+    for (size_t hops = 0; hops <= records.size(); ++hops) {
+        auto it = std::find_if(records.begin(), records.end(), [&](const FillRecord& r) {
+            return r.broker == broker && r.broker_trade_id == fr.ref_trade_id &&
+                   r.kind != FillKind::Trade;
+        });
+        if (it == records.end()) break;
+        fr.ref_trade_id = it->ref_trade_id;
+    }
     // The trade it acts on, as it stands (its latest correction applied; absent once busted).
     const std::vector<FillRecord> before = positions::effective_fills(records);
     const FillRecord* ref = nullptr;

@@ -7,7 +7,9 @@
 //  - a trade busted by any bust record of the same broker does not count;
 //  - a trade corrected counts with the quantity, price and fee of its latest correction (latest:
 //    the last in the order the records are given; storage lists them in insertion order);
-//  - bust and correction records themselves are never fills.
+//  - bust and correction records themselves are never fills;
+//  - a ref_trade_id naming a bust/correction record (a venue that names a corrected execution by
+//    the correction's ExecID) is followed to the trade at the root of the chain.
 // A bust or correction whose trade is not among the records changes nothing here; the caller
 // that applies it checks that the trade exists first (and fails loud when it does not).
 #pragma once
