@@ -83,6 +83,9 @@ void write_fill(json::Writer& w, const FillRecord& f) {
     dec(w, "price", f.price);
     dec(w, "fee", f.fee);
     ts(w, "executed_at", f.executed_at_ns);
+    // ABI 1.5: TRADE, or the venue's BUST / CORRECTION of the trade ref_trade_id (its own entry;
+    // the trade it refers to is listed unchanged).
+    w.field("kind", to_string(f.kind)).field_or_null("ref_trade_id", f.ref_trade_id);
     w.end_object();
 }
 

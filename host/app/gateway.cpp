@@ -27,6 +27,8 @@
 #include "orders/order_service.hpp"
 #include "plugin_loader/plugin_adapters.hpp"
 #include "plugin_loader/plugin_loader.hpp"
+#include "orders/fill_math.hpp"
+#include "positions/effective_fills.hpp"
 #include "positions/position_book.hpp"
 #include "reconcile/reconciler.hpp"
 #include "risk/risk_checker.hpp"
@@ -373,9 +375,18 @@ void Gateway::start() {
         positions::PositionBook* book = g.positions.get();
         g.event_log->follow(
             std::move(log_cursors), g.orders->take_recovered_fill_hashes(),
-            [book](const FillRecord& f) {
-                book->apply_fill({f.account_id, f.broker, f.symbol, f.exchange}, f.side, f.quantity,
-                                 f.price, f.fee, f.executed_at_ns);
+            [book, storage = g.storage.get()](const FillRecord& f) {
+                const positions::PositionKey key{f.account_id, f.broker, f.symbol, f.exchange};
+                if (f.kind == FillKind::Trade) {
+                    book->apply_fill(key, f.side, f.quantity, f.price, f.fee, f.executed_at_ns);
+                    return;
+                }
+                // A bust/correction committed by another instance: this book's position of its
+                // key again from storage's effective fills (the record is committed).
+                book->rebuild(key,
+                              positions::effective_fills(
+                                  orders::stored_fills_of_position(*storage, key)),
+                              f.executed_at_ns);
             },
             std::chrono::milliseconds(1000));
         g.orders->set_journal(g.event_log.get());

@@ -1,5 +1,7 @@
 #include "orders/fill_math.hpp"
 
+#include "positions/effective_fills.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -28,6 +30,38 @@ FillNotional FillNotional::from_average(const Decimal& average, const Decimal& f
 
 void for_each_stored_fill(ports::StoragePort& storage, const OrderRecord& order,
                           const std::function<void(const FillRecord&)>& each) {
+    std::vector<FillRecord> records;
+    bool changed = false;
+    for_each_stored_record(storage, order, [&](const FillRecord& f) {
+        changed = changed || f.kind != FillKind::Trade;
+        records.push_back(f);
+    });
+    if (!changed) {
+        for (const auto& f : records) each(f);
+        return;
+    }
+    for (const auto& f : positions::effective_fills(records)) each(f);
+}
+
+std::vector<FillRecord> stored_fills_of_position(ports::StoragePort& storage,
+                                                 const positions::PositionKey& key) {
+    std::vector<FillRecord> out;
+    FillQuery q;
+    q.account_ids = {key.account_id};
+    q.limit = 1000;
+    for (;;) {
+        Page<FillRecord> page = storage.list_fills(q);
+        for (auto& f : page.items)
+            if (f.broker == key.broker && f.symbol == key.symbol && f.exchange == key.exchange)
+                out.push_back(std::move(f));
+        if (page.next_cursor.empty()) break;
+        q.cursor = page.next_cursor;
+    }
+    return out;
+}
+
+void for_each_stored_record(ports::StoragePort& storage, const OrderRecord& order,
+                            const std::function<void(const FillRecord&)>& each) {
     FillQuery q;
     q.order_id = order.id;
     q.account_ids = {order.account_id};

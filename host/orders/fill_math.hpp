@@ -32,11 +32,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include "ordergate/decimal.hpp"
 #include "ordergate/types.hpp"
 #include "ports/ports.hpp"
 #include "positions/exact_math.hpp"
+#include "positions/position_book.hpp"
 
 namespace ordergate::orders {
 
@@ -68,10 +70,20 @@ private:
     bool from_fills_ = true;
 };
 
-// Calls `each` with every stored fill of `order`, page by page (list_fills by order_id). Throws
+// Calls `each` with every effective fill of `order` (its stored trades, busts and corrections
+// applied: positions/effective_fills.hpp), in storage order (list_fills by order_id). Throws
 // sdk::Error when storage fails.
 void for_each_stored_fill(ports::StoragePort& storage, const OrderRecord& order,
                           const std::function<void(const FillRecord&)>& each);
+
+// Every stored record of `order` as stored: trades, busts and corrections. Throws sdk::Error.
+void for_each_stored_record(ports::StoragePort& storage, const OrderRecord& order,
+                            const std::function<void(const FillRecord&)>& each);
+
+// Every stored record (trades, busts, corrections) of one position key, in storage order
+// (list_fills by account, filtered). Throws sdk::Error when storage fails.
+std::vector<FillRecord> stored_fills_of_position(ports::StoragePort& storage,
+                                                 const positions::PositionKey& key);
 
 // The notional of `order`'s fills (see the contract above). Reads storage only when the order has
 // a filled quantity; never throws for a storage failure (it falls back and logs).

@@ -1,5 +1,6 @@
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <future>
 
 #include "common/ids.hpp"
@@ -7,6 +8,7 @@
 #include "orders/order_service.hpp"
 #include "orders/order_service_internal.hpp"
 #include "orders/state_machine.hpp"
+#include "positions/effective_fills.hpp"
 #include "positions/position_book.hpp"
 
 namespace ordergate::orders {
@@ -47,7 +49,19 @@ OrderService::FillOutcome OrderService::handle_fill(const std::string& broker, c
         if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
         return {Kind::StorageError, ""};
     }
-    if (!e) return fill_without_order(broker, fill);
+    if (!e) {
+        if (fill.kind != FillKind::Trade) {
+            // A bust/correction of a trade of no order this host knows: nothing to take back.
+            spdlog::error(
+                "event=fill_change_unknown_trade broker={} kind={} broker_trade_id={} "
+                "ref_trade_id={} detail=\"no order; left for reconciliation\"",
+                broker, to_string(fill.kind), fill.broker_trade_id, fill.ref_trade_id);
+            if (metrics_) metrics_->broker_event(broker, "fill", "change_unknown_trade");
+            return {Kind::RefNotFound, ""};
+        }
+        return fill_without_order(broker, fill);
+    }
+    if (fill.kind != FillKind::Trade) return apply_fill_change(e, broker, fill, source);
     return apply_fill(e, broker, fill, source);
 }
 
@@ -65,6 +79,8 @@ FillRecord OrderService::fill_record(const std::string& broker, const Fill& fill
     fr.price = fill.price;
     fr.fee = fill.fee;
     fr.executed_at_ns = fill.executed_at_ns ? fill.executed_at_ns : now;
+    fr.kind = fill.kind;
+    fr.ref_trade_id = fill.ref_trade_id;
     return fr;
 }
 
@@ -325,6 +341,176 @@ OrderService::FillOutcome OrderService::apply_fill(const EntryPtr& e, const std:
     }
     if (metrics_) metrics_->broker_event(broker, "fill", "applied");
     return {after_terminal ? Kind::AppliedAfterTerminal : Kind::Applied, order_id};
+}
+
+void OrderService::rebuild_position(const std::string& broker, const FillRecord& fr) {
+    if (!positions_) return;
+    const positions::PositionKey key{fr.account_id, broker, fr.symbol, fr.exchange};
+    try {
+        const auto pos = positions_->rebuild(
+            key, positions::effective_fills(stored_fills_of_position(storage_, key)),
+            fr.executed_at_ns);
+        if (pos.out_of_range) {
+            spdlog::error("event=position_out_of_range broker={} broker_trade_id={}", broker,
+                          fr.broker_trade_id);
+            if (metrics_) metrics_->broker_event(broker, "fill", "position_out_of_range");
+        }
+    } catch (const std::exception& ex) {
+        // The record is stored: a restart rebuilds positions from storage. Loud and counted.
+        spdlog::error("event=position_not_updated broker={} broker_trade_id={} error=\"{}\"",
+                      broker, fr.broker_trade_id, ex.what());
+        if (metrics_) metrics_->broker_event(broker, "fill", "position_error");
+    }
+}
+
+OrderService::FillOutcome OrderService::apply_fill_change(const EntryPtr& e,
+                                                          const std::string& broker,
+                                                          const Fill& fill, EventSource source) {
+    using Kind = FillOutcome::Kind;
+    FillRecord fr = fill_record(broker, fill);
+    const bool bust = fr.kind == FillKind::Bust;
+    std::unique_lock lock(e->mutex);
+    const OrderRecord cur = e->rec;
+    fr.order_id = cur.id;
+    const std::string what = "order_id=" + cur.id + " kind=" + std::string(to_string(fr.kind)) +
+                             " broker_trade_id=" + fr.broker_trade_id +
+                             " ref_trade_id=" + fr.ref_trade_id;
+    std::vector<FillRecord> records;
+    try {
+        for_each_stored_record(storage_, cur, [&](const FillRecord& f) { records.push_back(f); });
+    } catch (const std::exception& ex) {
+        spdlog::error("event=fill_not_applied {} reason=storage error=\"{}\"", what, ex.what());
+        if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
+        return {Kind::StorageError, cur.id};
+    }
+    for (const FillRecord& r : records)
+        if (r.broker == broker && r.broker_trade_id == fr.broker_trade_id) {
+            if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");
+            return {Kind::Duplicate, cur.id};  // this bust/correction is stored already
+        }
+    // A venue naming the trade by the id of an earlier correction of it: the trade at the root.
+    for (size_t hops = 0; hops <= records.size(); ++hops) {
+        auto it = std::find_if(records.begin(), records.end(), [&](const FillRecord& r) {
+            return r.broker == broker && r.broker_trade_id == fr.ref_trade_id &&
+                   r.kind != FillKind::Trade;
+        });
+        if (it == records.end()) break;
+        fr.ref_trade_id = it->ref_trade_id;
+    }
+    // The trade it acts on, as it stands (its latest correction applied; absent once busted).
+    const std::vector<FillRecord> before = positions::effective_fills(records);
+    const FillRecord* ref = nullptr;
+    for (const FillRecord& r : before)
+        if (r.broker == broker && r.broker_trade_id == fr.ref_trade_id) ref = &r;
+    if (!ref) {
+        spdlog::error(
+            "event=fill_change_unknown_trade broker={} {} detail=\"the order has no such "
+            "effective trade (never seen, or busted already); left for reconciliation\"",
+            broker, what);
+        if (metrics_) metrics_->broker_event(broker, "fill", "change_unknown_trade");
+        return {Kind::RefNotFound, cur.id};
+    }
+    // The record names the trade's instrument and side whatever the venue's message carried;
+    // a bust shows the quantity, price and fee it takes back.
+    fr.account_id = ref->account_id;
+    fr.symbol = ref->symbol;
+    fr.exchange = ref->exchange;
+    fr.side = ref->side;
+    if (bust) {
+        fr.quantity = ref->quantity;
+        fr.price = ref->price;
+        fr.fee = ref->fee;
+    }
+    records.push_back(fr);
+    Decimal filled;
+    FillNotional notional;
+    for (const FillRecord& f : positions::effective_fills(records)) {
+        filled = filled + f.quantity;
+        notional.add(f.quantity, f.price);
+    }
+    std::optional<OrderRecord> next;
+    if (filled > cur.quantity) {
+        spdlog::error("event=overfill {} quantity={} filled={} detail=\"stored; the order is "
+                      "left as it is\"",
+                      what, cur.quantity.to_string(), filled.to_string());
+        if (metrics_) metrics_->broker_event(broker, "fill", "overfill");
+    } else {
+        next = cur;
+        next->filled_quantity = filled;
+        next->average_fill_price =
+            filled.is_zero() ? std::nullopt
+                             : std::optional<Decimal>(
+                                   notional.average(filled, options_.average_price_scale).value);
+        next->status = status_after_fill_change(cur.status, cur.quantity, filled);
+        next->version = cur.version + 1;
+        next->updated_at_ns = now_ns();
+    }
+    std::vector<WriteOp> ops(1);
+    ops[0].kind = WriteKind::InsertFill;
+    ops[0].fill = fr;
+    if (next) {
+        ops.emplace_back();
+        ops[1].kind = WriteKind::UpdateOrder;
+        ops[1].requires_previous = true;
+        ops[1].expected_version = cur.version;
+        ops[1].order = *next;
+        ops[1].event = make_event(*next, cur.status, source, "",
+                                  std::string(bust ? "bust of " : "correction of ") +
+                                      fr.ref_trade_id + " (" + fr.broker_trade_id + ")",
+                                  false);
+    }
+    std::vector<Status> r;
+    try {
+        r = write_fact(std::move(ops));
+    } catch (const std::exception& ex) {
+        spdlog::error("event=fill_not_applied {} reason=storage error=\"{}\"", what, ex.what());
+        if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
+        return {Kind::StorageError, cur.id};
+    }
+    {
+        std::lock_guard fl(fills_mutex_);
+        if (stored_trades_.size() > 200'000) stored_trades_.clear();
+        stored_trades_.insert(key2(broker, fr.broker_trade_id));
+    }
+    if (r[0] == Status::Conflict) {
+        if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");
+        return {Kind::Duplicate, cur.id};
+    }
+    rebuild_position(broker, fr);
+    spdlog::warn("event=fill_changed {} filled_was={} filled_now={}", what,
+                 cur.filled_quantity.to_string(), filled.to_string());
+    if (!next) {
+        e->fills_pending = true;
+        if (metrics_) metrics_->broker_event(broker, "fill", "not_applied_to_order");
+        return {Kind::StoredNotApplied, cur.id};
+    }
+    if (r[1] == Status::Conflict) {
+        spdlog::warn("event=order_version_conflict {} detail=\"re-deriving from stored fills\"",
+                     what);
+        try {
+            if (auto fresh = storage_.get_order(cur.id)) e->rec = std::move(*fresh);
+            e->notional.reset();
+        } catch (const std::exception& ex) {
+            spdlog::error("event=fill_not_applied_to_order {} reason=storage error=\"{}\"", what,
+                          ex.what());
+        }
+        return {Kind::StoredNotApplied, cur.id};
+    }
+    e->rec = std::move(*next);
+    e->notional = std::move(notional);
+    if (is_terminal(cur.status) && !is_terminal(e->rec.status)) {
+        // Live again (FILLED -> PARTIALLY_FILLED): back in the cache of live orders.
+        std::unique_lock cl(cache_mutex_);
+        auto [it, inserted] = by_id_.emplace(e->rec.id, e);
+        if (inserted) {
+            by_client_id_[key2(e->rec.account_id, e->rec.client_order_id)] = e->rec.id;
+            if (!e->rec.broker_order_id.empty())
+                by_broker_id_[key2(e->rec.broker, e->rec.broker_order_id)] = e->rec.id;
+            finished_.erase(key2(e->rec.account_id, e->rec.client_order_id));
+        }
+    }
+    if (metrics_) metrics_->broker_event(broker, "fill", bust ? "bust_applied" : "correction_applied");
+    return {Kind::Applied, cur.id};
 }
 
 OrderService::FillSums OrderService::stored_fill_sums(const OrderRecord& order) {

@@ -226,6 +226,11 @@ OrderService::ReconcileResult OrderService::reconcile_fill(const std::string& br
             out.result = Reconciled::Failed;
             out.detail = "fill " + fill.broker_trade_id + ": storage error";
             break;
+        case FillOutcome::Kind::RefNotFound:
+            out.result = Reconciled::Failed;
+            out.detail = std::string(to_string(fill.kind)) + " " + fill.broker_trade_id +
+                         " of trade " + fill.ref_trade_id + ": no such trade here";
+            break;
     }
     return out;
 }

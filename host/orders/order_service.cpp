@@ -6,6 +6,7 @@
 
 #include "metrics/metrics.hpp"
 #include "orders/order_service_internal.hpp"
+#include "positions/effective_fills.hpp"
 #include "positions/position_book.hpp"
 
 namespace ordergate::orders {
@@ -92,10 +93,20 @@ void OrderService::recover() {
     {
         FillQuery fq;
         fq.limit = 1000;
+        // Every record first: a bust or correction (ABI 1.5) changes a trade stored before it,
+        // so positions and sums count the effective fills (positions/effective_fills.hpp).
+        std::vector<FillRecord> records;
         for (;;) {
             Page<FillRecord> page = storage_.list_fills(fq);
-            for (const auto& f : page.items) {
+            for (auto& f : page.items) {
                 recovered_fill_hashes_.push_back(std::hash<std::string>{}(f.id));
+                records.push_back(std::move(f));
+            }
+            if (page.next_cursor.empty()) break;
+            fq.cursor = page.next_cursor;
+        }
+        {
+            for (const auto& f : positions::effective_fills(records)) {
                 if (positions_)
                     positions_->apply_fill(positions::PositionKey{f.account_id, f.broker, f.symbol,
                                                                   f.exchange},
@@ -106,8 +117,6 @@ void OrderService::recover() {
                 }
                 ++fills;
             }
-            if (page.next_cursor.empty()) break;
-            fq.cursor = page.next_cursor;
         }
     }
     size_t reapplied = 0;

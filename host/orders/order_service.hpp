@@ -382,6 +382,10 @@ class OrderService : public ports::BrokerEvents {
             Duplicate,             // storage had it already
             Parked,                // waiting for a place() in flight to name its order
             StorageError,          // nothing stored (logged); the broker keeps it
+            // ABI 1.5: a bust/correction whose trade (ref_trade_id) this host does not have
+            // (or has busted already): nothing stored, logged, counted; reconciliation and an
+            // operator settle it.
+            RefNotFound,
         };
         Kind kind = Kind::Applied;
         std::string order_id;
@@ -393,6 +397,15 @@ class OrderService : public ports::BrokerEvents {
     // Applies a fill to its order (entry locked here): the fill and the order's new row are
     // written in one transaction and waited for; only then memory and positions change. A fill
     // storage already has (same broker trade id) changes nothing.
+    // ABI 1.5: a bust or correction of one of the order's trades (entry locked here). The
+    // record is stored (de-duplicated by its own broker_trade_id) with the order's new row in one
+    // transaction; the order's filled quantity and average price are derived again from its
+    // effective fills (positions/effective_fills.hpp), its status by status_after_fill_change,
+    // and the position of its instrument is rebuilt from that instrument's effective fills.
+    FillOutcome apply_fill_change(const EntryPtr& e, const std::string& broker, const Fill& fill,
+                                  EventSource source);
+    // Rebuilds the position `fr` belongs to from storage's effective fills of its key.
+    void rebuild_position(const std::string& broker, const FillRecord& fr);
     FillOutcome apply_fill(const EntryPtr& e, const std::string& broker, const Fill& fill,
                            EventSource source);
     // A fill that matches no order: parked while a place() to the same broker is in flight

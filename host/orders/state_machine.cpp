@@ -92,6 +92,23 @@ OrderStatus status_after_fill(OrderStatus current, const Decimal& quantity, cons
     throw std::invalid_argument("unknown order status");
 }
 
+OrderStatus status_after_fill_change(OrderStatus current, const Decimal& quantity,
+                                     const Decimal& filled) {
+    check_fill_args(quantity, filled);
+    switch (current) {
+        case OrderStatus::Filled:
+        case OrderStatus::PendingNew:
+        case OrderStatus::Open:
+        case OrderStatus::PartiallyFilled: return derive_status_from_fills(quantity, filled);
+        case OrderStatus::PendingCancel:
+        case OrderStatus::PendingReplace:
+        case OrderStatus::Cancelled:
+        case OrderStatus::Rejected:
+        case OrderStatus::Expired: return current;
+    }
+    throw std::invalid_argument("unknown order status");
+}
+
 bool is_consistent(OrderStatus status, const Decimal& quantity, const Decimal& filled) {
     if (!quantity.is_positive() || filled.is_negative() || filled > quantity) return false;
     switch (status) {

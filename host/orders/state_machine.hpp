@@ -87,6 +87,19 @@ OrderStatus derive_status_from_fills(const Decimal& quantity, const Decimal& fil
 // Throws std::invalid_argument like derive_status_from_fills.
 OrderStatus status_after_fill(OrderStatus current, const Decimal& quantity, const Decimal& filled);
 
+// The status after the venue busted or corrected one of the order's executions, leaving the
+// cumulative filled quantity at `filled` (lower, equal, or - a correction upwards - higher):
+//  - FILLED: derive_status_from_fills(quantity, filled) - the one transition out of a terminal
+//    status, FILLED -> PARTIALLY_FILLED (or OPEN when nothing is left filled): the venue took
+//    the fill back, and the order is again what its fills make it (the venue's report that comes
+//    with the bust, OrdStatus/CumQty, is followed after it);
+//  - PENDING_NEW, OPEN, PARTIALLY_FILLED: derive_status_from_fills(quantity, filled);
+//  - PENDING_CANCEL, PENDING_REPLACE: unchanged (the request's answer settles it);
+//  - CANCELLED, EXPIRED, REJECTED: unchanged (a bust does not bring a dead order back).
+// Throws std::invalid_argument as derive_status_from_fills does.
+OrderStatus status_after_fill_change(OrderStatus current, const Decimal& quantity,
+                                     const Decimal& filled);
+
 // Whether `status` can hold with this cumulative filled quantity:
 //  PENDING_NEW, OPEN, REJECTED: filled == 0; PARTIALLY_FILLED: 0 < filled < quantity;
 //  FILLED: filled == quantity; CANCELLED, EXPIRED: 0 <= filled < quantity (a complete fill makes

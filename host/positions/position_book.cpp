@@ -81,6 +81,27 @@ PositionView PositionBook::apply_fill(const PositionKey& key, Side side, const D
     return v;
 }
 
+PositionView PositionBook::rebuild(const PositionKey& key, const std::vector<FillRecord>& fills,
+                                   int64_t at_ns) {
+    PositionBook fresh;
+    for (const FillRecord& f : fills)
+        fresh.apply_fill(key, f.side, f.quantity, f.price, f.fee, f.executed_at_ns);
+    State s;
+    {
+        std::shared_lock other(fresh.mutex_);
+        auto it = fresh.positions_.find(key);
+        if (it != fresh.positions_.end()) s = it->second;
+    }
+    std::unique_lock lock(mutex_);
+    auto it = positions_.find(key);
+    s.updated_at_ns = std::max({s.updated_at_ns, at_ns,
+                                it == positions_.end() ? int64_t{0} : it->second.updated_at_ns});
+    positions_[key] = s;
+    const uint64_t rounded = fresh.rounded_.load(std::memory_order_relaxed);
+    if (rounded != 0) rounded_.fetch_add(rounded, std::memory_order_relaxed);
+    return view_locked(key, s);
+}
+
 void PositionBook::set_last_price(std::string_view symbol, std::string_view exchange,
                                   const Decimal& price) {
     std::unique_lock lock(mutex_);

@@ -115,6 +115,15 @@ public:
     PositionView apply_fill(const PositionKey& key, Side side, const Decimal& quantity,
                             const Decimal& price, const Decimal& fee, int64_t at_ns);
 
+    // Replaces the position at `key` with the one `fills` build from flat, applied in the order
+    // given (each: its side, quantity, price, fee, executed_at_ns; the caller passes the key's
+    // effective fills, positions/effective_fills.hpp). How a bust or a correction reaches a
+    // position: recomputed exactly, the realized P&L included, rather than reversed. The key stays
+    // (flat) when no fill is left, keeping its updated_at_ns. Throws std::invalid_argument for a
+    // fill quantity <= 0 and then leaves the position as it was.
+    PositionView rebuild(const PositionKey& key, const std::vector<FillRecord>& fills,
+                         int64_t at_ns);
+
     // The last traded price of an instrument, used for unrealized P&L of every position in it.
     void set_last_price(std::string_view symbol, std::string_view exchange, const Decimal& price);
 

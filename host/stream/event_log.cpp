@@ -1,5 +1,8 @@
 #include "stream/event_log.hpp"
 
+#include "orders/fill_math.hpp"
+#include "positions/effective_fills.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -76,8 +79,7 @@ void EventLog::annotate(const std::vector<WriteOp>& ops, std::vector<WriteOp>* o
                     entry(out, f.account_id, kTopicTrades, renderers_.fill(f), now);
                     positions::PositionKey key{f.account_id, f.broker, f.symbol, f.exchange};
                     if (seeded.insert(key).second) scratch.copy_key_from(book_, key);
-                    positions::PositionView p = scratch.apply_fill(key, f.side, f.quantity, f.price,
-                                                                   f.fee, f.executed_at_ns);
+                    positions::PositionView p = apply_to(scratch, f);
                     entry(out, f.account_id, kTopicPositions, renderers_.position(p), now);
                     break;
                 }
@@ -115,8 +117,7 @@ void EventLog::committed(const std::vector<WriteOp>& annotated,
             }
             const FillRecord& f = op.fill;
             try {
-                book_.apply_fill({f.account_id, f.broker, f.symbol, f.exchange}, f.side, f.quantity,
-                                 f.price, f.fee, f.executed_at_ns);
+                apply_to(book_, f);
             } catch (const std::exception& e) {
                 spdlog::error("event=event_log_position_failed broker_trade_id={} error=\"{}\"",
                               f.broker_trade_id, e.what());
@@ -231,10 +232,30 @@ std::optional<FillRecord> fill_of(const AccountEvent& e) {
         !dec("fee", &f.fee))
         return std::nullopt;
     f.executed_at_ns = e.at_ns;
+    // ABI 1.5: absent in an entry written before it (a trade).
+    const std::string kind = text("kind");
+    if (kind == "BUST") f.kind = FillKind::Bust;
+    else if (kind == "CORRECTION") f.kind = FillKind::Correction;
+    else if (!kind.empty() && kind != "TRADE") return std::nullopt;
+    f.ref_trade_id = text("ref_trade_id");
+    if (f.kind != FillKind::Trade && f.ref_trade_id.empty()) return std::nullopt;
     return f;
 }
 
 }  // namespace
+
+positions::PositionView EventLog::apply_to(positions::PositionBook& book, const FillRecord& f) {
+    const positions::PositionKey key{f.account_id, f.broker, f.symbol, f.exchange};
+    if (f.kind == FillKind::Trade)
+        return book.apply_fill(key, f.side, f.quantity, f.price, f.fee, f.executed_at_ns);
+    // A bust or correction: the key's position again from its effective fills, `f` counted
+    // whether or not it is committed yet.
+    std::vector<FillRecord> records = orders::stored_fills_of_position(storage_, key);
+    if (std::none_of(records.begin(), records.end(),
+                     [&](const FillRecord& r) { return r.id == f.id; }))
+        records.push_back(f);
+    return book.rebuild(key, positions::effective_fills(records), f.executed_at_ns);
+}
 
 void EventLog::follow_once() {
     std::map<std::string, int64_t> cursors;
@@ -268,8 +289,7 @@ void EventLog::follow_once() {
                     if (pending_local_.erase(f->id)) continue;  // this instance's own
                     if (std::binary_search(loaded_.begin(), loaded_.end(), hash(f->id))) continue;
                 }
-                book_.apply_fill({f->account_id, f->broker, f->symbol, f->exchange}, f->side,
-                                 f->quantity, f->price, f->fee, f->executed_at_ns);
+                apply_to(book_, *f);
                 if (apply_) apply_(*f);
                 followed_.fetch_add(1);
                 spdlog::debug("event=position_followed account_id={} seq={} fill_id={}", account,

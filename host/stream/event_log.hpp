@@ -115,6 +115,11 @@ class EventLog final : public orders::ChangeJournal {
     void follow_loop(std::chrono::milliseconds every);
     void follow_once();
 
+    // Applies one committed or about-to-commit fill record to `book`: a trade as a fill, a bust
+    // or correction (ABI 1.5) by rebuilding its key from storage's effective fills plus `f`.
+    // Throws what storage or the book throws.
+    positions::PositionView apply_to(positions::PositionBook& book, const FillRecord& f);
+
     ports::StoragePort& storage_;
     Renderers renderers_;
     std::shared_ptr<Clock> clock_;

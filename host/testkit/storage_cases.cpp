@@ -148,6 +148,8 @@ void expect_same_fill(int line, const FillRecord& got, const FillRecord& want) {
         expect_identical(__LINE__, got.price, want.price, "price");
         expect_identical(__LINE__, got.fee, want.fee, "fee");
         OG_EXPECT_FIELD(got, want, executed_at_ns);
+        OG_EXPECT(got.kind == want.kind);  // ABI 1.5
+        OG_EXPECT_FIELD(got, want, ref_trade_id);
     } catch (const CaseFailure& e) {
         fail_at(line, std::string("fill ") + want.id + ": " + e.what());
     }
@@ -523,6 +525,32 @@ void fill_duplicate_trade_id(CaseContext& ctx) {
     OG_EXPECT_EQ(page.items.size(), size_t{2});
     expect_same_fill(__LINE__, page.items[0], f);
     expect_same_fill(__LINE__, page.items[1], other_broker);
+}
+
+// ABI 1.5: a bust and a correction are their own rows, stored and returned with their kind and
+// the trade id they act on; the trade they refer to is left as it was.
+void fill_bust_and_correction_round_trip(CaseContext& ctx) {
+    auto s = open_storage(ctx);
+    s->migrate();
+    Ids ids("FK");
+    OrderRecord o = make_order(ids, 1, ids.account("A"));
+    FillRecord trade = make_fill(ids, 1, o);
+    FillRecord correction = make_fill(ids, 2, o);
+    correction.kind = FillKind::Correction;
+    correction.ref_trade_id = trade.broker_trade_id;
+    correction.quantity = dec("0.75");
+    FillRecord bust = make_fill(ids, 3, o);
+    bust.kind = FillKind::Bust;
+    bust.ref_trade_id = trade.broker_trade_id;
+    write_ok(__LINE__, *s, {insert_order(o), insert_fill(trade), insert_fill(correction)});
+    write_ok(__LINE__, *s, {insert_fill(bust)});
+    FillQuery q;
+    q.order_id = o.id;
+    Page<FillRecord> page = s->list_fills(q);
+    OG_EXPECT_EQ(page.items.size(), size_t{3});
+    expect_same_fill(__LINE__, page.items[0], trade);
+    expect_same_fill(__LINE__, page.items[1], correction);
+    expect_same_fill(__LINE__, page.items[2], bust);
 }
 
 void requires_previous(CaseContext& ctx) {
@@ -1445,6 +1473,8 @@ std::vector<Case> storage_cases() {
         {"storage.update_checks_expected_version", update_with_version},
         {"storage.events_append_and_list_in_seq_order", events_in_seq_order},
         {"storage.duplicate_broker_trade_id_conflicts", fill_duplicate_trade_id},
+        // appended in ABI 1.5
+        {"storage.fill_bust_and_correction_round_trip", fill_bust_and_correction_round_trip},
         {"storage.requires_previous_skips_after_conflict", requires_previous},
         {"storage.failing_batch_writes_nothing", batch_atomicity},
         {"storage.list_orders_filters", list_orders_filters},

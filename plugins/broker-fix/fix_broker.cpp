@@ -710,9 +710,19 @@ void FixBroker::on_execution_report(const FixMessage& m) {
                     report.status != OrderStatus::PendingCancel)
                     ord.quantity = report.quantity;
             }
-            if (trade) {
+            if (trade || bust || correction) {
+                // A bust (4.4 ExecType H; 4.2 ExecTransType 1) or a correction (4.4 G; 4.2
+                // ExecTransType 2) names the execution it acts on in ExecRefID (19); a
+                // correction's LastQty/LastPx are the execution's corrected values. Its own
+                // ExecID is its trade id, de-duplicated like any fill's.
                 std::optional<Decimal> qty = decimal_of(m, 32), px = decimal_of(m, 31);
-                if (qty && px && qty->is_positive()) {
+                const std::string ref = m.get(19);
+                if ((bust || correction) && ref.empty()) {
+                    host_.log(LogLevel::Error, std::string("event=fix_trade_") +
+                                                   (bust ? "bust" : "correction") +
+                                                   "_without_exec_ref_id exec_id=" + exec_id +
+                                                   " cl_ord_id=" + cl + " action=not_applied");
+                } else if (bust || (qty && px && qty->is_positive())) {
                     Fill f;
                     f.broker_trade_id = exec_id;
                     f.broker_order_id = ord.broker_order_id;
@@ -721,10 +731,13 @@ void FixBroker::on_execution_report(const FixMessage& m) {
                     f.symbol = ord.symbol;
                     f.exchange = ord.exchange;
                     f.side = ord.side;
-                    f.quantity = *qty;
-                    f.price = *px;
+                    f.quantity = qty ? *qty : Decimal(0, 0);
+                    f.price = px ? *px : Decimal(0, 0);
                     f.fee = Decimal(0, 0);
                     f.executed_at_ns = host_.now_ns();
+                    f.kind = bust ? FillKind::Bust
+                                  : correction ? FillKind::Correction : FillKind::Trade;
+                    if (!trade) f.ref_trade_id = ref;
                     fill = f;
                 } else {
                     host_.log(LogLevel::Error,
@@ -734,13 +747,13 @@ void FixBroker::on_execution_report(const FixMessage& m) {
         }
     }
     if (bust || correction)
-        // The SDK has no way to take a fill back: the host keeps the fill as first reported and
-        // the order's report carries the venue's CumQty; reconciliation flags the drift.
-        host_.log(LogLevel::Warn, std::string("event=fix_trade_") + (bust ? "bust" : "correction") +
+        host_.log(LogLevel::Info, std::string("event=fix_trade_") + (bust ? "bust" : "correction") +
                                       " exec_id=" + exec_id + " exec_ref_id=" + m.get(19) +
-                                      " cl_ord_id=" + cl + " action=not_applied");
+                                      " cl_ord_id=" + cl + " cum_qty=" + m.get(14));
+    // The fill (or its bust/correction) first, then the order's state as the venue reports it
+    // with it (OrdStatus, CumQty, AvgPx): the host applies the fill, then follows the venue.
     if (fill) sink_.fill(*fill);
-    if (!bust && !correction) sink_.order_update(report);
+    sink_.order_update(report);
 }
 
 void FixBroker::on_cancel_reject(const FixMessage& m) {

@@ -156,6 +156,13 @@ CREATE TABLE @S@.account_events (
 CREATE INDEX account_events_at ON @S@.account_events (at_ns);
 )sql";
 
+// ABI 1.5: trade busts and corrections are their own rows (kind 1 bust, 2 correction; 0 trade),
+// naming the broker_trade_id they act on. Existing rows are trades.
+constexpr const char* kV8FillKinds = R"sql(
+ALTER TABLE @S@.fills ADD COLUMN kind integer NOT NULL DEFAULT 0;
+ALTER TABLE @S@.fills ADD COLUMN ref_trade_id text NOT NULL DEFAULT '';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "orders, order_events, fills, gtts, recon_runs", kV1Tables},
     {2, "indexes for lookups and listings", kV2Indexes},
@@ -165,6 +172,8 @@ constexpr Migration kMigrations[] = {
     // appended in ABI 1.4 (sdk14)
     {6, "order_events by request id", kV6EventsByRequestId},
     {7, "account_seq, account_events", kV7AccountEvents},
+    // appended in ABI 1.5
+    {8, "fills: kind and ref_trade_id (busts and corrections)", kV8FillKinds},
 };
 
 std::string with_schema(const char* sql, const std::string& quoted) {

@@ -64,7 +64,7 @@ constexpr const char* kEventColumns =
     "filled_quantity, emulated, at_ns";
 constexpr const char* kFillColumns =
     "id, order_id, broker, broker_trade_id, account_id, symbol, exchange, side, quantity, price, "
-    "fee, executed_at_ns";
+    "fee, executed_at_ns, kind, ref_trade_id";
 constexpr const char* kGttColumns =
     "id, account_id, symbol, exchange, status, body_json, expires_at_ns, created_at_ns, "
     "updated_at_ns, version";
@@ -158,6 +158,10 @@ FillRecord read_fill(const Result& r, int i) {
     f.price = r.decimal(i, 9);
     f.fee = r.decimal(i, 10);
     f.executed_at_ns = r.int64(i, 11);
+    const int64_t kind = r.int64(i, 12);
+    if (kind < OG_FILL_TRADE || kind > OG_FILL_CORRECTION) corrupt("fills.kind", std::to_string(kind));
+    f.kind = static_cast<FillKind>(kind);
+    f.ref_trade_id = r.text(i, 13);
     return f;
 }
 
@@ -309,7 +313,7 @@ struct PgStorage::Statements {
             ".fills WHERE id = $29) RETURNING id) " +
             event_insert(s, 19);
         insert_fill = "INSERT INTO " + s + ".fills (" + kFillColumns + ") VALUES (" +
-                      placeholders(1, 12) + ") ON CONFLICT DO NOTHING";
+                      placeholders(1, 14) + ") ON CONFLICT DO NOTHING";
         insert_gtt = "INSERT INTO " + s + ".gtts (" + kGttColumns + ") VALUES (" +
                      placeholders(1, 10) + ") ON CONFLICT DO NOTHING";
         update_gtt = "UPDATE " + s +
@@ -526,6 +530,7 @@ void PgStorage::add_params(const WriteOp& op, Params& p) const {
             p.add(f.id).add(f.order_id).add(f.broker).add(f.broker_trade_id).add(f.account_id);
             p.add(f.symbol).add(f.exchange).add(to_string(f.side)).add(f.quantity).add(f.price);
             p.add(f.fee).add(f.executed_at_ns);
+            p.add(static_cast<int64_t>(f.kind)).add(f.ref_trade_id);
             return;
         }
         case WriteKind::UpsertGtt: {

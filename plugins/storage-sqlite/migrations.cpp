@@ -168,6 +168,13 @@ DROP INDEX order_events_request_id;
 CREATE INDEX order_events_request_id ON order_events (request_id) WHERE request_id <> '';
 )sql";
 
+// ABI 1.5: trade busts and corrections are their own rows (kind 1 bust, 2 correction; 0 trade),
+// naming the broker_trade_id they act on. Existing rows are trades.
+constexpr const char* kV9FillKinds = R"sql(
+ALTER TABLE fills ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE fills ADD COLUMN ref_trade_id TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "orders, order_events, fills, gtts, recon_runs", kV1Tables},
     {2, "indexes for lookups and listings", kV2Indexes},
@@ -178,6 +185,8 @@ constexpr Migration kMigrations[] = {
     {6, "order_events by request id", kV6EventsByRequestId},
     {7, "account_seq, account_events", kV7AccountEvents},
     {8, "order_events by request id: only events that carry one", kV8PartialRequestIdIndex},
+    // appended in ABI 1.5
+    {9, "fills: kind and ref_trade_id (busts and corrections)", kV9FillKinds},
 };
 
 }  // namespace

@@ -147,11 +147,11 @@ OrderEvent read_event(const Query& q) {
 
 constexpr const char* kFillColumns =
     "id, order_id, broker, broker_trade_id, account_id, symbol, exchange, side, quantity_m, "
-    "quantity_s, price_m, price_s, fee_m, fee_s, executed_at_ns";
+    "quantity_s, price_m, price_s, fee_m, fee_s, executed_at_ns, kind, ref_trade_id";
 
 const std::string kInsertFill = std::string("INSERT INTO fills (") + kFillColumns +
                                 ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                                "?14, ?15) ON CONFLICT DO NOTHING";
+                                "?14, ?15, ?16, ?17) ON CONFLICT DO NOTHING";
 
 FillRecord read_fill(const Query& q) {
     FillRecord f;
@@ -167,6 +167,11 @@ FillRecord read_fill(const Query& q) {
     f.price = q.decimal(10);
     f.fee = q.decimal(12);
     f.executed_at_ns = q.int64(14);
+    const int64_t kind = q.int64(15);
+    if (kind < OG_FILL_TRADE || kind > OG_FILL_CORRECTION)
+        corrupt("fills", "kind", std::to_string(kind));
+    f.kind = static_cast<FillKind>(kind);
+    f.ref_trade_id = q.text(16);
     return f;
 }
 
@@ -559,6 +564,7 @@ Status SqliteStorage::apply(Connection& c, const WriteOp& op, size_t index, Batc
             q.bind(5, f.account_id).bind(6, f.symbol).bind(7, f.exchange);
             q.bind(8, to_string(f.side)).bind(9, f.quantity).bind(11, f.price).bind(13, f.fee);
             q.bind(15, f.executed_at_ns);
+            q.bind(16, static_cast<int64_t>(f.kind)).bind(17, f.ref_trade_id);
             return q.run() == 0 ? Status::Conflict : Status::Ok;
         }
         case WriteKind::UpsertGtt: {

@@ -81,6 +81,7 @@ OG_DEFINE_VISIT(og_order_request, OG_ORDER_REQUEST_FIELDS)
 #define OG_ORDER_REPORT_FIELDS_1_3(X) \
     X(leaves_quantity) X(exec_id) X(cancel_reject_reason) X(request_id)
 #define OG_MODIFY_REQUEST_FIELDS_1_4(X) X(request_id) X(orig_request_id)
+#define OG_FILL_FIELDS_1_5(X) X(kind) X(ref_trade_id)  // og_fill and og_fill_record
 #define OG_VISIT_IF_HELD(name) \
     if (OG_HAS_FIELD(&a, std::remove_cvref_t<decltype(a)>, name)) f(a.name, b.name, #name);
 template <typename F>
@@ -93,13 +94,21 @@ void visit(og_modify_request& a, const og_modify_request& b, F&& f) {
     OG_MODIFY_REQUEST_FIELDS(OG_VISIT_ONE)
     OG_MODIFY_REQUEST_FIELDS_1_4(OG_VISIT_IF_HELD)
 }
-OG_DEFINE_VISIT(og_fill, OG_FILL_FIELDS)
+template <typename F>
+void visit(og_fill& a, const og_fill& b, F&& f) {
+    OG_FILL_FIELDS(OG_VISIT_ONE)
+    OG_FILL_FIELDS_1_5(OG_VISIT_IF_HELD)
+}
 OG_DEFINE_VISIT(og_position, OG_POSITION_FIELDS)
 OG_DEFINE_VISIT(og_account, OG_ACCOUNT_FIELDS)
 OG_DEFINE_VISIT(og_quote, OG_QUOTE_FIELDS)
 OG_DEFINE_VISIT(og_order_record, OG_ORDER_RECORD_FIELDS)
 OG_DEFINE_VISIT(og_order_event, OG_ORDER_EVENT_FIELDS)
-OG_DEFINE_VISIT(og_fill_record, OG_FILL_RECORD_FIELDS)
+template <typename F>
+void visit(og_fill_record& a, const og_fill_record& b, F&& f) {
+    OG_FILL_RECORD_FIELDS(OG_VISIT_ONE)
+    OG_FILL_FIELDS_1_5(OG_VISIT_IF_HELD)
+}
 OG_DEFINE_VISIT(og_gtt_record, OG_GTT_RECORD_FIELDS)
 OG_DEFINE_VISIT(og_recon_run, OG_RECON_RUN_FIELDS)
 OG_DEFINE_VISIT(og_account_event, OG_ACCOUNT_EVENT_FIELDS)

@@ -320,22 +320,136 @@ TEST_P(FixBroker, DuplicateExecutionReportIsNotCountedTwice) {
     EXPECT_EQ(field(venue_order(cid), "cum_qty"), "5");
 }
 
-// A bust (4.4 ExecType H; 4.2 ExecTransType 1 with ExecType still a fill's) is never read as
-// another fill.
-TEST_P(FixBroker, BustIsNotCountedAsAFill) {
+// ---- busts and corrections (ABI 1.5): 4.4 ExecType H/G, 4.2 ExecTransType 1/2, with ExecRefID -----
+
+// A bust of one fill of a FILLED order takes it back everywhere: the order (PARTIALLY_FILLED,
+// its filled quantity and average as the venue's CumQty/AvgPx say), the trades (the bust is its
+// own entry), the position, and the event log. Never read as another fill.
+TEST_P(FixBroker, BustOfAFillTakesItBackAsTheVenueDoes) {
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    ASSERT_EQ(venue_->control("fill " + cid + " 4 89.00"), "OK");
+    ASSERT_EQ(wait_field(id, "filled_quantity", "4"), "4");
+    ASSERT_EQ(venue_->control("fill " + cid + " 6 90.00"), "OK");
+    ASSERT_EQ(wait_field(id, "status", "FILLED"), "FILLED") << gw_->log();
+    auto t = trades(id);
+    ASSERT_EQ(t.size(), 2u);
+    const std::string busted = t[0].second == "6" ? t[0].first : t[1].first;
+    ASSERT_EQ(venue_->control("bust " + busted), "OK");
+    EXPECT_EQ(wait_field(id, "status", "PARTIALLY_FILLED"), "PARTIALLY_FILLED") << gw_->log();
+    json::Value g = get_order(id);
+    json::Value v = venue_order(cid);
+    EXPECT_EQ(field(v, "cum_qty"), "4");
+    EXPECT_EQ(field(v, "ord_status"), "1");
+    EXPECT_EQ(field(g, "filled_quantity"), field(v, "cum_qty"));
+    EXPECT_EQ(field(g, "average_fill_price"), "89.00");
+    // The venue's executions: the trade busted, and the bust's own ExecID is the gateway's
+    // bust entry.
+    const json::Value doc = gw_->get("/api/v1/trades?order_id=" + id).json();
+    const auto& items = doc.find("items")->items();
+    ASSERT_EQ(items.size(), 3u) << gw_->get("/api/v1/trades?order_id=" + id).body;
+    int busts = 0;
+    std::string bust_exec_id;
+    for (const auto& e : items)
+        if (field(e, "kind") == "BUST") {
+            ++busts;
+            bust_exec_id = field(e, "broker_trade_id");
+            EXPECT_EQ(field(e, "ref_trade_id"), busted);
+            EXPECT_EQ(field(e, "quantity"), "6");
+        }
+    EXPECT_EQ(busts, 1);
+    const json::Value* exec_ids = v.find("exec_ids");
+    ASSERT_NE(exec_ids, nullptr);
+    bool venue_sent_it = false;
+    for (const auto& x : exec_ids->items()) venue_sent_it = venue_sent_it || x.text() == bust_exec_id;
+    EXPECT_TRUE(venue_sent_it) << bust_exec_id;
+    json::Value pos = gw_->get("/api/v1/positions?account_id=ACC1").json();
+    ASSERT_EQ(pos.find("items")->items().size(), 1u);
+    EXPECT_EQ(field(pos.find("items")->items()[0], "quantity"), "4");
+    EXPECT_EQ(field(pos.find("items")->items()[0], "average_price"), "89.00");
+    const std::string events = gw_->get("/api/v1/events?account_id=ACC1&limit=500").body;
+    EXPECT_NE(events.find("BUST"), std::string::npos) << events;
+    // A later fill counts on the order again.
+    ASSERT_EQ(venue_->control("fill " + cid + " 1"), "OK");
+    EXPECT_EQ(wait_field(id, "filled_quantity", "5"), "5") << gw_->log();
+    EXPECT_EQ(field(venue_order(cid), "cum_qty"), "5");
+}
+
+// A correction replaces the execution's quantity and price at the gateway as at the venue.
+TEST_P(FixBroker, CorrectionReplacesQuantityAndPriceAsTheVenueDoes) {
     auto r = place(order("BUY", "10", "LIMIT", "90.00"));
     ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
     const std::string id = field(r.json(), "id");
     const std::string cid = field(r.json(), "client_order_id");
     ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
     ASSERT_EQ(venue_->control("fill " + cid + " 4"), "OK");
-    EXPECT_EQ(wait_field(id, "filled_quantity", "4"), "4");
+    ASSERT_EQ(wait_field(id, "filled_quantity", "4"), "4");
     auto t = trades(id);
     ASSERT_EQ(t.size(), 1u);
+    ASSERT_EQ(venue_->control("correct " + t[0].first + " 3 89.50"), "OK");
+    EXPECT_EQ(wait_field(id, "filled_quantity", "3"), "3") << gw_->log();
+    json::Value v = venue_order(cid);
+    EXPECT_EQ(field(v, "cum_qty"), "3");
+    EXPECT_EQ(field(get_order(id), "average_fill_price"), "89.50");
+    EXPECT_EQ(field(get_order(id), "status"), "PARTIALLY_FILLED");
+    auto after = trades(id);
+    ASSERT_EQ(after.size(), 2u);
+    json::Value pos = gw_->get("/api/v1/positions?account_id=ACC1").json();
+    ASSERT_EQ(pos.find("items")->items().size(), 1u);
+    EXPECT_EQ(field(pos.find("items")->items()[0], "quantity"), "3");
+    EXPECT_EQ(field(pos.find("items")->items()[0], "average_price"), "89.50");
+}
+
+// A bust delivered twice (the second with PossDupFlag, same ExecID) is applied once.
+TEST_P(FixBroker, DuplicateBustIsAppliedOnce) {
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    ASSERT_EQ(venue_->control("fill " + cid + " 4"), "OK");
+    ASSERT_EQ(wait_field(id, "filled_quantity", "4"), "4");
+    ASSERT_EQ(venue_->control("fill " + cid + " 2"), "OK");
+    ASSERT_EQ(wait_field(id, "filled_quantity", "6"), "6");
+    auto t = trades(id);
+    ASSERT_EQ(t.size(), 2u);
+    const std::string busted = t[0].second == "4" ? t[0].first : t[1].first;
+    ASSERT_EQ(venue_->control(std::string("dup ") + GetParam().comp_id + " 1"), "OK");
+    ASSERT_EQ(venue_->control("bust " + busted), "OK");
+    EXPECT_EQ(wait_field(id, "filled_quantity", "2"), "2") << gw_->log();
+    ASSERT_EQ(venue_->control("fill " + cid + " 1"), "OK");  // a later report: the dup is behind us
+    EXPECT_EQ(wait_field(id, "filled_quantity", "3"), "3") << gw_->log();
+    EXPECT_EQ(trades(id).size(), 4u);  // two trades, one bust, one trade
+    EXPECT_EQ(field(venue_order(cid), "cum_qty"), "3");
+    json::Value pos = gw_->get("/api/v1/positions?account_id=ACC1").json();
+    EXPECT_EQ(field(pos.find("items")->items()[0], "quantity"), "3");
+}
+
+// A bust made while the gateway was down (killed) is applied after the restart.
+TEST_P(FixBroker, BustWhileTheGatewayWasDownIsAppliedAfterTheRestart) {
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    ASSERT_EQ(venue_->control("fill " + cid + " 10"), "OK");
+    ASSERT_EQ(wait_field(id, "status", "FILLED"), "FILLED");
+    auto t = trades(id);
+    ASSERT_EQ(t.size(), 1u);
+    gw_->kill_hard();
+    gw_.reset();
     ASSERT_EQ(venue_->control("bust " + t[0].first), "OK");
-    ASSERT_EQ(venue_->control("fill " + cid + " 1"), "OK");  // a later report to wait on
-    EXPECT_EQ(wait_field(id, "filled_quantity", "5"), "5") << gw_->log();
+    start_gateway();
+    EXPECT_EQ(wait_field(id, "filled_quantity", "0"), "0") << gw_->log();
+    EXPECT_EQ(field(get_order(id), "status"), "OPEN");
+    EXPECT_EQ(field(venue_order(cid), "cum_qty"), "0");
     EXPECT_EQ(trades(id).size(), 2u);
+    json::Value pos = gw_->get("/api/v1/positions?account_id=ACC1").json();
+    ASSERT_EQ(pos.find("items")->items().size(), 1u);
+    EXPECT_EQ(field(pos.find("items")->items()[0], "quantity"), "0");
 }
 
 // Counterparties other than the simulator's default: one whose first report of a marketable

@@ -871,6 +871,50 @@ TEST(SdkGlue, GttCallsOfAPluginWithoutThemAnswerUnsupported) {
               OG_UNSUPPORTED);
     EXPECT_EQ(t->list_gtts(instance, abi::view("a"), 1, nullptr, nullptr), OG_UNSUPPORTED);
     t->destroy(instance);
+// ---- ABI 1.5: fill kinds -----------------------------------------------------------------------
+
+// A 1.0-1.4 plugin's og_fill ends before kind/ref_trade_id: read as a trade, whatever lies beyond.
+TEST(SdkAbi15, FillOfAnOlderPluginIsATrade) {
+    og_fill c{};
+    c.size = static_cast<uint32_t>(offsetof(og_fill, kind));
+    c.broker_trade_id = {"E1", 2};
+    c.side = OG_SIDE_BUY;
+    c.quantity = {5, 0};
+    c.kind = OG_FILL_BUST;          // beyond its size: never read
+    c.ref_trade_id = {"junk", 4};
+    Fill f = abi::from_abi(&c);
+    EXPECT_EQ(f.kind, FillKind::Trade);
+    EXPECT_EQ(f.ref_trade_id, "");
+    c.size = sizeof(og_fill);
+    f = abi::from_abi(&c);
+    EXPECT_EQ(f.kind, FillKind::Bust);
+    EXPECT_EQ(f.ref_trade_id, "junk");
+}
+
+TEST(SdkAbi15, BustWithoutRefTradeIdOrUnknownKindIsRefused) {
+    Fill f;
+    f.broker_trade_id = "B1";
+    f.quantity = Decimal(1, 0);
+    f.kind = FillKind::Bust;
+    og_fill c = abi::to_abi(f);
+    EXPECT_THROW(abi::from_abi(&c), abi::ConvertError);
+    f.ref_trade_id = "E1";
+    c = abi::to_abi(f);
+    EXPECT_EQ(abi::from_abi(&c).ref_trade_id, "E1");
+    c.kind = 7;
+    EXPECT_THROW(abi::from_abi(&c), abi::ConvertError);
+}
+
+TEST(SdkAbi15, FillRecordRoundTripsKindAndRef) {
+    FillRecord r;
+    r.id = "trd_1";
+    r.broker_trade_id = "C1";
+    r.kind = FillKind::Correction;
+    r.ref_trade_id = "E1";
+    og_fill_record c = abi::to_abi(r);
+    FillRecord back = abi::from_abi(&c);
+    EXPECT_EQ(back.kind, FillKind::Correction);
+    EXPECT_EQ(back.ref_trade_id, "E1");
 }
 
 }  // namespace

@@ -185,6 +185,7 @@ inline std::optional<Decimal> from_abi(og_opt_decimal d, const char* record, con
         return static_cast<Type>(v);                                                             \
     }
 OG_ENUM_READER(read_side, Side, valid_side, "side")
+OG_ENUM_READER(read_fill_kind, FillKind, valid_fill_kind, "fill kind")
 OG_ENUM_READER(read_order_type, OrderType, valid_order_type, "order type")
 OG_ENUM_READER(read_time_in_force, TimeInForce, valid_time_in_force, "time in force")
 OG_ENUM_READER(read_order_status, OrderStatus, valid_order_status, "order status")
@@ -294,6 +295,8 @@ inline og_fill to_abi(const Fill& f) {
     c.price = f.price.to_abi();
     c.fee = f.fee.to_abi();
     c.executed_at_ns = f.executed_at_ns;
+    c.kind = static_cast<og_fill_kind>(f.kind);  // ABI 1.5
+    c.ref_trade_id = view(f.ref_trade_id);
     return c;
 }
 
@@ -399,6 +402,8 @@ inline og_fill_record to_abi(const FillRecord& f) {
     c.price = f.price.to_abi();
     c.fee = f.fee.to_abi();
     c.executed_at_ns = f.executed_at_ns;
+    c.kind = static_cast<og_fill_kind>(f.kind);  // ABI 1.5
+    c.ref_trade_id = view(f.ref_trade_id);
     return c;
 }
 
@@ -757,6 +762,13 @@ inline Fill from_abi(const og_fill* c) {
     f.price = from_abi(c->price, R, "price");
     f.fee = from_abi(c->fee, R, "fee");
     f.executed_at_ns = c->executed_at_ns;
+    // Appended in ABI 1.5: an older plugin's record ends before them (a trade).
+    if (OG_HAS_FIELD(c, og_fill, kind)) f.kind = read_fill_kind(c->kind, R, "kind");
+    if (OG_HAS_FIELD(c, og_fill, ref_trade_id))
+        f.ref_trade_id = from_abi(c->ref_trade_id, R, "ref_trade_id");
+    if (f.kind != FillKind::Trade && f.ref_trade_id.empty())
+        throw ConvertError(std::string(R) + ": a " + std::string(to_string(f.kind)) +
+                           " without ref_trade_id (the execution it acts on)");
     return f;
 }
 
@@ -931,6 +943,13 @@ inline FillRecord from_abi(const og_fill_record* c) {
     f.price = from_abi(c->price, R, "price");
     f.fee = from_abi(c->fee, R, "fee");
     f.executed_at_ns = c->executed_at_ns;
+    // Appended in ABI 1.5: an older plugin's record ends before them (a trade).
+    if (OG_HAS_FIELD(c, og_fill_record, kind)) f.kind = read_fill_kind(c->kind, R, "kind");
+    if (OG_HAS_FIELD(c, og_fill_record, ref_trade_id))
+        f.ref_trade_id = from_abi(c->ref_trade_id, R, "ref_trade_id");
+    if (f.kind != FillKind::Trade && f.ref_trade_id.empty())
+        throw ConvertError(std::string(R) + ": a " + std::string(to_string(f.kind)) +
+                           " without ref_trade_id (the execution it acts on)");
     return f;
 }
 

@@ -35,8 +35,9 @@ extern "C" {
                         * 1.2: storage idempotency records; 1.3: paginated broker reports,
                         * order report details, storage leases; 1.4: asynchronous outcomes
                         * (OG_PENDING), request ids of modify/cancel chains, arrays whose
-                        * elements can grow, the per-account event log; 1.5: see the ABI 1.5
-                        * blocks) */
+                        * elements can grow, the per-account event log; 1.5: native GTT
+                        * calls, fill kinds (busts and corrections): see the blocks marked
+                        * "appended in ABI 1.5") */
 
 /* The name under which a plugin exports its entry (Boost.DLL alias; see sdk.hpp's macro). */
 #define OG_PLUGIN_ENTRY_NAME "ordergate_plugin_entry"
@@ -139,6 +140,19 @@ enum {
     OG_ORDER_CANCELLED = 7,
     OG_ORDER_REJECTED = 8,
     OG_ORDER_EXPIRED = 9
+};
+
+/* What an og_fill / og_fill_record is (appended in ABI 1.5; a 1.0-1.4 record has no kind and is a
+ * trade). A bust or correction names the execution it acts on by its broker_trade_id
+ * (ref_trade_id) and has its own broker_trade_id (the venue's id of the bust/correction itself),
+ * by which it is de-duplicated like every fill. */
+typedef int32_t og_fill_kind;
+enum {
+    OG_FILL_TRADE = 0,      /* an execution */
+    OG_FILL_BUST = 1,       /* the venue cancels the execution ref_trade_id: it never happened */
+    OG_FILL_CORRECTION = 2  /* the venue corrects the execution ref_trade_id: this record carries
+                             * its corrected quantity and price (and fee), which replace the
+                             * referenced execution's (or its latest correction's) */
 };
 
 typedef int32_t og_log_level;
@@ -281,6 +295,15 @@ typedef struct og_fill {
     og_decimal price;
     og_decimal fee;
     int64_t executed_at_ns;
+    /* ---- appended in ABI 1.5 (a 1.0-1.4 plugin's fill ends before these: read them only when
+     * OG_HAS_FIELD says the fill holds them; absent means OG_FILL_TRADE) ----
+     * A bust carries the busted execution's order ids, account, symbol and side; its quantity
+     * and price are informative (the host takes back what it applied for ref_trade_id). A
+     * correction carries the corrected quantity, price and fee of the whole execution (not a
+     * difference). A venue that reports the order's new state with the bust/correction (FIX: an
+     * ExecutionReport with OrdStatus/CumQty) also sends that as an og_order_report. */
+    og_fill_kind kind;
+    og_str ref_trade_id; /* kind != OG_FILL_TRADE: the broker_trade_id it busts/corrects */
 } og_fill;
 
 typedef struct og_position {
@@ -630,6 +653,13 @@ typedef struct og_fill_record {
     og_decimal price;
     og_decimal fee;
     int64_t executed_at_ns;
+    /* ---- appended in ABI 1.5 (absent: OG_FILL_TRADE). Trades are append-only: a bust or a
+     * correction is stored as its own record (kind, ref_trade_id = the broker_trade_id it acts
+     * on) and never rewrites the record it refers to; the host derives a trade's effective
+     * state from the records that refer to it. A storage plugin stores and returns both
+     * fields as given. ---- */
+    og_fill_kind kind;
+    og_str ref_trade_id;
 } og_fill_record;
 
 typedef struct og_gtt_record {

@@ -39,6 +39,12 @@ enum class OrderStatus : int32_t {
     Rejected = OG_ORDER_REJECTED,
     Expired = OG_ORDER_EXPIRED
 };
+// ABI 1.5: what a fill is (og_fill_kind).
+enum class FillKind : int32_t {
+    Trade = OG_FILL_TRADE,
+    Bust = OG_FILL_BUST,
+    Correction = OG_FILL_CORRECTION
+};
 enum class EventSource : int32_t {
     Api = OG_SOURCE_API,
     Broker = OG_SOURCE_BROKER,
@@ -64,6 +70,7 @@ enum class Status : int32_t {
 
 // Names as the REST contract spells them ("BUY", "STOP_LIMIT", "PENDING_NEW", …).
 std::string_view to_string(Side v);
+std::string_view to_string(FillKind v);
 std::string_view to_string(OrderType v);
 std::string_view to_string(TimeInForce v);
 std::string_view to_string(OrderStatus v);
@@ -84,6 +91,7 @@ inline bool is_terminal(OrderStatus s) {
 
 // Checks that an int32 from the wire is a known enum value (plugins are untrusted).
 bool valid_side(int32_t v);
+bool valid_fill_kind(int32_t v);
 bool valid_order_type(int32_t v);
 bool valid_time_in_force(int32_t v);
 bool valid_order_status(int32_t v);
@@ -168,6 +176,10 @@ struct Fill {
     Decimal price;
     Decimal fee;
     int64_t executed_at_ns = 0;
+    // ABI 1.5 (og_fill): a bust/correction of the execution ref_trade_id. From an older plugin:
+    // Trade, "".
+    FillKind kind = FillKind::Trade;
+    std::string ref_trade_id;
 };
 
 struct Position {
@@ -310,6 +322,9 @@ struct FillRecord {
     Decimal price;
     Decimal fee;
     int64_t executed_at_ns = 0;
+    // ABI 1.5 (og_fill_record): a bust/correction is its own record naming ref_trade_id.
+    FillKind kind = FillKind::Trade;
+    std::string ref_trade_id;
 };
 
 struct GttRecord {
@@ -422,6 +437,9 @@ struct ReportPage {
 // ---- inline definitions of the name tables -----------------------------------------------------
 
 inline std::string_view to_string(Side v) { return v == Side::Buy ? "BUY" : "SELL"; }
+inline std::string_view to_string(FillKind v) {
+    return v == FillKind::Bust ? "BUST" : v == FillKind::Correction ? "CORRECTION" : "TRADE";
+}
 inline std::string_view to_string(OrderType v) {
     switch (v) {
         case OrderType::Market: return "MARKET";
@@ -522,6 +540,7 @@ inline bool parse_event_source(std::string_view s, EventSource* out) {
 }
 
 inline bool valid_side(int32_t v) { return v == OG_SIDE_BUY || v == OG_SIDE_SELL; }
+inline bool valid_fill_kind(int32_t v) { return v >= OG_FILL_TRADE && v <= OG_FILL_CORRECTION; }
 inline bool valid_order_type(int32_t v) { return v >= OG_TYPE_MARKET && v <= OG_TYPE_STOP_LIMIT; }
 inline bool valid_time_in_force(int32_t v) { return v >= OG_TIF_DAY && v <= OG_TIF_FOK; }
 inline bool valid_order_status(int32_t v) {

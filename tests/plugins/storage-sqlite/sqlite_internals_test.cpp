@@ -105,6 +105,60 @@ TEST(SqliteMigrations, OlderDatabaseGetsOnlyTheMissingStepsAndKeepsItsRows) {
               SQLITE_OK);
 }
 
+// ABI 1.5 (migration 9): a store written before fills had a kind keeps its fills, read as trades,
+// and stores a bust's kind and referenced trade id from then on.
+TEST(SqliteMigrations, FillsOfAnOlderStoreAreTradesAndBustsRoundTripAfterTheUpgrade) {
+    TempDir dir;
+    std::string path = dir.file("old.db");
+    FillRecord f;
+    f.id = "trd_1";
+    f.order_id = "ord_1";
+    f.broker = "fix";
+    f.broker_trade_id = "E1";
+    f.account_id = "A";
+    f.symbol = "X";
+    f.exchange = "XNSE";
+    f.quantity = Decimal::must_parse("5");
+    f.price = Decimal::must_parse("101.25");
+    f.fee = Decimal::must_parse("0");
+    f.executed_at_ns = 7;
+    {
+        auto s = open({{"path", path}});
+        EXPECT_EQ(s->migrate_to(8), 8);
+        // The columns do not exist yet: the row is written as an 1.4 store wrote it.
+        Connection c(path, false, 1000);
+        ASSERT_EQ(sqlite3_exec(c.raw(),
+                               "INSERT INTO fills (id, order_id, broker, broker_trade_id, "
+                               "account_id, symbol, exchange, side, quantity_m, quantity_s, "
+                               "price_m, price_s, fee_m, fee_s, executed_at_ns) VALUES ('trd_1', "
+                               "'ord_1', 'fix', 'E1', 'A', 'X', 'XNSE', 'BUY', 5, 0, 10125, 2, "
+                               "0, 0, 7)",
+                               nullptr, nullptr, nullptr),
+                  SQLITE_OK);
+    }
+    auto s = open({{"path", path}});
+    EXPECT_EQ(s->migrate(), migrations().back().version);
+    FillRecord bust = f;
+    bust.id = "trd_2";
+    bust.broker_trade_id = "E1-BUST";
+    bust.kind = FillKind::Bust;
+    bust.ref_trade_id = "E1";
+    WriteOp op;
+    op.kind = WriteKind::InsertFill;
+    op.fill = bust;
+    ASSERT_EQ(s->write_batch({op}), std::vector<Status>{Status::Ok});
+    FillQuery q;
+    q.order_id = "ord_1";
+    Page<FillRecord> page = s->list_fills(q);
+    ASSERT_EQ(page.items.size(), 2u);
+    EXPECT_EQ(page.items[0].broker_trade_id, "E1");
+    EXPECT_EQ(page.items[0].kind, FillKind::Trade);
+    EXPECT_EQ(page.items[0].ref_trade_id, "");
+    EXPECT_TRUE(page.items[0].price.identical(Decimal::must_parse("101.25")));
+    EXPECT_EQ(page.items[1].kind, FillKind::Bust);
+    EXPECT_EQ(page.items[1].ref_trade_id, "E1");
+}
+
 TEST(SqliteMigrations, VersionsAreNumberedWithoutGaps) {
     int64_t expected = 1;
     for (const Migration& m : migrations()) EXPECT_EQ(m.version, expected++);

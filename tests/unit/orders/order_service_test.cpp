@@ -407,6 +407,77 @@ TEST_F(OrderServiceTest, Fill_UpdatesPositions) {
     EXPECT_EQ(pos->realized_pnl, dec("13.2"));    // (105 - 100.6) * 3
 }
 
+// ---- busts and corrections (ABI 1.5) ------------------------------------------------------------
+
+Fill change_of(const OrderRecord& o, const std::string& id, FillKind kind, const std::string& ref,
+               const char* qty, const char* px) {
+    Fill f = fill_of(o, id, qty, px);
+    f.kind = kind;
+    f.ref_trade_id = ref;
+    return f;
+}
+
+TEST_F(OrderServiceTest, Bust_OfAFilledOrdersFillTakesItBackToPartiallyFilledExactly) {
+    OrderRecord o = place_open("c1", "10");
+    service_->on_fill("paper", fill_of(o, "T1", "4", "100.00"));
+    service_->on_fill("paper", fill_of(o, "T2", "6", "101.00"));
+    ASSERT_EQ(current(o.id).status, OrderStatus::Filled);
+    service_->on_fill("paper", change_of(o, "B1", FillKind::Bust, "T2", "0", "0"));
+    service_->on_fill("paper", change_of(o, "B1", FillKind::Bust, "T2", "0", "0"));  // PossDup
+    service_->flush();
+    OrderRecord now = current(o.id);
+    EXPECT_EQ(now.status, OrderStatus::PartiallyFilled);
+    EXPECT_EQ(now.filled_quantity, dec("4"));
+    ASSERT_TRUE(now.average_fill_price);
+    EXPECT_EQ(*now.average_fill_price, dec("100.00"));
+    auto stored = storage_.stored_order(o.id);
+    EXPECT_EQ(stored->status, OrderStatus::PartiallyFilled);
+    EXPECT_EQ(stored->filled_quantity, dec("4"));
+    ASSERT_EQ(storage_.stored_fills().size(), 3u);  // the bust is its own entry, once
+    const FillRecord& bust = storage_.stored_fills()[2];
+    EXPECT_EQ(bust.kind, FillKind::Bust);
+    EXPECT_EQ(bust.ref_trade_id, "T2");
+    EXPECT_EQ(bust.quantity, dec("6"));  // what it took back
+    auto pos = book_.get({"ACC1", "paper", "AAPL", "XNAS"});
+    ASSERT_TRUE(pos);
+    EXPECT_EQ(pos->quantity, dec("4"));
+    EXPECT_EQ(pos->average_price, dec("100.00"));
+    auto evs = storage_.stored_events(o.id);
+    ASSERT_FALSE(evs.empty());
+    EXPECT_EQ(evs.back().from_status, OrderStatus::Filled);
+    EXPECT_EQ(evs.back().to_status, OrderStatus::PartiallyFilled);
+    EXPECT_NE(evs.back().reason.find("bust of T2"), std::string::npos) << evs.back().reason;
+    // The order is live again: a later fill counts on it.
+    service_->on_fill("paper", fill_of(o, "T3", "6", "102.00"));
+    EXPECT_EQ(current(o.id).status, OrderStatus::Filled);
+    EXPECT_EQ(*current(o.id).average_fill_price, dec("101.2"));  // (400 + 612) / 10
+}
+
+TEST_F(OrderServiceTest, Correction_ReplacesTheTradesQuantityAndPrice) {
+    OrderRecord o = place_open("c1", "10");
+    service_->on_fill("paper", fill_of(o, "T1", "4", "100.00"));
+    service_->on_fill("paper", change_of(o, "C1", FillKind::Correction, "T1", "3", "99.50"));
+    service_->flush();
+    OrderRecord now = current(o.id);
+    EXPECT_EQ(now.status, OrderStatus::PartiallyFilled);
+    EXPECT_EQ(now.filled_quantity, dec("3"));
+    EXPECT_EQ(*now.average_fill_price, dec("99.50"));
+    auto pos = book_.get({"ACC1", "paper", "AAPL", "XNAS"});
+    ASSERT_TRUE(pos);
+    EXPECT_EQ(pos->quantity, dec("3"));
+    EXPECT_EQ(pos->average_price, dec("99.50"));
+}
+
+TEST_F(OrderServiceTest, Bust_OfAnUnknownTradeIsNotStoredAndChangesNothing) {
+    OrderRecord o = place_open("c1", "10");
+    service_->on_fill("paper", fill_of(o, "T1", "4", "100.00"));
+    service_->on_fill("paper", change_of(o, "B9", FillKind::Bust, "NOPE", "4", "100"));
+    service_->flush();
+    EXPECT_EQ(current(o.id).filled_quantity, dec("4"));
+    EXPECT_EQ(storage_.stored_fills().size(), 1u);
+    EXPECT_EQ(book_.get({"ACC1", "paper", "AAPL", "XNAS"})->quantity, dec("4"));
+}
+
 // ---- fill arithmetic: fractional quantities (issue 13, item 1) ----------------------------------
 
 // An independent reference for the shown average: the exact notional as a 128-bit integer at scale

@@ -204,3 +204,26 @@ TEST(Requests, WhichStatusesTakeAModifyOrACancel) {
 
 }  // namespace
 }  // namespace ordergate::orders
+
+// ABI 1.5: a bust or correction is the one way out of FILLED (back to what the fills make it);
+// a dead order stays dead, and a pending request's answer settles a pending status.
+namespace ordergate::orders {
+namespace {
+TEST(StateMachine, FillChangeTakesFilledBackToWhatTheFillsMakeIt) {
+    const Decimal q = Decimal::must_parse("10");
+    EXPECT_EQ(status_after_fill_change(OrderStatus::Filled, q, Decimal::must_parse("4")),
+              OrderStatus::PartiallyFilled);
+    EXPECT_EQ(status_after_fill_change(OrderStatus::Filled, q, Decimal::must_parse("0")),
+              OrderStatus::Open);
+    EXPECT_EQ(status_after_fill_change(OrderStatus::Filled, q, q), OrderStatus::Filled);
+    EXPECT_EQ(status_after_fill_change(OrderStatus::PartiallyFilled, q, Decimal::must_parse("0")),
+              OrderStatus::Open);
+    EXPECT_EQ(status_after_fill_change(OrderStatus::Cancelled, q, Decimal::must_parse("0")),
+              OrderStatus::Cancelled);
+    EXPECT_EQ(status_after_fill_change(OrderStatus::PendingCancel, q, Decimal::must_parse("2")),
+              OrderStatus::PendingCancel);
+    EXPECT_THROW(status_after_fill_change(OrderStatus::Filled, q, Decimal::must_parse("11")),
+                 std::invalid_argument);
+}
+}  // namespace
+}  // namespace ordergate::orders
