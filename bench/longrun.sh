@@ -11,11 +11,11 @@
 # pass it by up to one window's orders). Orders are counted from the gateway's own
 # ordergate_orders_total (/metrics).
 # Prints the idle RSS (after start-up, before any order), then one row at 0 (the first window) and
-# each quarter of LONGRUN_ORDERS (250k, 500k, 750k, 1M by default): the orders stored, the last
+# each quarter of LONGRUN_ORDERS (250k, 500k, 750k, 1M by default): the orders answered, the last
 # window's req/s and p99 (wrk), the non-2xx answers and socket errors so far, the gateway's RSS
-# (VmRSS of /proc/PID/status) and the data directory's size; then the spread of every window's
-# req/s. Every window's row goes to LONGRUN_LOG when set.
-# Knobs: LONGRUN_ORDERS, LONGRUN_WINDOW, LONGRUN_CONNS, BENCH_THREADS (2), BUILD_DIR (build),
+# (VmRSS of /proc/PID/status), the data directory's size and the storage ops committed; then the
+# spread of every window's req/s, and RSS again once the written-behind writes have drained. Every window's row goes to LONGRUN_LOG when set.
+# Knobs: LONGRUN_ORDERS, LONGRUN_WINDOW, LONGRUN_CONNS, LONGRUN_DRAIN_SECONDS (600), BENCH_THREADS (2), BUILD_DIR (build),
 # LONGRUN_KEEP=1 (keep the data directory and the gateway's log; their path is printed).
 # Client and gateway share the machine: a busy neighbour moves req/s; RSS and sizes do not move.
 set -euo pipefail
@@ -57,13 +57,16 @@ done
 rss_mb() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$gw_pid/status"; }
 data_mb() { du -sk "$work/data" | awk '{ printf "%.1f", $1 / 1024 }'; }
 orders() { curl -sf "$url/metrics" | awk '/^ordergate_orders_total/ { s += $NF } END { printf "%d", s }'; }
+# Storage writes committed so far (the sum of ordergate_storage_batch_ops): with the orders
+# answered, it shows whether the written-behind acks and fills keep up with the answers.
+ops() { curl -sf "$url/metrics" | awk '/^ordergate_storage_batch_ops_sum/ { s += $NF } END { printf "%d", s }'; }
 
 sleep 2  # let start-up settle before reading the idle figure
 echo "idle RSS: $(rss_mb) MB (gateway pid $gw_pid, configs/bench.yaml, fresh data directory)"
 echo "load: wrk -t$threads -c$conns in windows of ${window}s until $total orders"
 echo
-echo "| stored orders | window req/s | window p99 ms | non-2xx (total) | socket errors (total) | RSS MB | data dir MB | elapsed s |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| orders answered | window req/s | window p99 ms | non-2xx (total) | socket errors (total) | RSS MB | data dir MB | storage ops written | elapsed s |"
+echo "|---|---|---|---|---|---|---|---|---|"
 
 start=$(date +%s)
 next=0          # the next checkpoint: 0, then each quarter of $total
@@ -79,7 +82,7 @@ while :; do
   bad=$((bad + non2xx)) errs=$((errs + errors))
   rates+=("$rps")
   stored=$(orders)
-  row="| $stored | $rps | $p99 | $bad | $errs | $(rss_mb) | $(data_mb) | $(($(date +%s) - start)) |"
+  row="| $stored | $rps | $p99 | $bad | $errs | $(rss_mb) | $(data_mb) | $(ops) | $(($(date +%s) - start)) |"
   [ -n "${LONGRUN_LOG:-}" ] && echo "$row" >>"$LONGRUN_LOG"
   if [ "$stored" -ge "$next" ]; then
     echo "$row"
@@ -97,4 +100,14 @@ printf '%s\n' "${rates[@]}" | awk '
     min = r[1]; max = r[1]; for (i = 1; i <= NR; i++) { if (r[i] < min) min = r[i]; if (r[i] > max) max = r[i] }
     printf "\nwindows: %d; mean req/s of the first %d: %.0f, of the last %d: %.0f (%+.1f%%); slowest %d, fastest %d\n",
       NR, k, a / k, k, b / k, (b - a) * 100 / a, min, max }'
-echo "after the load: RSS $(rss_mb) MB; data dir $(data_mb) MB; $(grep -c . "$work/gateway.log" || true) log lines"
+echo "at the end of the load: RSS $(rss_mb) MB; data dir $(data_mb) MB; storage ops written $(ops)"
+# The written-behind acks and fills still queued are written now: wait until the count of
+# storage ops stops moving (two equal readings 2 s apart), then read memory again.
+# At most LONGRUN_DRAIN_SECONDS (600).
+t0=$(date +%s) prev=-1 cur=$(ops)
+while [ "$cur" != "$prev" ] && [ $(($(date +%s) - t0)) -lt "${LONGRUN_DRAIN_SECONDS:-600}" ]; do
+  sleep 2; prev=$cur; cur=$(ops)
+done
+[ "$cur" != "$prev" ] && echo "still writing after ${LONGRUN_DRAIN_SECONDS:-600} s:"
+echo "idle again after $(($(date +%s) - t0 - 2)) s of writing: RSS $(rss_mb) MB; data dir $(data_mb) MB;" \
+  "storage ops written $cur ($(awk -v a="$cur" -v b="$(orders)" 'BEGIN { printf "%.2f", a / b }') per order)"

@@ -48,8 +48,12 @@ cleanup() {
 trap cleanup EXIT
 out=$(mktemp /tmp/og-bench-out.XXXX)
 
+# PostgreSQL and Redis only for the durable mode: the embedded gateway uses neither.
+services=0
+[ "$mode" = durable ] && services=1
 run() {  # $1 = targets, $2 = gateway command
-  (cd "$root" && BENCH_TARGETS="$1" GATEWAY_CMD="$2" "$here/bench.sh") | tee -a "$out"
+  (cd "$root" && BENCH_SERVICES=$services BENCH_TARGETS="$1" GATEWAY_CMD="$2" "$here/bench.sh") |
+    tee -a "$out"
 }
 
 case "$mode" in
