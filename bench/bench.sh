@@ -157,15 +157,18 @@ for t in $targets; do
   # peer have no /metrics and print nothing here.
   curl -sf "$url/metrics" 2>/dev/null | awk -v n="$name" '
     /^ordergate_http_requests_total\{/ && /method="POST"/ && /route="[^"]*orders"/ {
-      match($0, /status="[0-9]+"/); st = substr($0, RSTART + 8, 3); c[st] += $NF }
-    END { line = ""; for (k in c) line = line " " k "=" c[k]; if (line != "") print n ":" line }' \
+      match($0, /status="[0-9]+"/); st = substr($0, RSTART + 8, 3); c[st] += $NF; total += $NF }
+    /^ordergate_storage_batches_total\{/ && /result="ok"/ { commits += $NF }
+    END { line = ""; for (k in c) line = line " " k "=" c[k]
+          if (line != "") printf "%s:%s; storage commits %d (%.2f per order)\n", n, line, commits, total ? commits / total : 0 }' \
     >>"$work/answers" || true
   [ -n "${BENCH_KEEP_LOGS:-}" ] && cp "$work/$name.log" "$BENCH_KEEP_LOGS/"
   stop_target "$tp"
 done
 if [ -s "$work/answers" ]; then
   echo
-  echo "POST /api/v1/orders answers by status, from each gateway's /metrics (warm-up included):"
+  echo "POST /api/v1/orders answers by status and storage commits (group commits), from each gateway's"
+  echo "/metrics (warm-up included):"
   sed 's/^/  /' "$work/answers"
 fi
 if [ "$needs_services" = 1 ]; then
