@@ -4,7 +4,7 @@
     orders_driver.py PORT COUNT [BEFORE_CMD [AFTER_CMD]]
 
 Sends COUNT orders (each with its own Idempotency-Key and client_order_id, the body of
-shared/bench/orders.lua), one at a time on one connection. BEFORE_CMD runs (through the shell)
+bench/orders.lua), one at a time on one connection. BEFORE_CMD runs (through the shell)
 after the first request has opened the connection and before the measured requests, AFTER_CMD
 right after the last answer; the measured requests are therefore exactly COUNT. Prints one line:
 "sent=N non2xx=M wall_ms_per_order=T". Exits 1 when any answer was not 2xx.

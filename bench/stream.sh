@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Order latency with and without WebSocket stream clients, one gateway process, same run:
-# POST /api/v1/orders driven by wrk with ../shared/bench/orders.lua (each request a new order of
+# POST /api/v1/orders driven by wrk with bench/orders.lua (each request a new order of
 # ACC1 with its own client_order_id and Idempotency-Key), at each connection count once with no
 # stream client and once with STREAM_CLIENTS (100) clients subscribed to every topic of ACC1
 # (build/bin/og_bench_stream_clients, which also counts the events they received).
@@ -15,13 +15,11 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
-shared=${SHARED_BENCH:-$root/../shared/bench}
 secs=${BENCH_SECONDS:-10}
 conns=${BENCH_CONNS:-"1 16 64"}
 threads=${BENCH_THREADS:-2}
 rounds=${BENCH_ROUNDS:-1}
 nclients=${STREAM_CLIENTS:-100}
-[ -f "$shared/orders.lua" ] || { echo "bench: $shared/orders.lua not found (set SHARED_BENCH)" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "bench: wrk not found (apt-get install wrk)" >&2; exit 1; }
 
 build=${BUILD_DIR:-build}
@@ -53,7 +51,7 @@ for _ in $(seq 150); do
   sleep 0.2
 done
 url="http://127.0.0.1:$port"
-wrk -t1 -c4 -d3s -s "$shared/orders.lua" "$url" >/dev/null 2>&1 || true  # warm-up
+wrk -t1 -c4 -d3s -s "$here/orders.lua" "$url" >/dev/null 2>&1 || true  # warm-up
 
 # Starts the stream clients and waits (bounded) until every one is subscribed.
 start_clients() {
@@ -82,7 +80,7 @@ cpu_of() {
 run_wrk() {  # $1 = connections -> "rps=.. p50=.. p99=.. non2xx=.. errors=.."
   local c=$1 th=$threads
   [ "$c" -lt "$th" ] && th=$c
-  wrk -t"$th" -c"$c" -d"${secs}s" --timeout 10s -s "$shared/orders.lua" "$url" 2>&1 |
+  wrk -t"$th" -c"$c" -d"${secs}s" --timeout 10s -s "$here/orders.lua" "$url" 2>&1 |
     grep '^RESULT' | sed 's/^RESULT //' || echo "rps=0 p50=0 p99=0 non2xx=? errors=?"
 }
 
