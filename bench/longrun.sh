@@ -37,7 +37,12 @@ work=$(mktemp -d /tmp/og-longrun.XXXX)
 mkdir -p "$work/data"
 gw_pid=""
 cleanup() {
-  [ -n "$gw_pid" ] && kill "$gw_pid" 2>/dev/null || true
+  # A gateway stopping writes what it still holds first; with a large written-behind backlog that
+  # takes long, and the run is over: after 10 s it is killed.
+  if [ -n "$gw_pid" ] && kill "$gw_pid" 2>/dev/null; then
+    for _ in $(seq 50); do kill -0 "$gw_pid" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$gw_pid" 2>/dev/null || true
+  fi
   wait 2>/dev/null || true
   if [ "${LONGRUN_KEEP:-0}" = 1 ]; then echo "kept: $work" >&2; else rm -rf "$work"; fi
 }
@@ -108,6 +113,7 @@ t0=$(date +%s) prev=-1 cur=$(ops)
 while [ "$cur" != "$prev" ] && [ $(($(date +%s) - t0)) -lt "${LONGRUN_DRAIN_SECONDS:-600}" ]; do
   sleep 2; prev=$cur; cur=$(ops)
 done
-[ "$cur" != "$prev" ] && echo "still writing after ${LONGRUN_DRAIN_SECONDS:-600} s:"
-echo "idle again after $(($(date +%s) - t0 - 2)) s of writing: RSS $(rss_mb) MB; data dir $(data_mb) MB;" \
+state="idle again after $(($(date +%s) - t0 - 2)) s of writing"
+[ "$cur" != "$prev" ] && state="still writing after $(($(date +%s) - t0)) s (LONGRUN_DRAIN_SECONDS)"
+echo "$state: RSS $(rss_mb) MB; data dir $(data_mb) MB;" \
   "storage ops written $cur ($(awk -v a="$cur" -v b="$(orders)" 'BEGIN { printf "%.2f", a / b }') per order)"
