@@ -621,6 +621,62 @@ void modify(CaseContext& ctx) {
     cancel_acked(ctx, in, ack);
 }
 
+// ABI 1.5 native GTT, for an instance declaring OG_CAP_NATIVE_GTT: place (a retry with the same
+// GTT id is the same GTT), get by either id, list, modify and cancel while ACTIVE, an unknown GTT
+// NotFound. Triggers far from the price (testkit.gtt_trigger, default 999999), so nothing fires.
+void native_gtt(CaseContext& ctx) {
+    Instance in = make_instance(ctx);
+    ctx.require_capability(OG_CAP_NATIVE_GTT, "native_gtt");
+    require_market(ctx);
+    const std::string account = kit_account(ctx);
+    GttRequest r;
+    r.gtt_id = ctx.unique("kit-gtt");
+    r.account_id = account;
+    r.symbol = ctx.kit("symbol", "AAPL");
+    r.exchange = ctx.kit("exchange", "");
+    r.type = GttType::Single;
+    GttLeg leg;
+    leg.trigger_price = Decimal::must_parse(ctx.kit("gtt_trigger", "999999"));
+    leg.order = order(ctx, OrderType::Market);
+    leg.order.client_order_id = r.gtt_id + "-leg1";
+    leg.order.side = Side::Sell;
+    r.legs.push_back(leg);
+    const GttReport placed = in.broker->place_gtt(r, call_timeout(ctx));
+    ctx.check(placed.status == GttStatus::Active,
+              "place_gtt answered " + std::string(to_string(placed.status)));
+    const GttReport again = in.broker->place_gtt(r, call_timeout(ctx));
+    ctx.check(again.broker_gtt_id == placed.broker_gtt_id,
+              "a retried place_gtt with the same gtt_id made another GTT ('" +
+                  again.broker_gtt_id + "' after '" + placed.broker_gtt_id + "')");
+    const GttReport by_id = in.broker->get_gtt(account, r.gtt_id, "");
+    ctx.check(by_id.broker_gtt_id == placed.broker_gtt_id, "get_gtt by gtt_id: another GTT");
+    const GttReport by_venue = in.broker->get_gtt(account, "", placed.broker_gtt_id);
+    ctx.check(by_venue.gtt_id == r.gtt_id, "get_gtt by broker_gtt_id: another GTT");
+    auto listed = [&](bool active_only) {
+        for (const GttReport& g : in.broker->list_gtts(account, active_only))
+            if (g.gtt_id == r.gtt_id) return true;
+        return false;
+    };
+    ctx.check(listed(true), "list_gtts (active) does not show the GTT placed");
+    GttRequest m = r;
+    m.broker_gtt_id = placed.broker_gtt_id;
+    m.legs[0].trigger_price = leg.trigger_price + Decimal::must_parse("1");
+    const GttReport modified = in.broker->modify_gtt(m, call_timeout(ctx));
+    ctx.check(modified.status == GttStatus::Active, "modify_gtt answered " +
+                                                        std::string(to_string(modified.status)));
+    if (!modified.legs.empty())
+        ctx.check(modified.legs[0].trigger_price == m.legs[0].trigger_price,
+                  "modify_gtt did not change the trigger");
+    const GttReport cancelled = in.broker->cancel_gtt(m, call_timeout(ctx));
+    ctx.check(cancelled.status == GttStatus::Cancelled,
+              "cancel_gtt answered " + std::string(to_string(cancelled.status)));
+    ctx.check(in.broker->get_gtt(account, r.gtt_id, "").status == GttStatus::Cancelled,
+              "get_gtt after cancel_gtt does not say CANCELLED");
+    ctx.check(!listed(true), "list_gtts (active) still shows the cancelled GTT");
+    expect_error(ctx, "get_gtt of an unknown GTT", {Status::NotFound},
+                 [&] { in.broker->get_gtt(account, ctx.unique("no-such-gtt"), ""); });
+}
+
 void cancel_unknown(CaseContext& ctx) {
     Instance in = make_instance(ctx);
     expect_error(ctx, "cancel of an unknown order", {Status::NotFound, Status::Rejected}, [&] {
@@ -1033,6 +1089,7 @@ std::vector<Case> broker_cases() {
         {"broker.broker_id_stable", broker_id_stable},
         {"broker.limit_and_cancel", limit_and_cancel},
         {"broker.modify", modify},
+        {"broker.native_gtt", native_gtt},
         {"broker.cancel_unknown_order", cancel_unknown},
         {"broker.get_unknown_order", get_unknown},
         {"broker.reject_bad_quantity", reject_bad_quantity},

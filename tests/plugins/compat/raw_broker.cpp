@@ -7,6 +7,9 @@
 //                                   RAW_TABLE_V10 the order reports are ABI 1.0-sized too, as a
 //                                   1.0 binary's are; otherwise they are this SDK's, with the
 //                                   ABI 1.3 details filled in.
+//   RAW_TABLE_V14                   the table ends where ABI 1.4's did (no 1.5 GTT slots)
+//   RAW_NATIVE_GTT                  the descriptor declares OG_CAP_NATIVE_GTT (with RAW_TABLE_V14:
+//                                   a 1.4-style plugin claiming a capability it has no calls for)
 //   RAW_PAGES                       the table has ABI 1.3's list_orders_page (otherwise it is
 //                                   left NULL and the host answers through list_orders)
 //   RAW_KIND                        descriptor kind (default OG_KIND_BROKER)
@@ -65,6 +68,8 @@
 #if defined(RAW_TABLE_V10)
 #define RAW_TABLE_SIZE (offsetof(og_broker_vtable, cancel_all) + sizeof(void*))
 #define RAW_REPORT_SIZE (offsetof(og_order_report, updated_at_ns) + sizeof(int64_t))
+#elif defined(RAW_TABLE_V14)
+#define RAW_TABLE_SIZE (offsetof(og_broker_vtable, get_capabilities) + sizeof(void*))
 #elif defined(RAW_TABLE_SHORT)
 #define RAW_TABLE_SIZE (offsetof(og_broker_vtable, get_order))
 #else
@@ -415,6 +420,9 @@ const og_plugin_descriptor* entry(uint32_t, uint32_t, const og_host_services*) {
         x.sdk_version = lit("raw");
         x.capabilities = OG_CAP_ORDER_MARKET | OG_CAP_TIF_DAY | OG_CAP_QUERY_BY_CLIENT_ID |
                          OG_CAP_REPORT_OPEN_ORDERS;
+#if defined(RAW_NATIVE_GTT)
+        x.capabilities |= OG_CAP_NATIVE_GTT;
+#endif
         x.vtable = table;
         return x;
     }();

@@ -271,6 +271,30 @@ TEST(PluginLoader, NullPageSlotFallsBackAndReportsCarryTheDetails) {
     EXPECT_EQ(page.next_cursor, "");
 }
 
+// ABI 1.5: a 1.4 plugin whose table has no GTT slots keeps the host's emulated GTTs even when
+// its descriptor claims OG_CAP_NATIVE_GTT; the adapter never calls past its table.
+TEST(PluginLoader, ANativeGttClaimWithoutTheSlotsIsReadAsEmulated) {
+    RecordingEvents events;
+    auto lib = load_plugin(compat("compat_gtt_claim_v14"), OG_KIND_BROKER);
+    EXPECT_EQ(lib->info().abi_minor, 4u);
+    EXPECT_NE(lib->info().capabilities & OG_CAP_NATIVE_GTT, 0u);
+    EXPECT_EQ(lib->broker_table()->place_gtt, nullptr);
+    auto broker = lib->create_broker("claim", {}, &events);
+    EXPECT_FALSE(broker->has(OG_CAP_NATIVE_GTT));
+    GttRequest r;
+    r.gtt_id = "gtt_x";
+    r.account_id = "acct-1";
+    try {
+        broker->place_gtt(r, std::chrono::milliseconds(50));
+        ADD_FAILURE() << "place_gtt reached a plugin without the slot";
+    } catch (const sdk::Error& e) {
+        EXPECT_EQ(e.status(), Status::Unsupported) << e.what();
+    }
+    // Orders still work as for any 1.4 plugin.
+    EXPECT_FALSE(
+        broker->place_order(market_order("c-g1"), std::chrono::milliseconds(50)).broker_order_id.empty());
+}
+
 // A plugin that pages natively: pages follow one another through their cursors, and a page that
 // breaks the contract is Internal (never a wrong page handed to the host).
 TEST(PluginLoader, NativePagesAreFollowedAndCheckedByTheAdapter) {
