@@ -409,15 +409,18 @@ TEST_F(OrderServiceTest, Fill_UpdatesPositions) {
 
 // ---- busts and corrections (ABI 1.5) ------------------------------------------------------------
 
-Fill change_of(const OrderRecord& o, const std::string& id, FillKind kind, const std::string& ref,
-               const char* qty, const char* px) {
-    Fill f = fill_of(o, id, qty, px);
-    f.kind = kind;
-    f.ref_trade_id = ref;
-    return f;
-}
+class FillChangeTest : public OrderServiceTest {
+  protected:
+    static Fill change_of(const OrderRecord& o, const std::string& id, FillKind kind,
+                          const std::string& ref, const char* qty, const char* px) {
+        Fill f = fill_of(o, id, qty, px);
+        f.kind = kind;
+        f.ref_trade_id = ref;
+        return f;
+    }
+};
 
-TEST_F(OrderServiceTest, Bust_OfAFilledOrdersFillTakesItBackToPartiallyFilledExactly) {
+TEST_F(FillChangeTest, Bust_OfAFilledOrdersFillTakesItBackToPartiallyFilledExactly) {
     OrderRecord o = place_open("c1", "10");
     service_->on_fill("paper", fill_of(o, "T1", "4", "100.00"));
     service_->on_fill("paper", fill_of(o, "T2", "6", "101.00"));
@@ -453,7 +456,7 @@ TEST_F(OrderServiceTest, Bust_OfAFilledOrdersFillTakesItBackToPartiallyFilledExa
     EXPECT_EQ(*current(o.id).average_fill_price, dec("101.2"));  // (400 + 612) / 10
 }
 
-TEST_F(OrderServiceTest, Correction_ReplacesTheTradesQuantityAndPrice) {
+TEST_F(FillChangeTest, Correction_ReplacesTheTradesQuantityAndPrice) {
     OrderRecord o = place_open("c1", "10");
     service_->on_fill("paper", fill_of(o, "T1", "4", "100.00"));
     service_->on_fill("paper", change_of(o, "C1", FillKind::Correction, "T1", "3", "99.50"));
@@ -468,7 +471,7 @@ TEST_F(OrderServiceTest, Correction_ReplacesTheTradesQuantityAndPrice) {
     EXPECT_EQ(pos->average_price, dec("99.50"));
 }
 
-TEST_F(OrderServiceTest, Bust_OfAnUnknownTradeIsNotStoredAndChangesNothing) {
+TEST_F(FillChangeTest, Bust_OfAnUnknownTradeIsNotStoredAndChangesNothing) {
     OrderRecord o = place_open("c1", "10");
     service_->on_fill("paper", fill_of(o, "T1", "4", "100.00"));
     service_->on_fill("paper", change_of(o, "B9", FillKind::Bust, "NOPE", "4", "100"));

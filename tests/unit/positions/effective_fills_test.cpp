@@ -27,8 +27,7 @@ FillRecord trade(const char* id, Side side, const char* qty, const char* px, con
     return f;
 }
 
-FillRecord change(const char* id, FillKind kind, const char* ref, const char* qty,
-                  const char* px) {
+FillRecord change(const char* id, FillKind kind, const char* ref, const char* qty, const char* px) {
     FillRecord f = trade(id, Side::Buy, qty, px, "0");
     f.kind = kind;
     f.ref_trade_id = ref;
