@@ -871,6 +871,8 @@ TEST(SdkGlue, GttCallsOfAPluginWithoutThemAnswerUnsupported) {
               OG_UNSUPPORTED);
     EXPECT_EQ(t->list_gtts(instance, abi::view("a"), 1, nullptr, nullptr), OG_UNSUPPORTED);
     t->destroy(instance);
+}
+
 // ---- ABI 1.5: fill kinds -----------------------------------------------------------------------
 
 // A 1.0-1.4 plugin's og_fill ends before kind/ref_trade_id: read as a trade, whatever lies beyond.
