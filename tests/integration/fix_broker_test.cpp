@@ -642,8 +642,10 @@ TEST_P(FixBroker, FillWhileTheGatewayWasDownIsAppliedAfterTheRestart) {
     ASSERT_NE(recovered, std::string::npos) << log;
     ASSERT_NE(logon, std::string::npos) << log;
     EXPECT_LT(recovered, logon) << log;
-    EXPECT_EQ(log.compare(log.find("caught_up_messages=", logon), 20, "caught_up_messages=1"), 0)
-        << log;
+    // At least the fill (the venue may have had more for the session: its number varies).
+    const auto counted = log.find("caught_up_messages=", logon);
+    ASSERT_NE(counted, std::string::npos) << log;
+    EXPECT_GE(std::atoi(log.c_str() + counted + 19), 1) << log;
     auto t = trades(id);
     ASSERT_EQ(t.size(), 1u);
     EXPECT_EQ(t[0].second, "10");
