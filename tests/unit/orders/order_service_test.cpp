@@ -437,7 +437,7 @@ TEST_F(FillChangeTest, Bust_OfAFilledOrdersFillTakesItBackToPartiallyFilledExact
     EXPECT_EQ(stored->status, OrderStatus::PartiallyFilled);
     EXPECT_EQ(stored->filled_quantity, dec("4"));
     ASSERT_EQ(storage_.stored_fills().size(), 3u);  // the bust is its own entry, once
-    const FillRecord& bust = storage_.stored_fills()[2];
+    const FillRecord bust = storage_.stored_fills()[2];  // a copy: stored_fills() returns one
     EXPECT_EQ(bust.kind, FillKind::Bust);
     EXPECT_EQ(bust.ref_trade_id, "T2");
     EXPECT_EQ(bust.quantity, dec("6"));  // what it took back
