@@ -202,19 +202,7 @@ Result<Gtt> GttService::create(GttRequest req, const orders::AccountScope& scope
     g.created_at_ns = g.updated_at_ns = now;
     g.version = 1;
     if (native(g.broker)) return create_native(std::move(g), request_id);
-    try {
-        if (write(g, 0) != Status::Ok)
-            return fail(ErrorCode::Internal, "a new GTT id was already taken");
-    } catch (const sdk::Error& e) {
-        spdlog::error("event=gtt_write_failed request_id={} error=\"{}\"", request_id, e.what());
-        Error err = Error::make(ErrorCode::StorageUnavailable, "storage did not take the GTT");
-        err.retry_after_seconds = 1;
-        return fail(std::move(err));
-    }
-    {
-        std::lock_guard lock(mutex_);
-        remember(g);
-    }
+    if (auto err = insert_new(g, request_id)) return fail(std::move(*err));
     orders_.prices().watch(g.broker, g.symbol, g.exchange);
     spdlog::info("event=gtt_created gtt_id={} account={} symbol={} type={} request_id={}", g.id,
                  g.account_id, g.symbol, to_string(g.type), request_id);
@@ -717,23 +705,26 @@ Result<Gtt> GttService::stored_now(const std::string& id, const orders::AccountS
     return g;
 }
 
-Result<Gtt> GttService::create_native(Gtt g, const std::string& request_id) {
-    g.emulated = false;
-    g.venue_state = "PLACING";
-    // The intent first: a crash or a lost answer after this leaves a GTT the follow settles.
+std::optional<Error> GttService::insert_new(const Gtt& g, const std::string& request_id) {
     try {
         if (write(g, 0) != Status::Ok)
-            return fail(ErrorCode::Internal, "a new GTT id was already taken");
+            return Error::make(ErrorCode::Internal, "a new GTT id was already taken");
     } catch (const sdk::Error& e) {
         spdlog::error("event=gtt_write_failed request_id={} error=\"{}\"", request_id, e.what());
         Error err = Error::make(ErrorCode::StorageUnavailable, "storage did not take the GTT");
         err.retry_after_seconds = 1;
-        return fail(std::move(err));
+        return err;
     }
-    {
-        std::lock_guard lock(mutex_);
-        remember(g);
-    }
+    std::lock_guard lock(mutex_);
+    remember(g);
+    return std::nullopt;
+}
+
+Result<Gtt> GttService::create_native(Gtt g, const std::string& request_id) {
+    g.emulated = false;
+    g.venue_state = "PLACING";
+    // The intent first: a crash or a lost answer after this leaves a GTT the follow settles.
+    if (auto err = insert_new(g, request_id)) return fail(std::move(*err));
     orders::AccountScope all;
     all.all = true;
     ::ordergate::GttReport answer;

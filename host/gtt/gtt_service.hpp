@@ -152,6 +152,8 @@ class GttService {
     std::chrono::milliseconds venue_timeout(const std::string& broker) const;
     ::ordergate::GttRequest venue_request(const Gtt& g) const;
     Result<Gtt> create_native(Gtt g, const std::string& request_id);
+    // Stores a new GTT (version 1) and keeps it in memory; the error to answer otherwise.
+    std::optional<Error> insert_new(const Gtt& g, const std::string& request_id);
     Result<Gtt> modify_native(const Gtt& current, Gtt next);
     Result<Gtt> cancel_native(const Gtt& current);
     // Stores what the venue says of one GTT. `pushed`: from the event sink (no call back into
