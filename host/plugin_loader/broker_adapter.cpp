@@ -113,42 +113,33 @@ T exactly_one(const PluginLibrary& lib, const char* function, std::vector<T>& it
     return std::move(items.front());
 }
 
-// The report answers a request about one order: it must be about that order. Identifiers the
-// plugin left empty are the request's (the report answers this request, so they are known).
+// An id of a report answering a request about one thing (`what`: "order", "GTT"): one the plugin
+// left empty is the request's (the report answers this request, so it is known); another one
+// means the report is about something else.
+void match_id(const PluginLibrary& lib, const char* function, const char* what, std::string& got,
+              const std::string& want, const char* field) {
+    if (want.empty()) return;
+    if (got.empty()) {
+        got = want;
+    } else if (got != want) {
+        fail_internal(lib, function,
+                      std::string("report for another ") + what + " (" + field + " '" +
+                          detail::one_line(got, 100) + "', asked for '" + want + "')");
+    }
+}
+
 void match_order(const PluginLibrary& lib, const char* function, OrderReport& report,
                  const std::string& account_id, const std::string& broker_order_id,
                  const std::string& client_order_id) {
-    auto same = [&](std::string& got, const std::string& want, const char* field) {
-        if (want.empty()) return;
-        if (got.empty()) {
-            got = want;
-        } else if (got != want) {
-            fail_internal(lib, function,
-                          std::string("report for another order (") + field + " '" +
-                              detail::one_line(got, 100) + "', asked for '" + want + "')");
-        }
-    };
-    same(report.account_id, account_id, "account_id");
-    same(report.broker_order_id, broker_order_id, "broker_order_id");
-    same(report.client_order_id, client_order_id, "client_order_id");
+    match_id(lib, function, "order", report.account_id, account_id, "account_id");
+    match_id(lib, function, "order", report.broker_order_id, broker_order_id, "broker_order_id");
+    match_id(lib, function, "order", report.client_order_id, client_order_id, "client_order_id");
 }
 
-// A GTT report answering a request about one GTT must be about it; ids the plugin left empty are
-// the request's.
 void match_gtt(const PluginLibrary& lib, const char* function, GttReport& report,
                const std::string& account_id, const std::string& gtt_id) {
-    auto same = [&](std::string& got, const std::string& want, const char* field) {
-        if (want.empty()) return;
-        if (got.empty()) {
-            got = want;
-        } else if (got != want) {
-            fail_internal(lib, function,
-                          std::string("report for another GTT (") + field + " '" +
-                              detail::one_line(got, 100) + "', asked for '" + want + "')");
-        }
-    };
-    same(report.account_id, account_id, "account_id");
-    same(report.gtt_id, gtt_id, "gtt_id");
+    match_id(lib, function, "GTT", report.account_id, account_id, "account_id");
+    match_id(lib, function, "GTT", report.gtt_id, gtt_id, "gtt_id");
 }
 
 uint64_t order_type_capability(OrderType t) {
