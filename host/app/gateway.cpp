@@ -77,6 +77,12 @@ class EventRelay final : public ports::BrokerEvents {
     void on_connection(const std::string& b, bool c, const std::string& d) override {
         forward([b, c, d](ports::BrokerEvents* t) { t->on_connection(b, c, d); });
     }
+    // Events kept here are not stored yet: the plugin asks again.
+    Status sync_events(const std::string& b, std::chrono::milliseconds timeout) override {
+        if (auto* t = target_.load()) return t->sync_events(b, timeout);
+        std::lock_guard lock(mutex_);
+        return detached_ ? Status::Unavailable : Status::Timeout;
+    }
 
   private:
     void forward(std::function<void(ports::BrokerEvents*)> deliver) {

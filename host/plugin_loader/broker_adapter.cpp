@@ -261,6 +261,21 @@ struct PluginBroker::SinkState {
             },
             [&](const GttReport& v) { s->events->on_gtt_update(s->broker, v); });
     }
+    // ABI 1.6: what this instance pushed is stored (a batched-events plugin asks before it counts
+    // an event as received). Never throws into the plugin.
+    static og_status sync(void* ctx, int64_t timeout_ms) {
+        auto* s = static_cast<SinkState*>(ctx);
+        if (!s->accepting.load(std::memory_order_acquire)) return OG_UNAVAILABLE;
+        try {
+            return static_cast<og_status>(s->events->sync_events(
+                s->broker, std::chrono::milliseconds(std::max<int64_t>(0, timeout_ms))));
+        } catch (const std::exception& e) {
+            s->handler_failed("sync", e.what());
+        } catch (...) {
+            s->handler_failed("sync", "non-standard exception");
+        }
+        return OG_INTERNAL;
+    }
     static void on_connection(void* ctx, int32_t connected, og_str detail) {
         auto* s = static_cast<SinkState*>(ctx);
         s->handle(
@@ -291,6 +306,7 @@ PluginBroker::PluginBroker(std::shared_ptr<PluginLibrary> library, std::string i
     sink_->c.on_quote = &SinkState::on_quote;
     sink_->c.on_connection = &SinkState::on_connection;
     sink_->c.on_gtt_update = &SinkState::on_gtt_update;
+    sink_->c.sync = &SinkState::sync;
 
     // The pool's observer logs, then tells the caller's. It is never called once the pool has
     // stopped (in stop()), so it may hold what this adapter holds.

@@ -47,6 +47,14 @@ public:
         (void)broker;
         (void)report;
     }
+    // ABI 1.6 (event sink `sync`): waits until the order updates and fills `broker` pushed
+    // before the call are stored and applied, or `timeout` passes. Ok, Timeout, or Unavailable
+    // (stopping). A receiver that applies each event before its call returns answers Ok.
+    virtual Status sync_events(const std::string& broker, std::chrono::milliseconds timeout) {
+        (void)broker;
+        (void)timeout;
+        return Status::Ok;
+    }
 };
 
 }  // namespace ordergate::ports

@@ -426,7 +426,7 @@ TEST(SdkAbi, TableSizesPerMinor) {
     EXPECT_EQ(abi::broker_table_size_for_minor(5), abi::kBrokerTableSize_1_5);
     EXPECT_EQ(abi::broker_table_size_for_minor(4) < abi::kBrokerTableSize_1_5, true);
     EXPECT_EQ(abi::storage_table_size_for_minor(9), sizeof(og_storage_vtable));
-    EXPECT_EQ(OG_ABI_MINOR, 5);
+    EXPECT_EQ(OG_ABI_MINOR, 6);
 }
 
 TEST(SdkDecimal, ParseWithDefaultOptionsStillWorks) {

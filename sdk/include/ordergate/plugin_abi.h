@@ -31,13 +31,14 @@ extern "C" {
 /* ---- versions -------------------------------------------------------------------------------- */
 
 #define OG_ABI_MAJOR 1 /* bumped only for an incompatible change; the host refuses other majors */
-#define OG_ABI_MINOR 5 /* bumped when fields or functions are appended (1.1: broker ping;
+#define OG_ABI_MINOR 6 /* bumped when fields or functions are appended (1.1: broker ping;
                         * 1.2: storage idempotency records; 1.3: paginated broker reports,
                         * order report details, storage leases; 1.4: asynchronous outcomes
                         * (OG_PENDING), request ids of modify/cancel chains, arrays whose
                         * elements can grow, the per-account event log; 1.5: native GTT
-                        * calls, fill kinds (busts and corrections): see the blocks marked
-                        * "appended in ABI 1.5") */
+                        * calls, fill kinds (busts and corrections); 1.6: events applied in
+                        * batches (OG_CAP_BATCHED_EVENTS, event sink `sync`): see the blocks
+                        * marked "appended in ABI 1.5" and "1.6") */
 
 /* The name under which a plugin exports its entry (Boost.DLL alias; see sdk.hpp's macro). */
 #define OG_PLUGIN_ENTRY_NAME "ordergate_plugin_entry"
@@ -186,6 +187,15 @@ enum { OG_LOG_DEBUG = 1, OG_LOG_INFO = 2, OG_LOG_WARN = 3, OG_LOG_ERROR = 4 };
 #define OG_CAP_NATIVE_GTT (1ull << 23)
 #define OG_CAP_PARTIAL_FILLS (1ull << 24)
 #define OG_CAP_PUSH_EVENTS (1ull << 25) /* pushes order updates and fills through the sink */
+/* ABI 1.6. Without it, a pushed order update or fill is stored (and applied) when the sink call
+ * returns: a plugin may then count it as received (a FIX session persists its sequence number).
+ * With it, the sink call only queues the event: the host applies queued events in batches, many
+ * per storage commit, in the order each instance pushed them, and the plugin learns what is
+ * stored through the sink's `sync`. Declare it when the venue keeps what it pushed (it is read
+ * again by reconciliation or resent after a restart), or when the plugin calls `sync` before
+ * counting an event as received. A host older than 1.6 ignores the flag and stores each event
+ * before the call returns, as before. */
+#define OG_CAP_BATCHED_EVENTS (1ull << 26)
 
 /* ---- records ----------------------------------------------------------------------------------
  * Times are Unix epoch nanoseconds (UTC). Records begin with their size so they can grow. */
@@ -442,6 +452,13 @@ typedef struct og_event_sink {
      * expired, rejected). For a trigger, the order the venue placed is also reported through
      * on_order_update / on_fill under the leg's client_order_id; send this update first. */
     void (*on_gtt_update)(void* ctx, const og_gtt_report* report);
+    /* ---- appended in ABI 1.6 (check the sink's size before calling: OG_HAS_FIELD) ----
+     * Waits until every order update and fill this instance pushed before the call is stored and
+     * applied, or `timeout_ms` passes. OG_OK: stored; OG_TIMEOUT: not yet (call again);
+     * OG_UNAVAILABLE: the host is stopping. For an instance declaring OG_CAP_BATCHED_EVENTS
+     * (without it every event is stored when its call returns, and sync answers OG_OK at once).
+     * Never call it from inside another sink call. */
+    og_status (*sync)(void* ctx, int64_t timeout_ms);
 } og_event_sink;
 
 /* ---- result sink (given to one call; used only before that call returns) ---------------------- *

@@ -104,6 +104,11 @@ public:
     // sink has no on_gtt_update (a 1.4 host never calls the GTT functions anyway). For a
     // trigger, call it before reporting the order the venue placed.
     void gtt_update(const GttReport& report) const;
+    // ABI 1.6 (an instance declaring OG_CAP_BATCHED_EVENTS): waits until every order update and
+    // fill pushed before the call is stored by the host, or `timeout` passes. Ok: stored;
+    // Timeout: not yet; Unavailable: the host is stopping. Answers Ok at once when the host's
+    // sink has no sync (a host before 1.6 stores each event before its call returns).
+    Status sync(std::chrono::milliseconds timeout) const;
 
 private:
     const og_event_sink* sink_;

@@ -176,6 +176,11 @@ inline void EventSink::gtt_update(const GttReport& report) const {
     sink_->on_gtt_update(sink_->ctx, c.get());
 }
 
+inline Status EventSink::sync(std::chrono::milliseconds timeout) const {
+    if (!OG_HAS_CALLBACK(sink_, og_event_sink, sync)) return Status::Ok;
+    return static_cast<Status>(sink_->sync(sink_->ctx, static_cast<int64_t>(timeout.count())));
+}
+
 // ---- BrokerPlugin defaults: a capability not declared is Unsupported ---------------------------
 
 namespace detail {
