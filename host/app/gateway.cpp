@@ -619,6 +619,7 @@ void Gateway::stop() {
         }
     }
     g.relay.detach();
+    if (g.orders) g.orders->stop_event_queues();  // batched brokers' last events, applied
     if (g.orders) g.orders->flush();
     g.server.reset();
     g.api.reset();

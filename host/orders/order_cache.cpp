@@ -1,5 +1,7 @@
 #include "orders/order_service.hpp"
 
+#include <stdexcept>
+
 #include <spdlog/spdlog.h>
 
 #include "common/ids.hpp"
@@ -234,7 +236,8 @@ OrderEvent OrderService::make_event(const OrderRecord& next, std::optional<Order
 }
 
 bool OrderService::commit_change(Entry& e, OrderRecord next, OrderEvent event, bool wait,
-                                 std::string* error) {
+                                 std::string* error, Stash* stash,
+                                 std::unique_lock<std::mutex>* lock) {
     const OrderStatus from = e.rec.status;
     // A terminal order changes only by facts (a late fill, a broker id learnt late): never by a
     // repeated terminal report.
@@ -279,24 +282,47 @@ bool OrderService::commit_change(Entry& e, OrderRecord next, OrderEvent event, b
     const bool terminal = is_terminal(next.status);
     const std::string id = next.id;
     const int64_t version = next.version;
+    if (wait && stash) {
+        // A batched event: the write joins the stash's, the entry's lock with it; memory moves
+        // when the stash settles (after the commit).
+        EntryPtr owner = stash->current;
+        if (!lock || !lock->owns_lock() || owner.get() != &e)
+            throw std::logic_error("commit_change: a stashed change without its entry's lock");
+        std::vector<WriteOp> ops;
+        ops.push_back(std::move(op));
+        stash_change(*stash, owner, std::move(*lock), std::move(ops),
+                     [this, owner, next = std::move(next)](const std::vector<Status>* results,
+                                                           const std::exception* err,
+                                                           bool stale) mutable {
+                         if (err) {
+                             spdlog::error("event=order_write_failed order_id={} error=\"{}\"",
+                                           next.id, err->what());
+                             return;
+                         }
+                         if (stale) {
+                             // Changed while its lock was let go: storage's row decides.
+                             spdlog::warn("event=order_change_settled_late order_id={} "
+                                          "version={} detail=\"re-read from storage\"",
+                                          next.id, next.version);
+                             try {
+                                 if (auto fresh = storage_.get_order(next.id))
+                                     owner->rec = std::move(*fresh);
+                             } catch (const sdk::Error& ex) {
+                                 spdlog::error("event=storage_read_failed op=get_order "
+                                               "error=\"{}\"",
+                                               ex.what());
+                             }
+                             return;
+                         }
+                         committed_change(*owner, std::move(next), *results, nullptr);
+                     });
+        return true;
+    }
     if (wait) {
         std::vector<WriteOp> ops;
         ops.push_back(std::move(op));
         try {
-            auto results = writer_.write(std::move(ops));
-            if (results[0] != Status::Ok) {
-                // Another gateway instance changed the order: take storage's version.
-                spdlog::warn("event=order_write_conflict order_id={} expected_version={}", id,
-                             expected);
-                if (error) *error = kVersionConflict;
-                try {
-                    if (auto fresh = storage_.get_order(id)) e.rec = std::move(*fresh);
-                } catch (const sdk::Error& ex) {
-                    spdlog::error("event=storage_read_failed op=get_order error=\"{}\"",
-                                  ex.what());
-                }
-                return false;
-            }
+            return committed_change(e, std::move(next), writer_.write(std::move(ops)), error);
         } catch (const std::exception& ex) {
             spdlog::error("event=order_write_failed order_id={} error=\"{}\"", id, ex.what());
             const auto* se = dynamic_cast<const sdk::Error*>(&ex);
@@ -305,13 +331,6 @@ bool OrderService::commit_change(Entry& e, OrderRecord next, OrderEvent event, b
                                                                  : "storage refused the write";
             return false;
         }
-        e.rec = std::move(next);
-        e.changed.notify_all();  // a place/modify/cancel may wait for this (ABI 1.4)
-        if (terminal) {
-            std::unique_lock lock(cache_mutex_);
-            erase_locked(e.rec);
-        }
-        return true;
     }
     OrderRecord keys;  // what the callback needs to drop the order from the cache indexes
     keys.id = next.id;
@@ -349,6 +368,30 @@ bool OrderService::commit_change(Entry& e, OrderRecord next, OrderEvent event, b
         }
         if (terminal) forget_if_terminal(keys.id, version);
     }, /*keep_until_written=*/true);
+    return true;
+}
+
+bool OrderService::committed_change(Entry& e, OrderRecord next,
+                                    const std::vector<Status>& results, std::string* error) {
+    if (results[0] != Status::Ok) {
+        // Another gateway instance changed the order: take storage's version.
+        spdlog::warn("event=order_write_conflict order_id={} expected_version={}", next.id,
+                     next.version - 1);
+        if (error) *error = kVersionConflict;
+        try {
+            if (auto fresh = storage_.get_order(next.id)) e.rec = std::move(*fresh);
+        } catch (const sdk::Error& ex) {
+            spdlog::error("event=storage_read_failed op=get_order error=\"{}\"", ex.what());
+        }
+        return false;
+    }
+    const bool terminal = is_terminal(next.status);
+    e.rec = std::move(next);
+    e.changed.notify_all();  // a place/modify/cancel may wait for this (ABI 1.4)
+    if (terminal) {
+        std::unique_lock lock(cache_mutex_);
+        erase_locked(e.rec);
+    }
     return true;
 }
 }  // namespace ordergate::orders

@@ -20,14 +20,8 @@ namespace {
 constexpr std::chrono::milliseconds kFactWaitUnderLock{1000};
 }  // namespace
 
-void OrderService::on_fill(const std::string& broker, const Fill& fill) {
-    note_order_event(broker);
-    if (hold_until_recovered(broker, nullptr, &fill)) return;
-    handle_fill(broker, fill);
-}
-
 OrderService::FillOutcome OrderService::handle_fill(const std::string& broker, const Fill& fill,
-                                                    EventSource source) {
+                                                    EventSource source, Stash* stash) {
     using Kind = FillOutcome::Kind;
     {
         std::lock_guard lock(fills_mutex_);
@@ -49,6 +43,9 @@ OrderService::FillOutcome OrderService::handle_fill(const std::string& broker, c
         if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
         return {Kind::StorageError, ""};
     }
+    // Only a trade of a known order is applied through the stash; the rest (rare) is applied
+    // here and now, after what the stash holds, so positions see every fill in its order.
+    if (stash && (!e || fill.kind != FillKind::Trade)) settle(*stash);
     if (!e) {
         if (fill.kind != FillKind::Trade) {
             // A bust/correction of a trade of no order this host knows: nothing to take back.
@@ -62,7 +59,7 @@ OrderService::FillOutcome OrderService::handle_fill(const std::string& broker, c
         return fill_without_order(broker, fill);
     }
     if (fill.kind != FillKind::Trade) return apply_fill_change(e, broker, fill, source);
-    return apply_fill(e, broker, fill, source);
+    return apply_fill(e, broker, fill, source, stash);
 }
 
 FillRecord OrderService::fill_record(const std::string& broker, const Fill& fill) const {
@@ -173,11 +170,13 @@ OrderService::FillOutcome OrderService::fill_without_order(const std::string& br
 }
 
 OrderService::FillOutcome OrderService::apply_fill(const EntryPtr& e, const std::string& broker,
-                                                   const Fill& fill, EventSource source) {
+                                                   const Fill& fill, EventSource source,
+                                                   Stash* stash) {
     using Kind = FillOutcome::Kind;
     FillRecord fr = fill_record(broker, fill);
-    std::unique_lock lock(e->mutex);
-    const OrderRecord& cur = e->rec;
+    std::unique_lock lock = lock_for_event(e, stash);
+    // A copy: the change may be applied after the lock was let go (a batched event, a slow store).
+    const OrderRecord cur = e->rec;
     fr.order_id = cur.id;
     // A venue's report may not carry every term (a FIX report has no exchange; a plugin that
     // learned the order from one cannot know it): the order's own instrument keys its position.
@@ -248,7 +247,27 @@ OrderService::FillOutcome OrderService::apply_fill(const EntryPtr& e, const std:
         ops[1].order = *next;
         ops[1].event = make_event(*next, cur.status, source, "", reason, false);
     }
+    if (stash) {
+        const std::string order_id = cur.id;
+        stash_change(*stash, e, std::move(lock), std::move(ops),
+                     [this, e, broker, fr, cur, next = std::move(next), notional](
+                         const std::vector<Status>* r, const std::exception* err,
+                         bool stale) mutable {
+                         if (err) {
+                             spdlog::error(
+                                 "event=fill_not_applied order_id={} broker_trade_id={} "
+                                 "reason=storage error=\"{}\"",
+                                 cur.id, fr.broker_trade_id, err->what());
+                             if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
+                             return;
+                         }
+                         fill_written(*e, broker, fr, cur, std::move(next), std::move(notional),
+                                      *r, stale);
+                     });
+        return {Kind::Queued, order_id};
+    }
     std::vector<Status> r;
+    bool stale = false;
     try {
         // The write is waited for (memory never runs ahead of storage), but not under the
         // order's lock for long: a store that does not answer would hold every request for this
@@ -256,8 +275,6 @@ OrderService::FillOutcome OrderService::apply_fill(const EntryPtr& e, const std:
         // lock is let go while this plugin thread keeps waiting (back-pressure stays).
         std::future<std::vector<Status>> written = queue_fact(std::move(ops));
         if (written.wait_for(kFactWaitUnderLock) != std::future_status::ready) {
-            const int64_t version = cur.version;
-            const std::string order_id = cur.id;
             spdlog::warn(
                 "event=fill_write_slow {} waited_ms={} detail=\"the order is released "
                 "while the store answers\"",
@@ -265,22 +282,7 @@ OrderService::FillOutcome OrderService::apply_fill(const EntryPtr& e, const std:
             lock.unlock();
             r = written.get();
             lock.lock();
-            if (e->rec.version != version) {
-                // The order changed meanwhile (its own writes queue behind this one): it counts
-                // this fill once its row is re-derived from storage (a terms change, a restart,
-                // or reconciliation after the write-behind conflict this causes).
-                {
-                    std::lock_guard fl(fills_mutex_);
-                    stored_trades_.insert(key2(broker, fr.broker_trade_id));
-                }
-                if (r[0] == Status::Conflict) return {Kind::Duplicate, order_id};
-                apply_position(broker, fr);
-                e->fills_pending = true;
-                e->notional.reset();
-                spdlog::warn("event=fill_applied_in_storage_only order_id={} broker_trade_id={}",
-                             order_id, fr.broker_trade_id);
-                return {Kind::StoredNotApplied, order_id};
-            }
+            stale = e->rec.version != cur.version;
         } else {
             r = written.get();
         }
@@ -288,6 +290,31 @@ OrderService::FillOutcome OrderService::apply_fill(const EntryPtr& e, const std:
         spdlog::error("event=fill_not_applied {} reason=storage error=\"{}\"", what, ex.what());
         if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
         return {Kind::StorageError, cur.id};
+    }
+    return fill_written(*e, broker, fr, cur, std::move(next), std::move(notional), r, stale);
+}
+
+OrderService::FillOutcome OrderService::fill_written(Entry& e, const std::string& broker,
+                                                     const FillRecord& fr, const OrderRecord& cur,
+                                                     std::optional<OrderRecord> next,
+                                                     FillNotional notional,
+                                                     const std::vector<Status>& r, bool stale) {
+    using Kind = FillOutcome::Kind;
+    const std::string what = "order_id=" + cur.id + " broker_trade_id=" + fr.broker_trade_id;
+    if (stale) {
+        // The order changed while its lock was let go (its own writes queue behind this one):
+        // it counts this fill once its row is re-derived from storage (a terms change, a
+        // restart, or reconciliation after the write-behind conflict this causes).
+        {
+            std::lock_guard fl(fills_mutex_);
+            stored_trades_.insert(key2(broker, fr.broker_trade_id));
+        }
+        if (r[0] == Status::Conflict) return {Kind::Duplicate, cur.id};
+        apply_position(broker, fr);
+        e.fills_pending = true;
+        e.notional.reset();
+        spdlog::warn("event=fill_applied_in_storage_only {}", what);
+        return {Kind::StoredNotApplied, cur.id};
     }
     {
         std::lock_guard fl(fills_mutex_);
@@ -304,7 +331,7 @@ OrderService::FillOutcome OrderService::apply_fill(const EntryPtr& e, const std:
     if (!next) {
         // Stored, not counted: counted when the order's terms change (a modify the venue took
         // before its answer arrived) or at the next start. Loud and counted.
-        e->fills_pending = true;
+        e.fills_pending = true;
         spdlog::error(
             "event=fill_not_applied_to_order {} detail=\"stored; counted when the "
             "order's terms allow it\"",
@@ -320,8 +347,8 @@ OrderService::FillOutcome OrderService::apply_fill(const EntryPtr& e, const std:
         spdlog::warn("event=order_version_conflict {} detail=\"re-deriving from stored fills\"",
                      what);
         try {
-            if (auto fresh = storage_.get_order(e->rec.id)) e->rec = std::move(*fresh);
-            rederive_from_stored_fills(*e, "fill applied after a concurrent change");
+            if (auto fresh = storage_.get_order(e.rec.id)) e.rec = std::move(*fresh);
+            rederive_from_stored_fills(e, "fill applied after a concurrent change");
         } catch (const std::exception& ex) {
             spdlog::error(
                 "event=fill_not_applied_to_order {} reason=storage error=\"{}\" "
@@ -333,11 +360,11 @@ OrderService::FillOutcome OrderService::apply_fill(const EntryPtr& e, const std:
         return {after_terminal ? Kind::AppliedAfterTerminal : Kind::Applied, order_id};
     }
     const bool terminal = is_terminal(next->status) && !is_terminal(cur.status);
-    e->rec = std::move(*next);
-    e->notional = std::move(notional);
+    e.rec = std::move(*next);
+    e.notional = std::move(notional);
     if (terminal) {
         std::unique_lock cl(cache_mutex_);
-        erase_locked(e->rec);
+        erase_locked(e.rec);
     }
     if (metrics_) metrics_->broker_event(broker, "fill", "applied");
     return {after_terminal ? Kind::AppliedAfterTerminal : Kind::Applied, order_id};

@@ -3,6 +3,8 @@
 // and the start-up hold on writes. Every change here carries source `reconciliation`.
 #include <spdlog/spdlog.h>
 
+#include <stdexcept>
+
 #include "common/ids.hpp"
 #include "metrics/metrics.hpp"
 #include "orders/order_service.hpp"
@@ -231,6 +233,8 @@ OrderService::ReconcileResult OrderService::reconcile_fill(const std::string& br
             out.detail = std::string(to_string(fill.kind)) + " " + fill.broker_trade_id +
                          " of trade " + fill.ref_trade_id + ": no such trade here";
             break;
+        case FillOutcome::Kind::Queued:  // only a batched event's: never reconciliation's
+            throw std::logic_error("reconcile_fill: a fill was queued, not applied");
     }
     return out;
 }

@@ -10,13 +10,8 @@ namespace ordergate::orders {
 
 using detail::client_text;
 
-void OrderService::on_order_update(const std::string& broker, const OrderReport& report) {
-    note_order_event(broker);
-    if (hold_until_recovered(broker, &report, nullptr)) return;
-    handle_order_update(broker, report);
-}
-
-void OrderService::handle_order_update(const std::string& broker, const OrderReport& report) {
+void OrderService::handle_order_update(const std::string& broker, const OrderReport& report,
+                                       Stash* stash) {
     EntryPtr e;
     if (report.status == OrderStatus::Filled || report.status == OrderStatus::PartiallyFilled ||
         report.status == OrderStatus::Open) {
@@ -78,8 +73,9 @@ void OrderService::handle_order_update(const std::string& broker, const OrderRep
         if (metrics_) metrics_->broker_event(broker, "order_update", "unknown_order");
         return;
     }
-    std::lock_guard lock(e->mutex);
-    apply_report(*e, broker, report, Origin{"", EventSource::Broker, ""}, true);
+    std::unique_lock lock = lock_for_event(e, stash);
+    apply_report(*e, broker, report, Origin{"", EventSource::Broker, ""}, true, Answer::None,
+                 stash, &lock);
     if (metrics_) metrics_->broker_event(broker, "order_update", "applied");
 }
 
@@ -95,7 +91,8 @@ bool OrderService::hold_until_recovered(const std::string& broker, const OrderRe
 // ---- applying a report --------------------------------------------------------------------------
 
 void OrderService::apply_report(Entry& e, const std::string& broker, const OrderReport& report,
-                                const Origin& origin, bool wait, Answer answer_to) {
+                                const Origin& origin, bool wait, Answer answer_to, Stash* stash,
+                                std::unique_lock<std::mutex>* lock) {
     // The record holds the venue's last confirmed state (terms, filled, average) and, in its
     // status, at most one pending request (PENDING_NEW, PENDING_REPLACE, PENDING_CANCEL). A
     // report updates the confirmed state; only the request's own answer (or a terminal report)
@@ -293,7 +290,10 @@ void OrderService::apply_report(Entry& e, const std::string& broker, const Order
                                    : EventSource::Broker;
     if (!origin.note.empty()) reason = reason.empty() ? origin.note : reason + "; " + origin.note;
     OrderEvent ev = make_event(next, cur, source, answer_origin.request_id, reason, false);
-    if (commit_change(e, std::move(next), std::move(ev), wait) && e.fills_pending) {
+    // Stored fills waiting to be counted are re-derived right after the change: not batched.
+    Stash* batched = e.fills_pending ? nullptr : stash;
+    if (commit_change(e, std::move(next), std::move(ev), wait, nullptr, batched, lock) &&
+        e.fills_pending) {
         try {
             if (rederive_from_stored_fills(e, "the order's terms changed")) e.fills_pending = false;
         } catch (const std::exception& ex) {

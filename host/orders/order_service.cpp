@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "metrics/metrics.hpp"
+#include "orders/event_queue.hpp"
 #include "orders/order_service_internal.hpp"
 #include "positions/effective_fills.hpp"
 #include "positions/position_book.hpp"
@@ -62,11 +63,17 @@ OrderService::OrderService(ports::StoragePort& storage,
       writer_(storage, metrics),
       prices_(brokers_) {
     for (const auto& a : accounts_) account_broker_[a.account_id] = a.broker;
-    for (const auto& [name, b] : brokers_)
+    for (const auto& [name, b] : brokers_) {
         last_order_event_.emplace(name, std::make_unique<std::atomic<int64_t>>(0));
+        if (b && b->has(OG_CAP_BATCHED_EVENTS))
+            event_queues_.emplace(name, std::make_unique<EventQueue>(*this, name));
+    }
 }
 
-OrderService::~OrderService() { writer_.stop(); }
+OrderService::~OrderService() {
+    stop_event_queues();  // what they hold is applied while the writer still runs
+    writer_.stop();
+}
 
 void OrderService::flush() { writer_.flush(); }
 

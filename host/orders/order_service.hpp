@@ -238,6 +238,15 @@ class OrderService : public ports::BrokerEvents {
     void on_connection(const std::string& broker, bool connected,
                        const std::string& detail) override;
     bool broker_connected(const std::string& broker) const;
+    // ABI 1.6: for a broker declaring OG_CAP_BATCHED_EVENTS, waits until the order updates and
+    // fills it pushed before the call are stored and applied (Ok), or `timeout` passes
+    // (Timeout); Unavailable once stopped. Ok at once for any other broker: its events are
+    // applied before their call returns.
+    Status sync_events(const std::string& broker, std::chrono::milliseconds timeout) override;
+    // Applies what the batched brokers' queues hold, then stops their threads; events those
+    // brokers push later are applied in their call. The gateway calls it after stopping the
+    // brokers; the destructor calls it too.
+    void stop_event_queues();
 
   private:
     struct Entry {
@@ -270,6 +279,50 @@ class OrderService : public ports::BrokerEvents {
         std::string refusal;
     };
     using EntryPtr = std::shared_ptr<Entry>;
+
+    // ---- batched broker events (order_events.cpp) --------------------------------------------
+    // A broker declaring OG_CAP_BATCHED_EVENTS has a queue: its sink calls only queue, and one
+    // thread per queue applies what it takes, many events per storage commit. Each change of an
+    // order is computed under the order's lock, its write queued, and the lock kept in a Stash
+    // until settle() has seen the commit and applied the change to memory: nobody reads or
+    // changes an order ahead of storage, and a second event of a stashed order settles first.
+    struct Stash {
+        struct Item {
+            EntryPtr entry;
+            int64_t version = 0;  // the order's version the change was computed from
+            std::future<std::vector<Status>> written;
+            // Under the order's lock, after the commit (results) or the write's failure (error).
+            // stale: the lock was let go while the store was slow, and the order changed
+            // meanwhile: memory is not to be moved by this change (it is re-derived instead).
+            std::function<void(const std::vector<Status>* results, const std::exception* error,
+                               bool stale)>
+                finish;
+        };
+        std::vector<Item> items;
+        std::vector<std::unique_lock<std::mutex>> locks;
+        std::unordered_set<const Entry*> held;
+        EntryPtr current;  // the entry lock_for_event locked last (commit_change stashes it)
+        bool holds(const Entry* e) const { return held.count(e) != 0; }
+    };
+    // The order's lock for an event applied through `stash` (null: a plain lock); an order the
+    // stash holds already is settled first.
+    std::unique_lock<std::mutex> lock_for_event(const EntryPtr& e, Stash* stash);
+    // Queues `ops` (a change of `e`, computed under `lock`) in the stash: `finish` applies it
+    // after the commit. The lock stays held until then.
+    void stash_change(Stash& stash, const EntryPtr& e, std::unique_lock<std::mutex> lock,
+                      std::vector<WriteOp> ops,
+                      std::function<void(const std::vector<Status>*, const std::exception*, bool)>
+                          finish);
+    // Waits for the stash's writes, applies each change in order, lets the locks go. Past
+    // kFactWaitUnderLock the locks are let go while the store answers (a store that hangs must
+    // not hold every reader of those orders), and each change is applied after under a new lock.
+    void settle(Stash& stash);
+    class EventQueue;
+    // Applies one taken batch of a queue (on its thread).
+    void apply_batch(const std::string& broker,
+                     std::vector<std::variant<OrderReport, Fill>>& batch);
+    // By broker; fixed at construction (brokers declaring OG_CAP_BATCHED_EVENTS).
+    std::map<std::string, std::unique_ptr<EventQueue>> event_queues_;
 
     // ---- routing (order_service.cpp) --------------------------------------------------------
     // The broker and its deadline for an account, or an error (NOT_FOUND for an unknown account).
@@ -311,8 +364,15 @@ class OrderService : public ports::BrokerEvents {
     // with its event. Checks the state machine; `wait` chooses a synchronous write. Caller holds
     // the entry's mutex. Returns false (logged, counted) on an illegal transition or when a
     // synchronous write failed.
+    // With `stash` and `lock` (the entry's, held by a batched event's thread), a waited change is
+    // queued in the stash with the lock, and applied to memory when the stash settles; returns
+    // true once queued.
     bool commit_change(Entry& e, OrderRecord next, OrderEvent event, bool wait,
-                       std::string* error = nullptr);
+                       std::string* error = nullptr, Stash* stash = nullptr,
+                       std::unique_lock<std::mutex>* lock = nullptr);
+    // What a waited change does once its write answered (commit_change, and a stash's finish).
+    bool committed_change(Entry& e, OrderRecord next, const std::vector<Status>& results,
+                          std::string* error);
     OrderEvent make_event(const OrderRecord& next, std::optional<OrderStatus> from,
                           EventSource source, const std::string& request_id, std::string reason,
                           bool emulated) const;
@@ -359,7 +419,8 @@ class OrderService : public ports::BrokerEvents {
     void place_finished(const std::string& broker);
 
     // ---- order reports (order_reports.cpp) --------------------------------------------------
-    void handle_order_update(const std::string& broker, const OrderReport& report);
+    void handle_order_update(const std::string& broker, const OrderReport& report,
+                             Stash* stash = nullptr);
     // Holds a broker event that arrived before recover(); true when held.
     bool hold_until_recovered(const std::string& broker, const OrderReport* report,
                               const Fill* fill);
@@ -368,8 +429,11 @@ class OrderService : public ports::BrokerEvents {
     // modify or cancel (the venue's terms and status are its outcome).
     enum class Answer { None, Place, Modify, Cancel, Settle };
     // Applies a broker's report of an order (ack, update) to the entry. Caller holds the mutex.
+    // With `stash` (a batched event, entry locked by lock_for_event), the change's write is
+    // queued in the stash instead of waited for (see commit_change).
     void apply_report(Entry& e, const std::string& broker, const OrderReport& report,
-                      const Origin& origin, bool wait, Answer answer_to = Answer::None);
+                      const Origin& origin, bool wait, Answer answer_to = Answer::None,
+                      Stash* stash = nullptr, std::unique_lock<std::mutex>* lock = nullptr);
 
     // ---- fills (order_fills.cpp) ------------------------------------------------------------
     // What became of a fill.
@@ -386,14 +450,19 @@ class OrderService : public ports::BrokerEvents {
             // (or has busted already): nothing stored, logged, counted; reconciliation and an
             // operator settle it.
             RefNotFound,
+            // A batched event's trade: its write is queued in a stash, and applied (as one of
+            // the kinds above, logged and counted there) when the stash settles.
+            Queued,
         };
         Kind kind = Kind::Applied;
         std::string order_id;
     };
     // Facts: stored first, then applied; memory is never ahead of storage. `source` goes into
     // the order's event (broker for a pushed fill, reconciliation for a listed one).
+    // With `stash` (a batched event), a trade of a live order is queued in the stash; every
+    // other fill settles the stash first and is applied as before.
     FillOutcome handle_fill(const std::string& broker, const Fill& fill,
-                            EventSource source = EventSource::Broker);
+                            EventSource source = EventSource::Broker, Stash* stash = nullptr);
     // Applies a fill to its order (entry locked here): the fill and the order's new row are
     // written in one transaction and waited for; only then memory and positions change. A fill
     // storage already has (same broker trade id) changes nothing.
@@ -407,7 +476,13 @@ class OrderService : public ports::BrokerEvents {
     // Rebuilds the position `fr` belongs to from storage's effective fills of its key.
     void rebuild_position(const std::string& broker, const FillRecord& fr);
     FillOutcome apply_fill(const EntryPtr& e, const std::string& broker, const Fill& fill,
-                           EventSource source);
+                           EventSource source, Stash* stash = nullptr);
+    // What a fill does once its write answered (`r`: InsertFill, then UpdateOrder when `next`).
+    // `cur` is the order as the fill found it; stale: the order changed meanwhile (its lock was
+    // let go while the store was slow), so the fill counts when the order is re-derived.
+    FillOutcome fill_written(Entry& e, const std::string& broker, const FillRecord& fr,
+                             const OrderRecord& cur, std::optional<OrderRecord> next,
+                             FillNotional notional, const std::vector<Status>& r, bool stale);
     // A fill that matches no order: parked while a place() to the same broker is in flight
     // (its ack may be what names the broker order id), stored as unmatched otherwise.
     FillOutcome fill_without_order(const std::string& broker, const Fill& fill);

@@ -382,6 +382,14 @@ int64_t Reconciler::watermark(const std::string& broker) {
 }
 
 void Reconciler::execute(Run& run) {
+    // A batched broker's events queued before the run are applied first: the run then reads
+    // storage with everything the broker pushed so far, and does not take a fill still in the
+    // queue for one that was lost.
+    constexpr std::chrono::seconds kEventSyncLimit{10};
+    if (const Status s = orders_.sync_events(run.broker, kEventSyncLimit); s != Status::Ok)
+        spdlog::warn("event=reconcile_event_sync broker={} status={} detail=\"the run reads "
+                     "storage without the events still queued\"",
+                     run.broker, to_string(s));
     const int64_t mark = watermark(run.broker);
     const int64_t lookback =
         std::chrono::duration_cast<std::chrono::nanoseconds>(options_.lookback).count();

@@ -293,10 +293,21 @@ void PaperBroker::rate_limit() const {
                          rate_limited_);
 }
 
+void PaperBroker::admit(std::chrono::milliseconds timeout) const {
+    // Every order call queues events; while the host does not take them (its own queue is full,
+    // its store is slow), the calls wait here instead of the venue's queue growing without
+    // bound. Past the call's deadline nothing was done: the host may answer that it was not sent.
+    if (!venue_->events().wait_below(kMaxQueuedEvents, std::chrono::steady_clock::now() + timeout))
+        throw sdk::Error(Status::Unavailable,
+                         "broker-paper: the host is not taking the venue's events (" +
+                             std::to_string(kMaxQueuedEvents) + " queued); nothing done");
+}
+
 OrderReport PaperBroker::place_order(const OrderRequest& request,
                                      std::chrono::milliseconds timeout) {
     hang();
     rate_limit();
+    admit(timeout);
     if (async_ack_)
         answer_later([&] { return venue_->place_order(request, timeout); }, &request,
                      request.client_order_id);
@@ -307,6 +318,7 @@ OrderReport PaperBroker::modify_order(const ModifyRequest& request,
                                       std::chrono::milliseconds timeout) {
     hang();
     rate_limit();
+    admit(timeout);
     if (!modify_) throw sdk::Error(Status::Unsupported, "broker-paper: modify is off (modify)");
     if (async_ack_)
         answer_later([&] { return venue_->modify_order(request, timeout); }, nullptr,
@@ -318,6 +330,7 @@ OrderReport PaperBroker::cancel_request(const CancelRequest& request,
                                         std::chrono::milliseconds timeout) {
     hang();
     rate_limit();
+    admit(timeout);
     if (refuse_cancel_) {
         const std::string why = "too late to cancel (fault.refuse_cancel)";
         if (!async_ack_) throw sdk::Error(Status::Rejected, "broker-paper: " + why);

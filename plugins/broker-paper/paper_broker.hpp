@@ -44,7 +44,10 @@ inline constexpr uint64_t kPaperCapabilities =
     OG_CAP_MODIFY_ORDER_TYPE | OG_CAP_MODIFY_TIF | OG_CAP_CANCEL_ALL | OG_CAP_QUERY_BY_CLIENT_ID |
     OG_CAP_REPORT_OPEN_ORDERS | OG_CAP_REPORT_RECENT_ORDERS | OG_CAP_REPORT_FILLS |
     OG_CAP_REPORT_POSITIONS | OG_CAP_REPORT_ACCOUNT | OG_CAP_QUOTES | OG_CAP_PRICE_SUBSCRIPTION |
-    OG_CAP_PARTIAL_FILLS | OG_CAP_PUSH_EVENTS;
+    OG_CAP_PARTIAL_FILLS | OG_CAP_PUSH_EVENTS |
+    // The venue journals what it pushes and answers reconciliation from it: the host may apply
+    // the pushed events in batches after the sink call returned (ABI 1.6).
+    OG_CAP_BATCHED_EVENTS;
 
 class PaperBroker : public sdk::BrokerPlugin {
   public:
@@ -130,6 +133,10 @@ class PaperBroker : public sdk::BrokerPlugin {
     void require_native_gtt() const;
     // fault.rate_limited_retry_after_ms: throws RateLimited with the wait.
     void rate_limit() const;
+    // Waits (up to `timeout`) while the venue holds kMaxQueuedEvents events the host has not
+    // taken; Unavailable (nothing done) past it.
+    void admit(std::chrono::milliseconds timeout) const;
+    static constexpr size_t kMaxQueuedEvents = 65536;
     std::mutex delayed_mu_;
     std::multimap<std::chrono::steady_clock::time_point, VenueEvent> delayed_;
     // async_ack: calls between their venue call and the scheduling of their answer. While any

@@ -126,21 +126,32 @@ void EventQueue::push(VenueEvent event) {
 }
 
 std::vector<VenueEvent> EventQueue::take_all() {
-    std::lock_guard lock(mu_);
-    std::vector<VenueEvent> out(std::make_move_iterator(events_.begin()),
-                                std::make_move_iterator(events_.end()));
-    events_.clear();
+    std::vector<VenueEvent> out;
+    {
+        std::lock_guard lock(mu_);
+        out.assign(std::make_move_iterator(events_.begin()), std::make_move_iterator(events_.end()));
+        events_.clear();
+    }
+    taken_.notify_all();
     return out;
 }
 
 std::vector<VenueEvent> EventQueue::wait_take(std::chrono::steady_clock::time_point deadline) {
-    std::unique_lock lock(mu_);
-    cv_.wait_until(lock, deadline, [this] { return woken_ || !events_.empty(); });
-    woken_ = false;
-    std::vector<VenueEvent> out(std::make_move_iterator(events_.begin()),
-                                std::make_move_iterator(events_.end()));
-    events_.clear();
+    std::vector<VenueEvent> out;
+    {
+        std::unique_lock lock(mu_);
+        cv_.wait_until(lock, deadline, [this] { return woken_ || !events_.empty(); });
+        woken_ = false;
+        out.assign(std::make_move_iterator(events_.begin()), std::make_move_iterator(events_.end()));
+        events_.clear();
+    }
+    taken_.notify_all();
     return out;
+}
+
+bool EventQueue::wait_below(size_t limit, std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(mu_);
+    return taken_.wait_until(lock, deadline, [&] { return events_.size() < limit; });
 }
 
 void EventQueue::wake() {

@@ -192,10 +192,13 @@ class EventQueue {
     // queued (possibly nothing). A wake() before the call makes it return at once.
     std::vector<VenueEvent> wait_take(std::chrono::steady_clock::time_point deadline);
     void wake();
+    // Waits until fewer than `limit` events are queued, or `deadline` passes (false).
+    bool wait_below(size_t limit, std::chrono::steady_clock::time_point deadline);
 
   private:
     std::mutex mu_;
     std::condition_variable cv_;
+    std::condition_variable taken_;  // wait_below(): the worker took what was queued
     std::deque<VenueEvent> events_;
     bool woken_ = false;
 };

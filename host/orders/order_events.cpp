@@ -1,0 +1,221 @@
+// Broker events applied in batches (SDK ABI 1.6, OG_CAP_BATCHED_EVENTS): see order_service.hpp,
+// "batched broker events". A batched broker's sink call only queues; one thread per broker takes
+// what is queued and applies it through the same handlers as a direct call, with a Stash: each
+// change is computed under its order's lock and its write queued behind the others', and the
+// stash settles once (one wait for the writer's group commit) for many events. Without this, a
+// plugin's event thread waited for one commit per fill: under sustained load fills fell minutes
+// behind the orders answered, and the plugin's own queue grew without bound.
+#include <spdlog/spdlog.h>
+
+#include "metrics/metrics.hpp"
+#include "orders/event_queue.hpp"
+#include "orders/order_service.hpp"
+#include "orders/order_service_internal.hpp"
+
+namespace ordergate::orders {
+
+namespace {
+// How long a stash's writes are waited for with its orders locked before the locks are let go.
+constexpr std::chrono::milliseconds kStashWaitUnderLock{1000};
+// Changes per stash: bounds the orders one batch holds locked (and the writer's group).
+constexpr size_t kMaxStashed = 256;
+}  // namespace
+
+// ---- the queue ----------------------------------------------------------------------------------
+
+OrderService::EventQueue::EventQueue(OrderService& service, std::string broker)
+    : service_(service), broker_(std::move(broker)) {
+    thread_ = std::thread([this] { run(); });
+}
+
+OrderService::EventQueue::~EventQueue() { stop(); }
+
+bool OrderService::EventQueue::push(Event event) {
+    std::unique_lock lock(mutex_);
+    // Full: the plugin's thread waits (back-pressure reaches the venue's own queue, and from
+    // there the calls that feed it), rather than memory growing with a backlog.
+    room_.wait(lock, [this] { return stopping_ || queue_.size() < kCapacity; });
+    if (stopping_) return false;
+    queue_.push_back(std::move(event));
+    ++pushed_;
+    if (queue_.size() == 1) work_.notify_one();
+    return true;
+}
+
+Status OrderService::EventQueue::sync(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    const uint64_t target = pushed_;
+    if (!done_.wait_for(lock, timeout, [&] { return applied_ >= target || stopped_; }))
+        return Status::Timeout;
+    return applied_ >= target ? Status::Ok : Status::Unavailable;
+}
+
+size_t OrderService::EventQueue::depth() const {
+    std::lock_guard lock(mutex_);
+    return queue_.size();
+}
+
+void OrderService::EventQueue::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    work_.notify_all();
+    room_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+void OrderService::EventQueue::run() {
+    std::vector<Event> batch;
+    for (;;) {
+        {
+            std::unique_lock lock(mutex_);
+            work_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) {  // stopping, and everything queued is applied
+                stopped_ = true;
+                done_.notify_all();
+                return;
+            }
+            while (!queue_.empty() && batch.size() < kBatch) {
+                batch.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+            }
+        }
+        room_.notify_all();
+        service_.apply_batch(broker_, batch);
+        {
+            std::lock_guard lock(mutex_);
+            applied_ += batch.size();
+        }
+        done_.notify_all();
+        batch.clear();
+    }
+}
+
+// ---- routing ------------------------------------------------------------------------------------
+
+void OrderService::on_order_update(const std::string& broker, const OrderReport& report) {
+    note_order_event(broker);
+    if (hold_until_recovered(broker, &report, nullptr)) return;
+    if (auto it = event_queues_.find(broker); it != event_queues_.end())
+        if (it->second->push(report)) return;
+    handle_order_update(broker, report);
+}
+
+void OrderService::on_fill(const std::string& broker, const Fill& fill) {
+    note_order_event(broker);
+    if (hold_until_recovered(broker, nullptr, &fill)) return;
+    if (auto it = event_queues_.find(broker); it != event_queues_.end())
+        if (it->second->push(fill)) return;
+    handle_fill(broker, fill);
+}
+
+Status OrderService::sync_events(const std::string& broker, std::chrono::milliseconds timeout) {
+    auto it = event_queues_.find(broker);
+    if (it == event_queues_.end()) return Status::Ok;
+    return it->second->sync(timeout);
+}
+
+void OrderService::stop_event_queues() {
+    for (auto& [name, queue] : event_queues_) queue->stop();
+}
+
+// ---- applying a batch ---------------------------------------------------------------------------
+
+void OrderService::apply_batch(const std::string& broker, std::vector<EventQueue::Event>& batch) {
+    Stash stash;
+    for (auto& ev : batch) {
+        try {
+            if (const auto* f = std::get_if<Fill>(&ev))
+                handle_fill(broker, *f, EventSource::Broker, &stash);
+            else
+                handle_order_update(broker, std::get<OrderReport>(ev), &stash);
+        } catch (const std::exception& ex) {
+            // What was stashed before stays stashed; this event changed nothing (its lock, if
+            // taken, was let go on the way out). Loud: the broker's record has it, and
+            // reconciliation reads it again.
+            spdlog::error("event=broker_event_failed broker={} error=\"{}\"", broker, ex.what());
+            if (metrics_) metrics_->broker_event(broker, "event", "failed");
+        }
+        if (stash.items.size() >= kMaxStashed) settle(stash);
+    }
+    settle(stash);
+    if (metrics_) metrics_->broker_event(broker, "event_batch", "applied");
+}
+
+std::unique_lock<std::mutex> OrderService::lock_for_event(const EntryPtr& e, Stash* stash) {
+    if (!stash) return std::unique_lock(e->mutex);
+    // A second event of an order the stash holds: the first one's change goes to memory first.
+    if (stash->holds(e.get())) settle(*stash);
+    stash->current = e;
+    // Blocking here while holding the stash's locks cannot deadlock: whoever holds this order's
+    // lock holds no other order's lock while it waits, and the writer never takes an order's
+    // lock (see forget_if_terminal), so the stash's writes land whatever this waits for.
+    return std::unique_lock(e->mutex);
+}
+
+void OrderService::stash_change(
+    Stash& stash, const EntryPtr& e, std::unique_lock<std::mutex> lock, std::vector<WriteOp> ops,
+    std::function<void(const std::vector<Status>*, const std::exception*, bool)> finish) {
+    Stash::Item item;
+    item.entry = e;
+    item.version = e->rec.version;
+    item.written = queue_fact(std::move(ops));
+    item.finish = std::move(finish);
+    stash.items.push_back(std::move(item));
+    stash.locks.push_back(std::move(lock));
+    stash.held.insert(e.get());
+}
+
+void OrderService::settle(Stash& stash) {
+    bool released = false;
+    if (!stash.items.empty()) {
+        // Writes land in the order they were queued: the last one's answer means all answered.
+        auto& last = stash.items.back().written;
+        if (last.wait_for(kStashWaitUnderLock) != std::future_status::ready) {
+            spdlog::warn(
+                "event=event_writes_slow orders={} waited_ms={} detail=\"the orders are "
+                "released while the store answers\"",
+                stash.items.size(), kStashWaitUnderLock.count());
+            stash.locks.clear();
+            released = true;
+            last.wait();
+        }
+    }
+    for (auto& item : stash.items) {
+        std::unique_lock<std::mutex> relock;
+        bool stale = false;
+        if (released) {
+            relock = std::unique_lock(item.entry->mutex);
+            stale = item.entry->rec.version != item.version;
+        }
+        std::vector<Status> results;
+        std::exception_ptr failed;
+        try {
+            results = item.written.get();
+        } catch (...) {
+            failed = std::current_exception();
+        }
+        try {
+            if (!failed) {
+                item.finish(&results, nullptr, stale);
+            } else {
+                try {
+                    std::rethrow_exception(failed);
+                } catch (const std::exception& ex) {
+                    item.finish(nullptr, &ex, stale);
+                }
+            }
+        } catch (const std::exception& ex) {
+            spdlog::error("event=broker_event_failed broker={} order_id={} error=\"{}\"",
+                          item.entry->rec.broker, item.entry->rec.id, ex.what());
+            if (metrics_) metrics_->broker_event(item.entry->rec.broker, "event", "failed");
+        }
+    }
+    stash.items.clear();
+    stash.locks.clear();
+    stash.held.clear();
+    stash.current.reset();
+}
+
+}  // namespace ordergate::orders

@@ -1,0 +1,238 @@
+// Broker events applied in batches (SDK ABI 1.6, OG_CAP_BATCHED_EVENTS; host/orders/
+// order_events.cpp): a batched broker's on_fill / on_order_update only queue, one thread applies
+// what was queued with many changes per storage commit, and sync_events() says when all of it is
+// stored. Against the fakes of the ports (fakes.hpp), as the order service's own tests.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <future>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fakes.hpp"
+#include "orders/order_service.hpp"
+#include "positions/position_book.hpp"
+
+namespace ordergate::orders {
+namespace {
+
+using testing::FakeBroker;
+using testing::FakeStorage;
+using testing::report_of;
+using namespace std::chrono_literals;
+
+constexpr uint64_t kBatchedCaps = OG_CAP_ORDER_MARKET | OG_CAP_ORDER_LIMIT | OG_CAP_TIF_DAY |
+                                  OG_CAP_MODIFY | OG_CAP_MODIFY_QUANTITY | OG_CAP_MODIFY_PRICE |
+                                  OG_CAP_PUSH_EVENTS | OG_CAP_BATCHED_EVENTS;
+
+Decimal dec(const char* text) { return Decimal::must_parse(text); }
+
+class BatchedEventsTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        service_ = std::make_unique<OrderService>(
+            storage_,
+            std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}, {"direct", &direct_}},
+            std::vector<AccountRoute>{{"ACC1", "paper"}, {"ACC9", "direct"}}, nullptr, &book_,
+            nullptr, clock_, ServiceOptions{});
+        service_->recover();
+    }
+
+    OrderRecord place_open(const std::string& cid, const char* qty) {
+        OrderRequest r;
+        r.client_order_id = cid;
+        r.account_id = "ACC1";
+        r.symbol = "AAPL";
+        r.exchange = "XNAS";
+        r.side = Side::Buy;
+        r.order_type = OrderType::Limit;
+        r.time_in_force = TimeInForce::Day;
+        r.quantity = dec(qty);
+        r.price = dec("100.00");
+        auto res = service_->place(r, scope_, origin_);
+        EXPECT_TRUE(res.has_value()) << (res ? "" : res.error().detail);
+        return res ? res->order : OrderRecord{};
+    }
+
+    static Fill fill_of(const OrderRecord& o, const std::string& trade_id, const char* qty,
+                        const char* price) {
+        Fill f;
+        f.broker_trade_id = trade_id;
+        f.broker_order_id = o.broker_order_id;
+        f.client_order_id = o.client_order_id;
+        f.account_id = o.account_id;
+        f.symbol = o.symbol;
+        f.exchange = o.exchange;
+        f.side = o.side;
+        f.quantity = dec(qty);
+        f.price = dec(price);
+        f.fee = Decimal(0, 0);
+        f.executed_at_ns = 1'700'000'000'000'000'000;
+        return f;
+    }
+
+    OrderRecord current(const std::string& id) {
+        auto r = service_->get(id, scope_);
+        EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().detail);
+        return r ? *r : OrderRecord{};
+    }
+
+    void sync() { ASSERT_EQ(service_->sync_events("paper", 10s), Status::Ok); }
+
+    FakeStorage storage_;
+    FakeBroker broker_{"paper", kBatchedCaps};
+    FakeBroker direct_{"direct", kBatchedCaps & ~OG_CAP_BATCHED_EVENTS};
+    positions::PositionBook book_;
+    std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
+    AccountScope scope_{false, {"ACC1", "ACC9"}};
+    Origin origin_{"req-1", EventSource::Api, ""};
+    std::unique_ptr<OrderService> service_;  // last: destroyed before the fakes it uses
+};
+
+TEST_F(BatchedEventsTest, FillsOfManyOrdersShareCommitsAndEndWhereTheVenueIs) {
+    constexpr int kOrders = 300;
+    std::vector<OrderRecord> orders;
+    for (int i = 0; i < kOrders; ++i) orders.push_back(place_open("c" + std::to_string(i), "2"));
+    service_->flush();
+    // The store is held while the events are queued: they pile up, as under load.
+    storage_.hold();
+    const int batches_before = storage_.committed_batches();
+    std::thread push([&] {
+        for (int i = 0; i < kOrders; ++i)
+            service_->on_fill("paper", fill_of(orders[i], "T" + std::to_string(i), "2", "100.50"));
+    });
+    storage_.wait_until_held();
+    push.join();  // the sink's calls returned without waiting for any commit
+    storage_.release();
+    sync();
+    for (const auto& o : orders) {
+        const OrderRecord now = current(o.id);
+        EXPECT_EQ(now.status, OrderStatus::Filled) << o.client_order_id;
+        EXPECT_EQ(now.filled_quantity, dec("2"));
+        EXPECT_EQ(now.average_fill_price, dec("100.50"));
+        const auto stored = storage_.stored_order(o.id);
+        ASSERT_TRUE(stored);
+        EXPECT_EQ(stored->status, OrderStatus::Filled);
+        EXPECT_EQ(stored->version, now.version);
+    }
+    EXPECT_EQ(storage_.stored_fills().size(), static_cast<size_t>(kOrders));
+    auto pos = book_.get({"ACC1", "paper", "AAPL", "XNAS"});
+    ASSERT_TRUE(pos);
+    EXPECT_EQ(pos->quantity, dec("600"));
+    // 300 fills, two ops each, in far fewer commits than fills (one commit each before).
+    const int commits = storage_.committed_batches() - batches_before;
+    EXPECT_LT(commits, kOrders / 4) << "commits for " << kOrders << " fills";
+}
+
+TEST_F(BatchedEventsTest, EventsOfOneOrderApplyInTheirOrderWithinABatch) {
+    OrderRecord o = place_open("c1", "10");
+    service_->flush();
+    storage_.hold();
+    std::thread push([&] {
+        service_->on_fill("paper", fill_of(o, "T1", "3", "100.00"));
+        service_->on_fill("paper", fill_of(o, "T2", "3", "101.00"));
+        service_->on_fill("paper", fill_of(o, "T2", "3", "101.00"));  // a PossDup resend
+        service_->on_fill("paper", fill_of(o, "T3", "4", "102.00"));
+        service_->on_order_update("paper", report_of(o, OrderStatus::Filled));
+    });
+    storage_.wait_until_held();
+    push.join();
+    storage_.release();
+    sync();
+    const OrderRecord now = current(o.id);
+    EXPECT_EQ(now.status, OrderStatus::Filled);
+    EXPECT_EQ(now.filled_quantity, dec("10"));
+    EXPECT_EQ(now.average_fill_price, dec("101.1"));  // (300 + 303 + 408) / 10
+    EXPECT_EQ(storage_.stored_fills().size(), 3u);
+    // Every version once, in order: 1 intent, 2 ack, 3..5 the three fills.
+    const auto evs = storage_.stored_events(o.id);
+    ASSERT_EQ(evs.size(), 5u);
+    for (size_t i = 0; i < evs.size(); ++i) EXPECT_EQ(evs[i].seq, static_cast<int64_t>(i + 1));
+    EXPECT_EQ(evs.back().filled_quantity, dec("10"));
+    auto pos = book_.get({"ACC1", "paper", "AAPL", "XNAS"});
+    ASSERT_TRUE(pos);
+    EXPECT_EQ(pos->quantity, dec("10"));
+}
+
+TEST_F(BatchedEventsTest, NoReaderSeesAFillBeforeItIsStored) {
+    OrderRecord o = place_open("c1", "5");
+    service_->flush();
+    storage_.hold();
+    service_->on_fill("paper", fill_of(o, "T1", "5", "100.00"));
+    storage_.wait_until_held();
+    // The fill's write is held: a reader gets the order as storage has it (it waits for the
+    // order's lock, which is let go unchanged when the store stays slow), never ahead of it.
+    auto read = std::async(std::launch::async, [&] { return current(o.id); });
+    const OrderRecord seen = read.get();
+    EXPECT_EQ(seen.filled_quantity, dec("0"));
+    EXPECT_EQ(seen.status, OrderStatus::Open);
+    storage_.release();
+    sync();
+    EXPECT_EQ(current(o.id).filled_quantity, dec("5"));
+    EXPECT_EQ(current(o.id).status, OrderStatus::Filled);
+}
+
+TEST_F(BatchedEventsTest, AFillOfNoKnownOrderKeepsTheBatchsOrderForPositions) {
+    OrderRecord o = place_open("c1", "4");
+    service_->flush();
+    Fill stray = fill_of(o, "T9", "1", "99.00");
+    stray.broker_order_id = "NOT-OURS";
+    stray.client_order_id = "not-ours";
+    storage_.hold();
+    std::thread push([&] {
+        service_->on_fill("paper", fill_of(o, "T1", "4", "100.00"));
+        service_->on_fill("paper", stray);  // stored without an order; settles T1 first
+    });
+    storage_.wait_until_held();
+    push.join();
+    storage_.release();
+    sync();
+    EXPECT_EQ(current(o.id).status, OrderStatus::Filled);
+    EXPECT_EQ(storage_.stored_fills().size(), 2u);
+    auto pos = book_.get({"ACC1", "paper", "AAPL", "XNAS"});
+    ASSERT_TRUE(pos);
+    EXPECT_EQ(pos->quantity, dec("5"));
+}
+
+TEST_F(BatchedEventsTest, ABrokerWithoutTheCapabilityIsAppliedInItsCall) {
+    OrderRequest r;
+    r.client_order_id = "d1";
+    r.account_id = "ACC9";
+    r.symbol = "AAPL";
+    r.exchange = "XNAS";
+    r.side = Side::Buy;
+    r.order_type = OrderType::Limit;
+    r.time_in_force = TimeInForce::Day;
+    r.quantity = dec("2");
+    r.price = dec("100.00");
+    auto res = service_->place(r, scope_, origin_);
+    ASSERT_TRUE(res.has_value());
+    service_->on_fill("direct", fill_of(res->order, "D1", "2", "100.00"));
+    // No sync: stored and applied when on_fill returned.
+    EXPECT_EQ(storage_.stored_fills().size(), 1u);
+    EXPECT_EQ(current(res->order.id).status, OrderStatus::Filled);
+    EXPECT_EQ(service_->sync_events("direct", 0ms), Status::Ok);
+}
+
+TEST_F(BatchedEventsTest, StopAppliesWhatIsQueuedAndLaterEventsInTheirCall) {
+    OrderRecord o = place_open("c1", "3");
+    service_->flush();
+    storage_.hold();
+    service_->on_fill("paper", fill_of(o, "T1", "3", "100.00"));
+    storage_.wait_until_held();
+    EXPECT_EQ(service_->sync_events("paper", 50ms), Status::Timeout);
+    auto stopped = std::async(std::launch::async, [&] { service_->stop_event_queues(); });
+    storage_.release();
+    stopped.get();
+    EXPECT_EQ(storage_.stored_order(o.id)->status, OrderStatus::Filled);
+    EXPECT_EQ(service_->sync_events("paper", 0ms), Status::Ok);  // everything pushed is stored
+    // Events pushed after the stop are applied in their call.
+    service_->on_order_update("paper", report_of(current(o.id), OrderStatus::Filled));
+    EXPECT_EQ(current(o.id).status, OrderStatus::Filled);
+}
+
+}  // namespace
+}  // namespace ordergate::orders
