@@ -283,39 +283,37 @@ bool OrderService::commit_change(Entry& e, OrderRecord next, OrderEvent event, b
     const std::string id = next.id;
     const int64_t version = next.version;
     if (wait && stash) {
-        // A batched event: the write joins the stash's, the entry's lock with it; memory moves
-        // when the stash settles (after the commit).
+        // A batched event: the write joins the stash's, and memory moves now (the stash keeps
+        // the order locked until the commit is seen).
         EntryPtr owner = stash->current;
-        if (!lock || !lock->owns_lock() || owner.get() != &e)
+        if (!lock || owner.get() != &e || (!lock->owns_lock() && !stash->holds(&e)))
             throw std::logic_error("commit_change: a stashed change without its entry's lock");
         std::vector<WriteOp> ops;
         ops.push_back(std::move(op));
         stash_change(*stash, owner, std::move(*lock), std::move(ops),
-                     [this, owner, next = std::move(next)](const std::vector<Status>* results,
-                                                           const std::exception* err,
-                                                           bool stale) mutable {
+                     [this, owner, id, terminal](const std::vector<Status>* results,
+                                                 const std::exception* err,
+                                                 bool released) -> bool {
                          if (err) {
-                             spdlog::error("event=order_write_failed order_id={} error=\"{}\"",
-                                           next.id, err->what());
-                             return;
+                             spdlog::error("event=order_write_failed order_id={} error=\"{}\"", id,
+                                           err->what());
+                             return false;
                          }
-                         if (stale) {
-                             // Changed while its lock was let go: storage's row decides.
-                             spdlog::warn("event=order_change_settled_late order_id={} "
-                                          "version={} detail=\"re-read from storage\"",
-                                          next.id, next.version);
-                             try {
-                                 if (auto fresh = storage_.get_order(next.id))
-                                     owner->rec = std::move(*fresh);
-                             } catch (const sdk::Error& ex) {
-                                 spdlog::error("event=storage_read_failed op=get_order "
-                                               "error=\"{}\"",
-                                               ex.what());
-                             }
-                             return;
+                         if ((*results)[0] != Status::Ok) {
+                             spdlog::warn("event=order_write_conflict order_id={} "
+                                          "detail=\"re-read from storage\"",
+                                          id);
+                             return false;
                          }
-                         committed_change(*owner, std::move(next), *results, nullptr);
+                         if (released) return true;
+                         owner->changed.notify_all();  // a place/modify/cancel may wait (1.4)
+                         if (terminal && is_terminal(owner->rec.status)) {
+                             std::unique_lock cl(cache_mutex_);
+                             erase_locked(owner->rec);
+                         }
+                         return true;
                      });
+        e.rec = std::move(next);
         return true;
     }
     if (wait) {

@@ -7,6 +7,8 @@
 // behind the orders answered, and the plugin's own queue grew without bound.
 #include <spdlog/spdlog.h>
 
+#include <stdexcept>
+
 #include "metrics/metrics.hpp"
 #include "orders/event_queue.hpp"
 #include "orders/order_service.hpp"
@@ -140,14 +142,14 @@ void OrderService::apply_batch(const std::string& broker, std::vector<EventQueue
         if (stash.items.size() >= kMaxStashed) settle(stash);
     }
     settle(stash);
-    if (metrics_) metrics_->broker_event(broker, "event_batch", "applied");
 }
 
 std::unique_lock<std::mutex> OrderService::lock_for_event(const EntryPtr& e, Stash* stash) {
     if (!stash) return std::unique_lock(e->mutex);
-    // A second event of an order the stash holds: the first one's change goes to memory first.
-    if (stash->holds(e.get())) settle(*stash);
     stash->current = e;
+    // Held by this thread already (an earlier event of the batch changed it): the change builds
+    // on that one's, under the same lock.
+    if (stash->holds(e.get())) return std::unique_lock<std::mutex>();
     // Blocking here while holding the stash's locks cannot deadlock: whoever holds this order's
     // lock holds no other order's lock while it waits, and the writer never takes an order's
     // lock (see forget_if_terminal), so the stash's writes land whatever this waits for.
@@ -156,15 +158,42 @@ std::unique_lock<std::mutex> OrderService::lock_for_event(const EntryPtr& e, Sta
 
 void OrderService::stash_change(
     Stash& stash, const EntryPtr& e, std::unique_lock<std::mutex> lock, std::vector<WriteOp> ops,
-    std::function<void(const std::vector<Status>*, const std::exception*, bool)> finish) {
+    std::function<bool(const std::vector<Status>*, const std::exception*, bool)> finish) {
+    if (!stash.holds(e.get())) {
+        if (!lock.owns_lock())
+            throw std::logic_error("stash_change: an order changed without its lock");
+        stash.before.emplace(e.get(), std::make_pair(e, e->rec));
+        stash.locks.push_back(std::move(lock));
+    }
     Stash::Item item;
     item.entry = e;
-    item.version = e->rec.version;
     item.written = queue_fact(std::move(ops));
     item.finish = std::move(finish);
     stash.items.push_back(std::move(item));
-    stash.locks.push_back(std::move(lock));
-    stash.held.insert(e.get());
+}
+
+void OrderService::reread_after_batch(Entry& e) {
+    e.notional.reset();
+    try {
+        if (auto fresh = storage_.get_order(e.rec.id)) e.rec = std::move(*fresh);
+        // Fills stored beside a row that missed them (a version conflict behind a duplicate)
+        // count now.
+        if (!is_terminal(e.rec.status)) rederive_from_stored_fills(e, "a batched change re-read");
+    } catch (const std::exception& ex) {
+        // Memory may be ahead of storage: the order leaves the cache, so the next reader takes
+        // storage's row, and reconciliation settles it with the broker.
+        spdlog::error("event=storage_read_failed op=get_order order_id={} error=\"{}\" "
+                      "detail=\"the order is dropped from memory\"",
+                      e.rec.id, ex.what());
+        std::unique_lock cl(cache_mutex_);
+        erase_locked(e.rec);
+        return;
+    }
+    if (is_terminal(e.rec.status)) {
+        std::unique_lock cl(cache_mutex_);
+        erase_locked(e.rec);
+    }
+    e.changed.notify_all();
 }
 
 void OrderService::settle(Stash& stash) {
@@ -175,20 +204,19 @@ void OrderService::settle(Stash& stash) {
         if (last.wait_for(kStashWaitUnderLock) != std::future_status::ready) {
             spdlog::warn(
                 "event=event_writes_slow orders={} waited_ms={} detail=\"the orders are "
-                "released while the store answers\"",
-                stash.items.size(), kStashWaitUnderLock.count());
+                "released unchanged while the store answers, and re-read after\"",
+                stash.before.size(), kStashWaitUnderLock.count());
+            for (auto& [raw, kept] : stash.before) {
+                kept.first->rec = kept.second;
+                kept.first->notional.reset();
+            }
             stash.locks.clear();
             released = true;
             last.wait();
         }
     }
+    std::unordered_set<const Entry*> reread;
     for (auto& item : stash.items) {
-        std::unique_lock<std::mutex> relock;
-        bool stale = false;
-        if (released) {
-            relock = std::unique_lock(item.entry->mutex);
-            stale = item.entry->rec.version != item.version;
-        }
         std::vector<Status> results;
         std::exception_ptr failed;
         try {
@@ -196,25 +224,33 @@ void OrderService::settle(Stash& stash) {
         } catch (...) {
             failed = std::current_exception();
         }
+        bool consistent = false;
         try {
             if (!failed) {
-                item.finish(&results, nullptr, stale);
+                consistent = item.finish(&results, nullptr, released);
             } else {
                 try {
                     std::rethrow_exception(failed);
                 } catch (const std::exception& ex) {
-                    item.finish(nullptr, &ex, stale);
+                    consistent = item.finish(nullptr, &ex, released);
                 }
             }
         } catch (const std::exception& ex) {
-            spdlog::error("event=broker_event_failed broker={} order_id={} error=\"{}\"",
-                          item.entry->rec.broker, item.entry->rec.id, ex.what());
-            if (metrics_) metrics_->broker_event(item.entry->rec.broker, "event", "failed");
+            spdlog::error("event=broker_event_failed order_id={} error=\"{}\"",
+                          item.entry->rec.id, ex.what());
         }
+        if (!consistent) reread.insert(item.entry.get());
+    }
+    for (auto& [raw, kept] : stash.before) {
+        if (!released && !reread.count(raw)) continue;
+        std::unique_lock<std::mutex> relock;
+        if (released) relock = std::unique_lock(kept.first->mutex);
+        reread_after_batch(*kept.first);
     }
     stash.items.clear();
     stash.locks.clear();
-    stash.held.clear();
+    stash.before.clear();
+    stash.trades.clear();
     stash.current.reset();
 }
 

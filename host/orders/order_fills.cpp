@@ -30,6 +30,10 @@ OrderService::FillOutcome OrderService::handle_fill(const std::string& broker, c
             return {Kind::Duplicate, ""};
         }
     }
+    if (stash && stash->trades.count(key2(broker, fill.broker_trade_id))) {
+        if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");  // a resend in the batch
+        return {Kind::Duplicate, ""};
+    }
     EntryPtr e;
     try {
         e = load_for_report(broker, fill.account_id, fill.client_order_id, fill.broker_order_id);
@@ -59,6 +63,12 @@ OrderService::FillOutcome OrderService::handle_fill(const std::string& broker, c
         return fill_without_order(broker, fill);
     }
     if (fill.kind != FillKind::Trade) return apply_fill_change(e, broker, fill, source);
+    // An order the stash holds (locked by this thread) whose next change reads its stored fills
+    // (its notional to rebuild, fills waiting to count) needs the stash's writes stored first.
+    if (stash && stash->holds(e.get()) &&
+        (e->fills_pending || ((!e->notional || !e->notional->covers(e->rec.filled_quantity)) &&
+                              !e->rec.filled_quantity.is_zero())))
+        settle(*stash);
     return apply_fill(e, broker, fill, source, stash);
 }
 
@@ -248,23 +258,62 @@ OrderService::FillOutcome OrderService::apply_fill(const EntryPtr& e, const std:
         ops[1].event = make_event(*next, cur.status, source, "", reason, false);
     }
     if (stash) {
-        const std::string order_id = cur.id;
-        stash_change(*stash, e, std::move(lock), std::move(ops),
-                     [this, e, broker, fr, cur, next = std::move(next), notional](
-                         const std::vector<Status>* r, const std::exception* err,
-                         bool stale) mutable {
-                         if (err) {
-                             spdlog::error(
-                                 "event=fill_not_applied order_id={} broker_trade_id={} "
-                                 "reason=storage error=\"{}\"",
-                                 cur.id, fr.broker_trade_id, err->what());
-                             if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
-                             return;
-                         }
-                         fill_written(*e, broker, fr, cur, std::move(next), std::move(notional),
-                                      *r, stale);
-                     });
-        return {Kind::Queued, order_id};
+        // Memory moves now (the stash keeps the order locked until the commit is seen); what
+        // must follow the commit runs when the stash settles.
+        const bool counted = next.has_value();
+        const bool terminal_now = counted && is_terminal(next->status) && !is_terminal(cur.status);
+        stash->trades.insert(key2(broker, fr.broker_trade_id));
+        stash_change(
+            *stash, e, std::move(lock), std::move(ops),
+            [this, e, broker, fr, counted, terminal_now, what](
+                const std::vector<Status>* r, const std::exception* err, bool released) -> bool {
+                if (err) {
+                    spdlog::error("event=fill_not_applied {} reason=storage error=\"{}\"", what,
+                                  err->what());
+                    if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
+                    return false;
+                }
+                {
+                    std::lock_guard fl(fills_mutex_);
+                    if (stored_trades_.size() > 200'000) stored_trades_.clear();  // a cache
+                    stored_trades_.insert(key2(broker, fr.broker_trade_id));
+                }
+                if ((*r)[0] == Status::Conflict) {
+                    // Storage had this trade already: the order is re-read as storage has it.
+                    spdlog::info("event=fill_duplicate {}", what);
+                    if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");
+                    return false;
+                }
+                apply_position(broker, fr);
+                if (released) return true;
+                if (!counted) {
+                    spdlog::error(
+                        "event=fill_not_applied_to_order {} detail=\"stored; counted when the "
+                        "order's terms allow it\"",
+                        what);
+                    if (metrics_) metrics_->broker_event(broker, "fill", "not_applied_to_order");
+                    return true;
+                }
+                if ((*r)[1] == Status::Conflict) {
+                    spdlog::warn("event=order_version_conflict {} detail=\"re-deriving from "
+                                 "stored fills\"",
+                                 what);
+                    return false;
+                }
+                if (terminal_now && is_terminal(e->rec.status)) {
+                    std::unique_lock cl(cache_mutex_);
+                    erase_locked(e->rec);
+                }
+                if (metrics_) metrics_->broker_event(broker, "fill", "applied");
+                return true;
+            });
+        if (counted) {
+            e->rec = std::move(*next);
+            e->notional = std::move(notional);
+        } else {
+            e->fills_pending = true;
+        }
+        return {Kind::Queued, cur.id};
     }
     std::vector<Status> r;
     bool stale = false;

@@ -73,6 +73,8 @@ void OrderService::handle_order_update(const std::string& broker, const OrderRep
         if (metrics_) metrics_->broker_event(broker, "order_update", "unknown_order");
         return;
     }
+    // Fills waiting to count are re-derived from storage: the stash's writes go first.
+    if (stash && stash->holds(e.get()) && e->fills_pending) settle(*stash);
     std::unique_lock lock = lock_for_event(e, stash);
     apply_report(*e, broker, report, Origin{"", EventSource::Broker, ""}, true, Answer::None,
                  stash, &lock);

@@ -282,41 +282,51 @@ class OrderService : public ports::BrokerEvents {
 
     // ---- batched broker events (order_events.cpp) --------------------------------------------
     // A broker declaring OG_CAP_BATCHED_EVENTS has a queue: its sink calls only queue, and one
-    // thread per queue applies what it takes, many events per storage commit. Each change of an
-    // order is computed under the order's lock, its write queued, and the lock kept in a Stash
-    // until settle() has seen the commit and applied the change to memory: nobody reads or
-    // changes an order ahead of storage, and a second event of a stashed order settles first.
+    // thread per queue applies what it takes, many events per storage commit. The thread locks
+    // each order an event changes and keeps the lock in a Stash until settle() has seen the
+    // commit: the change moves the order in memory at once (so the order's next event in the
+    // batch builds on it), and nobody else can read or change the order before it is stored.
+    // What must follow the commit (positions, the trade-id cache, dropping a finished order from
+    // the cache) runs in settle(); a write that did not land as computed (a duplicate, another
+    // writer's change, a store error) has the order re-read from storage and its stored fills
+    // re-applied there.
     struct Stash {
         struct Item {
             EntryPtr entry;
-            int64_t version = 0;  // the order's version the change was computed from
             std::future<std::vector<Status>> written;
-            // Under the order's lock, after the commit (results) or the write's failure (error).
-            // stale: the lock was let go while the store was slow, and the order changed
-            // meanwhile: memory is not to be moved by this change (it is re-derived instead).
-            std::function<void(const std::vector<Status>* results, const std::exception* error,
-                               bool stale)>
+            // After the commit (results) or the write's failure (error), the order still locked
+            // unless `released`. Returns false when memory is not what storage holds now (the
+            // order is then re-read). released: the locks were let go while the store was slow
+            // and every order of the stash is re-read: only the change's other effects remain.
+            std::function<bool(const std::vector<Status>* results, const std::exception* error,
+                               bool released)>
                 finish;
         };
         std::vector<Item> items;
         std::vector<std::unique_lock<std::mutex>> locks;
-        std::unordered_set<const Entry*> held;
+        // Each stashed order as it was before its first stashed change.
+        std::unordered_map<const Entry*, std::pair<EntryPtr, OrderRecord>> before;
+        std::unordered_set<std::string> trades;  // broker \0 trade id of the stashed fills
         EntryPtr current;  // the entry lock_for_event locked last (commit_change stashes it)
-        bool holds(const Entry* e) const { return held.count(e) != 0; }
+        bool holds(const Entry* e) const { return before.count(e) != 0; }
     };
-    // The order's lock for an event applied through `stash` (null: a plain lock); an order the
-    // stash holds already is settled first.
+    // The order's lock for an event applied through `stash` (null: a plain lock). An order the
+    // stash holds already is locked by this thread: the lock returned is then empty.
     std::unique_lock<std::mutex> lock_for_event(const EntryPtr& e, Stash* stash);
-    // Queues `ops` (a change of `e`, computed under `lock`) in the stash: `finish` applies it
-    // after the commit. The lock stays held until then.
+    // Queues `ops` (a change of `e`, computed under `lock` or under the stash's lock of it) in
+    // the stash; the caller moves the order in memory right after. `finish` runs in settle().
     void stash_change(Stash& stash, const EntryPtr& e, std::unique_lock<std::mutex> lock,
                       std::vector<WriteOp> ops,
-                      std::function<void(const std::vector<Status>*, const std::exception*, bool)>
+                      std::function<bool(const std::vector<Status>*, const std::exception*, bool)>
                           finish);
-    // Waits for the stash's writes, applies each change in order, lets the locks go. Past
-    // kFactWaitUnderLock the locks are let go while the store answers (a store that hangs must
-    // not hold every reader of those orders), and each change is applied after under a new lock.
+    // Waits for the stash's writes, runs each finish in order, re-reads the orders whose memory
+    // is not storage's, lets the locks go. Past kStashWaitUnderLock the orders are put back as
+    // they were and let go while the store answers (a store that hangs must not hold every
+    // reader of those orders), then re-read from storage.
     void settle(Stash& stash);
+    // An order whose stashed change did not land as computed: storage's row, and its stored
+    // fills re-applied. Caller holds the order's lock.
+    void reread_after_batch(Entry& e);
     class EventQueue;
     // Applies one taken batch of a queue (on its thread).
     void apply_batch(const std::string& broker,

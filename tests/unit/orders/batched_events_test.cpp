@@ -234,5 +234,81 @@ TEST_F(BatchedEventsTest, StopAppliesWhatIsQueuedAndLaterEventsInTheirCall) {
     EXPECT_EQ(current(o.id).status, OrderStatus::Filled);
 }
 
+// The case that cut every batch short: a venue's acknowledgement and the fills of the same order
+// arrive back to back. They chain in memory and share the commits of the batch.
+TEST_F(BatchedEventsTest, AnAckAndTheFillsOfOneOrderChainInOneBatch) {
+    broker_.on_place([](const OrderRequest&) -> OrderReport {
+        FakeBroker::fail(Status::UnknownOutcome, "connection lost");
+    });
+    std::vector<OrderRecord> pending;
+    for (int i = 0; i < 50; ++i) {
+        OrderRequest r;
+        r.client_order_id = "p" + std::to_string(i);
+        r.account_id = "ACC1";
+        r.symbol = "AAPL";
+        r.exchange = "XNAS";
+        r.side = Side::Buy;
+        r.order_type = OrderType::Limit;
+        r.time_in_force = TimeInForce::Day;
+        r.quantity = dec("4");
+        r.price = dec("100.00");
+        auto res = service_->place(r, scope_, origin_);
+        ASSERT_TRUE(res.has_value());
+        ASSERT_EQ(res->order.status, OrderStatus::PendingNew);
+        pending.push_back(res->order);
+    }
+    service_->flush();
+    storage_.hold();
+    const int batches_before = storage_.committed_batches();
+    std::thread push([&] {
+        for (size_t i = 0; i < pending.size(); ++i) {
+            OrderRecord o = pending[i];
+            o.broker_order_id = "V" + std::to_string(i);
+            service_->on_order_update("paper", report_of(o, OrderStatus::Open));
+            service_->on_fill("paper", fill_of(o, "A" + std::to_string(i), "1", "100.00"));
+            service_->on_fill("paper", fill_of(o, "B" + std::to_string(i), "3", "102.00"));
+        }
+    });
+    storage_.wait_until_held();
+    push.join();
+    storage_.release();
+    sync();
+    for (const auto& o : pending) {
+        const OrderRecord now = current(o.id);
+        EXPECT_EQ(now.status, OrderStatus::Filled) << o.client_order_id;
+        EXPECT_EQ(now.filled_quantity, dec("4"));
+        EXPECT_EQ(now.average_fill_price, dec("101.5"));
+        EXPECT_EQ(now.broker_order_id.substr(0, 1), "V");
+        const auto evs = storage_.stored_events(o.id);
+        ASSERT_EQ(evs.size(), 4u);  // intent, ack, two fills: each version once, in order
+        for (size_t i = 0; i < evs.size(); ++i) EXPECT_EQ(evs[i].seq, static_cast<int64_t>(i + 1));
+        EXPECT_EQ(storage_.stored_order(o.id)->version, now.version);
+    }
+    // 150 events in a handful of commits (one per event before).
+    EXPECT_LT(storage_.committed_batches() - batches_before, 20);
+}
+
+// A change that does not land as computed (another writer changed the row first) leaves memory
+// where storage is, with every stored fill counted.
+TEST_F(BatchedEventsTest, AChangeThatLostARaceIsReReadFromStorage) {
+    OrderRecord o = place_open("c1", "6");
+    service_->flush();
+    storage_.conflict_next_updates(1);  // the fill's row update loses; the fill itself is stored
+    service_->on_fill("paper", fill_of(o, "T1", "2", "100.00"));
+    service_->on_fill("paper", fill_of(o, "T2", "1", "103.00"));
+    sync();
+    const OrderRecord now = current(o.id);
+    const auto stored = storage_.stored_order(o.id);
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(now.version, stored->version);
+    EXPECT_EQ(now.filled_quantity, dec("3"));
+    EXPECT_EQ(stored->filled_quantity, dec("3"));
+    EXPECT_EQ(now.average_fill_price, dec("101"));
+    EXPECT_EQ(now.status, OrderStatus::PartiallyFilled);
+    auto pos = book_.get({"ACC1", "paper", "AAPL", "XNAS"});
+    ASSERT_TRUE(pos);
+    EXPECT_EQ(pos->quantity, dec("3"));
+}
+
 }  // namespace
 }  // namespace ordergate::orders
