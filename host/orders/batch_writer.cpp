@@ -40,7 +40,9 @@ std::vector<Status> BatchWriter::write(std::vector<WriteOp> ops) {
     return future.get();
 }
 
-void BatchWriter::write_async(std::vector<WriteOp> ops, Done done, bool keep_until_written) {
+void BatchWriter::write_async(std::vector<WriteOp> ops, Done done, bool keep_until_written,
+                              bool waited) {
+    waited = waited && keep_until_written;
     if (!ops.empty()) ops.front().requires_previous = false;
     bool wake = true;
     {
@@ -51,12 +53,13 @@ void BatchWriter::write_async(std::vector<WriteOp> ops, Done done, bool keep_unt
             if (done) done(nullptr, err);
             return;
         }
-        queue_.push_back(Pending{std::move(ops), std::move(done), keep_until_written});
+        queue_.push_back(Pending{std::move(ops), std::move(done), keep_until_written, waited});
         if (!keep_until_written) ++urgent_;
         else ++answered_queued_;
+        if (waited) ++waited_keep_;
         // A write-behind joining others that already linger changes nothing the writer waits
         // for: no wake-up.
-        wake = !keep_until_written || queue_.size() == 1 || queue_.size() >= max_ops_;
+        wake = !keep_until_written || waited || queue_.size() == 1 || queue_.size() >= max_ops_;
     }
     if (wake) wake_.notify_one();
 }
@@ -104,15 +107,16 @@ void BatchWriter::run() {
             answered_in_flight_ = 0;
             wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
             if (queue_.empty() && stopping_) return;
-            if (urgent_ == 0 && last_waiters <= 1 && backoff.count() == 0 &&
-                linger_.count() > 0) {
+            if (urgent_ == 0 && waited_keep_ == 0 && last_waiters <= 1 &&
+                backoff.count() == 0 && linger_.count() > 0) {
                 // Only write-behind queued, and the last batch with waiting requests had one
                 // request (light load, where a commit per ack would double the commits): let
                 // the next waited-for write join it. Under load waited-for writes pile up
                 // during every commit, and lingering for the first of them would only cut
                 // batches short.
                 wake_.wait_for(lock, linger_, [this] {
-                    return stopping_ || urgent_ > 0 || queue_.size() >= max_ops_;
+                    return stopping_ || urgent_ > 0 || waited_keep_ > 0 ||
+                           queue_.size() >= max_ops_;
                 });
             }
             size_t n = 0;
@@ -123,6 +127,10 @@ void BatchWriter::run() {
                 } else {
                     --answered_queued_;
                     ++answered_in_flight_;
+                    if (queue_.front().waited) {
+                        queue_.front().waited = false;  // a retry after a failure may linger
+                        --waited_keep_;
+                    }
                 }
                 group.push_back(std::move(queue_.front()));
                 queue_.pop_front();

@@ -63,7 +63,10 @@ public:
     // while the store is unreachable they stay queued, in order and ahead of later writes, and
     // are retried with a bounded back-off until they land (or the writer stops), instead of
     // failing. Everything else fails at once so its caller can answer 503.
-    void write_async(std::vector<WriteOp> ops, Done done, bool keep_until_written = false);
+    // waited: a keep_until_written write someone waits for all the same (a fact a plugin's
+    // thread or the batched-event thread waits to see stored): it is never held back to linger.
+    void write_async(std::vector<WriteOp> ops, Done done, bool keep_until_written = false,
+                     bool waited = false);
     // Waits until everything queued before the call is written (or failed). Returns at once,
     // without waking the writer, when nothing is queued or being written.
     void flush();
@@ -82,6 +85,7 @@ private:
         std::vector<WriteOp> ops;
         Done done;
         bool keep = false;
+        bool waited = false;  // keep, and waited for (counted in waited_keep_)
     };
     void run();
     // One storage batch; returns the failure (already logged), or null with *results set.
@@ -99,6 +103,7 @@ private:
     std::condition_variable wake_;
     std::deque<Pending> queue_;
     size_t urgent_ = 0;  // queued writes someone waits for (not keep_until_written)
+    size_t waited_keep_ = 0;  // queued keep_until_written writes someone waits for
     bool busy_ = false;  // the writer thread holds a group taken from the queue
     size_t answered_queued_ = 0;     // keep_until_written writes in queue_
     size_t answered_in_flight_ = 0;  // keep_until_written writes in the writer's group

@@ -172,7 +172,7 @@ void OrderService::stash_change(
     }
     Stash::Item item;
     item.entry = e;
-    item.written = queue_fact(std::move(ops));
+    item.written = queue_fact(std::move(ops), /*waited=*/false);
     item.finish = std::move(finish);
     stash.items.push_back(std::move(item));
 }
@@ -204,6 +204,9 @@ void OrderService::reread_after_batch(Entry& e) {
 void OrderService::settle(Stash& stash) {
     bool released = false;
     if (!stash.items.empty()) {
+        // The stash's writes may linger in the writer for more to join them; now they are
+        // waited for: an empty waited write commits everything queued before it at once.
+        writer_.write_async({}, {});
         // Writes land in the order they were queued: the last one's answer means all answered.
         auto& last = stash.items.back().written;
         if (last.wait_for(kStashWaitUnderLock) != std::future_status::ready) {

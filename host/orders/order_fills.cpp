@@ -116,7 +116,8 @@ std::vector<Status> OrderService::write_fact(std::vector<WriteOp> ops) {
     return queue_fact(std::move(ops)).get();
 }
 
-std::future<std::vector<Status>> OrderService::queue_fact(std::vector<WriteOp> ops) {
+std::future<std::vector<Status>> OrderService::queue_fact(std::vector<WriteOp> ops,
+                                                           bool waited) {
     // Shared with the writer: the caller may wait on the future after letting go of locks.
     auto done = std::make_shared<std::promise<std::vector<Status>>>();
     auto result = done->get_future();
@@ -128,7 +129,7 @@ std::future<std::vector<Status>> OrderService::queue_fact(std::vector<WriteOp> o
             else
                 done->set_value(*r);
         },
-        /*keep_until_written=*/true);
+        /*keep_until_written=*/true, waited);
     return result;
 }
 

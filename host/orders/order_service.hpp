@@ -501,7 +501,9 @@ class OrderService : public ports::BrokerEvents {
     // waits: back-pressure). Throws sdk::Error only when the writer stopped.
     std::vector<Status> write_fact(std::vector<WriteOp> ops);
     // The same write, its durability as a future (the caller may wait without its locks).
-    std::future<std::vector<Status>> queue_fact(std::vector<WriteOp> ops);
+    // waited (the default): the caller is about to wait for it, so the writer does not hold it
+    // back; false: a batched event's write, which may linger until settle() asks for the commit.
+    std::future<std::vector<Status>> queue_fact(std::vector<WriteOp> ops, bool waited = true);
     // Re-derives a live order's filled quantity, average price and status from its stored fills
     // and writes it when it differs (after a lost row update). Caller holds the entry's mutex.
     // Returns whether the order now counts every stored fill.
