@@ -201,6 +201,29 @@ OrderService::FillOutcome OrderService::apply_fill(const EntryPtr& e, const std:
     FillNotional notional;
     std::string reason = "fill " + fr.broker_trade_id;
     const Decimal filled = cur.filled_quantity + fr.quantity;
+    if (filled > cur.quantity || is_terminal(cur.status)) {
+        // A done order, or one this fill would overfill: most often the trade is one of its own
+        // already (a venue's resend, reconciliation listing what the event stream brought, after
+        // the trade-id cache was emptied). Its stored fills say so, and nothing is written.
+        bool known = false;
+        try {
+            for_each_stored_record(storage_, cur, [&](const FillRecord& f) {
+                known = known || (f.broker == broker && f.broker_trade_id == fr.broker_trade_id);
+            });
+        } catch (const std::exception& ex) {
+            spdlog::error("event=storage_read_failed op=list_fills {} error=\"{}\"", what,
+                          ex.what());
+        }
+        if (known) {
+            {
+                std::lock_guard fl(fills_mutex_);
+                stored_trades_.insert(key2(broker, fr.broker_trade_id));
+            }
+            spdlog::info("event=fill_duplicate {}", what);
+            if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");
+            return {Kind::Duplicate, cur.id};
+        }
+    }
     if (filled > cur.quantity) {
         // Never let the cumulative filled quantity exceed the order's.
         spdlog::error("event=overfill {} quantity={} filled={} fill={}", what,

@@ -310,5 +310,30 @@ TEST_F(BatchedEventsTest, AChangeThatLostARaceIsReReadFromStorage) {
     EXPECT_EQ(pos->quantity, dec("3"));
 }
 
+// After a restart (or once the trade-id cache was emptied) a venue's resend, or reconciliation
+// listing what the stream brought already, names a trade of a done order: it is known from the
+// order's stored fills, nothing is written, and nothing is logged as an overfill.
+TEST_F(BatchedEventsTest, AKnownTradeOfADoneOrderIsADuplicateWithoutAWrite) {
+    OrderRecord o = place_open("c1", "2");
+    service_->on_fill("paper", fill_of(o, "T1", "2", "100.00"));
+    sync();
+    ASSERT_EQ(current(o.id).status, OrderStatus::Filled);
+    service_->flush();
+    service_.reset();  // a restart: nothing of the trade in memory
+    service_ = std::make_unique<OrderService>(
+        storage_, std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}, {"direct", &direct_}},
+        std::vector<AccountRoute>{{"ACC1", "paper"}, {"ACC9", "direct"}}, nullptr, &book_, nullptr,
+        clock_, ServiceOptions{});
+    service_->recover();
+    const int ops_before = storage_.committed_ops();
+    service_->on_fill("paper", fill_of(o, "T1", "2", "100.00"));
+    sync();
+    service_->flush();
+    EXPECT_EQ(storage_.committed_ops(), ops_before);
+    EXPECT_EQ(storage_.stored_fills().size(), 1u);
+    EXPECT_EQ(current(o.id).filled_quantity, dec("2"));
+    EXPECT_EQ(storage_.stored_events(o.id).size(), 3u);
+}
+
 }  // namespace
 }  // namespace ordergate::orders
