@@ -178,6 +178,7 @@ struct FixSession::Impl : public FIX::Application {
     bool sync_wake = false;
     bool sync_stopping = false;
     std::thread syncer;
+    static constexpr int kSyncIntervalMs = 10;
 
     void wake_syncer() {
         {
@@ -213,7 +214,12 @@ struct FixSession::Impl : public FIX::Application {
                     return;
                 try {
                     const FixListener::SyncAnswer a = sync_once(*s, 1000);
-                    if (a == FixListener::SyncAnswer::Stopping) {
+                    if (a == FixListener::SyncAnswer::Stored) {
+                        // Paced: one sync per kSyncInterval at most covers every report pushed
+                        // meanwhile; syncing after each of the host's batches costs the
+                        // gateway's threads more than the persisted number gains by the lag.
+                        if (s->has_pending() && !pause_syncer(kSyncIntervalMs)) return;
+                    } else if (a == FixListener::SyncAnswer::Stopping) {
                         // The host is stopping: what is pending stays unpersisted (the venue
                         // resends it after a restart). Ask again later, unhurried.
                         if (!pause_syncer(200)) return;
