@@ -93,6 +93,10 @@ Metrics::Metrics()
                         *registry_, "ordergate_broker_calls_stuck",
                         "Broker plugin calls past their deadline and still in the plugin"),
                     {"broker"}),
+      broker_events_queued_(family<prometheus::Gauge>(
+                                *registry_, "ordergate_broker_events_queued",
+                                "Events a batched broker pushed that are not applied yet"),
+                            {"broker"}),
       idempotency_(family<prometheus::Counter>(*registry_, "ordergate_idempotency_total",
                                                "Idempotency outcomes"),
                    {"outcome"}),
@@ -170,6 +174,9 @@ void Metrics::broker_call_timed_out(std::string_view broker, std::string_view op
 }
 void Metrics::set_broker_calls_stuck(std::string_view broker, size_t n) {
     broker_stuck_.with({std::string(broker)}).Set(static_cast<double>(n));
+}
+void Metrics::set_broker_events_queued(std::string_view broker, size_t n) {
+    broker_events_queued_.with({std::string(broker)}).Set(static_cast<double>(n));
 }
 void Metrics::idempotency(std::string_view outcome) {
     idempotency_.with({std::string(outcome)}).Increment();

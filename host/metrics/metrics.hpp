@@ -56,6 +56,8 @@ public:
     // the broker are still there.
     void broker_call_timed_out(std::string_view broker, std::string_view op);
     void set_broker_calls_stuck(std::string_view broker, size_t n);
+    // A batched broker's pushed events not yet applied (ABI 1.6; the queue holds 16,384).
+    void set_broker_events_queued(std::string_view broker, size_t n);
     void idempotency(std::string_view outcome);
     void illegal_transition(std::string_view from, std::string_view to);
     void broker_event(std::string_view broker, std::string_view kind, std::string_view result);
@@ -81,6 +83,7 @@ private:
     LabelledFamily<prometheus::Counter> broker_calls_;
     LabelledFamily<prometheus::Counter> broker_timed_out_;
     LabelledFamily<prometheus::Gauge> broker_stuck_;
+    LabelledFamily<prometheus::Gauge> broker_events_queued_;
     LabelledFamily<prometheus::Counter> idempotency_;
     LabelledFamily<prometheus::Counter> illegal_transitions_;
     LabelledFamily<prometheus::Counter> broker_events_;

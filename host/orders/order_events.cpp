@@ -69,6 +69,7 @@ void OrderService::EventQueue::stop() {
 
 void OrderService::EventQueue::run() {
     std::vector<Event> batch;
+    size_t waiting = 0;
     for (;;) {
         {
             std::unique_lock lock(mutex_);
@@ -82,13 +83,17 @@ void OrderService::EventQueue::run() {
                 batch.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             }
+            waiting = queue_.size();
         }
+        if (service_.metrics_) service_.metrics_->set_broker_events_queued(broker_, waiting + batch.size());
         room_.notify_all();
         service_.apply_batch(broker_, batch);
         {
             std::lock_guard lock(mutex_);
             applied_ += batch.size();
+            waiting = queue_.size();
         }
+        if (service_.metrics_) service_.metrics_->set_broker_events_queued(broker_, waiting);
         done_.notify_all();
         batch.clear();
     }

@@ -720,7 +720,11 @@ Page<FillRecord> SqliteStorage::list_fills(const FillQuery& query) {
     if (!query.order_id.empty()) f.add("order_id = " + f.text(query.order_id));
     if (query.since_ns != 0) f.add("executed_at_ns >= " + f.integer(query.since_ns));
     if (!after.empty()) f.add(std::string(query.descending ? "id < " : "id > ") + f.text(after));
-    std::string sql = std::string("SELECT ") + kFillColumns + " FROM fills" + f.where +
+    // One order's fills are a handful: read through the order_id index. Without the hint
+    // SQLite's planner (no statistics) walks the account's index to avoid sorting by id, every
+    // fill of the account for each order (a long run slowed from 3,400 to 440 orders/s by it).
+    const char* from = query.order_id.empty() ? " FROM fills" : " FROM fills INDEXED BY fills_order_id";
+    std::string sql = std::string("SELECT ") + kFillColumns + from + f.where +
                       " ORDER BY id" + (query.descending ? " DESC" : "") + " LIMIT " +
                       f.integer(static_cast<int64_t>(limit) + 1);
     Reader r = borrow_reader();
