@@ -138,13 +138,24 @@ FixSettings parse_settings(const sdk::Config& c) {
     const int64_t lw = c.get_int("logon_wait_ms", 5000);
     if (lw < 0) bad("logon_wait_ms", "milliseconds, 0 or more");
     s.logon_wait = std::chrono::milliseconds(lw);
+    s.batched_events = c.get_bool("batched_events", true);
+    sc.hold_target_seqnum = s.batched_events;
+    // Tests only (a window between a report pushed and its sequence number persisted, for a kill
+    // to fall into); not a documented setting.
+    const int64_t delay = c.get_int("test_sync_delay_ms", 0);
+    if (delay < 0 || delay > 600000) bad("test_sync_delay_ms", "milliseconds, 0-600000");
+    sc.test_sync_delay_ms = static_cast<int>(delay);
     return s;
 }
 
 uint64_t capabilities_for(const FixSettings& s) {
     // Open orders for reconciliation come from OrderMassStatusRequest, which FIX 4.2 lacks: on
     // 4.2 the host reconciles order by order (get_order, by ClOrdID).
-    return s.fix44 ? kBaseCapabilities | OG_CAP_REPORT_OPEN_ORDERS : kBaseCapabilities;
+    uint64_t caps = s.fix44 ? kBaseCapabilities | OG_CAP_REPORT_OPEN_ORDERS : kBaseCapabilities;
+    // Safe because the session persists a report's sequence number only once sync says the host
+    // stored it (and the venue resends from there after a restart).
+    if (s.batched_events) caps |= OG_CAP_BATCHED_EVENTS;
+    return caps;
 }
 
 FixBroker::FixBroker(const sdk::PluginContext& ctx)
@@ -584,15 +595,28 @@ OrderReport FixBroker::report_from(const Order& o, const FixMessage& m) const {
     return r;
 }
 
-void FixBroker::on_message(const FixMessage& m) {
-    if (m.msg_type == "8")
-        on_execution_report(m);
-    else if (m.msg_type == "9")
-        on_cancel_reject(m);
-    else if (m.msg_type == "j")
+bool FixBroker::on_message(const FixMessage& m) {
+    if (m.msg_type == "8") return on_execution_report(m);
+    if (m.msg_type == "9") return on_cancel_reject(m);
+    if (m.msg_type == "j")
         on_business_reject(m);
     else
         host_.log(LogLevel::Warn, "event=fix_unhandled_message msg_type=" + m.msg_type);
+    return false;
+}
+
+FixListener::SyncAnswer FixBroker::sync_pushed(int timeout_ms) {
+    switch (sink_.sync(std::chrono::milliseconds(timeout_ms))) {
+        case Status::Ok:
+            return SyncAnswer::Stored;
+        case Status::Timeout:
+            return SyncAnswer::NotYet;
+        case Status::Unavailable:
+            return SyncAnswer::Stopping;
+        default:
+            // The host failed inside its sync (it logged why): nothing is confirmed.
+            return SyncAnswer::NotYet;
+    }
 }
 
 bool FixBroker::answer_waiters(const FixMessage& m) {
@@ -615,7 +639,7 @@ bool FixBroker::answer_waiters(const FixMessage& m) {
     return false;
 }
 
-void FixBroker::on_execution_report(const FixMessage& m) {
+bool FixBroker::on_execution_report(const FixMessage& m) {
     const std::string exec_type = m.get(150);
     const std::string trans = m.get(20);  // 4.2 only
     const bool fix44 = settings_.fix44;
@@ -625,7 +649,7 @@ void FixBroker::on_execution_report(const FixMessage& m) {
     if (status_report || !m.get(584).empty()) {
         if (!answer_waiters(m))
             host_.log(LogLevel::Debug, "event=fix_status_report_unclaimed cl_ord_id=" + m.get(11));
-        return;
+        return false;
     }
     const std::string exec_id = m.get(17);
     const std::string cl = m.get(11), orig = m.get(41), order_id = m.get(37);
@@ -641,7 +665,8 @@ void FixBroker::on_execution_report(const FixMessage& m) {
         std::lock_guard lock(mu_);
         // A PossDup re-delivery, or a report seen before a crash inside this handler, repeats an
         // ExecID: applied once.
-        if (!exec_id.empty() && exec_id != "0" && !seen_exec_ids_.insert(exec_id).second) return;
+        if (!exec_id.empty() && exec_id != "0" && !seen_exec_ids_.insert(exec_id).second)
+            return false;
         OrderPtr o = find_locked(cl, orig, order_id);
         if (!o && !order_id.empty() && order_id != "NONE") {
             // An order of the firm this instance did not send, or sent before a restart (its
@@ -754,9 +779,10 @@ void FixBroker::on_execution_report(const FixMessage& m) {
     // with it (OrdStatus, CumQty, AvgPx): the host applies the fill, then follows the venue.
     if (fill) sink_.fill(*fill);
     sink_.order_update(report);
+    return true;
 }
 
-void FixBroker::on_cancel_reject(const FixMessage& m) {
+bool FixBroker::on_cancel_reject(const FixMessage& m) {
     OrderReport report;
     {
         std::lock_guard lock(mu_);
@@ -764,7 +790,7 @@ void FixBroker::on_cancel_reject(const FixMessage& m) {
         if (!o) {
             host_.log(LogLevel::Warn, "event=fix_cancel_reject_unknown_order cl_ord_id=" +
                                           m.get(11) + " text=\"" + m.get(58) + "\"");
-            return;
+            return false;
         }
         report = report_of(*o);
         // The refused request: the reject's ClOrdID, or the one in flight when the venue names
@@ -777,6 +803,7 @@ void FixBroker::on_cancel_reject(const FixMessage& m) {
         o->pending_kind = 0;
     }
     sink_.order_update(report);
+    return true;
 }
 
 void FixBroker::on_business_reject(const FixMessage& m) {

@@ -25,6 +25,9 @@ struct FixSettings {
     std::chrono::milliseconds status_timeout{5000};
     std::chrono::milliseconds logon_wait{5000};  // how long start() waits for the first logon
     bool fix44 = true;
+    // OG_CAP_BATCHED_EVENTS (ABI 1.6): the host applies the pushed reports in batches, the
+    // session persisting the incoming sequence number only up to what the host stored.
+    bool batched_events = true;
 };
 
 // Parses and checks the instance's settings (sdk::Error InvalidArgument naming the key).
@@ -87,13 +90,15 @@ class FixBroker : public sdk::BrokerPlugin, public FixListener {
     using WaiterPtr = std::shared_ptr<Waiter>;
 
     // FixListener (the session's dispatch thread).
-    void on_message(const FixMessage& msg) override;
+    bool on_message(const FixMessage& msg) override;
+    SyncAnswer sync_pushed(int timeout_ms) override;
     void on_logon(size_t caught_up, bool confirmed) override;
     void on_logout(const std::string& why) override;
     void log_error(const std::string& line) override;
 
-    void on_execution_report(const FixMessage& m);
-    void on_cancel_reject(const FixMessage& m);
+    // Each returns whether it pushed an event to the host.
+    bool on_execution_report(const FixMessage& m);
+    bool on_cancel_reject(const FixMessage& m);
     void on_business_reject(const FixMessage& m);
     bool answer_waiters(const FixMessage& m);
 

@@ -10,6 +10,8 @@
 #include <quickfix/SocketInitiator.h>
 #include <sys/stat.h>
 
+#include "watermark_store.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -78,6 +80,8 @@ struct FixSession::Impl : public FIX::Application {
     FIX::SessionID id;
     std::unique_ptr<FIX::SessionSettings> settings;
     std::unique_ptr<FIX::FileStoreFactory> store;
+    // Around `store`: holds the persisted incoming sequence number at what the host stored.
+    std::unique_ptr<WatermarkStoreFactory> watermark;
     std::unique_ptr<FIX::LogFactory> log;
     std::unique_ptr<FIX::SocketInitiator> initiator;
 
@@ -166,6 +170,81 @@ struct FixSession::Impl : public FIX::Application {
         }
     }
 
+    // The syncer (hold_target_seqnum): asks the host whether what fromApp pushed is stored and
+    // moves the persisted incoming sequence number up to it. One sync covers every message pushed
+    // before it, so under load one round trip confirms many reports.
+    std::mutex sync_mu;
+    std::condition_variable sync_cv;
+    bool sync_wake = false;
+    bool sync_stopping = false;
+    std::thread syncer;
+    static constexpr int kSyncIntervalMs = 10;
+
+    void wake_syncer() {
+        {
+            std::lock_guard<std::mutex> l(sync_mu);
+            sync_wake = true;
+        }
+        sync_cv.notify_one();
+    }
+    // Waits `ms` unless the syncer is stopped first; false when stopped.
+    bool pause_syncer(int ms) {
+        std::unique_lock<std::mutex> l(sync_mu);
+        return !sync_cv.wait_for(l, std::chrono::milliseconds(ms), [this] { return sync_stopping; });
+    }
+    // One sync of what is pending: confirmed in the store when the host answers Stored.
+    FixListener::SyncAnswer sync_once(WatermarkStore& s, int timeout_ms) {
+        const uint64_t point = s.sync_point();
+        const FixListener::SyncAnswer a = listener.sync_pushed(timeout_ms);
+        if (a == FixListener::SyncAnswer::Stored) s.confirmed(point);
+        return a;
+    }
+    void sync_loop() {
+        auto last_warn = std::chrono::steady_clock::now();
+        for (;;) {
+            {
+                std::unique_lock<std::mutex> l(sync_mu);
+                sync_cv.wait(l, [this] { return sync_stopping || sync_wake; });
+                if (sync_stopping) return;
+                sync_wake = false;
+            }
+            WatermarkStore* s = watermark->store();
+            while (s != nullptr && s->has_pending()) {
+                if (config.test_sync_delay_ms > 0 && !pause_syncer(config.test_sync_delay_ms))
+                    return;
+                try {
+                    const FixListener::SyncAnswer a = sync_once(*s, 1000);
+                    if (a == FixListener::SyncAnswer::Stored) {
+                        // Paced: one sync per kSyncInterval at most covers every report pushed
+                        // meanwhile; syncing after each of the host's batches costs the
+                        // gateway's threads more than the persisted number gains by the lag.
+                        if (s->has_pending() && !pause_syncer(kSyncIntervalMs)) return;
+                    } else if (a == FixListener::SyncAnswer::Stopping) {
+                        // The host is stopping: what is pending stays unpersisted (the venue
+                        // resends it after a restart). Ask again later, unhurried.
+                        if (!pause_syncer(200)) return;
+                    } else if (a == FixListener::SyncAnswer::NotYet) {
+                        // Not stored yet (a slow store, or the host still starting, which
+                        // answers at once): a short pause, never a spin.
+                        const auto now = std::chrono::steady_clock::now();
+                        if (now - last_warn > std::chrono::seconds(10)) {
+                            last_warn = now;
+                            listener.log_error(
+                                "event=fix_sync_slow detail=\"the host has not stored the "
+                                "reports pushed yet; the persisted incoming sequence number "
+                                "waits\"");
+                        }
+                        if (!pause_syncer(20)) return;
+                    }
+                } catch (const std::exception& e) {
+                    listener.log_error(std::string("event=fix_sync_failed error=\"") + e.what() +
+                                       "\"");
+                    if (!pause_syncer(200)) return;
+                }
+            }
+        }
+    }
+
     void onCreate(const FIX::SessionID&) override {}
     // On QuickFIX's thread, after the Logon exchange (and after the ResendRequest for a gap, if
     // any, went out): the logon is reported once the session has caught up.
@@ -226,10 +305,12 @@ struct FixSession::Impl : public FIX::Application {
         }
     }
     // Handed to the listener on QuickFIX's own thread, which counts the message as received
-    // (the next expected sequence number, persisted in the FileStore) only when this returns:
-    // the listener gives a report to the host, which has stored what it changes (a fill) by
-    // then. A process killed before that gets the message again after its next logon (resend);
-    // one queued here and counted received would be lost with the process. Session changes go
+    // (the next expected sequence number) when this returns. The number persisted in the
+    // FileStore must never pass a report the host has not stored: without hold_target_seqnum the
+    // host stores what the listener pushes before the push returns; with it, the WatermarkStore
+    // persists the number only up to what the syncer's sync confirmed. A process killed before
+    // that gets the message again after its next logon (resend); one counted received and
+    // persisted before it was stored would be lost with the process. Session changes go
     // through `dispatcher` (a host reacting to a logon may ask the venue and wait for the answer,
     // which arrives on this thread). Never throws (anything else than the declared exceptions
     // escaping here terminates the process).
@@ -247,7 +328,25 @@ struct FixSession::Impl : public FIX::Application {
             item.msg.poss_dup = pd.getValue();
             for (FIX::FieldMap::const_iterator it = m.begin(); it != m.end(); ++it)
                 item.msg.fields.emplace_back(it->getTag(), it->getString());
-            listener.on_message(item.msg);
+            bool pushed = true;  // a failure inside may have pushed part of it
+            try {
+                pushed = listener.on_message(item.msg);
+            } catch (const std::exception& e) {
+                listener.log_error(std::string("event=fix_receive_failed error=\"") + e.what() +
+                                   "\"");
+            } catch (...) {
+                listener.log_error("event=fix_receive_failed error=unknown");
+            }
+            // After the push: a sync started from here on covers it. QuickFIX counts the message
+            // received when this returns; the persisted number waits for that sync.
+            if (pushed && config.hold_target_seqnum) {
+                FIX::MsgSeqNum seq(0);
+                m.getHeader().getFieldIfSet(seq);
+                if (WatermarkStore* s = watermark->store()) {
+                    s->pushed(seq.getValue());
+                    wake_syncer();
+                }
+            }
             if (!synced.load()) {
                 std::lock_guard<std::mutex> l(mu);
                 if (sync_pending) ++caught_up;
@@ -288,15 +387,20 @@ void FixSession::start() {
     std::istringstream in(cfg.str());
     impl_->settings.reset(new FIX::SessionSettings(in));
     impl_->store.reset(new FIX::FileStoreFactory(*impl_->settings));
+    impl_->watermark.reset(new WatermarkStoreFactory(*impl_->store, c.hold_target_seqnum));
     if (c.message_log)
         impl_->log.reset(new FIX::FileLogFactory(*impl_->settings));
     else
         impl_->log.reset(new FIX::ScreenLogFactory(false, false, false));
     impl_->stopping = false;
     impl_->dispatcher = std::thread([this] { impl_->run(); });
+    if (c.hold_target_seqnum) {
+        impl_->sync_stopping = false;
+        impl_->syncer = std::thread([this] { impl_->sync_loop(); });
+    }
     try {
         impl_->initiator.reset(
-            new FIX::SocketInitiator(*impl_, *impl_->store, *impl_->settings, *impl_->log));
+            new FIX::SocketInitiator(*impl_, *impl_->watermark, *impl_->settings, *impl_->log));
         impl_->initiator->start();
     } catch (const std::exception& e) {
         stop();
@@ -306,10 +410,32 @@ void FixSession::start() {
 }
 
 void FixSession::stop() {
-    if (impl_->initiator) {
-        impl_->initiator->stop();
-        impl_->initiator.reset();
+    if (impl_->initiator) impl_->initiator->stop();  // no fromApp from here on
+    {
+        std::lock_guard<std::mutex> l(impl_->sync_mu);
+        impl_->sync_stopping = true;
     }
+    impl_->sync_cv.notify_all();
+    if (impl_->syncer.joinable()) impl_->syncer.join();
+    // What the host stores by now is persisted as received (a clean stop resends nothing); the
+    // store closes with the initiator (its sessions are deleted with it).
+    if (impl_->initiator && impl_->watermark) {
+        if (WatermarkStore* s = impl_->watermark->store()) {
+            const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+            try {
+                while (s->has_pending() && std::chrono::steady_clock::now() < until)
+                    if (impl_->sync_once(*s, 500) == FixListener::SyncAnswer::Stopping) break;
+            } catch (const std::exception& e) {
+                impl_->listener.log_error(std::string("event=fix_sync_failed error=\"") +
+                                          e.what() + "\"");
+            }
+            if (s->has_pending())
+                impl_->listener.log_error(
+                    "event=fix_stop_unsynced detail=\"reports pushed to the host are not stored "
+                    "yet; the venue resends them after the next logon\"");
+        }
+    }
+    impl_->initiator.reset();
     {
         std::lock_guard<std::mutex> l(impl_->mu);
         impl_->stopping = true;

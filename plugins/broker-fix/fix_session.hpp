@@ -30,11 +30,21 @@ struct FixMessage {
 class FixListener {
   public:
     virtual ~FixListener() {}
-    // On QuickFIX's thread, inside fromApp: the message counts as received (its sequence number
-    // persisted) only once this returns, so what it changes must be stored by then. It must not
-    // wait for another message of the session (that one arrives on this thread). Exceptions are
-    // caught and logged by the session.
-    virtual void on_message(const FixMessage& msg) = 0;
+    // On QuickFIX's thread, inside fromApp. Returns whether it pushed events to the host.
+    // Without SessionConfig::hold_target_seqnum the message counts as received (its sequence
+    // number persisted) once this returns, so what it changes must be stored by then. With it, a
+    // message that pushed events is persisted as received only once sync_pushed() confirmed them
+    // stored. It must not wait for another message of the session (that one arrives on this
+    // thread). Exceptions are caught and logged by the session (the message is then taken as
+    // having pushed events).
+    virtual bool on_message(const FixMessage& msg) = 0;
+    enum class SyncAnswer { Stored, NotYet, Stopping };
+    // With hold_target_seqnum, on the session's syncer thread (never inside on_message): waits up
+    // to `timeout_ms` until everything on_message pushed before the call is stored by the host.
+    virtual SyncAnswer sync_pushed(int timeout_ms) {
+        (void)timeout_ms;
+        return SyncAnswer::Stored;
+    }
     // On the dispatch thread; exceptions are caught and logged by the session. A logon is
     // reported once the session has caught up: the venue answered a TestRequest sent right after
     // the Logon, so every message it had for this session before (a resend after a gap, filled
@@ -58,6 +68,13 @@ struct SessionConfig {
     bool reset_on_logon = false;
     int reconnect_s = 5;
     bool message_log = false;  // QuickFIX FileLog under data_dir/log (off: it would hold secrets)
+    // The host applies pushed events after the sink call returned (OG_CAP_BATCHED_EVENTS): the
+    // incoming sequence number is persisted only up to what sync_pushed confirmed (see
+    // watermark_store.hpp).
+    bool hold_target_seqnum = false;
+    // Tests only: the syncer waits this long before each sync_pushed (a window in which reports
+    // are pushed and their sequence numbers not persisted). 0 in production.
+    int test_sync_delay_ms = 0;
 };
 
 class FixSession {
@@ -73,6 +90,8 @@ class FixSession {
     static void check_store(const SessionConfig& config);
     // Checks the store again, then connects. Throws std::runtime_error.
     void start();
+    // Logs out and stops. With hold_target_seqnum, then waits (at most 5 s) for the host to store
+    // what was pushed, so the store closes with every stored message counted received.
     void stop();
     // Logged on and caught up (see FixListener::on_logon): what a request or a query needs.
     bool logged_on() const;

@@ -23,7 +23,10 @@ struct Recorder : FixListener {
     // At the latest logon: the messages received before it, and what the session said.
     std::atomic<int> messages_at_logon{-1}, caught_up{-1};
     std::atomic<bool> confirmed{false};
-    void on_message(const FixMessage&) override { ++messages; }
+    bool on_message(const FixMessage&) override {
+        ++messages;
+        return false;
+    }
     void on_logon(size_t c, bool conf) override {
         messages_at_logon = messages.load();
         caught_up = static_cast<int>(c);
