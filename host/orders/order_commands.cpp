@@ -431,11 +431,15 @@ Result<ChangeResult> OrderService::modify(const std::string& id, const ModifyReq
         req.request_id = new_request_id(*entry);
         OrderRecord next = cur;
         next.status = OrderStatus::PendingReplace;
-        OrderEvent ev = make_event(next, cur.status, origin.source, req.request_id,
-                                   origin.request_id.empty()
-                                       ? "modify requested"
-                                       : "modify requested by request " + origin.request_id,
-                                   false);
+        // A broker that carries a modify out as cancel + new says so (OG_CAP_MODIFY_EMULATED),
+        // and the client is told in the order's events.
+        const bool emulated = b.has(OG_CAP_MODIFY_EMULATED);
+        std::string what = origin.request_id.empty()
+                               ? "modify requested"
+                               : "modify requested by request " + origin.request_id;
+        if (emulated) what += "; the broker carries it out as a cancel and a new order";
+        OrderEvent ev =
+            make_event(next, cur.status, origin.source, req.request_id, what, emulated);
         std::string why;
         if (!commit_change(*entry, std::move(next), std::move(ev), true, &why)) {
             if (why != kVersionConflict || attempt > 0)

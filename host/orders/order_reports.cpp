@@ -291,7 +291,16 @@ void OrderService::apply_report(Entry& e, const std::string& broker, const Order
                                    ? EventSource::Reconciliation
                                    : EventSource::Broker;
     if (!origin.note.empty()) reason = reason.empty() ? origin.note : reason + "; " + origin.note;
-    OrderEvent ev = make_event(next, cur, source, answer_origin.request_id, reason, false);
+    // The answer to a modify a broker carried out as cancel + new (OG_CAP_MODIFY_EMULATED).
+    bool emulated = false;
+    if (answer_to == Answer::Modify) {
+        const auto b = brokers_.find(broker);
+        emulated = b != brokers_.end() && b->second->has(OG_CAP_MODIFY_EMULATED);
+        if (emulated)
+            reason += reason.empty() ? "emulated by the broker as a cancel and a new order"
+                                     : " (emulated by the broker as a cancel and a new order)";
+    }
+    OrderEvent ev = make_event(next, cur, source, answer_origin.request_id, reason, emulated);
     // Stored fills waiting to be counted are re-derived right after the change: not batched.
     Stash* batched = e.fills_pending ? nullptr : stash;
     if (commit_change(e, std::move(next), std::move(ev), wait, nullptr, batched, lock) &&

@@ -98,6 +98,36 @@ OrderStatus status_of(const std::string& s, const Decimal& cum, const Decimal& q
     }
 }
 
+// What venue orders executed together is worth: `base_notional` (the earlier orders', absent when
+// unknown) plus `qty` at `avg`; absent when a part is unknown or the value overflows a Decimal.
+std::optional<Decimal> chain_notional(const std::optional<Decimal>& base_notional,
+                                      const Decimal& qty, const std::optional<Decimal>& avg) {
+    if (!base_notional) return std::nullopt;
+    if (!qty.is_positive()) return base_notional;
+    if (!avg) return std::nullopt;
+    try {
+        return *base_notional + qty * *avg;
+    } catch (const DecimalError&) {
+        return std::nullopt;
+    }
+}
+
+// The average price of a chain of venue orders (an emulated replace): informational, the host
+// averages the fills itself. Absent when it cannot be told exactly enough.
+std::optional<Decimal> chain_average(const Decimal& base_qty,
+                                     const std::optional<Decimal>& base_notional,
+                                     const Decimal& leg_cum, const std::optional<Decimal>& leg_avg) {
+    const Decimal total = base_qty + leg_cum;
+    if (!total.is_positive()) return std::nullopt;
+    const std::optional<Decimal> notional = chain_notional(base_notional, leg_cum, leg_avg);
+    if (!notional) return std::nullopt;
+    try {
+        return Decimal::divide(*notional, total, 9);
+    } catch (const DecimalError&) {
+        return std::nullopt;
+    }
+}
+
 bool terminal(OrderStatus s) {
     return s == OrderStatus::Filled || s == OrderStatus::Cancelled || s == OrderStatus::Rejected ||
            s == OrderStatus::Expired;
@@ -139,6 +169,10 @@ FixSettings parse_settings(const sdk::Config& c) {
     if (lw < 0) bad("logon_wait_ms", "milliseconds, 0 or more");
     s.logon_wait = std::chrono::milliseconds(lw);
     s.batched_events = c.get_bool("batched_events", true);
+    const std::string replace = c.get_or("replace", "native");
+    if (replace != "native" && replace != "cancel_new")
+        bad("replace", "native (OrderCancelReplaceRequest) or cancel_new (a venue without it)");
+    s.emulate_replace = replace == "cancel_new";
     sc.hold_target_seqnum = s.batched_events;
     // Tests only (a window between a report pushed and its sequence number persisted, for a kill
     // to fall into); not a documented setting.
@@ -155,16 +189,23 @@ uint64_t capabilities_for(const FixSettings& s) {
     // Safe because the session persists a report's sequence number only once sync says the host
     // stored it (and the venue resends from there after a restart).
     if (s.batched_events) caps |= OG_CAP_BATCHED_EVENTS;
+    // Quantity and price still change; the host tells clients it is a cancel and a new order.
+    if (s.emulate_replace) caps |= OG_CAP_MODIFY_EMULATED;
     return caps;
 }
 
 FixBroker::FixBroker(const sdk::PluginContext& ctx)
-    : host_(ctx.host), sink_(ctx.sink), settings_(parse_settings(ctx.config)) {
+    : host_(ctx.host),
+      sink_(ctx.sink),
+      settings_(parse_settings(ctx.config)),
+      journal_(settings_.session.data_dir + "/replace-journal") {
     caps_ = capabilities_for(settings_);
     run_tag_ = std::to_string(host_.now_ns() / 1000000);
-    // A damaged store is a start-up error (the instance is refused), never a fresh session.
+    // A damaged store or replace journal is a start-up error (the instance is refused), never a
+    // fresh session.
     try {
         FixSession::check_store(settings_.session);
+        load_replace_journal();
     } catch (const std::runtime_error& e) {
         throw sdk::Error(Status::InvalidArgument, e.what());
     }
@@ -279,13 +320,21 @@ OrderReport FixBroker::modify_order(const ModifyRequest& r, std::chrono::millise
                          "broker-fix: a replace changes only quantity and price");
     const std::string request_id = r.request_id.empty() ? next_id("R") : r.request_id;
     learn_if_unknown(r.account_id, r.client_order_id, r.orig_request_id, r.broker_order_id);
+    if (settings_.emulate_replace) {
+        send_emulated_modify(r, request_id);
+        throw sdk::Error(Status::Pending,
+                         "broker-fix: modify sent as a cancel (the venue has no replace); the new "
+                         "order follows its confirmation");
+    }
     FieldList f;
     {
         std::lock_guard lock(mu_);
         OrderPtr o = find_locked(r.client_order_id, "", r.broker_order_id);
         if (!o) throw sdk::Error(Status::NotFound, "broker-fix: the venue does not know the order");
-        const std::string orig = r.orig_request_id.empty() ? o->accepted_id : r.orig_request_id;
-        const Decimal qty = r.quantity ? *r.quantity : o->quantity;
+        // A chain of an emulated replace (journal) is named by its working venue order.
+        const std::string orig = r.orig_request_id.empty() || o->chained() ? o->accepted_id
+                                                                           : r.orig_request_id;
+        const Decimal qty = (r.quantity ? *r.quantity : o->quantity) - o->base_qty;
         f = {{11, request_id},
              {41, orig},
              {1, o->account_id},
@@ -296,7 +345,7 @@ OrderReport FixBroker::modify_order(const ModifyRequest& r, std::chrono::millise
              {38, qty.to_string()},
              {40, ord_type_code(o->order_type)},
              {59, tif_code(o->time_in_force)}};
-        if (!o->broker_order_id.empty()) f.emplace_back(37, o->broker_order_id);
+        if (!o->venue_order_id().empty()) f.emplace_back(37, o->venue_order_id());
         const std::optional<Decimal> px = r.price ? r.price : o->price;
         if (px && o->order_type == OrderType::Limit) f.emplace_back(44, px->to_string());
         o->pending_id = request_id;
@@ -307,6 +356,185 @@ OrderReport FixBroker::modify_order(const ModifyRequest& r, std::chrono::millise
         throw sdk::Error(Status::Unavailable,
                          "broker-fix: the FIX session is not logged on; nothing sent");
     throw sdk::Error(Status::Pending, "broker-fix: replace sent, awaiting acknowledgement");
+}
+
+// ---- modify as cancel + new (`replace: cancel_new`) ----------------------------------------------
+//
+// The venue has no OrderCancelReplaceRequest. A modify cancels the working venue order (ClOrdID =
+// the host's request id); once the venue confirms the cancel, and with it what that order
+// executed, the rest of the modified quantity goes out as a new order (ClOrdID = request id +
+// ".n"), journaled first. The new order's first report answers the modify. The host keeps one
+// order: the plugin reports the chain's quantities under the first OrderID.
+
+void FixBroker::send_emulated_modify(const ModifyRequest& r, const std::string& request_id) {
+    FieldList f;
+    {
+        std::lock_guard lock(mu_);
+        OrderPtr o = find_locked(r.client_order_id, "", r.broker_order_id);
+        if (!o) throw sdk::Error(Status::NotFound, "broker-fix: the venue does not know the order");
+        if (o->emulating || !o->pending_id.empty())
+            throw sdk::Error(Status::InvalidArgument,
+                             "broker-fix: a cancel or modify of the order is in flight");
+        if (request_id.find_first_of("\t\n\r") != std::string::npos)
+            throw sdk::Error(Status::InvalidArgument, "broker-fix: request id with a tab or newline");
+        Order::Emulation em;
+        em.request_id = request_id;
+        em.quantity = r.quantity ? *r.quantity : o->quantity;
+        em.price = r.price ? r.price : o->price;
+        if (em.quantity <= o->cum_qty)
+            throw sdk::Error(Status::InvalidArgument,
+                             "broker-fix: the quantity must stay above what is filled");
+        f = {{11, request_id},
+             {41, o->accepted_id},
+             {1, o->account_id},
+             {55, o->symbol},
+             {54, side_code(o->side)},
+             {60, transact_time()},
+             {38, (o->quantity - o->base_qty).to_string()}};
+        if (!o->venue_order_id().empty()) f.emplace_back(37, o->venue_order_id());
+        o->emulating = em;
+        o->pending_id = request_id;
+        o->pending_kind = 'E';
+        by_cl_ord_id_[request_id] = o;
+    }
+    if (!session_->send("F", f)) {
+        std::lock_guard lock(mu_);
+        if (OrderPtr o = find_locked(r.client_order_id, "", r.broker_order_id)) {
+            o->emulating.reset();
+            o->pending_id.clear();
+            o->pending_kind = 0;
+        }
+        throw sdk::Error(Status::Unavailable,
+                         "broker-fix: the FIX session is not logged on; nothing sent");
+    }
+    host_.log(LogLevel::Info, "event=fix_emulated_replace_cancel client_order_id=" +
+                                  r.client_order_id + " cl_ord_id=" + request_id);
+}
+
+FieldList FixBroker::finish_emulated_cancel(const OrderPtr& op, const FixMessage& m,
+                                            OrderReport* report, bool* push) {
+    Order& o = *op;
+    const Order::Emulation em = *o.emulating;
+    o.emulating.reset();
+    const std::optional<Decimal> leg_cum_reported = decimal_of(m, 14);
+    const Decimal leg_cum = leg_cum_reported ? *leg_cum_reported : o.cum_qty - o.base_qty;
+    const std::optional<Decimal> leg_avg = decimal_of(m, 6);
+    const Decimal done = o.base_qty + leg_cum;
+    const std::optional<Decimal> notional = chain_notional(o.base_notional, leg_cum, leg_avg);
+    o.avg_px = chain_average(o.base_qty, o.base_notional, leg_cum, leg_avg);
+    o.cum_qty = done;
+    o.leaves_qty = Decimal(0, 0);
+    const Decimal rest = em.quantity - done;
+    if (!em.cancel_request_id.empty() || !rest.is_positive()) {
+        // Nothing to place: the host asked a cancel meanwhile, or what the venue order executed
+        // while its cancel was out reached the modified quantity.
+        const bool filled = em.cancel_request_id.empty() && rest.is_zero();
+        o.status = filled ? OrderStatus::Filled : OrderStatus::Cancelled;
+        if (filled) {
+            o.quantity = em.quantity;
+            o.price = em.price;
+        }
+        o.pending_id.clear();
+        o.pending_kind = 0;
+        *report = report_of(o);
+        report->request_id = em.cancel_request_id.empty() ? em.request_id : em.cancel_request_id;
+        *push = true;
+        host_.log(LogLevel::Info, "event=fix_emulated_replace_done client_order_id=" +
+                                      o.client_order_id + " cum_qty=" + done.to_string() +
+                                      " status=" + std::string(to_string(o.status)) +
+                                      " detail=\"nothing left to place\"");
+        return {};
+    }
+    ReplaceLeg leg;
+    leg.client_order_id = o.client_order_id;
+    leg.request_id = em.request_id;
+    leg.leg_id = em.request_id + ".n";
+    leg.broker_order_id = o.broker_order_id;
+    leg.account_id = o.account_id;
+    leg.symbol = o.symbol;
+    leg.side = o.side;
+    leg.order_type = o.order_type;
+    leg.time_in_force = o.time_in_force;
+    leg.quantity = em.quantity;
+    leg.price = o.order_type == OrderType::Limit ? em.price : std::nullopt;
+    leg.base_qty = done;
+    leg.base_notional = notional;
+    try {
+        journal_.append(leg);
+    } catch (const std::runtime_error& e) {
+        // Without the record a restart could not tell the new venue order apart: it is not
+        // sent, and the order ends cancelled as the venue holds it.
+        host_.log(LogLevel::Error, "event=fix_replace_journal_failed client_order_id=" +
+                                       o.client_order_id + " error=\"" + e.what() + "\"");
+        o.status = OrderStatus::Cancelled;
+        o.pending_id.clear();
+        o.pending_kind = 0;
+        *report = report_of(o);
+        report->request_id = em.request_id;
+        *push = true;
+        return {};
+    }
+    o.old_leg_ids.insert(o.accepted_id);
+    o.old_leg_ids.insert(em.request_id);
+    o.accepted_id = leg.leg_id;
+    o.leg_order_id.clear();
+    o.base_qty = done;
+    o.base_notional = notional;
+    o.quantity = em.quantity;
+    o.price = leg.price;
+    o.status = OrderStatus::PendingReplace;
+    o.pending_id = em.request_id;
+    o.pending_kind = 'N';
+    by_cl_ord_id_[leg.leg_id] = op;
+    *push = false;
+    FieldList f = {{11, leg.leg_id},
+                   {1, o.account_id},
+                   {21, "1"},
+                   {55, o.symbol},
+                   {54, side_code(o.side)},
+                   {60, transact_time()},
+                   {38, rest.to_string()},
+                   {40, ord_type_code(o.order_type)},
+                   {59, tif_code(o.time_in_force)}};
+    if (o.price) f.emplace_back(44, o.price->to_string());
+    return f;
+}
+
+void FixBroker::load_replace_journal() {
+    const std::vector<ReplaceLeg> legs = journal_.load();
+    std::lock_guard lock(mu_);
+    for (const ReplaceLeg& l : legs) {
+        OrderPtr& o = by_cl_ord_id_[l.client_order_id];
+        if (!o) {
+            o = std::make_shared<Order>();
+            o->client_order_id = l.client_order_id;
+            o->account_id = l.account_id;
+            o->symbol = l.symbol;
+            o->side = l.side;
+            o->order_type = l.order_type;
+            o->time_in_force = l.time_in_force;
+            o->broker_order_id = l.broker_order_id;
+            o->accepted_id = l.client_order_id;
+            o->answered = true;
+            o->status = OrderStatus::Open;
+            if (!l.broker_order_id.empty()) by_order_id_[l.broker_order_id] = o;
+        }
+        // A later leg of the same order follows the earlier one.
+        o->old_leg_ids.insert(o->accepted_id);
+        o->old_leg_ids.insert(l.request_id);
+        o->accepted_id = l.leg_id;
+        o->leg_order_id.clear();
+        o->base_qty = l.base_qty;
+        o->base_notional = l.base_notional;
+        o->quantity = l.quantity;
+        o->price = l.price;
+        o->cum_qty = l.base_qty;
+        by_cl_ord_id_[l.request_id] = o;
+        by_cl_ord_id_[l.leg_id] = o;
+    }
+    if (!legs.empty())
+        host_.log(LogLevel::Info, "event=fix_replace_journal_loaded legs=" +
+                                      std::to_string(legs.size()));
 }
 
 OrderReport FixBroker::cancel_order(const std::string& account_id,
@@ -329,15 +557,27 @@ OrderReport FixBroker::cancel_request(const CancelRequest& r, std::chrono::milli
         std::lock_guard lock(mu_);
         OrderPtr o = find_locked(r.client_order_id, "", r.broker_order_id);
         if (!o) throw sdk::Error(Status::NotFound, "broker-fix: the venue does not know the order");
-        const std::string orig = r.orig_request_id.empty() ? o->accepted_id : r.orig_request_id;
+        if (o->emulating) {
+            // The cancel of an emulated modify is out already: it now ends the order, and no new
+            // venue order follows (its outcome answers this request).
+            o->emulating->cancel_request_id = request_id;
+            o->pending_id = request_id;
+            o->pending_kind = 'C';
+            by_cl_ord_id_[request_id] = o;
+            throw sdk::Error(Status::Pending,
+                             "broker-fix: the order is being cancelled for a modify; no new order "
+                             "will follow");
+        }
+        const std::string orig = r.orig_request_id.empty() || o->chained() ? o->accepted_id
+                                                                           : r.orig_request_id;
         f = {{11, request_id},
              {41, orig},
              {1, o->account_id},
              {55, o->symbol},
              {54, side_code(o->side)},
              {60, transact_time()},
-             {38, o->quantity.to_string()}};
-        if (!o->broker_order_id.empty()) f.emplace_back(37, o->broker_order_id);
+             {38, (o->quantity - o->base_qty).to_string()}};
+        if (!o->venue_order_id().empty()) f.emplace_back(37, o->venue_order_id());
         o->pending_id = request_id;
         o->pending_kind = 'C';
         by_cl_ord_id_[request_id] = o;
@@ -402,10 +642,12 @@ OrderReport FixBroker::ask_status(const std::string& account_id, const std::stri
     // no order of ours.
     if (cl.empty()) cl = "NONE";
     f.emplace_back(11, cl);
-    if (!broker_order_id.empty())
+    if (o) {
+        // The working venue order (after an emulated replace: not the first OrderID).
+        if (!o->venue_order_id().empty()) f.emplace_back(37, o->venue_order_id());
+    } else if (!broker_order_id.empty()) {
         f.emplace_back(37, broker_order_id);
-    else if (o && !o->broker_order_id.empty())
-        f.emplace_back(37, o->broker_order_id);
+    }
     if (o) {
         f.emplace_back(55, o->symbol);
         f.emplace_back(54, side_code(o->side));
@@ -419,8 +661,23 @@ OrderReport FixBroker::ask_status(const std::string& account_id, const std::stri
     const std::vector<FixMessage> got = wait(keys, w, "H", f);
     if (got.empty()) throw sdk::Error(Status::Internal, "broker-fix: empty status answer");
     const FixMessage& m = got.front();
-    if (m.get(39) == "8" && m.get(103) == "5")
+    if (m.get(39) == "8" && m.get(103) == "5") {
+        std::lock_guard lock(mu_);
+        if (o && o->chained() && o->leg_order_id.empty()) {
+            // The new order of an emulated replace never reached the venue (the process stopped
+            // between the journal and the send): the chain's last venue order was cancelled (the
+            // journal is written only after that), so the order is.
+            host_.log(LogLevel::Warn, "event=fix_emulated_replace_not_sent client_order_id=" +
+                                          o->client_order_id + " leg=" + o->accepted_id);
+            o->status = OrderStatus::Cancelled;
+            o->quantity = o->base_qty;
+            o->cum_qty = o->base_qty;
+            o->leaves_qty = Decimal(0, 0);
+            o->avg_px = chain_average(o->base_qty, o->base_notional, Decimal(0, 0), std::nullopt);
+            return report_of(*o);
+        }
         throw sdk::Error(Status::NotFound, "broker-fix: the venue does not know the order");
+    }
     std::lock_guard lock(mu_);
     if (!o) o = find_locked(m.get(11), m.get(41), m.get(37));
     // Not sent by this instance (before a restart, or by another gateway of the firm): known
@@ -590,6 +847,18 @@ OrderReport FixBroker::report_from(const Order& o, const FixMessage& m) const {
         r.reject_reason = m.get(58);
         if (r.reject_reason.empty()) r.reject_reason = "rejected (OrdRejReason=" + m.get(103) + ")";
     }
+    if (o.chained()) {
+        // A report of the working venue order of an emulated replace: the chain's quantities
+        // (what the earlier venue orders executed comes first), under the first OrderID.
+        r.broker_order_id = o.broker_order_id;
+        const Decimal leg_cum = cum ? *cum : o.cum_qty - o.base_qty;
+        const std::optional<Decimal> leg_qty = decimal_of(m, 38);
+        r.quantity = leg_qty ? o.base_qty + *leg_qty : o.quantity;
+        r.filled_quantity = o.base_qty + leg_cum;
+        r.average_fill_price = chain_average(o.base_qty, o.base_notional, leg_cum, avg);
+        r.status = status_of(m.get(39), r.filled_quantity, r.quantity);
+        if (terminal(r.status)) r.leaves_quantity = Decimal(0, 0);
+    }
     const std::string exec_id = m.get(17);
     if (exec_id != "0") r.exec_id = exec_id;
     return r;
@@ -661,6 +930,9 @@ bool FixBroker::on_execution_report(const FixMessage& m) {
 
     std::optional<Fill> fill;
     OrderReport report;
+    bool push_update = true;
+    FieldList new_leg;  // an emulated replace's new venue order, sent after the lock
+    OrderPtr chain;
     {
         std::lock_guard lock(mu_);
         // A PossDup re-delivery, or a report seen before a crash inside this handler, repeats an
@@ -687,13 +959,35 @@ bool FixBroker::on_execution_report(const FixMessage& m) {
             report.request_id = cl;
         } else {
             Order& ord = *o;
-            if (!order_id.empty() && ord.broker_order_id.empty()) {
-                ord.broker_order_id = order_id;
-                by_order_id_[order_id] = o;
+            if (ord.old_leg_ids.count(cl)) {
+                // A report of an earlier venue order of an emulated replace (a fill it made
+                // before its cancel, resent; its cancel's ack): its fill counts below, the order's
+                // state is the working venue order's.
+                push_update = false;
+            } else if (ord.emulating && exec_type == "4") {
+                new_leg = finish_emulated_cancel(o, m, &report, &push_update);
+                chain = o;
+            } else {
+            if (!order_id.empty() && order_id != "NONE") {
+                if (ord.broker_order_id.empty()) {
+                    ord.broker_order_id = order_id;
+                    by_order_id_[order_id] = o;
+                } else if (ord.chained() && ord.leg_order_id.empty() && cl == ord.accepted_id) {
+                    ord.leg_order_id = order_id;  // the new venue order of an emulated replace
+                    by_order_id_[order_id] = o;
+                }
             }
             std::string request_id;
             std::string request_reject;
-            if (exec_type == "5") {
+            bool leg_rejected = false;
+            if (ord.pending_kind == 'N' && cl == ord.accepted_id) {
+                // The new venue order of an emulated replace: its first report answers the
+                // modify. Refused, the chain has no working order left.
+                request_id = ord.pending_id;
+                ord.pending_id.clear();
+                ord.pending_kind = 0;
+                leg_rejected = exec_type == "8";
+            } else if (exec_type == "5") {
                 // Replaced: the replace's ClOrdID is now the chain's accepted id.
                 ord.accepted_id = cl;
                 if (auto q = decimal_of(m, 38)) ord.quantity = *q;
@@ -711,6 +1005,7 @@ bool FixBroker::on_execution_report(const FixMessage& m) {
                     request_reject = m.get(58).empty() ? "request rejected" : m.get(58);
                     ord.pending_id.clear();
                     ord.pending_kind = 0;
+                    ord.emulating.reset();
                 } else {
                     request_id = ord.client_order_id;
                 }
@@ -721,6 +1016,20 @@ bool FixBroker::on_execution_report(const FixMessage& m) {
             ord.answered = true;
             report = report_from(ord, m);
             report.request_id = request_id;
+            if (leg_rejected) {
+                host_.log(LogLevel::Warn,
+                          "event=fix_emulated_replace_new_order_rejected client_order_id=" +
+                              ord.client_order_id + " cl_ord_id=" + cl + " text=\"" + m.get(58) +
+                              "\" detail=\"the earlier venue order was cancelled: the order is\"");
+                report.status = OrderStatus::Cancelled;
+                report.reject_reason.clear();
+                report.leaves_quantity = Decimal(0, 0);
+            }
+            // While the cancel of an emulated modify is out, the venue says PendingCancel: to
+            // the host the order is being modified (unless it asked a cancel meanwhile).
+            if (ord.emulating && ord.emulating->cancel_request_id.empty() &&
+                report.status == OrderStatus::PendingCancel)
+                report.status = OrderStatus::PendingReplace;
             if (!request_reject.empty()) {
                 report.cancel_reject_reason = request_reject;
                 report.status = ord.status;
@@ -734,6 +1043,7 @@ bool FixBroker::on_execution_report(const FixMessage& m) {
                 if (report.status != OrderStatus::PendingReplace &&
                     report.status != OrderStatus::PendingCancel)
                     ord.quantity = report.quantity;
+            }
             }
             if (trade || bust || correction) {
                 // A bust (4.4 ExecType H; 4.2 ExecTransType 1) or a correction (4.4 G; 4.2
@@ -777,9 +1087,30 @@ bool FixBroker::on_execution_report(const FixMessage& m) {
                                       " cl_ord_id=" + cl + " cum_qty=" + m.get(14));
     // The fill (or its bust/correction) first, then the order's state as the venue reports it
     // with it (OrdStatus, CumQty, AvgPx): the host applies the fill, then follows the venue.
+    if (!new_leg.empty()) {
+        if (session_->send("D", new_leg)) {
+            host_.log(LogLevel::Info, "event=fix_emulated_replace_new_order client_order_id=" +
+                                          chain->client_order_id + " cl_ord_id=" + new_leg[0].second);
+        } else {
+            // The line dropped between the cancel's ack and the new order: nothing works at the
+            // venue for the order any more (a status request later finds the same).
+            std::lock_guard lock(mu_);
+            host_.log(LogLevel::Warn, "event=fix_emulated_replace_not_sent client_order_id=" +
+                                          chain->client_order_id + " leg=" + chain->accepted_id);
+            report = report_of(*chain);
+            report.request_id = chain->pending_id;
+            report.status = OrderStatus::Cancelled;
+            report.quantity = chain->base_qty.is_positive() ? chain->base_qty : chain->quantity;
+            report.leaves_quantity = Decimal(0, 0);
+            chain->status = OrderStatus::Cancelled;
+            chain->pending_id.clear();
+            chain->pending_kind = 0;
+            push_update = true;
+        }
+    }
     if (fill) sink_.fill(*fill);
-    sink_.order_update(report);
-    return true;
+    if (push_update) sink_.order_update(report);
+    return fill.has_value() || push_update;
 }
 
 bool FixBroker::on_cancel_reject(const FixMessage& m) {
@@ -801,6 +1132,7 @@ bool FixBroker::on_cancel_reject(const FixMessage& m) {
         report.cancel_reject_reason = text;
         o->pending_id.clear();
         o->pending_kind = 0;
+        o->emulating.reset();  // an emulated modify's cancel refused: no new venue order
     }
     sink_.order_update(report);
     return true;

@@ -17,6 +17,7 @@
 
 #include "fix_session.hpp"
 #include "ordergate/sdk.hpp"
+#include "replace_journal.hpp"
 
 namespace ordergate::fixplugin {
 
@@ -28,6 +29,9 @@ struct FixSettings {
     // OG_CAP_BATCHED_EVENTS (ABI 1.6): the host applies the pushed reports in batches, the
     // session persisting the incoming sequence number only up to what the host stored.
     bool batched_events = true;
+    // `replace: cancel_new` (a venue without OrderCancelReplaceRequest): a modify is a cancel of
+    // the working venue order, then a new order for the rest (OG_CAP_MODIFY_EMULATED).
+    bool emulate_replace = false;
 };
 
 // Parses and checks the instance's settings (sdk::Error InvalidArgument naming the key).
@@ -77,6 +81,27 @@ class FixBroker : public sdk::BrokerPlugin, public FixListener {
         Decimal cum_qty;
         std::optional<Decimal> avg_px, leaves_qty;
         bool answered = false;  // a first report came
+
+        // Emulated replaces (`replace: cancel_new`): the order is a chain of venue orders, the
+        // working one under accepted_id, the earlier ones cancelled. quantity, cum_qty and avg_px
+        // above are the chain's (what the host sees); broker_order_id stays the first OrderID.
+        std::string leg_order_id;           // OrderID of the working venue order, once known
+        Decimal base_qty;                      // what the earlier venue orders executed
+        std::optional<Decimal> base_notional = Decimal(0, 0);  // and its value (absent: too
+                                                               // large for a Decimal)
+        std::set<std::string> old_leg_ids;  // ClOrdIDs of the earlier orders and their cancels
+        struct Emulation {
+            std::string request_id;  // the host's modify; ClOrdID of the cancel
+            Decimal quantity;        // the order's whole quantity after it
+            std::optional<Decimal> price;
+            std::string cancel_request_id;  // a cancel the host asked meanwhile: no new order
+        };
+        std::optional<Emulation> emulating;  // the cancel is out, the new order not yet sent
+        bool chained() const { return !old_leg_ids.empty(); }
+        // The OrderID to name the working venue order by ("" when not known yet).
+        const std::string& venue_order_id() const {
+            return chained() ? leg_order_id : broker_order_id;
+        }
     };
     using OrderPtr = std::shared_ptr<Order>;
 
@@ -113,6 +138,14 @@ class FixBroker : public sdk::BrokerPlugin, public FixListener {
     void learn_if_unknown(const std::string& account_id, const std::string& client_order_id,
                           const std::string& orig_request_id, const std::string& broker_order_id);
     OrderReport report_from(const Order& o, const FixMessage& m) const;
+    // modify_order with `replace: cancel_new`: sends the cancel and answers OG_PENDING.
+    void send_emulated_modify(const ModifyRequest& r, const std::string& request_id);
+    // The cancel of an emulated modify is done (mu_ held): the new venue order's message to send
+    // (empty when nothing is left to place), or the report answering the modify in `report`.
+    FieldList finish_emulated_cancel(const OrderPtr& o, const FixMessage& m, OrderReport* report,
+                                     bool* push);
+    // Orders of emulated replaces, from the journal (constructor).
+    void load_replace_journal();
     OrderReport report_of(const Order& o) const;
     // get_order; on 4.2 the answer may also come under `latest_id` (the chain's latest ClOrdID).
     OrderReport ask_status(const std::string& account_id, const std::string& broker_order_id,
@@ -128,6 +161,7 @@ class FixBroker : public sdk::BrokerPlugin, public FixListener {
     FixSettings settings_;
     uint64_t caps_ = 0;
     std::unique_ptr<FixSession> session_;
+    ReplaceJournal journal_;
 
     mutable std::mutex mu_;
     std::condition_variable cv_;

@@ -128,6 +128,32 @@ class FixBroker : public ::testing::TestWithParam<Version> {
         return out;
     }
 
+    // The venue's orders of this session's emulated replaces (ClOrdID chains that start with a
+    // new order "<request id>.n"), oldest first.
+    std::vector<json::Value> venue_legs() {
+        std::vector<json::Value> out;
+        json::Value d = dump();
+        if (const json::Value* orders = d.find("orders"))
+            for (const auto& o : orders->items()) {
+                const json::Value* ids = o.find("cl_ord_ids");
+                if (!ids || ids->items().empty()) continue;
+                const std::string first = ids->items().front().text();
+                if (first.size() > 2 && first.compare(first.size() - 2, 2, ".n") == 0)
+                    out.push_back(o);
+            }
+        return out;
+    }
+    // The gateway again, trading with a venue that has no OrderCancelReplaceRequest
+    // (`replace: cancel_new` against the simulator's `no-replace` profile).
+    void restart_without_native_replace() {
+        ASSERT_EQ(gw_->stop(), 0);
+        gw_.reset();
+        ASSERT_EQ(venue_->control(std::string("profile ") + GetParam().comp_id + " no-replace on"),
+                  "OK");
+        extra_env_["FIX_REPLACE"] = "cancel_new";
+        start_gateway();
+    }
+
     std::string dir_, gw_data_;
     std::map<std::string, std::string> extra_env_;  // for the next start_gateway()
     std::unique_ptr<VenueProcess> venue_;
@@ -717,6 +743,164 @@ TEST_P(FixBroker, KillBeforeTheReportsAreSyncedIsHealedByTheResend) {
     ASSERT_EQ(pos.find("items")->items().size(), 1u) << gw_->get("/api/v1/positions").body;
     EXPECT_EQ(Decimal::must_parse(field(pos.find("items")->items()[0], "quantity")), net);
     EXPECT_EQ(net, Decimal::must_parse("23"));
+}
+
+// ---- a venue without OrderCancelReplaceRequest (`replace: cancel_new`) ---------------------------
+
+// The venue refuses a replace (35=j); with `replace: cancel_new` a modify is the working venue
+// order's cancel, then a new order for the rest, and the order's events say it was emulated. The
+// gateway keeps one order with the chain's quantities, as the venue's two orders add up.
+TEST_P(FixBroker, ModifyAtAVenueWithoutReplaceIsACancelAndANewOrderDisclosed) {
+    restart_without_native_replace();
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    ASSERT_EQ(venue_->control("fill " + cid + " 3"), "OK");
+    ASSERT_EQ(wait_field(id, "filled_quantity", "3"), "3");
+    auto m = http(gw_->port(), "PUT", "/api/v1/orders/" + id,
+                  "{\"price\":\"95.00\",\"quantity\":\"8\"}", json_headers());
+    ASSERT_TRUE(m.status == 200 || m.status == 202) << m.body;
+    EXPECT_EQ(wait_field(id, "price", "95.00"), "95.00") << gw_->log();
+    EXPECT_EQ(wait_field(id, "status", "PARTIALLY_FILLED"), "PARTIALLY_FILLED") << gw_->log();
+    json::Value g = get_order(id);
+    EXPECT_EQ(field(g, "quantity"), "8");
+    EXPECT_EQ(field(g, "filled_quantity"), "3");
+
+    // The venue: the first order cancelled with its 3, a new one for the other 5 at 95.
+    json::Value first = venue_order(cid);
+    EXPECT_EQ(field(first, "ord_status"), "4");
+    EXPECT_EQ(field(first, "cum_qty"), "3");
+    EXPECT_EQ(field(g, "broker_order_id"), field(first, "order_id"));
+    std::vector<json::Value> legs = venue_legs();
+    ASSERT_EQ(legs.size(), 1u) << venue_->control("dump");
+    EXPECT_EQ(field(legs[0], "order_qty"), "5");
+    EXPECT_EQ(field(legs[0], "price"), "95.00");
+    EXPECT_EQ(field(legs[0], "ord_status"), "0");
+    EXPECT_EQ(new_order_messages(), 2);
+
+    // Disclosed: the modify's events are marked emulated and say how.
+    const std::string ev = gw_->get("/api/v1/orders/" + id + "/events").body;
+    EXPECT_NE(ev.find("\"emulated\":true"), std::string::npos) << ev;
+    EXPECT_NE(ev.find("a cancel and a new order"), std::string::npos) << ev;
+
+    // The new venue order's fill completes the gateway's order.
+    const std::string leg = legs[0].find("cl_ord_ids")->items().front().text();
+    ASSERT_EQ(venue_->control("fill " + leg + " 5"), "OK");
+    EXPECT_EQ(wait_field(id, "status", "FILLED"), "FILLED") << gw_->log();
+    g = get_order(id);
+    EXPECT_EQ(field(g, "filled_quantity"), "8");
+    auto t = trades(id);
+    ASSERT_EQ(t.size(), 2u);
+    Decimal traded;
+    for (const auto& [trade_id, qty] : t) traded += Decimal::must_parse(qty);
+    EXPECT_EQ(traded, Decimal::must_parse(field(first, "cum_qty")) +
+                          Decimal::must_parse(field(venue_legs()[0], "cum_qty")));
+    json::Value pos = gw_->get("/api/v1/positions?account_id=ACC1").json();
+    ASSERT_EQ(pos.find("items")->items().size(), 1u);
+    EXPECT_EQ(field(pos.find("items")->items()[0], "quantity"), "8");
+}
+
+// The chain survives a kill: a fill of the new venue order made while the gateway was down, a
+// second emulated modify and a cancel after the restart all reach the venue order that works
+// (the plugin's replace journal), and the gateway ends as the venue's orders add up.
+TEST_P(FixBroker, EmulatedReplaceChainSurvivesAKill) {
+    restart_without_native_replace();
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    auto m =
+        http(gw_->port(), "PUT", "/api/v1/orders/" + id, "{\"price\":\"91.00\"}", json_headers());
+    ASSERT_TRUE(m.status == 200 || m.status == 202) << m.body;
+    ASSERT_EQ(wait_field(id, "price", "91.00"), "91.00") << gw_->log();
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    std::vector<json::Value> legs = venue_legs();
+    ASSERT_EQ(legs.size(), 1u);
+    const std::string leg1 = legs[0].find("cl_ord_ids")->items().front().text();
+
+    gw_->kill_hard();
+    gw_.reset();
+    ASSERT_EQ(venue_->control("fill " + leg1 + " 2"), "OK");
+    start_gateway();
+    EXPECT_EQ(wait_field(id, "filled_quantity", "2"), "2") << gw_->log();
+    EXPECT_EQ(wait_field(id, "status", "PARTIALLY_FILLED"), "PARTIALLY_FILLED");
+    EXPECT_EQ(field(get_order(id), "quantity"), "10");
+
+    auto m2 =
+        http(gw_->port(), "PUT", "/api/v1/orders/" + id, "{\"price\":\"92.00\"}", json_headers());
+    ASSERT_TRUE(m2.status == 200 || m2.status == 202) << m2.body << gw_->log();
+    EXPECT_EQ(wait_field(id, "price", "92.00"), "92.00") << gw_->log();
+    legs = venue_legs();
+    ASSERT_EQ(legs.size(), 2u) << venue_->control("dump");
+    EXPECT_EQ(field(legs[0], "ord_status"), "4");
+    EXPECT_EQ(field(legs[1], "order_qty"), "8");  // 10 less the 2 the first new order executed
+    EXPECT_EQ(field(legs[1], "price"), "92.00");
+
+    auto c = http(gw_->port(), "DELETE", "/api/v1/orders/" + id, "", json_headers());
+    ASSERT_TRUE(c.status == 200 || c.status == 202) << c.body;
+    EXPECT_EQ(wait_field(id, "status", "CANCELLED"), "CANCELLED") << gw_->log();
+    EXPECT_EQ(field(venue_legs()[1], "ord_status"), "4");
+    EXPECT_EQ(field(venue_order(cid), "ord_status"), "4");
+    json::Value g = get_order(id);
+    EXPECT_EQ(field(g, "filled_quantity"), "2");
+    EXPECT_EQ(trades(id).size(), 1u);
+    EXPECT_EQ(new_order_messages(), 3);
+}
+
+// Killed while the cancel of an emulated modify is out (held at the venue): nothing was
+// journaled, no new order was sent; the cancel's outcome, resent after the restart, ends the
+// gateway's order cancelled, as the venue holds it, with nothing sent twice.
+TEST_P(FixBroker, EmulatedReplaceInterruptedBeforeTheNewOrderEndsAsTheVenueHoldsIt) {
+    restart_without_native_replace();
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    ASSERT_EQ(venue_->control(std::string("profile ") + GetParam().comp_id + " hold on"), "OK");
+    auto m =
+        http(gw_->port(), "PUT", "/api/v1/orders/" + id, "{\"price\":\"91.00\"}", json_headers());
+    ASSERT_TRUE(m.status == 200 || m.status == 202) << m.body;
+    EXPECT_EQ(field(m.json(), "status"), "PENDING_REPLACE") << m.body;
+    gw_->kill_hard();
+    gw_.reset();
+    ASSERT_EQ(venue_->control(std::string("release ") + GetParam().comp_id), "OK");
+    start_gateway();
+    EXPECT_EQ(wait_field(id, "status", "CANCELLED"), "CANCELLED") << gw_->log();
+    EXPECT_EQ(field(venue_order(cid), "ord_status"), "4");
+    EXPECT_TRUE(venue_legs().empty());
+    EXPECT_EQ(new_order_messages(), 1);
+}
+
+// Fills while the emulated modify's cancel is out count; when they reach the modified quantity
+// nothing is left to place and the order is FILLED at its new quantity.
+TEST_P(FixBroker, FillsDuringAnEmulatedModifyCountAndMayLeaveNothingToPlace) {
+    restart_without_native_replace();
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    ASSERT_EQ(venue_->control(std::string("profile ") + GetParam().comp_id + " hold on"), "OK");
+    auto m = http(gw_->port(), "PUT", "/api/v1/orders/" + id, "{\"quantity\":\"6\"}",
+                  json_headers());
+    ASSERT_TRUE(m.status == 200 || m.status == 202) << m.body;
+    ASSERT_EQ(venue_->control("fill " + cid + " 4"), "OK");
+    EXPECT_EQ(wait_field(id, "filled_quantity", "4"), "4") << gw_->log();
+    EXPECT_EQ(field(get_order(id), "status"), "PENDING_REPLACE");
+    ASSERT_EQ(venue_->control("fill " + cid + " 2"), "OK");
+    EXPECT_EQ(wait_field(id, "filled_quantity", "6"), "6") << gw_->log();
+    ASSERT_EQ(venue_->control(std::string("release ") + GetParam().comp_id), "OK");
+    EXPECT_EQ(wait_field(id, "status", "FILLED"), "FILLED") << gw_->log();
+    json::Value g = get_order(id);
+    EXPECT_EQ(field(g, "quantity"), "6");
+    EXPECT_EQ(field(venue_order(cid), "cum_qty"), "6");
+    EXPECT_EQ(field(venue_order(cid), "ord_status"), "4");
+    EXPECT_TRUE(venue_legs().empty());
+    EXPECT_EQ(trades(id).size(), 2u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Versions, FixBroker,

@@ -196,6 +196,13 @@ enum { OG_LOG_DEBUG = 1, OG_LOG_INFO = 2, OG_LOG_WARN = 3, OG_LOG_ERROR = 4 };
  * counting an event as received. A host older than 1.6 ignores the flag and stores each event
  * before the call returns, as before. */
 #define OG_CAP_BATCHED_EVENTS (1ull << 26)
+/* SDK 1.6.1 (no change to the ABI's tables or records). With OG_CAP_MODIFY, the instance carries a
+ * modify out at the venue as a cancel of the working order and a new order for the rest (the venue
+ * has no replace): the host says so to clients (the modify's order events are marked emulated).
+ * The plugin keeps presenting one order (its first broker order id, the chain's cumulative
+ * quantities) and answers the modify's request id when the new order is acknowledged, or with a
+ * CANCELLED order when the cancel left nothing to place. A host before 1.6.1 ignores the flag. */
+#define OG_CAP_MODIFY_EMULATED (1ull << 27)
 
 /* ---- records ----------------------------------------------------------------------------------
  * Times are Unix epoch nanoseconds (UTC). Records begin with their size so they can grow. */

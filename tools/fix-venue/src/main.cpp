@@ -36,7 +36,7 @@ const char* kUsage = R"(usage: ordergate-fix-venue --port N --session BEGIN:CLIE
   --lp-depth QTY           the provider fills at most QTY per order
   --profile SESSION=FLAG[,FLAG]
                            no-new-ack, cancel-own-clordid, ignore-unknown-cancel, pending-acks,
-                           hold (repeatable)
+                           hold, no-replace (repeatable)
   --delay-ms N             delay every report by N ms
   --session-start HH:MM:SS the daily roll of the 24-hour sessions, UTC (default 00:00:00)
   --reset-on-logon         ResetOnLogon=Y (default N: sequence numbers persist)

@@ -74,6 +74,8 @@ bool set_profile_flag(Profile& p, const std::string& name, bool on) {
         p.pending_acks = on;
     else if (name == "hold")
         p.hold = on;
+    else if (name == "no-replace")
+        p.no_replace = on;
     else
         return false;
     return true;
@@ -91,6 +93,7 @@ std::string profile_flags(const Profile& p) {
     add(p.ignore_unknown_cancel, "ignore-unknown-cancel");
     add(p.pending_acks, "pending-acks");
     add(p.hold, "hold");
+    add(p.no_replace, "no-replace");
     return s;
 }
 
@@ -490,6 +493,12 @@ void Venue::apply_cancel(Order& o, const InMessage& m, std::vector<OutMessage>& 
 }
 
 void Venue::on_replace(const InMessage& m, std::vector<OutMessage>& out) {
+    if (profiles_[m.session].no_replace) {
+        // A venue without cancel/replace: the message type is not supported.
+        rejects_.push_back({m.session, m.msg_type, m.get(11), "unsupported message type G"});
+        out.push_back(business_reject(m, 3, "unsupported message type G"));
+        return;
+    }
     if (Order* o = admit_change(m, '2', out)) apply_replace(*o, m, out);
 }
 

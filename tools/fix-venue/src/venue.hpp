@@ -26,6 +26,7 @@ struct Profile {
     bool ignore_unknown_cancel = false;  // no OrderCancelReject for a cancel of an unknown order
     bool pending_acks = false;           // PendingCancel / PendingReplace before the outcome
     bool hold = false;                   // cancel/replace stay pending until release()
+    bool no_replace = false;             // no OrderCancelReplaceRequest: 35=G gets a 35=j
 };
 // Sets one profile switch by its name; false when the name is unknown.
 bool set_profile_flag(Profile& p, const std::string& name, bool on);
