@@ -407,6 +407,64 @@ TEST_P(FixBroker, BustOfAFillTakesItBackAsTheVenueDoes) {
 }
 
 // A correction replaces the execution's quantity and price at the gateway as at the venue.
+// A busted fill stays taken back: a reconciliation run (which asks the venue for the order:
+// CumQty without the busted trade) and a restart (which rebuilds positions from the stored
+// fills and busts) agree with the venue, and neither brings the trade back.
+TEST_P(FixBroker, ReconciliationAndARestartLeaveABustedFillTakenBack) {
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    ASSERT_EQ(venue_->control("fill " + cid + " 4 89.00"), "OK");
+    ASSERT_EQ(wait_field(id, "filled_quantity", "4"), "4");
+    ASSERT_EQ(venue_->control("fill " + cid + " 6 90.00"), "OK");
+    ASSERT_EQ(wait_field(id, "status", "FILLED"), "FILLED") << gw_->log();
+    auto t = trades(id);
+    ASSERT_EQ(t.size(), 2u);
+    const std::string busted = t[0].second == "6" ? t[0].first : t[1].first;
+    ASSERT_EQ(venue_->control("bust " + busted), "OK");
+    ASSERT_EQ(wait_field(id, "status", "PARTIALLY_FILLED"), "PARTIALLY_FILLED") << gw_->log();
+
+    auto expect_as_the_venue = [&](const char* when) {
+        SCOPED_TRACE(when);
+        json::Value g = get_order(id);
+        json::Value v = venue_order(cid);
+        EXPECT_EQ(field(v, "cum_qty"), "4");
+        EXPECT_EQ(field(g, "filled_quantity"), field(v, "cum_qty"));
+        EXPECT_EQ(field(g, "status"), "PARTIALLY_FILLED");
+        EXPECT_EQ(field(g, "average_fill_price"), "89.00");
+        EXPECT_EQ(trades(id).size(), 3u);  // the two trades and the bust, each once
+        json::Value pos = gw_->get("/api/v1/positions?account_id=ACC1").json();
+        ASSERT_EQ(pos.find("items")->items().size(), 1u);
+        EXPECT_EQ(field(pos.find("items")->items()[0], "quantity"), "4");
+        EXPECT_EQ(field(pos.find("items")->items()[0], "average_price"), "89.00");
+    };
+    // Past the grace period, so the run compares the order with the venue's answer.
+    std::this_thread::sleep_for(std::chrono::milliseconds(3200));
+    auto asked = http(gw_->port(), "POST", "/api/v1/reconciliation/run", "{\"broker\":\"fix\"}",
+                      json_headers());
+    ASSERT_EQ(asked.status, 202) << asked.body;
+    const std::string run_id = field(asked.json().find("runs")->items()[0], "id");
+    std::string run;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (std::chrono::steady_clock::now() < until) {
+        run = gw_->get("/api/v1/reconciliation?limit=1").body;
+        if (run.find("\"id\":\"" + run_id + "\",\"broker\":\"fix\",\"status\":\"OK\"") !=
+            std::string::npos)
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_NE(run.find("\"id\":\"" + run_id + "\",\"broker\":\"fix\",\"status\":\"OK\""),
+              std::string::npos)
+        << run << gw_->log();
+    expect_as_the_venue("after a reconciliation run");
+    ASSERT_EQ(gw_->stop(), 0);
+    gw_.reset();
+    start_gateway();
+    expect_as_the_venue("after a restart");
+}
+
 TEST_P(FixBroker, CorrectionReplacesQuantityAndPriceAsTheVenueDoes) {
     auto r = place(order("BUY", "10", "LIMIT", "90.00"));
     ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;

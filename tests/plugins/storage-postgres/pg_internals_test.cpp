@@ -142,6 +142,53 @@ TEST_F(PgLive, OlderSchemaGetsOnlyTheMissingStepsAndKeepsItsRows) {
     EXPECT_TRUE(o->quantity.identical(Decimal::must_parse("3.140")));
 }
 
+// ABI 1.5 (migration 8): a schema written before fills had a kind keeps its fills, read as
+// trades, and stores a bust's kind and referenced trade id from then on.
+TEST_F(PgLive, FillsOfAnOlderSchemaAreTradesAndBustsRoundTripAfterTheUpgrade) {
+    {
+        auto s = open(config());
+        EXPECT_EQ(s->migrate_to(7), 7);
+    }
+    auto db = admin(url_);
+    // The columns do not exist yet: the row is written as a 1.4 store wrote it.
+    db->exec("INSERT INTO " + schema_ +
+                 ".fills (id, order_id, broker, broker_trade_id, account_id, symbol, exchange, "
+                 "side, quantity, price, fee, executed_at_ns) VALUES ('trd_1', 'ord_1', 'fix', "
+                 "'E1', 'A', 'X', 'XNSE', 'BUY', 5, 101.25, 0, 7)",
+             "t");
+    auto s = open(config());
+    EXPECT_EQ(s->migrate(), migrations().back().version);
+    FillRecord bust;
+    bust.id = "trd_2";
+    bust.order_id = "ord_1";
+    bust.broker = "fix";
+    bust.broker_trade_id = "E1-BUST";
+    bust.account_id = "A";
+    bust.symbol = "X";
+    bust.exchange = "XNSE";
+    bust.quantity = Decimal::must_parse("5");
+    bust.price = Decimal::must_parse("101.25");
+    bust.fee = Decimal::must_parse("0");
+    bust.executed_at_ns = 8;
+    bust.kind = FillKind::Bust;
+    bust.ref_trade_id = "E1";
+    WriteOp op;
+    op.kind = WriteKind::InsertFill;
+    op.fill = bust;
+    ASSERT_EQ(s->write_batch({op}), std::vector<Status>{Status::Ok});
+    FillQuery q;
+    q.order_id = "ord_1";
+    Page<FillRecord> page = s->list_fills(q);
+    ASSERT_EQ(page.items.size(), 2u);
+    EXPECT_EQ(page.items[0].broker_trade_id, "E1");
+    EXPECT_EQ(page.items[0].kind, FillKind::Trade);
+    EXPECT_EQ(page.items[0].ref_trade_id, "");
+    EXPECT_TRUE(page.items[0].price.identical(Decimal::must_parse("101.25")));
+    EXPECT_EQ(page.items[1].broker_trade_id, "E1-BUST");
+    EXPECT_EQ(page.items[1].kind, FillKind::Bust);
+    EXPECT_EQ(page.items[1].ref_trade_id, "E1");
+}
+
 TEST_F(PgLive, EverythingLivesInTheSchema) {
     auto db = admin(url_);
     auto count_outside = [&] {
