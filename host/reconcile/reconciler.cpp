@@ -55,7 +55,10 @@ struct Reconciler::Run {
     bool failed = false;
     bool aborted = false;
     bool broker_stuck = false;  // the plugin holds calls past their deadline: stop calling
-    // Orders and broker ids the broker's lists named in this run (per account).
+    // Ids of the orders storage held live when the account's passes began (per account), and
+    // those of them the broker's lists named in this run: only a live order is looked up after
+    // the lists, so a run remembers no more than the open orders, however many it reads.
+    std::set<std::string> live_cids, live_boids;
     std::set<std::string> seen_cids, seen_boids;
     bool open_list_complete = false;
     int64_t again_at_ns = 0;  // see RunResult::again_at_ns
@@ -425,7 +428,15 @@ void Reconciler::execute(Run& run) {
 void Reconciler::reconcile_account(Run& run, const std::string& account) {
     run.seen_cids.clear();
     run.seen_boids.clear();
+    run.live_cids.clear();
+    run.live_boids.clear();
     run.open_list_complete = false;
+    // An order that turns live during the run is younger than the grace period when the lists
+    // are done, and reconcile_stored_live leaves it alone: it need not be here.
+    for_each_stored_live(run, account, [&](const OrderRecord& o) {
+        if (!o.client_order_id.empty()) run.live_cids.insert(o.client_order_id);
+        if (!o.broker_order_id.empty()) run.live_boids.insert(o.broker_order_id);
+    });
     reconcile_fills(run, account);
     if (run.aborted || run.broker_stuck) return;
     reconcile_orders(run, account);
@@ -575,8 +586,10 @@ void Reconciler::reconcile_orders(Run& run, const std::string& account) {
                     return;
                 }
                 ++run.found["broker_orders"];
-                if (!rep.client_order_id.empty()) run.seen_cids.insert(rep.client_order_id);
-                if (!rep.broker_order_id.empty()) run.seen_boids.insert(rep.broker_order_id);
+                if (run.live_cids.count(rep.client_order_id))
+                    run.seen_cids.insert(rep.client_order_id);
+                if (run.live_boids.count(rep.broker_order_id))
+                    run.seen_boids.insert(rep.broker_order_id);
                 note_order_result(run, account, rep,
                                   orders_.reconcile_order(run.broker, rep, run.settle_before_ns));
             }
@@ -587,24 +600,27 @@ void Reconciler::reconcile_orders(Run& run, const std::string& account) {
     }
 }
 
+void Reconciler::for_each_stored_live(const Run& run, const std::string& account,
+                                      const std::function<void(OrderRecord&)>& f) {
+    OrderQuery q;
+    q.account_ids = {account};
+    q.broker = run.broker;
+    q.open_only = true;
+    q.limit = 1000;
+    for (;;) {
+        Page<OrderRecord> page = storage_.list_orders(q);
+        for (auto& o : page.items) f(o);
+        if (page.next_cursor.empty()) break;
+        q.cursor = page.next_cursor;
+    }
+}
+
 void Reconciler::reconcile_stored_live(Run& run, const std::string& account) {
     // Live orders storage holds for this broker and account that the lists did not name. With a
     // complete open-orders list, a live order missing from it has ended or never arrived: ask.
     // Without one, each live order is asked about (paced).
     std::vector<OrderRecord> live;
-    {
-        OrderQuery q;
-        q.account_ids = {account};
-        q.broker = run.broker;
-        q.open_only = true;
-        q.limit = 1000;
-        for (;;) {
-            Page<OrderRecord> page = storage_.list_orders(q);
-            for (auto& o : page.items) live.push_back(std::move(o));
-            if (page.next_cursor.empty()) break;
-            q.cursor = page.next_cursor;
-        }
-    }
+    for_each_stored_live(run, account, [&](OrderRecord& o) { live.push_back(std::move(o)); });
     run.found["stored_live_orders"] += live.size();
     const bool by_cid = declared(*run.port, OG_CAP_QUERY_BY_CLIENT_ID);
     const int64_t grace_ns =

@@ -38,6 +38,7 @@
 // fix is durable on its own) and is stored ABORTED.
 #pragma once
 
+#include <functional>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -147,6 +148,9 @@ private:
     void reconcile_fills(Run& run, const std::string& account);
     void reconcile_orders(Run& run, const std::string& account);
     void reconcile_stored_live(Run& run, const std::string& account);
+    // The orders storage holds live for the run's broker and the account, page by page.
+    void for_each_stored_live(const Run& run, const std::string& account,
+                              const std::function<void(OrderRecord&)>& f);
     void reconcile_positions(Run& run, const std::string& account);
     // What reconcile_order did with one broker report, into the run's report.
     void note_order_result(Run& run, const std::string& account, const OrderReport& rep,
