@@ -82,9 +82,12 @@ class Parser {
     Parser(std::string source, const SecretResolver& resolver)
         : source_(std::move(source)), resolver_(resolver) {}
 
+    // Throws ConfigError; no secret value substituted into the text shows in its message.
     Config run(const std::string& text);
 
   private:
+    Config parse(const std::string& text);
+    std::string without_secrets(std::string message) const;
     std::string where(const YAML::Mark& m) const {
         if (m.is_null()) return source_;
         return source_ + ":" + std::to_string(m.line + 1);
@@ -145,6 +148,9 @@ class Parser {
     Config cfg_;
     std::map<std::string, std::string> origins_;
     std::vector<std::optional<Entry>> account_risk_;  // per account, read after the global risk
+    // Every secret value substituted so far: a check that quotes a value taken from a secret
+    // (a broker name built from ${DB_PASSWORD}, say) must not print it.
+    std::vector<std::string> secret_values_;
 };
 
 std::vector<Entry> Parser::entries(const Entry& parent,
@@ -190,6 +196,7 @@ Scalar Parser::scalar(const Entry& e) {
     try {
         Interpolated in = interpolate(e.value.Scalar(), resolver_);
         if (in.secret) mark_secret(e.path);
+        for (std::string& v : in.secret_values) secret_values_.push_back(std::move(v));
         return Scalar{std::move(in.text), in.secret};
     } catch (const InterpolationError& ex) {
         fail(e.where, e.path, ex.what());
@@ -595,6 +602,8 @@ void Parser::apply_overrides() {
             throw ConfigError(e.what());
         }
         if (!r || r->value.empty()) return std::nullopt;
+        if (r->source != secrets::Source::Environment || secrets::looks_secret_name(var))
+            secret_values_.push_back(r->value);
         std::string w = r->source == secrets::Source::Environment
                             ? "environment variable " + var
                             : var + " (from " + r->origin + ")";
@@ -806,6 +815,20 @@ void Parser::validate() {
 }
 
 Config Parser::run(const std::string& text) {
+    try {
+        return parse(text);
+    } catch (const ConfigError& e) {
+        std::string message = without_secrets(e.what());
+        if (message == e.what()) throw;
+        throw ConfigError(message);
+    }
+}
+
+std::string Parser::without_secrets(std::string message) const {
+    return secrets::hide_values(std::move(message), secret_values_, "(a secret value)");
+}
+
+Config Parser::parse(const std::string& text) {
     cfg_.source_path = source_;
     YAML::Node root;
     try {
@@ -849,6 +872,10 @@ Config Parser::run(const std::string& text) {
 
     apply_overrides();
     validate();
+    std::sort(secret_values_.begin(), secret_values_.end());
+    secret_values_.erase(std::unique(secret_values_.begin(), secret_values_.end()),
+                         secret_values_.end());
+    cfg_.secret_values = secret_values_;
     return std::move(cfg_);
 }
 

@@ -229,6 +229,9 @@ struct Config {
     // Key paths whose values are secrets, never to be printed: "storage.settings.url",
     // "brokers.0.settings.api_secret", "auth.hs256_secret", ...
     std::vector<std::string> secret_keys;
+    // The secret values substituted into the text, so that describe() hides them wherever they
+    // ended up (a plugin name built from ${DB_PASSWORD} is not under a secret key).
+    std::vector<std::string> secret_values;
     SecretsInfo secrets;
     // Which environment overrides were applied ("PORT", "DATABASE_URL", ...), for the log.
     std::vector<std::string> overrides_applied;

@@ -121,7 +121,7 @@ std::string describe(const Config& c) {
     else
         out << " (config service off)";
     out << "; " << c.secret_keys.size() << " secret value(s) hidden";
-    return out.str();
+    return secrets::hide_values(out.str(), c.secret_values, secrets::kRedacted);
 }
 
 }  // namespace ordergate::config

@@ -64,8 +64,10 @@ Interpolated interpolate(std::string_view text, const secrets::SecretResolver& r
         }
         if (r && !r->value.empty()) {
             out.text += r->value;
-            if (r->source != secrets::Source::Environment || secrets::looks_secret_name(n))
+            if (r->source != secrets::Source::Environment || secrets::looks_secret_name(n)) {
                 out.secret = true;
+                out.secret_values.push_back(r->value);
+            }
         } else if (fallback) {
             out.text.append(*fallback);
         } else if (r) {

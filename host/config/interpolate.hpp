@@ -16,6 +16,9 @@ struct Interpolated {
     // or from an environment variable whose name looks secret (secrets::looks_secret_name).
     bool secret = false;
     std::vector<std::string> names;  // the variables referenced, in order
+    // The secret values substituted (non-empty ones), so that a caller can keep them out of any
+    // message that quotes the text or a part of it.
+    std::vector<std::string> secret_values;
 };
 
 // Expands `text`. Throws InterpolationError (message without location: "variable X is not set",

@@ -1,5 +1,6 @@
 #include "secrets/redact.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 
@@ -87,6 +88,20 @@ std::string redact_embedded(std::string_view value) {
 std::string redact_value(std::string_view name, std::string_view value, bool known_secret) {
     if (known_secret || looks_secret_name(name)) return std::string(kRedacted);
     return redact_embedded(value);
+}
+
+std::string hide_values(std::string text, const std::vector<std::string>& values,
+                        std::string_view shown) {
+    std::vector<const std::string*> order;
+    for (const std::string& v : values)
+        if (!v.empty()) order.push_back(&v);
+    std::sort(order.begin(), order.end(),
+              [](const std::string* a, const std::string* b) { return a->size() > b->size(); });
+    for (const std::string* v : order)
+        for (size_t at = text.find(*v); at != std::string::npos;
+             at = text.find(*v, at + shown.size()))
+            text.replace(at, v->size(), shown);
+    return text;
 }
 
 }  // namespace ordergate::secrets

@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ordergate::secrets {
 
@@ -30,5 +31,11 @@ std::string redact_embedded(std::string_view value);
 // The printable form of a named value: kRedacted when `known_secret` or looks_secret_name(name),
 // else redact_embedded(value).
 std::string redact_value(std::string_view name, std::string_view value, bool known_secret);
+
+// `text` with every occurrence of each of `values` (empty ones ignored; the longest first, so a
+// value containing another goes whole) replaced by `shown`. For text that may quote a value built
+// from a secret: an error message, a configuration's description.
+std::string hide_values(std::string text, const std::vector<std::string>& values,
+                        std::string_view shown);
 
 }  // namespace ordergate::secrets

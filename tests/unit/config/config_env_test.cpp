@@ -132,6 +132,36 @@ TEST(ConfigInterpolation, SecretValuesAreNotQuotedInErrors) {
     EXPECT_EQ(msg, "t.yaml:8: http.port: must be an integer in 1..65535, got (a secret value)");
 }
 
+// Found by fuzz_config: a check that quotes a value built partly from a secret (here a broker
+// name with ${DB_PASSWORD} inside) printed the secret in its message.
+TEST(ConfigInterpolation, ASecretInsideAQuotedValueIsNotShownInErrors) {
+    const std::string yaml =
+        "brokers:\n  - name: bad name ${DB_PASSWORD} here\n    plugin: p\n"
+        "accounts:\n  - id: A\n    broker: b\n";
+    std::string msg = error_of(yaml, {{"DB_PASSWORD", "q7-private-zx"}});
+    EXPECT_EQ(msg.find("q7-private-zx"), std::string::npos) << msg;
+    EXPECT_EQ(msg,
+              "t.yaml:2: brokers.0.name: 'bad name (a secret value) here' may use only letters, "
+              "digits, '_', '-' and '.'");
+    // The same text spelled out in the YAML is the operator's own and is quoted as written.
+    std::string plain = error_of(
+        "brokers:\n  - name: bad name q7-private-zx here\n    plugin: p\n"
+        "accounts:\n  - id: A\n    broker: b\n",
+        {});
+    EXPECT_NE(plain.find("q7-private-zx"), std::string::npos) << plain;
+}
+
+// Found by fuzz_config: describe() printed a plugin name built with ${DB_PASSWORD} inside (a
+// name is not a secret key, so it was shown as it is).
+TEST(ConfigInterpolation, ASecretInsideANameIsHiddenByDescribe) {
+    Config c = parse("storage:\n  plugin: storage-${DB_PASSWORD}\n" + kMinimal,
+                     {{"DB_PASSWORD", "q7-private-zx"}});
+    EXPECT_EQ(c.storage.plugin, "storage-q7-private-zx");
+    const std::string text = describe(c);
+    EXPECT_EQ(text.find("q7-private-zx"), std::string::npos) << text;
+    EXPECT_NE(text.find("storage: plugin=storage-***"), std::string::npos) << text;
+}
+
 TEST(ConfigInterpolation, ConfigServiceValuesInterpolate) {
     secrets::SecretResolver r(env_of({}), {{"PAPER_API_SECRET", "svc-secret"}}, "http://cs/x");
     Config c = parse_config(
