@@ -91,5 +91,28 @@ TEST(JsonWriter, EscapesOnlyWhatJsonRequiresWhereverItStands) {
                   std::string(150, 'z') + "\\t\"}");
 }
 
+// Found by fuzz_abi_convert: a plugin's fill with bytes that are not UTF-8 was printed as they
+// were, and the gateway's answer did not parse as JSON. Well-formed UTF-8 stays as it is; every
+// byte that starts no well-formed sequence becomes U+FFFD.
+TEST(JsonWriter, TextThatIsNotUtf8IsPrintedAsReplacementCharacters) {
+    auto printed = [](std::string_view s) {
+        std::string out;
+        append_escaped(&out, s);
+        return out;
+    };
+    EXPECT_EQ(printed("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
+              "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
+    EXPECT_EQ(printed("Soci\xe9t\xe9"), "\"Soci\\ufffdt\\ufffd\"");     // Latin-1
+    EXPECT_EQ(printed("\xc0\xaf"), "\"\\ufffd\\ufffd\"");               // overlong '/'
+    EXPECT_EQ(printed("\xed\xa0\x80"), "\"\\ufffd\\ufffd\\ufffd\"");  // a surrogate
+    EXPECT_EQ(printed("\xf4\x90\x80\x80"), "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");  // > U+10FFFF
+    EXPECT_EQ(printed("ab\xe2\x82"), "\"ab\\ufffd\\ufffd\"");           // cut short
+    EXPECT_EQ(printed("\x80\"x"), "\"\\ufffd\\\"x\"");
+    for (std::string_view s : {"Soci\xe9t\xe9", "\xff\xfe", "ok\xc3", "\xf0\x9f\x98\x80\xc3"}) {
+        std::string why;
+        EXPECT_TRUE(parses(printed(s), &why)) << printed(s) << ": " << why;
+    }
+}
+
 }  // namespace
 }  // namespace ordergate::json
