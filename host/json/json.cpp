@@ -7,6 +7,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "common/utf8.hpp"
+
 namespace ordergate::json {
 
 const Value* Value::find(std::string_view key) const {
@@ -236,31 +238,6 @@ size_t plain_prefix(std::string_view s) {
     }
     return i;
 }
-// The length of the well-formed UTF-8 sequence (RFC 3629: no overlong form, no surrogate, at most
-// U+10FFFF) that starts at s[i], a byte >= 0x80; 0 when there is none.
-size_t utf8_sequence(std::string_view s, size_t i) {
-    auto at = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-    const unsigned char c = at(i);
-    size_t n = 0;
-    unsigned char lo = 0x80, hi = 0xBF;  // the range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0) lo = 0xA0;  // overlong
-        if (c == 0xED) hi = 0x9F;  // surrogates
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0) lo = 0x90;  // overlong
-        if (c == 0xF4) hi = 0x8F;  // past U+10FFFF
-    } else {
-        return 0;
-    }
-    if (i + n > s.size() || at(i + 1) < lo || at(i + 1) > hi) return 0;
-    for (size_t k = 2; k < n; ++k)
-        if (at(i + k) < 0x80 || at(i + k) > 0xBF) return 0;
-    return n;
-}
 // Appends '"' + s + tail in one append when `s` needs no escaping and is short (keys, ids, enum
 // names, decimals, timestamps: nearly every string the gateway writes). False otherwise.
 bool append_plain(std::string* out, std::string_view s, std::string_view tail) {
@@ -291,7 +268,7 @@ void append_escaped(std::string* out, std::string_view s) {
             // Text from a plugin or a venue need not be UTF-8 (a FIX Text in Latin-1, garbage):
             // a byte that starts no well-formed sequence is printed as U+FFFD, so what the
             // gateway writes is always JSON.
-            if (size_t n = utf8_sequence(s, i)) {
+            if (size_t n = ordergate::utf8_sequence(s, i)) {
                 i += n - 1;
                 continue;
             }

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/utf8.hpp"
+
 namespace ordergate::logging {
 namespace {
 
@@ -57,22 +59,8 @@ void append_json_text(std::string* out, std::string_view s) {
             ++i;
             continue;
         }
-        size_t len = 0;
-        unsigned char lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
-        if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            if (c == 0xE0) lo = 0xA0;  // overlong
-            if (c == 0xED) hi = 0x9F;  // surrogates
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            if (c == 0xF0) lo = 0x90;  // overlong
-            if (c == 0xF4) hi = 0x8F;  // past U+10FFFF
-        }
-        bool ok = len != 0 && i + len <= n && p[i + 1] >= lo && p[i + 1] <= hi;
-        for (size_t k = 2; ok && k < len; ++k) ok = p[i + k] >= 0x80 && p[i + k] <= 0xBF;
-        if (ok) {
+        const size_t len = utf8_sequence(s, i);
+        if (len != 0) {
             out->append(s.data() + i, len);
             i += len;
         } else {
