@@ -1123,16 +1123,12 @@ bool FixBroker::on_cancel_reject(const FixMessage& m) {
                                           m.get(11) + " text=\"" + m.get(58) + "\"");
             return false;
         }
-        report = report_of(*o);
         // The refused request: the reject's ClOrdID, or the one in flight when the venue names
         // the order by its own id.
-        report.request_id = o->pending_id.empty() ? m.get(11) : o->pending_id;
         std::string text = m.get(58);
         if (text.empty()) text = "cancel/replace refused (CxlRejReason=" + m.get(102) + ")";
-        report.cancel_reject_reason = text;
-        o->pending_id.clear();
-        o->pending_kind = 0;
-        o->emulating.reset();  // an emulated modify's cancel refused: no new venue order
+        report = refuse_pending_locked(*o, o->pending_id.empty() ? m.get(11) : o->pending_id,
+                                       text);
     }
     sink_.order_update(report);
     return true;
@@ -1143,15 +1139,46 @@ void FixBroker::on_business_reject(const FixMessage& m) {
     host_.log(LogLevel::Warn, "event=fix_business_reject ref_msg_type=" + m.get(372) +
                                   " ref_id=" + m.get(379) + " reason=" + m.get(380) + " text=\"" +
                                   m.get(58) + "\"");
-    std::lock_guard lock(mu_);
     const std::string ref = m.get(379);
-    for (const std::string& k : {"M:" + ref, "S:" + ref, "C:" + ref}) {
-        auto it = waiters_.find(k);
-        if (it == waiters_.end()) continue;
-        it->second->done = true;
-        it->second->failure = "the venue refused the request: " + m.get(58);
-        cv_.notify_all();
+    const std::string type = m.get(372);
+    std::optional<OrderReport> refused;
+    {
+        std::lock_guard lock(mu_);
+        for (const std::string& k : {"M:" + ref, "S:" + ref, "C:" + ref}) {
+            auto it = waiters_.find(k);
+            if (it == waiters_.end()) continue;
+            it->second->done = true;
+            it->second->failure = "the venue refused the request: " + m.get(58);
+            cv_.notify_all();
+        }
+        // A cancel/replace or a cancel the venue does not take (a venue without
+        // OrderCancelReplaceRequest answers 35=j): refused like an OrderCancelReject, so the
+        // order is back to its last confirmed state at once, not left pending until
+        // reconciliation. Found by the request id the reject names (BusinessRejectRefID).
+        if ((type == "G" || type == "F") && !ref.empty()) {
+            OrderPtr o = find_locked(ref, "", "");
+            if (o && o->pending_id == ref) {
+                std::string text = m.get(58);
+                if (text.empty()) text = "refused (BusinessRejectReason=" + m.get(380) + ")";
+                if (type == "G")
+                    text += " (a venue without OrderCancelReplaceRequest: set the broker's "
+                            "replace: cancel_new)";
+                refused = refuse_pending_locked(*o, ref, text);
+            }
+        }
     }
+    if (refused) sink_.order_update(*refused);
+}
+
+OrderReport FixBroker::refuse_pending_locked(Order& o, const std::string& request_id,
+                                             const std::string& text) {
+    OrderReport report = report_of(o);
+    report.request_id = request_id;
+    report.cancel_reject_reason = text;
+    o.pending_id.clear();
+    o.pending_kind = 0;
+    o.emulating.reset();  // an emulated modify's cancel refused: no new venue order
+    return report;
 }
 
 void FixBroker::on_logon(size_t caught_up, bool confirmed) {

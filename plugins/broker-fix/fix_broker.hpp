@@ -147,6 +147,10 @@ class FixBroker : public sdk::BrokerPlugin, public FixListener {
     // Orders of emulated replaces, from the journal (constructor).
     void load_replace_journal();
     OrderReport report_of(const Order& o) const;
+    // The order's in-flight modify or cancel `request_id` refused by the venue with `text`: the
+    // order back to its last confirmed state (mu_ held); the report to push.
+    OrderReport refuse_pending_locked(Order& o, const std::string& request_id,
+                                      const std::string& text);
     // get_order; on 4.2 the answer may also come under `latest_id` (the chain's latest ClOrdID).
     OrderReport ask_status(const std::string& account_id, const std::string& broker_order_id,
                            const std::string& client_order_id, const std::string& latest_id);

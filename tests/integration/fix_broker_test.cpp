@@ -860,6 +860,35 @@ TEST_P(FixBroker, ModifyAtAVenueWithoutReplaceIsACancelAndANewOrderDisclosed) {
     EXPECT_EQ(field(pos.find("items")->items()[0], "quantity"), "8");
 }
 
+// A broker left on replace: native at a venue without OrderCancelReplaceRequest: the venue's
+// BusinessMessageReject (35=j naming the request) refuses the modify at once, the order back to
+// what the venue holds, with the venue's text and the setting to change; nothing is left
+// PENDING_REPLACE for reconciliation, and the order still trades as it was.
+TEST_P(FixBroker, NativeModifyAtAVenueWithoutReplaceIsRefusedAndTheOrderStaysAsItWas) {
+    ASSERT_EQ(venue_->control(std::string("profile ") + GetParam().comp_id + " no-replace on"),
+              "OK");
+    auto r = place(order("BUY", "10", "LIMIT", "90.00"));
+    ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;
+    const std::string id = field(r.json(), "id");
+    const std::string cid = field(r.json(), "client_order_id");
+    ASSERT_EQ(wait_field(id, "status", "OPEN"), "OPEN");
+    auto m =
+        http(gw_->port(), "PUT", "/api/v1/orders/" + id, "{\"price\":\"95.00\"}", json_headers());
+    EXPECT_NE(m.status / 100, 5) << m.body;
+    EXPECT_EQ(wait_field(id, "status", "OPEN"), "OPEN") << m.body << gw_->log();
+    json::Value g = get_order(id);
+    EXPECT_EQ(field(g, "price"), "90.00");
+    const std::string ev = gw_->get("/api/v1/orders/" + id + "/events").body;
+    EXPECT_NE(ev.find("unsupported message type G"), std::string::npos) << ev;
+    EXPECT_NE(ev.find("replace: cancel_new"), std::string::npos) << ev;
+    // The venue holds the order as it was, and it still trades.
+    json::Value v = venue_order(cid);
+    EXPECT_EQ(field(v, "price"), "90.00");
+    EXPECT_EQ(field(v, "ord_status"), "0");
+    ASSERT_EQ(venue_->control("fill " + cid + " 10"), "OK");
+    EXPECT_EQ(wait_field(id, "status", "FILLED"), "FILLED") << gw_->log();
+}
+
 // The chain survives a kill: a fill of the new venue order made while the gateway was down, a
 // second emulated modify and a cancel after the restart all reach the venue order that works
 // (the plugin's replace journal), and the gateway ends as the venue's orders add up.

@@ -271,6 +271,14 @@ OutMessage Venue::business_reject(const InMessage& req, int reason, const std::s
     OutMessage m{req.session, "j", {}};
     m.fields.emplace_back(45, std::to_string(req.seq_num));
     m.fields.emplace_back(372, req.msg_type);
+    // BusinessRejectRefID: the business id of the refused message (its ClOrdID, or a status
+    // request's id), when it has one.
+    for (int tag : {11, 584, 790}) {
+        if (std::string ref = req.get(tag); !ref.empty()) {
+            m.fields.emplace_back(379, ref);
+            break;
+        }
+    }
     m.fields.emplace_back(380, std::to_string(reason));
     m.fields.emplace_back(58, text);
     return m;
