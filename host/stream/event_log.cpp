@@ -208,6 +208,17 @@ namespace {
 
 // A "trades" entry back into the fill it renders (api/wire.cpp write_fill); nullopt when it is
 // not one.
+// The id of a trades entry as the gateway writes it ({"id":"trd_..." first), without parsing the
+// rest; empty when the text starts otherwise (then the whole entry is parsed).
+std::string_view leading_id(std::string_view data_json) {
+    constexpr std::string_view kPrefix = "{\"id\":\"";
+    if (data_json.substr(0, kPrefix.size()) != kPrefix) return {};
+    data_json.remove_prefix(kPrefix.size());
+    const size_t end = data_json.find_first_of("\"\\");
+    if (end == std::string_view::npos || data_json[end] != '"') return {};
+    return data_json.substr(0, end);
+}
+
 std::optional<FillRecord> fill_of(const AccountEvent& e) {
     json::Value v;
     std::string why;
@@ -278,6 +289,14 @@ void EventLog::follow_once() {
             for (const AccountEvent& e : page.items) {
                 cursor = e.seq;
                 if (e.topic != kTopicTrades) continue;
+                // This instance's own entries (nearly all of them) are known by their id: no
+                // parse of the fill for them.
+                if (std::string_view id = leading_id(e.data_json); !id.empty()) {
+                    const std::string key(id);
+                    std::lock_guard lock(follow_mu_);
+                    if (pending_local_.erase(key)) continue;
+                    if (std::binary_search(loaded_.begin(), loaded_.end(), hash(key))) continue;
+                }
                 std::optional<FillRecord> f = fill_of(e);
                 if (!f) {
                     spdlog::error("event=position_follow_unreadable account_id={} seq={}", account,
