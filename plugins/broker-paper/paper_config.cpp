@@ -33,6 +33,7 @@ const std::set<std::string, std::less<>> kKeys = {
     "journal_path",
     "journal_fsync",
     "journal_snapshot_ticks",
+    "history_seconds",
     "async_ack",
     "ack_delay_ms",
     "fault.refuse_cancel",
@@ -144,6 +145,7 @@ PaperSettings parse_paper_settings(const sdk::Config& c) {
     v.journal_path = c.get_or("journal_path", "");
     v.journal_fsync = c.get_bool("journal_fsync", v.journal_fsync);
     v.journal_snapshot_ticks = c.get_int("journal_snapshot_ticks", v.journal_snapshot_ticks);
+    v.history = std::chrono::seconds(non_negative_int(c, "history_seconds", 0));
 
     s.async_ack = c.get_bool("async_ack", false);
     s.ack_delay = std::chrono::milliseconds(non_negative_int(c, "ack_delay_ms", 0));

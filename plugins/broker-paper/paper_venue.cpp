@@ -229,7 +229,8 @@ PaperVenue::PaperVenue(VenueConfig config, VenueEnv env)
             record_locked(JournalRecord{"H", {}}
                               .add("format", kJournalFormat)
                               .add("version", kJournalVersion));
-        repair_orders_from_fills();
+        repair_orders_from_fills();  // before forgetting: it sums each order's fills
+        forget_history_locked();
         // Replayed orders and positions need their symbols' prices.
         for (const auto& [n, o] : orders_) symbol_locked(o.report.symbol);
         for (const auto& [key, p] : positions_) symbol_locked(std::get<1>(key));
@@ -582,10 +583,12 @@ void PaperVenue::replay(const JournalRecord& r) {
         if (const std::string* v = r.find("cancel_reject")) rep.cancel_reject_reason = *v;
         refresh_leaves(rep);
         by_client_id_[{rep.account_id, rep.client_order_id}] = o.number;
-        if (is_terminal(rep.status))
+        if (is_terminal(rep.status)) {
             open_.erase(o.number);
-        else
+            retire_locked(o);
+        } else {
             open_.insert(o.number);
+        }
         next_order_ = std::max(next_order_, o.number + 1);
         orders_[o.number] = std::move(o);
     } else if (r.type == "F") {
@@ -651,6 +654,7 @@ void PaperVenue::repair_orders_from_fills() {
         if (r.filled_quantity >= r.quantity) {
             r.status = OrderStatus::Filled;
             open_.erase(n);
+            retire_locked(o);
         } else if (!is_terminal(r.status)) {
             r.status = OrderStatus::PartiallyFilled;
         }
@@ -674,6 +678,32 @@ void PaperVenue::snapshot_locked() {
                       .add("next_trade", std::to_string(next_trade_)));
 }
 
+void PaperVenue::retire_locked(const OrderState& o) {
+    if (config_.history.count() > 0) retired_.emplace_back(o.report.updated_at_ns, o.number);
+}
+
+void PaperVenue::forget_history_locked() {
+    if (config_.history.count() <= 0) return;
+    const int64_t cutoff =
+        now() - std::chrono::duration_cast<std::chrono::nanoseconds>(config_.history).count();
+    while (!retired_.empty() && retired_.front().first < cutoff) {
+        const uint64_t n = retired_.front().second;
+        retired_.pop_front();
+        auto it = orders_.find(n);
+        if (it == orders_.end()) continue;  // listed twice (replay, repair)
+        const OrderReport& r = it->second.report;
+        if (!is_terminal(r.status)) continue;
+        if (r.updated_at_ns >= cutoff) {  // stamped again since (a refused cancel): later
+            retired_.emplace_back(r.updated_at_ns, n);
+            continue;
+        }
+        auto cid = by_client_id_.find({r.account_id, r.client_order_id});
+        if (cid != by_client_id_.end() && cid->second == n) by_client_id_.erase(cid);
+        orders_.erase(it);
+    }
+    while (!fills_.empty() && fills_.front().executed_at_ns < cutoff) fills_.pop_front();
+}
+
 void PaperVenue::snapshot() {
     std::lock_guard lock(mu_);
     if (!failed_.empty()) fail(Status::Internal, "paper venue failed: " + failed_);
@@ -687,6 +717,7 @@ void PaperVenue::order_changed_locked(OrderState& o, const char* journal_event,
     o.report.updated_at_ns = now();
     o.report.exec_id = exec_id;
     refresh_leaves(o.report);
+    if (is_terminal(o.report.status)) retire_locked(o);
     if (journal_.is_open()) record_locked(order_record(o, journal_event));
     VenueEvent ev;
     ev.kind = VenueEvent::Kind::OrderUpdate;
@@ -876,6 +907,7 @@ OrderReport PaperVenue::place_order(const OrderRequest& rq, std::chrono::millise
 
 OrderReport PaperVenue::place_locked(const OrderRequest& rq, bool fault_reject,
                                      std::optional<VenueError>* refusal_out) {
+    forget_history_locked();
     OrderReport ack;
     std::optional<VenueError>& refusal = *refusal_out;
     {
@@ -1268,6 +1300,7 @@ void PaperVenue::ping() const {
 }
 
 void PaperVenue::step_locked() {
+    forget_history_locked();
     ++ticks_;
     const int64_t t = now();
     const int64_t m = config_.max_steps_per_tick;

@@ -161,6 +161,10 @@ struct VenueConfig {
     std::string journal_path;  // empty: no journal
     bool journal_fsync = false;
     int64_t journal_snapshot_ticks = 100;
+
+    // How long an ended order (FILLED, CANCELLED, REJECTED, EXPIRED) and a fill stay in memory
+    // after their last change, as a venue keeps a trading day's book. 0: the whole history.
+    std::chrono::seconds history{0};
 };
 
 // What the venue uses from its environment. Every member is optional (a default is used).
@@ -235,7 +239,7 @@ class PaperVenue {
 
     // By broker id, or by client order id when broker_order_id is empty; an empty account_id
     // matches any account (InvalidArgument when a client order id is then ambiguous). Throws
-    // NotFound, Unavailable.
+    // NotFound (also for an ended order past the venue's history), Unavailable.
     OrderReport get_order(const std::string& account_id, const std::string& broker_order_id,
                           const std::string& client_order_id) const;
     // open_only: every open order; else every order updated at or after since_ns. Ordered by id.
@@ -249,7 +253,8 @@ class PaperVenue {
     // opaque to the host) names the number of the last item of its page, so pages are stable
     // while new orders and fills arrive: those come after it. A cursor this venue did not give
     // (malformed, of the other kind, or naming a number not issued yet) throws InvalidArgument.
-    // Always complete: the venue keeps its whole history. Throws Unavailable.
+    // Complete within the venue's history (VenueConfig::history; all of it by default): an
+    // ended order or a fill older than that is no longer listed. Throws Unavailable.
     ReportPage<OrderReport> list_orders_page(const std::string& account_id, bool open_only,
                                              int64_t since_ns, const std::string& cursor,
                                              uint32_t limit) const;
@@ -414,6 +419,11 @@ class PaperVenue {
     OrderReport cancel_locked(OrderState& o);
     void step_locked();
     void snapshot_locked();
+    // With a history set: drops the ended orders and the fills whose last change is older than
+    // it, oldest first (the journal keeps them). Amortised O(1) per order.
+    void forget_history_locked();
+    // An order that has ended, for forget_history_locked() (its number and when it ended).
+    void retire_locked(const OrderState& o);
 
     void record_locked(const JournalRecord& r);
     void replay(const JournalRecord& r);
@@ -431,7 +441,9 @@ class PaperVenue {
     std::map<uint64_t, OrderState> orders_;
     std::set<uint64_t> open_;
     std::map<std::pair<std::string, std::string>, uint64_t> by_client_id_;
-    std::vector<Fill> fills_;
+    std::deque<Fill> fills_;
+    // Ended orders as (ended at, number), oldest first: what forget_history_locked() walks.
+    std::deque<std::pair<int64_t, uint64_t>> retired_;
     std::map<std::string, AccountState> accounts_;
     std::map<PositionKey, PositionState> positions_;
     std::map<std::string, SymbolState> symbols_;

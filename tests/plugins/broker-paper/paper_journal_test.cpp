@@ -268,5 +268,87 @@ TEST(PaperJournal, NewConfigAccountsAreOpenedAndOldOnesKeepTheirCash) {
     EXPECT_TRUE(again.account("NEW").cash == D("5000"));
 }
 
+
+// ---- history (VenueConfig::history): ended orders and fills leave memory, the journal keeps them
+
+TEST(PaperHistory, EndedOrdersAndFillsOlderThanTheHistoryAreForgottenOpenOnesStay) {
+    ManualClock clock;
+    VenueConfig c = base_config();
+    c.history = std::chrono::seconds(60);
+    PaperVenue v(c, clock.env());
+    v.place_order(order("filled", Side::Buy, OrderType::Market, "10"), kTimeout);
+    v.place_order(order("resting", Side::Buy, OrderType::Limit, "3", D("80.00")), kTimeout);
+    v.place_order(order("gone", Side::Buy, OrderType::Limit, "1", D("70.00")), kTimeout);
+    v.cancel_order("ACC1", "", "gone", kTimeout);
+    clock.advance(std::chrono::milliseconds(30000));
+    v.place_order(order("later", Side::Sell, OrderType::Market, "4"), kTimeout);
+    ASSERT_EQ(v.list_orders("", false, 0).size(), 4u);
+    ASSERT_EQ(v.list_fills("", 0).size(), 2u);
+
+    // 61 s after the first ones: the next call forgets them; "later" is 31 s old and stays.
+    clock.advance(std::chrono::milliseconds(31000));
+    v.step();
+    std::vector<OrderReport> orders = v.list_orders("", false, 0);
+    ASSERT_EQ(orders.size(), 2u);
+    EXPECT_EQ(orders[0].client_order_id, "resting");  // open: never forgotten
+    EXPECT_EQ(orders[1].client_order_id, "later");
+    std::vector<Fill> fills = v.list_fills("", 0);
+    ASSERT_EQ(fills.size(), 1u);
+    EXPECT_EQ(fills[0].client_order_id, "later");
+    EXPECT_THROW(v.get_order("ACC1", "", "filled"), VenueError);
+    EXPECT_THROW(v.get_order("ACC1", "P-3", ""), VenueError);
+    // The books keep what the forgotten fills did: 10 bought, 4 sold.
+    std::vector<Position> ps = v.positions("ACC1");
+    ASSERT_EQ(ps.size(), 1u);
+    EXPECT_EQ(ps[0].quantity, D("6"));
+    // Numbers go on; the open order still works.
+    EXPECT_EQ(v.place_order(order("next", Side::Buy, OrderType::Market, "1"), kTimeout)
+                  .broker_order_id,
+              "P-5");
+    EXPECT_EQ(v.cancel_order("ACC1", "", "resting", kTimeout).status, OrderStatus::Cancelled);
+}
+
+TEST(PaperHistory, NoHistorySetKeepsEverything) {
+    ManualClock clock;
+    PaperVenue v(base_config(), clock.env());
+    v.place_order(order("filled", Side::Buy, OrderType::Market, "10"), kTimeout);
+    clock.advance(std::chrono::milliseconds(86400LL * 1000 * 30));
+    v.step();
+    v.place_order(order("later", Side::Buy, OrderType::Market, "1"), kTimeout);
+    EXPECT_EQ(v.list_orders("", false, 0).size(), 2u);
+    EXPECT_EQ(v.list_fills("", 0).size(), 2u);
+    EXPECT_EQ(v.get_order("ACC1", "", "filled").status, OrderStatus::Filled);
+}
+
+TEST(PaperHistory, AReplayedJournalKeepsOnlyTheHistoryAndTheSameBooks) {
+    TempDir dir;
+    ManualClock clock;
+    VenueConfig c = base_config();
+    c.journal_path = dir.file("paper.journal");
+    std::string positions;
+    {
+        PaperVenue v(c, clock.env());
+        v.place_order(order("old", Side::Buy, OrderType::Market, "10"), kTimeout);
+        v.place_order(order("resting", Side::Buy, OrderType::Limit, "3", D("80.00")), kTimeout);
+        clock.advance(std::chrono::milliseconds(120000));
+        v.place_order(order("new", Side::Sell, OrderType::Market, "4"), kTimeout);
+        positions = describe(v.positions(""));
+    }
+    c.history = std::chrono::seconds(60);
+    PaperVenue again(c, clock.env());
+    std::vector<OrderReport> orders = again.list_orders("", false, 0);
+    ASSERT_EQ(orders.size(), 2u);
+    EXPECT_EQ(orders[0].client_order_id, "resting");
+    EXPECT_EQ(orders[1].client_order_id, "new");
+    ASSERT_EQ(again.list_fills("", 0).size(), 1u);
+    EXPECT_EQ(describe(again.positions("")), positions);
+    // The journal still has the whole history: without a history setting it is all back.
+    c.history = std::chrono::seconds(0);
+    again.close();
+    PaperVenue all(c, clock.env());
+    EXPECT_EQ(all.list_orders("", false, 0).size(), 3u);
+    EXPECT_EQ(all.get_order("ACC1", "", "old").status, OrderStatus::Filled);
+}
+
 }  // namespace
 }  // namespace ordergate::paper
