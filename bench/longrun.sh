@@ -15,7 +15,8 @@
 # window's req/s and p99 (wrk), the non-2xx answers and socket errors so far, the gateway's RSS
 # (VmRSS of /proc/PID/status), the data directory's size and the storage ops committed; then the
 # spread of every window's req/s, and RSS again once the written-behind writes have drained. Every window's row goes to LONGRUN_LOG when set.
-# Knobs: LONGRUN_ORDERS, LONGRUN_WINDOW, LONGRUN_CONNS, LONGRUN_DRAIN_SECONDS (600), BENCH_THREADS (2), BUILD_DIR (build),
+# Knobs: LONGRUN_ORDERS, LONGRUN_WINDOW, LONGRUN_IDEMPOTENCY (memory; storage keeps the keys in
+# SQLite as configs/default.yaml does), LONGRUN_CONNS, LONGRUN_DRAIN_SECONDS (600), BENCH_THREADS (2), BUILD_DIR (build),
 # LONGRUN_KEEP=1 (keep the data directory and the gateway's log; their path is printed).
 # Client and gateway share the machine: a busy neighbour moves req/s; RSS and sizes do not move.
 set -euo pipefail
@@ -25,6 +26,7 @@ total=${LONGRUN_ORDERS:-1000000}
 window=${LONGRUN_WINDOW:-10}
 conns=${LONGRUN_CONNS:-16}
 threads=${BENCH_THREADS:-2}
+keys=${LONGRUN_IDEMPOTENCY:-memory}
 [ "$conns" -lt "$threads" ] && threads=$conns
 command -v wrk >/dev/null || { echo "longrun: wrk not found (apt-get install wrk)" >&2; exit 1; }
 
@@ -50,7 +52,7 @@ trap cleanup EXIT
 
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 url="http://127.0.0.1:$port"
-(cd "$root" && PORT=$port OG_DATA_DIR=$work/data exec env -u DATABASE_URL -u REDIS_URL "$bin" serve \
+(cd "$root" && PORT=$port OG_DATA_DIR=$work/data OG_IDEMPOTENCY_BACKEND=$keys exec env -u DATABASE_URL -u REDIS_URL "$bin" serve \
   --config configs/bench.yaml) >"$work/gateway.log" 2>&1 &
 gw_pid=$!
 for _ in $(seq 150); do
@@ -67,7 +69,7 @@ orders() { curl -sf "$url/metrics" | awk '/^ordergate_orders_total/ { s += $NF }
 ops() { curl -sf "$url/metrics" | awk '/^ordergate_storage_batch_ops_sum/ { s += $NF } END { printf "%d", s }'; }
 
 sleep 2  # let start-up settle before reading the idle figure
-echo "idle RSS: $(rss_mb) MB (gateway pid $gw_pid, configs/bench.yaml, fresh data directory)"
+echo "idle RSS: $(rss_mb) MB (gateway pid $gw_pid, configs/bench.yaml, idempotency $keys, fresh data directory)"
 echo "load: wrk -t$threads -c$conns in windows of ${window}s until $total orders"
 echo
 echo "| orders answered | window req/s | window p99 ms | non-2xx (total) | socket errors (total) | RSS MB | data dir MB | storage ops written | elapsed s |"

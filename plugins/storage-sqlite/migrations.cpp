@@ -175,6 +175,12 @@ ALTER TABLE fills ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE fills ADD COLUMN ref_trade_id TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Retention prunes each account's oldest entries by seq (see prune_account_events), so no index
+// on at_ns is written with every entry.
+constexpr const char* kV10NoEventTimeIndex = R"sql(
+DROP INDEX account_events_at;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "orders, order_events, fills, gtts, recon_runs", kV1Tables},
     {2, "indexes for lookups and listings", kV2Indexes},
@@ -187,6 +193,7 @@ constexpr Migration kMigrations[] = {
     {8, "order_events by request id: only events that carry one", kV8PartialRequestIdIndex},
     // appended in ABI 1.5
     {9, "fills: kind and ref_trade_id (busts and corrections)", kV9FillKinds},
+    {10, "account_events: no index on at_ns (pruned by seq)", kV10NoEventTimeIndex},
 };
 
 }  // namespace

@@ -985,13 +985,36 @@ AccountEventPage SqliteStorage::list_account_events(const std::string& account_i
 }
 
 uint64_t SqliteStorage::prune_account_events(int64_t before_ns, uint32_t limit) {
+    // Per account, its oldest entries in seq order up to the first one at or after before_ns.
+    // Seq order is commit order and at_ns the committing host's clock, so that is every entry
+    // older than before_ns, but for one behind an entry stamped by a clock that went back: it
+    // goes with a later prune. No index on at_ns is written for it (one B-tree less per event);
+    // each call reads at most what it deletes, plus one entry per account.
     std::lock_guard lock(write_mu_);
-    Query q = writer().query(
-        "DELETE FROM account_events WHERE (account_id, seq) IN (SELECT account_id, seq FROM "
-        "account_events WHERE at_ns < ?1 ORDER BY at_ns LIMIT ?2)",
-        "prune account events");
-    q.bind(1, before_ns).bind(2, limit == 0 ? int64_t{-1} : static_cast<int64_t>(limit));
-    return static_cast<uint64_t>(q.run());
+    std::vector<std::string> accounts;
+    {
+        Query q = writer().query("SELECT account_id FROM account_seq", "list event log accounts");
+        while (q.step()) accounts.push_back(q.text(0));
+    }
+    uint64_t total = 0;
+    for (const std::string& account : accounts) {
+        if (limit != 0 && total >= limit) break;
+        const int64_t room = limit == 0 ? int64_t{-1} : static_cast<int64_t>(limit - total);
+        int64_t end = 0;  // entries with seq < end go
+        {
+            Query q = writer().query(
+                "SELECT seq, at_ns FROM account_events WHERE account_id = ?1 ORDER BY seq LIMIT ?2",
+                "find prunable account events");
+            q.bind(1, account).bind(2, room);
+            while (q.step() && q.int64(1) < before_ns) end = q.int64(0) + 1;
+        }
+        if (end == 0) continue;
+        Query d = writer().query("DELETE FROM account_events WHERE account_id = ?1 AND seq < ?2",
+                                 "prune account events");
+        d.bind(1, account).bind(2, end);
+        total += static_cast<uint64_t>(d.run());
+    }
+    return total;
 }
 
 }  // namespace ordergate::storage_sqlite

@@ -188,6 +188,49 @@ TEST(SqliteMigrations, RequestIdIndexHoldsOnlyEventsThatCarryOne) {
     EXPECT_NE(details.find("order_events_request_id"), std::string::npos) << details;
 }
 
+// Retention prunes each account's oldest entries by seq, with no index on at_ns written per
+// entry: an entry older than the cutoff behind one stamped later (a clock that went back) waits
+// for a later prune; a limit bounds what one call deletes over all accounts.
+TEST(SqliteStorage, EventLogIsPrunedOldestFirstPerAccountWithoutATimeIndex) {
+    TempDir dir;
+    std::string path = dir.file("x.db");
+    auto s = open({{"path", path}});
+    s->migrate();
+    auto append = [&](const std::string& account, int64_t at) {
+        WriteOp op;
+        op.kind = WriteKind::AppendEvent;
+        op.account_event.account_id = account;
+        op.account_event.topic = "orders";
+        op.account_event.data_json = "{}";
+        op.account_event.at_ns = at;
+        ASSERT_EQ(s->write_batch({op}), std::vector<Status>{Status::Ok});
+    };
+    for (int64_t at : {10, 20, 100, 15, 200}) append("A", at);  // 15: the clock went back
+    for (int64_t at : {5, 6, 7}) append("B", at);
+    auto seqs = [&](const std::string& account) {
+        std::vector<int64_t> out;
+        for (const AccountEvent& e : s->list_account_events(account, 0, 100).items)
+            out.push_back(e.seq);
+        return out;
+    };
+    EXPECT_EQ(s->prune_account_events(50, 2), 2u);  // the limit: A's 1 and 2 go first
+    EXPECT_EQ(seqs("A"), (std::vector<int64_t>{3, 4, 5}));
+    EXPECT_EQ(seqs("B"), (std::vector<int64_t>{1, 2, 3}));
+    EXPECT_EQ(s->prune_account_events(50, 0), 3u);  // B's all; A's 4 (at 15) is behind 3 (at 100)
+    EXPECT_EQ(seqs("A"), (std::vector<int64_t>{3, 4, 5}));
+    EXPECT_TRUE(seqs("B").empty());
+    EXPECT_EQ(s->prune_account_events(150, 0), 2u);
+    EXPECT_EQ(seqs("A"), (std::vector<int64_t>{5}));
+    EXPECT_EQ(s->list_account_events("A", 0, 0).last_seq, 5);
+
+    Connection c(path, false, 1000);
+    Query q = c.query("SELECT COUNT(*) FROM sqlite_master WHERE tbl_name = 'account_events' AND "
+                      "type = 'index' AND sql IS NOT NULL",
+                      "t");
+    ASSERT_TRUE(q.step());
+    EXPECT_EQ(q.int64(0), 0) << "an index on account_events is written with every entry";
+}
+
 TEST(SqliteStorage, CreatesParentDirectoriesAndUsesWal) {
     TempDir dir;
     std::string path = dir.file("a/b/c/ordergate.db");
