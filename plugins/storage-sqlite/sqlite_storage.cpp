@@ -482,10 +482,7 @@ void SqliteStorage::ping() {
 std::vector<Status> SqliteStorage::write_batch(const std::vector<WriteOp>& ops) {
     std::vector<Status> results(ops.size(), Status::Ok);
     if (ops.empty()) return results;
-    std::lock_guard lock(write_mu_);
-    Connection& c = writer();
-    c.exec("BEGIN IMMEDIATE", "begin write batch");
-    try {
+    in_write_transaction("write batch", [&](Connection& c) {
         BatchSeqs seqs;
         for (size_t i = 0; i < ops.size(); ++i) {
             if (ops[i].requires_previous && i > 0 && results[i - 1] == Status::Conflict) {
@@ -502,22 +499,8 @@ std::vector<Status> SqliteStorage::write_batch(const std::vector<WriteOp>& ops) 
             q.bind(1, account).bind(2, last);
             q.run();
         }
-        c.exec("COMMIT", "commit write batch");
-    } catch (const std::exception&) {
-        if (c.in_transaction()) {
-            int rc = sqlite3_exec(c.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
-            if (rc != SQLITE_OK) {
-                // Closing the connection discards the transaction for certain; the next write
-                // opens a fresh one.
-                host_.log(sdk::LogLevel::Error,
-                          std::string("sqlite: rollback failed, reopening the writer: ") +
-                              sqlite3_errmsg(c.raw()));
-                writer_.reset();
-            }
-        }
-        throw;
-    }
-    restart_wal_if_large(c);
+        return 0;
+    });
     return results;
 }
 
@@ -794,25 +777,115 @@ Page<ReconRun> SqliteStorage::list_recon_runs(const std::string& broker, const s
 template <typename F>
 auto SqliteStorage::in_write_transaction(const char* what, F&& f)
     -> decltype(f(std::declval<Connection&>())) {
+    std::optional<decltype(f(std::declval<Connection&>()))> result;
+    WriteJob job;
+    job.what = what;
+    job.body = [&](Connection& c) { result.emplace(f(c)); };
+    run_in_group(job);
+    return std::move(*result);
+}
+
+void SqliteStorage::run_in_group(WriteJob& job) {
+    std::unique_lock lock(group_mu_);
+    group_queue_.push_back(&job);
+    while (!job.done) {
+        if (group_leader_) {
+            group_cv_.wait(lock);
+            continue;
+        }
+        // No one is committing: this caller takes everything queued (its own job included).
+        group_leader_ = true;
+        std::vector<WriteJob*> jobs;
+        jobs.swap(group_queue_);
+        lock.unlock();
+        commit_group(jobs);
+        lock.lock();
+        for (WriteJob* j : jobs) j->done = true;
+        group_leader_ = false;
+        group_cv_.notify_all();
+    }
+    lock.unlock();
+    if (job.error) std::rethrow_exception(job.error);
+}
+
+size_t SqliteStorage::queued_writes() {
+    std::lock_guard lock(group_mu_);
+    return group_queue_.size();
+}
+
+void SqliteStorage::roll_back(Connection& c) {
+    if (!c.in_transaction()) return;
+    int rc = sqlite3_exec(c.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) {
+        // Closing the connection discards the transaction for certain; the next write opens a
+        // fresh one.
+        host_.log(sdk::LogLevel::Error,
+                  std::string("sqlite: rollback failed, reopening the writer: ") +
+                      sqlite3_errmsg(c.raw()));
+        writer_.reset();
+    }
+}
+
+void SqliteStorage::commit_group(const std::vector<WriteJob*>& jobs) {
+    auto fail_all = [&](std::exception_ptr e) {
+        for (WriteJob* j : jobs)
+            if (!j->error) j->error = e;
+    };
+    if (group_hook_) group_hook_(jobs.size());
     std::lock_guard lock(write_mu_);
-    Connection& c = writer();
-    c.exec("BEGIN IMMEDIATE", what);
+    Connection* c = nullptr;
     try {
-        auto result = f(c);
-        c.exec("COMMIT", what);
-        return result;
-    } catch (const std::exception&) {
-        if (c.in_transaction()) {
-            int rc = sqlite3_exec(c.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
-            if (rc != SQLITE_OK) {
-                host_.log(sdk::LogLevel::Error,
-                          std::string("sqlite: rollback failed, reopening the writer: ") +
-                              sqlite3_errmsg(c.raw()));
-                writer_.reset();
+        c = &writer();
+        c->exec("BEGIN IMMEDIATE", jobs.size() == 1 ? jobs[0]->what : "begin group commit");
+    } catch (...) {
+        fail_all(std::current_exception());
+        return;
+    }
+    if (jobs.size() == 1) {
+        try {
+            jobs[0]->body(*c);
+            c->exec("COMMIT", jobs[0]->what);
+        } catch (...) {
+            jobs[0]->error = std::current_exception();
+            roll_back(*c);
+            return;
+        }
+    } else {
+        // Each call in its own savepoint: one that fails is undone alone, the others commit.
+        for (WriteJob* j : jobs) {
+            try {
+                c->exec("SAVEPOINT og_call", j->what);
+            } catch (...) {
+                fail_all(std::current_exception());
+                roll_back(*c);
+                return;
+            }
+            try {
+                j->body(*c);
+                c->exec("RELEASE og_call", j->what);
+            } catch (...) {
+                j->error = std::current_exception();
+                if (sqlite3_exec(c->raw(), "ROLLBACK TO og_call; RELEASE og_call", nullptr,
+                                 nullptr, nullptr) != SQLITE_OK) {
+                    // What the others wrote cannot be told apart any more: none of it commits.
+                    fail_all(std::make_exception_ptr(sdk::Error(
+                        Status::Unavailable, std::string("sqlite: rolling back one call of a "
+                                                         "group commit failed: ") +
+                                                 sqlite3_errmsg(c->raw()))));
+                    roll_back(*c);
+                    return;
+                }
             }
         }
-        throw;
+        try {
+            c->exec("COMMIT", "commit group");
+        } catch (...) {
+            fail_all(std::current_exception());
+            roll_back(*c);
+            return;
+        }
     }
+    restart_wal_if_large(*c);
 }
 
 namespace {

@@ -32,6 +32,11 @@
 // Threads: every function may be called from any thread, concurrently. Writes (write_batch,
 // migrate) go through one writer connection under a mutex; reads take one of the reader
 // connections (waiting while all are busy). Each connection caches its prepared statements.
+// Group commit: write_batch, idempotency_begin and idempotency_complete called at the same time
+// from several threads (the host's batch writer, its HTTP threads) share one transaction and so
+// one WAL sync: the first caller commits what every other has queued meanwhile, each call in
+// its own savepoint (a call that fails is rolled back alone), and each caller returns once that
+// commit is durable. Alone, a call is its own transaction as before.
 // With checkpoint_pages > 0 the instance owns one checkpoint thread, joined by the destructor.
 //
 // Errors: sdk::Error(Unavailable) when the database cannot be reached or stays locked,
@@ -68,8 +73,11 @@
 #pragma once
 
 #include <condition_variable>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -124,6 +132,11 @@ public:
 
     // Migrates only up to `version` (tests of migrating an older database).
     int64_t migrate_to(int64_t version);
+    // Tests of the group commit: `hook` is called with each group's number of calls before its
+    // transaction begins (on the committing thread; it may block to let calls queue up), and
+    // queued_writes() counts the calls waiting for the next group.
+    void set_group_hook(std::function<void(size_t calls)> hook) { group_hook_ = std::move(hook); }
+    size_t queued_writes();
     // The writer connection's PRAGMA synchronous as SQLite reports it (0 OFF, 1 NORMAL, 2 FULL,
     // 3 EXTRA): how durable a commit is. For tests and the start-up log.
     int synchronous_level();
@@ -139,9 +152,23 @@ private:
     // account before the commit.
     using BatchSeqs = std::vector<std::pair<std::string, int64_t>>;
     Status apply(Connection& c, const WriteOp& op, size_t index, BatchSeqs* seqs);
-    // Runs `f` on the writer in one BEGIN IMMEDIATE transaction (rolled back when f throws).
+    // Runs `f` on the writer inside a BEGIN IMMEDIATE transaction, committed durably before it
+    // returns (rolled back when f throws, which rethrows). It may share the transaction with
+    // other threads' calls (see Group commit above).
     template <typename F>
     auto in_write_transaction(const char* what, F&& f) -> decltype(f(std::declval<Connection&>()));
+    // One call's part of a group commit.
+    struct WriteJob {
+        const char* what = "";
+        std::function<void(Connection&)> body;
+        std::exception_ptr error;
+        bool done = false;  // under group_mu_
+    };
+    // Queues `job` and returns when a committed transaction ran it (or it failed: rethrown).
+    void run_in_group(WriteJob& job);
+    // One transaction for `jobs` (write_mu_ taken here); sets each job's error. Never throws.
+    void commit_group(const std::vector<WriteJob*>& jobs);
+    void roll_back(Connection& c);
     static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages);
     // After a commit (write_mu_ held, no transaction open): the RESTART checkpoint described
     // at wal_restart_pages. Never throws: the batch is committed whatever happens here.
@@ -156,6 +183,12 @@ private:
 
     std::mutex write_mu_;
     std::unique_ptr<Connection> writer_;
+
+    std::mutex group_mu_;
+    std::condition_variable group_cv_;
+    std::vector<WriteJob*> group_queue_;  // waiting for the next group's transaction
+    bool group_leader_ = false;           // a caller is committing a group now
+    std::function<void(size_t)> group_hook_;  // tests only; set before any write
 
     std::mutex read_mu_;
     std::condition_variable read_cv_;

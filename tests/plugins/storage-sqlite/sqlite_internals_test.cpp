@@ -4,6 +4,10 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -229,6 +233,85 @@ TEST(SqliteStorage, EventLogIsPrunedOldestFirstPerAccountWithoutATimeIndex) {
                       "t");
     ASSERT_TRUE(q.step());
     EXPECT_EQ(q.int64(0), 0) << "an index on account_events is written with every entry";
+}
+
+// Group commit: writes called while another commits wait and then share one transaction (one
+// WAL sync); each call keeps its own result, and a call that fails is undone alone.
+TEST(SqliteStorage, ConcurrentWritesShareOneCommitAndAFailingOneIsUndoneAlone) {
+    TempDir dir;
+    auto s = open({{"path", dir.file("x.db")}});
+    s->migrate();
+    std::mutex mu;
+    std::condition_variable cv;
+    bool release = false;
+    std::vector<size_t> groups;
+    s->set_group_hook([&](size_t calls) {
+        std::unique_lock lock(mu);
+        groups.push_back(calls);
+        if (groups.size() == 1) cv.wait(lock, [&] { return release; });  // hold the first group
+    });
+    auto marker = [](const std::string& key) {
+        IdempotencyRecord r;
+        r.key = key;
+        r.fingerprint = "fp-" + key;
+        r.expires_at_ns = 1000;
+        return r;
+    };
+    auto order = [](const std::string& id, int64_t version) {
+        WriteOp op;
+        op.kind = WriteKind::InsertOrder;
+        op.order.id = id;
+        op.order.client_order_id = "c-" + id;
+        op.order.account_id = "A";
+        op.order.quantity = Decimal::must_parse("1");
+        op.order.version = version;  // an insert must be version 1: 2 is refused
+        op.event.seq = version;
+        return op;
+    };
+    std::vector<std::thread> threads;
+    threads.emplace_back([&] { EXPECT_FALSE(s->idempotency_begin(marker("k0"), 1).has_value()); });
+    while (true) {  // k0's group is being committed (held in the hook)
+        std::lock_guard lock(mu);
+        if (!groups.empty()) break;
+    }
+    std::atomic<int> refused{0};
+    std::optional<IdempotencyRecord> again;
+    for (int i = 1; i <= 5; ++i)
+        threads.emplace_back([&, i] {
+            EXPECT_FALSE(s->idempotency_begin(marker("k" + std::to_string(i)), 1).has_value());
+        });
+    threads.emplace_back([&] { again = s->idempotency_begin(marker("k0"), 1); });
+    threads.emplace_back([&] {
+        EXPECT_EQ(s->write_batch({order("ord_1", 1)}), std::vector<Status>{Status::Ok});
+    });
+    threads.emplace_back([&] {
+        try {
+            s->write_batch({order("ord_2", 1), order("ord_bad", 2)});
+        } catch (const sdk::Error& e) {
+            EXPECT_EQ(e.status(), Status::InvalidArgument) << e.what();
+            ++refused;
+        }
+    });
+    while (s->queued_writes() < 8) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    {
+        std::lock_guard lock(mu);
+        release = true;
+    }
+    cv.notify_all();
+    for (auto& t : threads) t.join();
+
+    EXPECT_EQ(groups, (std::vector<size_t>{1, 8}));  // k0 alone, then the 8 that waited: 2 commits
+    ASSERT_TRUE(again.has_value());                  // k0 was held by then
+    EXPECT_EQ(again->fingerprint, "fp-k0");
+    EXPECT_EQ(refused.load(), 1);
+    EXPECT_TRUE(s->get_order("ord_1").has_value());
+    EXPECT_FALSE(s->get_order("ord_2").has_value()) << "the failing batch is undone whole";
+    for (int i = 0; i <= 5; ++i) {  // every marker committed: a second begin finds it
+        std::optional<IdempotencyRecord> held =
+            s->idempotency_begin(marker("k" + std::to_string(i)), 2);
+        ASSERT_TRUE(held.has_value()) << i;
+        EXPECT_FALSE(held->completed);
+    }
 }
 
 TEST(SqliteStorage, CreatesParentDirectoriesAndUsesWal) {
