@@ -181,6 +181,12 @@ constexpr const char* kV10NoEventTimeIndex = R"sql(
 DROP INDEX account_events_at;
 )sql";
 
+// Expired idempotency keys are purged oldest row first (see idempotency_purge), so no index on
+// the expiry is written with every begin and complete.
+constexpr const char* kV11NoIdempotencyExpiryIndex = R"sql(
+DROP INDEX idempotency_keys_expires;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "orders, order_events, fills, gtts, recon_runs", kV1Tables},
     {2, "indexes for lookups and listings", kV2Indexes},
@@ -194,6 +200,7 @@ constexpr Migration kMigrations[] = {
     // appended in ABI 1.5
     {9, "fills: kind and ref_trade_id (busts and corrections)", kV9FillKinds},
     {10, "account_events: no index on at_ns (pruned by seq)", kV10NoEventTimeIndex},
+    {11, "idempotency_keys: no index on the expiry (purged by rowid)", kV11NoIdempotencyExpiryIndex},
 };
 
 }  // namespace

@@ -960,13 +960,42 @@ void SqliteStorage::idempotency_release(const std::string& key, const std::strin
 }
 
 uint64_t SqliteStorage::idempotency_purge(int64_t now_ns, uint32_t limit) {
+    // Oldest rows first, by rowid (a begin and a complete each write a new row: rowid order is
+    // the order records were last written, so roughly their expiry order): no index on the
+    // expiry is written with every record. A call reads at most max(4 x limit, 4096) rows and
+    // deletes the expired ones among them, up to `limit`; a marker left behind by a request that
+    // never completed (it expires sooner than the completed records written before it) goes
+    // when a purge reaches it - expired, it already counts as absent. limit 0 reads every row.
     std::lock_guard lock(write_mu_);
-    Query q = writer().query(
-        "DELETE FROM idempotency_keys WHERE key IN (SELECT key FROM idempotency_keys WHERE "
-        "expires_at_ns <= ?1 ORDER BY expires_at_ns LIMIT ?2)",
-        "purge idempotency keys");
-    q.bind(1, now_ns).bind(2, limit == 0 ? int64_t{-1} : static_cast<int64_t>(limit));
-    return static_cast<uint64_t>(q.run());
+    const int64_t budget =
+        limit == 0 ? int64_t{-1} : std::max<int64_t>(int64_t{4} * limit, int64_t{4096});
+    std::vector<int64_t> expired;
+    {
+        Query q = writer().query(
+            "SELECT rowid, expires_at_ns FROM idempotency_keys ORDER BY rowid LIMIT ?1",
+            "find expired idempotency keys");
+        q.bind(1, budget);
+        while (q.step() && (limit == 0 || expired.size() < limit))
+            if (q.int64(1) <= now_ns) expired.push_back(q.int64(0));
+    }
+    if (expired.empty()) return 0;
+    Connection& c = writer();
+    c.exec("BEGIN IMMEDIATE", "begin idempotency purge");
+    try {
+        uint64_t deleted = 0;
+        for (int64_t rowid : expired) {
+            // Rewritten since it was read (a begin took the key again): not expired any more.
+            Query d = c.query("DELETE FROM idempotency_keys WHERE rowid = ?1 AND expires_at_ns <= ?2",
+                              "purge idempotency key");
+            d.bind(1, rowid).bind(2, now_ns);
+            deleted += static_cast<uint64_t>(d.run());
+        }
+        c.exec("COMMIT", "commit idempotency purge");
+        return deleted;
+    } catch (const std::exception&) {
+        roll_back(c);
+        throw;
+    }
 }
 
 // ---- leases --------------------------------------------------------------------------------

@@ -44,7 +44,8 @@
 // anything unexpected (including a corrupt row). The message names the operation and SQLite's
 // error text, for the host's log; the host never shows it to clients.
 //
-// write_batch follows og_write_op exactly, in one BEGIN IMMEDIATE transaction:
+// write_batch follows og_write_op exactly, in one BEGIN IMMEDIATE transaction (or one savepoint of
+// a group commit: a batch commits or fails whole either way):
 //   INSERT_ORDER   order.version and event.seq must be 1 (InvalidArgument otherwise); Conflict
 //                  when the id or (account_id, client_order_id) exists.
 //   UPDATE_ORDER   order.version must be expected_version + 1 and event.seq == order.version;
@@ -60,7 +61,8 @@
 //   UPSERT_RECON_RUN  inserts or replaces by id; never conflicts.
 //
 // Idempotency records (ABI 1.2) live in idempotency_keys (migration 4), keyed by the host's
-// scoped key; each call is one IMMEDIATE transaction on the writer, so a begin is atomic against
+// scoped key; each call runs inside an IMMEDIATE transaction on the writer (shared with calls
+// of other threads by the group commit, each in its own savepoint), so a begin is atomic against
 // other processes on the same file too. Expiry compares expires_at_ns with the host's now_ns.
 // An event's order_id may be empty (it is the op's order); otherwise it must be the order's id.
 //

@@ -314,6 +314,41 @@ TEST(SqliteStorage, ConcurrentWritesShareOneCommitAndAFailingOneIsUndoneAlone) {
     }
 }
 
+// Expired idempotency keys are purged oldest row first, with no index on the expiry written by
+// every begin and complete; a marker that expires before the records written ahead of it goes
+// too, and `limit` bounds one call.
+TEST(SqliteStorage, IdempotencyKeysArePurgedOldestRowFirstWithoutAnExpiryIndex) {
+    TempDir dir;
+    std::string path = dir.file("x.db");
+    auto s = open({{"path", path}});
+    s->migrate();
+    auto record = [](const std::string& key, int64_t expires) {
+        IdempotencyRecord r;
+        r.key = key;
+        r.fingerprint = "fp";
+        r.response = "answer";
+        r.expires_at_ns = expires;
+        return r;
+    };
+    for (const char* k : {"a", "b", "c"}) {
+        ASSERT_FALSE(s->idempotency_begin(record(k, 50), 0).has_value());
+        ASSERT_TRUE(s->idempotency_complete(record(k, 1000), 0));
+    }
+    ASSERT_FALSE(s->idempotency_begin(record("marker", 50), 0).has_value());  // never completed
+    EXPECT_EQ(s->idempotency_purge(60, 10), 1u);  // the marker, behind three live records
+    EXPECT_FALSE(s->idempotency_begin(record("marker", 2000), 61).has_value()) << "it was gone";
+    EXPECT_EQ(s->idempotency_purge(1500, 2), 2u);  // a, b: the limit
+    EXPECT_EQ(s->idempotency_purge(1500, 0), 1u);  // c; the new marker (2000) stays
+    ASSERT_TRUE(s->idempotency_begin(record("marker", 3000), 1600).has_value());
+
+    Connection c(path, false, 1000);
+    Query q = c.query("SELECT COUNT(*) FROM sqlite_master WHERE tbl_name = 'idempotency_keys' AND "
+                      "type = 'index' AND sql IS NOT NULL",
+                      "t");
+    ASSERT_TRUE(q.step());
+    EXPECT_EQ(q.int64(0), 0) << "an index on idempotency_keys is written with every record";
+}
+
 TEST(SqliteStorage, CreatesParentDirectoriesAndUsesWal) {
     TempDir dir;
     std::string path = dir.file("a/b/c/ordergate.db");
