@@ -114,5 +114,41 @@ TEST(JsonWriter, TextThatIsNotUtf8IsPrintedAsReplacementCharacters) {
     }
 }
 
+// The writer checks eight bytes at a time before it looks at single bytes: every byte value, at
+// every offset of a word and past it, is printed as the byte-by-byte rule says (plain ASCII as it
+// is, '"' '\\' and controls escaped, a lone byte of 0x80 and above as U+FFFD).
+TEST(JsonWriter, EveryByteAtEveryOffsetIsPrintedAsTheByteRuleSays) {
+    static const char kHex[] = "0123456789abcdef";
+    auto expected_byte = [](unsigned char c) -> std::string {
+        if (c >= 0x80) return "\\ufffd";  // alone among ASCII letters: never well-formed UTF-8
+        switch (c) {
+            case '"': return "\\\"";
+            case '\\': return "\\\\";
+            case '\n': return "\\n";
+            case '\r': return "\\r";
+            case '\t': return "\\t";
+            case '\b': return "\\b";
+            case '\f': return "\\f";
+            default: break;
+        }
+        if (c < 0x20) return std::string("\\u00") + kHex[c >> 4] + kHex[c & 0xF];
+        return std::string(1, static_cast<char>(c));
+    };
+    for (size_t length : {1u, 7u, 8u, 9u, 16u, 23u}) {
+        for (size_t at = 0; at < length; ++at) {
+            for (int b = 0; b < 256; ++b) {
+                std::string s(length, 'a');
+                s[at] = static_cast<char>(b);
+                std::string out;
+                append_escaped(&out, s);
+                const std::string want = "\"" + std::string(at, 'a') +
+                                         expected_byte(static_cast<unsigned char>(b)) +
+                                         std::string(length - at - 1, 'a') + "\"";
+                ASSERT_EQ(out, want) << "byte " << b << " at " << at << " of " << length;
+            }
+        }
+    }
+}
+
 }  // namespace
 }  // namespace ordergate::json
