@@ -206,8 +206,6 @@ void EventLog::follow_loop(std::chrono::milliseconds every) {
 
 namespace {
 
-// A "trades" entry back into the fill it renders (api/wire.cpp write_fill); nullopt when it is
-// not one.
 // The id of a trades entry as the gateway writes it ({"id":"trd_..." first), without parsing the
 // rest; empty when the text starts otherwise (then the whole entry is parsed).
 std::string_view leading_id(std::string_view data_json) {
@@ -219,6 +217,8 @@ std::string_view leading_id(std::string_view data_json) {
     return data_json.substr(0, end);
 }
 
+// A "trades" entry back into the fill it renders (api/wire.cpp write_fill); nullopt when it is
+// not one.
 std::optional<FillRecord> fill_of(const AccountEvent& e) {
     json::Value v;
     std::string why;
