@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "common/ids.hpp"
+#include "common/thread_name.hpp"
 #include "gtt/gtt_codec.hpp"
 #include "json/json.hpp"
 
@@ -75,7 +76,10 @@ void GttService::start() {
     // What native venues did while this gateway was down (pushes nobody took).
     follow_venues();
     next_reload_ = std::chrono::steady_clock::now() + options_.reload_interval;
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        name_this_thread("og-gtt");
+        run();
+    });
 }
 
 void GttService::stop() {

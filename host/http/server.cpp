@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "common/ids.hpp"
+#include "common/thread_name.hpp"
 #include "metrics/metrics.hpp"
 
 namespace ordergate::http {
@@ -355,6 +356,7 @@ class Connection : public Poco::Net::TCPServerConnection {
         : Poco::Net::TCPServerConnection(socket), shared_(shared) {}
 
     void run() override {
+        name_this_thread("og-http");  // a pool thread: it serves one connection at a time
         {
             std::lock_guard lock(shared_->sockets_mutex);
             shared_->sockets.insert(&socket());

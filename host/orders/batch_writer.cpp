@@ -5,6 +5,7 @@
 #include <chrono>
 #include <iterator>
 
+#include "common/thread_name.hpp"
 #include "metrics/metrics.hpp"
 
 namespace ordergate::orders {
@@ -12,7 +13,10 @@ namespace ordergate::orders {
 BatchWriter::BatchWriter(ports::StoragePort& storage, metrics::Metrics* metrics, size_t max_ops,
                          std::chrono::microseconds linger)
     : storage_(storage), metrics_(metrics), max_ops_(max_ops), linger_(linger) {
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        name_this_thread("og-writer");
+        run();
+    });
 }
 
 BatchWriter::~BatchWriter() { stop(); }

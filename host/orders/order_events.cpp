@@ -9,6 +9,7 @@
 
 #include <stdexcept>
 
+#include "common/thread_name.hpp"
 #include "metrics/metrics.hpp"
 #include "orders/event_queue.hpp"
 #include "orders/order_service.hpp"
@@ -27,7 +28,10 @@ constexpr size_t kMaxStashed = 256;
 
 OrderService::EventQueue::EventQueue(OrderService& service, std::string broker)
     : service_(service), broker_(std::move(broker)) {
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        name_this_thread("og-events");
+        run();
+    });
 }
 
 OrderService::EventQueue::~EventQueue() { stop(); }

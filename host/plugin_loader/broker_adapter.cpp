@@ -330,7 +330,7 @@ PluginBroker::PluginBroker(std::shared_ptr<PluginLibrary> library, std::string i
         if (outer.returned_late) outer.returned_late(op, late, stuck);
     };
     pool_ = std::make_unique<CallPool>(std::max<size_t>(1, limits_.max_concurrent_calls),
-                                       std::move(observer));
+                                       std::move(observer), "og-call-" + name_);
 }
 
 PluginBroker::~PluginBroker() {

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/thread_name.hpp"
+
 namespace ordergate::plugin_loader {
 
 struct CallPool::Call {
@@ -39,6 +41,7 @@ struct CallPool::State {
     bool closed = false;
     bool observer_off = false;
     Observer observer;
+    std::string thread_name;
     Stats stats;
 
     static void run(const std::shared_ptr<State>& self, Worker* worker);
@@ -46,6 +49,7 @@ struct CallPool::State {
 
 void CallPool::State::run(const std::shared_ptr<State>& self, Worker* worker) {
     State& s = *self;
+    name_this_thread(s.thread_name);
     std::unique_lock lock(s.mutex);
     for (;;) {
         while (s.queue.empty() && !s.closed) {
@@ -88,10 +92,11 @@ void CallPool::State::run(const std::shared_ptr<State>& self, Worker* worker) {
     s.changed.notify_all();
 }
 
-CallPool::CallPool(size_t max_threads, Observer observer)
+CallPool::CallPool(size_t max_threads, Observer observer, std::string thread_name)
     : max_threads_(max_threads), state_(std::make_shared<State>()) {
     if (max_threads_ == 0) throw std::invalid_argument("CallPool: max_threads must be >= 1");
     state_->observer = std::move(observer);
+    state_->thread_name = std::move(thread_name);
 }
 
 CallPool::~CallPool() { stop(std::chrono::milliseconds(0)); }

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 
 namespace ordergate::plugin_loader {
@@ -56,8 +57,9 @@ public:
     struct Call;  // opaque to callers
     using CallPtr = std::shared_ptr<Call>;
 
-    // max_threads >= 1.
-    explicit CallPool(size_t max_threads, Observer observer = {});
+    // max_threads >= 1. The pool's threads are named `thread_name` (cut at 15 bytes).
+    explicit CallPool(size_t max_threads, Observer observer = {},
+                      std::string thread_name = "og-call");
     // stop(0) when stop() was not called.
     ~CallPool();
     CallPool(const CallPool&) = delete;

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "common/ids.hpp"
+#include "common/thread_name.hpp"
 #include "common/time.hpp"
 #include "json/json.hpp"
 #include "metrics/metrics.hpp"
@@ -129,7 +130,10 @@ Reconciler::~Reconciler() { stop(); }
 void Reconciler::start() {
     for (const auto& [name, b] : brokers_) orders_.hold_writes(name);
     stop_.store(false);
-    thread_ = std::thread([this] { loop(); });
+    thread_ = std::thread([this] {
+        name_this_thread("og-reconcile");
+        loop();
+    });
 }
 
 void Reconciler::stop() {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 
+#include "common/thread_name.hpp"
 #include "json/json.hpp"
 
 namespace ordergate::stream {
@@ -157,7 +158,10 @@ void EventLog::start_retention() {
     std::lock_guard lock(retention_mu_);
     if (retention_.joinable()) return;
     stopping_ = false;
-    retention_ = std::thread([this] { retention_loop(); });
+    retention_ = std::thread([this] {
+        name_this_thread("og-log-retain");
+        retention_loop();
+    });
 }
 
 void EventLog::stop() {
@@ -186,7 +190,10 @@ void EventLog::follow(std::map<std::string, int64_t> cursors, std::vector<uint64
         std::lock_guard lock(retention_mu_);
         stopping_ = false;
     }
-    follower_ = std::thread([this, every] { follow_loop(every); });
+    follower_ = std::thread([this, every] {
+        name_this_thread("og-log-follow");
+        follow_loop(every);
+    });
 }
 
 void EventLog::follow_loop(std::chrono::milliseconds every) {

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <optional>
 
+#include "common/thread_name.hpp"
 #include "json/json.hpp"
 
 namespace ordergate::stream {
@@ -144,8 +145,14 @@ void StreamHub::start() {
     }
     log_.set_commit_listener(
         [this](const std::vector<std::string>& accounts) { notify(accounts, false); });
-    dispatcher_ = std::thread([this] { dispatch_loop(); });
-    notices_ = std::thread([this] { notice_loop(); });
+    dispatcher_ = std::thread([this] {
+        name_this_thread("og-stream");
+        dispatch_loop();
+    });
+    notices_ = std::thread([this] {
+        name_this_thread("og-stream-note");
+        notice_loop();
+    });
 }
 
 void StreamHub::stop() {
@@ -221,6 +228,7 @@ void StreamHub::accept(std::unique_ptr<http::WebSocketSession> session, ClientSc
     spdlog::info("event=stream_client_connected request_id={}", c->request_id);
     // The writer: the queue, then pings while idle; the close frame at the end.
     c->writer = std::thread([this, c] {
+        name_this_thread("og-ws-write");
         auto next_ping = std::chrono::steady_clock::now() + options_.ping_interval;
         try {
             std::vector<std::shared_ptr<const std::string>> batch;
@@ -271,6 +279,7 @@ void StreamHub::accept(std::unique_ptr<http::WebSocketSession> session, ClientSc
     });
     // The reader: client messages and the idle timeout.
     c->reader = std::thread([this, c] {
+        name_this_thread("og-ws-read");
         auto heard = std::chrono::steady_clock::now();
         try {
             for (;;) {

@@ -1,5 +1,6 @@
 #include "fix_session.hpp"
 
+#include <pthread.h>
 #include <quickfix/Application.h>
 #include <quickfix/FileLog.h>
 #include <quickfix/FileStore.h>
@@ -393,10 +394,16 @@ void FixSession::start() {
     else
         impl_->log.reset(new FIX::ScreenLogFactory(false, false, false));
     impl_->stopping = false;
-    impl_->dispatcher = std::thread([this] { impl_->run(); });
+    impl_->dispatcher = std::thread([this] {
+        (void)pthread_setname_np(pthread_self(), "fix-dispatch");  // as top -H shows it
+        impl_->run();
+    });
     if (c.hold_target_seqnum) {
         impl_->sync_stopping = false;
-        impl_->syncer = std::thread([this] { impl_->sync_loop(); });
+        impl_->syncer = std::thread([this] {
+            (void)pthread_setname_np(pthread_self(), "fix-sync");
+            impl_->sync_loop();
+        });
     }
     try {
         impl_->initiator.reset(

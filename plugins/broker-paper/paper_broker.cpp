@@ -1,5 +1,7 @@
 #include "paper_broker.hpp"
 
+#include <pthread.h>
+
 #include <functional>
 #include <utility>
 
@@ -57,7 +59,10 @@ void PaperBroker::start() {
     }
     if (worker_.joinable()) return;
     stopping_ = false;
-    worker_ = std::thread([this] { run(); });
+    worker_ = std::thread([this] {
+        (void)pthread_setname_np(pthread_self(), "paper-venue");  // as top -H and perf show it
+        run();
+    });
 }
 
 void PaperBroker::stop() {
