@@ -1,5 +1,7 @@
 #include "sqlite_storage.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
@@ -352,7 +354,10 @@ SqliteStorage::SqliteStorage(const sdk::PluginContext& ctx) : host_(ctx.host) {
     for (size_t i = 0; i < reader_count_; ++i) readers_.push_back(open_connection(false));
     if (checkpoint_pages_ > 0) {
         checkpointer_conn_ = open_connection(false);
-        checkpointer_ = std::thread([this] { checkpoint_loop(); });
+        checkpointer_ = std::thread([this] {
+            (void)pthread_setname_np(pthread_self(), "sqlite-ckpt");  // as top -H shows it
+            checkpoint_loop();
+        });
     }
 }
 
@@ -369,8 +374,14 @@ SqliteStorage::~SqliteStorage() {
 
 int SqliteStorage::on_wal_commit(void* self, sqlite3*, const char*, int pages) {
     auto* s = static_cast<SqliteStorage*>(self);
-    s->wal_pages_ = pages;  // the writer's own commit: write_mu_ is held
-    if (pages >= s->checkpoint_pages_) {
+    // The writer's own commit: write_mu_ is held. A WAL smaller than at the last commit has
+    // started over.
+    if (pages < s->wal_pages_ || s->next_checkpoint_at_ == 0)
+        s->next_checkpoint_at_ = s->checkpoint_pages_;
+    s->wal_pages_ = pages;
+    if (pages >= s->next_checkpoint_at_) {
+        s->next_checkpoint_at_ = pages + s->checkpoint_pages_;
+        s->checkpoint_requests_.fetch_add(1, std::memory_order_relaxed);
         {
             std::lock_guard lock(s->checkpoint_mu_);
             s->checkpoint_wanted_ = true;
@@ -387,6 +398,7 @@ void SqliteStorage::restart_wal_if_large(Connection& c) {
     int rc = sqlite3_wal_checkpoint_v2(c.raw(), nullptr, SQLITE_CHECKPOINT_RESTART, &log, &done);
     if (rc == SQLITE_OK) {
         wal_pages_ = 0;  // the next write transaction starts the WAL over
+        next_checkpoint_at_ = checkpoint_pages_;
     } else if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) {
         host_.log(sdk::LogLevel::Warn, std::string("storage-sqlite: WAL restart checkpoint failed: ") +
                                            sqlite3_errmsg(c.raw()));

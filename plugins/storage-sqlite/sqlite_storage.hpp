@@ -18,8 +18,12 @@
 //                     writer under WAL; default 4. 0 serves reads from the writer connection.
 //   checkpoint_pages  WAL size (pages) at which a background thread checkpoints the WAL into the
 //                     database file (PASSIVE: it never blocks the writer or readers); default
-//                     1000. The writer itself then never pays a checkpoint's fsyncs. 0 leaves
-//                     checkpoints to SQLite's automatic checkpoint on the committing thread.
+//                     1000. The writer itself then never pays a checkpoint's fsyncs. It is woken
+//                     again only when the WAL has grown by checkpoint_pages more (or started
+//                     over): one checkpoint copies a hot page once for many commits, where a
+//                     wake at every commit past the mark copied it (and synced the database
+//                     file) at every commit. 0 leaves checkpoints to SQLite's automatic
+//                     checkpoint on the committing thread.
 //   wal_restart_pages WAL size (pages) past which the writer, right after a commit, runs a
 //                     RESTART checkpoint itself (with checkpoint_pages > 0); default 4000 (16 MB).
 //                     SQLite starts the WAL over only when a write transaction begins while
@@ -74,6 +78,7 @@
 // more than 1000 means 1000), next cursor when more remain. Recon runs: newest started first.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <exception>
 #include <functional>
@@ -139,6 +144,8 @@ public:
     // queued_writes() counts the calls waiting for the next group.
     void set_group_hook(std::function<void(size_t calls)> hook) { group_hook_ = std::move(hook); }
     size_t queued_writes();
+    // How many times a commit woke the checkpoint thread (tests only).
+    uint64_t checkpoint_requests() const { return checkpoint_requests_.load(); }
     // The writer connection's PRAGMA synchronous as SQLite reports it (0 OFF, 1 NORMAL, 2 FULL,
     // 3 EXTRA): how durable a commit is. For tests and the start-up log.
     int synchronous_level();
@@ -200,6 +207,10 @@ private:
     int checkpoint_pages_ = 0;
     int wal_restart_pages_ = 0;
     int wal_pages_ = 0;  // WAL size after the writer's last commit (its hook); under write_mu_
+    // The WAL size at which the writer's hook next wakes the checkpoint thread: checkpoint_pages
+    // after a WAL started over, then checkpoint_pages more after each wake; under write_mu_.
+    int next_checkpoint_at_ = 0;
+    std::atomic<uint64_t> checkpoint_requests_{0};
     std::mutex checkpoint_mu_;
     std::condition_variable checkpoint_cv_;
     bool checkpoint_wanted_ = false;

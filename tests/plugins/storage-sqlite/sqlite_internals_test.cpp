@@ -389,6 +389,40 @@ TEST(SqliteStorage, WalStartsOverPastWalRestartPages) {
     EXPECT_EQ(s->list_recon_runs("", "", 1000).items.size(), 300u);
 }
 
+// The background checkpoint is woken when the WAL reaches checkpoint_pages, then again only each
+// checkpoint_pages further: once past the mark, a wake at every commit had a checkpoint (and a
+// sync of the database file) after every commit, copying the same hot pages each time. A reader
+// holding an old snapshot keeps the WAL from starting over, as steady writes do.
+TEST(SqliteStorage, CheckpointIsWokenOncePerCheckpointPagesOfWalNotAtEveryCommit) {
+    TempDir dir;
+    std::string path = dir.file("x.db");
+    auto s = open({{"path", path}, {"checkpoint_pages", "20"}, {"wal_restart_pages", "0"}});
+    s->migrate();
+    Connection reader(path, false, 1000);
+    reader.exec("BEGIN", "begin a read");  // the snapshot is held until the COMMIT below
+    {
+        Query q = reader.query("SELECT COUNT(*) FROM recon_runs", "take a snapshot");
+        ASSERT_TRUE(q.step());
+    }
+    const uintmax_t before = fs::file_size(path + "-wal");
+    const int commits = 200;
+    for (int i = 0; i < commits; ++i) {
+        WriteOp op;
+        op.kind = WriteKind::UpsertReconRun;
+        op.recon_run.id = "rec_" + std::to_string(i);
+        op.recon_run.report_json = std::string(3000, 'x');
+        ASSERT_EQ(s->write_batch({op}), std::vector<Status>{Status::Ok});
+    }
+    // Each frame is 24 + 4096 bytes; the WAL never started over (the file only grew).
+    const uintmax_t frames = (fs::file_size(path + "-wal") - before) / 4120u;
+    ASSERT_GT(frames, uintmax_t(commits)) << "each commit writes at least one page";
+    EXPECT_GE(s->checkpoint_requests(), 1u);
+    EXPECT_LE(s->checkpoint_requests(), frames / 20 + 2)
+        << frames << " frames in " << commits << " commits";
+    reader.exec("COMMIT", "end the read");
+    EXPECT_EQ(s->list_recon_runs("", "", 1000).items.size(), size_t(commits));
+}
+
 TEST(SqliteStorage, DefaultSynchronousIsFullAndNormalIsAnOptIn) {
     TempDir dir;
     auto by_default = open({{"path", dir.file("default.db")}});
