@@ -188,8 +188,13 @@ size_t StreamHub::clients() const {
 }
 
 void StreamHub::notify(const std::vector<std::string>& accounts, bool remote) {
+    if (remote) remote_notices_.fetch_add(accounts.size());
     {
         std::lock_guard lock(mu_);
+        // No client: nobody to tell, and the dispatcher sleeps on (one wake and two context
+        // switches per commit otherwise). A client that connects later subscribes from a
+        // sequence number and reads what it missed from the log.
+        if (clients_.empty()) return;
         for (const auto& a : accounts) {
             if (a.empty())
                 all_dirty_ = true;  // notices may have been lost
@@ -197,7 +202,6 @@ void StreamHub::notify(const std::vector<std::string>& accounts, bool remote) {
                 dirty_.insert(a);
         }
     }
-    if (remote) remote_notices_.fetch_add(accounts.size());
     cv_.notify_all();
 }
 
