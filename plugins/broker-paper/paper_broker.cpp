@@ -142,6 +142,26 @@ void PaperBroker::deliver_now(std::vector<VenueEvent>& events) {
     }
 }
 
+void PaperBroker::pump(bool worker) {
+    std::lock_guard lock(deliver_mu_);
+    // Once stopping, the worker delivers what is left (its last pass) and nothing after it:
+    // the host's sink is not called after stop() returns.
+    if (stopping_ && !worker) return;
+    std::vector<VenueEvent> events = venue_->drain_events();
+    deliver_now(events);
+}
+
+template <typename F>
+auto PaperBroker::delivering(F&& f) -> decltype(f()) {
+    if (async_ack_) return f();
+    struct PumpAfter {
+        PaperBroker* self;
+        ~PumpAfter() { self->pump(); }
+    } pump_after{this};  // runs after `hold` ends: what the call queued is delivered here
+    EventQueue::Hold hold(venue_->events());
+    return f();
+}
+
 void PaperBroker::run() {
     using Clock = std::chrono::steady_clock;
     const bool ticking = tick_.count() > 0;
@@ -154,22 +174,27 @@ void PaperBroker::run() {
             if (!delayed_.empty() && delayed_.begin()->first < deadline)
                 deadline = delayed_.begin()->first;
         }
-        std::vector<VenueEvent> events = venue_->events().wait_take(deadline);
         if (async_ack_) {
+            std::vector<VenueEvent> events = venue_->events().wait_take(deadline);
             for (VenueEvent& e : events) held_.push_back(std::move(e));
             if (answering_.load() == 0) {
                 deliver(held_);
                 held_.clear();
             }
         } else {
-            deliver(events);
+            venue_->events().wait_ready(deadline);
+            pump(true);
         }
         deliver_due(false);
         if (stopping_) {
-            deliver(held_);
-            held_.clear();
-            std::vector<VenueEvent> rest = venue_->drain_events();
-            deliver(rest);
+            if (async_ack_) {
+                deliver(held_);
+                held_.clear();
+                std::vector<VenueEvent> rest = venue_->drain_events();
+                deliver(rest);
+            } else {
+                pump(true);
+            }
             deliver_due(true);  // what was promised is sent before stop returns
             return;
         }
@@ -316,7 +341,8 @@ OrderReport PaperBroker::place_order(const OrderRequest& request,
     if (async_ack_)
         answer_later([&] { return venue_->place_order(request, timeout); }, &request,
                      request.client_order_id);
-    return translated([&] { return venue_->place_order(request, timeout); });
+    return delivering(
+        [&] { return translated([&] { return venue_->place_order(request, timeout); }); });
 }
 
 OrderReport PaperBroker::modify_order(const ModifyRequest& request,
@@ -328,7 +354,8 @@ OrderReport PaperBroker::modify_order(const ModifyRequest& request,
     if (async_ack_)
         answer_later([&] { return venue_->modify_order(request, timeout); }, nullptr,
                      request.request_id);
-    return translated([&] { return venue_->modify_order(request, timeout); });
+    return delivering(
+        [&] { return translated([&] { return venue_->modify_order(request, timeout); }); });
 }
 
 OrderReport PaperBroker::cancel_request(const CancelRequest& request,
@@ -355,9 +382,11 @@ OrderReport PaperBroker::cancel_request(const CancelRequest& request,
                                             request.client_order_id, timeout);
             },
             nullptr, request.request_id);
-    return translated([&] {
-        return venue_->cancel_order(request.account_id, request.broker_order_id,
-                                    request.client_order_id, timeout);
+    return delivering([&] {
+        return translated([&] {
+            return venue_->cancel_order(request.account_id, request.broker_order_id,
+                                        request.client_order_id, timeout);
+        });
     });
 }
 
@@ -411,7 +440,8 @@ void PaperBroker::subscribe_prices(const std::vector<Instrument>& instruments) {
 std::vector<OrderReport> PaperBroker::cancel_all(const std::string& account_id,
                                                  std::chrono::milliseconds timeout) {
     hang();
-    return translated([&] { return venue_->cancel_all(account_id, timeout); });
+    return delivering(
+        [&] { return translated([&] { return venue_->cancel_all(account_id, timeout); }); });
 }
 
 void PaperBroker::ping(std::chrono::milliseconds /*timeout*/) {

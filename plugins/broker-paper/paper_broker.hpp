@@ -107,6 +107,14 @@ class PaperBroker : public sdk::BrokerPlugin {
 
   private:
     void run();
+    // Without async_ack: takes what the venue queued and pushes it to the host, under
+    // deliver_mu_ so that events reach the host in the venue's order whichever thread delivers.
+    // Once stop() began only the worker (`worker`) delivers.
+    void pump(bool worker = false);
+    // An order call's venue work, then (also when it throws) pump() in the caller's thread:
+    // the call's own acknowledgement and fills reach the host without a hand-off to the worker.
+    template <typename F>
+    auto delivering(F&& f) -> decltype(f());
     void deliver(std::vector<VenueEvent>& events);
     void deliver_now(std::vector<VenueEvent>& events);
     // async_ack: the worker sends each event once it is due (in due order; ties in insertion
@@ -146,6 +154,7 @@ class PaperBroker : public sdk::BrokerPlugin {
     std::vector<VenueEvent> held_;
     std::unique_ptr<PaperVenue> venue_;
 
+    std::mutex deliver_mu_;    // pump(): one deliverer at a time, in queue order
     std::mutex lifecycle_mu_;  // start/stop
     std::thread worker_;
     std::atomic<bool> stopping_{false};

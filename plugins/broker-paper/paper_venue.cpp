@@ -117,12 +117,20 @@ void check_ratio(const Decimal& d, const char* key, bool allow_one) {
 // ---- EventQueue
 // ----------------------------------------------------------------------------------
 
+namespace {
+thread_local const EventQueue* held_queue = nullptr;  // the queue a Hold of this thread holds
+}  // namespace
+
+EventQueue::Hold::Hold(EventQueue& q) : previous_(held_queue) { held_queue = &q; }
+
+EventQueue::Hold::~Hold() { held_queue = previous_; }
+
 void EventQueue::push(VenueEvent event) {
     {
         std::lock_guard lock(mu_);
         events_.push_back(std::move(event));
     }
-    cv_.notify_one();
+    if (held_queue != this) cv_.notify_one();
 }
 
 std::vector<VenueEvent> EventQueue::take_all() {
@@ -147,6 +155,12 @@ std::vector<VenueEvent> EventQueue::wait_take(std::chrono::steady_clock::time_po
     }
     taken_.notify_all();
     return out;
+}
+
+void EventQueue::wait_ready(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(mu_);
+    cv_.wait_until(lock, deadline, [this] { return woken_ || !events_.empty(); });
+    woken_ = false;
 }
 
 bool EventQueue::wait_below(size_t limit, std::chrono::steady_clock::time_point deadline) {

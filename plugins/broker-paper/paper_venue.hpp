@@ -70,8 +70,9 @@
 //    orders fill) but order, fill and quote events are lost, as they would be on a real link.
 //
 // Events. Every order change queues an order update, every execution a fill, every step a quote
-// per subscribed instrument, into events(); the venue never calls anyone. The plugin's worker
-// drains the queue and pushes to the host's sink; tests call drain_events().
+// per subscribed instrument, into events(); the venue never calls anyone. The plugin drains the
+// queue and pushes to the host's sink (an order call's thread what it caused, the worker the
+// rest); tests call drain_events().
 //
 // Journal (journal_path non-empty): see paper_journal.hpp for the file format and durability. The
 // venue writes a header, each opened account, a full order snapshot on every order change, each
@@ -189,12 +190,27 @@ struct VenueEvent {
 // A thread-safe FIFO of events with a blocking take for the plugin's worker.
 class EventQueue {
   public:
+    // While a Hold lives, what this thread pushes wakes nobody: the thread delivers it itself
+    // (take_all) when the Hold ends, sparing the worker a wake-up per call.
+    class Hold {
+      public:
+        explicit Hold(EventQueue& q);
+        ~Hold();
+        Hold(const Hold&) = delete;
+        Hold& operator=(const Hold&) = delete;
+
+      private:
+        const EventQueue* previous_;
+    };
+
     void push(VenueEvent event);
     // Everything queued now (possibly nothing); never blocks.
     std::vector<VenueEvent> take_all();
     // Waits until an event is queued, `deadline` passes or wake() is called, then returns what is
     // queued (possibly nothing). A wake() before the call makes it return at once.
     std::vector<VenueEvent> wait_take(std::chrono::steady_clock::time_point deadline);
+    // As wait_take, without taking: the caller takes (take_all) under its own delivery lock.
+    void wait_ready(std::chrono::steady_clock::time_point deadline);
     void wake();
     // Waits until fewer than `limit` events are queued, or `deadline` passes (false).
     bool wait_below(size_t limit, std::chrono::steady_clock::time_point deadline);

@@ -200,21 +200,64 @@ TEST(PaperSettingsTest, UnknownKeysAndBadValuesNameTheKey) {
 
 // ---- the plugin class --------------------------------------------------------------------------
 
-TEST(PaperBrokerTest, EventsArePushedFromThePluginsOwnThreadAndStopAtStop) {
+// An order call's own events (its acknowledgement, its fills) have reached the sink when the
+// call returns, pushed by the caller's thread itself: no hand-off to the worker, which pushes the
+// rest (the link's state, quotes, what a price step fills), and which takes a call's events only
+// when it happens to be awake then (both deliver under one lock, in the venue's order). Nothing
+// reaches the sink after stop().
+TEST(PaperBrokerTest, AnOrderCallsEventsArePushedBeforeItReturnsTheRestByThePluginsThread) {
     SinkRecorder rec;
     PaperBroker broker(context({{"tick_ms", "0"}, {"initial_price", "100.00"}}, rec));
     broker.start();
     ASSERT_TRUE(rec.wait_for("connected"));
-    OrderReport r = broker.place_order(order("m", Side::Buy, OrderType::Market, "2"), kTimeout);
-    EXPECT_EQ(r.status, OrderStatus::Filled);
-    ASSERT_TRUE(rec.wait_for("order m " + std::to_string(OG_ORDER_FILLED)));
-    EXPECT_TRUE(rec.wait_for("fill PT-1"));
-    for (std::thread::id t : rec.threads()) EXPECT_NE(t, std::this_thread::get_id());
+    ASSERT_EQ(rec.threads().size(), 1u);
+    EXPECT_NE(rec.threads().front(), std::this_thread::get_id());  // the worker's
+    size_t by_caller = 0;
+    const int orders = 20;
+    for (int n = 1; n <= orders; ++n) {
+        const std::string cid = "m" + std::to_string(n);
+        const size_t before = rec.events().size();
+        OrderReport r = broker.place_order(order(cid, Side::Buy, OrderType::Market, "2"), kTimeout);
+        EXPECT_EQ(r.status, OrderStatus::Filled);
+        // No waiting: the acknowledgement and the fill are there when the call returns.
+        const std::vector<std::string> events = rec.events();
+        const std::vector<std::thread::id> threads = rec.threads();
+        ASSERT_GE(threads.size(), events.size());
+        EXPECT_NE(std::find(events.begin() + before, events.end(),
+                            "order " + cid + " " + std::to_string(OG_ORDER_FILLED)),
+                  events.end());
+        EXPECT_NE(std::find(events.begin() + before, events.end(), "fill PT-" + std::to_string(n)),
+                  events.end());
+        bool mine = events.size() > before;
+        for (size_t i = before; i < events.size(); ++i)
+            mine = mine && threads[i] == std::this_thread::get_id();
+        by_caller += mine;
+    }
+    // The worker sleeps once the link event is pushed (no tick, nothing wakes it): at most the
+    // first call can meet it awake.
+    EXPECT_GE(by_caller, size_t(orders - 1));
     broker.stop();
     const std::size_t seen = rec.events().size();
     // Calls still answer after stop(), but nothing reaches the sink any more.
     broker.place_order(order("late", Side::Buy, OrderType::Market, "1"), kTimeout);
     EXPECT_EQ(rec.events().size(), seen);
+}
+
+// The same with async_ack: the answer is an event the worker pushes once it is due.
+TEST(PaperBrokerTest, WithAsyncAckTheWorkerPushesTheAnswerAndItsFills) {
+    SinkRecorder rec;
+    PaperBroker broker(
+        context({{"tick_ms", "0"}, {"initial_price", "100.00"}, {"async_ack", "true"}}, rec));
+    broker.start();
+    ASSERT_TRUE(rec.wait_for("connected"));
+    EXPECT_EQ(status_of([&] {
+                  broker.place_order(order("m", Side::Buy, OrderType::Market, "2"), kTimeout);
+              }),
+              Status::Pending);
+    ASSERT_TRUE(rec.wait_for("order m " + std::to_string(OG_ORDER_FILLED)));
+    ASSERT_TRUE(rec.wait_for("fill PT-1"));
+    for (std::thread::id t : rec.threads()) EXPECT_NE(t, std::this_thread::get_id());
+    broker.stop();
 }
 
 TEST(PaperBrokerTest, BackgroundTicksMoveThePriceAndPushSubscribedQuotes) {
