@@ -380,8 +380,17 @@ int SqliteStorage::on_wal_commit(void* self, sqlite3*, const char*, int pages) {
         s->next_checkpoint_at_ = s->checkpoint_pages_;
     s->wal_pages_ = pages;
     if (pages >= s->next_checkpoint_at_) {
-        s->next_checkpoint_at_ = pages + s->checkpoint_pages_;
+        int next = pages + s->checkpoint_pages_;
+        // The last wake before the writer's own restart (wal_restart_pages) comes a quarter of
+        // checkpoint_pages ahead of it, so that the restart, which holds the writer, copies
+        // about that many frames rather than up to checkpoint_pages of them.
+        if (s->wal_restart_pages_ > 0) {
+            const int last = s->wal_restart_pages_ - s->checkpoint_pages_ / 4;
+            if (pages < last && next > last) next = last;
+        }
+        s->next_checkpoint_at_ = next;
         s->checkpoint_requests_.fetch_add(1, std::memory_order_relaxed);
+        if (s->checkpoint_hook_) s->checkpoint_hook_(pages);
         {
             std::lock_guard lock(s->checkpoint_mu_);
             s->checkpoint_wanted_ = true;

@@ -26,6 +26,9 @@
 //                     checkpoint on the committing thread.
 //   wal_restart_pages WAL size (pages) past which the writer, right after a commit, runs a
 //                     RESTART checkpoint itself (with checkpoint_pages > 0); default 4000 (16 MB).
+//                     The background checkpoint's last wake before it comes at
+//                     wal_restart_pages - checkpoint_pages / 4, so the restart has few frames
+//                     left to copy.
 //                     SQLite starts the WAL over only when a write transaction begins while
 //                     every frame is checkpointed; under steady writes the background checkpoint
 //                     never catches up at that instant, and the WAL grew without bound (65 MB in
@@ -146,6 +149,11 @@ public:
     size_t queued_writes();
     // How many times a commit woke the checkpoint thread (tests only).
     uint64_t checkpoint_requests() const { return checkpoint_requests_.load(); }
+    // Called with the WAL's size at each wake of the checkpoint thread, on the writer's thread
+    // (tests only; set before any write).
+    void set_checkpoint_hook(std::function<void(int pages)> hook) {
+        checkpoint_hook_ = std::move(hook);
+    }
     // The writer connection's PRAGMA synchronous as SQLite reports it (0 OFF, 1 NORMAL, 2 FULL,
     // 3 EXTRA): how durable a commit is. For tests and the start-up log.
     int synchronous_level();
@@ -211,6 +219,7 @@ private:
     // after a WAL started over, then checkpoint_pages more after each wake; under write_mu_.
     int next_checkpoint_at_ = 0;
     std::atomic<uint64_t> checkpoint_requests_{0};
+    std::function<void(int)> checkpoint_hook_;  // tests only
     std::mutex checkpoint_mu_;
     std::condition_variable checkpoint_cv_;
     bool checkpoint_wanted_ = false;

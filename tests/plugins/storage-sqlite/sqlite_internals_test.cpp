@@ -423,6 +423,43 @@ TEST(SqliteStorage, CheckpointIsWokenOncePerCheckpointPagesOfWalNotAtEveryCommit
     EXPECT_EQ(s->list_recon_runs("", "", 1000).items.size(), size_t(commits));
 }
 
+// The writer's own restart at wal_restart_pages holds every write while it copies what the
+// background checkpoint has not: the background's last wake before it comes a quarter of
+// checkpoint_pages ahead (here: 40 and 100, so at 90 pages), not checkpoint_pages after the
+// previous one (80, then 120: up to 40 frames left to the writer).
+TEST(SqliteStorage, LastCheckpointBeforeTheWritersRestartComesJustAheadOfIt) {
+    TempDir dir;
+    std::string path = dir.file("x.db");
+    auto s = open({{"path", path},
+                   {"checkpoint_pages", "40"},
+                   {"wal_restart_pages", "100"},
+                   {"busy_timeout_ms", "1"}});
+    std::vector<int> wakes;  // on the writer's thread; read after the writes
+    s->set_checkpoint_hook([&](int pages) { wakes.push_back(pages); });
+    s->migrate();
+    // A reader's snapshot keeps the WAL from starting over (the writer's restart answers busy):
+    // the wakes follow the WAL's growth alone.
+    Connection reader(path, false, 1000);
+    reader.exec("BEGIN", "begin a read");
+    {
+        Query q = reader.query("SELECT COUNT(*) FROM recon_runs", "take a snapshot");
+        ASSERT_TRUE(q.step());
+    }
+    for (int i = 0; i < 150; ++i) {
+        WriteOp op;
+        op.kind = WriteKind::UpsertReconRun;
+        op.recon_run.id = "rec_" + std::to_string(i);
+        op.recon_run.report_json = std::string(3000, 'x');
+        ASSERT_EQ(s->write_batch({op}), std::vector<Status>{Status::Ok});
+    }
+    reader.exec("COMMIT", "end the read");
+    std::string seen;
+    for (int w : wakes) seen += std::to_string(w) + " ";
+    ASSERT_GE(wakes.size(), 3u) << seen;
+    EXPECT_TRUE(std::any_of(wakes.begin(), wakes.end(), [](int w) { return w >= 90 && w < 100; }))
+        << "wakes at WAL pages: " << seen;
+}
+
 TEST(SqliteStorage, DefaultSynchronousIsFullAndNormalIsAnOptIn) {
     TempDir dir;
     auto by_default = open({{"path", dir.file("default.db")}});
