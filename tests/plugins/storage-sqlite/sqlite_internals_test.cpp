@@ -44,6 +44,25 @@ int64_t declared_indexes(const std::string& path, const std::string& table) {
     return q.int64(0);
 }
 
+// Begins a read transaction on `reader` and takes its snapshot: until reader.exec("COMMIT") the
+// WAL can neither start over nor be checkpointed past it.
+void hold_snapshot(Connection& reader) {
+    reader.exec("BEGIN", "begin a read");
+    Query q = reader.query("SELECT COUNT(*) FROM recon_runs", "take a snapshot");
+    ASSERT_TRUE(q.step());
+}
+
+// `n` commits, one reconciliation run each (a report of 3,000 bytes: a page or more).
+void write_recon_runs(SqliteStorage& s, int n) {
+    for (int i = 0; i < n; ++i) {
+        WriteOp op;
+        op.kind = WriteKind::UpsertReconRun;
+        op.recon_run.id = "rec_" + std::to_string(i);
+        op.recon_run.report_json = std::string(3000, 'x');
+        ASSERT_EQ(s.write_batch({op}), std::vector<Status>{Status::Ok});
+    }
+}
+
 std::string pragma(const std::string& path, const char* sql) {
     Connection c(path, false, 1000);
     Query q = c.query(sql, "pragma");
@@ -376,13 +395,7 @@ TEST(SqliteStorage, WalStartsOverPastWalRestartPages) {
     // The migrations' own frames are in the WAL before the writes (the first restart comes after
     // them): the bound is on what the writes add beyond them (each frame is 24 + 4096 bytes).
     const uintmax_t after_migrations = fs::file_size(path + "-wal");
-    for (int i = 0; i < 300; ++i) {
-        WriteOp op;
-        op.kind = WriteKind::UpsertReconRun;
-        op.recon_run.id = "rec_" + std::to_string(i);
-        op.recon_run.report_json = std::string(3000, 'x');
-        ASSERT_EQ(s->write_batch({op}), std::vector<Status>{Status::Ok});
-    }
+    ASSERT_NO_FATAL_FAILURE(write_recon_runs(*s, 300));
     // 300 commits of at least one page each; a WAL started over holds about 20 pages at most.
     // (Migration 9, ABI 1.5, put the migrations' frames plus 20 just over a fixed 64 pages.)
     EXPECT_LT(fs::file_size(path + "-wal"), after_migrations + 40u * 4120u);
@@ -399,11 +412,7 @@ TEST(SqliteStorage, CheckpointIsWokenOncePerCheckpointPagesOfWalNotAtEveryCommit
     auto s = open({{"path", path}, {"checkpoint_pages", "20"}, {"wal_restart_pages", "0"}});
     s->migrate();
     Connection reader(path, false, 1000);
-    reader.exec("BEGIN", "begin a read");  // the snapshot is held until the COMMIT below
-    {
-        Query q = reader.query("SELECT COUNT(*) FROM recon_runs", "take a snapshot");
-        ASSERT_TRUE(q.step());
-    }
+    ASSERT_NO_FATAL_FAILURE(hold_snapshot(reader));
     const uintmax_t before = fs::file_size(path + "-wal");
     const int commits = 200;
     for (int i = 0; i < commits; ++i) {
@@ -440,18 +449,8 @@ TEST(SqliteStorage, LastCheckpointBeforeTheWritersRestartComesJustAheadOfIt) {
     // A reader's snapshot keeps the WAL from starting over (the writer's restart answers busy):
     // the wakes follow the WAL's growth alone.
     Connection reader(path, false, 1000);
-    reader.exec("BEGIN", "begin a read");
-    {
-        Query q = reader.query("SELECT COUNT(*) FROM recon_runs", "take a snapshot");
-        ASSERT_TRUE(q.step());
-    }
-    for (int i = 0; i < 150; ++i) {
-        WriteOp op;
-        op.kind = WriteKind::UpsertReconRun;
-        op.recon_run.id = "rec_" + std::to_string(i);
-        op.recon_run.report_json = std::string(3000, 'x');
-        ASSERT_EQ(s->write_batch({op}), std::vector<Status>{Status::Ok});
-    }
+    ASSERT_NO_FATAL_FAILURE(hold_snapshot(reader));
+    ASSERT_NO_FATAL_FAILURE(write_recon_runs(*s, 150));
     reader.exec("COMMIT", "end the read");
     std::string seen;
     for (int w : wakes) seen += std::to_string(w) + " ";
