@@ -64,7 +64,8 @@ class FixBroker : public ::testing::TestWithParam<Version> {
         while (broker_connected_lines() == before && std::chrono::steady_clock::now() < until)
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         ASSERT_GT(broker_connected_lines(), before)
-            << "the gateway never took the FIX session as up again\n" << gw_->log();
+            << "the gateway never took the FIX session as up again\n"
+            << gw_->log();
         wait_logged_on();
     }
     size_t broker_connected_lines() const {
