@@ -793,6 +793,20 @@ TEST(FixVenueFaults, SequenceNumbersPersistAcrossAVenueRestart) {
     EXPECT_NE(ack2.get(17), reports(c, "Z1")[0].get(17));
 }
 
+// A client that logs on again at once (as the gateway's plugin does) must not hold a stopping
+// venue: the sessions it logs out on SIGTERM stay out until it has exited.
+TEST(FixVenueFaults, AStoppingVenueTakesNoNewLogon) {
+    Venue v({"--session", "FIX.4.2:S1", "--symbol", "ACME"});
+    auto& c = v.client("FIX.4.2", "S1");
+    ASSERT_TRUE(c.send("D", order("Y1", "ACME", "1", "1", "1")));
+    wait_report(c, "Y1", 150, "0");
+    EXPECT_EQ(v.process().stop(), 0) << v.process().log();
+    const std::string log = v.process().log();
+    const auto stopping = log.find("event=stopping");
+    ASSERT_NE(stopping, std::string::npos) << log;
+    EXPECT_EQ(log.find("event=logon", stopping), std::string::npos) << log;
+}
+
 TEST(FixVenueControl, UnknownCommandsAndSessionsAreErrors) {
     TempDir out;
     Venue v(

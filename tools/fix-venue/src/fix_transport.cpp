@@ -10,6 +10,7 @@
 #include <quickfix/SessionSettings.h>
 #include <quickfix/ThreadedSocketAcceptor.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -103,6 +104,7 @@ struct FixTransport::Impl : public FIX::Application {
     std::map<std::string, Faults> faults;
     std::map<std::string, bool> logged_on;
     bool stopping = false;
+    std::atomic<bool> closing{false};  // stop() began: logged-out sessions stay disabled
     std::thread sender;
 
     Impl(const TransportConfig& c, MessageHandler& h) : config(c), handler(h) {}
@@ -122,8 +124,12 @@ struct FixTransport::Impl : public FIX::Application {
             logged_on[id.toString()] = false;
         }
         // A session logged out by the control interface is disabled by QuickFIX; enable it
-        // again so the client can log back on.
-        if (FIX::Session* s = FIX::Session::lookupSession(id)) s->logon();
+        // again so the client can log back on. Not while the venue stops: the acceptor waits
+        // (up to 10 s) for every session to be logged out, and a client logging on again at
+        // once would keep it waiting.
+        if (!closing.load()) {
+            if (FIX::Session* s = FIX::Session::lookupSession(id)) s->logon();
+        }
         handler.on_logout(id.toString());
     }
     void toAdmin(FIX::Message& m, const FIX::SessionID& id) override {
@@ -379,6 +385,7 @@ void FixTransport::start() {
 void FixTransport::stop() {
     Impl& im = *impl_;
     if (im.acceptor) {
+        im.closing = true;
         im.acceptor->stop();  // logs every session out
         im.acceptor.reset();
     }
