@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Pages an order writes on the embedded default, by B-tree: what each commit's WAL frames are
+# (every frame is a 4 KiB page written, checksummed, synced and later checkpointed).
+#
+#   bench/wal_pages.sh            (from anywhere; uses $BUILD_DIR/bin/ordergate, default build/)
+#
+# Starts the gateway on configs/bench.yaml with the SQLite plugin's checkpoints put off (so the WAL
+# keeps every frame), sends WP_WARMUP orders (200), copies the WAL, sends WP_ORDERS (200) one at
+# a time over one connection (bench/orders_driver.py), copies the database and the WAL again and
+# prints bench/wal_pages.py's table. OG_IDEMPOTENCY_BACKEND=storage keeps the keys in SQLite, as
+# configs/default.yaml does.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+build=${BUILD_DIR:-build}
+case "$build" in /*) ;; *) build="$root/$build" ;; esac
+bin="$build/bin/ordergate"
+[ -x "$bin" ] || { echo "wal_pages: $bin not found (scripts/build.sh first)" >&2; exit 1; }
+warmup=${WP_WARMUP:-200}
+orders=${WP_ORDERS:-200}
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3
+
+work=$(mktemp -d /tmp/og-walpages.XXXX)
+pid=
+cleanup() {
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# configs/bench.yaml with the checkpoints put off (0 would leave them to SQLite, every 1000 pages).
+sed 's|^\(    path: .*\)$|\1\n    checkpoint_pages: 100000000\n    wal_restart_pages: 0|' \
+  "$root/configs/bench.yaml" >"$work/bench.yaml"
+grep -q 'wal_restart_pages: 0' "$work/bench.yaml" || { echo "wal_pages: cannot edit configs/bench.yaml" >&2; exit 1; }
+port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$work/data"
+(cd "$root" && OG_DATA_DIR=$work/data PORT=$port exec env -u DATABASE_URL -u REDIS_URL \
+  "$bin" serve --config "$work/bench.yaml") >"$work/gateway.log" 2>&1 &
+pid=$!
+for _ in $(seq 300); do
+  if "$py" -c "import http.client,sys; c=http.client.HTTPConnection('127.0.0.1',$port,timeout=2); c.request('GET','/health'); sys.exit(c.getresponse().status!=200)" 2>/dev/null; then
+    break
+  fi
+  kill -0 "$pid" 2>/dev/null || { echo "wal_pages: the gateway exited; its log:" >&2; cat "$work/gateway.log" >&2; exit 1; }
+  sleep 0.2
+done
+db="$work/data/ordergate.db"
+"$py" "$here/orders_driver.py" "$port" "$warmup" >/dev/null
+sleep 1  # the write-behind of the last warm-up order
+cp "$db-wal" "$work/before.wal"
+"$py" "$here/orders_driver.py" "$port" "$orders" | sed 's/^/wal_pages: /'
+sleep 1
+mkdir -p "$work/copy"
+cp "$db-wal" "$work/after.wal"
+cp "$db" "$work/copy/ordergate.db"
+cp "$db-wal" "$work/copy/ordergate.db-wal"
+"$py" "$here/wal_pages.py" "$work/copy/ordergate.db" "$work/before.wal" "$work/after.wal" "$orders"
