@@ -187,6 +187,14 @@ constexpr const char* kV11NoIdempotencyExpiryIndex = R"sql(
 DROP INDEX idempotency_keys_expires;
 )sql";
 
+// An order's broker id is empty until the venue's ack: the index held every new order under ''
+// first, then moved it to its broker id, two more leaves written per order. Now it holds broker
+// ids only; lookups say `broker_order_id <> ''` (sqlite_storage.cpp).
+constexpr const char* kV12PartialBrokerIdIndex = R"sql(
+DROP INDEX orders_broker_order_id;
+CREATE INDEX orders_broker_order_id ON orders (broker_order_id, broker) WHERE broker_order_id <> '';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "orders, order_events, fills, gtts, recon_runs", kV1Tables},
     {2, "indexes for lookups and listings", kV2Indexes},
@@ -201,6 +209,7 @@ constexpr Migration kMigrations[] = {
     {9, "fills: kind and ref_trade_id (busts and corrections)", kV9FillKinds},
     {10, "account_events: no index on at_ns (pruned by seq)", kV10NoEventTimeIndex},
     {11, "idempotency_keys: no index on the expiry (purged by rowid)", kV11NoIdempotencyExpiryIndex},
+    {12, "orders: the broker id index holds only orders that have one", kV12PartialBrokerIdIndex},
 };
 
 }  // namespace

@@ -678,7 +678,7 @@ std::optional<OrderRecord> SqliteStorage::get_order_by_broker_id(
     // Broker order ids can be reused by a venue: the newest order holding one wins.
     static const std::string sql = std::string("SELECT ") + kOrderColumns +
                                    " FROM orders WHERE broker_order_id = ?1 AND broker = ?2 "
-                                   "ORDER BY id DESC LIMIT 1";
+                                   "AND broker_order_id <> '' ORDER BY id DESC LIMIT 1";
     if (broker_order_id.empty()) return std::nullopt;
     Reader r = borrow_reader();
     Query q = (*r).query(sql, "get order by broker order id");

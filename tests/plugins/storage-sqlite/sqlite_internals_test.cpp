@@ -222,6 +222,59 @@ TEST(SqliteMigrations, RequestIdIndexHoldsOnlyEventsThatCarryOne) {
     EXPECT_NE(details.find("order_events_request_id"), std::string::npos) << details;
 }
 
+// Migration 12: a new order (no broker id yet) writes no entry of the broker id index; the
+// lookup by broker id still uses it, and an upgraded store answers it for its older orders.
+TEST(SqliteMigrations, BrokerIdIndexHoldsOnlyOrdersThatHaveOne) {
+    TempDir dir;
+    std::string path = dir.file("x.db");
+    auto s = open({{"path", path}});
+    ASSERT_EQ(s->migrate_to(11), 11);
+    auto insert = [&](const std::string& id, const std::string& broker_id, OrderStatus status) {
+        WriteOp op;
+        op.kind = WriteKind::InsertOrder;
+        op.order.id = id;
+        op.order.client_order_id = "c-" + id;
+        op.order.account_id = "A";
+        op.order.broker = "paper";
+        op.order.broker_order_id = broker_id;
+        op.order.status = status;
+        op.order.quantity = Decimal::must_parse("1");
+        op.order.version = 1;
+        op.event.seq = 1;
+        ASSERT_EQ(s->write_batch({op}), std::vector<Status>{Status::Ok});
+    };
+    insert("ord_1", "B1", OrderStatus::Open);  // before the upgrade
+    insert("ord_2", "B2", OrderStatus::Filled);
+    s->migrate();
+    insert("ord_3", "", OrderStatus::PendingNew);
+    insert("ord_4", "B4", OrderStatus::Filled);
+    insert("ord_5", "B5", OrderStatus::PartiallyFilled);
+
+    Connection c(path, false, 1000);
+    auto entries = [&](const char* index) {  // what the index holds, not what a query reads
+        Query q = c.query("SELECT SUM(ncell) FROM dbstat WHERE name = ?1 AND pagetype = 'leaf'",
+                          "t");
+        q.bind(1, std::string_view(index));
+        EXPECT_TRUE(q.step());
+        return q.int64(0);
+    };
+    EXPECT_EQ(entries("orders_broker_order_id"), 4);  // not ord_3
+    auto plan = [&](const std::string& sql) {
+        Query q = c.query("EXPLAIN QUERY PLAN " + sql, "t");
+        std::string details;
+        while (q.step()) details += q.text(3) + "\n";
+        return details;
+    };
+
+    ASSERT_TRUE(s->get_order_by_broker_id("paper", "B1").has_value());
+    EXPECT_EQ(s->get_order_by_broker_id("paper", "B4")->id, "ord_4");
+    EXPECT_FALSE(s->get_order_by_broker_id("paper", "").has_value());
+    EXPECT_NE(plan("SELECT id FROM orders WHERE broker_order_id = 'B1' AND broker = 'paper' AND "
+                   "broker_order_id <> '' ORDER BY id DESC LIMIT 1")
+                  .find("orders_broker_order_id"),
+              std::string::npos);
+}
+
 // Retention prunes each account's oldest entries by seq, with no index on at_ns written per
 // entry: an entry older than the cutoff behind one stamped later (a clock that went back) waits
 // for a later prune; a limit bounds what one call deletes over all accounts.
