@@ -163,6 +163,19 @@ ALTER TABLE @S@.fills ADD COLUMN kind integer NOT NULL DEFAULT 0;
 ALTER TABLE @S@.fills ADD COLUMN ref_trade_id text NOT NULL DEFAULT '';
 )sql";
 
+// Index entries only for what is looked up: an order's broker id is empty until the venue's
+// ack (the index held every new order under '' first), and most events carry no request id.
+// The lookups say `<> ''` (pg_storage.cpp): with a prepared statement's generic plan PostgreSQL
+// cannot prove it from `= $1`. CREATE INDEX holds writes to the table while it builds (once, at
+// the upgrade).
+constexpr const char* kV9PartialIndexes = R"sql(
+DROP INDEX @S@.orders_broker_order_id;
+CREATE INDEX orders_broker_order_id ON @S@.orders (broker_order_id, broker)
+    WHERE broker_order_id <> '';
+DROP INDEX @S@.order_events_request_id;
+CREATE INDEX order_events_request_id ON @S@.order_events (request_id) WHERE request_id <> '';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "orders, order_events, fills, gtts, recon_runs", kV1Tables},
     {2, "indexes for lookups and listings", kV2Indexes},
@@ -174,6 +187,7 @@ constexpr Migration kMigrations[] = {
     {7, "account_seq, account_events", kV7AccountEvents},
     // appended in ABI 1.5
     {8, "fills: kind and ref_trade_id (busts and corrections)", kV8FillKinds},
+    {9, "broker id and request id indexes hold only rows that have one", kV9PartialIndexes},
 };
 
 std::string with_schema(const char* sql, const std::string& quoted) {

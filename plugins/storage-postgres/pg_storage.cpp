@@ -331,12 +331,14 @@ struct PgStorage::Statements {
         get_by_cid = orders + " WHERE client_order_id = $1 AND account_id = $2";
         get_by_cid_any = orders + " WHERE client_order_id = $1 ORDER BY id LIMIT 1";
         // Broker order ids can be reused by a venue: the newest order holding one wins.
-        get_by_broker_id =
-            orders + " WHERE broker_order_id = $1 AND broker = $2 ORDER BY id DESC LIMIT 1";
+        get_by_broker_id = orders +
+                           " WHERE broker_order_id = $1 AND broker = $2 AND broker_order_id <> '' "
+                           "ORDER BY id DESC LIMIT 1";
         // appended in ABI 1.4 (sdk14): the order whose events carry a request id of its chain.
-        get_by_request_id = orders + " WHERE id IN (SELECT order_id FROM " + s +
-                            ".order_events WHERE request_id = $1) AND ($2 = '' OR "
-                            "account_id = $2) ORDER BY id DESC LIMIT 1";
+        get_by_request_id =
+            orders + " WHERE id IN (SELECT order_id FROM " + s +
+            ".order_events WHERE request_id = $1 AND request_id <> '') AND ($2 = '' OR "
+            "account_id = $2) ORDER BY id DESC LIMIT 1";
         list_events = std::string("SELECT ") + kEventColumns + " FROM " + s +
                       ".order_events WHERE order_id = $1 AND seq > $2::bigint ORDER BY seq "
                       "LIMIT $3::bigint";

@@ -189,6 +189,57 @@ TEST_F(PgLive, FillsOfAnOlderSchemaAreTradesAndBustsRoundTripAfterTheUpgrade) {
     EXPECT_EQ(page.items[1].ref_trade_id, "E1");
 }
 
+// Migration 9: the broker id and request id indexes hold only rows that have one (a new order
+// has no broker id until the venue's ack; most events carry no request id), and the lookups
+// still find the orders written before the upgrade and after it, through those indexes.
+TEST_F(PgLive, BrokerIdAndRequestIdIndexesHoldOnlyRowsThatHaveOne) {
+    auto s = open(config());
+    ASSERT_EQ(s->migrate_to(8), 8);
+    auto order = [&](const std::string& id, const std::string& broker_id,
+                     const std::string& request_id) {
+        WriteOp op = insert(id, "A");
+        op.order.broker = "paper";
+        op.order.broker_order_id = broker_id;
+        op.event.request_id = request_id;
+        ASSERT_EQ(s->write_batch({op}), std::vector<Status>{Status::Ok});
+    };
+    order("ord_1", "B1", "req-1");  // before the upgrade
+    order("ord_2", "", "");
+    EXPECT_EQ(s->migrate(), migrations().back().version);
+    order("ord_3", "B3", "");
+    order("ord_4", "", "req-4");
+
+    auto db = admin(url_);
+    auto predicate = [&](const std::string& index) {
+        Result r = db->exec(
+            "SELECT pg_get_expr(i.indpred, i.indrelid) FROM pg_index i JOIN "
+            "pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = "
+            "c.relnamespace WHERE n.nspname = '" +
+                schema_ + "' AND c.relname = '" + index + "'",
+            "t");
+        return r.text(0, 0);
+    };
+    EXPECT_NE(predicate("orders_broker_order_id").find("broker_order_id <> ''"), std::string::npos)
+        << predicate("orders_broker_order_id");
+    EXPECT_NE(predicate("order_events_request_id").find("request_id <> ''"), std::string::npos)
+        << predicate("order_events_request_id");
+
+    EXPECT_EQ(s->get_order_by_broker_id("paper", "B1")->id, "ord_1");
+    EXPECT_EQ(s->get_order_by_broker_id("paper", "B3")->id, "ord_3");
+    EXPECT_FALSE(s->get_order_by_broker_id("paper", "").has_value());
+    EXPECT_EQ(s->get_order_by_request_id("A", "req-1")->id, "ord_1");
+    EXPECT_EQ(s->get_order_by_request_id("A", "req-4")->id, "ord_4");
+    EXPECT_FALSE(s->get_order_by_request_id("A", "").has_value());
+    db->exec("SET enable_seqscan = off", "t");
+    Result plan = db->exec("EXPLAIN SELECT id FROM " + schema_ +
+                               ".orders WHERE broker_order_id = 'B1' AND broker = 'paper' AND "
+                               "broker_order_id <> ''",
+                           "t");
+    std::string text;
+    for (int i = 0; i < plan.rows(); ++i) text += plan.text(i, 0) + "\n";
+    EXPECT_NE(text.find("orders_broker_order_id"), std::string::npos) << text;
+}
+
 TEST_F(PgLive, EverythingLivesInTheSchema) {
     auto db = admin(url_);
     auto count_outside = [&] {
