@@ -252,8 +252,8 @@ TEST(SqliteMigrations, BrokerIdIndexHoldsOnlyOrdersThatHaveOne) {
 
     Connection c(path, false, 1000);
     auto entries = [&](const char* index) {  // what the index holds, not what a query reads
-        Query q = c.query("SELECT SUM(ncell) FROM dbstat WHERE name = ?1 AND pagetype = 'leaf'",
-                          "t");
+        Query q =
+            c.query("SELECT SUM(ncell) FROM dbstat WHERE name = ?1 AND pagetype = 'leaf'", "t");
         q.bind(1, std::string_view(index));
         EXPECT_TRUE(q.step());
         return q.int64(0);
