@@ -19,17 +19,11 @@
 # The counts include the gateway's background threads (batch writer, paper venue worker, ...)
 # while the orders run: everything the process executes for them.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
-build=${BUILD_DIR:-build}
-case "$build" in /*) ;; *) build="$root/$build" ;; esac
-bin="$build/bin/ordergate"
-[ -x "$bin" ] || { echo "callgrind: $bin not found (scripts/build.sh first)" >&2; exit 1; }
+# shellcheck source=bench/common.sh
+. "$(dirname "$0")/common.sh" callgrind
 orders=${CG_ORDERS:-500}
 warmup=${CG_WARMUP:-100}
 top=${CG_TOP:-25}
-py=/usr/bin/python3
-[ -x "$py" ] || py=python3
 # Context switches and CPU ticks of every thread of the process, now.
 snapshot() {  # $1 = pid, $2 = output file
   local cs=0 v
@@ -85,15 +79,7 @@ start() {
   (cd "$root" && OG_DATA_DIR=$data PORT=$port exec env -u DATABASE_URL -u REDIS_URL \
     "$@" "$bin" serve --config configs/bench.yaml) >"$log" 2>&1 &
   pid=$!
-  for _ in $(seq 600); do
-    if "$py" -c "import http.client,sys; c=http.client.HTTPConnection('127.0.0.1',$port,timeout=2); c.request('GET','/health'); sys.exit(c.getresponse().status!=200)" 2>/dev/null; then
-      return 0
-    fi
-    kill -0 "$pid" 2>/dev/null || { echo "callgrind: the gateway exited; its log:" >&2; cat "$log" >&2; exit 1; }
-    sleep 0.2
-  done
-  echo "callgrind: the gateway did not answer /health" >&2
-  exit 1
+  wait_healthy "$pid" "$port" "$log" callgrind
 }
 
 stop() {

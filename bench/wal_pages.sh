@@ -10,16 +10,10 @@
 # prints bench/wal_pages.py's table. OG_IDEMPOTENCY_BACKEND=storage keeps the keys in SQLite, as
 # configs/default.yaml does.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
-build=${BUILD_DIR:-build}
-case "$build" in /*) ;; *) build="$root/$build" ;; esac
-bin="$build/bin/ordergate"
-[ -x "$bin" ] || { echo "wal_pages: $bin not found (scripts/build.sh first)" >&2; exit 1; }
+# shellcheck source=bench/common.sh
+. "$(dirname "$0")/common.sh" wal_pages
 warmup=${WP_WARMUP:-200}
 orders=${WP_ORDERS:-200}
-py=/usr/bin/python3
-[ -x "$py" ] || py=python3
 
 work=$(mktemp -d /tmp/og-walpages.XXXX)
 pid=
@@ -38,13 +32,7 @@ mkdir -p "$work/data"
 (cd "$root" && OG_DATA_DIR=$work/data PORT=$port exec env -u DATABASE_URL -u REDIS_URL \
   "$bin" serve --config "$work/bench.yaml") >"$work/gateway.log" 2>&1 &
 pid=$!
-for _ in $(seq 300); do
-  if "$py" -c "import http.client,sys; c=http.client.HTTPConnection('127.0.0.1',$port,timeout=2); c.request('GET','/health'); sys.exit(c.getresponse().status!=200)" 2>/dev/null; then
-    break
-  fi
-  kill -0 "$pid" 2>/dev/null || { echo "wal_pages: the gateway exited; its log:" >&2; cat "$work/gateway.log" >&2; exit 1; }
-  sleep 0.2
-done
+wait_healthy "$pid" "$port" "$work/gateway.log" wal_pages
 db="$work/data/ordergate.db"
 "$py" "$here/orders_driver.py" "$port" "$warmup" >/dev/null
 sleep 1  # the write-behind of the last warm-up order
