@@ -69,7 +69,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # $1 = data dir, $2 = port, $3 = log, rest = command prefix (empty or valgrind ...). Sets $pid.
 start() {
@@ -89,7 +88,7 @@ stop() {
 }
 
 if [ -z "${CG_SKIP_NATIVE:-}" ]; then
-  port=$(free_port)
+  port=$(free_port callgrind)
   start "$work/native-data" "$port" "$work/native.log"
   "$py" "$here/orders_driver.py" "$port" "$warmup" >/dev/null
   perf_ok=
@@ -116,7 +115,7 @@ if [ -z "${CG_SKIP_NATIVE:-}" ]; then
 fi
 
 if [ -z "${CG_SKIP_CALLGRIND:-}" ]; then
-  port=$(free_port)
+  port=$(free_port callgrind)
   out="$work/callgrind.out"
   start "$work/cg-data" "$port" "$work/callgrind.log" \
     valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out"

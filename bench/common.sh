@@ -1,6 +1,7 @@
 # Sourced by bench/callgrind.sh and bench/wal_pages.sh: where things are, and the gateway's
 # readiness. Sets here (bench/), root, build ($BUILD_DIR, default build/), bin (the ordergate
-# binary, which must exist) and py; $1 is the caller's name for its messages.
+# binary, which must exist) and py, and defines free_port (scripts/free-port.sh) and
+# wait_healthy; $1 is the caller's name for its messages.
 here=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 build=${BUILD_DIR:-build}
@@ -9,6 +10,8 @@ bin="$build/bin/ordergate"
 [ -x "$bin" ] || { echo "$1: $bin not found (scripts/build.sh first)" >&2; exit 1; }
 py=/usr/bin/python3
 [ -x "$py" ] || py=python3
+# shellcheck source=scripts/free-port.sh
+. "$root/scripts/free-port.sh"
 
 # Waits until the gateway (pid $1) answers GET /health on port $2; $3 = its log, $4 = the
 # caller's name. Exits when the gateway ends or does not answer within 120 s.

@@ -27,7 +27,7 @@ trap cleanup EXIT
 sed 's|^\(    path: .*\)$|\1\n    checkpoint_pages: 100000000\n    wal_restart_pages: 0|' \
   "$root/configs/bench.yaml" >"$work/bench.yaml"
 grep -q 'wal_restart_pages: 0' "$work/bench.yaml" || { echo "wal_pages: cannot edit configs/bench.yaml" >&2; exit 1; }
-port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port wal_pages)
 mkdir -p "$work/data"
 (cd "$root" && OG_DATA_DIR=$work/data PORT=$port exec env -u DATABASE_URL -u REDIS_URL \
   "$bin" serve --config "$work/bench.yaml") >"$work/gateway.log" 2>&1 &
