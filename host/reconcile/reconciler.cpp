@@ -672,7 +672,7 @@ void Reconciler::reconcile_stored_live(Run& run, const std::string& account) {
         if (!not_found) {
             {
                 std::lock_guard lock(mutex_);
-                states_[run.broker].not_found.erase(o.id);
+                states_[run.broker].not_found.erase({account, o.id});
             }
             note_order_result(run, account, rep,
                               orders_.reconcile_order(run.broker, rep, run.settle_before_ns));
@@ -689,7 +689,7 @@ void Reconciler::reconcile_stored_live(Run& run, const std::string& account) {
         int answers = 0;
         {
             std::lock_guard lock(mutex_);
-            answers = ++states_[run.broker].not_found[o.id];
+            answers = ++states_[run.broker].not_found[{account, o.id}];
         }
         ++run.found["pending_not_found"];
         if (answers < options_.not_found_answers || !options_.reject_not_found) {
@@ -712,7 +712,7 @@ void Reconciler::reconcile_stored_live(Run& run, const std::string& account) {
         }
         {
             std::lock_guard lock(mutex_);
-            states_[run.broker].not_found.erase(o.id);
+            states_[run.broker].not_found.erase({account, o.id});
         }
         if (r.result == R::Unchanged) continue;  // settled meanwhile
         ++run.fixed["not_found_rejected"];
@@ -720,13 +720,13 @@ void Reconciler::reconcile_stored_live(Run& run, const std::string& account) {
                        {{"order_id", o.id}, {"fixed", r.detail}});
         run.note_change(o.id, r.detail);
     }
-    // Counters of orders no longer pending (settled some other way) are dropped.
+    // This account's counters of orders no longer pending (settled some other way) are dropped.
     std::lock_guard lock(mutex_);
     auto& nf = states_[run.broker].not_found;
     std::set<std::string> live_ids;
     for (const auto& o : live) live_ids.insert(o.id);
-    for (auto it = nf.begin(); it != nf.end();)
-        it = live_ids.count(it->first) ? std::next(it) : nf.erase(it);
+    for (auto it = nf.lower_bound({account, ""}); it != nf.end() && it->first.first == account;)
+        it = live_ids.count(it->first.second) ? std::next(it) : nf.erase(it);
 }
 
 void Reconciler::note_order_result(Run& run, const std::string& account, const OrderReport& rep,

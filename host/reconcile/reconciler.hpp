@@ -135,8 +135,9 @@ private:
         bool startup_done = false;
         std::string requested_id;  // a run asked for (operator, ...), waiting for the thread
         std::string requested_trigger;
-        // PENDING_NEW orders the broker answered "no such order" for: consecutive runs.
-        std::map<std::string, int> not_found;
+        // PENDING_NEW orders the broker answered "no such order" for: consecutive runs, by
+        // (account, order id) — each account's pass drops only its own settled entries.
+        std::map<std::pair<std::string, std::string>, int> not_found;
         // Reconciliation's own call budget (a token bucket, refilled at calls_per_second).
         double tokens = 0;
         std::chrono::steady_clock::time_point refilled{};

@@ -32,6 +32,7 @@ struct VenueSetup {
     std::string reconciliation;  // the reconciliation section's body (indented 2)
     std::string journal = "paper.journal";
     std::string database = "ordergate.db";
+    bool second_account = false;  // ACC2 as well, at the venue and in the gateway
 };
 
 std::string write_config(const std::string& dir, const VenueSetup& s, const std::string& name) {
@@ -45,11 +46,13 @@ std::string write_config(const std::string& dir, const VenueSetup& s, const std:
            "brokers:\n  - name: paper\n    plugin: broker-paper\n    timeout_ms: 1000\n"
            "    settings:\n      seed: 7\n      journal_path: ${OG_DATA_DIR}/"
         << s.journal
-        << "\n      accounts: \"ACC1\"\n      initial_cash: 100000000\n      currency: INR\n"
+        << "\n      accounts: \"" << (s.second_account ? "ACC1,ACC2" : "ACC1")
+        << "\"\n      initial_cash: 100000000\n      currency: INR\n"
            "      prices:\n        INFY: 1500.00\n"
         << s.paper
         << "accounts:\n  - {id: ACC1, broker: paper}\n"
-           "risk:\n  max_quantity: 100000\n"
+        << (s.second_account ? "  - {id: ACC2, broker: paper}\n" : "")
+        << "risk:\n  max_quantity: 100000\n"
            "reconciliation:\n"
         << (s.reconciliation.empty()
                 ? "  interval_seconds: 1\n  grace_period_seconds: 1\n  not_found_answers: 2\n"
@@ -280,6 +283,39 @@ TEST(Reconcile, PendingNewTheVenueNeverGotIsRejectedOnlyAfterCleanNotFoundAnswer
     const std::string ev = events_of(gw, id);
     EXPECT_NE(ev.find("not_found_policy=reject"), std::string::npos) << ev;
     EXPECT_NE(ev.find("\"source\":\"reconciliation\""), std::string::npos) << ev;
+    EXPECT_TRUE(journal(dir + "/paper.journal", "O").empty()) << "nothing was ever sent";
+}
+
+// With a second account on the broker, each run's pass over that account must not forget the
+// "no such order" answers counted for the first one's orders (it did: the order stayed
+// PENDING_NEW for ever).
+TEST(Reconcile, PendingNewTheVenueNeverGotIsRejectedWithSeveralAccountsOnTheBroker) {
+    const std::string dir = make_temp_dir("og-rec-nf2");
+    VenueSetup s;
+    s.second_account = true;
+    s.paper = "      tick_ms: 0\n      fault:\n        hang_ms: 30000\n";
+    s.reconciliation = "  enabled: false\n";
+    GatewayOptions o;
+    o.config = write_config(dir, s, "nf2-hang");
+    o.data_dir = dir;
+    std::string id;
+    {
+        GatewayProcess gw(o);
+        auto r = http(gw.port(), "POST", "/api/v1/orders",
+                      order("LIMIT", "4", "\"price\":\"1000.00\""), json_headers("nf2"));
+        ASSERT_EQ(r.status, 202) << r.body;
+        id = field(r.json(), "id");
+        gw.kill_hard();
+    }
+    s.paper = "      tick_ms: 0\n";
+    s.reconciliation.clear();  // every second, two clean answers, then the policy
+    o.config = write_config(dir, s, "nf2-up");
+    GatewayProcess gw(o);
+    ASSERT_TRUE(eventually([&] {
+        return field(gw.get("/api/v1/orders/" + id).json(), "status") == "REJECTED";
+    })) << gw.get("/api/v1/orders/" + id).body << gw.get("/api/v1/reconciliation?limit=2").body;
+    EXPECT_EQ(field(gw.get("/api/v1/orders/" + id).json(), "reject_reason"),
+              "NOT_FOUND_AT_BROKER");
     EXPECT_TRUE(journal(dir + "/paper.journal", "O").empty()) << "nothing was ever sent";
 }
 
