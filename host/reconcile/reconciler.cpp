@@ -36,14 +36,18 @@ struct Reconciler::Run {
     std::string trigger;
     ports::BrokerPort* port = nullptr;
     int64_t started_ns = 0;
-    // While the storage lease was held: from its taking to the run's final record (0: not held).
+    // While the storage lease was held: from its taking to the run's final record, or to its
+    // expiry when it lapsed during the run (0: not held).
     int64_t lease_from_ns = 0;
     int64_t lease_until_ns = 0;
+    // When the lease lapses unless renewed: the time the last taking or renewal asked from,
+    // plus its time to live (the expiry the store holds).
+    int64_t lease_expires_ns = 0;
+    bool lease_lost = false;
     int64_t since_ns = 0;          // orders and fills are read from here on
     int64_t settle_before_ns = 0;  // a request pending since before this is judged
     SteadyClock::time_point t0;
     std::string lease;  // held, unsupported
-    SteadyClock::time_point lease_renewed;
 
     std::vector<std::string> accounts;
     std::vector<std::string> used, skipped;  // reports read / not declared (with why)
@@ -296,15 +300,18 @@ RunResult Reconciler::run_now(const std::string& broker, const std::string& trig
     }
 
     // One reconciler per broker instance across gateways sharing storage.
-    std::optional<bool> lease = take_lease(broker);
+    const int64_t asked_ns = clock_->now_ns();
+    std::optional<bool> lease = take_lease(broker, asked_ns);
     if (lease && !*lease) {
         run.lease = "held by another gateway";
         store_run(run, "SKIPPED");
         return RunResult{run.id, broker, "SKIPPED", "", run.started_ns, clock_->now_ns()};
     }
     run.lease = lease ? "held" : "unsupported by the storage plugin (one gateway per storage)";
-    run.lease_renewed = SteadyClock::now();
-    if (lease) run.lease_from_ns = clock_->now_ns();
+    if (lease) {
+        run.lease_from_ns = clock_->now_ns();
+        run.lease_expires_ns = asked_ns + lease_ttl_ns();
+    }
 
     store_run(run, "RUNNING");
     try {
@@ -318,11 +325,17 @@ RunResult Reconciler::run_now(const std::string& broker, const std::string& trig
                                : run.failed           ? "FAILED"
                                : run.any_difference() ? "DRIFT"
                                                       : "OK";
-    // The run's record is written while the lease is still held: its lease interval ends
-    // before another gateway's can begin.
-    if (lease) run.lease_until_ns = clock_->now_ns();
-    store_run(run, status);
+    // The run's lease interval ends before another gateway's can begin: at the final record,
+    // written while the lease is still held, or at the expiry of a lease that lapsed (the run
+    // did nothing after it).
     if (lease) {
+        const int64_t now = clock_->now_ns();
+        run.lease_until_ns = run.lease_lost || now >= run.lease_expires_ns
+                                 ? std::min(now, run.lease_expires_ns)
+                                 : now;
+    }
+    store_run(run, status);
+    if (lease && !run.lease_lost) {
         // Held for the run only: another gateway may take the next one. A holder that dies
         // mid-run leaves it to expire (lease_seconds).
         try {
@@ -360,13 +373,11 @@ Result<Page<ReconRun>> Reconciler::runs(const std::string& broker, const std::st
     }
 }
 
-std::optional<bool> Reconciler::take_lease(const std::string& broker) {
+std::optional<bool> Reconciler::take_lease(const std::string& broker, int64_t now_ns) {
     if (!leases_supported_.load()) return std::nullopt;
     try {
-        const int64_t ttl =
-            std::chrono::duration_cast<std::chrono::nanoseconds>(options_.lease).count();
-        return storage_.lease_acquire("reconcile:" + broker, options_.holder, clock_->now_ns(),
-                                      ttl);
+        return storage_.lease_acquire("reconcile:" + broker, options_.holder, now_ns,
+                                      lease_ttl_ns());
     } catch (const sdk::Error& e) {
         if (e.status() == Status::Unsupported) {
             leases_supported_.store(false);
@@ -397,6 +408,7 @@ void Reconciler::execute(Run& run) {
         spdlog::warn("event=reconcile_event_sync broker={} status={} detail=\"the run reads "
                      "storage without the events still queued\"",
                      run.broker, to_string(s));
+    if (!hold_lease(run)) return;  // the wait may have outlasted it
     const int64_t mark = watermark(run.broker);
     const int64_t lookback =
         std::chrono::duration_cast<std::chrono::nanoseconds>(options_.lookback).count();
@@ -452,22 +464,44 @@ void Reconciler::reconcile_account(Run& run, const std::string& account) {
     reconcile_account_figures(run, account);
 }
 
-bool Reconciler::pace(Run& run) {
-    // A long run keeps its lease: renewed at a third of its time to live. A run that lost it
-    // (the store handed it to another gateway) stops here.
-    if (run.lease == "held" && SteadyClock::now() - run.lease_renewed > options_.lease / 3) {
-        std::optional<bool> still = take_lease(run.broker);
-        if (still && !*still) {
-            run.note_error("lease", "", "the lease passed to another gateway during the run");
-            run.aborted = true;
-            return false;
-        }
-        run.lease_renewed = SteadyClock::now();
+bool Reconciler::hold_lease(Run& run) {
+    if (run.lease != "held") return true;  // no lease to keep (the plugin keeps none)
+    if (run.lease_lost) return false;
+    const int64_t ttl = lease_ttl_ns();
+    const int64_t now = clock_->now_ns();
+    auto lost = [&](const std::string& why) {
+        run.lease_lost = true;
+        run.note_error("lease", "", why);
+        run.aborted = true;
+        spdlog::warn("event=reconcile_lease_lost broker={} run_id={} detail=\"{}\"", run.broker,
+                     run.id, why);
+        return false;
+    };
+    // Past its expiry another gateway may hold it (and may have released it again): renewing
+    // now would not make the time between ours. The run stops; the next one starts afresh.
+    if (now >= run.lease_expires_ns)
+        return lost("the lease lapsed during the run (a step outlasted its " +
+                    std::to_string(options_.lease.count()) +
+                    " s time to live); the run stopped before acting again");
+    if (run.lease_expires_ns - now > ttl * 2 / 3) return true;
+    std::optional<bool> still;
+    try {
+        still = take_lease(run.broker, now);
+    } catch (const std::exception& ex) {
+        return lost(std::string("the lease could not be renewed: ") + ex.what());
     }
+    if (still && !*still) return lost("the lease passed to another gateway during the run");
+    run.lease_expires_ns = now + ttl;
+    return true;
+}
+
+bool Reconciler::pace(Run& run) {
     if (!pace(run.broker)) {
         run.aborted = true;
         return false;
     }
+    // A long run keeps its lease; a run that lost it stops here.
+    if (!hold_lease(run)) return false;
     // A plugin holding calls past their deadline gets no more from here: its remaining call
     // slots are the orders'. The run stops (FAILED) and the next one tries again.
     if (const size_t stuck = run.port->calls_stuck(); stuck > 0) {
@@ -540,6 +574,7 @@ void Reconciler::reconcile_fills(Run& run, const std::string& account) {
             }
             ++run.found["broker_fills"];
             if (stored.count(f.broker_trade_id)) continue;
+            if (!hold_lease(run)) return;
             orders::OrderService::ReconcileResult r = orders_.reconcile_fill(run.broker, f);
             using R = orders::OrderService::Reconciled;
             if (r.result == R::Unchanged) continue;  // stored meanwhile (pushed)
@@ -594,6 +629,7 @@ void Reconciler::reconcile_orders(Run& run, const std::string& account) {
                     run.seen_cids.insert(rep.client_order_id);
                 if (run.live_boids.count(rep.broker_order_id))
                     run.seen_boids.insert(rep.broker_order_id);
+                if (!hold_lease(run)) return;
                 note_order_result(run, account, rep,
                                   orders_.reconcile_order(run.broker, rep, run.settle_before_ns));
             }
@@ -669,6 +705,7 @@ void Reconciler::reconcile_stored_live(Run& run, const std::string& account) {
                 continue;
             }
         }
+        if (!hold_lease(run)) return;
         if (!not_found) {
             {
                 std::lock_guard lock(mutex_);
@@ -798,7 +835,7 @@ void Reconciler::store_run(const Run& run, const std::string& status) {
     w.begin_object()
         .field("trigger", run.trigger)
         .field("holder", options_.holder)
-        .field("lease", run.lease)
+        .field("lease", run.lease_lost ? "lost during the run" : run.lease)
         .field_int("lease_from_ns", run.lease_from_ns)
         .field_int("lease_until_ns", run.lease_until_ns)
         .field("since", run.since_ns ? timefmt::rfc3339_ms(run.since_ns) : "")

@@ -159,15 +159,25 @@ private:
     void reconcile_account_figures(Run& run, const std::string& account);
     // Waits for a token of the broker's call budget; false when stopping.
     bool pace(const std::string& broker);
-    // The same for a run, which also renews its lease; false (the run marked aborted) when
-    // stopping or when the lease was lost.
+    // The same for a run, which also keeps its lease (hold_lease); false (the run marked
+    // aborted) when stopping or when the lease was lost.
     bool pace(Run& run);
+    // Before each thing a run does under its lease (a broker call, a write): true while the
+    // lease is surely this gateway's, renewed once two thirds of its time to live are left.
+    // False (the run marked aborted, an error noted) once it may have lapsed: from its expiry
+    // on another gateway may hold it, so the run stops before it acts again.
+    bool hold_lease(Run& run);
     bool stopping() const { return stop_.load(); }
     int64_t watermark(const std::string& broker);
     // When the schedule runs `r`'s broker again: the interval, or sooner for young pending orders.
     std::chrono::steady_clock::time_point next_after(const RunResult& r) const;
-    std::optional<bool> take_lease(const std::string& broker);
+    // Takes or renews the broker's lease until now_ns + the lease's time to live; nullopt when
+    // the storage plugin keeps no leases.
+    std::optional<bool> take_lease(const std::string& broker, int64_t now_ns);
     void store_run(const Run& run, const std::string& status);
+    int64_t lease_ttl_ns() const {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(options_.lease).count();
+    }
 
     ports::StoragePort& storage_;
     std::map<std::string, ports::BrokerPort*> brokers_;

@@ -312,8 +312,40 @@ class FakeStorage : public ports::StoragePort {
         if (it == gtts_.end()) return std::nullopt;
         return it->second;
     }
-    Page<ReconRun> list_recon_runs(const std::string&, const std::string&, uint32_t) override {
-        return {};
+    // Newest first, one page.
+    Page<ReconRun> list_recon_runs(const std::string& broker, const std::string&,
+                                   uint32_t limit) override {
+        std::lock_guard lock(mutex_);
+        check_up();
+        Page<ReconRun> page;
+        for (auto it = recon_runs_.rbegin(); it != recon_runs_.rend() && page.items.size() < limit;
+             ++it)
+            if (broker.empty() || it->broker == broker) page.items.push_back(*it);
+        return page;
+    }
+    // Every stored run (last written state), oldest first.
+    std::vector<ReconRun> stored_recon_runs() const {
+        std::lock_guard lock(mutex_);
+        return recon_runs_;
+    }
+
+    // ABI 1.3 leases, in memory, with the contract's rules. A test plays another gateway by
+    // calling lease_acquire itself.
+    bool lease_acquire(const std::string& name, const std::string& holder, int64_t now_ns,
+                       int64_t ttl_ns) override {
+        std::lock_guard lock(mutex_);
+        check_up();
+        auto it = leases_.find(name);
+        if (it != leases_.end() && it->second.first != holder && it->second.second > now_ns)
+            return false;
+        leases_[name] = {holder, now_ns + ttl_ns};
+        return true;
+    }
+    void lease_release(const std::string& name, const std::string& holder) override {
+        std::lock_guard lock(mutex_);
+        check_up();
+        auto it = leases_.find(name);
+        if (it != leases_.end() && it->second.first == holder) leases_.erase(it);
     }
 
   private:
@@ -372,9 +404,16 @@ class FakeStorage : public ports::StoragePort {
                 applied_.push_back("gtt:" + op.gtt.id + ":v" + std::to_string(op.gtt.version));
                 return Status::Ok;
             }
-            case WriteKind::UpsertReconRun:
-                applied_.push_back("other");
+            case WriteKind::UpsertReconRun: {
+                auto it = std::find_if(recon_runs_.begin(), recon_runs_.end(),
+                                       [&](const ReconRun& r) { return r.id == op.recon_run.id; });
+                if (it == recon_runs_.end())
+                    recon_runs_.push_back(op.recon_run);
+                else
+                    *it = op.recon_run;
+                applied_.push_back("recon_run:" + op.recon_run.status);
                 return Status::Ok;
+            }
         }
         return Status::Conflict;
     }
@@ -385,6 +424,8 @@ class FakeStorage : public ports::StoragePort {
     std::map<std::string, std::vector<OrderEvent>> events_;
     std::vector<FillRecord> fills_;
     std::map<std::string, GttRecord> gtts_;
+    std::vector<ReconRun> recon_runs_;
+    std::map<std::string, std::pair<std::string, int64_t>> leases_;  // name -> holder, expiry
 
     std::deque<std::optional<Status>> script_;
     bool down_ = false;

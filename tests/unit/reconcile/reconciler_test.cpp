@@ -1,0 +1,169 @@
+// Unit tests of the reconciler (host/reconcile/reconciler.hpp) against fakes of the ports: the
+// storage lease that keeps one reconciler per broker among gateways sharing storage. Time is a
+// ManualClock that the broker's report calls move on, as a slow venue would; another gateway is
+// played by taking the lease in the fake storage directly.
+#include "reconcile/reconciler.hpp"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fakes.hpp"
+#include "orders/order_service.hpp"
+#include "positions/position_book.hpp"
+
+namespace ordergate::reconcile {
+namespace {
+
+using orders::testing::FakeBroker;
+using orders::testing::FakeStorage;
+using std::chrono::seconds;
+
+constexpr uint64_t kCaps = OG_CAP_ORDER_LIMIT | OG_CAP_TIF_DAY | OG_CAP_PUSH_EVENTS |
+                           OG_CAP_REPORT_FILLS;
+constexpr const char* kLease = "reconcile:paper";
+
+// A venue whose fills report is scripted: each page is what `next_page` answers.
+class ReportingBroker : public FakeBroker {
+  public:
+    ReportingBroker() : FakeBroker("paper", kCaps) {}
+    std::function<ReportPage<Fill>(const std::string& cursor)> next_page;
+    ReportPage<Fill> list_fills_page(const std::string&, int64_t, const std::string& cursor,
+                                     uint32_t) override {
+        return next_page(cursor);
+    }
+};
+
+// The value of a whole-number field of a run's report.
+int64_t report_number(const std::string& json, const std::string& key) {
+    const size_t at = json.find("\"" + key + "\":");
+    if (at == std::string::npos) return -1;
+    return std::stoll(json.substr(at + key.size() + 3));
+}
+
+class ReconcilerLeaseTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        service_ = std::make_unique<orders::OrderService>(
+            storage_, std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}},
+            std::vector<orders::AccountRoute>{{"ACC1", "paper"}}, nullptr, &book_, nullptr,
+            clock_, orders::ServiceOptions{});
+        service_->recover();
+        Options o;
+        o.lease = seconds(6);
+        o.holder = "gw-a";
+        o.grace_period = seconds(0);
+        o.calls_per_second = 1000;
+        reconciler_ = std::make_unique<Reconciler>(
+            storage_, std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}},
+            std::vector<orders::AccountRoute>{{"ACC1", "paper"}}, *service_, &book_, nullptr,
+            clock_, o);
+        order_ = place("c1");
+    }
+    void TearDown() override {
+        reconciler_.reset();
+        service_.reset();
+    }
+
+    OrderRecord place(const std::string& cid) {
+        OrderRequest r;
+        r.client_order_id = cid;
+        r.account_id = "ACC1";
+        r.symbol = "AAPL";
+        r.exchange = "XNAS";
+        r.side = Side::Buy;
+        r.order_type = OrderType::Limit;
+        r.time_in_force = TimeInForce::Day;
+        r.quantity = Decimal::must_parse("100");
+        r.price = Decimal::must_parse("100.00");
+        auto res = service_->place(r, orders::AccountScope{false, {"ACC1"}},
+                                   orders::Origin{"req-" + cid, EventSource::Api, ""});
+        EXPECT_TRUE(res.has_value()) << (res ? "" : res.error().detail);
+        return res ? res->order : OrderRecord{};
+    }
+
+    // A fill of the placed order the gateway never heard of.
+    Fill fill(const std::string& trade_id) const {
+        Fill f;
+        f.broker_trade_id = trade_id;
+        f.broker_order_id = order_.broker_order_id;
+        f.client_order_id = order_.client_order_id;
+        f.account_id = "ACC1";
+        f.symbol = "AAPL";
+        f.exchange = "XNAS";
+        f.side = Side::Buy;
+        f.quantity = Decimal::must_parse("10");
+        f.price = Decimal::must_parse("100.00");
+        f.fee = Decimal(0, 0);
+        f.executed_at_ns = clock_->now_ns();
+        return f;
+    }
+
+    FakeStorage storage_;
+    ReportingBroker broker_;
+    positions::PositionBook book_;
+    std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
+    std::unique_ptr<orders::OrderService> service_;
+    std::unique_ptr<Reconciler> reconciler_;
+    OrderRecord order_;
+};
+
+// A broker call that outlasts the lease: another gateway takes the lapsed lease meanwhile. The
+// run must not apply what the call returned (the other gateway's run does), and its recorded
+// lease interval ends at the expiry, before the other gateway's began.
+TEST_F(ReconcilerLeaseTest, ARunWhoseLeaseLapsedDuringABrokerCallStopsBeforeWriting) {
+    int64_t other_took_ns = 0;
+    broker_.next_page = [&](const std::string&) {
+        clock_->advance(seconds(7));
+        EXPECT_TRUE(storage_.lease_acquire(kLease, "gw-b", clock_->now_ns(), 6'000'000'000));
+        other_took_ns = clock_->now_ns();
+        ReportPage<Fill> page;
+        page.items.push_back(fill("T1"));
+        return page;
+    };
+    const RunResult r = reconciler_->run_now("paper", "operator");
+    EXPECT_EQ(r.status, "ABORTED");
+    EXPECT_TRUE(storage_.stored_fills().empty()) << "a fill was written after the lease lapsed";
+    EXPECT_EQ(storage_.stored_order(order_.id)->filled_quantity.to_string(), "0");
+
+    const std::vector<ReconRun> runs = storage_.stored_recon_runs();
+    ASSERT_EQ(runs.size(), 1u);
+    const std::string& report = runs[0].report_json;
+    const int64_t from = report_number(report, "lease_from_ns");
+    const int64_t until = report_number(report, "lease_until_ns");
+    EXPECT_GT(from, 0) << report;
+    EXPECT_GE(until, from) << report;
+    EXPECT_LE(until, other_took_ns) << "the run's lease interval overlaps the other gateway's: "
+                                    << report;
+    EXPECT_NE(report.find("\"lease\":\"lost during the run\""), std::string::npos) << report;
+    EXPECT_NE(report.find("lapsed"), std::string::npos) << report;
+    // The other gateway still holds it: the run did not release what was no longer its own.
+    EXPECT_FALSE(storage_.lease_acquire(kLease, "gw-c", clock_->now_ns(), 1));
+}
+
+// A run longer than the lease's time to live, each step shorter: the lease is renewed as it goes,
+// another gateway cannot take it, and everything the venue reported is applied.
+TEST_F(ReconcilerLeaseTest, ALongRunKeepsItsLeaseByRenewingIt) {
+    int refused = 0;
+    broker_.next_page = [&](const std::string& cursor) {
+        clock_->advance(seconds(3));
+        if (!storage_.lease_acquire(kLease, "gw-b", clock_->now_ns(), 6'000'000'000)) ++refused;
+        const int n = cursor.empty() ? 0 : std::stoi(cursor);
+        ReportPage<Fill> page;
+        page.items.push_back(fill("T" + std::to_string(n)));
+        if (n < 3) page.next_cursor = std::to_string(n + 1);
+        return page;
+    };
+    const RunResult r = reconciler_->run_now("paper", "operator");
+    EXPECT_NE(r.status, "ABORTED");
+    EXPECT_NE(r.status, "FAILED");
+    EXPECT_EQ(refused, 4);  // 12 s of calls, twice the time to live
+    EXPECT_EQ(storage_.stored_fills().size(), 4u);
+    EXPECT_EQ(storage_.stored_order(order_.id)->filled_quantity.to_string(), "40");
+}
+
+}  // namespace
+}  // namespace ordergate::reconcile
