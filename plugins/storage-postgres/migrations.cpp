@@ -176,6 +176,12 @@ DROP INDEX @S@.order_events_request_id;
 CREATE INDEX order_events_request_id ON @S@.order_events (request_id) WHERE request_id <> '';
 )sql";
 
+// The event log is pruned per account in seq order (pg_storage.cpp), so the index on at_ns that
+// every appended entry also wrote is read by nothing.
+constexpr const char* kV10NoEventTimeIndex = R"sql(
+DROP INDEX @S@.account_events_at;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "orders, order_events, fills, gtts, recon_runs", kV1Tables},
     {2, "indexes for lookups and listings", kV2Indexes},
@@ -188,6 +194,7 @@ constexpr Migration kMigrations[] = {
     // appended in ABI 1.5
     {8, "fills: kind and ref_trade_id (busts and corrections)", kV8FillKinds},
     {9, "broker id and request id indexes hold only rows that have one", kV9PartialIndexes},
+    {10, "no index on the event log's time", kV10NoEventTimeIndex},
 };
 
 std::string with_schema(const char* sql, const std::string& quoted) {

@@ -283,7 +283,7 @@ struct PgStorage::Statements {
     std::string idem_begin, idem_read, idem_complete, idem_release, idem_purge;
     std::string lease_acquire, lease_release;
     std::string get_by_request_id;  // appended in ABI 1.4 (sdk14)
-    std::string append_event, list_account_events, prune_account_events;
+    std::string append_event, list_account_events, event_log_accounts, prune_account_events;
     std::string s;  // the quoted schema
 
     explicit Statements(const std::string& schema) : s("\"" + schema + "\"") {
@@ -384,10 +384,15 @@ struct PgStorage::Statements {
             "LEFT JOIN LATERAL (SELECT seq, topic, data_json, at_ns FROM " + s +
             ".account_events WHERE account_id = $1 AND seq > $2::bigint ORDER BY seq LIMIT "
             "$3::bigint) e ON true ORDER BY e.seq";
-        prune_account_events = "DELETE FROM " + s + ".account_events WHERE (account_id, seq) IN "
-                               "(SELECT account_id, seq FROM " + s +
-                               ".account_events WHERE at_ns < $1::bigint ORDER BY at_ns LIMIT "
-                               "$2::bigint)";
+        event_log_accounts = "SELECT account_id FROM " + s + ".account_seq ORDER BY account_id";
+        // One account's oldest entries in seq order (at most $3), up to the first one stamped at
+        // or after $2: seq order is commit order, so no index on at_ns is needed (or written).
+        prune_account_events =
+            "WITH old AS (SELECT seq, at_ns FROM " + s +
+            ".account_events WHERE account_id = $1 ORDER BY seq LIMIT $3::bigint) DELETE FROM " +
+            s +
+            ".account_events WHERE account_id = $1 AND seq < COALESCE((SELECT MIN(seq) FROM old "
+            "WHERE at_ns >= $2::bigint), (SELECT MAX(seq) + 1 FROM old))";
     }
 };
 
@@ -1138,14 +1143,30 @@ AccountEventPage PgStorage::list_account_events(const std::string& account_id, i
 }
 
 uint64_t PgStorage::prune_account_events(int64_t before_ns, uint32_t limit) {
-    Params p;
-    p.add(before_ns);
-    if (limit == 0) p.add_null();  // LIMIT NULL: no limit
-    else p.add(static_cast<int64_t>(limit));
+    // Per account, its oldest entries in seq order up to the first one at or after before_ns.
+    // Seq order is commit order and at_ns the committing host's clock, so that is every entry
+    // older than before_ns, but for one behind an entry stamped by a clock that went back: it
+    // goes with a later prune. No index on at_ns is written for it (one B-tree less per event);
+    // each statement reads at most what it deletes, plus one entry.
     Pool::Lease lease = pool_->acquire();
-    Result w = lease->exec_prepared("og_prune_account_events", sql_->prune_account_events, p,
-                                    "prune account events");
-    return static_cast<uint64_t>(w.affected());
+    std::vector<std::string> accounts;
+    {
+        Result r = lease->exec_prepared("og_event_log_accounts", sql_->event_log_accounts,
+                                        Params{}, "list event log accounts");
+        for (int i = 0; i < r.rows(); ++i) accounts.push_back(r.text(i, 0));
+    }
+    uint64_t total = 0;
+    for (const std::string& account : accounts) {
+        if (limit != 0 && total >= limit) break;
+        Params p;
+        p.add(account).add(before_ns);
+        if (limit == 0) p.add_null();  // LIMIT NULL: no limit
+        else p.add(static_cast<int64_t>(limit - total));
+        Result w = lease->exec_prepared("og_prune_account_events", sql_->prune_account_events, p,
+                                        "prune account events");
+        total += static_cast<uint64_t>(w.affected());
+    }
+    return total;
 }
 
 std::vector<AccountEvent> PgStorage::wait_account_events(std::chrono::milliseconds timeout) {
