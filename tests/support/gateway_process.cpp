@@ -12,7 +12,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -96,12 +101,56 @@ uint16_t free_port() {
     return s.address().port();
 }
 
-std::string make_temp_dir(const std::string& prefix) {
+std::string make_owned_temp_dir(const std::string& prefix) {
     std::string tmpl = "/tmp/" + prefix + ".XXXXXX";
     std::vector<char> buf(tmpl.begin(), tmpl.end());
     buf.push_back('\0');
     if (!mkdtemp(buf.data())) throw std::runtime_error("mkdtemp failed");
     return buf.data();
+}
+
+namespace {
+
+// The directories make_temp_dir handed out, removed at the end of a test program whose tests
+// all passed (a run of the suite would otherwise leave thousands behind in /tmp).
+class TempDirs final : public ::testing::EmptyTestEventListener {
+public:
+    static TempDirs& instance() {
+        static TempDirs* dirs = [] {
+            auto* d = new TempDirs;
+            ::testing::UnitTest::GetInstance()->listeners().Append(d);  // owned by gtest
+            return d;
+        }();
+        return *dirs;
+    }
+    void add(const std::string& dir) {
+        std::lock_guard lock(mutex_);
+        dirs_.push_back(dir);
+    }
+    void OnTestProgramEnd(const ::testing::UnitTest& unit) override {
+        std::lock_guard lock(mutex_);
+        for (const auto& dir : dirs_) {
+            if (!unit.Passed()) {
+                std::fprintf(stderr, "kept for a look: %s\n", dir.c_str());
+                continue;
+            }
+            std::error_code ec;
+            std::filesystem::remove_all(dir, ec);
+        }
+        dirs_.clear();
+    }
+
+private:
+    std::mutex mutex_;
+    std::vector<std::string> dirs_;
+};
+
+}  // namespace
+
+std::string make_temp_dir(const std::string& prefix) {
+    std::string dir = make_owned_temp_dir(prefix);
+    TempDirs::instance().add(dir);
+    return dir;
 }
 
 GatewayProcess::GatewayProcess(GatewayOptions options) : options_(std::move(options)) {

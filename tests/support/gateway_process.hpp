@@ -38,7 +38,11 @@ HttpResult http(uint16_t port, const std::string& method, const std::string& pat
 std::vector<std::pair<std::string, std::string>> json_headers(const std::string& key = "");
 
 uint16_t free_port();
+// A fresh directory /tmp/<prefix>.XXXXXX, removed when the test program ends with every test
+// passed; kept (and named on stderr) for a look when one failed.
 std::string make_temp_dir(const std::string& prefix);
+// The same, left to the caller to remove.
+std::string make_owned_temp_dir(const std::string& prefix);
 // The first item of a JSON field path ("a.b") as text, or "" when absent.
 std::string field(const json::Value& v, const std::string& path);
 

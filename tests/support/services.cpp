@@ -78,7 +78,8 @@ const ServiceUrls& shared_services() {
     return urls;
 }
 
-PrivateServices::PrivateServices(const std::string& prefix) : dir_(make_temp_dir(prefix)) {
+PrivateServices::PrivateServices(const std::string& prefix)
+    : dir_(make_owned_temp_dir(prefix)) {  // removed by the destructor, after the services stop
     // mkdtemp makes it 0700; PostgreSQL runs as `postgres` when the tests run as root.
     if (::chmod(dir_.c_str(), 0755) != 0) throw std::runtime_error("chmod failed: " + dir_);
 }
