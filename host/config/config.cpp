@@ -794,6 +794,17 @@ void Parser::validate() {
                      ".timeout_ms = " + std::to_string(b.timeout_ms) +
                      "): an order younger than its own deadline may still reach the broker");
     }
+    // A run renews its lease when two thirds of it are left and acts only while it holds it: one
+    // report call must fit in those two thirds, or a slow call stops the run every time.
+    for (size_t i = 0; i < cfg_.brokers.size(); ++i) {
+        const BrokerConfig& b = cfg_.brokers[i];
+        if (rc.lease_seconds * 1000 * 2 <= b.query_deadline_ms() * 3)
+            fail(origin("reconciliation.lease_seconds"), "reconciliation.lease_seconds",
+                 "must be more than 1.5 times the longest broker query deadline (brokers." +
+                     std::to_string(i) + " queries wait up to " +
+                     std::to_string(b.query_deadline_ms()) +
+                     " ms): a run stops when its lease could lapse during one report call");
+    }
 
     const AuthConfig& a = cfg_.auth;
     if (a.enabled) {

@@ -64,7 +64,7 @@ std::string write_config(const std::string& dir, const std::string& schema) {
            "risk:\n  max_quantity: 100000000\n  max_notional: 100000000000\n"
            "  max_orders_per_second: 0\n"
            "reconciliation:\n  interval_seconds: 1\n  grace_period_seconds: 3\n"
-           "  not_found_answers: 2\n  silent_stream_seconds: 0\n  lease_seconds: 5\n"
+           "  not_found_answers: 2\n  silent_stream_seconds: 0\n  lease_seconds: 8\n"
            "idempotency:\n  backend: redis\n  redis_url: ${REDIS_URL}\n  redis_required: true\n"
            // A retry whose gateway died mid-request proceeds 12 s later, not 60.
            "  in_flight_seconds: 12\n"

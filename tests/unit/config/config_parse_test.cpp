@@ -196,6 +196,27 @@ TEST(ConfigErrors, UnknownSectionIsRefused) {
               "accounts, risk, idempotency, reconciliation, gtt, stream, auth, logging)");
 }
 
+// A reconciliation run acts only while it holds its lease, renewed with two thirds left: one
+// report call (the broker's query deadline) must fit in those two thirds.
+TEST(ConfigErrors, ReconciliationLeaseOutlivesOneReportCall) {
+    EXPECT_EQ(parse(kMinimal).reconciliation.lease_seconds, 30);
+    const std::string broker =
+        "brokers:\n  - name: paper\n    plugin: broker-paper\n    timeout_ms: 4000\n"
+        "    query_timeout_ms: 6000\n"
+        "accounts:\n  - id: ACC1\n    broker: paper\n";
+    EXPECT_EQ(parse(broker + "reconciliation:\n  lease_seconds: 10\n").reconciliation.lease_seconds,
+              10);
+    const std::string err = error_of(broker + "reconciliation:\n  lease_seconds: 9\n");
+    EXPECT_NE(err.find("reconciliation.lease_seconds"), std::string::npos) << err;
+    EXPECT_NE(err.find("6000 ms"), std::string::npos) << err;
+    // Without a query deadline of its own, a query waits the order deadline.
+    EXPECT_NE(error_of("brokers:\n  - name: paper\n    plugin: broker-paper\n    timeout_ms: "
+                       "5000\naccounts:\n  - id: ACC1\n    broker: paper\nreconciliation:\n"
+                       "  lease_seconds: 7\n")
+                  .find("5000 ms"),
+              std::string::npos);
+}
+
 // A retry proceeds once the in-flight marker lapses: never while the request it repeats can still
 // be running (its broker deadline), so the lease is checked against every broker's timeout_ms.
 TEST(ConfigErrors, InFlightLeaseOutlivesTheLongestBrokerDeadline) {
