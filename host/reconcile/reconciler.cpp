@@ -328,12 +328,7 @@ RunResult Reconciler::run_now(const std::string& broker, const std::string& trig
     // The run's lease interval ends before another gateway's can begin: at the final record,
     // written while the lease is still held, or at the expiry of a lease that lapsed (the run
     // did nothing after it).
-    if (lease) {
-        const int64_t now = clock_->now_ns();
-        run.lease_until_ns = run.lease_lost || now >= run.lease_expires_ns
-                                 ? std::min(now, run.lease_expires_ns)
-                                 : now;
-    }
+    if (lease) run.lease_until_ns = std::min(clock_->now_ns(), run.lease_expires_ns);
     store_run(run, status);
     if (lease && !run.lease_lost) {
         // Held for the run only: another gateway may take the next one. A holder that dies
