@@ -21,6 +21,8 @@ namespace {
 
 using testing::FakeBroker;
 using testing::FakeStorage;
+using testing::fill_of;
+using testing::limit_buy;
 using testing::report_of;
 using namespace std::chrono_literals;
 
@@ -42,37 +44,11 @@ class BatchedEventsTest : public ::testing::Test {
     }
 
     OrderRecord place_open(const std::string& cid, const char* qty) {
-        OrderRequest r;
-        r.client_order_id = cid;
-        r.account_id = "ACC1";
-        r.symbol = "AAPL";
-        r.exchange = "XNAS";
-        r.side = Side::Buy;
-        r.order_type = OrderType::Limit;
-        r.time_in_force = TimeInForce::Day;
-        r.quantity = dec(qty);
-        r.price = dec("100.00");
-        auto res = service_->place(r, scope_, origin_);
+        auto res = service_->place(limit_buy(cid, qty), scope_, origin_);
         EXPECT_TRUE(res.has_value()) << (res ? "" : res.error().detail);
         return res ? res->order : OrderRecord{};
     }
 
-    static Fill fill_of(const OrderRecord& o, const std::string& trade_id, const char* qty,
-                        const char* price) {
-        Fill f;
-        f.broker_trade_id = trade_id;
-        f.broker_order_id = o.broker_order_id;
-        f.client_order_id = o.client_order_id;
-        f.account_id = o.account_id;
-        f.symbol = o.symbol;
-        f.exchange = o.exchange;
-        f.side = o.side;
-        f.quantity = dec(qty);
-        f.price = dec(price);
-        f.fee = Decimal(0, 0);
-        f.executed_at_ns = 1'700'000'000'000'000'000;
-        return f;
-    }
 
     OrderRecord current(const std::string& id) {
         auto r = service_->get(id, scope_);

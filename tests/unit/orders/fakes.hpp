@@ -443,6 +443,40 @@ class FakeStorage : public ports::StoragePort {
     std::vector<std::string> applied_;
 };
 
+// A DAY LIMIT BUY of AAPL on XNAS for ACC1.
+inline OrderRequest limit_buy(const std::string& cid, const char* qty = "5",
+                              const char* price = "100.00") {
+    OrderRequest r;
+    r.client_order_id = cid;
+    r.account_id = "ACC1";
+    r.symbol = "AAPL";
+    r.exchange = "XNAS";
+    r.side = Side::Buy;
+    r.order_type = OrderType::Limit;
+    r.time_in_force = TimeInForce::Day;
+    r.quantity = Decimal::must_parse(qty);
+    r.price = Decimal::must_parse(price);
+    return r;
+}
+
+// A fill of `o` at the venue (no fee).
+inline Fill fill_of(const OrderRecord& o, const std::string& trade_id, const char* qty,
+                    const char* price) {
+    Fill f;
+    f.broker_trade_id = trade_id;
+    f.broker_order_id = o.broker_order_id;
+    f.client_order_id = o.client_order_id;
+    f.account_id = o.account_id;
+    f.symbol = o.symbol;
+    f.exchange = o.exchange;
+    f.side = o.side;
+    f.quantity = Decimal::must_parse(qty);
+    f.price = Decimal::must_parse(price);
+    f.fee = Decimal(0, 0);
+    f.executed_at_ns = 1'700'000'000'000'000'000;
+    return f;
+}
+
 // What a venue answers when it acknowledges an order: the request echoed, OPEN.
 inline OrderReport ack_of(const OrderRequest& r, const std::string& broker_order_id) {
     OrderReport rep;

@@ -26,6 +26,8 @@ namespace ordergate::orders {
 namespace {
 
 using testing::ack_of;
+using testing::fill_of;
+using testing::limit_buy;
 using testing::FakeBroker;
 using testing::FakeStorage;
 using testing::report_of;
@@ -47,20 +49,6 @@ class OrderServiceTest : public ::testing::Test {
         service_->recover();
     }
 
-    static OrderRequest limit_buy(const std::string& cid, const char* qty = "5",
-                                  const char* price = "100.00") {
-        OrderRequest r;
-        r.client_order_id = cid;
-        r.account_id = "ACC1";
-        r.symbol = "AAPL";
-        r.exchange = "XNAS";
-        r.side = Side::Buy;
-        r.order_type = OrderType::Limit;
-        r.time_in_force = TimeInForce::Day;
-        r.quantity = dec(qty);
-        r.price = dec(price);
-        return r;
-    }
 
     // Places an order the broker acknowledges; returns it (OPEN, version 2).
     OrderRecord place_open(const std::string& cid, const char* qty = "5") {
@@ -71,22 +59,6 @@ class OrderServiceTest : public ::testing::Test {
         return res->order;
     }
 
-    static Fill fill_of(const OrderRecord& o, const std::string& trade_id, const char* qty,
-                        const char* price) {
-        Fill f;
-        f.broker_trade_id = trade_id;
-        f.broker_order_id = o.broker_order_id;
-        f.client_order_id = o.client_order_id;
-        f.account_id = o.account_id;
-        f.symbol = o.symbol;
-        f.exchange = o.exchange;
-        f.side = o.side;
-        f.quantity = dec(qty);
-        f.price = dec(price);
-        f.fee = Decimal(0, 0);
-        f.executed_at_ns = 1'700'000'000'000'000'000;
-        return f;
-    }
 
     OrderRecord current(const std::string& id) {
         auto r = service_->get(id, scope_);

@@ -20,10 +20,12 @@ namespace {
 
 using orders::testing::FakeBroker;
 using orders::testing::FakeStorage;
+using orders::testing::fill_of;
+using orders::testing::limit_buy;
 using std::chrono::seconds;
 
-constexpr uint64_t kCaps = OG_CAP_ORDER_LIMIT | OG_CAP_TIF_DAY | OG_CAP_PUSH_EVENTS |
-                           OG_CAP_REPORT_FILLS;
+constexpr uint64_t kCaps =
+    OG_CAP_ORDER_LIMIT | OG_CAP_TIF_DAY | OG_CAP_PUSH_EVENTS | OG_CAP_REPORT_FILLS;
 constexpr const char* kLease = "reconcile:paper";
 
 // A venue whose fills report is scripted: each page is what `next_page` answers.
@@ -49,8 +51,8 @@ class ReconcilerLeaseTest : public ::testing::Test {
     void SetUp() override {
         service_ = std::make_unique<orders::OrderService>(
             storage_, std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}},
-            std::vector<orders::AccountRoute>{{"ACC1", "paper"}}, nullptr, &book_, nullptr,
-            clock_, orders::ServiceOptions{});
+            std::vector<orders::AccountRoute>{{"ACC1", "paper"}}, nullptr, &book_, nullptr, clock_,
+            orders::ServiceOptions{});
         service_->recover();
         Options o;
         o.lease = seconds(6);
@@ -69,37 +71,15 @@ class ReconcilerLeaseTest : public ::testing::Test {
     }
 
     OrderRecord place(const std::string& cid) {
-        OrderRequest r;
-        r.client_order_id = cid;
-        r.account_id = "ACC1";
-        r.symbol = "AAPL";
-        r.exchange = "XNAS";
-        r.side = Side::Buy;
-        r.order_type = OrderType::Limit;
-        r.time_in_force = TimeInForce::Day;
-        r.quantity = Decimal::must_parse("100");
-        r.price = Decimal::must_parse("100.00");
-        auto res = service_->place(r, orders::AccountScope{false, {"ACC1"}},
+        auto res = service_->place(limit_buy(cid, "100"), orders::AccountScope{false, {"ACC1"}},
                                    orders::Origin{"req-" + cid, EventSource::Api, ""});
         EXPECT_TRUE(res.has_value()) << (res ? "" : res.error().detail);
         return res ? res->order : OrderRecord{};
     }
 
-    // A fill of the placed order the gateway never heard of.
+    // A fill of 10 of the placed order the gateway never heard of.
     Fill fill(const std::string& trade_id) const {
-        Fill f;
-        f.broker_trade_id = trade_id;
-        f.broker_order_id = order_.broker_order_id;
-        f.client_order_id = order_.client_order_id;
-        f.account_id = "ACC1";
-        f.symbol = "AAPL";
-        f.exchange = "XNAS";
-        f.side = Side::Buy;
-        f.quantity = Decimal::must_parse("10");
-        f.price = Decimal::must_parse("100.00");
-        f.fee = Decimal(0, 0);
-        f.executed_at_ns = clock_->now_ns();
-        return f;
+        return fill_of(order_, trade_id, "10", "100.00");
     }
 
     FakeStorage storage_;
@@ -136,8 +116,8 @@ TEST_F(ReconcilerLeaseTest, ARunWhoseLeaseLapsedDuringABrokerCallStopsBeforeWrit
     const int64_t until = report_number(report, "lease_until_ns");
     EXPECT_GT(from, 0) << report;
     EXPECT_GE(until, from) << report;
-    EXPECT_LE(until, other_took_ns) << "the run's lease interval overlaps the other gateway's: "
-                                    << report;
+    EXPECT_LE(until, other_took_ns)
+        << "the run's lease interval overlaps the other gateway's: " << report;
     EXPECT_NE(report.find("\"lease\":\"lost during the run\""), std::string::npos) << report;
     EXPECT_NE(report.find("lapsed"), std::string::npos) << report;
     // The other gateway still holds it: the run did not release what was no longer its own.
