@@ -117,6 +117,23 @@ std::string newest_run(const GatewayProcess& gw) {
     return gw.get("/api/v1/reconciliation?limit=1").body;
 }
 
+// An order intent stored while every call to the venue hangs past the 1 s deadline (the gateway
+// answers 202, PENDING_NEW), then the gateway killed: an order the venue never got. Returns its
+// id ("" when the answer was not 202); `o` keeps the data directory for the restart.
+std::string store_intent_the_venue_never_gets(const std::string& dir, VenueSetup s,
+                                              GatewayOptions& o, const std::string& tag) {
+    s.paper = "      tick_ms: 0\n      fault:\n        hang_ms: 30000\n";
+    s.reconciliation = "  enabled: false\n";
+    o.config = write_config(dir, s, tag + "-hang");
+    o.data_dir = dir;
+    GatewayProcess gw(o);
+    auto r = http(gw.port(), "POST", "/api/v1/orders",
+                  order("LIMIT", "4", "\"price\":\"1000.00\""), json_headers(tag));
+    EXPECT_EQ(r.status, 202) << r.body;
+    gw.kill_hard();
+    return r.status == 202 ? field(r.json(), "id") : "";
+}
+
 TEST(Reconcile, FillTheSilentStreamNeverDeliveredIsAppliedByASilentStreamRun) {
     const std::string dir = make_temp_dir("og-rec-fill");
     VenueSetup s;
@@ -239,21 +256,9 @@ TEST(Reconcile, AnOrderTheVenueHasAndStorageLacksIsAdoptedAsExternal) {
 TEST(Reconcile, PendingNewTheVenueNeverGotIsRejectedOnlyAfterCleanNotFoundAnswers) {
     const std::string dir = make_temp_dir("og-rec-nf");
     VenueSetup s;
-    // Every call hangs past the 1 s deadline: the intent is stored, the order never placed.
-    s.paper = "      tick_ms: 0\n      fault:\n        hang_ms: 30000\n";
-    s.reconciliation = "  enabled: false\n";
     GatewayOptions o;
-    o.config = write_config(dir, s, "nf-hang");
-    o.data_dir = dir;
-    std::string id;
-    {
-        GatewayProcess gw(o);
-        auto r = http(gw.port(), "POST", "/api/v1/orders",
-                      order("LIMIT", "4", "\"price\":\"1000.00\""), json_headers("nf"));
-        ASSERT_EQ(r.status, 202) << r.body;
-        id = field(r.json(), "id");
-        gw.kill_hard();
-    }
+    const std::string id = store_intent_the_venue_never_gets(dir, s, o, "nf");
+    ASSERT_FALSE(id.empty());
     EXPECT_TRUE(journal(dir + "/paper.journal", "O").empty());
 
     // The venue unreachable: runs meet only transport errors, which are never evidence.
@@ -293,22 +298,10 @@ TEST(Reconcile, PendingNewTheVenueNeverGotIsRejectedWithSeveralAccountsOnTheBrok
     const std::string dir = make_temp_dir("og-rec-nf2");
     VenueSetup s;
     s.second_account = true;
-    s.paper = "      tick_ms: 0\n      fault:\n        hang_ms: 30000\n";
-    s.reconciliation = "  enabled: false\n";
     GatewayOptions o;
-    o.config = write_config(dir, s, "nf2-hang");
-    o.data_dir = dir;
-    std::string id;
-    {
-        GatewayProcess gw(o);
-        auto r = http(gw.port(), "POST", "/api/v1/orders",
-                      order("LIMIT", "4", "\"price\":\"1000.00\""), json_headers("nf2"));
-        ASSERT_EQ(r.status, 202) << r.body;
-        id = field(r.json(), "id");
-        gw.kill_hard();
-    }
-    s.paper = "      tick_ms: 0\n";
-    s.reconciliation.clear();  // every second, two clean answers, then the policy
+    const std::string id = store_intent_the_venue_never_gets(dir, s, o, "nf2");
+    ASSERT_FALSE(id.empty());
+    s.paper = "      tick_ms: 0\n";  // every second, two clean answers, then the policy
     o.config = write_config(dir, s, "nf2-up");
     GatewayProcess gw(o);
     ASSERT_TRUE(eventually([&] {
