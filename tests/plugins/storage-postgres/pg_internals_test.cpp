@@ -13,6 +13,7 @@
 #include "pg_pool.hpp"
 #include "pg_storage.hpp"
 #include "pg_test_env.hpp"
+#include "../event_log_prune_case.hpp"
 
 namespace ordergate::storage_postgres {
 
@@ -247,39 +248,8 @@ TEST_F(PgLive, BrokerIdAndRequestIdIndexesHoldOnlyRowsThatHaveOne) {
 TEST_F(PgLive, EventLogIsPrunedOldestFirstPerAccountWithoutATimeIndex) {
     auto s = open(config());
     ASSERT_EQ(s->migrate_to(9), 9);
-    auto append = [&](const std::string& account, int64_t at) {
-        WriteOp op;
-        op.kind = WriteKind::AppendEvent;
-        op.account_event.account_id = account;
-        op.account_event.topic = "orders";
-        op.account_event.data_json = "{}";
-        op.account_event.at_ns = at;
-        ASSERT_EQ(s->write_batch({op}), std::vector<Status>{Status::Ok});
-    };
-    for (int64_t at : {10, 20}) append("A", at);  // before the upgrade
-    EXPECT_EQ(s->migrate(), migrations().back().version);
-    for (int64_t at : {100, 15, 200}) append("A", at);  // 15: the clock went back
-    for (int64_t at : {5, 6, 7}) append("B", at);
-    auto seqs = [&](const std::string& account) {
-        std::vector<int64_t> out;
-        for (const AccountEvent& e : s->list_account_events(account, 0, 100).items)
-            out.push_back(e.seq);
-        return out;
-    };
-    EXPECT_EQ(s->prune_account_events(50, 2), 2u);  // the limit: A's 1 and 2 go first
-    EXPECT_EQ(seqs("A"), (std::vector<int64_t>{3, 4, 5}));
-    EXPECT_EQ(seqs("B"), (std::vector<int64_t>{1, 2, 3}));
-    EXPECT_EQ(s->prune_account_events(50, 0), 3u);  // B's all; A's 4 (at 15) is behind 3 (at 100)
-    EXPECT_EQ(seqs("A"), (std::vector<int64_t>{3, 4, 5}));
-    EXPECT_TRUE(seqs("B").empty());
-    EXPECT_EQ(s->prune_account_events(150, 0), 2u);
-    EXPECT_EQ(seqs("A"), (std::vector<int64_t>{5}));
-    EXPECT_EQ(s->list_account_events("A", 0, 0).last_seq, 5);
-    EXPECT_EQ(s->prune_account_events(1000, 0), 1u);
-    EXPECT_TRUE(seqs("A").empty());
-    EXPECT_EQ(s->list_account_events("A", 0, 0).last_seq, 5);  // a seq is never reused
-    append("A", 1);
-    EXPECT_EQ(seqs("A"), (std::vector<int64_t>{6}));
+    ordergate::testing::check_event_log_pruned_oldest_first_per_account(
+        *s, [&] { EXPECT_EQ(s->migrate(), migrations().back().version); });
 
     auto db = admin(url_);
     auto indexes = [&](const std::string& table) {

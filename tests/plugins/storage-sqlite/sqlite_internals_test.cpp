@@ -17,6 +17,7 @@
 #include "sqlite_storage.hpp"
 
 #include "temp_dir.hpp"
+#include "../event_log_prune_case.hpp"
 
 namespace ordergate::storage_sqlite {
 
@@ -282,32 +283,7 @@ TEST(SqliteStorage, EventLogIsPrunedOldestFirstPerAccountWithoutATimeIndex) {
     std::string path = dir.file("x.db");
     auto s = open({{"path", path}});
     s->migrate();
-    auto append = [&](const std::string& account, int64_t at) {
-        WriteOp op;
-        op.kind = WriteKind::AppendEvent;
-        op.account_event.account_id = account;
-        op.account_event.topic = "orders";
-        op.account_event.data_json = "{}";
-        op.account_event.at_ns = at;
-        ASSERT_EQ(s->write_batch({op}), std::vector<Status>{Status::Ok});
-    };
-    for (int64_t at : {10, 20, 100, 15, 200}) append("A", at);  // 15: the clock went back
-    for (int64_t at : {5, 6, 7}) append("B", at);
-    auto seqs = [&](const std::string& account) {
-        std::vector<int64_t> out;
-        for (const AccountEvent& e : s->list_account_events(account, 0, 100).items)
-            out.push_back(e.seq);
-        return out;
-    };
-    EXPECT_EQ(s->prune_account_events(50, 2), 2u);  // the limit: A's 1 and 2 go first
-    EXPECT_EQ(seqs("A"), (std::vector<int64_t>{3, 4, 5}));
-    EXPECT_EQ(seqs("B"), (std::vector<int64_t>{1, 2, 3}));
-    EXPECT_EQ(s->prune_account_events(50, 0), 3u);  // B's all; A's 4 (at 15) is behind 3 (at 100)
-    EXPECT_EQ(seqs("A"), (std::vector<int64_t>{3, 4, 5}));
-    EXPECT_TRUE(seqs("B").empty());
-    EXPECT_EQ(s->prune_account_events(150, 0), 2u);
-    EXPECT_EQ(seqs("A"), (std::vector<int64_t>{5}));
-    EXPECT_EQ(s->list_account_events("A", 0, 0).last_seq, 5);
+    ordergate::testing::check_event_log_pruned_oldest_first_per_account(*s, [] {});
 
     EXPECT_EQ(declared_indexes(path, "account_events"), 0)
         << "an index on account_events is written with every entry";
