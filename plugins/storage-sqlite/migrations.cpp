@@ -144,7 +144,9 @@ CREATE INDEX order_events_request_id ON order_events (request_id);
 
 // The per-account event log (ABI 1.4, migration 7). account_seq holds each account's counter: a seq is the
 // counter plus one, taken inside the write transaction (SQLite has one writer), so seq order is
-// commit order; pruning deletes entries, never counters, so a seq is never reused.
+// commit order; pruning deletes entries, never counters, so a seq is never reused. Since then
+// commits no longer write the counter: a seq follows the greater of the account's newest entry
+// and its counter, which retention advances before it deletes (sqlite_storage.cpp, AppendEvent).
 constexpr const char* kV7AccountEvents = R"sql(
 CREATE TABLE account_seq (
     account_id TEXT    NOT NULL PRIMARY KEY,

@@ -512,12 +512,13 @@ std::vector<Status> SqliteStorage::write_batch(const std::vector<WriteOp>& ops) 
             }
             results[i] = apply(c, ops[i], i, &seqs);
         }
-        for (const auto& [account, last] : seqs) {
-            Query q = c.query(
-                "INSERT INTO account_seq (account_id, last_seq) VALUES (?1, ?2) "
-                "ON CONFLICT (account_id) DO UPDATE SET last_seq = excluded.last_seq",
-                "store account seq");
-            q.bind(1, account).bind(2, last);
+        // An account's first entry ever gives it its counter row (retention lists the accounts
+        // there). Otherwise the row is left as it is: see the AppendEvent case.
+        for (const BatchSeq& s : seqs) {
+            if (!s.new_account) continue;
+            Query q = c.query("INSERT INTO account_seq (account_id, last_seq) VALUES (?1, ?2)",
+                              "store account seq");
+            q.bind(1, s.account_id).bind(2, s.last);
             q.run();
         }
         return 0;
@@ -597,20 +598,29 @@ Status SqliteStorage::apply(Connection& c, const WriteOp& op, size_t index, Batc
             const AccountEvent& e = op.account_event;
             if (e.account_id.empty() || e.topic.empty())
                 invalid_op(index, "append_event without an account_id or topic");
-            // The counter row of the account, read in this transaction (which holds the write
-            // lock) at the account's first event of the batch, advanced in memory, and written
-            // back before the commit: seq order is commit order. One upsert with RETURNING per
-            // event cost ~10x more (SQLite materialises RETURNING rows).
+            // The account's last seq, read in this transaction (which holds the write lock) at
+            // its first event of the batch and advanced in memory: seq order is commit order.
+            // It is the greater of the account's newest entry and its counter row. Commits do not
+            // write the counter (one page less per commit); retention advances it to the newest
+            // entry before deleting entries (prune_account_events), so a seq is never reused.
             auto at = std::find_if(seqs->begin(), seqs->end(),
-                                   [&](const auto& s) { return s.first == e.account_id; });
+                                   [&](const BatchSeq& s) { return s.account_id == e.account_id; });
             if (at == seqs->end()) {
-                Query q = c.query("SELECT last_seq FROM account_seq WHERE account_id = ?1",
-                                  "read account seq");
+                Query q = c.query(
+                    "SELECT (SELECT last_seq FROM account_seq WHERE account_id = ?1), "
+                    "(SELECT MAX(seq) FROM account_events WHERE account_id = ?1)",
+                    "read account seq");
                 q.bind(1, e.account_id);
-                seqs->emplace_back(e.account_id, q.step() ? q.int64(0) : 0);
+                BatchSeq s;
+                s.account_id = e.account_id;
+                if (q.step()) {
+                    s.new_account = q.is_null(0);
+                    s.last = std::max(q.is_null(0) ? 0 : q.int64(0), q.is_null(1) ? 0 : q.int64(1));
+                }
+                seqs->push_back(std::move(s));
                 at = seqs->end() - 1;
             }
-            const int64_t seq = ++at->second;
+            const int64_t seq = ++at->last;
             Query q = c.query(
                 "INSERT INTO account_events (account_id, seq, topic, data_json, at_ns) "
                 "VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -1075,11 +1085,15 @@ AccountEventPage SqliteStorage::list_account_events(const std::string& account_i
         {
             Query q = (*r).query(
                 "SELECT (SELECT last_seq FROM account_seq WHERE account_id = ?1), "
-                "(SELECT MIN(seq) FROM account_events WHERE account_id = ?1)",
+                "(SELECT MIN(seq) FROM account_events WHERE account_id = ?1), "
+                "(SELECT MAX(seq) FROM account_events WHERE account_id = ?1)",
                 "read account seq");
             q.bind(1, account_id);
             if (q.step()) {
-                page.last_seq = q.is_null(0) ? 0 : q.int64(0);
+                // As the writer takes it (see AppendEvent): the counter holds the last seq as of
+                // the last prune, the newest entry anything later.
+                page.last_seq =
+                    std::max(q.is_null(0) ? 0 : q.int64(0), q.is_null(2) ? 0 : q.int64(2));
                 page.oldest_seq = q.is_null(1) ? 0 : q.int64(1);
             }
         }
@@ -1132,6 +1146,18 @@ uint64_t SqliteStorage::prune_account_events(int64_t before_ns, uint32_t limit) 
             while (q.step() && q.int64(1) < before_ns) end = q.int64(0) + 1;
         }
         if (end == 0) continue;
+        // The counter first takes the account's newest seq (commits leave it behind), so that
+        // a seq stays taken once its entry is gone, even when every entry goes. Committed on
+        // its own before the delete: a crash between the two leaves entries and a counter that
+        // agrees with them.
+        {
+            Query u = writer().query(
+                "UPDATE account_seq SET last_seq = MAX(last_seq, COALESCE((SELECT MAX(seq) FROM "
+                "account_events WHERE account_id = ?1), 0)) WHERE account_id = ?1",
+                "advance account seq");
+            u.bind(1, account);
+            u.run();
+        }
         Query d = writer().query("DELETE FROM account_events WHERE account_id = ?1 AND seq < ?2",
                                  "prune account events");
         d.bind(1, account).bind(2, end);

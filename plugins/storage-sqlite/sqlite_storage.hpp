@@ -164,10 +164,15 @@ private:
     Connection& writer();  // reopens after a failed rollback; call with write_mu_ held
     Reader borrow_reader();
     void return_reader(std::unique_ptr<Connection> c);
-    // The account event sequences one write batch advances: (account, last seq given), read
-    // from account_seq at an account's first event in the batch and written back once per
-    // account before the commit.
-    using BatchSeqs = std::vector<std::pair<std::string, int64_t>>;
+    // The account event sequences one write batch advances, read at an account's first event
+    // in the batch (see apply, AppendEvent). Per account with an entry in the batch: its last
+    // seq so far, and whether its counter row is still to be inserted (its first entry ever).
+    struct BatchSeq {
+        std::string account_id;
+        int64_t last = 0;
+        bool new_account = false;
+    };
+    using BatchSeqs = std::vector<BatchSeq>;
     Status apply(Connection& c, const WriteOp& op, size_t index, BatchSeqs* seqs);
     // Runs `f` on the writer inside a BEGIN IMMEDIATE transaction, committed durably before it
     // returns (rolled back when f throws, which rethrows). It may share the transaction with

@@ -290,6 +290,71 @@ TEST(SqliteStorage, EventLogIsPrunedOldestFirstPerAccountWithoutATimeIndex) {
     EXPECT_EQ(declared_indexes(path, "fills"), 2);  // the count sees indexes that are there
 }
 
+// A commit of event log entries writes no counter page: the account's last seq is its newest
+// entry, and the counter row (written at the account's first entry, then by retention) only
+// keeps a seq from being reused once its entry is pruned. A counter left by an older plugin,
+// which advanced it at every commit, is read the same way.
+TEST(SqliteStorage, EventLogCommitsLeaveTheAccountCounterAlone) {
+    TempDir dir;
+    std::string path = dir.file("x.db");
+    auto s = open({{"path", path}});
+    s->migrate();
+    auto append = [&](const std::string& account, int n) {
+        std::vector<WriteOp> ops;
+        for (int i = 0; i < n; ++i) {
+            WriteOp op;
+            op.kind = WriteKind::AppendEvent;
+            op.account_event.account_id = account;
+            op.account_event.topic = "orders";
+            op.account_event.data_json = "{}";
+            op.account_event.at_ns = 100;
+            ops.push_back(op);
+        }
+        ASSERT_EQ(s->write_batch(ops), std::vector<Status>(n, Status::Ok));
+    };
+    auto seqs = [&](const std::string& account) {
+        std::vector<int64_t> out;
+        for (const AccountEvent& e : s->list_account_events(account, 0, 100).items)
+            out.push_back(e.seq);
+        return out;
+    };
+    auto counter = [&](const std::string& account) -> int64_t {
+        Connection c(path, false, 1000);
+        Query q = c.query("SELECT last_seq FROM account_seq WHERE account_id = ?1", "counter");
+        q.bind(1, account);
+        return q.step() ? q.int64(0) : -1;
+    };
+    auto set_counter = [&](const std::string& account, int64_t v) {
+        Connection c(path, false, 1000);
+        Query q = c.query("UPDATE account_seq SET last_seq = ?2 WHERE account_id = ?1", "set");
+        q.bind(1, account).bind(2, v);
+        q.run();
+    };
+
+    append("A", 2);
+    EXPECT_EQ(counter("A"), 2) << "the account's first entry gives it its counter row";
+    append("A", 3);
+    append("A", 1);
+    EXPECT_EQ(seqs("A"), (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
+    EXPECT_EQ(counter("A"), 2) << "a commit of entries wrote the counter";
+    EXPECT_EQ(s->list_account_events("A", 0, 0).last_seq, 6);
+
+    // An older plugin's counter, ahead of the newest entry after a prune: seqs go on after it.
+    set_counter("A", 9);
+    EXPECT_EQ(s->list_account_events("A", 0, 0).last_seq, 9);
+    append("A", 1);
+    EXPECT_EQ(seqs("A").back(), 10);
+
+    // Retention takes the counter to the newest seq before it deletes, so pruning every entry
+    // keeps the seqs taken.
+    EXPECT_EQ(s->prune_account_events(1000, 0), 7u);
+    EXPECT_EQ(counter("A"), 10);
+    EXPECT_TRUE(seqs("A").empty());
+    EXPECT_EQ(s->list_account_events("A", 0, 0).last_seq, 10);
+    append("A", 1);
+    EXPECT_EQ(seqs("A"), (std::vector<int64_t>{11}));
+}
+
 // Group commit: writes called while another commits wait and then share one transaction (one
 // WAL sync); each call keeps its own result, and a call that fails is undone alone.
 TEST(SqliteStorage, ConcurrentWritesShareOneCommitAndAFailingOneIsUndoneAlone) {
