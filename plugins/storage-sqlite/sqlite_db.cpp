@@ -159,6 +159,10 @@ void Connection::exec(const char* sql, std::string_view context) {
     }
 }
 
+void Connection::exec_cached(const std::string& sql, std::string_view context) {
+    query(sql, context).run();
+}
+
 Query Connection::query(const std::string& sql, std::string_view context) {
     auto it = cache_.find(sql);
     if (it == cache_.end()) {

@@ -78,6 +78,9 @@ public:
     sqlite3* raw() const { return db_; }
     // Runs one or more SQL statements without results (PRAGMA, DDL, BEGIN/COMMIT).
     void exec(const char* sql, std::string_view context);
+    // Runs one statement without results (BEGIN, COMMIT, SAVEPOINT, ...) from the statement
+    // cache: what every write transaction runs, prepared once instead of at every call.
+    void exec_cached(const std::string& sql, std::string_view context);
     // A Query over the cached prepared statement for `sql`. `context` names the operation in
     // error messages and must outlive the Query (use string literals).
     Query query(const std::string& sql, std::string_view context);

@@ -857,6 +857,15 @@ void SqliteStorage::roll_back(Connection& c) {
     }
 }
 
+namespace {
+// The statements of every transaction, run from each connection's statement cache.
+const std::string kBegin = "BEGIN";
+const std::string kBeginImmediate = "BEGIN IMMEDIATE";
+const std::string kCommit = "COMMIT";
+const std::string kSavepoint = "SAVEPOINT og_call";
+const std::string kRelease = "RELEASE og_call";
+}  // namespace
+
 void SqliteStorage::commit_group(const std::vector<WriteJob*>& jobs) {
     auto fail_all = [&](std::exception_ptr e) {
         for (WriteJob* j : jobs)
@@ -867,7 +876,7 @@ void SqliteStorage::commit_group(const std::vector<WriteJob*>& jobs) {
     Connection* c = nullptr;
     try {
         c = &writer();
-        c->exec("BEGIN IMMEDIATE", jobs.size() == 1 ? jobs[0]->what : "begin group commit");
+        c->exec_cached(kBeginImmediate, jobs.size() == 1 ? jobs[0]->what : "begin group commit");
     } catch (...) {
         fail_all(std::current_exception());
         return;
@@ -875,7 +884,7 @@ void SqliteStorage::commit_group(const std::vector<WriteJob*>& jobs) {
     if (jobs.size() == 1) {
         try {
             jobs[0]->body(*c);
-            c->exec("COMMIT", jobs[0]->what);
+            c->exec_cached(kCommit, jobs[0]->what);
         } catch (...) {
             jobs[0]->error = std::current_exception();
             roll_back(*c);
@@ -885,7 +894,7 @@ void SqliteStorage::commit_group(const std::vector<WriteJob*>& jobs) {
         // Each call in its own savepoint: one that fails is undone alone, the others commit.
         for (WriteJob* j : jobs) {
             try {
-                c->exec("SAVEPOINT og_call", j->what);
+                c->exec_cached(kSavepoint, j->what);
             } catch (...) {
                 fail_all(std::current_exception());
                 roll_back(*c);
@@ -893,7 +902,7 @@ void SqliteStorage::commit_group(const std::vector<WriteJob*>& jobs) {
             }
             try {
                 j->body(*c);
-                c->exec("RELEASE og_call", j->what);
+                c->exec_cached(kRelease, j->what);
             } catch (...) {
                 j->error = std::current_exception();
                 if (sqlite3_exec(c->raw(), "ROLLBACK TO og_call; RELEASE og_call", nullptr,
@@ -909,7 +918,7 @@ void SqliteStorage::commit_group(const std::vector<WriteJob*>& jobs) {
             }
         }
         try {
-            c->exec("COMMIT", "commit group");
+            c->exec_cached(kCommit, "commit group");
         } catch (...) {
             fail_all(std::current_exception());
             roll_back(*c);
@@ -1080,7 +1089,7 @@ AccountEventPage SqliteStorage::list_account_events(const std::string& account_i
     AccountEventPage page;
     Reader r = borrow_reader();
     // One read transaction, so the bounds and the entries agree.
-    (*r).exec("BEGIN", "begin event read");
+    (*r).exec_cached(kBegin, "begin event read");
     try {
         {
             Query q = (*r).query(
@@ -1113,7 +1122,7 @@ AccountEventPage SqliteStorage::list_account_events(const std::string& account_i
                 page.items.push_back(std::move(e));
             }
         }
-        (*r).exec("COMMIT", "end event read");
+        (*r).exec_cached(kCommit, "end event read");
     } catch (const std::exception&) {
         if ((*r).in_transaction()) sqlite3_exec((*r).raw(), "ROLLBACK", nullptr, nullptr, nullptr);
         throw;
