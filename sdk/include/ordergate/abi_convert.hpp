@@ -1011,12 +1011,12 @@ inline IdempotencyRecord from_abi(const og_idempotency_record* c) {
     return r;
 }
 
-// One op of a batch; the records its kind needs must be present. Flags this SDK does not know
-// are refused (their meaning cannot be honoured).
-inline WriteOp from_abi(const og_write_op* c) {
+// One op of a batch, into `op` (a default WriteOp); the records its kind needs must be present.
+// Flags this SDK does not know are refused (their meaning cannot be honoured). A batch converts
+// its ops in place, so that no WriteOp (it holds every kind of record) is moved into its vector.
+inline void from_abi(const og_write_op* c, WriteOp& op) {
     const char* R = "write op";
     check_record(c, R);
-    WriteOp op;
     if ((c->flags & ~OG_WRITE_FLAG_REQUIRES_PREVIOUS) != 0u)
         throw ConvertError("write op: unknown flags " + std::to_string(c->flags));
     op.requires_previous = (c->flags & OG_WRITE_FLAG_REQUIRES_PREVIOUS) != 0u;
@@ -1050,6 +1050,11 @@ inline WriteOp from_abi(const og_write_op* c) {
             throw ConvertError("write op: kind " + std::to_string(c->kind) +
                                " is not a valid write kind");
     }
+}
+
+inline WriteOp from_abi(const og_write_op* c) {
+    WriteOp op;
+    from_abi(c, op);
     return op;
 }
 
@@ -1057,7 +1062,7 @@ inline std::vector<WriteOp> from_abi(const og_write_op* ops, size_t count) {
     if (ops == nullptr && count != 0) throw ConvertError("write batch: NULL array with ops");
     std::vector<WriteOp> out;
     out.reserve(count);
-    for (size_t i = 0; i < count; ++i) out.push_back(from_abi(&ops[i]));
+    for (size_t i = 0; i < count; ++i) from_abi(&ops[i], out.emplace_back());
     return out;
 }
 
@@ -1066,7 +1071,7 @@ inline std::vector<WriteOp> from_abi(const og_write_op* const* ops, size_t count
     if (ops == nullptr && count != 0) throw ConvertError("write batch: NULL array with ops");
     std::vector<WriteOp> out;
     out.reserve(count);
-    for (size_t i = 0; i < count; ++i) out.push_back(from_abi(ops[i]));
+    for (size_t i = 0; i < count; ++i) from_abi(ops[i], out.emplace_back());
     return out;
 }
 
