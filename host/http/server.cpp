@@ -311,13 +311,9 @@ class Handler {
         for (const auto& h : res.headers) pres.set(h.first, h.second);
         pres.set("X-Request-Id", req.request_id);
         if (close_after) pres.setKeepAlive(false);
-        pres.setContentLength64(static_cast<Poco::Int64>(res.body.size()));
-        if (req.method == "HEAD") {
-            pres.send();
-            return;
-        }
-        std::ostream& out = pres.send();
-        out.write(res.body.data(), static_cast<std::streamsize>(res.body.size()));
+        // The header and the body through one buffered stream, sent together when they fit in
+        // one packet; Content-Length is the body's, and a HEAD answer carries no body.
+        pres.sendBuffer(res.body.data(), res.body.size());
     }
 
     void upgrade(const Request& req, Response& res, Poco::Net::HTTPServerRequest& preq,
