@@ -249,8 +249,10 @@ std::exception_ptr BatchWriter::write(const std::vector<WriteOp>& ops,
     auto t0 = std::chrono::steady_clock::now();
     bool answered = false;  // write_batch returned (its answer is then checked)
     ChangeJournal* journal = journal_.load();
-    std::vector<WriteOp> annotated;
-    std::vector<size_t> index_of;
+    // Kept across batches (only the writer thread writes), so a batch reuses the last one's
+    // room for its ops and entries.
+    std::vector<WriteOp>& annotated = annotated_;
+    std::vector<size_t>& index_of = index_of_;
     if (journal) journal->annotate(ops, &annotated, &index_of);
     const std::vector<WriteOp>& sent = journal ? annotated : ops;
     try {
@@ -286,6 +288,11 @@ std::exception_ptr BatchWriter::write(const std::vector<WriteOp>& ops,
         const auto elapsed = std::chrono::steady_clock::now() - t0;
         metrics_->storage_batch(ops.size(), std::chrono::duration<double>(elapsed).count(), !error);
     }
+    // The batch's records go now; the room stays for the next batch, unless a burst made it
+    // large.
+    constexpr size_t kKeptRoom = 256;
+    annotated_.clear();
+    if (annotated_.capacity() > kKeptRoom) std::vector<WriteOp>().swap(annotated_);
     return error;
 }
 

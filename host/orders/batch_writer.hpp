@@ -109,6 +109,10 @@ private:
     size_t answered_in_flight_ = 0;  // keep_until_written writes in the writer's group
     bool stopping_ = false;
     std::thread thread_;
+    // The batch write() sends with the journal's entries, and where each queued op is in it:
+    // the writer thread's alone.
+    std::vector<WriteOp> annotated_;
+    std::vector<size_t> index_of_;
 };
 
 }  // namespace ordergate::orders

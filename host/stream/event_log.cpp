@@ -39,21 +39,22 @@ void EventLog::seed_positions(const positions::PositionBook& book) { book_.copy_
 
 void EventLog::entry(std::vector<WriteOp>* out, const std::string& account, const char* topic,
                      std::string data, int64_t at_ns) {
-    WriteOp op;
+    // Built in place: a WriteOp holds every kind of record, and moving one costs more than
+    // the entry's own fields.
+    WriteOp& op = out->emplace_back();
     op.kind = WriteKind::AppendEvent;
     op.requires_previous = true;
     op.account_event.account_id = account;
     op.account_event.topic = topic;
     op.account_event.data_json = std::move(data);
     op.account_event.at_ns = at_ns;
-    out->push_back(std::move(op));
 }
 
 void EventLog::annotate(const std::vector<WriteOp>& ops, std::vector<WriteOp>* out,
                         std::vector<size_t>* index_of) {
     out->clear();
     index_of->clear();
-    out->reserve(ops.size() * 2);
+    out->reserve(ops.size() * 3);  // an op and its entries: a fill has two (trade, position)
     const int64_t now = clock_->now_ns();
     // Positions within this batch build on each other: a scratch book, seeded key by key from
     // the committed one.
