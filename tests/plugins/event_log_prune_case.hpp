@@ -16,24 +16,32 @@
 
 namespace ordergate::testing {
 
+// An "orders" entry of `account`'s event log, stamped `at_ns`.
+inline WriteOp event_entry(const std::string& account, int64_t at_ns) {
+    WriteOp op;
+    op.kind = WriteKind::AppendEvent;
+    op.account_event.account_id = account;
+    op.account_event.topic = "orders";
+    op.account_event.data_json = "{}";
+    op.account_event.at_ns = at_ns;
+    return op;
+}
+
+// The seqs of `account`'s stored entries (the first 100), oldest first.
+inline std::vector<int64_t> event_seqs(sdk::StoragePlugin& s, const std::string& account) {
+    std::vector<int64_t> out;
+    for (const AccountEvent& e : s.list_account_events(account, 0, 100).items)
+        out.push_back(e.seq);
+    return out;
+}
+
 // `s` is migrated, or `upgrade` migrates it: it runs after account A's first two entries.
 inline void check_event_log_pruned_oldest_first_per_account(sdk::StoragePlugin& s,
                                                             const std::function<void()>& upgrade) {
     auto append = [&](const std::string& account, int64_t at) {
-        WriteOp op;
-        op.kind = WriteKind::AppendEvent;
-        op.account_event.account_id = account;
-        op.account_event.topic = "orders";
-        op.account_event.data_json = "{}";
-        op.account_event.at_ns = at;
-        ASSERT_EQ(s.write_batch({op}), std::vector<Status>{Status::Ok});
+        ASSERT_EQ(s.write_batch({event_entry(account, at)}), std::vector<Status>{Status::Ok});
     };
-    auto seqs = [&](const std::string& account) {
-        std::vector<int64_t> out;
-        for (const AccountEvent& e : s.list_account_events(account, 0, 100).items)
-            out.push_back(e.seq);
-        return out;
-    };
+    auto seqs = [&](const std::string& account) { return event_seqs(s, account); };
     for (int64_t at : {10, 20}) append("A", at);
     upgrade();
     for (int64_t at : {100, 15, 200}) append("A", at);  // 15: the clock went back

@@ -299,24 +299,12 @@ TEST(SqliteStorage, EventLogCommitsLeaveTheAccountCounterAlone) {
     std::string path = dir.file("x.db");
     auto s = open({{"path", path}});
     s->migrate();
-    auto append = [&](const std::string& account, int n) {
-        std::vector<WriteOp> ops;
-        for (int i = 0; i < n; ++i) {
-            WriteOp op;
-            op.kind = WriteKind::AppendEvent;
-            op.account_event.account_id = account;
-            op.account_event.topic = "orders";
-            op.account_event.data_json = "{}";
-            op.account_event.at_ns = 100;
-            ops.push_back(op);
-        }
+    auto append = [&](const std::string& account, int n) {  // n entries in one commit
+        std::vector<WriteOp> ops(n, ordergate::testing::event_entry(account, 100));
         ASSERT_EQ(s->write_batch(ops), std::vector<Status>(n, Status::Ok));
     };
     auto seqs = [&](const std::string& account) {
-        std::vector<int64_t> out;
-        for (const AccountEvent& e : s->list_account_events(account, 0, 100).items)
-            out.push_back(e.seq);
-        return out;
+        return ordergate::testing::event_seqs(*s, account);
     };
     auto counter = [&](const std::string& account) -> int64_t {
         Connection c(path, false, 1000);

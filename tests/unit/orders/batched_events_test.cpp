@@ -174,16 +174,8 @@ TEST_F(BatchedEventsTest, AFillOfNoKnownOrderKeepsTheBatchsOrderForPositions) {
 }
 
 TEST_F(BatchedEventsTest, ABrokerWithoutTheCapabilityIsAppliedInItsCall) {
-    OrderRequest r;
-    r.client_order_id = "d1";
-    r.account_id = "ACC9";
-    r.symbol = "AAPL";
-    r.exchange = "XNAS";
-    r.side = Side::Buy;
-    r.order_type = OrderType::Limit;
-    r.time_in_force = TimeInForce::Day;
-    r.quantity = dec("2");
-    r.price = dec("100.00");
+    OrderRequest r = limit_buy("d1", "2");
+    r.account_id = "ACC9";  // on the broker without the capability
     auto res = service_->place(r, scope_, origin_);
     ASSERT_TRUE(res.has_value());
     service_->on_fill("direct", fill_of(res->order, "D1", "2", "100.00"));
@@ -218,17 +210,7 @@ TEST_F(BatchedEventsTest, AnAckAndTheFillsOfOneOrderChainInOneBatch) {
     });
     std::vector<OrderRecord> pending;
     for (int i = 0; i < 50; ++i) {
-        OrderRequest r;
-        r.client_order_id = "p" + std::to_string(i);
-        r.account_id = "ACC1";
-        r.symbol = "AAPL";
-        r.exchange = "XNAS";
-        r.side = Side::Buy;
-        r.order_type = OrderType::Limit;
-        r.time_in_force = TimeInForce::Day;
-        r.quantity = dec("4");
-        r.price = dec("100.00");
-        auto res = service_->place(r, scope_, origin_);
+        auto res = service_->place(limit_buy("p" + std::to_string(i), "4"), scope_, origin_);
         ASSERT_TRUE(res.has_value());
         ASSERT_EQ(res->order.status, OrderStatus::PendingNew);
         pending.push_back(res->order);
