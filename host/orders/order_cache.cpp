@@ -60,21 +60,14 @@ void OrderService::erase_locked(const OrderRecord& r) {
     by_id_.erase(r.id);
     std::string cid_key = key2(r.account_id, r.client_order_id);
     by_client_id_.erase(cid_key);
-    if (is_terminal(r.status) && !r.client_order_id.empty() &&
-        finished_.insert(cid_key).second) {
-        finished_order_.push_back(std::move(cid_key));
-        if (finished_order_.size() > kFinishedRemembered) {
-            finished_.erase(finished_order_.front());
-            finished_order_.pop_front();
-        }
-    }
+    if (is_terminal(r.status) && !r.client_order_id.empty()) finished_.insert(std::move(cid_key));
     if (!r.broker_order_id.empty()) by_broker_id_.erase(key2(r.broker, r.broker_order_id));
     if (metrics_) metrics_->set_open_orders(static_cast<double>(by_id_.size()));
 }
 
 bool OrderService::recently_finished(const std::string& account, const std::string& cid) const {
     std::shared_lock lock(cache_mutex_);
-    return finished_.count(key2(account, cid)) > 0;
+    return finished_.contains(key2(account, cid));
 }
 
 void OrderService::index_broker_id(const std::string& broker, const std::string& boid,

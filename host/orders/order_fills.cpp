@@ -25,7 +25,7 @@ OrderService::FillOutcome OrderService::handle_fill(const std::string& broker, c
     using Kind = FillOutcome::Kind;
     {
         std::lock_guard lock(fills_mutex_);
-        if (stored_trades_.count(key2(broker, fill.broker_trade_id))) {
+        if (stored_trades_.contains(key2(broker, fill.broker_trade_id))) {
             if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");
             return {Kind::Duplicate, ""};
         }
@@ -168,7 +168,6 @@ OrderService::FillOutcome OrderService::fill_without_order(const std::string& br
     }
     {
         std::lock_guard lock(fills_mutex_);
-        if (stored_trades_.size() > 200'000) stored_trades_.clear();  // a cache; storage decides
         stored_trades_.insert(key2(broker, fr.broker_trade_id));
     }
     if (r[0] == Status::Conflict) {
@@ -299,7 +298,6 @@ OrderService::FillOutcome OrderService::apply_fill(const EntryPtr& e, const std:
                 }
                 {
                     std::lock_guard fl(fills_mutex_);
-                    if (stored_trades_.size() > 200'000) stored_trades_.clear();  // a cache
                     stored_trades_.insert(key2(broker, fr.broker_trade_id));
                 }
                 if ((*r)[0] == Status::Conflict) {
@@ -391,7 +389,6 @@ OrderService::FillOutcome OrderService::fill_written(Entry& e, const std::string
     }
     {
         std::lock_guard fl(fills_mutex_);
-        if (stored_trades_.size() > 200'000) stored_trades_.clear();  // a cache; storage decides
         stored_trades_.insert(key2(broker, fr.broker_trade_id));
     }
     if (r[0] == Status::Conflict) {
@@ -569,7 +566,6 @@ OrderService::FillOutcome OrderService::apply_fill_change(const EntryPtr& e,
     }
     {
         std::lock_guard fl(fills_mutex_);
-        if (stored_trades_.size() > 200'000) stored_trades_.clear();
         stored_trades_.insert(key2(broker, fr.broker_trade_id));
     }
     if (r[0] == Status::Conflict) {

@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/recent_keys.hpp"
 #include "common/error.hpp"
 #include "market_data/price_cache.hpp"
 #include "orders/batch_writer.hpp"
@@ -356,6 +357,9 @@ class OrderService : public ports::BrokerEvents {
     // kFinishedRemembered such orders): a report naming it by that id cannot make it live again.
     bool recently_finished(const std::string& account, const std::string& cid) const;
     static constexpr size_t kFinishedRemembered = 16384;
+    // Trade ids known stored, the newest first: a fill resent later is found by storage's unique
+    // (broker, trade id) instead.
+    static constexpr size_t kTradesRemembered = 65536;
     void index_broker_id(const std::string& broker, const std::string& broker_order_id,
                          const std::string& id);
     // Drops a terminal order from memory once its last write is durable. On the writer thread
@@ -547,9 +551,8 @@ class OrderService : public ports::BrokerEvents {
     std::unordered_map<std::string, EntryPtr> by_id_;
     std::unordered_map<std::string, std::string> by_client_id_;  // account \0 cid -> id
     std::unordered_map<std::string, std::string> by_broker_id_;  // broker \0 boid -> id
-    // Recently finished orders (account \0 cid), oldest first; bounded by kFinishedRemembered.
-    std::unordered_set<std::string> finished_;
-    std::deque<std::string> finished_order_;
+    // Recently finished orders (account \0 cid); the newest kFinishedRemembered.
+    RecentKeys finished_{kFinishedRemembered};
     // ABI 1.4: account \0 client request id (of a modify or cancel) -> order id. Only ids this
     // process issued; storage's events answer for the others (after a restart).
     mutable std::mutex request_ids_mutex_;
@@ -561,7 +564,7 @@ class OrderService : public ports::BrokerEvents {
 
     // Broker trade ids known to be stored (a cache of storage, never ahead of it; bounded).
     mutable std::mutex fills_mutex_;
-    std::unordered_set<std::string> stored_trades_;  // broker \0 trade id
+    RecentKeys stored_trades_{kTradesRemembered};  // broker \0 trade id
 
     // Events held until recover() is done, in arrival order.
     std::mutex recovery_mutex_;

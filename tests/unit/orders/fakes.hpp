@@ -414,6 +414,8 @@ class FakeStorage : public ports::StoragePort {
                 applied_.push_back("recon_run:" + op.recon_run.status);
                 return Status::Ok;
             }
+            case WriteKind::AppendEvent:
+                break;  // this fake keeps no event log
         }
         return Status::Conflict;
     }
