@@ -105,4 +105,12 @@ DecodedEntry decode_entry(std::string_view bytes) {
     return e;
 }
 
+std::string_view fingerprint_of(std::string_view bytes) {
+    Reader r(bytes);
+    if (r.take(kMagic.size()) != kMagic) Reader::fail("unknown format");
+    char state = r.byte();
+    if (state != 'I' && state != 'C') Reader::fail("unknown state");
+    return r.field();
+}
+
 }  // namespace ordergate::idempotency

@@ -1,6 +1,9 @@
 #include "idempotency/memory_store.hpp"
 
+#include "idempotency/entry_codec.hpp"
+
 #include <functional>
+#include <iterator>
 #include <stdexcept>
 
 namespace ordergate::idempotency {
@@ -47,14 +50,14 @@ BeginResult MemoryStore::begin(const std::string& scoped_key, const std::string&
     if (it != shard.entries.end()) {
         const Entry& e = it->second;
         if (now < e.expires_at_ns) {
-            if (e.fingerprint != fingerprint) return BeginResult{Outcome::Reused, {}};
+            if (fingerprint_of(e.bytes) != fingerprint) return BeginResult{Outcome::Reused, {}};
             if (!e.completed) return BeginResult{Outcome::InFlight, {}};
-            return BeginResult{Outcome::Replay, e.response};
+            return BeginResult{Outcome::Replay, decode_entry(e.bytes).response};
         }
-        shard.entries.erase(it);
+        erase_locked(shard, it);
     }
     Entry e;
-    e.fingerprint = fingerprint;
+    e.bytes = encode_in_flight(fingerprint);
     e.expires_at_ns = now + to_ns(options_.ttl.in_flight);
     insert_locked(shard, scoped_key, std::move(e), now);
     return BeginResult{Outcome::Proceed, {}};
@@ -68,17 +71,17 @@ void MemoryStore::complete(const std::string& scoped_key, const std::string& fin
     auto it = shard.entries.find(scoped_key);
     if (it != shard.entries.end() && now < it->second.expires_at_ns) {
         Entry& e = it->second;
-        if (e.completed || e.fingerprint != fingerprint) return;  // not this request's marker
+        // Not this request's marker: leave it.
+        if (e.completed || fingerprint_of(e.bytes) != fingerprint) return;
         e.completed = true;
-        e.response = response;
+        e.bytes = encode_completed(fingerprint, response);
         e.expires_at_ns = now + to_ns(options_.ttl.completed);
         return;
     }
-    if (it != shard.entries.end()) shard.entries.erase(it);
+    if (it != shard.entries.end()) erase_locked(shard, it);
     Entry e;
     e.completed = true;
-    e.fingerprint = fingerprint;
-    e.response = response;
+    e.bytes = encode_completed(fingerprint, response);
     e.expires_at_ns = now + to_ns(options_.ttl.completed);
     insert_locked(shard, scoped_key, std::move(e), now);
 }
@@ -90,8 +93,8 @@ void MemoryStore::release(const std::string& scoped_key, const std::string& fing
     auto it = shard.entries.find(scoped_key);
     if (it == shard.entries.end()) return;
     const Entry& e = it->second;
-    if (now >= e.expires_at_ns || (!e.completed && e.fingerprint == fingerprint))
-        shard.entries.erase(it);
+    if (now >= e.expires_at_ns || (!e.completed && fingerprint_of(e.bytes) == fingerprint))
+        erase_locked(shard, it);
 }
 
 void MemoryStore::purge_expired() {
@@ -99,10 +102,10 @@ void MemoryStore::purge_expired() {
     for (auto& shard : shards_) {
         std::lock_guard lock(shard->mutex);
         for (auto it = shard->entries.begin(); it != shard->entries.end();) {
-            if (now >= it->second.expires_at_ns) it = shard->entries.erase(it);
-            else ++it;
+            auto next = std::next(it);
+            if (now >= it->second.expires_at_ns) erase_locked(*shard, it);
+            it = next;
         }
-        compact_order_locked(*shard);
     }
 }
 
@@ -115,54 +118,41 @@ size_t MemoryStore::size() const {
     return n;
 }
 
-// Inserts a new entry (the key is absent), making room first when the shard is full.
+// Inserts a new entry (the key is absent) at the newest end, making room first when the shard is
+// full: expired entries from the oldest end, then the oldest live ones (evictions).
 void MemoryStore::insert_locked(Shard& shard, const std::string& key, Entry entry, int64_t now) {
     if (shard.entries.size() >= per_shard_) {
         purge_locked(shard, now);
-        while (shard.entries.size() >= per_shard_) evict_oldest_locked(shard);
+        while (shard.entries.size() >= per_shard_) {
+            erase_locked(shard, shard.entries.find(*shard.oldest->key));
+            evictions_.fetch_add(1, std::memory_order_relaxed);
+        }
     }
-    entry.seq = shard.next_seq++;
-    shard.order.emplace_back(key, entry.seq);
-    shard.entries.emplace(key, std::move(entry));
-    if (shard.order.size() > 2 * per_shard_ + 64) compact_order_locked(shard);
+    auto [it, inserted] = shard.entries.emplace(key, std::move(entry));
+    if (!inserted) throw std::logic_error("MemoryStore: inserting a key it holds");
+    Entry& e = it->second;
+    e.key = &it->first;
+    e.older = shard.newest;
+    e.newer = nullptr;
+    if (shard.newest) shard.newest->newer = &e;
+    else shard.oldest = &e;
+    shard.newest = &e;
+}
+
+void MemoryStore::erase_locked(Shard& shard,
+                               std::unordered_map<std::string, Entry>::iterator it) {
+    Entry& e = it->second;
+    if (e.older) e.older->newer = e.newer;
+    else shard.oldest = e.newer;
+    if (e.newer) e.newer->older = e.older;
+    else shard.newest = e.older;
+    shard.entries.erase(it);
 }
 
 // Drops expired entries from the oldest end of the shard until one that is still live.
 void MemoryStore::purge_locked(Shard& shard, int64_t now) {
-    while (!shard.order.empty()) {
-        const auto& [key, seq] = shard.order.front();
-        auto it = shard.entries.find(key);
-        if (it != shard.entries.end() && it->second.seq == seq) {
-            if (now < it->second.expires_at_ns) break;
-            shard.entries.erase(it);
-        }
-        shard.order.pop_front();
-    }
-}
-
-void MemoryStore::evict_oldest_locked(Shard& shard) {
-    while (!shard.order.empty()) {
-        auto [key, seq] = std::move(shard.order.front());
-        shard.order.pop_front();
-        auto it = shard.entries.find(key);
-        if (it != shard.entries.end() && it->second.seq == seq) {
-            shard.entries.erase(it);
-            evictions_.fetch_add(1, std::memory_order_relaxed);
-            return;
-        }
-    }
-    // The order list always names every live entry; reaching here means it did not.
-    throw std::logic_error("MemoryStore: eviction found no entry to evict");
-}
-
-// Drops the order records of entries that were released, replaced or purged out of turn.
-void MemoryStore::compact_order_locked(Shard& shard) {
-    std::deque<std::pair<std::string, uint64_t>> kept;
-    for (auto& rec : shard.order) {
-        auto it = shard.entries.find(rec.first);
-        if (it != shard.entries.end() && it->second.seq == rec.second) kept.push_back(std::move(rec));
-    }
-    shard.order.swap(kept);
+    while (shard.oldest && now >= shard.oldest->expires_at_ns)
+        erase_locked(shard, shard.entries.find(*shard.oldest->key));
 }
 
 }  // namespace ordergate::idempotency

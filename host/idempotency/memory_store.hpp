@@ -18,7 +18,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -59,26 +58,30 @@ public:
     uint64_t evictions() const { return evictions_.load(std::memory_order_relaxed); }
 
 private:
+    // An entry holds its key's request in entry_codec's encoding (the fingerprint, and once
+    // completed the response): one allocation for the lot. Entries of a shard are linked oldest
+    // to newest; an unordered_map never moves its elements, so the links and `key` (the map's
+    // own copy) stay valid until the entry is erased.
     struct Entry {
-        bool completed = false;
-        std::string fingerprint;
-        StoredResponse response;
+        std::string bytes;
         int64_t expires_at_ns = 0;
-        uint64_t seq = 0;
+        bool completed = false;
+        const std::string* key = nullptr;
+        Entry* older = nullptr;
+        Entry* newer = nullptr;
     };
     struct Shard {
         mutable std::mutex mutex;
         std::unordered_map<std::string, Entry> entries;
-        std::deque<std::pair<std::string, uint64_t>> order;  // (key, seq), oldest first
-        uint64_t next_seq = 1;
+        Entry* oldest = nullptr;
+        Entry* newest = nullptr;
         uint32_t calls = 0;
     };
 
     Shard& shard_for(const std::string& key);
     void insert_locked(Shard& shard, const std::string& key, Entry entry, int64_t now);
+    void erase_locked(Shard& shard, std::unordered_map<std::string, Entry>::iterator it);
     void purge_locked(Shard& shard, int64_t now);
-    void evict_oldest_locked(Shard& shard);
-    void compact_order_locked(Shard& shard);
 
     const MemoryStoreOptions options_;
     const std::shared_ptr<Clock> clock_;
