@@ -449,9 +449,10 @@ void Gateway::start() {
             idempotency::MemoryStoreOptions mo;
             mo.ttl.completed = std::chrono::seconds(cfg.idempotency.ttl_seconds);
             mo.ttl.in_flight = std::chrono::seconds(cfg.idempotency.in_flight_seconds);
+            mo.max_entries = static_cast<size_t>(cfg.idempotency.memory_max_keys);
             g.idempotency = std::make_unique<idempotency::MemoryStore>(mo);
-            spdlog::info("event=idempotency_store backend=memory ttl_s={}",
-                         cfg.idempotency.ttl_seconds);
+            spdlog::info("event=idempotency_store backend=memory ttl_s={} max_keys={}",
+                         cfg.idempotency.ttl_seconds, cfg.idempotency.memory_max_keys);
         }
     }
 

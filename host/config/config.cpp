@@ -405,7 +405,7 @@ void Parser::read_idempotency(const Entry& e) {
     IdempotencyConfig& i = cfg_.idempotency;
     for (const Entry& k :
          entries(e, {"backend", "redis_url", "redis_required", "ttl_seconds", "in_flight_seconds",
-                     "require_key"})) {
+                     "require_key", "memory_max_keys"})) {
         if (k.key == "backend") {
             i.backend = string_value(k);
             if (i.backend != "storage" && i.backend != "memory" && i.backend != "redis")
@@ -421,6 +421,8 @@ void Parser::read_idempotency(const Entry& e) {
             i.in_flight_seconds = int_value(k, 1, 86400);
         } else if (k.key == "require_key") {
             i.require_key = bool_value(k);
+        } else if (k.key == "memory_max_keys") {
+            i.memory_max_keys = int_value(k, 16, 100000000);
         }
     }
 }

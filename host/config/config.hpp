@@ -128,6 +128,9 @@ struct IdempotencyConfig {
     // marker never lapses under it.
     int64_t in_flight_seconds = 60;
     bool require_key = false;        // POST without Idempotency-Key -> 400 when true
+    // The memory backend's bound: at most this many keys; past it the oldest is forgotten first
+    // (a key with its response takes about 1 KB). 16 .. 100,000,000.
+    int64_t memory_max_keys = 200000;
 };
 
 // Reconciliation with each broker instance (host/reconcile): at start-up, every interval, when a

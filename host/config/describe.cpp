@@ -79,6 +79,7 @@ std::string describe(const Config& c) {
         out << " redis_url=" << show("idempotency.redis_url", i.redis_url)
             << " redis_required=" << yes_no(i.redis_required);
     out << " ttl_seconds=" << i.ttl_seconds << " require_key=" << yes_no(i.require_key);
+    if (i.backend == "memory") out << " memory_max_keys=" << i.memory_max_keys;
     const ReconciliationConfig& r = c.reconciliation;
     out << "\nreconciliation: enabled=" << yes_no(r.enabled);
     if (r.enabled)

@@ -235,6 +235,20 @@ TEST(ConfigErrors, InFlightLeaseOutlivesTheLongestBrokerDeadline) {
               std::string::npos);
 }
 
+// The memory backend's bound on its keys: the operator's handle on the gateway's memory.
+TEST(ConfigErrors, MemoryIdempotencyKeysAreBounded) {
+    EXPECT_EQ(parse(kMinimal).idempotency.memory_max_keys, 200000);
+    EXPECT_EQ(parse(kMinimal + "idempotency:\n  backend: memory\n  memory_max_keys: 5000\n")
+                  .idempotency.memory_max_keys,
+              5000);
+    EXPECT_NE(error_of(kMinimal + "idempotency:\n  memory_max_keys: 15\n")
+                  .find("idempotency.memory_max_keys"),
+              std::string::npos);
+    EXPECT_NE(error_of(kMinimal + "idempotency:\n  memory_max_keys: many\n")
+                  .find("idempotency.memory_max_keys"),
+              std::string::npos);
+}
+
 TEST(ConfigErrors, StreamSectionIsValidated) {
     EXPECT_NE(error_of(kMinimal + "stream:\n  retention_hours: 0\n").find("stream.retention_hours"),
               std::string::npos);
