@@ -16,7 +16,8 @@
 # (VmRSS of /proc/PID/status), the data directory's size and the storage ops committed; then the
 # spread of every window's req/s, and RSS again once the written-behind writes have drained. Every window's row goes to LONGRUN_LOG when set.
 # Knobs: LONGRUN_ORDERS, LONGRUN_WINDOW, LONGRUN_IDEMPOTENCY (memory; storage keeps the keys in
-# SQLite as configs/default.yaml does), LONGRUN_CONNS, LONGRUN_DRAIN_SECONDS (600), BENCH_THREADS (2), BUILD_DIR (build),
+# SQLite as configs/default.yaml does), LONGRUN_MAX_KEYS (200000: the memory backend's bound,
+# idempotency.memory_max_keys; about 1 KB each), LONGRUN_CONNS, LONGRUN_DRAIN_SECONDS (600), BENCH_THREADS (2), BUILD_DIR (build),
 # LONGRUN_KEEP=1 (keep the data directory and the gateway's log; their path is printed).
 # Client and gateway share the machine: a busy neighbour moves req/s; RSS and sizes do not move.
 set -euo pipefail
@@ -27,6 +28,7 @@ window=${LONGRUN_WINDOW:-10}
 conns=${LONGRUN_CONNS:-16}
 threads=${BENCH_THREADS:-2}
 keys=${LONGRUN_IDEMPOTENCY:-memory}
+max_keys=${LONGRUN_MAX_KEYS:-200000}
 [ "$conns" -lt "$threads" ] && threads=$conns
 command -v wrk >/dev/null || { echo "longrun: wrk not found (apt-get install wrk)" >&2; exit 1; }
 
@@ -52,7 +54,7 @@ trap cleanup EXIT
 
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 url="http://127.0.0.1:$port"
-(cd "$root" && PORT=$port OG_DATA_DIR=$work/data OG_IDEMPOTENCY_BACKEND=$keys exec env -u DATABASE_URL -u REDIS_URL "$bin" serve \
+(cd "$root" && PORT=$port OG_DATA_DIR=$work/data OG_IDEMPOTENCY_BACKEND=$keys OG_IDEMPOTENCY_MAX_KEYS=$max_keys exec env -u DATABASE_URL -u REDIS_URL "$bin" serve \
   --config configs/bench.yaml) >"$work/gateway.log" 2>&1 &
 gw_pid=$!
 for _ in $(seq 150); do
@@ -69,7 +71,9 @@ orders() { curl -sf "$url/metrics" | awk '/^ordergate_orders_total/ { s += $NF }
 ops() { curl -sf "$url/metrics" | awk '/^ordergate_storage_batch_ops_sum/ { s += $NF } END { printf "%d", s }'; }
 
 sleep 2  # let start-up settle before reading the idle figure
-echo "idle RSS: $(rss_mb) MB (gateway pid $gw_pid, configs/bench.yaml, idempotency $keys, fresh data directory)"
+kept=""
+[ "$keys" = memory ] && kept=", at most $max_keys keys"
+echo "idle RSS: $(rss_mb) MB (gateway pid $gw_pid, configs/bench.yaml, idempotency $keys$kept, fresh data directory)"
 echo "load: wrk -t$threads -c$conns in windows of ${window}s until $total orders"
 echo
 echo "| orders answered | window req/s | window p99 ms | non-2xx (total) | socket errors (total) | RSS MB | data dir MB | storage ops written | elapsed s |"
