@@ -2,7 +2,10 @@
 // store conformance cases).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "common/clock.hpp"
 #include "idempotency/entry_codec.hpp"
@@ -59,6 +62,27 @@ TEST(Fingerprint, Sha256HexOfLengthPrefixedParts) {
     EXPECT_NE(fp, fingerprint("PUT", "/a", "b"));
     EXPECT_NE(fp, fingerprint("POST", "/a", "b "));
     EXPECT_EQ(fp, fingerprint("POST", "/a", "b"));
+}
+
+// Each thread hashes with a context of its own, initialised again for every digest: the same
+// answers from many threads at once, and after a digest of another length.
+TEST(Fingerprint, TheSameFromManyThreadsAtOnce) {
+    const std::string expected = fingerprint("POST", "/api/v1/orders", "{}");
+    const std::string long_body(100000, 'x');
+    const std::string expected_long = fingerprint("POST", "/api/v1/orders", long_body);
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t)
+        threads.emplace_back([&] {
+            for (int i = 0; i < 500; ++i) {
+                if (fingerprint("POST", "/api/v1/orders", i % 2 ? long_body : "{}") !=
+                    (i % 2 ? expected_long : expected))
+                    ++wrong;
+            }
+        });
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(wrong.load(), 0);
+    EXPECT_EQ(expected, "98568a29cebb84af037a28c3196638bd2cd3f0309d03762b5b27fd6b9c191ed2");
 }
 
 TEST(DerivedClientOrderId, DeterministicPerPrincipalAndKeyInTheRandomIdsShape) {
