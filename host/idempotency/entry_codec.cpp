@@ -60,6 +60,15 @@ private:
     size_t pos_ = 0;
 };
 
+// The magic, the state and the fingerprint every entry starts with.
+std::string_view read_head(Reader& r, bool* completed) {
+    if (r.take(kMagic.size()) != kMagic) Reader::fail("unknown format");
+    const char state = r.byte();
+    if (state != 'I' && state != 'C') Reader::fail("unknown state");
+    *completed = state == 'C';
+    return r.field();
+}
+
 }  // namespace
 
 std::string encode_in_flight(std::string_view fingerprint) {
@@ -85,12 +94,8 @@ std::string encode_completed(std::string_view fingerprint, const StoredResponse&
 
 DecodedEntry decode_entry(std::string_view bytes) {
     Reader r(bytes);
-    if (r.take(kMagic.size()) != kMagic) Reader::fail("unknown format");
     DecodedEntry e;
-    char state = r.byte();
-    if (state != 'I' && state != 'C') Reader::fail("unknown state");
-    e.completed = state == 'C';
-    e.fingerprint = std::string(r.field());
+    e.fingerprint = std::string(read_head(r, &e.completed));
     if (e.completed) {
         e.response.status = static_cast<int>(r.number(999));
         uint64_t headers = r.number(100000);
@@ -107,10 +112,8 @@ DecodedEntry decode_entry(std::string_view bytes) {
 
 std::string_view fingerprint_of(std::string_view bytes) {
     Reader r(bytes);
-    if (r.take(kMagic.size()) != kMagic) Reader::fail("unknown format");
-    char state = r.byte();
-    if (state != 'I' && state != 'C') Reader::fail("unknown state");
-    return r.field();
+    bool completed = false;
+    return read_head(r, &completed);
 }
 
 }  // namespace ordergate::idempotency

@@ -20,6 +20,11 @@ namespace {
 constexpr std::chrono::milliseconds kFactWaitUnderLock{1000};
 }  // namespace
 
+void OrderService::remember_stored_trade(const std::string& broker, const std::string& trade_id) {
+    std::lock_guard lock(fills_mutex_);
+    stored_trades_.insert(key2(broker, trade_id));
+}
+
 OrderService::FillOutcome OrderService::handle_fill(const std::string& broker, const Fill& fill,
                                                     EventSource source, Stash* stash) {
     using Kind = FillOutcome::Kind;
@@ -166,10 +171,7 @@ OrderService::FillOutcome OrderService::fill_without_order(const std::string& br
         if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
         return {Kind::StorageError, ""};
     }
-    {
-        std::lock_guard lock(fills_mutex_);
-        stored_trades_.insert(key2(broker, fr.broker_trade_id));
-    }
+    remember_stored_trade(broker, fr.broker_trade_id);
     if (r[0] == Status::Conflict) {
         if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");
         return {Kind::Duplicate, ""};
@@ -215,10 +217,7 @@ OrderService::FillOutcome OrderService::apply_fill(const EntryPtr& e, const std:
                           ex.what());
         }
         if (known) {
-            {
-                std::lock_guard fl(fills_mutex_);
-                stored_trades_.insert(key2(broker, fr.broker_trade_id));
-            }
+            remember_stored_trade(broker, fr.broker_trade_id);
             spdlog::info("event=fill_duplicate {}", what);
             if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");
             return {Kind::Duplicate, cur.id};
@@ -296,10 +295,7 @@ OrderService::FillOutcome OrderService::apply_fill(const EntryPtr& e, const std:
                     if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
                     return false;
                 }
-                {
-                    std::lock_guard fl(fills_mutex_);
-                    stored_trades_.insert(key2(broker, fr.broker_trade_id));
-                }
+                remember_stored_trade(broker, fr.broker_trade_id);
                 if ((*r)[0] == Status::Conflict) {
                     // Storage had this trade already: the order is re-read as storage has it.
                     spdlog::info("event=fill_duplicate {}", what);
@@ -376,10 +372,7 @@ OrderService::FillOutcome OrderService::fill_written(Entry& e, const std::string
         // The order changed while its lock was let go (its own writes queue behind this one):
         // it counts this fill once its row is re-derived from storage (a terms change, a
         // restart, or reconciliation after the write-behind conflict this causes).
-        {
-            std::lock_guard fl(fills_mutex_);
-            stored_trades_.insert(key2(broker, fr.broker_trade_id));
-        }
+        remember_stored_trade(broker, fr.broker_trade_id);
         if (r[0] == Status::Conflict) return {Kind::Duplicate, cur.id};
         apply_position(broker, fr);
         e.fills_pending = true;
@@ -387,10 +380,7 @@ OrderService::FillOutcome OrderService::fill_written(Entry& e, const std::string
         spdlog::warn("event=fill_applied_in_storage_only {}", what);
         return {Kind::StoredNotApplied, cur.id};
     }
-    {
-        std::lock_guard fl(fills_mutex_);
-        stored_trades_.insert(key2(broker, fr.broker_trade_id));
-    }
+    remember_stored_trade(broker, fr.broker_trade_id);
     if (r[0] == Status::Conflict) {
         // Storage has this trade already (a replay, a PossDup, a restart): nothing changes.
         spdlog::info("event=fill_duplicate {}", what);
@@ -564,10 +554,7 @@ OrderService::FillOutcome OrderService::apply_fill_change(const EntryPtr& e,
         if (metrics_) metrics_->broker_event(broker, "fill", "storage_error");
         return {Kind::StorageError, cur.id};
     }
-    {
-        std::lock_guard fl(fills_mutex_);
-        stored_trades_.insert(key2(broker, fr.broker_trade_id));
-    }
+    remember_stored_trade(broker, fr.broker_trade_id);
     if (r[0] == Status::Conflict) {
         if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");
         return {Kind::Duplicate, cur.id};

@@ -46,8 +46,8 @@
 #include <vector>
 
 #include "common/clock.hpp"
-#include "common/recent_keys.hpp"
 #include "common/error.hpp"
+#include "common/recent_keys.hpp"
 #include "market_data/price_cache.hpp"
 #include "orders/batch_writer.hpp"
 #include "orders/fill_math.hpp"
@@ -360,6 +360,8 @@ class OrderService : public ports::BrokerEvents {
     // Trade ids known stored, the newest first: a fill resent later is found by storage's unique
     // (broker, trade id) instead.
     static constexpr size_t kTradesRemembered = 65536;
+    // Storage has this (broker, trade id): a later resend is a duplicate (fills_mutex_ taken).
+    void remember_stored_trade(const std::string& broker, const std::string& trade_id);
     void index_broker_id(const std::string& broker, const std::string& broker_order_id,
                          const std::string& id);
     // Drops a terminal order from memory once its last write is durable. On the writer thread
