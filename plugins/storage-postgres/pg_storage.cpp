@@ -667,6 +667,39 @@ std::vector<Status> PgStorage::run_batch(Connection& c, const std::vector<WriteO
         }
     };
 
+    // COMMIT's answer when it is pipelined: "COMMIT", or aborted behind a failed entry (the
+    // failure is already kept). A COMMIT that fails ends the transaction: nothing is stored.
+    auto read_commit = [&] {
+        bool any = false;
+        while (PGresult* raw = PQgetResult(pg)) {
+            any = true;
+            Result r(raw);
+            ExecStatusType st = r.status();
+            if (st == PGRES_COMMAND_OK) {
+                if (!failure && std::string_view(PQcmdStatus(r.get())) != "COMMIT")
+                    failure = sdk::Error(Status::Internal,
+                                         "postgres: write batch: the transaction was rolled back");
+            } else if (st == PGRES_PIPELINE_ABORTED) {
+                if (!failure)
+                    failure = sdk::Error(Status::Internal,
+                                         "postgres: write batch: COMMIT was aborted");
+            } else {
+                if (PQstatus(pg) != CONNECTION_OK) throw lost("commit");
+                if (!failure) {
+                    try {
+                        throw_pg(pg, r.get(), "commit");
+                    } catch (const sdk::Error& e) {
+                        failure = e;
+                    }
+                }
+            }
+        }
+        if (!any) {
+            if (PQstatus(pg) != CONNECTION_OK) throw lost("commit");
+            throw sdk::Error(Status::Internal, "postgres: commit: no result in pipeline");
+        }
+    };
+
     if (PQsendQueryParams(pg, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) != 1)
         throw lost("begin write batch");
     bool begin_pending = true;
@@ -730,9 +763,12 @@ std::vector<Status> PgStorage::run_batch(Connection& c, const std::vector<WriteO
         if (failure) break;
         i = j;
     }
+    // Whether COMMIT went out with the entries (below): then it is not sent again on its own.
+    bool commit_sent = false;
     if (!failure) {
         // The entries, in batch order (the seq order within this transaction), each skipped
-        // when what it describes was.
+        // when what it describes was. COMMIT rides in their round trip: an entry that fails
+        // aborts the pipeline, COMMIT with it, and the transaction is rolled back below.
         std::vector<size_t> sent;
         for (size_t k = 0; k < n; ++k) {
             if (!is_entry(k)) continue;
@@ -749,19 +785,30 @@ std::vector<Status> PgStorage::run_batch(Connection& c, const std::vector<WriteO
             sent.push_back(k);
         }
         if (!sent.empty()) {
-            if (PQpipelineSync(pg) != 1) throw lost("write batch");
-            if (begin_pending) {
-                read_one("begin write batch");
-                begin_pending = false;
+            if (PQsendQueryParams(pg, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) != 1)
+                throw lost("send event entry");
+            commit_sent = true;
+            try {
+                if (PQpipelineSync(pg) != 1) throw lost("write batch");
+                if (begin_pending) {
+                    read_one("begin write batch");
+                    begin_pending = false;
+                }
+                for (size_t k : sent) {
+                    int64_t affected = read_one("event entry " + std::to_string(k));
+                    if (!failure && affected != 1)
+                        failure = sdk::Error(Status::Internal,
+                                             "postgres: event entry " + std::to_string(k) +
+                                                 " was not appended");
+                }
+                read_commit();
+                read_sync();
+            } catch (const LostBeforeCommit&) {
+                // COMMIT may have reached the server: the batch is not sent again.
+                throw sdk::Error(Status::UnknownOutcome,
+                                 "postgres: connection lost after COMMIT was sent; the batch may "
+                                 "or may not be stored");
             }
-            for (size_t k : sent) {
-                int64_t affected = read_one("event entry " + std::to_string(k));
-                if (!failure && affected != 1)
-                    failure = sdk::Error(Status::Internal,
-                                         "postgres: event entry " + std::to_string(k) +
-                                             " was not appended");
-            }
-            read_sync();
         }
     }
     if (PQexitPipelineMode(pg) != 1) throw_pg(pg, nullptr, "leave pipeline mode");
@@ -769,8 +816,9 @@ std::vector<Status> PgStorage::run_batch(Connection& c, const std::vector<WriteO
         if (PQtransactionStatus(pg) != PQTRANS_IDLE) c.exec("ROLLBACK", "roll back write batch");
         throw *failure;
     }
-    // COMMIT travels alone: a connection lost before it means nothing was stored (and the batch
-    // may be retried); lost during it, the outcome is unknown.
+    if (commit_sent) return results;
+    // Without entries COMMIT travels alone: a connection lost before it means nothing was stored
+    // (and the batch may be retried); lost during it, the outcome is unknown.
     Result commit(PQexec(pg, "COMMIT"));
     if (PQstatus(pg) != CONNECTION_OK) {
         throw sdk::Error(Status::UnknownOutcome,

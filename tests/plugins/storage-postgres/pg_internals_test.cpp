@@ -383,6 +383,33 @@ TEST_F(PgLive, StatementTimeoutIsUnavailableAndRollsBack) {
     EXPECT_EQ(s->write_batch({insert("ord_1", "A")}), std::vector<Status>{Status::Ok});
 }
 
+// An entry goes out in the same round trip as COMMIT. When it fails (here a statement timeout on
+// the locked event log), the pipeline aborts COMMIT with it: the batch's order, stored in the
+// round trip before, is rolled back, and the next batch commits normally.
+TEST_F(PgLive, AFailedEntryAbortsTheCommitSentWithItAndNothingIsStored) {
+    auto s = open(config({{"statement_timeout_ms", "200"}, {"pool_size", "1"}}));
+    s->migrate();
+    WriteOp entry = ordergate::testing::event_entry("A", 10);
+    entry.requires_previous = true;
+    auto locker = admin(url_);
+    locker->exec("BEGIN; LOCK TABLE " + schema_ + ".account_events IN ACCESS EXCLUSIVE MODE",
+                 "lock");
+    sdk::Error e = expect_error([&] { s->write_batch({insert("ord_1", "A"), entry}); });
+    EXPECT_EQ(e.status(), Status::Unavailable) << e.what();
+    EXPECT_NE(std::string(e.what()).find("57014"), std::string::npos) << e.what();
+    locker->exec("ROLLBACK", "unlock");
+    EXPECT_FALSE(s->get_order("ord_1").has_value());
+    EXPECT_TRUE(ordergate::testing::event_seqs(*s, "A").empty());
+    EXPECT_EQ(s->write_batch({insert("ord_1", "A"), entry}),
+              (std::vector<Status>{Status::Ok, Status::Ok}));
+    EXPECT_TRUE(s->get_order("ord_1").has_value());
+    EXPECT_EQ(ordergate::testing::event_seqs(*s, "A"), std::vector<int64_t>{1});
+    // A conflicting order skips its entry; the batch still commits.
+    EXPECT_EQ(s->write_batch({insert("ord_1", "A"), entry}),
+              (std::vector<Status>{Status::Conflict, Status::Conflict}));
+    EXPECT_EQ(ordergate::testing::event_seqs(*s, "A"), std::vector<int64_t>{1});
+}
+
 TEST_F(PgLive, LongBatchesSpanSeveralPipelineSegments) {
     auto s = open(config());
     s->migrate();
