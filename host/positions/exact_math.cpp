@@ -1,6 +1,7 @@
 #include "positions/exact_math.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 namespace ordergate::positions {
@@ -52,6 +53,58 @@ Int divide_at(const WideDecimal& a, const WideDecimal& d, int32_t s, bool* inexa
     const int32_t shift = d.scale() + s - a.scale();
     if (shift >= 0) return div_half_even(a.mantissa() * pow10(shift), d.mantissa(), inexact);
     return div_half_even(a.mantissa(), d.mantissa() * pow10(-shift), inexact);
+}
+
+// quotient() in native arithmetic, for the case on every fill's path: both mantissas fit an
+// int64 and the scales differ by at most 18 digits, so the scaled dividend (or divisor) fits an
+// __int128 and one machine division replaces cpp_int's. The same rule and the same answers as the
+// general path below it (tests compare the two); nullopt when the case does not apply or the
+// quotient does not fit an int64 at max_scale (the general path then tries smaller scales).
+std::optional<Shown> native_quotient(const WideDecimal& a, const WideDecimal& d, int32_t start,
+                                     int32_t max_scale) {
+    if (!fits_int64(a.mantissa()) || !fits_int64(d.mantissa())) return std::nullopt;
+    const int32_t shift = d.scale() + max_scale - a.scale();
+    if (shift > 18 || shift < -18) return std::nullopt;
+    static constexpr int64_t kPow10[19] = {1,
+                                           10,
+                                           100,
+                                           1000,
+                                           10000,
+                                           100000,
+                                           1000000,
+                                           10000000,
+                                           100000000,
+                                           1000000000,
+                                           10000000000,
+                                           100000000000,
+                                           1000000000000,
+                                           10000000000000,
+                                           100000000000000,
+                                           1000000000000000,
+                                           10000000000000000,
+                                           100000000000000000,
+                                           1000000000000000000};
+    __int128 num = static_cast<int64_t>(a.mantissa());
+    __int128 den = static_cast<int64_t>(d.mantissa());
+    if (shift >= 0) num *= kPow10[shift];
+    else den *= kPow10[-shift];
+    __int128 q = num / den;  // truncates toward zero
+    const __int128 r = num % den;
+    const bool inexact = r != 0;
+    if (inexact) {
+        const __int128 twice = (r < 0 ? -r : r) * 2;
+        const __int128 dabs = den < 0 ? -den : den;
+        const bool negative = (num < 0) != (den < 0);
+        if (twice > dabs || (twice == dabs && (q & 1) != 0)) q += negative ? -1 : 1;
+    }
+    if (q > INT64_MAX || q < -INT64_MAX) return std::nullopt;
+    int64_t m = static_cast<int64_t>(q);
+    int32_t s = max_scale;
+    while (!inexact && s > start && m % 10 == 0) {
+        m /= 10;
+        --s;
+    }
+    return Shown{Decimal(m, s), inexact};
 }
 
 }  // namespace
@@ -114,6 +167,7 @@ Shown WideDecimal::quotient(const WideDecimal& a, const WideDecimal& d, int32_t 
         }
         return Shown{Decimal(static_cast<int64_t>(q), s), inexact};
     };
+    if (std::optional<Shown> r = native_quotient(a, d, start, max_scale)) return *r;
     // One division at max_scale covers both the exact and the rounded case.
     bool inexact = false;
     Int q = divide_at(a, d, max_scale, &inexact);

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 namespace ordergate::positions {
 namespace {
 
@@ -171,6 +173,43 @@ TEST(WideDecimal, QuotientKeepsTheStartScaleAndRoundsHalfEvenAtMax) {
     EXPECT_TRUE(r.out_of_range);
     EXPECT_THROW(WideDecimal::quotient(W("1"), W("0"), 0, 9), DecimalError);
     EXPECT_THROW(WideDecimal::quotient(W("1"), W("3"), 0, 19), DecimalError);
+}
+
+// quotient() takes a native path when both mantissas fit an int64 and the scales are close. The
+// same values with the dividend's mantissa widened by 10^20 (same value, a mantissa no int64
+// holds) take the general path: the answers must be the same, ties and signs included.
+TEST(WideDecimal, QuotientNativePathAgreesWithTheGeneralOne) {
+    std::mt19937_64 rng(20261205);
+    const WideDecimal::Int widen = WideDecimal::Int(100000000000000000LL) * 1000;  // 10^20
+    auto mantissa = [&](int digits) {
+        int64_t bound = 1;
+        for (int i = 0; i < digits; ++i) bound *= 10;
+        int64_t m = static_cast<int64_t>(rng() % static_cast<uint64_t>(bound));
+        return rng() % 2 ? -m : m;
+    };
+    int compared = 0;
+    for (int i = 0; i < 20000; ++i) {
+        int64_t am = mantissa(1 + static_cast<int>(rng() % 18));
+        int64_t dm = mantissa(1 + static_cast<int>(rng() % 12));
+        if (dm == 0) dm = 1 + static_cast<int64_t>(rng() % 7);
+        if (i % 5 == 0) dm = (rng() % 2 ? 8 : 4) * (rng() % 2 ? 1 : -1);  // ties at small scales
+        const int32_t as = static_cast<int32_t>(rng() % 12), ds = static_cast<int32_t>(rng() % 12);
+        const int32_t max_scale = static_cast<int32_t>(rng() % 19);
+        const int32_t start = static_cast<int32_t>(rng() % 22) - 2;
+        const WideDecimal a(WideDecimal::Int(am), as), d(WideDecimal::Int(dm), ds);
+        const WideDecimal wide(WideDecimal::Int(am) * widen, as + 20);
+        ASSERT_EQ(a, wide);
+        const Shown fast = WideDecimal::quotient(a, d, start, max_scale);
+        const Shown general = WideDecimal::quotient(wide, d, start, max_scale);
+        ASSERT_EQ(fast.value.mantissa(), general.value.mantissa())
+            << am << "e-" << as << " / " << dm << "e-" << ds << " start " << start << " max "
+            << max_scale;
+        ASSERT_EQ(fast.value.scale(), general.value.scale()) << am << " / " << dm;
+        ASSERT_EQ(fast.rounded, general.rounded) << am << " / " << dm;
+        ASSERT_EQ(fast.out_of_range, general.out_of_range) << am << " / " << dm;
+        compared += fast.rounded ? 1 : 0;
+    }
+    EXPECT_GT(compared, 1000);  // rounded quotients were among them, not only exact ones
 }
 
 TEST(WideDecimal, MulDivAtRoundsHalfEvenAtTheGivenScale) {
