@@ -25,6 +25,11 @@ void OrderService::remember_stored_trade(const std::string& broker, const std::s
     stored_trades_.insert(key2(broker, trade_id));
 }
 
+bool OrderService::recently_stored_trade(const std::string& broker, const std::string& trade_id) {
+    std::lock_guard lock(fills_mutex_);
+    return stored_trades_.contains(key2(broker, trade_id));
+}
+
 OrderService::FillOutcome OrderService::handle_fill(const std::string& broker, const Fill& fill,
                                                     EventSource source, Stash* stash) {
     using Kind = FillOutcome::Kind;

@@ -204,6 +204,9 @@ class OrderService : public ports::BrokerEvents {
     // A fill from the broker's list that storage may lack: stored, then applied, as a pushed
     // fill is, with source `reconciliation`.
     ReconcileResult reconcile_fill(const std::string& broker, const Fill& fill);
+    // Whether this host stored the broker's trade recently (the newest trades it stored are
+    // remembered): a fill the reconciler found missing that has arrived meanwhile.
+    bool recently_stored_trade(const std::string& broker, const std::string& trade_id);
     // Settles a PENDING_NEW order the broker provably does not have: REJECTED with reason
     // NOT_FOUND_AT_BROKER; `policy` (the rule that decided) goes into the event.
     ReconcileResult reject_not_found(const std::string& order_id, const std::string& policy);

@@ -20,6 +20,11 @@
 //     resets.
 //  4. positions: the broker's positions against the gateway's, per instrument; a difference is
 //     drift (logged, counted in ordergate_reconcile_drift_total{broker,kind}, kept in the run).
+//     While orders flow, fills are in flight between the venue and the gateway: the gateway's
+//     positions are read before and after the venue's (the second time once the events pushed
+//     meanwhile are applied), and a venue quantity within that span is counted as in flight
+//     (found.positions_in_flight), not drift. Likewise a fill the venue lists that storage lacks
+//     is looked for again once the pushed events are applied before it counts as missing.
 //
 // Only the reports the plugin declares (OG_CAP_REPORT_*) are read; an undeclared one is skipped
 // and the run says so, never read as "no orders" or "flat". A page the broker marks incomplete
@@ -153,6 +158,13 @@ private:
     void for_each_stored_live(const Run& run, const std::string& account,
                               const std::function<void(OrderRecord&)>& f);
     void reconcile_positions(Run& run, const std::string& account);
+    // Lets the fills the venue has made so far reach the gateway: a short pause for the plugin's
+    // own delivery, then OrderService::sync_events for what the broker pushed.
+    void settle_in_flight(Run& run, std::chrono::milliseconds pause);
+    static constexpr std::chrono::milliseconds kInFlightPause{100};
+    // The second look, for what the first one did not find.
+    static constexpr std::chrono::milliseconds kInFlightRecheckPause{1000};
+    static constexpr std::chrono::seconds kInFlightSyncLimit{10};
     // What reconcile_order did with one broker report, into the run's report.
     void note_order_result(Run& run, const std::string& account, const OrderReport& rep,
                            const orders::OrderService::ReconcileResult& r);
