@@ -7,8 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
+#include <mutex>
 #include <string>
 
 #include "http/server.hpp"
@@ -94,8 +94,10 @@ class ServerTest : public ::testing::Test {
         server_ = std::make_unique<Server>(
             o,
             [this](Request& req, Response& res) {
-                paths_ += req.path + ";";
-                ++served_;
+                {
+                    std::lock_guard lock(mu_);
+                    paths_ += req.path + ";";
+                }
                 res.status = 200;
                 res.content_type = "text/plain";
                 res.body = "ok";
@@ -106,9 +108,22 @@ class ServerTest : public ::testing::Test {
     void TearDown() override {
         if (server_) server_->stop(0ms);
     }
+    // One request on `c`, answered 200 and the connection left open.
+    static void serve_one(Client& c) {
+        ASSERT_TRUE(c.connected());
+        c.send(get("/x"));
+        bool closed = false;
+        std::string in = c.read_answers(1, 5s, &closed);
+        ASSERT_EQ(Client::count(in, "HTTP/1.1 200"), 1u) << in;
+        ASSERT_FALSE(closed);
+    }
+    std::string paths() {
+        std::lock_guard lock(mu_);
+        return paths_;
+    }
     std::unique_ptr<Server> server_;
-    std::string paths_;  // written by one connection's thread at a time in these tests
-    std::atomic<int> served_{0};
+    std::mutex mu_;
+    std::string paths_;  // the paths served, in order
 };
 
 TEST_F(ServerTest, OneConnectionServesRequestsOneAfterAnother) {
@@ -122,7 +137,7 @@ TEST_F(ServerTest, OneConnectionServesRequestsOneAfterAnother) {
         EXPECT_EQ(Client::count(in, "HTTP/1.1 200"), 1u) << in;
         EXPECT_FALSE(closed) << "request " << i;
     }
-    EXPECT_EQ(paths_, "/r0;/r1;/r2;/r3;/r4;");
+    EXPECT_EQ(paths(), "/r0;/r1;/r2;/r3;/r4;");
 }
 
 TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrderFromWhatIsAlreadyRead) {
@@ -136,22 +151,18 @@ TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrderFromWhatIsAlreadyRead) {
     std::string in = c.read_answers(3, 5s, &closed);
     EXPECT_EQ(Client::count(in, "HTTP/1.1 200"), 3u) << in;
     EXPECT_FALSE(closed);
-    EXPECT_EQ(paths_, "/a;/b;/c;");
+    EXPECT_EQ(paths(), "/a;/b;/c;");
     // And the connection still serves the next one.
     c.send(get("/d"));
     in = c.read_answers(1, 5s, &closed);
     EXPECT_EQ(Client::count(in, "HTTP/1.1 200"), 1u) << in;
-    EXPECT_EQ(paths_, "/a;/b;/c;/d;");
+    EXPECT_EQ(paths(), "/a;/b;/c;/d;");
 }
 
 TEST_F(ServerTest, AnIdleKeepAliveConnectionIsClosedAfterItsTimeout) {
     start(1);
     Client c(server_->port());
-    ASSERT_TRUE(c.connected());
-    c.send(get("/x"));
-    bool closed = false;
-    std::string in = c.read_answers(1, 5s, &closed);
-    ASSERT_EQ(Client::count(in, "HTTP/1.1 200"), 1u) << in;
+    ASSERT_NO_FATAL_FAILURE(serve_one(c));
     const auto t0 = std::chrono::steady_clock::now();
     EXPECT_FALSE(c.closed_within(500ms)) << "closed before the keep-alive timeout";
     EXPECT_TRUE(c.closed_within(3s)) << "still open well after the 1 s keep-alive timeout";
@@ -161,10 +172,7 @@ TEST_F(ServerTest, AnIdleKeepAliveConnectionIsClosedAfterItsTimeout) {
 TEST_F(ServerTest, AStopEndsIdleKeepAliveConnectionsAtOnce) {
     start(30);
     Client c(server_->port());
-    ASSERT_TRUE(c.connected());
-    c.send(get("/x"));
-    bool closed = false;
-    ASSERT_EQ(Client::count(c.read_answers(1, 5s, &closed), "HTTP/1.1 200"), 1u);
+    ASSERT_NO_FATAL_FAILURE(serve_one(c));
     const auto t0 = std::chrono::steady_clock::now();
     EXPECT_EQ(server_->stop(1000ms), 0);
     server_.reset();
