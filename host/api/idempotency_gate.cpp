@@ -37,11 +37,14 @@ void release(const Context& cx, const std::string& scoped, const std::string& fp
 
 }  // namespace
 
-// Runs `run` under the request's Idempotency-Key (when given). `canonical` is the canonical
-// form of the request body. `run` sets its bool when the broker was called (Error's
-// broker_called): only a request that provably never reached the broker gives its key back.
-void idempotent(const Context& cx, Request& req, Response& res, const auth::Principal& who,
-                const std::string& canonical, const std::function<void(Response&, bool&)>& run) {
+namespace {
+
+using Run = std::function<void(Response&, bool&, orders::KeyClaim*)>;
+
+// idempotent() and idempotent_folded(): `fold` says whether `run` can write the claim.
+void run_keyed(const Context& cx, Request& req, Response& res, const auth::Principal& who,
+               const std::string& canonical, bool fold, const Run& run_with) {
+    auto run = [&](Response& out, bool& called) { run_with(out, called, nullptr); };
     bool broker_called = false;
     if (!req.has_header("idempotency-key") || !cx.deps.idempotency) {
         if (cx.options.require_idempotency_key && !req.has_header("idempotency-key")) {
@@ -73,8 +76,10 @@ void idempotent(const Context& cx, Request& req, Response& res, const auth::Prin
     const std::string scoped = idempotency::scoped_key(who.key(), key);
     const std::string fp = idempotency::fingerprint(req.method, target, canonical);
     idempotency::BeginResult begun;
+    fold = fold && cx.deps.idempotency->folds_claims();
     try {
-        begun = cx.deps.idempotency->begin(scoped, fp);
+        begun = fold ? cx.deps.idempotency->peek(scoped, fp)
+                     : cx.deps.idempotency->begin(scoped, fp);
     } catch (const idempotency::IdempotencyUnavailable& e) {
         if (cx.options.idempotency_required) {
             refuse_unavailable(cx, res, req, e);
@@ -116,11 +121,34 @@ void idempotent(const Context& cx, Request& req, Response& res, const auth::Prin
         case idempotency::Outcome::Proceed:
             break;
     }
-    if (cx.deps.metrics) cx.deps.metrics->idempotency("proceeded");
     // An exception leaves the in-flight marker to its lease: whether the broker was called
     // cannot be told, so the key is not given back (a retry meets 409 until the lease ends,
     // then the derived client_order_id finds the order if one was placed).
-    run(res, broker_called);
+    std::optional<orders::KeyClaim> claim;
+    if (fold) {
+        // Nothing is written yet: the claim goes with the request's first write.
+        idempotency::IdempotencyStore::Marker m = cx.deps.idempotency->claim_marker(scoped, fp);
+        claim.emplace();
+        claim->marker.key = std::move(m.key);
+        claim->marker.fingerprint = std::move(m.fingerprint);
+        claim->marker.expires_at_ns = m.expires_at_ns;
+        claim->now_ns = m.now_ns;
+        run_with(res, broker_called, &*claim);
+        if (claim->taken) {
+            // Another request took the key between the read and the write (its answer, or its
+            // 409, is the key's): this one wrote nothing and stores nothing.
+            if (cx.deps.metrics) cx.deps.metrics->idempotency("in_flight");
+            return;
+        }
+        if (cx.deps.metrics) cx.deps.metrics->idempotency("proceeded");
+        if (res.status >= 500 && !broker_called) {
+            if (claim->written) release(cx, scoped, fp, req);
+            return;
+        }
+    } else {
+        if (cx.deps.metrics) cx.deps.metrics->idempotency("proceeded");
+        run(res, broker_called);
+    }
     if (res.status >= 500 && !broker_called) {
         // Nothing happened (a dependency was down before the broker was called): a retry
         // with the same key must be able to go through.
@@ -143,6 +171,23 @@ void idempotent(const Context& cx, Request& req, Response& res, const auth::Prin
                       req.request_id, e.what());
         if (cx.deps.metrics) cx.deps.metrics->idempotency("complete_failed");
     }
+}
+
+}  // namespace
+
+// Runs `run` under the request's Idempotency-Key (when given). `canonical` is the canonical
+// form of the request body. `run` sets its bool when the broker was called (Error's
+// broker_called): only a request that provably never reached the broker gives its key back.
+void idempotent(const Context& cx, Request& req, Response& res, const auth::Principal& who,
+                const std::string& canonical, const std::function<void(Response&, bool&)>& run) {
+    run_keyed(cx, req, res, who, canonical, false,
+              [&](Response& out, bool& called, orders::KeyClaim*) { run(out, called); });
+}
+
+void idempotent_folded(const Context& cx, Request& req, Response& res,
+                       const auth::Principal& who, const std::string& canonical,
+                       const Run& run) {
+    run_keyed(cx, req, res, who, canonical, true, run);
 }
 
 }  // namespace ordergate::api

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "api/context.hpp"
+#include "orders/order_service.hpp"
 
 namespace ordergate::api {
 
@@ -17,5 +18,15 @@ namespace ordergate::api {
 void idempotent(const Context& cx, http::Request& req, http::Response& res,
                 const auth::Principal& who, const std::string& canonical,
                 const std::function<void(http::Response&, bool&)>& run);
+
+// The same for a write whose first storage write can carry the key's claim (a place and its
+// intent): when the store folds claims (IdempotencyStore::folds_claims), the key is only read
+// here and `run` gets the claim to write with that first write; otherwise `run` gets null and
+// the key is claimed here, as idempotent() does. `run` must write the claim before anything
+// reaches the broker, or not at all.
+void idempotent_folded(
+    const Context& cx, http::Request& req, http::Response& res, const auth::Principal& who,
+    const std::string& canonical,
+    const std::function<void(http::Response&, bool&, orders::KeyClaim*)>& run);
 
 }  // namespace ordergate::api

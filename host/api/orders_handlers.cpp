@@ -69,9 +69,10 @@ void place(const Context& cx, Request& req, Response& res, const auth::Principal
     if (derived_cid)
         order.client_order_id =
             idempotency::derived_client_order_id(who.key(), req.header("idempotency-key"));
-    idempotent(cx, req, res, who, canonical, [&](Response& out, bool& broker_called) {
+    idempotent_folded(cx, req, res, who, canonical,
+                      [&](Response& out, bool& broker_called, orders::KeyClaim* claim) {
         auto r = cx.deps.orders->place(order, scope_of(who),
-                                       orders::Origin{req.request_id, EventSource::Api, ""});
+                                       orders::Origin{req.request_id, EventSource::Api, ""}, claim);
         if (!r && derived_cid && r.error().code == ErrorCode::DuplicateClientOrderId &&
             !r.error().order_id.empty())
             return answer_derived_duplicate(cx, req, out, who, order, r.error().order_id);

@@ -442,9 +442,17 @@ void Gateway::start() {
             idempotency::StorageStoreOptions so;
             so.ttl.completed = std::chrono::seconds(cfg.idempotency.ttl_seconds);
             so.ttl.in_flight = std::chrono::seconds(cfg.idempotency.in_flight_seconds);
-            g.idempotency = std::make_unique<idempotency::StorageStore>(*g.storage, so);
-            spdlog::info("event=idempotency_store backend=storage plugin={} ttl_s={}",
-                         g.storage_lib->info().name, cfg.idempotency.ttl_seconds);
+            orders::OrderService* service = g.orders.get();
+            so.batch_write = [service](std::vector<WriteOp> ops) {
+                return service->write(std::move(ops));
+            };
+            auto store = std::make_unique<idempotency::StorageStore>(*g.storage, so);
+            // folded: a place's key is claimed in its intent's transaction and answers are
+            // stored in the orders' group commits (ABI 1.7); otherwise a transaction per call.
+            spdlog::info("event=idempotency_store backend=storage plugin={} ttl_s={} folded={}",
+                         g.storage_lib->info().name, cfg.idempotency.ttl_seconds,
+                         store->folds_claims());
+            g.idempotency = std::move(store);
         } else {
             idempotency::MemoryStoreOptions mo;
             mo.ttl.completed = std::chrono::seconds(cfg.idempotency.ttl_seconds);

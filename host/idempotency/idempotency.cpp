@@ -18,6 +18,14 @@ std::string_view to_string(Outcome outcome) {
     return "unknown";
 }
 
+BeginResult IdempotencyStore::peek(const std::string&, const std::string&) {
+    throw std::logic_error("idempotency: peek() on a store that does not fold claims");
+}
+
+IdempotencyStore::Marker IdempotencyStore::claim_marker(const std::string&, const std::string&) {
+    throw std::logic_error("idempotency: claim_marker() on a store that does not fold claims");
+}
+
 bool valid_key(std::string_view key) {
     if (key.empty() || key.size() > 255) return false;
     for (char c : key) {

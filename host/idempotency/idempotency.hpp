@@ -28,6 +28,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -92,6 +93,25 @@ public:
     // One round trip on the request path (a write without an Idempotency-Key while the store is
     // required): returns when the store answers, throws IdempotencyUnavailable otherwise.
     virtual void check() = 0;
+
+    // ---- folded claims (the storage store on a plugin of ABI 1.7) ---------------------------
+    // A store whose records live in the order storage can leave the claim to the request's
+    // first write (a place's intent), in the same transaction: peek() decides without writing,
+    // and on Proceed the caller writes claim_marker() ahead of its intent (a conflict there
+    // means another request took the key meanwhile: 409 IDEMPOTENCY_IN_FLIGHT).
+    virtual bool folds_claims() const { return false; }
+    // As begin(), without writing anything (Proceed: the key is free now). Throws
+    // IdempotencyUnavailable when the store cannot answer; std::logic_error without
+    // folds_claims().
+    virtual BeginResult peek(const std::string& scoped_key, const std::string& fingerprint);
+    // The in-flight marker begin() would write, and the time it was made at (its clock).
+    struct Marker {
+        std::string key;
+        std::string fingerprint;
+        int64_t expires_at_ns = 0;
+        int64_t now_ns = 0;
+    };
+    virtual Marker claim_marker(const std::string& scoped_key, const std::string& fingerprint);
 };
 
 // The Idempotency-Key header rule: 1 to 255 characters, each printable ASCII (0x20..0x7E).

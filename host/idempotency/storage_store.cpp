@@ -36,6 +36,13 @@ StorageStore::StorageStore(sdk::StoragePlugin& storage, StorageStoreOptions opti
         throw std::invalid_argument("StorageStore: purge_every and purge_limit must be >= 1");
     if (options_.ttl.completed.count() <= 0 || options_.ttl.in_flight.count() <= 0)
         throw std::invalid_argument("StorageStore: TTLs must be positive");
+    try {
+        // A read of a key no request has (scoped keys start with a length): nothing written.
+        storage_.idempotency_get("0::probe", clock_->now_ns());
+        folds_ = true;
+    } catch (const sdk::Error& e) {
+        if (e.status() != Status::Unsupported) throw;
+    }
 }
 
 bool StorageStore::supported(sdk::StoragePlugin& storage, const Clock& clock) {
@@ -58,6 +65,27 @@ BeginResult StorageStore::begin(const std::string& scoped_key, const std::string
     marker.expires_at_ns = now + to_ns(options_.ttl.in_flight);
     std::optional<IdempotencyRecord> held =
         guarded("begin", [&] { return storage_.idempotency_begin(marker, now); });
+    return decide(held, fingerprint);
+}
+
+BeginResult StorageStore::peek(const std::string& scoped_key, const std::string& fingerprint) {
+    if (!folds_) return IdempotencyStore::peek(scoped_key, fingerprint);
+    const int64_t now = clock_->now_ns();
+    maybe_purge(now);
+    std::optional<IdempotencyRecord> held =
+        guarded("read", [&] { return storage_.idempotency_get(scoped_key, now); });
+    return decide(held, fingerprint);
+}
+
+IdempotencyStore::Marker StorageStore::claim_marker(const std::string& scoped_key,
+                                                    const std::string& fingerprint) {
+    if (!folds_) return IdempotencyStore::claim_marker(scoped_key, fingerprint);
+    const int64_t now = clock_->now_ns();
+    return Marker{scoped_key, fingerprint, now + to_ns(options_.ttl.in_flight), now};
+}
+
+BeginResult StorageStore::decide(const std::optional<IdempotencyRecord>& held,
+                                 const std::string& fingerprint) {
     if (!held) return BeginResult{Outcome::Proceed, {}};
     if (held->fingerprint != fingerprint) return BeginResult{Outcome::Reused, {}};
     if (!held->completed) return BeginResult{Outcome::InFlight, {}};
@@ -82,7 +110,18 @@ void StorageStore::complete(const std::string& scoped_key, const std::string& fi
     record.completed = true;
     record.response = encode_completed(fingerprint, response);
     record.expires_at_ns = now + to_ns(options_.ttl.completed);
-    // false: another request's entry holds the key, which stays as it is (the contract).
+    // false / Conflict: another request's entry holds the key, which stays as it is (the
+    // contract).
+    if (folds_ && options_.batch_write) {
+        WriteOp op;
+        op.kind = WriteKind::CompleteIdempotency;
+        op.idempotency = std::move(record);
+        op.now_ns = now;
+        std::vector<WriteOp> ops;
+        ops.push_back(std::move(op));
+        guarded("complete", [&] { return options_.batch_write(std::move(ops)); });
+        return;
+    }
     guarded("complete", [&] { return storage_.idempotency_complete(record, now); });
 }
 

@@ -68,7 +68,7 @@ Error change_failed(const std::string& why, const std::string& request_id) {
 // ---- place --------------------------------------------------------------------------------------
 
 Result<PlaceResult> OrderService::place(OrderRequest req, const AccountScope& scope,
-                                        const Origin& origin) {
+                                        const Origin& origin, KeyClaim* claim) {
     if (req.account_id.empty()) {
         if (!scope.all && scope.accounts.size() == 1) {
             req.account_id = scope.accounts.front();
@@ -150,11 +150,21 @@ Result<PlaceResult> OrderService::place(OrderRequest req, const AccountScope& sc
 
     // 1. Persist the intent. No durable row, no broker call.
     {
+        std::vector<WriteOp> ops;
+        if (claim) {
+            // The Idempotency-Key's claim in the intent's transaction: both or neither.
+            WriteOp c;
+            c.kind = WriteKind::ClaimIdempotency;
+            c.idempotency = claim->marker;
+            c.idempotency.completed = false;
+            c.now_ns = claim->now_ns;
+            ops.push_back(std::move(c));
+        }
         WriteOp op;
         op.kind = WriteKind::InsertOrder;
+        op.requires_previous = claim != nullptr;
         op.order = rec;
         op.event = make_event(rec, std::nullopt, origin.source, origin.request_id, "", false);
-        std::vector<WriteOp> ops;
         ops.push_back(std::move(op));
         std::vector<Status> results;
         try {
@@ -172,7 +182,15 @@ Result<PlaceResult> OrderService::place(OrderRequest req, const AccountScope& sc
                                                     : "storage_error");
             return fail(std::move(err));
         }
-        if (results[0] == Status::Conflict) {
+        if (claim) {
+            if (results.front() == Status::Conflict) {
+                claim->taken = true;
+                return fail(ErrorCode::IdempotencyInFlight,
+                            "a request with this Idempotency-Key is still in progress");
+            }
+            claim->written = true;
+        }
+        if (results.back() == Status::Conflict) {
             Error e = Error::make(ErrorCode::DuplicateClientOrderId,
                                   "account '" + rec.account_id +
                                       "' already has an order with client_order_id '" +

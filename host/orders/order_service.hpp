@@ -79,6 +79,15 @@ struct Origin {
     std::string note;  // added to the reason of the events this causes (how a match was made)
 };
 
+// A place's Idempotency-Key claim, written in the same transaction as its intent (storage of
+// ABI 1.7; see idempotency::IdempotencyStore::peek) instead of in one of its own.
+struct KeyClaim {
+    IdempotencyRecord marker;  // the in-flight marker (completed false)
+    int64_t now_ns = 0;        // the clock the marker was made at
+    bool written = false;      // set by place(): the claim committed with the intent
+    bool taken = false;        // set by place(): a live record held the key (nothing written)
+};
+
 struct PlaceResult {
     OrderRecord order;
     bool outcome_known = true;  // false: the broker's answer was lost (202, PENDING_NEW)
@@ -141,8 +150,10 @@ class OrderService : public ports::BrokerEvents {
     std::vector<Status> write(std::vector<WriteOp> ops) { return writer_.write(std::move(ops)); }
 
     // ---- the API's operations ---------------------------------------------------------------
+    // `claim` (may be null): written ahead of the intent, in its transaction; when the key is
+    // taken nothing is written and the answer is 409 IDEMPOTENCY_IN_FLIGHT.
     Result<PlaceResult> place(OrderRequest request, const AccountScope& scope,
-                              const Origin& origin);
+                              const Origin& origin, KeyClaim* claim = nullptr);
     // `id` is "ord_…" or "client_order_id:<cid>" (the latter needs the account: it is looked up
     // in every account of the scope).
     Result<OrderRecord> get(const std::string& id, const AccountScope& scope);

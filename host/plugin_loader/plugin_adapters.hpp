@@ -229,6 +229,8 @@ public:
     void idempotency_release(const std::string& key, const std::string& fingerprint,
                              int64_t now_ns) override;
     uint64_t idempotency_purge(int64_t now_ns, uint32_t limit) override;
+    std::optional<IdempotencyRecord> idempotency_get(const std::string& key,
+                                                     int64_t now_ns) override;
     // ABI 1.3; Unsupported for an older plugin (or a NULL slot). Internal when the plugin answers
     // ok without saying 0 or 1 in `held`.
     bool lease_acquire(const std::string& name, const std::string& holder, int64_t now_ns,

@@ -141,6 +141,18 @@ void PluginStorage::ping() {
 
 std::vector<Status> PluginStorage::write_batch(const std::vector<WriteOp>& ops) {
     const char* fn = "write_batch";
+    for (const WriteOp& op : ops) {
+        // ABI 1.7's kinds go only to a plugin that declared 1.7 (the host checks
+        // idempotency_get first; this keeps an older plugin from ever reading past its op).
+        if ((op.kind == WriteKind::ClaimIdempotency ||
+             op.kind == WriteKind::CompleteIdempotency) &&
+            library_->info().abi_minor < 7)
+            throw sdk::Error(Status::Internal,
+                             library_->info().name +
+                                 " write_batch: an idempotency op for a plugin of ABI 1." +
+                                 std::to_string(library_->info().abi_minor) +
+                                 " (it needs 1.7)");
+    }
     abi::WriteBatchView view(ops);
     // A sentinel no plugin may leave behind: every op must get a result.
     std::vector<og_status> results(ops.size(), static_cast<og_status>(-1));
@@ -357,6 +369,21 @@ uint64_t PluginStorage::idempotency_purge(int64_t now_ns, uint32_t limit) {
     og_status st = t->idempotency_purge(instance_, now_ns, limit, &deleted, err.get());
     check_status(*library_, fn, st, err);
     return deleted;
+}
+
+// ABI 1.7: the record holding a key, read without writing.
+std::optional<IdempotencyRecord> PluginStorage::idempotency_get(const std::string& key,
+                                                                int64_t now_ns) {
+    const char* fn = "idempotency_get";
+    const og_storage_vtable* t = library_->storage_table();
+    if (library_->info().abi_minor < 7 || t->idempotency_get == nullptr)
+        detail::fail_missing(*library_, fn);
+    StorageResults out;
+    ErrorBuffer err;
+    og_status st = t->idempotency_get(instance_, abi::view(key), now_ns, out.sink(), err.get());
+    auto r = single(*library_, fn, st, err, out, out.idempotency, &StorageResults::idempotency);
+    if (r) must_match(*library_, fn, r->key, key, "key");
+    return r;
 }
 
 // ---- ABI 1.3: leases. A table without them (an older plugin, or a NULL slot) is Unsupported,

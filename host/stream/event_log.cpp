@@ -93,6 +93,8 @@ void EventLog::annotate(const std::vector<WriteOp>& ops, std::vector<WriteOp>* o
                     break;
                 case WriteKind::UpsertReconRun:
                 case WriteKind::AppendEvent:
+                case WriteKind::ClaimIdempotency:  // no client sees a key
+                case WriteKind::CompleteIdempotency:
                     break;
             }
         } catch (const std::exception& e) {

@@ -1155,6 +1155,141 @@ void idempotency_concurrent_claims(CaseContext& ctx) {
     OG_EXPECT_EQ(held.load(), kThreads - 1);
 }
 
+// ---- idempotency records in write batches (ABI 1.7) -------------------------------------------
+// A place claims its key in its intent's transaction and answers are stored in group commits.
+// Optional: a plugin whose idempotency_get answers Unsupported skips these cases (the host then
+// claims and completes keys with the 1.2 calls).
+
+WriteOp idem_op(WriteKind kind, IdempotencyRecord r, int64_t now) {
+    WriteOp op;
+    op.kind = kind;
+    op.idempotency = std::move(r);
+    op.now_ns = now;
+    return op;
+}
+
+// The first idempotency_get of a case: skips the case when the plugin has no 1.7 records.
+std::optional<IdempotencyRecord> first_idempotency_get(CaseContext& ctx, StoragePort& s,
+                                                       const std::string& key, int64_t now) {
+    try {
+        return s.idempotency_get(key, now);
+    } catch (const sdk::Error& e) {
+        if (e.status() == Status::Unsupported)
+            ctx.skip("idempotency records in write batches not supported (ABI 1.7, optional: "
+                     "the host then uses a transaction per idempotency call)");
+        throw;
+    }
+}
+
+void idempotency_in_write_batches(CaseContext& ctx) {
+    auto s = open_storage(ctx);
+    s->migrate();
+    Ids ids("IB");
+    const std::string key = ids.account("key");
+    const int64_t now = kT0;
+    OG_EXPECT(!first_idempotency_get(ctx, *s, key, now).has_value());
+    // The claim and the order it guards land together.
+    OrderRecord o = make_order(ids, 1, ids.account("A"));
+    WriteOp guarded = insert_order(o);
+    guarded.requires_previous = true;
+    OG_EXPECT_EQ(write(*s, {idem_op(WriteKind::ClaimIdempotency, idem_marker(key, "fp1", now + 60),
+                                    now),
+                            guarded}),
+                 (std::vector<Status>{Status::Ok, Status::Ok}));
+    OG_EXPECT(s->get_order(o.id).has_value());
+    auto held = s->idempotency_get(key, now + 1);
+    OG_EXPECT(held.has_value() && !held->completed && held->fingerprint == "fp1" &&
+              held->expires_at_ns == now + 60);
+    // A second claim while the first is live conflicts and writes nothing; the order it guards
+    // is skipped with it.
+    OrderRecord o2 = make_order(ids, 2, ids.account("A"));
+    WriteOp guarded2 = insert_order(o2);
+    guarded2.requires_previous = true;
+    OG_EXPECT_EQ(write(*s, {idem_op(WriteKind::ClaimIdempotency, idem_marker(key, "fp2", now + 99),
+                                    now + 2),
+                            guarded2}),
+                 (std::vector<Status>{Status::Conflict, Status::Conflict}));
+    OG_EXPECT(!s->get_order(o2.id).has_value());
+    held = s->idempotency_get(key, now + 3);
+    OG_EXPECT(held.has_value() && held->fingerprint == "fp1");
+    // Another request's fingerprint cannot complete the key; its own can, once; the read sees
+    // the answer byte for byte.
+    OG_EXPECT_EQ(write(*s, {idem_op(WriteKind::CompleteIdempotency,
+                                    idem_completed(key, "fp2", "x", now + 100), now + 4)}),
+                 std::vector<Status>{Status::Conflict});
+    std::string bytes = "{\"id\":\"ord_1\"}";
+    for (int c = 0; c < 256; ++c) bytes.push_back(static_cast<char>(c));  // NUL included
+    OG_EXPECT_EQ(write(*s, {idem_op(WriteKind::CompleteIdempotency,
+                                    idem_completed(key, "fp1", bytes, now + 1000), now + 4)}),
+                 std::vector<Status>{Status::Ok});
+    OG_EXPECT_EQ(write(*s, {idem_op(WriteKind::CompleteIdempotency,
+                                    idem_completed(key, "fp1", "later", now + 2000), now + 5)}),
+                 std::vector<Status>{Status::Conflict});
+    held = s->idempotency_get(key, now + 6);
+    OG_EXPECT(held.has_value() && held->completed && held->response == bytes &&
+              held->expires_at_ns == now + 1000);
+    // The 1.2 calls see what the batches wrote.
+    held = s->idempotency_begin(idem_marker(key, "fp1", now + 99), now + 7);
+    OG_EXPECT(held.has_value() && held->completed && held->response == bytes);
+    // At its expiry a record reads as absent, and a claim replaces it.
+    OG_EXPECT(!s->idempotency_get(key, now + 1000).has_value());
+    OG_EXPECT_EQ(write(*s, {idem_op(WriteKind::ClaimIdempotency,
+                                    idem_marker(key, "fp3", now + 1100), now + 1000)}),
+                 std::vector<Status>{Status::Ok});
+    held = s->idempotency_get(key, now + 1001);
+    OG_EXPECT(held.has_value() && !held->completed && held->fingerprint == "fp3");
+    // A batch that fails writes no claim either.
+    const std::string lost = ids.account("lost");
+    OrderRecord bad = make_order(ids, 3, ids.account("A"));
+    WriteOp broken = insert_order(bad);
+    broken.event.seq = 7;  // an insert must carry version 1 and event seq 1
+    bool threw = false;
+    try {
+        s->write_batch({idem_op(WriteKind::ClaimIdempotency, idem_marker(lost, "fp", now + 60), now),
+                        broken});
+    } catch (const sdk::Error& e) {
+        threw = true;
+        OG_EXPECT(e.status() != Status::Ok && e.status() != Status::Conflict);
+    }
+    OG_EXPECT(threw);
+    OG_EXPECT(!s->idempotency_get(lost, now).has_value());
+    // Completing a key nobody holds stores the answer (the lease ran out while it ran).
+    const std::string free_key = ids.account("free");
+    OG_EXPECT_EQ(write(*s, {idem_op(WriteKind::CompleteIdempotency,
+                                    idem_completed(free_key, "fp", "", now + 50), now)}),
+                 std::vector<Status>{Status::Ok});
+    held = s->idempotency_get(free_key, now + 1);
+    OG_EXPECT(held.has_value() && held->completed && held->response.empty());
+}
+
+void idempotency_concurrent_batch_claims(CaseContext& ctx) {
+    auto s = open_storage(ctx);
+    s->migrate();
+    Ids ids("IJ");
+    const std::string key = ids.account("key");
+    first_idempotency_get(ctx, *s, key, kT0);
+    constexpr int kThreads = 8;
+    std::atomic<int> claimed{0}, conflicted{0}, failed{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            try {
+                std::vector<Status> r = s->write_batch({idem_op(
+                    WriteKind::ClaimIdempotency,
+                    idem_marker(key, "fp" + std::to_string(t), kT0 + 1000), kT0)});
+                if (r.size() != 1) failed.fetch_add(1);
+                else (r[0] == Status::Ok ? claimed : conflicted).fetch_add(1);
+            } catch (const std::exception&) {
+                failed.fetch_add(1);
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    OG_EXPECT_EQ(failed.load(), 0);
+    OG_EXPECT_EQ(claimed.load(), 1);
+    OG_EXPECT_EQ(conflicted.load(), kThreads - 1);
+}
+
 // ---- leases (ABI 1.3) ---------------------------------------------------------------------------
 // One holder per lease name until its expiry on the host's clock (kT0-based here, as above). The
 // holders are names of gateway instances; the lease names are unique to the run. Leases are
@@ -1488,6 +1623,10 @@ std::vector<Case> storage_cases() {
         {"storage.idempotency_claim_complete_replay", idempotency_claim_complete_replay},
         {"storage.idempotency_expiry_release_purge", idempotency_expiry_release_purge},
         {"storage.idempotency_concurrent_claims_one_wins", idempotency_concurrent_claims},
+        // appended in ABI 1.7
+        {"storage.idempotency_claims_and_answers_in_write_batches", idempotency_in_write_batches},
+        {"storage.idempotency_concurrent_batch_claims_one_wins",
+         idempotency_concurrent_batch_claims},
         {"storage.lease_one_holder_renewal_expiry", lease_one_holder_renewal_expiry},
         {"storage.lease_release_by_holder_only", lease_release_by_holder_only},
         {"storage.lease_concurrent_acquire_one_wins", lease_concurrent_acquire},

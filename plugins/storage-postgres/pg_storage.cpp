@@ -270,6 +270,10 @@ void validate(const WriteOp& op, size_t index) {
             if (op.account_event.account_id.empty() || op.account_event.topic.empty())
                 invalid_op(index, "append_event without an account_id or topic");
             return;
+        case WriteKind::ClaimIdempotency:  // ABI 1.7
+        case WriteKind::CompleteIdempotency:
+            if (op.idempotency.key.empty()) invalid_op(index, "idempotency op without a key");
+            return;
     }
     invalid_op(index, "unknown write kind " + std::to_string(static_cast<int32_t>(op.kind)));
 }
@@ -494,6 +498,11 @@ void PgStorage::ping() {
 
 // ---- writes ------------------------------------------------------------------------------------
 
+namespace {
+// The parameters of the idempotency statements (defined with them below).
+Params idem_params(const IdempotencyRecord& r, bool completed, int64_t now_ns);
+}  // namespace
+
 PgStorage::Prepared PgStorage::statement_for(const WriteOp& op) const {
     switch (op.kind) {
         case WriteKind::InsertOrder: return {"og_insert_order", &sql_->insert_order};
@@ -504,6 +513,9 @@ PgStorage::Prepared PgStorage::statement_for(const WriteOp& op) const {
                                             : Prepared{"og_update_gtt", &sql_->update_gtt};
         case WriteKind::UpsertReconRun: return {"og_upsert_recon", &sql_->upsert_recon};
         case WriteKind::AppendEvent: return {"og_append_event", &sql_->append_event};
+        // ABI 1.7: the statements of idempotency_begin and _complete (one row or none).
+        case WriteKind::ClaimIdempotency: return {"og_idem_begin", &sql_->idem_begin};
+        case WriteKind::CompleteIdempotency: return {"og_idem_complete", &sql_->idem_complete};
     }
     throw sdk::Error(Status::InvalidArgument, "unknown write kind");
 }
@@ -564,6 +576,10 @@ void PgStorage::add_params(const WriteOp& op, Params& p) const {
             p.add(e.account_id).add(e.topic).add(e.data_json).add(e.at_ns).add(channel_);
             return;
         }
+        case WriteKind::ClaimIdempotency:
+        case WriteKind::CompleteIdempotency:
+            p = idem_params(op.idempotency, op.kind == WriteKind::CompleteIdempotency, op.now_ns);
+            return;
     }
 }
 
@@ -1084,6 +1100,23 @@ std::optional<IdempotencyRecord> PgStorage::idempotency_begin(const IdempotencyR
     }
     throw sdk::Error(Status::Unavailable,
                      "postgres: idempotency begin: the key kept changing under the claim");
+}
+
+std::optional<IdempotencyRecord> PgStorage::idempotency_get(const std::string& key,
+                                                            int64_t now_ns) {
+    if (key.empty()) throw sdk::Error(Status::InvalidArgument, "empty idempotency key");
+    Params read;
+    read.add(key).add(now_ns);
+    Pool::Lease lease = pool_->acquire();
+    Result r = lease->exec_prepared("og_idem_read", sql_->idem_read, read, "idempotency read");
+    if (r.rows() == 0) return std::nullopt;
+    IdempotencyRecord held;
+    held.key = r.text(0, 0);
+    held.fingerprint = r.text(0, 1);
+    held.completed = r.boolean(0, 2);
+    held.response = bytea_from_hex(r.text(0, 3));
+    held.expires_at_ns = r.int64(0, 4);
+    return held;
 }
 
 bool PgStorage::idempotency_complete(const IdempotencyRecord& record, int64_t now_ns) {

@@ -78,6 +78,8 @@ public:
     void idempotency_release(const std::string& key, const std::string& fingerprint,
                              int64_t now_ns) override;
     uint64_t idempotency_purge(int64_t now_ns, uint32_t limit) override;
+    std::optional<IdempotencyRecord> idempotency_get(const std::string& key,
+                                                     int64_t now_ns) override;
 
     // Leases (ABI 1.3), in leases (migration 5). lease_acquire is one statement, INSERT … ON
     // CONFLICT (name) DO UPDATE … WHERE leases.expires_at_ns <= now OR leases.holder = holder

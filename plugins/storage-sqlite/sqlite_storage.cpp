@@ -526,6 +526,13 @@ std::vector<Status> SqliteStorage::write_batch(const std::vector<WriteOp>& ops) 
     return results;
 }
 
+namespace {
+// The idempotency rules of og_storage_vtable, on a connection inside a write transaction.
+std::optional<IdempotencyRecord> claim_key(Connection& c, const IdempotencyRecord& marker,
+                                           int64_t now_ns);
+bool complete_key(Connection& c, const IdempotencyRecord& record, int64_t now_ns);
+}  // namespace
+
 Status SqliteStorage::apply(Connection& c, const WriteOp& op, size_t index, BatchSeqs* seqs) {
     switch (op.kind) {
         case WriteKind::InsertOrder: {
@@ -630,6 +637,13 @@ Status SqliteStorage::apply(Connection& c, const WriteOp& op, size_t index, Batc
             q.run();
             return Status::Ok;
         }
+        case WriteKind::ClaimIdempotency:  // ABI 1.7
+            if (op.idempotency.key.empty()) invalid_op(index, "claim_idempotency without a key");
+            return claim_key(c, op.idempotency, op.now_ns) ? Status::Conflict : Status::Ok;
+        case WriteKind::CompleteIdempotency:
+            if (op.idempotency.key.empty())
+                invalid_op(index, "complete_idempotency without a key");
+            return complete_key(c, op.idempotency, op.now_ns) ? Status::Ok : Status::Conflict;
     }
     invalid_op(index, "unknown write kind " + std::to_string(static_cast<int32_t>(op.kind)));
 }
@@ -957,35 +971,52 @@ void write_idempotency(Connection& c, const IdempotencyRecord& r) {
     q.run();
 }
 
+std::optional<IdempotencyRecord> claim_key(Connection& c, const IdempotencyRecord& marker,
+                                           int64_t now_ns) {
+    std::optional<IdempotencyRecord> held = read_idempotency(c, marker.key);
+    if (held && held->expires_at_ns > now_ns) return held;
+    IdempotencyRecord m = marker;
+    m.completed = false;
+    m.response.clear();
+    write_idempotency(c, m);
+    return std::nullopt;
+}
+
+bool complete_key(Connection& c, const IdempotencyRecord& record, int64_t now_ns) {
+    std::optional<IdempotencyRecord> held = read_idempotency(c, record.key);
+    if (held && held->expires_at_ns > now_ns &&
+        (held->completed || held->fingerprint != record.fingerprint))
+        return false;
+    IdempotencyRecord r = record;
+    r.completed = true;
+    write_idempotency(c, r);
+    return true;
+}
+
 }  // namespace
 
 std::optional<IdempotencyRecord> SqliteStorage::idempotency_begin(const IdempotencyRecord& marker,
                                                                   int64_t now_ns) {
     if (marker.key.empty()) throw sdk::Error(Status::InvalidArgument, "empty idempotency key");
-    return in_write_transaction("idempotency begin",
-                                [&](Connection& c) -> std::optional<IdempotencyRecord> {
-        std::optional<IdempotencyRecord> held = read_idempotency(c, marker.key);
-        if (held && held->expires_at_ns > now_ns) return held;
-        IdempotencyRecord m = marker;
-        m.completed = false;
-        m.response.clear();
-        write_idempotency(c, m);
-        return std::nullopt;
+    return in_write_transaction("idempotency begin", [&](Connection& c) {
+        return claim_key(c, marker, now_ns);
     });
 }
 
 bool SqliteStorage::idempotency_complete(const IdempotencyRecord& record, int64_t now_ns) {
     if (record.key.empty()) throw sdk::Error(Status::InvalidArgument, "empty idempotency key");
     return in_write_transaction("idempotency complete", [&](Connection& c) {
-        std::optional<IdempotencyRecord> held = read_idempotency(c, record.key);
-        if (held && held->expires_at_ns > now_ns &&
-            (held->completed || held->fingerprint != record.fingerprint))
-            return false;
-        IdempotencyRecord r = record;
-        r.completed = true;
-        write_idempotency(c, r);
-        return true;
+        return complete_key(c, record, now_ns);
     });
+}
+
+std::optional<IdempotencyRecord> SqliteStorage::idempotency_get(const std::string& key,
+                                                                int64_t now_ns) {
+    if (key.empty()) throw sdk::Error(Status::InvalidArgument, "empty idempotency key");
+    Reader r = borrow_reader();
+    std::optional<IdempotencyRecord> held = read_idempotency(*r, key);
+    if (held && held->expires_at_ns <= now_ns) return std::nullopt;
+    return held;
 }
 
 void SqliteStorage::idempotency_release(const std::string& key, const std::string& fingerprint,

@@ -128,6 +128,8 @@ public:
     void idempotency_release(const std::string& key, const std::string& fingerprint,
                              int64_t now_ns) override;
     uint64_t idempotency_purge(int64_t now_ns, uint32_t limit) override;
+    std::optional<IdempotencyRecord> idempotency_get(const std::string& key,
+                                                     int64_t now_ns) override;
 
     bool lease_acquire(const std::string& name, const std::string& holder, int64_t now_ns,
                        int64_t ttl_ns) override;

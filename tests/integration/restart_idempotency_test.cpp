@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gateway_process.hpp"
@@ -190,6 +191,55 @@ TEST(IdempotencyDerivedClientOrderId, EachKeyGetsItsOwnIdAndNoKeyARandomOne) {
     auto c = http(gw.port(), "POST", "/api/v1/orders", kBody, json_headers());
     ASSERT_EQ(c.status, 201) << c.body;
     EXPECT_NE(field(c.json(), "client_order_id"), cid_a);
+}
+
+// The default configuration's SQLite plugin (ABI 1.7) folds a place's claim into its intent's
+// transaction (StorageStoreTest.FoldedClaims* checks the plugin folds): many copies of one keyed request sent at once still make one
+// order at the venue: one 201, every other answer its replay or 409 IDEMPOTENCY_IN_FLIGHT; a
+// different body under the key is 422; a later retry replays the first answer.
+TEST(IdempotencyFoldedClaim, ConcurrentCopiesOfOneKeyedRequestMakeOneOrder) {
+    const std::string dir = make_temp_dir("og-idem-fold");
+    GatewayOptions o;
+    o.config = config_with_backend(dir, "");
+    o.data_dir = dir;
+    GatewayProcess gw(o);
+    for (int round = 0; round < 5; ++round) {
+        const std::string key = unique("K");
+        constexpr int kCopies = 8;
+        std::vector<HttpResult> answers(kCopies);
+        std::vector<std::thread> threads;
+        for (int i = 0; i < kCopies; ++i)
+            threads.emplace_back([&, i] {
+                answers[i] = http(gw.port(), "POST", "/api/v1/orders", kBody, json_headers(key));
+            });
+        for (auto& t : threads) t.join();
+        int fresh = 0;
+        std::string first_body;
+        for (const auto& a : answers) {
+            if (a.status == 201 && a.header("Idempotent-Replayed").empty()) {
+                ++fresh;
+                first_body = a.body;
+            } else if (a.status == 409) {
+                EXPECT_EQ(field(a.json(), "code"), "IDEMPOTENCY_IN_FLIGHT") << a.body;
+            } else {
+                EXPECT_EQ(a.status, 201) << a.body;
+                EXPECT_EQ(a.header("Idempotent-Replayed"), "true");
+            }
+        }
+        ASSERT_EQ(fresh, 1) << "round " << round;
+        for (const auto& a : answers)
+            if (a.status == 201) EXPECT_EQ(a.body, first_body);
+        auto later = http(gw.port(), "POST", "/api/v1/orders", kBody, json_headers(key));
+        EXPECT_EQ(later.status, 201) << later.body;
+        EXPECT_EQ(later.header("Idempotent-Replayed"), "true");
+        EXPECT_EQ(later.body, first_body);
+        std::string other = kBody;
+        other.replace(other.find("\"10\""), 4, "\"11\"");
+        auto reused = http(gw.port(), "POST", "/api/v1/orders", other, json_headers(key));
+        EXPECT_EQ(reused.status, 422) << reused.body;
+        EXPECT_EQ(field(reused.json(), "code"), "IDEMPOTENCY_KEY_REUSED");
+    }
+    EXPECT_EQ(venue_cids(dir).size(), 5u) << "orders at the venue";
 }
 
 }  // namespace

@@ -132,6 +132,51 @@ TEST_P(StorageStoreTest, InFlightMarkerIsALeaseAndAnswersLiveTheirTtl) {
     EXPECT_EQ(s.begin(key, fp_).outcome, Outcome::Proceed);  // ttl from completion
 }
 
+// ABI 1.7: the plugin reads a key without writing, so a place folds its claim into its intent's
+// batch. peek() decides as begin() does but leaves the key free; the batch's claim then holds it
+// for begin() and peek() alike; an answer stored through the order writer's batches replays.
+TEST_P(StorageStoreTest, FoldedClaimsPeekWithoutWritingAndBatchesHoldTheKey) {
+    using idempotency::Outcome;
+    auto open = GetParam().new_store();
+    auto storage = open();
+    int batched = 0;
+    idempotency::StorageStoreOptions o;
+    o.batch_write = [&](std::vector<WriteOp> ops) {
+        ++batched;
+        return storage->write_batch(ops);
+    };
+    idempotency::StorageStore store(*storage, o, clock_);
+    ASSERT_TRUE(store.folds_claims());
+    const std::string key = idempotency::scoped_key("alice", "k");
+    EXPECT_EQ(store.peek(key, fp_).outcome, Outcome::Proceed);
+    EXPECT_EQ(store.peek(key, fp_).outcome, Outcome::Proceed);  // the read wrote nothing
+    auto marker = store.claim_marker(key, fp_);
+    EXPECT_EQ(marker.key, key);
+    EXPECT_EQ(marker.now_ns, clock_->now_ns());
+    EXPECT_EQ(marker.expires_at_ns, clock_->now_ns() + 60'000'000'000);
+    WriteOp claim;
+    claim.kind = WriteKind::ClaimIdempotency;
+    claim.idempotency.key = marker.key;
+    claim.idempotency.fingerprint = marker.fingerprint;
+    claim.idempotency.expires_at_ns = marker.expires_at_ns;
+    claim.now_ns = marker.now_ns;
+    ASSERT_EQ(storage->write_batch({claim}), std::vector<Status>{Status::Ok});
+    EXPECT_EQ(store.peek(key, fp_).outcome, Outcome::InFlight);
+    EXPECT_EQ(store.begin(key, fp_).outcome, Outcome::InFlight);
+    const std::string other_fp = idempotency::fingerprint("POST", "/api/v1/orders", "{\"a\":1}");
+    EXPECT_EQ(store.peek(key, other_fp).outcome, Outcome::Reused);
+    ASSERT_EQ(storage->write_batch({claim}), std::vector<Status>{Status::Conflict});
+    store.complete(key, fp_, response("{\"id\":\"ord_9\"}"));
+    EXPECT_EQ(batched, 1);  // the answer went through the writer's batches
+    auto r = store.peek(key, fp_);
+    ASSERT_EQ(r.outcome, Outcome::Replay);
+    EXPECT_EQ(r.response, response("{\"id\":\"ord_9\"}"));
+    EXPECT_EQ(store.begin(key, fp_).outcome, Outcome::Replay);
+    // A restart reads the same answer.
+    OwnedStorageStore again(open, {}, clock_);
+    EXPECT_EQ(again.store().peek(key, fp_).outcome, Outcome::Replay);
+}
+
 TEST_P(StorageStoreTest, PurgeDeletesExpiredRecordsOnly) {
     using idempotency::Outcome;
     using namespace std::chrono_literals;

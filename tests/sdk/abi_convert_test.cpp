@@ -183,6 +183,56 @@ TEST(AbiConvert, WriteBatchRoundTripsEveryKind) {
     EXPECT_THROW(abi::from_abi(&bad), abi::ConvertError);
 }
 
+// ABI 1.7: a claim and a completion carry their record and the host's clock; a record whose
+// `completed` contradicts its kind, an empty key, or an op of a 1.6 host is refused.
+TEST(AbiConvert, IdempotencyOpsRoundTripAndAreChecked) {
+    std::vector<WriteOp> ops(2);
+    ops[0].kind = WriteKind::ClaimIdempotency;
+    ops[0].idempotency.key = "3:abc:k1";
+    ops[0].idempotency.fingerprint = "fp";
+    ops[0].idempotency.expires_at_ns = 60;
+    ops[0].now_ns = 7;
+    ops[1].kind = WriteKind::CompleteIdempotency;
+    ops[1].requires_previous = true;
+    ops[1].idempotency.key = "3:abc:k1";
+    ops[1].idempotency.completed = true;
+    ops[1].idempotency.response = std::string("a\0b", 3);
+    ops[1].idempotency.expires_at_ns = 99;
+    ops[1].now_ns = 8;
+    abi::WriteBatchView view(ops);
+    EXPECT_EQ(view.data()[0].kind, OG_WRITE_CLAIM_IDEMPOTENCY);
+    EXPECT_EQ(view.data()[0].order, nullptr);
+    std::vector<WriteOp> back = abi::from_abi(view.data(), view.size());
+    EXPECT_EQ(back[0].kind, WriteKind::ClaimIdempotency);
+    EXPECT_EQ(back[0].idempotency.key, "3:abc:k1");
+    EXPECT_EQ(back[0].idempotency.fingerprint, "fp");
+    EXPECT_FALSE(back[0].idempotency.completed);
+    EXPECT_EQ(back[0].idempotency.expires_at_ns, 60);
+    EXPECT_EQ(back[0].now_ns, 7);
+    EXPECT_EQ(back[1].kind, WriteKind::CompleteIdempotency);
+    EXPECT_TRUE(back[1].requires_previous);
+    EXPECT_EQ(back[1].idempotency.response, std::string("a\0b", 3));
+    EXPECT_EQ(back[1].now_ns, 8);
+
+    og_write_op bad = view.data()[0];
+    bad.kind = OG_WRITE_COMPLETE_IDEMPOTENCY;  // its record is in flight
+    EXPECT_THROW(abi::from_abi(&bad), abi::ConvertError);
+    bad = view.data()[1];
+    bad.kind = OG_WRITE_CLAIM_IDEMPOTENCY;  // its record is completed
+    EXPECT_THROW(abi::from_abi(&bad), abi::ConvertError);
+    bad = view.data()[0];
+    bad.idempotency = nullptr;
+    EXPECT_THROW(abi::from_abi(&bad), abi::ConvertError);
+    og_idempotency_record empty = *view.data()[0].idempotency;
+    empty.key = abi::view("");
+    bad = view.data()[0];
+    bad.idempotency = &empty;
+    EXPECT_THROW(abi::from_abi(&bad), abi::ConvertError);
+    bad = view.data()[0];
+    bad.size = static_cast<uint32_t>(offsetof(og_write_op, idempotency));  // a 1.6 host's op
+    EXPECT_THROW(abi::from_abi(&bad), abi::ConvertError);
+}
+
 TEST(AbiConvert, QueriesRoundTrip) {
     OrderQuery q;
     q.account_ids = {"a", "b"};
@@ -422,11 +472,14 @@ TEST(SdkAbi, TableSizesPerMinor) {
     EXPECT_EQ(abi::storage_table_size_for_minor(2), abi::kStorageTableSize_1_2);
     EXPECT_EQ(abi::storage_table_size_for_minor(3), abi::kStorageTableSize_1_3);
     EXPECT_EQ(abi::broker_table_size_for_minor(4), abi::kBrokerTableSize_1_4);
-    EXPECT_EQ(abi::storage_table_size_for_minor(4), sizeof(og_storage_vtable));
+    EXPECT_EQ(abi::storage_table_size_for_minor(4), abi::kStorageTableSize_1_4);
+    EXPECT_EQ(abi::storage_table_size_for_minor(6), abi::kStorageTableSize_1_4);
+    EXPECT_EQ(abi::storage_table_size_for_minor(7), sizeof(og_storage_vtable));
+    EXPECT_LT(abi::kStorageTableSize_1_4, abi::kStorageTableSize_1_7);
     EXPECT_EQ(abi::broker_table_size_for_minor(5), abi::kBrokerTableSize_1_5);
     EXPECT_EQ(abi::broker_table_size_for_minor(4) < abi::kBrokerTableSize_1_5, true);
     EXPECT_EQ(abi::storage_table_size_for_minor(9), sizeof(og_storage_vtable));
-    EXPECT_EQ(OG_ABI_MINOR, 6);
+    EXPECT_EQ(OG_ABI_MINOR, 7);
 }
 
 TEST(SdkDecimal, ParseWithDefaultOptionsStillWorks) {

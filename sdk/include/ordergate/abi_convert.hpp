@@ -112,6 +112,9 @@ inline constexpr uint32_t kStorageTableSize_1_3 = OG_SIZE_THROUGH(og_storage_vta
 // the event log (every slot may be NULL: the host then uses the older form / has no event log).
 inline constexpr uint32_t kStorageTableSize_1_4 =
     OG_SIZE_THROUGH(og_storage_vtable, wait_account_events);
+// ABI 1.7 appended idempotency_get (the slot may be NULL: the host then claims keys on their own).
+inline constexpr uint32_t kStorageTableSize_1_7 =
+    OG_SIZE_THROUGH(og_storage_vtable, idempotency_get);
 
 // The size of the table a plugin declaring `minor` must have at least. For a minor newer than
 // this SDK's, the newest size this SDK knows (the rest of the plugin's table is not read).
@@ -124,7 +127,7 @@ inline uint32_t broker_table_size_for_minor(uint32_t minor) {
 inline uint32_t storage_table_size_for_minor(uint32_t minor) {
     if (minor < 2) return kStorageTableSize_1_0;
     if (minor < 4) return minor < 3 ? kStorageTableSize_1_2 : kStorageTableSize_1_3;
-    return kStorageTableSize_1_4;
+    return minor < 7 ? kStorageTableSize_1_4 : kStorageTableSize_1_7;
 }
 
 // Strings longer than this from the other side are refused as implausible (a garbage size would
@@ -560,6 +563,12 @@ public:
                     s.account_event = to_abi(op.account_event);
                     c.account_event = &s.account_event;
                     break;
+                case WriteKind::ClaimIdempotency:  // appended in ABI 1.7
+                case WriteKind::CompleteIdempotency:
+                    s.idempotency = to_abi(op.idempotency);
+                    c.idempotency = &s.idempotency;
+                    c.now_ns = op.now_ns;
+                    break;
             }
             c_ops_.push_back(c);
         }
@@ -605,6 +614,7 @@ private:
         og_gtt_record gtt{};
         og_recon_run run{};
         og_account_event account_event{};  // appended in ABI 1.4 (event log)
+        og_idempotency_record idempotency{};  // appended in ABI 1.7
     };
     std::vector<Slot> slots_;  // sized once in the constructor: addresses never move
     std::vector<og_write_op> c_ops_;
@@ -1045,6 +1055,20 @@ inline void from_abi(const og_write_op* c, WriteOp& op) {
                 throw ConvertError("write op: an append-event op from a host older than ABI 1.4");
             op.kind = WriteKind::AppendEvent;
             op.account_event = from_abi(c->account_event);
+            break;
+        case OG_WRITE_CLAIM_IDEMPOTENCY:  // appended in ABI 1.7
+        case OG_WRITE_COMPLETE_IDEMPOTENCY:
+            if (!OG_HAS_FIELD(c, og_write_op, now_ns))
+                throw ConvertError("write op: an idempotency op from a host older than ABI 1.7");
+            op.kind = static_cast<WriteKind>(c->kind);
+            op.idempotency = from_abi(c->idempotency);
+            op.now_ns = c->now_ns;
+            if (op.idempotency.key.empty())
+                throw ConvertError("write op: an idempotency op with an empty key");
+            if (op.idempotency.completed != (c->kind == OG_WRITE_COMPLETE_IDEMPOTENCY))
+                throw ConvertError(c->kind == OG_WRITE_CLAIM_IDEMPOTENCY
+                                       ? "write op: a claim of a completed record"
+                                       : "write op: a completion of a record in flight");
             break;
         default:
             throw ConvertError("write op: kind " + std::to_string(c->kind) +

@@ -31,14 +31,15 @@ extern "C" {
 /* ---- versions -------------------------------------------------------------------------------- */
 
 #define OG_ABI_MAJOR 1 /* bumped only for an incompatible change; the host refuses other majors */
-#define OG_ABI_MINOR 6 /* bumped when fields or functions are appended (1.1: broker ping;
+#define OG_ABI_MINOR 7 /* bumped when fields or functions are appended (1.1: broker ping;
                         * 1.2: storage idempotency records; 1.3: paginated broker reports,
                         * order report details, storage leases; 1.4: asynchronous outcomes
                         * (OG_PENDING), request ids of modify/cancel chains, arrays whose
                         * elements can grow, the per-account event log; 1.5: native GTT
                         * calls, fill kinds (busts and corrections); 1.6: events applied in
-                        * batches (OG_CAP_BATCHED_EVENTS, event sink `sync`): see the blocks
-                        * marked "appended in ABI 1.5" and "1.6") */
+                        * batches (OG_CAP_BATCHED_EVENTS, event sink `sync`); 1.7: idempotency
+                        * records in write batches and idempotency_get: see the blocks marked
+                        * "appended in ABI 1.5", "1.6" and "1.7") */
 
 /* The name under which a plugin exports its entry (Boost.DLL alias; see sdk.hpp's macro). */
 #define OG_PLUGIN_ENTRY_NAME "ordergate_plugin_entry"
@@ -748,6 +749,23 @@ enum {
     OG_WRITE_APPEND_EVENT = 6
 };
 
+/* ---- appended in ABI 1.7 (idempotency records in write batches) ---------------------------------
+ * So that a request's Idempotency-Key is claimed in the same transaction as the order it places,
+ * and its answer stored in the same transaction as other writes, instead of one transaction each.
+ * Only sent to a plugin declaring ABI 1.7 or later whose idempotency_get answers (a plugin that
+ * implements idempotency_get must take both kinds). Each reads the op's `idempotency` record and
+ * `now_ns` (the host's clock: a record with expires_at_ns <= now_ns counts as absent). */
+enum {
+    /* Claim the key for a request in flight (`idempotency->completed` is 0): as
+     * idempotency_begin, but the record holding the key is not reported. Conflict: a record that
+     * has not expired holds the key (nothing written). */
+    OG_WRITE_CLAIM_IDEMPOTENCY = 7,
+    /* Store the completed record: as idempotency_complete. Conflict: the key holds a completed
+     * record or another request's marker (nothing written). */
+    OG_WRITE_COMPLETE_IDEMPOTENCY = 8
+};
+/* ---- end of the ABI 1.7 block ---- */
+
 /* One entry of an account's event log (ABI 1.4). */
 typedef struct og_account_event {
     uint32_t size;
@@ -771,6 +789,10 @@ typedef struct og_write_op {
     const og_recon_run* recon_run;
     /* ---- appended in ABI 1.4 (event log): OG_WRITE_APPEND_EVENT's entry ---- */
     const og_account_event* account_event;
+    /* ---- appended in ABI 1.7: OG_WRITE_CLAIM_IDEMPOTENCY's and OG_WRITE_COMPLETE_IDEMPOTENCY's
+     * record (declared below) and the host's clock ---- */
+    const struct og_idempotency_record* idempotency;
+    int64_t now_ns;
 } og_write_op;
 
 /* ---- storage queries ---------------------------------------------------------------------------
@@ -947,6 +969,14 @@ typedef struct og_storage_vtable {
     og_status (*wait_account_events)(void* instance, int64_t timeout_ms,
                                      const og_storage_sink* out, og_error* err);
     /* ---- end of the ABI 1.4 (event log) block ---- */
+
+    /* ---- appended in ABI 1.7 (a 1.0-1.6 plugin's table ends before this; the slot may be NULL)
+     * Reads the record holding `key` without writing: OG_OK and the record through
+     * out->on_idempotency when one has not expired at now_ns; OG_NOT_FOUND otherwise. A plugin
+     * that answers it (anything but OG_UNSUPPORTED) takes OG_WRITE_CLAIM_IDEMPOTENCY and
+     * OG_WRITE_COMPLETE_IDEMPOTENCY in write batches. */
+    og_status (*idempotency_get)(void* instance, og_str key, int64_t now_ns,
+                                 const og_storage_sink* out, og_error* err);
 } og_storage_vtable;
 
 /* ---- the descriptor and the entry ----------------------------------------------------------- */

@@ -284,6 +284,16 @@ public:
     // notice (account_id, seq) per commit learnt of, empty on a timeout. The default throws
     // Unsupported: one host writes the store, and its own commits are all there is.
     virtual std::vector<AccountEvent> wait_account_events(std::chrono::milliseconds timeout);
+
+    // ---- appended in ABI 1.7: idempotency records in write batches --------------------------
+    // The record holding `key` that has not expired at now_ns, without writing; nullopt when
+    // none. A plugin that overrides it must take WriteKind::ClaimIdempotency (as
+    // idempotency_begin, Conflict instead of the holder) and WriteKind::CompleteIdempotency (as
+    // idempotency_complete, Conflict instead of false) in write_batch, each with op.idempotency
+    // and op.now_ns. The default throws Error(Unsupported): the host then claims and completes
+    // keys with the 1.2 calls, one transaction each.
+    virtual std::optional<IdempotencyRecord> idempotency_get(const std::string& key,
+                                                             int64_t now_ns);
 };
 
 }  // namespace ordergate::sdk

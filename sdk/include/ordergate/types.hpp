@@ -381,7 +381,10 @@ enum class WriteKind : int32_t {
     UpsertGtt = OG_WRITE_UPSERT_GTT,
     UpsertReconRun = OG_WRITE_UPSERT_RECON_RUN,
     // appended in ABI 1.4 (event log)
-    AppendEvent = OG_WRITE_APPEND_EVENT
+    AppendEvent = OG_WRITE_APPEND_EVENT,
+    // appended in ABI 1.7: a request's idempotency record in the batch (see og_write_op)
+    ClaimIdempotency = OG_WRITE_CLAIM_IDEMPOTENCY,
+    CompleteIdempotency = OG_WRITE_COMPLETE_IDEMPOTENCY
 };
 
 // One write of a batch (see og_write_op). Only the members its kind uses are read.
@@ -395,6 +398,9 @@ struct WriteOp {
     GttRecord gtt;
     ReconRun recon_run;
     AccountEvent account_event;  // appended in ABI 1.4 (event log): AppendEvent
+    // appended in ABI 1.7: ClaimIdempotency / CompleteIdempotency, and the host's clock
+    IdempotencyRecord idempotency;
+    int64_t now_ns = 0;
 };
 
 struct OrderQuery {

@@ -329,6 +329,14 @@ class FakeStorage : public ports::StoragePort {
         return recon_runs_;
     }
 
+    // The idempotency record write batches left for `key` (ABI 1.7), expired or not.
+    std::optional<IdempotencyRecord> key_record(const std::string& key) const {
+        std::lock_guard lock(mutex_);
+        auto it = keys_.find(key);
+        if (it == keys_.end()) return std::nullopt;
+        return it->second;
+    }
+
     // ABI 1.3 leases, in memory, with the contract's rules. A test plays another gateway by
     // calling lease_acquire itself.
     bool lease_acquire(const std::string& name, const std::string& holder, int64_t now_ns,
@@ -416,6 +424,22 @@ class FakeStorage : public ports::StoragePort {
             }
             case WriteKind::AppendEvent:
                 break;  // this fake keeps no event log
+            case WriteKind::ClaimIdempotency: {  // ABI 1.7, with the contract's rules
+                auto it = keys_.find(op.idempotency.key);
+                if (it != keys_.end() && it->second.expires_at_ns > op.now_ns)
+                    return Status::Conflict;
+                keys_[op.idempotency.key] = op.idempotency;
+                return Status::Ok;
+            }
+            case WriteKind::CompleteIdempotency: {
+                auto it = keys_.find(op.idempotency.key);
+                if (it != keys_.end() && it->second.expires_at_ns > op.now_ns &&
+                    (it->second.completed ||
+                     it->second.fingerprint != op.idempotency.fingerprint))
+                    return Status::Conflict;
+                keys_[op.idempotency.key] = op.idempotency;
+                return Status::Ok;
+            }
         }
         return Status::Conflict;
     }
@@ -428,6 +452,7 @@ class FakeStorage : public ports::StoragePort {
     std::map<std::string, GttRecord> gtts_;
     std::vector<ReconRun> recon_runs_;
     std::map<std::string, std::pair<std::string, int64_t>> leases_;  // name -> holder, expiry
+    std::map<std::string, IdempotencyRecord> keys_;  // ABI 1.7 claims and answers in batches
 
     std::deque<std::optional<Status>> script_;
     bool down_ = false;

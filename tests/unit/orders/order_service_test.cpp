@@ -98,6 +98,64 @@ TEST_F(OrderServiceTest, Place_PersistsTheIntentBeforeTheBrokerIsCalled) {
     EXPECT_EQ(seen_by_broker->id, res->order.id);
 }
 
+// ABI 1.7: a place's Idempotency-Key claim is written in its intent's batch, ahead of it; the
+// broker sees the order only once both are stored.
+TEST_F(OrderServiceTest, Place_WritesItsKeyClaimInTheIntentsBatch) {
+    std::optional<IdempotencyRecord> claim_seen_by_broker;
+    broker_.on_place([&](const OrderRequest& r) {
+        claim_seen_by_broker = storage_.key_record("5:alice:k1");
+        return ack_of(r, "B1");
+    });
+    KeyClaim claim;
+    claim.marker.key = "5:alice:k1";
+    claim.marker.fingerprint = "fp";
+    claim.marker.expires_at_ns = clock_->now_ns() + 60'000'000'000;
+    claim.now_ns = clock_->now_ns();
+    auto res = service_->place(limit_buy("c1"), scope_, origin_, &claim);
+    ASSERT_TRUE(res.has_value()) << res.error().detail;
+    EXPECT_TRUE(claim.written);
+    EXPECT_FALSE(claim.taken);
+    ASSERT_TRUE(claim_seen_by_broker.has_value()) << "the claim was not stored before the broker call";
+    EXPECT_EQ(claim_seen_by_broker->fingerprint, "fp");
+    EXPECT_FALSE(claim_seen_by_broker->completed);
+    EXPECT_TRUE(storage_.stored_by_client_id("ACC1", "c1").has_value());
+}
+
+// A key another request claimed between the API's read and this write: 409 in flight, no order
+// stored, nothing sent.
+TEST_F(OrderServiceTest, Place_WithATakenKeyIsInFlightAndWritesNothing) {
+    int placed = 0;
+    broker_.on_place([&](const OrderRequest& r) {
+        ++placed;
+        return ack_of(r, "B1");
+    });
+    KeyClaim first;
+    first.marker.key = "5:alice:k2";
+    first.marker.fingerprint = "fp";
+    first.marker.expires_at_ns = clock_->now_ns() + 60'000'000'000;
+    first.now_ns = clock_->now_ns();
+    ASSERT_TRUE(service_->place(limit_buy("c1"), scope_, origin_, &first).has_value());
+    ASSERT_EQ(placed, 1);
+    KeyClaim second = first;
+    second.written = false;
+    auto res = service_->place(limit_buy("c2"), scope_, origin_, &second);
+    ASSERT_FALSE(res.has_value());
+    EXPECT_EQ(res.error().code, ErrorCode::IdempotencyInFlight);
+    EXPECT_FALSE(res.error().broker_called);
+    EXPECT_TRUE(second.taken);
+    EXPECT_FALSE(second.written);
+    EXPECT_EQ(placed, 1);
+    EXPECT_FALSE(storage_.stored_by_client_id("ACC1", "c2").has_value());
+    // Once the claim has expired, a new one takes the key.
+    clock_->advance(std::chrono::seconds(61));
+    KeyClaim third = first;
+    third.now_ns = clock_->now_ns();
+    third.marker.expires_at_ns = third.now_ns + 60'000'000'000;
+    ASSERT_TRUE(service_->place(limit_buy("c3"), scope_, origin_, &third).has_value());
+    EXPECT_TRUE(third.written);
+    EXPECT_EQ(placed, 2);
+}
+
 // A price subscription is a broker call too: while one hangs (until its deadline), orders in
 // other instruments go on instead of queueing behind it, and the set they added is sent next.
 TEST_F(OrderServiceTest, Place_OrdersGoOnWhileAPriceSubscriptionHangs) {

@@ -291,6 +291,10 @@ inline uint64_t StoragePlugin::prune_account_events(int64_t, uint32_t) {
 inline std::vector<AccountEvent> StoragePlugin::wait_account_events(std::chrono::milliseconds) {
     detail::unsupported("wait_account_events");
 }
+inline std::optional<IdempotencyRecord> StoragePlugin::idempotency_get(const std::string&,
+                                                                       int64_t) {
+    detail::unsupported("idempotency_get");
+}
 
 // ---- the generated C tables -------------------------------------------------------------------
 
@@ -990,6 +994,16 @@ struct StorageExport {
         });
     }
 
+    static og_status idempotency_get(void* instance, og_str key, int64_t now_ns,
+                                     const og_storage_sink* out, og_error* err) noexcept {
+        return guarded(err, [&] {
+            emit_found(out,
+                       self<Class>(instance)->idempotency_get(
+                           abi::from_abi(key, "idempotency_get", "key"), now_ns),
+                       "idempotency record");
+        });
+    }
+
     static const og_storage_vtable* table() noexcept {
         static const og_storage_vtable t = [] {
             og_storage_vtable v{};
@@ -1021,6 +1035,7 @@ struct StorageExport {
             v.list_account_events = &list_account_events;  // appended in ABI 1.4 (event log)
             v.prune_account_events = &prune_account_events;
             v.wait_account_events = &wait_account_events;
+            v.idempotency_get = &idempotency_get;  // appended in ABI 1.7
             return v;
         }();
         return &t;
