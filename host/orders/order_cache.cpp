@@ -275,6 +275,18 @@ bool OrderService::commit_change(Entry& e, OrderRecord next, OrderEvent event, b
     const bool terminal = is_terminal(next.status);
     const std::string id = next.id;
     const int64_t version = next.version;
+    if (wait && stash && e.place_waiting && from == OrderStatus::PendingNew &&
+        next.status != OrderStatus::PendingNew && lock && lock->owns_lock() &&
+        !stash->holds(&e)) {
+        // The acknowledgement (or reject) a place() is waiting for, pushed through the event
+        // sink (ABI 1.4): applied as the same answer returned by the call would be, memory at
+        // once and the write behind it, so the place answers now rather than after the stash's
+        // commit. The write is queued ahead of the stash's later writes of this order (a fill
+        // in the same batch), and a write that does not land has the order re-read and its
+        // broker reconciled, as for any answered change.
+        wait = false;
+        stash = nullptr;
+    }
     if (wait && stash) {
         // A batched event: the write joins the stash's, and memory moves now (the stash keeps
         // the order locked until the commit is seen).

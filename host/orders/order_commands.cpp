@@ -225,11 +225,22 @@ Result<PlaceResult> OrderService::place(OrderRequest req, const AccountScope& sc
     };
     place_started(r->name);
     InFlight in_flight{this, r->name};
+    {
+        std::lock_guard waiting(entry->mutex);
+        entry->place_waiting = true;
+    }
     const auto deadline = std::chrono::steady_clock::now() + r->timeout;
     auto [status, message, report, retry_after_ms] =
         call_broker(r->name, "place", [&] { return broker.place_order(req, r->timeout); });
 
     std::unique_lock lock(entry->mutex);
+    struct NotWaiting {
+        Entry& e;
+        ~NotWaiting() {  // declared after the lock: runs under it
+            e.place_waiting = false;
+            e.changed.notify_all();  // a batched event may wait for this (lock_for_event)
+        }
+    } not_waiting{*entry};
     Origin broker_origin{origin.request_id, EventSource::Broker, ""};
     if (status == Status::Pending) {
         // ABI 1.4: sent; the acknowledgement or the reject comes through the event sink (it may

@@ -22,6 +22,9 @@ namespace {
 constexpr std::chrono::milliseconds kStashWaitUnderLock{1000};
 // Changes per stash: bounds the orders one batch holds locked (and the writer's group).
 constexpr size_t kMaxStashed = 256;
+// How long a batched event of an order waits for the place() in flight to take its answer
+// before the stash locks the order (see lock_for_event).
+constexpr std::chrono::milliseconds kPlaceHandOff{2};
 }  // namespace
 
 // ---- the queue ----------------------------------------------------------------------------------
@@ -162,7 +165,15 @@ std::unique_lock<std::mutex> OrderService::lock_for_event(const EntryPtr& e, Sta
     // Blocking here while holding the stash's locks cannot deadlock: whoever holds this order's
     // lock holds no other order's lock while it waits, and the writer never takes an order's
     // lock (see forget_if_terminal), so the stash's writes land whatever this waits for.
-    return std::unique_lock(e->mutex);
+    std::unique_lock lock(e->mutex);
+    if (e->place_waiting && e->rec.status != OrderStatus::PendingNew) {
+        // The place's answer is in memory (its acknowledgement, applied behind) and the place
+        // has not taken it yet: once the stash holds the order, the place would wait for the
+        // stash's commit. It takes its answer first (bounded: the place clears the flag when
+        // it answers, and otherwise the stash goes on).
+        e->changed.wait_for(lock, kPlaceHandOff, [&] { return !e->place_waiting; });
+    }
+    return lock;
 }
 
 void OrderService::stash_change(
@@ -208,9 +219,12 @@ void OrderService::reread_after_batch(Entry& e) {
 void OrderService::settle(Stash& stash) {
     bool released = false;
     if (!stash.items.empty()) {
-        // The stash's writes may linger in the writer for more to join them; now they are
-        // waited for: an empty waited write commits everything queued before it at once.
-        writer_.write_async({}, {});
+        // The stash's writes are not forced out: under light load the writer lets them linger
+        // (BatchWriter's linger, 2 ms) for the next waited-for write, so a client's next order
+        // commits them with its intent instead of after a commit of their own (with one client,
+        // one commit per order instead of two or three). Nobody answering a client waits for
+        // them: a place() takes its pushed acknowledgement before the stash holds the order
+        // (lock_for_event, commit_change).
         // Writes land in the order they were queued: the last one's answer means all answered.
         auto& last = stash.items.back().written;
         if (last.wait_for(kStashWaitUnderLock) != std::future_status::ready) {

@@ -292,6 +292,10 @@ class OrderService : public ports::BrokerEvents {
         std::string accepted_request_id;
         // Why the venue refused the latest request, set when its refusal arrives as an event.
         std::string refusal;
+        // A place() of this order is in its broker call or waits for the acknowledgement: the
+        // acknowledgement is then applied like a synchronous answer (memory at once, the write
+        // behind), not held with a batched event's stash until its commit (see commit_change).
+        bool place_waiting = false;
     };
     using EntryPtr = std::shared_ptr<Entry>;
 

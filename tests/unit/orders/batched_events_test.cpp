@@ -19,6 +19,7 @@
 namespace ordergate::orders {
 namespace {
 
+using testing::ack_of;
 using testing::FakeBroker;
 using testing::FakeStorage;
 using testing::fill_of;
@@ -246,6 +247,55 @@ TEST_F(BatchedEventsTest, AnAckAndTheFillsOfOneOrderChainInOneBatch) {
     // while every order's second event settled the batch: 52 for these 50). A fake store commits
     // at once, so batches here are smaller than behind a real flush.
     EXPECT_LT(storage_.committed_batches() - batches_before, 40);
+}
+
+// A venue that answers a place with OG_PENDING (ABI 1.4) and pushes the acknowledgement and the
+// fill as batched events. The place answers from the acknowledgement once it is applied, without
+// waiting for the commit of the batch that holds the fill (nothing is written while the store is
+// held here); everything lands afterwards, in order. Before, the acknowledgement was held with the
+// batch: the place answered only after a commit, and here, with the store held, not at all
+// (PENDING_NEW at the broker's deadline).
+TEST_F(BatchedEventsTest, APlaceAnswersFromItsPushedAckWithoutWaitingForTheBatchsCommit) {
+    broker_.on_place([this](const OrderRequest& r) -> OrderReport {
+        storage_.hold();  // the intent is stored; every write from here on waits
+        OrderRecord o;
+        o.broker_order_id = "V1";
+        o.client_order_id = r.client_order_id;
+        o.account_id = r.account_id;
+        o.symbol = r.symbol;
+        o.exchange = r.exchange;
+        o.side = r.side;
+        service_->on_order_update("paper", ack_of(r, "V1"));
+        service_->on_fill("paper", fill_of(o, "T1", "5", "100.00"));
+        FakeBroker::fail(Status::Pending, "sent");
+    });
+    struct ReleaseOnExit {
+        FakeStorage& storage;
+        ~ReleaseOnExit() { storage.release(); }  // a failed assertion must not leave it held
+    } release_on_exit{storage_};
+    auto placed = std::async(std::launch::async,
+                             [&] { return service_->place(limit_buy("c1", "5"), scope_, origin_); });
+    ASSERT_EQ(placed.wait_for(4s), std::future_status::ready);
+    auto res = placed.get();
+    ASSERT_TRUE(res.has_value()) << res.error().detail;
+    EXPECT_TRUE(res->outcome_known);
+    EXPECT_NE(res->order.status, OrderStatus::PendingNew);
+    EXPECT_EQ(res->order.broker_order_id, "V1");
+    const std::string id = res->order.id;
+    ASSERT_EQ(storage_.stored_order(id)->status, OrderStatus::PendingNew);  // only the intent
+
+    storage_.release();
+    sync();
+    const auto stored = storage_.stored_order(id);
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->status, OrderStatus::Filled);
+    EXPECT_EQ(stored->filled_quantity, dec("5"));
+    const auto evs = storage_.stored_events(id);
+    ASSERT_EQ(evs.size(), 3u);  // intent, acknowledgement, fill: each version once, in order
+    for (size_t i = 0; i < evs.size(); ++i) EXPECT_EQ(evs[i].seq, static_cast<int64_t>(i + 1));
+    EXPECT_EQ(evs[1].to_status, OrderStatus::Open);
+    EXPECT_EQ(current(id).status, OrderStatus::Filled);
+    EXPECT_EQ(current(id).version, stored->version);
 }
 
 // A change that does not land as computed (another writer changed the row first) leaves memory
