@@ -166,11 +166,14 @@ std::unique_lock<std::mutex> OrderService::lock_for_event(const EntryPtr& e, Sta
     // lock holds no other order's lock while it waits, and the writer never takes an order's
     // lock (see forget_if_terminal), so the stash's writes land whatever this waits for.
     std::unique_lock lock(e->mutex);
-    if (e->place_waiting && e->rec.status != OrderStatus::PendingNew) {
+    if (e->place_waiting && e->rec.status != OrderStatus::PendingNew && stash->items.empty()) {
         // The place's answer is in memory (its acknowledgement, applied behind) and the place
         // has not taken it yet: once the stash holds the order, the place would wait for the
         // stash's commit. It takes its answer first (bounded: the place clears the flag when
-        // it answers, and otherwise the stash goes on).
+        // it answers, and otherwise the stash goes on). Only for a batch's first change: under
+        // load a batch carries many orders, and one hand-off each would hold all of them up
+        // behind the places' wake-ups; their places wait for the batch's commit instead, which
+        // settle() then asks for at once.
         e->changed.wait_for(lock, kPlaceHandOff, [&] { return !e->place_waiting; });
     }
     return lock;
@@ -219,12 +222,16 @@ void OrderService::reread_after_batch(Entry& e) {
 void OrderService::settle(Stash& stash) {
     bool released = false;
     if (!stash.items.empty()) {
-        // The stash's writes are not forced out: under light load the writer lets them linger
-        // (BatchWriter's linger, 2 ms) for the next waited-for write, so a client's next order
+        // When a place() waits for an order of the stash, an empty waited write commits
+        // everything queued at once. Otherwise nobody answering a client waits for these
+        // writes (a place takes its pushed acknowledgement before the stash holds its order:
+        // lock_for_event, commit_change), and under light load the writer lets them linger
+        // (BatchWriter's linger, 2 ms) for the next waited-for write: a client's next order
         // commits them with its intent instead of after a commit of their own (with one client,
-        // one commit per order instead of two or three). Nobody answering a client waits for
-        // them: a place() takes its pushed acknowledgement before the stash holds the order
-        // (lock_for_event, commit_change).
+        // one commit per order instead of two or three).
+        bool place_waits = false;
+        for (const auto& [raw, kept] : stash.before) place_waits = place_waits || raw->place_waiting;
+        if (place_waits) writer_.write_async({}, {});
         // Writes land in the order they were queued: the last one's answer means all answered.
         auto& last = stash.items.back().written;
         if (last.wait_for(kStashWaitUnderLock) != std::future_status::ready) {

@@ -526,7 +526,8 @@ class OrderService : public ports::BrokerEvents {
     std::vector<Status> write_fact(std::vector<WriteOp> ops);
     // The same write, its durability as a future (the caller may wait without its locks).
     // waited (the default): the caller is about to wait for it, so the writer does not hold it
-    // back; false: a batched event's write, which may linger until settle() asks for the commit.
+    // back; false: a batched event's write, which may linger for the next waited-for write
+    // (settle() asks for the commit at once only when a place waits for an order of the batch).
     std::future<std::vector<Status>> queue_fact(std::vector<WriteOp> ops, bool waited = true);
     // Re-derives a live order's filled quantity, average price and status from its stored fills
     // and writes it when it differs (after a lost row update). Caller holds the entry's mutex.
