@@ -60,7 +60,7 @@ OrderService::OrderService(ports::StoragePort& storage,
       metrics_(metrics),
       clock_(std::move(clock)),
       options_(std::move(options)),
-      writer_(storage, metrics),
+      writer_(storage, metrics, 512, options_.write_linger),
       prices_(brokers_) {
     for (const auto& a : accounts_) account_broker_[a.account_id] = a.broker;
     for (const auto& [name, b] : brokers_) {

@@ -120,6 +120,10 @@ struct ServiceOptions {
     // of the same account, instrument, side and quantity created within this window of it
     // (flagged in the event). 0: off (such a report is adopted as an external order).
     std::chrono::seconds heuristic_match_window{0};
+    // How long the writer holds written-behind writes (acks, fills) for the next waited-for
+    // write under light load (BatchWriter's linger). Tests lengthen it to show who asks for a
+    // commit; 0: every write commits at once.
+    std::chrono::microseconds write_linger = BatchWriter::kDefaultLinger;
 };
 
 class OrderService : public ports::BrokerEvents {

@@ -35,12 +35,15 @@ Decimal dec(const char* text) { return Decimal::must_parse(text); }
 
 class BatchedEventsTest : public ::testing::Test {
   protected:
-    void SetUp() override {
+    void SetUp() override { start(ServiceOptions{}); }
+
+    void start(ServiceOptions options) {
+        service_.reset();
         service_ = std::make_unique<OrderService>(
             storage_,
             std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}, {"direct", &direct_}},
             std::vector<AccountRoute>{{"ACC1", "paper"}, {"ACC9", "direct"}}, nullptr, &book_,
-            nullptr, clock_, ServiceOptions{});
+            nullptr, clock_, std::move(options));
         service_->recover();
     }
 
@@ -296,6 +299,38 @@ TEST_F(BatchedEventsTest, APlaceAnswersFromItsPushedAckWithoutWaitingForTheBatch
     EXPECT_EQ(evs[1].to_status, OrderStatus::Open);
     EXPECT_EQ(current(id).status, OrderStatus::Filled);
     EXPECT_EQ(current(id).version, stored->version);
+}
+
+// The same venue pushing the fill before any acknowledgement: the fill finds the order by its
+// client order id while still PENDING_NEW, so the batch's stash holds the order its place waits
+// for. The batch's commit is then asked for at once; the writer would otherwise hold the batch's
+// writes for its linger (a minute here), and the place would see its order only after the stash
+// let go of it unchanged, PENDING_NEW, and answer 202 at the broker's deadline.
+TEST_F(BatchedEventsTest, APlaceWaitingForAnOrderTheBatchHoldsHasTheBatchCommittedAtOnce) {
+    ServiceOptions options;
+    options.write_linger = std::chrono::minutes(1);
+    options.broker_timeout = 4s;
+    start(options);
+    broker_.on_place([this](const OrderRequest& r) -> OrderReport {
+        OrderRecord o;
+        o.broker_order_id = "V1";
+        o.client_order_id = r.client_order_id;
+        o.account_id = r.account_id;
+        o.symbol = r.symbol;
+        o.exchange = r.exchange;
+        o.side = r.side;
+        service_->on_fill("paper", fill_of(o, "T1", "5", "100.00"));
+        FakeBroker::fail(Status::Pending, "sent");
+    });
+    auto res = service_->place(limit_buy("c1", "5"), scope_, origin_);
+    ASSERT_TRUE(res.has_value()) << res.error().detail;
+    EXPECT_TRUE(res->outcome_known);
+    EXPECT_EQ(res->order.status, OrderStatus::Filled);
+    EXPECT_EQ(res->order.filled_quantity, dec("5"));
+    const auto stored = storage_.stored_order(res->order.id);
+    ASSERT_TRUE(stored);  // answered after the batch's commit: storage has the fill
+    EXPECT_EQ(stored->status, OrderStatus::Filled);
+    EXPECT_EQ(stored->version, res->order.version);
 }
 
 // A change that does not land as computed (another writer changed the row first) leaves memory
