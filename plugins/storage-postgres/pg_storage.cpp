@@ -1066,6 +1066,17 @@ std::string bytea_from_hex(const std::string& text) {
     return out;
 }
 
+// The first row of the og_idem_read statement's result.
+IdempotencyRecord idempotency_record_of(const Result& r) {
+    IdempotencyRecord held;
+    held.key = r.text(0, 0);
+    held.fingerprint = r.text(0, 1);
+    held.completed = r.boolean(0, 2);
+    held.response = bytea_from_hex(r.text(0, 3));
+    held.expires_at_ns = r.int64(0, 4);
+    return held;
+}
+
 Params idem_params(const IdempotencyRecord& r, bool completed, int64_t now_ns) {
     Params p;
     p.add(r.key).add(r.fingerprint).add_bool(completed);
@@ -1090,13 +1101,7 @@ std::optional<IdempotencyRecord> PgStorage::idempotency_begin(const IdempotencyR
         if (w.affected() == 1) return std::nullopt;
         Result r = lease->exec_prepared("og_idem_read", sql_->idem_read, read, "idempotency read");
         if (r.rows() == 0) continue;
-        IdempotencyRecord held;
-        held.key = r.text(0, 0);
-        held.fingerprint = r.text(0, 1);
-        held.completed = r.boolean(0, 2);
-        held.response = bytea_from_hex(r.text(0, 3));
-        held.expires_at_ns = r.int64(0, 4);
-        return held;
+        return idempotency_record_of(r);
     }
     throw sdk::Error(Status::Unavailable,
                      "postgres: idempotency begin: the key kept changing under the claim");
@@ -1110,13 +1115,7 @@ std::optional<IdempotencyRecord> PgStorage::idempotency_get(const std::string& k
     Pool::Lease lease = pool_->acquire();
     Result r = lease->exec_prepared("og_idem_read", sql_->idem_read, read, "idempotency read");
     if (r.rows() == 0) return std::nullopt;
-    IdempotencyRecord held;
-    held.key = r.text(0, 0);
-    held.fingerprint = r.text(0, 1);
-    held.completed = r.boolean(0, 2);
-    held.response = bytea_from_hex(r.text(0, 3));
-    held.expires_at_ns = r.int64(0, 4);
-    return held;
+    return idempotency_record_of(r);
 }
 
 bool PgStorage::idempotency_complete(const IdempotencyRecord& record, int64_t now_ns) {

@@ -33,6 +33,19 @@ constexpr uint64_t kBatchedCaps = OG_CAP_ORDER_MARKET | OG_CAP_ORDER_LIMIT | OG_
 
 Decimal dec(const char* text) { return Decimal::must_parse(text); }
 
+// The order a venue holds for `r` under its own id: what fill_of() needs while a place is still
+// in its call.
+OrderRecord as_venue_knows_it(const OrderRequest& r, const std::string& broker_order_id) {
+    OrderRecord o;
+    o.broker_order_id = broker_order_id;
+    o.client_order_id = r.client_order_id;
+    o.account_id = r.account_id;
+    o.symbol = r.symbol;
+    o.exchange = r.exchange;
+    o.side = r.side;
+    return o;
+}
+
 class BatchedEventsTest : public ::testing::Test {
   protected:
     void SetUp() override { start(ServiceOptions{}); }
@@ -261,13 +274,7 @@ TEST_F(BatchedEventsTest, AnAckAndTheFillsOfOneOrderChainInOneBatch) {
 TEST_F(BatchedEventsTest, APlaceAnswersFromItsPushedAckWithoutWaitingForTheBatchsCommit) {
     broker_.on_place([this](const OrderRequest& r) -> OrderReport {
         storage_.hold();  // the intent is stored; every write from here on waits
-        OrderRecord o;
-        o.broker_order_id = "V1";
-        o.client_order_id = r.client_order_id;
-        o.account_id = r.account_id;
-        o.symbol = r.symbol;
-        o.exchange = r.exchange;
-        o.side = r.side;
+        const OrderRecord o = as_venue_knows_it(r, "V1");
         service_->on_order_update("paper", ack_of(r, "V1"));
         service_->on_fill("paper", fill_of(o, "T1", "5", "100.00"));
         FakeBroker::fail(Status::Pending, "sent");
@@ -312,13 +319,7 @@ TEST_F(BatchedEventsTest, APlaceWaitingForAnOrderTheBatchHoldsHasTheBatchCommitt
     options.broker_timeout = 4s;
     start(options);
     broker_.on_place([this](const OrderRequest& r) -> OrderReport {
-        OrderRecord o;
-        o.broker_order_id = "V1";
-        o.client_order_id = r.client_order_id;
-        o.account_id = r.account_id;
-        o.symbol = r.symbol;
-        o.exchange = r.exchange;
-        o.side = r.side;
+        const OrderRecord o = as_venue_knows_it(r, "V1");
         service_->on_fill("paper", fill_of(o, "T1", "5", "100.00"));
         FakeBroker::fail(Status::Pending, "sent");
     });
