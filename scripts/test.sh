@@ -58,6 +58,15 @@ if [ "${FUZZ:-1}" != 0 ]; then
 fi
 
 if [ ${#failed[@]} -ne 0 ]; then
+  # The names of the failed tests again, last, where a tail of this output still shows them, and
+  # each failed test run once more for its output: a diagnosis only, the run has failed already.
+  for tree in "${failed[@]}"; do
+    list=$tree/Testing/Temporary/LastTestsFailed.log
+    [ -s "$list" ] || continue
+    echo "test.sh: failed in $tree:"
+    sed 's/^/  /' "$list"
+    (cd "$tree" && ctest --rerun-failed --output-on-failure --timeout 600 2>&1 | tail -n 80) || true
+  done
   echo "test.sh: tests failed in: ${failed[*]}"
   exit 1
 fi
