@@ -379,22 +379,31 @@ void Gateway::start() {
             std::make_unique<stream::EventLog>(*g.storage, std::move(r), system_clock(), lo);
         g.event_log->seed_positions(*g.positions);
         positions::PositionBook* book = g.positions.get();
-        g.event_log->follow(
-            std::move(log_cursors), g.orders->take_recovered_fill_hashes(),
-            [book, storage = g.storage.get()](const FillRecord& f) {
-                const positions::PositionKey key{f.account_id, f.broker, f.symbol, f.exchange};
-                if (f.kind == FillKind::Trade) {
-                    book->apply_fill(key, f.side, f.quantity, f.price, f.fee, f.executed_at_ns);
-                    return;
-                }
-                // A bust/correction committed by another instance: this book's position of its
-                // key again from storage's effective fills (the record is committed).
-                book->rebuild(key,
-                              positions::effective_fills(
-                                  orders::stored_fills_of_position(*storage, key)),
-                              f.executed_at_ns);
-            },
-            std::chrono::milliseconds(1000));
+        std::vector<uint64_t> recovered_fills = g.orders->take_recovered_fill_hashes();
+        if (!stream::EventLog::others_may_write(*g.storage)) {
+            // SQLite: this host is the store's one writer; reading its own entries back would
+            // only cost (every entry of every order, once a second).
+            spdlog::info(
+                "event=position_follow status=off detail=\"the store has one writer "
+                "host; this host's fills are all there is\"");
+        } else {
+            g.event_log->follow(
+                std::move(log_cursors), std::move(recovered_fills),
+                [book, storage = g.storage.get()](const FillRecord& f) {
+                    const positions::PositionKey key{f.account_id, f.broker, f.symbol, f.exchange};
+                    if (f.kind == FillKind::Trade) {
+                        book->apply_fill(key, f.side, f.quantity, f.price, f.fee, f.executed_at_ns);
+                        return;
+                    }
+                    // A bust/correction committed by another instance: this book's position of its
+                    // key again from storage's effective fills (the record is committed).
+                    book->rebuild(
+                        key,
+                        positions::effective_fills(orders::stored_fills_of_position(*storage, key)),
+                        f.executed_at_ns);
+                },
+                std::chrono::milliseconds(1000));
+        }
         g.orders->set_journal(g.event_log.get());
         g.event_log->start_retention();
         spdlog::info("event=event_log status=on retention_hours={}", cfg.stream.retention_hours);

@@ -26,6 +26,21 @@ bool EventLog::supported(ports::StoragePort& storage, std::string* why) {
     }
 }
 
+bool EventLog::others_may_write(ports::StoragePort& storage) {
+    try {
+        storage.wait_account_events(std::chrono::milliseconds(0));
+        return true;
+    } catch (const sdk::Error& e) {
+        if (e.status() == Status::Unsupported) return false;
+        // Down at start-up, or anything else: not an answer about the store's writers.
+        spdlog::warn(
+            "event=event_log_writers_unknown detail=\"following other hosts' fills\" "
+            "error=\"{}\"",
+            e.what());
+        return true;
+    }
+}
+
 EventLog::EventLog(ports::StoragePort& storage, Renderers renderers, std::shared_ptr<Clock> clock,
                    EventLogOptions options)
     : storage_(storage),

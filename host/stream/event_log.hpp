@@ -67,6 +67,11 @@ class EventLog final : public orders::ChangeJournal {
   public:
     // Whether `storage` keeps an event log (ABI 1.4): asks it once. *why says why not.
     static bool supported(ports::StoragePort& storage, std::string* why);
+    // Whether other hosts may write `storage`'s event log: false only when the store says it
+    // has one writer host (wait_account_events answers Unsupported, ABI 1.4), so this host's
+    // commits are all there is and there is nothing to follow(). Any other answer, a failure
+    // included, is a yes. May open the store's notice session (it answers at once).
+    static bool others_may_write(ports::StoragePort& storage);
 
     EventLog(ports::StoragePort& storage, Renderers renderers, std::shared_ptr<Clock> clock,
              EventLogOptions options);

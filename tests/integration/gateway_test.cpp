@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <set>
@@ -77,6 +78,17 @@ TEST_F(Gateway, HealthAndReadinessAnswer) {
     auto r = gw_->get("/health/ready");
     EXPECT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(field(r.json(), "status"), "ready");
+}
+
+// SQLite has one writer host (its wait_account_events is Unsupported): no thread reads the
+// event log back for other instances' fills, since there are none.
+TEST_F(Gateway, OnItsOwnSqliteStoreNoThreadReadsTheEventLogBack) {
+    const std::vector<std::string> names = gw_->thread_names();
+    auto has = [&](const std::string& n) {
+        return std::find(names.begin(), names.end(), n) != names.end();
+    };
+    ASSERT_TRUE(has("og-writer")) << "thread names not readable";
+    EXPECT_FALSE(has("og-log-follow"));
 }
 
 TEST_F(Gateway, RequestIdIsEchoed) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <random>
@@ -85,6 +86,12 @@ TEST(StreamInstances, AnOrderPlacedThroughOneGatewayIsStreamedToAClientOfTheOthe
     } while (ra.body != rb.body && std::chrono::steady_clock::now() < deadline);
     EXPECT_EQ(ra.status, 200) << ra.body;
     EXPECT_EQ(ra.body, rb.body);
+    // A shared store: each instance follows the other's fills through the log.
+    for (const GatewayProcess* g : {&a, &b}) {
+        const std::vector<std::string> names = g->thread_names();
+        EXPECT_NE(std::find(names.begin(), names.end(), "og-log-follow"), names.end())
+            << "no follower on a store shared by several hosts";
+    }
 }
 
 }  // namespace

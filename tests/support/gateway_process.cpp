@@ -305,4 +305,16 @@ std::string GatewayProcess::log() const {
     return s.size() > 8000 ? s.substr(s.size() - 8000) : s;
 }
 
+std::vector<std::string> GatewayProcess::thread_names() const {
+    std::vector<std::string> names;
+    const std::string tasks = "/proc/" + std::to_string(pid_) + "/task";
+    std::error_code ec;
+    for (const auto& t : std::filesystem::directory_iterator(tasks, ec)) {
+        std::ifstream in(t.path() / "comm");
+        std::string name;
+        if (std::getline(in, name)) names.push_back(name);
+    }
+    return names;
+}
+
 }  // namespace ordergate::testing

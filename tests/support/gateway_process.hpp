@@ -73,6 +73,8 @@ public:
     // -1 on timeout.
     int wait_exit(std::chrono::seconds timeout);
     std::string log() const;  // the last 8000 bytes of the output
+    // The names of the process's threads now (/proc/PID/task/*/comm; what top -H shows).
+    std::vector<std::string> thread_names() const;
     const std::string& log_path() const { return log_path_; }  // all of it
 
     HttpResult get(const std::string& path,

@@ -248,6 +248,25 @@ TEST(EventLogFollower, AppliesOtherInstancesFillsOnceAndSkipsItsOwnAndTheLoadedO
     EXPECT_EQ(log.followed_fills(), 2u);
 }
 
+// Only a store that says it has one writer host (Unsupported) has nothing to follow; a store
+// that answers, or fails to, may be shared.
+TEST(EventLogFollower, OnlyAStoreWithOneWriterHostHasNothingToFollow) {
+    LogStorage single;  // the port's default: Unsupported
+    EXPECT_FALSE(EventLog::others_may_write(single));
+    struct Shared : LogStorage {
+        std::vector<AccountEvent> wait_account_events(std::chrono::milliseconds) override {
+            return {};
+        }
+    } shared;
+    EXPECT_TRUE(EventLog::others_may_write(shared));
+    struct Down : LogStorage {
+        std::vector<AccountEvent> wait_account_events(std::chrono::milliseconds) override {
+            throw sdk::Error(Status::Unavailable, "down");
+        }
+    } down;
+    EXPECT_TRUE(EventLog::others_may_write(down));
+}
+
 TEST(StreamHubTest, ASlowConsumerIsClosedWith4008AndCommitNoticesNeverWaitForIt) {
     LogStorage storage;
     storage.add("ACC1", 50);
