@@ -122,22 +122,21 @@ std::optional<Decimal> Query::opt_decimal(int column) const {
     return decimal(column);
 }
 
-namespace {
-// Before the process's first connection: SQLite's memory statistics off. They take a global
-// mutex around every allocation SQLite makes (about 200 lock and unlock pairs per order), and
-// nothing here reads them (no sqlite3_memory_used, no soft heap limit). When the library was
-// initialised already (another user in the process), sqlite3_config refuses and changes nothing.
-void configure_library() {
+// SQLite's memory statistics take a global mutex around every allocation SQLite makes (about
+// 200 lock and unlock pairs per order), and nothing here reads them (no sqlite3_memory_used, no
+// soft heap limit). When the library was initialised already (another user in the process),
+// sqlite3_config refuses and changes nothing.
+void configure_sqlite_library() {
     static std::once_flag once;
     std::call_once(once, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
 }
-}  // namespace
 
-Connection::Connection(const std::string& path, bool create, int busy_timeout_ms) {
-    configure_library();
+Connection::Connection(const std::string& path, bool create, int busy_timeout_ms,
+                       const char* vfs) {
+    configure_sqlite_library();
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
     if (create) flags |= SQLITE_OPEN_CREATE;
-    int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+    int rc = sqlite3_open_v2(path.c_str(), &db_, flags, vfs);
     if (rc != SQLITE_OK) {
         std::string context = "open database '" + path + "'";
         sqlite3* db = db_;

@@ -24,6 +24,10 @@
 
 namespace ordergate::storage_sqlite {
 
+// Sets up the sqlite3 library for this plugin (memory statistics off); call before anything
+// that initialises it (a connection, sqlite3_vfs_find). Only the process's first call acts.
+void configure_sqlite_library();
+
 // Throws the classified sdk::Error for result code `rc` on `db` (db may be null).
 [[noreturn]] void throw_sqlite(sqlite3* db, int rc, std::string_view context);
 
@@ -69,8 +73,10 @@ private:
 
 class Connection {
 public:
-    // Opens (and with `create`, creates) the database at `path`. Throws sdk::Error.
-    Connection(const std::string& path, bool create, int busy_timeout_ms);
+    // Opens (and with `create`, creates) the database at `path` through the VFS named `vfs`
+    // (nullptr: the default one). Throws sdk::Error.
+    Connection(const std::string& path, bool create, int busy_timeout_ms,
+               const char* vfs = nullptr);
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
     ~Connection();

@@ -347,6 +347,11 @@ SqliteStorage::SqliteStorage(const sdk::PluginContext& ctx) : host_(ctx.host) {
                                                           parent.string() + "': " + ec.message());
         }
     }
+    // Only where every commit syncs the WAL: other connections read a commit's frames once it is
+    // published, which SQLite does after that sync, when the buffered frames are on disk.
+    if (!memory_ && cfg.get_bool("coalesce_wal_writes", true) &&
+        (synchronous_ == "FULL" || synchronous_ == "EXTRA"))
+        wal_vfs_ = std::make_unique<WalCoalescingVfs>();
     checkpoint_pages_ = memory_ ? 0 : static_cast<int>(checkpoint_pages);
     wal_restart_pages_ = static_cast<int>(wal_restart_pages);
     writer_ = open_connection(true);
@@ -435,7 +440,8 @@ void SqliteStorage::checkpoint_loop() {
 }
 
 std::unique_ptr<Connection> SqliteStorage::open_connection(bool create) {
-    auto c = std::make_unique<Connection>(path_, create, busy_timeout_ms_);
+    auto c = std::make_unique<Connection>(path_, create, busy_timeout_ms_,
+                                          wal_vfs_ ? wal_vfs_->name() : nullptr);
     if (create && !memory_) {
         c->exec("PRAGMA journal_mode = WAL", "enable WAL");
         if (checkpoint_pages_ > 0) {

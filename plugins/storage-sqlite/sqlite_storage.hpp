@@ -35,6 +35,10 @@
 //                     12 s at 16 connections). The writer then waits for the frames the
 //                     background thread has not copied yet (and for readers of an older snapshot,
 //                     up to busy_timeout_ms). 0 disables it.
+//   coalesce_wal_writes true (default): with synchronous FULL or EXTRA, each commit reaches the
+//                     WAL in one write system call instead of two per page (wal_vfs.hpp says why
+//                     that is safe). false writes frame by frame as SQLite does on its own.
+//                     NORMAL and OFF always write frame by frame.
 //
 // Threads: every function may be called from any thread, concurrently. Writes (write_batch,
 // migrate) go through one writer connection under a mutex; reads take one of the reader
@@ -95,6 +99,7 @@
 
 #include "ordergate/sdk.hpp"
 #include "sqlite_db.hpp"
+#include "wal_vfs.hpp"
 
 namespace ordergate::storage_sqlite {
 
@@ -159,6 +164,8 @@ public:
     // The writer connection's PRAGMA synchronous as SQLite reports it (0 OFF, 1 NORMAL, 2 FULL,
     // 3 EXTRA): how durable a commit is. For tests and the start-up log.
     int synchronous_level();
+    // Whether the connections write each commit to the WAL in one system call (coalesce_wal_writes).
+    bool coalesces_wal_writes() const { return wal_vfs_ != nullptr; }
 
 private:
     class Reader;  // a reader connection borrowed for one call
@@ -204,6 +211,9 @@ private:
     int busy_timeout_ms_;
     std::string synchronous_;
     bool memory_ = false;
+    // The VFS of every connection when WAL writes are coalesced (declared before them: it
+    // outlives them all).
+    std::unique_ptr<WalCoalescingVfs> wal_vfs_;
 
     std::mutex write_mu_;
     std::unique_ptr<Connection> writer_;
