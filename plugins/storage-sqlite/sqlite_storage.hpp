@@ -166,6 +166,8 @@ public:
     int synchronous_level();
     // Whether the connections write each commit to the WAL in one system call (coalesce_wal_writes).
     bool coalesces_wal_writes() const { return wal_vfs_ != nullptr; }
+    // Writes the connections handed to the WAL file through that VFS (tests only; 0 without it).
+    uint64_t coalesced_wal_writes() const { return wal_vfs_ ? wal_vfs_->wal_writes() : 0; }
 
 private:
     class Reader;  // a reader connection borrowed for one call

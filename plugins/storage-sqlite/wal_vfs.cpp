@@ -13,13 +13,17 @@ namespace ordergate::storage_sqlite {
 
 namespace {
 
-sqlite3_vfs* base_of(sqlite3_vfs* vfs) { return static_cast<sqlite3_vfs*>(vfs->pAppData); }
+WalCoalescingVfs::State* state_of(sqlite3_vfs* vfs) {
+    return static_cast<WalCoalescingVfs::State*>(vfs->pAppData);
+}
+sqlite3_vfs* base_of(sqlite3_vfs* vfs) { return state_of(vfs)->base; }
 
 // A WAL file: the default VFS's file object lives right after this header, in the memory SQLite
 // allocated for it (szOsFile covers both).
 struct WalFile {
     sqlite3_file base;   // pMethods = kWalMethods
     sqlite3_file* real;  // the default VFS's file
+    std::atomic<uint64_t>* writes;  // the VFS's count of writes handed to `real`
     char* buffer;        // appends not yet written; kBufferBytes, allocated at the first append
     sqlite3_int64 start;  // file offset of buffer[0]
     int used;             // bytes in buffer
@@ -28,6 +32,11 @@ struct WalFile {
 constexpr size_t kRealOffset = (sizeof(WalFile) + 15) & ~size_t{15};
 
 WalFile* wal(sqlite3_file* f) { return reinterpret_cast<WalFile*>(f); }
+
+int write_through(WalFile* f, const void* data, int amount, sqlite3_int64 offset) {
+    f->writes->fetch_add(1, std::memory_order_relaxed);
+    return f->real->pMethods->xWrite(f->real, data, amount, offset);
+}
 
 // The most the default VFS writes in one call: its unix write keeps the low 17 bits of the
 // length (0x1ffff), so a longer write fails SQLITE_FULL after a partial one. Whole pages below it.
@@ -41,7 +50,7 @@ int flush(WalFile* f) {
     f->used = 0;
     for (int done = 0; done < n;) {
         const int amount = std::min(kMaxWrite, n - done);
-        int rc = f->real->pMethods->xWrite(f->real, f->buffer + done, amount, f->start + done);
+        int rc = write_through(f, f->buffer + done, amount, f->start + done);
         if (rc != SQLITE_OK) return rc;
         done += amount;
     }
@@ -69,10 +78,10 @@ int wal_write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 of
                         amount > WalCoalescingVfs::kBufferBytes - f->used)) {
         if (int rc = flush(f); rc != SQLITE_OK) return rc;
     }
-    if (amount > kMaxWrite) return f->real->pMethods->xWrite(f->real, data, amount, offset);
+    if (amount > kMaxWrite) return write_through(f, data, amount, offset);
     if (f->buffer == nullptr) {
         f->buffer = static_cast<char*>(std::malloc(WalCoalescingVfs::kBufferBytes));
-        if (f->buffer == nullptr) return f->real->pMethods->xWrite(f->real, data, amount, offset);
+        if (f->buffer == nullptr) return write_through(f, data, amount, offset);
     }
     if (f->used == 0) f->start = offset;
     std::memcpy(f->buffer + f->used, data, static_cast<size_t>(amount));
@@ -164,6 +173,7 @@ int vfs_open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, 
     WalFile* f = wal(file);
     f->base.pMethods = nullptr;  // SQLite calls no method of a file whose open failed
     f->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + kRealOffset);
+    f->writes = &state_of(vfs)->writes;
     f->buffer = nullptr;
     f->start = 0;
     f->used = 0;
@@ -235,7 +245,8 @@ WalCoalescingVfs::WalCoalescingVfs() {
     vfs_.szOsFile = static_cast<int>(kRealOffset) + base->szOsFile;
     vfs_.mxPathname = base->mxPathname;
     vfs_.zName = name_.c_str();
-    vfs_.pAppData = base;
+    state_.base = base;
+    vfs_.pAppData = &state_;
     vfs_.xOpen = vfs_open;
     vfs_.xDelete = vfs_delete;
     vfs_.xAccess = vfs_access;

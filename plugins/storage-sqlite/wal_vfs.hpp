@@ -22,6 +22,8 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
+#include <cstdint>
 #include <string>
 
 namespace ordergate::storage_sqlite {
@@ -42,8 +44,19 @@ public:
     // The largest run of appends kept before it is written out (bytes).
     static constexpr int kBufferBytes = 1 << 20;
 
+    // Writes handed to the default VFS for WAL files so far (each one system call): what a test
+    // counts, where the process's own count also holds the sanitizers' probes.
+    uint64_t wal_writes() const { return state_.writes.load(std::memory_order_relaxed); }
+
+    // What the VFS's functions reach through pAppData.
+    struct State {
+        sqlite3_vfs* base = nullptr;  // the default VFS
+        std::atomic<uint64_t> writes{0};
+    };
+
 private:
     std::string name_;
+    State state_;
     sqlite3_vfs vfs_{};
 };
 
