@@ -304,6 +304,7 @@ void Gateway::start() {
         g.instances_of[lib->info().path].push_back(b.name);
         plugin_loader::BrokerCallLimits limits;
         limits.max_concurrent_calls = static_cast<size_t>(b.max_concurrent_calls);
+        limits.inline_calls = b.inline_calls;
         limits.query_timeout = std::chrono::milliseconds(b.query_deadline_ms());
         // A call still in the plugin after this long past the plugin's stop() is left to run
         // (see PluginBroker): shutdown does not wait on a hung plugin for longer.

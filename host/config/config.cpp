@@ -334,7 +334,8 @@ void Parser::read_brokers(const Entry& e) {
         BrokerConfig b;
         bool has_name = false, has_plugin = false;
         for (const Entry& k : entries(item, {"name", "plugin", "settings", "timeout_ms",
-                                             "query_timeout_ms", "max_concurrent_calls"})) {
+                                             "query_timeout_ms", "max_concurrent_calls",
+                                             "inline_calls"})) {
             if (k.key == "name") {
                 b.name = string_value(k, false);
                 if (!valid_instance_name(b.name))
@@ -352,6 +353,8 @@ void Parser::read_brokers(const Entry& e) {
                 b.query_timeout_ms = int_value(k, 1, 600000);
             } else if (k.key == "max_concurrent_calls") {
                 b.max_concurrent_calls = int_value(k, 1, 1024);
+            } else if (k.key == "inline_calls") {
+                b.inline_calls = bool_value(k);
             }
         }
         if (!has_name) fail(item.where, join(item.path, "name"), "is required");

@@ -84,6 +84,9 @@ struct BrokerConfig {
     int64_t timeout_ms = 5000;                 // deadline of each order call, > 0
     int64_t query_timeout_ms = 0;              // deadline of each query; 0 = timeout_ms
     int64_t max_concurrent_calls = 16;         // calls in the plugin at once, >= 1
+    // An instance declaring OG_CAP_INLINE_CALLS (SDK 1.7.1) is called on the caller's thread;
+    // false: on its call threads, with the host's deadline, like every other plugin.
+    bool inline_calls = true;
     // The deadline the host enforces on queries (get_quote, account, positions, …).
     int64_t query_deadline_ms() const { return query_timeout_ms > 0 ? query_timeout_ms : timeout_ms; }
 };

@@ -61,7 +61,8 @@ std::string describe(const Config& c) {
     for (const auto& b : c.brokers) {
         out << "\nbroker " << b.name << ": plugin=" << b.plugin << " timeout_ms=" << b.timeout_ms
             << " query_timeout_ms=" << b.query_deadline_ms()
-            << " max_concurrent_calls=" << b.max_concurrent_calls;
+            << " max_concurrent_calls=" << b.max_concurrent_calls
+            << " inline_calls=" << (b.inline_calls ? "true" : "false");
         settings(out, b.settings, b.secret_settings);
     }
     out << "\nrisk: " << risk_line(c.risk);

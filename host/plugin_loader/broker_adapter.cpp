@@ -341,7 +341,7 @@ PluginBroker::~PluginBroker() {
         library_->logger().error("event=broker_stop_failed plugin={} broker={} error=\"{}\"",
                                  library_->info().name, name_, e.what());
     }
-    if (size_t stuck = pool_->stats().running; stuck > 0) {
+    if (size_t stuck = pool_->stats().running + inline_running(); stuck > 0) {
         // Those calls are still inside the plugin: destroying the instance, freeing the sink it
         // was given or unloading its code under them would crash. Leak all three, loudly.
         library_->logger().error(
@@ -384,6 +384,12 @@ void PluginBroker::create(const std::vector<std::pair<std::string, std::string>>
             check_status(*library_, "get_capabilities", cst, cerr);
         }
     }
+    inline_calls_ = limits_.inline_calls && (capabilities() & OG_CAP_INLINE_CALLS) != 0;
+}
+
+size_t PluginBroker::inline_running() {
+    std::lock_guard lock(inline_.mutex);
+    return inline_.running;
 }
 
 uint64_t PluginBroker::capabilities() const {
@@ -420,12 +426,23 @@ void PluginBroker::stop() {
     std::lock_guard<std::mutex> lock(lifecycle_mutex_);
     if (stopped_) return;
     stopped_ = true;
+    const auto grace_ends = CallPool::Clock::now() + limits_.stop_grace;
     pool_->close();  // no new call; queued ones were never sent and end Unavailable
+    {
+        std::lock_guard lock(inline_.mutex);
+        inline_.closed = true;  // nor a new call on a caller's thread
+    }
     ErrorBuffer err;
     // The plugin's stop may end calls it has hanging (closing its sockets): wait for them after.
     og_status st = library_->broker_table()->stop(instance_, err.get());
     sink_->accepting.store(false, std::memory_order_release);
-    if (size_t stuck = pool_->stop(limits_.stop_grace); stuck > 0)
+    size_t stuck = pool_->stop(limits_.stop_grace);
+    {
+        std::unique_lock lock(inline_.mutex);
+        inline_.idle.wait_until(lock, grace_ends, [&] { return inline_.running == 0; });
+        stuck += inline_.running;
+    }
+    if (stuck > 0)
         library_->logger().error("plugin={} broker={} event=stop_with_stuck_calls stuck_calls={} "
                                  "grace_ms={}",
                                  library_->info().name, name_, stuck, limits_.stop_grace.count());
@@ -456,6 +473,7 @@ R PluginBroker::bounded(const char* fn, CallKind kind, std::chrono::milliseconds
         std::optional<R> value;
         std::exception_ptr error;
     };
+    if (inline_calls_) return inline_call<R>(fn, timeout, body);
     auto slot = std::make_shared<Slot>();
     const auto deadline = CallPool::Clock::now() + timeout + kDeadlineGrace;
     auto call = pool_->submit(
@@ -498,6 +516,39 @@ R PluginBroker::bounded(const char* fn, CallKind kind, std::chrono::milliseconds
     throw sdk::Error(Status::Timeout, name_ + " " + fn + ": no answer within " +
                                           std::to_string(timeout.count()) +
                                           " ms (deadline enforced by the host)");
+}
+
+template <typename R, typename Body>
+R PluginBroker::inline_call(const char* fn, std::chrono::milliseconds timeout, Body& body) {
+    {
+        std::lock_guard lock(inline_.mutex);
+        if (inline_.closed)
+            throw sdk::Error(Status::Unavailable,
+                             name_ + " " + fn + ": not sent: the broker is stopping");
+        ++inline_.running;
+    }
+    // Leaves on every path, the plugin's error included; says so when the plugin took longer
+    // than the deadline it promised to keep by declaring inline calls.
+    struct Leave {
+        PluginBroker& self;
+        const char* fn;
+        std::chrono::milliseconds timeout;
+        CallPool::Clock::time_point start = CallPool::Clock::now();
+        ~Leave() {
+            const auto took = CallPool::Clock::now() - start;
+            if (took > timeout + kDeadlineGrace)
+                self.library_->logger().warn(
+                    "event=inline_call_late plugin={} broker={} op={} took_ms={} "
+                    "deadline_ms={} detail=\"the instance declares inline calls (they return "
+                    "promptly) but this one blocked its caller past its deadline\"",
+                    self.library_->info().name, self.name_, fn,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(took).count(),
+                    timeout.count());
+            std::lock_guard lock(self.inline_.mutex);
+            if (--self.inline_.running == 0) self.inline_.idle.notify_all();
+        }
+    } leave{*this, fn, timeout};
+    return body(Target{library_, instance_}, timeout);
 }
 
 OrderReport PluginBroker::place_order(const OrderRequest& request,
@@ -825,7 +876,12 @@ ReportPage<Fill> PluginBroker::list_fills_page(const std::string& account_id, in
         });
 }
 
-CallPool::Stats PluginBroker::call_stats() const { return pool_->stats(); }
+CallPool::Stats PluginBroker::call_stats() const {
+    CallPool::Stats s = pool_->stats();
+    std::lock_guard lock(inline_.mutex);
+    s.running += inline_.running;
+    return s;
+}
 
 namespace {
 

@@ -25,6 +25,10 @@
 // (queries) and the plugin call keeps its pool thread until it returns; its late answer is
 // discarded and logged. A call that found no free thread before its deadline, or every thread
 // stuck past a deadline, was never made: Unavailable ("not sent").
+// Except (SDK 1.7.1) for an instance that declares OG_CAP_INLINE_CALLS (every call returns
+// promptly: an in-memory venue): its calls run on the caller's own thread, one hand-off fewer
+// each, and nothing outside the plugin enforces their deadline; one that returns past it is
+// logged (event=inline_call_late). stop() refuses new ones and waits for those in progress.
 //
 // Error messages from the plugin are cut to 1 KiB and made one line (control characters become
 // spaces).
@@ -32,6 +36,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -60,6 +65,9 @@ struct BrokerCallLimits {
     // Calls in the plugin at once (the pool's threads); more wait for a free thread until their
     // deadline. A plugin that hangs holds at most this many threads.
     size_t max_concurrent_calls = 16;
+    // SDK 1.7.1: an instance declaring OG_CAP_INLINE_CALLS runs its calls on the caller's
+    // thread; false keeps them on the pool, with the host's deadlines.
+    bool inline_calls = true;
     // Deadline of the queries, which carry none in the ABI (get_order, list_orders, list_fills,
     // their pages, positions, account, quote, subscribe_prices).
     std::chrono::milliseconds query_timeout{5000};
@@ -148,8 +156,11 @@ public:
     std::vector<GttReport> list_gtts(const std::string& account_id, bool active_only) override;
 
     // What the instance's call pool holds now (stuck: calls past their deadline, still in the
-    // plugin) and has counted.
+    // plugin) and has counted; `running` includes inline calls in progress.
     CallPool::Stats call_stats() const;
+    // SDK 1.7.1: the instance declared OG_CAP_INLINE_CALLS, so its calls run on the caller's
+    // thread (the pool stays empty). Decided once, in create().
+    bool inline_calls() const { return inline_calls_; }
     const BrokerCallLimits& call_limits() const { return limits_; }
 
     // How long past a call's deadline the caller still waits for the plugin's own answer.
@@ -176,6 +187,9 @@ private:
     // see the top of the file for what each outcome becomes.
     template <typename R, typename Body>
     R bounded(const char* fn, CallKind kind, std::chrono::milliseconds timeout, Body body);
+    // bounded() for an instance with inline calls: body(target, timeout) on this thread.
+    template <typename R, typename Body>
+    R inline_call(const char* fn, std::chrono::milliseconds timeout, Body& body);
     GttReport gtt_call(const char* fn, const GttRequest& request,
                        std::chrono::milliseconds timeout);
     void require(uint64_t capability, const char* capability_name, const char* function) const;
@@ -189,6 +203,17 @@ private:
     std::optional<uint64_t> instance_caps_;
     BrokerCallLimits limits_;
     std::unique_ptr<CallPool> pool_;
+    // Calls of an instance with inline calls now in the plugin, on their callers' threads; once
+    // `closed` (stop) no new one starts, and stop waits for `running` to reach zero.
+    bool inline_calls_ = false;
+    struct InlineCalls {
+        mutable std::mutex mutex;
+        std::condition_variable idle;
+        size_t running = 0;
+        bool closed = false;
+    };
+    InlineCalls inline_;
+    size_t inline_running();
     std::mutex lifecycle_mutex_;
     bool started_ = false;
     bool stopped_ = false;

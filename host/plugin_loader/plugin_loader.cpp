@@ -129,7 +129,7 @@ std::string capability_names(uint64_t caps) {
         "modify_price",  "modify_trigger", "modify_order_type", "modify_tif", "cancel_all",
         "query_by_client_id", "report_open_orders", "report_recent_orders", "report_fills",
         "report_positions", "report_account", "quotes", "price_subscription", "native_gtt",
-        "partial_fills", "push_events", "batched_events", "modify_emulated"};
+        "partial_fills", "push_events", "batched_events", "modify_emulated", "inline_calls"};
     constexpr int known = static_cast<int>(sizeof(names) / sizeof(names[0]));
     std::string out;
     for (int bit = 0; bit < 64; ++bit) {

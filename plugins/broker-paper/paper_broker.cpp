@@ -31,6 +31,8 @@ PaperBroker::PaperBroker(const sdk::PluginContext& ctx) : host_(ctx.host), sink_
     modify_ = settings.modify;
     native_gtt_ = settings.native_gtt;
     hang_ = settings.venue.fault.hang;
+    inline_calls_ = settings.venue.send_delay.count() == 0 && settings.venue.latency.count() == 0 &&
+                    settings.venue.fault.hang.count() == 0;
     VenueEnv env;
     sdk::Host host = host_;
     env.now_ns = [host] { return host.now_ns(); };
@@ -269,8 +271,11 @@ void PaperBroker::answer_later(const std::function<OrderReport()>& call,
 }
 
 std::optional<uint64_t> PaperBroker::instance_capabilities() const {
-    if (modify_ && !native_gtt_) return std::nullopt;
     uint64_t caps = kPaperCapabilities;
+    // The venue is memory and a local journal: a call returns at once unless a setting delays it
+    // on purpose (to test the host's deadlines), so the host may call it on its own thread (SDK
+    // 1.7.1). Waiting for the host to take queued events (admit) keeps to the call's deadline.
+    if (inline_calls_) caps |= OG_CAP_INLINE_CALLS;
     if (!modify_)
         caps &= ~(OG_CAP_MODIFY | OG_CAP_MODIFY_QUANTITY | OG_CAP_MODIFY_PRICE |
                   OG_CAP_MODIFY_TRIGGER | OG_CAP_MODIFY_ORDER_TYPE | OG_CAP_MODIFY_TIF);

@@ -138,6 +138,9 @@ class PaperBroker : public sdk::BrokerPlugin {
     std::chrono::milliseconds rate_limited_{0};  // fault.rate_limited_retry_after_ms
     bool modify_ = true;                          // modify
     bool native_gtt_ = false;                     // native_gtt
+    // No send_delay_ms, latency_ms or fault.hang_ms: every call returns promptly, and the
+    // instance declares OG_CAP_INLINE_CALLS.
+    bool inline_calls_ = false;
     void require_native_gtt() const;
     // fault.rate_limited_retry_after_ms: throws RateLimited with the wait.
     void rate_limit() const;

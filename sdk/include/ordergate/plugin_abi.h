@@ -204,6 +204,16 @@ enum { OG_LOG_DEBUG = 1, OG_LOG_INFO = 2, OG_LOG_WARN = 3, OG_LOG_ERROR = 4 };
  * quantities) and answers the modify's request id when the new order is acknowledged, or with a
  * CANCELLED order when the cancel left nothing to place. A host before 1.6.1 ignores the flag. */
 #define OG_CAP_MODIFY_EMULATED (1ull << 27)
+/* SDK 1.7.1 (no change to the ABI's tables or records). Every call of the instance returns
+ * promptly: it waits on memory, its own short-held locks and local files only, never on a
+ * network peer, a timer or an injected delay. The host may then make the call on the caller's
+ * own thread instead of handing it to one of the instance's call threads and waiting for it: one
+ * thread hand-off fewer per call, but no deadline enforced from outside the plugin (a call that
+ * blocks anyway holds its caller, an HTTP request's thread, for as long as it blocks, and the
+ * host logs it when it returns after its deadline). Never declare it for an instance that talks
+ * to a venue over a network. Event sink calls made during such a call run on the caller's thread
+ * too. A host before 1.7.1 ignores the flag. */
+#define OG_CAP_INLINE_CALLS (1ull << 28)
 
 /* ---- records ----------------------------------------------------------------------------------
  * Times are Unix epoch nanoseconds (UTC). Records begin with their size so they can grow. */

@@ -14,8 +14,8 @@
 
 #define ORDERGATE_SDK_VERSION_MAJOR 1
 #define ORDERGATE_SDK_VERSION_MINOR 7
-#define ORDERGATE_SDK_VERSION_PATCH 0
-#define ORDERGATE_SDK_VERSION_STRING "1.7.0"
+#define ORDERGATE_SDK_VERSION_PATCH 1
+#define ORDERGATE_SDK_VERSION_STRING "1.7.1"
 
 /* One number for preprocessor comparisons: MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define ORDERGATE_SDK_VERSION                                                    \

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "paper_test_support.hpp"
@@ -53,17 +54,27 @@ class Events : public ports::BrokerEvents {
         return events_;
     }
 
+    // The thread `what` arrived on (a default id when it did not).
+    std::thread::id thread_of(const std::string& what) {
+        std::lock_guard lock(mu_);
+        for (size_t i = 0; i < events_.size(); ++i)
+            if (events_[i] == what) return threads_[i];
+        return {};
+    }
+
   private:
     void add(std::string e) {
         {
             std::lock_guard lock(mu_);
             events_.push_back(std::move(e));
+            threads_.push_back(std::this_thread::get_id());
         }
         cv_.notify_all();
     }
     std::mutex mu_;
     std::condition_variable cv_;
     std::vector<std::string> events_;
+    std::vector<std::thread::id> threads_;
 };
 
 Status status_of(const std::function<void()>& f) {
@@ -98,6 +109,39 @@ TEST(PaperPluginLoaded, DescriptorNamesTheKindAndTheCapabilities) {
         OG_CAP_PRICE_SUBSCRIPTION | OG_CAP_PARTIAL_FILLS | OG_CAP_PUSH_EVENTS | OG_CAP_BATCHED_EVENTS;
     EXPECT_EQ(info.capabilities, want);
     EXPECT_EQ(info.capabilities & OG_CAP_NATIVE_GTT, 0u);
+}
+
+// SDK 1.7.1: the venue is memory and a local journal, so the instance declares its calls prompt
+// and the host makes them on the caller's thread: the events a call causes arrive on it too, and
+// no call thread is started.
+TEST(PaperPluginLoaded, APromptVenueIsCalledOnTheCallersThread) {
+    Events events;
+    auto lib = load_plugin(OG_BROKER_PAPER_SO, OG_KIND_BROKER);
+    auto broker = lib->create_broker("paper", quiet(), &events);
+    EXPECT_TRUE(broker->has(OG_CAP_INLINE_CALLS));
+    EXPECT_TRUE(broker->inline_calls());
+    EXPECT_EQ(broker->place_order(order("in1", Side::Buy, OrderType::Market, "1"), kTimeout).status,
+              OrderStatus::Filled);
+    ASSERT_TRUE(events.wait_for("order in1 FILLED"));
+    EXPECT_EQ(events.thread_of("order in1 FILLED"), std::this_thread::get_id());
+    EXPECT_EQ(broker->get_order("ACC1", "", "in1").status, OrderStatus::Filled);
+    EXPECT_EQ(broker->call_stats().threads, 0u);
+}
+
+// A setting that delays the venue's calls on purpose, to test the host's deadlines, keeps them on
+// the host's call threads (where those deadlines are enforced).
+TEST(PaperPluginLoaded, SettingsThatDelayCallsKeepTheHostsCallThreads) {
+    auto lib = load_plugin(OG_BROKER_PAPER_SO, OG_KIND_BROKER);
+    for (const char* setting : {"send_delay_ms", "latency_ms", "fault.hang_ms"}) {
+        Events events;
+        auto broker = lib->create_broker("paper", quiet({{setting, "1"}}), &events);
+        EXPECT_FALSE(broker->has(OG_CAP_INLINE_CALLS)) << setting;
+        EXPECT_FALSE(broker->inline_calls()) << setting;
+        broker->place_order(order("d1", Side::Buy, OrderType::Market, "1"), kTimeout);
+        ASSERT_TRUE(events.wait_for("order d1 FILLED")) << setting;
+        EXPECT_NE(events.thread_of("order d1 FILLED"), std::this_thread::get_id()) << setting;
+        EXPECT_EQ(broker->call_stats().threads, 1u) << setting;
+    }
 }
 
 TEST(PaperPluginLoaded, PlacesAnOrderAndPushesItsUpdatesAndFill) {

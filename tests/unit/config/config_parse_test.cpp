@@ -108,6 +108,7 @@ TEST(ConfigParse, BrokerCallLimitsAreReadAndQueriesDefaultToTheOrderDeadline) {
     timeout_ms: 250
     query_timeout_ms: 40
     max_concurrent_calls: 3
+    inline_calls: false
   - name: b
     plugin: broker-paper
     timeout_ms: 700
@@ -117,8 +118,10 @@ accounts:
 )");
     EXPECT_EQ(c.brokers[0].query_deadline_ms(), 40);
     EXPECT_EQ(c.brokers[0].max_concurrent_calls, 3);
+    EXPECT_FALSE(c.brokers[0].inline_calls);
     EXPECT_EQ(c.brokers[1].query_deadline_ms(), 700);
     EXPECT_EQ(c.brokers[1].max_concurrent_calls, 16);
+    EXPECT_TRUE(c.brokers[1].inline_calls);  // a plugin's prompt calls run on the caller's thread
 }
 
 TEST(ConfigParse, SettingsAreFlattenedInDocumentOrder) {

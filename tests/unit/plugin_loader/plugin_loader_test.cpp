@@ -2,10 +2,12 @@
 // errors, minor-version compatibility, lifetime, and plugins that misbehave.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ordergate/sdk.hpp"
@@ -649,6 +651,104 @@ TEST(PluginCapabilities, NotFoundMapsToNotFound) {
         EXPECT_EQ(e.status(), Status::NotFound);
         EXPECT_TRUE(contains(e.what(), "no such order")) << e.what();
     }
+}
+
+// ---- SDK 1.7.1: calls on the caller's thread (OG_CAP_INLINE_CALLS) ----------------------------
+
+// The threads the instance's order updates arrived on.
+class ThreadEvents : public RecordingEvents {
+public:
+    void on_order_update(const std::string& broker, const OrderReport& r) override {
+        RecordingEvents::on_order_update(broker, r);
+        std::lock_guard<std::mutex> lock(mu);
+        threads.push_back(std::this_thread::get_id());
+        arrived.notify_all();
+    }
+    // Waits up to 5 s for the n-th update.
+    bool wait_updates(size_t n) {
+        std::unique_lock<std::mutex> lock(mu);
+        return arrived.wait_for(lock, std::chrono::seconds(5),
+                                [&] { return threads.size() >= n; });
+    }
+    std::vector<std::thread::id> threads;
+    std::condition_variable arrived;
+};
+
+template <typename F>
+Status status_of_call(F&& call) {
+    try {
+        call();
+    } catch (const sdk::Error& e) {
+        return e.status();
+    }
+    return Status::Ok;
+}
+
+TEST(InlineCalls, AnInstanceDeclaringThemIsCalledOnTheCallersThreadWithoutACallThread) {
+    ThreadEvents events;
+    auto lib = load_plugin(compat("compat_inline"), OG_KIND_BROKER);
+    auto broker = lib->create_broker("inline", {}, &events);
+    EXPECT_TRUE(broker->inline_calls());
+    EXPECT_TRUE(broker->has(OG_CAP_INLINE_CALLS));
+    EXPECT_EQ(broker->place_order(market_order("i1"), std::chrono::milliseconds(50)).status,
+              OrderStatus::Open);
+    ASSERT_TRUE(events.wait_updates(1));
+    EXPECT_EQ(events.threads[0], std::this_thread::get_id());  // pushed during the call
+    EXPECT_EQ(broker->call_stats().threads, 0u);
+    EXPECT_EQ(status_of_call([&] { broker->get_order("acct-1", "I-x", ""); }), Status::NotFound);
+    EXPECT_EQ(broker->call_stats().threads, 0u);
+}
+
+TEST(InlineCalls, TheConfigCanKeepSuchAnInstanceOnItsCallThreads) {
+    ThreadEvents events;
+    auto lib = load_plugin(compat("compat_inline"), OG_KIND_BROKER);
+    BrokerCallLimits limits;
+    limits.inline_calls = false;
+    auto broker = lib->create_broker("pooled", {}, &events, limits);
+    EXPECT_FALSE(broker->inline_calls());
+    broker->place_order(market_order("p1"), std::chrono::milliseconds(1000));
+    ASSERT_TRUE(events.wait_updates(1));
+    EXPECT_NE(events.threads[0], std::this_thread::get_id());
+    EXPECT_EQ(broker->call_stats().threads, 1u);
+}
+
+// The trade-off the flag makes: nothing outside the plugin enforces the deadline. A call that
+// blocks anyway holds its caller and its answer stands (it is not an unknown outcome); the same
+// plugin on call threads ends UnknownOutcome at the deadline.
+TEST(InlineCalls, ACallThatBlocksPastItsDeadlineHoldsItsCallerAndItsAnswerStands) {
+    ThreadEvents events;
+    auto lib = load_plugin(compat("compat_inline"), OG_KIND_BROKER);
+    const auto deadline = std::chrono::milliseconds(20);
+    {
+        auto broker = lib->create_broker("blocking", {{"block_ms", "300"}}, &events);
+        const auto t0 = std::chrono::steady_clock::now();
+        EXPECT_EQ(broker->place_order(market_order("b1"), deadline).broker_order_id, "I-b1");
+        EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(300));
+    }
+    BrokerCallLimits limits;
+    limits.inline_calls = false;
+    auto pooled = lib->create_broker("blocking-pooled", {{"block_ms", "300"}}, &events, limits);
+    EXPECT_EQ(status_of_call([&] { pooled->place_order(market_order("b2"), deadline); }),
+              Status::UnknownOutcome);
+}
+
+TEST(InlineCalls, StopWaitsForACallInProgressThenRefusesNewOnes) {
+    ThreadEvents events;
+    auto lib = load_plugin(compat("compat_inline"), OG_KIND_BROKER);
+    auto broker = lib->create_broker("stopping", {{"block_ms", "400"}}, &events);
+    std::thread caller(
+        [&] { broker->place_order(market_order("s1"), std::chrono::milliseconds(1000)); });
+    ASSERT_TRUE(events.wait_updates(1));  // the call is in the plugin, blocking
+    EXPECT_EQ(broker->call_stats().running, 1u);
+    EXPECT_EQ(broker->call_stats().threads, 0u);
+    broker->stop();
+    EXPECT_EQ(broker->call_stats().running, 0u);  // stop returned only after the call did
+    Status after = status_of_call(
+        [&] { broker->place_order(market_order("s2"), std::chrono::milliseconds(1000)); });
+    EXPECT_EQ(after, Status::Unavailable);  // not sent
+    caller.join();
+    std::lock_guard<std::mutex> lock(events.mu);
+    EXPECT_EQ(events.updates.size(), 1u);
 }
 
 }  // namespace
