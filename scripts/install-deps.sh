@@ -9,8 +9,9 @@ SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
 build_pkgs=(g++ cmake ninja-build make pkg-config ccache git ca-certificates curl
   libpoco-dev libboost-dev libboost-filesystem-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   prometheus-cpp-dev rapidjson-dev libgtest-dev libgmock-dev libsqlite3-dev libpq-dev libssl-dev
-  libquickfix-dev)
+  libquickfix-dev libjemalloc-dev)
 # libquickfix-dev: QuickFIX for the FIX venue simulator (tools/fix-venue; built only when present).
+# libjemalloc-dev: the gateway's allocator (ORDERGATE_JEMALLOC, CMakeLists.txt).
 # libclang-rt-14-dev: clang's libFuzzer and sanitizer runtimes (tests/fuzz), only recommended
 # by clang, so --no-install-recommends leaves it out; llvm: llvm-symbolizer for readable reports;
 # systemd: systemd-analyze verify on the packaged unit; prometheus: promtool for the packaged alert

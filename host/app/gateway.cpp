@@ -1,5 +1,6 @@
 #include "app/gateway.hpp"
 
+#include <dlfcn.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -683,9 +684,11 @@ int run_serve(const std::string& config_path, const std::string& executable_dir,
     if (!format) format = logging::parse_format(cfg.logging.format).value_or(logging::Format::Text);
     logging::set_format(*format);
     spdlog::set_level(spdlog::level::from_str(cfg.logging.level));
-    spdlog::info("event=starting version={} config=\"{}\" log_format={} log_level={}",
+    // jemalloc when the binary links it (ORDERGATE_JEMALLOC): its mallctl is then in the process.
+    const char* allocator = dlsym(RTLD_DEFAULT, "mallctl") != nullptr ? "jemalloc" : "glibc";
+    spdlog::info("event=starting version={} config=\"{}\" log_format={} log_level={} allocator={}",
                  ORDERGATE_SDK_VERSION_STRING, cfg.source_path, logging::format_name(*format),
-                 cfg.logging.level);
+                 cfg.logging.level, allocator);
     // Signals are taken by sigwait below, in this thread only.
     sigset_t set;
     sigemptyset(&set);

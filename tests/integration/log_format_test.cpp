@@ -68,6 +68,11 @@ TEST(LogFormat, JsonLinesWithTheEnvironmentsLevelAndNoSecrets) {
         }
         events.insert(v.find("event")->text());
         levels.insert(v.find("level")->text());
+        if (v.find("event")->text() == "starting") {
+            const json::Value* a = v.find("allocator");
+            ASSERT_TRUE(a && a->is_string()) << line;
+            EXPECT_EQ(a->text(), OG_ALLOCATOR) << line;
+        }
     }
     EXPECT_GE(count, 5u) << log;
     for (const char* e : {"starting", "listening", "order_placed", "auth_refused", "stopped"})
