@@ -48,6 +48,10 @@ void BatchWriter::write_async(std::vector<WriteOp> ops, Done done, bool keep_unt
                               bool waited) {
     waited = waited && keep_until_written;
     if (!ops.empty()) ops.front().requires_previous = false;
+    // The event log's documents, rendered here, off the writer's serial cycle.
+    std::vector<std::string> rendered;
+    if (ChangeJournal* journal = journal_.load(); journal && !ops.empty())
+        rendered = journal->render_ahead(ops);
     bool wake = true;
     {
         std::lock_guard lock(mutex_);
@@ -57,7 +61,8 @@ void BatchWriter::write_async(std::vector<WriteOp> ops, Done done, bool keep_unt
             if (done) done(nullptr, err);
             return;
         }
-        queue_.push_back(Pending{std::move(ops), std::move(done), keep_until_written, waited});
+        queue_.push_back(Pending{std::move(ops), std::move(rendered), std::move(done),
+                                 keep_until_written, waited});
         if (!keep_until_written) ++urgent_;
         else ++answered_queued_;
         if (waited) ++waited_keep_;
@@ -142,11 +147,17 @@ void BatchWriter::run() {
             busy_ = !group.empty();
         }
         ops.clear();
+        rendered_.clear();
         size_t writers = 0, waiters = 0;
         for (auto& p : group) {
             writers += !p.ops.empty();
             waiters += !p.ops.empty() && !p.keep;
             for (auto& op : p.ops) ops.push_back(std::move(op));
+            // Aligned with ops: a request without documents rendered ahead gets empty ones. A
+            // request written again after a failure has none any more (annotate renders them).
+            p.rendered.resize(p.ops.size());
+            for (auto& r : p.rendered) rendered_.push_back(std::move(r));
+            p.rendered.clear();
         }
         if (waiters > 0) last_waiters = waiters;  // batches of write-behind alone say nothing
         std::vector<Status> results;
@@ -154,7 +165,7 @@ void BatchWriter::run() {
         bool isolate = false;
         bool rolled_back = false;  // refused for its content (not an unreachable store)
         if (!ops.empty()) {
-            error = write(ops, &results, &rolled_back);
+            error = write(ops, &rendered_, &results, &rolled_back);
             isolate = error && writers > 1 && rolled_back;
         }
         // Puts each request's ops back into it (they were moved into `ops`, in order), from
@@ -206,7 +217,8 @@ void BatchWriter::run() {
                 Pending& p = group[i];
                 std::vector<Status> mine;
                 bool refused = false;
-                std::exception_ptr err = p.ops.empty() ? nullptr : write(p.ops, &mine, &refused);
+                std::exception_ptr err =
+                    p.ops.empty() ? nullptr : write(p.ops, nullptr, &mine, &refused);
                 if (err && !refused) {
                     // The store went away meanwhile: this request and the rest are handled as
                     // for an unreachable store (nothing answered for is dropped or reordered).
@@ -244,6 +256,7 @@ void BatchWriter::run() {
 }
 
 std::exception_ptr BatchWriter::write(const std::vector<WriteOp>& ops,
+                                      std::vector<std::string>* rendered,
                                       std::vector<Status>* results, bool* rolled_back) {
     std::exception_ptr error;
     auto t0 = std::chrono::steady_clock::now();
@@ -253,7 +266,7 @@ std::exception_ptr BatchWriter::write(const std::vector<WriteOp>& ops,
     // room for its ops and entries.
     std::vector<WriteOp>& annotated = annotated_;
     std::vector<size_t>& index_of = index_of_;
-    if (journal) journal->annotate(ops, &annotated, &index_of);
+    if (journal) journal->annotate(ops, &annotated, &index_of, rendered);
     const std::vector<WriteOp>& sent = journal ? annotated : ops;
     try {
         *results = storage_.write_batch(sent);

@@ -83,6 +83,8 @@ public:
 private:
     struct Pending {
         std::vector<WriteOp> ops;
+        // The journal's render_ahead() of ops, made by the thread that queued them (or empty).
+        std::vector<std::string> rendered;
         Done done;
         bool keep = false;
         bool waited = false;  // keep, and waited for (counted in waited_keep_)
@@ -91,8 +93,9 @@ private:
     // One storage batch; returns the failure (already logged), or null with *results set.
     // *rolled_back: the failure is a refusal that left nothing written, so the batch's parts
     // may be written again on their own.
-    std::exception_ptr write(const std::vector<WriteOp>& ops, std::vector<Status>* results,
-                             bool* rolled_back);
+    // `rendered`: the ops' documents rendered ahead (see Pending), or null.
+    std::exception_ptr write(const std::vector<WriteOp>& ops, std::vector<std::string>* rendered,
+                             std::vector<Status>* results, bool* rolled_back);
 
     ports::StoragePort& storage_;
     metrics::Metrics* metrics_;
@@ -113,6 +116,7 @@ private:
     // the writer thread's alone.
     std::vector<WriteOp> annotated_;
     std::vector<size_t> index_of_;
+    std::vector<std::string> rendered_;  // the group's documents rendered ahead, one per op
 };
 
 }  // namespace ordergate::orders

@@ -65,8 +65,35 @@ void EventLog::entry(std::vector<WriteOp>* out, const std::string& account, cons
     op.account_event.at_ns = at_ns;
 }
 
+std::string EventLog::render_one(const WriteOp& op) const {
+    switch (op.kind) {
+        case WriteKind::InsertOrder:
+        case WriteKind::UpdateOrder:
+            return op.order.account_id.empty() ? std::string() : renderers_.order(op.order);
+        case WriteKind::InsertFill:
+            return op.fill.account_id.empty() ? std::string() : renderers_.fill(op.fill);
+        case WriteKind::UpsertGtt:
+            if (op.gtt.account_id.empty()) return std::string();
+            return renderers_.gtt ? renderers_.gtt(op.gtt) : op.gtt.body_json;
+        default:
+            return std::string();
+    }
+}
+
+std::vector<std::string> EventLog::render_ahead(const std::vector<WriteOp>& ops) const {
+    std::vector<std::string> out(ops.size());
+    for (size_t i = 0; i < ops.size(); ++i) {
+        try {
+            out[i] = render_one(ops[i]);
+        } catch (const std::exception&) {
+            out[i].clear();  // annotate() renders it again, and logs what fails
+        }
+    }
+    return out;
+}
+
 void EventLog::annotate(const std::vector<WriteOp>& ops, std::vector<WriteOp>* out,
-                        std::vector<size_t>* index_of) {
+                        std::vector<size_t>* index_of, std::vector<std::string>* rendered) {
     out->clear();
     index_of->clear();
     out->reserve(ops.size() * 3);  // an op and its entries: a fill has two (trade, position)
@@ -75,15 +102,22 @@ void EventLog::annotate(const std::vector<WriteOp>& ops, std::vector<WriteOp>* o
     // the committed one.
     positions::PositionBook scratch;
     std::set<positions::PositionKey> seeded;
-    for (const WriteOp& op : ops) {
+    for (size_t i = 0; i < ops.size(); ++i) {
+        const WriteOp& op = ops[i];
         index_of->push_back(out->size());
         out->push_back(op);
+        // The op's document: rendered ahead by the thread that queued it, or here.
+        auto document = [&] {
+            if (rendered && i < rendered->size() && !(*rendered)[i].empty())
+                return std::move((*rendered)[i]);
+            return render_one(op);
+        };
         try {
             switch (op.kind) {
                 case WriteKind::InsertOrder:
                 case WriteKind::UpdateOrder:
                     if (!op.order.account_id.empty())
-                        entry(out, op.order.account_id, kTopicOrders, renderers_.order(op.order),
+                        entry(out, op.order.account_id, kTopicOrders, document(),
                               op.order.updated_at_ns ? op.order.updated_at_ns : now);
                     break;
                 case WriteKind::InsertFill: {
@@ -93,7 +127,7 @@ void EventLog::annotate(const std::vector<WriteOp>& ops, std::vector<WriteOp>* o
                         std::lock_guard lock(follow_mu_);
                         if (following_) pending_local_.insert(f.id);
                     }
-                    entry(out, f.account_id, kTopicTrades, renderers_.fill(f), now);
+                    entry(out, f.account_id, kTopicTrades, document(), now);
                     positions::PositionKey key{f.account_id, f.broker, f.symbol, f.exchange};
                     if (seeded.insert(key).second) scratch.copy_key_from(book_, key);
                     positions::PositionView p = apply_to(scratch, f);
@@ -102,8 +136,7 @@ void EventLog::annotate(const std::vector<WriteOp>& ops, std::vector<WriteOp>* o
                 }
                 case WriteKind::UpsertGtt:
                     if (!op.gtt.account_id.empty())
-                        entry(out, op.gtt.account_id, kTopicGtt,
-                              renderers_.gtt ? renderers_.gtt(op.gtt) : op.gtt.body_json,
+                        entry(out, op.gtt.account_id, kTopicGtt, document(),
                               op.gtt.updated_at_ns ? op.gtt.updated_at_ns : now);
                     break;
                 case WriteKind::UpsertReconRun:

@@ -18,8 +18,8 @@
 // `every`) and the fill applied to this instance's books. A fill this instance commits is applied
 // where it is written and skipped when read back.
 //
-// Threads: annotate() and committed() run on the BatchWriter's thread; read() and the rest from
-// any thread; the follower has a thread of its own. The commit listener is called on the writer
+// Threads: annotate() and committed() run on the BatchWriter's thread; render_ahead() on the
+// threads that queue writes (it reads only the renderers); read() and the rest from any thread; the follower has a thread of its own. The commit listener is called on the writer
 // thread and must be quick.
 #pragma once
 
@@ -84,7 +84,10 @@ class EventLog final : public orders::ChangeJournal {
 
     // ChangeJournal
     void annotate(const std::vector<WriteOp>& ops, std::vector<WriteOp>* out,
-                  std::vector<size_t>* index_of) override;
+                  std::vector<size_t>* index_of,
+                  std::vector<std::string>* rendered = nullptr) override;
+    // Orders, trades and GTTs; a position's entry depends on the book at commit (annotate).
+    std::vector<std::string> render_ahead(const std::vector<WriteOp>& ops) const override;
     void committed(const std::vector<WriteOp>& annotated,
                    const std::vector<Status>& results) override;
 
@@ -114,6 +117,8 @@ class EventLog final : public orders::ChangeJournal {
     const EventLogOptions& options() const { return options_; }
 
   private:
+    // The document of an op's entry that depends on the op alone; empty when it has none.
+    std::string render_one(const WriteOp& op) const;
     void entry(std::vector<WriteOp>* out, const std::string& account, const char* topic,
                std::string data, int64_t at_ns);
     void retention_loop();

@@ -122,6 +122,67 @@ TEST(BatchWriter, ConcurrentWritesShareBatchesAndEachCallerGetsItsOwnResults) {
         EXPECT_TRUE(storage.stored_order("ord_c" + std::to_string(i))) << "c" << i;
 }
 
+// A journal recording where its documents were rendered and what annotate() was handed.
+class RecordingJournal : public ChangeJournal {
+public:
+    std::vector<std::string> render_ahead(const std::vector<WriteOp>& ops) const override {
+        std::lock_guard lock(mutex);
+        std::vector<std::string> out;
+        for (const WriteOp& op : ops) {
+            render_threads.push_back(std::this_thread::get_id());
+            out.push_back("doc:" + op.order.client_order_id);
+        }
+        return out;
+    }
+    void annotate(const std::vector<WriteOp>& ops, std::vector<WriteOp>* out,
+                  std::vector<size_t>* index_of, std::vector<std::string>* rendered) override {
+        std::lock_guard lock(mutex);
+        out->assign(ops.begin(), ops.end());
+        index_of->clear();
+        for (size_t i = 0; i < ops.size(); ++i) {
+            index_of->push_back(i);
+            handed.push_back(ops[i].order.client_order_id + "=" +
+                             (rendered && i < rendered->size() ? (*rendered)[i] : "(none)"));
+        }
+    }
+    void committed(const std::vector<WriteOp>&, const std::vector<Status>&) override {}
+
+    mutable std::mutex mutex;
+    mutable std::vector<std::thread::id> render_threads;
+    std::vector<std::string> handed;
+};
+
+// The event log's documents are rendered by the thread that queues a write, so the writer's
+// serial cycle (every commit waits for it) does not; annotate() gets each op's own document,
+// requests grouped into one batch included.
+TEST(BatchWriter, TheJournalsDocumentsAreRenderedByTheQueuingThreadAndHandedToAnnotate) {
+    FakeStorage storage;
+    RecordingJournal journal;
+    BatchWriter writer(storage, nullptr);
+    writer.set_journal(&journal);
+    storage.hold();
+    writer.write_async(one(insert("warm")), nullptr);
+    storage.wait_until_held();
+    std::vector<WriteOp> two;
+    two.push_back(insert("a"));
+    two.push_back(update("a", 2));
+    two[1].order.client_order_id = "a2";
+    writer.write_async(std::move(two), nullptr);
+    std::thread other([&] { writer.write_async(one(insert("b")), nullptr); });
+    other.join();
+    storage.release();
+    writer.flush();
+
+    std::lock_guard lock(journal.mutex);
+    EXPECT_EQ(journal.handed,
+              (std::vector<std::string>{"warm=doc:warm", "a=doc:a", "a2=doc:a2", "b=doc:b"}));
+    ASSERT_EQ(journal.render_threads.size(), 4u);
+    EXPECT_EQ(journal.render_threads[0], std::this_thread::get_id());
+    EXPECT_EQ(journal.render_threads[1], std::this_thread::get_id());
+    EXPECT_EQ(journal.render_threads[2], std::this_thread::get_id());
+    EXPECT_NE(journal.render_threads[3], std::this_thread::get_id());  // `other` queued it
+}
+
 TEST(BatchWriter, WritesLandInTheOrderTheyWereQueuedWithinAndAcrossBatches) {
     FakeStorage storage;
     BatchWriter writer(storage, nullptr, /*max_ops=*/4);  // 20 writes need several batches

@@ -180,6 +180,44 @@ TEST(EventLogJournal, EachChangeIsFollowedByItsEntriesFlaggedRequiresPrevious) {
     EXPECT_EQ(out[2].account_event.data_json, "{\"quantity\":\"4\"}");
 }
 
+// Documents rendered ahead (on the thread that queued the write) are taken as they are; an op
+// without one (empty) is rendered by annotate; a position's entry is always annotate's.
+TEST(EventLogJournal, DocumentsRenderedAheadAreTakenAndTheMissingOnesRendered) {
+    LogStorage storage;
+    EventLog log(storage, renderers(), system_clock(), {});
+    std::vector<WriteOp> ops(3);
+    ops[0].kind = WriteKind::InsertOrder;
+    ops[0].order.id = "ord_1";
+    ops[0].order.account_id = "ACC1";
+    ops[1].kind = WriteKind::InsertFill;
+    ops[1].fill.id = "trd_1";
+    ops[1].fill.account_id = "ACC1";
+    ops[1].fill.broker = "paper";
+    ops[1].fill.symbol = "INFY";
+    ops[1].fill.exchange = "NSE";
+    ops[1].fill.side = Side::Buy;
+    ops[1].fill.quantity = dec("2");
+    ops[1].fill.price = dec("10");
+    ops[2].kind = WriteKind::UpdateOrder;
+    ops[2].order.id = "ord_2";
+    ops[2].order.account_id = "ACC1";
+    std::vector<std::string> ahead = log.render_ahead(ops);
+    EXPECT_EQ(ahead, (std::vector<std::string>{"{\"order\":\"ord_1\"}", "{\"fill\":\"trd_1\"}",
+                                               "{\"order\":\"ord_2\"}"}));
+    ahead[0] = "{\"order\":\"as rendered ahead\"}";  // taken as it is, not rendered again
+    ahead[2].clear();                                   // rendered by annotate
+    std::vector<WriteOp> out;
+    std::vector<size_t> index_of;
+    log.annotate(ops, &out, &index_of, &ahead);
+    ASSERT_EQ(out.size(), size_t{7});
+    EXPECT_EQ(index_of, (std::vector<size_t>{0, 2, 5}));
+    EXPECT_EQ(out[1].account_event.data_json, "{\"order\":\"as rendered ahead\"}");
+    EXPECT_EQ(out[3].account_event.data_json, "{\"fill\":\"trd_1\"}");
+    EXPECT_EQ(out[4].account_event.topic, kTopicPositions);
+    EXPECT_EQ(out[4].account_event.data_json, "{\"quantity\":\"2\"}");
+    EXPECT_EQ(out[6].account_event.data_json, "{\"order\":\"ord_2\"}");
+}
+
 // A "trades" entry as another gateway instance writes it (the REST trade document).
 void add_trade(LogStorage& storage, const std::string& id, const char* side, const char* qty) {
     std::lock_guard lock(storage.mu);
