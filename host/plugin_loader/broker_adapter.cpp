@@ -341,7 +341,7 @@ PluginBroker::~PluginBroker() {
         library_->logger().error("event=broker_stop_failed plugin={} broker={} error=\"{}\"",
                                  library_->info().name, name_, e.what());
     }
-    if (size_t stuck = pool_->stats().running + inline_running(); stuck > 0) {
+    if (size_t stuck = call_stats().running; stuck > 0) {  // inline calls included
         // Those calls are still inside the plugin: destroying the instance, freeing the sink it
         // was given or unloading its code under them would crash. Leak all three, loudly.
         library_->logger().error(
@@ -385,11 +385,6 @@ void PluginBroker::create(const std::vector<std::pair<std::string, std::string>>
         }
     }
     inline_calls_ = limits_.inline_calls && (capabilities() & OG_CAP_INLINE_CALLS) != 0;
-}
-
-size_t PluginBroker::inline_running() {
-    std::lock_guard lock(inline_.mutex);
-    return inline_.running;
 }
 
 uint64_t PluginBroker::capabilities() const {

@@ -213,7 +213,6 @@ private:
         bool closed = false;
     };
     InlineCalls inline_;
-    size_t inline_running();
     std::mutex lifecycle_mutex_;
     bool started_ = false;
     bool stopped_ = false;

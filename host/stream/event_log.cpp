@@ -86,7 +86,7 @@ std::vector<std::string> EventLog::render_ahead(const std::vector<WriteOp>& ops)
         try {
             out[i] = render_one(ops[i]);
         } catch (const std::exception&) {
-            out[i].clear();  // annotate() renders it again, and logs what fails
+            // Left empty: annotate() renders it again, and logs what fails.
         }
     }
     return out;

@@ -19,8 +19,9 @@
 // where it is written and skipped when read back.
 //
 // Threads: annotate() and committed() run on the BatchWriter's thread; render_ahead() on the
-// threads that queue writes (it reads only the renderers); read() and the rest from any thread; the follower has a thread of its own. The commit listener is called on the writer
-// thread and must be quick.
+// threads that queue writes (it reads only the renderers); read() and the rest from any thread;
+// the follower has a thread of its own. The commit listener is called on the writer thread and
+// must be quick.
 #pragma once
 
 #include <atomic>

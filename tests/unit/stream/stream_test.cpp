@@ -139,24 +139,36 @@ Renderers renderers() {
     return r;
 }
 
+// An order write of ACC1 (its entry: the order's document).
+WriteOp order_op(WriteKind kind, const std::string& id) {
+    WriteOp op;
+    op.kind = kind;
+    op.order.id = id;
+    op.order.account_id = "ACC1";
+    return op;
+}
+
+// A BUY fill of INFY on NSE for ACC1 (its entries: the trade and the position).
+WriteOp fill_op(const std::string& id, const char* quantity, const char* price = "10",
+                const std::string& broker = "paper") {
+    WriteOp op;
+    op.kind = WriteKind::InsertFill;
+    op.fill.id = id;
+    op.fill.account_id = "ACC1";
+    op.fill.broker = broker;
+    op.fill.symbol = "INFY";
+    op.fill.exchange = "NSE";
+    op.fill.side = Side::Buy;
+    op.fill.quantity = dec(quantity);
+    op.fill.price = dec(price);
+    return op;
+}
+
 TEST(EventLogJournal, EachChangeIsFollowedByItsEntriesFlaggedRequiresPrevious) {
     LogStorage storage;
     EventLog log(storage, renderers(), system_clock(), {});
-    std::vector<WriteOp> ops(3);
-    ops[0].kind = WriteKind::InsertOrder;
-    ops[0].order.id = "ord_1";
-    ops[0].order.account_id = "ACC1";
-    ops[1].kind = WriteKind::InsertFill;
-    ops[1].fill.id = "trd_1";
-    ops[1].fill.account_id = "ACC1";
-    ops[1].fill.broker = "paper";
-    ops[1].fill.symbol = "INFY";
-    ops[1].fill.exchange = "NSE";
-    ops[1].fill.side = Side::Buy;
-    ops[1].fill.quantity = dec("2");
-    ops[1].fill.price = dec("10");
-    ops[2] = ops[1];
-    ops[2].fill.id = "trd_2";
+    std::vector<WriteOp> ops{order_op(WriteKind::InsertOrder, "ord_1"), fill_op("trd_1", "2"),
+                             fill_op("trd_2", "2")};
     std::vector<WriteOp> out;
     std::vector<size_t> index_of;
     log.annotate(ops, &out, &index_of);
@@ -185,22 +197,8 @@ TEST(EventLogJournal, EachChangeIsFollowedByItsEntriesFlaggedRequiresPrevious) {
 TEST(EventLogJournal, DocumentsRenderedAheadAreTakenAndTheMissingOnesRendered) {
     LogStorage storage;
     EventLog log(storage, renderers(), system_clock(), {});
-    std::vector<WriteOp> ops(3);
-    ops[0].kind = WriteKind::InsertOrder;
-    ops[0].order.id = "ord_1";
-    ops[0].order.account_id = "ACC1";
-    ops[1].kind = WriteKind::InsertFill;
-    ops[1].fill.id = "trd_1";
-    ops[1].fill.account_id = "ACC1";
-    ops[1].fill.broker = "paper";
-    ops[1].fill.symbol = "INFY";
-    ops[1].fill.exchange = "NSE";
-    ops[1].fill.side = Side::Buy;
-    ops[1].fill.quantity = dec("2");
-    ops[1].fill.price = dec("10");
-    ops[2].kind = WriteKind::UpdateOrder;
-    ops[2].order.id = "ord_2";
-    ops[2].order.account_id = "ACC1";
+    std::vector<WriteOp> ops{order_op(WriteKind::InsertOrder, "ord_1"), fill_op("trd_1", "2"),
+                             order_op(WriteKind::UpdateOrder, "ord_2")};
     std::vector<std::string> ahead = log.render_ahead(ops);
     EXPECT_EQ(ahead, (std::vector<std::string>{"{\"order\":\"ord_1\"}", "{\"fill\":\"trd_1\"}",
                                                "{\"order\":\"ord_2\"}"}));
@@ -255,16 +253,7 @@ TEST(EventLogFollower, AppliesOtherInstancesFillsOnceAndSkipsItsOwnAndTheLoadedO
         },
         std::chrono::milliseconds(20));
     // This instance writes a fill: annotated (its entry), committed, then read back.
-    std::vector<WriteOp> ops(1);
-    ops[0].kind = WriteKind::InsertFill;
-    ops[0].fill.id = "trd_mine";
-    ops[0].fill.account_id = "ACC1";
-    ops[0].fill.broker = "fix";
-    ops[0].fill.symbol = "INFY";
-    ops[0].fill.exchange = "NSE";
-    ops[0].fill.side = Side::Buy;
-    ops[0].fill.quantity = dec("3");
-    ops[0].fill.price = dec("100");
+    std::vector<WriteOp> ops{fill_op("trd_mine", "3", "100", "fix")};
     std::vector<WriteOp> out;
     std::vector<size_t> index_of;
     log.annotate(ops, &out, &index_of);
