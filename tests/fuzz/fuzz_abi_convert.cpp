@@ -63,6 +63,8 @@ namespace {
 #define OG_RECON_RUN_FIELDS(X)                                                               \
     X(id) X(broker) X(status) X(report_json) X(started_at_ns) X(finished_at_ns)
 #define OG_ACCOUNT_EVENT_FIELDS(X) X(account_id) X(seq) X(topic) X(data_json) X(at_ns)
+#define OG_IDEMPOTENCY_RECORD_FIELDS(X) \
+    X(key) X(fingerprint) X(completed) X(response) X(expires_at_ns)
 
 // Queries: only their strings matter to the garbage builder.
 #define OG_ORDER_QUERY_FIELDS(X) X(symbol) X(broker) X(cursor)
@@ -112,6 +114,7 @@ void visit(og_fill_record& a, const og_fill_record& b, F&& f) {
 OG_DEFINE_VISIT(og_gtt_record, OG_GTT_RECORD_FIELDS)
 OG_DEFINE_VISIT(og_recon_run, OG_RECON_RUN_FIELDS)
 OG_DEFINE_VISIT(og_account_event, OG_ACCOUNT_EVENT_FIELDS)
+OG_DEFINE_VISIT(og_idempotency_record, OG_IDEMPOTENCY_RECORD_FIELDS)
 OG_DEFINE_VISIT(og_order_query, OG_ORDER_QUERY_FIELDS)
 OG_DEFINE_VISIT(og_fill_query, OG_FILL_QUERY_FIELDS)
 
@@ -279,7 +282,7 @@ void check_write_ops(Garbage& g) {
         std::memset(&op, 0, sizeof op);
         if (!raw.empty()) std::memcpy(&op, raw.data(), raw.size());
         if (g.in().ConsumeBool()) op.size = sizeof op;
-        if (g.in().ConsumeBool()) op.kind = g.in().ConsumeIntegralInRange<int32_t>(0, 6);
+        if (g.in().ConsumeBool()) op.kind = g.in().ConsumeIntegralInRange<int32_t>(0, 9);
         if (g.in().ConsumeBool()) op.flags &= 1;
         op.order = g.maybe<og_order_record>();
         op.event = g.maybe<og_order_event>();
@@ -287,6 +290,9 @@ void check_write_ops(Garbage& g) {
         op.gtt = g.maybe<og_gtt_record>();
         op.recon_run = g.maybe<og_recon_run>();
         op.account_event = g.maybe<og_account_event>();  // appended in ABI 1.4 (event log)
+        // Appended in ABI 1.7 (the idempotency ops). Every pointer of the op is set here: one
+        // left as input bytes is a wild pointer, which no converter can check.
+        op.idempotency = g.maybe<og_idempotency_record>();
     }
     try {
         std::vector<WriteOp> read = abi::from_abi(ops.empty() ? nullptr : ops.data(), ops.size());
@@ -347,7 +353,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FuzzedDataProvider in(data, size);
     Garbage g(in);
     while (in.remaining_bytes() > 0) {
-        switch (in.ConsumeIntegralInRange<int>(0, 15)) {
+        switch (in.ConsumeIntegralInRange<int>(0, 16)) {
             case 0: check_record<og_order_request>(g, "order request"); break;
             case 1: check_record<og_modify_request>(g, "modify request"); break;
             case 2: check_record<og_order_report>(g, "order report"); break;
@@ -363,6 +369,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             case 12: check_write_ops(g); break;
             case 13: check_queries(g); break;
             case 14: check_record<og_account_event>(g, "account event"); break;
+            case 15: check_record<og_idempotency_record>(g, "idempotency record"); break;
             default: check_arrays(g); break;
         }
     }
