@@ -79,15 +79,22 @@ inline std::string new_id(std::string_view prefix, uint64_t now_ms = wall_ms()) 
     return s;
 }
 
-// Request ids: 16 random hex characters (cheap; not ordered).
-inline std::string new_request_id() {
+// Request ids: 24 lowercase hex characters, 12 of milliseconds since the epoch then 12 random
+// (cheap: no lock). They sort by time to the millisecond, so that where they are stored (an
+// order's events, indexed by request id) each one is added at the end of the index, not on a
+// random page of it: random ids dirtied about 11 index pages per commit of the embedded store.
+inline std::string new_request_id(uint64_t now_ms = wall_ms()) {
     thread_local std::mt19937_64 rng{std::random_device{}()};
     static constexpr char kHex[] = "0123456789abcdef";
+    std::string s(24, '0');
     uint64_t v = rng();
-    std::string s(16, '0');
-    for (int i = 15; i >= 0; --i) {
+    for (int i = 23; i >= 12; --i) {
         s[static_cast<size_t>(i)] = kHex[v & 15];
         v >>= 4;
+    }
+    for (int i = 11; i >= 0; --i) {
+        s[static_cast<size_t>(i)] = kHex[now_ms & 15];
+        now_ms >>= 4;
     }
     return s;
 }
