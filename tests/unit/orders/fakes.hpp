@@ -96,6 +96,11 @@ class FakeStorage : public ports::StoragePort {
         std::lock_guard lock(mutex_);
         return batch_calls_;
     }
+    // Calls of list_fills so far.
+    int fill_list_calls() const {
+        std::lock_guard lock(mutex_);
+        return fill_list_calls_;
+    }
     int committed_batches() const {
         std::lock_guard lock(mutex_);
         return committed_batches_;
@@ -267,6 +272,7 @@ class FakeStorage : public ports::StoragePort {
     }
     Page<FillRecord> list_fills(const FillQuery& q) override {
         std::lock_guard lock(mutex_);
+        ++fill_list_calls_;
         check_up();
         Page<FillRecord> page;
         for (const auto& f : fills_) {
@@ -463,6 +469,7 @@ class FakeStorage : public ports::StoragePort {
     int held_ = 0;
 
     int batch_calls_ = 0;
+    int fill_list_calls_ = 0;
     int request_id_reads_ = 0;
     int committed_batches_ = 0;
     int committed_ops_ = 0;
