@@ -32,9 +32,13 @@
 //                     SQLite starts the WAL over only when a write transaction begins while
 //                     every frame is checkpointed; under steady writes the background checkpoint
 //                     never catches up at that instant, and the WAL grew without bound (65 MB in
-//                     12 s at 16 connections). The writer then waits for the frames the
-//                     background thread has not copied yet (and for readers of an older snapshot,
-//                     up to busy_timeout_ms). 0 disables it.
+//                     12 s at 16 connections). The restart copies the frames the background
+//                     thread has not yet, then needs a moment when no reader is on the WAL: it
+//                     does not wait for one (busy: the next commit tries again) until the WAL
+//                     reaches 4 x wal_restart_pages (kRestartWaitFactor); past that it waits for
+//                     readers up to busy_timeout_ms. (Waiting at every try held all writes for
+//                     200-700 ms while a reconciliation run's reads followed one another.)
+//                     0 disables it.
 //   coalesce_wal_writes true (default): with synchronous FULL or EXTRA, each commit reaches the
 //                     WAL in one write system call instead of two per page (wal_vfs.hpp says why
 //                     that is safe). false writes frame by frame as SQLite does on its own.
@@ -156,6 +160,13 @@ public:
     size_t queued_writes();
     // How many times a commit woke the checkpoint thread (tests only).
     uint64_t checkpoint_requests() const { return checkpoint_requests_.load(); }
+    // The writer's WAL restarts that found a reader on the WAL: without waiting (below
+    // kRestartWaitFactor * wal_restart_pages), and after waiting busy_timeout_ms (past it). Tests.
+    uint64_t restarts_deferred() const { return restarts_deferred_.load(); }
+    uint64_t restarts_waited_busy() const { return restarts_waited_busy_.load(); }
+    // Past this many times wal_restart_pages the writer's restart waits for readers to leave the
+    // WAL (up to busy_timeout_ms); below it, it only tries.
+    static constexpr int64_t kRestartWaitFactor = 4;
     // Called with the WAL's size at each wake of the checkpoint thread, on the writer's thread
     // (tests only; set before any write).
     void set_checkpoint_hook(std::function<void(int pages)> hook) {
@@ -238,6 +249,8 @@ private:
     // after a WAL started over, then checkpoint_pages more after each wake; under write_mu_.
     int next_checkpoint_at_ = 0;
     std::atomic<uint64_t> checkpoint_requests_{0};
+    std::atomic<uint64_t> restarts_deferred_{0};
+    std::atomic<uint64_t> restarts_waited_busy_{0};
     std::function<void(int)> checkpoint_hook_;  // tests only
     std::mutex checkpoint_mu_;
     std::condition_variable checkpoint_cv_;

@@ -497,6 +497,51 @@ TEST(SqliteStorage, WalStartsOverPastWalRestartPages) {
     EXPECT_EQ(s->list_recon_runs("", "", 1000).items.size(), 300u);
 }
 
+// A reader on the WAL when the writer's restart is due (a reconciliation run's lookups follow one
+// another) does not hold the writes: below 4 x wal_restart_pages the restart only tries (busy:
+// the next commit tries again), where it waited busy_timeout_ms (here a minute) at every commit.
+// Once the reader has gone the WAL starts over.
+TEST(SqliteStorage, AReaderOnTheWalDefersTheWritersRestartWithoutHoldingTheWrite) {
+    TempDir dir;
+    std::string path = dir.file("x.db");
+    auto s = open({{"path", path},
+                   {"checkpoint_pages", "1000000"},
+                   {"wal_restart_pages", "100"},
+                   {"busy_timeout_ms", "60000"}});
+    s->migrate();
+    Connection reader(path, false, 1000);
+    ASSERT_NO_FATAL_FAILURE(hold_snapshot(reader));
+    // The migrations leave some 64 pages in the WAL; 25 commits of about 6 pages each take it
+    // past 100 pages and keep it below 400: every commit from 100 on finds the reader.
+    ASSERT_NO_FATAL_FAILURE(write_recon_runs(*s, 25));
+    ASSERT_LT(fs::file_size(path + "-wal"), 400u * 4120u);
+    EXPECT_GE(s->restarts_deferred(), 5u);
+    EXPECT_EQ(s->restarts_waited_busy(), 0u);
+    reader.exec("COMMIT", "end the read");
+    const uint64_t deferred = s->restarts_deferred();
+    ASSERT_NO_FATAL_FAILURE(write_recon_runs(*s, 1));
+    EXPECT_EQ(s->restarts_deferred(), deferred) << "the restart was deferred with no reader";
+    EXPECT_EQ(s->list_recon_runs("", "", 1000).items.size(), 25u);
+}
+
+// The WAL stays bounded: past 4 x wal_restart_pages the restart waits for the readers (up to
+// busy_timeout_ms, here 1 ms against a reader that never leaves).
+TEST(SqliteStorage, PastFourTimesWalRestartPagesTheRestartWaitsForReaders) {
+    TempDir dir;
+    std::string path = dir.file("x.db");
+    auto s = open({{"path", path},
+                   {"checkpoint_pages", "1000000"},
+                   {"wal_restart_pages", "20"},
+                   {"busy_timeout_ms", "1"}});
+    s->migrate();
+    Connection reader(path, false, 1000);
+    ASSERT_NO_FATAL_FAILURE(hold_snapshot(reader));
+    ASSERT_NO_FATAL_FAILURE(write_recon_runs(*s, 120));
+    EXPECT_GE(s->restarts_deferred(), 1u);
+    EXPECT_GE(s->restarts_waited_busy(), 1u);
+    reader.exec("COMMIT", "end the read");
+}
+
 // The background checkpoint is woken when the WAL reaches checkpoint_pages, then again only each
 // checkpoint_pages further: once past the mark, a wake at every commit had a checkpoint (and a
 // sync of the database file) after every commit, copying the same hot pages each time. A reader
