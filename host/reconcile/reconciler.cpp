@@ -541,8 +541,9 @@ void Reconciler::reconcile_fills(Run& run, const std::string& account) {
     // Trade ids storage already has in the window, read at the first listed trade this host has
     // not stored lately: the trades it stored last are remembered (each once its write was
     // durable, so every one is in storage), and in a steady run they are the whole list, so
-    // storage is not read at all. Read up front, the window (lookback_seconds before the last
-    // run) held every fill of the last minutes, some 900,000 at 3,000 orders a second.
+    // storage is not read at all. (Read up front at every run, the window, lookback_seconds
+    // before the last run, held every fill of the last minutes: up to 900,000 at 3,000 orders
+    // a second.)
     std::optional<std::unordered_set<std::string>> stored;
     auto stored_in_window = [&]() -> const std::unordered_set<std::string>& {
         if (stored) return *stored;
