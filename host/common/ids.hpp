@@ -87,15 +87,12 @@ inline std::string new_request_id(uint64_t now_ms = wall_ms()) {
     thread_local std::mt19937_64 rng{std::random_device{}()};
     static constexpr char kHex[] = "0123456789abcdef";
     std::string s(24, '0');
-    uint64_t v = rng();
-    for (int i = 23; i >= 12; --i) {
-        s[static_cast<size_t>(i)] = kHex[v & 15];
-        v >>= 4;
-    }
-    for (int i = 11; i >= 0; --i) {
-        s[static_cast<size_t>(i)] = kHex[now_ms & 15];
-        now_ms >>= 4;
-    }
+    // Characters [from, from + 12) get v's low 48 bits, most significant first.
+    auto put12 = [&s](size_t from, uint64_t v) {
+        for (size_t i = from + 12; i-- > from; v >>= 4) s[i] = kHex[v & 15];
+    };
+    put12(0, now_ms);
+    put12(12, rng());
     return s;
 }
 
