@@ -93,7 +93,7 @@ void PaperBroker::delay(VenueEvent event, std::chrono::steady_clock::time_point 
 }
 
 void PaperBroker::deliver_due(bool everything) {
-    std::vector<VenueEvent> due;
+    VenueEvents due;
     {
         std::lock_guard lock(delayed_mu_);
         const auto now = std::chrono::steady_clock::now();
@@ -102,13 +102,13 @@ void PaperBroker::deliver_due(bool everything) {
         delayed_.erase(delayed_.begin(), end);
     }
     for (VenueEvent& e : due) {
-        std::vector<VenueEvent> one;
+        VenueEvents one;
         one.push_back(std::move(e));
         deliver_now(one);
     }
 }
 
-void PaperBroker::deliver(std::vector<VenueEvent>& events) {
+void PaperBroker::deliver(VenueEvents& events) {
     if (!async_ack_) return deliver_now(events);
     // Behind every acknowledgement already scheduled (those were due at most ack_delay after
     // their call began, before these events were taken).
@@ -116,7 +116,7 @@ void PaperBroker::deliver(std::vector<VenueEvent>& events) {
     for (VenueEvent& e : events) delay(std::move(e), due);
 }
 
-void PaperBroker::deliver_now(std::vector<VenueEvent>& events) {
+void PaperBroker::deliver_now(VenueEvents& events) {
     for (VenueEvent& e : events) {
         try {
             switch (e.kind) {
@@ -149,7 +149,7 @@ void PaperBroker::pump(bool worker) {
     // Once stopping, the worker delivers what is left (its last pass) and nothing after it:
     // the host's sink is not called after stop() returns.
     if (stopping_ && !worker) return;
-    std::vector<VenueEvent> events = venue_->drain_events();
+    VenueEvents events = venue_->drain_events();
     deliver_now(events);
 }
 
@@ -177,7 +177,7 @@ void PaperBroker::run() {
                 deadline = delayed_.begin()->first;
         }
         if (async_ack_) {
-            std::vector<VenueEvent> events = venue_->events().wait_take(deadline);
+            VenueEvents events = venue_->events().wait_take(deadline);
             for (VenueEvent& e : events) held_.push_back(std::move(e));
             if (answering_.load() == 0) {
                 deliver(held_);
@@ -192,7 +192,7 @@ void PaperBroker::run() {
             if (async_ack_) {
                 deliver(held_);
                 held_.clear();
-                std::vector<VenueEvent> rest = venue_->drain_events();
+                VenueEvents rest = venue_->drain_events();
                 deliver(rest);
             } else {
                 pump(true);

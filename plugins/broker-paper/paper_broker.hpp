@@ -115,8 +115,8 @@ class PaperBroker : public sdk::BrokerPlugin {
     // the call's own acknowledgement and fills reach the host without a hand-off to the worker.
     template <typename F>
     auto delivering(F&& f) -> decltype(f());
-    void deliver(std::vector<VenueEvent>& events);
-    void deliver_now(std::vector<VenueEvent>& events);
+    void deliver(VenueEvents& events);
+    void deliver_now(VenueEvents& events);
     // async_ack: the worker sends each event once it is due (in due order; ties in insertion
     // order). Called from any thread; delivered only by the worker.
     void delay(VenueEvent event, std::chrono::steady_clock::time_point due);
@@ -154,7 +154,7 @@ class PaperBroker : public sdk::BrokerPlugin {
     // is, the worker holds the venue's events it took (held_, worker only): an event the call
     // caused must not overtake the call's own answer.
     std::atomic<int> answering_{0};
-    std::vector<VenueEvent> held_;
+    VenueEvents held_;
     std::unique_ptr<PaperVenue> venue_;
 
     std::mutex deliver_mu_;    // pump(): one deliverer at a time, in queue order

@@ -125,7 +125,7 @@ EventQueue::Hold::Hold(EventQueue& q) : previous_(held_queue) { held_queue = &q;
 
 EventQueue::Hold::~Hold() { held_queue = previous_; }
 
-void EventQueue::push(VenueEvent event) {
+void EventQueue::push(VenueEvent&& event) {
     {
         std::lock_guard lock(mu_);
         events_.push_back(std::move(event));
@@ -133,25 +133,23 @@ void EventQueue::push(VenueEvent event) {
     if (held_queue != this) cv_.notify_one();
 }
 
-std::vector<VenueEvent> EventQueue::take_all() {
-    std::vector<VenueEvent> out;
+VenueEvents EventQueue::take_all() {
+    VenueEvents out;
     {
         std::lock_guard lock(mu_);
-        out.assign(std::make_move_iterator(events_.begin()), std::make_move_iterator(events_.end()));
-        events_.clear();
+        out.swap(events_);
     }
     taken_.notify_all();
     return out;
 }
 
-std::vector<VenueEvent> EventQueue::wait_take(std::chrono::steady_clock::time_point deadline) {
-    std::vector<VenueEvent> out;
+VenueEvents EventQueue::wait_take(std::chrono::steady_clock::time_point deadline) {
+    VenueEvents out;
     {
         std::unique_lock lock(mu_);
         cv_.wait_until(lock, deadline, [this] { return woken_ || !events_.empty(); });
         woken_ = false;
-        out.assign(std::make_move_iterator(events_.begin()), std::make_move_iterator(events_.end()));
-        events_.clear();
+        out.swap(events_);
     }
     taken_.notify_all();
     return out;
@@ -493,7 +491,7 @@ const PaperVenue::OrderState* PaperVenue::find_locked(const std::string& account
     return found;
 }
 
-void PaperVenue::emit_locked(VenueEvent event) {
+void PaperVenue::emit_locked(VenueEvent&& event) {
     if (disconnected_ && event.kind != VenueEvent::Kind::Connection) return;
     events_.push(std::move(event));
 }

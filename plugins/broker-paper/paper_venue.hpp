@@ -186,6 +186,9 @@ struct VenueEvent {
     bool connected = false;  // Connection
     std::string detail;      // Connection
 };
+// Events as the queue hands them out: a deque, so taking them all is a swap of the containers and
+// each event (an order report, a fill, a quote: tens of strings) is moved once, into the queue.
+using VenueEvents = std::deque<VenueEvent>;
 
 // A thread-safe FIFO of events with a blocking take for the plugin's worker.
 class EventQueue {
@@ -203,12 +206,12 @@ class EventQueue {
         const EventQueue* previous_;
     };
 
-    void push(VenueEvent event);
+    void push(VenueEvent&& event);
     // Everything queued now (possibly nothing); never blocks.
-    std::vector<VenueEvent> take_all();
+    VenueEvents take_all();
     // Waits until an event is queued, `deadline` passes or wake() is called, then returns what is
     // queued (possibly nothing). A wake() before the call makes it return at once.
-    std::vector<VenueEvent> wait_take(std::chrono::steady_clock::time_point deadline);
+    VenueEvents wait_take(std::chrono::steady_clock::time_point deadline);
     // As wait_take, without taking: the caller takes (take_all) under its own delivery lock.
     void wait_ready(std::chrono::steady_clock::time_point deadline);
     void wake();
@@ -219,7 +222,7 @@ class EventQueue {
     std::mutex mu_;
     std::condition_variable cv_;
     std::condition_variable taken_;  // wait_below(): the worker took what was queued
-    std::deque<VenueEvent> events_;
+    VenueEvents events_;
     bool woken_ = false;
 };
 
@@ -335,7 +338,7 @@ class PaperVenue {
     void close();
 
     EventQueue& events() { return events_; }
-    std::vector<VenueEvent> drain_events() { return events_.take_all(); }
+    VenueEvents drain_events() { return events_.take_all(); }
 
   private:
     struct OrderState {
@@ -431,7 +434,7 @@ class PaperVenue {
     uint64_t cursor_number(const std::string& cursor, std::string_view prefix,
                            uint64_t issued_below, const char* what) const;
     void apply_fill_to_books_locked(const Fill& f);
-    void emit_locked(VenueEvent event);
+    void emit_locked(VenueEvent&& event);
     OrderReport cancel_locked(OrderState& o);
     void step_locked();
     void snapshot_locked();

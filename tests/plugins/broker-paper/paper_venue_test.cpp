@@ -792,7 +792,7 @@ TEST(PaperFaults, DisconnectMakesEveryCallUnavailableAndReportsTheLink) {
     VenueConfig c = base_config();
     c.fault.disconnect = true;
     PaperVenue v(c, clock.env());
-    std::vector<VenueEvent> ev = v.drain_events();
+    VenueEvents ev = v.drain_events();
     ASSERT_EQ(ev.size(), 1u);
     EXPECT_EQ(ev[0].kind, VenueEvent::Kind::Connection);
     EXPECT_FALSE(ev[0].connected);
@@ -898,7 +898,7 @@ TEST(PaperEvents, OrderUpdatesAndFillsAreQueuedInOrder) {
     PaperVenue v(base_config(), clock.env());
     v.drain_events();  // the initial connection event
     v.place_order(order("m", Side::Buy, OrderType::Market, "2"), kTimeout);
-    std::vector<VenueEvent> ev = v.drain_events();
+    VenueEvents ev = v.drain_events();
     ASSERT_EQ(ev.size(), 3u);
     EXPECT_EQ(ev[0].kind, VenueEvent::Kind::OrderUpdate);
     EXPECT_EQ(ev[0].order.status, OrderStatus::Open);
@@ -916,7 +916,7 @@ TEST(PaperEvents, SubscriptionQueuesAQuotePerStepForSubscribedInstrumentsOnly) {
     v.subscribe_prices({Instrument{"INFY", "NSE"}, Instrument{"TCS", "BSE"}});
     EXPECT_EQ(v.drain_events().size(), 2u);  // the current quotes at once
     v.step(3);
-    std::vector<VenueEvent> ev = v.drain_events();
+    VenueEvents ev = v.drain_events();
     ASSERT_EQ(ev.size(), 6u);
     for (const VenueEvent& e : ev) {
         EXPECT_EQ(e.kind, VenueEvent::Kind::Quote);
