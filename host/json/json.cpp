@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
 
 #include "common/utf8.hpp"
 
@@ -324,32 +325,54 @@ void Writer::separate() {
         after_key_ = false;
         return;
     }
-    if (!has_value_.empty()) {
-        if (has_value_.back()) out_->push_back(',');
-        has_value_.back() = true;
+    if (depth_ > 0) {
+        const int d = depth_ - 1;
+        uint64_t& word = has_value_[static_cast<size_t>(d >> 6)];
+        const uint64_t bit = uint64_t{1} << (d & 63);
+        if (word & bit) out_->push_back(',');
+        word |= bit;
     }
 }
 
+// Checked before anything of the container is written: a refused one leaves the output as it was.
+void Writer::check_room() const {
+    if (depth_ == kMaxNesting)
+        throw std::length_error("json::Writer: containers nested deeper than " +
+                                std::to_string(kMaxNesting));
+}
+
+void Writer::open() {
+    has_value_[static_cast<size_t>(depth_ >> 6)] &= ~(uint64_t{1} << (depth_ & 63));
+    ++depth_;
+}
+
+void Writer::close() {
+    if (depth_ == 0) throw std::logic_error("json::Writer: a container closed with none open");
+    --depth_;
+}
+
 Writer& Writer::begin_object() {
+    check_room();
     separate();
     out_->push_back('{');
-    has_value_.push_back(false);
+    open();
     return *this;
 }
 Writer& Writer::end_object() {
+    close();
     out_->push_back('}');
-    has_value_.pop_back();
     return *this;
 }
 Writer& Writer::begin_array() {
+    check_room();
     separate();
     out_->push_back('[');
-    has_value_.push_back(false);
+    open();
     return *this;
 }
 Writer& Writer::end_array() {
+    close();
     out_->push_back(']');
-    has_value_.pop_back();
     return *this;
 }
 Writer& Writer::key(std::string_view k) {

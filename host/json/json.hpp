@@ -9,6 +9,7 @@
 // Writing uses Writer, which appends to a std::string; decimals are written as JSON strings.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -90,11 +91,21 @@ public:
         return s.empty() ? field_null(k) : field(k, s);
     }
 
+    // Containers open at once, at most (a parsed document nests kMaxDepth deep, the documents
+    // the gateway writes a few levels more). begin_object/begin_array past it throw
+    // std::length_error; an end_object/end_array with none open throws std::logic_error.
+    static constexpr int kMaxNesting = 128;
+
 private:
     void separate();
+    void check_room() const;
+    void open();
+    void close();
     std::string* out_;
-    // One flag per open container: does it already hold a value?
-    std::vector<bool> has_value_;
+    // One bit per open container, outermost first: does it already hold a value? Kept in place
+    // (no allocation per document).
+    std::array<uint64_t, kMaxNesting / 64> has_value_{};
+    int depth_ = 0;
     bool after_key_ = false;
 };
 

@@ -2,6 +2,7 @@
 // prints back as JSON it accepts again (the idempotency fingerprint and every response rely on it).
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <string>
 
 #include "json/json.hpp"
@@ -89,6 +90,37 @@ TEST(JsonWriter, EscapesOnlyWhatJsonRequiresWhereverItStands) {
               "\"mid\":\"a\\\\b\\nc\",\"ctl\":\"x\\u0001\\u0000\",\"we\\\"ird\":\"" +
                   std::string(200, 'y') + "\",\"" + std::string(130, 'k') + "\":\"" +
                   std::string(150, 'z') + "\\t\"}");
+}
+
+// Commas go where each container's own values need them, at every depth the writer allows (the
+// flags of the open containers are kept 64 to a word: the test crosses the word's edge), and
+// the writer refuses to nest deeper, or to close a container none of which is open.
+TEST(JsonWriter, CommasAtEveryDepthAndNestingBounded) {
+    std::string out;
+    Writer w(&out);
+    for (int d = 0; d < Writer::kMaxNesting; ++d) {
+        w.begin_array().integer(d);
+        if (d == Writer::kMaxNesting - 1) w.integer(-1);
+    }
+    EXPECT_THROW(w.begin_object(), std::length_error);
+    for (int d = Writer::kMaxNesting - 1; d >= 1; --d) w.end_array().integer(d + 1000);
+    w.end_array();
+    std::string expected;
+    for (int d = 0; d < Writer::kMaxNesting; ++d) expected += "[" + std::to_string(d) + ",";
+    expected += "-1";
+    for (int d = Writer::kMaxNesting - 1; d >= 1; --d) expected += "]," + std::to_string(d + 1000);
+    expected += "]";
+    EXPECT_EQ(out, expected);
+    Value v;
+    std::string why;
+    EXPECT_FALSE(parse(out, &v, &why));  // deeper than the parser takes (kMaxDepth)
+    EXPECT_THROW(w.end_object(), std::logic_error);
+
+    std::string obj;
+    Writer o(&obj);
+    o.begin_object().key("a").begin_object().end_object().key("b").begin_array().end_array()
+        .field_int("c", 1).end_object();
+    EXPECT_EQ(obj, R"({"a":{},"b":[],"c":1})");
 }
 
 // Found by fuzz_abi_convert: a plugin's fill with bytes that are not UTF-8 was printed as they
