@@ -93,7 +93,8 @@ public:
 
     // Containers open at once, at most (a parsed document nests kMaxDepth deep, the documents
     // the gateway writes a few levels more). begin_object/begin_array past it throw
-    // std::length_error; an end_object/end_array with none open throws std::logic_error.
+    // std::length_error and write nothing; an end_object/end_array with none open throws
+    // std::logic_error.
     static constexpr int kMaxNesting = 128;
 
 private:
