@@ -101,11 +101,7 @@ void PaperBroker::deliver_due(bool everything) {
         for (auto it = delayed_.begin(); it != end; ++it) due.push_back(std::move(it->second));
         delayed_.erase(delayed_.begin(), end);
     }
-    for (VenueEvent& e : due) {
-        VenueEvents one;
-        one.push_back(std::move(e));
-        deliver_now(one);
-    }
+    deliver_now(due);  // in due order, each event on its own (a failure stops none after it)
 }
 
 void PaperBroker::deliver(VenueEvents& events) {
