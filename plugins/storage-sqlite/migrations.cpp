@@ -1,5 +1,6 @@
 #include "migrations.hpp"
 
+#include <chrono>
 #include <string>
 
 namespace ordergate::storage_sqlite {
@@ -197,6 +198,27 @@ DROP INDEX orders_broker_order_id;
 CREATE INDEX orders_broker_order_id ON orders (broker_order_id, broker) WHERE broker_order_id <> '';
 )sql";
 
+// The event log was a WITHOUT ROWID table keyed by (account_id, seq): its rows (a rendered
+// document each, ≈ 500 bytes) sat in an index B-tree, where SQLite has no append fast path, so
+// every filled leaf rebalanced its siblings and parent (≈ 5 pages per order written). Now the
+// rows append to a rowid table, and a narrow unique index keeps the (account_id, seq) order and
+// uniqueness every read and the pruning use. The copy keeps every entry and seq as it was.
+constexpr const char* kV13AppendedEventLog = R"sql(
+CREATE TABLE account_events_appended (
+    id         INTEGER PRIMARY KEY,
+    account_id TEXT    NOT NULL,
+    seq        INTEGER NOT NULL,
+    topic      TEXT    NOT NULL,
+    data_json  TEXT    NOT NULL,
+    at_ns      INTEGER NOT NULL
+);
+INSERT INTO account_events_appended (account_id, seq, topic, data_json, at_ns)
+    SELECT account_id, seq, topic, data_json, at_ns FROM account_events ORDER BY account_id, seq;
+DROP TABLE account_events;
+ALTER TABLE account_events_appended RENAME TO account_events;
+CREATE UNIQUE INDEX account_events_seq ON account_events (account_id, seq);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "orders, order_events, fills, gtts, recon_runs", kV1Tables},
     {2, "indexes for lookups and listings", kV2Indexes},
@@ -212,17 +234,32 @@ constexpr Migration kMigrations[] = {
     {10, "account_events: no index on at_ns (pruned by seq)", kV10NoEventTimeIndex},
     {11, "idempotency_keys: no index on the expiry (purged by rowid)", kV11NoIdempotencyExpiryIndex},
     {12, "orders: the broker id index holds only orders that have one", kV12PartialBrokerIdIndex},
+    {13, "account_events: rows appended to a rowid table, (account_id, seq) in a unique index",
+     kV13AppendedEventLog},
 };
 
 }  // namespace
 
 std::span<const Migration> migrations() { return kMigrations; }
 
-int64_t apply_migrations(Connection& db, int64_t now_ns, int64_t up_to) {
+namespace {
+int64_t recorded_version(Connection& db) {
+    Query q = db.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                       "read schema version");
+    q.step();
+    return q.int64(0);
+}
+}  // namespace
+
+int64_t apply_migrations(Connection& db, int64_t now_ns, int64_t up_to,
+                         const MigrationProgress& progress) {
     db.exec(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, "
         "description TEXT NOT NULL, applied_at_ns INTEGER NOT NULL)",
         "create schema_migrations");
+    const int64_t from = recorded_version(db);
+    const auto started = std::chrono::steady_clock::now();
+    int applied_now = 0;
     for (const Migration& m : migrations()) {
         if (m.version > up_to) break;
         db.exec("BEGIN IMMEDIATE", "begin migration");
@@ -235,6 +272,10 @@ int64_t apply_migrations(Connection& db, int64_t now_ns, int64_t up_to) {
                 applied = q.step();
             }
             if (!applied) {
+                // An upgrade of a store in use may copy a table: say which step is running.
+                if (progress && from > 0)
+                    progress("migration_started version=" +
+                             std::to_string(m.version) + " description=\"" + m.description + "\"");
                 db.exec(m.sql, "apply migration");
                 Query q = db.query(
                     "INSERT INTO schema_migrations (version, description, applied_at_ns) "
@@ -242,6 +283,7 @@ int64_t apply_migrations(Connection& db, int64_t now_ns, int64_t up_to) {
                     "record migration");
                 q.bind(1, m.version).bind(2, std::string_view(m.description)).bind(3, now_ns);
                 q.run();
+                ++applied_now;
             }
             db.exec("COMMIT", "commit migration");
         } catch (const sdk::Error& e) {
@@ -250,10 +292,16 @@ int64_t apply_migrations(Connection& db, int64_t now_ns, int64_t up_to) {
                                              m.description + "): " + e.what());
         }
     }
-    Query q = db.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-                       "read schema version");
-    q.step();
-    return q.int64(0);
+    const int64_t reached = recorded_version(db);
+    if (progress && applied_now > 0) {
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - started)
+                            .count();
+        progress("migrated from_version=" + std::to_string(from) +
+                 " to_version=" + std::to_string(reached) + " steps=" +
+                 std::to_string(applied_now) + " elapsed_ms=" + std::to_string(ms));
+    }
+    return reached;
 }
 
 }  // namespace ordergate::storage_sqlite

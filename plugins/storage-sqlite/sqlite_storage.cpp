@@ -498,7 +498,9 @@ int64_t SqliteStorage::migrate() { return migrate_to(INT64_MAX); }
 
 int64_t SqliteStorage::migrate_to(int64_t version) {
     std::lock_guard lock(write_mu_);
-    return apply_migrations(writer(), host_.now_ns(), version);
+    return apply_migrations(writer(), host_.now_ns(), version, [this](std::string_view line) {
+        host_.log(sdk::LogLevel::Info, std::string("storage-sqlite: ") + std::string(line));
+    });
 }
 
 int SqliteStorage::synchronous_level() {

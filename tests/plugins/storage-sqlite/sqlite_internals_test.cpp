@@ -66,6 +66,14 @@ void write_recon_runs(SqliteStorage& s, int n) {
     }
 }
 
+// Checkpoints the whole WAL into the database and empties it: what a test counts from then on
+// is its own writes, not the migrations' (their frames stay in the WAL until a checkpoint).
+void empty_wal(const std::string& path) {
+    Connection c(path, false, 1000);
+    c.exec("PRAGMA wal_checkpoint(TRUNCATE)", "empty the WAL");
+    ASSERT_EQ(fs::file_size(path + "-wal"), 0u);
+}
+
 std::string pragma(const std::string& path, const char* sql) {
     Connection c(path, false, 1000);
     Query q = c.query(sql, "pragma");
@@ -289,6 +297,104 @@ TEST(SqliteMigrations, BrokerIdIndexHoldsOnlyOrdersThatHaveOne) {
               std::string::npos);
 }
 
+// Migration 13: the event log's rows move from a WITHOUT ROWID table keyed by (account_id, seq)
+// to an appended rowid table with a unique (account_id, seq) index. Every entry keeps its seq,
+// topic, document and time; seqs go on after the newest; a seq cannot be stored twice; reads and
+// pruning go through the index.
+TEST(SqliteMigrations, EventLogEntriesKeepTheirSeqsWhenTheRowsMoveToAnAppendedTable) {
+    TempDir dir;
+    std::string path = dir.file("x.db");
+    auto s = open({{"path", path}});
+    ASSERT_EQ(s->migrate_to(12), 12);
+    auto append = [&](const std::string& account, int64_t at, const std::string& doc) {
+        WriteOp op = ordergate::testing::event_entry(account, at);
+        op.account_event.topic = "trades";
+        op.account_event.data_json = doc;
+        ASSERT_EQ(s->write_batch({op}), std::vector<Status>{Status::Ok});
+    };
+    for (int i = 1; i <= 3; ++i) append("A", 10 * i, "{\"a\":" + std::to_string(i) + "}");
+    append("B", 15, "{\"b\":1}");
+    ASSERT_EQ(s->migrate(), migrations().back().version);
+
+    AccountEventPage a = s->list_account_events("A", 0, 100);
+    ASSERT_EQ(a.items.size(), 3u);
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(a.items[static_cast<size_t>(i)].seq, i + 1);
+        EXPECT_EQ(a.items[static_cast<size_t>(i)].topic, "trades");
+        EXPECT_EQ(a.items[static_cast<size_t>(i)].data_json, "{\"a\":" + std::to_string(i + 1) + "}");
+        EXPECT_EQ(a.items[static_cast<size_t>(i)].at_ns, 10 * (i + 1));
+    }
+    EXPECT_EQ(a.last_seq, 3);
+    EXPECT_EQ(ordergate::testing::event_seqs(*s, "B"), (std::vector<int64_t>{1}));
+
+    append("A", 40, "{}");
+    append("B", 45, "{}");
+    EXPECT_EQ(ordergate::testing::event_seqs(*s, "A"), (std::vector<int64_t>{1, 2, 3, 4}));
+    EXPECT_EQ(ordergate::testing::event_seqs(*s, "B"), (std::vector<int64_t>{1, 2}));
+    EXPECT_EQ(s->list_account_events("A", 2, 100).items.front().seq, 3);
+
+    Connection c(path, false, 1000);
+    {
+        Query q = c.query("SELECT sql FROM sqlite_master WHERE name = 'account_events'", "t");
+        ASSERT_TRUE(q.step());
+        EXPECT_EQ(q.text(0).find("WITHOUT ROWID"), std::string::npos) << q.text(0);
+    }
+    EXPECT_NE(sqlite3_exec(c.raw(),
+                           "INSERT INTO account_events (account_id, seq, topic, data_json, at_ns) "
+                           "VALUES ('A', 2, 'orders', '{}', 1)",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << "a seq stored twice";
+    auto plan = [&](const std::string& sql) {
+        Query q = c.query("EXPLAIN QUERY PLAN " + sql, "t");
+        std::string details;
+        while (q.step()) details += q.text(3) + "\n";
+        return details;
+    };
+    for (const char* sql :
+         {"SELECT seq, topic, data_json, at_ns FROM account_events WHERE account_id = 'A' AND "
+          "seq > 1 ORDER BY seq LIMIT 10",
+          "SELECT MAX(seq) FROM account_events WHERE account_id = 'A'",
+          "DELETE FROM account_events WHERE account_id = 'A' AND seq < 3"}) {
+        std::string details = plan(sql);
+        EXPECT_NE(details.find("account_events_seq"), std::string::npos) << sql << "\n" << details;
+        EXPECT_EQ(details.find("TEMP B-TREE"), std::string::npos) << sql << "\n" << details;
+    }
+    EXPECT_EQ(s->prune_account_events(100, 0), 6u);
+    EXPECT_TRUE(ordergate::testing::event_seqs(*s, "A").empty());
+    append("A", 50, "{}");
+    EXPECT_EQ(ordergate::testing::event_seqs(*s, "A"), (std::vector<int64_t>{5}));
+}
+
+// An upgrade says which step runs (one that copies a table can take a while) and what it took;
+// a new store gets one line for all its steps.
+TEST(SqliteMigrations, AnUpgradeNamesEachStepAndANewStoreOneLine) {
+    TempDir dir;
+    std::vector<std::string> lines;
+    auto progress = [&](std::string_view line) { lines.emplace_back(line); };
+    {
+        Connection c(dir.file("old.db"), true, 1000);
+        ASSERT_EQ(apply_migrations(c, 1, 12, progress), 12);
+        ASSERT_EQ(lines.size(), 1u);
+        EXPECT_EQ(lines[0].rfind("migrated from_version=0 to_version=12 steps=12 "
+                                 "elapsed_ms=", 0),
+                  0u)
+            << lines[0];
+        lines.clear();
+        const int64_t latest = migrations().back().version;
+        ASSERT_EQ(apply_migrations(c, 2, INT64_MAX, progress), latest);
+        ASSERT_EQ(lines.size(), static_cast<size_t>(latest - 12 + 1));
+        EXPECT_EQ(lines[0].rfind("migration_started version=13 description=\"", 0), 0u)
+            << lines[0];
+        EXPECT_NE(lines.back().find("from_version=12 to_version=" + std::to_string(latest)),
+                  std::string::npos)
+            << lines.back();
+        lines.clear();
+        ASSERT_EQ(apply_migrations(c, 3, INT64_MAX, progress), latest);
+        EXPECT_TRUE(lines.empty()) << "nothing to apply, nothing said";
+    }
+}
+
 // Retention prunes each account's oldest entries by seq, with no index on at_ns written per
 // entry: an entry older than the cutoff behind one stamped later (a clock that went back) waits
 // for a later prune; a limit bounds what one call deletes over all accounts.
@@ -299,8 +405,16 @@ TEST(SqliteStorage, EventLogIsPrunedOldestFirstPerAccountWithoutATimeIndex) {
     s->migrate();
     ordergate::testing::check_event_log_pruned_oldest_first_per_account(*s, [] {});
 
-    EXPECT_EQ(declared_indexes(path, "account_events"), 0)
-        << "an index on account_events is written with every entry";
+    // One index beside the rows (migration 13): (account_id, seq), nothing on at_ns.
+    EXPECT_EQ(declared_indexes(path, "account_events"), 1);
+    {
+        Connection c(path, false, 1000);
+        Query q = c.query("SELECT sql FROM sqlite_master WHERE tbl_name = 'account_events' AND "
+                          "type = 'index' AND sql IS NOT NULL",
+                          "t");
+        ASSERT_TRUE(q.step());
+        EXPECT_NE(q.text(0).find("(account_id, seq)"), std::string::npos) << q.text(0);
+    }
     EXPECT_EQ(declared_indexes(path, "fills"), 2);  // the count sees indexes that are there
 }
 
@@ -534,6 +648,9 @@ TEST(SqliteStorage, PastFourTimesWalRestartPagesTheRestartWaitsForReaders) {
                    {"wal_restart_pages", "20"},
                    {"busy_timeout_ms", "1"}});
     s->migrate();
+    // Below 4 x wal_restart_pages a restart is deferred, past it the writer waits: both only
+    // happen as the test's own commits grow the WAL from empty.
+    ASSERT_NO_FATAL_FAILURE(empty_wal(path));
     Connection reader(path, false, 1000);
     ASSERT_NO_FATAL_FAILURE(hold_snapshot(reader));
     ASSERT_NO_FATAL_FAILURE(write_recon_runs(*s, 120));
