@@ -166,7 +166,9 @@ TEST(JsonWriter, EveryByteAtEveryOffsetIsPrintedAsTheByteRuleSays) {
         if (c < 0x20) return std::string("\\u00") + kHex[c >> 4] + kHex[c & 0xF];
         return std::string(1, static_cast<char>(c));
     };
-    for (size_t length : {1u, 7u, 8u, 9u, 16u, 23u}) {
+    // Every length to three words and a bit: the short strings' halves and padded bytes, and
+    // the last word read over the one before, meet each offset.
+    for (size_t length = 1; length <= 26; ++length) {
         for (size_t at = 0; at < length; ++at) {
             for (int b = 0; b < 256; ++b) {
                 std::string s(length, 'a');
@@ -177,6 +179,9 @@ TEST(JsonWriter, EveryByteAtEveryOffsetIsPrintedAsTheByteRuleSays) {
                                          expected_byte(static_cast<unsigned char>(b)) +
                                          std::string(length - at - 1, 'a') + "\"";
                 ASSERT_EQ(out, want) << "byte " << b << " at " << at << " of " << length;
+                std::string keyed;
+                Writer(&keyed).begin_object().key(s).integer(1).end_object();
+                ASSERT_EQ(keyed, "{" + want + ":1}") << "key: byte " << b << " at " << at;
             }
         }
     }
