@@ -31,8 +31,10 @@ std::span<const Migration> migrations();
 
 // Applies the missing migrations with version <= up_to (all of them by default) and returns the
 // highest version recorded afterwards. Throws sdk::Error; a failing step is rolled back and
-// nothing after it is applied. `progress`, when set, is told of each step as it starts and as it
-// is committed (a step that copies a table can take a while on a large store).
+// nothing after it is applied. `progress`, when set, is told of each missing step as it starts
+// when the store already had a schema (an upgrade: a step that copies a table can take a while
+// on a large store), then once, after the last step, what was applied and how long it took.
+// Nothing when no step was missing.
 using MigrationProgress = std::function<void(std::string_view)>;
 int64_t apply_migrations(Connection& db, int64_t now_ns, int64_t up_to = INT64_MAX,
                          const MigrationProgress& progress = {});
