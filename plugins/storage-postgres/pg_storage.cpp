@@ -21,6 +21,12 @@ constexpr uint32_t kDefaultLimit = 100;
 constexpr uint32_t kMaxLimit = 1000;
 // Ops sent before a sync point, so neither side's socket buffer can fill up and stall the other.
 constexpr size_t kMaxPipelined = 256;
+// A batch's event-log entries go in statements of 1, 2, 4, ... 64 entries (the binary digits of
+// their count, largest first): one prepared statement per size.
+constexpr size_t kEntryChunkSizes = 7;
+constexpr const char* kEntryChunkNames[kEntryChunkSizes] = {
+    "og_append_events_1",  "og_append_events_2",  "og_append_events_4", "og_append_events_8",
+    "og_append_events_16", "og_append_events_32", "og_append_events_64"};
 
 uint32_t page_limit(uint32_t limit) {
     if (limit == 0) return kDefaultLimit;
@@ -288,7 +294,40 @@ struct PgStorage::Statements {
     std::string lease_acquire, lease_release;
     std::string get_by_request_id;  // appended in ABI 1.4 (sdk14)
     std::string append_event, list_account_events, event_log_accounts, prune_account_events;
+    // append_events[i]: 2^i entries in one statement (see append_events_sql).
+    std::string append_events[kEntryChunkSizes];
     std::string s;  // the quoted schema
+
+    // `n` entries of the event log in one statement: $1 the NOTICE channel, then each entry's
+    // account, topic, document and time. Each account's counter row takes all of the account's
+    // entries at once (one upsert, locked until COMMIT, so seq order is still commit order, and
+    // in batch order within the statement); the accounts' rows are taken in account order. One
+    // notice per account names its newest seq: the notices only say which accounts to read (see
+    // wait_account_events). Answers one row per entry appended.
+    std::string append_events_sql(size_t n) const {
+        std::string values;
+        for (size_t i = 0; i < n; ++i) {
+            const size_t p = 2 + 4 * i;
+            if (i) values += ", ";
+            values += "($" + std::to_string(p) + "::text, $" + std::to_string(p + 1) + "::text, $" +
+                      std::to_string(p + 2) + "::text, $" + std::to_string(p + 3) + "::bigint, " +
+                      std::to_string(i + 1) + ")";
+        }
+        return "WITH e (a, t, d, at, o) AS (VALUES " + values +
+               "), k AS (SELECT a, count(*)::bigint AS n FROM e GROUP BY a), "
+               "c AS (INSERT INTO " + s +
+               ".account_seq AS q (account_id, last_seq) SELECT a, n FROM k ORDER BY a "
+               "ON CONFLICT (account_id) DO UPDATE SET last_seq = q.last_seq + EXCLUDED.last_seq "
+               "RETURNING q.account_id, q.last_seq), "
+               "ins AS (INSERT INTO " + s +
+               ".account_events (account_id, seq, topic, data_json, at_ns) SELECT e.a, "
+               "c.last_seq - k.n + row_number() OVER (PARTITION BY e.a ORDER BY e.o), e.t, e.d, "
+               "e.at FROM e JOIN k ON k.a = e.a JOIN c ON c.account_id = e.a "
+               "RETURNING account_id, seq), "
+               "nt AS (SELECT pg_notify($1, max(seq)::text || ':' || account_id) FROM ins "
+               "GROUP BY account_id) "
+               "SELECT 1 FROM ins CROSS JOIN (SELECT count(*) FROM nt) z";
+    }
 
     explicit Statements(const std::string& schema) : s("\"" + schema + "\"") {
         insert_order = "WITH x AS (INSERT INTO " + s + ".orders (" + kOrderColumns +
@@ -380,6 +419,7 @@ struct PgStorage::Statements {
                        ".account_events (account_id, seq, topic, data_json, at_ns) SELECT $1, "
                        "last_seq, $2, $3, $4::bigint FROM c RETURNING seq) "
                        "SELECT pg_notify($5, e.seq::text || ':' || $1) FROM e";
+        for (size_t i = 0; i < kEntryChunkSizes; ++i) append_events[i] = append_events_sql(size_t{1} << i);
         // One statement, one snapshot: the bounds agree with the entries.
         list_account_events =
             "SELECT b.last_seq, b.oldest, e.seq, e.topic, e.data_json, e.at_ns FROM (SELECT "
@@ -607,6 +647,13 @@ std::vector<Status> PgStorage::write_batch(const std::vector<WriteOp>& ops) {
             }
             c.ensure_prepared("og_update_order_after_fill", sql_->update_order_after_fill,
                               "prepare write");
+            // The entries' statements, once a batch has entries (a store migrated only up to
+            // an older schema has no event log to prepare them against).
+            if (std::any_of(ops.begin(), ops.end(),
+                            [](const WriteOp& op) { return op.kind == WriteKind::AppendEvent; }))
+                for (size_t i = 0; i < kEntryChunkSizes; ++i)
+                    c.ensure_prepared(kEntryChunkNames[i], sql_->append_events[i],
+                                      "prepare write");
             return run_batch(c, ops);
         } catch (const LostBeforeCommit& lost) {
             c.mark_broken();
@@ -783,22 +830,35 @@ std::vector<Status> PgStorage::run_batch(Connection& c, const std::vector<WriteO
     bool commit_sent = false;
     if (!failure) {
         // The entries, in batch order (the seq order within this transaction), each skipped
-        // when what it describes was. COMMIT rides in their round trip: an entry that fails
-        // aborts the pipeline, COMMIT with it, and the transaction is rolled back below.
-        std::vector<size_t> sent;
+        // when what it describes was, a few statements for all of them (kEntryChunkNames).
+        // COMMIT rides in their round trip: an entry that fails aborts the pipeline, COMMIT
+        // with it, and the transaction is rolled back below.
+        std::vector<size_t> entries;
         for (size_t k = 0; k < n; ++k) {
             if (!is_entry(k)) continue;
             if (ops[k].requires_previous && k > 0 && results[k - 1] == Status::Conflict) {
                 results[k] = Status::Conflict;
                 continue;
             }
+            entries.push_back(k);
+        }
+        std::vector<size_t> sent;  // each statement's entry count
+        for (size_t first = 0; first < entries.size();) {
+            size_t size_index = kEntryChunkSizes - 1;
+            while ((size_t{1} << size_index) > entries.size() - first) --size_index;
+            const size_t count = size_t{1} << size_index;
             Params p;
-            add_params(ops[k], p);
+            p.add(channel_);
+            for (size_t k = first; k < first + count; ++k) {
+                const AccountEvent& e = ops[entries[k]].account_event;
+                p.add(e.account_id).add(e.topic).add(e.data_json).add(e.at_ns);
+            }
             std::vector<const char*> v = p.pointers();
-            if (PQsendQueryPrepared(pg, "og_append_event", p.size(), v.data(), nullptr, nullptr,
-                                    0) != 1)
-                throw lost("send event entry");
-            sent.push_back(k);
+            if (PQsendQueryPrepared(pg, kEntryChunkNames[size_index], p.size(), v.data(), nullptr,
+                                    nullptr, 0) != 1)
+                throw lost("send event entries");
+            sent.push_back(count);
+            first += count;
         }
         if (!sent.empty()) {
             if (PQsendQueryParams(pg, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) != 1)
@@ -810,12 +870,13 @@ std::vector<Status> PgStorage::run_batch(Connection& c, const std::vector<WriteO
                     read_one("begin write batch");
                     begin_pending = false;
                 }
-                for (size_t k : sent) {
-                    int64_t affected = read_one("event entry " + std::to_string(k));
-                    if (!failure && affected != 1)
+                for (size_t count : sent) {
+                    int64_t affected = read_one("event entries");
+                    if (!failure && affected != static_cast<int64_t>(count))
                         failure = sdk::Error(Status::Internal,
-                                             "postgres: event entry " + std::to_string(k) +
-                                                 " was not appended");
+                                             "postgres: " + std::to_string(count) +
+                                                 " event entries sent, " +
+                                                 std::to_string(affected) + " appended");
                 }
                 read_commit();
                 read_sync();

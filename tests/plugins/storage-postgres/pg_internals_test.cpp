@@ -410,6 +410,46 @@ TEST_F(PgLive, AFailedEntryAbortsTheCommitSentWithItAndNothingIsStored) {
     EXPECT_EQ(ordergate::testing::event_seqs(*s, "A"), std::vector<int64_t>{1});
 }
 
+// A batch's entries go in a few statements of 64, 32, ... 1 entries: 103 of them here (64 + 32 +
+// 4 + 2 + 1), two accounts interleaved, one entry skipped behind a conflicting order. Each
+// account's seqs continue its counter, contiguous, in batch order, each with its own document.
+TEST_F(PgLive, ABatchsEntriesKeepBatchOrderPerAccountAcrossItsStatements) {
+    auto s = open(config());
+    s->migrate();
+    ASSERT_EQ(s->write_batch({ordergate::testing::event_entry("B", 1)}),
+              std::vector<Status>{Status::Ok});  // B's counter starts at 1
+    ASSERT_EQ(s->write_batch({insert("ord_1", "A")}), std::vector<Status>{Status::Ok});
+    std::vector<WriteOp> ops;
+    std::vector<std::string> docs_a, docs_b;
+    for (int i = 0; i < 104; ++i) {
+        WriteOp e = ordergate::testing::event_entry(i % 3 == 0 ? "B" : "A", 100 + i);
+        e.account_event.data_json = "{\"i\":" + std::to_string(i) + "}";
+        if (i == 40) {  // skipped: the order before it conflicts
+            ops.push_back(insert("ord_1", "A"));
+            e.requires_previous = true;
+        } else {
+            (i % 3 == 0 ? docs_b : docs_a).push_back(e.account_event.data_json);
+        }
+        ops.push_back(e);
+    }
+    std::vector<Status> r = s->write_batch(ops);
+    ASSERT_EQ(r.size(), ops.size());
+    EXPECT_EQ(std::count(r.begin(), r.end(), Status::Conflict), 2);
+    auto check = [&](const std::string& account, int64_t first_seq,
+                     const std::vector<std::string>& docs) {
+        AccountEventPage p = s->list_account_events(account, first_seq - 1, 1000);
+        ASSERT_EQ(p.items.size(), docs.size()) << account;
+        for (size_t k = 0; k < docs.size(); ++k) {
+            EXPECT_EQ(p.items[k].seq, first_seq + static_cast<int64_t>(k)) << account;
+            EXPECT_EQ(p.items[k].data_json, docs[k]) << account << " seq " << p.items[k].seq;
+        }
+        EXPECT_EQ(p.last_seq, first_seq + static_cast<int64_t>(docs.size()) - 1) << account;
+    };
+    check("A", 1, docs_a);
+    check("B", 2, docs_b);
+    EXPECT_EQ(docs_a.size() + docs_b.size(), 103u);
+}
+
 TEST_F(PgLive, LongBatchesSpanSeveralPipelineSegments) {
     auto s = open(config());
     s->migrate();
