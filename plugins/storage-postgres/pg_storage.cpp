@@ -293,7 +293,7 @@ struct PgStorage::Statements {
     std::string idem_begin, idem_read, idem_complete, idem_release, idem_purge;
     std::string lease_acquire, lease_release;
     std::string get_by_request_id;  // appended in ABI 1.4 (sdk14)
-    std::string append_event, list_account_events, event_log_accounts, prune_account_events;
+    std::string list_account_events, event_log_accounts, prune_account_events;
     // append_events[i]: 2^i entries in one statement (see append_events_sql).
     std::string append_events[kEntryChunkSizes];
     std::string s;  // the quoted schema
@@ -410,16 +410,8 @@ struct PgStorage::Statements {
                         "expires_at_ns = EXCLUDED.expires_at_ns WHERE leases.expires_at_ns <= "
                         "$4::bigint OR leases.holder = EXCLUDED.holder RETURNING holder";
         lease_release = "DELETE FROM " + s + ".leases WHERE name = $1 AND holder = $2";
-        // One statement: the account's counter row (locked until COMMIT, so seq order is commit
-        // order), the entry, and the notice other hosts LISTEN for (delivered at COMMIT only).
-        append_event = "WITH c AS (INSERT INTO " + s +
-                       ".account_seq AS a (account_id, last_seq) VALUES ($1, 1) ON CONFLICT "
-                       "(account_id) DO UPDATE SET last_seq = a.last_seq + 1 RETURNING last_seq), "
-                       "e AS (INSERT INTO " + s +
-                       ".account_events (account_id, seq, topic, data_json, at_ns) SELECT $1, "
-                       "last_seq, $2, $3, $4::bigint FROM c RETURNING seq) "
-                       "SELECT pg_notify($5, e.seq::text || ':' || $1) FROM e";
-        for (size_t i = 0; i < kEntryChunkSizes; ++i) append_events[i] = append_events_sql(size_t{1} << i);
+        for (size_t i = 0; i < kEntryChunkSizes; ++i)
+            append_events[i] = append_events_sql(size_t{1} << i);
         // One statement, one snapshot: the bounds agree with the entries.
         list_account_events =
             "SELECT b.last_seq, b.oldest, e.seq, e.topic, e.data_json, e.at_ns FROM (SELECT "
@@ -552,7 +544,8 @@ PgStorage::Prepared PgStorage::statement_for(const WriteOp& op) const {
             return op.expected_version == 0 ? Prepared{"og_insert_gtt", &sql_->insert_gtt}
                                             : Prepared{"og_update_gtt", &sql_->update_gtt};
         case WriteKind::UpsertReconRun: return {"og_upsert_recon", &sql_->upsert_recon};
-        case WriteKind::AppendEvent: return {"og_append_event", &sql_->append_event};
+        // An entry alone; a batch sends its entries together (run_batch).
+        case WriteKind::AppendEvent: return {kEntryChunkNames[0], &sql_->append_events[0]};
         // ABI 1.7: the statements of idempotency_begin and _complete (one row or none).
         case WriteKind::ClaimIdempotency: return {"og_idem_begin", &sql_->idem_begin};
         case WriteKind::CompleteIdempotency: return {"og_idem_complete", &sql_->idem_complete};
@@ -613,7 +606,7 @@ void PgStorage::add_params(const WriteOp& op, Params& p) const {
         }
         case WriteKind::AppendEvent: {
             const AccountEvent& e = op.account_event;
-            p.add(e.account_id).add(e.topic).add(e.data_json).add(e.at_ns).add(channel_);
+            p.add(channel_).add(e.account_id).add(e.topic).add(e.data_json).add(e.at_ns);
             return;
         }
         case WriteKind::ClaimIdempotency:
@@ -1326,7 +1319,7 @@ std::vector<AccountEvent> PgStorage::wait_account_events(std::chrono::millisecon
     PGconn* pg = listen_conn_->raw();
     auto drain = [&] {
         while (PGnotify* n = PQnotifies(pg)) {
-            // "<seq>:<account_id>" (see append_event).
+            // "<seq>:<account_id>" (see append_events_sql).
             std::string_view payload(n->extra);
             AccountEvent e;
             size_t colon = payload.find(':');
