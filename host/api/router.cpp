@@ -37,9 +37,9 @@ enum class Match { No, Yes, BadEscape };
 // Whether `path` (percent-encoded, as sent) is an instance of `pattern`; parameters are decoded
 // into *params. BadEscape: the path has the pattern's shape but a parameter holds a malformed
 // escape ('%' without two hex digits), which the caller answers with 400.
-Match match(std::string_view pattern, std::string_view path,
-            std::map<std::string, std::string>* params) {
-    auto p = segments(pattern), s = segments(path);
+// `p` and `s` are the segments of the pattern and of the path (segments(), split once each).
+Match match(const std::vector<std::string_view>& p, const std::vector<std::string_view>& s,
+            std::string_view path, std::map<std::string, std::string>* params) {
     if (p.size() != s.size()) return Match::No;
     if (!path.empty() && path.back() == '/' && path.size() > 1) return Match::No;
     std::map<std::string, std::string> got;
@@ -81,6 +81,7 @@ struct Api::Impl {
         // The token may come as a `token` query parameter (browsers cannot set headers on a
         // WebSocket upgrade).
         bool token_in_query = false;
+        std::vector<std::string_view> pattern_segments{};  // of the pattern, split once (constructor)
     };
     Context cx;
     std::vector<Route> routes;
@@ -117,15 +118,17 @@ struct Api::Impl {
             {"GET", "/api/v1/reconciliation", Access::Operator, &reconciliation_runs},
             {"POST", "/api/v1/reconciliation/run", Access::Operator, &reconciliation_run},
         };
+        for (auto& r : routes) r.pattern_segments = segments(r.pattern);
     }
 
     void handle(Request& req, Response& res) {
         const Route* found = nullptr;
         std::string allow;
         bool bad_escape = false;
+        const std::vector<std::string_view> path_segments = segments(req.path);
         for (const auto& r : routes) {
             std::map<std::string, std::string> params;
-            const Match m = match(r.pattern, req.path, &params);
+            const Match m = match(r.pattern_segments, path_segments, req.path, &params);
             if (m == Match::BadEscape) bad_escape = true;
             if (m != Match::Yes) continue;
             if (req.method == r.method ||
