@@ -6,14 +6,14 @@ namespace ordergate::api {
 
 namespace {
 
-void dec(json::Writer& w, std::string_view key, const Decimal& d) {
+void dec(json::Writer& w, json::Key key, const Decimal& d) {
     w.field(key, d.to_string());
 }
-void opt_dec(json::Writer& w, std::string_view key, const std::optional<Decimal>& d) {
+void opt_dec(json::Writer& w, json::Key key, const std::optional<Decimal>& d) {
     if (d) w.field(key, d->to_string());
     else w.field_null(key);
 }
-void ts(json::Writer& w, std::string_view key, int64_t ns) {
+void ts(json::Writer& w, json::Key key, int64_t ns) {
     w.field(key, timefmt::rfc3339_ms(ns));
 }
 

@@ -405,7 +405,16 @@ Writer& Writer::end_array() {
     out_->push_back(']');
     return *this;
 }
-Writer& Writer::key(std::string_view k) {
+Writer& Writer::key(Key k) {
+    separate();
+    const std::string_view t = k.text();
+    out_->push_back('"');
+    out_->append(t.data(), t.size());
+    out_->append("\":", 2);
+    after_key_ = true;
+    return *this;
+}
+Writer& Writer::escaped_key(std::string_view k) {
     separate();
     if (!append_plain(out_, k, "\":")) {
         append_escaped(out_, k);

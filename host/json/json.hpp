@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -66,6 +67,31 @@ private:
 bool parse(std::string_view text, Value* out, std::string* why,
            std::string* out_of_range_key = nullptr);
 
+// An object key written as it is: a string literal, checked when the program is built to need
+// no escaping (printable ASCII other than '"' and '\\'), so Writer appends it without looking at
+// its bytes. A key known only at run time is passed as a string and escaped as any string is.
+class Key {
+public:
+    template <size_t N>
+    consteval Key(const char (&k)[N]) : text_(k, N - 1) {  // NOLINT: implicit from a literal
+        if (k[N - 1] != '\0') throw "json::Key: not a string literal";
+        for (size_t i = 0; i + 1 < N; ++i) {
+            const unsigned char c = static_cast<unsigned char>(k[i]);
+            if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+                throw "json::Key: a literal key that needs escaping";
+        }
+    }
+    std::string_view text() const { return text_; }
+
+private:
+    std::string_view text_;
+};
+
+// What a key known only at run time may be: anything a std::string_view is made from, except a
+// character array (a literal is a Key; a buffer must say where its text ends).
+template <class S>
+concept RuntimeKey = std::is_convertible_v<const S&, std::string_view> && !std::is_array_v<S>;
+
 // Appends JSON to a string. The caller keeps the structure well-formed (begin/end pairs);
 // commas are inserted automatically.
 class Writer {
@@ -75,19 +101,43 @@ public:
     Writer& end_object();
     Writer& begin_array();
     Writer& end_array();
-    Writer& key(std::string_view k);
+    Writer& key(Key k);
+    template <RuntimeKey S>
+    Writer& key(const S& k) {
+        return escaped_key(std::string_view(k));
+    }
     Writer& string(std::string_view s);
     Writer& raw(std::string_view json);  // an already-serialised value
     Writer& integer(int64_t v);
     Writer& boolean(bool v);
     Writer& null();
-    // Shorthands: key + value.
-    Writer& field(std::string_view k, std::string_view s) { return key(k).string(s); }
-    Writer& field_int(std::string_view k, int64_t v) { return key(k).integer(v); }
-    Writer& field_bool(std::string_view k, bool v) { return key(k).boolean(v); }
-    Writer& field_null(std::string_view k) { return key(k).null(); }
+    // Shorthands: key + value, for a literal key (Key) or one known at run time.
+    Writer& field(Key k, std::string_view s) { return key(k).string(s); }
+    Writer& field_int(Key k, int64_t v) { return key(k).integer(v); }
+    Writer& field_bool(Key k, bool v) { return key(k).boolean(v); }
+    Writer& field_null(Key k) { return key(k).null(); }
     // A string field, or null when `s` is empty.
-    Writer& field_or_null(std::string_view k, std::string_view s) {
+    Writer& field_or_null(Key k, std::string_view s) {
+        return s.empty() ? field_null(k) : field(k, s);
+    }
+    template <RuntimeKey S>
+    Writer& field(const S& k, std::string_view s) {
+        return key(k).string(s);
+    }
+    template <RuntimeKey S>
+    Writer& field_int(const S& k, int64_t v) {
+        return key(k).integer(v);
+    }
+    template <RuntimeKey S>
+    Writer& field_bool(const S& k, bool v) {
+        return key(k).boolean(v);
+    }
+    template <RuntimeKey S>
+    Writer& field_null(const S& k) {
+        return key(k).null();
+    }
+    template <RuntimeKey S>
+    Writer& field_or_null(const S& k, std::string_view s) {
         return s.empty() ? field_null(k) : field(k, s);
     }
 
@@ -98,6 +148,7 @@ public:
     static constexpr int kMaxNesting = 128;
 
 private:
+    Writer& escaped_key(std::string_view k);
     void separate();
     void check_room() const;
     void open();

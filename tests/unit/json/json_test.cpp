@@ -82,7 +82,7 @@ TEST(JsonWriter, EscapesOnlyWhatJsonRequiresWhereverItStands) {
         .field("quote", "\"starts")
         .field("mid", "a\\b\nc")
         .field("ctl", std::string("x\x01") + '\0')
-        .field("we\"ird", std::string(200, 'y'))
+        .field(std::string_view("we\"ird"), std::string(200, 'y'))  // a run-time key: escaped
         .field(std::string(130, 'k'), std::string(150, 'z') + "\t")
         .end_object();
     EXPECT_EQ(out,
@@ -90,6 +90,47 @@ TEST(JsonWriter, EscapesOnlyWhatJsonRequiresWhereverItStands) {
               "\"mid\":\"a\\\\b\\nc\",\"ctl\":\"x\\u0001\\u0000\",\"we\\\"ird\":\"" +
                   std::string(200, 'y') + "\",\"" + std::string(130, 'k') + "\":\"" +
                   std::string(150, 'z') + "\\t\"}");
+}
+
+// A literal key (json::Key, checked when the program is built and appended as it is) writes the
+// same bytes as the same key given at run time (escaped as any string), in every shorthand; a
+// character array is never taken for a run-time key, whose end it would not know.
+TEST(JsonWriter, ALiteralKeyWritesWhatTheSameKeyAtRunTimeWrites) {
+    static_assert(RuntimeKey<std::string> && RuntimeKey<std::string_view> &&
+                  RuntimeKey<const char*>);
+    static_assert(!RuntimeKey<char[4]> && !RuntimeKey<const char[4]>);
+    std::string literal, runtime;
+    Writer a(&literal), b(&runtime);
+    a.begin_object()
+        .field("id", "ord_1")
+        .field_int("version", 3)
+        .field_bool("emulated", false)
+        .field_null("tag")
+        .field_or_null("reason", "")
+        .field_or_null("broker_order_id", "P-1")
+        .key("extra")
+        .raw("{}")
+        .key("0123456789abcdef_long_key ~!@#$%^&*()")
+        .integer(-7)
+        .end_object();
+    using sv = std::string_view;
+    b.begin_object()
+        .field(sv("id"), "ord_1")
+        .field_int(sv("version"), 3)
+        .field_bool(sv("emulated"), false)
+        .field_null(sv("tag"))
+        .field_or_null(sv("reason"), "")
+        .field_or_null(sv("broker_order_id"), "P-1")
+        .key(sv("extra"))
+        .raw("{}")
+        .key(sv("0123456789abcdef_long_key ~!@#$%^&*()"))
+        .integer(-7)
+        .end_object();
+    EXPECT_EQ(literal, runtime);
+    EXPECT_EQ(literal,
+              "{\"id\":\"ord_1\",\"version\":3,\"emulated\":false,\"tag\":null,\"reason\":null,"
+              "\"broker_order_id\":\"P-1\",\"extra\":{},"
+              "\"0123456789abcdef_long_key ~!@#$%^&*()\":-7}");
 }
 
 // Commas go where each container's own values need them, at every depth the writer allows (the
