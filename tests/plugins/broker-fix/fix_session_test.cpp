@@ -53,6 +53,16 @@ bool eventually(Pred p, int ms = 15000) {
     return p();
 }
 
+// The application messages the venue has handed to QuickFIX on `session` (stored with their
+// sequence numbers, sent or not): its control answers before its sender thread gets to them.
+int sent_app_messages(const fixtest::VenueProcess& v, const std::string& session) {
+    const std::string d = v.control("sessions");
+    const auto id = d.find("\"id\":\"" + session + "\"");
+    const std::string key = "\"sent_app_messages\":";
+    const auto at = d.find(key, id == std::string::npos ? 0 : id);
+    return at == std::string::npos ? -1 : std::stoi(d.substr(at + key.size()));
+}
+
 int new_orders(const fixtest::VenueProcess& v, const std::string& session) {
     const std::string d = v.control("dump");
     const std::string key = "\"" + session + "\":";
@@ -140,8 +150,18 @@ TEST_P(FixSessionTest, LogonIsReportedOnlyAfterTheResendOfWhatWasMissed) {
     ASSERT_TRUE(eventually([&] {
         return venue_->control("sessions").find("\"logged_on\":true") == std::string::npos;
     }));
+    const int sent_before = sent_app_messages(*venue_, venue_session());
+    ASSERT_GE(sent_before, 1) << venue_->control("sessions");
+    // The fills are stored (sequenced) by the venue's sender thread after the control answered,
+    // here 300 ms later (as a loaded machine may do): a logon before that would find no gap, and
+    // the fills would come after it as live reports. The session starts once they are stored.
+    ASSERT_EQ(venue_->control("delay * 300"), "OK");
     ASSERT_EQ(venue_->control("fill REST-1 2"), "OK");
     ASSERT_EQ(venue_->control("fill REST-1 3"), "OK");
+    ASSERT_TRUE(eventually(
+        [&] { return sent_app_messages(*venue_, venue_session()) >= sent_before + 2; }))
+        << venue_->control("sessions");
+    ASSERT_EQ(venue_->control("delay * 0"), "OK");
     Recorder rec;
     FixSession s(config_, rec);
     s.start();
