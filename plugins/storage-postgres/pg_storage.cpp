@@ -544,8 +544,9 @@ PgStorage::Prepared PgStorage::statement_for(const WriteOp& op) const {
             return op.expected_version == 0 ? Prepared{"og_insert_gtt", &sql_->insert_gtt}
                                             : Prepared{"og_update_gtt", &sql_->update_gtt};
         case WriteKind::UpsertReconRun: return {"og_upsert_recon", &sql_->upsert_recon};
-        // An entry alone; a batch sends its entries together (run_batch).
-        case WriteKind::AppendEvent: return {kEntryChunkNames[0], &sql_->append_events[0]};
+        // Entries go in run_batch's entry statements (append_events), never one op at a time.
+        case WriteKind::AppendEvent:
+            throw sdk::Error(Status::Internal, "postgres: an event entry has no statement of its own");
         // ABI 1.7: the statements of idempotency_begin and _complete (one row or none).
         case WriteKind::ClaimIdempotency: return {"og_idem_begin", &sql_->idem_begin};
         case WriteKind::CompleteIdempotency: return {"og_idem_complete", &sql_->idem_complete};
@@ -604,11 +605,7 @@ void PgStorage::add_params(const WriteOp& op, Params& p) const {
             p.add(r.finished_at_ns);
             return;
         }
-        case WriteKind::AppendEvent: {
-            const AccountEvent& e = op.account_event;
-            p.add(channel_).add(e.account_id).add(e.topic).add(e.data_json).add(e.at_ns);
-            return;
-        }
+        case WriteKind::AppendEvent: break;  // see statement_for
         case WriteKind::ClaimIdempotency:
         case WriteKind::CompleteIdempotency:
             p = idem_params(op.idempotency, op.kind == WriteKind::CompleteIdempotency, op.now_ns);
@@ -635,6 +632,7 @@ std::vector<Status> PgStorage::write_batch(const std::vector<WriteOp>& ops) {
         Connection& c = *lease;
         try {
             for (const WriteOp& op : ops) {
+                if (op.kind == WriteKind::AppendEvent) continue;  // below
                 Prepared st = statement_for(op);
                 c.ensure_prepared(st.name, *st.sql, "prepare write");
             }
