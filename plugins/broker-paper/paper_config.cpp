@@ -145,7 +145,10 @@ PaperSettings parse_paper_settings(const sdk::Config& c) {
     v.journal_path = c.get_or("journal_path", "");
     v.journal_fsync = c.get_bool("journal_fsync", v.journal_fsync);
     v.journal_snapshot_ticks = c.get_int("journal_snapshot_ticks", v.journal_snapshot_ticks);
-    v.history = std::chrono::seconds(non_negative_int(c, "history_seconds", 0));
+    // With a journal, what memory forgets is read back from it, so memory keeps a minute by
+    // default; without one, forgetting loses it, so everything stays unless told otherwise.
+    v.history = std::chrono::seconds(
+        non_negative_int(c, "history_seconds", v.journal_path.empty() ? 0 : 60));
 
     s.async_ack = c.get_bool("async_ack", false);
     s.ack_delay = std::chrono::milliseconds(non_negative_int(c, "ack_delay_ms", 0));

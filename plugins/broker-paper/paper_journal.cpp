@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace ordergate::paper {
 
@@ -125,8 +127,37 @@ JournalRecord decode_journal_line(std::string_view line) {
 
 JournalFile::~JournalFile() { close(); }
 
-void JournalFile::open(const std::string& path, bool fsync,
-                       const std::function<void(const JournalRecord&)>& replay,
+namespace {
+
+// Reads up to `size` bytes at `offset`, retrying on EINTR; returns how many were read.
+size_t read_some(int fd, char* into, size_t size, uint64_t offset, const std::string& path) {
+    for (;;) {
+        ssize_t n = ::pread(fd, into, size, static_cast<off_t>(offset));
+        if (n >= 0) return static_cast<size_t>(n);
+        if (errno != EINTR)
+            throw JournalError("cannot read journal '" + path + "': " + errno_text(errno));
+    }
+}
+
+// Where the file's last complete line ends: `end`, or just after the last '\n' before it.
+uint64_t complete_end(int fd, uint64_t end, const std::string& path) {
+    char block[4096];
+    uint64_t to = end;
+    while (to > 0) {
+        const uint64_t from = to > sizeof block ? to - sizeof block : 0;
+        const size_t want = static_cast<size_t>(to - from);
+        if (read_some(fd, block, want, from, path) != want)
+            throw JournalError("journal '" + path + "' shrank while it was read");
+        for (size_t i = want; i > 0; --i)
+            if (block[i - 1] == '\n') return from + i;
+        to = from;
+    }
+    return 0;
+}
+
+}  // namespace
+
+void JournalFile::open(const std::string& path, bool fsync, const Replay& replay,
                        const std::function<void(const std::string&)>& warn) {
     close();
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -141,56 +172,86 @@ void JournalFile::open(const std::string& path, bool fsync,
     fsync_ = fsync;
     path_ = path;
     try {
-        std::string content;
-        char buf[65536];
-        off_t offset = 0;
-        for (;;) {
-            ssize_t n = ::pread(fd, buf, sizeof buf, offset);
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                throw JournalError("cannot read journal '" + path + "': " + errno_text(errno));
-            }
-            if (n == 0) break;
-            content.append(buf, static_cast<size_t>(n));
-            offset += n;
-        }
-        if (!content.empty() && content.back() != '\n') {
-            size_t keep = content.rfind('\n');
-            keep = keep == std::string::npos ? 0 : keep + 1;
-            if (::ftruncate(fd, static_cast<off_t>(keep)) != 0)
+        struct stat st {};
+        if (::fstat(fd, &st) != 0)
+            throw JournalError("cannot stat journal '" + path + "': " + errno_text(errno));
+        const uint64_t size = static_cast<uint64_t>(st.st_size);
+        const uint64_t end = complete_end(fd, size, path);
+        if (end != size) {
+            if (::ftruncate(fd, static_cast<off_t>(end)) != 0)
                 throw JournalError("cannot cut the torn last line of journal '" + path +
                                    "': " + errno_text(errno));
             if (warn)
                 warn("journal '" + path + "': cut a torn last line of " +
-                     std::to_string(content.size() - keep) + " bytes (a crash during a write)");
-            content.resize(keep);
+                     std::to_string(size - end) + " bytes (a crash during a write)");
         }
-        size_t pos = 0;
+        // Block by block: `pending` holds what follows the last whole line read, from `at` on.
+        std::vector<char> block(1 << 20);
+        std::string pending;
+        uint64_t at = 0;
+        uint64_t read_to = 0;
         size_t line_no = 0;
-        while (pos < content.size()) {
-            size_t nl = content.find('\n', pos);
-            std::string_view line(content.data() + pos, nl - pos);
-            ++line_no;
-            pos = nl + 1;
-            if (line.empty()) continue;
-            try {
-                replay(decode_journal_line(line));
-            } catch (const JournalError& e) {
-                throw JournalError("journal '" + path + "' line " + std::to_string(line_no) + ": " +
-                                   e.what());
+        while (read_to < end) {
+            const size_t want = static_cast<size_t>(std::min<uint64_t>(block.size(), end - read_to));
+            const size_t got = read_some(fd, block.data(), want, read_to, path);
+            if (got == 0) throw JournalError("journal '" + path + "' shrank while it was read");
+            pending.append(block.data(), got);
+            read_to += got;
+            size_t pos = 0;
+            for (size_t nl; (nl = pending.find('\n', pos)) != std::string::npos; pos = nl + 1) {
+                std::string_view line(pending.data() + pos, nl - pos);
+                ++line_no;
+                if (line.empty()) continue;
+                try {
+                    replay(decode_journal_line(line), at + pos);
+                } catch (const JournalError& e) {
+                    throw JournalError("journal '" + path + "' line " + std::to_string(line_no) +
+                                       ": " + e.what());
+                }
             }
+            pending.erase(0, pos);
+            at += pos;
         }
+        size_ = end;
     } catch (...) {
         close();
         throw;
     }
 }
 
-void JournalFile::append(const JournalRecord& record) {
+uint64_t JournalFile::append(const JournalRecord& record) {
     if (fd_ < 0) throw JournalError("journal is not open");
-    write_all(fd_, encode_journal_line(record), path_);
+    const std::string line = encode_journal_line(record);
+    const uint64_t offset = size_;
+    write_all(fd_, line, path_);
+    size_ += line.size();
     if (fsync_ && ::fdatasync(fd_) != 0)
         throw JournalError("cannot fdatasync journal '" + path_ + "': " + errno_text(errno));
+    return offset;
+}
+
+JournalRecord JournalFile::read_at(uint64_t offset) const {
+    if (fd_ < 0) throw JournalError("journal is not open");
+    if (offset >= size_)
+        throw JournalError("journal '" + path_ + "': no line at offset " + std::to_string(offset));
+    std::string line;
+    char block[1024];
+    for (uint64_t from = offset;;) {
+        const size_t got = read_some(fd_, block, sizeof block, from, path_);
+        if (got == 0)
+            throw JournalError("journal '" + path_ + "': the line at offset " +
+                               std::to_string(offset) + " has no end");
+        const char* nl = static_cast<const char*>(std::memchr(block, '\n', got));
+        line.append(block, nl == nullptr ? got : static_cast<size_t>(nl - block));
+        if (nl != nullptr) break;
+        from += got;
+    }
+    try {
+        return decode_journal_line(line);
+    } catch (const JournalError& e) {
+        throw JournalError("journal '" + path_ + "' at offset " + std::to_string(offset) + ": " +
+                           e.what());
+    }
 }
 
 void JournalFile::close() {
@@ -198,6 +259,7 @@ void JournalFile::close() {
     ::flock(fd_, LOCK_UN);
     ::close(fd_);
     fd_ = -1;
+    size_ = 0;
 }
 
 }  // namespace ordergate::paper

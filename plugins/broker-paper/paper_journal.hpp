@@ -16,8 +16,13 @@
 //
 // One writer: open() takes an exclusive flock on the file, so a second venue (in this or another
 // process) on the same journal fails loudly instead of interleaving lines.
+//
+// Reading back: every line has an offset (where it starts in the file), given to the replay
+// callback and returned by append(); read_at() decodes the line at an offset again. The venue keeps
+// only those offsets for the history it no longer holds in memory.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -62,24 +67,30 @@ class JournalFile {
     JournalFile& operator=(const JournalFile&) = delete;
 
     // Opens (creating when absent) `path`, locks it, cuts a torn last line (reported through
-    // `warn`), and calls `replay` for every record in file order before returning. A line that
-    // does not decode, or a JournalError thrown by `replay`, throws JournalError naming the file
-    // and the line number; any other exception from `replay` propagates as it is. Either way the
-    // file is closed and unlocked.
-    void open(const std::string& path, bool fsync,
-              const std::function<void(const JournalRecord&)>& replay,
+    // `warn`), and calls `replay` with every record and its line's offset, in file order, before
+    // returning. The file is read in blocks, never whole. A line that does not decode, or a
+    // JournalError thrown by `replay`, throws JournalError naming the file and the line number;
+    // any other exception from `replay` propagates as it is. Either way the file is closed and
+    // unlocked.
+    using Replay = std::function<void(const JournalRecord& record, uint64_t offset)>;
+    void open(const std::string& path, bool fsync, const Replay& replay,
               const std::function<void(const std::string&)>& warn);
     bool is_open() const { return fd_ >= 0; }
     const std::string& path() const { return path_; }
 
-    // Appends one record (see Durability above). Throws JournalError on a failed write.
-    void append(const JournalRecord& record);
+    // Appends one record (see Durability above) and returns its line's offset. Throws
+    // JournalError on a failed write.
+    uint64_t append(const JournalRecord& record);
+    // The record of the line at `offset` (an offset replay or append gave). Throws JournalError
+    // when the file cannot be read there or the line does not decode.
+    JournalRecord read_at(uint64_t offset) const;
     // Releases the lock and closes the file. Idempotent.
     void close();
 
   private:
     int fd_ = -1;
     bool fsync_ = false;
+    uint64_t size_ = 0;  // where the next line goes (this is the file's one writer)
     std::string path_;
 };
 

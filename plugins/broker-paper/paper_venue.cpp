@@ -226,13 +226,19 @@ PaperVenue::PaperVenue(VenueConfig config, VenueEnv env)
 
     if (!c.journal_path.empty()) {
         try {
-            auto replay_one = [this](const JournalRecord& r) {
+            // Forgetting as it goes keeps a long journal from sitting in memory whole.
+            constexpr uint64_t kForgetEvery = 4096;
+            uint64_t replayed = 0;
+            auto replay_one = [this, &replayed](const JournalRecord& r, uint64_t offset) {
                 try {
+                    replay_offset_ = offset;
                     replay(r);
+                    if (++replayed % kForgetEvery == 0) forget_history_locked();
                 } catch (const DecimalError& e) {
                     throw JournalError(std::string("arithmetic failed during replay: ") + e.what());
                 }
             };
+            replaying_ = true;
             journal_.open(c.journal_path, c.journal_fsync, replay_one, env_.warn);
         } catch (const JournalError& e) {
             fail(Status::Internal, std::string("paper venue journal: ") + e.what());
@@ -241,7 +247,9 @@ PaperVenue::PaperVenue(VenueConfig config, VenueEnv env)
             record_locked(JournalRecord{"H", {}}
                               .add("format", kJournalFormat)
                               .add("version", kJournalVersion));
-        repair_orders_from_fills();  // before forgetting: it sums each order's fills
+        repair_orders_from_fills();
+        replaying_ = false;
+        replay_executed_.clear();
         forget_history_locked();
         // Replayed orders and positions need their symbols' prices.
         for (const auto& [n, o] : orders_) symbol_locked(o.report.symbol);
@@ -459,13 +467,6 @@ Account PaperVenue::account_locked(const std::string& account_id) {
     return a;
 }
 
-PaperVenue::OrderState* PaperVenue::find_locked(const std::string& account_id,
-                                                const std::string& broker_order_id,
-                                                const std::string& client_order_id) {
-    const PaperVenue* self = this;
-    return const_cast<OrderState*>(self->find_locked(account_id, broker_order_id, client_order_id));
-}
-
 const PaperVenue::OrderState* PaperVenue::find_locked(const std::string& account_id,
                                                       const std::string& broker_order_id,
                                                       const std::string& client_order_id) const {
@@ -498,10 +499,10 @@ void PaperVenue::emit_locked(VenueEvent&& event) {
 
 // Hot paths build their record only when a journal is open (`if (journal_.is_open())`): without
 // one (the default) an order's records cost more than the rest of the venue's work for it.
-void PaperVenue::record_locked(const JournalRecord& r) {
-    if (!journal_.is_open()) return;
+uint64_t PaperVenue::record_locked(const JournalRecord& r) {
+    if (!journal_.is_open()) return 0;
     try {
-        journal_.append(r);
+        return journal_.append(r);
     } catch (const JournalError& e) {
         failed_ = e.what();
         fail(Status::Internal, std::string("paper venue journal write failed: ") + e.what());
@@ -552,6 +553,189 @@ JournalRecord PaperVenue::fill_record(const Fill& f) const {
     return j;
 }
 
+PaperVenue::OrderState PaperVenue::order_from_record(const JournalRecord& r) const {
+    OrderState o;
+    o.number = read_int<uint64_t>(r, "n");
+    if (o.number == 0) throw JournalError("journal order with number 0");
+    OrderReport& rep = o.report;
+    rep.broker_order_id = order_id_text(o.number);
+    rep.client_order_id = r.at("cid");
+    rep.account_id = r.at("acc");
+    rep.symbol = r.at("sym");
+    rep.exchange = r.at("exch");
+    rep.side = read_enum<Side>(r, "side", &parse_side);
+    rep.order_type = read_enum<OrderType>(r, "type", &parse_order_type);
+    rep.time_in_force = read_enum<TimeInForce>(r, "tif", &parse_time_in_force);
+    rep.status = read_enum<OrderStatus>(r, "status", &parse_order_status);
+    rep.quantity = read_decimal(r, "qty");
+    rep.filled_quantity = read_decimal(r, "filled");
+    rep.price = read_opt_decimal(r, "price");
+    rep.trigger_price = read_opt_decimal(r, "trigger");
+    rep.average_fill_price = read_opt_decimal(r, "avg");
+    rep.reject_reason = r.at("reason");
+    rep.updated_at_ns = read_int<int64_t>(r, "updated");
+    o.notional = read_decimal(r, "notional");
+    o.created_at_ns = read_int<int64_t>(r, "created");
+    o.triggered = r.at("triggered") == "1";
+    // Keys added with ABI 1.3's report details; a journal written before has neither.
+    if (const std::string* v = r.find("exec")) rep.exec_id = *v;
+    if (const std::string* v = r.find("cancel_reject")) rep.cancel_reject_reason = *v;
+    refresh_leaves(rep);
+    return o;
+}
+
+Fill PaperVenue::fill_from_record(const JournalRecord& r) const {
+    Fill f;
+    f.broker_trade_id = r.at("trade");
+    f.broker_order_id = r.at("order");
+    f.client_order_id = r.at("cid");
+    f.account_id = r.at("acc");
+    f.symbol = r.at("sym");
+    f.exchange = r.at("exch");
+    f.side = read_enum<Side>(r, "side", &parse_side);
+    f.quantity = read_decimal(r, "qty");
+    f.price = read_decimal(r, "price");
+    f.fee = read_decimal(r, "fee");
+    f.executed_at_ns = read_int<int64_t>(r, "at");
+    return f;
+}
+
+// ---- history kept in the journal ----------------------------------------------------------------
+
+namespace {
+
+// Sets slot `n` of `v` (growing it with `fill`) to `value`, or to the larger of both when `keep_max`.
+template <typename T>
+void set_slot(std::deque<T>& v, uint64_t n, T value, T fill, bool keep_max) {
+    if (v.size() <= n) v.resize(n + 1, fill);
+    v[n] = keep_max ? std::max(v[n], value) : value;
+}
+
+uint32_t client_id_hash(std::string_view client_order_id) {
+    const size_t h = std::hash<std::string_view>{}(client_order_id);
+    return static_cast<uint32_t>(h ^ (static_cast<uint64_t>(h) >> 32));
+}
+
+}  // namespace
+
+bool PaperVenue::keeps_lines() const {
+    return journal_.is_open() && config_.history.count() > 0;
+}
+
+void PaperVenue::note_order_line(uint64_t number, int64_t updated_at_ns, uint64_t offset) {
+    set_slot<uint64_t>(order_lines_, number, offset, 0, false);
+    set_slot<int64_t>(order_block_latest_, number >> kBlockShift, updated_at_ns, INT64_MIN, true);
+}
+
+void PaperVenue::note_fill_line(uint64_t number, int64_t executed_at_ns, uint64_t offset) {
+    set_slot<uint64_t>(fill_lines_, number, offset, 0, false);
+    set_slot<int64_t>(fill_block_latest_, number >> kBlockShift, executed_at_ns, INT64_MIN, true);
+}
+
+void PaperVenue::journal_order_locked(const OrderState& o, const char* event) {
+    if (!journal_.is_open()) return;
+    const uint64_t offset = record_locked(order_record(o, event));
+    if (keeps_lines()) note_order_line(o.number, o.report.updated_at_ns, offset);
+}
+
+void PaperVenue::journal_fill_locked(const Fill& f, uint64_t trade_number) {
+    if (!journal_.is_open()) return;
+    const uint64_t offset = record_locked(fill_record(f));
+    if (keeps_lines()) note_fill_line(trade_number, f.executed_at_ns, offset);
+}
+
+std::optional<PaperVenue::OrderState> PaperVenue::read_order_locked(uint64_t number) const {
+    if (number == 0 || number >= order_lines_.size() || order_lines_[number] == 0)
+        return std::nullopt;
+    try {
+        OrderState o = order_from_record(journal_.read_at(order_lines_[number]));
+        if (o.number != number)
+            throw JournalError("the line noted for order " + std::to_string(number) +
+                               " is order " + std::to_string(o.number) + "'s");
+        return o;
+    } catch (const JournalError& e) {
+        fail(Status::Internal, std::string("paper venue journal: ") + e.what());
+    } catch (const DecimalError& e) {
+        fail(Status::Internal, std::string("paper venue journal: ") + e.what());
+    }
+}
+
+std::optional<Fill> PaperVenue::read_fill_locked(uint64_t number) const {
+    if (number == 0 || number >= fill_lines_.size() || fill_lines_[number] == 0)
+        return std::nullopt;
+    try {
+        Fill f = fill_from_record(journal_.read_at(fill_lines_[number]));
+        if (parse_numbered_id(f.broker_trade_id, "PT-") != number)
+            throw JournalError("the line noted for trade " + std::to_string(number) + " is " +
+                               f.broker_trade_id + "'s");
+        return f;
+    } catch (const JournalError& e) {
+        fail(Status::Internal, std::string("paper venue journal: ") + e.what());
+    } catch (const DecimalError& e) {
+        fail(Status::Internal, std::string("paper venue journal: ") + e.what());
+    }
+}
+
+bool PaperVenue::reaches_forgotten(int64_t since_ns) const {
+    return forgot_any_ && since_ns < forgotten_before_ns_;
+}
+
+const PaperVenue::OrderState* PaperVenue::lookup_locked(const std::string& account_id,
+                                                        const std::string& broker_order_id,
+                                                        const std::string& client_order_id,
+                                                        OrderState* spare) const {
+    const OrderState* found = find_locked(account_id, broker_order_id, client_order_id);
+    if (!forgot_any_) return found;
+    if (!broker_order_id.empty()) {
+        if (found != nullptr) return found;
+        const uint64_t n = parse_numbered_id(broker_order_id, "P-");
+        if (orders_.count(n) != 0) return nullptr;  // in memory: find_locked judged it
+        std::optional<OrderState> o = read_order_locked(n);
+        if (!o || o->report.broker_order_id != broker_order_id ||
+            (!account_id.empty() && o->report.account_id != account_id))
+            return nullptr;
+        *spare = std::move(*o);
+        return spare;
+    }
+    if (found != nullptr && !account_id.empty()) return found;
+    // By client order id among the forgotten orders; with no account named, one found in memory
+    // and one forgotten make it ambiguous, as two in memory do.
+    forgotten_client_ids_.for_each(client_id_hash(client_order_id), [&](uint64_t n) {
+        if (orders_.count(n) != 0) return;  // back in memory: find_locked saw it
+        std::optional<OrderState> o = read_order_locked(n);
+        if (!o || o->report.client_order_id != client_order_id) return;
+        if (!account_id.empty() && o->report.account_id != account_id) return;
+        if (found != nullptr)
+            fail(Status::InvalidArgument, "client order id '" + client_order_id +
+                                              "' exists in several accounts; name the account");
+        *spare = std::move(*o);
+        found = spare;
+    });
+    return found;
+}
+
+PaperVenue::OrderState* PaperVenue::lookup_locked(const std::string& account_id,
+                                                  const std::string& broker_order_id,
+                                                  const std::string& client_order_id,
+                                                  OrderState* spare) {
+    const PaperVenue* self = this;
+    return const_cast<OrderState*>(
+        self->lookup_locked(account_id, broker_order_id, client_order_id, spare));
+}
+
+bool PaperVenue::client_id_taken_locked(const std::string& account_id,
+                                        const std::string& client_order_id) const {
+    if (by_client_id_.count({account_id, client_order_id}) != 0) return true;
+    bool taken = false;
+    forgotten_client_ids_.for_each(client_id_hash(client_order_id), [&](uint64_t n) {
+        if (taken || orders_.count(n) != 0) return;
+        std::optional<OrderState> o = read_order_locked(n);
+        taken = o && o->report.client_order_id == client_order_id &&
+                o->report.account_id == account_id;
+    });
+    return taken;
+}
+
 void PaperVenue::replay(const JournalRecord& r) {
     if (!replay_header_seen_) {
         if (r.type != "H" || r.at("format") != kJournalFormat)
@@ -567,55 +751,24 @@ void PaperVenue::replay(const JournalRecord& r) {
     if (r.type == "A") {
         accounts_[r.at("id")] = AccountState{r.at("currency"), read_decimal(r, "cash")};
     } else if (r.type == "O") {
-        OrderState o;
-        o.number = read_int<uint64_t>(r, "n");
-        if (o.number == 0) throw JournalError("journal order with number 0");
-        OrderReport& rep = o.report;
-        rep.broker_order_id = order_id_text(o.number);
-        rep.client_order_id = r.at("cid");
-        rep.account_id = r.at("acc");
-        rep.symbol = r.at("sym");
-        rep.exchange = r.at("exch");
-        rep.side = read_enum<Side>(r, "side", &parse_side);
-        rep.order_type = read_enum<OrderType>(r, "type", &parse_order_type);
-        rep.time_in_force = read_enum<TimeInForce>(r, "tif", &parse_time_in_force);
-        rep.status = read_enum<OrderStatus>(r, "status", &parse_order_status);
-        rep.quantity = read_decimal(r, "qty");
-        rep.filled_quantity = read_decimal(r, "filled");
-        rep.price = read_opt_decimal(r, "price");
-        rep.trigger_price = read_opt_decimal(r, "trigger");
-        rep.average_fill_price = read_opt_decimal(r, "avg");
-        rep.reject_reason = r.at("reason");
-        rep.updated_at_ns = read_int<int64_t>(r, "updated");
-        o.notional = read_decimal(r, "notional");
-        o.created_at_ns = read_int<int64_t>(r, "created");
-        o.triggered = r.at("triggered") == "1";
-        // Keys added with ABI 1.3's report details; a journal written before has neither.
-        if (const std::string* v = r.find("exec")) rep.exec_id = *v;
-        if (const std::string* v = r.find("cancel_reject")) rep.cancel_reject_reason = *v;
-        refresh_leaves(rep);
+        OrderState o = order_from_record(r);
+        const OrderReport& rep = o.report;
         by_client_id_[{rep.account_id, rep.client_order_id}] = o.number;
+        if (keeps_lines()) note_order_line(o.number, rep.updated_at_ns, replay_offset_);
         if (is_terminal(rep.status)) {
             open_.erase(o.number);
             retire_locked(o);
+            // An ended order whose fills agree with it needs no repair.
+            auto e = replay_executed_.find(rep.broker_order_id);
+            if (e != replay_executed_.end() && e->second.first == rep.filled_quantity)
+                replay_executed_.erase(e);
         } else {
             open_.insert(o.number);
         }
         next_order_ = std::max(next_order_, o.number + 1);
         orders_[o.number] = std::move(o);
     } else if (r.type == "F") {
-        Fill f;
-        f.broker_trade_id = r.at("trade");
-        f.broker_order_id = r.at("order");
-        f.client_order_id = r.at("cid");
-        f.account_id = r.at("acc");
-        f.symbol = r.at("sym");
-        f.exchange = r.at("exch");
-        f.side = read_enum<Side>(r, "side", &parse_side);
-        f.quantity = read_decimal(r, "qty");
-        f.price = read_decimal(r, "price");
-        f.fee = read_decimal(r, "fee");
-        f.executed_at_ns = read_int<int64_t>(r, "at");
+        Fill f = fill_from_record(r);
         uint64_t n = parse_numbered_id(f.broker_trade_id, "PT-");
         if (n == 0)
             throw JournalError("journal fill with a bad trade id '" + f.broker_trade_id + "'");
@@ -623,6 +776,10 @@ void PaperVenue::replay(const JournalRecord& r) {
             throw JournalError("journal fill " + f.broker_trade_id + " of unknown account '" +
                                f.account_id + "'");
         apply_fill_to_books_locked(f);
+        auto& executed = replay_executed_[f.broker_order_id];
+        executed.first += f.quantity;
+        executed.second += f.quantity * f.price;
+        if (keeps_lines()) note_fill_line(n, f.executed_at_ns, replay_offset_);
         fills_.push_back(std::move(f));
         next_trade_ = std::max(next_trade_, n + 1);
     } else if (r.type == "P") {
@@ -645,15 +802,11 @@ void PaperVenue::replay(const JournalRecord& r) {
 }
 
 void PaperVenue::repair_orders_from_fills() {
-    std::map<std::string, std::pair<Decimal, Decimal>> executed;  // order id -> (qty, notional)
-    for (const Fill& f : fills_) {
-        auto& e = executed[f.broker_order_id];
-        e.first += f.quantity;
-        e.second += f.quantity * f.price;
-    }
+    // replay_executed_ holds every order's executions but those of ended orders that agreed with
+    // them: what is left is the live orders and the ones to repair, all still in memory.
     for (auto& [n, o] : orders_) {
-        auto it = executed.find(o.report.broker_order_id);
-        if (it == executed.end() || it->second.first == o.report.filled_quantity) continue;
+        auto it = replay_executed_.find(o.report.broker_order_id);
+        if (it == replay_executed_.end() || it->second.first == o.report.filled_quantity) continue;
         OrderReport& r = o.report;
         if (env_.warn)
             env_.warn("journal '" + config_.journal_path + "': order " + r.broker_order_id +
@@ -671,7 +824,7 @@ void PaperVenue::repair_orders_from_fills() {
             r.status = OrderStatus::PartiallyFilled;
         }
         refresh_leaves(r);
-        record_locked(order_record(o, "repaired"));
+        journal_order_locked(o, "repaired");
     }
 }
 
@@ -698,6 +851,8 @@ void PaperVenue::forget_history_locked() {
     if (config_.history.count() <= 0) return;
     const int64_t cutoff =
         now() - std::chrono::duration_cast<std::chrono::nanoseconds>(config_.history).count();
+    const bool keep_lines = keeps_lines();
+    std::vector<std::pair<int64_t, uint64_t>> later;  // replay: orders still to repair
     while (!retired_.empty() && retired_.front().first < cutoff) {
         const uint64_t n = retired_.front().second;
         retired_.pop_front();
@@ -709,11 +864,35 @@ void PaperVenue::forget_history_locked() {
             retired_.emplace_back(r.updated_at_ns, n);
             continue;
         }
+        if (replaying_ && replay_executed_.count(r.broker_order_id) != 0) {
+            later.emplace_back(r.updated_at_ns, n);
+            continue;
+        }
         auto cid = by_client_id_.find({r.account_id, r.client_order_id});
         if (cid != by_client_id_.end() && cid->second == n) by_client_id_.erase(cid);
+        if (keep_lines) {
+            const uint32_t h = client_id_hash(r.client_order_id);
+            bool indexed = false;
+            forgotten_client_ids_.for_each(h, [&](uint64_t m) { indexed = indexed || m == n; });
+            if (!indexed) forgotten_client_ids_.insert(h, n);
+            forgot_any_ = true;
+            forgotten_before_ns_ = std::max(forgotten_before_ns_, cutoff);
+        }
         orders_.erase(it);
     }
-    while (!fills_.empty() && fills_.front().executed_at_ns < cutoff) fills_.pop_front();
+    for (const auto& entry : later) retired_.push_back(entry);
+    while (!fills_.empty() && fills_.front().executed_at_ns < cutoff) {
+        fills_.pop_front();
+        if (keep_lines) {
+            forgot_any_ = true;
+            forgotten_before_ns_ = std::max(forgotten_before_ns_, cutoff);
+        }
+    }
+}
+
+PaperVenue::Held PaperVenue::held() const {
+    std::lock_guard lock(mu_);
+    return Held{orders_.size(), fills_.size()};
 }
 
 void PaperVenue::snapshot() {
@@ -730,7 +909,7 @@ void PaperVenue::order_changed_locked(OrderState& o, const char* journal_event,
     o.report.exec_id = exec_id;
     refresh_leaves(o.report);
     if (is_terminal(o.report.status)) retire_locked(o);
-    if (journal_.is_open()) record_locked(order_record(o, journal_event));
+    journal_order_locked(o, journal_event);
     VenueEvent ev;
     ev.kind = VenueEvent::Kind::OrderUpdate;
     ev.order = o.report;
@@ -794,8 +973,9 @@ void PaperVenue::execute_locked(OrderState& o, const Decimal& quantity, const De
     while (left.is_positive()) {
         Decimal q = left < chunk ? left : chunk;
         left -= q;
+        const uint64_t trade = next_trade_++;
         Fill f;
-        f.broker_trade_id = trade_id_text(next_trade_++);
+        f.broker_trade_id = trade_id_text(trade);
         f.broker_order_id = r.broker_order_id;
         f.client_order_id = r.client_order_id;
         f.account_id = r.account_id;
@@ -809,7 +989,7 @@ void PaperVenue::execute_locked(OrderState& o, const Decimal& quantity, const De
         f.executed_at_ns = now();
         apply_fill_to_books_locked(f);
         fills_.push_back(f);
-        if (journal_.is_open()) record_locked(fill_record(f));
+        journal_fill_locked(f, trade);
         VenueEvent fe;
         fe.kind = VenueEvent::Kind::Fill;
         fe.fill = f;
@@ -837,7 +1017,7 @@ void PaperVenue::try_execute_locked(OrderState& o, bool entry) {
         if (!hit) return;
         o.triggered = true;
         entry = true;  // the triggered order enters the book now
-        if (journal_.is_open()) record_locked(order_record(o, "triggered"));
+        journal_order_locked(o, "triggered");
     }
     std::optional<Decimal> price;
     if (r.order_type == OrderType::Market || r.order_type == OrderType::Stop) {
@@ -876,7 +1056,7 @@ void PaperVenue::try_execute_locked(OrderState& o, bool entry) {
 void PaperVenue::refused_locked(OrderState& o, const std::string& reason,
                                 const char* journal_event) {
     o.report.cancel_reject_reason = reason;
-    if (journal_.is_open()) record_locked(order_record(o, journal_event));
+    journal_order_locked(o, journal_event);
 }
 
 OrderReport PaperVenue::cancel_locked(OrderState& o) {
@@ -925,7 +1105,7 @@ OrderReport PaperVenue::place_locked(const OrderRequest& rq, bool fault_reject,
     {
         if (accounts_.count(rq.account_id) == 0) {
             refusal.emplace(Status::Rejected, "unknown account '" + rq.account_id + "'");
-        } else if (by_client_id_.count({rq.account_id, rq.client_order_id}) != 0) {
+        } else if (client_id_taken_locked(rq.account_id, rq.client_order_id)) {
             refusal.emplace(Status::Rejected, "duplicate client order id '" + rq.client_order_id +
                                                   "' for account '" + rq.account_id + "'");
         } else {
@@ -1017,7 +1197,8 @@ OrderReport PaperVenue::modify_order(const ModifyRequest& rq, std::chrono::milli
     {
         std::lock_guard lock(mu_);
         check_usable_locked();
-        OrderState* o = find_locked(rq.account_id, rq.broker_order_id, rq.client_order_id);
+        OrderState spare;  // an order memory forgot, read back (ended: only refused here)
+        OrderState* o = lookup_locked(rq.account_id, rq.broker_order_id, rq.client_order_id, &spare);
         if (o == nullptr) {
             refusal.emplace(Status::NotFound,
                             "no order " +
@@ -1109,7 +1290,8 @@ OrderReport PaperVenue::cancel_order(const std::string& account_id,
     {
         std::lock_guard lock(mu_);
         check_usable_locked();
-        OrderState* o = find_locked(account_id, broker_order_id, client_order_id);
+        OrderState spare;  // an order memory forgot, read back (ended: only refused here)
+        OrderState* o = lookup_locked(account_id, broker_order_id, client_order_id, &spare);
         if (o == nullptr) {
             refusal.emplace(
                 Status::NotFound,
@@ -1166,7 +1348,8 @@ OrderReport PaperVenue::get_order(const std::string& account_id, const std::stri
         fail(Status::InvalidArgument, "get_order needs a broker order id or a client order id");
     std::lock_guard lock(mu_);
     check_usable_locked();
-    const OrderState* o = find_locked(account_id, broker_order_id, client_order_id);
+    OrderState spare;
+    const OrderState* o = lookup_locked(account_id, broker_order_id, client_order_id, &spare);
     if (o == nullptr)
         fail(Status::NotFound,
              "no order " +
@@ -1180,30 +1363,13 @@ std::vector<OrderReport> PaperVenue::list_orders(const std::string& account_id, 
                                                  int64_t since_ns) const {
     std::lock_guard lock(mu_);
     check_usable_locked();
-    std::vector<OrderReport> out;
-    if (open_only) {
-        for (uint64_t n : open_) {
-            const OrderReport& r = orders_.at(n).report;
-            if (account_id.empty() || r.account_id == account_id) out.push_back(r);
-        }
-        return out;
-    }
-    for (const auto& [n, o] : orders_) {
-        const OrderReport& r = o.report;
-        if ((account_id.empty() || r.account_id == account_id) && r.updated_at_ns >= since_ns)
-            out.push_back(r);
-    }
-    return out;
+    return list_orders_page_locked(account_id, open_only, since_ns, 0, 0).items;
 }
 
 std::vector<Fill> PaperVenue::list_fills(const std::string& account_id, int64_t since_ns) const {
     std::lock_guard lock(mu_);
     check_usable_locked();
-    std::vector<Fill> out;
-    for (const Fill& f : fills_)
-        if ((account_id.empty() || f.account_id == account_id) && f.executed_at_ns >= since_ns)
-            out.push_back(f);
-    return out;
+    return list_fills_page_locked(account_id, since_ns, 0, 0).items;
 }
 
 uint64_t PaperVenue::cursor_number(const std::string& cursor, std::string_view prefix,
@@ -1223,24 +1389,7 @@ ReportPage<OrderReport> PaperVenue::list_orders_page(const std::string& account_
     std::lock_guard lock(mu_);
     check_usable_locked();
     const uint64_t after = cursor_number(cursor, kOrderCursor, next_order_, "list_orders_page");
-    ReportPage<OrderReport> page;
-    auto keep = [&](const OrderReport& r) {
-        return (account_id.empty() || r.account_id == account_id) &&
-               (open_only || r.updated_at_ns >= since_ns);
-    };
-    if (open_only) {
-        fill_page(
-            open_.upper_bound(after), open_.end(), [](uint64_t n) { return n; },
-            [this](uint64_t n) -> const OrderReport& { return orders_.at(n).report; }, keep, limit,
-            kOrderCursor, page);
-    } else {
-        fill_page(
-            orders_.upper_bound(after), orders_.end(),
-            [](const auto& entry) { return entry.first; },
-            [](const auto& entry) -> const OrderReport& { return entry.second.report; }, keep,
-            limit, kOrderCursor, page);
-    }
-    return page;
+    return list_orders_page_locked(account_id, open_only, since_ns, after, limit);
 }
 
 ReportPage<Fill> PaperVenue::list_fills_page(const std::string& account_id, int64_t since_ns,
@@ -1248,19 +1397,108 @@ ReportPage<Fill> PaperVenue::list_fills_page(const std::string& account_id, int6
     std::lock_guard lock(mu_);
     check_usable_locked();
     const uint64_t after = cursor_number(cursor, kFillCursor, next_trade_, "list_fills_page");
+    return list_fills_page_locked(account_id, since_ns, after, limit);
+}
+
+namespace {
+
+// Adds items to a page in number order, at most `limit` (0: all); an item past a full page sets
+// the cursor to the number of the page's last item instead.
+template <typename T>
+struct PageBuilder {
+    ReportPage<T>& page;
+    uint32_t limit;
+    std::string_view prefix;
+    uint64_t last = 0;
+
+    // false: the page is full (and its cursor set).
+    bool add(uint64_t number, const T& item) {
+        if (limit != 0 && page.items.size() == limit) {
+            page.next_cursor = std::string(prefix) + std::to_string(last);
+            return false;
+        }
+        page.items.push_back(item);
+        last = number;
+        return true;
+    }
+};
+
+// Whether the block of 256 numbers holding `number` changed before `since_ns` as a whole.
+bool block_before(const std::deque<int64_t>& latest, uint64_t number, unsigned shift,
+                  int64_t since_ns) {
+    const uint64_t b = number >> shift;
+    return b < latest.size() && latest[b] < since_ns;
+}
+
+}  // namespace
+
+ReportPage<OrderReport> PaperVenue::list_orders_page_locked(const std::string& account_id,
+                                                            bool open_only, int64_t since_ns,
+                                                            uint64_t after, uint32_t limit) const {
+    ReportPage<OrderReport> page;
+    auto keep = [&](const OrderReport& r) {
+        return (account_id.empty() || r.account_id == account_id) &&
+               (open_only || r.updated_at_ns >= since_ns);
+    };
+    if (open_only) {  // open orders are never forgotten
+        fill_page(
+            open_.upper_bound(after), open_.end(), [](uint64_t n) { return n; },
+            [this](uint64_t n) -> const OrderReport& { return orders_.at(n).report; }, keep, limit,
+            kOrderCursor, page);
+    } else if (!reaches_forgotten(since_ns)) {
+        fill_page(
+            orders_.upper_bound(after), orders_.end(),
+            [](const auto& entry) { return entry.first; },
+            [](const auto& entry) -> const OrderReport& { return entry.second.report; }, keep,
+            limit, kOrderCursor, page);
+    } else {
+        // From before what memory holds: every number in turn, from memory or the journal,
+        // skipping the blocks that all changed before since_ns.
+        PageBuilder<OrderReport> builder{page, limit, kOrderCursor};
+        for (uint64_t n = after + 1; n < next_order_; ++n) {
+            if (block_before(order_block_latest_, n, kBlockShift, since_ns)) {
+                n = (((n >> kBlockShift) + 1) << kBlockShift) - 1;
+                continue;
+            }
+            auto it = orders_.find(n);
+            if (it != orders_.end()) {
+                if (keep(it->second.report) && !builder.add(n, it->second.report)) break;
+                continue;
+            }
+            std::optional<OrderState> o = read_order_locked(n);
+            if (o && keep(o->report) && !builder.add(n, o->report)) break;
+        }
+    }
+    return page;
+}
+
+ReportPage<Fill> PaperVenue::list_fills_page_locked(const std::string& account_id,
+                                                    int64_t since_ns, uint64_t after,
+                                                    uint32_t limit) const {
     auto number = [](const Fill& f) { return parse_numbered_id(f.broker_trade_id, "PT-"); };
+    auto keep = [&](const Fill& f) {
+        return (account_id.empty() || f.account_id == account_id) && f.executed_at_ns >= since_ns;
+    };
     // fills_ is in trade number order: numbers are drawn and fills appended under mu_, and the
-    // journal replays them in that order.
+    // journal replays them in that order. Memory forgets from its front.
     auto start = std::partition_point(fills_.begin(), fills_.end(),
                                       [&](const Fill& f) { return number(f) <= after; });
     ReportPage<Fill> page;
-    fill_page(
-        start, fills_.end(), number, [](const Fill& f) -> const Fill& { return f; },
-        [&](const Fill& f) {
-            return (account_id.empty() || f.account_id == account_id) &&
-                   f.executed_at_ns >= since_ns;
-        },
-        limit, kFillCursor, page);
+    PageBuilder<Fill> builder{page, limit, kFillCursor};
+    if (reaches_forgotten(since_ns)) {
+        // The forgotten fills first, from the journal, skipping blocks executed before since_ns.
+        const uint64_t kept_from = fills_.empty() ? next_trade_ : number(fills_.front());
+        for (uint64_t n = after + 1; n < kept_from; ++n) {
+            if (block_before(fill_block_latest_, n, kBlockShift, since_ns)) {
+                n = (((n >> kBlockShift) + 1) << kBlockShift) - 1;
+                continue;
+            }
+            std::optional<Fill> f = read_fill_locked(n);
+            if (f && keep(*f) && !builder.add(n, *f)) return page;
+        }
+    }
+    for (auto it = start; it != fills_.end(); ++it)
+        if (keep(*it) && !builder.add(number(*it), *it)) break;
     return page;
 }
 

@@ -74,13 +74,20 @@
 // queue and pushes to the host's sink (an order call's thread what it caused, the worker the
 // rest); tests call drain_events().
 //
+// History (VenueConfig::history): ended orders and fills older than it leave memory. With a
+// journal they are still found by id and client order id, listed, and their client order ids stay
+// taken: the venue keeps each one's line offset in the journal and reads the line back when asked
+// (a listing from before what memory holds reads the journal, skipping blocks of 256 numbers
+// that changed before the listing's start). Without a journal they are forgotten for good.
+//
 // Journal (journal_path non-empty): see paper_journal.hpp for the file format and durability. The
 // venue writes a header, each opened account, a full order snapshot on every order change, each
 // fill, and every journal_snapshot_ticks steps (and on close()) the price state of every symbol
 // and its counters. Construction replays the file: accounts come from the journal (config
 // accounts missing from it are opened with initial_cash), fills rebuild cash and positions, the
 // last snapshot of each order wins, the id counters continue. Prices resume from the last price
-// snapshot (a crash loses at most journal_snapshot_ticks steps of price movement).
+// snapshot (a crash loses at most journal_snapshot_ticks steps of price movement). Replay forgets
+// as it goes, so a long journal never sits in memory whole.
 //
 // Threads. Every public function may be called from any thread; one mutex guards all state, and
 // nothing is called while it is held except the event queue's own lock and the journal write.
@@ -102,10 +109,12 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "ordergate/decimal.hpp"
 #include "ordergate/types.hpp"
+#include "paper_index.hpp"
 #include "paper_journal.hpp"
 #include "paper_rng.hpp"
 
@@ -164,7 +173,9 @@ struct VenueConfig {
     int64_t journal_snapshot_ticks = 100;
 
     // How long an ended order (FILLED, CANCELLED, REJECTED, EXPIRED) and a fill stay in memory
-    // after their last change, as a venue keeps a trading day's book. 0: the whole history.
+    // after their last change. 0: the whole history stays in memory. With a journal, what memory
+    // forgot is read back from the journal (found, listed, its client order id still taken), and
+    // memory keeps only where its lines are (about 40 bytes an order); without one it is gone.
     std::chrono::seconds history{0};
 };
 
@@ -337,6 +348,14 @@ class PaperVenue {
     // snapshot(), then closes the journal; calls afterwards throw Unavailable. Idempotent.
     void close();
 
+    // What memory holds now (open and ended orders, fills): the rest of the history is in the
+    // journal. For tests and measurements.
+    struct Held {
+        size_t orders = 0;
+        size_t fills = 0;
+    };
+    Held held() const;
+
     EventQueue& events() { return events_; }
     VenueEvents drain_events() { return events_.take_all(); }
 
@@ -394,10 +413,18 @@ class PaperVenue {
                              const std::string& exchange, uint64_t except_number);
     Account account_locked(const std::string& account_id);
 
-    OrderState* find_locked(const std::string& account_id, const std::string& broker_order_id,
-                            const std::string& client_order_id);
     const OrderState* find_locked(const std::string& account_id, const std::string& broker_order_id,
                                   const std::string& client_order_id) const;
+    // As find_locked, then among the orders memory forgot: such an order is read back from the
+    // journal into *spare (always an ended order). nullptr when neither has it.
+    const OrderState* lookup_locked(const std::string& account_id,
+                                    const std::string& broker_order_id,
+                                    const std::string& client_order_id, OrderState* spare) const;
+    OrderState* lookup_locked(const std::string& account_id, const std::string& broker_order_id,
+                              const std::string& client_order_id, OrderState* spare);
+    // Whether the account has an order with this client order id, in memory or forgotten.
+    bool client_id_taken_locked(const std::string& account_id,
+                                const std::string& client_order_id) const;
     OrderReport reject_locked(OrderState&& o, const std::string& reason);
     // place_order's work under the lock: the report (also of an order refused after receipt,
     // kept as REJECTED), and in *refusal the refusal to throw, if any.
@@ -444,7 +471,27 @@ class PaperVenue {
     // An order that has ended, for forget_history_locked() (its number and when it ended).
     void retire_locked(const OrderState& o);
 
-    void record_locked(const JournalRecord& r);
+    // Appends to the journal (no-op without one) and returns the line's offset.
+    uint64_t record_locked(const JournalRecord& r);
+    // Journals the order's state (no-op without a journal) and notes where its line is.
+    void journal_order_locked(const OrderState& o, const char* event);
+    void journal_fill_locked(const Fill& f, uint64_t trade_number);
+    // Whether forgotten history is kept in the journal (a journal and a history set).
+    bool keeps_lines() const;
+    void note_order_line(uint64_t number, int64_t updated_at_ns, uint64_t offset);
+    void note_fill_line(uint64_t number, int64_t executed_at_ns, uint64_t offset);
+    // A forgotten order / fill read back from its journal line (nullopt: no line for it).
+    std::optional<OrderState> read_order_locked(uint64_t number) const;
+    std::optional<Fill> read_fill_locked(uint64_t number) const;
+    OrderState order_from_record(const JournalRecord& r) const;
+    Fill fill_from_record(const JournalRecord& r) const;
+    // Whether a listing from since_ns may include something memory forgot.
+    bool reaches_forgotten(int64_t since_ns) const;
+    ReportPage<OrderReport> list_orders_page_locked(const std::string& account_id, bool open_only,
+                                                    int64_t since_ns, uint64_t after,
+                                                    uint32_t limit) const;
+    ReportPage<Fill> list_fills_page_locked(const std::string& account_id, int64_t since_ns,
+                                            uint64_t after, uint32_t limit) const;
     void replay(const JournalRecord& r);
     // After replay: an order whose snapshot is behind its fills (a crash between the fill's line
     // and the order's) takes its filled quantity from the fills, and the repair is journalled.
@@ -479,6 +526,25 @@ class PaperVenue {
     std::string failed_;  // non-empty after a journal failure
     JournalFile journal_;
     bool replay_header_seen_ = false;
+
+    // ---- history memory forgot, kept in the journal (keeps_lines()) -----------------------------
+    // Where each order's latest line and each fill's line start in the journal, by number (0: no
+    // line), and per block of 256 numbers the latest update / execution time in it.
+    static constexpr unsigned kBlockShift = 8;
+    std::deque<uint64_t> order_lines_;
+    std::deque<uint64_t> fill_lines_;
+    std::deque<int64_t> order_block_latest_;
+    std::deque<int64_t> fill_block_latest_;
+    // Hash of the client order id -> number, for the orders memory forgot.
+    HashedNumbers forgotten_client_ids_;
+    bool forgot_any_ = false;
+    // Every forgotten order and fill last changed before this.
+    int64_t forgotten_before_ns_ = 0;
+    // Replay: the offset of the record being replayed, and each order's executions so far, for
+    // the repair of an order whose line is behind its fills (dropped once an ended order agrees).
+    uint64_t replay_offset_ = 0;
+    bool replaying_ = false;
+    std::unordered_map<std::string, std::pair<Decimal, Decimal>> replay_executed_;
 };
 
 }  // namespace ordergate::paper

@@ -1,6 +1,7 @@
 // Chaos: kill -9 at random moments while clients place, modify and cancel with Idempotency-Keys
 // on the embedded default (SQLite + the paper broker with its journal and injected faults: acks
-// lost after the venue acted, rejects, latency, partial fills). Half the places carry no client
+// lost after the venue acted, rejects, latency, partial fills; the venue's memory keeps one second
+// of ended orders, the rest is read back from its journal). Half the places carry no client
 // order id. Every unanswered request is retried with the same key and body until it gets an
 // answer. Then the venue is frozen (no price moves), the gateway restarted once more, and
 // reconciliation left to settle.
@@ -48,6 +49,9 @@ std::string write_config(const std::string& dir, bool frozen) {
            "    path: ${OG_DATA_DIR}/ordergate.db\n"
            "brokers:\n  - name: paper\n    plugin: broker-paper\n    timeout_ms: 1000\n"
            "    settings:\n      seed: 11\n      journal_path: ${OG_DATA_DIR}/paper.journal\n"
+           // Ended orders leave the venue's memory after a second: reconciliation's lists, its
+           // lookups by client order id and the venue's duplicate check read them back.
+           "      history_seconds: 1\n"
            "      accounts: \"ACC1\"\n      initial_cash: 100000000000\n      currency: INR\n"
            "      tick_size: 0.05\n      max_steps_per_tick: 2\n      partial_fill_ratio: 0.5\n"
            "      prices:\n        INFY: 1500.00\n"

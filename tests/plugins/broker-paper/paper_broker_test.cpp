@@ -117,6 +117,11 @@ TEST(PaperSettingsTest, DefaultsMatchTheReadme) {
     EXPECT_EQ(s.venue.fault.hang.count(), 0);
     EXPECT_TRUE(s.venue.journal_path.empty());
     EXPECT_EQ(s.venue.journal_snapshot_ticks, 100);
+    EXPECT_EQ(s.venue.history.count(), 0);  // no journal: memory is the whole history
+    // With a journal, memory keeps a minute: the rest is read back from the journal.
+    EXPECT_EQ(parse_paper_settings(sdk::Config(Entries{{"journal_path", "/tmp/p.journal"}}))
+                  .venue.history.count(),
+              60);
 }
 
 TEST(PaperSettingsTest, ReadsEveryKey) {

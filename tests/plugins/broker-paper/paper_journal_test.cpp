@@ -76,6 +76,42 @@ TEST(PaperJournalFormat, LinesRoundTripWithEscapes) {
     EXPECT_THROW(back.at("missing"), JournalError);
 }
 
+TEST(PaperJournalFile, OffsetsFromAppendAndReplayAgreeAndReadBackAcrossReadBlocks) {
+    TempDir dir;
+    const std::string path = dir.file("lines.journal");
+    // Lines of 1 to ~700 KB: a 1 MiB read block ends inside several of them.
+    std::vector<uint64_t> appended;
+    std::vector<std::string> values;
+    {
+        JournalFile j;
+        j.open(path, false, [](const JournalRecord&, uint64_t) {}, {});
+        for (int i = 0; i < 12; ++i) {
+            values.push_back(std::string(static_cast<size_t>(i * 61000 + 1), static_cast<char>('a' + i)) + "\t%");
+            appended.push_back(j.append(JournalRecord{"X", {}}.add("v", values.back())));
+        }
+        for (size_t i = 0; i < values.size(); ++i)
+            EXPECT_EQ(j.read_at(appended[i]).at("v"), values[i]);
+        EXPECT_THROW(j.read_at(appended.back() + values.back().size() + 20), JournalError);
+    }
+    // A torn line at the end is cut; every whole line replays with the offset append gave.
+    std::ofstream(path, std::ios::binary | std::ios::app) << "X\tv=torn";
+    std::vector<uint64_t> replayed;
+    std::vector<std::string> seen;
+    JournalFile j;
+    j.open(
+        path, false,
+        [&](const JournalRecord& r, uint64_t offset) {
+            replayed.push_back(offset);
+            seen.push_back(r.at("v"));
+        },
+        {});
+    EXPECT_EQ(replayed, appended);
+    EXPECT_EQ(seen, values);
+    const uint64_t next = j.append(JournalRecord{"X", {}}.add("v", "after"));
+    EXPECT_EQ(j.read_at(next).at("v"), "after");
+    EXPECT_EQ(j.read_at(appended[3]).at("v"), values[3]);
+}
+
 TEST(PaperJournal, StateSurvivesARestart) {
     TempDir dir;
     ManualClock clock;
@@ -320,12 +356,12 @@ TEST(PaperHistory, NoHistorySetKeepsEverything) {
     EXPECT_EQ(v.get_order("ACC1", "", "filled").status, OrderStatus::Filled);
 }
 
-TEST(PaperHistory, AReplayedJournalKeepsOnlyTheHistoryAndTheSameBooks) {
+TEST(PaperHistory, AReplayedJournalHoldsOnlyTheHistoryInMemoryAndReadsTheRestBack) {
     TempDir dir;
     ManualClock clock;
     VenueConfig c = base_config();
     c.journal_path = dir.file("paper.journal");
-    std::string positions;
+    std::string positions, orders, fills;
     {
         PaperVenue v(c, clock.env());
         v.place_order(order("old", Side::Buy, OrderType::Market, "10"), kTimeout);
@@ -333,21 +369,162 @@ TEST(PaperHistory, AReplayedJournalKeepsOnlyTheHistoryAndTheSameBooks) {
         clock.advance(std::chrono::milliseconds(120000));
         v.place_order(order("new", Side::Sell, OrderType::Market, "4"), kTimeout);
         positions = describe(v.positions(""));
+        orders = describe(v.list_orders("", false, 0));
+        fills = describe(v.list_fills("", 0));
     }
     c.history = std::chrono::seconds(60);
     PaperVenue again(c, clock.env());
-    std::vector<OrderReport> orders = again.list_orders("", false, 0);
-    ASSERT_EQ(orders.size(), 2u);
-    EXPECT_EQ(orders[0].client_order_id, "resting");
-    EXPECT_EQ(orders[1].client_order_id, "new");
-    ASSERT_EQ(again.list_fills("", 0).size(), 1u);
+    // Memory holds the open order and the last minute; "old" and its fill are in the journal.
+    EXPECT_EQ(again.held().orders, 2u);
+    EXPECT_EQ(again.held().fills, 1u);
     EXPECT_EQ(describe(again.positions("")), positions);
-    // The journal still has the whole history: without a history setting it is all back.
-    c.history = std::chrono::seconds(0);
-    again.close();
-    PaperVenue all(c, clock.env());
-    EXPECT_EQ(all.list_orders("", false, 0).size(), 3u);
-    EXPECT_EQ(all.get_order("ACC1", "", "old").status, OrderStatus::Filled);
+    EXPECT_EQ(describe(again.list_orders("", false, 0)), orders);
+    EXPECT_EQ(describe(again.list_fills("", 0)), fills);
+    EXPECT_EQ(again.get_order("ACC1", "", "old").status, OrderStatus::Filled);
+    EXPECT_EQ(again.get_order("", "P-1", "").client_order_id, "old");
+    EXPECT_EQ(again.held().orders, 2u);  // read back, not taken into memory
+}
+
+TEST(PaperHistory, WithAJournalWhatMemoryForgotIsFoundListedAndItsClientIdStaysTaken) {
+    TempDir dir;
+    ManualClock clock;
+    VenueConfig c = base_config();
+    c.accounts = {"ACC1", "ACC2"};
+    c.journal_path = dir.file("paper.journal");
+    c.history = std::chrono::seconds(60);
+    PaperVenue v(c, clock.env());
+    v.place_order(order("filled", Side::Buy, OrderType::Market, "10"), kTimeout);
+    v.place_order(order("resting", Side::Buy, OrderType::Limit, "3", D("80.00")), kTimeout);
+    v.place_order(order("gone", Side::Buy, OrderType::Limit, "1", D("70.00")), kTimeout);
+    v.cancel_order("ACC1", "", "gone", kTimeout);
+    v.place_order(order("twin", Side::Buy, OrderType::Market, "1", std::nullopt, std::nullopt,
+                        TimeInForce::Day, "ACC2"),
+                  kTimeout);
+    clock.advance(std::chrono::milliseconds(30000));
+    v.place_order(order("later", Side::Sell, OrderType::Market, "4"), kTimeout);
+    const std::string all_orders = describe(v.list_orders("", false, 0));
+    const std::string all_fills = describe(v.list_fills("", 0));
+    const int64_t later_at = v.get_order("ACC1", "", "later").updated_at_ns;
+
+    clock.advance(std::chrono::milliseconds(31000));
+    v.step();
+    ASSERT_EQ(v.held().orders, 2u);  // "resting" (open) and "later"
+    ASSERT_EQ(v.held().fills, 1u);
+
+    // Found by client order id and by broker id, as they were.
+    OrderReport filled = v.get_order("ACC1", "", "filled");
+    EXPECT_EQ(filled.status, OrderStatus::Filled);
+    EXPECT_TRUE(filled.filled_quantity == D("10"));
+    EXPECT_EQ(v.get_order("ACC1", "P-3", "").status, OrderStatus::Cancelled);
+    EXPECT_EQ(v.get_order("", "", "twin").account_id, "ACC2");
+    EXPECT_THROW(v.get_order("ACC2", "P-1", ""), VenueError);  // another account's
+    EXPECT_THROW(v.get_order("ACC1", "", "twin"), VenueError);
+    // Listed whole from the start, and only the recent part from a recent time.
+    EXPECT_EQ(describe(v.list_orders("", false, 0)), all_orders);
+    EXPECT_EQ(describe(v.list_fills("", 0)), all_fills);
+    std::vector<OrderReport> recent = v.list_orders("ACC1", false, later_at);
+    ASSERT_EQ(recent.size(), 1u);
+    EXPECT_EQ(recent[0].client_order_id, "later");
+    // Pages of one walk the same list.
+    std::string paged;
+    std::string cursor;
+    do {
+        ReportPage<OrderReport> page = v.list_orders_page("", false, 0, cursor, 1);
+        paged += describe(page.items);
+        cursor = page.next_cursor;
+    } while (!cursor.empty());
+    EXPECT_EQ(paged, all_orders);
+    std::string paged_fills;
+    do {
+        ReportPage<Fill> page = v.list_fills_page("", 0, cursor, 1);
+        paged_fills += describe(page.items);
+        cursor = page.next_cursor;
+    } while (!cursor.empty());
+    EXPECT_EQ(paged_fills, all_fills);
+
+    // Its client order id stays taken (in its account only).
+    try {
+        v.place_order(order("filled", Side::Buy, OrderType::Market, "1"), kTimeout);
+        ADD_FAILURE() << "a forgotten order's client order id was taken again";
+    } catch (const VenueError& e) {
+        EXPECT_EQ(e.status(), Status::Rejected);
+        EXPECT_NE(std::string(e.what()).find("duplicate client order id"), std::string::npos);
+    }
+    EXPECT_EQ(v.place_order(order("filled", Side::Buy, OrderType::Market, "1", std::nullopt,
+                                  std::nullopt, TimeInForce::Day, "ACC2"),
+                            kTimeout)
+                  .status,
+              OrderStatus::Filled);
+    // A cancel of a forgotten order is refused as it was, and the refusal is kept.
+    try {
+        v.cancel_order("ACC1", "", "filled", kTimeout);
+        ADD_FAILURE() << "a filled order was cancelled";
+    } catch (const VenueError& e) {
+        EXPECT_EQ(e.status(), Status::Rejected);
+    }
+    EXPECT_NE(v.get_order("ACC1", "P-1", "").cancel_reject_reason.find("already FILLED"),
+              std::string::npos);
+    EXPECT_EQ(v.held().orders, 3u);  // plus ACC2's new order: the refusal took nothing back in
+    EXPECT_THROW(v.get_order("ACC1", "", "never"), VenueError);
+}
+
+TEST(PaperHistory, AReplayForgetsAsItGoesAndStillRepairsAnOrderBehindItsFills) {
+    TempDir dir;
+    ManualClock clock;
+    VenueConfig c = base_config();
+    c.journal_path = dir.file("long.journal");
+    constexpr int kOrders = 3000;  // three lines each: a replay forgets several times on the way
+    {
+        PaperVenue v(c, clock.env());
+        v.place_order(order("lagging", Side::Buy, OrderType::Market, "3"), kTimeout);
+        for (int i = 0; i < kOrders; ++i) {
+            clock.advance(std::chrono::milliseconds(100));
+            v.place_order(order("o" + std::to_string(i), Side::Buy, OrderType::Market, "1"),
+                          kTimeout);
+        }
+    }
+    // "lagging"'s FILLED line is lost (its fill's line stays): the replay must repair it from a
+    // fill memory forgot long before the replay's end.
+    std::string text = read_file(c.journal_path);
+    size_t filled = text.find("ev=filled\tn=1\t");
+    ASSERT_NE(filled, std::string::npos);
+    size_t begin = text.rfind('\n', filled) + 1;
+    text.erase(begin, text.find('\n', filled) + 1 - begin);
+    std::ofstream(c.journal_path, std::ios::binary | std::ios::trunc) << text;
+
+    clock.advance(std::chrono::milliseconds(10000));
+    c.history = std::chrono::seconds(60);
+    PaperVenue again(c, clock.env());
+    OrderReport r = again.get_order("ACC1", "", "lagging");
+    EXPECT_EQ(r.status, OrderStatus::Filled);
+    EXPECT_TRUE(r.filled_quantity == D("3"));
+    bool repaired = false;
+    for (const auto& w : clock.warnings()) repaired = repaired || w.find("repaired") != w.npos;
+    EXPECT_TRUE(repaired);
+    // About the last 500 orders are within the history (a tenth of a second apart).
+    EXPECT_LT(again.held().orders, 700u);
+    EXPECT_EQ(again.list_orders("", false, 0).size(), static_cast<size_t>(kOrders + 1));
+    EXPECT_EQ(again.list_fills("", 0).size(), static_cast<size_t>(kOrders + 1));
+    std::vector<Position> ps = again.positions("ACC1");
+    ASSERT_EQ(ps.size(), 1u);
+    EXPECT_TRUE(ps[0].quantity == Decimal::from_int(kOrders + 3));
+    EXPECT_EQ(again.get_order("ACC1", "", "o0").status, OrderStatus::Filled);
+}
+
+TEST(PaperHistory, WithoutAJournalWhatMemoryForgotIsGone) {
+    ManualClock clock;
+    VenueConfig c = base_config();
+    c.history = std::chrono::seconds(60);
+    PaperVenue v(c, clock.env());
+    v.place_order(order("filled", Side::Buy, OrderType::Market, "10"), kTimeout);
+    clock.advance(std::chrono::milliseconds(61000));
+    v.step();
+    EXPECT_EQ(v.held().orders, 0u);
+    EXPECT_THROW(v.get_order("ACC1", "", "filled"), VenueError);
+    EXPECT_TRUE(v.list_orders("", false, 0).empty());
+    // Its client order id is free again: the venue has no record of it.
+    EXPECT_EQ(v.place_order(order("filled", Side::Buy, OrderType::Market, "1"), kTimeout).status,
+              OrderStatus::Filled);
 }
 
 }  // namespace
