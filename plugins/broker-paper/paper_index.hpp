@@ -1,64 +1,117 @@
-// ordergate::paper::HashedNumbers — a compact multimap from a 32-bit hash to order numbers.
-//
-// The venue keeps one for the client order ids of the orders it no longer holds in memory (their
-// records stay in the journal): a lookup gives every number stored under the hash, and the caller
-// reads those orders back and compares the real ids, so a hash shared by two ids costs a read,
-// never a wrong answer. Open addressing with linear probing in two parallel arrays (numbers and
-// hashes, 12 bytes a slot), doubled when three quarters full: 16 to 32 bytes an entry.
+// Compact indexes for the history the paper venue no longer holds in memory (its records stay in
+// the journal): where each numbered record's line is, and which numbers a client order id hash
+// may name. Both cost a few bytes per record, so a venue's memory does not grow with its history.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <iterator>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 namespace ordergate::paper {
 
-class HashedNumbers {
+// Journal offsets by record number: 4 bytes a number. Numbers come in blocks of 256; a block keeps
+// the first offset set in it, each number its distance from there (+1, so 0 means "none"). An
+// offset too far from its block's first (a record that changed long after its neighbours: more
+// than 4 GiB of journal later) goes to a side table.
+class LineOffsets {
   public:
-    // Stores `number` (not 0) under `hash`. The caller checks first (for_each) that it is not
-    // there yet: the same pair twice would be given twice.
-    void insert(uint32_t hash, uint64_t number) {
-        if ((used_ + 1) * 4 > numbers_.size() * 3) grow();
-        place(hash, number);
-        ++used_;
+    void set(uint64_t number, uint64_t offset) {
+        const uint64_t block = number >> kShift;
+        if (bases_.size() <= block) bases_.resize(block + 1, kNoBase);
+        if (stored_.size() <= number) stored_.resize(number + 1, 0);
+        uint64_t& base = bases_[block];
+        if (base == kNoBase) base = offset;
+        if (offset >= base && offset - base < kFar - 1) {
+            stored_[number] = static_cast<uint32_t>(offset - base + 1);
+            far_.erase(number);
+        } else {
+            stored_[number] = kFar;
+            far_[number] = offset;
+        }
     }
 
-    // Calls f(number) for every number stored under `hash`.
-    template <typename F>
-    void for_each(uint32_t hash, F&& f) const {
-        if (numbers_.empty()) return;
-        const size_t mask = numbers_.size() - 1;
-        for (size_t i = hash & mask; numbers_[i] != 0; i = (i + 1) & mask)
-            if (hashes_[i] == hash) f(numbers_[i]);
-    }
-
-    size_t size() const { return used_; }
-    size_t memory_bytes() const {
-        return numbers_.capacity() * sizeof(uint64_t) + hashes_.capacity() * sizeof(uint32_t);
+    // Whether an offset was set for `number`; if so, it is in *offset.
+    bool get(uint64_t number, uint64_t* offset) const {
+        if (number >= stored_.size() || stored_[number] == 0) return false;
+        if (stored_[number] == kFar) {
+            *offset = far_.at(number);
+        } else {
+            *offset = bases_[number >> kShift] + stored_[number] - 1;
+        }
+        return true;
     }
 
   private:
-    void place(uint32_t hash, uint64_t number) {
-        const size_t mask = numbers_.size() - 1;
-        size_t i = hash & mask;
-        while (numbers_[i] != 0) i = (i + 1) & mask;
-        numbers_[i] = number;
-        hashes_[i] = hash;
+    static constexpr unsigned kShift = 8;
+    static constexpr uint32_t kFar = UINT32_MAX;
+    static constexpr uint64_t kNoBase = UINT64_MAX;
+    std::deque<uint32_t> stored_;
+    std::deque<uint64_t> bases_;
+    std::unordered_map<uint64_t, uint64_t> far_;
+};
+
+// A multimap from a hash to record numbers: 8 bytes an entry, 24 bits of the hash and a 40-bit
+// number packed in one word, kept in sorted runs (a small unsorted tail, runs merged as they pile
+// up, so there are O(log n) of them). A lookup gives every number stored under the same 24 bits;
+// the caller reads those records back and compares the real keys, so two keys sharing them cost a
+// read, never a wrong answer (with n entries, a lookup meets about n / 16.7 million of them).
+class HashedNumbers {
+  public:
+    static constexpr uint64_t kMaxNumber = (uint64_t{1} << 40) - 1;
+
+    // Stores `number` (1 .. kMaxNumber) under `hash`. The caller checks first (for_each) that it
+    // is not there yet: the same pair twice would be given twice.
+    void insert(uint64_t hash, uint64_t number) {
+        tail_.push_back(pack(hash, number));
+        if (tail_.size() < kTail) return;
+        std::sort(tail_.begin(), tail_.end());
+        runs_.push_back(std::move(tail_));
+        tail_ = {};
+        // Merge while the newest run is at least half the size of the one before it.
+        while (runs_.size() >= 2 && runs_.back().size() * 2 >= runs_[runs_.size() - 2].size()) {
+            std::vector<uint64_t> merged;
+            merged.reserve(runs_.back().size() + runs_[runs_.size() - 2].size());
+            std::merge(runs_[runs_.size() - 2].begin(), runs_[runs_.size() - 2].end(),
+                       runs_.back().begin(), runs_.back().end(), std::back_inserter(merged));
+            runs_.pop_back();
+            runs_.back() = std::move(merged);
+        }
     }
 
-    void grow() {
-        std::vector<uint64_t> numbers(numbers_.empty() ? 1024 : numbers_.size() * 2, 0);
-        std::vector<uint32_t> hashes(numbers.size(), 0);
-        numbers.swap(numbers_);
-        hashes.swap(hashes_);
-        for (size_t i = 0; i < numbers.size(); ++i)
-            if (numbers[i] != 0) place(hashes[i], numbers[i]);
+    // Calls f(number) for every number stored under the same 24 bits of `hash`.
+    template <typename F>
+    void for_each(uint64_t hash, F&& f) const {
+        const uint64_t key = hash_bits(hash);
+        for (uint64_t e : tail_)
+            if ((e >> kNumberBits) == key) f(e & kMaxNumber);
+        for (const auto& run : runs_) {
+            auto it = std::lower_bound(run.begin(), run.end(), key << kNumberBits);
+            for (; it != run.end() && (*it >> kNumberBits) == key; ++it) f(*it & kMaxNumber);
+        }
     }
 
-    std::vector<uint64_t> numbers_;  // 0: an empty slot
-    std::vector<uint32_t> hashes_;
-    size_t used_ = 0;
+    size_t size() const {
+        size_t n = tail_.size();
+        for (const auto& run : runs_) n += run.size();
+        return n;
+    }
+
+  private:
+    static constexpr unsigned kNumberBits = 40;
+    static constexpr size_t kTail = 256;
+
+    static uint64_t hash_bits(uint64_t hash) { return hash >> kNumberBits; }  // the top 24
+    static uint64_t pack(uint64_t hash, uint64_t number) {
+        return (hash_bits(hash) << kNumberBits) | number;
+    }
+
+    std::vector<uint64_t> tail_;
+    std::vector<std::vector<uint64_t>> runs_;  // each sorted; sizes shrink towards the back
 };
 
 }  // namespace ordergate::paper

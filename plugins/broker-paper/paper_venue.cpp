@@ -604,16 +604,14 @@ Fill PaperVenue::fill_from_record(const JournalRecord& r) const {
 
 namespace {
 
-// Sets slot `n` of `v` (growing it with `fill`) to `value`, or to the larger of both when `keep_max`.
-template <typename T>
-void set_slot(std::deque<T>& v, uint64_t n, T value, T fill, bool keep_max) {
-    if (v.size() <= n) v.resize(n + 1, fill);
-    v[n] = keep_max ? std::max(v[n], value) : value;
+// Raises block `b`'s latest time to `at` when that is later.
+void raise_latest(std::deque<int64_t>& latest, uint64_t b, int64_t at) {
+    if (latest.size() <= b) latest.resize(b + 1, INT64_MIN);
+    latest[b] = std::max(latest[b], at);
 }
 
-uint32_t client_id_hash(std::string_view client_order_id) {
-    const size_t h = std::hash<std::string_view>{}(client_order_id);
-    return static_cast<uint32_t>(h ^ (static_cast<uint64_t>(h) >> 32));
+uint64_t client_id_hash(std::string_view client_order_id) {
+    return std::hash<std::string_view>{}(client_order_id);
 }
 
 }  // namespace
@@ -622,33 +620,58 @@ bool PaperVenue::keeps_lines() const {
     return journal_.is_open() && config_.history.count() > 0;
 }
 
-void PaperVenue::note_order_line(uint64_t number, int64_t updated_at_ns, uint64_t offset) {
-    set_slot<uint64_t>(order_lines_, number, offset, 0, false);
-    set_slot<int64_t>(order_block_latest_, number >> kBlockShift, updated_at_ns, INT64_MIN, true);
+uint8_t PaperVenue::account_tag(const std::string& account) const {
+    auto it = account_tags_.find(account);
+    return it == account_tags_.end() ? (account_tags_.size() >= kManyAccounts - 1 ? kManyAccounts : 0)
+                                     : it->second;
 }
 
-void PaperVenue::note_fill_line(uint64_t number, int64_t executed_at_ns, uint64_t offset) {
-    set_slot<uint64_t>(fill_lines_, number, offset, 0, false);
-    set_slot<int64_t>(fill_block_latest_, number >> kBlockShift, executed_at_ns, INT64_MIN, true);
+uint8_t PaperVenue::tag_account(const std::string& account) {
+    if (uint8_t tag = account_tag(account); tag != 0) return tag;
+    const auto tag = static_cast<uint8_t>(account_tags_.size() + 1);
+    account_tags_.emplace(account, tag);
+    return tag;
+}
+
+bool PaperVenue::may_be_account(const std::deque<uint8_t>& tags, uint64_t number,
+                                uint8_t wanted) const {
+    if (wanted == kManyAccounts || number >= tags.size()) return true;
+    return tags[number] == wanted || tags[number] == kManyAccounts;
+}
+
+void PaperVenue::note_order_line(uint64_t number, const std::string& account,
+                                 int64_t updated_at_ns, uint64_t offset) {
+    order_lines_.set(number, offset);
+    if (order_accounts_.size() <= number) order_accounts_.resize(number + 1, kManyAccounts);
+    order_accounts_[number] = tag_account(account);
+    raise_latest(order_block_latest_, number >> kBlockShift, updated_at_ns);
+}
+
+void PaperVenue::note_fill_line(uint64_t number, const std::string& account,
+                                int64_t executed_at_ns, uint64_t offset) {
+    fill_lines_.set(number, offset);
+    if (fill_accounts_.size() <= number) fill_accounts_.resize(number + 1, kManyAccounts);
+    fill_accounts_[number] = tag_account(account);
+    raise_latest(fill_block_latest_, number >> kBlockShift, executed_at_ns);
 }
 
 void PaperVenue::journal_order_locked(const OrderState& o, const char* event) {
     if (!journal_.is_open()) return;
     const uint64_t offset = record_locked(order_record(o, event));
-    if (keeps_lines()) note_order_line(o.number, o.report.updated_at_ns, offset);
+    if (keeps_lines()) note_order_line(o.number, o.report.account_id, o.report.updated_at_ns, offset);
 }
 
 void PaperVenue::journal_fill_locked(const Fill& f, uint64_t trade_number) {
     if (!journal_.is_open()) return;
     const uint64_t offset = record_locked(fill_record(f));
-    if (keeps_lines()) note_fill_line(trade_number, f.executed_at_ns, offset);
+    if (keeps_lines()) note_fill_line(trade_number, f.account_id, f.executed_at_ns, offset);
 }
 
 std::optional<PaperVenue::OrderState> PaperVenue::read_order_locked(uint64_t number) const {
-    if (number == 0 || number >= order_lines_.size() || order_lines_[number] == 0)
-        return std::nullopt;
+    uint64_t offset = 0;
+    if (!order_lines_.get(number, &offset)) return std::nullopt;
     try {
-        OrderState o = order_from_record(journal_.read_at(order_lines_[number]));
+        OrderState o = order_from_record(journal_.read_at(offset));
         if (o.number != number)
             throw JournalError("the line noted for order " + std::to_string(number) +
                                " is order " + std::to_string(o.number) + "'s");
@@ -661,10 +684,10 @@ std::optional<PaperVenue::OrderState> PaperVenue::read_order_locked(uint64_t num
 }
 
 std::optional<Fill> PaperVenue::read_fill_locked(uint64_t number) const {
-    if (number == 0 || number >= fill_lines_.size() || fill_lines_[number] == 0)
-        return std::nullopt;
+    uint64_t offset = 0;
+    if (!fill_lines_.get(number, &offset)) return std::nullopt;
     try {
-        Fill f = fill_from_record(journal_.read_at(fill_lines_[number]));
+        Fill f = fill_from_record(journal_.read_at(offset));
         if (parse_numbered_id(f.broker_trade_id, "PT-") != number)
             throw JournalError("the line noted for trade " + std::to_string(number) + " is " +
                                f.broker_trade_id + "'s");
@@ -754,7 +777,7 @@ void PaperVenue::replay(const JournalRecord& r) {
         OrderState o = order_from_record(r);
         const OrderReport& rep = o.report;
         by_client_id_[{rep.account_id, rep.client_order_id}] = o.number;
-        if (keeps_lines()) note_order_line(o.number, rep.updated_at_ns, replay_offset_);
+        if (keeps_lines()) note_order_line(o.number, rep.account_id, rep.updated_at_ns, replay_offset_);
         if (is_terminal(rep.status)) {
             open_.erase(o.number);
             retire_locked(o);
@@ -779,7 +802,7 @@ void PaperVenue::replay(const JournalRecord& r) {
         auto& executed = replay_executed_[f.broker_order_id];
         executed.first += f.quantity;
         executed.second += f.quantity * f.price;
-        if (keeps_lines()) note_fill_line(n, f.executed_at_ns, replay_offset_);
+        if (keeps_lines()) note_fill_line(n, f.account_id, f.executed_at_ns, replay_offset_);
         fills_.push_back(std::move(f));
         next_trade_ = std::max(next_trade_, n + 1);
     } else if (r.type == "P") {
@@ -871,7 +894,10 @@ void PaperVenue::forget_history_locked() {
         auto cid = by_client_id_.find({r.account_id, r.client_order_id});
         if (cid != by_client_id_.end() && cid->second == n) by_client_id_.erase(cid);
         if (keep_lines) {
-            const uint32_t h = client_id_hash(r.client_order_id);
+            if (n > HashedNumbers::kMaxNumber)
+                fail(Status::Internal, "order number " + std::to_string(n) +
+                                           " is past what the history index holds");
+            const uint64_t h = client_id_hash(r.client_order_id);
             bool indexed = false;
             forgotten_client_ids_.for_each(h, [&](uint64_t m) { indexed = indexed || m == n; });
             if (!indexed) forgotten_client_ids_.insert(h, n);
@@ -1453,8 +1479,9 @@ ReportPage<OrderReport> PaperVenue::list_orders_page_locked(const std::string& a
             limit, kOrderCursor, page);
     } else {
         // From before what memory holds: every number in turn, from memory or the journal,
-        // skipping the blocks that all changed before since_ns.
+        // skipping the blocks that all changed before since_ns and other accounts' records.
         PageBuilder<OrderReport> builder{page, limit, kOrderCursor};
+        const uint8_t wanted = account_id.empty() ? kManyAccounts : account_tag(account_id);
         for (uint64_t n = after + 1; n < next_order_; ++n) {
             if (block_before(order_block_latest_, n, kBlockShift, since_ns)) {
                 n = (((n >> kBlockShift) + 1) << kBlockShift) - 1;
@@ -1465,6 +1492,7 @@ ReportPage<OrderReport> PaperVenue::list_orders_page_locked(const std::string& a
                 if (keep(it->second.report) && !builder.add(n, it->second.report)) break;
                 continue;
             }
+            if (!may_be_account(order_accounts_, n, wanted)) continue;
             std::optional<OrderState> o = read_order_locked(n);
             if (o && keep(o->report) && !builder.add(n, o->report)) break;
         }
@@ -1488,11 +1516,13 @@ ReportPage<Fill> PaperVenue::list_fills_page_locked(const std::string& account_i
     if (reaches_forgotten(since_ns)) {
         // The forgotten fills first, from the journal, skipping blocks executed before since_ns.
         const uint64_t kept_from = fills_.empty() ? next_trade_ : number(fills_.front());
+        const uint8_t wanted = account_id.empty() ? kManyAccounts : account_tag(account_id);
         for (uint64_t n = after + 1; n < kept_from; ++n) {
             if (block_before(fill_block_latest_, n, kBlockShift, since_ns)) {
                 n = (((n >> kBlockShift) + 1) << kBlockShift) - 1;
                 continue;
             }
+            if (!may_be_account(fill_accounts_, n, wanted)) continue;
             std::optional<Fill> f = read_fill_locked(n);
             if (f && keep(*f) && !builder.add(n, *f)) return page;
         }

@@ -468,6 +468,49 @@ TEST(PaperHistory, WithAJournalWhatMemoryForgotIsFoundListedAndItsClientIdStaysT
     EXPECT_THROW(v.get_order("ACC1", "", "never"), VenueError);
 }
 
+TEST(PaperHistory, ListingOneAccountReadsNoForgottenLineOfAnother) {
+    TempDir dir;
+    ManualClock clock;
+    VenueConfig c = base_config();
+    c.accounts = {"ACC1", "ACC2"};
+    c.journal_path = dir.file("paper.journal");
+    c.history = std::chrono::seconds(60);
+    PaperVenue v(c, clock.env());
+    for (int i = 0; i < 600; ++i)
+        v.place_order(order("a" + std::to_string(i), Side::Buy, OrderType::Market, "1"), kTimeout);
+    v.place_order(order("b", Side::Buy, OrderType::Market, "2", std::nullopt, std::nullopt,
+                        TimeInForce::Day, "ACC2"),
+                  kTimeout);
+    clock.advance(std::chrono::milliseconds(61000));
+    v.step();
+    ASSERT_EQ(v.held().orders, 0u);
+    // Spoil ACC1's lines in place (same length): reading any of them now fails.
+    std::string text = read_file(c.journal_path);
+    for (size_t at = 0; (at = text.find("acc=ACC1\t", at)) != std::string::npos; ++at) {
+        size_t line = text.rfind('\n', at) + 1;
+        size_t side = text.find("side=BUY", line);
+        ASSERT_NE(side, std::string::npos);
+        text[side + 7] = 'X';
+    }
+    {
+        std::fstream f(c.journal_path, std::ios::in | std::ios::out | std::ios::binary);
+        f.write(text.data(), static_cast<std::streamsize>(text.size()));
+    }
+    std::vector<OrderReport> orders = v.list_orders("ACC2", false, 0);
+    ASSERT_EQ(orders.size(), 1u);
+    EXPECT_EQ(orders[0].client_order_id, "b");
+    std::vector<Fill> fills = v.list_fills("ACC2", 0);
+    ASSERT_EQ(fills.size(), 1u);
+    EXPECT_EQ(fills[0].client_order_id, "b");
+    // ACC1's own listing does read them, and says the journal is broken.
+    try {
+        v.list_orders("ACC1", false, 0);
+        ADD_FAILURE() << "a spoilt journal line was read without an error";
+    } catch (const VenueError& e) {
+        EXPECT_EQ(e.status(), Status::Internal);
+    }
+}
+
 TEST(PaperHistory, AReplayForgetsAsItGoesAndStillRepairsAnOrderBehindItsFills) {
     TempDir dir;
     ManualClock clock;
