@@ -689,6 +689,8 @@ int run_serve(const std::string& config_path, const std::string& executable_dir,
     spdlog::info("event=starting version={} config=\"{}\" log_format={} log_level={} allocator={}",
                  ORDERGATE_SDK_VERSION_STRING, cfg.source_path, logging::format_name(*format),
                  cfg.logging.level, allocator);
+    for (const std::string& w : cfg.override_warnings)
+        spdlog::warn("event=config_override detail=\"{}\"", w);
     // Signals are taken by sigwait below, in this thread only.
     sigset_t set;
     sigemptyset(&set);

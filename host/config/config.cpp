@@ -660,6 +660,14 @@ void Parser::apply_overrides() {
             value = url;
         }
         if (s.plugin != plugin) {
+            // A plugin given as a file is a deliberate build; the URL's scheme names another.
+            const std::string_view given = s.plugin;
+            if (given.find('/') != std::string_view::npos ||
+                (given.size() > 3 && given.substr(given.size() - 3) == ".so"))
+                cfg_.override_warnings.push_back(
+                    "DATABASE_URL replaces storage.plugin '" + s.plugin + "' (" +
+                    origin("storage.plugin") + ") with the plugin named " + plugin +
+                    ", found through plugin_dirs");
             s.plugin = plugin;
             s.settings.clear();
             s.secret_settings.clear();

@@ -241,6 +241,9 @@ struct Config {
     SecretsInfo secrets;
     // Which environment overrides were applied ("PORT", "DATABASE_URL", ...), for the log.
     std::vector<std::string> overrides_applied;
+    // What an override replaced that the operator may not expect (a storage plugin configured as
+    // a file, replaced by the plugin DATABASE_URL names): warned about at start.
+    std::vector<std::string> override_warnings;
 
     const BrokerConfig* find_broker(std::string_view name) const;
     const AccountConfig* find_account(std::string_view id) const;

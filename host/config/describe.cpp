@@ -50,6 +50,7 @@ std::string describe(const Config& c) {
     out << "config: " << c.source_path;
     if (!c.overrides_applied.empty())
         out << "\n  environment overrides: " << list_or(c.overrides_applied, "");
+    for (const std::string& w : c.override_warnings) out << "\n  warning: " << w;
     const HttpConfig& h = c.http;
     out << "\nhttp: host=" << show("http.host", h.host) << " port=" << h.port
         << " body_limit_bytes=" << h.body_limit_bytes << " max_threads=" << h.max_threads

@@ -235,6 +235,21 @@ TEST(ConfigOverrides, DatabaseUrlPostgresSwitchesPlugin) {
     }
 }
 
+TEST(ConfigOverrides, DatabaseUrlReplacingAPluginGivenAsAFileIsWarnedAbout) {
+    Config c = parse(kMinimal + "storage:\n  plugin: /opt/og/lib/storage-postgres.so\n",
+                     {{"DATABASE_URL", "postgresql://u:p@h/db"}});
+    EXPECT_EQ(c.storage.plugin, "storage-postgres");
+    ASSERT_EQ(c.override_warnings.size(), 1u);
+    EXPECT_NE(c.override_warnings[0].find("'/opt/og/lib/storage-postgres.so'"), std::string::npos);
+    EXPECT_NE(c.override_warnings[0].find("found through plugin_dirs"), std::string::npos);
+    EXPECT_EQ(c.override_warnings[0].find("u:p@"), std::string::npos);  // the URL is not in it
+    EXPECT_NE(describe(c).find("warning: DATABASE_URL replaces"), std::string::npos);
+    // A plugin given by name is what the override is for: no warning.
+    Config named = parse(kMinimal + "storage:\n  plugin: storage-sqlite\n",
+                         {{"DATABASE_URL", "postgresql://u:p@h/db"}});
+    EXPECT_TRUE(named.override_warnings.empty());
+}
+
 TEST(ConfigOverrides, DatabaseUrlKeepsOtherPostgresSettings) {
     Config c = parse(kMinimal +
                          "storage:\n  plugin: storage-postgres\n  settings:\n"
