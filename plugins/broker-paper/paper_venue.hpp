@@ -269,7 +269,8 @@ class PaperVenue {
 
     // By broker id, or by client order id when broker_order_id is empty; an empty account_id
     // matches any account (InvalidArgument when a client order id is then ambiguous). Throws
-    // NotFound (also for an ended order past the venue's history), Unavailable.
+    // NotFound (also, without a journal, for an ended order past the venue's history; with one
+    // such an order is read back from it), Unavailable; Internal when the journal cannot be read.
     OrderReport get_order(const std::string& account_id, const std::string& broker_order_id,
                           const std::string& client_order_id) const;
     // open_only: every open order; else every order updated at or after since_ns. Ordered by id.
@@ -283,8 +284,10 @@ class PaperVenue {
     // opaque to the host) names the number of the last item of its page, so pages are stable
     // while new orders and fills arrive: those come after it. A cursor this venue did not give
     // (malformed, of the other kind, or naming a number not issued yet) throws InvalidArgument.
-    // Complete within the venue's history (VenueConfig::history; all of it by default): an
-    // ended order or a fill older than that is no longer listed. Throws Unavailable.
+    // Complete: with a journal, over the whole history (what memory forgot is read back);
+    // without one, over VenueConfig::history (all of it by default): an ended order or a fill
+    // older than that is no longer listed. Throws Unavailable; Internal when the journal cannot
+    // be read.
     ReportPage<OrderReport> list_orders_page(const std::string& account_id, bool open_only,
                                              int64_t since_ns, const std::string& cursor,
                                              uint32_t limit) const;
