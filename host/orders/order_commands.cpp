@@ -228,12 +228,14 @@ Result<PlaceResult> OrderService::place(OrderRequest req, const AccountScope& sc
     {
         std::lock_guard waiting(entry->mutex);
         entry->place_waiting = true;
+        entry->place_in_call = true;
     }
     const auto deadline = std::chrono::steady_clock::now() + r->timeout;
     auto [status, message, report, retry_after_ms] =
         call_broker(r->name, "place", [&] { return broker.place_order(req, r->timeout); });
 
     std::unique_lock lock(entry->mutex);
+    entry->place_in_call = false;
     struct NotWaiting {
         Entry& e;
         ~NotWaiting() {  // declared after the lock: runs under it

@@ -62,6 +62,10 @@ OrderService::ReconcileResult OrderService::reconcile_order(const std::string& b
     std::lock_guard lock(e->mutex);
     const OrderRecord before = e->rec;
     out.order_id = before.id;
+    // A place() of this process is inside its broker call: its answer applies the venue's state
+    // in a moment (its timeout leaves the order pending for a later run). Applied here first, the
+    // same transition would be counted as drift and the request's write would lose the race.
+    if (e->place_in_call) return out;
     if (!matched_by.empty()) {
         // Flagged: the event says the match was a guess by terms, not by id.
         apply_report(*e, broker, report,

@@ -300,6 +300,10 @@ class OrderService : public ports::BrokerEvents {
         // acknowledgement is then applied like a synchronous answer (memory at once, the write
         // behind), not held with a batched event's stash until its commit (see commit_change).
         bool place_waiting = false;
+        // A place() of this order is inside its broker call: the call's own answer (or its
+        // timeout) is on the way, so reconciliation leaves the order to it rather than apply the
+        // venue's report first and count the transition as drift.
+        bool place_in_call = false;
     };
     using EntryPtr = std::shared_ptr<Entry>;
 

@@ -98,6 +98,29 @@ TEST_F(OrderServiceTest, Place_PersistsTheIntentBeforeTheBrokerIsCalled) {
     EXPECT_EQ(seen_by_broker->id, res->order.id);
 }
 
+// Reconciliation reading the venue while a place() is inside its broker call leaves the order to
+// the call's answer: no transition of its own, nothing counted as drift, and the request's write
+// does not lose a version race.
+TEST_F(OrderServiceTest, Place_ReconciliationDuringTheBrokerCallLeavesTheOrderToTheCall) {
+    std::optional<OrderService::ReconcileResult> during;
+    broker_.on_place([&](const OrderRequest& r) {
+        OrderReport ack = ack_of(r, "B1");
+        during = service_->reconcile_order("paper", ack, clock_->now_ns() + 1);
+        return ack;
+    });
+    auto res = service_->place(limit_buy("c1"), scope_, origin_);
+    ASSERT_TRUE(res.has_value()) << res.error().detail;
+    ASSERT_TRUE(during.has_value());
+    EXPECT_EQ(during->result, OrderService::Reconciled::Unchanged) << during->detail;
+    EXPECT_EQ(res->order.status, OrderStatus::Open);
+    for (const OrderEvent& ev : events(res->order.id))
+        EXPECT_NE(ev.source, EventSource::Reconciliation) << to_string(ev.to_status);
+    // Once the call has answered, a run judges the order again.
+    OrderReport later = ack_of(limit_buy("c1"), "B1");
+    EXPECT_EQ(service_->reconcile_order("paper", later, clock_->now_ns() + 1).result,
+              OrderService::Reconciled::Unchanged);
+}
+
 // ABI 1.7: a place's Idempotency-Key claim is written in its intent's batch, ahead of it; the
 // broker sees the order only once both are stored.
 TEST_F(OrderServiceTest, Place_WritesItsKeyClaimInTheIntentsBatch) {
