@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -53,6 +54,42 @@ class LineOffsets {
     std::deque<uint32_t> stored_;
     std::deque<uint64_t> bases_;
     std::unordered_map<uint64_t, uint64_t> far_;
+};
+
+// What the venue keeps of each numbered record (order or fill) for reading it back: where its
+// line is, a one-byte tag of its account, and per block of 256 numbers the latest change, so a
+// listing skips other accounts' records and whole blocks older than its start without reading.
+class RecordLines {
+  public:
+    static constexpr uint8_t kManyAccounts = 255;  // a tag that may be any account
+    static constexpr unsigned kBlockShift = 8;
+
+    void note(uint64_t number, uint8_t account_tag, int64_t changed_at_ns, uint64_t offset) {
+        offsets_.set(number, offset);
+        if (accounts_.size() <= number) accounts_.resize(number + 1, kManyAccounts);
+        accounts_[number] = account_tag;
+        const uint64_t block = number >> kBlockShift;
+        if (latest_.size() <= block) latest_.resize(block + 1, INT64_MIN);
+        latest_[block] = std::max(latest_[block], changed_at_ns);
+    }
+    bool get(uint64_t number, uint64_t* offset) const { return offsets_.get(number, offset); }
+    // Whether record `number` may be of the account tagged `wanted` (kManyAccounts: any).
+    bool may_be_account(uint64_t number, uint8_t wanted) const {
+        if (wanted == kManyAccounts || number >= accounts_.size()) return true;
+        return accounts_[number] == wanted || accounts_[number] == kManyAccounts;
+    }
+    // The last number of `number`'s block when every record in it changed before since_ns
+    // (a listing from since_ns goes on after it), else 0.
+    uint64_t block_end_before(uint64_t number, int64_t since_ns) const {
+        const uint64_t block = number >> kBlockShift;
+        if (block >= latest_.size() || latest_[block] >= since_ns) return 0;
+        return ((block + 1) << kBlockShift) - 1;
+    }
+
+  private:
+    LineOffsets offsets_;
+    std::deque<uint8_t> accounts_;
+    std::deque<int64_t> latest_;
 };
 
 // A multimap from a hash to record numbers: 8 bytes an entry, 24 bits of the hash and a 40-bit

@@ -604,12 +604,6 @@ Fill PaperVenue::fill_from_record(const JournalRecord& r) const {
 
 namespace {
 
-// Raises block `b`'s latest time to `at` when that is later.
-void raise_latest(std::deque<int64_t>& latest, uint64_t b, int64_t at) {
-    if (latest.size() <= b) latest.resize(b + 1, INT64_MIN);
-    latest[b] = std::max(latest[b], at);
-}
-
 uint64_t client_id_hash(std::string_view client_order_id) {
     return std::hash<std::string_view>{}(client_order_id);
 }
@@ -622,8 +616,8 @@ bool PaperVenue::keeps_lines() const {
 
 uint8_t PaperVenue::account_tag(const std::string& account) const {
     auto it = account_tags_.find(account);
-    return it == account_tags_.end() ? (account_tags_.size() >= kManyAccounts - 1 ? kManyAccounts : 0)
-                                     : it->second;
+    if (it != account_tags_.end()) return it->second;
+    return account_tags_.size() >= RecordLines::kManyAccounts - 1 ? RecordLines::kManyAccounts : 0;
 }
 
 uint8_t PaperVenue::tag_account(const std::string& account) {
@@ -633,38 +627,18 @@ uint8_t PaperVenue::tag_account(const std::string& account) {
     return tag;
 }
 
-bool PaperVenue::may_be_account(const std::deque<uint8_t>& tags, uint64_t number,
-                                uint8_t wanted) const {
-    if (wanted == kManyAccounts || number >= tags.size()) return true;
-    return tags[number] == wanted || tags[number] == kManyAccounts;
-}
-
-void PaperVenue::note_order_line(uint64_t number, const std::string& account,
-                                 int64_t updated_at_ns, uint64_t offset) {
-    order_lines_.set(number, offset);
-    if (order_accounts_.size() <= number) order_accounts_.resize(number + 1, kManyAccounts);
-    order_accounts_[number] = tag_account(account);
-    raise_latest(order_block_latest_, number >> kBlockShift, updated_at_ns);
-}
-
-void PaperVenue::note_fill_line(uint64_t number, const std::string& account,
-                                int64_t executed_at_ns, uint64_t offset) {
-    fill_lines_.set(number, offset);
-    if (fill_accounts_.size() <= number) fill_accounts_.resize(number + 1, kManyAccounts);
-    fill_accounts_[number] = tag_account(account);
-    raise_latest(fill_block_latest_, number >> kBlockShift, executed_at_ns);
-}
-
 void PaperVenue::journal_order_locked(const OrderState& o, const char* event) {
     if (!journal_.is_open()) return;
     const uint64_t offset = record_locked(order_record(o, event));
-    if (keeps_lines()) note_order_line(o.number, o.report.account_id, o.report.updated_at_ns, offset);
+    if (keeps_lines())
+        order_lines_.note(o.number, tag_account(o.report.account_id), o.report.updated_at_ns, offset);
 }
 
 void PaperVenue::journal_fill_locked(const Fill& f, uint64_t trade_number) {
     if (!journal_.is_open()) return;
     const uint64_t offset = record_locked(fill_record(f));
-    if (keeps_lines()) note_fill_line(trade_number, f.account_id, f.executed_at_ns, offset);
+    if (keeps_lines())
+        fill_lines_.note(trade_number, tag_account(f.account_id), f.executed_at_ns, offset);
 }
 
 std::optional<PaperVenue::OrderState> PaperVenue::read_order_locked(uint64_t number) const {
@@ -777,7 +751,9 @@ void PaperVenue::replay(const JournalRecord& r) {
         OrderState o = order_from_record(r);
         const OrderReport& rep = o.report;
         by_client_id_[{rep.account_id, rep.client_order_id}] = o.number;
-        if (keeps_lines()) note_order_line(o.number, rep.account_id, rep.updated_at_ns, replay_offset_);
+        if (keeps_lines())
+            order_lines_.note(o.number, tag_account(rep.account_id), rep.updated_at_ns,
+                              replay_offset_);
         if (is_terminal(rep.status)) {
             open_.erase(o.number);
             retire_locked(o);
@@ -802,7 +778,8 @@ void PaperVenue::replay(const JournalRecord& r) {
         auto& executed = replay_executed_[f.broker_order_id];
         executed.first += f.quantity;
         executed.second += f.quantity * f.price;
-        if (keeps_lines()) note_fill_line(n, f.account_id, f.executed_at_ns, replay_offset_);
+        if (keeps_lines())
+            fill_lines_.note(n, tag_account(f.account_id), f.executed_at_ns, replay_offset_);
         fills_.push_back(std::move(f));
         next_trade_ = std::max(next_trade_, n + 1);
     } else if (r.type == "P") {
@@ -1449,12 +1426,6 @@ struct PageBuilder {
     }
 };
 
-// Whether the block of 256 numbers holding `number` changed before `since_ns` as a whole.
-bool block_before(const std::deque<int64_t>& latest, uint64_t number, unsigned shift,
-                  int64_t since_ns) {
-    const uint64_t b = number >> shift;
-    return b < latest.size() && latest[b] < since_ns;
-}
 
 }  // namespace
 
@@ -1481,10 +1452,11 @@ ReportPage<OrderReport> PaperVenue::list_orders_page_locked(const std::string& a
         // From before what memory holds: every number in turn, from memory or the journal,
         // skipping the blocks that all changed before since_ns and other accounts' records.
         PageBuilder<OrderReport> builder{page, limit, kOrderCursor};
-        const uint8_t wanted = account_id.empty() ? kManyAccounts : account_tag(account_id);
+        const uint8_t wanted =
+            account_id.empty() ? RecordLines::kManyAccounts : account_tag(account_id);
         for (uint64_t n = after + 1; n < next_order_; ++n) {
-            if (block_before(order_block_latest_, n, kBlockShift, since_ns)) {
-                n = (((n >> kBlockShift) + 1) << kBlockShift) - 1;
+            if (uint64_t end = order_lines_.block_end_before(n, since_ns)) {
+                n = end;
                 continue;
             }
             auto it = orders_.find(n);
@@ -1492,7 +1464,7 @@ ReportPage<OrderReport> PaperVenue::list_orders_page_locked(const std::string& a
                 if (keep(it->second.report) && !builder.add(n, it->second.report)) break;
                 continue;
             }
-            if (!may_be_account(order_accounts_, n, wanted)) continue;
+            if (!order_lines_.may_be_account(n, wanted)) continue;
             std::optional<OrderState> o = read_order_locked(n);
             if (o && keep(o->report) && !builder.add(n, o->report)) break;
         }
@@ -1516,13 +1488,14 @@ ReportPage<Fill> PaperVenue::list_fills_page_locked(const std::string& account_i
     if (reaches_forgotten(since_ns)) {
         // The forgotten fills first, from the journal, skipping blocks executed before since_ns.
         const uint64_t kept_from = fills_.empty() ? next_trade_ : number(fills_.front());
-        const uint8_t wanted = account_id.empty() ? kManyAccounts : account_tag(account_id);
+        const uint8_t wanted =
+            account_id.empty() ? RecordLines::kManyAccounts : account_tag(account_id);
         for (uint64_t n = after + 1; n < kept_from; ++n) {
-            if (block_before(fill_block_latest_, n, kBlockShift, since_ns)) {
-                n = (((n >> kBlockShift) + 1) << kBlockShift) - 1;
+            if (uint64_t end = fill_lines_.block_end_before(n, since_ns)) {
+                n = end;
                 continue;
             }
-            if (!may_be_account(fill_accounts_, n, wanted)) continue;
+            if (!fill_lines_.may_be_account(n, wanted)) continue;
             std::optional<Fill> f = read_fill_locked(n);
             if (f && keep(*f) && !builder.add(n, *f)) return page;
         }

@@ -481,16 +481,10 @@ class PaperVenue {
     void journal_fill_locked(const Fill& f, uint64_t trade_number);
     // Whether forgotten history is kept in the journal (a journal and a history set).
     bool keeps_lines() const;
-    void note_order_line(uint64_t number, const std::string& account, int64_t updated_at_ns,
-                         uint64_t offset);
-    void note_fill_line(uint64_t number, const std::string& account, int64_t executed_at_ns,
-                        uint64_t offset);
-    // The account's tag (1..254, by first sight; kManyAccounts past that), 0 when it has none.
+    // The account's tag (1..254, by first sight; RecordLines::kManyAccounts past that), 0 when it
+    // has none.
     uint8_t account_tag(const std::string& account) const;
     uint8_t tag_account(const std::string& account);
-    // Whether record `number` (tags by number) may be the account's: a listing of one account
-    // skips the others' forgotten records without reading them.
-    bool may_be_account(const std::deque<uint8_t>& tags, uint64_t number, uint8_t wanted) const;
     // A forgotten order / fill read back from its journal line (nullopt: no line for it).
     std::optional<OrderState> read_order_locked(uint64_t number) const;
     std::optional<Fill> read_fill_locked(uint64_t number) const;
@@ -539,18 +533,10 @@ class PaperVenue {
     bool replay_header_seen_ = false;
 
     // ---- history memory forgot, kept in the journal (keeps_lines()) -----------------------------
-    // Where each order's latest line and each fill's line start in the journal, by number (0: no
-    // line), and per block of 256 numbers the latest update / execution time in it.
-    static constexpr unsigned kBlockShift = 8;
-    LineOffsets order_lines_;
-    LineOffsets fill_lines_;
-    // Each order's and fill's account as a one-byte tag, by number.
-    static constexpr uint8_t kManyAccounts = 255;
-    std::deque<uint8_t> order_accounts_;
-    std::deque<uint8_t> fill_accounts_;
+    // Each order's latest line and each fill's line, by number, with their accounts' tags.
+    RecordLines order_lines_;
+    RecordLines fill_lines_;
     std::map<std::string, uint8_t> account_tags_;
-    std::deque<int64_t> order_block_latest_;
-    std::deque<int64_t> fill_block_latest_;
     // Hash of the client order id -> number, for the orders memory forgot.
     HashedNumbers forgotten_client_ids_;
     bool forgot_any_ = false;

@@ -305,6 +305,15 @@ TEST(PaperJournal, NewConfigAccountsAreOpenedAndOldOnesKeepTheirCash) {
 }
 
 
+// Two accounts, a journal, and a minute of history in memory.
+VenueConfig history_config(const TempDir& dir) {
+    VenueConfig c = base_config();
+    c.accounts = {"ACC1", "ACC2"};
+    c.journal_path = dir.file("paper.journal");
+    c.history = std::chrono::seconds(60);
+    return c;
+}
+
 // ---- history (VenueConfig::history): ended orders and fills leave memory, the journal keeps them
 
 TEST(PaperHistory, EndedOrdersAndFillsOlderThanTheHistoryAreForgottenOpenOnesStay) {
@@ -388,10 +397,7 @@ TEST(PaperHistory, AReplayedJournalHoldsOnlyTheHistoryInMemoryAndReadsTheRestBac
 TEST(PaperHistory, WithAJournalWhatMemoryForgotIsFoundListedAndItsClientIdStaysTaken) {
     TempDir dir;
     ManualClock clock;
-    VenueConfig c = base_config();
-    c.accounts = {"ACC1", "ACC2"};
-    c.journal_path = dir.file("paper.journal");
-    c.history = std::chrono::seconds(60);
+    VenueConfig c = history_config(dir);
     PaperVenue v(c, clock.env());
     v.place_order(order("filled", Side::Buy, OrderType::Market, "10"), kTimeout);
     v.place_order(order("resting", Side::Buy, OrderType::Limit, "3", D("80.00")), kTimeout);
@@ -471,10 +477,7 @@ TEST(PaperHistory, WithAJournalWhatMemoryForgotIsFoundListedAndItsClientIdStaysT
 TEST(PaperHistory, ListingOneAccountReadsNoForgottenLineOfAnother) {
     TempDir dir;
     ManualClock clock;
-    VenueConfig c = base_config();
-    c.accounts = {"ACC1", "ACC2"};
-    c.journal_path = dir.file("paper.journal");
-    c.history = std::chrono::seconds(60);
+    VenueConfig c = history_config(dir);
     PaperVenue v(c, clock.env());
     for (int i = 0; i < 600; ++i)
         v.place_order(order("a" + std::to_string(i), Side::Buy, OrderType::Market, "1"), kTimeout);
