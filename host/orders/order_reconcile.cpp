@@ -33,6 +33,17 @@ std::string describe(const OrderRecord& before, const OrderRecord& after) {
     return s.empty() ? "updated" : s;
 }
 
+// The change is only the broker order id storage lacked: the state, the fills and the terms
+// already were the venue's.
+bool only_identified(const OrderRecord& before, const OrderRecord& after) {
+    return before.broker_order_id.empty() && !after.broker_order_id.empty() &&
+           before.status == after.status && before.filled_quantity == after.filled_quantity &&
+           before.average_fill_price == after.average_fill_price &&
+           before.quantity == after.quantity && before.price == after.price &&
+           before.trigger_price == after.trigger_price && before.order_type == after.order_type &&
+           before.time_in_force == after.time_in_force;
+}
+
 }  // namespace
 
 OrderService::ReconcileResult OrderService::reconcile_order(const std::string& broker,
@@ -82,8 +93,13 @@ OrderService::ReconcileResult OrderService::reconcile_order(const std::string& b
     apply_report(*e, broker, report, Origin{"", EventSource::Reconciliation, ""}, true,
                  settle ? Answer::Settle : Answer::None);
     if (e->rec.version == before.version) return out;
-    out.result = Reconciled::Updated;
     out.detail = describe(before, e->rec);
+    if (only_identified(before, e->rec)) {
+        out.result = Reconciled::Identified;
+        if (metrics_) metrics_->broker_event(broker, "reconcile_order", "identified");
+        return out;
+    }
+    out.result = Reconciled::Updated;
     if (metrics_) metrics_->broker_event(broker, "reconcile_order", "updated");
     return out;
 }

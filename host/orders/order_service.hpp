@@ -198,6 +198,8 @@ class OrderService : public ports::BrokerEvents {
     enum class Reconciled {
         Unchanged,    // storage already agreed
         Updated,      // the order took the venue's state (a missed transition)
+        Identified,   // storage agreed on the state and terms; the venue's order id it lacked
+                      // was stored (a refusal names none; its push may still be on its way)
         FillApplied,  // a fill storage lacked was stored and applied
         FillStored,   // a fill storage lacked was stored but not counted on an order (loud)
         Adopted,      // an order storage lacked was adopted as an external order

@@ -794,6 +794,12 @@ void Reconciler::note_order_result(Run& run, const std::string& account, const O
         run.note_error("apply_order", account, r.detail);
         return;
     }
+    if (r.result == R::Identified) {
+        // Not drift: the gateway held the venue's state, only not yet the venue's id for it.
+        ++run.found["broker_order_ids_learned"];
+        run.note_change(r.order_id, r.detail);
+        return;
+    }
     const bool adopted = r.result == R::Adopted;
     ++run.fixed[adopted ? "adopted" : "transitions"];
     run.note_drift(metrics_, adopted ? "external_order" : "missing_transition", account,

@@ -439,6 +439,56 @@ TEST(Reconcile, FillsInFlightDuringARunAreNeitherMissingNorDrift) {
     EXPECT_EQ(static_cast<int>(journal(dir + "/paper.journal", "F").size()), placed.load());
 }
 
+// An order the venue refused in the place call itself: the refusal (an error through the ABI)
+// names no broker order id, yet the venue keeps the order, REJECTED, under one. A run that lists
+// it finds the gateway's record in the same state: it stores the id it learned, and says so as a
+// change, not as drift (the order went through no transition the gateway missed).
+TEST(Reconcile, AVenueRefusedOrderGetsItsBrokerIdFromARunWithoutDrift) {
+    const std::string dir = make_temp_dir("og-rec-refused");
+    VenueSetup s;
+    // The venue's push of the rejected order would bring its id (or race the run): none here.
+    s.paper = "      tick_ms: 0\n      fault:\n        silent_stream: true\n";
+    s.reconciliation =
+        "  interval_seconds: 3600\n  grace_period_seconds: 1\n  silent_stream_seconds: 0\n";
+    GatewayOptions o;
+    o.config = write_config(dir, s, "refused");
+    o.data_dir = dir;
+    GatewayProcess gw(o);
+    // Off the venue's 0.05 grid: the venue refuses it.
+    auto r = http(gw.port(), "POST", "/api/v1/orders", order("LIMIT", "2", "\"price\":\"1000.03\""),
+                  json_headers("refused"));
+    ASSERT_EQ(r.status, 422) << r.body;
+    const std::string id = field(r.json(), "order_id");
+    ASSERT_FALSE(id.empty()) << r.body;
+    auto venue = journal(dir + "/paper.journal", "O");
+    ASSERT_FALSE(venue.empty());
+    EXPECT_EQ(venue.back()["status"], "REJECTED");
+    ASSERT_FALSE(venue.back()["n"].empty());
+    const std::string boid = "P-" + venue.back()["n"];
+    EXPECT_EQ(field(gw.get("/api/v1/orders/" + id).json(), "broker_order_id"), "null")
+        << gw.get("/api/v1/orders/" + id).body;
+    // Let the order age past the grace period, then ask for a run.
+    std::this_thread::sleep_for(milliseconds(1100));
+    auto asked = http(gw.port(), "POST", "/api/v1/reconciliation/run", "{\"broker\":\"paper\"}",
+                      json_headers());
+    ASSERT_EQ(asked.status, 202) << asked.body;
+    const std::string run_id = field(asked.json().find("runs")->items()[0], "id");
+    std::string run;
+    ASSERT_TRUE(eventually([&] {
+        run = gw.get("/api/v1/reconciliation?limit=1").body;
+        return run.find("\"id\":\"" + run_id + "\"") != std::string::npos &&
+               run.find("\"status\":\"RUNNING\"") == std::string::npos;
+    })) << run;
+    EXPECT_NE(run.find("\"status\":\"OK\""), std::string::npos) << run;
+    EXPECT_EQ(run.find("missing_transition"), std::string::npos) << run;
+    EXPECT_NE(run.find("\"broker_order_ids_learned\":1"), std::string::npos) << run;
+    EXPECT_EQ(metric(gw, "ordergate_reconcile_drift_total{broker=\"paper\",kind=\"missing_transition\"}"),
+              0);
+    auto stored = gw.get("/api/v1/orders/" + id).json();
+    EXPECT_EQ(field(stored, "status"), "REJECTED");
+    EXPECT_EQ(field(stored, "broker_order_id"), boid);
+}
+
 // A plugin built against ABI 1.0 that declares only its open orders: the run reads those (the
 // host falls back from the paginated call to the 1.0 list) and says which reports it skipped;
 // the missing fill and position reports are not read as "no fills" or "flat".

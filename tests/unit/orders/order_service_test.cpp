@@ -253,6 +253,45 @@ TEST_F(OrderServiceTest, Place_BrokerRejectedStoresRejectedAndAnswersBrokerRejec
     EXPECT_EQ(stored->client_order_id, "c1");
 }
 
+// The venue refused the order in the call (no broker order id through the ABI) and kept it,
+// REJECTED, under an id. Reconciliation learning that id finds no missed transition.
+TEST_F(OrderServiceTest, Reconcile_ARefusedOrdersBrokerIdIsIdentifiedNotATransition) {
+    broker_.on_place(
+        [](const OrderRequest&) -> OrderReport { FakeBroker::fail(Status::Rejected, "no funds"); });
+    auto res = service_->place(limit_buy("c1"), scope_, origin_);
+    ASSERT_FALSE(res.has_value());
+    service_->flush();
+    OrderRecord stored = *storage_.stored_order(res.error().order_id);
+    ASSERT_TRUE(stored.broker_order_id.empty());
+    OrderReport venue = report_of(stored, OrderStatus::Rejected);
+    venue.broker_order_id = "P-77";
+    venue.reject_reason = "no funds";
+    auto r = service_->reconcile_order("paper", venue, 0);
+    EXPECT_EQ(r.result, OrderService::Reconciled::Identified) << r.detail;
+    EXPECT_EQ(r.detail, "broker order id P-77");
+    service_->flush();
+    EXPECT_EQ(storage_.stored_order(stored.id)->broker_order_id, "P-77");
+    EXPECT_EQ(storage_.stored_order(stored.id)->status, OrderStatus::Rejected);
+    // Learnt once: the same report again changes nothing.
+    EXPECT_EQ(service_->reconcile_order("paper", venue, 0).result,
+              OrderService::Reconciled::Unchanged);
+}
+
+// A state the gateway missed, with the id it lacked, is a transition still.
+TEST_F(OrderServiceTest, Reconcile_AMissedStateWithTheBrokerIdIsATransition) {
+    broker_.on_place([](const OrderRequest&) -> OrderReport {
+        FakeBroker::fail(Status::UnknownOutcome, "connection lost");
+    });
+    auto res = service_->place(limit_buy("c1"), scope_, origin_);
+    ASSERT_TRUE(res.has_value());
+    ASSERT_EQ(res->order.status, OrderStatus::PendingNew);
+    OrderReport venue = report_of(res->order, OrderStatus::Open);
+    venue.broker_order_id = "P-78";
+    auto r = service_->reconcile_order("paper", venue, clock_->now_ns() + 1);
+    EXPECT_EQ(r.result, OrderService::Reconciled::Updated) << r.detail;
+    EXPECT_EQ(r.detail, "PENDING_NEW -> OPEN, broker order id P-78");
+}
+
 class PlaceNotSentTest : public OrderServiceTest, public ::testing::WithParamInterface<Status> {};
 
 TEST_P(PlaceNotSentTest, Place_BrokerUnavailableOrTimeoutRejectsNotSent) {
