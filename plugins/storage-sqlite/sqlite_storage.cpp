@@ -333,6 +333,14 @@ SqliteStorage::SqliteStorage(const sdk::PluginContext& ctx) : host_(ctx.host) {
     int64_t wal_restart_pages = cfg.get_int("wal_restart_pages", 4000);
     if (wal_restart_pages < 0 || wal_restart_pages > INT32_MAX)
         throw sdk::Error(Status::InvalidArgument, "config key 'wal_restart_pages' must be >= 0");
+    // 2 KiB rather than SQLite's 4 KiB: a commit's WAL frames are checksummed and copied whole,
+    // and an order's rows are a few hundred bytes each, spread over a dozen B-trees. Measured
+    // (bench/callgrind.sh): the writer thread's instructions per order 408k -> 372k; 1 KiB
+    // gained no more and doubled the checkpoints' work.
+    page_size_ = cfg.get_int("page_size", 2048);
+    if (page_size_ < 512 || page_size_ > 65536 || (page_size_ & (page_size_ - 1)) != 0)
+        throw sdk::Error(Status::InvalidArgument,
+                         "config key 'page_size' must be a power of two from 512 to 65536");
     int64_t readers = cfg.get_int("read_connections", 4);
     if (readers < 0 || readers > 64)
         throw sdk::Error(Status::InvalidArgument, "config key 'read_connections' must be 0..64");
@@ -453,6 +461,10 @@ std::unique_ptr<Connection> SqliteStorage::open_connection(bool create) {
     auto c = std::make_unique<Connection>(path_, create, busy_timeout_ms_,
                                           wal_vfs_ ? wal_vfs_->name() : nullptr);
     if (create && !memory_) {
+        // Takes effect only while the file is new (before WAL mode and the first table); a
+        // database keeps the page size it was made with.
+        const std::string page_size = "PRAGMA page_size = " + std::to_string(page_size_);
+        c->exec(page_size.c_str(), "set page size");
         c->exec("PRAGMA journal_mode = WAL", "enable WAL");
         if (checkpoint_pages_ > 0) {
             // The checkpoint thread does the checkpoints; this connection only appends to the WAL.

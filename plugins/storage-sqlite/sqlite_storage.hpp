@@ -25,7 +25,8 @@
 //                     file) at every commit. 0 leaves checkpoints to SQLite's automatic
 //                     checkpoint on the committing thread.
 //   wal_restart_pages WAL size (pages) past which the writer, right after a commit, runs a
-//                     RESTART checkpoint itself (with checkpoint_pages > 0); default 4000 (16 MB).
+//                     RESTART checkpoint itself (with checkpoint_pages > 0); default 4000 (8 MB
+//                     with 2 KiB pages).
 //                     The background checkpoint's last wake before it comes at
 //                     wal_restart_pages - checkpoint_pages / 4, so the restart has few frames
 //                     left to copy.
@@ -39,6 +40,8 @@
 //                     readers up to busy_timeout_ms. (Waiting at every try held all writes for
 //                     200-700 ms while a reconciliation run's reads followed one another.)
 //                     0 disables it.
+//   page_size         bytes per page of a database file this plugin creates; default 2048, a
+//                     power of two from 512 to 65536. An existing file keeps its own.
 //   coalesce_wal_writes true (default): with synchronous FULL or EXTRA, each commit reaches the
 //                     WAL in one write system call instead of two per page (wal_vfs.hpp says why
 //                     that is safe). false writes frame by frame as SQLite does on its own.
@@ -243,6 +246,7 @@ private:
     size_t reader_count_ = 0;
 
     int checkpoint_pages_ = 0;
+    int64_t page_size_ = 2048;  // for a new database file (page_size)
     int wal_restart_pages_ = 0;
     int wal_pages_ = 0;  // WAL size after the writer's last commit (its hook); under write_mu_
     // The WAL size at which the writer's hook next wakes the checkpoint thread: checkpoint_pages

@@ -56,6 +56,9 @@ void hold_snapshot(Connection& reader) {
 }
 
 // `n` commits, one reconciliation run each (a report of 3,000 bytes: a page or more).
+// Bytes of one WAL frame of a store made with the default page_size: 24 of header, then the page.
+constexpr uintmax_t kFrame = 24 + 2048;
+
 void write_recon_runs(SqliteStorage& s, int n) {
     for (int i = 0; i < n; ++i) {
         WriteOp op;
@@ -590,6 +593,30 @@ TEST(SqliteStorage, CreatesParentDirectoriesAndUsesWal) {
     EXPECT_EQ(pragma(path, "PRAGMA journal_mode"), "wal");
 }
 
+// A new file gets page_size (2 KiB by default: fewer WAL bytes to checksum and copy per commit);
+// a file made with another size keeps it, and works as before.
+TEST(SqliteStorage, ANewFileTakesPageSizeAndAnExistingOneKeepsItsOwn) {
+    TempDir dir;
+    const std::string fresh = dir.file("fresh.db"), old = dir.file("old.db");
+    {
+        auto s = open({{"path", fresh}});
+        s->migrate();
+    }
+    EXPECT_EQ(pragma(fresh, "PRAGMA page_size"), "2048");
+    {
+        auto s = open({{"path", old}, {"page_size", "4096"}});
+        s->migrate();
+        ASSERT_NO_FATAL_FAILURE(write_recon_runs(*s, 5));
+    }
+    EXPECT_EQ(pragma(old, "PRAGMA page_size"), "4096");
+    auto reopened = open({{"path", old}});
+    reopened->migrate();
+    ASSERT_NO_FATAL_FAILURE(write_recon_runs(*reopened, 5));
+    EXPECT_EQ(pragma(old, "PRAGMA page_size"), "4096");
+    EXPECT_EQ(reopened->list_recon_runs("", "", 1000).items.size(), 5u);
+    EXPECT_EQ(pragma(old, "PRAGMA integrity_check"), "ok");
+}
+
 // An intent is durable before the broker is called: by default a commit must survive power loss
 // or an OS crash (FULL syncs the WAL at every commit). NORMAL is an opt-in that may lose the last
 // commits then.
@@ -602,12 +629,12 @@ TEST(SqliteStorage, WalStartsOverPastWalRestartPages) {
     auto s = open({{"path", path}, {"checkpoint_pages", "1000000"}, {"wal_restart_pages", "20"}});
     s->migrate();
     // The migrations' own frames are in the WAL before the writes (the first restart comes after
-    // them): the bound is on what the writes add beyond them (each frame is 24 + 4096 bytes).
+    // them): the bound is on what the writes add beyond them (each frame is a header and a page: kFrame).
     const uintmax_t after_migrations = fs::file_size(path + "-wal");
     ASSERT_NO_FATAL_FAILURE(write_recon_runs(*s, 300));
     // 300 commits of at least one page each; a WAL started over holds about 20 pages at most.
     // (Migration 9, ABI 1.5, put the migrations' frames plus 20 just over a fixed 64 pages.)
-    EXPECT_LT(fs::file_size(path + "-wal"), after_migrations + 40u * 4120u);
+    EXPECT_LT(fs::file_size(path + "-wal"), after_migrations + 40u * kFrame);
     EXPECT_EQ(s->list_recon_runs("", "", 1000).items.size(), 300u);
 }
 
@@ -625,10 +652,10 @@ TEST(SqliteStorage, AReaderOnTheWalDefersTheWritersRestartWithoutHoldingTheWrite
     s->migrate();
     Connection reader(path, false, 1000);
     ASSERT_NO_FATAL_FAILURE(hold_snapshot(reader));
-    // The migrations leave some 64 pages in the WAL; 25 commits of about 6 pages each take it
-    // past 100 pages and keep it below 400: every commit from 100 on finds the reader.
+    // The migrations leave some pages in the WAL; 25 commits of a few pages each take it past
+    // 100 pages and keep it below 400: every commit from 100 on finds the reader.
     ASSERT_NO_FATAL_FAILURE(write_recon_runs(*s, 25));
-    ASSERT_LT(fs::file_size(path + "-wal"), 400u * 4120u);
+    ASSERT_LT(fs::file_size(path + "-wal"), 400u * kFrame);
     EXPECT_GE(s->restarts_deferred(), 5u);
     EXPECT_EQ(s->restarts_waited_busy(), 0u);
     reader.exec("COMMIT", "end the read");
@@ -679,8 +706,8 @@ TEST(SqliteStorage, CheckpointIsWokenOncePerCheckpointPagesOfWalNotAtEveryCommit
         op.recon_run.report_json = std::string(3000, 'x');
         ASSERT_EQ(s->write_batch({op}), std::vector<Status>{Status::Ok});
     }
-    // Each frame is 24 + 4096 bytes; the WAL never started over (the file only grew).
-    const uintmax_t frames = (fs::file_size(path + "-wal") - before) / 4120u;
+    // Each frame is kFrame bytes; the WAL never started over (the file only grew).
+    const uintmax_t frames = (fs::file_size(path + "-wal") - before) / kFrame;
     ASSERT_GT(frames, uintmax_t(commits)) << "each commit writes at least one page";
     EXPECT_GE(s->checkpoint_requests(), 1u);
     EXPECT_LE(s->checkpoint_requests(), frames / 20 + 2)
@@ -752,6 +779,8 @@ TEST(SqliteStorage, BadConfigurationIsInvalidArgumentNamingTheKey) {
     expect_bad({{"path", dir.file("x.db")}, {"busy_timeout_ms", "soon"}}, "busy_timeout_ms");
     expect_bad({{"path", dir.file("x.db")}, {"read_connections", "-1"}}, "read_connections");
     expect_bad({{"path", dir.file("x.db")}, {"wal_restart_pages", "-1"}}, "wal_restart_pages");
+    expect_bad({{"path", dir.file("x.db")}, {"page_size", "3000"}}, "page_size");
+    expect_bad({{"path", dir.file("x.db")}, {"page_size", "256"}}, "page_size");
     expect_bad({{"path", ""}}, "path");
 }
 
