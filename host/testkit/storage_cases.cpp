@@ -477,6 +477,87 @@ void update_with_version(CaseContext& ctx) {
     OG_EXPECT(s->list_events(ghost.id, 0, 0).empty());
 }
 
+// Several updates of one order in one batch (an ack and a fill, say) are judged one after the
+// other, each against the version the one before it wrote, whatever way a store writes the row.
+void updates_of_one_order_in_one_batch(CaseContext& ctx) {
+    auto s = open_storage(ctx);
+    s->migrate();
+    Ids ids("UB");
+    const std::string account = ids.account("A");
+    OrderRecord a = make_order(ids, 1, account), b = make_order(ids, 2, account),
+                c = make_order(ids, 3, account), d = make_order(ids, 4, account);
+    write_ok(__LINE__, *s, {insert_order(a), insert_order(b), insert_order(c), insert_order(d)});
+
+    // a: ack, fill, fill: three steps, each expecting the one before; the row ends at the last.
+    a.broker_order_id = ids.broker_order(1);
+    WriteOp a_ack = update_order(a, OrderStatus::Open, "ack");
+    FillRecord a_f1 = make_fill(ids, 1, a);
+    a.filled_quantity = dec("4");
+    WriteOp a_part = update_order(a, OrderStatus::PartiallyFilled, "fill");
+    a_part.requires_previous = true;
+    FillRecord a_f2 = make_fill(ids, 2, a);
+    a.filled_quantity = dec("10");
+    a.average_fill_price = dec("1500.25");
+    WriteOp a_done = update_order(a, OrderStatus::Filled, "fill");
+    a_done.requires_previous = true;
+    // b: a step whose expected version is stale (1 after the ack wrote 2) conflicts after one
+    // that applied; the step after it expects 2, what the ack wrote, and applies.
+    OrderRecord b_stale = b;
+    b.broker_order_id = ids.broker_order(2);
+    WriteOp b_ack = update_order(b, OrderStatus::Open, "ack");
+    WriteOp b_late = update_order(b_stale, OrderStatus::Cancelled, "late");
+    WriteOp b_after = update_order(b_stale, OrderStatus::Rejected, "after the late one");
+    const OrderRecord b_last = b_stale;
+    // c: the first step expects a version the row never had: it and the step after it conflict.
+    OrderRecord c_wrong = c;
+    c_wrong.version = 5;
+    WriteOp c_first = update_order(c_wrong, OrderStatus::Open, "ack");
+    WriteOp c_second = update_order(c_wrong, OrderStatus::Filled, "fill");
+    // d: the fill the second step requires is a replay (its trade id is a's first): the step is
+    // skipped and the row keeps the first step's state; a stale step after it (expecting 1, as
+    // the ack did) conflicts.
+    OrderRecord d_stale = d;
+    WriteOp d_late = update_order(d_stale, OrderStatus::Cancelled, "late");
+    d.broker_order_id = ids.broker_order(4);
+    WriteOp d_ack = update_order(d, OrderStatus::Open, "ack");
+    const OrderRecord d_acked = d;
+    FillRecord d_replay = make_fill(ids, 3, d);
+    d_replay.broker_trade_id = a_f1.broker_trade_id;
+    d_replay.broker = a_f1.broker;
+    d.filled_quantity = dec("10");
+    WriteOp d_fill = update_order(d, OrderStatus::Filled, "fill");
+    d_fill.requires_previous = true;
+
+    std::vector<Status> r =
+        write(*s, {a_ack, b_ack, c_first, d_ack, insert_fill(a_f1), a_part, b_late, c_second,
+                   insert_fill(a_f2), a_done, b_after, insert_fill(d_replay), d_fill, d_late});
+    OG_EXPECT_EQ(r, (std::vector<Status>{Status::Ok, Status::Ok, Status::Conflict, Status::Ok,
+                                         Status::Ok, Status::Ok, Status::Conflict,
+                                         Status::Conflict, Status::Ok, Status::Ok,
+                                         Status::Ok, Status::Conflict, Status::Conflict,
+                                         Status::Conflict}));
+    expect_same_order(__LINE__, must_get(__LINE__, *s, a.id), a);
+    expect_same_order(__LINE__, must_get(__LINE__, *s, b.id), b_last);
+    expect_same_order(__LINE__, must_get(__LINE__, *s, c.id), c);
+    expect_same_order(__LINE__, must_get(__LINE__, *s, d.id), d_acked);
+    std::vector<OrderEvent> ev = s->list_events(a.id, 0, 0);
+    OG_EXPECT_EQ(ev.size(), size_t{4});
+    for (size_t i = 0; i < ev.size(); ++i) OG_EXPECT_EQ(ev[i].seq, static_cast<int64_t>(i + 1));
+    if (ev.size() == 4) {
+        OG_EXPECT(ev[1].to_status == OrderStatus::Open);
+        OG_EXPECT(ev[2].to_status == OrderStatus::PartiallyFilled);
+        OG_EXPECT(ev[3].to_status == OrderStatus::Filled);
+    }
+    OG_EXPECT_EQ(s->list_events(b.id, 0, 0).size(), size_t{3});
+    OG_EXPECT_EQ(s->list_events(c.id, 0, 0).size(), size_t{1});
+    OG_EXPECT_EQ(s->list_events(d.id, 0, 0).size(), size_t{2});
+    // The next batch goes on from the versions this one left.
+    d = d_acked;
+    WriteOp d_cancel = update_order(d, OrderStatus::Cancelled, "cancel");
+    OG_EXPECT_EQ(write(*s, {d_cancel}), std::vector<Status>{Status::Ok});
+    expect_same_order(__LINE__, must_get(__LINE__, *s, d.id), d);
+}
+
 void events_in_seq_order(CaseContext& ctx) {
     auto s = open_storage(ctx);
     s->migrate();
@@ -1606,6 +1687,7 @@ std::vector<Case> storage_cases() {
         {"storage.order_round_trips_every_field_exactly", order_round_trip},
         {"storage.duplicate_client_order_id_conflicts_per_account", duplicate_client_order_id},
         {"storage.update_checks_expected_version", update_with_version},
+        {"storage.updates_of_one_order_in_one_batch", updates_of_one_order_in_one_batch},
         {"storage.events_append_and_list_in_seq_order", events_in_seq_order},
         {"storage.duplicate_broker_trade_id_conflicts", fill_duplicate_trade_id},
         // appended in ABI 1.5

@@ -106,6 +106,34 @@ void bind_order(Query& q, const OrderRecord& o) {
     q.bind(26, o.created_at_ns).bind(27, o.updated_at_ns).bind(28, o.version);
 }
 
+// Writes a row the batch checked earlier (a deferred row, see SqliteStorage::update_order): it
+// still holds `expected`, so anything else is a broken invariant, not a conflict.
+void write_order_row(Connection& c, const OrderRecord& o, int64_t expected) {
+    Query q = c.query(kUpdateOrder, "update order");
+    bind_order(q, o);
+    q.bind(29, expected);
+    if (q.run() != 1)
+        throw sdk::Error(Status::Internal, "sqlite: order " + o.id + " left version " +
+                                               std::to_string(expected) + " within a batch");
+}
+
+// carried[i]: op i updates an order that a later update in the batch continues (that update
+// expects the version op i writes).
+std::vector<bool> carried_updates(const std::vector<WriteOp>& ops) {
+    std::vector<bool> carried(ops.size(), false);
+    std::map<std::string_view, size_t> last;  // order id -> its latest update so far
+    for (size_t i = 0; i < ops.size(); ++i) {
+        if (ops[i].kind != WriteKind::UpdateOrder) continue;
+        auto [it, first] = last.try_emplace(ops[i].order.id, i);
+        if (!first) {
+            const WriteOp& prev = ops[it->second];
+            carried[it->second] = prev.order.version == ops[i].expected_version;
+            it->second = i;
+        }
+    }
+    return carried;
+}
+
 // ---- events ------------------------------------------------------------------------------------
 
 const std::string kInsertEvent =
@@ -534,14 +562,18 @@ std::vector<Status> SqliteStorage::write_batch(const std::vector<WriteOp>& ops) 
     std::vector<Status> results(ops.size(), Status::Ok);
     if (ops.empty()) return results;
     in_write_transaction("write batch", [&](Connection& c) {
-        BatchSeqs seqs;
+        BatchState batch;
+        const std::vector<bool> carried = carried_updates(ops);
         for (size_t i = 0; i < ops.size(); ++i) {
             if (ops[i].requires_previous && i > 0 && results[i - 1] == Status::Conflict) {
                 results[i] = Status::Conflict;
                 continue;
             }
-            results[i] = apply(c, ops[i], i, &seqs);
+            results[i] = apply(c, ops[i], i, &batch, carried[i]);
         }
+        // Rows whose carrying update was skipped (its fill was a duplicate).
+        for (const auto& [id, row] : batch.deferred) write_order_row(c, *row.order, row.expected);
+        const BatchSeqs& seqs = batch.seqs;
         // An account's first entry ever gives it its counter row (retention lists the accounts
         // there). Otherwise the row is left as it is: see the AppendEvent case.
         for (const BatchSeq& s : seqs) {
@@ -563,7 +595,9 @@ std::optional<IdempotencyRecord> claim_key(Connection& c, const IdempotencyRecor
 bool complete_key(Connection& c, const IdempotencyRecord& record, int64_t now_ns);
 }  // namespace
 
-Status SqliteStorage::apply(Connection& c, const WriteOp& op, size_t index, BatchSeqs* seqs) {
+Status SqliteStorage::apply(Connection& c, const WriteOp& op, size_t index, BatchState* batch,
+                           bool carried) {
+    BatchSeqs* seqs = &batch->seqs;
     switch (op.kind) {
         case WriteKind::InsertOrder: {
             const OrderRecord& o = op.order;
@@ -588,14 +622,7 @@ Status SqliteStorage::apply(Connection& c, const WriteOp& op, size_t index, Batc
                                       "event.seq must equal order.version");
             if (!op.event.order_id.empty() && op.event.order_id != o.id)
                 invalid_op(index, "update_order " + o.id + ": event belongs to another order");
-            {
-                Query q = c.query(kUpdateOrder, "update order");
-                bind_order(q, o);
-                q.bind(29, op.expected_version);
-                if (q.run() == 0) return Status::Conflict;
-            }
-            insert_event(c, op.event, o.id);
-            return Status::Ok;
+            return update_order(c, op, batch, carried);
         }
         case WriteKind::InsertFill: {
             const FillRecord& f = op.fill;
@@ -676,6 +703,48 @@ Status SqliteStorage::apply(Connection& c, const WriteOp& op, size_t index, Batc
             return complete_key(c, op.idempotency, op.now_ns) ? Status::Ok : Status::Conflict;
     }
     invalid_op(index, "unknown write kind " + std::to_string(static_cast<int32_t>(op.kind)));
+}
+
+Status SqliteStorage::update_order(Connection& c, const WriteOp& op, BatchState* batch,
+                                  bool carried) {
+    const OrderRecord& o = op.order;
+    auto d = batch->deferred.find(o.id);
+    if (d != batch->deferred.end()) {
+        DeferredRow& row = d->second;
+        if (row.version == op.expected_version) {
+            // The next step of the chain: the row holds row.expected, checked by its first step.
+            if (carried) {
+                row.order = &o;
+                row.version = o.version;
+            } else {
+                write_order_row(c, o, row.expected);
+                batch->deferred.erase(d);
+            }
+            insert_event(c, op.event, o.id);
+            return Status::Ok;
+        }
+        // Not the chain's next version: the row takes the chain's state first, so this update
+        // is judged against it, as if every step had been written on its own.
+        write_order_row(c, *row.order, row.expected);
+        batch->deferred.erase(d);
+    }
+    if (carried) {
+        Query q = c.query("SELECT version FROM orders WHERE id = ?1", "read order version");
+        q.bind(1, o.id);
+        if (!q.step() || q.int64(0) != op.expected_version) return Status::Conflict;
+        batch->deferred[o.id] = DeferredRow{&o, op.expected_version, o.version};
+        order_rows_carried_.fetch_add(1, std::memory_order_relaxed);
+        insert_event(c, op.event, o.id);
+        return Status::Ok;
+    }
+    {
+        Query q = c.query(kUpdateOrder, "update order");
+        bind_order(q, o);
+        q.bind(29, op.expected_version);
+        if (q.run() == 0) return Status::Conflict;
+    }
+    insert_event(c, op.event, o.id);
+    return Status::Ok;
 }
 
 // ---- reads -------------------------------------------------------------------------------------

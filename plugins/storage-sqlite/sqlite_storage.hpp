@@ -96,6 +96,7 @@
 #include <condition_variable>
 #include <exception>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -182,6 +183,9 @@ public:
     bool coalesces_wal_writes() const { return wal_vfs_ != nullptr; }
     // Writes the connections handed to the WAL file through that VFS (tests only; 0 without it).
     uint64_t coalesced_wal_writes() const { return wal_vfs_ ? wal_vfs_->wal_writes() : 0; }
+    // Order updates whose row write a later update of the order in the same batch carried (see
+    // DeferredRow; tests only).
+    uint64_t order_rows_carried() const { return order_rows_carried_.load(); }
 
 private:
     class Reader;  // a reader connection borrowed for one call
@@ -198,7 +202,22 @@ private:
         bool new_account = false;
     };
     using BatchSeqs = std::vector<BatchSeq>;
-    Status apply(Connection& c, const WriteOp& op, size_t index, BatchSeqs* seqs);
+    // An order row whose write waits for the next update of the order in the same batch (an
+    // order's ack and its fill often share one): the row is written once, with the last state.
+    // The first update of the chain checked the row's version; the row holds `expected` until
+    // the chain's last update (or the batch's end) writes `order`, at version `version`.
+    struct DeferredRow {
+        const OrderRecord* order = nullptr;
+        int64_t expected = 0;
+        int64_t version = 0;
+    };
+    struct BatchState {
+        BatchSeqs seqs;
+        std::map<std::string, DeferredRow, std::less<>> deferred;  // by order id
+    };
+    // `carried`: a later update of the same order in this batch follows this one's version.
+    Status apply(Connection& c, const WriteOp& op, size_t index, BatchState* batch, bool carried);
+    Status update_order(Connection& c, const WriteOp& op, BatchState* batch, bool carried);
     // Runs `f` on the writer inside a BEGIN IMMEDIATE transaction, committed durably before it
     // returns (rolled back when f throws, which rethrows). It may share the transaction with
     // other threads' calls (see Group commit above).
@@ -254,6 +273,7 @@ private:
     int next_checkpoint_at_ = 0;
     std::atomic<uint64_t> checkpoint_requests_{0};
     std::atomic<uint64_t> restarts_deferred_{0};
+    std::atomic<uint64_t> order_rows_carried_{0};
     std::atomic<uint64_t> restarts_waited_busy_{0};
     std::function<void(int)> checkpoint_hook_;  // tests only
     std::mutex checkpoint_mu_;

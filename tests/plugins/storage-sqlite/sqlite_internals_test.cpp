@@ -421,6 +421,58 @@ TEST(SqliteStorage, EventLogIsPrunedOldestFirstPerAccountWithoutATimeIndex) {
     EXPECT_EQ(declared_indexes(path, "fills"), 2);  // the count sees indexes that are there
 }
 
+// An order's ack and fill in one batch write its row once, with the fill's state: the ack's
+// step checks the row's version and leaves the row to the fill's (storage.updates_of_one_order_
+// in_one_batch in the conformance cases holds the rules; this counts the writes).
+TEST(SqliteStorage, TwoUpdatesOfAnOrderInOneBatchWriteItsRowOnce) {
+    TempDir dir;
+    auto s = open({{"path", dir.file("x.db")}});
+    s->migrate();
+    OrderRecord o;
+    o.id = "ord_1";
+    o.client_order_id = "c1";
+    o.broker = "paper";
+    o.account_id = "A";
+    o.symbol = "INFY";
+    o.exchange = "NSE";
+    o.quantity = Decimal::must_parse("10");
+    o.filled_quantity = Decimal::must_parse("0");
+    o.status = OrderStatus::PendingNew;
+    o.version = 1;
+    auto step = [&](OrderStatus to, WriteKind kind) {
+        WriteOp op;
+        op.kind = kind;
+        op.expected_version = kind == WriteKind::InsertOrder ? 0 : o.version;
+        if (kind == WriteKind::UpdateOrder) ++o.version;
+        op.event.from_status = o.status;
+        o.status = to;
+        op.order = o;
+        op.event.seq = o.version;
+        op.event.to_status = to;
+        return op;
+    };
+    ASSERT_EQ(s->write_batch({step(OrderStatus::PendingNew, WriteKind::InsertOrder)}),
+              std::vector<Status>{Status::Ok});
+    o.broker_order_id = "P-1";
+    WriteOp ack = step(OrderStatus::Open, WriteKind::UpdateOrder);
+    o.filled_quantity = Decimal::must_parse("10");
+    WriteOp fill = step(OrderStatus::Filled, WriteKind::UpdateOrder);
+    EXPECT_EQ(s->write_batch({ack, fill}), (std::vector<Status>{Status::Ok, Status::Ok}));
+    EXPECT_EQ(s->order_rows_carried(), 1u);
+    auto stored = s->get_order("ord_1");
+    ASSERT_TRUE(stored.has_value());
+    EXPECT_EQ(stored->version, 3);
+    EXPECT_EQ(stored->status, OrderStatus::Filled);
+    EXPECT_EQ(stored->broker_order_id, "P-1");
+    EXPECT_EQ(stored->filled_quantity.to_string(), "10");
+    EXPECT_EQ(s->list_events("ord_1", 0, 0).size(), 3u);
+    // One update alone is written as it comes.
+    EXPECT_EQ(s->write_batch({step(OrderStatus::Filled, WriteKind::UpdateOrder)}),
+              std::vector<Status>{Status::Ok});
+    EXPECT_EQ(s->order_rows_carried(), 1u);
+    EXPECT_EQ(s->get_order("ord_1")->version, 4);
+}
+
 // A commit of event log entries writes no counter page: the account's last seq is its newest
 // entry, and the counter row (written at the account's first entry, then by retention) only
 // keeps a seq from being reused once its entry is pruned. A counter left by an older plugin,
