@@ -236,11 +236,14 @@ void PaperBroker::answer_later(const std::function<OrderReport()>& call,
         }
     } answering(this);
     try {
-        ev.order = translated(call);
-    } catch (const sdk::Error& e) {
-        if (e.status() != Status::Rejected || placed == nullptr) throw;
-        // The venue refused the order: the reject arrives as an event, like an ack.
+        ev.order = call();
+    } catch (const VenueError& e) {
+        if (e.status() != Status::Rejected || placed == nullptr)
+            throw sdk::Error(e.status(), e.what());
+        // The venue refused the order: the reject arrives as an event, like an ack, naming the
+        // order the venue kept (REJECTED) when it kept one.
         const OrderRequest& r = *placed;
+        ev.order.broker_order_id = e.broker_order_id();
         ev.order.client_order_id = r.client_order_id;
         ev.order.account_id = r.account_id;
         ev.order.symbol = r.symbol;

@@ -1156,7 +1156,7 @@ OrderReport PaperVenue::place_locked(const OrderRequest& rq, bool fault_reject,
             }
             if (!reason.empty()) {
                 ack = reject_locked(std::move(o), reason);
-                refusal.emplace(Status::Rejected, reason);
+                refusal.emplace(Status::Rejected, reason, ack.broker_order_id);
             } else {
                 uint64_t n = o.number;
                 OrderState& stored = orders_.emplace(n, std::move(o)).first->second;

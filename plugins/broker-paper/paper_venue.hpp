@@ -123,12 +123,15 @@ namespace ordergate::paper {
 // A classified failure; the plugin turns it into sdk::Error with the same status and message.
 class VenueError : public std::runtime_error {
   public:
-    VenueError(Status status, const std::string& message)
-        : std::runtime_error(message), status_(status) {}
+    VenueError(Status status, const std::string& message, std::string broker_order_id = {})
+        : std::runtime_error(message), status_(status), broker_order_id_(std::move(broker_order_id)) {}
     Status status() const { return status_; }
+    // A refused place whose order the venue kept (REJECTED): its id; empty otherwise.
+    const std::string& broker_order_id() const { return broker_order_id_; }
 
   private:
     Status status_;
+    std::string broker_order_id_;
 };
 
 struct FaultConfig {

@@ -40,8 +40,14 @@ class SinkRecorder {
         sink_.ctx = this;
         sink_.on_order_update = [](void* ctx, const og_order_report* r) {
             auto* self = static_cast<SinkRecorder*>(ctx);
-            self->add("order " + std::string(r->client_order_id.data, r->client_order_id.size) +
-                      " " + std::to_string(r->status));
+            const std::string cid(r->client_order_id.data, r->client_order_id.size);
+            {
+                std::lock_guard lock(self->mu_);
+                self->broker_ids_.push_back(
+                    cid + " " + std::to_string(r->status) + " " +
+                    std::string(r->broker_order_id.data, r->broker_order_id.size));
+            }
+            self->add("order " + cid + " " + std::to_string(r->status));
         };
         sink_.on_fill = [](void* ctx, const og_fill* f) {
             auto* self = static_cast<SinkRecorder*>(ctx);
@@ -74,6 +80,11 @@ class SinkRecorder {
         std::lock_guard lock(mu_);
         return threads_;
     }
+    // Each order update as "<client order id> <status> <broker order id>".
+    std::vector<std::string> order_updates() {
+        std::lock_guard lock(mu_);
+        return broker_ids_;
+    }
 
   private:
     void add(std::string e) {
@@ -89,6 +100,7 @@ class SinkRecorder {
     std::condition_variable cv_;
     std::vector<std::string> events_;
     std::vector<std::thread::id> threads_;
+    std::vector<std::string> broker_ids_;
 };
 
 sdk::PluginContext context(Entries entries, const SinkRecorder& rec) {
@@ -263,6 +275,33 @@ TEST(PaperBrokerTest, WithAsyncAckTheWorkerPushesTheAnswerAndItsFills) {
     ASSERT_TRUE(rec.wait_for("fill PT-1"));
     for (std::thread::id t : rec.threads()) EXPECT_NE(t, std::this_thread::get_id());
     broker.stop();
+}
+
+// A refusal answered later (async_ack) names the order the venue kept, REJECTED, under its id,
+// as the venue's own push of it does: the host need not learn the id from a later report.
+TEST(PaperBrokerTest, WithAsyncAckARefusalCarriesTheVenuesOrderId) {
+    SinkRecorder rec;
+    PaperBroker broker(
+        context({{"tick_ms", "0"}, {"initial_price", "100.00"}, {"async_ack", "true"}}, rec));
+    broker.start();
+    ASSERT_TRUE(rec.wait_for("connected"));
+    // Off the 0.05 grid: refused.
+    EXPECT_EQ(status_of([&] {
+                  broker.place_order(
+                      order("r", Side::Buy, OrderType::Limit, "1", D("100.03")), kTimeout);
+              }),
+              Status::Pending);
+    const std::string rejected = "order r " + std::to_string(OG_ORDER_REJECTED);
+    ASSERT_TRUE(rec.wait_for(rejected, 2)) << "the answer and the venue's push";
+    broker.stop();
+    const std::string prefix = "r " + std::to_string(OG_ORDER_REJECTED) + " ";
+    size_t seen = 0;
+    for (const std::string& u : rec.order_updates()) {
+        if (u.rfind(prefix, 0) != 0) continue;
+        ++seen;
+        EXPECT_EQ(u, prefix + "P-1");
+    }
+    EXPECT_EQ(seen, 2u);
 }
 
 TEST(PaperBrokerTest, BackgroundTicksMoveThePriceAndPushSubscribedQuotes) {
