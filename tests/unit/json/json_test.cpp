@@ -38,6 +38,22 @@ TEST(JsonParse, RepeatedKeyInvalidUtf8AndDeepNestingAreRefused) {
     EXPECT_FALSE(parses(std::string(40, '[') + std::string(40, ']'), &why));
 }
 
+// The text is checked as a whole: a key, a value past eight ASCII bytes, a sequence cut at the
+// end, an overlong form; well-formed sequences of every length pass.
+TEST(JsonParse, InvalidUtf8AnywhereIsRefusedAndValidUtf8Passes) {
+    std::string why;
+    for (const std::string text :
+         {std::string("{\"k\xc3\":1}"), std::string("{\"abcdefghijklmnop\":\"abcdefgh\x80\"}"),
+          std::string("{\"a\":\"x\xe2\x82\"}"), std::string("{\"a\":\"\xc0\xaf\"}"),
+          std::string("{\"a\":\"\xf4\x90\x80\x80\"}"), std::string("[\"abcdefg\xe2")}) {
+        EXPECT_FALSE(parses(text, &why)) << text;
+        EXPECT_EQ(why, "invalid UTF-8") << text;
+    }
+    Value v;
+    ASSERT_TRUE(parse("{\"s\":\"a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z\"}", &v, &why)) << why;
+    EXPECT_EQ(v.find("s")->text(), "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z");
+}
+
 TEST(JsonParse, SurrogatePairEscapeIsOneCharacter) {
     Value v;
     std::string why;
