@@ -391,6 +391,19 @@ SqliteStorage::SqliteStorage(const sdk::PluginContext& ctx) : host_(ctx.host) {
     checkpoint_pages_ = memory_ ? 0 : static_cast<int>(checkpoint_pages);
     wal_restart_pages_ = static_cast<int>(wal_restart_pages);
     writer_ = open_connection(true);
+    // The defaults are sizes of WAL (4 MB, 16 MB), in pages of the file as it is: 1000 and 4000
+    // of 4 KiB, 2000 and 8000 of 2 KiB.
+    if (!memory_ && (!cfg.has("checkpoint_pages") || !cfg.has("wal_restart_pages"))) {
+        Query q = writer_->query("PRAGMA page_size", "read page size");
+        const int64_t page = q.step() ? q.int64(0) : 0;
+        if (page < 512 || page > 65536)
+            throw sdk::Error(Status::Internal,
+                             "sqlite: PRAGMA page_size answered " + std::to_string(page));
+        if (!cfg.has("checkpoint_pages") && checkpoint_pages_ > 0)
+            checkpoint_pages_ = static_cast<int>(kDefaultCheckpointBytes / page);
+        if (!cfg.has("wal_restart_pages"))
+            wal_restart_pages_ = static_cast<int>(kDefaultWalRestartBytes / page);
+    }
     reader_count_ = memory_ ? 0 : static_cast<size_t>(readers);
     for (size_t i = 0; i < reader_count_; ++i) readers_.push_back(open_connection(false));
     if (checkpoint_pages_ > 0) {

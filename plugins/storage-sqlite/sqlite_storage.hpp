@@ -18,15 +18,15 @@
 //                     writer under WAL; default 4. 0 serves reads from the writer connection.
 //   checkpoint_pages  WAL size (pages) at which a background thread checkpoints the WAL into the
 //                     database file (PASSIVE: it never blocks the writer or readers); default
-//                     1000. The writer itself then never pays a checkpoint's fsyncs. It is woken
+//                     4 MB of the file's pages (1000 of 4 KiB, 2000 of 2 KiB). The writer itself then never pays a checkpoint's fsyncs. It is woken
 //                     again only when the WAL has grown by checkpoint_pages more (or started
 //                     over): one checkpoint copies a hot page once for many commits, where a
 //                     wake at every commit past the mark copied it (and synced the database
 //                     file) at every commit. 0 leaves checkpoints to SQLite's automatic
 //                     checkpoint on the committing thread.
 //   wal_restart_pages WAL size (pages) past which the writer, right after a commit, runs a
-//                     RESTART checkpoint itself (with checkpoint_pages > 0); default 4000 (8 MB
-//                     with 2 KiB pages).
+//                     RESTART checkpoint itself (with checkpoint_pages > 0); default 16 MB of
+//                     the file's pages (4000 of 4 KiB, 8000 of 2 KiB).
 //                     The background checkpoint's last wake before it comes at
 //                     wal_restart_pages - checkpoint_pages / 4, so the restart has few frames
 //                     left to copy.
@@ -171,6 +171,12 @@ public:
     // Past this many times wal_restart_pages the writer's restart waits for readers to leave the
     // WAL (up to busy_timeout_ms); below it, it only tries.
     static constexpr int64_t kRestartWaitFactor = 4;
+    // checkpoint_pages and wal_restart_pages when not set: these many bytes of WAL, in pages.
+    static constexpr int64_t kDefaultCheckpointBytes = 1000 * 4096;
+    static constexpr int64_t kDefaultWalRestartBytes = 4000 * 4096;
+    // The thresholds in force (pages), for tests.
+    int checkpoint_pages() const { return checkpoint_pages_; }
+    int wal_restart_pages() const { return wal_restart_pages_; }
     // Called with the WAL's size at each wake of the checkpoint thread, on the writer's thread
     // (tests only; set before any write).
     void set_checkpoint_hook(std::function<void(int pages)> hook) {

@@ -669,6 +669,29 @@ TEST(SqliteStorage, ANewFileTakesPageSizeAndAnExistingOneKeepsItsOwn) {
     EXPECT_EQ(pragma(old, "PRAGMA integrity_check"), "ok");
 }
 
+// The WAL thresholds' defaults are sizes (4 MB, 16 MB) in pages of the file as it is, so a file
+// of 2 KiB pages is checkpointed after as many bytes as one of 4 KiB; set ones are kept as given.
+TEST(SqliteStorage, DefaultWalThresholdsAreBytesInTheFilesPages) {
+    TempDir dir;
+    auto small = open({{"path", dir.file("small.db")}});
+    EXPECT_EQ(small->checkpoint_pages(), 2000);
+    EXPECT_EQ(small->wal_restart_pages(), 8000);
+    auto large = open({{"path", dir.file("large.db")}, {"page_size", "4096"}});
+    EXPECT_EQ(large->checkpoint_pages(), 1000);
+    EXPECT_EQ(large->wal_restart_pages(), 4000);
+    large.reset();
+    auto reopened = open({{"path", dir.file("large.db")}});  // keeps its 4 KiB pages
+    EXPECT_EQ(reopened->checkpoint_pages(), 1000);
+    auto set = open({{"path", dir.file("set.db")},
+                     {"checkpoint_pages", "300"},
+                     {"wal_restart_pages", "900"}});
+    EXPECT_EQ(set->checkpoint_pages(), 300);
+    EXPECT_EQ(set->wal_restart_pages(), 900);
+    auto off = open({{"path", dir.file("off.db")}, {"checkpoint_pages", "0"}});
+    EXPECT_EQ(off->checkpoint_pages(), 0);
+    EXPECT_EQ(off->wal_restart_pages(), 8000);
+}
+
 // An intent is durable before the broker is called: by default a commit must survive power loss
 // or an OS crash (FULL syncs the WAL at every commit). NORMAL is an opt-in that may lose the last
 // commits then.
