@@ -254,6 +254,7 @@ PaperVenue::PaperVenue(VenueConfig config, VenueEnv env)
         // Replayed orders and positions need their symbols' prices.
         for (const auto& [n, o] : orders_) symbol_locked(o.report.symbol);
         for (const auto& [key, p] : positions_) symbol_locked(std::get<1>(key));
+        place_missing_gtt_orders_locked();
     }
     for (const auto& a : c.accounts) {
         if (accounts_.count(a) != 0) continue;
@@ -1825,6 +1826,38 @@ void PaperVenue::check_gtts_locked() {
                 gtt_changed_locked(g, "rejected", true);
             }
             break;
+        }
+    }
+}
+
+void PaperVenue::place_missing_gtt_orders_locked() {
+    // check_gtts_locked writes a GTT's "triggered" line (naming the order to come) before the
+    // order's first line: a crash between the two leaves a GTT naming an order the journal never
+    // had. Its leg is placed now, under that number, so the number never goes to another order.
+    for (auto& [n, g] : gtts_) {
+        GttReport& r = g.report;
+        if (r.status != GttStatus::Triggered || !r.triggered_leg ||
+            *r.triggered_leg >= r.legs.size())
+            continue;
+        const uint64_t named = parse_numbered_id(r.broker_order_id, "P-");
+        if (named == 0 || named < next_order_) continue;  // the order is in the journal
+        next_order_ = named;
+        if (env_.warn)
+            env_.warn("journal '" + config_.journal_path + "': GTT " + r.broker_gtt_id +
+                      " names order " + r.broker_order_id +
+                      ", which the journal does not have (a crash between the two lines); "
+                      "placed now");
+        std::optional<VenueError> refusal;
+        OrderRequest order = r.legs[*r.triggered_leg].order;
+        order.account_id = r.account_id;
+        order.symbol = r.symbol;
+        order.exchange = r.exchange;
+        OrderReport placed = place_locked(order, false, &refusal);
+        if (refusal) {
+            r.status = GttStatus::Rejected;
+            r.reject_reason = std::string("leg order refused: ") + refusal->what();
+            r.broker_order_id = placed.broker_order_id;
+            gtt_changed_locked(g, "rejected", true);
         }
     }
 }

@@ -504,6 +504,8 @@ class PaperVenue {
     // After replay: an order whose snapshot is behind its fills (a crash between the fill's line
     // and the order's) takes its filled quantity from the fills, and the repair is journalled.
     void repair_orders_from_fills();
+    // After a replay: a triggered GTT whose order the journal lacks gets it (see the .cpp).
+    void place_missing_gtt_orders_locked();
     JournalRecord order_record(const OrderState& o, const char* event) const;
     JournalRecord fill_record(const Fill& f) const;
 

@@ -3,6 +3,7 @@
 // order id, an OCO's other leg is cancelled, and everything survives a restart (journal).
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <functional>
 
 #include "paper_test_support.hpp"
@@ -194,6 +195,52 @@ TEST(PaperGtt, GttsSurviveARestartThroughTheJournal) {
         gtt("gtt_n", GttType::Single, {leg("900.00", "gtt_n-leg1", Side::Sell)}), kTimeout);
     EXPECT_EQ(next.broker_gtt_id, "PG-3");
     EXPECT_EQ(orders_with_prefix(v, "gtt_f"), 1u);
+}
+
+// The GTT's "triggered" line is written before its order's first line: a crash between the two
+// leaves a GTT naming an order the journal never had. The replay places the leg then, under the
+// number the GTT named, so that number is never given to another order.
+TEST(PaperGtt, ATriggerWhoseOrderNeverReachedTheJournalIsPlacedAtReplay) {
+    TempDir dir;
+    ManualClock clock;
+    VenueConfig c = base_config();
+    c.journal_path = dir.file("gtt.journal");
+    std::string named;
+    {
+        PaperVenue v(c, clock.env());
+        v.place_gtt(gtt("gtt_c", GttType::Single, {leg("100.10", "gtt_c-leg1", Side::Sell)}),
+                    kTimeout);
+        ASSERT_TRUE(step_until(v, 2000, [&] {
+            return v.get_gtt("ACC1", "gtt_c", "").status == GttStatus::Triggered;
+        }));
+        named = v.get_gtt("ACC1", "gtt_c", "").broker_order_id;
+        v.close();
+    }
+    // The crash: every line from the leg order's first one on is lost.
+    {
+        std::ifstream in(c.journal_path);
+        std::string line, kept;
+        bool cut = false;
+        while (std::getline(in, line)) {
+            cut = cut || (line.rfind("O\t", 0) == 0 &&
+                          line.find("\tcid=gtt_c-leg1\t") != std::string::npos);
+            if (!cut) kept += line + "\n";
+        }
+        ASSERT_TRUE(cut) << "no order line of the leg in the journal";
+        std::ofstream(c.journal_path, std::ios::trunc) << kept;
+    }
+    PaperVenue v(c, clock.env());
+    GttReport g = v.get_gtt("ACC1", "gtt_c", "");
+    EXPECT_EQ(g.status, GttStatus::Triggered);
+    EXPECT_EQ(g.broker_order_id, named);
+    const OrderReport o = v.get_order("ACC1", "", "gtt_c-leg1");
+    EXPECT_EQ(o.broker_order_id, named);
+    EXPECT_EQ(o.side, Side::Sell);
+    // The next order takes the number after it.
+    const OrderReport next = v.place_order(order("after", Side::Buy, OrderType::Market, "1"), kTimeout);
+    EXPECT_EQ(next.broker_order_id,
+              "P-" + std::to_string(std::stoull(named.substr(2)) + 1));
+    EXPECT_EQ(orders_with_prefix(v, "gtt_c"), 1u);
 }
 
 }  // namespace
