@@ -1813,18 +1813,7 @@ void PaperVenue::check_gtts_locked() {
             for (size_t k = 0; k < g.leg_status.size(); ++k)
                 g.leg_status[k] = k == i ? "TRIGGERED" : "CANCELLED";
             gtt_changed_locked(g, "triggered", true);
-            std::optional<VenueError> refusal;
-            OrderRequest order = r.legs[i].order;
-            order.account_id = r.account_id;
-            order.symbol = r.symbol;
-            order.exchange = r.exchange;
-            OrderReport placed = place_locked(order, false, &refusal);
-            if (refusal) {
-                r.status = GttStatus::Rejected;
-                r.reject_reason = std::string("leg order refused: ") + refusal->what();
-                r.broker_order_id = placed.broker_order_id;  // empty when no record was kept
-                gtt_changed_locked(g, "rejected", true);
-            }
+            place_gtt_leg_locked(g, i);
             break;
         }
     }
@@ -1847,18 +1836,23 @@ void PaperVenue::place_missing_gtt_orders_locked() {
                       " names order " + r.broker_order_id +
                       ", which the journal does not have (a crash between the two lines); "
                       "placed now");
-        std::optional<VenueError> refusal;
-        OrderRequest order = r.legs[*r.triggered_leg].order;
-        order.account_id = r.account_id;
-        order.symbol = r.symbol;
-        order.exchange = r.exchange;
-        OrderReport placed = place_locked(order, false, &refusal);
-        if (refusal) {
-            r.status = GttStatus::Rejected;
-            r.reject_reason = std::string("leg order refused: ") + refusal->what();
-            r.broker_order_id = placed.broker_order_id;
-            gtt_changed_locked(g, "rejected", true);
-        }
+        place_gtt_leg_locked(g, *r.triggered_leg);
+    }
+}
+
+void PaperVenue::place_gtt_leg_locked(GttState& g, size_t leg) {
+    GttReport& r = g.report;
+    std::optional<VenueError> refusal;
+    OrderRequest order = r.legs[leg].order;
+    order.account_id = r.account_id;
+    order.symbol = r.symbol;
+    order.exchange = r.exchange;
+    OrderReport placed = place_locked(order, false, &refusal);
+    if (refusal) {
+        r.status = GttStatus::Rejected;
+        r.reject_reason = std::string("leg order refused: ") + refusal->what();
+        r.broker_order_id = placed.broker_order_id;  // empty when no record was kept
+        gtt_changed_locked(g, "rejected", true);
     }
 }
 

@@ -506,6 +506,9 @@ class PaperVenue {
     void repair_orders_from_fills();
     // After a replay: a triggered GTT whose order the journal lacks gets it (see the .cpp).
     void place_missing_gtt_orders_locked();
+    // Places leg `leg` of a triggered GTT (the next order number); a refusal ends the GTT
+    // REJECTED with the venue's reason.
+    void place_gtt_leg_locked(GttState& g, size_t leg);
     JournalRecord order_record(const OrderState& o, const char* event) const;
     JournalRecord fill_record(const Fill& f) const;
 
