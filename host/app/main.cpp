@@ -11,6 +11,18 @@
 #include "ordergate/sdk_version.h"
 #include "testkit/testkit.hpp"
 
+#ifdef OG_JEMALLOC
+// jemalloc's settings, read before the first allocation; MALLOC_CONF in the environment overrides
+// them key by key. Without a background thread jemalloc returns freed pages to the system only
+// from inside later allocations, so a gateway that goes quiet after a burst (or after start-up's
+// journal replay) kept them for good: 33 MB resident instead of 28, 15 s after a restart on 172k
+// stored orders. The thread purges what has been unused for dirty_decay_ms (10 s by default).
+extern "C" {
+extern const char* malloc_conf;
+const char* malloc_conf = "background_thread:true,max_background_threads:1";
+}
+#endif
+
 namespace {
 
 void usage(std::ostream& out) {

@@ -5,6 +5,8 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <atomic>
 #include <chrono>
 #include <set>
@@ -89,6 +91,21 @@ TEST_F(Gateway, OnItsOwnSqliteStoreNoThreadReadsTheEventLogBack) {
     };
     ASSERT_TRUE(has("og-writer")) << "thread names not readable";
     EXPECT_FALSE(has("og-log-follow"));
+}
+
+// With jemalloc (the release build; the sanitizer builds keep their own allocator) one background
+// thread hands freed memory back, so a gateway that went quiet shrinks again (host/app/main.cpp).
+TEST_F(Gateway, WithJemallocOneBackgroundThreadGivesFreedMemoryBack) {
+    std::ifstream maps("/proc/" + std::to_string(gw_->pid()) + "/maps");
+    ASSERT_TRUE(maps) << "cannot read the process's maps";
+    const std::string text((std::istreambuf_iterator<char>(maps)), std::istreambuf_iterator<char>());
+    const std::vector<std::string> names = gw_->thread_names();
+    const auto background = std::count(names.begin(), names.end(), "jemalloc_bg_thd");
+    if (text.find("libjemalloc") == std::string::npos) {
+        EXPECT_EQ(background, 0);
+        GTEST_SKIP() << "this build's gateway does not allocate with jemalloc (a sanitizer build)";
+    }
+    EXPECT_EQ(background, 1);
 }
 
 TEST_F(Gateway, RequestIdIsEchoed) {
