@@ -1,154 +1,153 @@
-// Compact indexes for the history the paper venue no longer holds in memory (its records stay in
-// the journal): where each numbered record's line is, and which numbers a client order id hash
-// may name. Both cost a few bytes per record, so a venue's memory does not grow with its history.
+// Indexes of the history the paper venue no longer holds in memory (its records stay in the
+// journal): where each numbered record's line is, and which numbers a client order id hash may
+// name. They live in files of their own beside the journal, rebuilt from it at every start and
+// unlinked as soon as they are made, so nothing is left behind and nothing has to survive a
+// crash. The venue's memory therefore does not grow with its history: what the indexes hold sits
+// in the kernel's page cache (which gives it back under pressure, as it does the journal's), and
+// the process keeps a few pages of them.
 #pragma once
 
-#include <algorithm>
-#include <climits>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <iterator>
-#include <unordered_map>
-#include <utility>
+#include <string>
 #include <vector>
 
 namespace ordergate::paper {
 
-// Journal offsets by record number: 4 bytes a number. Numbers come in blocks of 256; a block keeps
-// the first offset set in it, each number its distance from there (+1, so 0 means "none"). An
-// offset too far from its block's first (a record that changed long after its neighbours: more
-// than 4 GiB of journal later) goes to a side table.
-class LineOffsets {
+// A file for this run only: made beside `near` (a path) as `<near>.index-XXXXXX` and unlinked at
+// once. Reads past its end give zeros. Every failure throws JournalError naming `near`.
+class ScratchFile {
   public:
-    void set(uint64_t number, uint64_t offset) {
-        const uint64_t block = number >> kShift;
-        if (bases_.size() <= block) bases_.resize(block + 1, kNoBase);
-        if (stored_.size() <= number) stored_.resize(number + 1, 0);
-        uint64_t& base = bases_[block];
-        if (base == kNoBase) base = offset;
-        if (offset >= base && offset - base < kFar - 1) {
-            stored_[number] = static_cast<uint32_t>(offset - base + 1);
-            far_.erase(number);
-        } else {
-            stored_[number] = kFar;
-            far_[number] = offset;
-        }
-    }
+    ScratchFile() = default;
+    ~ScratchFile();
+    ScratchFile(ScratchFile&& other) noexcept;
+    ScratchFile& operator=(ScratchFile&& other) noexcept;
+    ScratchFile(const ScratchFile&) = delete;
+    ScratchFile& operator=(const ScratchFile&) = delete;
 
-    // Whether an offset was set for `number`; if so, it is in *offset.
-    bool get(uint64_t number, uint64_t* offset) const {
-        if (number >= stored_.size() || stored_[number] == 0) return false;
-        if (stored_[number] == kFar) {
-            *offset = far_.at(number);
-        } else {
-            *offset = bases_[number >> kShift] + stored_[number] - 1;
-        }
-        return true;
-    }
+    void create(const std::string& near);
+    void create_like(const ScratchFile& other) { create(other.near_); }  // beside the same path
+    bool is_open() const { return fd_ >= 0; }
+    void read(uint64_t offset, void* into, size_t size) const;
+    void write(uint64_t offset, const void* from, size_t size);
+    void close();
 
   private:
-    static constexpr unsigned kShift = 8;
-    static constexpr uint32_t kFar = UINT32_MAX;
-    static constexpr uint64_t kNoBase = UINT64_MAX;
-    std::deque<uint32_t> stored_;
-    std::deque<uint64_t> bases_;
-    std::unordered_map<uint64_t, uint64_t> far_;
+    int fd_ = -1;
+    std::string near_;
+};
+
+// 8-byte slots by index (0 until set) in a ScratchFile, with a few 4 KiB pages cached and written
+// back when they leave the cache: slots set in rising order cost one write per 512 of them, and
+// reading slots in order one read per 512.
+class SlotFile {
+  public:
+    static constexpr size_t kSlotsPerPage = 512;
+    static constexpr size_t kCachedPages = 8;
+
+    void create(const std::string& near);
+    bool is_open() const { return file_.is_open(); }
+    uint64_t get(uint64_t index) const;
+    void set(uint64_t index, uint64_t value);
+
+  private:
+    static constexpr uint64_t kNoPage = UINT64_MAX;
+    struct Page {
+        uint64_t number = kNoPage;
+        uint64_t used = 0;  // the cache's clock at the last use
+        bool dirty = false;
+        std::array<uint64_t, kSlotsPerPage> slots{};
+    };
+    Page& page(uint64_t number) const;
+
+    mutable ScratchFile file_;
+    mutable std::array<Page, kCachedPages> pages_;
+    mutable uint64_t clock_ = 0;
 };
 
 // What the venue keeps of each numbered record (order or fill) for reading it back: where its
-// line is, a one-byte tag of its account, and per block of 256 numbers the latest change, so a
-// listing skips other accounts' records and whole blocks older than its start without reading.
+// line is and a one-byte tag of its account (one slot, on disk), and per block of 256 numbers the
+// latest change (in memory, 8 bytes a block), so a listing skips other accounts' records and whole
+// blocks older than its start without reading their lines.
 class RecordLines {
   public:
     static constexpr uint8_t kManyAccounts = 255;  // a tag that may be any account
     static constexpr unsigned kBlockShift = 8;
+    static constexpr uint64_t kMaxOffset = (uint64_t{1} << 56) - 2;
 
-    void note(uint64_t number, uint8_t account_tag, int64_t changed_at_ns, uint64_t offset) {
-        offsets_.set(number, offset);
-        if (accounts_.size() <= number) accounts_.resize(number + 1, kManyAccounts);
-        accounts_[number] = account_tag;
-        const uint64_t block = number >> kBlockShift;
-        if (latest_.size() <= block) latest_.resize(block + 1, INT64_MIN);
-        latest_[block] = std::max(latest_[block], changed_at_ns);
-    }
-    bool get(uint64_t number, uint64_t* offset) const { return offsets_.get(number, offset); }
-    // Whether record `number` may be of the account tagged `wanted` (kManyAccounts: any).
-    bool may_be_account(uint64_t number, uint8_t wanted) const {
-        if (wanted == kManyAccounts || number >= accounts_.size()) return true;
-        return accounts_[number] == wanted || accounts_[number] == kManyAccounts;
-    }
+    void create(const std::string& near) { slots_.create(near); }
+    // Throws JournalError past kMaxOffset (64 PiB of journal) or when the file fails.
+    void note(uint64_t number, uint8_t account_tag, int64_t changed_at_ns, uint64_t offset);
+    bool get(uint64_t number, uint64_t* offset) const;
+    // Whether record `number` may be of the account tagged `wanted` (kManyAccounts: any; a number
+    // never noted may be any).
+    bool may_be_account(uint64_t number, uint8_t wanted) const;
     // The last number of `number`'s block when every record in it changed before since_ns
     // (a listing from since_ns goes on after it), else 0.
-    uint64_t block_end_before(uint64_t number, int64_t since_ns) const {
-        const uint64_t block = number >> kBlockShift;
-        if (block >= latest_.size() || latest_[block] >= since_ns) return 0;
-        return ((block + 1) << kBlockShift) - 1;
-    }
+    uint64_t block_end_before(uint64_t number, int64_t since_ns) const;
 
   private:
-    LineOffsets offsets_;
-    std::deque<uint8_t> accounts_;
+    static constexpr uint64_t kOffsetBits = 56;
+    static constexpr uint64_t kOffsetMask = (uint64_t{1} << kOffsetBits) - 1;
+    SlotFile slots_;  // (tag << 56) | (offset + 1)
     std::deque<int64_t> latest_;
 };
 
-// A multimap from a hash to record numbers: 8 bytes an entry, 24 bits of the hash and a 40-bit
-// number packed in one word, kept in sorted runs (a small unsorted tail, runs merged as they pile
-// up, so there are O(log n) of them). A lookup gives every number stored under the same 24 bits;
-// the caller reads those records back and compares the real keys, so two keys sharing them cost a
-// read, never a wrong answer (with n entries, a lookup meets about n / 16.7 million of them).
+// A multimap from a 64-bit hash to record numbers, on disk: an 8-byte word per entry (the hash's
+// top 24 bits and a 40-bit number), in buckets of 1 KiB chosen by the hash's top bits, their
+// number doubling (one pass through the file) before the average bucket is half full; a bucket
+// that fills long before the others (hashes sharing their top bits) spills into memory. A lookup
+// reads one bucket and gives every number stored under the same top 24 bits; the caller reads
+// those records back and compares the real keys, so two keys sharing them cost a read, never a
+// wrong answer (with n entries, a lookup meets about n / 16.7 million of them).
 class HashedNumbers {
   public:
     static constexpr uint64_t kMaxNumber = (uint64_t{1} << 40) - 1;
 
-    // Stores `number` (1 .. kMaxNumber) under `hash`. The caller checks first (for_each) that it
-    // is not there yet: the same pair twice would be given twice.
-    void insert(uint64_t hash, uint64_t number) {
-        tail_.push_back(pack(hash, number));
-        if (tail_.size() < kTail) return;
-        std::sort(tail_.begin(), tail_.end());
-        runs_.push_back(std::move(tail_));
-        tail_ = {};
-        // Merge while the newest run is at least half the size of the one before it.
-        while (runs_.size() >= 2 && runs_.back().size() * 2 >= runs_[runs_.size() - 2].size()) {
-            std::vector<uint64_t> merged;
-            merged.reserve(runs_.back().size() + runs_[runs_.size() - 2].size());
-            std::merge(runs_[runs_.size() - 2].begin(), runs_[runs_.size() - 2].end(),
-                       runs_.back().begin(), runs_.back().end(), std::back_inserter(merged));
-            runs_.pop_back();
-            runs_.back() = std::move(merged);
-        }
-    }
-
-    // Calls f(number) for every number stored under the same 24 bits of `hash`.
+    void create(const std::string& near);
+    // Stores `number` (1 .. kMaxNumber) under `hash`; a pair stored already is not stored again.
+    void insert(uint64_t hash, uint64_t number);
+    // Between these, inserts wait in memory and go to disk in one ordered pass through the file
+    // every 256k of them and at end_bulk(): what a start's replay does with a long history.
+    void begin_bulk() { bulk_ = true; }
+    void end_bulk();
+    // Calls f(number) once for every number stored under the same top 24 bits of `hash`.
     template <typename F>
     void for_each(uint64_t hash, F&& f) const {
-        const uint64_t key = hash_bits(hash);
-        for (uint64_t e : tail_)
-            if ((e >> kNumberBits) == key) f(e & kMaxNumber);
-        for (const auto& run : runs_) {
-            auto it = std::lower_bound(run.begin(), run.end(), key << kNumberBits);
-            for (; it != run.end() && (*it >> kNumberBits) == key; ++it) f(*it & kMaxNumber);
-        }
+        for (uint64_t n : numbers_under(hash)) f(n);
     }
-
-    size_t size() const {
-        size_t n = tail_.size();
-        for (const auto& run : runs_) n += run.size();
-        return n;
-    }
+    size_t size() const { return static_cast<size_t>(size_) + pending_.size(); }
+    unsigned bucket_bits() const { return bits_; }  // for tests: 2^bits buckets
 
   private:
     static constexpr unsigned kNumberBits = 40;
-    static constexpr size_t kTail = 256;
+    static constexpr size_t kBucketSlots = 128;  // slot 0: how many entries follow
+    static constexpr size_t kBucketBytes = kBucketSlots * 8;
+    static constexpr uint64_t kFillTarget = 64;  // average entries a bucket before doubling
+    static constexpr unsigned kMinBits = 6;
+    static constexpr unsigned kMaxBits = 22;  // 4 GiB of buckets at most
+    static constexpr size_t kBulkFlush = size_t{1} << 18;
+    using Bucket = std::array<uint64_t, kBucketSlots>;
 
-    static uint64_t hash_bits(uint64_t hash) { return hash >> kNumberBits; }  // the top 24
     static uint64_t pack(uint64_t hash, uint64_t number) {
-        return (hash_bits(hash) << kNumberBits) | number;
+        return ((hash >> kNumberBits) << kNumberBits) | number;
     }
+    uint64_t bucket_of(uint64_t word) const { return word >> (64 - bits_); }
+    std::vector<uint64_t> numbers_under(uint64_t hash) const;
+    void reserve_for(uint64_t entries);
+    void grow();
+    void flush_pending();
+    // Adds `word` to `b` unless there; false when it is full.
+    static bool add(Bucket& b, uint64_t word);
 
-    std::vector<uint64_t> tail_;
-    std::vector<std::vector<uint64_t>> runs_;  // each sorted; sizes shrink towards the back
+    ScratchFile file_;
+    unsigned bits_ = kMinBits;
+    uint64_t size_ = 0;              // entries in the file and in spill_
+    bool bulk_ = false;
+    std::vector<uint64_t> pending_;  // bulk inserts not yet in the file
+    std::vector<uint64_t> spill_;    // entries whose bucket was full (a cluster; never seen)
 };
 
 }  // namespace ordergate::paper

@@ -238,6 +238,12 @@ PaperVenue::PaperVenue(VenueConfig config, VenueEnv env)
                     throw JournalError(std::string("arithmetic failed during replay: ") + e.what());
                 }
             };
+            if (c.history.count() > 0) {  // keeps_lines() once the journal is open
+                order_lines_.create(c.journal_path);
+                fill_lines_.create(c.journal_path);
+                forgotten_client_ids_.create(c.journal_path);
+                forgotten_client_ids_.begin_bulk();
+            }
             replaying_ = true;
             journal_.open(c.journal_path, c.journal_fsync, replay_one, env_.warn);
         } catch (const JournalError& e) {
@@ -251,6 +257,7 @@ PaperVenue::PaperVenue(VenueConfig config, VenueEnv env)
         replaying_ = false;
         replay_executed_.clear();
         forget_history_locked();
+        if (keeps_lines()) index_io_locked([this] { forgotten_client_ids_.end_bulk(); });
         // Replayed orders and positions need their symbols' prices.
         for (const auto& [n, o] : orders_) symbol_locked(o.report.symbol);
         for (const auto& [key, p] : positions_) symbol_locked(std::get<1>(key));
@@ -611,6 +618,16 @@ uint64_t client_id_hash(std::string_view client_order_id) {
 
 }  // namespace
 
+template <typename F>
+auto PaperVenue::index_io_locked(F&& f) const -> decltype(f()) {
+    try {
+        return f();
+    } catch (const JournalError& e) {
+        failed_ = e.what();
+        fail(Status::Internal, std::string("paper venue history index: ") + e.what());
+    }
+}
+
 bool PaperVenue::keeps_lines() const {
     return journal_.is_open() && config_.history.count() > 0;
 }
@@ -631,20 +648,25 @@ uint8_t PaperVenue::tag_account(const std::string& account) {
 void PaperVenue::journal_order_locked(const OrderState& o, const char* event) {
     if (!journal_.is_open()) return;
     const uint64_t offset = record_locked(order_record(o, event));
-    if (keeps_lines())
-        order_lines_.note(o.number, tag_account(o.report.account_id), o.report.updated_at_ns, offset);
+    if (keeps_lines()) {
+        const uint8_t tag = tag_account(o.report.account_id);
+        index_io_locked(
+            [&] { order_lines_.note(o.number, tag, o.report.updated_at_ns, offset); });
+    }
 }
 
 void PaperVenue::journal_fill_locked(const Fill& f, uint64_t trade_number) {
     if (!journal_.is_open()) return;
     const uint64_t offset = record_locked(fill_record(f));
-    if (keeps_lines())
-        fill_lines_.note(trade_number, tag_account(f.account_id), f.executed_at_ns, offset);
+    if (keeps_lines()) {
+        const uint8_t tag = tag_account(f.account_id);
+        index_io_locked([&] { fill_lines_.note(trade_number, tag, f.executed_at_ns, offset); });
+    }
 }
 
 std::optional<PaperVenue::OrderState> PaperVenue::read_order_locked(uint64_t number) const {
     uint64_t offset = 0;
-    if (!order_lines_.get(number, &offset)) return std::nullopt;
+    if (!index_io_locked([&] { return order_lines_.get(number, &offset); })) return std::nullopt;
     try {
         OrderState o = order_from_record(journal_.read_at(offset));
         if (o.number != number)
@@ -660,7 +682,7 @@ std::optional<PaperVenue::OrderState> PaperVenue::read_order_locked(uint64_t num
 
 std::optional<Fill> PaperVenue::read_fill_locked(uint64_t number) const {
     uint64_t offset = 0;
-    if (!fill_lines_.get(number, &offset)) return std::nullopt;
+    if (!index_io_locked([&] { return fill_lines_.get(number, &offset); })) return std::nullopt;
     try {
         Fill f = fill_from_record(journal_.read_at(offset));
         if (parse_numbered_id(f.broker_trade_id, "PT-") != number)
@@ -698,17 +720,17 @@ const PaperVenue::OrderState* PaperVenue::lookup_locked(const std::string& accou
     if (found != nullptr && !account_id.empty()) return found;
     // By client order id among the forgotten orders; with no account named, one found in memory
     // and one forgotten make it ambiguous, as two in memory do.
-    forgotten_client_ids_.for_each(client_id_hash(client_order_id), [&](uint64_t n) {
-        if (orders_.count(n) != 0) return;  // back in memory: find_locked saw it
+    for (uint64_t n : forgotten_numbers_locked(client_order_id)) {
+        if (orders_.count(n) != 0) continue;  // back in memory: find_locked saw it
         std::optional<OrderState> o = read_order_locked(n);
-        if (!o || o->report.client_order_id != client_order_id) return;
-        if (!account_id.empty() && o->report.account_id != account_id) return;
+        if (!o || o->report.client_order_id != client_order_id) continue;
+        if (!account_id.empty() && o->report.account_id != account_id) continue;
         if (found != nullptr)
             fail(Status::InvalidArgument, "client order id '" + client_order_id +
                                               "' exists in several accounts; name the account");
         *spare = std::move(*o);
         found = spare;
-    });
+    }
     return found;
 }
 
@@ -724,14 +746,26 @@ PaperVenue::OrderState* PaperVenue::lookup_locked(const std::string& account_id,
 bool PaperVenue::client_id_taken_locked(const std::string& account_id,
                                         const std::string& client_order_id) const {
     if (by_client_id_.count({account_id, client_order_id}) != 0) return true;
-    bool taken = false;
-    forgotten_client_ids_.for_each(client_id_hash(client_order_id), [&](uint64_t n) {
-        if (taken || orders_.count(n) != 0) return;
+    if (!forgot_any_) return false;
+    for (uint64_t n : forgotten_numbers_locked(client_order_id)) {
+        if (orders_.count(n) != 0) continue;
         std::optional<OrderState> o = read_order_locked(n);
-        taken = o && o->report.client_order_id == client_order_id &&
-                o->report.account_id == account_id;
+        if (o && o->report.client_order_id == client_order_id &&
+            o->report.account_id == account_id)
+            return true;
+    }
+    return false;
+}
+
+std::vector<uint64_t> PaperVenue::forgotten_numbers_locked(
+    const std::string& client_order_id) const {
+    std::vector<uint64_t> numbers;
+    if (!keeps_lines()) return numbers;
+    index_io_locked([&] {
+        forgotten_client_ids_.for_each(client_id_hash(client_order_id),
+                                       [&](uint64_t n) { numbers.push_back(n); });
     });
-    return taken;
+    return numbers;
 }
 
 void PaperVenue::replay(const JournalRecord& r) {
@@ -752,7 +786,7 @@ void PaperVenue::replay(const JournalRecord& r) {
         OrderState o = order_from_record(r);
         const OrderReport& rep = o.report;
         by_client_id_[{rep.account_id, rep.client_order_id}] = o.number;
-        if (keeps_lines())
+        if (keeps_lines())  // a JournalError here stops the start, naming the line
             order_lines_.note(o.number, tag_account(rep.account_id), rep.updated_at_ns,
                               replay_offset_);
         if (is_terminal(rep.status)) {
@@ -875,10 +909,9 @@ void PaperVenue::forget_history_locked() {
             if (n > HashedNumbers::kMaxNumber)
                 fail(Status::Internal, "order number " + std::to_string(n) +
                                            " is past what the history index holds");
-            const uint64_t h = client_id_hash(r.client_order_id);
-            bool indexed = false;
-            forgotten_client_ids_.for_each(h, [&](uint64_t m) { indexed = indexed || m == n; });
-            if (!indexed) forgotten_client_ids_.insert(h, n);
+            // Once only, though an order can come back to memory (a later line) and leave again.
+            index_io_locked(
+                [&] { forgotten_client_ids_.insert(client_id_hash(r.client_order_id), n); });
             forgot_any_ = true;
             forgotten_before_ns_ = std::max(forgotten_before_ns_, cutoff);
         }

@@ -488,6 +488,12 @@ class PaperVenue {
     // has none.
     uint8_t account_tag(const std::string& account) const;
     uint8_t tag_account(const std::string& account);
+    // Runs f, an operation on the history indexes; their file failing (JournalError) fails the
+    // venue as a failed journal write does: memory and the indexes no longer agree.
+    template <typename F>
+    auto index_io_locked(F&& f) const -> decltype(f());  // paper_venue.cpp
+    // The numbers of forgotten orders that may have this client order id (the index's candidates).
+    std::vector<uint64_t> forgotten_numbers_locked(const std::string& client_order_id) const;
     // A forgotten order / fill read back from its journal line (nullopt: no line for it).
     std::optional<OrderState> read_order_locked(uint64_t number) const;
     std::optional<Fill> read_fill_locked(uint64_t number) const;
@@ -536,7 +542,7 @@ class PaperVenue {
     uint64_t ticks_ = 0;
     bool disconnected_ = false;
     bool closed_ = false;
-    std::string failed_;  // non-empty after a journal failure
+    mutable std::string failed_;  // non-empty after a journal or history index failure
     JournalFile journal_;
     bool replay_header_seen_ = false;
 
