@@ -178,7 +178,8 @@ struct VenueConfig {
     // How long an ended order (FILLED, CANCELLED, REJECTED, EXPIRED) and a fill stay in memory
     // after their last change. 0: the whole history stays in memory. With a journal, what memory
     // forgot is read back from the journal (found, listed, its client order id still taken), and
-    // memory keeps only where its lines are (about 40 bytes an order); without one it is gone.
+    // where its lines are is kept in index files beside the journal (paper_index.hpp), so memory
+    // does not grow with the history; without a journal it is gone.
     std::chrono::seconds history{0};
 };
 
@@ -547,7 +548,8 @@ class PaperVenue {
     bool replay_header_seen_ = false;
 
     // ---- history memory forgot, kept in the journal (keeps_lines()) -----------------------------
-    // Each order's latest line and each fill's line, by number, with their accounts' tags.
+    // Each order's latest line and each fill's line, by number, with their accounts' tags (in
+    // unlinked files beside the journal, rebuilt by every start's replay).
     RecordLines order_lines_;
     RecordLines fill_lines_;
     std::map<std::string, uint8_t> account_tags_;
