@@ -286,7 +286,7 @@ void HashedNumbers::flush_pending() {
     pending_.shrink_to_fit();
 }
 
-std::vector<uint64_t> HashedNumbers::numbers_under(uint64_t hash) const {
+std::vector<uint64_t> HashedNumbers::candidates(uint64_t hash) const {
     const uint64_t key = hash >> kNumberBits;
     std::vector<uint64_t> found;
     auto take = [&](uint64_t word) {

@@ -113,11 +113,8 @@ class HashedNumbers {
     // every 256k of them and at end_bulk(): what a start's replay does with a long history.
     void begin_bulk() { bulk_ = true; }
     void end_bulk();
-    // Calls f(number) once for every number stored under the same top 24 bits of `hash`.
-    template <typename F>
-    void for_each(uint64_t hash, F&& f) const {
-        for (uint64_t n : numbers_under(hash)) f(n);
-    }
+    // Every number stored under the same top 24 bits of `hash`, once each, in rising order.
+    std::vector<uint64_t> candidates(uint64_t hash) const;
     size_t size() const { return static_cast<size_t>(size_) + pending_.size(); }
     unsigned bucket_bits() const { return bits_; }  // for tests: 2^bits buckets
 
@@ -135,7 +132,6 @@ class HashedNumbers {
         return ((hash >> kNumberBits) << kNumberBits) | number;
     }
     uint64_t bucket_of(uint64_t word) const { return word >> (64 - bits_); }
-    std::vector<uint64_t> numbers_under(uint64_t hash) const;
     void reserve_for(uint64_t entries);
     void grow();
     void flush_pending();

@@ -759,13 +759,9 @@ bool PaperVenue::client_id_taken_locked(const std::string& account_id,
 
 std::vector<uint64_t> PaperVenue::forgotten_numbers_locked(
     const std::string& client_order_id) const {
-    std::vector<uint64_t> numbers;
-    if (!keeps_lines()) return numbers;
-    index_io_locked([&] {
-        forgotten_client_ids_.for_each(client_id_hash(client_order_id),
-                                       [&](uint64_t n) { numbers.push_back(n); });
-    });
-    return numbers;
+    if (!keeps_lines()) return {};
+    return index_io_locked(
+        [&] { return forgotten_client_ids_.candidates(client_id_hash(client_order_id)); });
 }
 
 void PaperVenue::replay(const JournalRecord& r) {
