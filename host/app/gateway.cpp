@@ -522,6 +522,7 @@ void Gateway::start() {
         ro.reject_not_found = rc.not_found_policy == "reject";
         ro.silent_stream = std::chrono::seconds(rc.silent_stream_seconds);
         ro.calls_per_second = static_cast<int>(rc.calls_per_second);
+        ro.startup_calls_per_second = static_cast<int>(rc.startup_calls_per_second);
         ro.lookback = std::chrono::seconds(rc.lookback_seconds);
         ro.page_size = static_cast<uint32_t>(rc.page_size);
         ro.lease = std::chrono::seconds(rc.lease_seconds);

@@ -468,7 +468,7 @@ void Parser::read_reconciliation(const Entry& e) {
     for (const Entry& k :
          entries(e, {"enabled", "interval_seconds", "grace_period_seconds", "not_found_answers",
                      "not_found_policy", "silent_stream_seconds", "calls_per_second",
-                     "lookback_seconds", "page_size", "lease_seconds",
+                     "startup_calls_per_second", "lookback_seconds", "page_size", "lease_seconds",
                      "heuristic_match_seconds"})) {
         if (k.key == "enabled") {
             r.enabled = bool_value(k);
@@ -486,6 +486,8 @@ void Parser::read_reconciliation(const Entry& e) {
             r.silent_stream_seconds = int_value(k, 0, 86400);
         } else if (k.key == "calls_per_second") {
             r.calls_per_second = int_value(k, 1, 100000);
+        } else if (k.key == "startup_calls_per_second") {
+            r.startup_calls_per_second = int_value(k, 0, 100000);
         } else if (k.key == "lookback_seconds") {
             r.lookback_seconds = int_value(k, 0, int64_t{366} * 86400);
         } else if (k.key == "page_size") {

@@ -152,6 +152,7 @@ struct ReconciliationConfig {
     std::string not_found_policy = "reject";
     int64_t silent_stream_seconds = 15;   // 0 = off
     int64_t calls_per_second = 20;        // reconciliation's own calls to one broker instance
+    int64_t startup_calls_per_second = 0; // the same in a start-up run (writes wait); 0: as above
     int64_t lookback_seconds = 300;       // orders and fills re-read before the last watermark
     int64_t page_size = 500;              // items per page asked of the broker, 1..10000
     int64_t lease_seconds = 30;           // one reconciler per broker instance across gateways

@@ -91,6 +91,7 @@ std::string describe(const Config& c) {
             << " not_found_policy=" << r.not_found_policy
             << " silent_stream_seconds=" << r.silent_stream_seconds
             << " calls_per_second=" << r.calls_per_second
+            << " startup_calls_per_second=" << r.startup_calls_per_second
             << " lookback_seconds=" << r.lookback_seconds << " page_size=" << r.page_size
             << " lease_seconds=" << r.lease_seconds
             << " heuristic_match_seconds=" << r.heuristic_match_seconds;

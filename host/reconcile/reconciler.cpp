@@ -127,6 +127,9 @@ Reconciler::Reconciler(ports::StoragePort& storage,
       clock_(std::move(clock)),
       options_(std::move(options)) {
     if (options_.calls_per_second < 1) options_.calls_per_second = 1;
+    if (options_.startup_calls_per_second < 1)
+        options_.startup_calls_per_second = options_.calls_per_second;
+    if (options_.throttle_backoff.count() < 1) options_.throttle_backoff = std::chrono::milliseconds(1);
     if (options_.page_size < 1) options_.page_size = 1;
     for (const auto& [name, b] : brokers_) states_[name];
 }
@@ -492,8 +495,15 @@ bool Reconciler::hold_lease(Run& run) {
     return true;
 }
 
+int Reconciler::calls_per_second(const Run& run) const {
+    // No order goes to the broker while its start-up run goes on: the run may use more of its
+    // budget than the periodic ones, which share it with the orders.
+    return run.trigger == "startup" ? options_.startup_calls_per_second
+                                    : options_.calls_per_second;
+}
+
 bool Reconciler::pace(Run& run) {
-    if (!pace(run.broker)) {
+    if (!pace(run.broker, calls_per_second(run))) {
         run.aborted = true;
         return false;
     }
@@ -512,10 +522,10 @@ bool Reconciler::pace(Run& run) {
     return true;
 }
 
-bool Reconciler::pace(const std::string& broker) {
+bool Reconciler::pace(const std::string& broker, int calls_per_second) {
     std::unique_lock lock(mutex_);
     BrokerState& s = states_[broker];
-    const double rate = static_cast<double>(options_.calls_per_second);
+    const double rate = static_cast<double>(calls_per_second);
     for (;;) {
         if (stop_.load()) return false;
         const auto now = SteadyClock::now();
@@ -533,6 +543,52 @@ bool Reconciler::pace(const std::string& broker) {
         const auto wait = std::chrono::duration<double>((1.0 - s.tokens) / rate);
         wake_.wait_for(lock, std::chrono::duration_cast<std::chrono::microseconds>(wait) +
                                  std::chrono::microseconds(100));
+    }
+}
+
+template <typename Call>
+bool Reconciler::broker_call(Run& run, Call&& call) {
+    for (int throttled = 0;; ++throttled) {
+        if (!pace(run)) return false;
+        try {
+            call();
+            return true;
+        } catch (const sdk::Error& e) {
+            if (e.status() != Status::RateLimited || throttled + 1 >= kMaxThrottled) throw;
+            if (!wait_throttled(run, e.retry_after(), throttled)) return false;
+        }
+    }
+}
+
+bool Reconciler::wait_throttled(Run& run, std::chrono::milliseconds retry_after, int attempt) {
+    using std::chrono::milliseconds;
+    milliseconds wait = retry_after;
+    if (wait.count() <= 0) {
+        wait = options_.throttle_backoff;
+        for (int i = 0; i < attempt && wait < kMaxThrottleWait; ++i) wait *= 2;
+    }
+    wait = std::min(wait, kMaxThrottleWait);
+    ++run.found["throttled_calls"];
+    run.found["throttled_wait_ms"] += static_cast<uint64_t>(wait.count());
+    spdlog::warn("event=reconcile_throttled broker={} run_id={} attempt={} wait_ms={} "
+                 "detail=\"the venue throttled a report call; waiting before asking again\"",
+                 run.broker, run.id, attempt + 1, wait.count());
+    // In slices of at most a third of the lease's time to live, renewed in between, so a long
+    // wait does not lose it.
+    const auto until = SteadyClock::now() + wait;
+    const auto slice = std::max<SteadyClock::duration>(
+        std::chrono::milliseconds(1), std::chrono::duration_cast<SteadyClock::duration>(options_.lease) / 3);
+    for (;;) {
+        const auto now = SteadyClock::now();
+        if (now >= until) return true;
+        {
+            std::unique_lock lock(mutex_);
+            if (wake_.wait_until(lock, std::min(until, now + slice), [this] { return stop_.load(); })) {
+                run.aborted = true;
+                return false;
+            }
+        }
+        if (!hold_lease(run)) return false;
     }
 }
 
@@ -563,10 +619,13 @@ void Reconciler::reconcile_fills(Run& run, const std::string& account) {
     };
     std::string cursor;
     for (;;) {
-        if (!pace(run)) return;
         ReportPage<Fill> page;
         try {
-            page = run.port->list_fills_page(account, run.since_ns, cursor, options_.page_size);
+            if (!broker_call(run, [&] {
+                    page = run.port->list_fills_page(account, run.since_ns, cursor,
+                                                     options_.page_size);
+                }))
+                return;
         } catch (const sdk::Error& e) {
             run.note_error("list_fills", account, e.what());
             return;
@@ -627,11 +686,14 @@ void Reconciler::reconcile_orders(Run& run, const std::string& account) {
         std::string cursor;
         bool complete = true;
         for (;;) {
-            if (!pace(run)) return;
             ReportPage<OrderReport> page;
             try {
-                page = run.port->list_orders_page(account, open_only, open_only ? 0 : run.since_ns,
-                                                  cursor, options_.page_size);
+                if (!broker_call(run, [&] {
+                        page = run.port->list_orders_page(account, open_only,
+                                                          open_only ? 0 : run.since_ns, cursor,
+                                                          options_.page_size);
+                    }))
+                    return;
             } catch (const sdk::Error& e) {
                 run.note_error(open_only ? "list_open_orders" : "list_recent_orders", account,
                                e.what());
@@ -710,12 +772,14 @@ void Reconciler::reconcile_stored_live(Run& run, const std::string& account) {
                   "the broker keeps no client order id and the order has no broker order id"}});
             continue;
         }
-        if (!pace(run)) return;
         OrderReport rep;
         bool not_found = false;
         try {
-            rep = run.port->get_order(account, ask_cid ? "" : o.broker_order_id,
-                                      ask_cid ? o.client_order_id : "");
+            if (!broker_call(run, [&] {
+                    rep = run.port->get_order(account, ask_cid ? "" : o.broker_order_id,
+                                              ask_cid ? o.client_order_id : "");
+                }))
+                return;
         } catch (const sdk::Error& e) {
             if (e.status() == Status::NotFound) {
                 not_found = true;
@@ -813,7 +877,6 @@ void Reconciler::note_order_result(Run& run, const std::string& account, const O
 
 void Reconciler::reconcile_positions(Run& run, const std::string& account) {
     if (!declared(*run.port, OG_CAP_REPORT_POSITIONS) || !positions_) return;
-    if (!pace(run)) return;
     std::vector<Position> theirs;
     // The gateway's quantities, read before the venue's and again after them, once the events
     // the broker pushed meanwhile are applied (settle_in_flight): a venue quantity that is the
@@ -823,10 +886,16 @@ void Reconciler::reconcile_positions(Run& run, const std::string& account) {
         Decimal before, after, theirs;
     };
     std::map<std::string, Quantities> by_instrument;
-    for (const auto& p : positions_->snapshot(std::vector<std::string>{account}))
-        if (p.broker == run.broker) by_instrument[key2(p.symbol, p.exchange)].before = p.quantity;
     try {
-        theirs = run.port->positions(account);
+        if (!broker_call(run, [&] {
+                // Read again for each attempt: right before the venue's own reading.
+                by_instrument.clear();
+                for (const auto& p : positions_->snapshot(std::vector<std::string>{account}))
+                    if (p.broker == run.broker)
+                        by_instrument[key2(p.symbol, p.exchange)].before = p.quantity;
+                theirs = run.port->positions(account);
+            }))
+            return;
     } catch (const sdk::Error& e) {
         run.note_error("positions", account, e.what());
         return;
@@ -878,13 +947,11 @@ void Reconciler::settle_in_flight(Run& run, std::chrono::milliseconds pause) {
 
 void Reconciler::reconcile_account_figures(Run& run, const std::string& account) {
     if (!declared(*run.port, OG_CAP_REPORT_ACCOUNT)) return;
-    if (!pace(run)) return;
     // The gateway keeps no cash ledger of its own to compare with: the broker's figures are
     // read (an account the broker cannot report is an error of the run) and kept in the report.
     try {
-        Account a = run.port->account(account);
+        if (!broker_call(run, [&] { (void)run.port->account(account); })) return;
         ++run.found["broker_accounts"];
-        (void)a;
     } catch (const sdk::Error& e) {
         run.note_error("account", account, e.what());
     }
@@ -900,6 +967,7 @@ void Reconciler::store_run(const Run& run, const std::string& status) {
         .field_int("lease_from_ns", run.lease_from_ns)
         .field_int("lease_until_ns", run.lease_until_ns)
         .field("since", run.since_ns ? timefmt::rfc3339_ms(run.since_ns) : "")
+        .field_int("calls_per_second", calls_per_second(run))
         .key("accounts")
         .begin_array();
     for (const auto& a : run.accounts) w.string(a);

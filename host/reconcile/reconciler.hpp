@@ -32,7 +32,11 @@
 //
 // Every run is stored (storage recon runs: RUNNING, then OK / DRIFT / FAILED / ABORTED) with its
 // report: what it read, what it found and what it fixed. Runs are paced (`calls_per_second` of
-// the reconciler's own broker calls), so orders never starve behind them.
+// the reconciler's own broker calls), so orders never starve behind them. A start-up run may go
+// faster (`startup_calls_per_second`): no order goes to its broker until it is done. A broker
+// call the venue throttles (RATE_LIMITED: nothing done) is waited out, for as long as the venue
+// asks or with a back-off when it does not say, and made again; only a call throttled
+// `kMaxThrottled` times in a row is an error of the run.
 //
 // Several gateways sharing storage: a run first takes the storage lease "reconcile:<broker>"
 // (ABI 1.3); while another gateway holds it the run is SKIPPED. A storage plugin without leases
@@ -77,6 +81,10 @@ struct Options {
     bool reject_not_found = true;  // not_found_policy: reject (true) or keep
     std::chrono::seconds silent_stream{15};  // 0: off
     int calls_per_second = 20;
+    int startup_calls_per_second = 0;  // 0: calls_per_second
+    // A throttled call the venue gave no retry_after for waits this, doubled each time in a
+    // row, up to kMaxThrottleWait.
+    std::chrono::milliseconds throttle_backoff{1000};
     std::chrono::seconds lookback{300};
     uint32_t page_size = 500;
     std::chrono::seconds lease{30};
@@ -98,6 +106,11 @@ struct RunResult {
 
 class Reconciler {
 public:
+    // A broker call of a run is made at most this many times in a row while the venue throttles
+    // it (RATE_LIMITED), each wait at most kMaxThrottleWait.
+    static constexpr int kMaxThrottled = 8;
+    static constexpr std::chrono::milliseconds kMaxThrottleWait{30000};
+
     Reconciler(ports::StoragePort& storage, std::map<std::string, ports::BrokerPort*> brokers,
                std::vector<orders::AccountRoute> accounts, orders::OrderService& orders,
                positions::PositionBook* positions, metrics::Metrics* metrics,
@@ -169,11 +182,24 @@ private:
     void note_order_result(Run& run, const std::string& account, const OrderReport& rep,
                            const orders::OrderService::ReconcileResult& r);
     void reconcile_account_figures(Run& run, const std::string& account);
-    // Waits for a token of the broker's call budget; false when stopping.
-    bool pace(const std::string& broker);
+    // Waits for a token of the broker's call budget, refilled at `rate` a second; false when
+    // stopping.
+    bool pace(const std::string& broker, int rate);
     // The same for a run, which also keeps its lease (hold_lease); false (the run marked
     // aborted) when stopping or when the lease was lost.
     bool pace(Run& run);
+    // The run's pace: startup_calls_per_second for a start-up run, else calls_per_second.
+    int calls_per_second(const Run& run) const;
+    // One broker call of a run (`call` makes it and keeps what it answers), paced. A
+    // RATE_LIMITED answer is waited out (wait_throttled) and the call made again, at most
+    // kMaxThrottled times in a row; any other error, or the last throttle, goes to the caller.
+    // False when the run stops instead (stopping, lease lost, plugin stuck: see pace).
+    template <typename Call>
+    bool broker_call(Run& run, Call&& call);
+    // Waits out the `attempt`-th throttle in a row of a run's call: the venue's retry_after
+    // (at most kMaxThrottleWait), else throttle_backoff doubled per attempt, keeping the lease
+    // meanwhile. Counted in the run's report. False when the run stops instead.
+    bool wait_throttled(Run& run, std::chrono::milliseconds retry_after, int attempt);
     // Before each thing a run does under its lease (a broker call, a write): true while the
     // lease is surely this gateway's, renewed once two thirds of its time to live are left.
     // False (the run marked aborted, an error noted) once it may have lapsed: from its expiry

@@ -220,6 +220,20 @@ TEST(ConfigErrors, ReconciliationLeaseOutlivesOneReportCall) {
               std::string::npos);
 }
 
+// The start-up run's pace: 0 (the default) is the periodic runs' calls_per_second.
+TEST(ConfigErrors, StartupCallsPerSecondIsBounded) {
+    EXPECT_EQ(parse(kMinimal).reconciliation.startup_calls_per_second, 0);
+    EXPECT_EQ(parse(kMinimal + "reconciliation:\n  startup_calls_per_second: 500\n")
+                  .reconciliation.startup_calls_per_second,
+              500);
+    for (const char* bad : {"-1", "100001", "fast"}) {
+        const std::string err =
+            error_of(kMinimal + "reconciliation:\n  startup_calls_per_second: " + bad + "\n");
+        EXPECT_NE(err.find("reconciliation.startup_calls_per_second"), std::string::npos)
+            << bad << ": " << err;
+    }
+}
+
 // A retry proceeds once the in-flight marker lapses: never while the request it repeats can still
 // be running (its broker deadline), so the lease is checked against every broker's timeout_ms.
 TEST(ConfigErrors, InFlightLeaseOutlivesTheLongestBrokerDeadline) {

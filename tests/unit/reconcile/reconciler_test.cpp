@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -67,6 +68,8 @@ class ReconcilerLeaseTest : public ::testing::Test {
         o.holder = "gw-a";
         o.grace_period = seconds(0);
         o.calls_per_second = 1000;
+        o.throttle_backoff = backoff_;
+        o.startup_calls_per_second = startup_rate_;
         reconciler_ = std::make_unique<Reconciler>(
             storage_, std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}},
             std::vector<orders::AccountRoute>{{"ACC1", "paper"}}, *service_, &book_, nullptr,
@@ -96,6 +99,8 @@ class ReconcilerLeaseTest : public ::testing::Test {
     std::unique_ptr<orders::OrderService> service_;
     std::unique_ptr<Reconciler> reconciler_;
     OrderRecord order_;
+    std::chrono::milliseconds backoff_{1000};
+    int startup_rate_ = 0;
 };
 
 // A broker call that outlasts the lease: another gateway takes the lapsed lease meanwhile. The
@@ -210,6 +215,107 @@ TEST_F(ReconcilerLeaseTest, AfterARestartTheListedTradesAreLookedUpInStorage) {
     EXPECT_EQ(storage_.stored_order(order_.id)->filled_quantity.to_string(), "20");
     const std::string report = storage_.stored_recon_runs().back().report_json;
     EXPECT_NE(report.find("\"fixed\":{\"missing_fills\":1}"), std::string::npos) << report;
+}
+
+
+// A start-up run is paced at startup_calls_per_second (writes to its broker wait for it), every
+// other run at calls_per_second; 0 means calls_per_second. The report says which.
+TEST_F(ReconcilerLeaseTest, AStartupRunIsPacedAtItsOwnRate) {
+    broker_.next_page = [&](const std::string&) { return ReportPage<Fill>{}; };
+    reconciler_->run_now("paper", "startup");
+    EXPECT_EQ(report_number(storage_.stored_recon_runs().back().report_json, "calls_per_second"),
+              1000);
+    startup_rate_ = 5000;
+    start();
+    reconciler_->run_now("paper", "startup");
+    EXPECT_EQ(report_number(storage_.stored_recon_runs().back().report_json, "calls_per_second"),
+              5000);
+    for (const char* trigger : {"periodic", "operator", "silent_stream"}) {
+        reconciler_->run_now("paper", trigger);
+        EXPECT_EQ(
+            report_number(storage_.stored_recon_runs().back().report_json, "calls_per_second"),
+            1000)
+            << trigger;
+    }
+}
+
+// A venue's answer to a call it throttled: nothing done, try again after `retry_after` (0: it does
+// not say).
+sdk::Error throttled(std::chrono::milliseconds retry_after) {
+    return sdk::Error(Status::RateLimited, "too many requests", retry_after);
+}
+
+// A throttled report call is no failure of the run: it is waited out, as long as the venue
+// asks, and asked again; what the venue then lists is applied as usual.
+TEST_F(ReconcilerLeaseTest, AThrottledReportCallIsWaitedOutAndAskedAgain) {
+    int calls = 0;
+    broker_.next_page = [&](const std::string&) {
+        if (++calls <= 2) throw throttled(std::chrono::milliseconds(20));
+        ReportPage<Fill> page;
+        page.items = {fill("T1")};
+        return page;
+    };
+    const RunResult r = reconciler_->run_now("paper", "operator");
+    EXPECT_EQ(r.status, "DRIFT");  // the missing fill, applied (and the unlisted live order)
+    EXPECT_EQ(calls, 3);
+    EXPECT_EQ(storage_.stored_fills().size(), 1u);
+    EXPECT_EQ(storage_.stored_order(order_.id)->filled_quantity.to_string(), "10");
+    const std::string report = storage_.stored_recon_runs().back().report_json;
+    EXPECT_EQ(report_number(report, "throttled_calls"), 2) << report;
+    EXPECT_EQ(report_number(report, "throttled_wait_ms"), 40) << report;
+    EXPECT_EQ(report.find("list_fills"), std::string::npos) << "noted as an error: " << report;
+}
+
+// A venue that gives no retry_after: the waits double from throttle_backoff.
+TEST_F(ReconcilerLeaseTest, WithoutRetryAfterTheThrottleWaitsDouble) {
+    backoff_ = std::chrono::milliseconds(5);
+    start();
+    int calls = 0;
+    broker_.next_page = [&](const std::string&) {
+        if (++calls <= 3) throw throttled(std::chrono::milliseconds(0));
+        return ReportPage<Fill>{};
+    };
+    reconciler_->run_now("paper", "operator");
+    EXPECT_EQ(calls, 4);
+    const std::string report = storage_.stored_recon_runs().back().report_json;
+    EXPECT_EQ(report_number(report, "throttled_calls"), 3) << report;
+    EXPECT_EQ(report_number(report, "throttled_wait_ms"), 5 + 10 + 20) << report;
+}
+
+// A venue that keeps throttling: after kMaxThrottled calls the run gives up on it (FAILED, the
+// error in its report), and nothing it did not read is concluded.
+TEST_F(ReconcilerLeaseTest, AVenueThatKeepsThrottlingFailsTheRun) {
+    int calls = 0;
+    broker_.next_page = [&](const std::string&) -> ReportPage<Fill> {
+        ++calls;
+        throw throttled(std::chrono::milliseconds(1));
+    };
+    const RunResult r = reconciler_->run_now("paper", "operator");
+    EXPECT_EQ(r.status, "FAILED");
+    EXPECT_EQ(calls, Reconciler::kMaxThrottled);
+    const std::string report = storage_.stored_recon_runs().back().report_json;
+    EXPECT_EQ(report_number(report, "throttled_calls"), Reconciler::kMaxThrottled - 1) << report;
+    EXPECT_NE(report.find("\"call\":\"list_fills\""), std::string::npos) << report;
+    EXPECT_NE(report.find("too many requests"), std::string::npos) << report;
+    EXPECT_TRUE(storage_.stored_fills().empty());
+}
+
+// Stopping the gateway while a run waits out a long throttle ends the run at once (ABORTED).
+TEST_F(ReconcilerLeaseTest, StoppingDuringAThrottleWaitAbortsTheRun) {
+    std::atomic<bool> asked{false};
+    broker_.next_page = [&](const std::string&) -> ReportPage<Fill> {
+        asked = true;
+        throw throttled(std::chrono::milliseconds(30000));
+    };
+    std::thread stopper([&] {
+        while (!asked) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        reconciler_->stop();
+    });
+    const RunResult r = reconciler_->run_now("paper", "operator");
+    stopper.join();
+    EXPECT_EQ(r.status, "ABORTED");
+    EXPECT_TRUE(storage_.stored_fills().empty());
 }
 
 }  // namespace
