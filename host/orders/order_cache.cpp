@@ -116,8 +116,14 @@ OrderService::EntryPtr OrderService::load(const std::string& id) {
     if (auto e = cached(id)) return e;
     std::optional<OrderRecord> rec = storage_.get_order(id);
     if (!rec) return nullptr;
+    return entry_of(std::move(*rec));
+}
+
+OrderService::EntryPtr OrderService::entry_of(OrderRecord rec) {
+    const std::string id = rec.id;
+    if (auto e = cached(id)) return e;
     auto e = std::make_shared<Entry>();
-    e->rec = std::move(*rec);
+    e->rec = std::move(rec);
     // Terminal orders stay in storage only: the cache holds live orders, so it is bounded by
     // them and never grows with history. A change to a terminal order (a late fill) is written
     // with its version check like any other.
@@ -154,7 +160,7 @@ OrderService::EntryPtr OrderService::load_for_report(const std::string& broker,
         return chained->rec.broker == broker ? chained : nullptr;
     }
     if (!rec || rec->broker != broker) return nullptr;
-    return load(rec->id);
+    return entry_of(std::move(*rec));
 }
 
 OrderService::EntryPtr OrderService::find_by_request_id(const std::string& account,
@@ -176,7 +182,7 @@ OrderService::EntryPtr OrderService::find_by_request_id(const std::string& accou
         throw;
     }
     if (!rec) return nullptr;
-    return load(rec->id);
+    return entry_of(std::move(*rec));
 }
 
 Result<OrderService::EntryPtr> OrderService::resolve(const std::string& id,
@@ -189,7 +195,7 @@ Result<OrderService::EntryPtr> OrderService::resolve(const std::string& id,
                 if (!scope.allows(a.account_id)) continue;
                 if (auto e = find_by_client_id(a.account_id, cid)) return e;
                 if (auto rec = storage_.get_order_by_client_id(a.account_id, cid))
-                    if (auto e = load(rec->id)) return e;
+                    return entry_of(std::move(*rec));
             }
             return fail(ErrorCode::NotFound, "order not found");
         }

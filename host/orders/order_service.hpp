@@ -400,6 +400,10 @@ class OrderService : public ports::BrokerEvents {
     // terminal one is not (the cache holds live orders only, so it is bounded by them): the
     // caller gets an entry of its own. Null when absent. Throws sdk::Error when storage fails.
     EntryPtr load(const std::string& id);
+    // The same for a record storage has just answered with (by client, broker or request id):
+    // the cached entry when there is one (the cache is authoritative for live orders), else an
+    // entry of `rec`, as fresh as reading it again by id, which it spares.
+    EntryPtr entry_of(OrderRecord rec);
     EntryPtr load_for_report(const std::string& broker, const std::string& account,
                              const std::string& cid, const std::string& broker_order_id);
     Result<EntryPtr> resolve(const std::string& id, const AccountScope& scope);
