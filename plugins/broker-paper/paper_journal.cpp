@@ -230,21 +230,46 @@ uint64_t JournalFile::append(const JournalRecord& record) {
     return offset;
 }
 
+std::string_view JournalFile::cached_line(uint64_t offset) const {
+    if (offset < cache_from_ || offset >= cache_from_ + cache_.size()) return {};
+    const size_t at = static_cast<size_t>(offset - cache_from_);
+    const char* nl = static_cast<const char*>(std::memchr(cache_.data() + at, '\n', cache_.size() - at));
+    if (nl == nullptr) return {};
+    return std::string_view(cache_.data() + at, static_cast<size_t>(nl - (cache_.data() + at)));
+}
+
 JournalRecord JournalFile::read_at(uint64_t offset) const {
     if (fd_ < 0) throw JournalError("journal is not open");
     if (offset >= size_)
         throw JournalError("journal '" + path_ + "': no line at offset " + std::to_string(offset));
-    std::string line;
-    char block[1024];
-    for (uint64_t from = offset;;) {
-        const size_t got = read_some(fd_, block, sizeof block, from, path_);
-        if (got == 0)
-            throw JournalError("journal '" + path_ + "': the line at offset " +
-                               std::to_string(offset) + " has no end");
-        const char* nl = static_cast<const char*>(std::memchr(block, '\n', got));
-        line.append(block, nl == nullptr ? got : static_cast<size_t>(nl - block));
-        if (nl != nullptr) break;
-        from += got;
+    // Lines are asked for in file order (a listing of orders or trades), so a block read here
+    // usually holds the next ones too: one read per block, not per line. The block never goes
+    // beyond what was written (size_); written bytes never change.
+    std::string_view line = cached_line(offset);
+    std::string longer;
+    if (line.data() == nullptr) {
+        const size_t want =
+            static_cast<size_t>(std::min<uint64_t>(kReadBlock, size_ - offset));
+        cache_.resize(want);
+        cache_from_ = offset;
+        cache_.resize(read_some(fd_, cache_.data(), want, offset, path_));
+        line = cached_line(offset);
+    }
+    if (line.data() == nullptr) {
+        // A line longer than a block (or a file that shrank): read on to its end.
+        char block[4096];
+        longer.assign(cache_.data(), cache_.size());
+        for (uint64_t from = offset + cache_.size();;) {
+            const size_t got = read_some(fd_, block, sizeof block, from, path_);
+            if (got == 0)
+                throw JournalError("journal '" + path_ + "': the line at offset " +
+                                   std::to_string(offset) + " has no end");
+            const char* nl = static_cast<const char*>(std::memchr(block, '\n', got));
+            longer.append(block, nl == nullptr ? got : static_cast<size_t>(nl - block));
+            if (nl != nullptr) break;
+            from += got;
+        }
+        line = longer;
     }
     try {
         return decode_journal_line(line);
@@ -255,6 +280,9 @@ JournalRecord JournalFile::read_at(uint64_t offset) const {
 }
 
 void JournalFile::close() {
+    cache_.clear();
+    cache_.shrink_to_fit();
+    cache_from_ = 0;
     if (fd_ < 0) return;
     ::flock(fd_, LOCK_UN);
     ::close(fd_);

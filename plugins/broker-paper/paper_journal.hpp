@@ -88,10 +88,17 @@ class JournalFile {
     void close();
 
   private:
+    // The line at `offset` when the block read last holds all of it, else a null view.
+    std::string_view cached_line(uint64_t offset) const;
+
     int fd_ = -1;
     bool fsync_ = false;
     uint64_t size_ = 0;  // where the next line goes (this is the file's one writer)
     std::string path_;
+    // read_at's last block: the file's bytes from cache_from_ on, as they were written.
+    static constexpr size_t kReadBlock = 64 * 1024;
+    mutable std::string cache_;
+    mutable uint64_t cache_from_ = 0;
 };
 
 }  // namespace ordergate::paper

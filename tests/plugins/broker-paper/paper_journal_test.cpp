@@ -112,6 +112,33 @@ TEST(PaperJournalFile, OffsetsFromAppendAndReplayAgreeAndReadBackAcrossReadBlock
     EXPECT_EQ(j.read_at(appended[3]).at("v"), values[3]);
 }
 
+// read_at serves lines from the block it read last: in file order, backwards, at random, and
+// the newest line right after each append (a block that ended at the file's end then must not
+// answer for what was written after it).
+TEST(PaperJournalFile, ShortLinesReadBackInAnyOrderAndRightAfterTheirAppend) {
+    TempDir dir;
+    JournalFile j;
+    j.open(dir.file("short.journal"), false, [](const JournalRecord&, uint64_t) {}, {});
+    std::vector<uint64_t> at;
+    std::vector<std::string> values;
+    for (int i = 0; i < 5000; ++i) {
+        values.push_back("value-" + std::to_string(i) +
+                         std::string(static_cast<size_t>(i % 97), 'x'));
+        at.push_back(j.append(JournalRecord{"X", {}}.add("v", values.back())));
+        if (i % 7 == 0) {
+            ASSERT_EQ(j.read_at(at.back()).at("v"), values.back()) << i;
+        }
+        if (i % 11 == 0) {
+            const size_t half = static_cast<size_t>(i / 2);
+            ASSERT_EQ(j.read_at(at[half]).at("v"), values[half]) << i;
+        }
+    }
+    for (size_t i = 0; i < at.size(); ++i) ASSERT_EQ(j.read_at(at[i]).at("v"), values[i]) << i;
+    for (size_t i = at.size(); i-- > 0;) ASSERT_EQ(j.read_at(at[i]).at("v"), values[i]) << i;
+    for (size_t k = 0, i = 17; k < 2000; ++k, i = (i * 7919 + 13) % at.size())
+        ASSERT_EQ(j.read_at(at[i]).at("v"), values[i]) << i;
+}
+
 TEST(PaperJournal, StateSurvivesARestart) {
     TempDir dir;
     ManualClock clock;
