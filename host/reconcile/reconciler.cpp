@@ -129,7 +129,8 @@ Reconciler::Reconciler(ports::StoragePort& storage,
     if (options_.calls_per_second < 1) options_.calls_per_second = 1;
     if (options_.startup_calls_per_second < 1)
         options_.startup_calls_per_second = options_.calls_per_second;
-    if (options_.throttle_backoff.count() < 1) options_.throttle_backoff = std::chrono::milliseconds(1);
+    if (options_.throttle_backoff.count() < 1)
+        options_.throttle_backoff = std::chrono::milliseconds(1);
     if (options_.page_size < 1) options_.page_size = 1;
     for (const auto& [name, b] : brokers_) states_[name];
 }
@@ -577,13 +578,15 @@ bool Reconciler::wait_throttled(Run& run, std::chrono::milliseconds retry_after,
     // wait does not lose it.
     const auto until = SteadyClock::now() + wait;
     const auto slice = std::max<SteadyClock::duration>(
-        std::chrono::milliseconds(1), std::chrono::duration_cast<SteadyClock::duration>(options_.lease) / 3);
+        std::chrono::milliseconds(1),
+        std::chrono::duration_cast<SteadyClock::duration>(options_.lease) / 3);
     for (;;) {
         const auto now = SteadyClock::now();
         if (now >= until) return true;
         {
             std::unique_lock lock(mutex_);
-            if (wake_.wait_until(lock, std::min(until, now + slice), [this] { return stop_.load(); })) {
+            if (wake_.wait_until(lock, std::min(until, now + slice),
+                                 [this] { return stop_.load(); })) {
                 run.aborted = true;
                 return false;
             }

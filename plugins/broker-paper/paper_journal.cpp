@@ -233,9 +233,10 @@ uint64_t JournalFile::append(const JournalRecord& record) {
 std::string_view JournalFile::cached_line(uint64_t offset) const {
     if (offset < cache_from_ || offset >= cache_from_ + cache_.size()) return {};
     const size_t at = static_cast<size_t>(offset - cache_from_);
-    const char* nl = static_cast<const char*>(std::memchr(cache_.data() + at, '\n', cache_.size() - at));
+    const char* from = cache_.data() + at;
+    const char* nl = static_cast<const char*>(std::memchr(from, '\n', cache_.size() - at));
     if (nl == nullptr) return {};
-    return std::string_view(cache_.data() + at, static_cast<size_t>(nl - (cache_.data() + at)));
+    return std::string_view(from, static_cast<size_t>(nl - from));
 }
 
 JournalRecord JournalFile::read_at(uint64_t offset) const {
@@ -248,8 +249,7 @@ JournalRecord JournalFile::read_at(uint64_t offset) const {
     std::string_view line = cached_line(offset);
     std::string longer;
     if (line.data() == nullptr) {
-        const size_t want =
-            static_cast<size_t>(std::min<uint64_t>(kReadBlock, size_ - offset));
+        const size_t want = static_cast<size_t>(std::min<uint64_t>(kReadBlock, size_ - offset));
         cache_.resize(want);
         cache_from_ = offset;
         cache_.resize(read_some(fd_, cache_.data(), want, offset, path_));
