@@ -143,9 +143,16 @@ void PaperBroker::deliver_now(VenueEvents& events) {
 void PaperBroker::pump(bool worker) {
     std::lock_guard lock(deliver_mu_);
     // Once stopping, the worker delivers what is left (its last pass) and nothing after it:
-    // the host's sink is not called after stop() returns.
-    if (stopping_ && !worker) return;
-    VenueEvents events = venue_->drain_events();
+    // the host's sink is not called after stop() returns. What a call queued is then the
+    // worker's to deliver: it is woken for it.
+    if (stopping_ && !worker) {
+        venue_->events().wake();
+        return;
+    }
+    // Otherwise the worker leaves what a call queued to that call's thread (its pump after the
+    // Hold), and what came after it too, to keep the order.
+    VenueEvents events = worker && !stopping_ ? venue_->events().take_unheld()
+                                              : venue_->drain_events();
     deliver_now(events);
 }
 

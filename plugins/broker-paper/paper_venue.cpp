@@ -126,17 +126,31 @@ EventQueue::Hold::Hold(EventQueue& q) : previous_(held_queue) { held_queue = &q;
 EventQueue::Hold::~Hold() { held_queue = previous_; }
 
 void EventQueue::push(VenueEvent&& event) {
+    const bool held = held_queue == this;
     {
         std::lock_guard lock(mu_);
         events_.push_back(std::move(event));
+        if (held) ++held_pending_;
     }
-    if (held_queue != this) cv_.notify_one();
+    if (!held) cv_.notify_one();
 }
 
 VenueEvents EventQueue::take_all() {
     VenueEvents out;
     {
         std::lock_guard lock(mu_);
+        out.swap(events_);
+        held_pending_ = 0;
+    }
+    taken_.notify_all();
+    return out;
+}
+
+VenueEvents EventQueue::take_unheld() {
+    VenueEvents out;
+    {
+        std::lock_guard lock(mu_);
+        if (held_pending_ > 0) return out;
         out.swap(events_);
     }
     taken_.notify_all();
@@ -157,7 +171,8 @@ VenueEvents EventQueue::wait_take(std::chrono::steady_clock::time_point deadline
 
 void EventQueue::wait_ready(std::chrono::steady_clock::time_point deadline) {
     std::unique_lock lock(mu_);
-    cv_.wait_until(lock, deadline, [this] { return woken_ || !events_.empty(); });
+    cv_.wait_until(lock, deadline,
+                   [this] { return woken_ || (!events_.empty() && held_pending_ == 0); });
     woken_ = false;
 }
 

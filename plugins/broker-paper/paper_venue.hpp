@@ -209,7 +209,9 @@ using VenueEvents = std::deque<VenueEvent>;
 class EventQueue {
   public:
     // While a Hold lives, what this thread pushes wakes nobody: the thread delivers it itself
-    // (take_all) when the Hold ends, sparing the worker a wake-up per call.
+    // (take_all) when the Hold ends, sparing the worker a wake-up per call. Until then the
+    // worker takes nothing (take_unheld), so a call's events reach the host on the call's
+    // thread, in order with whatever was queued around them.
     class Hold {
       public:
         explicit Hold(EventQueue& q);
@@ -224,10 +226,13 @@ class EventQueue {
     void push(VenueEvent&& event);
     // Everything queued now (possibly nothing); never blocks.
     VenueEvents take_all();
+    // The same, but nothing while events a Hold's thread pushed wait for it to take them.
+    VenueEvents take_unheld();
     // Waits until an event is queued, `deadline` passes or wake() is called, then returns what is
     // queued (possibly nothing). A wake() before the call makes it return at once.
     VenueEvents wait_take(std::chrono::steady_clock::time_point deadline);
-    // As wait_take, without taking: the caller takes (take_all) under its own delivery lock.
+    // As wait_take, without taking: the caller takes (take_unheld) under its own delivery
+    // lock. Events a Hold's thread is to take do not end the wait.
     void wait_ready(std::chrono::steady_clock::time_point deadline);
     void wake();
     // Waits until fewer than `limit` events are queued, or `deadline` passes (false).
@@ -239,6 +244,7 @@ class EventQueue {
     std::condition_variable taken_;  // wait_below(): the worker took what was queued
     VenueEvents events_;
     bool woken_ = false;
+    size_t held_pending_ = 0;  // of events_, pushed under a Hold and not yet taken
 };
 
 class PaperVenue {
