@@ -164,6 +164,7 @@ VenueEvents EventQueue::wait_take(std::chrono::steady_clock::time_point deadline
         cv_.wait_until(lock, deadline, [this] { return woken_ || !events_.empty(); });
         woken_ = false;
         out.swap(events_);
+        held_pending_ = 0;
     }
     taken_.notify_all();
     return out;
