@@ -231,10 +231,10 @@ uint64_t JournalFile::append(const JournalRecord& record) {
 }
 
 std::string_view JournalFile::cached_line(uint64_t offset) const {
-    if (offset < cache_from_ || offset >= cache_from_ + cache_.size()) return {};
-    const size_t at = static_cast<size_t>(offset - cache_from_);
-    const char* from = cache_.data() + at;
-    const char* nl = static_cast<const char*>(std::memchr(from, '\n', cache_.size() - at));
+    if (offset < block_from_ || offset >= block_from_ + block_size_) return {};
+    const size_t at = static_cast<size_t>(offset - block_from_);
+    const char* from = block_.get() + at;
+    const char* nl = static_cast<const char*>(std::memchr(from, '\n', block_size_ - at));
     if (nl == nullptr) return {};
     return std::string_view(from, static_cast<size_t>(nl - from));
 }
@@ -243,29 +243,34 @@ JournalRecord JournalFile::read_at(uint64_t offset) const {
     if (fd_ < 0) throw JournalError("journal is not open");
     if (offset >= size_)
         throw JournalError("journal '" + path_ + "': no line at offset " + std::to_string(offset));
-    // Lines are asked for in file order (a listing of orders or trades), so a block read here
-    // usually holds the next ones too: one read per block, not per line. The block never goes
-    // beyond what was written (size_); written bytes never change.
+    // A listing (reconciliation after a restart) asks for lines in about file order: a read near
+    // the last one reads a whole block, which then holds the next lines too. A read far from it
+    // (a client order id looked up in forgotten history, on the order path) reads one line's
+    // worth.
+    // A block never goes beyond what was written (size_), and written bytes never change.
     std::string_view line = cached_line(offset);
     std::string longer;
     if (line.data() == nullptr) {
-        const size_t want = static_cast<size_t>(std::min<uint64_t>(kReadBlock, size_ - offset));
-        cache_.resize(want);
-        cache_from_ = offset;
-        cache_.resize(read_some(fd_, cache_.data(), want, offset, path_));
+        if (!block_) block_ = std::make_unique<char[]>(kReadBlock);
+        const bool near = block_size_ > 0 && offset + kReadBlock > block_from_ &&
+                          offset < block_from_ + block_size_ + kReadBlock;
+        const uint64_t read = near ? kReadBlock : kLineRead;
+        const size_t want = static_cast<size_t>(std::min<uint64_t>(read, size_ - offset));
+        block_from_ = offset;
+        block_size_ = read_some(fd_, block_.get(), want, offset, path_);
         line = cached_line(offset);
     }
     if (line.data() == nullptr) {
-        // A line longer than a block (or a file that shrank): read on to its end.
-        char block[4096];
-        longer.assign(cache_.data(), cache_.size());
-        for (uint64_t from = offset + cache_.size();;) {
-            const size_t got = read_some(fd_, block, sizeof block, from, path_);
+        // A line longer than what was read (or a file that shrank): read on to its end.
+        char more[4096];
+        longer.assign(block_.get(), block_size_);
+        for (uint64_t from = offset + block_size_;;) {
+            const size_t got = read_some(fd_, more, sizeof more, from, path_);
             if (got == 0)
                 throw JournalError("journal '" + path_ + "': the line at offset " +
                                    std::to_string(offset) + " has no end");
-            const char* nl = static_cast<const char*>(std::memchr(block, '\n', got));
-            longer.append(block, nl == nullptr ? got : static_cast<size_t>(nl - block));
+            const char* nl = static_cast<const char*>(std::memchr(more, '\n', got));
+            longer.append(more, nl == nullptr ? got : static_cast<size_t>(nl - more));
             if (nl != nullptr) break;
             from += got;
         }
@@ -280,9 +285,9 @@ JournalRecord JournalFile::read_at(uint64_t offset) const {
 }
 
 void JournalFile::close() {
-    cache_.clear();
-    cache_.shrink_to_fit();
-    cache_from_ = 0;
+    block_.reset();
+    block_from_ = 0;
+    block_size_ = 0;
     if (fd_ < 0) return;
     ::flock(fd_, LOCK_UN);
     ::close(fd_);

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <stdexcept>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -95,10 +96,12 @@ class JournalFile {
     bool fsync_ = false;
     uint64_t size_ = 0;  // where the next line goes (this is the file's one writer)
     std::string path_;
-    // read_at's last block: the file's bytes from cache_from_ on, as they were written.
-    static constexpr size_t kReadBlock = 64 * 1024;
-    mutable std::string cache_;
-    mutable uint64_t cache_from_ = 0;
+    // read_at's last read: block_size_ of the file's bytes from block_from_ on, as written.
+    static constexpr size_t kReadBlock = 64 * 1024;  // a read near the last one
+    static constexpr size_t kLineRead = 1024;        // one far from it
+    mutable std::unique_ptr<char[]> block_;          // kReadBlock bytes, from the first read
+    mutable uint64_t block_from_ = 0;
+    mutable size_t block_size_ = 0;
 };
 
 }  // namespace ordergate::paper
