@@ -12,17 +12,14 @@
 # data, then the time from the restart to /health/ready, and the start-up run's own record
 # (status, duration, what it read).
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
 secs=${1:-60}
 cps=${RESTART_CPS:-500}
-build=${BUILD_DIR:-build}
-case "$build" in /*) ;; *) build="$root/$build" ;; esac
-"$root/scripts/install-deps.sh" >/dev/null
-BUILD_DIR="$build" "$root/scripts/build.sh" --target ordergate broker-paper storage-sqlite >/dev/null
+scripts="$(cd "$(dirname "$0")/../scripts" && pwd)"
+"$scripts/install-deps.sh" >/dev/null
+(cd "$scripts/.." && "$scripts/build.sh" --target ordergate broker-paper storage-sqlite >/dev/null)
+# shellcheck source=bench/common.sh
+. "$(dirname "$0")/common.sh" restart  # here, root, build, bin, py, free_port
 data=$(mktemp -d /tmp/og-bench-restart.XXXX)
-# shellcheck source=../scripts/free-port.sh
-. "$root/scripts/free-port.sh"
 port=$(free_port gateway)
 cat >"$data/restart.yaml" <<EOF
 http: {host: 127.0.0.1, port: $port, max_threads: 64}
@@ -52,7 +49,7 @@ logging: {level: warn}
 EOF
 pid=""
 start() {
-  "$build/bin/ordergate" serve --config "$data/restart.yaml" >>"$data/gateway.log" 2>&1 &
+  "$bin" serve --config "$data/restart.yaml" >>"$data/gateway.log" 2>&1 &
   pid=$!
 }
 stop() {
@@ -70,7 +67,7 @@ for _ in $(seq 300); do ready && break; sleep 0.1; done
 echo "bench/restart: ${secs} s of wrk -c16"
 wrk -t2 -c16 -d"${secs}s" -s "$here/orders.lua" "http://127.0.0.1:$port" | grep -E "Requests/sec|Non-2xx|Socket" || true
 stop
-orders=$(python3 -c 'import sqlite3, sys
+orders=$("$py" -c 'import sqlite3, sys
 print(sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True).execute(
     "SELECT count(*) FROM orders").fetchone()[0])' "$data/ordergate.db")
 echo "bench/restart: $orders orders stored; restarting (startup_calls_per_second $cps)"
@@ -78,8 +75,8 @@ t0=$(date +%s.%N)
 start
 for _ in $(seq 6000); do ready && break; sleep 0.1; done
 t1=$(date +%s.%N)
-echo "bench/restart: /health/ready after $(python3 -c "print('%.1f' % ($t1 - $t0))" ) s"
-curl -sf "http://127.0.0.1:$port/api/v1/reconciliation?limit=1" | python3 -c '
+echo "bench/restart: /health/ready after $("$py" -c "print('%.1f' % ($t1 - $t0))" ) s"
+curl -sf "http://127.0.0.1:$port/api/v1/reconciliation?limit=1" | "$py" -c '
 import json, sys
 from datetime import datetime
 r = json.load(sys.stdin)["items"][0]
