@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Drives POST /api/v1/orders on each target with wrk and bench/orders.lua (every request a new
 # order with its own client_order_id and Idempotency-Key), one target after the other in one run,
-# and prints one markdown table: target, conns, req/s, p50 ms, p99 ms, non-2xx, socket errors.
+# and prints one markdown table: target, conns, req/s, p50 ms, p99 ms, non-2xx, socket errors, and
+# the CPU each request cost the target, PostgreSQL and Redis (user + system, from /proc).
 #
 #   BENCH_TARGETS="floor-http gateway" GATEWAY_CMD='...' bench/bench.sh
 #
@@ -95,7 +96,8 @@ if [ "$needs_services" = 1 ]; then
   psql -q -v ON_ERROR_STOP=1 "$DATABASE_URL" -f "$here/schema.sql" >/dev/null
   rport=$(free_port)
   redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no >"$work/redis.log" 2>&1 &
-  pids+=($!)
+  redis_pid=$!
+  pids+=($redis_pid)
   export REDIS_URL="redis://127.0.0.1:$rport/0" REDIS_HOST=127.0.0.1 REDIS_PORT=$rport
   for _ in $(seq 100); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
 fi
@@ -134,8 +136,30 @@ stop_target() {  # $1 = pid: the target and its children (uvicorn's workers)
   wait "$1" 2>/dev/null || true
 }
 
-echo "| target | conns | req/s | p50 ms | p99 ms | non-2xx | socket errors |"
-echo "|---|---|---|---|---|---|---|"
+# CPU ticks (user + system) the processes $@ and their descendants have used so far: a target
+# with its workers (uvicorn's), PostgreSQL's postmaster with its backends. A process that ended
+# during the run takes its ticks with it (a backend of a connection closed meanwhile).
+clk=$(getconf CLK_TCK)
+ticks_of() {
+  local all=("$@") i=0 total=0 p t
+  while [ "$i" -lt "${#all[@]}" ]; do
+    for p in $(pgrep -P "${all[$i]}" 2>/dev/null); do all+=("$p"); done
+    i=$((i + 1))
+  done
+  for p in "${all[@]}"; do
+    t=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }' || true)
+    total=$((total + ${t:-0}))
+  done
+  echo "$total"
+}
+per_request() {  # $1, $2 = ticks before and after, $3 = requests -> microseconds per request
+  awk -v a="$1" -v b="$2" -v n="$3" -v hz="$clk" \
+    'BEGIN { if (n > 0) printf "%.0f", (b - a) * 1e6 / hz / n; else printf "-" }'
+}
+pg_pid() { [ "$needs_services" = 1 ] && head -1 "$work/pg/postmaster.pid" 2>/dev/null || true; }
+
+echo "| target | conns | req/s | p50 ms | p99 ms | non-2xx | socket errors | target CPU µs/req | PostgreSQL CPU µs/req | Redis CPU µs/req |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for t in $targets; do
   name=$t
   port=$(free_port)
@@ -144,7 +168,7 @@ for t in $targets; do
   pids+=($tp)
   url="http://127.0.0.1:$port"
   if ! wait_ready "$url" "$tp"; then
-    echo "| $name | - | did not start: $(tail -1 "$work/$name.log") | | | | |"
+    echo "| $name | - | did not start: $(tail -1 "$work/$name.log") | | | | | | | |"
     stop_target "$tp"
     continue
   fi
@@ -152,11 +176,22 @@ for t in $targets; do
   for c in $conns; do
     th=$threads
     [ "$c" -lt "$th" ] && th=$c
-    rps=0 p50=0 p99=0 non2xx=? errors=?
+    rps=0 p50=0 p99=0 non2xx=? errors=? requests=0
+    pg=$(pg_pid)
+    t0=$(ticks_of "$tp") p0=$([ -n "$pg" ] && ticks_of "$pg" || echo 0)
+    r0=$([ -n "${redis_pid:-}" ] && ticks_of "$redis_pid" || echo 0)
     line=$(wrk -t"$th" -c"$c" -d"${secs}s" --timeout 10s -s "$here/orders.lua" "$url" 2>&1 |
       grep '^RESULT' || true)
+    t1=$(ticks_of "$tp") p1=$([ -n "$pg" ] && ticks_of "$pg" || echo 0)
+    r1=$([ -n "${redis_pid:-}" ] && ticks_of "$redis_pid" || echo 0)
     [ -n "$line" ] && eval "${line#RESULT }"
-    echo "| $name | $c | $rps | $p50 | $p99 | $non2xx | $errors |"
+    tcpu=$(per_request "$t0" "$t1" "$requests") pcpu=- rcpu=-
+    # The HTTP floor and a target run with BENCH_SERVICES=0 use neither service.
+    if [ -n "$pg" ] && [ "$t" != floor-http ]; then
+      pcpu=$(per_request "$p0" "$p1" "$requests")
+      rcpu=$(per_request "$r0" "$r1" "$requests")
+    fi
+    echo "| $name | $c | $rps | $p50 | $p99 | $non2xx | $errors | $tcpu | $pcpu | $rcpu |"
   done
   # A gateway counts its answers by status in /metrics (warm-up included); the floors and the
   # peer have no /metrics and print nothing here.

@@ -43,7 +43,8 @@ function done(summary, latency, requests)
   local bad = 0
   for _, t in ipairs(threads) do bad = bad + (t:get("non2xx") or 0) end
   local e = summary.errors
-  io.write(string.format("RESULT rps=%.0f p50=%.3f p99=%.3f non2xx=%d errors=%d\n",
+  io.write(string.format("RESULT rps=%.0f p50=%.3f p99=%.3f non2xx=%d errors=%d requests=%d\n",
     summary.requests * 1e6 / summary.duration, latency:percentile(50) / 1000,
-    latency:percentile(99) / 1000, bad, e.connect + e.read + e.write + e.timeout))
+    latency:percentile(99) / 1000, bad, e.connect + e.read + e.write + e.timeout,
+    summary.requests))
 end
