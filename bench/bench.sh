@@ -97,7 +97,7 @@ if [ "$needs_services" = 1 ]; then
   rport=$(free_port)
   redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no >"$work/redis.log" 2>&1 &
   redis_pid=$!
-  pids+=($redis_pid)
+  pids+=("$redis_pid")
   export REDIS_URL="redis://127.0.0.1:$rport/0" REDIS_HOST=127.0.0.1 REDIS_PORT=$rport
   for _ in $(seq 100); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
 fi
