@@ -383,9 +383,14 @@ bool OrderService::commit_change(Entry& e, OrderRecord next, OrderEvent event, b
 bool OrderService::committed_change(Entry& e, OrderRecord next,
                                     const std::vector<Status>& results, std::string* error) {
     if (results[0] != Status::Ok) {
-        // Another gateway instance changed the order: take storage's version.
-        spdlog::warn("event=order_write_conflict order_id={} expected_version={}", next.id,
-                     next.version - 1);
+        // Another writer changed the order first: in this process a venue's event or a
+        // reconciliation run racing this change, or another gateway instance. Storage's version
+        // is taken; the change is not applied, and the caller is told (kVersionConflict).
+        spdlog::warn(
+            "event=order_write_conflict order_id={} expected_version={} detail=\"the stored "
+            "order changed first (a venue event, a reconciliation run or another gateway); "
+            "its stored state is taken\"",
+            next.id, next.version - 1);
         if (error) *error = kVersionConflict;
         try {
             if (auto fresh = storage_.get_order(next.id)) e.rec = std::move(*fresh);
