@@ -136,22 +136,8 @@ stop_target() {  # $1 = pid: the target and its children (uvicorn's workers)
   wait "$1" 2>/dev/null || true
 }
 
-# CPU ticks (user + system) the processes $@ and their descendants have used so far: a target
-# with its workers (uvicorn's), PostgreSQL's postmaster with its backends. A process that ended
-# during the run takes its ticks with it (a backend of a connection closed meanwhile).
-clk=$(getconf CLK_TCK)
-ticks_of() {
-  local all=("$@") i=0 total=0 p t
-  while [ "$i" -lt "${#all[@]}" ]; do
-    for p in $(pgrep -P "${all[$i]}" 2>/dev/null); do all+=("$p"); done
-    i=$((i + 1))
-  done
-  for p in "${all[@]}"; do
-    t=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }' || true)
-    total=$((total + ${t:-0}))
-  done
-  echo "$total"
-}
+# shellcheck source=bench/proc.sh
+. "$here/proc.sh"  # clk, ticks_of
 per_request() {  # $1, $2 = ticks before and after, $3 = requests -> microseconds per request
   awk -v a="$1" -v b="$2" -v n="$3" -v hz="$clk" \
     'BEGIN { if (n > 0) printf "%.0f", (b - a) * 1e6 / hz / n; else printf "-" }'

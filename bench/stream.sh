@@ -72,9 +72,11 @@ stop_clients() {
   cl_pid=""
 }
 
-# CPU seconds (user + system) a process has used so far, from /proc/PID/stat.
+# CPU seconds (user + system) a process has used so far.
+# shellcheck source=bench/proc.sh
+. "$here/proc.sh"  # clk, ticks_of
 cpu_of() {
-  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
+  awk -v t="$(ticks_of "$1")" -v hz="$clk" 'BEGIN { printf "%.2f", t / hz }'
 }
 
 run_wrk() {  # $1 = connections -> "rps=.. p50=.. p99=.. non2xx=.. errors=.."
