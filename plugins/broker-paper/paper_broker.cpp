@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <functional>
 #include <utility>
 
@@ -23,6 +24,7 @@ auto translated(F&& f) -> decltype(f()) {
 PaperBroker::PaperBroker(const sdk::PluginContext& ctx) : host_(ctx.host), sink_(ctx.sink) {
     PaperSettings settings = parse_paper_settings(ctx.config);
     tick_ = settings.tick;
+    history_ = settings.venue.history;
     silent_stream_ = settings.venue.fault.silent_stream;
     async_ack_ = settings.async_ack;
     ack_delay_ = settings.ack_delay;
@@ -172,8 +174,13 @@ void PaperBroker::run() {
     const bool ticking = tick_.count() > 0;
     bool stepping = ticking;
     Clock::time_point next = Clock::now() + tick_;
+    // Each step forgets what history_seconds lets go; without steps, a timer does.
+    constexpr auto kForgetEvery = std::chrono::seconds(1);
+    bool forgetting = !ticking && history_.count() > 0;
+    Clock::time_point next_forget = Clock::now() + kForgetEvery;
     for (;;) {
         Clock::time_point deadline = stepping ? next : Clock::now() + std::chrono::hours(1);
+        if (forgetting) deadline = std::min(deadline, next_forget);
         {
             std::lock_guard lock(delayed_mu_);
             if (!delayed_.empty() && delayed_.begin()->first < deadline)
@@ -202,6 +209,17 @@ void PaperBroker::run() {
             }
             deliver_due(true);  // what was promised is sent before stop returns
             return;
+        }
+        if (forgetting && Clock::now() >= next_forget) {
+            try {
+                venue_->forget_history();
+            } catch (const std::exception& ex) {
+                forgetting = false;
+                host_.log(sdk::LogLevel::Error,
+                          std::string("broker-paper: forgetting ended history stopped: ") +
+                              ex.what());
+            }
+            next_forget = Clock::now() + kForgetEvery;
         }
         if (!stepping) continue;
         Clock::time_point now = Clock::now();

@@ -4,7 +4,9 @@
 // specified) and a VenueError becomes an sdk::Error with the same status and message.
 //
 // Threads. The plugin owns one worker thread, started by start() and joined by stop(). It runs
-// the random walk (venue.step() every `tick_ms`, when tick_ms > 0) and is the ONLY thread that
+// the random walk (venue.step() every `tick_ms`, when tick_ms > 0; without it, with
+// history_seconds set, venue.forget_history() every second, so ended orders and fills leave
+// memory on time when no order comes to do it) and is the ONLY thread that
 // calls the host's event sink: it drains the venue's event queue and pushes order updates, fills,
 // quotes and connection changes in the order the venue produced them. No venue lock is held while
 // the sink runs. After stop() returns (it first delivers what was already queued) the sink is
@@ -15,7 +17,7 @@
 // stop(), which ends every hang; until the next start() a call that would hang fails Unavailable.
 //
 // A failure inside the worker (a failed journal write, an arithmetic overflow of the walk) is
-// logged through the host at error level and stops the background steps; the venue then answers
+// logged through the host at error level and stops the background steps (or forgetting); the venue then answers
 // calls with Status::Internal (journal) or keeps answering (anything else), never silently.
 #pragma once
 
@@ -131,6 +133,7 @@ class PaperBroker : public sdk::BrokerPlugin {
     sdk::Host host_;
     sdk::EventSink sink_;
     std::chrono::milliseconds tick_;
+    std::chrono::seconds history_{0};  // history_seconds
     bool silent_stream_ = false;  // fault.silent_stream
     bool async_ack_ = false;      // async_ack
     std::chrono::milliseconds ack_delay_{0};

@@ -1631,6 +1631,13 @@ void PaperVenue::step(int n) {
     for (int i = 0; i < n; ++i) step_locked();
 }
 
+void PaperVenue::forget_history() {
+    std::lock_guard lock(mu_);
+    if (!failed_.empty()) fail(Status::Internal, "paper venue failed: " + failed_);
+    if (closed_) fail(Status::Unavailable, "paper venue is closed");
+    forget_history_locked();
+}
+
 void PaperVenue::set_disconnected(bool disconnected, const std::string& detail) {
     std::lock_guard lock(mu_);
     disconnected_ = disconnected;

@@ -351,6 +351,10 @@ class PaperVenue {
     // Advances the walk `n` steps: each step moves every known symbol, then matches every open
     // order in id order, then queues quotes of subscribed instruments.
     void step(int n = 1);
+    // Drops what VenueConfig::history says memory no longer keeps, as each place and step()
+    // does first: for a venue that is neither trading nor ticking (tick_ms 0), whose worker
+    // calls it on a timer so memory follows `history` once the orders stop.
+    void forget_history();
     // Simulates the link going down or coming back; queues a connection event.
     void set_disconnected(bool disconnected, const std::string& detail);
     bool disconnected() const;

@@ -222,6 +222,34 @@ TEST(PaperSettingsTest, UnknownKeysAndBadValuesNameTheKey) {
 // rest (the link's state, quotes, what a price step fills), and which takes a call's events only
 // when it happens to be awake then (both deliver under one lock, in the venue's order). Nothing
 // reaches the sink after stop().
+// history_seconds holds without ticks and without orders: the worker forgets on a timer what each
+// place (and each step) would forget first, so memory lets go of the last orders once the flow
+// stops. (Without it, a venue with tick_ms 0 kept its last window in memory until the next order.)
+TEST(PaperBrokerTest, EndedOrdersLeaveMemoryOnTimeWhenNoOrderFollows) {
+    SinkRecorder rec;
+    PaperBroker broker(context(
+        {{"tick_ms", "0"}, {"initial_price", "100.00"}, {"history_seconds", "1"}}, rec));
+    broker.start();
+    ASSERT_TRUE(rec.wait_for("connected"));
+    for (int n = 1; n <= 3; ++n)
+        ASSERT_EQ(broker
+                      .place_order(order("h" + std::to_string(n), Side::Buy, OrderType::Market,
+                                         "1"),
+                                   kTimeout)
+                      .status,
+                  OrderStatus::Filled);
+    broker.place_order(order("open", Side::Buy, OrderType::Limit, "1", D("50.00")), kTimeout);
+    ASSERT_EQ(broker.venue().held().orders, 4u);
+    ASSERT_EQ(broker.venue().held().fills, 3u);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (broker.venue().held().orders > 1 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(broker.venue().held().orders, 1u);  // the open order stays
+    EXPECT_EQ(broker.venue().held().fills, 0u);
+    EXPECT_EQ(broker.get_order("ACC1", "", "open").status, OrderStatus::Open);
+    broker.stop();
+}
+
 TEST(PaperBrokerTest, AnOrderCallsEventsArePushedBeforeItReturnsTheRestByThePluginsThread) {
     SinkRecorder rec;
     PaperBroker broker(context({{"tick_ms", "0"}, {"initial_price", "100.00"}}, rec));
