@@ -14,10 +14,11 @@
 # each quarter of LONGRUN_ORDERS (250k, 500k, 750k, 1M by default): the orders answered, the last
 # window's req/s and p99 (wrk), the non-2xx answers and socket errors so far, the gateway's RSS
 # (VmRSS of /proc/PID/status), the data directory's size and the storage ops committed; then the
-# spread of every window's req/s, and RSS again once the written-behind writes have drained. Every window's row goes to LONGRUN_LOG when set.
+# spread of every window's req/s, and RSS again once the written-behind writes have drained and
+# LONGRUN_SETTLE_SECONDS (20) later. Every window's row goes to LONGRUN_LOG when set.
 # Knobs: LONGRUN_ORDERS, LONGRUN_WINDOW, LONGRUN_IDEMPOTENCY (memory; storage keeps the keys in
 # SQLite as configs/default.yaml does), LONGRUN_MAX_KEYS (200000: the memory backend's bound,
-# idempotency.memory_max_keys; about 1 KB each), LONGRUN_CONNS, LONGRUN_DRAIN_SECONDS (600), BENCH_THREADS (2), BUILD_DIR (build),
+# idempotency.memory_max_keys; about 1 KB each), LONGRUN_CONNS, LONGRUN_DRAIN_SECONDS (600), LONGRUN_SETTLE_SECONDS (20), BENCH_THREADS (2), BUILD_DIR (build),
 # LONGRUN_KEEP=1 (keep the data directory and the gateway's log; their path is printed).
 # Client and gateway share the machine: a busy neighbour moves req/s; RSS and sizes do not move.
 set -euo pipefail
@@ -123,3 +124,9 @@ state="idle again after $(($(date +%s) - t0 - 2)) s of writing"
 [ "$cur" != "$prev" ] && state="still writing after $(($(date +%s) - t0)) s (LONGRUN_DRAIN_SECONDS)"
 echo "$state: RSS $(rss_mb) MB; data dir $(data_mb) MB;" \
   "storage ops written $cur ($(awk -v a="$cur" -v b="$(orders)" 'BEGIN { printf "%.2f", a / b }') per order)"
+# Memory once what the load left behind has gone: the paper venue's last history_seconds (10 s in
+# configs/bench.yaml) of ended orders and the allocator's freed pages (jemalloc gives them back
+# within about 10 s).
+settle=${LONGRUN_SETTLE_SECONDS:-20}
+sleep "$settle"
+echo "$settle s later: RSS $(rss_mb) MB"
