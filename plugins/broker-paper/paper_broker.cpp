@@ -408,13 +408,13 @@ OrderReport PaperBroker::cancel_request(const CancelRequest& request,
         answer_later(
             [&] {
                 return venue_->cancel_order(request.account_id, request.broker_order_id,
-                                            request.client_order_id, timeout);
+                                            request.client_order_id, timeout, request.request_id);
             },
             nullptr, request.request_id);
     return delivering([&] {
         return translated([&] {
             return venue_->cancel_order(request.account_id, request.broker_order_id,
-                                        request.client_order_id, timeout);
+                                        request.client_order_id, timeout, request.request_id);
         });
     });
 }

@@ -1311,9 +1311,14 @@ OrderReport PaperVenue::modify_order(const ModifyRequest& rq, std::chrono::milli
             } else {
                 c.report.cancel_reject_reason.clear();  // this modify was accepted
                 *o = std::move(c);
+                // The pushed confirmation names the request it answers, as a venue's
+                // execution report does; what follows it (a fill's update) answers none.
+                o->report.request_id = rq.request_id;
                 order_changed_locked(*o, "modified");
+                o->report.request_id.clear();
                 try_execute_locked(*o, true);
                 ack = o->report;
+                ack.request_id = rq.request_id;
             }
         }
     }
@@ -1329,7 +1334,8 @@ OrderReport PaperVenue::modify_order(const ModifyRequest& rq, std::chrono::milli
 OrderReport PaperVenue::cancel_order(const std::string& account_id,
                                      const std::string& broker_order_id,
                                      const std::string& client_order_id,
-                                     std::chrono::milliseconds timeout) {
+                                     std::chrono::milliseconds timeout,
+                                     const std::string& request_id) {
     if (broker_order_id.empty() && client_order_id.empty())
         fail(Status::InvalidArgument, "cancel needs a broker order id or a client order id");
     FaultDraw faults = start_call(Op::Cancel, timeout, "cancel_order");
@@ -1355,7 +1361,9 @@ OrderReport PaperVenue::cancel_order(const std::string& account_id,
                                                   "; it cannot be cancelled");
             refused_locked(*o, refusal->what(), "cancel_refused");
         } else {
+            o->report.request_id = request_id;  // named by the pushed CANCELLED too
             ack = cancel_locked(*o);
+            o->report.request_id.clear();
         }
     }
     if (faults.timeout_after)

@@ -267,12 +267,15 @@ class PaperVenue {
     // or by client order id when broker_order_id is empty) and matches it again as a new entry.
     // Throws NotFound; Rejected (terminal order, quantity not above the filled quantity, price
     // off the grid, insufficient buying power); InvalidArgument (the resulting shape is invalid);
-    // Unavailable; Timeout; UnknownOutcome.
+    // Unavailable; Timeout; UnknownOutcome. The answer and the pushed update that confirms the
+    // modify carry request.request_id (OrderReport::request_id); later updates carry none.
     OrderReport modify_order(const ModifyRequest& request, std::chrono::milliseconds timeout);
     // Cancels an open order. Throws NotFound; Rejected ("order P-1 is already FILLED");
-    // Unavailable; Timeout; UnknownOutcome.
+    // Unavailable; Timeout; UnknownOutcome. The answer and the pushed CANCELLED carry
+    // `request_id`, the cancel's client request id (empty: none).
     OrderReport cancel_order(const std::string& account_id, const std::string& broker_order_id,
-                             const std::string& client_order_id, std::chrono::milliseconds timeout);
+                             const std::string& client_order_id, std::chrono::milliseconds timeout,
+                             const std::string& request_id = "");
     // Cancels every open order of the account (all accounts when empty); returns their reports.
     std::vector<OrderReport> cancel_all(const std::string& account_id,
                                         std::chrono::milliseconds timeout);

@@ -351,6 +351,39 @@ TEST_F(Gateway, CancelModifyAndTheirConflicts) {
     EXPECT_EQ(field(nc.json(), "code"), "ORDER_NOT_CANCELLABLE");
 }
 
+// The audit trail names the request a broker's confirmation answers, every time: the paper
+// venue's pushed confirmation and the call's answer race to the host (one on the event thread,
+// one on the request's), and the trail used to name the modify or the cancel only when the
+// answer won.
+TEST_F(Gateway, TheTrailNamesTheRequestEachConfirmationAnswers) {
+    for (int n = 0; n < 20; ++n) {
+        auto r = place(order_body("ACC2", "LIMIT", "\"price\":\"1.00\""));
+        ASSERT_EQ(r.status, 201) << r.body;
+        const std::string id = field(r.json(), "id");
+        auto m = http(port(), "PUT", "/api/v1/orders/" + id, "{\"price\":\"1.25\"}",
+                      json_headers());
+        ASSERT_EQ(m.status, 200) << m.body;
+        auto c = http(port(), "DELETE", "/api/v1/orders/" + id);
+        ASSERT_EQ(c.status, 200) << c.body;
+        const json::Value evs = http(port(), "GET", "/api/v1/orders/" + id + "/events").json();
+        const auto& items = evs.find("items")->items();
+        std::string asked;
+        int answered = 0;
+        for (const auto& e : items) {
+            const std::string from = field(e, "from_status"), to = field(e, "to_status");
+            if (to == "PENDING_REPLACE" || to == "PENDING_CANCEL") {
+                asked = field(e, "request_id");
+                EXPECT_EQ(asked.rfind("og-r", 0), 0u) << asked;
+            } else if (from == "PENDING_REPLACE" || from == "PENDING_CANCEL") {
+                EXPECT_EQ(field(e, "request_id"), asked)
+                    << "order " << id << ": " << from << " -> " << to;
+                ++answered;
+            }
+        }
+        EXPECT_EQ(answered, 2) << id;
+    }
+}
+
 TEST_F(Gateway, ModifyRefusedByTheBrokerRevertsTheOrder) {
     auto r = place(order_body("ACC2", "LIMIT", "\"price\":\"1.00\""));
     ASSERT_EQ(r.status, 201) << r.body;

@@ -46,6 +46,9 @@ class SinkRecorder {
                 self->broker_ids_.push_back(
                     cid + " " + std::to_string(r->status) + " " +
                     std::string(r->broker_order_id.data, r->broker_order_id.size));
+                self->request_ids_.push_back(
+                    cid + " " + std::to_string(r->status) + " " +
+                    std::string(r->request_id.data, r->request_id.size));
             }
             self->add("order " + cid + " " + std::to_string(r->status));
         };
@@ -85,6 +88,11 @@ class SinkRecorder {
         std::lock_guard lock(mu_);
         return broker_ids_;
     }
+    // Each order update as "<client order id> <status> <request id>".
+    std::vector<std::string> order_requests() {
+        std::lock_guard lock(mu_);
+        return request_ids_;
+    }
 
   private:
     void add(std::string e) {
@@ -101,6 +109,7 @@ class SinkRecorder {
     std::vector<std::string> events_;
     std::vector<std::thread::id> threads_;
     std::vector<std::string> broker_ids_;
+    std::vector<std::string> request_ids_;
 };
 
 sdk::PluginContext context(Entries entries, const SinkRecorder& rec) {
@@ -222,6 +231,47 @@ TEST(PaperSettingsTest, UnknownKeysAndBadValuesNameTheKey) {
 // rest (the link's state, quotes, what a price step fills), and which takes a call's events only
 // when it happens to be awake then (both deliver under one lock, in the venue's order). Nothing
 // reaches the sink after stop().
+// The update a venue pushes to confirm a modify or a cancel names the request it answers (as an
+// execution report names its ClOrdID), so the host reads the request's outcome the same way
+// whichever of the push and the call's answer reaches it first; the updates after it (a fill's)
+// name none. (Without it, the audit trail's "modify confirmed" and CANCELLED events named their
+// request or not depending on which thread won.)
+TEST(PaperBrokerTest, TheUpdateConfirmingAModifyOrACancelNamesItsRequest) {
+    SinkRecorder rec;
+    PaperBroker broker(context({{"tick_ms", "0"}, {"initial_price", "100.00"}}, rec));
+    broker.start();
+    ASSERT_TRUE(rec.wait_for("connected"));
+    const OrderReport q =
+        broker.place_order(order("q", Side::Buy, OrderType::Limit, "2", D("90.00")), kTimeout);
+    ModifyRequest m;
+    m.account_id = "ACC1";
+    m.broker_order_id = q.broker_order_id;
+    m.client_order_id = "q";
+    m.request_id = "req-m1";
+    m.orig_request_id = "q";
+    m.price = D("95.00");
+    EXPECT_EQ(broker.modify_order(m, kTimeout).request_id, "req-m1");
+    m.request_id = "req-m2";
+    m.orig_request_id = "req-m1";
+    m.price = D("101.00");  // marketable now: filled at once
+    const OrderReport filled = broker.modify_order(m, kTimeout);
+    EXPECT_EQ(filled.status, OrderStatus::Filled);
+    EXPECT_EQ(filled.request_id, "req-m2");
+    const OrderReport c =
+        broker.place_order(order("c", Side::Buy, OrderType::Limit, "1", D("90.00")), kTimeout);
+    const OrderReport cancelled = broker.cancel_request(
+        CancelRequest{"ACC1", c.broker_order_id, "c", "req-c1", "c"}, kTimeout);
+    EXPECT_EQ(cancelled.status, OrderStatus::Cancelled);
+    EXPECT_EQ(cancelled.request_id, "req-c1");
+    broker.stop();
+    const auto s = [](int status) { return std::to_string(status); };
+    const std::vector<std::string> expected = {
+        "q " + s(OG_ORDER_OPEN) + " ",        "q " + s(OG_ORDER_OPEN) + " req-m1",
+        "q " + s(OG_ORDER_OPEN) + " req-m2",  "q " + s(OG_ORDER_FILLED) + " ",
+        "c " + s(OG_ORDER_OPEN) + " ",        "c " + s(OG_ORDER_CANCELLED) + " req-c1"};
+    EXPECT_EQ(rec.order_requests(), expected);
+}
+
 // history_seconds holds without ticks and without orders: the worker forgets on a timer what each
 // place (and each step) would forget first, so memory lets go of the last orders once the flow
 // stops. (Without it, a venue with tick_ms 0 kept its last window in memory until the next order.)
