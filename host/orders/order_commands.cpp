@@ -228,6 +228,7 @@ Result<PlaceResult> OrderService::place(OrderRequest req, const AccountScope& sc
     {
         std::lock_guard waiting(entry->mutex);
         entry->place_waiting = true;
+        entry->place_request_id = origin.request_id;
         entry->place_in_call = true;
     }
     const auto deadline = std::chrono::steady_clock::now() + r->timeout;
@@ -240,6 +241,7 @@ Result<PlaceResult> OrderService::place(OrderRequest req, const AccountScope& sc
         Entry& e;
         ~NotWaiting() {  // declared after the lock: runs under it
             e.place_waiting = false;
+            e.place_request_id.clear();
             e.changed.notify_all();  // a batched event may wait for this (lock_for_event)
         }
     } not_waiting{*entry};

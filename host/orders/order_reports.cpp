@@ -105,6 +105,11 @@ void OrderService::apply_report(Entry& e, const std::string& broker, const Order
     // OG_PENDING. A refusal (FIX OrderCancelReject, or a reject naming the request) returns the
     // order to its last confirmed state, the venue's text in the event.
     Origin answer_origin = origin;
+    // A report settling the order's PENDING_NEW while its place() waits is the place's
+    // outcome, pushed or answered: its event names the place's request either way.
+    if (answer_to == Answer::None && origin.source == EventSource::Broker && e.place_waiting &&
+        e.rec.status == OrderStatus::PendingNew && answer_origin.request_id.empty())
+        answer_origin.request_id = e.place_request_id;
     if (answer_to == Answer::None && !report.request_id.empty() &&
         report.request_id == e.pending_request_id) {
         const OrderStatus pending = e.rec.status;

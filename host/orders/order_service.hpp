@@ -302,6 +302,10 @@ class OrderService : public ports::BrokerEvents {
         // acknowledgement is then applied like a synchronous answer (memory at once, the write
         // behind), not held with a batched event's stash until its commit (see commit_change).
         bool place_waiting = false;
+        // While place_waiting: the request id the place's first event names. The event that
+        // takes the order out of PENDING_NEW names it too, whether the call's answer or a
+        // pushed report of the venue reaches the order first.
+        std::string place_request_id;
         // A place() of this order is inside its broker call: the call's own answer (or its
         // timeout) is on the way, so reconciliation leaves the order to it rather than apply the
         // venue's report first and count the transition as drift.

@@ -353,8 +353,8 @@ TEST_F(Gateway, CancelModifyAndTheirConflicts) {
 
 // The audit trail names the request a broker's confirmation answers, every time: the paper
 // venue's pushed confirmation and the call's answer race to the host (one on the event thread,
-// one on the request's), and the trail used to name the modify or the cancel only when the
-// answer won.
+// one on the request's), and the trail used to name the place, the modify or the cancel only
+// when the answer won.
 TEST_F(Gateway, TheTrailNamesTheRequestEachConfirmationAnswers) {
     for (int n = 0; n < 20; ++n) {
         auto r = place(order_body("ACC2", "LIMIT", "\"price\":\"1.00\""));
@@ -371,16 +371,20 @@ TEST_F(Gateway, TheTrailNamesTheRequestEachConfirmationAnswers) {
         int answered = 0;
         for (const auto& e : items) {
             const std::string from = field(e, "from_status"), to = field(e, "to_status");
-            if (to == "PENDING_REPLACE" || to == "PENDING_CANCEL") {
+            if (to == "PENDING_NEW") {
+                asked = field(e, "request_id");  // the place's (X-Request-Id)
+                EXPECT_FALSE(asked.empty() || asked == "null");
+            } else if (to == "PENDING_REPLACE" || to == "PENDING_CANCEL") {
                 asked = field(e, "request_id");
                 EXPECT_EQ(asked.rfind("og-r", 0), 0u) << asked;
-            } else if (from == "PENDING_REPLACE" || from == "PENDING_CANCEL") {
+            } else if (from == "PENDING_NEW" || from == "PENDING_REPLACE" ||
+                       from == "PENDING_CANCEL") {
                 EXPECT_EQ(field(e, "request_id"), asked)
                     << "order " << id << ": " << from << " -> " << to;
                 ++answered;
             }
         }
-        EXPECT_EQ(answered, 2) << id;
+        EXPECT_EQ(answered, 3) << id;
     }
 }
 
