@@ -143,11 +143,13 @@ class PocoWebSocketSession final : public WebSocketSession {
             throw std::runtime_error("websocket send buffer: " + e.displayText());
         }
     }
+    // An int, so that or-ing an opcode into it is not an operation between two enum types.
+    static constexpr int kFin = Poco::Net::WebSocket::FRAME_FLAG_FIN;
     void send_ping() override {
-        send("", Poco::Net::WebSocket::FRAME_FLAG_FIN | Poco::Net::WebSocket::FRAME_OP_PING);
+        send("", kFin | Poco::Net::WebSocket::FRAME_OP_PING);
     }
     void send_pong(std::string_view payload) override {
-        send(payload, Poco::Net::WebSocket::FRAME_FLAG_FIN | Poco::Net::WebSocket::FRAME_OP_PONG);
+        send(payload, kFin | Poco::Net::WebSocket::FRAME_OP_PONG);
     }
     void close(int code, std::string_view reason) override {
         std::string body;
@@ -157,7 +159,7 @@ class PocoWebSocketSession final : public WebSocketSession {
         try {
             // A close frame must not wait behind a client that stopped reading.
             ws_.setSendTimeout(Poco::Timespan(0, 200000));
-            send(body, Poco::Net::WebSocket::FRAME_FLAG_FIN | Poco::Net::WebSocket::FRAME_OP_CLOSE);
+            send(body, kFin | Poco::Net::WebSocket::FRAME_OP_CLOSE);
         } catch (const std::exception& e) {
             spdlog::debug("event=websocket_close_frame_failed reason=\"{}\"", e.what());
         }

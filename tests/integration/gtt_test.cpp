@@ -236,8 +236,9 @@ TEST(Gtt, EveryInvalidGttIsRefusedWithItsCodeAndFields) {
         auto r = post_gtt(gw, body, "bad-" + std::to_string(++k));
         EXPECT_EQ(r.status, status) << body << " -> " << r.body;
         EXPECT_EQ(field(r.json(), "code"), code) << r.body;
-        if (!field_name.empty())
+        if (!field_name.empty()) {
             EXPECT_NE(r.body.find("\"field\":\"" + field_name + "\""), std::string::npos) << r.body;
+        }
     };
     refused(gtt_body("OCO", {leg("1.00")}), 422, "VALIDATION_FAILED", "triggers");
     refused(gtt_body("BRACKET", {leg("1.00")}), 422, "VALIDATION_FAILED", "type");

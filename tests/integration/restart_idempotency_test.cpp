@@ -228,7 +228,9 @@ TEST(IdempotencyFoldedClaim, ConcurrentCopiesOfOneKeyedRequestMakeOneOrder) {
         }
         ASSERT_EQ(fresh, 1) << "round " << round;
         for (const auto& a : answers)
-            if (a.status == 201) EXPECT_EQ(a.body, first_body);
+            if (a.status == 201) {
+                EXPECT_EQ(a.body, first_body);
+            }
         auto later = http(gw.port(), "POST", "/api/v1/orders", kBody, json_headers(key));
         EXPECT_EQ(later.status, 201) << later.body;
         EXPECT_EQ(later.header("Idempotent-Replayed"), "true");

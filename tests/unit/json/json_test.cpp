@@ -42,7 +42,7 @@ TEST(JsonParse, RepeatedKeyInvalidUtf8AndDeepNestingAreRefused) {
 // end, an overlong form; well-formed sequences of every length pass.
 TEST(JsonParse, InvalidUtf8AnywhereIsRefusedAndValidUtf8Passes) {
     std::string why;
-    for (const std::string text :
+    for (const std::string& text :
          {std::string("{\"k\xc3\":1}"), std::string("{\"abcdefghijklmnop\":\"abcdefgh\x80\"}"),
           std::string("{\"a\":\"x\xe2\x82\"}"), std::string("{\"a\":\"\xc0\xaf\"}"),
           std::string("{\"a\":\"\xf4\x90\x80\x80\"}"), std::string("[\"abcdefg\xe2")}) {
