@@ -24,6 +24,8 @@ set -euo pipefail
 orders=${CG_ORDERS:-500}
 warmup=${CG_WARMUP:-100}
 top=${CG_TOP:-25}
+# shellcheck source=bench/proc.sh
+. "$here/proc.sh"  # clk, ticks_of
 # Context switches and CPU ticks of every thread of the process, now.
 snapshot() {  # $1 = pid, $2 = output file
   local cs=0 v
@@ -31,10 +33,7 @@ snapshot() {  # $1 = pid, $2 = output file
     v=$(awk '/ctxt_switches/ { s += $2 } END { print s + 0 }' "$f" 2>/dev/null || echo 0)
     cs=$((cs + v))
   done
-  # utime and stime are fields 14 and 15 of /proc/PID/stat (after the parenthesised name).
-  local ticks
-  ticks=$(sed 's/.*) //' /proc/"$1"/stat | awk '{ print $12 + $13 }')
-  echo "$cs $ticks" >"$2"
+  echo "$cs $(ticks_of "$1")" >"$2"
 }
 
 # Storage write batches (group commits) the gateway on port $1 has made, now.
@@ -103,8 +102,7 @@ if [ -z "${CG_SKIP_NATIVE:-}" ]; then
   stop
   read -r cs0 t0 <"$work/before"
   read -r cs1 t1 <"$work/after"
-  hz=$(getconf CLK_TCK)
-  awk -v n="$orders" -v cs=$((cs1 - cs0)) -v t=$((t1 - t0)) -v hz="$hz" \
+  awk -v n="$orders" -v cs=$((cs1 - cs0)) -v t=$((t1 - t0)) -v hz="$clk" \
     -v c="$(($(cat "$work/commits-after") - $(cat "$work/commits-before")))" 'BEGIN {
     printf "storage commits per order: %.2f\n", c / n
     printf "context switches per order (/proc tasks): %.2f\n", cs / n
