@@ -382,7 +382,12 @@ void Gateway::start() {
         g.event_log->seed_positions(*g.positions);
         positions::PositionBook* book = g.positions.get();
         std::vector<uint64_t> recovered_fills = g.orders->take_recovered_fill_hashes();
-        if (!stream::EventLog::others_may_write(*g.storage)) {
+        orders::OrderService* svc = g.orders.get();
+        g.event_log->set_price_source([svc](const std::string& symbol, const std::string& exchange) {
+            return svc->last_price(symbol, exchange);
+        });
+        const bool shared_log = stream::EventLog::others_may_write(*g.storage);
+        if (!shared_log) {
             // SQLite: this host is the store's one writer; reading its own entries back would
             // only cost (every entry of every order, once a second).
             spdlog::info(
@@ -408,6 +413,26 @@ void Gateway::start() {
         }
         g.orders->set_journal(g.event_log.get());
         g.event_log->start_retention();
+        if (cfg.stream.position_pnl_seconds > 0) {
+            stream::EventLog::Marks marks;
+            marks.every = std::chrono::seconds(cfg.stream.position_pnl_seconds);
+            marks.write = [svc](std::vector<WriteOp> ops) { return svc->write(std::move(ops)); };
+            if (shared_log) {
+                // One gateway of those sharing the store writes them: the lease's holder.
+                const int64_t ttl_ns = 3 * std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                               marks.every).count();
+                marks.may_mark = [storage = g.storage.get(), holder = instance_name(), ttl_ns] {
+                    try {
+                        return storage->lease_acquire("position-marks", holder,
+                                                      system_clock()->now_ns(), ttl_ns);
+                    } catch (const sdk::Error& e) {
+                        if (e.status() == Status::Unsupported) return true;  // one gateway
+                        throw;
+                    }
+                };
+            }
+            g.event_log->start_marks(std::move(marks));
+        }
         spdlog::info("event=event_log status=on retention_hours={}", cfg.stream.retention_hours);
     } else {
         g.event_log_absent = "the storage plugin " + g.storage_lib->info().name + " (ABI " +

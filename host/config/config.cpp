@@ -443,7 +443,7 @@ void Parser::read_stream(const Entry& e) {
     StreamConfig& s = cfg_.stream;
     for (const Entry& k : entries(e, {"retention_hours", "queue_limit", "ping_seconds",
                                       "idle_close_seconds", "max_clients",
-                                      "send_buffer_bytes"})) {
+                                      "send_buffer_bytes", "position_pnl_seconds"})) {
         if (k.key == "retention_hours") {
             s.retention_hours = int_value(k, 1, int64_t{366} * 24);
         } else if (k.key == "queue_limit") {
@@ -456,6 +456,8 @@ void Parser::read_stream(const Entry& e) {
             s.max_clients = int_value(k, 1, 100000);
         } else if (k.key == "send_buffer_bytes") {
             s.send_buffer_bytes = int_value(k, 4096, int64_t{64} * 1024 * 1024);
+        } else if (k.key == "position_pnl_seconds") {
+            s.position_pnl_seconds = int_value(k, 0, 3600);
         }
     }
     if (s.idle_close_seconds <= s.ping_seconds)

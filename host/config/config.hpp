@@ -217,6 +217,9 @@ struct StreamConfig {
     // that a client that stops reading fills its queue (queue_limit) and is closed with 4008
     // after a bounded number of events, not after the megabytes an autotuned buffer holds.
     int64_t send_buffer_bytes = 65536;
+    // An open position whose unrealized P&L moved with the price gets an entry of its own at most
+    // this often (API.md "Streaming"); 0: positions get entries on fills only (0 .. 3600).
+    int64_t position_pnl_seconds = 1;
 };
 
 struct Config {

@@ -52,6 +52,30 @@ EventLog::~EventLog() { stop(); }
 
 void EventLog::seed_positions(const positions::PositionBook& book) { book_.copy_from(book); }
 
+void EventLog::set_price_source(PriceSource price) { price_ = std::move(price); }
+
+void EventLog::price_into(positions::PositionBook& book, const std::string& symbol,
+                          const std::string& exchange) const {
+    if (!price_) return;
+    if (std::optional<Decimal> last = price_(symbol, exchange))
+        book.set_last_price(symbol, exchange, *last);
+}
+
+void EventLog::note_position(size_t index, const positions::PositionView& p) {
+    noted_.push_back(NotedPosition{
+        index, positions::PositionKey{p.account_id, p.broker, p.symbol, p.exchange},
+        p.unrealized_pnl});
+}
+
+namespace {
+// A price-driven entry queued by mark_once(): its position's key rides in the op's fill record,
+// which storage does not read for an AppendEvent.
+bool is_mark(const WriteOp& op) {
+    return op.kind == WriteKind::AppendEvent && op.account_event.topic == kTopicPositions &&
+           !op.fill.symbol.empty();
+}
+}  // namespace
+
 void EventLog::entry(std::vector<WriteOp>* out, const std::string& account, const char* topic,
                      std::string data, int64_t at_ns) {
     // Built in place: a WriteOp holds every kind of record, and moving one costs more than
@@ -96,6 +120,7 @@ void EventLog::annotate(const std::vector<WriteOp>& ops, std::vector<WriteOp>* o
                         std::vector<size_t>* index_of, std::vector<std::string>* rendered) {
     out->clear();
     index_of->clear();
+    noted_.clear();
     out->reserve(ops.size() * 3);  // an op and its entries: a fill has two (trade, position)
     const int64_t now = clock_->now_ns();
     // Positions within this batch build on each other: a scratch book, seeded key by key from
@@ -130,8 +155,10 @@ void EventLog::annotate(const std::vector<WriteOp>& ops, std::vector<WriteOp>* o
                     entry(out, f.account_id, kTopicTrades, document(), now);
                     positions::PositionKey key{f.account_id, f.broker, f.symbol, f.exchange};
                     if (seeded.insert(key).second) scratch.copy_key_from(book_, key);
+                    price_into(scratch, f.symbol, f.exchange);
                     positions::PositionView p = apply_to(scratch, f);
                     entry(out, f.account_id, kTopicPositions, renderers_.position(p), now);
+                    note_position(out->size() - 1, p);
                     break;
                 }
                 case WriteKind::UpsertGtt:
@@ -139,8 +166,23 @@ void EventLog::annotate(const std::vector<WriteOp>& ops, std::vector<WriteOp>* o
                         entry(out, op.gtt.account_id, kTopicGtt, document(),
                               op.gtt.updated_at_ns ? op.gtt.updated_at_ns : now);
                     break;
-                case WriteKind::UpsertReconRun:
                 case WriteKind::AppendEvent:
+                    if (is_mark(op)) {
+                        // The position as of this point of the commit order (its fills of this
+                        // batch included); the document rendered when it was queued otherwise.
+                        const positions::PositionKey key{op.fill.account_id, op.fill.broker,
+                                                         op.fill.symbol, op.fill.exchange};
+                        positions::PositionBook& book = seeded.count(key) ? scratch : book_;
+                        price_into(book, key.symbol, key.exchange);
+                        if (std::optional<positions::PositionView> p = book.get(key)) {
+                            WriteOp& mine = out->back();
+                            mine.account_event.data_json = renderers_.position(*p);
+                            mine.account_event.at_ns = now;
+                            note_position(out->size() - 1, *p);
+                        }
+                    }
+                    break;
+                case WriteKind::UpsertReconRun:
                 case WriteKind::ClaimIdempotency:  // no client sees a key
                 case WriteKind::CompleteIdempotency:
                     break;
@@ -150,6 +192,7 @@ void EventLog::annotate(const std::vector<WriteOp>& ops, std::vector<WriteOp>* o
             spdlog::error("event=event_log_entry_failed kind={} error=\"{}\"",
                           static_cast<int>(op.kind), e.what());
             out->resize(index_of->back() + 1);
+            while (!noted_.empty() && noted_.back().index >= out->size()) noted_.pop_back();
         }
     }
 }
@@ -179,6 +222,15 @@ void EventLog::committed(const std::vector<WriteOp>& annotated,
                 accounts.end())
                 accounts.push_back(op.account_event.account_id);
         }
+    }
+    if (!noted_.empty()) {
+        std::lock_guard lock(marks_mu_);
+        for (const NotedPosition& n : noted_) {
+            if (n.index >= results.size() || results[n.index] != Status::Ok) continue;
+            marked_[n.key] = n.unrealized;
+            if (is_mark(annotated[n.index])) marks_written_.fetch_add(1);
+        }
+        noted_.clear();
     }
     if (duplicate_fill)
         // A duplicate's position entry was skipped with it; a later fill of the same position in
@@ -223,6 +275,70 @@ void EventLog::stop() {
     retention_cv_.notify_all();
     if (retention_.joinable()) retention_.join();
     if (follower_.joinable()) follower_.join();
+    if (marker_.joinable()) marker_.join();
+}
+
+void EventLog::start_marks(Marks marks) {
+    if (marker_.joinable() || !price_ || !marks.write) return;
+    marks_ = std::move(marks);
+    if (marks_.every.count() <= 0) return;  // passes by mark_once() alone
+    {
+        std::lock_guard lock(retention_mu_);
+        stopping_ = false;
+    }
+    marker_ = std::thread([this] {
+        name_this_thread("og-log-marks");
+        marks_loop();
+    });
+}
+
+void EventLog::marks_loop() {
+    std::unique_lock lock(retention_mu_);
+    while (!stopping_) {
+        retention_cv_.wait_for(lock, marks_.every, [this] { return stopping_; });
+        if (stopping_) break;
+        lock.unlock();
+        try {
+            mark_once();
+        } catch (const std::exception& e) {
+            // Nothing of the pass was written: the next one computes its entries again.
+            spdlog::warn("event=position_marks_failed error=\"{}\"", e.what());
+        }
+        lock.lock();
+    }
+}
+
+size_t EventLog::mark_once() {
+    if (!price_ || !marks_.write) return 0;
+    if (marks_.may_mark && !marks_.may_mark()) return 0;
+    std::vector<WriteOp> ops;
+    const int64_t now = clock_->now_ns();
+    for (const positions::PositionView& held : book_.snapshot()) {
+        // A flat position's unrealized P&L is 0 at any price.
+        if (held.quantity.is_zero()) continue;
+        const positions::PositionKey key{held.account_id, held.broker, held.symbol, held.exchange};
+        price_into(book_, key.symbol, key.exchange);
+        std::optional<positions::PositionView> p = book_.get(key);
+        if (!p || !p->unrealized_pnl) continue;  // no price known yet
+        {
+            std::lock_guard lock(marks_mu_);
+            auto it = marked_.find(key);
+            if (it != marked_.end() && it->second == p->unrealized_pnl) continue;
+        }
+        WriteOp& op = ops.emplace_back();
+        op.kind = WriteKind::AppendEvent;
+        op.account_event.account_id = key.account_id;
+        op.account_event.topic = kTopicPositions;
+        op.account_event.data_json = renderers_.position(*p);  // rendered again at commit
+        op.account_event.at_ns = now;
+        op.fill.account_id = key.account_id;
+        op.fill.broker = key.broker;
+        op.fill.symbol = key.symbol;
+        op.fill.exchange = key.exchange;
+    }
+    if (ops.empty()) return 0;
+    const std::vector<Status> results = marks_.write(std::move(ops));
+    return static_cast<size_t>(std::count(results.begin(), results.end(), Status::Ok));
 }
 
 void EventLog::follow(std::map<std::string, int64_t> cursors, std::vector<uint64_t> loaded,

@@ -10,8 +10,16 @@
 // Positions: the log keeps a PositionBook of its own that follows the commits exactly (seeded
 // from the gateway's book once, then every fill committed Ok, in commit order), so a position
 // entry is the position right after its fill whatever thread applies the fill to the gateway's
-// book later. Its entries carry no unrealized P&L (no prices here): price-driven position pushes
-// are not produced yet.
+// book later. With a price source (set_price_source()) an entry carries the unrealized P&L at
+// the instrument's last price when it is written.
+//
+// Price-driven entries (API.md "Streaming": unrealized P&L as prices move, at most once a second
+// per position): start_marks() runs a thread that, every `every`, gives each open position whose
+// unrealized P&L at the last price differs from the one its latest entry carried a "positions"
+// entry of its own. It is written through the gateway's writer like any change, and annotate()
+// renders its document again from the book at commit, so it never shows a position older than a
+// fill committed before it. Among several gateways on one store only the holder of a storage
+// lease writes them (may_mark).
 //
 // Several instances on one storage: each keeps its position books in memory, and a fill another
 // instance commits reaches them through the log (follow()): its "trades" entry is read (every
@@ -32,6 +40,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_set>
@@ -82,6 +91,27 @@ class EventLog final : public orders::ChangeJournal {
 
     // Before the log is attached to the writer: the positions every later fill builds on.
     void seed_positions(const positions::PositionBook& book);
+    // The last price of an instrument (the gateway's market data), nullopt when none is known.
+    using PriceSource =
+        std::function<std::optional<Decimal>(const std::string& symbol, const std::string& exchange)>;
+    // Before the log is attached to the writer: where position entries take their last price.
+    void set_price_source(PriceSource price);
+
+    struct Marks {
+        std::chrono::milliseconds every{1000};  // 0: no thread (passes by mark_once() alone)
+        // Writes the entries as one batch through the gateway's writer and waits (throws
+        // sdk::Error when the batch failed: the next pass tries again).
+        std::function<std::vector<Status>(std::vector<WriteOp>)> write;
+        // Whether this gateway writes the price-driven entries now; null: always.
+        std::function<bool()> may_mark;
+    };
+    // Starts the price-driven position entries (see the header comment); stop() ends them.
+    // Needs a price source.
+    void start_marks(Marks marks);
+    // One pass of it (for tests): the entries written.
+    size_t mark_once();
+    // Price-driven entries written so far.
+    uint64_t marks_written() const { return marks_written_.load(); }
 
     // ChangeJournal
     void annotate(const std::vector<WriteOp>& ops, std::vector<WriteOp>* out,
@@ -123,6 +153,13 @@ class EventLog final : public orders::ChangeJournal {
     void entry(std::vector<WriteOp>* out, const std::string& account, const char* topic,
                std::string data, int64_t at_ns);
     void retention_loop();
+    void marks_loop();
+    // Sets `book`'s last price of the instrument from the price source, when it knows one.
+    void price_into(positions::PositionBook& book, const std::string& symbol,
+                    const std::string& exchange) const;
+    // A position entry of the batch being annotated, at `index` of its ops: committed() records
+    // the unrealized P&L it carries as the key's latest.
+    void note_position(size_t index, const positions::PositionView& p);
     void follow_loop(std::chrono::milliseconds every);
     void follow_once();
 
@@ -155,6 +192,20 @@ class EventLog final : public orders::ChangeJournal {
     std::function<void(const FillRecord&)> apply_;
     std::atomic<uint64_t> followed_{0};
     std::thread follower_;
+
+    // Price-driven entries. marked_: the unrealized P&L each key's latest committed entry carries.
+    PriceSource price_;
+    Marks marks_;
+    std::mutex marks_mu_;
+    std::map<positions::PositionKey, std::optional<Decimal>> marked_;
+    struct NotedPosition {
+        size_t index;
+        positions::PositionKey key;
+        std::optional<Decimal> unrealized;
+    };
+    std::vector<NotedPosition> noted_;  // the batch being written (writer thread)
+    std::atomic<uint64_t> marks_written_{0};
+    std::thread marker_;
 };
 
 }  // namespace ordergate::stream

@@ -94,5 +94,57 @@ TEST(StreamInstances, AnOrderPlacedThroughOneGatewayIsStreamedToAClientOfTheOthe
     }
 }
 
+// Both gateways hold the position (one through its own fill, the other through the log) and
+// watch the price move, yet only one of them (the storage lease's holder) writes the price-driven
+// position entries: at most one a second, not one a second from each.
+TEST(StreamInstances, OnlyOneGatewayWritesThePriceDrivenPositionEntries) {
+    const ServiceUrls& svc = shared_services();
+    const std::string dir = make_temp_dir("og-stream-marks");
+    const std::string cfg = write_config(dir, unique_schema());
+    GatewayOptions o;
+    o.config = cfg;
+    o.env = {{"DATABASE_URL", svc.database_url}, {"REDIS_URL", svc.redis_url}};
+    GatewayProcess a(o);
+    GatewayProcess b(o);
+    auto placed = http(a.port(), "POST", "/api/v1/orders",
+                       R"({"account_id":"ACC1","symbol":"INFY","exchange":"NSE","side":"BUY",)"
+                       R"("quantity":"5","order_type":"MARKET"})",
+                       json_headers());
+    ASSERT_TRUE(placed.status == 201 || placed.status == 202) << placed.body;
+    // B watches INFY's price for a GTT far from it (each gateway here has a paper venue of its
+    // own, so an order through B would be a second venue's).
+    auto gtt = http(b.port(), "POST", "/api/v1/gtt",
+                    R"({"account_id":"ACC1","symbol":"INFY","exchange":"NSE","type":"SINGLE",)"
+                    R"("triggers":[{"trigger_price":"1.00","order":{"side":"BUY","quantity":"1",)"
+                    R"("order_type":"MARKET"}}]})",
+                    json_headers());
+    ASSERT_EQ(gtt.status, 201) << gtt.body;
+    // B holds the position once its follower read A's fill.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    auto held = [&] {
+        return http(b.port(), "GET", "/api/v1/positions?account_id=ACC1")
+                   .body.find("\"quantity\":\"5\"") != std::string::npos;
+    };
+    while (!held() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_TRUE(held()) << b.log();
+    StreamClient client(b.port());
+    client.send(R"({"op":"subscribe","account_id":"ACC1","topics":["positions"]})");
+    auto sub = client.next(std::chrono::seconds(10));
+    ASSERT_TRUE(sub.has_value());
+    ASSERT_EQ(sub->type(), "subscribed") << sub->text;
+    size_t entries = 0;
+    const auto start = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() < start + std::chrono::milliseconds(5500)) {
+        auto m = client.next(std::chrono::milliseconds(200));
+        if (m && m->type() == "event") ++entries;
+    }
+    const auto read_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - start)
+                             .count();
+    EXPECT_GE(entries, size_t{2}) << "the price moved: entries expected\n" << a.log();
+    EXPECT_LE(entries, static_cast<size_t>(read_ms / 1000 + 1)) << a.log() << b.log();
+}
+
 }  // namespace
 }  // namespace ordergate::testing

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "gateway_process.hpp"
+#include "ordergate/decimal.hpp"
 #include "stream_client.hpp"
 
 namespace ordergate::testing {
@@ -165,6 +166,52 @@ TEST_F(Stream, RestEventsRefuseAnUnknownAccountAndABadSinceSeq) {
     EXPECT_EQ(http(port(), "GET", "/api/v1/events?account_id=NOPE").status, 404);
     EXPECT_EQ(http(port(), "GET", "/api/v1/events?account_id=ACC1&since_seq=-1").status, 400);
     EXPECT_EQ(http(port(), "GET", "/api/v1/events").status, 400);
+}
+
+// API.md "Streaming": an open position's unrealized P&L is pushed as the price moves (the venue's
+// price walks every 50 ms here), at most once a second per position, each entry with the P&L
+// exactly (last price - average price) x quantity.
+TEST_F(Stream, AnOpenPositionsUnrealizedPnlIsPushedAsThePriceMovesAtMostOnceASecond) {
+    StreamClient c(port());
+    c.send(R"({"op":"subscribe","account_id":"ACC1","topics":["positions"]})");
+    expect_message(c, "subscribed");
+    const std::string id = place(market("ACC1", "7"));
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (field(http(port(), "GET", "/api/v1/orders/" + id).json(), "status") != "FILLED" &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    // The fill's own entry first, then the price's, read for 4.5 s from now.
+    std::vector<StreamMessage> got;
+    const auto start = std::chrono::steady_clock::now();
+    const auto until = start + std::chrono::milliseconds(4500);
+    while (std::chrono::steady_clock::now() < until) {
+        auto m = c.next(std::chrono::milliseconds(200));
+        if (m && m->type() == "event") got.push_back(*m);
+    }
+    const auto read_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - start)
+                             .count();
+    std::set<std::string> pnls;
+    int64_t prev = 0;
+    size_t priced = 0;
+    for (const StreamMessage& m : got) {
+        EXPECT_EQ(field(m.json, "topic"), "positions") << m.text;
+        EXPECT_EQ(field(m.json, "data.symbol"), "INFY") << m.text;
+        EXPECT_GT(m.seq(), prev) << m.text;
+        prev = m.seq();
+        const std::string last = field(m.json, "data.last_price");
+        if (last.empty()) continue;  // an entry written before any price was known
+        ++priced;
+        const Decimal expected =
+            (Decimal::must_parse(last) - Decimal::must_parse(field(m.json, "data.average_price"))) *
+            Decimal::must_parse(field(m.json, "data.quantity"));
+        EXPECT_EQ(Decimal::must_parse(field(m.json, "data.unrealized_pnl")), expected) << m.text;
+        pnls.insert(Decimal::must_parse(field(m.json, "data.unrealized_pnl")).to_string());
+    }
+    // Several P&L figures as the price moved; never more than one entry a second, plus the one
+    // of a fill that commits during the read (none here) and the first pass's.
+    EXPECT_GE(pnls.size(), size_t{2}) << got.size() << " entries";
+    EXPECT_LE(priced, static_cast<size_t>(read_ms / 1000 + 2)) << got.size() << " entries";
 }
 
 TEST_F(Stream, APlainGetOfTheStreamRouteIsRefused) {

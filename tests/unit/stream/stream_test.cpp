@@ -4,8 +4,11 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <utility>
 
 #include "stream/event_log.hpp"
 #include "stream/stream_hub.hpp"
@@ -214,6 +217,166 @@ TEST(EventLogJournal, DocumentsRenderedAheadAreTakenAndTheMissingOnesRendered) {
     EXPECT_EQ(out[4].account_event.topic, kTopicPositions);
     EXPECT_EQ(out[4].account_event.data_json, "{\"quantity\":\"2\"}");
     EXPECT_EQ(out[6].account_event.data_json, "{\"order\":\"ord_2\"}");
+}
+
+// Position documents with their unrealized P&L, for the price-driven entries.
+Renderers pnl_renderers() {
+    Renderers r = renderers();
+    r.position = [](const positions::PositionView& p) {
+        return "{\"quantity\":\"" + p.quantity.to_string() + "\",\"unrealized_pnl\":\"" +
+               (p.unrealized_pnl ? p.unrealized_pnl->to_string() : std::string("null")) + "\"}";
+    };
+    return r;
+}
+
+// The gateway's writer as the event log sees it: annotate, commit every op, committed. Keeps
+// each batch as written.
+struct JournalWriter {
+    EventLog* log = nullptr;
+    std::function<void()> before;  // runs ahead of the batch's annotation (a fill meanwhile)
+    std::vector<std::vector<WriteOp>> batches;
+    std::vector<Status> write(std::vector<WriteOp> ops) {
+        if (before) std::exchange(before, nullptr)();
+        std::vector<WriteOp> out;
+        std::vector<size_t> index_of;
+        log->annotate(ops, &out, &index_of);
+        std::vector<Status> results(out.size(), Status::Ok);
+        log->committed(out, results);
+        batches.push_back(out);
+        std::vector<Status> mine;
+        for (size_t at : index_of) mine.push_back(results[at]);
+        return mine;
+    }
+    // The "positions" entries of the last batch.
+    std::vector<std::string> positions() const {
+        std::vector<std::string> out;
+        if (batches.empty()) return out;
+        for (const WriteOp& op : batches.back())
+            if (op.kind == WriteKind::AppendEvent && op.account_event.topic == kTopicPositions)
+                out.push_back(op.account_event.data_json);
+        return out;
+    }
+};
+
+EventLog::Marks marks_through(JournalWriter& w) {
+    EventLog::Marks m;
+    m.every = std::chrono::milliseconds(0);  // no thread: passes are driven by hand
+    m.write = [&w](std::vector<WriteOp> ops) { return w.write(std::move(ops)); };
+    return m;
+}
+
+// API.md "Streaming": an open position gets an entry when its unrealized P&L moves with the
+// price, once per pass at most, and none while it stands still, is flat or has no price.
+TEST(EventLogMarks, AnOpenPositionGetsAnEntryWhenItsUnrealizedPnlMovesAndOnlyThen) {
+    LogStorage storage;
+    EventLog log(storage, pnl_renderers(), system_clock(), {});
+    std::optional<Decimal> last;  // INFY's last price
+    log.set_price_source([&](const std::string& symbol, const std::string& exchange) {
+        EXPECT_EQ(symbol, "INFY");
+        EXPECT_EQ(exchange, "NSE");
+        return last;
+    });
+    JournalWriter w;
+    w.log = &log;
+    log.start_marks(marks_through(w));
+    EXPECT_EQ(log.mark_once(), size_t{0});  // no position yet
+    w.write({fill_op("trd_1", "2", "10")});
+    // The fill's own entry: no price known, so no unrealized P&L.
+    EXPECT_EQ(w.positions(), (std::vector<std::string>{
+                                 "{\"quantity\":\"2\",\"unrealized_pnl\":\"null\"}"}));
+    EXPECT_EQ(log.mark_once(), size_t{0});  // still no price
+    last = dec("10.25");
+    ASSERT_EQ(log.mark_once(), size_t{1});
+    EXPECT_EQ(w.positions(), (std::vector<std::string>{
+                                 "{\"quantity\":\"2\",\"unrealized_pnl\":\"0.50\"}"}));
+    const WriteOp& mark = w.batches.back().front();
+    EXPECT_EQ(mark.kind, WriteKind::AppendEvent);
+    EXPECT_FALSE(mark.requires_previous);
+    EXPECT_EQ(mark.account_event.account_id, "ACC1");
+    EXPECT_EQ(log.mark_once(), size_t{0});  // the same price: the same P&L, nothing new
+    last = dec("10.250");                   // the same figure at another scale: nothing new
+    EXPECT_EQ(log.mark_once(), size_t{0});
+    last = dec("9.5");
+    ASSERT_EQ(log.mark_once(), size_t{1});
+    EXPECT_EQ(w.positions(), (std::vector<std::string>{
+                                 "{\"quantity\":\"2\",\"unrealized_pnl\":\"-1.0\"}"}));
+    // A fill's entry carries the P&L at the last price too: no price-driven entry repeats it.
+    w.write({fill_op("trd_2", "2", "9.5")});
+    EXPECT_EQ(w.positions(), (std::vector<std::string>{
+                                 "{\"quantity\":\"4\",\"unrealized_pnl\":\"-1.0\"}"}));
+    EXPECT_EQ(log.mark_once(), size_t{0});
+    // Flat: 0 at any price, no entry of its own.
+    WriteOp sell = fill_op("trd_3", "4", "9.5");
+    sell.fill.side = Side::Sell;
+    w.write({sell});
+    last = dec("12");
+    EXPECT_EQ(log.mark_once(), size_t{0});
+    EXPECT_EQ(log.marks_written(), uint64_t{2});
+}
+
+// The entry shows the position as of its commit: a fill committed after the pass queued it (or
+// ahead of it in the same batch) is in it, so a client never sees a position go back.
+TEST(EventLogMarks, AnEntryShowsThePositionAtItsCommitNotWhenItWasQueued) {
+    LogStorage storage;
+    EventLog log(storage, pnl_renderers(), system_clock(), {});
+    std::optional<Decimal> last = dec("11");
+    log.set_price_source([&](const std::string&, const std::string&) { return last; });
+    JournalWriter w;
+    w.log = &log;
+    log.start_marks(marks_through(w));
+    w.write({fill_op("trd_1", "2", "10")});
+    last = dec("12");
+    // The pass sees 2 at 10 (P&L 4); a fill of 1 at 12 commits before its batch is annotated.
+    w.before = [&] { w.write({fill_op("trd_2", "1", "12")}); };
+    ASSERT_EQ(log.mark_once(), size_t{1});
+    EXPECT_EQ(w.positions(), (std::vector<std::string>{
+                                 "{\"quantity\":\"3\",\"unrealized_pnl\":\"4\"}"}));
+    // In one batch behind a fill of the same position: the position after that fill.
+    last = dec("13");
+    std::vector<WriteOp> ops{fill_op("trd_3", "1", "13")};
+    WriteOp mark;
+    mark.kind = WriteKind::AppendEvent;
+    mark.account_event.account_id = "ACC1";
+    mark.account_event.topic = kTopicPositions;
+    mark.account_event.data_json = "{\"queued\":true}";
+    mark.fill = ops[0].fill;
+    mark.fill.id.clear();
+    ops.push_back(mark);
+    w.write(ops);
+    EXPECT_EQ(w.positions(), (std::vector<std::string>{
+                                 "{\"quantity\":\"4\",\"unrealized_pnl\":\"7\"}",
+                                 "{\"quantity\":\"4\",\"unrealized_pnl\":\"7\"}"}));
+}
+
+// Several gateways on one store: only the one allowed (the lease's holder) writes them; a batch
+// that failed leaves the P&L unmarked, so the next pass writes it.
+TEST(EventLogMarks, OnlyTheAllowedGatewayWritesThemAndAFailedPassIsTriedAgain) {
+    LogStorage storage;
+    EventLog log(storage, pnl_renderers(), system_clock(), {});
+    Decimal last = dec("11");
+    log.set_price_source([&](const std::string&, const std::string&) { return last; });
+    JournalWriter w;
+    w.log = &log;
+    bool allowed = false;
+    bool fail = true;
+    EventLog::Marks m;
+    m.every = std::chrono::milliseconds(0);
+    m.write = [&](std::vector<WriteOp> ops) -> std::vector<Status> {
+        if (fail) throw sdk::Error(Status::Unavailable, "store down");
+        return w.write(std::move(ops));
+    };
+    m.may_mark = [&] { return allowed; };
+    log.start_marks(std::move(m));
+    w.write({fill_op("trd_1", "2", "10")});  // its entry carries P&L 2 already
+    last = dec("12");                        // a price that moves after the fill's entry
+    EXPECT_EQ(log.mark_once(), size_t{0});  // not allowed
+    allowed = true;
+    fail = true;
+    EXPECT_THROW(log.mark_once(), sdk::Error);
+    fail = false;
+    EXPECT_EQ(log.mark_once(), size_t{1});
+    EXPECT_EQ(w.positions(), (std::vector<std::string>{
+                                 "{\"quantity\":\"2\",\"unrealized_pnl\":\"4\"}"}));
 }
 
 // A "trades" entry as another gateway instance writes it (the REST trade document).
