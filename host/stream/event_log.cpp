@@ -310,7 +310,6 @@ void EventLog::marks_loop() {
 
 size_t EventLog::mark_once() {
     if (!price_ || !marks_.write) return 0;
-    if (marks_.may_mark && !marks_.may_mark()) return 0;
     std::vector<WriteOp> ops;
     const int64_t now = clock_->now_ns();
     for (const positions::PositionView& held : book_.snapshot()) {
@@ -336,7 +335,8 @@ size_t EventLog::mark_once() {
         op.fill.symbol = key.symbol;
         op.fill.exchange = key.exchange;
     }
-    if (ops.empty()) return 0;
+    // Asked only when there is something to write: an idle gateway renews no lease.
+    if (ops.empty() || (marks_.may_mark && !marks_.may_mark())) return 0;
     const std::vector<Status> results = marks_.write(std::move(ops));
     return static_cast<size_t>(std::count(results.begin(), results.end(), Status::Ok));
 }

@@ -102,7 +102,8 @@ class EventLog final : public orders::ChangeJournal {
         // Writes the entries as one batch through the gateway's writer and waits (throws
         // sdk::Error when the batch failed: the next pass tries again).
         std::function<std::vector<Status>(std::vector<WriteOp>)> write;
-        // Whether this gateway writes the price-driven entries now; null: always.
+        // Whether this gateway writes the price-driven entries now (asked only when a pass has
+        // entries to write); null: always.
         std::function<bool()> may_mark;
     };
     // Starts the price-driven position entries (see the header comment); stop() ends them.

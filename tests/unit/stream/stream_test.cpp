@@ -348,8 +348,9 @@ TEST(EventLogMarks, AnEntryShowsThePositionAtItsCommitNotWhenItWasQueued) {
                                  "{\"quantity\":\"4\",\"unrealized_pnl\":\"7\"}"}));
 }
 
-// Several gateways on one store: only the one allowed (the lease's holder) writes them; a batch
-// that failed leaves the P&L unmarked, so the next pass writes it.
+// Several gateways on one store: only the one allowed (the lease's holder) writes them, and the
+// lease is asked for only when there is an entry to write; a batch that failed leaves the P&L
+// unmarked, so the next pass writes it.
 TEST(EventLogMarks, OnlyTheAllowedGatewayWritesThemAndAFailedPassIsTriedAgain) {
     LogStorage storage;
     EventLog log(storage, pnl_renderers(), system_clock(), {});
@@ -365,11 +366,18 @@ TEST(EventLogMarks, OnlyTheAllowedGatewayWritesThemAndAFailedPassIsTriedAgain) {
         if (fail) throw sdk::Error(Status::Unavailable, "store down");
         return w.write(std::move(ops));
     };
-    m.may_mark = [&] { return allowed; };
+    int asked = 0;
+    m.may_mark = [&] {
+        ++asked;
+        return allowed;
+    };
     log.start_marks(std::move(m));
+    EXPECT_EQ(log.mark_once(), size_t{0});
+    EXPECT_EQ(asked, 0);  // nothing to write: no lease asked for (an idle gateway renews none)
     w.write({fill_op("trd_1", "2", "10")});  // its entry carries P&L 2 already
     last = dec("12");                        // a price that moves after the fill's entry
     EXPECT_EQ(log.mark_once(), size_t{0});  // not allowed
+    EXPECT_EQ(asked, 1);
     allowed = true;
     fail = true;
     EXPECT_THROW(log.mark_once(), sdk::Error);
