@@ -23,11 +23,13 @@ const std::set<std::string>& all_topics() {
 }
 
 std::string error_message(std::string_view code, std::string_view message,
-                          std::optional<int64_t> oldest_seq = std::nullopt) {
+                          std::optional<int64_t> oldest_seq = std::nullopt,
+                          std::optional<int64_t> last_seq = std::nullopt) {
     std::string out;
     json::Writer w(&out);
     w.begin_object().field("type", "error").field("code", code).field("message", message);
     if (oldest_seq) w.field_int("oldest_seq", *oldest_seq);
+    if (last_seq) w.field_int("last_seq", *last_seq);
     w.end_object();
     return out;
 }
@@ -402,6 +404,19 @@ void StreamHub::subscribe(const std::shared_ptr<Client>& c, const std::string& a
     int64_t from = bounds.last_seq;
     if (since_seq) {
         const int64_t since = *since_seq;
+        if (since > bounds.last_seq) {
+            // A seq this log never gave: waiting for it would skip every entry until then.
+            c->enqueue(error_message("INVALID_PARAMETER",
+                                     "since_seq " + std::to_string(since) +
+                                         " is after the account's newest entry (" +
+                                         std::to_string(bounds.last_seq) +
+                                         "): a seq of another store, or from before a restore; "
+                                         "re-read the state over REST and subscribe with "
+                                         "since_seq at most last_seq",
+                                     std::nullopt, bounds.last_seq),
+                       options_.queue_limit);
+            return;
+        }
         if (bounds.last_seq > since && (bounds.oldest_seq == 0 || bounds.oldest_seq > since + 1)) {
             c->enqueue(error_message("RESUME_TOO_OLD",
                                      "entries after since_seq are no longer kept; re-read the "

@@ -168,6 +168,32 @@ TEST_F(Stream, RestEventsRefuseAnUnknownAccountAndABadSinceSeq) {
     EXPECT_EQ(http(port(), "GET", "/api/v1/events").status, 400);
 }
 
+// A since_seq after the account's newest entry is a seq this log never gave (a cursor kept from
+// another store, or from before a restore): it is refused, on the stream and over REST, naming the
+// newest seq. Accepted, it left the client waiting in silence while the log's next entries (lower
+// seqs) went by.
+TEST_F(Stream, ASinceSeqAfterTheNewestEntryIsRefusedNamingTheNewest) {
+    place(market("ACC2", "1"));
+    StreamClient c(port());
+    c.send(R"({"op":"subscribe","account_id":"ACC2","topics":["orders"]})");
+    const int64_t last = std::stoll(field(expect_message(c, "subscribed").json, "last_seq"));
+    ASSERT_GT(last, 0);
+    c.send(R"({"op":"subscribe","account_id":"ACC2","topics":["orders"],"since_seq":)" +
+           std::to_string(last + 1000) + "}");
+    StreamMessage refused = expect_message(c, "error");
+    EXPECT_EQ(field(refused.json, "code"), "INVALID_PARAMETER") << refused.text;
+    EXPECT_GE(std::stoll(field(refused.json, "last_seq")), last) << refused.text;
+    auto rest = http(port(), "GET",
+                     "/api/v1/events?account_id=ACC2&since_seq=" + std::to_string(last + 1000));
+    EXPECT_EQ(rest.status, 400) << rest.body;
+    EXPECT_EQ(field(rest.json(), "code"), "INVALID_PARAMETER") << rest.body;
+    // The newest seq itself is a cursor with nothing after it yet.
+    EXPECT_EQ(http(port(), "GET",
+                   "/api/v1/events?account_id=ACC2&since_seq=" + std::to_string(last))
+                  .status,
+              200);
+}
+
 // API.md "Streaming": an open position's unrealized P&L is pushed as the price moves (the venue's
 // price walks every 50 ms here), at most once a second per position, each entry with the P&L
 // exactly (last price - average price) x quantity.
