@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,6 +34,17 @@ struct Request {
     bool has_header(std::string_view name) const;
 };
 
+// What WebSocketSession::receive() throws when the peer broke the protocol (RFC 6455 7.4.1): the
+// connection is to be closed with code() (1002 protocol error, 1009 message too big).
+class WebSocketRefused : public std::runtime_error {
+  public:
+    WebSocketRefused(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
+    int code() const { return code_; }
+
+  private:
+    int code_;
+};
+
 // A WebSocket connection (RFC 6455) the server handed over after an upgrade (Response::upgrade).
 // Poco stays in the server: this is all a handler sees. One thread may receive while another
 // sends; sends are serialised inside. Every call throws std::runtime_error once the connection
@@ -41,7 +53,10 @@ class WebSocketSession {
   public:
     enum class Frame { Text, Binary, Ping, Pong, Close, Timeout };
     virtual ~WebSocketSession() = default;
-    // Waits up to `timeout` for one frame; a text or binary payload goes into *payload.
+    // Waits up to `timeout` for one message or control frame; a text or binary message (joined
+    // from its fragments, at most kMaxMessageBytes) goes into *payload. Throws WebSocketRefused
+    // for a message too big or frames out of order.
+    static constexpr size_t kMaxMessageBytes = 65536;
     virtual Frame receive(std::string* payload, std::chrono::milliseconds timeout) = 0;
     virtual void send_text(std::string_view text) = 0;
     // Several text messages in order, written together where the transport can (one write for

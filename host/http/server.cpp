@@ -55,6 +55,9 @@ class PocoWebSocketSession final : public WebSocketSession {
         // A client that stops reading must not hold a sender forever: its sends fail after this.
         ws_.setSendTimeout(Poco::Timespan(10, 0));
         ws_.setNoDelay(true);
+        // Refused at the frame's header: Poco would otherwise size its buffer to whatever length
+        // a header announces (up to 2 GiB), before the bytes come.
+        ws_.setMaxPayloadSize(static_cast<int>(kMaxMessageBytes));
     }
     ~PocoWebSocketSession() override {
         try {
@@ -65,28 +68,59 @@ class PocoWebSocketSession final : public WebSocketSession {
     }
 
     Frame receive(std::string* payload, std::chrono::milliseconds timeout) override {
+        using Poco::Net::WebSocket;
         try {
             ws_.setReceiveTimeout(Poco::Timespan(timeout.count() * 1000));
-            Poco::Buffer<char> buf(0);
-            int flags = 0;
-            int n = ws_.receiveFrame(buf, flags);
-            const int op = flags & Poco::Net::WebSocket::FRAME_OP_BITMASK;
-            if (n == 0 && flags == 0) return Frame::Close;  // the peer closed the TCP connection
-            payload->assign(buf.begin(), buf.size());
-            switch (op) {
-                case Poco::Net::WebSocket::FRAME_OP_TEXT:
-                    return Frame::Text;
-                case Poco::Net::WebSocket::FRAME_OP_PING:
-                    return Frame::Ping;
-                case Poco::Net::WebSocket::FRAME_OP_PONG:
-                    return Frame::Pong;
-                case Poco::Net::WebSocket::FRAME_OP_CLOSE:
-                    return Frame::Close;
-                default:
-                    return Frame::Binary;
+            for (;;) {
+                Poco::Buffer<char> buf(0);
+                int flags = 0;
+                int n = ws_.receiveFrame(buf, flags);
+                if (n == 0 && flags == 0) return Frame::Close;  // the peer closed the TCP connection
+                const int op = flags & WebSocket::FRAME_OP_BITMASK;
+                const bool fin = (flags & WebSocket::FRAME_FLAG_FIN) != 0;
+                switch (op) {
+                    case WebSocket::FRAME_OP_TEXT:
+                    case WebSocket::FRAME_OP_BINARY:
+                        if (in_message_)
+                            throw http::WebSocketRefused(1002, "a new message before the last one ended");
+                        if (!fin) {
+                            // The first fragment: the rest follow as continuation frames, control
+                            // frames possibly between them (RFC 6455 5.4).
+                            in_message_ = true;
+                            message_op_ = op;
+                            partial_.assign(buf.begin(), buf.size());
+                            continue;
+                        }
+                        payload->assign(buf.begin(), buf.size());
+                        return op == WebSocket::FRAME_OP_TEXT ? Frame::Text : Frame::Binary;
+                    case WebSocket::FRAME_OP_CONT:
+                        if (!in_message_)
+                            throw http::WebSocketRefused(1002, "a continuation frame outside a message");
+                        if (partial_.size() + buf.size() > kMaxMessageBytes)
+                            throw http::WebSocketRefused(1009, "message too big");
+                        partial_.append(buf.begin(), buf.size());
+                        if (!fin) continue;
+                        in_message_ = false;
+                        payload->swap(partial_);
+                        partial_.clear();
+                        return message_op_ == WebSocket::FRAME_OP_TEXT ? Frame::Text : Frame::Binary;
+                    case WebSocket::FRAME_OP_PING:
+                        payload->assign(buf.begin(), buf.size());
+                        return Frame::Ping;
+                    case WebSocket::FRAME_OP_PONG:
+                        return Frame::Pong;
+                    case WebSocket::FRAME_OP_CLOSE:
+                        return Frame::Close;
+                    default:
+                        throw http::WebSocketRefused(1002, "unknown opcode " + std::to_string(op));
+                }
             }
         } catch (const Poco::TimeoutException&) {
-            return Frame::Timeout;
+            return Frame::Timeout;  // a message in fragments goes on at the next call
+        } catch (const Poco::Net::WebSocketException& e) {
+            if (e.code() == WebSocket::WS_ERR_PAYLOAD_TOO_BIG)
+                throw http::WebSocketRefused(1009, "message too big");
+            throw std::runtime_error("websocket receive: " + e.displayText());
         } catch (const Poco::Exception& e) {
             throw std::runtime_error("websocket receive: " + e.displayText());
         }
@@ -167,13 +201,20 @@ class PocoWebSocketSession final : public WebSocketSession {
     }
     void abort() override {
         try {
-            ws_.shutdown();
+            // The socket's shutdown: WebSocket::shutdown() would send a close frame (1000) of its
+            // own, after the one close() sent.
+            ws_.Poco::Net::StreamSocket::shutdown();
         } catch (const Poco::Exception& e) {
             spdlog::debug("event=websocket_shutdown_failed reason=\"{}\"", e.displayText());
         }
     }
 
   private:
+    // A message arriving in fragments (receive() is called from one thread).
+    bool in_message_ = false;
+    int message_op_ = 0;
+    std::string partial_;
+
     void send(std::string_view data, int flags) {
         std::lock_guard lock(send_mu_);
         try {

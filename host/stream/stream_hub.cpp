@@ -310,6 +310,12 @@ void StreamHub::accept(std::unique_ptr<http::WebSocketSession> session, ClientSc
                     c->ws->send_pong(payload);
                     continue;
                 }
+                if (f == http::WebSocketSession::Frame::Binary) {
+                    c->enqueue(error_message("INVALID_PARAMETER",
+                                             "messages are JSON text; a binary message is not one"),
+                               options_.queue_limit);
+                    continue;
+                }
                 if (f != http::WebSocketSession::Frame::Text) continue;
                 json::Value msg;
                 std::string why;
@@ -371,6 +377,10 @@ void StreamHub::accept(std::unique_ptr<http::WebSocketSession> session, ClientSc
                 }
                 cv_.notify_all();
             }
+        } catch (const http::WebSocketRefused& e) {
+            spdlog::info("event=stream_client_refused request_id={} close_code={} reason=\"{}\"",
+                         c->request_id, e.code(), e.what());
+            c->close(e.code(), e.what());
         } catch (const std::exception& e) {
             spdlog::debug("event=stream_client_receive_failed request_id={} error=\"{}\"",
                           c->request_id, e.what());

@@ -42,6 +42,11 @@ class StreamClient {
         ws_->sendFrame(text.data(), static_cast<int>(text.size()),
                        Poco::Net::WebSocket::FRAME_TEXT);
     }
+    // One frame with these flags (Poco::Net::WebSocket's FIN bit and opcode): fragments of a
+    // message, a binary frame.
+    void send_frame(const std::string& payload, int flags) {
+        ws_->sendFrame(payload.data(), static_cast<int>(payload.size()), flags);
+    }
     // The next text message within `timeout` (pings are answered by Poco's peer automatically?
     // no: control frames are skipped here), or nullopt. `close_code` gets the code of a close
     // frame when one arrives.

@@ -162,6 +162,60 @@ TEST_F(Stream, BadMessagesAndUnknownAccountsAnswerErrors) {
     expect_message(c, "pong");
 }
 
+// RFC 6455: a message may come in fragments (a text frame without FIN, then continuation
+// frames), with control frames between them; a binary message is answered, not ignored; a message
+// larger than the stream accepts (64 KiB) closes the connection with 1009, whatever its frame
+// header announces, before the gateway holds it.
+TEST_F(Stream, FragmentedMessagesAreJoinedBinaryIsAnsweredAndOversizedIsClosedWith1009) {
+    using Poco::Net::WebSocket;
+    StreamClient c(port());
+    c.send_frame(R"({"op":"subscribe","account_id")", WebSocket::FRAME_OP_TEXT);
+    c.send_frame("", WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_PING);
+    c.send_frame(R"(:"ACC1","topics":["orders"]})", WebSocket::FRAME_OP_CONT);
+    c.send_frame("", WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_CONT);
+    StreamMessage sub = expect_message(c, "subscribed");
+    EXPECT_EQ(field(sub.json, "account_id"), "ACC1") << sub.text;
+    c.send_frame(R"({"op":"ping"})", WebSocket::FRAME_BINARY);
+    StreamMessage bin = expect_message(c, "error");
+    EXPECT_EQ(field(bin.json, "code"), "INVALID_PARAMETER") << bin.text;
+    c.send(R"({"op":"ping"})");
+    expect_message(c, "pong");
+    // 64 KiB and one byte, in two fragments each within the limit.
+    c.send_frame(std::string(40000, ' '), WebSocket::FRAME_OP_TEXT);
+    c.send_frame(std::string(65537 - 40000, ' '), WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_CONT);
+    int code = 0;
+    EXPECT_FALSE(c.next(std::chrono::seconds(10), &code).has_value());
+    EXPECT_TRUE(c.closed());
+    EXPECT_EQ(code, 1009);
+    // One close frame, then the end of the connection (not a second close frame).
+    int again = 0;
+    try {
+        c.next(std::chrono::seconds(2), &again);
+    } catch (const Poco::Exception&) {
+    }
+    EXPECT_EQ(again, 0);
+    // One frame of 1 MiB: refused at its header (Poco's default would take up to 2 GiB).
+    StreamClient big(port());
+    big.send(R"({"op":"ping"})");
+    expect_message(big, "pong");
+    try {
+        big.send_frame(std::string(1 << 20, ' '), WebSocket::FRAME_TEXT);
+    } catch (const Poco::Exception&) {
+        // The gateway may close before the whole frame is written.
+    }
+    code = 0;
+    try {
+        EXPECT_FALSE(big.next(std::chrono::seconds(10), &code).has_value());
+    } catch (const Poco::Exception&) {
+        code = -1;  // reset before the close frame was read
+    }
+    EXPECT_TRUE(code == 1009 || code == -1) << code;
+    // The gateway still serves.
+    StreamClient after(port());
+    after.send(R"({"op":"ping"})");
+    expect_message(after, "pong");
+}
+
 TEST_F(Stream, RestEventsRefuseAnUnknownAccountAndABadSinceSeq) {
     EXPECT_EQ(http(port(), "GET", "/api/v1/events?account_id=NOPE").status, 404);
     EXPECT_EQ(http(port(), "GET", "/api/v1/events?account_id=ACC1&since_seq=-1").status, 400);
