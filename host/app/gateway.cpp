@@ -596,6 +596,9 @@ void Gateway::start() {
         sopt.idle_close = std::chrono::seconds(cfg.stream.idle_close_seconds);
         sopt.max_clients = static_cast<size_t>(cfg.stream.max_clients);
         sopt.send_buffer_bytes = static_cast<size_t>(cfg.stream.send_buffer_bytes);
+        metrics::Metrics* m = &g.metrics;
+        sopt.on_clients = [m](size_t n) { m->set_stream_clients(n); };
+        sopt.on_closed = [m](int code) { m->stream_closed(code); };
         orders::OrderService* svc = g.orders.get();
         g.stream = std::make_unique<stream::StreamHub>(
             *g.event_log, *g.storage,

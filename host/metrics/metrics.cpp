@@ -146,7 +146,21 @@ Metrics::Metrics()
       reconcile_last_success_(family<prometheus::Gauge>(
                                   *registry_, "ordergate_reconcile_last_success_timestamp_seconds",
                                   "Unix time of the last reconciliation run that completed"),
-                              {"broker"}) {}
+                              {"broker"}),
+      stream_clients_(family<prometheus::Gauge>(*registry_, "ordergate_stream_clients",
+                                                "WebSocket stream connections open"),
+                      {}),
+      stream_closes_(family<prometheus::Counter>(
+                         *registry_, "ordergate_stream_closes_total",
+                         "WebSocket stream connections ended, by close code (4008: slow "
+                         "consumer; none: cut off without a close frame)"),
+                     {"code"}) {
+    // The codes the gateway closes with, at 0 from the start: an alert's increase() sees the
+    // first one, and a scrape shows the series before any connection ended.
+    for (const char* code : {"1000", "1001", "1002", "1009", "1011", "4008", "none"})
+        stream_closes_.with({code});
+    stream_clients_.with({}).Set(0);
+}
 
 std::string Metrics::serialize() const {
     prometheus::TextSerializer s;
@@ -202,6 +216,14 @@ void Metrics::set_ready(std::string_view component, bool up) {
     ready_.with({std::string(component)}).Set(up ? 1 : 0);
 }
 void Metrics::set_open_orders(double n) { open_orders_.with({}).Set(n); }
+
+void Metrics::set_stream_clients(size_t n) {
+    stream_clients_.with({}).Set(static_cast<double>(n));
+}
+
+void Metrics::stream_closed(int code) {
+    stream_closes_.with({code > 0 ? std::to_string(code) : std::string("none")}).Increment();
+}
 void Metrics::reconcile_run(std::string_view broker, std::string_view status, double seconds) {
     reconcile_runs_.with({std::string(broker), std::string(status)}).Increment();
     reconcile_duration_.with({std::string(broker)}).Observe(seconds);

@@ -73,6 +73,10 @@ public:
     void reconcile_run(std::string_view broker, std::string_view status, double seconds);
     void reconcile_drift(std::string_view broker, std::string_view kind, uint64_t n = 1);
     void set_reconcile_last_success(std::string_view broker, double unix_seconds);
+    // WebSocket stream: connections open, and each connection's end by its close code (0: cut
+    // off without a close frame).
+    void set_stream_clients(size_t n);
+    void stream_closed(int code);
 
 private:
     std::shared_ptr<prometheus::Registry> registry_;
@@ -98,6 +102,8 @@ private:
     LabelledFamily<prometheus::Histogram> reconcile_duration_;
     LabelledFamily<prometheus::Counter> reconcile_drift_;
     LabelledFamily<prometheus::Gauge> reconcile_last_success_;
+    LabelledFamily<prometheus::Gauge> stream_clients_;
+    LabelledFamily<prometheus::Counter> stream_closes_;
 };
 
 }  // namespace ordergate::metrics

@@ -230,6 +230,7 @@ void StreamHub::accept(std::unique_ptr<http::WebSocketSession> session, ClientSc
             return;
         }
         clients_.push_back(c);
+        if (options_.on_clients) options_.on_clients(clients_.size());
     }
     spdlog::info("event=stream_client_connected request_id={}", c->request_id);
     // The writer: the queue, then pings while idle; the close frame at the end.
@@ -276,10 +277,12 @@ void StreamHub::accept(std::unique_ptr<http::WebSocketSession> session, ClientSc
                 reason = c->close_reason;
             }
             c->ws->close(code, reason);
+            if (options_.on_closed) options_.on_closed(code);
         } catch (const std::exception& e) {
             spdlog::debug("event=stream_client_send_failed request_id={} error=\"{}\"",
                           c->request_id, e.what());
             c->ws->abort();
+            if (options_.on_closed) options_.on_closed(0);
         }
         c->writer_done.store(true);
     });
@@ -585,6 +588,7 @@ void StreamHub::dispatch_loop() {
                     std::lock_guard lock(mu_);
                     clients_.erase(std::remove(clients_.begin(), clients_.end(), t.client),
                                    clients_.end());
+                    if (options_.on_clients) options_.on_clients(clients_.size());
                     spdlog::info("event=stream_client_disconnected request_id={}",
                                  t.client->request_id);
                     break;

@@ -47,6 +47,10 @@ struct StreamOptions {
     size_t max_clients = 1000;
     size_t send_buffer_bytes = 65536;  // each connection's kernel send buffer (0: the system's)
     uint32_t page = 500;  // entries read from storage at once
+    // For metrics (may be empty): the number of connections whenever it changes, and each
+    // connection's close code as it ends (0: cut off without a close frame).
+    std::function<void(size_t)> on_clients;
+    std::function<void(int)> on_closed;
 };
 
 // What a client may see: every account (operator) or a list; `exists` says whether an account

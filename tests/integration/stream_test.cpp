@@ -168,11 +168,12 @@ TEST_F(Stream, BadMessagesAndUnknownAccountsAnswerErrors) {
 // header announces, before the gateway holds it.
 TEST_F(Stream, FragmentedMessagesAreJoinedBinaryIsAnsweredAndOversizedIsClosedWith1009) {
     using Poco::Net::WebSocket;
+    const int fin = WebSocket::FRAME_FLAG_FIN;  // an int: or-ed with an opcode of another enum
     StreamClient c(port());
     c.send_frame(R"({"op":"subscribe","account_id")", WebSocket::FRAME_OP_TEXT);
-    c.send_frame("", WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_PING);
+    c.send_frame("", fin | WebSocket::FRAME_OP_PING);
     c.send_frame(R"(:"ACC1","topics":["orders"]})", WebSocket::FRAME_OP_CONT);
-    c.send_frame("", WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_CONT);
+    c.send_frame("", fin | WebSocket::FRAME_OP_CONT);
     StreamMessage sub = expect_message(c, "subscribed");
     EXPECT_EQ(field(sub.json, "account_id"), "ACC1") << sub.text;
     c.send_frame(R"({"op":"ping"})", WebSocket::FRAME_BINARY);
@@ -182,7 +183,7 @@ TEST_F(Stream, FragmentedMessagesAreJoinedBinaryIsAnsweredAndOversizedIsClosedWi
     expect_message(c, "pong");
     // 64 KiB and one byte, in two fragments each within the limit.
     c.send_frame(std::string(40000, ' '), WebSocket::FRAME_OP_TEXT);
-    c.send_frame(std::string(65537 - 40000, ' '), WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_CONT);
+    c.send_frame(std::string(65537 - 40000, ' '), fin | WebSocket::FRAME_OP_CONT);
     int code = 0;
     EXPECT_FALSE(c.next(std::chrono::seconds(10), &code).has_value());
     EXPECT_TRUE(c.closed());
@@ -214,6 +215,40 @@ TEST_F(Stream, FragmentedMessagesAreJoinedBinaryIsAnsweredAndOversizedIsClosedWi
     StreamClient after(port());
     after.send(R"({"op":"ping"})");
     expect_message(after, "pong");
+}
+
+// The value of one sample line of /metrics (`name` with its labels, as printed), or 0.
+double sample(uint16_t port, const std::string& name) {
+    const std::string body = http(port, "GET", "/metrics").body;
+    const size_t at = body.find("\n" + name + " ");
+    if (at == std::string::npos) return 0;
+    return std::stod(body.substr(at + name.size() + 2));
+}
+
+// Operators see the stream: connections open, and how each ended (1009 here). A gateway of its
+// own: the suite's other clients come and go on the shared one.
+TEST(StreamMetrics, CountOpenConnectionsAndEachCloseByCode) {
+    GatewayOptions o;
+    o.config = config_path();
+    GatewayProcess gw(o);
+    const std::string closes_1009 = "ordergate_stream_closes_total{code=\"1009\"}";
+    EXPECT_EQ(sample(gw.port(), "ordergate_stream_clients"), 0);
+    {
+        StreamClient c(gw.port());
+        c.send(R"({"op":"ping"})");
+        expect_message(c, "pong");
+        EXPECT_EQ(sample(gw.port(), "ordergate_stream_clients"), 1);
+        c.send(std::string(70000, ' '));
+        int code = 0;
+        EXPECT_FALSE(c.next(std::chrono::seconds(10), &code).has_value());
+        EXPECT_EQ(code, 1009);
+    }
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (sample(gw.port(), "ordergate_stream_clients") != 0 &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_EQ(sample(gw.port(), "ordergate_stream_clients"), 0);
+    EXPECT_EQ(sample(gw.port(), closes_1009), 1);
 }
 
 TEST_F(Stream, RestEventsRefuseAnUnknownAccountAndABadSinceSeq) {
@@ -274,19 +309,27 @@ TEST_F(Stream, AnOpenPositionsUnrealizedPnlIsPushedAsThePriceMovesAtMostOnceASec
     std::set<std::string> pnls;
     int64_t prev = 0;
     size_t priced = 0;
+    const StreamMessage* before = nullptr;  // the last priced entry
+    auto dec = [](const StreamMessage& m, const char* k) {
+        return Decimal::must_parse(field(m.json, std::string("data.") + k));
+    };
     for (const StreamMessage& m : got) {
         EXPECT_EQ(field(m.json, "topic"), "positions") << m.text;
         EXPECT_EQ(field(m.json, "data.symbol"), "INFY") << m.text;
         EXPECT_GT(m.seq(), prev) << m.text;
         prev = m.seq();
-        const std::string last = field(m.json, "data.last_price");
-        if (last.empty()) continue;  // an entry written before any price was known
+        if (field(m.json, "data.last_price").empty()) continue;  // written before any price
         ++priced;
-        const Decimal expected =
-            (Decimal::must_parse(last) - Decimal::must_parse(field(m.json, "data.average_price"))) *
-            Decimal::must_parse(field(m.json, "data.quantity"));
-        EXPECT_EQ(Decimal::must_parse(field(m.json, "data.unrealized_pnl")), expected) << m.text;
-        pnls.insert(Decimal::must_parse(field(m.json, "data.unrealized_pnl")).to_string());
+        pnls.insert(dec(m, "unrealized_pnl").to_string());
+        // The same position at another price: the P&L moved by exactly the price's move times
+        // the quantity (whatever rounding an average price shows).
+        if (before && dec(*before, "quantity") == dec(m, "quantity") &&
+            field(before->json, "data.average_price") == field(m.json, "data.average_price")) {
+            EXPECT_EQ(dec(m, "unrealized_pnl") - dec(*before, "unrealized_pnl"),
+                      (dec(m, "last_price") - dec(*before, "last_price")) * dec(m, "quantity"))
+                << before->text << "\n" << m.text;
+        }
+        before = &m;
     }
     // Several P&L figures as the price moved; never more than one entry a second, plus the one
     // of a fill that commits during the read (none here) and the first pass's.
