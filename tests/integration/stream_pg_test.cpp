@@ -42,13 +42,17 @@ std::string write_config(const std::string& dir, const std::string& schema) {
     return path;
 }
 
-TEST(StreamInstances, AnOrderPlacedThroughOneGatewayIsStreamedToAClientOfTheOther) {
+// Options of gateways sharing one fresh schema of the run's PostgreSQL (and its Redis).
+GatewayOptions on_one_schema(const std::string& dir_prefix) {
     const ServiceUrls& svc = shared_services();
-    const std::string dir = make_temp_dir("og-stream-two");
-    const std::string cfg = write_config(dir, unique_schema());
     GatewayOptions o;
-    o.config = cfg;
+    o.config = write_config(make_temp_dir(dir_prefix), unique_schema());
     o.env = {{"DATABASE_URL", svc.database_url}, {"REDIS_URL", svc.redis_url}};
+    return o;
+}
+
+TEST(StreamInstances, AnOrderPlacedThroughOneGatewayIsStreamedToAClientOfTheOther) {
+    const GatewayOptions o = on_one_schema("og-stream-two");
     GatewayProcess a(o);
     GatewayProcess b(o);
 
@@ -98,12 +102,7 @@ TEST(StreamInstances, AnOrderPlacedThroughOneGatewayIsStreamedToAClientOfTheOthe
 // watch the price move, yet only one of them (the storage lease's holder) writes the price-driven
 // position entries: at most one a second, not one a second from each.
 TEST(StreamInstances, OnlyOneGatewayWritesThePriceDrivenPositionEntries) {
-    const ServiceUrls& svc = shared_services();
-    const std::string dir = make_temp_dir("og-stream-marks");
-    const std::string cfg = write_config(dir, unique_schema());
-    GatewayOptions o;
-    o.config = cfg;
-    o.env = {{"DATABASE_URL", svc.database_url}, {"REDIS_URL", svc.redis_url}};
+    const GatewayOptions o = on_one_schema("og-stream-marks");
     GatewayProcess a(o);
     GatewayProcess b(o);
     auto placed = http(a.port(), "POST", "/api/v1/orders",
