@@ -69,9 +69,14 @@ class PocoWebSocketSession final : public WebSocketSession {
 
     Frame receive(std::string* payload, std::chrono::milliseconds timeout) override {
         using Poco::Net::WebSocket;
+        // A message trickling in fragments returns to the caller on time too (its idle and
+        // shutdown checks), the fragments so far kept for the next call.
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
         try {
             ws_.setReceiveTimeout(Poco::Timespan(timeout.count() * 1000));
             for (;;) {
+                if (in_message_ && std::chrono::steady_clock::now() >= deadline)
+                    return Frame::Timeout;
                 Poco::Buffer<char> buf(0);
                 int flags = 0;
                 int n = ws_.receiveFrame(buf, flags);

@@ -176,6 +176,13 @@ TEST_F(Stream, FragmentedMessagesAreJoinedBinaryIsAnsweredAndOversizedIsClosedWi
     c.send_frame("", fin | WebSocket::FRAME_OP_CONT);
     StreamMessage sub = expect_message(c, "subscribed");
     EXPECT_EQ(field(sub.json, "account_id"), "ACC1") << sub.text;
+    // Fragments further apart than the gateway's receive wait (1 s) still make one message.
+    c.send_frame(R"({"op":)", WebSocket::FRAME_OP_TEXT);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    c.send_frame(R"("pi)", WebSocket::FRAME_OP_CONT);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    c.send_frame(R"(ng"})", fin | WebSocket::FRAME_OP_CONT);
+    expect_message(c, "pong");
     c.send_frame(R"({"op":"ping"})", WebSocket::FRAME_BINARY);
     StreamMessage bin = expect_message(c, "error");
     EXPECT_EQ(field(bin.json, "code"), "INVALID_PARAMETER") << bin.text;
