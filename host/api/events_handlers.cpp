@@ -46,22 +46,23 @@ void account_events(const Context& cx, Request& req, Response& res, const auth::
         err.retry_after_seconds = 1;
         return problem(res, err, req);
     }
-    // A seq this log never gave (another store's, or from before a restore): an empty page
-    // would leave the caller polling in silence past every entry until then.
-    if (since > page.last_seq)
-        return problem(res, ErrorCode::InvalidParameter,
-                       "since_seq " + std::to_string(since) +
-                           " is after the account's newest entry (" +
-                           std::to_string(page.last_seq) +
-                           "); read the state over REST and continue from at most that seq",
-                       req);
-    // Entries after since_seq that are no longer kept: the caller must re-read state.
-    if (page.last_seq > since && (page.oldest_seq == 0 || page.oldest_seq > since + 1))
-        return problem(res, ErrorCode::ResumeTooOld,
-                       "entries after " + std::to_string(since) +
-                           " are no longer kept; the oldest is " + std::to_string(page.oldest_seq) +
-                           "; read the state over REST",
-                       req);
+    switch (stream::judge_cursor(page, since)) {
+        case stream::Cursor::Ok:
+            break;
+        case stream::Cursor::NeverGiven:
+            return problem(res, ErrorCode::InvalidParameter,
+                           "since_seq " + std::to_string(since) +
+                               " is after the account's newest entry (" +
+                               std::to_string(page.last_seq) +
+                               "); read the state over REST and continue from at most that seq",
+                           req);
+        case stream::Cursor::Pruned:
+            return problem(res, ErrorCode::ResumeTooOld,
+                           "entries after " + std::to_string(since) +
+                               " are no longer kept; the oldest is " +
+                               std::to_string(page.oldest_seq) + "; read the state over REST",
+                           req);
+    }
     std::string items;
     json::Writer w(&items);
     w.begin_array();

@@ -383,9 +383,10 @@ void Gateway::start() {
         positions::PositionBook* book = g.positions.get();
         std::vector<uint64_t> recovered_fills = g.orders->take_recovered_fill_hashes();
         orders::OrderService* svc = g.orders.get();
-        g.event_log->set_price_source([svc](const std::string& symbol, const std::string& exchange) {
-            return svc->last_price(symbol, exchange);
-        });
+        g.event_log->set_price_source(
+            [svc](const std::string& symbol, const std::string& exchange) {
+                return svc->last_price(symbol, exchange);
+            });
         const bool shared_log = stream::EventLog::others_may_write(*g.storage);
         if (!shared_log) {
             // SQLite: this host is the store's one writer; reading its own entries back would
@@ -419,8 +420,8 @@ void Gateway::start() {
             marks.write = [svc](std::vector<WriteOp> ops) { return svc->write(std::move(ops)); };
             if (shared_log) {
                 // One gateway of those sharing the store writes them: the lease's holder.
-                const int64_t ttl_ns = 3 * std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                               marks.every).count();
+                const int64_t ttl_ns =
+                    3 * std::chrono::duration_cast<std::chrono::nanoseconds>(marks.every).count();
                 marks.may_mark = [storage = g.storage.get(), holder = instance_name(), ttl_ns] {
                     try {
                         return storage->lease_acquire("position-marks", holder,

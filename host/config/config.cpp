@@ -441,9 +441,9 @@ void Parser::read_gtt(const Entry& e) {
 
 void Parser::read_stream(const Entry& e) {
     StreamConfig& s = cfg_.stream;
-    for (const Entry& k : entries(e, {"retention_hours", "queue_limit", "ping_seconds",
-                                      "idle_close_seconds", "max_clients",
-                                      "send_buffer_bytes", "position_pnl_seconds"})) {
+    for (const Entry& k :
+         entries(e, {"retention_hours", "queue_limit", "ping_seconds", "idle_close_seconds",
+                     "max_clients", "send_buffer_bytes", "position_pnl_seconds"})) {
         if (k.key == "retention_hours") {
             s.retention_hours = int_value(k, 1, int64_t{366} * 24);
         } else if (k.key == "queue_limit") {

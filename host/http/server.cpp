@@ -80,14 +80,16 @@ class PocoWebSocketSession final : public WebSocketSession {
                 Poco::Buffer<char> buf(0);
                 int flags = 0;
                 int n = ws_.receiveFrame(buf, flags);
-                if (n == 0 && flags == 0) return Frame::Close;  // the peer closed the TCP connection
+                if (n == 0 && flags == 0)
+                    return Frame::Close;  // the peer closed the TCP connection
                 const int op = flags & WebSocket::FRAME_OP_BITMASK;
                 const bool fin = (flags & WebSocket::FRAME_FLAG_FIN) != 0;
                 switch (op) {
                     case WebSocket::FRAME_OP_TEXT:
                     case WebSocket::FRAME_OP_BINARY:
                         if (in_message_)
-                            throw http::WebSocketRefused(1002, "a new message before the last one ended");
+                            throw http::WebSocketRefused(1002,
+                                                         "a new message before the last one ended");
                         if (!fin) {
                             // The first fragment: the rest follow as continuation frames, control
                             // frames possibly between them (RFC 6455 5.4).
@@ -100,7 +102,8 @@ class PocoWebSocketSession final : public WebSocketSession {
                         return op == WebSocket::FRAME_OP_TEXT ? Frame::Text : Frame::Binary;
                     case WebSocket::FRAME_OP_CONT:
                         if (!in_message_)
-                            throw http::WebSocketRefused(1002, "a continuation frame outside a message");
+                            throw http::WebSocketRefused(1002,
+                                                         "a continuation frame outside a message");
                         if (partial_.size() + buf.size() > kMaxMessageBytes)
                             throw http::WebSocketRefused(1009, "message too big");
                         partial_.append(buf.begin(), buf.size());
@@ -108,7 +111,8 @@ class PocoWebSocketSession final : public WebSocketSession {
                         in_message_ = false;
                         payload->swap(partial_);
                         partial_.clear();
-                        return message_op_ == WebSocket::FRAME_OP_TEXT ? Frame::Text : Frame::Binary;
+                        return message_op_ == WebSocket::FRAME_OP_TEXT ? Frame::Text
+                                                                       : Frame::Binary;
                     case WebSocket::FRAME_OP_PING:
                         payload->assign(buf.begin(), buf.size());
                         return Frame::Ping;
@@ -184,9 +188,7 @@ class PocoWebSocketSession final : public WebSocketSession {
     }
     // An int, so that or-ing an opcode into it is not an operation between two enum types.
     static constexpr int kFin = Poco::Net::WebSocket::FRAME_FLAG_FIN;
-    void send_ping() override {
-        send("", kFin | Poco::Net::WebSocket::FRAME_OP_PING);
-    }
+    void send_ping() override { send("", kFin | Poco::Net::WebSocket::FRAME_OP_PING); }
     void send_pong(std::string_view payload) override {
         send(payload, kFin | Poco::Net::WebSocket::FRAME_OP_PONG);
     }

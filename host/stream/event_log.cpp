@@ -14,6 +14,13 @@
 
 namespace ordergate::stream {
 
+Cursor judge_cursor(const AccountEventPage& page, int64_t since) {
+    if (since > page.last_seq) return Cursor::NeverGiven;
+    if (page.last_seq > since && (page.oldest_seq == 0 || page.oldest_seq > since + 1))
+        return Cursor::Pruned;
+    return Cursor::Ok;
+}
+
 bool EventLog::supported(ports::StoragePort& storage, std::string* why) {
     try {
         storage.list_account_events("", 0, 0);
@@ -62,9 +69,9 @@ void EventLog::price_into(positions::PositionBook& book, const std::string& symb
 }
 
 void EventLog::note_position(size_t index, const positions::PositionView& p) {
-    noted_.push_back(NotedPosition{
-        index, positions::PositionKey{p.account_id, p.broker, p.symbol, p.exchange},
-        p.unrealized_pnl});
+    noted_.push_back(
+        NotedPosition{index, positions::PositionKey{p.account_id, p.broker, p.symbol, p.exchange},
+                      p.unrealized_pnl});
 }
 
 namespace {
@@ -263,7 +270,7 @@ void EventLog::start_retention() {
     stopping_ = false;
     retention_ = std::thread([this] {
         name_this_thread("og-log-retain");
-        retention_loop();
+        every_until_stopped(options_.prune_every, [this] { prune_once(); });
     });
 }
 
@@ -288,24 +295,15 @@ void EventLog::start_marks(Marks marks) {
     }
     marker_ = std::thread([this] {
         name_this_thread("og-log-marks");
-        marks_loop();
+        every_until_stopped(marks_.every, [this] {
+            try {
+                mark_once();
+            } catch (const std::exception& e) {
+                // Nothing of the pass was written: the next one computes its entries again.
+                spdlog::warn("event=position_marks_failed error=\"{}\"", e.what());
+            }
+        });
     });
-}
-
-void EventLog::marks_loop() {
-    std::unique_lock lock(retention_mu_);
-    while (!stopping_) {
-        retention_cv_.wait_for(lock, marks_.every, [this] { return stopping_; });
-        if (stopping_) break;
-        lock.unlock();
-        try {
-            mark_once();
-        } catch (const std::exception& e) {
-            // Nothing of the pass was written: the next one computes its entries again.
-            spdlog::warn("event=position_marks_failed error=\"{}\"", e.what());
-        }
-        lock.lock();
-    }
 }
 
 size_t EventLog::mark_once() {
@@ -359,23 +357,15 @@ void EventLog::follow(std::map<std::string, int64_t> cursors, std::vector<uint64
     }
     follower_ = std::thread([this, every] {
         name_this_thread("og-log-follow");
-        follow_loop(every);
+        every_until_stopped(every, [this] {
+            try {
+                follow_once();
+            } catch (const std::exception& e) {
+                // Read again on the next pass from the same cursors: nothing is skipped.
+                spdlog::warn("event=position_follow_failed error=\"{}\"", e.what());
+            }
+        });
     });
-}
-
-void EventLog::follow_loop(std::chrono::milliseconds every) {
-    std::unique_lock lock(retention_mu_);
-    while (!stopping_) {
-        lock.unlock();
-        try {
-            follow_once();
-        } catch (const std::exception& e) {
-            // Read again on the next pass from the same cursors: nothing is skipped.
-            spdlog::warn("event=position_follow_failed error=\"{}\"", e.what());
-        }
-        lock.lock();
-        retention_cv_.wait_for(lock, every, [this] { return stopping_; });
-    }
 }
 
 namespace {
@@ -498,26 +488,31 @@ void EventLog::follow_once() {
     loaded_.shrink_to_fit();
 }
 
-void EventLog::retention_loop() {
+void EventLog::prune_once() {
+    const int64_t before =
+        clock_->now_ns() -
+        std::chrono::duration_cast<std::chrono::nanoseconds>(options_.retention).count();
+    try {
+        uint64_t n = 0, total = 0;
+        // Bounded statements, so a large backlog never holds the store for long.
+        do {
+            n = storage_.prune_account_events(before, 10000);
+            total += n;
+        } while (n == 10000);
+        if (total > 0) spdlog::info("event=event_log_pruned entries={}", total);
+    } catch (const std::exception& e) {
+        spdlog::warn("event=event_log_prune_failed error=\"{}\"", e.what());
+    }
+}
+
+void EventLog::every_until_stopped(std::chrono::milliseconds every,
+                                   const std::function<void()>& pass) {
     std::unique_lock lock(retention_mu_);
     while (!stopping_) {
         lock.unlock();
-        const int64_t before =
-            clock_->now_ns() -
-            std::chrono::duration_cast<std::chrono::nanoseconds>(options_.retention).count();
-        try {
-            uint64_t n = 0, total = 0;
-            // Bounded statements, so a large backlog never holds the store for long.
-            do {
-                n = storage_.prune_account_events(before, 10000);
-                total += n;
-            } while (n == 10000);
-            if (total > 0) spdlog::info("event=event_log_pruned entries={}", total);
-        } catch (const std::exception& e) {
-            spdlog::warn("event=event_log_prune_failed error=\"{}\"", e.what());
-        }
+        pass();
         lock.lock();
-        retention_cv_.wait_for(lock, options_.prune_every, [this] { return stopping_; });
+        retention_cv_.wait_for(lock, every, [this] { return stopping_; });
     }
 }
 

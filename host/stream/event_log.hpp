@@ -68,6 +68,16 @@ struct Renderers {
     std::function<std::string(const GttRecord&)> gtt;
 };
 
+// What a reader's since_seq is worth against a page the log answered for it (read(account,
+// since, ...)): the stream's resume and GET /api/v1/events judge it alike.
+enum class Cursor {
+    Ok,
+    Pruned,      // entries after it are no longer kept: re-read the state
+    NeverGiven,  // after the account's newest entry (another store's seq, or from before a
+                 // restore): waiting for it would skip every entry until then
+};
+Cursor judge_cursor(const AccountEventPage& page, int64_t since);
+
 struct EventLogOptions {
     std::chrono::seconds retention{std::chrono::hours(24 * 7)};
     std::chrono::seconds prune_every{60};
@@ -92,8 +102,8 @@ class EventLog final : public orders::ChangeJournal {
     // Before the log is attached to the writer: the positions every later fill builds on.
     void seed_positions(const positions::PositionBook& book);
     // The last price of an instrument (the gateway's market data), nullopt when none is known.
-    using PriceSource =
-        std::function<std::optional<Decimal>(const std::string& symbol, const std::string& exchange)>;
+    using PriceSource = std::function<std::optional<Decimal>(const std::string& symbol,
+                                                             const std::string& exchange)>;
     // Before the log is attached to the writer: where position entries take their last price.
     void set_price_source(PriceSource price);
 
@@ -153,15 +163,16 @@ class EventLog final : public orders::ChangeJournal {
     std::string render_one(const WriteOp& op) const;
     void entry(std::vector<WriteOp>* out, const std::string& account, const char* topic,
                std::string data, int64_t at_ns);
-    void retention_loop();
-    void marks_loop();
+    // The retention thread's pass.
+    void prune_once();
+    // Runs `pass` now, then every `every`, until stop(): the body of each thread of the log.
+    void every_until_stopped(std::chrono::milliseconds every, const std::function<void()>& pass);
     // Sets `book`'s last price of the instrument from the price source, when it knows one.
     void price_into(positions::PositionBook& book, const std::string& symbol,
                     const std::string& exchange) const;
     // A position entry of the batch being annotated, at `index` of its ops: committed() records
     // the unrealized P&L it carries as the key's latest.
     void note_position(size_t index, const positions::PositionView& p);
-    void follow_loop(std::chrono::milliseconds every);
     void follow_once();
 
     // Applies one committed or about-to-commit fill record to `book`: a trade as a fill, a bust

@@ -417,8 +417,8 @@ void StreamHub::subscribe(const std::shared_ptr<Client>& c, const std::string& a
     int64_t from = bounds.last_seq;
     if (since_seq) {
         const int64_t since = *since_seq;
-        if (since > bounds.last_seq) {
-            // A seq this log never gave: waiting for it would skip every entry until then.
+        const Cursor cursor = judge_cursor(bounds, since);
+        if (cursor == Cursor::NeverGiven) {
             c->enqueue(error_message("INVALID_PARAMETER",
                                      "since_seq " + std::to_string(since) +
                                          " is after the account's newest entry (" +
@@ -430,7 +430,7 @@ void StreamHub::subscribe(const std::shared_ptr<Client>& c, const std::string& a
                        options_.queue_limit);
             return;
         }
-        if (bounds.last_seq > since && (bounds.oldest_seq == 0 || bounds.oldest_seq > since + 1)) {
+        if (cursor == Cursor::Pruned) {
             c->enqueue(error_message("RESUME_TOO_OLD",
                                      "entries after since_seq are no longer kept; re-read the "
                                      "state over REST",

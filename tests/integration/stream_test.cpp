@@ -284,10 +284,10 @@ TEST_F(Stream, ASinceSeqAfterTheNewestEntryIsRefusedNamingTheNewest) {
     EXPECT_EQ(rest.status, 400) << rest.body;
     EXPECT_EQ(field(rest.json(), "code"), "INVALID_PARAMETER") << rest.body;
     // The newest seq itself is a cursor with nothing after it yet.
-    EXPECT_EQ(http(port(), "GET",
-                   "/api/v1/events?account_id=ACC2&since_seq=" + std::to_string(last))
-                  .status,
-              200);
+    EXPECT_EQ(
+        http(port(), "GET", "/api/v1/events?account_id=ACC2&since_seq=" + std::to_string(last))
+            .status,
+        200);
 }
 
 // API.md "Streaming": an open position's unrealized P&L is pushed as the price moves (the venue's
@@ -334,7 +334,8 @@ TEST_F(Stream, AnOpenPositionsUnrealizedPnlIsPushedAsThePriceMovesAtMostOnceASec
             field(before->json, "data.average_price") == field(m.json, "data.average_price")) {
             EXPECT_EQ(dec(m, "unrealized_pnl") - dec(*before, "unrealized_pnl"),
                       (dec(m, "last_price") - dec(*before, "last_price")) * dec(m, "quantity"))
-                << before->text << "\n" << m.text;
+                << before->text << "\n"
+                << m.text;
         }
         before = &m;
     }

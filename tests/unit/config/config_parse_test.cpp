@@ -281,7 +281,8 @@ TEST(ConfigErrors, StreamSectionIsValidated) {
               std::string::npos);
     EXPECT_NE(error_of(kMinimal + "stream:\n  position_pnl_seconds: 3601\n")
                   .find("stream.position_pnl_seconds"),
-              std::string::npos);    EXPECT_EQ(parse(kMinimal).stream.position_pnl_seconds, 1);
+              std::string::npos);
+    EXPECT_EQ(parse(kMinimal).stream.position_pnl_seconds, 1);
     EXPECT_EQ(parse(kMinimal + "stream:\n  position_pnl_seconds: 0\n").stream.position_pnl_seconds,
               0);
 }

@@ -282,13 +282,13 @@ TEST(EventLogMarks, AnOpenPositionGetsAnEntryWhenItsUnrealizedPnlMovesAndOnlyThe
     EXPECT_EQ(log.mark_once(), size_t{0});  // no position yet
     w.write({fill_op("trd_1", "2", "10")});
     // The fill's own entry: no price known, so no unrealized P&L.
-    EXPECT_EQ(w.positions(), (std::vector<std::string>{
-                                 "{\"quantity\":\"2\",\"unrealized_pnl\":\"null\"}"}));
+    EXPECT_EQ(w.positions(),
+              (std::vector<std::string>{"{\"quantity\":\"2\",\"unrealized_pnl\":\"null\"}"}));
     EXPECT_EQ(log.mark_once(), size_t{0});  // still no price
     last = dec("10.25");
     ASSERT_EQ(log.mark_once(), size_t{1});
-    EXPECT_EQ(w.positions(), (std::vector<std::string>{
-                                 "{\"quantity\":\"2\",\"unrealized_pnl\":\"0.50\"}"}));
+    EXPECT_EQ(w.positions(),
+              (std::vector<std::string>{"{\"quantity\":\"2\",\"unrealized_pnl\":\"0.50\"}"}));
     const WriteOp& mark = w.batches.back().front();
     EXPECT_EQ(mark.kind, WriteKind::AppendEvent);
     EXPECT_FALSE(mark.requires_previous);
@@ -298,12 +298,12 @@ TEST(EventLogMarks, AnOpenPositionGetsAnEntryWhenItsUnrealizedPnlMovesAndOnlyThe
     EXPECT_EQ(log.mark_once(), size_t{0});
     last = dec("9.5");
     ASSERT_EQ(log.mark_once(), size_t{1});
-    EXPECT_EQ(w.positions(), (std::vector<std::string>{
-                                 "{\"quantity\":\"2\",\"unrealized_pnl\":\"-1.0\"}"}));
+    EXPECT_EQ(w.positions(),
+              (std::vector<std::string>{"{\"quantity\":\"2\",\"unrealized_pnl\":\"-1.0\"}"}));
     // A fill's entry carries the P&L at the last price too: no price-driven entry repeats it.
     w.write({fill_op("trd_2", "2", "9.5")});
-    EXPECT_EQ(w.positions(), (std::vector<std::string>{
-                                 "{\"quantity\":\"4\",\"unrealized_pnl\":\"-1.0\"}"}));
+    EXPECT_EQ(w.positions(),
+              (std::vector<std::string>{"{\"quantity\":\"4\",\"unrealized_pnl\":\"-1.0\"}"}));
     EXPECT_EQ(log.mark_once(), size_t{0});
     // Flat: 0 at any price, no entry of its own.
     WriteOp sell = fill_op("trd_3", "4", "9.5");
@@ -329,8 +329,8 @@ TEST(EventLogMarks, AnEntryShowsThePositionAtItsCommitNotWhenItWasQueued) {
     // The pass sees 2 at 10 (P&L 4); a fill of 1 at 12 commits before its batch is annotated.
     w.before = [&] { w.write({fill_op("trd_2", "1", "12")}); };
     ASSERT_EQ(log.mark_once(), size_t{1});
-    EXPECT_EQ(w.positions(), (std::vector<std::string>{
-                                 "{\"quantity\":\"3\",\"unrealized_pnl\":\"4\"}"}));
+    EXPECT_EQ(w.positions(),
+              (std::vector<std::string>{"{\"quantity\":\"3\",\"unrealized_pnl\":\"4\"}"}));
     // In one batch behind a fill of the same position: the position after that fill.
     last = dec("13");
     std::vector<WriteOp> ops{fill_op("trd_3", "1", "13")};
@@ -343,9 +343,9 @@ TEST(EventLogMarks, AnEntryShowsThePositionAtItsCommitNotWhenItWasQueued) {
     mark.fill.id.clear();
     ops.push_back(mark);
     w.write(ops);
-    EXPECT_EQ(w.positions(), (std::vector<std::string>{
-                                 "{\"quantity\":\"4\",\"unrealized_pnl\":\"7\"}",
-                                 "{\"quantity\":\"4\",\"unrealized_pnl\":\"7\"}"}));
+    EXPECT_EQ(w.positions(),
+              (std::vector<std::string>{"{\"quantity\":\"4\",\"unrealized_pnl\":\"7\"}",
+                                        "{\"quantity\":\"4\",\"unrealized_pnl\":\"7\"}"}));
 }
 
 // Several gateways on one store: only the one allowed (the lease's holder) writes them, and the
@@ -376,15 +376,15 @@ TEST(EventLogMarks, OnlyTheAllowedGatewayWritesThemAndAFailedPassIsTriedAgain) {
     EXPECT_EQ(asked, 0);  // nothing to write: no lease asked for (an idle gateway renews none)
     w.write({fill_op("trd_1", "2", "10")});  // its entry carries P&L 2 already
     last = dec("12");                        // a price that moves after the fill's entry
-    EXPECT_EQ(log.mark_once(), size_t{0});  // not allowed
+    EXPECT_EQ(log.mark_once(), size_t{0});   // not allowed
     EXPECT_EQ(asked, 1);
     allowed = true;
     fail = true;
     EXPECT_THROW(log.mark_once(), sdk::Error);
     fail = false;
     EXPECT_EQ(log.mark_once(), size_t{1});
-    EXPECT_EQ(w.positions(), (std::vector<std::string>{
-                                 "{\"quantity\":\"2\",\"unrealized_pnl\":\"4\"}"}));
+    EXPECT_EQ(w.positions(),
+              (std::vector<std::string>{"{\"quantity\":\"2\",\"unrealized_pnl\":\"4\"}"}));
 }
 
 // A "trades" entry as another gateway instance writes it (the REST trade document).
