@@ -108,9 +108,7 @@ bool parse_body(const Request& req, json::Value* body, Response& res) {
     std::string why, key;
     if (!json::parse(req.body, body, &why, &key)) {
         if (!key.empty()) {
-            Error e = Error::make(ErrorCode::ValidationFailed, key + " is out of range");
-            e.errors.push_back({key, "is out of range"});
-            problem(res, e, req);
+            problem(res, Error::invalid({{key, "is out of range"}}), req);
             return false;
         }
         problem(res, ErrorCode::MalformedJson, "the body is not valid JSON: " + why, req);

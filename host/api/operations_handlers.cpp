@@ -187,10 +187,10 @@ void reconciliation_run(const Context& cx, Request& req, Response& res, const au
         if (!parse_body(req, &body, res)) return;
         for (const auto& [k, v] : body.members()) {
             if (k != "broker" || !v.is_string() || v.text().empty()) {
-                Error e = Error::make(ErrorCode::ValidationFailed, "invalid request body");
-                e.errors.push_back(
-                    {k, k == "broker" ? "must be a broker instance name" : "is not a known field"});
-                return problem(res, e, req);
+                return problem(res,
+                               Error::invalid({{k, k == "broker" ? "must be a broker instance name"
+                                                                 : "is not a known field"}}),
+                               req);
             }
             broker = v.text();
         }

@@ -72,6 +72,22 @@ struct Error {
         e.detail = std::move(detail);
         return e;
     }
+
+    // VALIDATION_FAILED for the fields listed (at least one): the detail names the first problem
+    // and how many more there are ("quantity must be greater than 0 (and 2 more)"), so a client
+    // that reads only the detail still learns what to mend.
+    static Error invalid(std::vector<FieldError> fields) {
+        Error e;
+        e.code = ErrorCode::ValidationFailed;
+        e.errors = std::move(fields);
+        e.name_first_problem();
+        return e;
+    }
+    void name_first_problem() {
+        if (errors.empty()) return;
+        detail = errors.front().field + " " + errors.front().message;
+        if (errors.size() > 1) detail += " (and " + std::to_string(errors.size() - 1) + " more)";
+    }
 };
 
 // clang 14 with libstdc++ 12 has no std::expected (libstdc++ wants __cpp_concepts >= 202002L,

@@ -73,9 +73,7 @@ Result<PlaceResult> OrderService::place(OrderRequest req, const AccountScope& sc
         if (!scope.all && scope.accounts.size() == 1) {
             req.account_id = scope.accounts.front();
         } else {
-            Error e = Error::make(ErrorCode::ValidationFailed, "account_id is required");
-            e.errors.push_back({"account_id", "is required"});
-            return fail(e);
+            return fail(Error::invalid({{"account_id", "is required"}}));
         }
     }
     if (!scope.allows(req.account_id))
@@ -407,18 +405,23 @@ Result<ChangeResult> OrderService::modify(const std::string& id, const ModifyReq
         OrderType type = req.order_type.value_or(cur.order_type);
         std::optional<Decimal> price = req.price ? req.price : cur.price;
         std::optional<Decimal> trigger = req.trigger_price ? req.trigger_price : cur.trigger_price;
-        Error v = Error::make(ErrorCode::ValidationFailed, "the modified order is not valid");
-        if (type == OrderType::Market && req.order_type && price && !req.price) price.reset();
-        if ((type == OrderType::Limit || type == OrderType::StopLimit) && !price)
-            v.errors.push_back({"price", "is required for " + std::string(to_string(type))});
-        if (type == OrderType::Market && price)
-            v.errors.push_back({"price", "must be absent for MARKET"});
-        if ((type == OrderType::Stop || type == OrderType::StopLimit) && !trigger)
-            v.errors.push_back({"trigger_price",
-                                "is required for " + std::string(to_string(type))});
+        std::vector<FieldError> v;  // the order as modified
+        // The same rule as a place: a price for LIMIT and STOP_LIMIT only, a trigger price for
+        // STOP and STOP_LIMIT only. What the order had and its new type takes no more goes
+        // with the old type (LIMIT to STOP leaves no price, as the venues do); what the request
+        // gives must fit the new type.
+        const bool needs_price = type == OrderType::Limit || type == OrderType::StopLimit;
+        const bool needs_trigger = type == OrderType::Stop || type == OrderType::StopLimit;
+        const std::string for_type = " for " + std::string(to_string(type));
+        if (!needs_price && !req.price) price.reset();
+        if (!needs_trigger && !req.trigger_price) trigger.reset();
+        if (needs_price && !price) v.push_back({"price", "is required" + for_type});
+        if (!needs_price && price) v.push_back({"price", "must be absent" + for_type});
+        if (needs_trigger && !trigger) v.push_back({"trigger_price", "is required" + for_type});
+        if (!needs_trigger && trigger) v.push_back({"trigger_price", "must be absent" + for_type});
         if (req.quantity && *req.quantity <= cur.filled_quantity)
-            v.errors.push_back({"quantity", "must be greater than the filled quantity " +
-                                                cur.filled_quantity.to_string()});
+            v.push_back({"quantity", "must be greater than the filled quantity " +
+                                         cur.filled_quantity.to_string()});
         if (req.time_in_force && !b.has(cap_of(*req.time_in_force)))
             return fail(ErrorCode::UnsupportedByBroker,
                         "broker '" + rt.name + "' does not support time in force " +
@@ -427,7 +430,7 @@ Result<ChangeResult> OrderService::modify(const std::string& id, const ModifyReq
             return fail(ErrorCode::UnsupportedByBroker,
                         "broker '" + rt.name + "' does not support order type " +
                             std::string(to_string(*req.order_type)));
-        if (!v.errors.empty()) return fail(v);
+        if (!v.empty()) return fail(Error::invalid(std::move(v)));
         if (risk_) {
             // The same pre-trade checks as place, on the order as it would become (its remaining
             // quantity is not what a limit bounds: the whole order is).

@@ -332,6 +332,28 @@ TEST_F(Gateway, CancelModifyAndTheirConflicts) {
     ASSERT_EQ(m.status, 200) << m.body;
     EXPECT_EQ(field(m.json(), "price"), "1.25");
     EXPECT_EQ(field(m.json(), "status"), "OPEN");
+    // The order as modified must be valid by the rule of a place, checked before the broker is
+    // called; the detail names what is wrong. A price the order had goes with its old type.
+    for (const auto& [body, detail] : std::vector<std::pair<std::string, std::string>>{
+             {"{\"order_type\":\"STOP\"}", "trigger_price is required for STOP"},
+             {"{\"trigger_price\":\"2\"}", "trigger_price must be absent for LIMIT"},
+             {"{\"order_type\":\"STOP\",\"trigger_price\":\"2\",\"price\":\"1.5\"}",
+              "price must be absent for STOP"},
+             {"{\"order_type\":\"MARKET\",\"price\":\"1.5\"}", "price must be absent for MARKET"},
+             {"{\"order_type\":\"STOP_LIMIT\",\"quantity\":\"0\"}",
+              "quantity must be greater than 0"},
+             {"{\"order_type\":\"STOP_LIMIT\"}", "trigger_price is required for STOP_LIMIT"}}) {
+        auto bad = http(port(), "PUT", "/api/v1/orders/" + id, body, json_headers());
+        EXPECT_EQ(bad.status, 422) << body << " -> " << bad.body;
+        EXPECT_EQ(field(bad.json(), "code"), "VALIDATION_FAILED") << body << " -> " << bad.body;
+        EXPECT_EQ(field(bad.json(), "detail"), detail) << body << " -> " << bad.body;
+    }
+    auto stop = http(port(), "PUT", "/api/v1/orders/" + id,
+                     "{\"order_type\":\"STOP\",\"trigger_price\":\"9000.50\"}", json_headers());
+    ASSERT_EQ(stop.status, 200) << stop.body;
+    EXPECT_EQ(field(stop.json(), "order_type"), "STOP");
+    EXPECT_EQ(field(stop.json(), "price"), "null");
+    EXPECT_EQ(field(stop.json(), "trigger_price"), "9000.50");
 
     auto c = http(port(), "DELETE", "/api/v1/orders/" + id);
     ASSERT_EQ(c.status, 200) << c.body;
