@@ -223,22 +223,19 @@ bool symbol_like(const std::string& s) {
 
 namespace {
 
-// The fields of an order request. `leg`: the order of a GTT leg, which takes its account,
-// instrument and client order id from the GTT (so it must not carry them). Adds every problem
-// to f.err; fills `out` only when there was none at all (the caller checks).
+// The fields of an order request. `leg`: the order of a GTT leg, which takes its account and
+// instrument from the GTT (it may repeat them; parse_gtt checks they agree: left empty in `out`
+// when absent) and cannot set a client order id (the gateway derives it from the GTT id and the
+// leg, which is what places a leg once). Adds every problem to f.err; fills `out` only when there
+// was none at all (the caller checks).
 void order_fields(Fields& f, bool leg, OrderRequest* out) {
     const json::Value& body = f.body;
     const size_t errors_before = f.err->errors.size();
-    if (leg)
-        f.unknown({"side", "quantity", "order_type", "price", "trigger_price", "time_in_force",
-                   "product", "tag", "extra"});
-    else
-        f.unknown({"account_id", "symbol", "exchange", "side", "quantity", "order_type", "price",
-                   "trigger_price", "time_in_force", "product", "client_order_id", "tag",
-                   "extra"});
-    auto account = leg ? std::nullopt : f.str("account_id", false, 64);
-    auto symbol = leg ? std::optional<std::string>("") : f.str("symbol", true, 64);
-    auto exchange = leg ? std::optional<std::string>("") : f.str("exchange", true, 32);
+    f.unknown({"account_id", "symbol", "exchange", "side", "quantity", "order_type", "price",
+               "trigger_price", "time_in_force", "product", "client_order_id", "tag", "extra"});
+    auto account = f.str("account_id", false, 64);
+    auto symbol = f.str("symbol", !leg, 64);
+    auto exchange = f.str("exchange", !leg, 32);
     auto side = f.enumeration<Side>("side", true, parse_side, "BUY, SELL");
     auto quantity = f.decimal("quantity", true, true);
     auto type = f.enumeration<OrderType>("order_type", true, parse_order_type,
@@ -248,7 +245,12 @@ void order_fields(Fields& f, bool leg, OrderRequest* out) {
     auto tif = f.enumeration<TimeInForce>("time_in_force", false, parse_time_in_force,
                                           "DAY, GTC, IOC, FOK");
     auto product = f.str("product", false, 32);
-    auto cid = leg ? std::nullopt : f.str("client_order_id", false, 64);
+    auto cid = f.str("client_order_id", false, 64);
+    if (leg && cid) {
+        f.add("client_order_id",
+              "cannot be set on a GTT leg: the gateway derives it from the GTT id and the leg");
+        cid.reset();
+    }
     auto tag = f.str("tag", false, 64);
     if (symbol && !symbol_like(*symbol)) f.add("symbol", "has characters a symbol cannot have");
     if (exchange && !symbol_like(*exchange))
@@ -286,8 +288,8 @@ void order_fields(Fields& f, bool leg, OrderRequest* out) {
     }
     if (f.err->errors.size() != errors_before) return;
     out->account_id = account.value_or("");
-    out->symbol = *symbol;
-    out->exchange = *exchange;
+    out->symbol = symbol.value_or("");
+    out->exchange = exchange.value_or("");
     out->side = *side;
     out->quantity = *quantity;
     out->order_type = *type;
@@ -303,9 +305,7 @@ void order_fields(Fields& f, bool leg, OrderRequest* out) {
 // VALIDATION_FAILED's detail names the first problem and how many more there are.
 bool finish(Error* err) {
     if (err->errors.empty()) return true;
-    err->detail = err->errors.front().field + " " + err->errors.front().message;
-    if (err->errors.size() > 1)
-        err->detail += " (and " + std::to_string(err->errors.size() - 1) + " more)";
+    err->name_first_problem();
     return false;
 }
 
@@ -378,6 +378,18 @@ bool parse_gtt(const json::Value& body, gtt::GttRequest* out, Error* err) {
             } else {
                 Fields of{*o, err, where + "order."};
                 order_fields(of, true, &leg.order);
+                // What a leg repeats of the GTT must be the GTT's: one GTT watches one
+                // instrument of one account.
+                auto same = [&](const char* name, const std::optional<std::string>& gtts) {
+                    const json::Value* given = o->find(name);
+                    if (given && given->is_string() && !given->text().empty() && gtts &&
+                        given->text() != *gtts)
+                        of.add(name, "must be the GTT's " + std::string(name) + " '" + *gtts +
+                                         "' (or be left out)");
+                };
+                same("account_id", account);
+                same("symbol", symbol);
+                same("exchange", exchange);
             }
             if (trigger) leg.trigger_price = *trigger;
             legs.push_back(std::move(leg));
@@ -462,13 +474,7 @@ bool parse_modify(const json::Value& body, ModifyRequest* out, Error* err) {
         !out->order_type && !out->time_in_force)
         f.add("body", "must change at least one of quantity, price, trigger_price, order_type, "
                       "time_in_force");
-    if (!err->errors.empty()) {
-        err->detail = err->errors.front().field + " " + err->errors.front().message;
-        if (err->errors.size() > 1)
-            err->detail += " (and " + std::to_string(err->errors.size() - 1) + " more)";
-        return false;
-    }
-    return true;
+    return finish(err);
 }
 
 }  // namespace ordergate::api

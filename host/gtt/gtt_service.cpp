@@ -134,11 +134,7 @@ Result<GttService::Armed> GttService::validate(GttRequest& req, const orders::Ac
                 {"triggers[" + std::to_string(i) + "].trigger_price", "must be greater than 0"});
     if (req.expires_at_ns != 0 && req.expires_at_ns <= clock_->now_ns())
         errors.push_back({"expires_at", "must be in the future"});
-    if (!errors.empty()) {
-        Error e = Error::make(ErrorCode::ValidationFailed, "the GTT is not valid");
-        e.errors = std::move(errors);
-        return fail(std::move(e));
-    }
+    if (!errors.empty()) return fail(Error::invalid(std::move(errors)));
     auto price = current_price(armed.broker, req.symbol, req.exchange);
     if (!price) {
         Error e = Error::make(ErrorCode::BrokerUnavailable,
@@ -171,11 +167,7 @@ Result<GttService::Armed> GttService::validate(GttRequest& req, const orders::Ac
                           "the two legs of an OCO must sit on the two sides of the "
                           "last price " +
                               p});
-    if (!errors.empty()) {
-        Error e = Error::make(ErrorCode::ValidationFailed, "the GTT is not valid");
-        e.errors = std::move(errors);
-        return fail(std::move(e));
-    }
+    if (!errors.empty()) return fail(Error::invalid(std::move(errors)));
     return armed;
 }
 
@@ -275,12 +267,16 @@ Result<Gtt> GttService::modify(const std::string& id, GttRequest req,
         return fail(ErrorCode::GttNotModifiable,
                     "GTT " + id + " is " + std::string(to_string(visible_status(*current))) +
                         " and cannot be modified");
-    if (req.account_id != current->account_id || req.symbol != current->symbol ||
-        req.exchange != current->exchange) {
-        Error e = Error::make(ErrorCode::ValidationFailed, "the GTT is not valid");
-        e.errors.push_back({"account_id", "account, symbol and exchange of a GTT cannot change"});
-        return fail(std::move(e));
-    }
+    std::vector<FieldError> fixed;  // what a GTT keeps for life: cancel it and create another
+    auto keep = [&](const char* field, const std::string& now, const std::string& asked) {
+        if (asked != now)
+            fixed.push_back({field, "cannot change (the GTT's is '" + now +
+                                        "'): cancel the GTT and create another"});
+    };
+    keep("account_id", current->account_id, req.account_id);
+    keep("symbol", current->symbol, req.symbol);
+    keep("exchange", current->exchange, req.exchange);
+    if (!fixed.empty()) return fail(Error::invalid(std::move(fixed)));
     auto armed = validate(req, scope);
     if (!armed) return fail(armed.error());
     Gtt g = *current;

@@ -230,6 +230,7 @@ TEST(Gtt, EveryInvalidGttIsRefusedWithItsCodeAndFields) {
     o.data_dir = make_temp_dir("og-gtt-bad");
     o.config = write_config(o.data_dir);
     GatewayProcess gw(o);
+    // The detail of a VALIDATION_FAILED names the first field in error, as for an order.
     auto refused = [&](const std::string& body, int status, const std::string& code,
                        const std::string& field_name) {
         static int k = 0;
@@ -238,6 +239,11 @@ TEST(Gtt, EveryInvalidGttIsRefusedWithItsCodeAndFields) {
         EXPECT_EQ(field(r.json(), "code"), code) << r.body;
         if (!field_name.empty()) {
             EXPECT_NE(r.body.find("\"field\":\"" + field_name + "\""), std::string::npos) << r.body;
+            const json::Value doc = r.json();
+            const json::Value* errors = doc.find("errors");
+            ASSERT_TRUE(errors && errors->is_array() && !errors->items().empty()) << r.body;
+            const std::string first = field(errors->items().front(), "field");
+            EXPECT_EQ(field(doc, "detail").rfind(first + " ", 0), 0u) << r.body;
         }
     };
     refused(gtt_body("OCO", {leg("1.00")}), 422, "VALIDATION_FAILED", "triggers");
@@ -250,6 +256,19 @@ TEST(Gtt, EveryInvalidGttIsRefusedWithItsCodeAndFields) {
                                 "\"order_type\":\"LIMIT\",\"quantity\":\"1\","
                                 "\"account_id\":\"ACC2\"}}"}),
             422, "VALIDATION_FAILED", "triggers[0].order.account_id");
+    // A leg may repeat the GTT's instrument (an order request without account_id, as API.md
+    // has it), but not name another, and never its own client order id (the gateway derives it:
+    // that is what places a leg once).
+    auto leg_with = [](const std::string& fields) {
+        return "{\"trigger_price\":\"99999.00\",\"order\":{" + fields +
+               "\"side\":\"SELL\",\"order_type\":\"MARKET\",\"quantity\":\"1\"}}";
+    };
+    refused(gtt_body("SINGLE", {leg_with("\"symbol\":\"TCS\",")}), 422, "VALIDATION_FAILED",
+            "triggers[0].order.symbol");
+    refused(gtt_body("SINGLE", {leg_with("\"exchange\":\"BSE\",")}), 422, "VALIDATION_FAILED",
+            "triggers[0].order.exchange");
+    refused(gtt_body("SINGLE", {leg_with("\"client_order_id\":\"mine-1\",")}), 422,
+            "VALIDATION_FAILED", "triggers[0].order.client_order_id");
     refused(gtt_body("SINGLE", {leg("99999.00")}, "\"expires_at\":\"2001-01-01T00:00:00Z\""), 422,
             "VALIDATION_FAILED", "expires_at");
     refused(gtt_body("SINGLE", {leg("99999.00")}, "\"expires_at\":\"tomorrow\""), 422,
@@ -262,6 +281,22 @@ TEST(Gtt, EveryInvalidGttIsRefusedWithItsCodeAndFields) {
     refused(other, 404, "NOT_FOUND", "");
     refused("{\"account_id\":", 400, "MALFORMED_JSON", "");
     EXPECT_EQ(gw.get("/api/v1/gtt?account_id=ACC1").json().find("items")->items().size(), 0u);
+
+    // The same instrument repeated in a leg is the GTT's own: taken.
+    auto same = post_gtt(gw,
+                         gtt_body("SINGLE", {leg_with("\"account_id\":\"ACC1\",\"symbol\":"
+                                                      "\"INFY\",\"exchange\":\"NSE\",")}),
+                         "same-instrument");
+    ASSERT_EQ(same.status, 201) << same.body;
+    // A modify that moves the GTT to another instrument names each field it would change.
+    auto moved = gtt_body("SINGLE", {leg("99999.00")});
+    moved.replace(moved.find("INFY"), 4, "TCS");
+    auto m = http(gw.port(), "PUT", "/api/v1/gtt/" + field(same.json(), "id"), moved,
+                  json_headers("move-instrument"));
+    EXPECT_EQ(m.status, 422) << m.body;
+    EXPECT_NE(m.body.find("\"field\":\"symbol\""), std::string::npos) << m.body;
+    EXPECT_EQ(m.body.find("\"field\":\"account_id\""), std::string::npos) << m.body;
+    EXPECT_EQ(field(m.json(), "detail").rfind("symbol cannot change", 0), 0u) << m.body;
 }
 
 // The paper venue of the crash test: `latency_ms` between the venue acting and its ack (the order
