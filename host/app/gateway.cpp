@@ -639,6 +639,7 @@ void Gateway::start() {
     so.body_limit_bytes = cfg.http.body_limit_bytes;
     so.max_threads = cfg.http.max_threads;
     so.max_queued = cfg.http.max_queued;
+    so.cors_origins = cfg.http.cors_origins;
     api::Api* api = g.api.get();
     g.server = std::make_unique<http::Server>(
         so, [api](http::Request& req, http::Response& res) { api->handle(req, res); }, &g.metrics);

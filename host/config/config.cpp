@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <limits>
 #include <map>
@@ -124,6 +125,7 @@ class Parser {
     int64_t int_value(const Entry& e, int64_t min, int64_t max);
     Decimal positive_decimal(const Entry& e);
     std::vector<std::string> string_list(const Entry& e);
+    std::vector<std::string> cors_origins(const Entry& e);
     void flatten(const YAML::Node& node, const std::string& key, const std::string& path,
                  const std::string& where, Settings& out, std::vector<std::string>& secret_keys);
     void settings(const Entry& e, Settings& out, std::vector<std::string>& secret_keys);
@@ -300,8 +302,9 @@ void Parser::settings(const Entry& e, Settings& out, std::vector<std::string>& s
 
 void Parser::read_http(const Entry& e) {
     HttpConfig& h = cfg_.http;
-    for (const Entry& k : entries(e, {"host", "port", "body_limit_bytes", "max_threads",
-                                      "max_queued", "shutdown_grace_seconds", "docs_dir"})) {
+    for (const Entry& k :
+         entries(e, {"host", "port", "body_limit_bytes", "max_threads", "max_queued",
+                     "shutdown_grace_seconds", "docs_dir", "cors_origins"})) {
         if (k.key == "host")
             h.host = string_value(k, false);
         else if (k.key == "port")
@@ -316,7 +319,35 @@ void Parser::read_http(const Entry& e) {
             h.shutdown_grace_seconds = static_cast<int>(int_value(k, 0, 3600));
         else if (k.key == "docs_dir")
             h.docs_dir = string_value(k, false);
+        else if (k.key == "cors_origins")
+            h.cors_origins = cors_origins(k);
     }
+}
+
+// An origin as a browser serializes it (RFC 6454): http or https, "://", a host and an optional
+// port, nothing after; or "*" alone.
+std::vector<std::string> Parser::cors_origins(const Entry& e) {
+    std::vector<std::string> out;
+    for (const Entry& item : items(e)) {
+        std::string o = string_value(item, false);
+        if (o == "*") {
+            out.push_back(o);
+            continue;
+        }
+        const size_t scheme = o.rfind("https://", 0) == 0 ? 8 : o.rfind("http://", 0) == 0 ? 7 : 0;
+        const std::string host = scheme ? o.substr(scheme) : "";
+        if (host.empty() || host.find_first_of("/?#@ \t") != std::string::npos)
+            fail(item.where, item.path,
+                 "must be an origin such as https://ui.example.com or http://localhost:3000 "
+                 "(scheme, host and port; no path, no trailing /), or \"*\", got '" +
+                     o + "'");
+        std::transform(o.begin(), o.end(), o.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        out.push_back(o);
+    }
+    if (out.size() > 1 && std::find(out.begin(), out.end(), "*") != out.end())
+        fail(e.where, e.path, "\"*\" allows every origin: list it alone or not at all");
+    return out;
 }
 
 void Parser::read_storage(const Entry& e) {

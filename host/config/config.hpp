@@ -116,6 +116,10 @@ struct HttpConfig {
     // The Swagger UI files /docs serves; empty = <binary's directory>/../share/ordergate/docs
     // (build/share/ordergate/docs in a build tree, /usr/share/ordergate/docs from the package).
     std::string docs_dir;
+    // Origins whose browser pages may call the API (CORS): "https://ui.example.com" (scheme, host
+    // and port as a browser sends them in Origin), or "*" alone for any. Empty (the default): no
+    // CORS headers, so only pages served by the gateway's own origin can read its answers.
+    std::vector<std::string> cors_origins;
 };
 
 struct IdempotencyConfig {

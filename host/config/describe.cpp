@@ -55,7 +55,8 @@ std::string describe(const Config& c) {
     out << "\nhttp: host=" << show("http.host", h.host) << " port=" << h.port
         << " body_limit_bytes=" << h.body_limit_bytes << " max_threads=" << h.max_threads
         << " max_queued=" << h.max_queued << " shutdown_grace_seconds=" << h.shutdown_grace_seconds
-        << " docs_dir=" << (h.docs_dir.empty() ? std::string("(next to the binary)") : h.docs_dir);
+        << " docs_dir=" << (h.docs_dir.empty() ? std::string("(next to the binary)") : h.docs_dir)
+        << " cors_origins=" << list_or(h.cors_origins, "(none)");
     out << "\nplugin_dirs: " << list_or(c.plugin_dirs, "(none)");
     out << "\nstorage: plugin=" << c.storage.plugin;
     settings(out, c.storage.settings, c.storage.secret_settings);

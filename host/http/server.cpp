@@ -42,6 +42,13 @@ bool valid_request_id(std::string_view id) {
     return true;
 }
 
+// CORS: what a page of an allowed origin may send and read.
+constexpr const char* kCorsMethods = "GET, HEAD, POST, PUT, DELETE";
+constexpr const char* kCorsRequestHeaders =
+    "Authorization, Content-Type, Idempotency-Key, X-Request-Id, X-API-Key";
+constexpr const char* kCorsExposedHeaders =
+    "X-Request-Id, Idempotent-Replayed, Location, Retry-After, Allow, WWW-Authenticate";
+
 std::string lower(std::string s) {
     for (char& c : s)
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
@@ -274,10 +281,15 @@ class Handler {
         req.request_id = valid_request_id(rid) ? std::string(rid) : ids::new_request_id();
 
         bool close_after = false;
+        const bool cors = cors_allowed(req.header("origin"));
         try {
             switch (read_body(preq, &req, &res)) {
                 case Body::Read:
-                    shared_->dispatch(req, res);
+                    if (cors && req.method == "OPTIONS" &&
+                        req.has_header("access-control-request-method"))
+                        preflight(req, res);
+                    else
+                        shared_->dispatch(req, res);
                     break;
                 case Body::TooLarge:
                     break;
@@ -296,6 +308,7 @@ class Handler {
         if (res.status == 101 && res.upgrade) {
             upgrade(req, res, preq, pres);
         } else {
+            cors_headers(req, cors, &res);
             send(req, res, pres, close_after);
         }
         double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -312,6 +325,37 @@ class Handler {
     }
 
   private:
+    // Whether a page of `origin` (the request's Origin header) may read this answer.
+    bool cors_allowed(std::string_view origin) const {
+        const std::vector<std::string>& allowed = shared_->options.cors_origins;
+        if (origin.empty() || allowed.empty()) return false;
+        if (allowed.front() == "*") return true;
+        const std::string o = lower(std::string(origin));
+        return std::find(allowed.begin(), allowed.end(), o) != allowed.end();
+    }
+    // A CORS preflight from an allowed origin: what the actual request may use, for 10 minutes.
+    // The same answer for every path, so it tells nothing of which routes exist.
+    static void preflight(Request& req, Response& res) {
+        req.route = "cors_preflight";
+        res.status = 204;
+        res.content_type.clear();
+        res.set_header("Access-Control-Allow-Methods", kCorsMethods);
+        res.set_header("Access-Control-Allow-Headers", kCorsRequestHeaders);
+        res.set_header("Access-Control-Max-Age", "600");
+    }
+    // Every answer to an allowed origin names it; with a list of origins, every answer varies by
+    // Origin (a cache must not hand one origin's answer to another).
+    void cors_headers(const Request& req, bool cors, Response* res) const {
+        const std::vector<std::string>& allowed = shared_->options.cors_origins;
+        if (allowed.empty()) return;
+        const bool any = allowed.front() == "*";
+        if (!any) res->set_header("Vary", "Origin");
+        if (!cors) return;
+        res->set_header("Access-Control-Allow-Origin",
+                        any ? std::string("*") : std::string(req.header("origin")));
+        res->set_header("Access-Control-Expose-Headers", kCorsExposedHeaders);
+    }
+
     enum class Body { Read, TooLarge, TooLargeUnread };
     // Reads the body into req->body; over the limit, puts a 413 in res instead.
     Body read_body(Poco::Net::HTTPServerRequest& preq, Request* req, Response* res) {

@@ -1,8 +1,8 @@
 // ordergate::http::Server — the gateway's HTTP listener (Poco::Net::HTTPServer).
 //
 // Transport concerns only: request ids (X-Request-Id echoed or generated), the body limit (413
-// without reading an oversized body), reading the body, turning any exception that escapes the
-// dispatcher into a 500 problem that says nothing of internals, per-route metrics and the
+// without reading an oversized body), CORS, reading the body, turning any exception that escapes
+// the dispatcher into a 500 problem that says nothing of internals, per-route metrics and the
 // access log. Everything else is the dispatcher's (api module).
 //
 // Threads: Poco serves each connection on a pool thread; `dispatch` is called concurrently from
@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "http/http.hpp"
 
@@ -30,6 +31,11 @@ struct ServerOptions {
     int max_threads = 64;
     int max_queued = 1024;
     int keep_alive_timeout_seconds = 15;
+    // CORS (config http.cors_origins): origins, lower case, whose pages may read the answers;
+    // "*" alone for any; empty for none (no CORS headers at all). A preflight (OPTIONS with
+    // Access-Control-Request-Method) from one of them is answered 204 here, without the
+    // dispatcher: browsers send it without credentials.
+    std::vector<std::string> cors_origins;
 };
 
 using Dispatch = std::function<void(Request&, Response&)>;

@@ -124,6 +124,7 @@ std::string write_config(const std::string& dir, const std::string& read_key_has
     std::string yaml = R"(http:
   host: 127.0.0.1
   port: ${PORT}
+  cors_origins: [http://ui.test:3000]
   max_threads: 16
   max_queued: 256
   shutdown_grace_seconds: 5
@@ -162,11 +163,13 @@ auth:
   rate_per_second: 2
   rate_burst: 60
   api_keys:
-    - sha256: )" + read_key_hash + R"(
+    - sha256: )" + read_key_hash +
+                       R"(
       subject: reader-svc
       accounts: [ACC1]
       scopes: [orders:read]
-    - sha256: )" + write_key_hash + R"(
+    - sha256: )" + write_key_hash +
+                       R"(
       subject: trader-svc
       accounts: [ACC1]
       scopes: [orders:read, orders:write]
@@ -319,6 +322,43 @@ TEST_F(AuthGateway, NoCredentialsIs401WithABareChallenge) {
     // Under /api/v1 an anonymous caller does not even learn which routes exist.
     expect_unauthenticated(get("/api/v1/no-such-route"), false, "unknown route");
     expect_unauthenticated(get("/api/v1/plugins"), false, "plugins");
+}
+
+// A browser page of an allowed origin (http.cors_origins): its preflight carries no credentials
+// and is answered without them (204, for any path: it tells nothing of the routes); a request
+// without a token is still 401, and the page can read that answer and its challenge; with a
+// token it reads the order it placed and the replay header.
+TEST_F(AuthGateway, ABrowserPageOfAnAllowedOriginPassesItsPreflightAndStillNeedsAToken) {
+    const Headers origin = {{"Origin", "http://ui.test:3000"}};
+    for (const std::string path : {"/api/v1/orders", "/api/v1/no-such-route"}) {
+        auto pre = http(port(), "OPTIONS", path, "",
+                        {{"Origin", "http://ui.test:3000"},
+                         {"Access-Control-Request-Method", "POST"},
+                         {"Access-Control-Request-Headers", "authorization, content-type"}});
+        EXPECT_EQ(pre.status, 204) << path << " " << pre.body;
+        EXPECT_EQ(pre.header("access-control-allow-origin"), "http://ui.test:3000");
+        EXPECT_NE(pre.header("access-control-allow-headers").find("Authorization"),
+                  std::string::npos);
+    }
+    auto anonymous = get("/api/v1/orders", origin);
+    expect_unauthenticated(anonymous, false, "GET orders from a page");
+    EXPECT_EQ(anonymous.header("access-control-allow-origin"), "http://ui.test:3000");
+    EXPECT_NE(anonymous.header("access-control-expose-headers").find("WWW-Authenticate"),
+              std::string::npos);
+
+    Headers h = json_bearer(token({"ACC1"}, "orders:read orders:write"), "cors-1");
+    h.emplace_back("Origin", "http://ui.test:3000");
+    auto placed = http(port(), "POST", "/api/v1/orders", order_body("ACC1"), h);
+    ASSERT_EQ(placed.status, 201) << placed.body;
+    auto again = http(port(), "POST", "/api/v1/orders", order_body("ACC1"), h);
+    EXPECT_EQ(again.header("idempotent-replayed"), "true");
+    EXPECT_EQ(again.header("access-control-allow-origin"), "http://ui.test:3000");
+    EXPECT_NE(again.header("access-control-expose-headers").find("Idempotent-Replayed"),
+              std::string::npos);
+
+    auto elsewhere = get("/api/v1/orders", {{"Origin", "http://evil.test"}});
+    EXPECT_EQ(elsewhere.status, 401);
+    EXPECT_EQ(elsewhere.header("access-control-allow-origin"), "");
 }
 
 TEST_F(AuthGateway, AlgNoneIsRefused) {

@@ -287,6 +287,24 @@ TEST(ConfigErrors, StreamSectionIsValidated) {
               0);
 }
 
+TEST(ConfigErrors, CorsOriginsAreOriginsOrAStarAlone) {
+    const std::string h = kMinimal + "http:\n  cors_origins:\n";
+    EXPECT_TRUE(parse(kMinimal).http.cors_origins.empty());
+    EXPECT_EQ(
+        parse(h + "    - http://localhost:3000\n    - https://UI.Example.com\n").http.cors_origins,
+        (std::vector<std::string>{"http://localhost:3000", "https://ui.example.com"}));
+    EXPECT_EQ(parse(h + "    - \"*\"\n").http.cors_origins, std::vector<std::string>{"*"});
+    for (const std::string bad : {"https://ui.example.com/", "ui.example.com", "ftp://x",
+                                  "https://", "https://x/app", "https://a b"}) {
+        const std::string e = error_of(h + "    - \"" + bad + "\"\n");
+        EXPECT_NE(e.find("http.cors_origins.0: must be an origin such as"), std::string::npos)
+            << bad << ": " << e;
+    }
+    EXPECT_NE(error_of(h + "    - \"*\"\n    - http://localhost:3000\n")
+                  .find("http.cors_origins: \"*\" allows every origin"),
+              std::string::npos);
+}
+
 TEST(ConfigErrors, UnknownKeyInsideABrokerIsRefused) {
     EXPECT_EQ(error_of("brokers:\n  - name: paper\n    plugin: broker-paper\n    setings: {}\n"),
               "t.yaml:4: brokers.0.setings: unknown key (did you mean 'settings'?)");

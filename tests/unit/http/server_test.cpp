@@ -1,5 +1,10 @@
 // ordergate::http::Server over real sockets on loopback: keep-alive, pipelined requests, the
-// keep-alive timeout and a stop with idle connections open.
+// keep-alive timeout, a stop with idle connections open, and CORS.
+#include "http/server.hpp"
+
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -8,10 +13,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <istream>
+#include <iterator>
+#include <map>
 #include <mutex>
 #include <string>
-
-#include "http/server.hpp"
+#include <vector>
 
 namespace {
 
@@ -85,12 +92,15 @@ std::string get(const std::string& path) {
 
 class ServerTest : public ::testing::Test {
   protected:
-    void start(int keep_alive_seconds) {
+    void start(int keep_alive_seconds, std::vector<std::string> cors_origins = {},
+               size_t body_limit = 65536) {
         ServerOptions o;
         o.host = "127.0.0.1";
         o.port = 0;
         o.max_threads = 4;
         o.keep_alive_timeout_seconds = keep_alive_seconds;
+        o.cors_origins = std::move(cors_origins);
+        o.body_limit_bytes = body_limit;
         server_ = std::make_unique<Server>(
             o,
             [this](Request& req, Response& res) {
@@ -181,3 +191,114 @@ TEST_F(ServerTest, AStopEndsIdleKeepAliveConnectionsAtOnce) {
 }
 
 }  // namespace
+
+// One request through Poco's client: the status, the headers (names lower-cased) and the body.
+struct Answer {
+    int status = 0;
+    std::map<std::string, std::string> headers;
+    std::string body;
+    std::string header(const std::string& name) const {
+        auto it = headers.find(name);
+        return it == headers.end() ? "(absent)" : it->second;
+    }
+};
+Answer call(uint16_t port, const std::string& method, const std::string& path,
+            const std::vector<std::pair<std::string, std::string>>& headers,
+            const std::string& body = "") {
+    Poco::Net::HTTPClientSession session("127.0.0.1", port);
+    Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+    for (const auto& [k, v] : headers) req.set(k, v);
+    if (!body.empty()) req.setContentLength(static_cast<std::streamsize>(body.size()));
+    session.sendRequest(req) << body;
+    Poco::Net::HTTPResponse res;
+    std::istream& in = session.receiveResponse(res);
+    Answer a;
+    a.status = res.getStatus();
+    for (const auto& [k, v] : res) {
+        std::string name = k;
+        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        a.headers[name] = v;
+    }
+    a.body.assign(std::istreambuf_iterator<char>(in), {});
+    return a;
+}
+
+const std::vector<std::pair<std::string, std::string>> kPreflight = {
+    {"Origin", "http://localhost:3000"},
+    {"Access-Control-Request-Method", "POST"},
+    {"Access-Control-Request-Headers", "authorization, content-type, idempotency-key"}};
+
+// Without cors_origins nothing changes: a preflight is an OPTIONS like any other (the dispatcher
+// answers it; the API says 405) and no answer carries a CORS header.
+TEST_F(ServerTest, WithoutCorsOriginsNoAnswerCarriesCorsHeaders) {
+    start(5);
+    Answer pre = call(server_->port(), "OPTIONS", "/api/v1/orders", kPreflight);
+    EXPECT_EQ(pre.status, 200);
+    EXPECT_EQ(paths(), "/api/v1/orders;");
+    Answer get = call(server_->port(), "GET", "/x", {{"Origin", "http://localhost:3000"}});
+    for (const Answer* a : {&pre, &get}) {
+        EXPECT_EQ(a->header("access-control-allow-origin"), "(absent)");
+        EXPECT_EQ(a->header("vary"), "(absent)");
+    }
+}
+
+// A page of an allowed origin: its preflight is answered here (204, what it may send, for how
+// long) without reaching the dispatcher, whatever the path; every answer to it names the origin
+// and exposes the headers a client reads (413 included, which the dispatcher never sees). Any
+// other origin gets no CORS header, and every answer varies by Origin.
+TEST_F(ServerTest, AnAllowedOriginGetsItsPreflightAndReadableAnswersAndNoOtherDoes) {
+    start(5, {"http://localhost:3000", "https://ui.example.com"}, 16);
+    const uint16_t port = server_->port();
+    for (const std::string path : {"/api/v1/orders", "/api/v1/no-such-route", "/health"}) {
+        Answer pre = call(port, "OPTIONS", path, kPreflight);
+        EXPECT_EQ(pre.status, 204) << path;
+        EXPECT_EQ(pre.header("access-control-allow-origin"), "http://localhost:3000");
+        EXPECT_EQ(pre.header("access-control-allow-methods"), "GET, HEAD, POST, PUT, DELETE");
+        EXPECT_EQ(pre.header("access-control-allow-headers"),
+                  "Authorization, Content-Type, Idempotency-Key, X-Request-Id, X-API-Key");
+        EXPECT_EQ(pre.header("access-control-max-age"), "600");
+        EXPECT_EQ(pre.header("vary"), "Origin");
+        EXPECT_TRUE(pre.body.empty());
+    }
+    EXPECT_EQ(paths(), "");
+
+    // The origin as a browser may write it (host in capitals) is the same origin.
+    Answer get = call(port, "GET", "/x", {{"Origin", "https://UI.example.com"}});
+    EXPECT_EQ(get.status, 200);
+    EXPECT_EQ(get.header("access-control-allow-origin"), "https://UI.example.com");
+    EXPECT_EQ(get.header("access-control-expose-headers"),
+              "X-Request-Id, Idempotent-Replayed, Location, Retry-After, Allow, WWW-Authenticate");
+    EXPECT_EQ(get.header("vary"), "Origin");
+    Answer big = call(port, "POST", "/x",
+                      {{"Origin", "http://localhost:3000"}, {"Content-Type", "application/json"}},
+                      std::string(64, 'x'));
+    EXPECT_EQ(big.status, 413);
+    EXPECT_EQ(big.header("access-control-allow-origin"), "http://localhost:3000");
+
+    auto other = kPreflight;
+    other[0].second = "https://evil.example.com";
+    Answer refused = call(port, "OPTIONS", "/api/v1/orders", other);
+    EXPECT_EQ(refused.status, 200);  // the dispatcher's answer, without CORS headers
+    EXPECT_EQ(refused.header("access-control-allow-origin"), "(absent)");
+    EXPECT_EQ(refused.header("access-control-allow-methods"), "(absent)");
+    EXPECT_EQ(refused.header("vary"), "Origin");
+    for (const std::string origin : {"http://localhost:3001", "http://localhost", "null"}) {
+        Answer a = call(port, "GET", "/x", {{"Origin", origin}});
+        EXPECT_EQ(a.header("access-control-allow-origin"), "(absent)") << origin;
+    }
+    Answer none = call(port, "GET", "/x", {});
+    EXPECT_EQ(none.header("access-control-allow-origin"), "(absent)");
+    EXPECT_EQ(none.header("vary"), "Origin");
+}
+
+// "*": any origin, answered "*" (the same for all, so no Vary).
+TEST_F(ServerTest, AStarAllowsEveryOrigin) {
+    start(5, {"*"});
+    Answer pre = call(server_->port(), "OPTIONS", "/api/v1/orders", kPreflight);
+    EXPECT_EQ(pre.status, 204);
+    EXPECT_EQ(pre.header("access-control-allow-origin"), "*");
+    Answer get = call(server_->port(), "GET", "/x", {{"Origin", "https://any.example.org"}});
+    EXPECT_EQ(get.header("access-control-allow-origin"), "*");
+    EXPECT_EQ(get.header("vary"), "(absent)");
+    EXPECT_EQ(paths(), "/x;");
+}
