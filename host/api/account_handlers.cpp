@@ -71,9 +71,14 @@ void accounts(const Context& cx, Request& req, Response& res, const auth::Princi
     w.begin_array();
     size_t end = std::min(routes.size(), offset + limit);
     for (size_t i = offset; i < end; ++i) {
-        auto a = cx.deps.orders->account(routes[i].account_id, scope_of(who));
-        if (!a) return problem(res, a.error(), req);
-        write_account(w, *a, routes[i].broker);
+        const orders::AccountRoute& r = routes[i];
+        auto a = cx.deps.orders->account(r.account_id, scope_of(who));
+        if (a)
+            write_account(w, *a, r.broker);
+        else if (a.error().code == ErrorCode::UnsupportedByBroker)
+            write_unreported_account(w, r.account_id, r.broker, r.currency);
+        else
+            return problem(res, a.error(), req);
     }
     w.end_array();
     res.json(200, list_envelope(items, end < routes.size() ? std::to_string(end) : ""));
@@ -81,11 +86,19 @@ void accounts(const Context& cx, Request& req, Response& res, const auth::Princi
 
 void account(const Context& cx, Request& req, Response& res, const auth::Principal& who) {
     const std::string& id = req.params["id"];
-    auto a = cx.deps.orders->account(id, scope_of(who));
-    if (!a) return problem(res, a.error(), req);
+    const orders::AccountScope scope = scope_of(who);
+    auto a = cx.deps.orders->account(id, scope);
     std::string body;
     json::Writer w(&body);
-    write_account(w, *a, cx.deps.orders->broker_of(id));
+    if (a) {
+        write_account(w, *a, cx.deps.orders->broker_of(id));
+    } else if (a.error().code == ErrorCode::UnsupportedByBroker) {
+        // The account exists (it is configured and granted); its broker keeps no figures.
+        for (const orders::AccountRoute& r : cx.deps.orders->accounts(scope))
+            if (r.account_id == id) write_unreported_account(w, r.account_id, r.broker, r.currency);
+    } else {
+        return problem(res, a.error(), req);
+    }
     res.json(200, std::move(body));
 }
 

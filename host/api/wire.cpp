@@ -116,6 +116,19 @@ void write_account(json::Writer& w, const Account& a, const std::string& broker)
     dec(w, "margin_used", a.margin_used);
     w.field_or_null("status", a.status);
     ts(w, "updated_at", a.updated_at_ns);
+    w.field_bool("reported", true);
+    w.end_object();
+}
+
+void write_unreported_account(json::Writer& w, const std::string& account_id,
+                              const std::string& broker, const std::string& currency) {
+    w.begin_object()
+        .field("account_id", account_id)
+        .field("broker", broker)
+        .field_or_null("currency", currency);
+    for (const char* k : {"cash", "buying_power", "equity", "margin_used", "status", "updated_at"})
+        w.key(k).null();
+    w.field_bool("reported", false);
     w.end_object();
 }
 

@@ -21,6 +21,10 @@ void write_event(json::Writer& w, const OrderEvent& e);
 void write_fill(json::Writer& w, const FillRecord& f);
 void write_position(json::Writer& w, const positions::PositionView& p);
 void write_account(json::Writer& w, const Account& a, const std::string& broker);
+// An account whose broker reports no account state (no OG_CAP_REPORT_ACCOUNT, e.g. a FIX
+// session): what the configuration says, the broker's figures null and `reported` false.
+void write_unreported_account(json::Writer& w, const std::string& account_id,
+                              const std::string& broker, const std::string& currency);
 
 std::string order_json(const OrderRecord& o);
 

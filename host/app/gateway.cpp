@@ -334,7 +334,7 @@ void Gateway::start() {
     std::vector<orders::AccountRoute> routes;
     for (const auto& a : cfg.accounts) {
         if (a.risk) per_account[a.id] = to_limits(*a.risk);
-        routes.push_back({a.id, a.broker});
+        routes.push_back({a.id, a.broker, a.currency});
     }
     g.risk = std::make_unique<risk::RiskChecker>(to_limits(cfg.risk), per_account, system_clock());
     g.positions = std::make_unique<positions::PositionBook>();

@@ -108,7 +108,9 @@ struct CancelAllResult {
 
 struct AccountRoute {
     std::string account_id;
-    std::string broker;  // broker instance name
+    std::string broker;    // broker instance name
+    std::string currency;  // from the configuration ("" when not set): shown when the broker
+                           // reports no account state
 };
 
 struct ServiceOptions {

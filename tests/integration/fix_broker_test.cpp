@@ -202,6 +202,26 @@ TEST_P(FixBroker, MarketableOrderIsAcknowledgedAndFilledAsTheVenueSays) {
     EXPECT_EQ(new_order_messages(), 1);
 }
 
+// A FIX session reports no account state (no cash, no buying power): the accounts are listed
+// as configured, with the broker's figures null and `reported` false, rather than the whole list
+// refused (it answered 422 UNSUPPORTED_BY_BROKER, so a UI could not even list its accounts).
+TEST_P(FixBroker, AccountsAreListedAsConfiguredWithTheFiguresTheVenueKeepsNull) {
+    auto list = gw_->get("/api/v1/accounts");
+    ASSERT_EQ(list.status, 200) << list.body;
+    EXPECT_EQ(list.body,
+              "{\"items\":[{\"account_id\":\"ACC1\",\"broker\":\"fix\",\"currency\":\"USD\","
+              "\"cash\":null,\"buying_power\":null,\"equity\":null,\"margin_used\":null,"
+              "\"status\":null,\"updated_at\":null,\"reported\":false},"
+              "{\"account_id\":\"ACC2\",\"broker\":\"fix\",\"currency\":null,"
+              "\"cash\":null,\"buying_power\":null,\"equity\":null,\"margin_used\":null,"
+              "\"status\":null,\"updated_at\":null,\"reported\":false}],\"next_cursor\":null}");
+    auto one = gw_->get("/api/v1/accounts/ACC2");
+    ASSERT_EQ(one.status, 200) << one.body;
+    EXPECT_EQ(field(one.json(), "reported"), "false");
+    EXPECT_EQ(field(one.json(), "cash"), "null");
+    EXPECT_EQ(gw_->get("/api/v1/accounts/ACC9").status, 404);
+}
+
 TEST_P(FixBroker, LimitOrderRestsOpenThenFillsPartially) {
     auto r = place(order("BUY", "10", "LIMIT", "90.00"));
     ASSERT_TRUE(r.status == 201 || r.status == 202) << r.body;

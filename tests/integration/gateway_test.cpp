@@ -581,6 +581,8 @@ TEST_F(Gateway, AccountsComeFromTheBroker) {
     for (const auto& a : rj.find("items")->items()) {
         ids.insert(field(a, "account_id"));
         EXPECT_FALSE(field(a, "cash").empty());
+        EXPECT_NE(field(a, "cash"), "null");
+        EXPECT_EQ(field(a, "reported"), "true");
     }
     EXPECT_TRUE(ids.count("ACC1") && ids.count("ACC2"));
     EXPECT_EQ(gw_->get("/api/v1/accounts/ACC1").status, 200);
