@@ -102,4 +102,28 @@ void account(const Context& cx, Request& req, Response& res, const auth::Princip
     res.json(200, std::move(body));
 }
 
+// GET /api/v1/quote?account_id=&symbol=&exchange=: the instrument's current price at the
+// account's broker (what a GTT is armed against). account_id may be left out by a caller granted
+// exactly one account.
+void quote(const Context& cx, Request& req, Response& res, const auth::Principal& who) {
+    Query q;
+    if (!parse_query(req, {"account_id", "symbol", "exchange"}, &q, res)) return;
+    const orders::AccountScope scope = scope_of(who);
+    std::string account = q.get("account_id").value_or("");
+    if (account.empty() && !scope.all && scope.accounts.size() == 1)
+        account = scope.accounts.front();
+    for (const auto& [name, value] : {std::pair<const char*, std::string>{"account_id", account},
+                                      {"symbol", q.get("symbol").value_or("")},
+                                      {"exchange", q.get("exchange").value_or("")}})
+        if (value.empty())
+            return problem(res, ErrorCode::InvalidParameter, std::string(name) + " is required",
+                           req);
+    auto v = cx.deps.orders->quote(account, *q.get("symbol"), *q.get("exchange"), scope);
+    if (!v) return problem(res, v.error(), req);
+    std::string body;
+    json::Writer w(&body);
+    write_quote(w, account, v->broker, v->quote, v->source);
+    res.json(200, std::move(body));
+}
+
 }  // namespace ordergate::api::handlers

@@ -37,6 +37,7 @@ OG_API_HANDLER(positions);
 OG_API_HANDLER(trades);
 OG_API_HANDLER(accounts);
 OG_API_HANDLER(account);
+OG_API_HANDLER(quote);
 // operations
 OG_API_HANDLER(health);
 OG_API_HANDLER(ready);

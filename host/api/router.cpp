@@ -114,6 +114,7 @@ struct Api::Impl {
             {"GET", "/api/v1/trades", Access::Read, &trades},
             {"GET", "/api/v1/accounts", Access::Read, &accounts},
             {"GET", "/api/v1/accounts/{id}", Access::Read, &account},
+            {"GET", "/api/v1/quote", Access::Read, &quote},
             {"GET", "/api/v1/plugins", Access::Operator, &plugins},
             {"GET", "/api/v1/reconciliation", Access::Operator, &reconciliation_runs},
             {"POST", "/api/v1/reconciliation/run", Access::Operator, &reconciliation_run},

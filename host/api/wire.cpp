@@ -120,6 +120,20 @@ void write_account(json::Writer& w, const Account& a, const std::string& broker)
     w.end_object();
 }
 
+void write_quote(json::Writer& w, const std::string& account_id, const std::string& broker,
+                 const Quote& q, const std::string& source) {
+    w.begin_object()
+        .field("account_id", account_id)
+        .field("broker", broker)
+        .field("symbol", q.symbol)
+        .field("exchange", q.exchange);
+    dec(w, "last_price", q.last);
+    opt_dec(w, "bid", q.bid);
+    opt_dec(w, "ask", q.ask);
+    ts(w, "at", q.at_ns);
+    w.field("source", source).end_object();
+}
+
 void write_unreported_account(json::Writer& w, const std::string& account_id,
                               const std::string& broker, const std::string& currency) {
     w.begin_object()

@@ -23,6 +23,9 @@ void write_position(json::Writer& w, const positions::PositionView& p);
 void write_account(json::Writer& w, const Account& a, const std::string& broker);
 // An account whose broker reports no account state (no OG_CAP_REPORT_ACCOUNT, e.g. a FIX
 // session): what the configuration says, the broker's figures null and `reported` false.
+// GET /api/v1/quote: {account_id, broker, symbol, exchange, last_price, bid, ask, at, source}.
+void write_quote(json::Writer& w, const std::string& account_id, const std::string& broker,
+                 const Quote& q, const std::string& source);
 void write_unreported_account(json::Writer& w, const std::string& account_id,
                               const std::string& broker, const std::string& currency);
 

@@ -117,6 +117,54 @@ Result<Account> OrderService::account(const std::string& account_id, const Accou
     }
 }
 
+Result<OrderService::QuoteView> OrderService::quote(const std::string& account_id,
+                                                    const std::string& symbol,
+                                                    const std::string& exchange,
+                                                    const AccountScope& scope) {
+    if (!scope.allows(account_id))
+        return fail(ErrorCode::NotFound, "account '" + account_id + "' not found");
+    auto r = route(account_id);
+    if (!r) return fail(r.error());
+    const int64_t now = clock_->now_ns();
+    constexpr int64_t kFresh = 1'000'000'000;  // a pushed price this recent is current
+    auto pushed = prices_.last_quote(symbol, exchange);
+    auto from_stream = [&] {
+        QuoteView v{
+            Quote{symbol, exchange, pushed->price, std::nullopt, std::nullopt, pushed->at_ns},
+            r->name, "stream"};
+        return v;
+    };
+    if (pushed && now - pushed->at_ns <= kFresh) return from_stream();
+    if (!r->broker->has(OG_CAP_QUOTES)) {
+        if (pushed) return from_stream();
+        return fail(ErrorCode::UnsupportedByBroker,
+                    "broker '" + r->name + "' gives no quotes and has pushed no price for " +
+                        symbol + " on " + exchange);
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    try {
+        Quote q = r->broker->quote(symbol, exchange);
+        record_broker_call(r->name, "quote", Status::Ok, t0);
+        q.symbol = symbol;
+        q.exchange = exchange;
+        if (q.at_ns == 0) q.at_ns = now;
+        return QuoteView{std::move(q), r->name, "broker"};
+    } catch (const sdk::Error& e) {
+        record_broker_call(r->name, "quote", e.status(), t0);
+        spdlog::warn(
+            "event=broker_call_failed op=quote broker={} account_id={} symbol={} "
+            "exchange={} status={} error=\"{}\"",
+            r->name, account_id, symbol, exchange, to_string(e.status()), e.what());
+        if (e.status() == Status::NotFound)
+            return fail(ErrorCode::NotFound, "broker '" + r->name + "' knows no instrument " +
+                                                 symbol + " on " + exchange);
+        if (e.status() == Status::InvalidArgument)
+            return fail(ErrorCode::BrokerRejected,
+                        "broker refused the quote: " + detail::client_text(e.what()));
+        return fail(broker_unavailable(r->name, e.status(), ""));
+    }
+}
+
 size_t OrderService::open_orders() const {
     std::shared_lock lock(cache_mutex_);
     return by_id_.size();

@@ -180,6 +180,17 @@ class OrderService : public ports::BrokerEvents {
                                        const Origin& origin);
     Result<Page<FillRecord>> trades(FillQuery query, const AccountScope& scope);
     Result<Account> account(const std::string& account_id, const AccountScope& scope);
+    // The current price of an instrument at the account's broker (GET /api/v1/quote): the last
+    // price the broker pushed when it is at most a second old, otherwise the broker's own quote
+    // (OG_CAP_QUOTES); a broker without quotes gives the last pushed price, however old (its
+    // at_ns says), or UNSUPPORTED_BY_BROKER when none came. `source` is "stream" or "broker".
+    struct QuoteView {
+        Quote quote;
+        std::string broker;
+        std::string source;
+    };
+    Result<QuoteView> quote(const std::string& account_id, const std::string& symbol,
+                            const std::string& exchange, const AccountScope& scope);
     // Accounts of the scope that are configured, in configuration order.
     std::vector<AccountRoute> accounts(const AccountScope& scope) const;
     // The broker instance of an account, or "" when the account is not configured.

@@ -709,6 +709,21 @@ TEST_F(AuthGateway, ListsPositionsTradesAndAccountsAreFiltered) {
 
 // ---- scopes, rate limits, API keys, idempotency -------------------------------------------------
 
+// A quote is read through an account: a caller granted one may leave it out, another account is
+// 404 as a missing one is, and without a token it is 401.
+TEST_F(AuthGateway, AQuoteIsReadThroughAGrantedAccount) {
+    const std::string alice = token({"ACC1"}, "orders:read");
+    auto own = call("GET", "/api/v1/quote?symbol=INFY&exchange=NSE", alice);
+    ASSERT_EQ(own.status, 200) << own.body;
+    EXPECT_EQ(field(own.json(), "account_id"), "ACC1");
+    auto other = call("GET", "/api/v1/quote?account_id=ACC2&symbol=INFY&exchange=NSE", alice);
+    auto nope = call("GET", "/api/v1/quote?account_id=NOPE&symbol=INFY&exchange=NSE", alice);
+    EXPECT_EQ(other.status, 404) << other.body;
+    EXPECT_EQ(nope.status, 404) << nope.body;
+    expect_unauthenticated(get("/api/v1/quote?account_id=ACC1&symbol=INFY&exchange=NSE"), false,
+                           "quote");
+}
+
 TEST_F(AuthGateway, MissingScopeIs403) {
     const std::string reader = token({"ACC1"}, "orders:read");
     expect_forbidden(call("POST", "/api/v1/orders", reader, order_body("ACC1")), "orders:write",

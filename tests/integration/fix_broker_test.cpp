@@ -220,6 +220,10 @@ TEST_P(FixBroker, AccountsAreListedAsConfiguredWithTheFiguresTheVenueKeepsNull) 
     EXPECT_EQ(field(one.json(), "reported"), "false");
     EXPECT_EQ(field(one.json(), "cash"), "null");
     EXPECT_EQ(gw_->get("/api/v1/accounts/ACC9").status, 404);
+    // Nor does it quote or push prices: a quote says so.
+    auto q = gw_->get("/api/v1/quote?account_id=ACC1&symbol=ACME&exchange=X");
+    EXPECT_EQ(q.status, 422) << q.body;
+    EXPECT_EQ(field(q.json(), "code"), "UNSUPPORTED_BY_BROKER") << q.body;
 }
 
 TEST_P(FixBroker, LimitOrderRestsOpenThenFillsPartially) {

@@ -5,15 +5,17 @@
 #include <signal.h>
 
 #include <algorithm>
-#include <fstream>
-#include <iterator>
 #include <atomic>
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "gateway_process.hpp"
+#include "ordergate/decimal.hpp"
 
 namespace ordergate::testing {
 namespace {
@@ -587,6 +589,49 @@ TEST_F(Gateway, AccountsComeFromTheBroker) {
     EXPECT_TRUE(ids.count("ACC1") && ids.count("ACC2"));
     EXPECT_EQ(gw_->get("/api/v1/accounts/ACC1").status, 200);
     EXPECT_EQ(gw_->get("/api/v1/accounts/NOPE").status, 404);
+}
+
+// GET /api/v1/quote: the price at the account's broker, what a GTT is armed against, so a
+// client can place an OCO's legs on the two sides of it.
+TEST_F(Gateway, AQuoteIsTheBrokersCurrentPriceAndWhatAGttIsArmedAgainst) {
+    auto q = gw_->get("/api/v1/quote?account_id=ACC1&symbol=TCS&exchange=NSE");
+    ASSERT_EQ(q.status, 200) << q.body;
+    const json::Value qj = q.json();
+    EXPECT_EQ(field(qj, "account_id"), "ACC1");
+    EXPECT_EQ(field(qj, "broker"), "paper");
+    EXPECT_EQ(field(qj, "symbol"), "TCS");
+    EXPECT_EQ(field(qj, "exchange"), "NSE");
+    Decimal last;
+    ASSERT_TRUE(Decimal::parse(field(qj, "last_price"), &last)) << q.body;
+    EXPECT_TRUE(last.is_positive());
+    EXPECT_FALSE(field(qj, "at").empty());
+    EXPECT_TRUE(field(qj, "source") == "broker" || field(qj, "source") == "stream") << q.body;
+
+    const Decimal step = Decimal::must_parse("100");
+    auto oco = http(port(), "POST", "/api/v1/gtt",
+                    "{\"account_id\":\"ACC1\",\"symbol\":\"TCS\",\"exchange\":\"NSE\","
+                    "\"type\":\"OCO\",\"triggers\":[{\"trigger_price\":\"" +
+                        (last + step).to_string() +
+                        "\",\"order\":{\"side\":\"SELL\",\"order_type\":\"MARKET\","
+                        "\"quantity\":\"1\"}},{\"trigger_price\":\"" +
+                        (last - step).to_string() +
+                        "\",\"order\":{\"side\":\"SELL\",\"order_type\":\"MARKET\","
+                        "\"quantity\":\"1\"}}]}",
+                    json_headers());
+    ASSERT_EQ(oco.status, 201) << oco.body;
+    EXPECT_EQ(http(port(), "DELETE", "/api/v1/gtt/" + field(oco.json(), "id")).status, 200);
+
+    for (const auto& [path, status, code] : std::vector<std::tuple<std::string, int, std::string>>{
+             {"/api/v1/quote?account_id=ACC1&exchange=NSE", 400, "INVALID_PARAMETER"},
+             {"/api/v1/quote?account_id=ACC1&symbol=TCS", 400, "INVALID_PARAMETER"},
+             {"/api/v1/quote?symbol=TCS&exchange=NSE", 400, "INVALID_PARAMETER"},
+             {"/api/v1/quote?account_id=ACC1&symbol=TCS&exchange=NSE&side=BUY", 400,
+              "INVALID_PARAMETER"},
+             {"/api/v1/quote?account_id=NOPE&symbol=TCS&exchange=NSE", 404, "NOT_FOUND"}}) {
+        auto r = gw_->get(path);
+        EXPECT_EQ(r.status, status) << path << " -> " << r.body;
+        EXPECT_EQ(field(r.json(), "code"), code) << path << " -> " << r.body;
+    }
 }
 
 TEST_F(Gateway, OperationalEndpoints) {
