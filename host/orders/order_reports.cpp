@@ -156,7 +156,13 @@ void OrderService::apply_report(Entry& e, const std::string& broker, const Order
     // The venue's terms as a report states them (after a modify it confirmed, or its own
     // change). A quantity below what is filled is not a term the venue can hold (kept as it
     // was, loudly). Returns whether a term changed.
+    // A push (no request's answer) older than the terms already taken: the venue's channels
+    // crossed (its call answer overtook its push queue). Its terms are not the venue's now.
+    const bool older_terms = answer_to == Answer::None && report.updated_at_ns != 0 &&
+                             report.updated_at_ns < e.terms_at_ns;
     auto take_terms = [&]() -> bool {
+        if (older_terms) return false;
+        e.terms_at_ns = std::max(e.terms_at_ns, report.updated_at_ns);
         if (report.quantity.is_positive() && report.quantity >= next.filled_quantity)
             next.quantity = report.quantity;
         else if (report.quantity.is_positive())

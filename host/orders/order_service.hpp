@@ -294,6 +294,10 @@ class OrderService : public ports::BrokerEvents {
         // `rec` until a report or reconciliation says. Meanwhile fills reaching the known
         // quantity do not end the order.
         bool modify_unsettled = false;
+        // The venue's time (OrderReport::updated_at_ns) of the newest report whose terms were
+        // taken; 0 when none carried one. A pushed report older than it states terms the venue
+        // has since changed (it crossed a call's answer on the other channel): not taken.
+        int64_t terms_at_ns = 0;
         // Exact sum of price * quantity of the fills applied to rec (fill_math.hpp); rebuilt
         // from storage when it does not cover rec.filled_quantity (a loaded or refreshed rec).
         std::optional<FillNotional> notional;

@@ -1463,6 +1463,49 @@ TEST_F(OrderServiceTest, Modify_AckArrivingDuringPendingCancelKeepsTheNewTerms) 
     EXPECT_EQ(*now.price, dec("101.50"));  // the venue confirmed it: the confirmed terms change
 }
 
+// A venue answers calls on one channel and pushes its reports on another, so the push of an
+// earlier state (the place's acknowledgement) can reach the host after a modify's answer was
+// applied. Found under ASan in Gateway.TheTrailNamesTheRequestEachConfirmationAnswers: the order
+// went back to the place's price for one version, then forward again. A push whose venue time is
+// older than the terms already confirmed does not take them back; a newer one does.
+TEST_F(OrderServiceTest, OrderUpdate_APushOlderThanAModifysAnswerDoesNotTakeItsTermsBack) {
+    OrderRecord o = place_open("c1");
+    OrderReport late_ack = report_of(o, OrderStatus::Open);  // the place's, as the venue sent it
+    late_ack.updated_at_ns = 1'000;
+    broker_.on_modify([&](const ModifyRequest& m) {
+        OrderReport rep = report_of(o, OrderStatus::Open);
+        rep.price = m.price;
+        rep.updated_at_ns = 2'000;
+        rep.request_id = m.request_id;
+        return rep;
+    });
+    ModifyRequest change;
+    change.price = dec("101.50");
+    auto res = service_->modify(o.id, change, scope_, origin_);
+    ASSERT_TRUE(res.has_value()) << res.error().detail;
+    ASSERT_EQ(*current(o.id).price, dec("101.50"));
+    const size_t trail = events(o.id).size();
+    const int64_t version = current(o.id).version;
+
+    service_->on_order_update("paper", late_ack);
+    OrderRecord now = current(o.id);
+    ASSERT_TRUE(now.price);
+    EXPECT_EQ(*now.price, dec("101.50"));
+    EXPECT_EQ(now.version, version);
+    EXPECT_EQ(events(o.id).size(), trail);
+
+    // The venue's own later change is taken; a report without a venue time is taken as before.
+    OrderReport moved = report_of(now, OrderStatus::Open);
+    moved.price = dec("102");
+    moved.updated_at_ns = 3'000;
+    service_->on_order_update("paper", moved);
+    EXPECT_EQ(*current(o.id).price, dec("102"));
+    OrderReport untimed = report_of(current(o.id), OrderStatus::Open);
+    untimed.price = dec("102.50");
+    service_->on_order_update("paper", untimed);
+    EXPECT_EQ(*current(o.id).price, dec("102.50"));
+}
+
 TEST_F(OrderServiceTest, OrderUpdate_RejectedDuringPendingReplaceWithFillsKeepsTheOrderLive) {
     OrderRecord o = place_open("c1", "10");
     service_->on_fill("paper", fill_of(o, "T1", "4", "100"));
