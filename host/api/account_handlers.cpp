@@ -96,6 +96,7 @@ void account(const Context& cx, Request& req, Response& res, const auth::Princip
         // The account exists (it is configured and granted); its broker keeps no figures.
         for (const orders::AccountRoute& r : cx.deps.orders->accounts(scope))
             if (r.account_id == id) write_unreported_account(w, r.account_id, r.broker, r.currency);
+        if (body.empty()) return problem(res, ErrorCode::NotFound, "account not found", req);
     } else {
         return problem(res, a.error(), req);
     }
