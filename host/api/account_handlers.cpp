@@ -85,6 +85,7 @@ void accounts(const Context& cx, Request& req, Response& res, const auth::Princi
 }
 
 void account(const Context& cx, Request& req, Response& res, const auth::Principal& who) {
+    if (!no_query(req, res)) return;
     const std::string& id = req.params["id"];
     const orders::AccountScope scope = scope_of(who);
     auto a = cx.deps.orders->account(id, scope);

@@ -44,6 +44,9 @@ struct Query {
 // Each answers the problem itself and returns false when the request is refused.
 bool parse_query(const http::Request& req, std::initializer_list<std::string_view> known, Query* q,
                  http::Response& res);
+// For the routes that take no query parameter: any is 400 INVALID_PARAMETER, as the contract
+// has it for a parameter the endpoint does not know.
+bool no_query(const http::Request& req, http::Response& res);
 bool parse_limit(const Query& q, uint32_t* limit, const http::Request& req, http::Response& res);
 bool parse_since(const Query& q, int64_t* since, const http::Request& req, http::Response& res);
 // Lists computed in memory (positions, accounts, plugins) page by offset: the cursor is the

@@ -28,7 +28,7 @@ bool available(const Context& cx, const Request& req, Response& res) {
 }  // namespace
 
 void create_gtt(const Context& cx, Request& req, Response& res, const auth::Principal& who) {
-    if (!available(cx, req, res) || !json_content(req, res)) return;
+    if (!available(cx, req, res) || !no_query(req, res) || !json_content(req, res)) return;
     json::Value body;
     if (!parse_body(req, &body, res)) return;
     gtt::GttRequest asked;
@@ -68,14 +68,14 @@ void list_gtts(const Context& cx, Request& req, Response& res, const auth::Princ
 }
 
 void get_gtt(const Context& cx, Request& req, Response& res, const auth::Principal& who) {
-    if (!available(cx, req, res)) return;
+    if (!available(cx, req, res) || !no_query(req, res)) return;
     auto g = cx.deps.gtt->get(req.params["id"], scope_of(who));
     if (!g) return problem(res, g.error(), req);
     res.json(200, gtt_json(*g));
 }
 
 void modify_gtt(const Context& cx, Request& req, Response& res, const auth::Principal& who) {
-    if (!available(cx, req, res) || !json_content(req, res)) return;
+    if (!available(cx, req, res) || !no_query(req, res) || !json_content(req, res)) return;
     json::Value body;
     if (!parse_body(req, &body, res)) return;
     gtt::GttRequest asked;
@@ -91,7 +91,7 @@ void modify_gtt(const Context& cx, Request& req, Response& res, const auth::Prin
 }
 
 void delete_gtt(const Context& cx, Request& req, Response& res, const auth::Principal& who) {
-    if (!available(cx, req, res)) return;
+    if (!available(cx, req, res) || !no_query(req, res)) return;
     idempotent(cx, req, res, who, "", [&](Response& out, bool&) {
         auto g = cx.deps.gtt->cancel(req.params["id"], scope_of(who));
         if (!g) return problem(out, g.error(), req);

@@ -43,6 +43,12 @@ bool parse_query(const Request& req, std::initializer_list<std::string_view> kno
     return true;
 }
 
+bool no_query(const Request& req, Response& res) {
+    if (req.query.empty()) return true;
+    Query q;
+    return parse_query(req, {}, &q, res);
+}
+
 bool parse_limit(const Query& q, uint32_t* limit, const Request& req, Response& res) {
     *limit = 100;
     auto v = q.get("limit");

@@ -180,6 +180,7 @@ void reconciliation_runs(const Context& cx, Request& req, Response& res, const a
 // Asks for a run now: 202 {"runs":[{"id","broker"}]} (GET /api/v1/reconciliation shows them).
 // Body (optional): {"broker":"paper"}; without one, every broker instance.
 void reconciliation_run(const Context& cx, Request& req, Response& res, const auth::Principal&) {
+    if (!no_query(req, res)) return;
     std::string broker;
     if (!req.body.empty()) {
         if (!json_content(req, res)) return;

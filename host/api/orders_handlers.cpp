@@ -54,7 +54,7 @@ void answer_derived_duplicate(const Context& cx, const Request& req, Response& o
 }  // namespace
 
 void place(const Context& cx, Request& req, Response& res, const auth::Principal& who) {
-    if (!json_content(req, res)) return;
+    if (!no_query(req, res) || !json_content(req, res)) return;
     json::Value body;
     if (!parse_body(req, &body, res)) return;
     OrderRequest order;
@@ -125,13 +125,14 @@ void list_orders(const Context& cx, Request& req, Response& res, const auth::Pri
 }
 
 void get_order(const Context& cx, Request& req, Response& res, const auth::Principal& who) {
+    if (!no_query(req, res)) return;
     auto o = cx.deps.orders->get(req.params["id"], scope_of(who));
     if (!o) return problem(res, o.error(), req);
     res.json(200, order_json(*o));
 }
 
 void modify(const Context& cx, Request& req, Response& res, const auth::Principal& who) {
-    if (!json_content(req, res)) return;
+    if (!no_query(req, res) || !json_content(req, res)) return;
     json::Value body;
     if (!parse_body(req, &body, res)) return;
     ModifyRequest change;
@@ -151,6 +152,7 @@ void modify(const Context& cx, Request& req, Response& res, const auth::Principa
 }
 
 void cancel(const Context& cx, Request& req, Response& res, const auth::Principal& who) {
+    if (!no_query(req, res)) return;
     idempotent(cx, req, res, who, "", [&](Response& out, bool& broker_called) {
         auto r = cx.deps.orders->cancel(req.params["id"], scope_of(who),
                                         orders::Origin{req.request_id, EventSource::Api, ""});

@@ -634,6 +634,38 @@ TEST_F(Gateway, AQuoteIsTheBrokersCurrentPriceAndWhatAGttIsArmedAgainst) {
     }
 }
 
+// The contract: a query parameter the endpoint does not know is 400 INVALID_PARAMETER, on the
+// routes that take none too (a place with one used to be placed). Nothing reaches the broker, and
+// the Idempotency-Key is not spent: the same key without the parameter then places the order.
+TEST_F(Gateway, RoutesWithoutQueryParametersRefuseOne) {
+    auto placed = place(order_body("ACC2", "LIMIT", "\"price\":\"1.00\""));
+    ASSERT_EQ(placed.status, 201) << placed.body;
+    const std::string id = field(placed.json(), "id");
+    const std::string body = order_body("ACC2", "LIMIT", "\"price\":\"1.00\"", "no-query-1");
+    for (const auto& [method, path, sent] :
+         std::vector<std::tuple<std::string, std::string, std::string>>{
+             {"POST", "/api/v1/orders?dry_run=true", body},
+             {"GET", "/api/v1/orders/" + id + "?fields=id", ""},
+             {"PUT", "/api/v1/orders/" + id + "?force=1", "{\"price\":\"1.10\"}"},
+             {"DELETE", "/api/v1/orders/" + id + "?x=1", ""},
+             {"GET", "/api/v1/accounts/ACC1?x=1", ""},
+             {"POST", "/api/v1/gtt?x=1", "{}"},
+             {"GET", "/api/v1/gtt/gtt_x?x=1", ""},
+             {"PUT", "/api/v1/gtt/gtt_x?x=1", "{}"},
+             {"DELETE", "/api/v1/gtt/gtt_x?x=1", ""},
+             {"POST", "/api/v1/reconciliation/run?x=1", ""}}) {
+        auto r = http(port(), method, path, sent, json_headers("no-query-key"));
+        EXPECT_EQ(r.status, 400) << method << " " << path << " -> " << r.body;
+        EXPECT_EQ(field(r.json(), "code"), "INVALID_PARAMETER") << method << " " << path;
+    }
+    EXPECT_EQ(gw_->get("/api/v1/orders/client_order_id:no-query-1").status, 404);
+    auto order = gw_->get("/api/v1/orders/" + id);
+    EXPECT_EQ(field(order.json(), "status"), "OPEN");
+    EXPECT_EQ(field(order.json(), "price"), "1.00");
+    auto keyed = http(port(), "POST", "/api/v1/orders", body, json_headers("no-query-key"));
+    EXPECT_EQ(keyed.status, 201) << keyed.body;
+}
+
 TEST_F(Gateway, OperationalEndpoints) {
     ASSERT_EQ(place(order_body("ACC2", "LIMIT", "\"price\":\"1.00\"")).status, 201);
     auto m = gw_->get("/metrics");
