@@ -274,9 +274,12 @@ TEST_F(Stream, ASinceSeqAfterTheNewestEntryIsRefusedNamingTheNewest) {
     c.send(R"({"op":"subscribe","account_id":"ACC2","topics":["orders"]})");
     const int64_t last = std::stoll(field(expect_message(c, "subscribed").json, "last_seq"));
     ASSERT_GT(last, 0);
-    c.send(R"({"op":"subscribe","account_id":"ACC2","topics":["orders"],"since_seq":)" +
-           std::to_string(last + 1000) + "}");
-    StreamMessage refused = expect_message(c, "error");
+    // A client of its own, subscribed to nothing: the order's later entries (its fill, committed
+    // after the first subscribe) reach `c` live and must not come before the answer awaited.
+    StreamClient fresh(port());
+    fresh.send(R"({"op":"subscribe","account_id":"ACC2","topics":["orders"],"since_seq":)" +
+               std::to_string(last + 1000) + "}");
+    StreamMessage refused = expect_message(fresh, "error");
     EXPECT_EQ(field(refused.json, "code"), "INVALID_PARAMETER") << refused.text;
     EXPECT_GE(std::stoll(field(refused.json, "last_seq")), last) << refused.text;
     auto rest = http(port(), "GET",
