@@ -259,6 +259,24 @@ OrderService::ReconcileResult OrderService::reconcile_fill(const std::string& br
     return out;
 }
 
+bool OrderService::never_acknowledged(const OrderRecord& order) {
+    if (order.status == OrderStatus::PendingNew) return true;
+    if (order.status != OrderStatus::PendingCancel || !order.broker_order_id.empty() ||
+        !order.filled_quantity.is_zero())
+        return false;
+    int64_t after = 0;
+    for (;;) {
+        std::vector<OrderEvent> evs = storage_.list_events(order.id, after, 500);
+        for (const OrderEvent& ev : evs) {
+            after = ev.seq;
+            if (ev.to_status != OrderStatus::PendingNew &&
+                ev.to_status != OrderStatus::PendingCancel)
+                return false;
+        }
+        if (evs.size() < 500) return after > 0;
+    }
+}
+
 OrderService::ReconcileResult OrderService::reject_not_found(const std::string& order_id,
                                                              const std::string& policy) {
     ReconcileResult out;
@@ -277,7 +295,14 @@ OrderService::ReconcileResult OrderService::reject_not_found(const std::string& 
         return out;
     }
     std::lock_guard lock(e->mutex);
-    if (e->rec.status != OrderStatus::PendingNew) return out;  // settled meanwhile
+    const OrderStatus from = e->rec.status;
+    try {
+        if (!never_acknowledged(e->rec)) return out;  // settled meanwhile
+    } catch (const sdk::Error& err) {
+        out.result = Reconciled::Failed;
+        out.detail = std::string("storage: ") + err.what();
+        return out;
+    }
     OrderRecord next = e->rec;
     next.status = OrderStatus::Rejected;
     next.reject_reason = "NOT_FOUND_AT_BROKER";
@@ -294,7 +319,7 @@ OrderService::ReconcileResult OrderService::reject_not_found(const std::string& 
         erase_locked(e->rec);
     }
     out.result = Reconciled::Rejected;
-    out.detail = "PENDING_NEW -> REJECTED (NOT_FOUND_AT_BROKER)";
+    out.detail = std::string(to_string(from)) + " -> REJECTED (NOT_FOUND_AT_BROKER)";
     spdlog::warn("event=order_not_found_at_broker order_id={} broker={} policy=\"{}\"", order_id,
                  e->rec.broker, policy);
     if (metrics_) metrics_->order_result(e->rec.broker, "not_found_at_broker");

@@ -237,8 +237,14 @@ class OrderService : public ports::BrokerEvents {
     // Whether this host stored the broker's trade recently (the newest trades it stored are
     // remembered): a fill the reconciler found missing that has arrived meanwhile.
     bool recently_stored_trade(const std::string& broker, const std::string& trade_id);
-    // Settles a PENDING_NEW order the broker provably does not have: REJECTED with reason
-    // NOT_FOUND_AT_BROKER; `policy` (the rule that decided) goes into the event.
+    // Whether the venue never acknowledged the order: PENDING_NEW, or PENDING_CANCEL with no
+    // broker order id, nothing filled and no event that ever took it past PENDING_NEW (a cancel
+    // asked while its place was unanswered, the outcome of both unknown). Read from the order's
+    // events, so it holds after a restart. Throws sdk::Error when storage cannot be read.
+    bool never_acknowledged(const OrderRecord& order);
+    // Settles an order the venue never acknowledged (never_acknowledged) that the broker
+    // provably does not have: REJECTED with reason NOT_FOUND_AT_BROKER; `policy` (the rule that
+    // decided) goes into the event.
     ReconcileResult reject_not_found(const std::string& order_id, const std::string& policy);
     // ABI 1.5 native GTT: the order a venue placed for a GTT's leg, which this gateway never
     // sent. Stored on its account (which must be routed to `broker`) under the report's client

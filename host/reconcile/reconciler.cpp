@@ -803,7 +803,14 @@ void Reconciler::reconcile_stored_live(Run& run, const std::string& account) {
             continue;
         }
         // The broker answered, cleanly, that it has no such order.
-        if (o.status != OrderStatus::PendingNew) {
+        bool unacknowledged = false;
+        try {
+            unacknowledged = orders_.never_acknowledged(o);
+        } catch (const sdk::Error& e) {
+            run.note_error("list_events", account, o.id + ": " + e.what());
+            continue;
+        }
+        if (!unacknowledged) {
             // Acknowledged once (or live by its fills), now unknown to the broker: drift for a
             // person to look at; the gateway does not invent an outcome.
             run.note_drift(metrics_, "order_missing_at_broker", account,
@@ -818,9 +825,10 @@ void Reconciler::reconcile_stored_live(Run& run, const std::string& account) {
         ++run.found["pending_not_found"];
         if (answers < options_.not_found_answers || !options_.reject_not_found) {
             if (!options_.reject_not_found && answers >= options_.not_found_answers) {
-                run.note_drift(
-                    metrics_, "not_found_at_broker", account,
-                    {{"order_id", o.id}, {"detail", "kept PENDING_NEW (not_found_policy: keep)"}});
+                run.note_drift(metrics_, "not_found_at_broker", account,
+                               {{"order_id", o.id},
+                                {"detail", "kept " + std::string(to_string(o.status)) +
+                                               " (not_found_policy: keep)"}});
             }
             continue;
         }

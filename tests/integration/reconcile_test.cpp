@@ -7,6 +7,7 @@
 //  - an order the venue has and storage lacks is adopted as an external order;
 //  - a PENDING_NEW order the venue never got is REJECTED NOT_FOUND_AT_BROKER only after clean
 //    not-found answers: runs that only met transport errors change nothing;
+//  - so is one cancelled while its place was unanswered (PENDING_CANCEL, never acknowledged);
 //  - a fill after a local CANCELLED is applied and flagged;
 //  - a position that differs from the venue's is reported as drift;
 //  - GET /api/v1/reconciliation and POST /api/v1/reconciliation/run.
@@ -310,6 +311,55 @@ TEST(Reconcile, PendingNewTheVenueNeverGotIsRejectedWithSeveralAccountsOnTheBrok
     })) << gw.get("/api/v1/orders/" + id).body << gw.get("/api/v1/reconciliation?limit=2").body;
     EXPECT_EQ(field(gw.get("/api/v1/orders/" + id).json(), "reject_reason"),
               "NOT_FOUND_AT_BROKER");
+    EXPECT_TRUE(journal(dir + "/paper.journal", "O").empty()) << "nothing was ever sent";
+}
+
+// A cancel asked while the place was still unanswered, and the gateway killed with both calls
+// hung: the order is PENDING_CANCEL, with no broker order id and nothing filled. The venue never
+// had it, so it must end as a PENDING_NEW would (it stayed PENDING_CANCEL for ever, reported
+// each run as an acknowledged order gone missing).
+TEST(Reconcile, ACancelOfAnOrderTheVenueNeverGotEndsItAsNotFoundAtBroker) {
+    const std::string dir = make_temp_dir("og-rec-nfc");
+    VenueSetup s;
+    GatewayOptions o;
+    s.paper = "      tick_ms: 0\n      fault:\n        hang_ms: 30000\n";
+    s.reconciliation = "  enabled: false\n";
+    o.config = write_config(dir, s, "nfc-hang");
+    o.data_dir = dir;
+    std::string id;
+    {
+        GatewayProcess gw(o);
+        auto r = http(gw.port(), "POST", "/api/v1/orders",
+                      order("LIMIT", "4", "\"price\":\"1000.00\""), json_headers("nfc"));
+        ASSERT_EQ(r.status, 202) << r.body;
+        id = field(r.json(), "id");
+        auto c = http(gw.port(), "DELETE", "/api/v1/orders/" + id, "", json_headers("nfc-c"));
+        ASSERT_EQ(c.status, 202) << c.body;
+        EXPECT_EQ(field(c.json(), "status"), "PENDING_CANCEL") << c.body;
+        gw.kill_hard();
+    }
+    EXPECT_TRUE(journal(dir + "/paper.journal", "O").empty());
+
+    s.paper = "      tick_ms: 0\n";
+    s.reconciliation = "  interval_seconds: 1\n  grace_period_seconds: 1\n  not_found_answers: 2\n";
+    o.config = write_config(dir, s, "nfc-up");
+    GatewayProcess gw(o);
+    ASSERT_TRUE(eventually([&] {
+        return field(gw.get("/api/v1/orders/" + id).json(), "status") == "REJECTED";
+    })) << gw.get("/api/v1/orders/" + id).body
+        << gw.get("/api/v1/reconciliation?limit=2").body;
+    auto rec = gw.get("/api/v1/orders/" + id).json();
+    EXPECT_EQ(field(rec, "reject_reason"), "NOT_FOUND_AT_BROKER");
+    EXPECT_EQ(field(rec, "filled_quantity"), "0");
+    const std::string ev = events_of(gw, id);
+    EXPECT_NE(ev.find("\"from_status\":\"PENDING_CANCEL\",\"to_status\":\"REJECTED\""),
+              std::string::npos)
+        << ev;
+    EXPECT_NE(ev.find("not_found_policy=reject"), std::string::npos) << ev;
+    EXPECT_EQ(metric(gw,
+                     "ordergate_reconcile_drift_total{broker=\"paper\",kind=\"order_missing_"
+                     "at_broker\"}"),
+              0);
     EXPECT_TRUE(journal(dir + "/paper.journal", "O").empty()) << "nothing was ever sent";
 }
 
