@@ -45,6 +45,7 @@ enum class ErrorCode {
     DocsUnavailable,  // the Swagger UI files of /docs are not where the gateway looks
     ResumeTooOld,         // a since_seq older than the event log retains
     EventLogUnsupported,  // the storage plugin keeps no event log (ABI 1.4)
+    OriginNotAllowed,     // a browser page of another origin asked for the stream
 };
 
 // "VALIDATION_FAILED", … as the contract spells them.
@@ -136,6 +137,7 @@ inline std::string_view code_name(ErrorCode code) {
         case ErrorCode::DocsUnavailable: return "DOCS_UNAVAILABLE";
         case ErrorCode::ResumeTooOld: return "RESUME_TOO_OLD";
         case ErrorCode::EventLogUnsupported: return "EVENT_LOG_UNSUPPORTED";
+        case ErrorCode::OriginNotAllowed: return "ORIGIN_NOT_ALLOWED";
     }
     return "INTERNAL";
 }

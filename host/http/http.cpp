@@ -47,7 +47,8 @@ int status_of(ErrorCode code) {
         case ErrorCode::IdempotencyKeyInvalid:
         case ErrorCode::IdempotencyKeyRequired: return 400;
         case ErrorCode::Unauthenticated: return 401;
-        case ErrorCode::InsufficientScope: return 403;
+        case ErrorCode::InsufficientScope:
+        case ErrorCode::OriginNotAllowed: return 403;
         case ErrorCode::NotFound: return 404;
         case ErrorCode::MethodNotAllowed: return 405;
         case ErrorCode::DuplicateClientOrderId:
@@ -110,6 +111,7 @@ std::string_view title_of(ErrorCode code) {
         case ErrorCode::DocsUnavailable: return "API documentation unavailable";
         case ErrorCode::ResumeTooOld: return "Resume point too old";
         case ErrorCode::EventLogUnsupported: return "No event log";
+        case ErrorCode::OriginNotAllowed: return "Origin not allowed";
     }
     return "Internal error";
 }

@@ -305,6 +305,23 @@ class Handler {
                                        "internal error; quote request id " + req.request_id),
                            req.request_id, &res);
         }
+        if (res.status == 101 && res.upgrade && !websocket_origin_allowed(req)) {
+            // Browsers apply no CORS to a WebSocket: without this, any page its user opens could
+            // read the stream of a gateway it can reach (one on localhost with auth off).
+            std::string shown(req.header("origin").substr(0, 200));
+            for (char& c : shown)
+                if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20 ||
+                    static_cast<unsigned char>(c) > 0x7e)
+                    c = '?';
+            spdlog::info("event=websocket_refused request_id={} origin=\"{}\" reason=origin",
+                         req.request_id, shown);
+            res = Response();
+            render_problem(Error::make(ErrorCode::OriginNotAllowed,
+                                       "a page of origin '" + shown +
+                                           "' may not open the stream: the gateway's own origin "
+                                           "and those in http.cors_origins may"),
+                           req.request_id, &res);
+        }
         if (res.status == 101 && res.upgrade) {
             upgrade(req, res, preq, pres);
         } else {
@@ -332,6 +349,16 @@ class Handler {
         if (allowed.front() == "*") return true;
         const std::string o = lower(std::string(origin));
         return std::find(allowed.begin(), allowed.end(), o) != allowed.end();
+    }
+    // Whether a WebSocket upgrade may proceed: one without an Origin (no browser sent it), one
+    // from the gateway's own origin (the Host it was asked under), or from an allowed origin.
+    bool websocket_origin_allowed(const Request& req) const {
+        const std::string_view origin = req.header("origin");
+        if (origin.empty()) return true;
+        if (cors_allowed(origin)) return true;
+        const std::string host = lower(std::string(req.header("host")));
+        const std::string o = lower(std::string(origin));
+        return !host.empty() && (o == "http://" + host || o == "https://" + host);
     }
     // A CORS preflight from an allowed origin: what the actual request may use, for 10 minutes.
     // The same answer for every path, so it tells nothing of which routes exist.

@@ -359,6 +359,16 @@ TEST_F(AuthGateway, ABrowserPageOfAnAllowedOriginPassesItsPreflightAndStillNeeds
     auto elsewhere = get("/api/v1/orders", {{"Origin", "http://evil.test"}});
     EXPECT_EQ(elsewhere.status, 401);
     EXPECT_EQ(elsewhere.header("access-control-allow-origin"), "");
+
+    // The stream: the allowed page opens it with its token; another page, token or not, cannot.
+    const std::string t = "?token=" + token({"ACC1"}, "orders:read");
+    EXPECT_EQ(
+        stream_handshake(port(), {{"Origin", "http://ui.test:3000"}}, "/api/v1/stream" + t).status,
+        101);
+    EXPECT_EQ(stream_handshake(port(), {{"Origin", "http://ui.test:3000"}}).status, 401);
+    auto evil = stream_handshake(port(), {{"Origin", "http://evil.test"}}, "/api/v1/stream" + t);
+    EXPECT_EQ(evil.status, 403) << evil.body;
+    EXPECT_EQ(field(evil.json(), "code"), "ORIGIN_NOT_ALLOWED") << evil.body;
 }
 
 TEST_F(AuthGateway, AlgNoneIsRefused) {

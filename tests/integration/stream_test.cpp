@@ -348,6 +348,30 @@ TEST_F(Stream, AnOpenPositionsUnrealizedPnlIsPushedAsThePriceMovesAtMostOnceASec
     EXPECT_LE(priced, static_cast<size_t>(read_ms / 1000 + 2)) << got.size() << " entries";
 }
 
+// Browsers apply no CORS to a WebSocket, so the gateway checks the Origin a page's handshake
+// carries: its own origin (the Host asked) and none at all (no browser) open the stream; any
+// other page is refused before the upgrade (it was upgraded, and with auth off could read every
+// account's orders).
+TEST_F(Stream, APageOfAnotherOriginCannotOpenTheStream) {
+    const std::string own = "http://127.0.0.1:" + std::to_string(port());
+    EXPECT_EQ(stream_handshake(port(), {}).status, 101);
+    EXPECT_EQ(stream_handshake(port(), {{"Origin", own}}).status, 101);
+    EXPECT_EQ(
+        stream_handshake(port(), {{"Origin", "HTTP://127.0.0.1:" + std::to_string(port())}}).status,
+        101);
+    for (const std::string other : {std::string("http://evil.test"), std::string("null"),
+                                    "https://127.0.0.1:" + std::to_string(port() + 1),
+                                    "http://localhost:" + std::to_string(port())}) {
+        auto r = stream_handshake(port(), {{"Origin", other}});
+        EXPECT_EQ(r.status, 403) << other << " " << r.body;
+        EXPECT_EQ(field(r.json(), "code"), "ORIGIN_NOT_ALLOWED") << other << " " << r.body;
+    }
+    // The refusal opened nothing: a client without an Origin still gets its events.
+    StreamClient c(port());
+    c.send("{\"op\":\"subscribe\",\"account_id\":\"ACC1\",\"topics\":[\"orders\"]}");
+    expect_message(c, "subscribed");
+}
+
 TEST_F(Stream, APlainGetOfTheStreamRouteIsRefused) {
     EXPECT_EQ(http(port(), "GET", "/api/v1/stream").status, 400);
 }
