@@ -587,8 +587,27 @@ TEST_F(Gateway, AccountsComeFromTheBroker) {
         EXPECT_EQ(field(a, "reported"), "true");
     }
     EXPECT_TRUE(ids.count("ACC1") && ids.count("ACC2"));
+    EXPECT_EQ(field(rj, "next_cursor"), "null") << r.body;
     EXPECT_EQ(gw_->get("/api/v1/accounts/ACC1").status, 200);
     EXPECT_EQ(gw_->get("/api/v1/accounts/NOPE").status, 404);
+
+    // Paged as the contract says: one at a time, every account once, in the same order.
+    std::vector<std::string> paged;
+    std::string cursor;
+    for (int page = 0; page < 10; ++page) {
+        auto p = gw_->get("/api/v1/accounts?limit=1" + (cursor.empty() ? "" : "&cursor=" + cursor));
+        ASSERT_EQ(p.status, 200) << p.body;
+        const json::Value pj = p.json();
+        ASSERT_EQ(pj.find("items")->items().size(), 1u) << p.body;
+        paged.push_back(field(pj.find("items")->items()[0], "account_id"));
+        cursor = field(pj, "next_cursor");
+        if (cursor == "null") break;
+    }
+    std::vector<std::string> whole;
+    for (const auto& a : rj.find("items")->items()) whole.push_back(field(a, "account_id"));
+    EXPECT_EQ(paged, whole);
+    EXPECT_EQ(gw_->get("/api/v1/accounts?limit=0").status, 400);
+    EXPECT_EQ(gw_->get("/api/v1/accounts?nope=1").status, 400);
 }
 
 // GET /api/v1/quote: the price at the account's broker, what a GTT is armed against, so a
