@@ -431,6 +431,16 @@ Result<ChangeResult> OrderService::modify(const std::string& id, const ModifyReq
                         "broker '" + rt.name + "' does not support order type " +
                             std::string(to_string(*req.order_type)));
         if (!v.empty()) return fail(Error::invalid(std::move(v)));
+        // Nothing to change (the values the order has, whatever their scale: a retry of a modify
+        // already done): answered with the order as it is, and the broker is not asked to
+        // replace the order by itself.
+        auto same = [](const std::optional<Decimal>& a, const std::optional<Decimal>& b) {
+            return a.has_value() == b.has_value() && (!a || *a == *b);
+        };
+        if (type == cur.order_type && same(price, cur.price) && same(trigger, cur.trigger_price) &&
+            req.quantity.value_or(cur.quantity) == cur.quantity &&
+            req.time_in_force.value_or(cur.time_in_force) == cur.time_in_force)
+            return ChangeResult{cur, true};
         if (risk_) {
             // The same pre-trade checks as place, on the order as it would become (its remaining
             // quantity is not what a limit bounds: the whole order is).

@@ -350,6 +350,28 @@ TEST_F(Gateway, CancelModifyAndTheirConflicts) {
         EXPECT_EQ(field(bad.json(), "code"), "VALIDATION_FAILED") << body << " -> " << bad.body;
         EXPECT_EQ(field(bad.json(), "detail"), detail) << body << " -> " << bad.body;
     }
+    // A modify that changes nothing (the values the order has, whatever their scale: a client's
+    // retry of a modify already done) is answered with the order as it is; the broker is not
+    // asked to replace an order by itself.
+    auto trail = [&] { return gw_->get("/api/v1/orders/" + id + "/events").body; };
+    std::string before = trail();
+    for (int i = 0; i < 50; ++i) {  // the venue's pushes of the modify above, applied
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        const std::string now = trail();
+        if (now == before) break;
+        before = now;
+    }
+    const std::string version = field(gw_->get("/api/v1/orders/" + id).json(), "version");
+    for (const std::string body :
+         {std::string("{\"price\":\"1.250\"}"),
+          std::string("{\"price\":\"1.25\",\"order_type\":\"LIMIT\"}"),
+          "{\"quantity\":\"" + field(m.json(), "quantity") + ".0\",\"time_in_force\":\"DAY\"}"}) {
+        auto same = http(port(), "PUT", "/api/v1/orders/" + id, body, json_headers());
+        ASSERT_EQ(same.status, 200) << body << " -> " << same.body;
+        EXPECT_EQ(field(same.json(), "price"), "1.25") << same.body;
+        EXPECT_EQ(field(same.json(), "version"), version) << same.body;
+    }
+    EXPECT_EQ(trail(), before) << "no request reached the broker";
     auto stop = http(port(), "PUT", "/api/v1/orders/" + id,
                      "{\"order_type\":\"STOP\",\"trigger_price\":\"9000.50\"}", json_headers());
     ASSERT_EQ(stop.status, 200) << stop.body;
