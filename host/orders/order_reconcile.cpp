@@ -344,11 +344,24 @@ OrderService::EntryPtr OrderService::heuristic_match(const std::string& broker,
     for (const auto& e : entries) {
         std::lock_guard lock(e->mutex);
         const OrderRecord& o = e->rec;
-        if (o.broker != broker || o.status != OrderStatus::PendingNew ||
-            !o.broker_order_id.empty() || o.account_id != report.account_id ||
+        if (o.broker != broker || !o.broker_order_id.empty() || o.account_id != report.account_id ||
             o.symbol != report.symbol || o.exchange != report.exchange || o.side != report.side ||
             o.quantity != report.quantity)
             continue;
+        // Pending its first answer: PENDING_NEW, or cancelled before any acknowledgement.
+        if (o.status != OrderStatus::PendingNew) {
+            if (o.status != OrderStatus::PendingCancel) continue;
+            bool unacknowledged = e->pending_previous == OrderStatus::PendingNew;
+            if (!unacknowledged) {
+                try {
+                    unacknowledged = never_acknowledged(o);
+                } catch (const sdk::Error& err) {
+                    *why = std::string("storage: ") + err.what();
+                    return nullptr;
+                }
+            }
+            if (!unacknowledged) continue;
+        }
         const int64_t at = report.updated_at_ns ? report.updated_at_ns : now_ns();
         if (at < o.created_at_ns - window_ns || at > o.created_at_ns + window_ns) continue;
         found.push_back(e);

@@ -1228,6 +1228,27 @@ TEST_F(HeuristicMatchTest, OneCandidateIsMatchedByTermsAndTheEventSaysSo) {
     EXPECT_NE(ev.back().reason.find("heuristic match"), std::string::npos) << ev.back().reason;
 }
 
+// A cancel asked while the place was unanswered, its outcome unknown too: the order is
+// PENDING_CANCEL and the venue never acknowledged it. The venue's report of it must still find it
+// by its terms (it was adopted as a second, external order).
+TEST_F(HeuristicMatchTest, AnOrderCancelledBeforeAnyAcknowledgementIsStillMatched) {
+    OrderRecord o = pending("h1");
+    broker_.on_cancel(
+        [](const std::string&, const std::string&, const std::string&) -> OrderReport {
+            FakeBroker::fail(Status::UnknownOutcome, "connection lost");
+        });
+    auto c = service_->cancel(o.id, scope_, origin_);
+    ASSERT_TRUE(c.has_value()) << c.error().detail;
+    ASSERT_EQ(current(o.id).status, OrderStatus::PendingCancel);
+    service_->flush();
+    auto r = service_->reconcile_order("paper", venue_report(o, "V-9"), 0);
+    EXPECT_NE(r.result, OrderService::Reconciled::Adopted) << r.detail;
+    EXPECT_NE(r.result, OrderService::Reconciled::Failed) << r.detail;
+    EXPECT_EQ(r.order_id, o.id) << r.detail;
+    EXPECT_EQ(current(o.id).broker_order_id, "V-9");
+    EXPECT_EQ(storage_.list_orders(OrderQuery{}).items.size(), 1u) << "no second order";
+}
+
 TEST_F(HeuristicMatchTest, TwoCandidatesAreLeftAloneNotGuessed) {
     OrderRecord a = pending("h1");
     OrderRecord b = pending("h2");
