@@ -46,6 +46,20 @@ bool never_reached_broker(const OrderRecord& r) {
     return r.status == OrderStatus::Rejected && r.reject_reason == "NOT_FOUND_AT_BROKER";
 }
 
+// Whether a cancel of the order was ever asked (an event into PENDING_CANCEL). Throws sdk::Error
+// when storage cannot be read.
+bool cancel_was_asked_in(ports::StoragePort& storage, const std::string& order_id) {
+    int64_t after = 0;
+    for (;;) {
+        std::vector<OrderEvent> evs = storage.list_events(order_id, after, 500);
+        for (const OrderEvent& ev : evs) {
+            after = ev.seq;
+            if (ev.to_status == OrderStatus::PendingCancel) return true;
+        }
+        if (evs.size() < 500) return false;
+    }
+}
+
 bool retry_later(ErrorCode code) {
     // Nothing was sent (503) or the caller's rate: the same leg is placed again by the sweep,
     // under the same client order id.
@@ -443,7 +457,8 @@ void GttService::place_leg(Gtt g) {
     orders::AccountScope all;
     all.all = true;
     // The leg's client order ids in turn: one whose order exists and is not proven absent from
-    // the broker is the leg's order; the first without an order is placed. The order service's
+    // the broker (or whose cancel a client asked) is the leg's order; the first without an order
+    // is placed. The order service's
     // view of an order is the newest (storage's may lag behind a change written behind).
     std::string cid;
     std::optional<OrderRecord> existing;
@@ -459,6 +474,15 @@ void GttService::place_leg(Gtt g) {
         if (!existing) break;
         if (auto now = orders_.get(existing->id, all)) existing = *now;
         if (!never_reached_broker(*existing)) break;
+        // Rejected so after a client asked to cancel it (before any acknowledgement): the
+        // client's cancel stands, and the order is the leg's.
+        try {
+            if (cancel_was_asked_in(storage_, existing->id)) break;
+        } catch (const sdk::Error& e) {
+            spdlog::warn("event=gtt_place_deferred gtt_id={} leg={} detail=\"{}\"", g.id, leg + 1,
+                         e.what());
+            return;  // the sweep tries again
+        }
     }
     std::string order_id;
     Gtt done = g;

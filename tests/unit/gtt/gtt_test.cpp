@@ -374,6 +374,64 @@ TEST_F(GttServiceTest, ALegWhoseOrderNeverReachedTheBrokerIsPlacedAgainUnderItsN
     EXPECT_EQ(broker_.places().size(), 1u) << "placed twice";
 }
 
+// The same, but a client cancelled the leg's order before any acknowledgement (PENDING_CANCEL),
+// and reconciliation rejected it NOT_FOUND_AT_BROKER before any sweep saw it: the client's cancel
+// stands. The leg is not placed again; the order is the leg's.
+TEST_F(GttServiceTest, ALegWhoseOrderTheClientCancelledIsNotPlacedAgain) {
+    Gtt g = created(request(GttType::Single, {"105.00"}));
+    Gtt claimed = stored(g.id);
+    claimed.triggered_leg = 0;
+    claimed.legs[0].status = "TRIGGERED";
+    claimed.version = g.version + 1;
+    WriteOp claim;
+    claim.kind = WriteKind::UpsertGtt;
+    claim.expected_version = g.version;
+    claim.gtt = to_record(claimed);
+    WriteOp intent;
+    intent.kind = WriteKind::InsertOrder;
+    intent.order.id = "ord_intent";
+    intent.order.client_order_id = leg_client_order_id(g.id, 0);
+    intent.order.account_id = "ACC1";
+    intent.order.broker = "paper";
+    intent.order.symbol = "AAPL";
+    intent.order.exchange = "XNAS";
+    intent.order.side = Side::Sell;
+    intent.order.order_type = OrderType::Market;
+    intent.order.time_in_force = TimeInForce::Day;
+    intent.order.quantity = dec("3");
+    intent.order.status = OrderStatus::PendingNew;
+    intent.order.version = 1;
+    intent.event.order_id = "ord_intent";
+    intent.event.seq = 1;
+    intent.event.to_status = OrderStatus::PendingNew;
+    WriteOp cancel;
+    cancel.kind = WriteKind::UpdateOrder;
+    cancel.expected_version = 1;
+    cancel.order = intent.order;
+    cancel.order.status = OrderStatus::PendingCancel;
+    cancel.order.version = 2;
+    cancel.event.order_id = "ord_intent";
+    cancel.event.seq = 2;
+    cancel.event.from_status = OrderStatus::PendingNew;
+    cancel.event.to_status = OrderStatus::PendingCancel;
+    cancel.event.source = EventSource::Api;
+    ASSERT_EQ(storage_.write_batch({claim, intent, cancel}),
+              (std::vector<Status>{Status::Ok, Status::Ok, Status::Ok}));
+    service_.reset();
+    orders_ = make_orders();
+    ASSERT_EQ(orders_->reject_not_found("ord_intent", "reject").result,
+              orders::OrderService::Reconciled::Rejected);
+    orders_->flush();
+
+    service_ = make_service(*orders_);
+    service_->sweep(false);
+    service_->sweep(true);
+    EXPECT_TRUE(broker_.places().empty()) << "placed against the client's cancel";
+    Gtt after = stored(g.id);
+    EXPECT_EQ(after.status, GttStatus::Triggered);
+    EXPECT_EQ(after.legs[0].order_id, "ord_intent");
+}
+
 TEST_F(GttServiceTest, TwoInstancesSeeingTheSameTickPlaceOneOrder) {
     Gtt g = created(request(GttType::Single, {"95.00"}));
     auto other = make_service(*orders_);
