@@ -46,20 +46,6 @@ bool never_reached_broker(const OrderRecord& r) {
     return r.status == OrderStatus::Rejected && r.reject_reason == "NOT_FOUND_AT_BROKER";
 }
 
-// Whether a cancel of the order was ever asked (an event into PENDING_CANCEL). Throws sdk::Error
-// when storage cannot be read.
-bool cancel_was_asked_in(ports::StoragePort& storage, const std::string& order_id) {
-    int64_t after = 0;
-    for (;;) {
-        std::vector<OrderEvent> evs = storage.list_events(order_id, after, 500);
-        for (const OrderEvent& ev : evs) {
-            after = ev.seq;
-            if (ev.to_status == OrderStatus::PendingCancel) return true;
-        }
-        if (evs.size() < 500) return false;
-    }
-}
-
 bool retry_later(ErrorCode code) {
     // Nothing was sent (503) or the caller's rate: the same leg is placed again by the sweep,
     // under the same client order id.
@@ -477,7 +463,12 @@ void GttService::place_leg(Gtt g) {
         // Rejected so after a client asked to cancel it (before any acknowledgement): the
         // client's cancel stands, and the order is the leg's.
         try {
-            if (cancel_was_asked_in(storage_, existing->id)) break;
+            bool cancel_asked = false;
+            orders_.each_event(existing->id, [&](const OrderEvent& ev) {
+                cancel_asked = ev.to_status == OrderStatus::PendingCancel;
+                return !cancel_asked;
+            });
+            if (cancel_asked) break;
         } catch (const sdk::Error& e) {
             spdlog::warn("event=gtt_place_deferred gtt_id={} leg={} detail=\"{}\"", g.id, leg + 1,
                          e.what());

@@ -524,18 +524,12 @@ std::string OrderService::accepted_request_id(Entry& e) {
     // confirmed names it in its event (the request id of an event leaving PENDING_REPLACE with
     // "modify confirmed"); none: the order's own client order id.
     std::string accepted = e.rec.client_order_id;
-    int64_t after = 0;
-    for (;;) {
-        std::vector<OrderEvent> evs = storage_.list_events(e.rec.id, after, 500);
-        for (const OrderEvent& ev : evs) {
-            after = ev.seq;
-            if (ev.from_status == OrderStatus::PendingReplace &&
-                ids::looks_like(ev.request_id, "og-r") &&
-                ev.reason.rfind("modify confirmed", 0) == 0)
-                accepted = ev.request_id;
-        }
-        if (evs.size() < 500) break;
-    }
+    each_event(e.rec.id, [&](const OrderEvent& ev) {
+        if (ev.from_status == OrderStatus::PendingReplace &&
+            ids::looks_like(ev.request_id, "og-r") && ev.reason.rfind("modify confirmed", 0) == 0)
+            accepted = ev.request_id;
+        return true;
+    });
     e.accepted_request_id = accepted;
     return accepted;
 }

@@ -67,6 +67,19 @@ Result<std::vector<OrderEvent>> OrderService::events(const std::string& id,
     }
 }
 
+void OrderService::each_event(const std::string& order_id,
+                              const std::function<bool(const OrderEvent&)>& visit) {
+    int64_t after = 0;
+    for (;;) {
+        std::vector<OrderEvent> evs = storage_.list_events(order_id, after, 500);
+        for (const OrderEvent& ev : evs) {
+            after = ev.seq;
+            if (!visit(ev)) return;
+        }
+        if (evs.size() < 500) return;
+    }
+}
+
 Result<Page<FillRecord>> OrderService::trades(FillQuery query, const AccountScope& scope) {
     if (!scope.all) {
         if (query.account_ids.empty()) {

@@ -264,17 +264,14 @@ bool OrderService::never_acknowledged(const OrderRecord& order) {
     if (order.status != OrderStatus::PendingCancel || !order.broker_order_id.empty() ||
         !order.filled_quantity.is_zero())
         return false;
-    int64_t after = 0;
-    for (;;) {
-        std::vector<OrderEvent> evs = storage_.list_events(order.id, after, 500);
-        for (const OrderEvent& ev : evs) {
-            after = ev.seq;
-            if (ev.to_status != OrderStatus::PendingNew &&
-                ev.to_status != OrderStatus::PendingCancel)
-                return false;
-        }
-        if (evs.size() < 500) return after > 0;
-    }
+    bool any = false, past_new = false;
+    each_event(order.id, [&](const OrderEvent& ev) {
+        any = true;
+        past_new =
+            ev.to_status != OrderStatus::PendingNew && ev.to_status != OrderStatus::PendingCancel;
+        return !past_new;
+    });
+    return any && !past_new;
 }
 
 OrderService::ReconcileResult OrderService::reject_not_found(const std::string& order_id,

@@ -237,6 +237,10 @@ class OrderService : public ports::BrokerEvents {
     // Whether this host stored the broker's trade recently (the newest trades it stored are
     // remembered): a fill the reconciler found missing that has arrived meanwhile.
     bool recently_stored_trade(const std::string& broker, const std::string& trade_id);
+    // Calls `visit` with each of the order's stored events, oldest first, until it returns false.
+    // Throws sdk::Error when storage cannot be read.
+    void each_event(const std::string& order_id,
+                    const std::function<bool(const OrderEvent&)>& visit);
     // Whether the venue never acknowledged the order: PENDING_NEW, or PENDING_CANCEL with no
     // broker order id, nothing filled and no event that ever took it past PENDING_NEW (a cancel
     // asked while its place was unanswered, the outcome of both unknown). Read from the order's
