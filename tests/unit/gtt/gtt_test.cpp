@@ -222,6 +222,52 @@ class GttServiceTest : public ::testing::Test {
         return g ? *g : Gtt{};
     }
     Gtt stored(const std::string& id) { return from_record(*storage_.stored_gtt(id)); }
+    // What a process that crashed right after triggering `g`'s first leg left in storage: the
+    // claimed GTT and the leg's order intent "ord_intent" (PENDING_NEW, never sent); with
+    // `cancelled`, a client's cancel of it too (PENDING_CANCEL, never sent either).
+    void store_claimed_leg_intent(const Gtt& g, bool cancelled) {
+        Gtt claimed = stored(g.id);
+        claimed.triggered_leg = 0;
+        claimed.legs[0].status = "TRIGGERED";
+        claimed.version = g.version + 1;
+        WriteOp claim;
+        claim.kind = WriteKind::UpsertGtt;
+        claim.expected_version = g.version;
+        claim.gtt = to_record(claimed);
+        WriteOp intent;
+        intent.kind = WriteKind::InsertOrder;
+        intent.order.id = "ord_intent";
+        intent.order.client_order_id = leg_client_order_id(g.id, 0);
+        intent.order.account_id = "ACC1";
+        intent.order.broker = "paper";
+        intent.order.symbol = "AAPL";
+        intent.order.exchange = "XNAS";
+        intent.order.side = Side::Sell;
+        intent.order.order_type = OrderType::Market;
+        intent.order.time_in_force = TimeInForce::Day;
+        intent.order.quantity = dec("3");
+        intent.order.status = OrderStatus::PendingNew;
+        intent.order.version = 1;
+        intent.event.order_id = "ord_intent";
+        intent.event.seq = 1;
+        intent.event.to_status = OrderStatus::PendingNew;
+        std::vector<WriteOp> ops{claim, intent};
+        if (cancelled) {
+            WriteOp cancel;
+            cancel.kind = WriteKind::UpdateOrder;
+            cancel.expected_version = 1;
+            cancel.order = intent.order;
+            cancel.order.status = OrderStatus::PendingCancel;
+            cancel.order.version = 2;
+            cancel.event.order_id = "ord_intent";
+            cancel.event.seq = 2;
+            cancel.event.from_status = OrderStatus::PendingNew;
+            cancel.event.to_status = OrderStatus::PendingCancel;
+            cancel.event.source = EventSource::Api;
+            ops.push_back(cancel);
+        }
+        ASSERT_EQ(storage_.write_batch(ops), std::vector<Status>(ops.size(), Status::Ok));
+    }
 
     FakeStorage storage_;
     FakeBroker broker_{"paper", kCaps};
@@ -327,31 +373,7 @@ TEST_F(GttServiceTest, ACrashBetweenTheClaimAndTheOrderPlacesItOnceAfterRestart)
 // rejected so, the leg is placed again, once, under the leg's next client order id.
 TEST_F(GttServiceTest, ALegWhoseOrderNeverReachedTheBrokerIsPlacedAgainUnderItsNextId) {
     Gtt g = created(request(GttType::Single, {"105.00"}));
-    Gtt claimed = stored(g.id);
-    claimed.triggered_leg = 0;
-    claimed.legs[0].status = "TRIGGERED";
-    claimed.version = g.version + 1;
-    WriteOp claim;
-    claim.kind = WriteKind::UpsertGtt;
-    claim.expected_version = g.version;
-    claim.gtt = to_record(claimed);
-    // The intent the crashed process stored (never sent).
-    WriteOp intent;
-    intent.kind = WriteKind::InsertOrder;
-    intent.order.id = "ord_intent";
-    intent.order.client_order_id = leg_client_order_id(g.id, 0);
-    intent.order.account_id = "ACC1";
-    intent.order.broker = "paper";
-    intent.order.symbol = "AAPL";
-    intent.order.exchange = "XNAS";
-    intent.order.side = Side::Sell;
-    intent.order.order_type = OrderType::Market;
-    intent.order.time_in_force = TimeInForce::Day;
-    intent.order.quantity = dec("3");
-    intent.order.status = OrderStatus::PendingNew;
-    intent.order.version = 1;
-    intent.event.order_id = "ord_intent";
-    ASSERT_EQ(storage_.write_batch({claim, intent}), (std::vector<Status>{Status::Ok, Status::Ok}));
+    ASSERT_NO_FATAL_FAILURE(store_claimed_leg_intent(g, false));
     service_.reset();
     orders_ = make_orders();
 
@@ -379,44 +401,7 @@ TEST_F(GttServiceTest, ALegWhoseOrderNeverReachedTheBrokerIsPlacedAgainUnderItsN
 // stands. The leg is not placed again; the order is the leg's.
 TEST_F(GttServiceTest, ALegWhoseOrderTheClientCancelledIsNotPlacedAgain) {
     Gtt g = created(request(GttType::Single, {"105.00"}));
-    Gtt claimed = stored(g.id);
-    claimed.triggered_leg = 0;
-    claimed.legs[0].status = "TRIGGERED";
-    claimed.version = g.version + 1;
-    WriteOp claim;
-    claim.kind = WriteKind::UpsertGtt;
-    claim.expected_version = g.version;
-    claim.gtt = to_record(claimed);
-    WriteOp intent;
-    intent.kind = WriteKind::InsertOrder;
-    intent.order.id = "ord_intent";
-    intent.order.client_order_id = leg_client_order_id(g.id, 0);
-    intent.order.account_id = "ACC1";
-    intent.order.broker = "paper";
-    intent.order.symbol = "AAPL";
-    intent.order.exchange = "XNAS";
-    intent.order.side = Side::Sell;
-    intent.order.order_type = OrderType::Market;
-    intent.order.time_in_force = TimeInForce::Day;
-    intent.order.quantity = dec("3");
-    intent.order.status = OrderStatus::PendingNew;
-    intent.order.version = 1;
-    intent.event.order_id = "ord_intent";
-    intent.event.seq = 1;
-    intent.event.to_status = OrderStatus::PendingNew;
-    WriteOp cancel;
-    cancel.kind = WriteKind::UpdateOrder;
-    cancel.expected_version = 1;
-    cancel.order = intent.order;
-    cancel.order.status = OrderStatus::PendingCancel;
-    cancel.order.version = 2;
-    cancel.event.order_id = "ord_intent";
-    cancel.event.seq = 2;
-    cancel.event.from_status = OrderStatus::PendingNew;
-    cancel.event.to_status = OrderStatus::PendingCancel;
-    cancel.event.source = EventSource::Api;
-    ASSERT_EQ(storage_.write_batch({claim, intent, cancel}),
-              (std::vector<Status>{Status::Ok, Status::Ok, Status::Ok}));
+    ASSERT_NO_FATAL_FAILURE(store_claimed_leg_intent(g, true));
     service_.reset();
     orders_ = make_orders();
     ASSERT_EQ(orders_->reject_not_found("ord_intent", "reject").result,
