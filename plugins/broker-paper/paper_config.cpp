@@ -1,5 +1,7 @@
 #include "paper_config.hpp"
 
+#include <chrono>
+#include <cstdint>
 #include <set>
 #include <string>
 #include <string_view>
@@ -31,6 +33,7 @@ const std::set<std::string, std::less<>> kKeys = {
     "fault.silent_stream",
     "fault.hang_ms",
     "journal_path",
+    "first_id",
     "journal_fsync",
     "journal_snapshot_ticks",
     "history_seconds",
@@ -143,6 +146,19 @@ PaperSettings parse_paper_settings(const sdk::Config& c) {
     v.fault.hang = std::chrono::milliseconds(non_negative_int(c, "fault.hang_ms", 0));
 
     v.journal_path = c.get_or("journal_path", "");
+    // Without a journal the venue forgets its ids when it stops, but the gateway's store keeps
+    // them, and a trade id is how the gateway knows a resend from a new trade (unique per broker
+    // instance, the SDK's contract). So each start numbers from its start time in microseconds:
+    // a later start's ids are past any an earlier one gave, unless it gave more than one an µs.
+    if (c.has("first_id")) {
+        const int64_t first = c.get_int("first_id", 1);
+        if (first < 1) bad("first_id", "must be at least 1");
+        v.first_id = static_cast<uint64_t>(first);
+    } else if (v.journal_path.empty()) {
+        v.first_id = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count());
+    }
     v.journal_fsync = c.get_bool("journal_fsync", v.journal_fsync);
     v.journal_snapshot_ticks = c.get_int("journal_snapshot_ticks", v.journal_snapshot_ticks);
     // With a journal, what memory forgets is read back from it, so memory keeps a minute by

@@ -239,6 +239,8 @@ PaperVenue::PaperVenue(VenueConfig config, VenueEnv env)
 
     fault_rng_ = SplitMix64::for_faults(c.seed);
     disconnected_ = c.fault.disconnect;
+    if (c.first_id < 1) fail(Status::InvalidArgument, "config key 'first_id': must be at least 1");
+    next_order_ = next_trade_ = next_gtt_ = c.first_id;
 
     if (!c.journal_path.empty()) {
         try {

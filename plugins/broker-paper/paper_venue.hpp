@@ -172,6 +172,9 @@ struct VenueConfig {
     FaultConfig fault;
 
     std::string journal_path;  // empty: no journal
+    // The number of the first order, trade and GTT id (P-n, PT-n, PG-n). With a journal, ids
+    // go on from the ones it holds, whichever is greater.
+    uint64_t first_id = 1;
     bool journal_fsync = false;
     int64_t journal_snapshot_ticks = 100;
 

@@ -752,6 +752,51 @@ TEST(GatewayLifecycle, SigtermExitsCleanlyAndStateSurvivesRestart) {
     EXPECT_EQ(c.status, 200) << c.body;
 }
 
+// A paper venue without a journal forgets its book when the gateway stops, but the gateway's
+// store keeps every fill. Its trade ids used to start again at PT-1, so after a restart each new
+// trade had the id of a stored one: the gateway took it for a resend and dropped it, leaving the
+// order without its fills and the position short, for good.
+TEST(GatewayLifecycle, AVenueWithoutAJournalNeverGivesAStoredTradeIdAgain) {
+    const std::string dir = make_temp_dir("og-nojournal");
+    const std::string body =
+        "{\"account_id\":\"FRAC1\",\"symbol\":\"INFY\",\"exchange\":\"NSE\",\"side\":\"BUY\","
+        "\"quantity\":\"2\",\"order_type\":\"MARKET\"}";
+    std::vector<std::string> trade_ids;
+    for (int run = 0; run < 2; ++run) {
+        GatewayOptions o;
+        o.config = config_path();
+        o.data_dir = dir;
+        GatewayProcess gw(o);
+        auto r = http(gw.port(), "POST", "/api/v1/orders", body, json_headers());
+        ASSERT_EQ(r.status, 201) << r.body;
+        const std::string id = field(r.json(), "id");
+        // paper-frac fills every order in two halves.
+        EXPECT_EQ(wait_status(gw.port(), id, "FILLED"), "FILLED") << gw.log();
+        auto o1 = gw.get("/api/v1/orders/" + id);
+        EXPECT_EQ(field(o1.json(), "filled_quantity"), "2") << o1.body;
+        auto pos = gw.get("/api/v1/positions?account_id=FRAC1");
+        ASSERT_EQ(pos.status, 200);
+        const json::Value pj = pos.json();
+        ASSERT_EQ(pj.find("items")->items().size(), 1u) << pos.body;
+        EXPECT_EQ(field(pj.find("items")->items()[0], "quantity"), run == 0 ? "2" : "4")
+            << pos.body;
+        auto t = gw.get("/api/v1/trades?account_id=FRAC1&order_id=" + id);
+        ASSERT_EQ(t.status, 200) << t.body;
+        const auto& items = t.json().find("items")->items();
+        EXPECT_EQ(items.size(), 2u) << t.body;
+        for (const auto& f : items) trade_ids.push_back(field(f, "broker_trade_id"));
+        // Nothing of it was taken for a resend.
+        EXPECT_EQ(gw.get("/metrics")
+                      .body.find("{broker=\"paper-frac\",kind=\"fill\",result=\"duplicate\"}"),
+                  std::string::npos);
+        EXPECT_EQ(gw.stop(), 0) << gw.log();
+    }
+    std::vector<std::string> distinct = trade_ids;
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    EXPECT_EQ(distinct.size(), 4u) << ::testing::PrintToString(trade_ids);
+}
+
 TEST(GatewayLifecycle, SigtermFinishesTheRequestInFlightAndFlushesIt) {
     const std::string dir = make_temp_dir("og-drain");
     const std::string cid = unique("drain");

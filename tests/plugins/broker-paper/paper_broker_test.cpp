@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <set>
@@ -112,7 +113,12 @@ class SinkRecorder {
     std::vector<std::string> request_ids_;
 };
 
+// first_id 1 unless given: the ids these tests expect (without a journal ids start at the start
+// time).
 sdk::PluginContext context(Entries entries, const SinkRecorder& rec) {
+    if (std::none_of(entries.begin(), entries.end(),
+                     [](const auto& e) { return e.first == "first_id"; }))
+        entries.emplace_back("first_id", "1");
     return sdk::PluginContext{sdk::Config(std::move(entries)), sdk::Host(),
                               sdk::EventSink(rec.sink())};
 }
@@ -139,6 +145,22 @@ TEST(PaperSettingsTest, DefaultsMatchTheReadme) {
     EXPECT_TRUE(s.venue.journal_path.empty());
     EXPECT_EQ(s.venue.journal_snapshot_ticks, 100);
     EXPECT_EQ(s.venue.history.count(), 0);  // no journal: memory is the whole history
+    // No journal: ids start at the start time in microseconds, so a restart never gives an id a
+    // stored order or trade has (the venue forgot them; the gateway's store did not).
+    const auto now_us = [] {
+        return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count());
+    };
+    const uint64_t before = now_us();
+    const uint64_t first = parse_paper_settings(sdk::Config()).venue.first_id;
+    EXPECT_GE(first, before);
+    EXPECT_LE(first, now_us());
+    EXPECT_GE(parse_paper_settings(sdk::Config()).venue.first_id, first);
+    // With a journal, ids go on from the journal's: the first start numbers from 1.
+    EXPECT_EQ(parse_paper_settings(sdk::Config(Entries{{"journal_path", "/tmp/p.journal"}}))
+                  .venue.first_id,
+              1u);
     // With a journal, memory keeps a minute: the rest is read back from the journal.
     EXPECT_EQ(parse_paper_settings(sdk::Config(Entries{{"journal_path", "/tmp/p.journal"}}))
                   .venue.history.count(),
@@ -172,6 +194,7 @@ TEST(PaperSettingsTest, ReadsEveryKey) {
         {"journal_path", "/tmp/x.journal"},
         {"journal_fsync", "true"},
         {"journal_snapshot_ticks", "10"},
+        {"first_id", "1000"},
     }));
     const VenueConfig& v = s.venue;
     EXPECT_EQ(v.accounts, (std::vector<std::string>{"A1", "A2", "A3"}));
@@ -198,6 +221,7 @@ TEST(PaperSettingsTest, ReadsEveryKey) {
     EXPECT_EQ(v.journal_path, "/tmp/x.journal");
     EXPECT_TRUE(v.journal_fsync);
     EXPECT_EQ(v.journal_snapshot_ticks, 10);
+    EXPECT_EQ(v.first_id, 1000u);
 }
 
 TEST(PaperSettingsTest, AccountsAsAYamlList) {
@@ -222,6 +246,7 @@ TEST(PaperSettingsTest, UnknownKeysAndBadValuesNameTheKey) {
     EXPECT_NE(message({{"fault.hang_ms", "-1"}}).find("fault.hang_ms"), std::string::npos);
     EXPECT_NE(message({{"initial_cash", "1e6"}}).find("initial_cash"), std::string::npos);
     EXPECT_NE(message({{"prices.X", "abc"}}).find("prices.X"), std::string::npos);
+    EXPECT_NE(message({{"first_id", "0"}}).find("first_id"), std::string::npos);
 }
 
 // ---- the plugin class --------------------------------------------------------------------------
