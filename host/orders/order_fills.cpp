@@ -143,6 +143,37 @@ std::future<std::vector<Status>> OrderService::queue_fact(std::vector<WriteOp> o
     return result;
 }
 
+void OrderService::fill_refused(const std::string& broker, const FillRecord& fr,
+                                const std::string& what) {
+    bool own = false;
+    try {
+        OrderRecord order;
+        order.id = fr.order_id;
+        order.account_id = fr.account_id;
+        for_each_stored_record(storage_, order, [&](const FillRecord& f) {
+            own = own || (f.broker == broker && f.broker_trade_id == fr.broker_trade_id);
+        });
+    } catch (const std::exception& ex) {
+        // Unknown which: said so, and counted as the duplicate it most often is.
+        spdlog::error(
+            "event=storage_read_failed op=list_fills {} detail=\"a fill refused as stored: "
+            "a duplicate, or a trade id the venue gave again\" error=\"{}\"",
+            what, ex.what());
+        own = true;
+    }
+    if (own) {
+        spdlog::info("event=fill_duplicate {}", what);
+        if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");
+        return;
+    }
+    spdlog::error(
+        "event=fill_trade_id_taken {} quantity={} price={} detail=\"the venue gave this "
+        "execution a trade id another fill has in storage: not stored, the order and its "
+        "position miss it; settle it with the venue\"",
+        what, fr.quantity.to_string(), fr.price.to_string());
+    if (metrics_) metrics_->broker_event(broker, "fill", "trade_id_taken");
+}
+
 OrderService::FillOutcome OrderService::fill_without_order(const std::string& broker,
                                                            const Fill& fill) {
     using Kind = FillOutcome::Kind;
@@ -302,9 +333,8 @@ OrderService::FillOutcome OrderService::apply_fill(const EntryPtr& e, const std:
                 }
                 remember_stored_trade(broker, fr.broker_trade_id);
                 if ((*r)[0] == Status::Conflict) {
-                    // Storage had this trade already: the order is re-read as storage has it.
-                    spdlog::info("event=fill_duplicate {}", what);
-                    if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");
+                    // Storage had this trade id already: the order is re-read as storage has it.
+                    fill_refused(broker, fr, what);
                     return false;
                 }
                 apply_position(broker, fr);
@@ -387,9 +417,8 @@ OrderService::FillOutcome OrderService::fill_written(Entry& e, const std::string
     }
     remember_stored_trade(broker, fr.broker_trade_id);
     if (r[0] == Status::Conflict) {
-        // Storage has this trade already (a replay, a PossDup, a restart): nothing changes.
-        spdlog::info("event=fill_duplicate {}", what);
-        if (metrics_) metrics_->broker_event(broker, "fill", "duplicate");
+        // Storage has this trade id already (a replay, a PossDup, a restart): nothing changes.
+        fill_refused(broker, fr, what);
         return {Kind::Duplicate, cur.id};
     }
     apply_position(broker, fr);

@@ -562,6 +562,12 @@ class OrderService : public ports::BrokerEvents {
     FillOutcome fill_written(Entry& e, const std::string& broker, const FillRecord& fr,
                              const OrderRecord& cur, std::optional<OrderRecord> next,
                              FillNotional notional, const std::vector<Status>& r, bool stale);
+    // A fill of an order that storage refused as one it has (its (broker, broker_trade_id) is
+    // stored): a resend when the order's own stored fills have that trade, logged and counted as
+    // a duplicate. Otherwise the venue gave another execution an id it had used already (it
+    // broke the SDK's contract: trade ids unique per broker instance) and the fill could not be
+    // stored: an error, counted as trade_id_taken, for a person to settle with the venue.
+    void fill_refused(const std::string& broker, const FillRecord& fr, const std::string& what);
     // A fill that matches no order: parked while a place() to the same broker is in flight
     // (its ack may be what names the broker order id), stored as unmatched otherwise.
     FillOutcome fill_without_order(const std::string& broker, const Fill& fill);

@@ -797,6 +797,59 @@ TEST(GatewayLifecycle, AVenueWithoutAJournalNeverGivesAStoredTradeIdAgain) {
     EXPECT_EQ(distinct.size(), 4u) << ::testing::PrintToString(trade_ids);
 }
 
+// A venue that gives a new execution the trade id of a stored fill of another order breaks the
+// SDK's contract, and the gateway cannot store that fill. It used to be logged at info as a
+// duplicate (a resend), so the order's missing fill went unseen; now it is an error, counted.
+TEST(GatewayLifecycle, ATradeIdTheVenueGivesAgainIsAnErrorNotADuplicate) {
+    const std::string dir = make_temp_dir("og-tradeid");
+    std::string yaml;
+    {
+        std::ifstream in(config_path());
+        yaml.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    const std::string frac = "      accounts: \"FRAC1\"\n";
+    const size_t at = yaml.find(frac);
+    ASSERT_NE(at, std::string::npos);
+    // Every start numbers from 1 again: the second start's trades have the first's ids.
+    yaml.insert(at + frac.size(), "      first_id: 1\n");
+    const std::string path = dir + "/first-id-1.yaml";
+    std::ofstream(path) << yaml;
+    const std::string body =
+        "{\"account_id\":\"FRAC1\",\"symbol\":\"INFY\",\"exchange\":\"NSE\",\"side\":\"BUY\","
+        "\"quantity\":\"2\",\"order_type\":\"MARKET\"}";
+    const std::string taken =
+        "ordergate_broker_events_total{broker=\"paper-frac\",kind=\"fill\",result=\"trade_id_"
+        "taken\"} 2\n";
+    for (int run = 0; run < 2; ++run) {
+        GatewayOptions o;
+        o.config = path;
+        o.data_dir = dir;
+        GatewayProcess gw(o);
+        auto r = http(gw.port(), "POST", "/api/v1/orders", body, json_headers());
+        ASSERT_EQ(r.status, 201) << r.body;
+        const std::string id = field(r.json(), "id");
+        if (run == 0) {
+            EXPECT_EQ(wait_status(gw.port(), id, "FILLED"), "FILLED") << gw.log();
+        } else {
+            // Both halves have the first order's trade ids: neither is stored, each is an error.
+            bool seen = false;
+            const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+            while (!seen && std::chrono::steady_clock::now() < deadline) {
+                seen = gw.get("/metrics").body.find(taken) != std::string::npos;
+                if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            }
+            EXPECT_TRUE(seen) << gw.get("/metrics").body;
+            EXPECT_NE(gw.log().find("level=error event=fill_trade_id_taken order_id=" + id),
+                      std::string::npos)
+                << gw.log();
+            EXPECT_EQ(gw.get("/metrics")
+                          .body.find("{broker=\"paper-frac\",kind=\"fill\",result=\"duplicate\"}"),
+                      std::string::npos);
+            EXPECT_EQ(field(gw.get("/api/v1/orders/" + id).json(), "filled_quantity"), "0");
+        }
+        EXPECT_EQ(gw.stop(), 0) << gw.log();
+    }
+}
 TEST(GatewayLifecycle, SigtermFinishesTheRequestInFlightAndFlushesIt) {
     const std::string dir = make_temp_dir("og-drain");
     const std::string cid = unique("drain");
