@@ -362,7 +362,7 @@ TEST_F(Gateway, CancelModifyAndTheirConflicts) {
         before = now;
     }
     const std::string version = field(gw_->get("/api/v1/orders/" + id).json(), "version");
-    for (const std::string body :
+    for (const std::string& body :
          {std::string("{\"price\":\"1.250\"}"),
           std::string("{\"price\":\"1.25\",\"order_type\":\"LIMIT\"}"),
           "{\"quantity\":\"" + field(m.json(), "quantity") + ".0\",\"time_in_force\":\"DAY\"}"}) {

@@ -359,9 +359,9 @@ TEST_F(Stream, APageOfAnotherOriginCannotOpenTheStream) {
     EXPECT_EQ(
         stream_handshake(port(), {{"Origin", "HTTP://127.0.0.1:" + std::to_string(port())}}).status,
         101);
-    for (const std::string other : {std::string("http://evil.test"), std::string("null"),
-                                    "https://127.0.0.1:" + std::to_string(port() + 1),
-                                    "http://localhost:" + std::to_string(port())}) {
+    for (const std::string& other : {std::string("http://evil.test"), std::string("null"),
+                                     "https://127.0.0.1:" + std::to_string(port() + 1),
+                                     "http://localhost:" + std::to_string(port())}) {
         auto r = stream_handshake(port(), {{"Origin", other}});
         EXPECT_EQ(r.status, 403) << other << " " << r.body;
         EXPECT_EQ(field(r.json(), "code"), "ORIGIN_NOT_ALLOWED") << other << " " << r.body;

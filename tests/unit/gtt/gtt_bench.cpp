@@ -25,8 +25,8 @@ int main(int argc, char** argv) {
     orders::testing::FakeBroker broker("paper", OG_CAP_ORDER_MARKET | OG_CAP_TIF_DAY);
     positions::PositionBook book;
     auto clock = std::make_shared<SystemClock>();
-    orders::OrderService orders(storage, {{"paper", &broker}}, {{"ACC1", "paper"}}, nullptr, &book,
-                                nullptr, clock, orders::ServiceOptions{});
+    orders::OrderService orders(storage, {{"paper", &broker}}, {{"ACC1", "paper", ""}}, nullptr,
+                                &book, nullptr, clock, orders::ServiceOptions{});
     orders.recover();
     gtt::GttService service(storage, orders, {{"paper", &broker}}, clock, gtt::GttOptions{});
     Quote q;

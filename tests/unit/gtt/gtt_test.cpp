@@ -169,8 +169,8 @@ class GttServiceTest : public ::testing::Test {
     std::unique_ptr<orders::OrderService> make_orders() {
         auto o = std::make_unique<orders::OrderService>(
             storage_, std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}},
-            std::vector<orders::AccountRoute>{{"ACC1", "paper"}, {"ACC2", "paper"}}, nullptr,
-            &book_, nullptr, clock_, orders::ServiceOptions{});
+            std::vector<orders::AccountRoute>{{"ACC1", "paper", ""}, {"ACC2", "paper", ""}},
+            nullptr, &book_, nullptr, clock_, orders::ServiceOptions{});
         o->recover();
         return o;
     }

@@ -55,8 +55,8 @@ class BatchedEventsTest : public ::testing::Test {
         service_ = std::make_unique<OrderService>(
             storage_,
             std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}, {"direct", &direct_}},
-            std::vector<AccountRoute>{{"ACC1", "paper"}, {"ACC9", "direct"}}, nullptr, &book_,
-            nullptr, clock_, std::move(options));
+            std::vector<AccountRoute>{{"ACC1", "paper", ""}, {"ACC9", "direct", ""}}, nullptr,
+            &book_, nullptr, clock_, std::move(options));
         service_->recover();
     }
 
@@ -367,9 +367,10 @@ TEST_F(BatchedEventsTest, AKnownTradeOfADoneOrderIsADuplicateWithoutAWrite) {
     service_->flush();
     service_.reset();  // a restart: nothing of the trade in memory
     service_ = std::make_unique<OrderService>(
-        storage_, std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}, {"direct", &direct_}},
-        std::vector<AccountRoute>{{"ACC1", "paper"}, {"ACC9", "direct"}}, nullptr, &book_, nullptr,
-        clock_, ServiceOptions{});
+        storage_,
+        std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}, {"direct", &direct_}},
+        std::vector<AccountRoute>{{"ACC1", "paper", ""}, {"ACC9", "direct", ""}}, nullptr, &book_,
+        nullptr, clock_, ServiceOptions{});
     service_->recover();
     const int ops_before = storage_.committed_ops();
     service_->on_fill("paper", fill_of(o, "T1", "2", "100.00"));

@@ -117,7 +117,7 @@ class OrderPropertyRun {
 };
 
 void OrderPropertyRun::run() {
-    OrderService svc(storage_, {{"paper", &broker_}}, {{"ACC1", "paper"}}, nullptr, &book_,
+    OrderService svc(storage_, {{"paper", &broker_}}, {{"ACC1", "paper", ""}}, nullptr, &book_,
                      nullptr, clock_, ServiceOptions{});
     svc.recover();
     OrderService* service = &svc;

@@ -44,8 +44,8 @@ class OrderServiceTest : public ::testing::Test {
     void SetUp() override {
         service_ = std::make_unique<OrderService>(
             storage_, std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}},
-            std::vector<AccountRoute>{{"ACC1", "paper"}, {"ACC2", "paper"}}, nullptr, &book_,
-            nullptr, clock_, ServiceOptions{});
+            std::vector<AccountRoute>{{"ACC1", "paper", ""}, {"ACC2", "paper", ""}}, nullptr,
+            &book_, nullptr, clock_, ServiceOptions{});
         service_->recover();
     }
 
@@ -682,7 +682,7 @@ TEST_F(OrderServiceTest, Fill_AverageAfterARestartIsRebuiltFromTheStoredFills) {
     positions::PositionBook book2;
     service_ = std::make_unique<OrderService>(
         storage_, std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}},
-        std::vector<AccountRoute>{{"ACC1", "paper"}}, nullptr, &book2, nullptr, clock_,
+        std::vector<AccountRoute>{{"ACC1", "paper", ""}}, nullptr, &book2, nullptr, clock_,
         ServiceOptions{});
     service_->recover();
     service_->on_fill("paper", fill_of(o, "T3", "1", "100.02"));
@@ -704,7 +704,7 @@ TEST_F(OrderServiceTest, Fill_AfterARestartWithStoredFillsThatDoNotAddUpContinue
     positions::PositionBook book2;
     service_ = std::make_unique<OrderService>(
         storage_, std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}},
-        std::vector<AccountRoute>{{"ACC1", "paper"}}, nullptr, &book2, nullptr, clock_,
+        std::vector<AccountRoute>{{"ACC1", "paper", ""}}, nullptr, &book2, nullptr, clock_,
         ServiceOptions{});
     service_->recover();
     // The stored fills (6) do not add up to the filled quantity (3): 100 * 3 is the notional.
@@ -724,7 +724,7 @@ TEST_F(OrderServiceTest, Fill_AfterARestartWhileStorageCannotBeReadIsStillApplie
     positions::PositionBook book2;
     service_ = std::make_unique<OrderService>(
         storage_, std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}},
-        std::vector<AccountRoute>{{"ACC1", "paper"}}, nullptr, &book2, nullptr, clock_,
+        std::vector<AccountRoute>{{"ACC1", "paper", ""}}, nullptr, &book2, nullptr, clock_,
         ServiceOptions{});
     service_->recover();
     storage_.set_down(true);  // the stored fills cannot be read: average * filled stands in
@@ -1182,7 +1182,7 @@ class HeuristicMatchTest : public OrderServiceTest {
         o.heuristic_match_window = std::chrono::seconds(60);
         service_ = std::make_unique<OrderService>(
             storage_, std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}},
-            std::vector<AccountRoute>{{"ACC1", "paper"}}, nullptr, &book_, nullptr, clock_, o);
+            std::vector<AccountRoute>{{"ACC1", "paper", ""}}, nullptr, &book_, nullptr, clock_, o);
         service_->recover();
         service_->open_writes("paper");
         broker_.on_place([](const OrderRequest&) -> OrderReport {
@@ -1280,7 +1280,7 @@ class RestartedServiceTest : public OrderServiceTest {
         service_->flush();
         auto s = std::make_unique<OrderService>(
             storage_, std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}},
-            std::vector<AccountRoute>{{"ACC1", "paper"}, {"ACC2", "paper"}}, nullptr, book,
+            std::vector<AccountRoute>{{"ACC1", "paper", ""}, {"ACC2", "paper", ""}}, nullptr, book,
             nullptr, clock_, ServiceOptions{});
         return s;
     }
@@ -1407,7 +1407,7 @@ class RiskedServiceTest : public OrderServiceTest {
                                                     clock_);
         service_ = std::make_unique<OrderService>(
             storage_, std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}},
-            std::vector<AccountRoute>{{"ACC1", "paper"}}, risk_.get(), &book_, nullptr, clock_,
+            std::vector<AccountRoute>{{"ACC1", "paper", ""}}, risk_.get(), &book_, nullptr, clock_,
             ServiceOptions{});
         service_->recover();
     }
@@ -1614,8 +1614,8 @@ class AsyncOrderTest : public OrderServiceTest {
         o.broker_timeout = std::chrono::milliseconds(ms);
         service_ = std::make_unique<OrderService>(
             storage_, std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}},
-            std::vector<AccountRoute>{{"ACC1", "paper"}, {"ACC2", "paper"}}, nullptr, &book_,
-            nullptr, clock_, o);
+            std::vector<AccountRoute>{{"ACC1", "paper", ""}, {"ACC2", "paper", ""}}, nullptr,
+            &book_, nullptr, clock_, o);
         service_->recover();
     }
     [[noreturn]] static void pending() { FakeBroker::fail(Status::Pending, "sent"); }

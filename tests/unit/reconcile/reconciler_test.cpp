@@ -60,8 +60,8 @@ class ReconcilerLeaseTest : public ::testing::Test {
         reconciler_.reset();
         service_ = std::make_unique<orders::OrderService>(
             storage_, std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}},
-            std::vector<orders::AccountRoute>{{"ACC1", "paper"}}, nullptr, &book_, nullptr, clock_,
-            orders::ServiceOptions{});
+            std::vector<orders::AccountRoute>{{"ACC1", "paper", ""}}, nullptr, &book_, nullptr,
+            clock_, orders::ServiceOptions{});
         service_->recover();
         Options o;
         o.lease = seconds(6);
@@ -72,7 +72,7 @@ class ReconcilerLeaseTest : public ::testing::Test {
         o.startup_calls_per_second = startup_rate_;
         reconciler_ = std::make_unique<Reconciler>(
             storage_, std::map<std::string, ports::BrokerPort*>{{"paper", &broker_}},
-            std::vector<orders::AccountRoute>{{"ACC1", "paper"}}, *service_, &book_, nullptr,
+            std::vector<orders::AccountRoute>{{"ACC1", "paper", ""}}, *service_, &book_, nullptr,
             clock_, o);
     }
     void TearDown() override {
