@@ -74,6 +74,9 @@ struct StreamHub::Client {
     std::atomic<bool> paused{false};
     std::thread reader;
     std::thread writer;
+    // Held by accept() until both threads are stored and the client is registered: the reader
+    // waits for it, so the dispatcher never drops a client (and joins its threads) before then.
+    std::mutex started;
 
     // Dispatcher thread only.
     struct Sub {
@@ -229,10 +232,13 @@ void StreamHub::accept(std::unique_ptr<http::WebSocketSession> session, ClientSc
             c->ws->close(1001, "going away");
             return;
         }
-        clients_.push_back(c);
-        if (options_.on_clients) options_.on_clients(clients_.size());
     }
-    spdlog::info("event=stream_client_connected request_id={}", c->request_id);
+    // A thread runs before its std::thread is stored: a reader that ended at once (a client that
+    // closed as soon as it was upgraded) had the dispatcher drop the client while c->reader was
+    // still empty, so it was never joined, and the client, freed by its last thread, destroyed a
+    // joinable std::thread (std::terminate). Now the reader starts only once both threads are
+    // stored and the client is in clients_ (where stop() finds it with its threads).
+    std::unique_lock<std::mutex> starting(c->started);
     // The writer: the queue, then pings while idle; the close frame at the end.
     c->writer = std::thread([this, c] {
         name_this_thread("og-ws-write");
@@ -289,6 +295,7 @@ void StreamHub::accept(std::unique_ptr<http::WebSocketSession> session, ClientSc
     // The reader: client messages and the idle timeout.
     c->reader = std::thread([this, c] {
         name_this_thread("og-ws-read");
+        { std::lock_guard started(c->started); }
         auto heard = std::chrono::steady_clock::now();
         try {
             for (;;) {
@@ -396,6 +403,25 @@ void StreamHub::accept(std::unique_ptr<http::WebSocketSession> session, ClientSc
         }
         cv_.notify_all();
     });
+    bool registered = false;
+    {
+        std::lock_guard lock(mu_);
+        if (!stopping_) {
+            clients_.push_back(c);
+            registered = true;
+            if (options_.on_clients) options_.on_clients(clients_.size());
+        }
+    }
+    starting.unlock();
+    if (!registered) {
+        // stop() came meanwhile and did not see this client: it ends here, as stop() ends those.
+        c->close(1001, "going away");
+        c->writer.join();
+        c->ws->abort();
+        c->reader.join();
+        return;
+    }
+    spdlog::info("event=stream_client_connected request_id={}", c->request_id);
 }
 
 void StreamHub::subscribe(const std::shared_ptr<Client>& c, const std::string& account,

@@ -2,6 +2,7 @@
 // consumer, with fakes of the storage and of a WebSocket connection.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -612,6 +613,51 @@ TEST(StreamHubTest, AGapFillPausedMidPageSkipsNoEntryWhenItsQueueDrainsMeanwhile
     }
     EXPECT_EQ(prev, kEntries);
     lock.unlock();
+    hub.stop();
+}
+
+// A client that closes as soon as it is upgraded: its reader ends, and the dispatcher drops it,
+// before accept() may have stored the reader's thread. The dispatcher then found no thread to
+// join, and the client, freed by the last thread holding it, destroyed a joinable std::thread:
+// std::terminate, the whole gateway gone (CI, Stream.APageOfAnotherOriginCannotOpenTheStream:
+// "terminate called without an active exception"). Many such clients, then the hub still works.
+class ClosingSession : public http::WebSocketSession {
+  public:
+    explicit ClosingSession(std::atomic<int>* closed) : closed_(closed) {}
+    Frame receive(std::string*, std::chrono::milliseconds) override { return Frame::Close; }
+    void send_text(std::string_view) override {}
+    void send_ping() override {}
+    void send_pong(std::string_view) override {}
+    void close(int, std::string_view) override { closed_->fetch_add(1); }
+    void abort() override {}
+
+  private:
+    std::atomic<int>* closed_;
+};
+
+TEST(StreamHubTest, AClientThatClosesAtOnceIsDroppedWithItsThreadsJoined) {
+    LogStorage storage;
+    EventLog log(storage, renderers(), system_clock(), {});
+    StreamOptions o;
+    o.ping_interval = std::chrono::hours(1);
+    o.idle_close = std::chrono::hours(1);
+    std::atomic<size_t> clients{0};
+    o.on_clients = [&](size_t n) { clients.store(n); };
+    StreamHub hub(
+        log, storage, [](const std::string&) { return true; }, o);
+    hub.start();
+    std::atomic<int> closed{0};
+    ClientScope scope;
+    scope.all = true;
+    constexpr int kClients = 3000;
+    for (int i = 0; i < kClients; ++i)
+        hub.accept(std::make_unique<ClosingSession>(&closed), scope, "req-" + std::to_string(i));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (hub.clients() > 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    EXPECT_EQ(hub.clients(), 0u);
+    EXPECT_EQ(clients.load(), 0u);
+    EXPECT_EQ(closed.load(), kClients);  // each got its close frame from its writer
     hub.stop();
 }
 
