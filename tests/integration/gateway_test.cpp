@@ -782,7 +782,8 @@ TEST(GatewayLifecycle, AVenueWithoutAJournalNeverGivesAStoredTradeIdAgain) {
             << pos.body;
         auto t = gw.get("/api/v1/trades?account_id=FRAC1&order_id=" + id);
         ASSERT_EQ(t.status, 200) << t.body;
-        const auto& items = t.json().find("items")->items();
+        const json::Value tj = t.json();
+        const auto& items = tj.find("items")->items();
         EXPECT_EQ(items.size(), 2u) << t.body;
         for (const auto& f : items) trade_ids.push_back(field(f, "broker_trade_id"));
         // Nothing of it was taken for a resend.
