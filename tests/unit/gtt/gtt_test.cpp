@@ -222,10 +222,8 @@ class GttServiceTest : public ::testing::Test {
         return g ? *g : Gtt{};
     }
     Gtt stored(const std::string& id) { return from_record(*storage_.stored_gtt(id)); }
-    // What a process that crashed right after triggering `g`'s first leg left in storage: the
-    // claimed GTT and the leg's order intent "ord_intent" (PENDING_NEW, never sent); with
-    // `cancelled`, a client's cancel of it too (PENDING_CANCEL, never sent either).
-    void store_claimed_leg_intent(const Gtt& g, bool cancelled) {
+    // The write that claims `g`'s first leg as fired (a sweep's claim, before its order).
+    WriteOp first_leg_claim(const Gtt& g) {
         Gtt claimed = stored(g.id);
         claimed.triggered_leg = 0;
         claimed.legs[0].status = "TRIGGERED";
@@ -234,6 +232,13 @@ class GttServiceTest : public ::testing::Test {
         claim.kind = WriteKind::UpsertGtt;
         claim.expected_version = g.version;
         claim.gtt = to_record(claimed);
+        return claim;
+    }
+    // What a process that crashed right after triggering `g`'s first leg left in storage: the
+    // claimed GTT and the leg's order intent "ord_intent" (PENDING_NEW, never sent); with
+    // `cancelled`, a client's cancel of it too (PENDING_CANCEL, never sent either).
+    void store_claimed_leg_intent(const Gtt& g, bool cancelled) {
+        const WriteOp claim = first_leg_claim(g);
         WriteOp intent;
         intent.kind = WriteKind::InsertOrder;
         intent.order.id = "ord_intent";
@@ -336,14 +341,7 @@ TEST_F(GttServiceTest, AStalePriceFiresNothing) {
 // order is placed once; a second instance retrying the same leg finds it and places nothing.
 TEST_F(GttServiceTest, ACrashBetweenTheClaimAndTheOrderPlacesItOnceAfterRestart) {
     Gtt g = created(request(GttType::Single, {"105.00"}));
-    Gtt claimed = stored(g.id);
-    claimed.triggered_leg = 0;
-    claimed.legs[0].status = "TRIGGERED";
-    claimed.version = g.version + 1;
-    WriteOp op;
-    op.kind = WriteKind::UpsertGtt;
-    op.expected_version = g.version;
-    op.gtt = to_record(claimed);
+    WriteOp op = first_leg_claim(g);
     ASSERT_EQ(storage_.write_batch({op}), std::vector<Status>{Status::Ok});
     service_.reset();  // the crashed process
 
