@@ -345,7 +345,10 @@ OrderService::EntryPtr OrderService::heuristic_match(const std::string& broker,
             o.symbol != report.symbol || o.exchange != report.exchange || o.side != report.side ||
             o.quantity != report.quantity)
             continue;
-        // Pending its first answer: PENDING_NEW, or cancelled before any acknowledgement.
+        const int64_t at = report.updated_at_ns ? report.updated_at_ns : now_ns();
+        if (at < o.created_at_ns - window_ns || at > o.created_at_ns + window_ns) continue;
+        // Pending its first answer: PENDING_NEW, or cancelled before any acknowledgement (read
+        // from its events only for an order the terms and the window already match).
         if (o.status != OrderStatus::PendingNew) {
             if (o.status != OrderStatus::PendingCancel) continue;
             bool unacknowledged = e->pending_previous == OrderStatus::PendingNew;
@@ -359,8 +362,6 @@ OrderService::EntryPtr OrderService::heuristic_match(const std::string& broker,
             }
             if (!unacknowledged) continue;
         }
-        const int64_t at = report.updated_at_ns ? report.updated_at_ns : now_ns();
-        if (at < o.created_at_ns - window_ns || at > o.created_at_ns + window_ns) continue;
         found.push_back(e);
     }
     const std::string terms = "same account, instrument, side and quantity, created within " +
